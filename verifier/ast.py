@@ -1,0 +1,372 @@
+"""The typed syntax tree of a `.tlb` spec.
+
+Every node is a frozen dataclass whose children are tuples; the ``span`` field
+is keyword-only and does not take part in equality, so two parses of the same
+text compare equal whatever their layout (the parse -> print -> parse test
+relies on this).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from verifier.span import NOSPAN, Span
+
+
+@dataclass(frozen=True)
+class Node:
+    span: Span = field(default=NOSPAN, compare=False, repr=False, kw_only=True)
+
+
+@dataclass(frozen=True)
+class Ident(Node):
+    """A declared name, kept with its own span for diagnostics."""
+
+    name: str
+
+
+# ---------------------------------------------------------------- expressions
+
+
+@dataclass(frozen=True)
+class Num(Node):
+    value: int
+
+
+@dataclass(frozen=True)
+class Name(Node):
+    """A register, param, shared word, page (as IPI argument) or core variable."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class SelfRef(Node):
+    """`self`: the running core (its index inside its family)."""
+
+
+@dataclass(frozen=True)
+class Index(Node):
+    """`seen[c]`, `seen[self]`, `seen[cpu[2]]`: one word of a per-core variable."""
+
+    name: str
+    index: Expr | Target
+
+
+@dataclass(frozen=True)
+class PageName(Node):
+    """`P.V` used as a value (an IPI argument naming a page of space P)."""
+
+    space: str
+    page: str
+
+
+@dataclass(frozen=True)
+class Unary(Node):
+    op: str  # '-' | '!'
+    operand: Expr
+
+
+@dataclass(frozen=True)
+class Binary(Node):
+    op: str  # + - * / % == != < <= > >= && ||
+    left: Expr
+    right: Expr
+
+
+Expr = Num | Name | SelfRef | Index | PageName | Unary | Binary
+
+
+# ---------------------------------------------------------------- core sets
+
+
+@dataclass(frozen=True)
+class TargetName(Node):
+    """A core name (`init`) or a `for` variable (`c`)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class TargetIndex(Node):
+    """`cpu[2]`: one core of a family."""
+
+    family: str
+    index: Expr
+
+
+@dataclass(frozen=True)
+class TargetFamily(Node):
+    """`cpu[*]`: every core of a family."""
+
+    family: str
+
+
+@dataclass(frozen=True)
+class TargetOthers(Node):
+    """`others`: every core but the one executing."""
+
+
+@dataclass(frozen=True)
+class TargetAll(Node):
+    """`all`: every core."""
+
+
+Target = TargetName | TargetIndex | TargetFamily | TargetOthers | TargetAll
+
+
+# ---------------------------------------------------------------- pages and PTE values
+
+
+@dataclass(frozen=True)
+class PageRef(Node):
+    """`V` (current space, or a handler parameter) or `P.V`."""
+
+    space: str | None
+    page: str
+
+
+@dataclass(frozen=True)
+class Mapping(Node):
+    """`B rw` or `C rx global`."""
+
+    frame: str
+    perms: str  # canonical order: subset of "rwx" in that order
+    global_: bool = False
+
+
+@dataclass(frozen=True)
+class Invalid(Node):
+    """`invalid`: no valid mapping."""
+
+
+PteValue = Mapping | Invalid
+
+
+# ---------------------------------------------------------------- statements
+
+
+@dataclass(frozen=True)
+class PteWrite(Node):
+    page: PageRef
+    value: PteValue
+
+
+@dataclass(frozen=True)
+class Assign(Node):
+    """`x := e`: a store, a load, or register arithmetic (the checker decides)."""
+
+    target: Name | Index
+    value: Expr
+
+
+@dataclass(frozen=True)
+class Atomic(Node):
+    """`r := fetch_add(x, e)`, `r := swap(x, e)`, `r := cas(x, old, new)`, `x += e`.
+
+    ``op`` is 'fetch_add', 'swap', 'cas' or '+=' (no destination register).
+    """
+
+    dest: str | None
+    op: str
+    target: Name | Index
+    args: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class Fence(Node):
+    kind: str  # 'full' | 'release' | 'acquire'
+
+
+@dataclass(frozen=True)
+class Ipi(Node):
+    targets: tuple[Target, ...]
+    handler: str
+    args: tuple[Expr, ...]
+    has_parens: bool = field(default=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Invlpg(Node):
+    page: PageRef
+
+
+@dataclass(frozen=True)
+class FlushAsid(Node):
+    space: str
+
+
+@dataclass(frozen=True)
+class FlushAll(Node):
+    pass
+
+
+@dataclass(frozen=True)
+class Access(Node):
+    kind: str  # 'read' | 'write' | 'exec'
+    page: PageRef
+
+
+@dataclass(frozen=True)
+class Switch(Node):
+    space: str
+
+
+@dataclass(frozen=True)
+class Free(Node):
+    frame: str
+
+
+@dataclass(frozen=True)
+class Complete(Node):
+    page: PageRef
+
+
+@dataclass(frozen=True)
+class Await(Node):
+    cond: Expr
+
+
+@dataclass(frozen=True)
+class If(Node):
+    cond: Expr
+    then: tuple[Stmt, ...]
+    orelse: tuple[Stmt, ...] | None
+
+
+@dataclass(frozen=True)
+class While(Node):
+    cond: Expr
+    body: tuple[Stmt, ...]
+
+
+@dataclass(frozen=True)
+class Loop(Node):
+    body: tuple[Stmt, ...]
+
+
+@dataclass(frozen=True)
+class Repeat(Node):
+    count: Expr
+    body: tuple[Stmt, ...]
+
+
+@dataclass(frozen=True)
+class For(Node):
+    var: str
+    over: Target
+    body: tuple[Stmt, ...]
+
+
+@dataclass(frozen=True)
+class Irq(Node):
+    on: bool
+
+
+@dataclass(frozen=True)
+class Assert(Node):
+    cond: Expr
+
+
+@dataclass(frozen=True)
+class Skip(Node):
+    pass
+
+
+Stmt = (
+    PteWrite | Assign | Atomic | Fence | Ipi | Invlpg | FlushAsid | FlushAll | Access
+    | Switch | Free | Complete | Await | If | While | Loop | Repeat | For | Irq | Assert | Skip
+)
+
+
+# ---------------------------------------------------------------- declarations
+
+
+@dataclass(frozen=True)
+class SpecTitle(Node):
+    title: str
+
+
+@dataclass(frozen=True)
+class ModelDecl(Node):
+    model: str  # validated by the checker: sc | tso | pso
+
+
+@dataclass(frozen=True)
+class ParamDecl(Node):
+    name: str
+    value: Expr
+
+
+@dataclass(frozen=True)
+class OptionDecl(Node):
+    name: str
+    value: str | int
+
+
+@dataclass(frozen=True)
+class FrameDecl(Node):
+    names: tuple[Ident, ...]
+
+
+@dataclass(frozen=True)
+class PageDecl(Node):
+    name: str
+    value: PteValue
+
+
+@dataclass(frozen=True)
+class SpaceDecl(Node):
+    name: str
+    asid: Expr
+    pages: tuple[PageDecl, ...]
+
+
+@dataclass(frozen=True)
+class VarDecl(Node):
+    name: str
+    family: str | None  # `var seen[cpu]`
+    init: Expr
+    lo: Expr | None = None
+    hi: Expr | None = None
+
+
+@dataclass(frozen=True)
+class CoreDecl(Node):
+    name: str
+    lo: Expr | None  # `core cpu[1..N]`; None for a single core
+    hi: Expr | None
+    space: str | None
+    body: tuple[Stmt, ...]
+
+
+@dataclass(frozen=True)
+class HandlerDecl(Node):
+    name: str
+    params: tuple[Ident, ...]
+    body: tuple[Stmt, ...]
+
+
+@dataclass(frozen=True)
+class ExpectDecl(Node):
+    """`expect safe`, `expect race K1, K2 under tso`, `expect hang`.
+
+    ``verdict`` is 'safe', 'race' or 'hang'; ``kinds`` is empty for a bare
+    `expect race`; ``models`` is None when the line covers every model.
+    """
+
+    verdict: str
+    kinds: tuple[str, ...]
+    models: tuple[str, ...] | None
+
+
+Decl = (
+    SpecTitle | ModelDecl | ParamDecl | OptionDecl | FrameDecl | PageDecl | SpaceDecl
+    | VarDecl | CoreDecl | HandlerDecl | ExpectDecl
+)
+
+
+@dataclass(frozen=True)
+class Spec(Node):
+    decls: tuple[Decl, ...]
+    file: str = field(default="<input>", compare=False)

@@ -1,0 +1,85 @@
+"""The checked spec: the AST plus resolved symbol tables.
+
+`check.check()` builds it; `lower.lower()` consumes it. Everything here is
+already validated, so lowering never reports user errors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from verifier import ast
+from verifier.span import Span
+
+MODELS = ("sc", "tso", "pso")
+DEFAULT_SPACE = "default"  # the implicit space when no `space` is declared
+DEFAULT_RANGE = (0, 15)
+
+
+@dataclass(frozen=True)
+class SpaceInfo:
+    name: str
+    asid: int
+    entries: tuple[tuple[str, ast.PteValue], ...]  # (page, value) for declared pages
+    span: Span
+
+
+@dataclass(frozen=True)
+class VarInfo:
+    name: str
+    family: str | None  # per-core variable of this family
+    init: int
+    lo: int
+    hi: int
+    span: Span
+
+
+@dataclass(frozen=True)
+class CoreInstance:
+    """One concrete core; families are expanded (`cpu[1]`, `cpu[2]`, ...)."""
+
+    name: str  # 'init' or 'cpu[1]'
+    family: str | None  # 'cpu' for a family member
+    index: int | None  # 1 for cpu[1]
+    space: str  # the space it starts in
+    body: tuple[ast.Stmt, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class HandlerInfo:
+    name: str
+    params: tuple[str, ...]
+    param_kinds: tuple[str, ...]  # 'page' | 'int' for each parameter
+    body: tuple[ast.Stmt, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class CheckedSpec:
+    spec: ast.Spec
+    file: str
+    source: str
+    title: str
+    model: str  # the spec's declared model (default pso)
+    params: tuple[tuple[str, int], ...]  # after -D overrides, declaration order
+    walker: str  # 'speculative' | 'on-miss'
+    ipi: str  # 'unordered' | 'ordered'
+    buffer: int  # store-buffer capacity (extension: `option buffer = N`)
+    frames: tuple[str, ...]
+    pages: tuple[str, ...]
+    spaces: tuple[SpaceInfo, ...]
+    vars: tuple[VarInfo, ...]
+    families: tuple[tuple[str, int, int], ...]  # (family, lo, hi)
+    cores: tuple[CoreInstance, ...]
+    handlers: tuple[HandlerInfo, ...]
+    expects: tuple[ast.ExpectDecl, ...]
+
+    def param(self, name: str) -> int:
+        return dict(self.params)[name]
+
+    def expect_for(self, model: str) -> ast.ExpectDecl | None:
+        for e in self.expects:
+            if e.models is None or model in e.models:
+                return e
+        return None
