@@ -1,0 +1,195 @@
+"""Exhaustive breadth-first exploration of a System, and hang analysis on the state graph.
+
+The search owns the visited set, parent map, edge store, limits and progress;
+what a step does comes from the compiled commands only.  Breadth-first order
+makes the first transition reaching a problem kind the end of a shortest trace.
+"""
+
+from __future__ import annotations
+
+import time
+from array import array
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from verifier.compile import compile_system
+from verifier.system import System
+
+ProgressFn = Callable[[int, int, int], None]  # (states, frontier, transitions)
+
+
+@dataclass(frozen=True)
+class Found:
+    """Where a problem kind was first reached: ``state`` --``command``--> problem."""
+
+    kind: str
+    state: int
+    command: int  # -1 for hang (the trace ends in ``state``)
+    check: int  # index into the command's checks; -1 for hang
+    core: int = -1
+    await_pc: int = -1
+
+
+@dataclass
+class Exploration:
+    system: System
+    states: list[tuple[int, ...]]
+    parent: array  # type: ignore[type-arg]
+    via: array  # type: ignore[type-arg]
+    found: dict[str, Found]
+    transitions: int
+    complete: bool
+    reason: str = ""
+    seconds: float = 0.0
+    succ_off: array = field(default_factory=lambda: array("q"))  # type: ignore[type-arg]
+    succ: array = field(default_factory=lambda: array("i"))  # type: ignore[type-arg]
+    fatal: bytearray = field(default_factory=bytearray)
+
+    def path(self, state: int) -> list[int]:
+        """Command ids from the initial state to ``state``."""
+        cmds = []
+        while state > 0:
+            cmds.append(self.via[state])
+            state = self.parent[state]
+        return cmds[::-1]
+
+
+def explore(system: System, *, max_states: int = 1_000_000, timeout: float | None = None,
+            progress: ProgressFn | None = None, stop_early: bool = False) -> Exploration:
+    """Explore every reachable state (or until a limit).  With ``stop_early``, stop once
+    every problem kind that can be found without the full graph has been seen — not used
+    for verdicts, which need the whole space."""
+    start = time.monotonic()
+    compiled = compile_system(system)
+    steps, checks = compiled.step, compiled.checks
+    by_site: list[dict[int, list[int]]] = []
+    always: list[list[int]] = []
+    for c in range(len(system.cores)):
+        by_site.append({})
+        always.append([])
+    for cmd in system.commands:
+        if cmd.site is None:
+            always[cmd.core].append(cmd.id)
+        else:
+            by_site[cmd.core].setdefault(cmd.site, []).append(cmd.id)
+    pcs = [(core.pc, {pc: ids + always[c] for pc, ids in by_site[c].items()}, always[c])
+           for c, core in enumerate(system.cores)]
+    fatal_of = [tuple(ch.fatal for ch in cmd.checks) for cmd in system.commands]
+    kinds_of = [tuple(ch.kind for ch in cmd.checks) for cmd in system.commands]
+
+    init = system.init
+    index: dict[tuple[int, ...], int] = {init: 0}
+    states = [init]
+    parent = array("i", [-1])
+    via = array("i", [-1])
+    succ_off = array("q", [0])
+    succ = array("i")
+    fatal = bytearray()
+    found: dict[str, Found] = {}
+    transitions = 0
+    complete = True
+    reason = ""
+    i = 0
+    while i < len(states):
+        s = states[i]
+        has_fatal = 0
+        for pcf, sites, alw in pcs:
+            for cid in sites.get(s[pcf], alw):
+                n = steps[cid](s)
+                if n is None:
+                    continue
+                transitions += 1
+                chk = checks[cid]
+                if chk is not None:
+                    hits = chk(s)
+                    if hits:
+                        dead = False
+                        for h in hits:
+                            kind = kinds_of[cid][h]
+                            if kind not in found:
+                                found[kind] = Found(kind, i, cid, h)
+                            dead = dead or fatal_of[cid][h]
+                        if dead:
+                            has_fatal = 1
+                            continue
+                j = index.get(n)
+                if j is None:
+                    j = len(states)
+                    index[n] = j
+                    states.append(n)
+                    parent.append(i)
+                    via.append(cid)
+                succ.append(j)
+        succ_off.append(len(succ))
+        fatal.append(has_fatal)
+        i += 1
+        if i & 0x3FF == 0:
+            if progress is not None:
+                progress(len(states), len(states) - i, transitions)
+            if timeout is not None and time.monotonic() - start > timeout:
+                complete, reason = False, f"timeout after {timeout:g} s"
+                break
+        if len(states) > max_states:
+            complete, reason = False, f"state limit of {max_states} reached"
+            break
+    ex = Exploration(system, states, parent, via, found, transitions, complete, reason,
+                     succ_off=succ_off, succ=succ, fatal=fatal)
+    if complete:
+        _find_hang(ex)
+    ex.seconds = time.monotonic() - start
+    return ex
+
+
+def _find_hang(ex: Exploration) -> None:
+    """A core hangs when it reaches a state from which its `await` can never be passed:
+    every state reachable from there keeps it at the same await (a deadlock, or a set of
+    states the machine never leaves while the await stays false).  Report the first such
+    state in BFS order, which ends a shortest trace."""
+    n = len(ex.states)
+    best: Found | None = None
+    for c, core in enumerate(ex.system.cores):
+        views = []
+        if core.program_awaits:
+            views.append((core.program_awaits,
+                          lambda s, core=core: s[core.saved_pc] if s[core.in_handler]
+                          else s[core.pc]))
+        if core.handler_awaits:
+            views.append((core.handler_awaits,
+                          lambda s, core=core: s[core.pc] if s[core.in_handler] else -1))
+        for awaits, position in views:
+            pos = [position(s) for s in ex.states]
+            for p in sorted(awaits):
+                doomed = _doomed(ex, pos, p, n)
+                if doomed is not None and (best is None or doomed < best.state):
+                    best = Found("hang", doomed, -1, -1, c, p)
+    if best is not None:
+        ex.found["hang"] = best
+
+
+def _doomed(ex: Exploration, pos: list[int], p: int, n: int) -> int | None:
+    """The first state at position ``p`` that cannot leave it, if any."""
+    inside = [i for i in range(n) if pos[i] == p]
+    if not inside:
+        return None
+    off, succ = ex.succ_off, ex.succ
+    preds: dict[int, list[int]] = {i: [] for i in inside}
+    escape: list[int] = []
+    for i in inside:
+        leaves = bool(ex.fatal[i])
+        for k in range(off[i], off[i + 1]):
+            j = succ[k]
+            if pos[j] != p:
+                leaves = True
+            else:
+                preds[j].append(i)
+        if leaves:
+            escape.append(i)
+    can_leave = set(escape)
+    stack = list(escape)
+    while stack:
+        j = stack.pop()
+        for i in preds[j]:
+            if i not in can_leave:
+                can_leave.add(i)
+                stack.append(i)
+    return next((i for i in inside if i not in can_leave), None)

@@ -1,0 +1,254 @@
+"""The state vector of the machine and the vocabulary the rules are written in.
+
+A state is a tuple of small integers.  Per core: pc, interrupt flag, the
+in-handler flag and saved pc, current space, registers, a store buffer of
+`buffer` slots, a queue of 4 pending IPIs, and a TLB with one slot per
+(page, tag) where a tag is an ASID or the global tag.  Shared: one memory word
+per variable and per page-table entry, the last PTE value issued and the one
+recorded at `complete` for each entry, and a freed flag per frame.
+
+A PTE value is ``wid*4 + latest*2 + stale``: ``wid`` indexes the PTE values of
+the program (a page declaration or a `pte` statement), ``latest`` says it is
+the value of the most recently issued write to its entry, ``stale`` that a
+`complete` happened while a newer write existed.  These two bits are all the
+race rules need of issue order, so the state stays finite under loops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from verifier import program as P
+from verifier.system import (
+    FALSE,
+    TRUE,
+    Const,
+    Expr,
+    Field,
+    FieldInfo,
+    Table,
+    conj,
+    disj,
+    eq,
+    ite,
+    ne,
+    op,
+)
+
+QUEUE = 4  # pending IPIs a core holds at most
+
+
+def C(v: int) -> Const:
+    return Const(v)
+
+
+# ---------------------------------------------------------------- PTE values
+
+
+def pte_wid(x: Expr) -> Expr:
+    return op("div", x, C(4))
+
+
+def pte_latest(x: Expr) -> Expr:
+    return op("mod", op("div", x, C(2)), C(2))
+
+
+def pte_stale(x: Expr) -> Expr:
+    return op("mod", x, C(2))
+
+
+def pte_clear_latest(x: Expr) -> Expr:
+    return ite(eq(pte_latest(x), 1), op("sub", x, C(2)), x)
+
+
+def pte_mark_stale(x: Expr) -> Expr:
+    return ite(conj(eq(pte_latest(x), 0), eq(pte_stale(x), 0)), op("add", x, C(1)), x)
+
+
+def fresh_pte(wid: int) -> int:
+    return wid * 4 + 2
+
+
+@dataclass
+class CoreFields:
+    pc: int
+    irq: int
+    inh: int
+    spc: int
+    space: int
+    regs: list[int]
+    hregs: list[int]
+    sba: list[int]  # buffer slot kind: 0 empty, store address+1, BARRIER, IPI code
+    sbv: list[list[int]]  # buffer slot values (a store uses [0]; an IPI its args)
+    qh: list[int]  # queued IPI: handler+1, 0 empty
+    qa: list[list[int]]  # queued IPI arguments
+    te: dict[tuple[int, int], int]  # (page, tag) -> source space+1, 0 empty
+    tw: dict[tuple[int, int], int]  # (page, tag) -> PTE value
+
+
+@dataclass
+class Layout:
+    """Field indices of a program's state vector, plus the constant tables."""
+
+    prog: P.Program
+    model: str
+    fields: list[FieldInfo] = field(default_factory=list)
+    cores: list[CoreFields] = field(default_factory=list)
+    mem: list[int] = field(default_factory=list)  # per address: words, then PTE entries
+    last: list[int] = field(default_factory=list)  # per PTE entry: wid last issued
+    rec: list[int] = field(default_factory=list)  # per PTE entry: wid+1 recorded at complete
+    freed: list[int] = field(default_factory=list)  # per frame
+    ipi_codes: dict[tuple[int, int], int] = field(default_factory=dict)  # (core, pc) -> code
+
+    def add(self, name: str, lo: int, hi: int, init: int) -> int:
+        self.fields.append(FieldInfo(name, lo, hi, init))
+        return len(self.fields) - 1
+
+    # -- addresses
+    @property
+    def nwords(self) -> int:
+        return len(self.prog.words)
+
+    def pte_addr(self, space: int, page: int) -> int:
+        return self.nwords + space * len(self.prog.pages) + page
+
+    def addr_name(self, a: int) -> str:
+        if a < self.nwords:
+            return self.prog.words[a].name
+        s, p = divmod(a - self.nwords, len(self.prog.pages))
+        page = self.prog.pages[p]
+        return page if len(self.prog.spaces) == 1 else f"{self.prog.spaces[s].name}.{page}"
+
+    @property
+    def naddrs(self) -> int:
+        return self.nwords + len(self.prog.spaces) * len(self.prog.pages)
+
+    @property
+    def barrier(self) -> int:
+        return self.naddrs + 1
+
+    @property
+    def ipi0(self) -> int:
+        return self.naddrs + 2
+
+    # -- tags
+    @property
+    def tags(self) -> tuple[int, ...]:
+        """Tag slot numbers: one per distinct ASID, then the global tag."""
+        return tuple(range(len(self.prog.asids) + 1))
+
+    @property
+    def gtag(self) -> int:
+        return len(self.prog.asids)
+
+    def tag_of_space(self, s: int) -> int:
+        return self.prog.asids.index(self.prog.spaces[s].asid)
+
+    def tag_of_asid(self, asid: int) -> int:
+        return self.prog.asids.index(asid)
+
+    # -- tables over wid
+    def table(self, fn: Callable[[P.PteValue], int], index: Expr) -> Expr:
+        return Table(tuple(fn(v) for v in self.prog.pte_values), index)
+
+    def valid(self, wid: Expr) -> Expr:
+        return self.table(lambda v: int(v.frame >= 0), wid)
+
+    def frame(self, wid: Expr) -> Expr:
+        return self.table(lambda v: v.frame, wid)
+
+    def is_global(self, wid: Expr) -> Expr:
+        return self.table(lambda v: int(v.global_), wid)
+
+    def allows(self, wid: Expr, bit: int) -> Expr:
+        return self.table(lambda v: int(v.frame >= 0 and bool(v.perms & bit)), wid)
+
+    def freed_at(self, frame: Expr) -> Expr:
+        return disj(*(conj(eq(frame, f), Field(self.freed[f]))
+                      for f in range(len(self.prog.frames))))
+
+    # -- store buffers
+    def buffered(self, c: int) -> bool:
+        return self.model != "sc"
+
+    def is_store(self, kind: Expr) -> Expr:
+        return conj(op("ge", kind, C(1)), op("le", kind, C(self.naddrs)))
+
+    def is_ipi(self, kind: Expr) -> Expr:
+        return op("ge", kind, C(self.ipi0))
+
+    def buffer_empty(self, c: int) -> Expr:
+        return eq(Field(self.cores[c].sba[0]), 0) if self.buffered(c) else TRUE
+
+    def buffer_full(self, c: int) -> Expr:
+        return ne(Field(self.cores[c].sba[-1]), 0)
+
+    def buffer_any(self, c: int, pred: Callable[[Expr], Expr]) -> Expr:
+        if not self.buffered(c):
+            return FALSE
+        return disj(*(pred(Field(k)) for k in self.cores[c].sba))
+
+    def load(self, c: int, addr: int) -> Expr:
+        """A core's view of a word: its youngest buffered store to it, else memory."""
+        value: Expr = Field(self.mem[addr])
+        if self.buffered(c):
+            cf = self.cores[c]
+            for k in range(len(cf.sba)):
+                value = ite(eq(Field(cf.sba[k]), addr + 1), Field(cf.sbv[k][0]), value)
+        return value
+
+
+def build_layout(prog: P.Program, model: str) -> Layout:
+    lay = Layout(prog, model)
+    npages = len(prog.pages)
+    nwid = len(prog.pte_values)
+    word_lo = min([0, *(w.lo for w in prog.words)])
+    reg_lo = min([0, *(c.reg_range[0] for c in prog.cores)])
+    reg_hi = max([15, *(c.reg_range[1] for c in prog.cores)])
+    maxargs = max([1, *(len(h.params) for h in prog.handlers)])
+    ipi_instrs = [(c, pc) for c, core in enumerate(prog.cores)
+                  for pc, ins in enumerate(core.code) if isinstance(ins, P.IIpi)]
+    for i, key in enumerate(ipi_instrs):
+        lay.ipi_codes[key] = lay.ipi0 + i
+    val_lo = min(word_lo, reg_lo)
+    val_hi = max([reg_hi, npages, nwid * 4 + 3, *(w.hi for w in prog.words)])
+    kind_hi = lay.ipi0 + len(ipi_instrs)
+    cap = prog.buffer if model != "sc" else 0
+    hreg_hi = max(reg_hi, npages)
+    for c, core in enumerate(prog.cores):
+        n = core.name
+        end = len(core.code)
+        cf = CoreFields(
+            pc=lay.add(f"{n}.pc", 0, end, 0),
+            irq=lay.add(f"{n}.irq", 0, 1, 1),
+            inh=lay.add(f"{n}.in_handler", 0, 1, 0),
+            spc=lay.add(f"{n}.saved_pc", 0, end, 0),
+            space=lay.add(f"{n}.space", 0, len(prog.spaces) - 1, core.space),
+            regs=[lay.add(f"{n}.{r}", core.reg_range[0], core.reg_range[1], 0) for r in core.regs],
+            hregs=[lay.add(f"{n}.h.{r}", reg_lo, hreg_hi, 0) for r in core.hregs],
+            sba=[lay.add(f"{n}.sb[{k}].kind", 0, kind_hi, 0) for k in range(cap)],
+            sbv=[[lay.add(f"{n}.sb[{k}].v{j}", val_lo, val_hi, 0) for j in range(maxargs)]
+                 for k in range(cap)],
+            qh=[lay.add(f"{n}.q[{k}].handler", 0, len(prog.handlers), 0) for k in range(QUEUE)],
+            qa=[[lay.add(f"{n}.q[{k}].a{j}", val_lo, val_hi, 0) for j in range(maxargs)]
+                for k in range(QUEUE)],
+            te={}, tw={},
+        )
+        for v in range(npages):
+            for t in lay.tags:
+                cf.te[(v, t)] = lay.add(f"{n}.tlb[{prog.pages[v]},{t}].src", 0, len(prog.spaces), 0)
+                cf.tw[(v, t)] = lay.add(f"{n}.tlb[{prog.pages[v]},{t}].pte", 0, nwid * 4 + 3, 0)
+        lay.cores.append(cf)
+    for a, w in enumerate(prog.words):
+        lay.mem.append(lay.add(f"mem.{w.name}", min(w.lo, val_lo), max(w.hi, val_hi), w.init))
+    for s, space in enumerate(prog.spaces):
+        for v in range(npages):
+            wid = space.entries[v]
+            name = lay.addr_name(lay.pte_addr(s, v))
+            lay.mem.append(lay.add(f"pte.{name}", 0, nwid * 4 + 3, fresh_pte(wid)))
+            lay.last.append(lay.add(f"last.{name}", 0, nwid - 1, wid))
+            lay.rec.append(lay.add(f"recorded.{name}", 0, nwid, 0))
+    for f, frame in enumerate(prog.frames):
+        lay.freed.append(lay.add(f"freed.{frame}", 0, 1, 0))
+    return lay

@@ -1,0 +1,343 @@
+"""Checked AST -> Program: expand families, unroll `for`/`repeat`, resolve names, flatten control flow."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from verifier import ast
+from verifier import program as P
+from verifier.checked import DEFAULT_RANGE, CheckedSpec
+from verifier.span import Span
+
+PERM_BITS = {"r": 1, "w": 2, "x": 4}
+
+_BINOPS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod", "==": "eq", "!=": "ne",
+           "<": "lt", "<=": "le", ">": "gt", ">=": "ge", "&&": "and", "||": "or"}
+
+
+class LowerError(Exception):
+    """A construct the checker should have rejected (an internal error)."""
+
+
+def perm_bits(perms: str) -> int:
+    return sum(PERM_BITS[c] for c in perms)
+
+
+@dataclass
+class _Tables:
+    """Index tables shared by every core."""
+
+    spec: CheckedSpec
+    frames: dict[str, int]
+    pages: dict[str, int]
+    spaces: dict[str, int]
+    cores: dict[str, int]
+    families: dict[str, tuple[int, ...]]  # family -> core indices in index order
+    words: list[P.Word] = field(default_factory=list)
+    word_index: dict[tuple[str, int | None], int] = field(default_factory=dict)  # (var, core)
+    pte_values: list[P.PteValue] = field(default_factory=list)
+    pte_index: dict[tuple[object, ...], int] = field(default_factory=dict)
+
+    def pte_value(self, value: ast.PteValue, text: str, span: Span | None) -> int:
+        if isinstance(value, ast.Invalid):
+            v = P.PteValue(-1, 0, False, text, span)
+        else:
+            v = P.PteValue(self.frames[value.frame], perm_bits(value.perms), value.global_, text,
+                           span)
+        key = (v.frame, v.perms, v.global_, v.text, v.span)
+        if key not in self.pte_index:
+            self.pte_index[key] = len(self.pte_values)
+            self.pte_values.append(v)
+        return self.pte_index[key]
+
+
+def source_text(source: str, span: Span) -> str:
+    """The statement as written: its source text, or its first line for a block."""
+    lines = source.splitlines()
+    if not 1 <= span.line <= len(lines):
+        return ""
+    line = lines[span.line - 1]
+    if span.end_line == span.line and span.end_col > span.col:
+        return line[span.col - 1 : span.end_col - 1].strip()
+    return line[span.col - 1 :].split("//")[0].strip().rstrip("{").strip()
+
+
+@dataclass
+class _CoreLowerer:
+    t: _Tables
+    core: int
+    family_index: int | None
+    code: list[P.Instr] = field(default_factory=list)
+    regs: list[str] = field(default_factory=list)
+    hregs: list[str] = field(default_factory=list)
+    in_handler: bool = False
+    bound: dict[str, int] = field(default_factory=dict)  # for-variables -> core index
+
+    # -- names
+    def reg(self, name: str) -> P.LReg:
+        bank = self.hregs if self.in_handler else self.regs
+        if name not in bank:
+            bank.append(name)
+        return P.LReg(bank.index(name), self.in_handler)
+
+    def core_of(self, t: ast.Target | ast.Expr) -> int:
+        match t:
+            case ast.SelfRef():
+                return self.core
+            case ast.TargetName(name=n) | ast.Name(name=n):
+                return self.bound[n] if n in self.bound else self.t.cores[n]
+            case ast.TargetIndex(family=f, index=e):
+                lo = {name: lo for name, lo, _ in self.t.spec.families}[f]
+                return self.t.families[f][self.const(e) - lo]
+        raise LowerError(f"not a single core: {t}")
+
+    def targets(self, t: ast.Target) -> tuple[int, ...]:
+        match t:
+            case ast.TargetFamily(family=f):
+                return self.t.families[f]
+            case ast.TargetOthers():
+                return tuple(c for c in range(len(self.t.spec.cores)) if c != self.core)
+            case ast.TargetAll():
+                return tuple(range(len(self.t.spec.cores)))
+        return (self.core_of(t),)
+
+    def word(self, name: str, index: ast.Expr | ast.Target | None) -> int:
+        if index is None:
+            return self.t.word_index[(name, None)]
+        return self.t.word_index[(name, self.core_of(index))]
+
+    def const(self, e: ast.Expr) -> int:
+        v = self.expr(e)
+        if not isinstance(v, P.LConst):
+            raise LowerError("expected a constant")
+        return v.value
+
+    def self_value(self) -> int:
+        return self.family_index if self.family_index is not None else self.core
+
+    # -- expressions
+    def expr(self, e: ast.Expr) -> P.LExpr:
+        params = dict(self.t.spec.params)
+        match e:
+            case ast.Num(value=v):
+                return P.LConst(v)
+            case ast.SelfRef():
+                return P.LConst(self.self_value())
+            case ast.Name(name=n):
+                if n in self.bound:
+                    c = self.t.spec.cores[self.bound[n]]
+                    return P.LConst(c.index if c.index is not None else self.bound[n])
+                if n in params:
+                    return P.LConst(params[n])
+                if (n, None) in self.t.word_index:
+                    return P.LWord(self.t.word_index[(n, None)])
+                if n in self.t.pages and n not in self.hregs:
+                    return P.LConst(self.t.pages[n])
+                return self.reg(n)
+            case ast.PageName(page=p):
+                return P.LConst(self.t.pages[p])
+            case ast.Index(name=n, index=i):
+                return P.LWord(self.word(n, i))
+            case ast.Unary(op=o, operand=a):
+                return P.LUn("neg" if o == "-" else "not", self.expr(a))
+            case ast.Binary(op=o, left=a, right=b):
+                return P.LBin(_BINOPS[o], self.expr(a), self.expr(b))
+        raise LowerError(f"unknown expression {e}")
+
+    def lvalue_word(self, target: ast.Name | ast.Index) -> int:
+        if isinstance(target, ast.Index):
+            return self.word(target.name, target.index)
+        return self.word(target.name, None)
+
+    def is_word(self, target: ast.Name | ast.Index) -> bool:
+        return isinstance(target, ast.Index) or (target.name, None) in self.t.word_index
+
+    def page(self, ref: ast.PageRef) -> tuple[int | None, P.PageOp]:
+        space = self.t.spaces[ref.space] if ref.space is not None else None
+        if self.in_handler and ref.space is None and ref.page in self.hregs:
+            return space, self.reg(ref.page)
+        return space, self.t.pages[ref.page]
+
+    # -- statements
+    def emit(self, mk: Callable[[Span, str], P.Instr], span: Span) -> int:
+        self.code.append(mk(span, source_text(self.t.spec.source, span)))
+        return len(self.code) - 1
+
+    def block(self, stmts: tuple[ast.Stmt, ...]) -> None:
+        for s in stmts:
+            self.stmt(s)
+
+    def patch(self, pc: int, target: int) -> None:
+        old = self.code[pc]
+        assert isinstance(old, P.IBranch | P.IJump)
+        self.code[pc] = type(old)(**{**old.__dict__, "target": target})
+
+    def stmt(self, s: ast.Stmt) -> None:  # noqa: C901 - one case per statement kind
+        sp = s.span
+        match s:
+            case ast.PteWrite(page=ref, value=v):
+                space, page = self.page(ref)
+                wid = self.t.pte_value(v, source_text(self.t.spec.source, sp), sp)
+                self.emit(lambda a, b: P.IPte(a, b, space, page, wid), sp)
+            case ast.Assign(target=tgt, value=v):
+                val = self.expr(v)
+                if self.is_word(tgt):
+                    addr = self.lvalue_word(tgt)
+                    self.emit(lambda a, b: P.IStore(a, b, addr, val), sp)
+                else:
+                    r = self.reg(tgt.name)
+                    self.emit(lambda a, b: P.IAssign(a, b, r, val), sp)
+            case ast.Atomic(dest=d, op=o, target=tgt, args=args):
+                addr = self.lvalue_word(tgt)
+                largs = tuple(self.expr(a) for a in args)
+                dest = self.reg(d) if d is not None else None
+                self.emit(lambda a, b: P.IAtomic(a, b, dest, o, addr, largs), sp)
+            case ast.Fence(kind=k):
+                self.emit(lambda a, b: P.IFence(a, b, k), sp)
+            case ast.Ipi(targets=ts, handler=h, args=args):
+                cores = tuple(sorted({c for t in ts for c in self.targets(t)}))
+                hi = [x.name for x in self.t.spec.handlers].index(h)
+                largs = tuple(self.expr(a) for a in args)
+                self.emit(lambda a, b: P.IIpi(a, b, cores, hi, largs), sp)
+            case ast.Invlpg(page=ref):
+                space, page = self.page(ref)
+                self.emit(lambda a, b: P.IInvlpg(a, b, space, page), sp)
+            case ast.FlushAsid(space=name):
+                asid = self.t.spec.spaces[self.t.spaces[name]].asid
+                self.emit(lambda a, b: P.IFlushAsid(a, b, asid), sp)
+            case ast.FlushAll():
+                self.emit(lambda a, b: P.IFlushAll(a, b), sp)
+            case ast.Access(kind=k, page=ref):
+                _, page = self.page(ref)
+                self.emit(lambda a, b: P.IAccess(a, b, k, page), sp)
+            case ast.Switch(space=name):
+                self.emit(lambda a, b: P.ISwitch(a, b, self.t.spaces[name]), sp)
+            case ast.Free(frame=f):
+                self.emit(lambda a, b: P.IFree(a, b, self.t.frames[f]), sp)
+            case ast.Complete(page=ref):
+                space, page = self.page(ref)
+                self.emit(lambda a, b: P.IComplete(a, b, space, page), sp)
+            case ast.Await(cond=c):
+                self.emit(lambda a, b: P.IAwait(a, b, self.expr(c)), sp)
+            case ast.If(cond=c, then=then, orelse=orelse):
+                br = self.emit(lambda a, b: P.IBranch(a, b, self.expr(c), -1), sp)
+                self.block(then)
+                if orelse:
+                    jmp = self.emit(lambda a, b: P.IJump(a, b, -1), sp)
+                    self.patch(br, len(self.code))
+                    self.block(orelse)
+                    self.patch(jmp, len(self.code))
+                else:
+                    self.patch(br, len(self.code))
+            case ast.While(cond=c, body=body):
+                top = len(self.code)
+                br = self.emit(lambda a, b: P.IBranch(a, b, self.expr(c), -1), sp)
+                self.block(body)
+                self.emit(lambda a, b: P.IJump(a, b, top), sp)
+                self.patch(br, len(self.code))
+            case ast.Loop(body=body):
+                top = len(self.code)
+                self.block(body)
+                self.emit(lambda a, b: P.IJump(a, b, top), sp)
+            case ast.Repeat(count=k, body=body):
+                for _ in range(self.const(k)):
+                    self.block(body)
+            case ast.For(var=v, over=over, body=body):
+                saved = self.bound.get(v)
+                for c in self.targets(over):
+                    self.bound[v] = c
+                    self.block(body)
+                if saved is None:
+                    self.bound.pop(v, None)
+                else:
+                    self.bound[v] = saved
+            case ast.Irq(on=on):
+                self.emit(lambda a, b: P.IIrq(a, b, on), sp)
+            case ast.Assert(cond=c):
+                self.emit(lambda a, b: P.IAssert(a, b, self.expr(c)), sp)
+            case ast.Skip():
+                self.emit(lambda a, b: P.ISkip(a, b), sp)
+            case _:
+                raise LowerError(f"unknown statement {s}")
+
+
+def _resolve_next(code: list[P.Instr]) -> tuple[list[P.Instr], tuple[int, ...]]:
+    """Follow jump chains so that no step is spent on an unconditional jump
+    (a jump that leads back to itself stays: it is a real spin)."""
+
+    def resolve(pc: int) -> int:
+        seen = set()
+        while pc < len(code) and isinstance(code[pc], P.IJump) and pc not in seen:
+            seen.add(pc)
+            pc = code[pc].target  # type: ignore[attr-defined]
+        return pc
+
+    nexts = tuple(resolve(pc + 1) for pc in range(len(code)))
+    out: list[P.Instr] = []
+    for ins in code:
+        if isinstance(ins, P.IBranch):
+            ins = P.IBranch(ins.span, ins.text, ins.cond, resolve(ins.target))
+        out.append(ins)
+    return out, nexts
+
+
+def lower(spec: CheckedSpec) -> P.Program:
+    cores = {c.name: i for i, c in enumerate(spec.cores)}
+    families: dict[str, list[int]] = {}
+    for i, c in enumerate(spec.cores):
+        if c.family is not None:
+            families.setdefault(c.family, []).append(i)
+    t = _Tables(spec, {f: i for i, f in enumerate(spec.frames)},
+                {p: i for i, p in enumerate(spec.pages)},
+                {s.name: i for i, s in enumerate(spec.spaces)}, cores,
+                {f: tuple(v) for f, v in families.items()})
+    for var in spec.vars:
+        owners: list[int | None] = [None] if var.family is None else list(t.families[var.family])
+        for owner in owners:
+            name = var.name if owner is None else f"{var.name}[{spec.cores[owner].index}]"
+            t.word_index[(var.name, owner)] = len(t.words)
+            t.words.append(P.Word(name, var.lo, var.hi, var.init))
+
+    spaces = []
+    for s in spec.spaces:
+        declared = dict(s.entries)
+        entries = []
+        for page in spec.pages:
+            if page in declared:
+                v = declared[page]
+                entries.append(t.pte_value(v, _decl_text(spec, page, v), v.span))
+            else:
+                entries.append(t.pte_value(ast.Invalid(), f"page {page} invalid (undeclared)", None))
+        spaces.append(P.Space(s.name, s.asid, tuple(entries)))
+
+    lcores = []
+    for ci, inst in enumerate(spec.cores):
+        lc = _CoreLowerer(t, ci, inst.index)
+        lc.block(inst.body)
+        end = lc.emit(lambda a, b: P.IEnd(a, b), inst.span)
+        lc.code[end] = P.IEnd(inst.span, "end of program")
+        entries = []
+        lc.in_handler = True
+        for h in spec.handlers:
+            entries.append(len(lc.code))
+            for p in h.params:
+                lc.reg(p)
+            lc.block(h.body)
+            ret = lc.emit(lambda a, b: P.IReturn(a, b), h.span)
+            lc.code[ret] = P.IReturn(h.span, f"return from {h.name}")
+        code, nexts = _resolve_next(lc.code)
+        lcores.append(P.Core(inst.name, t.spaces[inst.space], tuple(code), nexts, tuple(entries),
+                             end, tuple(lc.regs), tuple(lc.hregs), DEFAULT_RANGE))
+
+    handlers = tuple(P.Handler(h.name, h.params, h.param_kinds) for h in spec.handlers)
+    return P.Program(spec.title, spec.file, spec.source, spec.params, spec.walker, spec.ipi,
+                     spec.buffer, spec.frames, spec.pages, tuple(spaces), tuple(t.words),
+                     tuple(lcores), handlers, tuple(t.pte_values))
+
+
+def _decl_text(spec: CheckedSpec, page: str, v: ast.PteValue) -> str:
+    lines = spec.source.splitlines()
+    if 1 <= v.span.line <= len(lines):
+        return lines[v.span.line - 1].split("//")[0].strip()
+    return f"page {page}"

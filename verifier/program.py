@@ -1,0 +1,254 @@
+"""The lowered Program: all an engine ever sees of a spec.
+
+Names are resolved to indices, core families are expanded, `for` and `repeat`
+are unrolled, control flow is flat (branches and jumps with resolved targets),
+and every instruction carries its source span and the statement as written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from verifier.span import Span
+
+# ---------------------------------------------------------------- expressions
+
+
+@dataclass(frozen=True)
+class LConst:
+    value: int
+
+
+@dataclass(frozen=True)
+class LReg:
+    """A register of the running core: ``handler`` selects the handler bank."""
+
+    index: int
+    handler: bool
+
+
+@dataclass(frozen=True)
+class LWord:
+    """A load of shared word ``addr`` (at most one per statement)."""
+
+    addr: int
+
+
+@dataclass(frozen=True)
+class LUn:
+    op: str  # 'neg' | 'not'
+    arg: LExpr
+
+
+@dataclass(frozen=True)
+class LBin:
+    op: str  # add sub mul div mod eq ne lt le gt ge and or
+    left: LExpr
+    right: LExpr
+
+
+LExpr = LConst | LReg | LWord | LUn | LBin
+
+# A page operand: a page index, or a handler register holding one.
+PageOp = int | LReg
+
+# ---------------------------------------------------------------- instructions
+
+
+@dataclass(frozen=True)
+class Instr:
+    span: Span
+    text: str
+
+
+@dataclass(frozen=True)
+class IPte(Instr):
+    space: int | None  # None: the core's current space
+    page: PageOp
+    wid: int  # index into Program.pte_writes
+
+
+@dataclass(frozen=True)
+class IStore(Instr):
+    addr: int
+    value: LExpr
+
+
+@dataclass(frozen=True)
+class IAssign(Instr):
+    """Register assignment: a load when ``value`` contains an LWord."""
+
+    reg: LReg
+    value: LExpr
+
+
+@dataclass(frozen=True)
+class IAtomic(Instr):
+    dest: LReg | None
+    op: str  # 'fetch_add' | 'swap' | 'cas' | '+='
+    addr: int
+    args: tuple[LExpr, ...]
+
+
+@dataclass(frozen=True)
+class IFence(Instr):
+    kind: str  # full | release | acquire
+
+
+@dataclass(frozen=True)
+class IIpi(Instr):
+    targets: tuple[int, ...]  # core indices, sorted
+    handler: int
+    args: tuple[LExpr, ...]
+
+
+@dataclass(frozen=True)
+class IInvlpg(Instr):
+    space: int | None
+    page: PageOp
+
+
+@dataclass(frozen=True)
+class IFlushAsid(Instr):
+    asid: int
+
+
+@dataclass(frozen=True)
+class IFlushAll(Instr):
+    pass
+
+
+@dataclass(frozen=True)
+class IAccess(Instr):
+    kind: str  # read | write | exec
+    page: PageOp
+
+
+@dataclass(frozen=True)
+class ISwitch(Instr):
+    space: int
+
+
+@dataclass(frozen=True)
+class IFree(Instr):
+    frame: int
+
+
+@dataclass(frozen=True)
+class IComplete(Instr):
+    space: int | None
+    page: PageOp
+
+
+@dataclass(frozen=True)
+class IAwait(Instr):
+    cond: LExpr
+
+
+@dataclass(frozen=True)
+class IBranch(Instr):
+    """Go on to the next instruction if ``cond`` holds, else to ``target``."""
+
+    cond: LExpr
+    target: int
+
+
+@dataclass(frozen=True)
+class IJump(Instr):
+    target: int
+
+
+@dataclass(frozen=True)
+class IIrq(Instr):
+    on: bool
+
+
+@dataclass(frozen=True)
+class IAssert(Instr):
+    cond: LExpr
+
+
+@dataclass(frozen=True)
+class ISkip(Instr):
+    pass
+
+
+@dataclass(frozen=True)
+class IReturn(Instr):
+    """End of a handler: resume the interrupted program."""
+
+
+@dataclass(frozen=True)
+class IEnd(Instr):
+    """End of a core's program: the core idles (it still takes IPIs)."""
+
+
+# ---------------------------------------------------------------- program
+
+
+@dataclass(frozen=True)
+class Word:
+    name: str
+    lo: int
+    hi: int
+    init: int
+
+
+@dataclass(frozen=True)
+class Space:
+    name: str
+    asid: int
+    entries: tuple[int, ...]  # per page: the wid of its initial PTE value
+
+
+@dataclass(frozen=True)
+class PteValue:
+    """A PTE value a write or declaration stores (``frame`` -1: invalid)."""
+
+    frame: int
+    perms: int  # bit 1 r, 2 w, 4 x
+    global_: bool
+    text: str
+    span: Span | None
+
+
+@dataclass(frozen=True)
+class Handler:
+    name: str
+    params: tuple[str, ...]
+    param_kinds: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Core:
+    name: str
+    space: int  # starting space
+    code: tuple[Instr, ...]
+    next: tuple[int, ...]  # fall-through successor of each pc (jumps resolved)
+    handler_entry: tuple[int, ...]  # pc where each handler's code starts
+    program_end: int  # pc of the IEnd of the program
+    regs: tuple[str, ...]
+    hregs: tuple[str, ...]
+    reg_range: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Program:
+    title: str
+    file: str
+    source: str
+    params: tuple[tuple[str, int], ...]
+    walker: str
+    ipi: str
+    buffer: int
+    frames: tuple[str, ...]
+    pages: tuple[str, ...]
+    spaces: tuple[Space, ...]
+    words: tuple[Word, ...]
+    cores: tuple[Core, ...]
+    handlers: tuple[Handler, ...]
+    pte_values: tuple[PteValue, ...]
+
+    @property
+    def asids(self) -> tuple[int, ...]:
+        return tuple(sorted({s.asid for s in self.spaces}))

@@ -1,0 +1,274 @@
+"""The machine as data: a transition system of guarded commands over a flat state vector.
+
+`semantics.build()` instantiates the machine rules (instructions, store-buffer
+drains, IPI delivery, walker fills) for one lowered Program and one memory
+model, producing a `System`.  Both engines consume it unchanged: the explicit
+engine compiles each command to a Python function (`compile.py`); the z3 engine
+translates the same expressions to z3 terms.  No rule exists anywhere else.
+
+Expressions are tiny and total: integers, fields of the pre-state, arithmetic
+(`div`/`mod` truncate toward zero and give 0 on a zero divisor — commands that
+can divide by zero carry a `range` check), comparisons and boolean connectives
+yielding 0/1, `ite`, and lookups into constant tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from verifier.program import PteValue
+from verifier.span import Span
+
+# ---------------------------------------------------------------- expressions
+
+
+@dataclass(frozen=True)
+class Const:
+    value: int
+
+
+@dataclass(frozen=True)
+class Field:
+    index: int
+
+
+@dataclass(frozen=True)
+class Op:
+    """``op`` is one of OPS; arity is fixed per operator."""
+
+    op: str
+    args: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    """``values[index]``; the index is always within range in reachable states
+    (out of range gives 0)."""
+
+    values: tuple[int, ...]
+    index: Expr
+
+
+Expr = Const | Field | Op | Table
+
+OPS = {
+    "add": 2, "sub": 2, "mul": 2, "div": 2, "mod": 2, "neg": 1,
+    "eq": 2, "ne": 2, "lt": 2, "le": 2, "gt": 2, "ge": 2,
+    "and": 2, "or": 2, "not": 1, "ite": 3,
+}
+
+TRUE = Const(1)
+FALSE = Const(0)
+
+
+def const(v: int) -> Const:
+    return Const(v)
+
+
+def op(name: str, *args: Expr) -> Expr:
+    """Build an operator node, folding constants and trivial boolean cases."""
+    assert OPS[name] == len(args), name
+    if all(isinstance(a, Const) for a in args):
+        return Const(eval_op(name, [a.value for a in args]))  # type: ignore[union-attr]
+    if name == "and":
+        a, b = args
+        if a == FALSE or b == FALSE:
+            return FALSE
+        if a == TRUE:
+            return b
+        if b == TRUE:
+            return a
+    if name == "or":
+        a, b = args
+        if a == TRUE or b == TRUE:
+            return TRUE
+        if a == FALSE:
+            return b
+        if b == FALSE:
+            return a
+    if name == "ite":
+        c, a, b = args
+        if isinstance(c, Const):
+            return a if c.value else b
+        if a == b:
+            return a
+    return Op(name, args)
+
+
+def conj(*xs: Expr) -> Expr:
+    out: Expr = TRUE
+    for x in xs:
+        out = op("and", out, x)
+    return out
+
+
+def disj(*xs: Expr) -> Expr:
+    out: Expr = FALSE
+    for x in xs:
+        out = op("or", out, x)
+    return out
+
+
+def eq(a: Expr, b: Expr | int) -> Expr:
+    return op("eq", a, Const(b) if isinstance(b, int) else b)
+
+
+def ne(a: Expr, b: Expr | int) -> Expr:
+    return op("ne", a, Const(b) if isinstance(b, int) else b)
+
+
+def ite(c: Expr, a: Expr, b: Expr) -> Expr:
+    return op("ite", c, a, b)
+
+
+def tdiv(a: int, b: int) -> int:
+    if b == 0:
+        return 0
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b > 0) else -q
+
+
+def tmod(a: int, b: int) -> int:
+    if b == 0:
+        return 0
+    return a - b * tdiv(a, b)
+
+
+def eval_op(name: str, v: list[int]) -> int:
+    """The meaning of every operator on integers (the explicit engine's reference)."""
+    match name:
+        case "add":
+            return v[0] + v[1]
+        case "sub":
+            return v[0] - v[1]
+        case "mul":
+            return v[0] * v[1]
+        case "div":
+            return tdiv(v[0], v[1])
+        case "mod":
+            return tmod(v[0], v[1])
+        case "neg":
+            return -v[0]
+        case "eq":
+            return int(v[0] == v[1])
+        case "ne":
+            return int(v[0] != v[1])
+        case "lt":
+            return int(v[0] < v[1])
+        case "le":
+            return int(v[0] <= v[1])
+        case "gt":
+            return int(v[0] > v[1])
+        case "ge":
+            return int(v[0] >= v[1])
+        case "and":
+            return int(bool(v[0]) and bool(v[1]))
+        case "or":
+            return int(bool(v[0]) or bool(v[1]))
+        case "not":
+            return int(not v[0])
+        case "ite":
+            return v[1] if v[0] else v[2]
+    raise ValueError(name)
+
+
+def evaluate(e: Expr, s: tuple[int, ...]) -> int:
+    """Interpret an expression on a state (slow path; the engine uses compiled code)."""
+    if isinstance(e, Const):
+        return e.value
+    if isinstance(e, Field):
+        return s[e.index]
+    if isinstance(e, Table):
+        i = evaluate(e.index, s)
+        return e.values[i] if 0 <= i < len(e.values) else 0
+    if e.op == "ite":
+        return evaluate(e.args[1], s) if evaluate(e.args[0], s) else evaluate(e.args[2], s)
+    return eval_op(e.op, [evaluate(a, s) for a in e.args])
+
+
+# ---------------------------------------------------------------- the system
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    """One slot of the state vector.  ``lo``/``hi`` bound every reachable value."""
+
+    name: str
+    lo: int
+    hi: int
+    init: int
+
+
+@dataclass(frozen=True)
+class Check:
+    """A problem the command reaches when ``cond`` holds in the pre-state.
+
+    A ``fatal`` check (assertion, range) ends the path: the command then has no
+    successor.  Non-fatal ones (races) are reported and execution goes on.
+    ``info`` names what the trace needs to describe the problem (e.g. the field
+    holding the stale TLB entry).
+    """
+
+    kind: str
+    cond: Expr
+    fatal: bool
+    info: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class Command:
+    """One machine rule instance: enabled when ``guard`` holds; then all
+    ``updates`` happen at once, each computed from the pre-state.
+
+    ``core``: index of the core taking the step.  ``site``: the pc this command
+    belongs to (instruction commands) or None (drains, deliveries, fills).
+    ``action``/``key``/``span``/``text``/``info`` describe the step in traces;
+    ``key`` is stable across runs of the same spec and identifies the rule in a
+    saved trace.
+    """
+
+    id: int
+    core: int
+    site: int | None
+    guard: Expr
+    updates: tuple[tuple[int, Expr], ...]
+    checks: tuple[Check, ...]
+    action: str
+    key: str
+    text: str
+    span: Span | None = None
+    info: tuple[tuple[str, Any], ...] = ()
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return dict(self.info).get(name, default)
+
+
+@dataclass(frozen=True)
+class CoreLayout:
+    """Where a core's control state lives, for hang analysis and traces."""
+
+    name: str
+    pc: int  # field index of the program counter
+    saved_pc: int  # field index of the pc saved while a handler runs
+    in_handler: int  # field index of the in-handler flag
+    program_awaits: frozenset[int]  # pcs of `await` in the core's program
+    handler_awaits: frozenset[int]  # pcs of `await` in the core's handler code
+    await_text: tuple[tuple[int, str, Span], ...]  # (pc, statement, span) of every await
+
+
+@dataclass(frozen=True)
+class System:
+    model: str
+    fields: tuple[FieldInfo, ...]
+    init: tuple[int, ...]
+    commands: tuple[Command, ...]
+    cores: tuple[CoreLayout, ...]
+    pte_values: tuple[PteValue, ...]  # indexed by wid
+    meta: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def field_index(self, name: str) -> int:
+        for i, f in enumerate(self.fields):
+            if f.name == name:
+                return i
+        raise KeyError(name)
