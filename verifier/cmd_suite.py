@@ -1,0 +1,58 @@
+"""`tlbcheck suite [PATH...]`: run a folder of specs against their `expect` lines.
+
+Exit codes: 0 every run met its expectation, 1 something failed (a mismatch,
+an inconclusive run or a spec with bad input), 2 a PATH does not exist.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from verifier import cli
+
+
+def _positive(text: str) -> int:
+    n = int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return n
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "suite",
+        help="run every spec under the models its `expect` lines name",
+        description="Run every spec under every model its `expect` lines name (a spec "
+        "without one: its declared model, expecting safe) and compare the verdicts. "
+        "Exit 0 all passed, 1 a mismatch, inconclusive run or bad input, "
+        "2 a PATH does not exist.",
+    )
+    p.add_argument("paths", nargs="*", metavar="PATH", default=["specs/"],
+                   help="spec files or folders searched recursively for *.tlb (default specs/)")
+    p.add_argument("--jobs", "-j", type=_positive, default=1, metavar="N",
+                   help="run N (spec, model) jobs in parallel processes")
+    p.add_argument("--junit", metavar="FILE", help="also write the results as JUnit XML")
+    p.add_argument("--update-counterexamples", action="store_true",
+                   help="rewrite counterexamples/ from this run and delete stale traces")
+    p.add_argument("--max-states", type=_positive, metavar="N",
+                   help="state limit per run (beyond it the run is inconclusive)")
+    p.add_argument("--timeout", type=float, metavar="S", help="time limit per run, in seconds")
+    p.add_argument("--no-color", action="store_true", help="plain output")
+
+
+def run(args: argparse.Namespace) -> int:
+    from verifier import suite
+
+    opts = suite.SuiteOptions(
+        paths=tuple(args.paths),
+        jobs=args.jobs,
+        junit=args.junit,
+        update_counterexamples=args.update_counterexamples,
+        limits=suite.Limits(args.max_states, args.timeout),
+        no_color=args.no_color,
+    )
+    return suite.main(opts)
+
+
+cli._REGISTRARS.append(register)
+cli.register_command("suite", run)

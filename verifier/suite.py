@@ -1,0 +1,402 @@
+"""The regression suite: run every spec under every model its `expect` lines name.
+
+collect -> plan -> run -> report:
+
+- `find_specs` turns the PATH arguments into a sorted list of `.tlb` files;
+- `plan` loads each spec and makes one `Job` per model its `expect` lines
+  name (the declared model, expecting safe, for a spec without one); a spec
+  that does not load becomes a failed `Outcome` holding its diagnostic;
+- `run_jobs` runs the jobs, in worker processes for ``jobs > 1``, and returns
+  the outcomes in job order whatever order they finish in;
+- `render` gives the table, the failures in detail and the summary, and
+  `junit_xml` the same outcomes as JUnit XML.
+
+The pytest plugin (`verifier.pytest_plugin`) reuses `judge`, `describe_*` and
+`failure_text` so that `pytest specs/` and `tlbcheck suite` agree.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+import traceback
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from verifier import terminal
+from verifier.diagnostics import SpecError
+from verifier.result import Result, Trace
+
+if TYPE_CHECKING:
+    from verifier.ast import ExpectDecl
+    from verifier.checked import CheckedSpec
+
+OK, FAIL, INCONCLUSIVE, ERROR = "ok", "FAIL", "inconclusive", "error"
+STATUSES = (OK, FAIL, INCONCLUSIVE, ERROR)
+
+
+# ---------------------------------------------------------------- collection
+
+
+def find_specs(paths: Sequence[str]) -> list[Path]:
+    """The `.tlb` files named by ``paths``: files as given, directories searched
+    recursively and sorted.  Duplicates are dropped.  Raises FileNotFoundError
+    naming the first path that does not exist."""
+    out: list[Path] = []
+    seen: set[Path] = set()
+    for arg in paths:
+        p = Path(arg)
+        if not p.exists():
+            raise FileNotFoundError(arg)
+        found = sorted(p.rglob("*.tlb")) if p.is_dir() else [p]
+        for f in found:
+            key = f.resolve()
+            if key not in seen:
+                seen.add(key)
+                out.append(f)
+    return out
+
+
+def display_path(path: Path | str, base: Path | None = None) -> str:
+    """``path`` relative to ``base`` (default cwd) when inside it, POSIX-style."""
+    p = Path(path)
+    base = (base or Path.cwd()).resolve()
+    try:
+        return p.resolve().relative_to(base).as_posix()
+    except ValueError:
+        return str(p)
+
+
+def models_for(checked: CheckedSpec) -> list[str]:
+    """The models a spec is run under: those its `expect` lines name, else its own."""
+    from verifier import api
+
+    return list(api.expected_models(checked)) or [checked.model]
+
+
+def describe_expect(expect: ExpectDecl | None) -> str:
+    """`safe`, `race`, `race stale-translation, use-after-free`, `hang`."""
+    if expect is None:
+        return "safe"
+    if expect.verdict == "race" and expect.kinds:
+        return "race " + ", ".join(expect.kinds)
+    return expect.verdict
+
+
+def describe_got(result: Result) -> str:
+    """What a run found, in the words of an `expect` line."""
+    if result.verdict == "safe":
+        return "safe"
+    if result.verdict == "unsafe":
+        if tuple(result.kinds) == ("hang",):
+            return "hang"
+        return "race " + ", ".join(result.kinds)
+    if result.verdict == "inconclusive" and result.kinds:
+        return "inconclusive (race " + ", ".join(result.kinds) + ")"
+    return result.verdict
+
+
+def judge(result: Result) -> str:
+    """OK, FAIL, INCONCLUSIVE or ERROR for one result."""
+    if result.verdict == "inconclusive":
+        return INCONCLUSIVE
+    if result.verdict == "error":
+        return ERROR
+    met = result.verdict == "safe" if result.expected is None else result.expectation_met
+    return OK if met else FAIL
+
+
+@dataclass(frozen=True)
+class Job:
+    """One spec under one model.  ``path`` is what the worker opens and what is shown."""
+
+    path: str
+    model: str
+    expected: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What came of a job, or of a spec that did not load (``model`` '-')."""
+
+    path: str
+    model: str
+    expected: str
+    status: str  # one of STATUSES
+    result: Result | None = None
+    error: str = ""  # the diagnostic of bad input, or an internal error's traceback
+    bad_input: bool = False
+
+    @property
+    def got(self) -> str:
+        if self.result is not None:
+            return describe_got(self.result)
+        return "bad input" if self.bad_input else "internal error"
+
+
+Planned = Job | Outcome
+
+
+def plan(specs: Iterable[Path], base: Path | None = None) -> list[Planned]:
+    """Load each spec and list its jobs (or its failed `Outcome`), in order."""
+    from verifier.frontend import load
+
+    out: list[Planned] = []
+    for spec in specs:
+        path = display_path(spec, base)
+        try:
+            checked = load(path, [])
+            models = models_for(checked)
+        except SpecError as err:
+            out.append(Outcome(path, "-", "-", ERROR, error=str(err), bad_input=True))
+            continue
+        except Exception:
+            out.append(Outcome(path, "-", "-", ERROR, error=_internal()))
+            continue
+        for model in models:
+            out.append(Job(path, model, describe_expect(checked.expect_for(model))))
+    return out
+
+
+def _internal() -> str:
+    return "internal error (a bug in tlbcheck):\n" + traceback.format_exc().rstrip()
+
+
+# ---------------------------------------------------------------- running
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_states: int | None = None
+    timeout: float | None = None
+
+    def kwargs(self) -> dict[str, Any]:
+        kw: dict[str, Any] = {}
+        if self.max_states is not None:
+            kw["max_states"] = self.max_states
+        if self.timeout is not None:
+            kw["timeout"] = self.timeout
+        return kw
+
+
+def run_job(job: Job, limits: Limits | None = None) -> Outcome:
+    """Run one job; never raises (bad input and internal errors become outcomes)."""
+    from verifier import api
+
+    limits = limits or Limits()
+
+    def failed(error: str, bad_input: bool = False) -> Outcome:
+        return Outcome(job.path, job.model, job.expected, ERROR, error=error, bad_input=bad_input)
+
+    try:
+        results = api.check_file(job.path, [job.model], [], **limits.kwargs())
+    except SpecError as err:
+        return failed(str(err), bad_input=True)
+    except Exception:
+        return failed(_internal())
+    if len(results) != 1:
+        return failed(f"internal error: check_file gave {len(results)} results for one model")
+    result = results[0]
+    return Outcome(job.path, job.model, job.expected, judge(result), result=result)
+
+
+Progress = Callable[[int, int, Outcome], None]
+
+
+def run_jobs(planned: Sequence[Planned], limits: Limits | None = None, jobs: int = 1,
+             progress: Progress | None = None) -> list[Outcome]:
+    """Run every `Job` in ``planned`` and return one `Outcome` per entry, in order."""
+    limits = limits or Limits()
+    todo = [p for p in planned if isinstance(p, Job)]
+    done: list[Outcome] = []
+
+    def record(o: Outcome) -> None:
+        done.append(o)
+        if progress:
+            progress(len(done), len(todo), o)
+
+    if jobs <= 1 or len(todo) <= 1:
+        for job in todo:
+            record(run_job(job, limits))
+    else:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(todo))) as pool:
+            futures = [pool.submit(run_job, job, limits) for job in todo]
+            for fut in futures:  # in submission order: the output does not depend on timing
+                record(fut.result())
+    ran = iter(done)
+    return [next(ran) if isinstance(p, Job) else p for p in planned]
+
+
+# ---------------------------------------------------------------- reporting
+
+
+def trace_text(trace: Trace) -> str:
+    """A heading, then the trace as `tlbcheck check` prints it."""
+    from verifier.render_text import render_text
+
+    head = f"{trace.kind} under {trace.model}, {len(trace.steps)} steps:"
+    return head + "\n" + render_text(trace).rstrip("\n")
+
+
+def failure_text(o: Outcome) -> str:
+    """Expected vs got, why, and every trace of a failed outcome."""
+    if o.error:
+        return o.error
+    lines = [f"expected: {o.expected}", f"got:      {o.got}"]
+    r = o.result
+    if r is not None:
+        if r.reason:
+            lines.append(f"reason:   {r.reason}")
+        lines.append(f"states:   {r.states}")
+        for t in r.traces:
+            lines.append("")
+            lines.append(trace_text(t))
+    return "\n".join(lines)
+
+
+_STYLE = {OK: "safe", FAIL: "mismatch", INCONCLUSIVE: "inconclusive", ERROR: "error"}
+
+HEADERS = ["status", "spec", "model", "expected", "got", "states", "time"]
+
+
+def rows(outcomes: Sequence[Outcome], color: bool = False) -> list[list[str]]:
+    out = []
+    for o in outcomes:
+        r = o.result
+        status = terminal.paint(o.status, _STYLE[o.status], color)
+        out.append([status, o.path, o.model, o.expected, o.got,
+                    str(r.states) if r else "-", f"{r.seconds:.2f}s" if r else "-"])
+    return out
+
+
+def summary_lines(outcomes: Sequence[Outcome]) -> list[str]:
+    """The closing lines; the last one is exactly `N passed, N failed`."""
+    passed = sum(o.status == OK for o in outcomes)
+    failed = len(outcomes) - passed
+    inconclusive = sum(o.status == INCONCLUSIVE for o in outcomes)
+    bad = sum(o.status == ERROR and o.bad_input for o in outcomes)
+    internal = sum(o.status == ERROR and not o.bad_input for o in outcomes)
+    extra = [f"{n} {what}" for n, what in ((inconclusive, "inconclusive"),
+                                           (bad, "bad input"), (internal, "error"))
+             if n]
+    lines = []
+    if extra:
+        lines.append("counted as failed: " + ", ".join(extra))
+    lines.append(f"{passed} passed, {failed} failed")
+    return lines
+
+
+def render(outcomes: Sequence[Outcome], color: bool = False) -> str:
+    """The table, each failure in detail, then the summary (deterministic)."""
+    parts = [terminal.table(rows(outcomes, color), HEADERS).rstrip("\n")]
+    for o in outcomes:
+        if o.status == OK:
+            continue
+        where = o.path if o.model == "-" else f"{o.path} under {o.model}"
+        head = terminal.paint(f"{o.status.upper()}: {where}", _STYLE[o.status], color)
+        parts.append(f"{head}\n{_indent(failure_text(o))}")
+    parts.append("\n".join(summary_lines(outcomes)))
+    return "\n\n".join(parts) + "\n"
+
+
+def _indent(text: str) -> str:
+    return "\n".join(("    " + ln) if ln else "" for ln in text.splitlines())
+
+
+# ---------------------------------------------------------------- JUnit XML
+
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")  # not allowed in XML 1.0
+
+
+def _xml_text(text: str) -> str:
+    return _XML_BAD.sub("?", text)
+
+
+def junit_xml(outcomes: Sequence[Outcome], seconds: float = 0.0) -> bytes:
+    """JUnit XML: a testcase per outcome (classname = spec path, name = model);
+    mismatches and inconclusive runs are failures, bad input and crashes errors."""
+    failures = sum(o.status in (FAIL, INCONCLUSIVE) for o in outcomes)
+    errors = sum(o.status == ERROR for o in outcomes)
+    counts = {"tests": str(len(outcomes)), "failures": str(failures), "errors": str(errors),
+              "skipped": "0", "time": f"{seconds:.3f}"}
+    top = ET.Element("testsuites", {"name": "tlbcheck", **counts})
+    suite = ET.SubElement(top, "testsuite", {"name": "tlbcheck suite", **counts})
+    for o in outcomes:
+        case = ET.SubElement(suite, "testcase", {
+            "classname": o.path, "name": o.model,
+            "time": f"{o.result.seconds:.3f}" if o.result else "0.000"})
+        if o.status == OK:
+            continue
+        if o.status == ERROR:
+            msg = "bad input" if o.bad_input else "internal error"
+            el = ET.SubElement(case, "error", {"message": msg, "type": "error"})
+        else:
+            msg = f"expected {o.expected}, got {o.got}"
+            kind = "mismatch" if o.status == FAIL else o.status
+            el = ET.SubElement(case, "failure", {"message": msg, "type": kind})
+        el.text = _xml_text(failure_text(o))
+    ET.indent(top)
+    data: bytes = ET.tostring(top, encoding="utf-8", xml_declaration=True) + b"\n"
+    ET.fromstring(data)  # it must parse
+    return data
+
+
+# ---------------------------------------------------------------- the command
+
+
+@dataclass(frozen=True)
+class SuiteOptions:
+    paths: tuple[str, ...] = ("specs/",)
+    jobs: int = 1
+    junit: str | None = None
+    update_counterexamples: bool = False
+    limits: Limits = field(default_factory=Limits)
+    no_color: bool = False
+
+
+def main(opts: SuiteOptions, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """`tlbcheck suite`: 0 all passed, 1 anything failed, 2 a PATH does not exist."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        specs = find_specs(opts.paths)
+    except FileNotFoundError as exc:
+        err.write(f"tlbcheck: error: no such file or directory: {exc.args[0]}\n")
+        return 2
+    start = time.monotonic()
+    planned = plan(specs)
+    progress = _progress(err) if err.isatty() else None
+    outcomes = run_jobs(planned, opts.limits, opts.jobs, progress)
+    seconds = time.monotonic() - start
+    text = render(outcomes, terminal.use_color(out, opts.no_color))
+    if opts.update_counterexamples:
+        text = _update_counterexamples(outcomes, specs, text)
+    out.write(text)
+    if opts.junit:
+        Path(opts.junit).write_bytes(junit_xml(outcomes, seconds))
+    return 0 if all(o.status == OK for o in outcomes) else 1
+
+
+def _update_counterexamples(outcomes: Sequence[Outcome], specs: Sequence[Path], text: str) -> str:
+    from verifier import counterexamples as cx
+
+    root = cx.find_root()
+    runs = [cx.Run(Path(o.path), o.model, o.result) for o in outcomes if o.model != "-"]
+    loaded = {Path(o.path) for o in outcomes if o.model != "-"}
+    report = cx.sync(root, runs, sorted(loaded))
+    body, last = text.rstrip("\n").rsplit("\n", 1)
+    return f"{body}\n{report.summary()}\n{last}\n"
+
+
+def _progress(err: TextIO) -> Progress:
+    def show(i: int, total: int, o: Outcome) -> None:
+        end = "\n" if i == total else ""
+        err.write(f"\r\x1b[K[{i}/{total}] {o.path} {o.model}: {o.status}{end}")
+        err.flush()
+
+    return show
