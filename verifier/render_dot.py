@@ -1,0 +1,154 @@
+"""The happens-before graph of a trace, as a networkx graph and as DOT text.
+
+Nodes are steps (plus one node for the initial page table when a stale entry
+was filled from it).  Edges, each with a ``kind`` attribute:
+
+  program-order  consecutive instructions of one core (walker fills and memory
+                 events are not instructions, so they take no part)
+  link           a step completing an earlier one: drain <- buffered store,
+                 IPI queued <- sent, handler entered <- queued
+  fills-from     the stale walker fill <- the PTE write (or its drain) it read
+  reads-from     a step <- the step whose value it read, when the trace says
+                 (``Step.reads_from``, if the engine provides it)
+  uses           the racing access <- the fill whose TLB entry it used
+
+The DOT writer is our own (no pydot): deterministic, clusters per lane.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from verifier.render_text import (
+    LINK_LABELS,
+    MEMORY,
+    MEMORY_ACTIONS,
+    kinds_at,
+    lane_of,
+    pte_write_step,
+    race_step,
+    stale_fill,
+)
+from verifier.result import Trace
+
+INITIAL = "initial"
+
+_EDGE_STYLE = {
+    "program-order": 'color="#6b7280"',
+    "link": 'color="#2563eb"',
+    "fills-from": 'color="#d97706", style=dashed',
+    "reads-from": 'color="#059669", style=dashed',
+    "uses": 'color="#dc2626", style=bold',
+}
+
+
+def node_id(index: int) -> str:
+    return f"s{index}"
+
+
+def happens_before(trace: Trace) -> nx.MultiDiGraph:
+    """The graph described in the module docstring."""
+    g = nx.MultiDiGraph(name=trace.spec, kind=trace.kind, model=trace.model)
+    race = race_step(trace)
+    fill = stale_fill(trace)
+    known = {s.index for s in trace.steps}
+    for step in trace.steps:
+        attrs = {"core": step.core, "action": step.action, "text": step.text,
+                 "effect": step.effect, "location": step.location(), "lane": lane_of(step),
+                 "in_handler": step.in_handler, "role": ""}
+        if fill is not None and step.index == fill.index:
+            attrs["role"] = "stale-fill"
+        if race is not None and step.index == race.index:
+            attrs["role"] = "race: " + ", ".join(kinds_at(step))
+        g.add_node(node_id(step.index), **attrs)
+    last: dict[str, int] = {}
+    for step in trace.steps:
+        if step.action in MEMORY_ACTIONS or step.action == "fill":
+            continue
+        if step.core in last:
+            g.add_edge(node_id(last[step.core]), node_id(step.index), kind="program-order")
+        last[step.core] = step.index
+    for step in trace.steps:
+        for link in step.links:
+            if link in known:
+                g.add_edge(node_id(link), node_id(step.index), kind="link",
+                           label=LINK_LABELS.get(step.action, "link"))
+        reads_from = getattr(step, "reads_from", None)
+        if isinstance(reads_from, int) and reads_from in known:
+            g.add_edge(node_id(reads_from), node_id(step.index), kind="reads-from")
+    if fill is not None:
+        writer = pte_write_step(trace, trace.problem, fill.index)
+        if writer is not None:
+            drains = [s.index for s in trace.steps
+                      if s.action == "drain" and writer.index in s.links and s.index < fill.index]
+            src = node_id(drains[-1] if drains else writer.index)
+        else:
+            src = INITIAL
+            g.add_node(INITIAL, core="", action="initial", lane=MEMORY, role="",
+                       text=trace.problem.pte_stmt or "initial page table", effect="",
+                       location=str(trace.problem.pte_span or ""), in_handler=False)
+        g.add_edge(src, node_id(fill.index), kind="fills-from")
+        if race is not None:
+            g.add_edge(node_id(fill.index), node_id(race.index), kind="uses")
+    return g
+
+
+def _q(text: str) -> str:
+    """A DOT double-quoted string."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def to_dot(g: nx.MultiDiGraph) -> str:
+    """DOT text of a happens-before graph; nodes clustered by lane, in node order."""
+    lines = [f"digraph {_q(str(g.graph.get('name', 'trace')))} {{",
+             "  rankdir=TB;",
+             '  node [shape=box, style="rounded,filled", fillcolor="#ffffff", '
+             'fontname="monospace", fontsize=10];',
+             '  edge [fontname="sans-serif", fontsize=9];']
+    lanes: dict[str, list[str]] = {}
+    for node, data in g.nodes(data=True):
+        lanes.setdefault(str(data.get("lane", "")), []).append(str(node))
+    for n, (lane, nodes) in enumerate(lanes.items()):
+        lines.append(f"  subgraph cluster_{n} {{")
+        lines.append(f"    label={_q(lane)}; style=filled; color=\"#e5e7eb\"; "
+                     f"fillcolor=\"{'#eef2ff' if lane == MEMORY else '#f9fafb'}\";")
+        for node in nodes:
+            lines.append(f"    {_q(node)} [{_node_attrs(node, g.nodes[node])}];")
+        lines.append("  }")
+    for u, v, data in g.edges(data=True):
+        kind = str(data.get("kind", ""))
+        style = _EDGE_STYLE.get(kind, "")
+        text = str(data.get("label", kind))
+        label = "" if kind == "program-order" else f"label={_q(text)}"
+        attrs = ", ".join(a for a in (label, style) if a)
+        lines.append(f"  {_q(u)} -> {_q(v)} [{attrs}];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _node_attrs(node: str, data: dict[str, object]) -> str:
+    head = node[1:] + ". " if node != INITIAL else ""
+    core = f"{data['core']}: " if data.get("core") else ""
+    label = f"{head}{core}{data.get('text', '')}"
+    if data.get("effect"):
+        label += f"\n{data['effect']}"
+    if data.get("location"):
+        label += f"\n{data['location']}"
+    role = str(data.get("role", ""))
+    if role:
+        label += f"\n{role}"
+    attrs = [f"label={_q(label)}"]
+    if role.startswith("race"):
+        attrs.append('fillcolor="#fee2e2", color="#dc2626", penwidth=2')
+    elif role == "stale-fill":
+        attrs.append('fillcolor="#fef3c7", color="#d97706", penwidth=2')
+    elif data.get("action") == "fill":
+        attrs.append('style="rounded,filled,dashed"')
+    elif data.get("in_handler"):
+        attrs.append('fillcolor="#ecfdf5"')
+    return ", ".join(attrs)
+
+
+def render_dot(trace: Trace) -> str:
+    """The happens-before graph of `trace` as DOT text."""
+    return to_dot(happens_before(trace))

@@ -1,0 +1,202 @@
+"""A trace as one self-contained HTML page: the swimlane picture, the spec
+source beside it, and step-by-step navigation.
+
+No external assets: CSS and JS are inline, the SVG is embedded.  Navigation:
+the buttons, the arrow keys (left/up back, right/down forward), Home/End, a
+click on a step, or `#step=N` in the address.  The page opens at the racing
+step (the whole trace visible); steps after the current one are faded, and the
+current step is outlined in the picture and its line highlighted in the source.
+"""
+
+from __future__ import annotations
+
+import json
+
+from verifier.render_svg import esc, render_svg
+from verifier.render_text import describe, kinds_at, params_text, race_step, render_text, stale_fill
+from verifier.result import Trace
+
+CSS = """
+* { box-sizing: border-box; }
+body { margin: 0; font: 14px/1.4 system-ui, sans-serif; color: #111827; background: #fff; }
+#tc-header { padding: 10px 16px 6px; border-bottom: 1px solid #e5e7eb; }
+#tc-header h1 { font-size: 18px; margin: 0 0 2px; }
+#tc-header h1 .kind { color: #b91c1c; }
+#tc-header p { margin: 0; color: #4b5563; font-size: 13px; }
+#tc-nav { display: flex; gap: 8px; align-items: center; padding: 8px 16px;
+  border-bottom: 1px solid #e5e7eb; position: sticky; top: 0; background: #fff; z-index: 2; }
+#tc-nav button { font: inherit; padding: 3px 10px; border: 1px solid #9ca3af; border-radius: 4px;
+  background: #f9fafb; cursor: pointer; }
+#tc-nav button:disabled { opacity: .4; cursor: default; }
+#tc-counter { font-variant-numeric: tabular-nums; min-width: 7em; text-align: center; }
+#tc-current { flex: 1; font-family: monospace; font-size: 13px; white-space: nowrap;
+  overflow: hidden; text-overflow: ellipsis; }
+#tc-current.race { color: #b91c1c; font-weight: bold; }
+.tc-hint { color: #6b7280; font-size: 12px; }
+#tc-main { display: flex; align-items: flex-start; gap: 0; }
+#tc-picture { flex: 0 1 auto; overflow: auto; max-height: calc(100vh - 110px); padding: 8px;
+  border-right: 1px solid #e5e7eb; }
+#tc-picture .step { cursor: pointer; }
+#tc-source { flex: 1 1 320px; min-width: 280px; overflow: auto; max-height: calc(100vh - 110px);
+  font: 12px/1.5 monospace; padding: 8px 0; }
+#tc-source h2, #tc-text h2 { font: bold 12px sans-serif; color: #6b7280; margin: 0 12px 6px; }
+.src-line { white-space: pre; padding: 0 12px 0 0; }
+.src-line .ln { display: inline-block; width: 3.5em; padding-right: 1em; text-align: right;
+  color: #9ca3af; user-select: none; }
+.src-line.src-stale { background: #fef3c7; }
+.src-line.src-race { background: #fee2e2; }
+.src-line.src-current { background: #dbeafe; outline: 2px solid #2563eb; }
+.src-missing { color: #6b7280; padding: 0 12px; font-family: sans-serif; }
+#tc-text { border-top: 1px solid #e5e7eb; padding: 8px 0; }
+#tc-text pre { margin: 0 12px; font-size: 12px; }
+"""
+
+JS = """
+(function () {
+  var steps = JSON.parse(document.getElementById('tc-steps').textContent);
+  var pos = steps.length - 1;
+  function byId(id) { return document.getElementById(id); }
+  function show(p) {
+    if (steps.length === 0) { return; }
+    pos = Math.max(0, Math.min(steps.length - 1, p));
+    var cur = steps[pos];
+    var groups = document.querySelectorAll('#tc-picture g.step');
+    for (var i = 0; i < groups.length; i++) {
+      var g = groups[i], n = parseInt(g.getAttribute('data-step'), 10);
+      g.classList.toggle('current', n === cur.index);
+      g.classList.toggle('future', n > cur.index);
+    }
+    var lines = document.querySelectorAll('.src-line.src-current');
+    for (var j = 0; j < lines.length; j++) { lines[j].classList.remove('src-current'); }
+    var line = cur.line ? byId('L' + cur.line) : null;
+    if (line) {
+      line.classList.add('src-current');
+      line.scrollIntoView({block: 'nearest'});
+    }
+    var box = byId('step-' + cur.index);
+    if (box && box.scrollIntoView) { box.scrollIntoView({block: 'nearest', inline: 'nearest'}); }
+    byId('tc-counter').textContent = 'step ' + (pos + 1) + ' / ' + steps.length;
+    var desc = byId('tc-current');
+    desc.textContent = cur.describe;
+    desc.className = cur.kinds.length ? 'race' : '';
+    document.body.setAttribute('data-current', String(cur.index));
+    byId('tc-first').disabled = byId('tc-prev').disabled = pos === 0;
+    byId('tc-last').disabled = byId('tc-next').disabled = pos === steps.length - 1;
+  }
+  function go(index) {
+    for (var i = 0; i < steps.length; i++) { if (steps[i].index === index) { show(i); } }
+  }
+  byId('tc-first').onclick = function () { show(0); };
+  byId('tc-prev').onclick = function () { show(pos - 1); };
+  byId('tc-next').onclick = function () { show(pos + 1); };
+  byId('tc-last').onclick = function () { show(steps.length - 1); };
+  document.addEventListener('keydown', function (e) {
+    var k = e.key;
+    if (k === 'ArrowRight' || k === 'ArrowDown') { show(pos + 1); }
+    else if (k === 'ArrowLeft' || k === 'ArrowUp') { show(pos - 1); }
+    else if (k === 'Home') { show(0); }
+    else if (k === 'End') { show(steps.length - 1); }
+    else { return; }
+    e.preventDefault();
+  });
+  var groups = document.querySelectorAll('#tc-picture g.step');
+  for (var i = 0; i < groups.length; i++) {
+    groups[i].addEventListener('click', function () {
+      go(parseInt(this.getAttribute('data-step'), 10));
+    });
+  }
+  var m = /step=(\\d+)/.exec(window.location.hash);
+  if (m) { go(parseInt(m[1], 10)); } else { show(pos); }
+})();
+"""
+
+
+def _json_for_script(data: object) -> str:
+    """JSON that cannot end its <script> element early."""
+    text = json.dumps(data, ensure_ascii=True, sort_keys=True)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _source_html(trace: Trace, source: str | None) -> str:
+    if source is None:
+        return f'<p class="src-missing">source not available ({esc(trace.file)})</p>'
+    race = race_step(trace)
+    p = trace.problem
+    marks: dict[int, str] = {}
+    if p.pte_span is not None:
+        marks[p.pte_span.line] = "src-stale"
+    race_span = race.span if race is not None else p.span
+    if race_span is not None:
+        marks[race_span.line] = "src-race"
+    rows = []
+    for n, text in enumerate(source.splitlines(), start=1):
+        cls = "src-line" + (f" {marks[n]}" if n in marks else "")
+        rows.append(f'<div class="{cls}" id="L{n}"><span class="ln">{n}</span>'
+                    f"{esc(text)}</div>")
+    return "\n".join(rows)
+
+
+def _steps_data(trace: Trace) -> list[dict[str, object]]:
+    fill = stale_fill(trace)
+    out: list[dict[str, object]] = []
+    for s in trace.steps:
+        text = describe(s)
+        kinds = kinds_at(s)
+        if kinds:
+            text += "  RACE: " + ", ".join(kinds)
+        elif fill is not None and s.index == fill.index:
+            text += "  (stale entry)"
+        out.append({"index": s.index, "line": s.span.line if s.span is not None else 0,
+                    "describe": text, "kinds": kinds})
+    return out
+
+
+def render_html(trace: Trace, source: str | None = None) -> str:
+    """One self-contained page for a trace; `source` is the spec text, if known."""
+    svg = render_svg(trace, source)
+    svg = svg[svg.index("<svg"):]  # drop the XML declaration inside HTML
+    sub = [f"model {trace.model}"]
+    if trace.params:
+        sub.append(params_text(trace))
+    sub += [f"{len(trace.steps)} steps", f"engine {trace.engine}", trace.file]
+    title = f"{trace.kind} \u2014 {trace.spec}"
+    subtitle = "  \u00b7  ".join(sub)
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{esc(title)}</title>
+<style>{CSS}</style>
+</head>
+<body data-current="">
+<div id="tc-header">
+<h1><span class="kind">{esc(trace.kind)}</span> \u2014 {esc(trace.spec)}</h1>
+<p>{esc(subtitle)}</p>
+</div>
+<div id="tc-nav">
+<button id="tc-first" title="first step (Home)">\u23ee first</button>
+<button id="tc-prev" title="previous step (\u2190)">\u25c0 prev</button>
+<span id="tc-counter">{len(trace.steps)} steps</span>
+<button id="tc-next" title="next step (\u2192)">next \u25b6</button>
+<button id="tc-last" title="last step (End)">last \u23ed</button>
+<span id="tc-current"></span>
+<span class="tc-hint">\u2190 \u2192 Home End</span>
+</div>
+<div id="tc-main">
+<div id="tc-picture">
+{svg}</div>
+<div id="tc-source">
+<h2>{esc(trace.file)}</h2>
+{_source_html(trace, source)}
+</div>
+</div>
+<div id="tc-text">
+<h2>as text</h2>
+<pre>{esc(render_text(trace))}</pre>
+</div>
+<script type="application/json" id="tc-steps">{_json_for_script(_steps_data(trace))}</script>
+<script>{JS}</script>
+</body>
+</html>
+"""

@@ -1,0 +1,380 @@
+"""A trace as a swimlane diagram (SVG 1.1, no dependencies).
+
+One lane per core and one for memory, time running down, one row per step.
+Buffered stores are linked to the drain that takes them to memory, IPIs to
+their queueing and the handler entry; handler steps sit inside a frame; the
+walker fill that put the stale entry in the TLB and the racing access are
+highlighted, and an arrow shows the access using that entry.
+
+The output is a pure function of the trace: same trace, same bytes.  Every
+step is a `<g class="step" id="step-N">`, which the HTML page uses to
+highlight the current step.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+from verifier.render_text import (
+    LINK_LABELS,
+    MEMORY,
+    MEMORY_ACTIONS,
+    describe,
+    kinds_at,
+    lane_of,
+    params_text,
+    pte_write_step,
+    race_step,
+    stale_fill,
+)
+from verifier.result import Step, Trace
+
+MARGIN = 16
+HEADER_H = 58
+LANE_HEAD_H = 30
+GUTTER_W = 34
+LANE_W = 260
+ROW_H = 60
+NOTE_H = 14  # extra height per note line (stale fill, race)
+NEST = 14  # indentation of handler steps
+CHAR_W = 7.3  # width of a 12px monospace character
+SMALL_W = 6.1  # width of a 10px monospace character
+NOTE_W = 6.7  # width of an 11px monospace character
+
+STYLE = """
+.bg { fill: #ffffff; }
+.title { font: bold 15px sans-serif; fill: #111827; }
+.subtitle { font: 12px sans-serif; fill: #4b5563; }
+.lane-even { fill: #f9fafb; }
+.lane-odd { fill: #f3f4f6; }
+.lane-mem { fill: #eef2ff; }
+.lane-head { font: bold 13px sans-serif; fill: #111827; text-anchor: middle; }
+.lifeline { stroke: #d1d5db; stroke-width: 1; stroke-dasharray: 2 4; }
+.num { font: 11px monospace; fill: #6b7280; text-anchor: end; }
+.box { fill: #ffffff; stroke: #9ca3af; stroke-width: 1; }
+.box-mem { fill: #e0e7ff; stroke: #6366f1; }
+.box-walker { stroke-dasharray: 4 2; stroke: #6b7280; }
+.box-stale { fill: #fef3c7; stroke: #d97706; stroke-width: 2; }
+.box-race { fill: #fee2e2; stroke: #dc2626; stroke-width: 2.5; }
+.stmt { font: bold 12px monospace; fill: #111827; }
+.effect { font: 10px monospace; fill: #4b5563; }
+.loc { font: 10px monospace; fill: #9ca3af; }
+.note-stale { font: bold 11px monospace; fill: #b45309; }
+.note-race { font: bold 11px monospace; fill: #b91c1c; }
+.handler { fill: #ecfdf5; stroke: #10b981; stroke-width: 1; stroke-dasharray: 5 3; }
+.handler-label { font: italic 10px sans-serif; fill: #047857; }
+.link { fill: none; stroke: #2563eb; stroke-width: 1.5; }
+.link-label { font: 10px sans-serif; fill: #1d4ed8; }
+.link-label, .fills-label, .uses-label { paint-order: stroke; stroke: #ffffff;
+  stroke-width: 3px; stroke-linejoin: round; }
+.fills { fill: none; stroke: #d97706; stroke-width: 1.5; stroke-dasharray: 5 3; }
+.fills-label { font: 10px sans-serif; fill: #b45309; }
+.uses { fill: none; stroke: #dc2626; stroke-width: 2; stroke-dasharray: 6 3; }
+.uses-label { font: bold 10px sans-serif; fill: #b91c1c; }
+.legend { font: 11px sans-serif; fill: #4b5563; }
+.step.current .box { stroke: #111827; stroke-width: 3; }
+.step.future { opacity: 0.3; }
+"""
+
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def esc(text: str) -> str:
+    """Text or attribute value, escaped for XML 1.0 (control characters dropped)."""
+    text = _XML_BAD.sub("", text)
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;").replace("'", "&#39;"))
+
+
+def _fit(text: str, width: float, char_w: float) -> str:
+    n = max(int(width / char_w), 1)
+    return text if len(text) <= n else text[: max(n - 1, 0)] + "\u2026"
+
+
+def _num(x: float) -> str:
+    return f"{x:.1f}".rstrip("0").rstrip(".")
+
+
+@dataclass(frozen=True)
+class _Box:
+    x: float
+    y: float
+    w: float
+    h: float
+
+    @property
+    def mid_y(self) -> float:
+        return self.y + self.h / 2
+
+
+@dataclass(frozen=True)
+class Layout:
+    lanes: tuple[str, ...]
+    boxes: dict[int, _Box]
+    rows: dict[int, tuple[float, float]]  # step index -> (top, height) of its row
+    width: float
+    height: float
+
+    def lane_x(self, lane: str) -> float:
+        return MARGIN + GUTTER_W + self.lanes.index(lane) * LANE_W
+
+
+def lanes_for(trace: Trace) -> tuple[str, ...]:
+    """Cores in trace order with the memory lane in the middle (fewest crossings)."""
+    cores = list(trace.cores)
+    for step in trace.steps:
+        if step.core not in cores and lane_of(step) != MEMORY:
+            cores.append(step.core)
+    mid = len(cores) // 2 if len(cores) > 1 else len(cores)
+    return (*cores[:mid], MEMORY, *cores[mid:])
+
+
+def layout(trace: Trace) -> Layout:
+    lanes = lanes_for(trace)
+    race = race_step(trace)
+    fill = stale_fill(trace)
+    boxes: dict[int, _Box] = {}
+    rows: dict[int, tuple[float, float]] = {}
+    y = MARGIN + HEADER_H + LANE_HEAD_H
+    for step in trace.steps:
+        h = ROW_H + NOTE_H * len(_notes(trace, step, race, fill))
+        rows[step.index] = (y, h)
+        x = MARGIN + GUTTER_W + lanes.index(lane_of(step)) * LANE_W + 10
+        w = LANE_W - 20
+        if step.in_handler and step.action not in MEMORY_ACTIONS:
+            x += NEST
+            w -= NEST + 4
+        boxes[step.index] = _Box(x, y + 5, w, h - 10)
+        y += h
+    width = MARGIN * 2 + GUTTER_W + len(lanes) * LANE_W
+    height = y + 34 + MARGIN
+    return Layout(lanes, boxes, rows, width, height)
+
+
+def _handler_frames(trace: Trace) -> list[tuple[str, Step, Step]]:
+    """(core, first, last) of each handler run: entry through return (or trace end)."""
+    frames: list[tuple[str, Step, Step]] = []
+    open_: dict[str, tuple[Step, Step]] = {}
+    for step in trace.steps:
+        if step.action in MEMORY_ACTIONS:
+            continue
+        inside = step.in_handler or step.action in ("handler-entered", "handler-returned")
+        cur = open_.get(step.core)
+        if inside and step.action == "handler-entered" and cur is not None:
+            frames.append((step.core, *cur))
+            cur = None
+        if inside:
+            open_[step.core] = (cur[0] if cur else step, step)
+            if step.action == "handler-returned":
+                frames.append((step.core, *open_.pop(step.core)))
+        elif cur is not None:
+            frames.append((step.core, *open_.pop(step.core)))
+    frames.extend((core, *se) for core, se in open_.items())
+    return sorted(frames, key=lambda f: f[1].index)
+
+
+def _arrow(a: _Box, b: _Box, cls: str, label: str, label_cls: str, marker: str) -> str:
+    """A curve from box a to box b, leaving and entering on the facing sides."""
+    if abs(a.x - b.x) < 1:  # same lane: bulge out to the right
+        x1, x2 = a.x + a.w, b.x + b.w
+        y1, y2 = a.mid_y, b.mid_y
+        bulge = 28 + min(abs(y2 - y1) / 8, 40)
+        d = (f"M{_num(x1)},{_num(y1)} C{_num(x1 + bulge)},{_num(y1)} "
+             f"{_num(x2 + bulge)},{_num(y2)} {_num(x2)},{_num(y2)}")
+        lx, ly, anchor = max(x1, x2) + bulge * 0.75 + 3, (y1 + y2) / 2, "start"
+    else:
+        right = b.x > a.x
+        x1 = a.x + a.w if right else a.x
+        x2 = b.x if right else b.x + b.w
+        y1, y2 = a.mid_y, b.mid_y
+        dx = max(abs(x2 - x1) / 2, 20) * (1 if right else -1)
+        d = (f"M{_num(x1)},{_num(y1)} C{_num(x1 + dx)},{_num(y1)} "
+             f"{_num(x2 - dx)},{_num(y2)} {_num(x2)},{_num(y2)}")
+        lx, ly, anchor = (x1 + x2) / 2, (y1 + y2) / 2 - 4, "middle"
+    out = f'<path class="{cls}" d="{d}" marker-end="url(#{marker})"/>'
+    if label:
+        out += (f'<text class="{label_cls}" x="{_num(lx)}" y="{_num(ly)}" '
+                f'text-anchor="{anchor}">{esc(label)}</text>')
+    return out
+
+
+def _short_loc(step: Step) -> str:
+    if step.span is None:
+        return ""
+    return f"{os.path.basename(step.span.file)}:{step.span.line}"
+
+
+def _step_svg(step: Step, box: _Box, classes: str, notes: list[str], note_cls: str) -> str:
+    """A step's box: statement, effect, `file:line`, then any notes."""
+    line = step.span.line if step.span is not None else 0
+    title = describe(step)
+    loc = _short_loc(step)
+    text = step.text if lane_of(step) != MEMORY else f"{step.core}: {step.text}"
+    x, y = box.x, box.y
+    parts = [
+        f'<g class="step" id="step-{step.index}" data-step="{step.index}" data-line="{line}">',
+        f"<title>{esc(title)}</title>",
+        f'<rect class="{classes}" x="{_num(x)}" y="{_num(y)}" width="{_num(box.w)}" '
+        f'height="{_num(box.h)}" rx="4"/>',
+        f'<text class="stmt" x="{_num(x + 6)}" y="{_num(y + 16)}">'
+        f"{esc(_fit(text, box.w - 12, CHAR_W))}</text>",
+        f'<text class="effect" x="{_num(x + 6)}" y="{_num(y + 30)}">'
+        f"{esc(_fit(step.effect, box.w - 12, SMALL_W))}</text>",
+        f'<text class="loc" x="{_num(x + 6)}" y="{_num(y + 43)}">'
+        f"{esc(_fit(loc, box.w - 12, SMALL_W))}</text>",
+    ]
+    for k, note in enumerate(notes):
+        parts.append(f'<text class="{note_cls}" x="{_num(x + 6)}" y="{_num(y + 59 + k * NOTE_H)}">'
+                     f"{esc(_fit(note, box.w - 12, NOTE_W))}</text>")
+    parts.append("</g>")
+    return "".join(parts)
+
+
+def _notes(trace: Trace, step: Step, race: Step | None, fill: Step | None) -> list[str]:
+    """The highlighted lines under the stale fill and the racing access."""
+    if race is not None and step.index == race.index:
+        kinds = kinds_at(step)
+        return [f"RACE: {kinds[0]}", *(f"      {k}" for k in kinds[1:])]
+    if fill is not None and step.index == fill.index:
+        p = trace.problem
+        if not p.pte_stmt:
+            return ["stale TLB entry"]
+        where = f" (line {p.pte_span.line})" if p.pte_span is not None else ""
+        return ["stale entry, filled from", f"{p.pte_stmt}{where}"]
+    return []
+
+
+def _fills_from(trace: Trace, fill: Step) -> Step | None:
+    """The step that put the stale PTE value in memory: its drain if it was buffered."""
+    writer = pte_write_step(trace, trace.problem, fill.index)
+    if writer is None:
+        return None
+    drains = [s for s in trace.steps
+              if writer.index in s.links and s.action == "drain" and s.index < fill.index]
+    return drains[-1] if drains else writer
+
+
+def render_svg(trace: Trace, source: str | None = None) -> str:
+    """The swimlane diagram of a trace.  `source` is accepted for symmetry with
+    `render_html`; statements and locations already come from the trace."""
+    del source
+    lay = layout(trace)
+    race = race_step(trace)
+    fill = stale_fill(trace)
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{_num(lay.width)}" '
+        f'height="{_num(lay.height)}" viewBox="0 0 {_num(lay.width)} {_num(lay.height)}" '
+        f'class="trace">',
+        f"<title>{esc(trace.spec)}: {esc(trace.kind)} under {esc(trace.model)}</title>",
+        f'<style type="text/css">{STYLE}</style>',
+        "<defs>",
+        *(f'<marker id="{name}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
+          f'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="{color}"/>'
+          f"</marker>"
+          for name, color in (("arrow", "#2563eb"), ("arrow-fill", "#d97706"),
+                              ("arrow-race", "#dc2626"))),
+        "</defs>",
+        f'<rect class="bg" x="0" y="0" width="{_num(lay.width)}" height="{_num(lay.height)}"/>',
+        f'<text class="title" x="{MARGIN}" y="{MARGIN + 16}">'
+        f"{esc(trace.kind)} \u2014 {esc(trace.spec)}</text>",
+    ]
+    sub = [f"model {trace.model}"]
+    if trace.params:
+        sub.append(params_text(trace))
+    sub += [f"{len(trace.steps)} steps", f"engine {trace.engine}", trace.file]
+    sep = "  \u00b7  "
+    out.append(f'<text class="subtitle" x="{MARGIN}" y="{MARGIN + 36}">'
+               f"{esc(sep.join(sub))}</text>")
+
+    # lanes
+    top = MARGIN + HEADER_H
+    bottom = lay.height - MARGIN - 34
+    for i, lane in enumerate(lay.lanes):
+        x = lay.lane_x(lane)
+        cls = "lane-mem" if lane == MEMORY else ("lane-even" if i % 2 == 0 else "lane-odd")
+        out.append(f'<rect class="{cls}" x="{_num(x)}" y="{top}" width="{LANE_W}" '
+                   f'height="{_num(bottom - top)}"/>')
+        out.append(f'<text class="lane-head" x="{_num(x + LANE_W / 2)}" y="{top + 20}">'
+                   f"{esc(lane)}</text>")
+        out.append(f'<line class="lifeline" x1="{_num(x + LANE_W / 2)}" y1="{top + LANE_HEAD_H}" '
+                   f'x2="{_num(x + LANE_W / 2)}" y2="{_num(bottom)}"/>')
+
+    # handler frames, behind the steps
+    for core, first, last in _handler_frames(trace):
+        x = lay.lane_x(core) + 5
+        y0 = lay.rows[first.index][0] + 1
+        y1 = sum(lay.rows[last.index]) - 1
+        out.append(f'<rect class="handler" x="{_num(x)}" y="{_num(y0)}" width="{LANE_W - 10}" '
+                   f'height="{_num(y1 - y0)}" rx="6"/>')
+        lx, ly = x + 11, y1 - 6
+        out.append(f'<text class="handler-label" x="{_num(lx)}" y="{_num(ly)}" '
+                   f'transform="rotate(-90 {_num(lx)} {_num(ly)})">handler</text>')
+
+    # step numbers and boxes
+    for step in trace.steps:
+        box = lay.boxes[step.index]
+        out.append(f'<text class="num" x="{MARGIN + GUTTER_W - 6}" y="{_num(box.y + 16)}">'
+                   f"{step.index}</text>")
+        classes, note_cls = "box", ""
+        if lane_of(step) == MEMORY:
+            classes += " box-mem"
+        if step.action == "fill":
+            classes += " box-walker"
+        if fill is not None and step.index == fill.index:
+            classes, note_cls = "box box-stale", "note-stale"
+        if race is not None and step.index == race.index:
+            classes, note_cls = "box box-race", "note-race"
+        notes = _notes(trace, step, race, fill)
+        out.append(_step_svg(step, box, classes, notes, note_cls))
+
+    # arrows on top
+    for step in trace.steps:
+        for link in step.links:
+            if link in lay.boxes:
+                label = LINK_LABELS.get(step.action, "")
+                out.append(_arrow(lay.boxes[link], lay.boxes[step.index], "link", label,
+                                  "link-label", "arrow"))
+    if fill is not None:
+        source_step = _fills_from(trace, fill)
+        if source_step is not None:
+            out.append(_arrow(lay.boxes[source_step.index], lay.boxes[fill.index], "fills",
+                              "fills from", "fills-label", "arrow-fill"))
+        if race is not None and fill.index not in race.links:
+            out.append(_arrow(lay.boxes[fill.index], lay.boxes[race.index], "uses",
+                              "uses stale entry", "uses-label", "arrow-race"))
+
+    out.append(_legend(lay.height - MARGIN - 14))
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+_LEGEND = (
+    ("link", "completes an earlier step"),
+    ("fills", "fills the TLB from"),
+    ("uses", "access uses the entry"),
+    ("box box-walker", "walker fill"),
+    ("handler", "interrupt handler"),
+    ("box box-mem", "reaches memory"),
+)
+
+
+def _legend(y: float) -> str:
+    """A row of swatches explaining the picture's marks."""
+    parts = ['<g class="legend-row">']
+    x = float(MARGIN)
+    for cls, label in _LEGEND:
+        if cls in ("link", "fills", "uses"):
+            marker = {"link": "arrow", "fills": "arrow-fill", "uses": "arrow-race"}[cls]
+            parts.append(f'<path class="{cls}" d="M{_num(x)},{_num(y)} H{_num(x + 26)}" '
+                         f'marker-end="url(#{marker})"/>')
+        else:
+            parts.append(f'<rect class="{cls}" x="{_num(x)}" y="{_num(y - 7)}" width="26" '
+                         f'height="14" rx="3"/>')
+        parts.append(f'<text class="legend" x="{_num(x + 32)}" y="{_num(y + 4)}">'
+                     f"{esc(label)}</text>")
+        x += 32 + len(label) * 6.0 + 18
+    parts.append("</g>")
+    return "".join(parts)

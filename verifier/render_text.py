@@ -1,0 +1,179 @@
+"""A trace as aligned text, plus what every picture needs to know about a trace.
+
+`render_text` is what `check` and `show` print.  The helpers below it answer
+the questions all the renderers ask (which lane a step belongs to, which step
+is the race, which walker fill put the stale entry in the TLB), so the text,
+SVG, HTML and DOT forms cannot disagree about them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from verifier.result import RACE_KINDS, Problem, Step, Trace
+
+MEMORY = "memory"
+# Steps that happen in the memory system rather than on a core: a buffered
+# store reaching memory, an IPI reaching the target's queue.
+MEMORY_ACTIONS = frozenset({"drain", "ipi-queued"})
+# How a step completes the earlier steps it links to, by the later step's action.
+LINK_LABELS = {"drain": "drains", "ipi-queued": "queued", "handler-entered": "delivered"}
+
+_TEXT_CAP = 36  # widest statement column; longer statements overflow their row
+_LOC_CAP = 40
+
+
+def lane_of(step: Step) -> str:
+    """The swimlane a step is drawn in: its core, or `memory`."""
+    return MEMORY if step.action in MEMORY_ACTIONS else step.core
+
+
+def race_step(trace: Trace) -> Step | None:
+    """The step at which the problem was reached (normally the last one)."""
+    return next((s for s in reversed(trace.steps) if s.problems), None)
+
+
+def page_of(text: str) -> str | None:
+    """The page a `read V` / `write P.V` / `fill V` style statement names."""
+    m = re.search(r"([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)\s*$", text.strip())
+    return m.group(1) if m else None
+
+
+def _mentions(step: Step, page: str) -> bool:
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_.]*", f"{step.text} {step.effect}"))
+    return page in words or page.rsplit(".", 1)[-1] in words
+
+
+def stale_fill(trace: Trace) -> Step | None:
+    """The walker fill whose entry the racing access used, if the trace shows one.
+
+    Preferred: a `fill` step the racing step links to.  Otherwise the latest
+    fill on the racing core before it that names the accessed page (or, failing
+    that, any latest fill on that core).  Races without a TLB entry (assertion,
+    hang, range) have none.
+    """
+    race = race_step(trace)
+    if race is None or all(p.kind not in RACE_KINDS for p in race.problems):
+        return None
+    by_index = {s.index: s for s in trace.steps}
+    for link in race.links:
+        linked = by_index.get(link)
+        if linked is not None and linked.action == "fill":
+            return linked
+    fills = [s for s in trace.steps
+             if s.action == "fill" and s.core == race.core and s.index < race.index]
+    if not fills:
+        return None
+    page = page_of(race.text)
+    if page is not None:
+        named = [s for s in fills if _mentions(s, page)]
+        if named:
+            return named[-1]
+    return fills[-1]
+
+
+def pte_write_step(trace: Trace, problem: Problem, before: int | None) -> Step | None:
+    """The step that issued the PTE write a stale entry was filled from (None: initial PTE)."""
+    if problem.pte_span is None:
+        return None
+    hits = [s for s in trace.steps
+            if s.span == problem.pte_span and s.action not in MEMORY_ACTIONS
+            and (before is None or s.index < before)]
+    return hits[-1] if hits else None
+
+
+def kinds_at(step: Step) -> list[str]:
+    """The problem kinds reached at a step, without repeats, in the engine's order."""
+    return list(dict.fromkeys(p.kind for p in step.problems))
+
+
+def describe(step: Step) -> str:
+    """One line for a step: `3. cpu[1]: invlpg p — TLB entry for V dropped (file:30:5)`."""
+    text = f"{step.index}. {step.core}: {step.text}"
+    if step.effect:
+        text += f" \u2014 {step.effect}"
+    if step.location():
+        text += f" ({step.location()})"
+    return text
+
+
+def short_location(step: Step) -> str:
+    """`file:line:col` with the file's directory left out (the full path is in
+    the trace's heading and in the problem block)."""
+    if step.span is None:
+        return ""
+    return f"{os.path.basename(step.span.file)}:{step.span.line}:{step.span.col}"
+
+
+def params_text(trace: Trace) -> str:
+    return ", ".join(f"{k}={v}" for k, v in trace.params)
+
+
+# --------------------------------------------------------------------------- text
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "~"
+
+
+def render_text(trace: Trace) -> str:
+    """Numbered, aligned steps, then a block naming the problem.
+
+    ```
+       3  cpu[1]  invlpg p        spec.tlb:30:5   TLB entry for V dropped
+    ```
+    Handler steps are indented under the handler entry; the stale fill and the
+    racing access are tagged at the end of their rows.
+    """
+    race = race_step(trace)
+    fill = stale_fill(trace)
+    rows: list[tuple[str, str, str, str, str]] = []
+    for step in trace.steps:
+        text = ("  " if step.in_handler else "") + step.text
+        note = ""
+        if fill is not None and step.index == fill.index:
+            note = "<-- stale entry"
+        if race is not None and step.index == race.index:
+            note = "<-- " + ", ".join(kinds_at(step))
+        effect = step.effect + ("   " + note if note and step.effect else note)
+        rows.append((str(step.index), step.core, text, short_location(step), effect))
+    num_w = max((len(r[0]) for r in rows), default=1)
+    core_w = max((len(r[1]) for r in rows), default=0)
+    text_w = min(max((len(r[2]) for r in rows), default=0), _TEXT_CAP)
+    loc_w = min(max((len(r[3]) for r in rows), default=0), _LOC_CAP)
+    lines = []
+    for num, core, text, loc, effect in rows:
+        line = f"  {num:>{num_w}}  {core:<{core_w}}  {text:<{text_w}}  {loc:<{loc_w}}  {effect}"
+        lines.append(line.rstrip())
+    lines.append("")
+    lines.extend(_problem_block(trace, race, fill))
+    return "\n".join(lines) + "\n"
+
+
+def _problem_block(trace: Trace, race: Step | None, fill: Step | None) -> list[str]:
+    problem = trace.problem
+    where = f" at {problem.span}" if problem.span is not None else ""
+    stmt = f" {problem.stmt}" if problem.stmt else ""
+    out = [f"{problem.kind}: {problem.core}{stmt}{where}"]
+    if problem.message:
+        out.append(f"  {problem.message}")
+    facts: list[tuple[str, str]] = []
+    if problem.pte_stmt or problem.pte_span:
+        writer = pte_write_step(trace, problem, fill.index if fill else None)
+        src = problem.pte_stmt or "?"
+        if problem.pte_span is not None:
+            src += f"  at {problem.pte_span}"
+        src += f"  (step {writer.index})" if writer is not None else "  (initial page table)"
+        facts.append(("stale entry filled from", src))
+    if fill is not None:
+        facts.append(("filled by the walker", f"step {fill.index}: {fill.text}  {fill.effect}"))
+    if problem.now:
+        facts.append(("the PTE now says", problem.now))
+    if race is not None:
+        others = [k for k in kinds_at(race) if k != problem.kind]
+        if others:
+            facts.append(("same access also", ", ".join(others)))
+    width = max((len(k) for k, _ in facts), default=0)
+    out.extend(f"  {k + ':':<{width + 1}}  {v.rstrip()}" for k, v in facts)
+    return out
