@@ -1,0 +1,408 @@
+"""AST -> CheckedSpec: resolve every name, evaluate constants, report every error.
+
+The checker walks the whole spec before it stops, so one run reports all the
+problems it can find, sorted by position, each with notes pointing at the
+related declarations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import PurePath
+
+from verifier import ast
+from verifier.check_body import Ctx, check_body, walk
+from verifier.checked import (
+    DEFAULT_RANGE,
+    DEFAULT_SPACE,
+    MODELS,
+    CheckedSpec,
+    CoreInstance,
+    HandlerInfo,
+    SpaceInfo,
+    VarInfo,
+)  # fmt: skip
+from verifier.diagnostics import Diagnostic, Note, SpecError
+from verifier.span import NOSPAN, Span
+
+MAX_INT = 2**31 - 1
+MAX_ASID = 4095
+MAX_CORES = 64
+MAX_BUFFER = 64
+OPTIONS: dict[str, tuple[str, ...]] = {
+    "walker": ("speculative", "on-miss"),
+    "ipi": ("unordered", "ordered"),
+    "buffer": (),  # an integer
+}
+OPTION_DEFAULTS: dict[str, str | int] = {"walker": "speculative", "ipi": "unordered", "buffer": 4}
+PROBLEM_KINDS = (
+    "use-after-free", "stale-translation", "stale-permission", "asid-reuse", "assertion",
+    "range", "hang",
+)  # fmt: skip
+VERDICTS = ("safe", "race", "hang")
+PAGE_STMTS = (ast.PteWrite, ast.Invlpg, ast.Access, ast.Complete)
+
+
+def check(spec: ast.Spec, source: str, defines: dict[str, int]) -> CheckedSpec:
+    """Validate `spec`; raise SpecError carrying every diagnostic found."""
+    return _Checker(spec, source, defines).run()
+
+
+def _first(decls: dict[str, ast.Node], name: str) -> Note:
+    return Note(decls[name].span, f"'{name}' first declared here")
+
+
+class _Checker:
+    def __init__(self, spec: ast.Spec, source: str, defines: dict[str, int]) -> None:
+        self.spec, self.source, self.defines = spec, source, defines
+        self.diags: list[Diagnostic] = []
+        self.params: dict[str, int] = {}
+        self.param_decls: dict[str, ast.Node] = {}
+        self.frames: dict[str, ast.Node] = {}
+        self.spaces: dict[str, ast.SpaceDecl] = {}
+        self.space_pages: dict[str, dict[str, ast.PageDecl]] = {}
+        self.pages: dict[str, ast.PageDecl] = {}
+        self.vars: dict[str, ast.VarDecl] = {}
+        self.cores: dict[str, ast.CoreDecl] = {}
+        self.families: dict[str, tuple[int, int]] = {}
+        self.handlers: dict[str, ast.HandlerDecl] = {}
+        self.kinds: dict[str, dict[str, str]] = {}
+
+    def err(self, span: Span, message: str, *notes: Note) -> None:
+        self.diags.append(Diagnostic(span, message, notes))
+
+    def decls(self, kind: type) -> list:  # type: ignore[type-arg]
+        return [d for d in self.spec.decls if isinstance(d, kind)]
+
+    # ------------------------------------------------------------ constants
+
+    def const(self, e: ast.Expr, what: str) -> int | None:
+        """Evaluate a constant expression (integers and params); report and return None if not."""
+        match e:
+            case ast.Num(value=v):
+                return self.literal(e, v)
+            case ast.Name(name=n) if n in self.params:
+                return self.params[n]
+            case ast.Name(name=n) if n in self.param_decls:
+                return None  # a param whose own value was bad: already reported
+            case ast.Unary(op=op, operand=a):
+                x = self.const(a, what)
+                return None if x is None else (-x if op == "-" else int(not x))
+            case ast.Binary(op=op, left=a, right=b):
+                x, y = self.const(a, what), self.const(b, what)
+                if x is None or y is None:
+                    return None
+                if op in "/%" and y == 0:
+                    self.err(e.span, f"division by zero in {what}")
+                    return None
+                return _arith(op, x, y)
+        self.err(e.span, f"{what} must be a constant (integers and params only)")
+        return None
+
+    def literal(self, e: ast.Node, v: int) -> int | None:
+        if abs(v) > MAX_INT:
+            self.err(e.span, f"integer {v} is out of range (at most {MAX_INT})")
+            return None
+        return v
+
+    def bounded(self, e: ast.Expr, what: str, lo: int, hi: int) -> int | None:
+        v = self.const(e, what)
+        if v is not None and not lo <= v <= hi:
+            self.err(e.span, f"{what} {v} is out of range ({lo}..{hi})")
+            return None
+        return v
+
+    # ------------------------------------------------------------ declarations
+
+    def declare(self, table: dict, name: str, node: ast.Node, what: str) -> bool:  # type: ignore[type-arg]
+        if name in table:
+            self.err(node.span, f"duplicate {what} '{name}'", _first(table, name))
+            return False
+        table[name] = node
+        return True
+
+    def run(self) -> CheckedSpec:
+        self.declare_params()
+        for d in self.decls(ast.FrameDecl):
+            for ident in d.names:
+                self.declare(self.frames, ident.name, ident, "frame")
+        self.declare_spaces()
+        self.declare_cores()
+        self.declare_vars()
+        for h in self.decls(ast.HandlerDecl):
+            if self.declare(self.handlers, h.name, h, "handler"):
+                seen: dict[str, ast.Node] = {}
+                for p in h.params:
+                    self.declare(seen, p.name, p, "parameter")
+        self.infer_kinds()
+        header = self.header()
+        expects = self.check_expects()
+        cores = self.check_cores()
+        handlers = self.check_handlers()
+        if self.diags:
+            raise SpecError(sorted(self.diags, key=_position), {self.spec.file: self.source})
+        families = tuple((f, lo, hi) for f, (lo, hi) in self.families.items())
+        return CheckedSpec(
+            spec=self.spec, file=self.spec.file, source=self.source, title=str(header["title"]),
+            model=str(header["model"]), params=tuple(self.params.items()),
+            walker=str(header["walker"]), ipi=str(header["ipi"]), buffer=int(header["buffer"]),
+            frames=tuple(self.frames), pages=tuple(self.pages), spaces=self.space_infos(),
+            vars=self.var_infos(), families=families,
+            cores=cores, handlers=handlers, expects=expects,
+        )  # fmt: skip
+
+    def declare_params(self) -> None:
+        for d in self.decls(ast.ParamDecl):
+            if not self.declare(self.param_decls, d.name, d, "param"):
+                continue
+            v = self.const(d.value, f"param {d.name}")
+            if d.name in self.defines:
+                v = self.defines[d.name]
+                if abs(v) > MAX_INT:
+                    self.err(NOSPAN, f"-D {d.name}={v}: value out of range (at most {MAX_INT})")
+                    continue
+            if v is not None:
+                self.params[d.name] = v
+        for name, value in self.defines.items():
+            if name not in self.param_decls:
+                self.err(NOSPAN, f"-D {name}={value}: the spec declares no param '{name}'")
+
+    def declare_spaces(self) -> None:
+        spaces = self.decls(ast.SpaceDecl)
+        for top in self.decls(ast.PageDecl):
+            if spaces:
+                note = Note(spaces[0].span, "spaces are declared here")
+                self.err(top.span, f"page '{top.name}' is outside every space", note)
+        for s in spaces:
+            self.declare(self.spaces, s.name, s, "space")
+            self.bounded(s.asid, f"asid of space {s.name}", 0, MAX_ASID)
+        groups = [(s.name, s.pages) for s in spaces] or [
+            (DEFAULT_SPACE, tuple(self.decls(ast.PageDecl)))
+        ]
+        for space, pages in groups:
+            table = self.space_pages.setdefault(space, {})
+            for p in pages:
+                if self.declare(table, p.name, p, f"page in space {space}"):
+                    self.pages.setdefault(p.name, p)
+                    self.pte_value(p.value)
+
+    def pte_value(self, value: ast.PteValue) -> None:
+        if isinstance(value, ast.Invalid):
+            return
+        if value.frame not in self.frames:
+            self.err(value.span, f"unknown frame '{value.frame}'")
+        p = value.perms
+        if not p or not set(p) <= set("rwx"):
+            bad = ", ".join(sorted({c for c in p if c not in "rwx"}))
+            self.err(value.span, f"unknown permission letters '{bad}' in '{p}' (use r, w and x)")
+        elif len(set(p)) != len(p):
+            self.err(value.span, f"repeated permission letter in '{p}'")
+
+    def declare_cores(self) -> None:
+        for c in self.decls(ast.CoreDecl):
+            if not self.declare(self.cores, c.name, c, "core"):
+                continue
+            if c.lo is None or c.hi is None:
+                continue
+            lo = self.bounded(c.lo, f"lower bound of {c.name}", 0, MAX_INT)
+            hi = self.bounded(c.hi, f"upper bound of {c.name}", 0, MAX_INT)
+            if lo is None or hi is None:
+                continue
+            if hi < lo:
+                self.err(c.span, f"core family {c.name}[{lo}..{hi}] is empty")
+            elif hi - lo + 1 > MAX_CORES:
+                self.err(
+                    c.span, f"core family {c.name} has {hi - lo + 1} cores (at most {MAX_CORES})"
+                )
+            else:
+                self.families[c.name] = (lo, hi)
+        total = sum(1 if c.lo is None else 0 for c in self.cores.values())
+        total += sum(hi - lo + 1 for lo, hi in self.families.values())
+        if total > MAX_CORES:
+            self.err(self.spec.span, f"the spec has {total} cores (at most {MAX_CORES})")
+
+    def declare_vars(self) -> None:
+        for v in self.decls(ast.VarDecl):
+            if v.name in self.param_decls:
+                self.err(
+                    v.span,
+                    f"'{v.name}' is already declared as a param",
+                    _first(self.param_decls, v.name),
+                )
+                continue
+            if not self.declare(self.vars, v.name, v, "variable"):
+                continue
+            if v.family is not None and v.family not in self.families:
+                what = "a single core" if v.family in self.cores else "not a core family"
+                self.err(v.span, f"'{v.family}' is {what}; a per-core variable needs a core family")
+            lo, hi = DEFAULT_RANGE
+            if v.lo is not None and v.hi is not None:
+                lo = self.const(v.lo, f"range of {v.name}") or 0
+                hi = self.const(v.hi, f"range of {v.name}") or 0
+                if hi < lo:
+                    self.err(v.span, f"empty range {lo}..{hi} for variable {v.name}")
+            init = self.const(v.init, f"initial value of {v.name}")
+            if init is not None and lo <= hi and not lo <= init <= hi:
+                self.err(
+                    v.init.span, f"initial value {init} of {v.name} is outside its range {lo}..{hi}"
+                )
+
+    def infer_kinds(self) -> None:
+        """A handler parameter is a page if the body uses it as one (directly or via an IPI)."""
+        for h in self.handlers.values():
+            self.kinds[h.name] = {p.name: "int" for p in h.params}
+        changed = True
+        while changed:
+            changed = False
+            for h in self.handlers.values():
+                kinds = self.kinds[h.name]
+                for p in self.page_uses(h):
+                    if kinds.get(p) == "int":
+                        kinds[p], changed = "page", True
+
+    def page_uses(self, h: ast.HandlerDecl) -> Iterator[str]:
+        for s in walk(h.body):
+            if isinstance(s, PAGE_STMTS) and s.page.space is None:
+                yield s.page.page
+            elif isinstance(s, ast.Ipi) and s.handler in self.kinds:
+                callee = self.handlers[s.handler]
+                for param, arg in zip(callee.params, s.args, strict=False):
+                    if self.kinds[s.handler][param.name] == "page" and isinstance(arg, ast.Name):
+                        yield arg.name
+
+    def header(self) -> dict[str, str | int]:
+        out: dict[str, str | int] = dict(OPTION_DEFAULTS)
+        out["title"] = PurePath(self.spec.file).stem
+        out["model"] = "pso"
+        seen: dict[str, ast.Node] = {}
+        for d in self.spec.decls:
+            if isinstance(d, ast.SpecTitle) and self.declare(seen, "spec", d, "title"):
+                out["title"] = d.title
+            elif isinstance(d, ast.ModelDecl) and self.declare(
+                seen, "model", d, "model declaration"
+            ):
+                if d.model not in MODELS:
+                    self.err(d.span, f"unknown model '{d.model}' (expected {', '.join(MODELS)})")
+                out["model"] = d.model
+            elif isinstance(d, ast.OptionDecl) and self.declare(seen, d.name, d, "option"):
+                self.option(d, out)
+        return out
+
+    def option(self, d: ast.OptionDecl, out: dict[str, str | int]) -> None:
+        if d.name not in OPTIONS:
+            self.err(d.span, f"unknown option '{d.name}' (expected {', '.join(OPTIONS)})")
+        elif d.name == "buffer":
+            value = self.params.get(d.value, d.value) if isinstance(d.value, str) else d.value
+            if not isinstance(value, int) or not 1 <= value <= MAX_BUFFER:
+                self.err(d.span, f"option buffer takes an integer from 1 to {MAX_BUFFER}")
+            else:
+                out["buffer"] = value
+        elif d.value not in OPTIONS[d.name]:
+            allowed = " or ".join(OPTIONS[d.name])
+            self.err(d.span, f"unknown value '{d.value}' for option {d.name} (expected {allowed})")
+        else:
+            out[d.name] = d.value
+
+    def check_expects(self) -> tuple[ast.ExpectDecl, ...]:
+        covered: dict[str, ast.ExpectDecl] = {}
+        for e in self.decls(ast.ExpectDecl):
+            if e.verdict not in VERDICTS:
+                self.err(e.span, f"unknown verdict '{e.verdict}' (expected safe, race or hang)")
+            elif e.kinds and e.verdict != "race":
+                self.err(e.span, f"'expect {e.verdict}' takes no problem kinds")
+            for k in e.kinds:
+                if k not in PROBLEM_KINDS:
+                    self.err(
+                        e.span, f"unknown problem kind '{k}' (expected {', '.join(PROBLEM_KINDS)})"
+                    )
+            for m in e.models or MODELS:
+                if m not in MODELS:
+                    self.err(e.span, f"unknown model '{m}' (expected {', '.join(MODELS)})")
+                elif m in covered:
+                    note = Note(covered[m].span, f"the earlier expect line covering {m}")
+                    self.err(e.span, f"more than one expect line covers model {m}", note)
+                else:
+                    covered[m] = e
+        return tuple(self.decls(ast.ExpectDecl))
+
+    # ------------------------------------------------------------ results
+
+    def space_infos(self) -> tuple[SpaceInfo, ...]:
+        if not self.spaces:
+            pages = tuple(
+                (p.name, p.value) for p in self.space_pages.get(DEFAULT_SPACE, {}).values()
+            )
+            return (SpaceInfo(DEFAULT_SPACE, 0, pages, self.spec.span),)
+        return tuple(
+            SpaceInfo(
+                s.name, self.params_eval(s.asid), tuple((p.name, p.value) for p in s.pages), s.span
+            )
+            for s in self.spaces.values()
+        )
+
+    def params_eval(self, e: ast.Expr) -> int:
+        return self.const(e, "constant") or 0
+
+    def var_infos(self) -> tuple[VarInfo, ...]:
+        out = []
+        for v in self.vars.values():
+            lo, hi = DEFAULT_RANGE
+            if v.lo is not None and v.hi is not None:
+                lo, hi = self.params_eval(v.lo), self.params_eval(v.hi)
+            out.append(VarInfo(v.name, v.family, self.params_eval(v.init), lo, hi, v.span))
+        return tuple(out)
+
+    def start_space(self, c: ast.CoreDecl) -> str:
+        if c.space is not None:
+            if c.space not in self.spaces:
+                self.err(c.span, f"unknown space '{c.space}'")
+            return c.space
+        if len(self.spaces) > 1:
+            note = Note(next(iter(self.spaces.values())).span, "spaces are declared here")
+            self.err(
+                c.span, f"core {c.name} needs 'in SPACE': the spec declares several spaces", note
+            )
+        return next(iter(self.spaces), DEFAULT_SPACE)
+
+    def check_cores(self) -> tuple[CoreInstance, ...]:
+        out: list[CoreInstance] = []
+        for c in self.cores.values():
+            space = self.start_space(c)
+            if c.lo is None:
+                check_body(self, c.body, Ctx("core", c.name))
+                out.append(CoreInstance(c.name, None, None, space, c.body, c.span))
+            elif c.name in self.families:
+                check_body(self, c.body, Ctx("family", c.name, family=c.name))
+                lo, hi = self.families[c.name]
+                out += [
+                    CoreInstance(f"{c.name}[{i}]", c.name, i, space, c.body, c.span)
+                    for i in range(lo, hi + 1)
+                ]
+        return tuple(out)
+
+    def check_handlers(self) -> tuple[HandlerInfo, ...]:
+        out = []
+        for h in self.handlers.values():
+            kinds = self.kinds[h.name]
+            check_body(self, h.body, Ctx("handler", h.name, params=dict(kinds)))
+            names = tuple(p.name for p in h.params)
+            out.append(HandlerInfo(h.name, names, tuple(kinds[n] for n in names), h.body, h.span))
+        return tuple(out)
+
+
+def _position(d: Diagnostic) -> tuple[bool, str, int, int]:
+    return (d.span != NOSPAN, d.span.file, d.span.line, d.span.col)
+
+
+def _arith(op: str, x: int, y: int) -> int:
+    """Integer semantics of the spec language (`/` and `%` truncate toward zero)."""
+    if op == "/":
+        q = abs(x) // abs(y)
+        return q if (x >= 0) == (y >= 0) else -q
+    if op == "%":
+        return x - y * _arith("/", x, y)
+    table = {
+        "+": x + y, "-": x - y, "*": x * y, "==": x == y, "!=": x != y, "<": x < y,
+        "<=": x <= y, ">": x > y, ">=": x >= y, "&&": bool(x) and bool(y), "||": bool(x) or bool(y),
+    }  # fmt: skip
+    return int(table[op])
