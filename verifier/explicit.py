@@ -193,3 +193,26 @@ def _doomed(ex: Exploration, pos: list[int], p: int, n: int) -> int | None:
                 can_leave.add(i)
                 stack.append(i)
     return next((i for i in inside if i not in can_leave), None)
+
+
+def hang_from(system: System, state: tuple[int, ...], *, max_states: int = 1_000_000
+              ) -> tuple[int, int] | None:
+    """(core, await pc) if some core can never pass its await from ``state`` on."""
+    from dataclasses import replace
+
+    ex = explore(replace(system, init=state), max_states=max_states)
+    if not ex.complete:
+        return None
+    for c, core in enumerate(system.cores):
+        if state[core.in_handler]:
+            hp = state[core.pc]
+            if hp in core.handler_awaits:
+                pos = [s[core.pc] if s[core.in_handler] else -1 for s in ex.states]
+                if _doomed(ex, pos, hp, len(ex.states)) == 0:
+                    return c, hp
+        p = state[core.saved_pc] if state[core.in_handler] else state[core.pc]
+        if p in core.program_awaits:
+            pos = [s[core.saved_pc] if s[core.in_handler] else s[core.pc] for s in ex.states]
+            if _doomed(ex, pos, p, len(ex.states)) == 0:
+                return c, p
+    return None

@@ -547,7 +547,7 @@ class Builder:
                               lay.valid(pte_wid(mem)), eq(lay.is_global(pte_wid(mem)), glob)])
                     r.upd.set(cf.te[(v, tag)], s + 1)
                     r.upd.set(cf.tw[(v, tag)], mem)
-                    r.info.update(page=v, space=s, slot=cf.tw[(v, tag)])
+                    r.info.update(page=v, space=s, slot=cf.te[(v, tag)])
                     self.emit(c, None, r, "fill", f"{core.name}:fill:{v}.{s}.{glob}",
                               "walker fill")
 

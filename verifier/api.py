@@ -1,0 +1,173 @@
+"""The pipeline as functions: file -> checked spec -> Program -> System -> engine -> Result.
+
+Everything user-facing (`check`, `suite`, `replay`, the pytest plugin) goes
+through here, so every entry point gets the same verdicts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from verifier import ast
+from verifier.checked import MODELS, CheckedSpec
+from verifier.compile import compile_system
+from verifier.explicit import Exploration, ProgressFn, explore
+from verifier.frontend import load
+from verifier.lower import lower
+from verifier.program import Program
+from verifier.result import Problem, Result, Trace
+from verifier.semantics import build
+from verifier.system import System
+from verifier.trace import ReplayError, TraceBuilder
+
+DEFAULT_MAX_STATES = 2_000_000
+
+
+def expected_models(checked: CheckedSpec) -> list[str]:
+    """The models a spec's `expect` lines name (its declared model when it has none)."""
+    named: set[str] = set()
+    for e in checked.expects:
+        named.update(e.models if e.models is not None else MODELS)
+    return [m for m in MODELS if m in named] or [checked.model]
+
+
+def expect_text(e: ast.ExpectDecl | None) -> str | None:
+    if e is None:
+        return None
+    text = e.verdict
+    if e.kinds:
+        text += " " + ", ".join(e.kinds)
+    return text
+
+
+def meets(e: ast.ExpectDecl | None, kinds: Sequence[str]) -> bool:
+    """Does a complete exploration that reached ``kinds`` meet the expectation?"""
+    got = set(kinds)
+    if e is None or e.verdict == "safe":
+        return not got
+    if e.verdict == "hang":
+        return got == {"hang"}
+    if not e.kinds:
+        return bool(got)
+    return got == set(e.kinds)
+
+
+@dataclass
+class Model:
+    """A spec instantiated for one memory model: what engines and replay share."""
+
+    checked: CheckedSpec
+    program: Program
+    system: System
+    model: str
+
+    @staticmethod
+    def of(checked: CheckedSpec, model: str) -> Model:
+        prog = lower(checked)
+        return Model(checked, prog, build(prog, model), model)
+
+    def builder(self) -> TraceBuilder:
+        return TraceBuilder(self.system, compile_system(self.system), self.program)
+
+
+def traces_of(m: Model, ex: Exploration) -> list[Trace]:
+    tb = m.builder()
+    out = []
+    for kind in sorted(ex.found):
+        f = ex.found[kind]
+        path = ex.path(f.state)
+        if kind == "hang":
+            final = tb.hang_problem(f.core, f.await_pc)
+        else:
+            path.append(f.command)
+            final = tb.problem(kind, m.system.commands[f.command], f.check, ex.states[f.state])
+        out.append(tb.trace(kind, path, final, m.checked.title, m.model))
+    return out
+
+
+def check_spec(checked: CheckedSpec, model: str, *, max_states: int = DEFAULT_MAX_STATES,
+               timeout: float | None = None, engine: str = "explicit",
+               progress: ProgressFn | None = None, depth: int | None = None,
+               prove: bool = False) -> Result:
+    start = time.monotonic()
+    m = Model.of(checked, model)
+    expect = checked.expect_for(model)
+    if engine == "smt":
+        from verifier.smt import check_smt
+
+        return check_smt(m, expect, depth=depth, prove=prove, timeout=timeout)
+    ex = explore(m.system, max_states=max_states, timeout=timeout, progress=progress)
+    traces = traces_of(m, ex)
+    kinds = tuple(t.kind for t in traces)
+    if ex.complete:
+        verdict = "unsafe" if kinds else "safe"
+        met = meets(expect, kinds)
+    else:
+        verdict, met = "inconclusive", False
+    return Result(checked.title, checked.file, model, checked.params, verdict, kinds,
+                  tuple(traces), len(ex.states), ex.transitions, time.monotonic() - start,
+                  expect_text(expect), met, "explicit", ex.reason)
+
+
+def check_file(path: str, models: list[str] | None, defines: Sequence[str] = (), *,
+               max_states: int = DEFAULT_MAX_STATES, timeout: float | None = None,
+               engine: str = "explicit", progress: ProgressFn | None = None,
+               depth: int | None = None, prove: bool = False) -> list[Result]:
+    checked = load(path, list(defines))
+    return [check_spec(checked, m, max_states=max_states, timeout=timeout, engine=engine,
+                       progress=progress, depth=depth, prove=prove)
+            for m in (models or [checked.model])]
+
+
+@dataclass(frozen=True)
+class ReplayOutcome:
+    reproduced: bool
+    message: str
+    trace: Trace | None = None
+
+
+def replay_trace(trace: Trace, spec_path: str | None = None,
+                 defines: Sequence[str] = ()) -> ReplayOutcome:
+    """Re-execute a saved trace step by step against the spec: every step must be an
+    enabled rule of the machine, and the last one must reach the same problem kind."""
+    defs = list(defines) or [f"{k}={v}" for k, v in trace.params]
+    checked = load(spec_path or trace.file, defs)
+    m = Model.of(checked, trace.model)
+    by_key = {c.key: c for c in m.system.commands}
+    path = []
+    for step in trace.steps:
+        cmd = by_key.get(step.key)
+        if cmd is None:
+            return ReplayOutcome(False, f"step {step.index}: the spec has no rule `{step.key}` "
+                                 f"(`{step.text}` at {step.location()}); has the spec changed?")
+        path.append(cmd.id)
+    tb = m.builder()
+    try:
+        states = tb.run(path)
+    except ReplayError as err:
+        return ReplayOutcome(False, str(err))
+    problem = _problem_at_end(m, tb, trace.kind, path, states)
+    if problem is None:
+        return ReplayOutcome(False, f"the trace runs, but its last step no longer reaches {trace.kind}")
+    fresh = tb.trace(trace.kind, path, problem, checked.title, trace.model)
+    return ReplayOutcome(True, f"reproduces {trace.kind} in {len(path)} steps: {problem.message}",
+                         fresh)
+
+
+def _problem_at_end(m: Model, tb: TraceBuilder, kind: str, path: list[int],
+                    states: list[tuple[int, ...]]) -> Problem | None:
+    if kind == "hang":
+        from verifier.explicit import hang_from
+
+        found = hang_from(m.system, states[-1])
+        return tb.hang_problem(found[0], found[1]) if found else None
+    if not path:
+        return None
+    cmd = m.system.commands[path[-1]]
+    hits = tb.compiled.checks[cmd.id]
+    for h in hits(states[-2]) if hits else ():
+        if cmd.checks[h].kind == kind:
+            return tb.problem(kind, cmd, h, states[-2])
+    return None

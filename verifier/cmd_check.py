@@ -1,0 +1,133 @@
+"""`tlbcheck check FILE...`: explore each spec under each model and report what it reaches."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from verifier import cli
+from verifier.api import DEFAULT_MAX_STATES, check_spec, expected_models
+from verifier.checked import MODELS
+from verifier.diagnostics import SpecError
+from verifier.frontend import load
+from verifier.render_text import render_text
+from verifier.result import Result
+from verifier.terminal import Progress, paint, use_color
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("check", help="explore a spec and report the races it can reach",
+                       description="Explore every behaviour of each spec under the memory "
+                       "model and report the problems it can reach, each with a shortest trace.")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--model", choices=MODELS, help="memory model (default: the spec's `model`)")
+    g.add_argument("--all-models", action="store_true", help="check under sc, tso and pso")
+    g.add_argument("--expected-models", action="store_true",
+                   help="check under every model the spec's `expect` lines name")
+    cli.add_define_option(p)
+    p.add_argument("--json", action="store_true", help="print one JSON list of results")
+    p.add_argument("--max-states", type=int, default=DEFAULT_MAX_STATES, metavar="N",
+                   help=f"stop with `inconclusive` after N states (default {DEFAULT_MAX_STATES})")
+    p.add_argument("--timeout", type=float, default=None, metavar="S",
+                   help="stop with `inconclusive` after S seconds per spec and model")
+    p.add_argument("--out", metavar="DIR", help="write each trace as DIR/<spec>.<model>.<kind>"
+                   ".json and .txt")
+    p.add_argument("--svg", metavar="DIR", help="write each trace's swimlane picture to DIR")
+    p.add_argument("--engine", choices=("explicit", "smt"), default="explicit",
+                   help="explicit-state search (default) or z3 bounded model checking")
+    p.add_argument("--depth", type=int, default=None, metavar="K",
+                   help="smt engine: deepest bound to try")
+    p.add_argument("--prove", action="store_true",
+                   help="smt engine: try to prove safety for every depth (k-induction)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print verdict lines only")
+    p.add_argument("--no-color", action="store_true", help="never colour the output")
+    cli.register_command("check", run)
+
+
+def _models(args: argparse.Namespace, checked_model: str, expected: list[str]) -> list[str]:
+    if args.all_models:
+        return list(MODELS)
+    if args.expected_models:
+        return expected
+    return [args.model or checked_model]
+
+
+def verdict_line(r: Result, color: bool) -> str:
+    style = {"safe": "safe", "unsafe": "unsafe"}.get(r.verdict, r.verdict)
+    kinds = ", ".join(r.kinds) if r.kinds else "-"
+    met = paint("ok", "safe", color) if r.expectation_met else paint(
+        "EXPECTATION NOT MET", "mismatch", color)
+    expected = f"expected {r.expected or 'safe'}"
+    extra = f"  ({r.reason})" if r.reason else ""
+    return (f"{r.file}  {r.model}  {paint(r.verdict, style, color)}  {kinds}  "
+            f"{r.states} states  {r.transitions} transitions  {r.seconds:.2f}s  {expected}  "
+            f"{met}{extra}")
+
+
+def write_traces(r: Result, out: Path, svg: Path | None) -> None:
+    stem = Path(r.file).stem
+    for t in r.traces:
+        base = f"{stem}.{r.model}.{t.kind}"
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / f"{base}.json").write_text(json.dumps(t.to_json(), indent=1, sort_keys=True)
+                                              + "\n")
+            (out / f"{base}.txt").write_text(render_text(t) + "\n")
+        if svg is not None:
+            from verifier.render_svg import render_svg
+
+            svg.mkdir(parents=True, exist_ok=True)
+            source = Path(r.file).read_text() if Path(r.file).is_file() else None
+            (svg / f"{base}.svg").write_text(render_svg(t, source))
+
+
+def exit_code(results: list[Result], bad_input: bool) -> int:
+    if bad_input:
+        return cli.EXIT_BAD_INPUT
+    if any(r.verdict != "inconclusive" and not r.expectation_met for r in results):
+        return cli.EXIT_MISMATCH
+    if any(r.verdict == "inconclusive" for r in results):
+        return cli.EXIT_INCONCLUSIVE
+    return cli.EXIT_OK
+
+
+def run(args: argparse.Namespace) -> int:
+    color = use_color(sys.stdout, args.no_color) and not args.json
+    results: list[Result] = []
+    bad_input = False
+    errors: list[dict[str, object]] = []
+    for f in args.files:
+        try:
+            checked = load(f, args.define)
+        except SpecError as err:
+            bad_input = True
+            sys.stderr.write(str(err) + "\n")
+            errors.append({"spec": None, "file": f, "verdict": "error",
+                           "diagnostics": [d.to_json() for d in err.diagnostics]})
+            continue
+        for model in _models(args, checked.model, expected_models(checked)):
+            progress = Progress(sys.stderr, enabled=not args.json)
+            r = check_spec(checked, model, max_states=args.max_states, timeout=args.timeout,
+                           engine=args.engine, progress=progress.update, depth=args.depth,
+                           prove=args.prove)
+            progress.done()
+            results.append(r)
+            out = Path(args.out) if args.out else None
+            write_traces(r, out, Path(args.svg) if args.svg else None)  # type: ignore[arg-type]
+            if not args.json:
+                print(verdict_line(r, color))
+                if not args.quiet:
+                    for t in r.traces:
+                        print()
+                        print(render_text(t))
+                        print()
+            sys.stdout.flush()
+    if args.json:
+        print(json.dumps([r.to_json() for r in results] + errors, indent=1))
+    return exit_code(results, bad_input)
+
+
+cli._REGISTRARS.append(register)
