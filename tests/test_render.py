@@ -158,6 +158,16 @@ def _svg(trace: Trace) -> ET.Element:
     return ET.fromstring(render_svg(trace, SOURCE).split("\n", 1)[1])
 
 
+def _groups(root: ET.Element) -> dict[str, ET.Element]:
+    return {g.get("id", ""): g for g in root.iter(f"{SVG}g") if g.get("class") == "step"}
+
+
+def _rect_attr(group: ET.Element, name: str) -> str:
+    rect = group.find(f"{SVG}rect")
+    assert rect is not None
+    return rect.get(name, "")
+
+
 def test_svg_is_well_formed_with_a_lane_per_core(trace: Trace) -> None:
     root = _svg(trace)
     assert root.tag == f"{SVG}svg" and root.get("version") == "1.1"
@@ -167,9 +177,9 @@ def test_svg_is_well_formed_with_a_lane_per_core(trace: Trace) -> None:
 
 def test_svg_has_a_box_per_step_in_its_lane(trace: Trace) -> None:
     root = _svg(trace)
-    groups = {g.get("id"): g for g in root.iter(f"{SVG}g") if g.get("class") == "step"}
+    groups = _groups(root)
     assert sorted(groups) == sorted(f"step-{s.index}" for s in trace.steps)
-    x = {i: float(groups[f"step-{i}"].find(f"{SVG}rect").get("x", "")) for i in (1, 3, 4, 5, 17)}
+    x = {i: float(_rect_attr(groups[f"step-{i}"], "x")) for i in (1, 3, 4, 5, 17)}
     assert x[3] == x[17] != x[1]  # ipi-queued and drain in the memory lane
     assert x[5] > x[4]  # handler body nested inside the entry's frame
     texts = "".join(groups["step-5"].itertext())
@@ -178,13 +188,13 @@ def test_svg_has_a_box_per_step_in_its_lane(trace: Trace) -> None:
 
 def test_svg_highlights_race_and_stale_fill(trace: Trace) -> None:
     root = _svg(trace)
-    groups = {g.get("id"): g for g in root.iter(f"{SVG}g") if g.get("class") == "step"}
+    groups = _groups(root)
     race = groups["step-18"]
-    assert race.find(f"{SVG}rect").get("class") == "box box-race"
+    assert _rect_attr(race, "class") == "box box-race"
     assert "RACE: use-after-free" in "".join(race.itertext())
     assert "stale-translation" in "".join(race.itertext())
     fill = groups["step-12"]
-    assert fill.find(f"{SVG}rect").get("class") == "box box-stale"
+    assert _rect_attr(fill, "class") == "box box-stale"
     assert "page V -> A rw (line 5)" in "".join(fill.itertext())
 
 
@@ -251,7 +261,9 @@ def test_html_has_source_steps_and_navigation(trace: Trace) -> None:
         assert f'<span class="ln">{n}</span>{esc(line)}</div>' in html
     assert '<div class="src-line src-race" id="L19">' in html
     assert '<div class="src-line src-stale" id="L5">' in html
-    steps = json.loads(re.search(r'id="tc-steps">(.*?)</script>', html, re.S).group(1))
+    data = re.search(r'id="tc-steps">(.*?)</script>', html, re.S)
+    assert data is not None
+    steps = json.loads(data.group(1))
     assert [s["index"] for s in steps] == [s.index for s in trace.steps]
     assert steps[-1]["kinds"] == ["use-after-free", "stale-translation"]
     for button in ("tc-first", "tc-prev", "tc-next", "tc-last"):

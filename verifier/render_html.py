@@ -175,11 +175,11 @@ def render_html(trace: Trace, source: str | None = None) -> str:
 <p>{esc(subtitle)}</p>
 </div>
 <div id="tc-nav">
-<button id="tc-first" title="first step (Home)">\u23ee first</button>
+<button id="tc-first" title="first step (Home)">\u00ab first</button>
 <button id="tc-prev" title="previous step (\u2190)">\u25c0 prev</button>
 <span id="tc-counter">{len(trace.steps)} steps</span>
 <button id="tc-next" title="next step (\u2192)">next \u25b6</button>
-<button id="tc-last" title="last step (End)">last \u23ed</button>
+<button id="tc-last" title="last step (End)">last \u00bb</button>
 <span id="tc-current"></span>
 <span class="tc-hint">\u2190 \u2192 Home End</span>
 </div>

@@ -175,24 +175,40 @@ def _handler_frames(trace: Trace) -> list[tuple[str, Step, Step]]:
     return sorted(frames, key=lambda f: f[1].index)
 
 
+def _lane_left(box: _Box) -> float:
+    return MARGIN + GUTTER_W + ((box.x - MARGIN - GUTTER_W) // LANE_W) * LANE_W
+
+
 def _arrow(a: _Box, b: _Box, cls: str, label: str, label_cls: str, marker: str) -> str:
-    """A curve from box a to box b, leaving and entering on the facing sides."""
-    if abs(a.x - b.x) < 1:  # same lane: bulge out to the right
+    """An arrow from box a to box b that crosses no other box.
+
+    Every row holds exactly one box, so the arrow leaves a sideways into the
+    margin of a's lane, runs down that margin, then along b's row into b.
+    Arrows within one lane run down its right margin.
+    """
+    left_a, left_b = _lane_left(a), _lane_left(b)
+    r = 6.0
+    y1, y2 = a.mid_y, b.mid_y
+    down = 1 if y2 >= y1 else -1
+    if left_a == left_b:
         x1, x2 = a.x + a.w, b.x + b.w
-        y1, y2 = a.mid_y, b.mid_y
-        bulge = 28 + min(abs(y2 - y1) / 8, 40)
-        d = (f"M{_num(x1)},{_num(y1)} C{_num(x1 + bulge)},{_num(y1)} "
-             f"{_num(x2 + bulge)},{_num(y2)} {_num(x2)},{_num(y2)}")
-        lx, ly, anchor = max(x1, x2) + bulge * 0.75 + 3, (y1 + y2) / 2, "start"
+        cx = left_a + LANE_W - 4
+        d = (f"M{_num(x1)},{_num(y1)} H{_num(cx - r)} Q{_num(cx)},{_num(y1)} "
+             f"{_num(cx)},{_num(y1 + down * r)} V{_num(y2 - down * r)} "
+             f"Q{_num(cx)},{_num(y2)} {_num(cx - r)},{_num(y2)} H{_num(x2)}")
+        lx, ly, anchor = cx + 5, (y1 + y2) / 2 + 4, "start"
     else:
-        right = b.x > a.x
+        right = left_b > left_a
+        sign = 1 if right else -1
         x1 = a.x + a.w if right else a.x
         x2 = b.x if right else b.x + b.w
-        y1, y2 = a.mid_y, b.mid_y
-        dx = max(abs(x2 - x1) / 2, 20) * (1 if right else -1)
-        d = (f"M{_num(x1)},{_num(y1)} C{_num(x1 + dx)},{_num(y1)} "
-             f"{_num(x2 - dx)},{_num(y2)} {_num(x2)},{_num(y2)}")
-        lx, ly, anchor = (x1 + x2) / 2, (y1 + y2) / 2 - 4, "middle"
+        cx = left_a + LANE_W - 4 if right else left_a + 4
+        d = (f"M{_num(x1)},{_num(y1)} H{_num(cx - sign * r)} Q{_num(cx)},{_num(y1)} "
+             f"{_num(cx)},{_num(y1 + down * r)} V{_num(y2 - down * r)} "
+             f"Q{_num(cx)},{_num(y2)} {_num(cx + sign * r)},{_num(y2)} H{_num(x2)}")
+        # above the turn into b's row, on the side away from b: that part of
+        # b's row is empty
+        lx, ly, anchor = cx - sign * 4, y2 - 4, "end" if right else "start"
     out = f'<path class="{cls}" d="{d}" marker-end="url(#{marker})"/>'
     if label:
         out += (f'<text class="{label_cls}" x="{_num(lx)}" y="{_num(ly)}" '
