@@ -108,15 +108,15 @@ class _Checker:
     def bounded(self, e: ast.Expr, what: str, lo: int, hi: int) -> int | None:
         v = self.const(e, what)
         if v is not None and not lo <= v <= hi:
-            self.err(e.span, f"{what} {v} is out of range ({lo}..{hi})")
+            self.err(e.span, f"{what} is {v}; it must be in {lo}..{hi}")
             return None
         return v
 
     # ------------------------------------------------------------ declarations
 
-    def declare(self, table: dict, name: str, node: ast.Node, what: str) -> bool:  # type: ignore[type-arg]
+    def declare(self, table: dict, name: str, node: ast.Node, what: str, where: str = "") -> bool:  # type: ignore[type-arg]
         if name in table:
-            self.err(node.span, f"duplicate {what} '{name}'", _first(table, name))
+            self.err(node.span, f"duplicate {what} '{name}'{where}", _first(table, name))
             return False
         table[name] = node
         return True
@@ -181,10 +181,11 @@ class _Checker:
         ]
         for space, pages in groups:
             table = self.space_pages.setdefault(space, {})
+            where = f" in space {space}" if spaces else ""
             for p in pages:
-                if self.declare(table, p.name, p, f"page in space {space}"):
+                if self.declare(table, p.name, p, "page", where):
                     self.pages.setdefault(p.name, p)
-                    self.pte_value(p.value)
+                self.pte_value(p.value)
 
     def pte_value(self, value: ast.PteValue) -> None:
         if isinstance(value, ast.Invalid):
@@ -315,14 +316,19 @@ class _Checker:
                     self.err(
                         e.span, f"unknown problem kind '{k}' (expected {', '.join(PROBLEM_KINDS)})"
                     )
+            clash: dict[str, ast.ExpectDecl] = {}
             for m in e.models or MODELS:
                 if m not in MODELS:
                     self.err(e.span, f"unknown model '{m}' (expected {', '.join(MODELS)})")
                 elif m in covered:
-                    note = Note(covered[m].span, f"the earlier expect line covering {m}")
-                    self.err(e.span, f"more than one expect line covers model {m}", note)
+                    clash[m] = covered[m]
                 else:
                     covered[m] = e
+            if clash:
+                earlier = {id(d): d for d in clash.values()}.values()
+                notes = [Note(d.span, "an earlier expect line covering it") for d in earlier]
+                models = ", ".join(clash)
+                self.err(e.span, f"more than one expect line covers {models}", *notes)
         return tuple(self.decls(ast.ExpectDecl))
 
     # ------------------------------------------------------------ results

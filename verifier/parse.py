@@ -435,9 +435,11 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic
         line, col = len(lines), len(lines[-1]) + 1
     span = Span(file, line, col, line, col + 1)
     if isinstance(exc, UnexpectedCharacters):
+        if exc.char == '"':
+            return Diagnostic(span, "unterminated string (it must end with '\"' on the same line)")
         return Diagnostic(span, f"unexpected character {exc.char!r}")
     assert isinstance(exc, UnexpectedToken)
-    tok, expected = exc.token, set(exc.expected)
+    tok, expected = exc.token, set(_accepts(exc))
     if tok.type != "$END":
         span = Span(file, line, col, tok.end_line or line, tok.end_column or col + 1)
     words = {_literal(t) for t in expected}
@@ -456,6 +458,14 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic
     else:
         message = f"unexpected {got}; expected {_describe_expected(expected)}"
     return Diagnostic(span, message, notes)
+
+
+def _accepts(exc: UnexpectedToken) -> set[str]:
+    """The terminals the parser could take here (keywords included, unlike `expected`)."""
+    try:
+        return set(exc.accepts) or set(exc.expected)
+    except Exception:  # pragma: no cover - accepts needs an interactive parser
+        return set(exc.expected)
 
 
 def _unclosed_brace(text: str, file: str) -> Span | None:
