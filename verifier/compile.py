@@ -1,9 +1,17 @@
 """Compile the guarded commands of a System to Python functions (the explicit engine's fast path).
 
-Each command becomes ``step(s) -> tuple | None`` (None when the guard is false)
-and, if it has checks, ``checks(s) -> tuple[int, ...]`` (indices of the checks
-that hold).  The generated code means exactly what `system.evaluate` means;
-tests compare the two on random states.
+Two forms are generated from the same expressions:
+- per command, ``step(s) -> tuple | None`` (None when the guard is false) and,
+  if it has checks, ``checks(s) -> list[int]`` (indices of the checks that hold);
+  traces and replay use these;
+- per core, one ``successors(s, out)`` function for each pc and one for the
+  machine steps (drains, deliveries, fills), which append ``(command id, next
+  state)`` for every enabled command; the search uses these, avoiding a call
+  per disabled command.
+
+Interval analysis over the field ranges lets table lookups and divisions by
+positive constants compile to plain indexing and `//`.  The generated code
+means exactly what `system.evaluate` means; tests compare the two.
 """
 
 from __future__ import annotations
@@ -11,18 +19,55 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from verifier.system import Command, Const, Expr, Field, Op, System, Table, tdiv, tmod
+from verifier.system import Command, Const, Expr, Field, FieldInfo, Op, System, Table, tdiv, tmod
 
 StepFn = Callable[[tuple[int, ...]], "tuple[int, ...] | None"]
-CheckFn = Callable[[tuple[int, ...]], "tuple[int, ...]"]
+CheckFn = Callable[[tuple[int, ...]], "list[int]"]
+SuccFn = Callable[[tuple[int, ...], list], None]  # type: ignore[type-arg]
 
 _ARITH = {"add": "+", "sub": "-", "mul": "*"}
 _CMP = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 _BOOL = {"eq", "ne", "lt", "le", "gt", "ge", "and", "or", "not"}
 
+Interval = tuple[int, int]
+
+
+def interval(e: Expr, fields: tuple[FieldInfo, ...]) -> Interval:
+    """Bounds on the value of ``e`` over states within the field ranges."""
+    if isinstance(e, Const):
+        return e.value, e.value
+    if isinstance(e, Field):
+        f = fields[e.index]
+        return f.lo, f.hi
+    if isinstance(e, Table):
+        return min(e.values, default=0), max(e.values, default=0)
+    args = [interval(a, fields) for a in e.args]
+    o = e.op
+    if o in _BOOL:
+        return 0, 1
+    if o == "add":
+        return args[0][0] + args[1][0], args[0][1] + args[1][1]
+    if o == "sub":
+        return args[0][0] - args[1][1], args[0][1] - args[1][0]
+    if o == "neg":
+        return -args[0][1], -args[0][0]
+    if o == "mul":
+        xs = [a * b for a in args[0] for b in args[1]]
+        return min(xs), max(xs)
+    if o == "ite":
+        return min(args[1][0], args[2][0]), max(args[1][1], args[2][1])
+    if o in ("div", "mod") and isinstance(e.args[1], Const) and e.args[1].value > 0:
+        d = e.args[1].value
+        lo, hi = args[0]
+        if lo >= 0:
+            return (lo // d, hi // d) if o == "div" else (0, min(d - 1, hi))
+    big = max(abs(x) for a in args for x in a)
+    return -big, big
+
 
 class _Gen:
-    def __init__(self) -> None:
+    def __init__(self, fields: tuple[FieldInfo, ...]) -> None:
+        self.fields = fields
         self.tables: dict[tuple[int, ...], str] = {}
 
     def table(self, values: tuple[int, ...]) -> str:
@@ -44,21 +89,25 @@ class _Gen:
                 return f"({self.value(a[0])} {_CMP[e.op]} {self.value(a[1])})"
         return self.value(e)
 
-    def value(self, e: Expr) -> str:
+    def value(self, e: Expr) -> str:  # noqa: C901 - one case per operator
         """Python source computing the integer value of ``e``."""
         if isinstance(e, Const):
             return repr(e.value)
         if isinstance(e, Field):
             return f"s[{e.index}]"
         if isinstance(e, Table):
-            return f"{self.table(e.values)}.get({self.value(e.index)}, 0)"
+            lo, hi = interval(e.index, self.fields)
+            name = self.table(e.values)
+            if 0 <= lo and hi < len(e.values):
+                return f"{name}[{self.value(e.index)}]"
+            return f"{name}_d.get({self.value(e.index)}, 0)"
         a = e.args
         if e.op in _ARITH:
             return f"({self.value(a[0])} {_ARITH[e.op]} {self.value(a[1])})"
-        if e.op == "div":
-            return f"_div({self.value(a[0])}, {self.value(a[1])})"
-        if e.op == "mod":
-            return f"_mod({self.value(a[0])}, {self.value(a[1])})"
+        if e.op in ("div", "mod"):
+            if isinstance(a[1], Const) and a[1].value > 0 and interval(a[0], self.fields)[0] >= 0:
+                return f"({self.value(a[0])} {'//' if e.op == 'div' else '%'} {a[1].value})"
+            return f"_{e.op}({self.value(a[0])}, {self.value(a[1])})"
         if e.op == "neg":
             return f"(-{self.value(a[0])})"
         if e.op == "ite":
@@ -67,33 +116,66 @@ class _Gen:
             return f"(1 if {self.cond(e)} else 0)"
         raise ValueError(e.op)
 
+    def updates(self, cmd: Command, indent: str) -> list[str]:
+        return [f"{indent}n = list(s)"] + [
+            f"{indent}n[{f}] = {self.value(e)}" for f, e in cmd.updates]
+
 
 @dataclass(frozen=True)
 class Compiled:
     step: tuple[StepFn, ...]  # by command id
     checks: tuple[CheckFn | None, ...]  # by command id
+    site_succ: tuple[dict[int, SuccFn], ...]  # per core: pc -> successors of its instructions
+    machine_succ: tuple[SuccFn, ...]  # per core: successors of drains, deliveries, fills
 
 
-def _command_source(g: _Gen, cmd: Command) -> str:
-    lines = [f"def _step{cmd.id}(s):", f"    if not {g.cond(cmd.guard)}:", "        return None",
-             "    n = list(s)"]
-    lines += [f"    n[{f}] = {g.value(e)}" for f, e in cmd.updates]
+def _command_source(g: _Gen, cmd: Command) -> list[str]:
+    lines = [f"def _step{cmd.id}(s):", f"    if not {g.cond(cmd.guard)}:", "        return None"]
+    lines += g.updates(cmd, "    ")
     lines.append("    return tuple(n)")
     if cmd.checks:
         lines += [f"def _check{cmd.id}(s):", "    out = []"]
         for i, chk in enumerate(cmd.checks):
             lines += [f"    if {g.cond(chk.cond)}:", f"        out.append({i})"]
         lines.append("    return out")
-    return "\n".join(lines)
+    return lines
+
+
+def _succ_source(g: _Gen, name: str, cmds: list[Command]) -> list[str]:
+    lines = [f"def {name}(s, out):"]
+    for cmd in cmds:
+        lines.append(f"    if {g.cond(cmd.guard)}:")
+        lines += g.updates(cmd, "        ")
+        lines.append(f"        out.append(({cmd.id}, tuple(n)))")
+    if not cmds:
+        lines.append("    pass")
+    return lines
 
 
 def compile_system(system: System) -> Compiled:
-    g = _Gen()
-    body = "\n".join(_command_source(g, cmd) for cmd in system.commands)
+    g = _Gen(system.fields)
+    lines: list[str] = []
+    for cmd in system.commands:
+        lines += _command_source(g, cmd)
+    ncores = len(system.cores)
+    sites: list[dict[int, list[Command]]] = [{} for _ in range(ncores)]
+    machine: list[list[Command]] = [[] for _ in range(ncores)]
+    for cmd in system.commands:
+        if cmd.site is None:
+            machine[cmd.core].append(cmd)
+        else:
+            sites[cmd.core].setdefault(cmd.site, []).append(cmd)
+    for c in range(ncores):
+        lines += _succ_source(g, f"_machine{c}", machine[c])
+        for pc, cmds in sorted(sites[c].items()):
+            lines += _succ_source(g, f"_site{c}_{pc}", cmds)
     namespace: dict[str, object] = {"_div": tdiv, "_mod": tmod}
     for values, name in g.tables.items():
-        namespace[name] = dict(enumerate(values))
-    exec(compile(body, "<tlbcheck-commands>", "exec"), namespace)  # noqa: S102 - generated code
+        namespace[name] = values
+        namespace[f"{name}_d"] = dict(enumerate(values))
+    exec(compile("\n".join(lines), "<tlbcheck-commands>", "exec"), namespace)  # noqa: S102
     steps = tuple(namespace[f"_step{c.id}"] for c in system.commands)
     checks = tuple(namespace.get(f"_check{c.id}") if c.checks else None for c in system.commands)
-    return Compiled(steps, checks)  # type: ignore[arg-type]
+    site_succ = tuple({pc: namespace[f"_site{c}_{pc}"] for pc in sites[c]} for c in range(ncores))
+    machine_succ = tuple(namespace[f"_machine{c}"] for c in range(ncores))
+    return Compiled(steps, checks, site_succ, machine_succ)  # type: ignore[arg-type]

@@ -61,18 +61,8 @@ def explore(system: System, *, max_states: int = 1_000_000, timeout: float | Non
     for verdicts, which need the whole space."""
     start = time.monotonic()
     compiled = compile_system(system)
-    steps, checks = compiled.step, compiled.checks
-    by_site: list[dict[int, list[int]]] = []
-    always: list[list[int]] = []
-    for c in range(len(system.cores)):
-        by_site.append({})
-        always.append([])
-    for cmd in system.commands:
-        if cmd.site is None:
-            always[cmd.core].append(cmd.id)
-        else:
-            by_site[cmd.core].setdefault(cmd.site, []).append(cmd.id)
-    pcs = [(core.pc, {pc: ids + always[c] for pc, ids in by_site[c].items()}, always[c])
+    checks = compiled.checks
+    pcs = [(core.pc, compiled.site_succ[c], compiled.machine_succ[c])
            for c, core in enumerate(system.cores)]
     fatal_of = [tuple(ch.fatal for ch in cmd.checks) for cmd in system.commands]
     kinds_of = [tuple(ch.kind for ch in cmd.checks) for cmd in system.commands]
@@ -93,33 +83,35 @@ def explore(system: System, *, max_states: int = 1_000_000, timeout: float | Non
     while i < len(states):
         s = states[i]
         has_fatal = 0
-        for pcf, sites, alw in pcs:
-            for cid in sites.get(s[pcf], alw):
-                n = steps[cid](s)
-                if n is None:
-                    continue
-                transitions += 1
-                chk = checks[cid]
-                if chk is not None:
-                    hits = chk(s)
-                    if hits:
-                        dead = False
-                        for h in hits:
-                            kind = kinds_of[cid][h]
-                            if kind not in found:
-                                found[kind] = Found(kind, i, cid, h)
-                            dead = dead or fatal_of[cid][h]
-                        if dead:
-                            has_fatal = 1
-                            continue
-                j = index.get(n)
-                if j is None:
-                    j = len(states)
-                    index[n] = j
-                    states.append(n)
-                    parent.append(i)
-                    via.append(cid)
-                succ.append(j)
+        out: list[tuple[int, tuple[int, ...]]] = []
+        for pcf, sites, machine in pcs:
+            site = sites.get(s[pcf])
+            if site is not None:
+                site(s, out)
+            machine(s, out)
+        transitions += len(out)
+        for cid, n in out:
+            chk = checks[cid]
+            if chk is not None:
+                hits = chk(s)
+                if hits:
+                    dead = False
+                    for h in hits:
+                        kind = kinds_of[cid][h]
+                        if kind not in found:
+                            found[kind] = Found(kind, i, cid, h)
+                        dead = dead or fatal_of[cid][h]
+                    if dead:
+                        has_fatal = 1
+                        continue
+            j = index.get(n)
+            if j is None:
+                j = len(states)
+                index[n] = j
+                states.append(n)
+                parent.append(i)
+                via.append(cid)
+            succ.append(j)
         succ_off.append(len(succ))
         fatal.append(has_fatal)
         i += 1
