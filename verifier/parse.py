@@ -34,6 +34,15 @@ def _parser() -> Lark:
     return Lark(grammar, parser="lalr", lexer="contextual", propagate_positions=True)
 
 
+def keywords() -> frozenset[str]:
+    """Every word the grammar uses as a keyword somewhere (each reserved only in context)."""
+    return frozenset(
+        str(t.pattern.value)
+        for t in _parser().terminals
+        if isinstance(t.pattern, PatternStr) and str(t.pattern.value).isidentifier()
+    )
+
+
 @dataclass
 class _Problem(Exception):
     """A syntax problem found while building the AST (raised inside the transformer)."""
