@@ -20,19 +20,38 @@ from verifier.render_html import render_html
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium"),
-                             shutil.which("chromium-browser")) if p and os.path.exists(p)), None)
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars"]
+CHROMIUM = next(
+    (
+        p
+        for p in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser"))
+        if p and os.path.exists(p)
+    ),
+    None,
+)
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+]
 
 
 def chromium(tmp_path: Path, url: str, *extra: str) -> str:
     if CHROMIUM is None:
         pytest.skip("chromium is not installed")
     profile = tmp_path / "profile"
-    proc = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *extra, url],
-                          capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *extra, url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return proc.stdout
 
@@ -71,18 +90,21 @@ def test_hash_selects_a_step(tmp_path: Path) -> None:
 
 
 def test_keys_move_the_highlight(tmp_path: Path) -> None:
-    press = ("function key(k) { document.dispatchEvent("
-             "new KeyboardEvent('keydown', {key: k, bubbles: true})); }"
-             "key('Home'); key('ArrowRight'); key('ArrowRight'); key('ArrowRight');"
-             "key('ArrowLeft');")
+    press = (
+        "function key(k) { document.dispatchEvent("
+        "new KeyboardEvent('keydown', {key: k, bubbles: true})); }"
+        "key('Home'); key('ArrowRight'); key('ArrowRight'); key('ArrowRight');"
+        "key('ArrowLeft');"
+    )
     dom = chromium(tmp_path, page(tmp_path, press).as_uri(), "--dump-dom")
     assert current(dom) == ("3", "step 3 / 18", ["step-3"], ["L10"])
     assert re.search(r'id="tc-prev"(?! disabled)', dom)
 
 
 def test_buttons_stop_at_the_ends(tmp_path: Path) -> None:
-    click = ("document.getElementById('tc-first').click();"
-             "document.getElementById('tc-prev').click();")
+    click = (
+        "document.getElementById('tc-first').click();document.getElementById('tc-prev').click();"
+    )
     dom = chromium(tmp_path, page(tmp_path, click).as_uri(), "--dump-dom")
     assert current(dom) == ("1", "step 1 / 18", ["step-1"], ["L9"])
     assert re.search(r'<button id="tc-first"[^>]*disabled', dom)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -64,29 +65,81 @@ def eager_missing_fence_trace(file: str = SPEC_FILE) -> Trace:
     ack; cpu[1]'s walker refills V from memory (still the old PTE); init completes,
     frees A; cpu[1] reads V through the stale entry."""
 
-    def s(i: int, core: str, action: str, text: str, effect: str, line: int, col: int = 5,
-          links: tuple[int, ...] = (), in_handler: bool = False,
-          problems: tuple[Problem, ...] = ()) -> Step:
-        return Step(i, core, action, text, effect, sp(line, col, file), links,
-                    f"{core}/{action}/{i}", problems, in_handler)
+    def s(
+        i: int,
+        core: str,
+        action: str,
+        text: str,
+        effect: str,
+        line: int,
+        col: int = 5,
+        links: tuple[int, ...] = (),
+        in_handler: bool = False,
+        problems: tuple[Problem, ...] = (),
+    ) -> Step:
+        return Step(
+            i,
+            core,
+            action,
+            text,
+            effect,
+            sp(line, col, file),
+            links,
+            f"{core}/{action}/{i}",
+            problems,
+            in_handler,
+        )
 
-    problem = Problem("use-after-free", "cpu[1]", "read V reached frame A after free A",
-                      "read V", sp(19, 9, file), "page V -> A rw", sp(5, 1, file), "V -> B rw")
-    also = Problem("stale-translation", "cpu[1]", "read V used a translation of V older "
-                   "than the one recorded at complete V", "read V", sp(19, 9, file),
-                   "page V -> A rw", sp(5, 1, file), "V -> B rw")
+    problem = Problem(
+        "use-after-free",
+        "cpu[1]",
+        "read V reached frame A after free A",
+        "read V",
+        sp(19, 9, file),
+        "page V -> A rw",
+        sp(5, 1, file),
+        "V -> B rw",
+    )
+    also = replace(
+        problem,
+        kind="stale-translation",
+        message="read V used a translation of V older than the one recorded at complete V",
+    )
     steps = (
         s(1, "init", "store-buffered", "pte V := B rw", "V -> B rw waits in init's buffer", 9),
         s(2, "init", "ipi-sent", "ipi cpu[*] flush(V)", "flush(V) sent to cpu[1], cpu[2]", 10),
-        s(3, "init", "ipi-queued", "ipi cpu[*] flush(V)", "flush(V) pending at cpu[1], cpu[2]",
-          10, links=(2,)),
-        s(4, "cpu[1]", "handler-entered", "flush(V)", "cpu[1] takes IPI flush(V)", 24, 1,
-          links=(3,)),
+        s(
+            3,
+            "init",
+            "ipi-queued",
+            "ipi cpu[*] flush(V)",
+            "flush(V) pending at cpu[1], cpu[2]",
+            10,
+            links=(2,),
+        ),
+        s(
+            4,
+            "cpu[1]",
+            "handler-entered",
+            "flush(V)",
+            "cpu[1] takes IPI flush(V)",
+            24,
+            1,
+            links=(3,),
+        ),
         s(5, "cpu[1]", "invlpg", "invlpg p", "TLB entry for V dropped", 25, in_handler=True),
         s(6, "cpu[1]", "rmw", "acks += 1", "acks: 0 -> 1", 26, in_handler=True),
         s(7, "cpu[1]", "handler-returned", "}", "back to the program", 27, 1, in_handler=True),
-        s(8, "cpu[2]", "handler-entered", "flush(V)", "cpu[2] takes IPI flush(V)", 24, 1,
-          links=(3,)),
+        s(
+            8,
+            "cpu[2]",
+            "handler-entered",
+            "flush(V)",
+            "cpu[2] takes IPI flush(V)",
+            24,
+            1,
+            links=(3,),
+        ),
         s(9, "cpu[2]", "invlpg", "invlpg p", "TLB entry for V dropped", 25, in_handler=True),
         s(10, "cpu[2]", "rmw", "acks += 1", "acks: 1 -> 2", 26, in_handler=True),
         s(11, "cpu[2]", "handler-returned", "}", "back to the program", 27, 1, in_handler=True),
@@ -96,11 +149,27 @@ def eager_missing_fence_trace(file: str = SPEC_FILE) -> Trace:
         s(15, "init", "complete", "complete V", "recorded PTE of V: V -> B rw", 13),
         s(16, "init", "free", "free A", "frame A freed", 14),
         s(17, "init", "drain", "pte V := B rw", "memory: V -> B rw", 9, links=(1,)),
-        s(18, "cpu[1]", "access", "read V", "TLB hit V -> A: reads frame A", 19, 9,
-          problems=(problem, also)),
+        s(
+            18,
+            "cpu[1]",
+            "access",
+            "read V",
+            "TLB hit V -> A: reads frame A",
+            19,
+            9,
+            problems=(problem, also),
+        ),
     )
-    return Trace("eager shootdown, missing fence", file, "pso", (("N", 2),), "use-after-free",
-                 ("init", "cpu[1]", "cpu[2]"), steps, problem)
+    return Trace(
+        "eager shootdown, missing fence",
+        file,
+        "pso",
+        (("N", 2),),
+        "use-after-free",
+        ("init", "cpu[1]", "cpu[2]"),
+        steps,
+        problem,
+    )
 
 
 @pytest.fixture
@@ -141,11 +210,7 @@ def test_text_names_the_race(trace: Trace) -> None:
 
 def test_stale_fill_prefers_a_link() -> None:
     t = eager_missing_fence_trace()
-    last = t.steps[-1]
-    linked = Trace(t.spec, t.file, t.model, t.params, t.kind, t.cores,
-                   (*t.steps[:-1], Step(last.index, last.core, last.action, last.text,
-                                        last.effect, last.span, (12,), last.key, last.problems)),
-                   t.problem)
+    linked = replace(t, steps=(*t.steps[:-1], replace(t.steps[-1], links=(12,))))
     fill = stale_fill(linked)
     assert fill is not None and fill.index == 12
     assert stale_fill(t) == fill
@@ -214,9 +279,10 @@ def test_svg_fills_from_a_pte_write_step() -> None:
     """When the stale PTE was written by a step (not the initial table), the
     fill is linked back to where that write reached memory."""
     t = eager_missing_fence_trace()
-    problem = Problem("use-after-free", "cpu[1]", "m", "read V", sp(19, 9), "pte V := B rw",
-                      sp(9), "V -> B rw")
-    t2 = Trace(t.spec, t.file, t.model, t.params, t.kind, t.cores, t.steps, problem)
+    problem = Problem(
+        "use-after-free", "cpu[1]", "m", "read V", sp(19, 9), "pte V := B rw", sp(9), "V -> B rw"
+    )
+    t2 = replace(t, problem=problem)
     root = _svg(t2)
     fills = [p for p in root.iter(f"{SVG}path") if p.get("class") == "fills"]
     assert len(fills) == 2  # the arrow and the legend's sample
@@ -225,8 +291,16 @@ def test_svg_fills_from_a_pte_write_step() -> None:
 
 def test_svg_escapes_text_and_is_deterministic(trace: Trace) -> None:
     nasty = Step(19, "cpu[2]", "assert", 'assert x < 3 && y > "a"', "fails <&>\x01", sp(20))
-    t = Trace('spec "<x>" & co', trace.file, "tso", (), "assertion", trace.cores,
-              (*trace.steps[:-1], nasty), Problem("assertion", "cpu[2]", "assert failed"))
+    t = Trace(
+        'spec "<x>" & co',
+        trace.file,
+        "tso",
+        (),
+        "assertion",
+        trace.cores,
+        (*trace.steps[:-1], nasty),
+        Problem("assertion", "cpu[2]", "assert failed"),
+    )
     svg = render_svg(t, None)
     ET.fromstring(svg.split("\n", 1)[1])
     assert "spec &quot;&lt;x&gt;&quot; &amp; co" in svg and "\x01" not in svg
@@ -235,8 +309,8 @@ def test_svg_escapes_text_and_is_deterministic(trace: Trace) -> None:
 
 def test_svg_handles_an_unfinished_handler_and_no_problem_step() -> None:
     t = eager_missing_fence_trace()
-    short = Trace(t.spec, t.file, t.model, t.params, "hang", t.cores, t.steps[:5],
-                  Problem("hang", "init", "init waits forever at await acks == N"))
+    hang = Problem("hang", "init", "init waits forever at await acks == N")
+    short = replace(t, kind="hang", steps=t.steps[:5], problem=hang)
     root = _svg(short)
     assert [r for r in root.iter(f"{SVG}rect") if r.get("class") == "handler"]
     assert not [r for r in root.iter(f"{SVG}rect") if "box-race" in (r.get("class") or "")]
@@ -273,8 +347,16 @@ def test_html_has_source_steps_and_navigation(trace: Trace) -> None:
 
 def test_html_script_data_cannot_close_the_script(trace: Trace) -> None:
     evil = Step(19, "cpu[2]", "assert", "assert 1 </script><b>", "x", sp(20))
-    t = Trace(trace.spec, trace.file, "tso", (), "assertion", trace.cores,
-              (*trace.steps, evil), Problem("assertion", "cpu[2]", "assert failed"))
+    t = Trace(
+        trace.spec,
+        trace.file,
+        "tso",
+        (),
+        "assertion",
+        trace.cores,
+        (*trace.steps, evil),
+        Problem("assertion", "cpu[2]", "assert failed"),
+    )
     html = render_html(t, None)
     assert html.count("</script>") == 2
     assert "source not available" in html
@@ -314,8 +396,9 @@ def test_show_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["svg", "html", "dot"])
-def test_show_formats_to_a_file(tmp_path: Path, fmt: str,
-                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_show_formats_to_a_file(
+    tmp_path: Path, fmt: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     spec = tmp_path / SPEC_FILE
     spec.write_text(SOURCE)
     path = _write(tmp_path, eager_missing_fence_trace(str(spec)))
@@ -331,24 +414,29 @@ def test_show_formats_to_a_file(tmp_path: Path, fmt: str,
         assert text.startswith("digraph")
 
 
-def test_show_finds_the_spec_beside_the_trace(tmp_path: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_show_finds_the_spec_beside_the_trace(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / SPEC_FILE).write_text(SOURCE)
     path = _write(tmp_path, eager_missing_fence_trace("elsewhere/" + SPEC_FILE))
     assert cli.main(["show", str(path), "--format", "html"]) == 0
     assert "handler flush(p) {" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("content, message", [
-    (None, "no such file"),
-    ("{not json", "not JSON: Expecting property name"),
-    ("[1, 2]", "not a trace: expected a JSON object"),
-    ('{"spec": "x"}', "not a trace: missing field 'file'"),
-    ('{"verdict": "safe", "traces": {}}', "this is a result, not a trace"),
-    ('{"format": 99}', "trace format 99 is not supported"),
-])
-def test_show_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                        content: str | None, message: str) -> None:
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "no such file"),
+        ("{not json", "not JSON: Expecting property name"),
+        ("[1, 2]", "not a trace: expected a JSON object"),
+        ('{"spec": "x"}', "not a trace: missing field 'file'"),
+        ('{"verdict": "safe", "traces": {}}', "this is a result, not a trace"),
+        ('{"format": 99}', "trace format 99 is not supported"),
+    ],
+)
+def test_show_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None, message: str
+) -> None:
     path = tmp_path / "bad.json"
     if content is not None:
         path.write_text(content)
@@ -376,9 +464,13 @@ class _Outcome:
 
 
 @pytest.mark.parametrize("reproduced, code", [(True, 0), (False, 1)])
-def test_replay_exit_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                           capsys: pytest.CaptureFixture[str], reproduced: bool,
-                           code: int) -> None:
+def test_replay_exit_codes(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    reproduced: bool,
+    code: int,
+) -> None:
     import types
 
     calls = []
@@ -387,8 +479,9 @@ def test_replay_exit_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         calls.append((trace, spec_path, defines))
         return _Outcome(reproduced, "reproduced" if reproduced else "step 12 cannot be taken")
 
-    monkeypatch.setitem(__import__("sys").modules, "verifier.api",
-                        types.SimpleNamespace(replay_trace=replay_trace))
+    monkeypatch.setitem(
+        __import__("sys").modules, "verifier.api", types.SimpleNamespace(replay_trace=replay_trace)
+    )
     spec = tmp_path / SPEC_FILE
     spec.write_text(SOURCE)
     path = _write(tmp_path, eager_missing_fence_trace(str(spec)))
@@ -406,3 +499,69 @@ def test_replay_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert "cannot find the spec '/nowhere/x.tlb'" in capsys.readouterr().err
     assert cli.main(["replay", str(path), "--spec", str(tmp_path / "missing.tlb")]) == 2
     assert "missing.tlb: error: no such file" in capsys.readouterr().err
+
+
+def test_svg_shows_stores_still_buffered_at_the_end() -> None:
+    """Without the drain, the PTE write is still in init's buffer when cpu[1]
+    reads: a dashed box in the memory lane says so, with an arrow from the store."""
+    t = eager_missing_fence_trace()
+    undrained = replace(t, steps=tuple(s for s in t.steps if s.action != "drain"))
+    root = _svg(undrained)
+    boxes = [g for g in root.iter(f"{SVG}g") if g.get("class") == "pending-box"]
+    assert len(boxes) == 1
+    assert "".join(boxes[0].itertext()) == "not yet in memory:init: pte V := B rw"
+    pending = [p for p in root.iter(f"{SVG}path") if p.get("class") == "pending"]
+    assert len(pending) == 2  # the arrow and the legend's sample
+    assert not [g for g in _svg(t).iter(f"{SVG}g") if g.get("class") == "pending-box"]
+
+
+def test_hang_marks_the_blocked_core() -> None:
+    t = eager_missing_fence_trace()
+    hang = Problem(
+        "hang", "init", "init waits at `await acks == N` forever", "await acks == N", sp(12)
+    )
+    last = Step(
+        6, "cpu[1]", "rmw", "acks += 1", "acks: 0 -> 1", sp(26), problems=(hang,), in_handler=True
+    )
+    trace = replace(t, kind="hang", steps=(*t.steps[:5], last), problem=hang)
+    root = _svg(trace)
+    blocked = [g for g in root.iter(f"{SVG}g") if g.get("class") == "blocked-box"]
+    assert len(blocked) == 1
+    assert "".join(blocked[0].itertext()) == f"init: hangawait acks == N{SPEC_FILE}:12"
+    assert "HANG (INIT)" in "".join(_groups(root)["step-6"].itertext())
+    assert render_text(trace).splitlines()[5].endswith("<-- hang (init)")
+
+
+def test_an_access_that_walked_is_the_stale_fill() -> None:
+    """The engine folds a walk on a miss into the access; a later hit links to it."""
+    t = eager_missing_fence_trace()
+    walk = Step(12, "cpu[1]", "access", "read V", "TLB miss; walker fills V -> A rw", sp(19, 9))
+    hit = replace(t.steps[-1], links=(12,))
+    trace = replace(t, steps=(*t.steps[:11], walk, *t.steps[12:-1], hit))
+    fill = stale_fill(trace)
+    assert fill is not None and fill.index == 12
+    root = _svg(trace)
+    assert _rect_attr(_groups(root)["step-12"], "class") == "box box-stale"
+    uses = [p for p in root.iter(f"{SVG}path") if p.get("class") == "uses"]
+    links = [p for p in root.iter(f"{SVG}path") if p.get("class") == "link"]
+    assert len(uses) == 2 and len(links) == 4 + 1  # the link is drawn as "uses", once
+
+
+def test_replay_a_real_trace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """check --out writes traces; replay reproduces them, and fails on the fenced spec."""
+    pytest.importorskip("verifier.cmd_check")
+    api = pytest.importorskip("verifier.api")
+    if not hasattr(api, "replay_trace"):
+        pytest.skip("verifier.api.replay_trace is not there yet")
+    from conftest import EXAMPLES
+
+    spec = EXAMPLES / "eager_missing_fence.tlb"
+    assert cli.main(["check", str(spec), "--model", "pso", "--out", str(tmp_path)]) == 0
+    capsys.readouterr()
+    saved = tmp_path / "eager_missing_fence.pso.use-after-free.json"
+    assert cli.main(["replay", str(saved)]) == 0
+    assert "reproduces use-after-free" in capsys.readouterr().out
+    assert cli.main(["replay", str(saved), "--spec", str(EXAMPLES / "eager_fenced.tlb")]) == 1
+    assert capsys.readouterr().err
+    assert cli.main(["show", str(saved), "--format", "svg"]) == 0
+    ET.fromstring(capsys.readouterr().out.split("\n", 1)[1])

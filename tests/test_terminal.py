@@ -46,9 +46,16 @@ def test_use_color_on_a_closed_stream() -> None:
     assert not use_color(s, no_color=False)
 
 
-@pytest.mark.parametrize("style, code", [("safe", "32"), ("unsafe", "31"),
-                                         ("inconclusive", "33"), ("error", "35"),
-                                         ("mismatch", "1;31")])
+@pytest.mark.parametrize(
+    "style, code",
+    [
+        ("safe", "32"),
+        ("unsafe", "31"),
+        ("inconclusive", "33"),
+        ("error", "35"),
+        ("mismatch", "1;31"),
+    ],
+)
 def test_paint(style: str, code: str) -> None:
     assert paint("x", style, True) == f"\x1b[{code}mx\x1b[0m"
     assert paint("x", style, False) == "x"
@@ -56,11 +63,15 @@ def test_paint(style: str, code: str) -> None:
 
 
 def test_table_aligns_by_visible_width() -> None:
-    rows = [["eager_fenced.tlb", paint("safe", "safe", True), "1,204", "0.31s"],
-            ["lazy.tlb", paint("unsafe", "unsafe", True), "88", "12.5s"]]
+    rows = [
+        ["eager_fenced.tlb", paint("safe", "safe", True), "1,204", "0.31s"],
+        ["lazy.tlb", paint("unsafe", "unsafe", True), "88", "12.5s"],
+    ]
     out = table(rows, ["spec", "verdict", "states", "time"])
-    plain = [line.replace("\x1b[32m", "").replace("\x1b[31m", "").replace("\x1b[0m", "")
-             for line in out.splitlines()]
+    plain = [
+        line.replace("\x1b[32m", "").replace("\x1b[31m", "").replace("\x1b[0m", "")
+        for line in out.splitlines()
+    ]
     assert plain == [
         "spec              verdict  states   time",
         "----------------  -------  ------  -----",

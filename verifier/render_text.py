@@ -18,7 +18,8 @@ MEMORY = "memory"
 # store reaching memory, an IPI reaching the target's queue.
 MEMORY_ACTIONS = frozenset({"drain", "ipi-queued"})
 # How a step completes the earlier steps it links to, by the later step's action.
-LINK_LABELS = {"drain": "drains", "ipi-queued": "queued", "handler-entered": "delivered"}
+LINK_LABELS = {"drain": "drains", "ipi-queued": "queued", "handler-entered": "delivered",
+               "access": "uses entry"}
 
 _TEXT_CAP = 36  # widest statement column; longer statements overflow their row
 _LOC_CAP = 40
@@ -48,7 +49,8 @@ def _mentions(step: Step, page: str) -> bool:
 def stale_fill(trace: Trace) -> Step | None:
     """The walker fill whose entry the racing access used, if the trace shows one.
 
-    Preferred: a `fill` step the racing step links to.  Otherwise the latest
+    Preferred: the step the racing access links to (a `fill`, or an access
+    whose walk on a miss filled the entry).  Otherwise the latest
     fill on the racing core before it that names the accessed page (or, failing
     that, any latest fill on that core).  Races without a TLB entry (assertion,
     hang, range) have none.
@@ -59,7 +61,9 @@ def stale_fill(trace: Trace) -> Step | None:
     by_index = {s.index: s for s in trace.steps}
     for link in race.links:
         linked = by_index.get(link)
-        if linked is not None and linked.action == "fill":
+        # an access that hit links to the step whose walk filled the entry
+        if linked is not None and linked.action in ("fill", "access") \
+                and linked.core == race.core:
             return linked
     fills = [s for s in trace.steps
              if s.action == "fill" and s.core == race.core and s.index < race.index]
@@ -86,6 +90,15 @@ def pte_write_step(trace: Trace, problem: Problem, before: int | None) -> Step |
 def kinds_at(step: Step) -> list[str]:
     """The problem kinds reached at a step, without repeats, in the engine's order."""
     return list(dict.fromkeys(p.kind for p in step.problems))
+
+
+def problem_tags(step: Step) -> list[str]:
+    """Each problem kind at a step, with the core it is about when that is another
+    core (a `hang` names the blocked core, not the one that moved last)."""
+    first: dict[str, Problem] = {}
+    for p in step.problems:
+        first.setdefault(p.kind, p)
+    return [p.kind if p.core == step.core else f"{p.kind} ({p.core})" for p in first.values()]
 
 
 def describe(step: Step) -> str:
@@ -135,7 +148,7 @@ def render_text(trace: Trace) -> str:
         if fill is not None and step.index == fill.index:
             note = "<-- stale entry"
         if race is not None and step.index == race.index:
-            note = "<-- " + ", ".join(kinds_at(step))
+            note = "<-- " + ", ".join(problem_tags(step))
         effect = step.effect + ("   " + note if note and step.effect else note)
         rows.append((str(step.index), step.core, text, short_location(step), effect))
     num_w = max((len(r[0]) for r in rows), default=1)
