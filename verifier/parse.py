@@ -8,6 +8,7 @@ transformer turns the parse tree into `verifier.ast` nodes with our own
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -126,8 +127,7 @@ class _ToAst(Transformer[Token, ast.Spec]):
         return ast.Spec(tuple(c), file=self.file, span=self._span(meta))
 
     def spec_title(self, meta: Any, c: list[Token]) -> ast.SpecTitle:
-        raw = str(c[0])[1:-1]
-        title = raw.replace('\\"', '"').replace("\\\\", "\\")
+        title = re.sub(r"\\(.)", r"\1", str(c[0])[1:-1])  # `\"` -> `"`, `\\` -> `\`
         return ast.SpecTitle(title, span=self._span(meta))
 
     def model_decl(self, meta: Any, c: list[Token]) -> ast.ModelDecl:
