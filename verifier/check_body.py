@@ -239,6 +239,8 @@ class _Body:
                     self.err(
                         t, f"'{n}' is a core family: write {n}[*] for all of it or {n}[K] for one"
                     )
+                elif n in c.vars or n in c.param_decls:
+                    self.err(t, f"'{n}' is not a core: a set of cores is expected here")
                 elif n not in c.cores:
                     self.err(t, f"unknown core '{n}' (not a core, a core family or a for variable)")
                 return None
