@@ -330,7 +330,7 @@ def lower(spec: CheckedSpec) -> P.Program:
         lcores.append(P.Core(inst.name, t.spaces[inst.space], tuple(code), nexts, tuple(entries),
                              end, tuple(lc.regs), tuple(lc.hregs), DEFAULT_RANGE))
 
-    handlers = tuple(P.Handler(h.name, h.params, h.param_kinds) for h in spec.handlers)
+    handlers = tuple(P.Handler(h.name, h.params, h.param_kinds, h.span) for h in spec.handlers)
     return P.Program(spec.title, spec.file, spec.source, spec.params, spec.walker, spec.ipi,
                      spec.buffer, spec.frames, spec.pages, tuple(spaces), tuple(t.words),
                      tuple(lcores), handlers, tuple(t.pte_values))

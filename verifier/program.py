@@ -217,6 +217,7 @@ class Handler:
     name: str
     params: tuple[str, ...]
     param_kinds: tuple[str, ...]
+    span: Span
 
 
 @dataclass(frozen=True)

@@ -463,7 +463,7 @@ class Builder:
             self.shift_out(r, cf.qh, cf.qa, 0)
             r.info["handler"] = h
             self.emit(c, None, r, "handler-entered", f"{core.name}:deliver:{handler.name}",
-                      f"{handler.name}", None)
+                      f"handler {handler.name}", handler.span)
 
     def drains(self, c: int) -> None:
         lay = self.lay

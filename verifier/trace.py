@@ -79,8 +79,12 @@ class TraceBuilder:
             links = self._links(cmd, pre, post, idx, org)
             in_handler = bool(pre[self.sys.cores[cmd.core].in_handler]) or (
                 cmd.action == "handler-returned")
-            out.append(Step(idx, self.core_name(cmd.core), cmd.action, cmd.text,
-                            self.effect(cmd, pre, post), cmd.span, tuple(links), cmd.key,
+            text, span = cmd.text, cmd.span
+            if cmd.action == "drain" and links:
+                # a drain shows the store it completes
+                text, span = out[links[0] - 1].text, out[links[0] - 1].span
+            out.append(Step(idx, self.core_name(cmd.core), cmd.action, text,
+                            self.effect(cmd, pre, post), span, tuple(links), cmd.key,
                             (), in_handler))
         return out, states
 
