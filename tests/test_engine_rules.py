@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.engine_util import kinds, run
+from engine_util import kinds, run
 
 TWO_STORES_TWO_CORES = """
 var x = 0
@@ -318,3 +318,30 @@ def test_exploration_is_deterministic() -> None:
     b = run(IPI_ORDER % ("unordered", ""), "pso")
     assert a.states == b.states and a.transitions == b.transitions
     assert [t.to_json() for t in a.traces] == [t.to_json() for t in b.traces]
+
+
+SELF_IN_HANDLER = """
+frame A, B
+page V -> A rw
+var ack[cpu] = 0
+core init {
+    pte V := B rw
+    fence
+    ipi %s flush
+    for c in cpu[*] { await ack[c] == 1 }
+    complete V
+    free A
+}
+core cpu[1..2] { loop { read V } }
+handler flush {
+    invlpg V
+    ack[self] := 1
+}
+"""
+
+
+def test_self_indexed_word_in_a_handler() -> None:
+    # `ack[self]` is the running core's word: fine while only cpu cores take the IPI ...
+    assert kinds(SELF_IN_HANDLER % "cpu[*]", "pso") == set()
+    # ... and a `range` problem when the handler runs on init, which has no ack word.
+    assert kinds(SELF_IN_HANDLER % "all", "sc") == {"range"}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLES
+from conftest import EXAMPLES
 from verifier.api import check_spec, meets
 from verifier.checked import MODELS
 from verifier.frontend import load, load_text

@@ -58,8 +58,12 @@ def _models(args: argparse.Namespace, checked_model: str, expected: list[str]) -
 def verdict_line(r: Result, color: bool) -> str:
     style = {"safe": "safe", "unsafe": "unsafe"}.get(r.verdict, r.verdict)
     kinds = ", ".join(r.kinds) if r.kinds else "-"
-    met = paint("ok", "safe", color) if r.expectation_met else paint(
-        "EXPECTATION NOT MET", "mismatch", color)
+    if r.verdict == "inconclusive":
+        met = paint("not decided", "inconclusive", color)
+    elif r.expectation_met:
+        met = paint("ok", "safe", color)
+    else:
+        met = paint("EXPECTATION NOT MET", "mismatch", color)
     expected = f"expected {r.expected or 'safe'}"
     extra = f"  ({r.reason})" if r.reason else ""
     return (f"{r.file}  {r.model}  {paint(r.verdict, style, color)}  {kinds}  "

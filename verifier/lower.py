@@ -20,6 +20,10 @@ class LowerError(Exception):
     """A construct the checker should have rejected (an internal error)."""
 
 
+class _NotOnThisCore(Exception):
+    """A per-core word indexed by `self` on a core outside the word's family."""
+
+
 def perm_bits(perms: str) -> int:
     return sum(PERM_BITS[c] for c in perms)
 
@@ -105,7 +109,11 @@ class _CoreLowerer:
     def word(self, name: str, index: ast.Expr | ast.Target | None) -> int:
         if index is None:
             return self.t.word_index[(name, None)]
-        return self.t.word_index[(name, self.core_of(index))]
+        key = (name, self.core_of(index))
+        if key not in self.t.word_index:
+            core = self.t.spec.cores[self.core].name
+            raise _NotOnThisCore(f"{name}[self] on core {core}, which is not in {name}'s family")
+        return self.t.word_index[key]
 
     def const(self, e: ast.Expr) -> int:
         v = self.expr(e)
@@ -173,7 +181,14 @@ class _CoreLowerer:
         assert isinstance(old, P.IBranch | P.IJump)
         self.code[pc] = type(old)(**{**old.__dict__, "target": target})
 
-    def stmt(self, s: ast.Stmt) -> None:  # noqa: C901 - one case per statement kind
+    def stmt(self, s: ast.Stmt) -> None:
+        try:
+            self.stmt_on_core(s)
+        except _NotOnThisCore as exc:
+            msg = str(exc)
+            self.emit(lambda a, b: P.IFail(a, b, msg), s.span)
+
+    def stmt_on_core(self, s: ast.Stmt) -> None:  # noqa: C901 - one case per statement kind
         sp = s.span
         match s:
             case ast.PteWrite(page=ref, value=v):

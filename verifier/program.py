@@ -174,6 +174,14 @@ class ISkip(Instr):
 
 
 @dataclass(frozen=True)
+class IFail(Instr):
+    """A statement that cannot execute on this core (e.g. `seen[self]` in a handler running
+    on a core outside `seen`'s family): reaching it is a `range` problem."""
+
+    message: str
+
+
+@dataclass(frozen=True)
 class IReturn(Instr):
     """End of a handler: resume the interrupted program."""
 

@@ -345,6 +345,10 @@ class Builder:
                 emit(r, "assert")
             case P.ISkip():
                 emit(base(), "skip")
+            case P.IFail(message=msg):
+                r = base()
+                r.checks.append(Check("range", TRUE, True, (("what", msg),)))
+                emit(r, "assert")
             case P.IReturn():
                 r = base()
                 r.upd.set(cf.pc, Field(cf.spc))
