@@ -539,9 +539,10 @@ class Builder:
         lay = self.lay
         cf = lay.cores[c]
         core = self.prog.cores[c]
+        used = self.accessed_pages(c)
         for s in range(len(self.prog.spaces)):
             for v in range(len(self.prog.pages)):
-                if not self.may_be_valid(s, v):
+                if v not in used or not self.may_be_valid(s, v):
                     continue
                 t, g = lay.tag_of_space(s), lay.gtag
                 mem = Field(lay.mem[lay.pte_addr(s, v)])
@@ -554,6 +555,16 @@ class Builder:
                     r.info.update(page=v, space=s, slot=cf.te[(v, tag)])
                     self.emit(c, None, r, "fill", f"{core.name}:fill:{v}.{s}.{glob}",
                               "walker fill")
+
+    def accessed_pages(self, c: int) -> set[int]:
+        """Pages the core's code (program and handlers) can access.  A TLB entry of another
+        page is never used by this core: it changes no check and no other field, so the
+        walker need not fill it (a sound reduction of the state space)."""
+        out: set[int] = set()
+        for ins in self.prog.cores[c].code:
+            if isinstance(ins, P.IAccess):
+                out.update(v for v, _ in self.pages_of(c, ins.page))
+        return out
 
     def may_be_valid(self, s: int, v: int) -> bool:
         """False when no value that can reach PTE (s, v) is valid: no fill rule needed."""
