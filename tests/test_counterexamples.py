@@ -50,8 +50,9 @@ def test_stored_trace_replays(st: cx.Stored) -> None:
     assert not Path(trace.file).is_absolute(), "paths in stored traces are repo-relative"
     assert cx.stem(ROOT / trace.file, ROOT) == st.stem
     outcome = _api().replay_trace(trace, str(ROOT / trace.file), _defines(trace))
-    assert outcome.reproduced, f"{st.path.name} no longer reproduces: {outcome.message}\n" \
-        + UPDATE_HINT
+    assert outcome.reproduced, (
+        f"{st.path.name} no longer reproduces: {outcome.message}\n" + UPDATE_HINT
+    )
 
 
 @functools.cache
@@ -77,11 +78,17 @@ def test_fresh_run_finds_the_stored_traces(pair: tuple[str, str]) -> None:
     diff: list[str] = []
     for kind in sorted(set(old) | set(fresh)):
         name = cx.file_name(pair[0], pair[1], kind)
-        diff += difflib.unified_diff(old.get(kind, "").splitlines(keepends=True),
-                                     fresh.get(kind, "").splitlines(keepends=True),
-                                     f"stored/{name}", f"fresh/{name}")
-    pytest.fail(f"{first.file} under {first.model}: the engine now finds other traces\n"
-                f"{UPDATE_HINT}\n\n{''.join(diff)}", pytrace=False)
+        diff += difflib.unified_diff(
+            old.get(kind, "").splitlines(keepends=True),
+            fresh.get(kind, "").splitlines(keepends=True),
+            f"stored/{name}",
+            f"fresh/{name}",
+        )
+    pytest.fail(
+        f"{first.file} under {first.model}: the engine now finds other traces\n"
+        f"{UPDATE_HINT}\n\n{''.join(diff)}",
+        pytrace=False,
+    )
 
 
 # ---------------------------------------------------------------- the file format
@@ -98,15 +105,23 @@ def test_names() -> None:
     assert all("." not in k for k in PROBLEM_KINDS)
 
 
-def test_stored_json_is_relative_and_deterministic(tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stored_json_is_relative_and_deterministic(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     spec = tmp_path / "specs" / "x.tlb"
     span = Span(str(spec), 2, 1, 2, 5)
     problem = Problem("hang", "init", f"blocked at {spec}:2:1", "await x == 1", span)
-    trace = Trace("x", str(spec), "sc", (("N", 2),), "hang", ("init",),
-                  (Step(0, "init", "await", "await x == 1", "", span, problems=(problem,)),),
-                  problem)
+    trace = Trace(
+        "x",
+        str(spec),
+        "sc",
+        (("N", 2),),
+        "hang",
+        ("init",),
+        (Step(0, "init", "await", "await x == 1", "", span, problems=(problem,)),),
+        problem,
+    )
     data = cx.trace_json(trace, tmp_path)
     assert data["file"] == "specs/x.tlb"
     assert data["problem"]["span"]["file"] == "specs/x.tlb"

@@ -34,12 +34,17 @@ def specs(pytester: pytest.Pytester, fake_engine: None) -> Path:
     return d
 
 
-def test_collects_each_spec_and_model(pytester: pytest.Pytester, specs: Path,
-                                      plugin_args: list[str]) -> None:
+def test_collects_each_spec_and_model(
+    pytester: pytest.Pytester, specs: Path, plugin_args: list[str]
+) -> None:
     result = pytester.runpytest(*plugin_args, "specs", "--collect-only", "-q")
     ids = [ln for ln in result.outlines if "::" in ln]
-    assert ids == ["specs/safe.tlb::sc", "specs/safe.tlb::tso",
-                   "specs/sub/racy.tlb::sc", "specs/sub/racy.tlb::pso"]
+    assert ids == [
+        "specs/safe.tlb::sc",
+        "specs/safe.tlb::tso",
+        "specs/sub/racy.tlb::sc",
+        "specs/sub/racy.tlb::pso",
+    ]
 
 
 def test_passing_specs(pytester: pytest.Pytester, specs: Path, plugin_args: list[str]) -> None:
@@ -48,34 +53,43 @@ def test_passing_specs(pytester: pytest.Pytester, specs: Path, plugin_args: list
     result.stdout.fnmatch_lines(["*specs/sub/racy.tlb::pso PASSED*"])
 
 
-def test_failure_shows_expected_got_and_trace(pytester: pytest.Pytester, specs: Path,
-                                              plugin_args: list[str]) -> None:
+def test_failure_shows_expected_got_and_trace(
+    pytester: pytest.Pytester, specs: Path, plugin_args: list[str]
+) -> None:
     write_fake(specs / "wrong.tlb", WRONG)
     result = pytester.runpytest(*plugin_args, "specs")
     result.assert_outcomes(passed=4, failed=1)
-    result.stdout.fnmatch_lines([
-        "*specs/wrong.tlb under tso:*",
-        "expected: safe",
-        "got:      race use-after-free",
-        "*use-after-free under tso*",
-        "*read V*",
-        "FAILED specs/wrong.tlb::tso*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*specs/wrong.tlb under tso:*",
+            "expected: safe",
+            "got:      race use-after-free",
+            "*use-after-free under tso*",
+            "*read V*",
+            "FAILED specs/wrong.tlb::tso*",
+        ]
+    )
     assert "Traceback" not in result.stdout.str()
 
 
-def test_bad_input_shows_the_diagnostic(pytester: pytest.Pytester, specs: Path,
-                                        plugin_args: list[str]) -> None:
+def test_bad_input_shows_the_diagnostic(
+    pytester: pytest.Pytester, specs: Path, plugin_args: list[str]
+) -> None:
     write_fake(specs / "bad.tlb", BAD)
     result = pytester.runpytest(*plugin_args, "specs")
     result.assert_outcomes(passed=4, failed=1)  # the others still run
-    result.stdout.fnmatch_lines(["specs/bad.tlb: bad input",
-                                 "specs/bad.tlb:1:2: error: unknown frame `Q`",
-                                 "FAILED specs/bad.tlb::load*"])
+    result.stdout.fnmatch_lines(
+        [
+            "specs/bad.tlb: bad input",
+            "specs/bad.tlb:1:2: error: unknown frame `Q`",
+            "FAILED specs/bad.tlb::load*",
+        ]
+    )
 
 
-def test_reportinfo_names_the_spec(pytester: pytest.Pytester, specs: Path,
-                                   plugin_args: list[str]) -> None:
+def test_reportinfo_names_the_spec(
+    pytester: pytest.Pytester, specs: Path, plugin_args: list[str]
+) -> None:
     items, _ = pytester.inline_genitems(*plugin_args, "specs/safe.tlb")
     assert [i.name for i in items] == ["sc", "tso"]
     path, line, desc = items[1].reportinfo()
@@ -83,8 +97,9 @@ def test_reportinfo_names_the_spec(pytester: pytest.Pytester, specs: Path,
     assert desc == "specs/safe.tlb under tso"
 
 
-def test_testpaths_run_does_not_collect_specs(pytester: pytest.Pytester, specs: Path,
-                                              plugin_args: list[str]) -> None:
+def test_testpaths_run_does_not_collect_specs(
+    pytester: pytest.Pytester, specs: Path, plugin_args: list[str]
+) -> None:
     """A plain `pytest` walks testpaths only, and .tlb fixtures under it are not specs."""
     pytester.makeini("[pytest]\ntestpaths = tests\n")
     tests = pytester.mkpydir("tests")
@@ -118,7 +133,6 @@ def test_entry_point_declared() -> None:
 
 
 def test_real_spec(pytester: pytest.Pytester, plugin_args: list[str]) -> None:
-    pytest.importorskip("verifier.api", reason="the engine (verifier.api) is not there yet")
     text = (EXAMPLES / "eager_missing_fence.tlb").read_text()
     (pytester.path / "missing_fence.tlb").write_text(text)
     wrong = re.sub(r"(?m)^expect .*$", "", text) + "\nexpect safe under tso\n"

@@ -12,15 +12,12 @@ from __future__ import annotations
 import io
 import json
 import re
-import sys
-import types
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-import verifier
 from verifier import ast, cli, suite
 from verifier.diagnostics import Diagnostic, SpecError
 from verifier.result import Problem, Result, Step, Trace
@@ -40,8 +37,9 @@ def _expect_decl(text: str | None, model: str) -> ast.ExpectDecl | None:
     if text is None:
         return None
     verdict, _, kinds = text.partition(" ")
-    return ast.ExpectDecl(verdict, tuple(k.strip() for k in kinds.split(",") if k.strip()),
-                          (model,))
+    return ast.ExpectDecl(
+        verdict, tuple(k.strip() for k in kinds.split(",") if k.strip()), (model,)
+    )
 
 
 class FakeChecked:
@@ -75,8 +73,10 @@ def _fake_trace(path: str, model: str, kind: str) -> Trace:
     absolute = str(Path(path).resolve())
     span = Span(absolute, 3, 5, 3, 12)
     problem = Problem(kind, "cpu[1]", f"{kind} at {absolute}:3:5", "read V", span)
-    steps = (Step(0, "init", "store", "pte V := B rw", "V -> B", span, key="k0"),
-             Step(1, "cpu[1]", "access", "read V", "hit A", span, (0,), "k1", (problem,)))
+    steps = (
+        Step(0, "init", "store", "pte V := B rw", "V -> B", span, key="k0"),
+        Step(1, "cpu[1]", "access", "read V", "hit A", span, (0,), "k1", (problem,)),
+    )
     return Trace("fake", absolute, model, (("N", 2),), kind, ("init", "cpu[1]"), steps, problem)
 
 
@@ -88,12 +88,23 @@ def _fake_check_file(path: str, models: list[str] | None, defines: Any, **kw: An
         kinds = tuple(sorted(run.get("kinds", [])))
         verdict = run.get("verdict", "unsafe" if kinds else "safe")
         expect = checked.expect_for(model)
-        out.append(Result(
-            "fake", path, model, (), verdict, kinds,
-            tuple(_fake_trace(path, model, k) for k in kinds), states=10 * len(kinds) + 7,
-            transitions=20, seconds=0.25, expected=None if expect is None else run["expect"],
-            expectation_met=_met(expect, set(kinds)),
-            reason="state limit reached" if verdict == "inconclusive" else ""))
+        out.append(
+            Result(
+                "fake",
+                path,
+                model,
+                (),
+                verdict,
+                kinds,
+                tuple(_fake_trace(path, model, k) for k in kinds),
+                states=10 * len(kinds) + 7,
+                transitions=20,
+                seconds=0.25,
+                expected=None if expect is None else run["expect"],
+                expectation_met=_met(expect, set(kinds)),
+                reason="state limit reached" if verdict == "inconclusive" else "",
+            )
+        )
     return out
 
 
@@ -103,14 +114,11 @@ def _fake_expected_models(checked: FakeChecked) -> list[str]:
 
 @pytest.fixture
 def fake_engine(monkeypatch: pytest.MonkeyPatch) -> None:
-    api = types.ModuleType("verifier.api")
-    api.check_file = _fake_check_file  # type: ignore[attr-defined]
-    api.expected_models = _fake_expected_models  # type: ignore[attr-defined]
-    frontend = types.ModuleType("verifier.frontend")
-    frontend.load = _fake_load  # type: ignore[attr-defined]
-    for name, mod in (("api", api), ("frontend", frontend)):
-        monkeypatch.setitem(sys.modules, f"verifier.{name}", mod)
-        monkeypatch.setattr(verifier, name, mod, raising=False)
+    from verifier import api, frontend
+
+    monkeypatch.setattr(api, "check_file", _fake_check_file)
+    monkeypatch.setattr(api, "expected_models", _fake_expected_models)
+    monkeypatch.setattr(frontend, "load", _fake_load)
 
 
 def write_fake(path: Path, data: dict[str, Any]) -> Path:
@@ -120,9 +128,15 @@ def write_fake(path: Path, data: dict[str, Any]) -> Path:
 
 
 SAFE = {"runs": {"sc": {"expect": "safe"}, "tso": {"expect": "safe"}}}
-RACY = {"runs": {"sc": {"expect": "safe"},
-                 "pso": {"expect": "race stale-translation, use-after-free",
-                         "kinds": ["use-after-free", "stale-translation"]}}}
+RACY = {
+    "runs": {
+        "sc": {"expect": "safe"},
+        "pso": {
+            "expect": "race stale-translation, use-after-free",
+            "kinds": ["use-after-free", "stale-translation"],
+        },
+    }
+}
 WRONG = {"runs": {"tso": {"expect": "safe", "kinds": ["use-after-free"]}}}
 LIMIT = {"runs": {"pso": {"expect": "safe", "verdict": "inconclusive"}}}
 NOEXPECT = {"model": "tso"}
@@ -156,7 +170,10 @@ def table_rows(out: str) -> list[list[str]]:
 def test_find_specs_recursive_sorted_and_deduplicated(tree: Path) -> None:
     found = suite.find_specs(["specs", "specs/b/racy.tlb"])
     assert [p.as_posix() for p in found] == [
-        "specs/a_safe.tlb", "specs/b/racy.tlb", "specs/noexpect.tlb"]
+        "specs/a_safe.tlb",
+        "specs/b/racy.tlb",
+        "specs/noexpect.tlb",
+    ]
 
 
 def test_all_pass_table_and_last_line(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -165,9 +182,12 @@ def test_all_pass_table_and_last_line(tree: Path, capsys: pytest.CaptureFixture[
     assert out.splitlines()[0].split() == suite.HEADERS
     rows = table_rows(out)
     assert [(r[1], r[2]) for r in rows] == [
-        ("specs/a_safe.tlb", "sc"), ("specs/a_safe.tlb", "tso"),
-        ("specs/b/racy.tlb", "sc"), ("specs/b/racy.tlb", "pso"),
-        ("specs/noexpect.tlb", "tso")]  # no expect: the declared model, expecting safe
+        ("specs/a_safe.tlb", "sc"),
+        ("specs/a_safe.tlb", "tso"),
+        ("specs/b/racy.tlb", "sc"),
+        ("specs/b/racy.tlb", "pso"),
+        ("specs/noexpect.tlb", "tso"),
+    ]  # no expect: the declared model, expecting safe
     assert all(r[0] == "ok" for r in rows)
     racy = out.splitlines()[2 + 3]
     assert "race stale-translation, use-after-free" in racy
@@ -181,7 +201,7 @@ def test_mismatch_is_detailed_and_exits_1(tree: Path, capsys: pytest.CaptureFixt
     code, out, _ = run_cli("specs", capsys=capsys)
     assert code == 1
     assert out.splitlines()[-1] == "5 passed, 1 failed"
-    detail = out[out.index("FAIL: specs/wrong.tlb under tso"):]
+    detail = out[out.index("FAIL: specs/wrong.tlb under tso") :]
     assert "expected: safe" in detail
     assert "got:      race use-after-free" in detail
     assert "use-after-free under tso" in detail  # the trace text
@@ -189,7 +209,8 @@ def test_mismatch_is_detailed_and_exits_1(tree: Path, capsys: pytest.CaptureFixt
 
 
 def test_bad_input_and_inconclusive_count_as_failed(
-        tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     write_fake(tree / "specs" / "bad.tlb", BAD)
     write_fake(tree / "specs" / "limit.tlb", LIMIT)
     code, out, _ = run_cli(capsys=capsys)
@@ -266,12 +287,15 @@ def _cx(tree: Path) -> list[str]:
 
 
 def test_update_counterexamples_writes_relative_sorted_json(
-        tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tree / "pyproject.toml").write_text("")
     code, out, _ = run_cli("--update-counterexamples", capsys=capsys)
     assert code == 0
-    assert _cx(tree) == ["specs__b__racy.pso.stale-translation.json",
-                         "specs__b__racy.pso.use-after-free.json"]
+    assert _cx(tree) == [
+        "specs__b__racy.pso.stale-translation.json",
+        "specs__b__racy.pso.use-after-free.json",
+    ]
     assert "counterexamples/: 2 written, 0 unchanged, 0 removed" in out
     assert out.splitlines()[-1] == "5 passed, 0 failed"
     text = (tree / "counterexamples" / "specs__b__racy.pso.use-after-free.json").read_text()
@@ -283,20 +307,25 @@ def test_update_counterexamples_writes_relative_sorted_json(
     assert text == json.dumps(data, indent=2, sort_keys=True) + "\n"
     # a second run changes nothing, byte for byte
     run_cli("--update-counterexamples", "--jobs", "2", capsys=capsys)
-    assert (tree / "counterexamples" / "specs__b__racy.pso.use-after-free.json").read_text() \
-        == text
+    assert (tree / "counterexamples" / "specs__b__racy.pso.use-after-free.json").read_text() == text
 
 
 def test_update_counterexamples_deletes_stale_ones(
-        tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tree / "pyproject.toml").write_text("")
     run_cli("--update-counterexamples", capsys=capsys)
     cx = tree / "counterexamples"
     (cx / "specs__a_safe.tso.hang.json").write_text("{}")  # stale: a_safe was run
     (cx / "specs__other.tso.hang.json").write_text('{"file": "specs/other.tlb"}')  # orphan
     (cx / "README.md").write_text("not a trace")
-    racy = dict(RACY, runs={"sc": {"expect": "safe"},
-                            "pso": {"expect": "race use-after-free", "kinds": ["use-after-free"]}})
+    racy = dict(
+        RACY,
+        runs={
+            "sc": {"expect": "safe"},
+            "pso": {"expect": "race use-after-free", "kinds": ["use-after-free"]},
+        },
+    )
     write_fake(tree / "specs" / "b" / "racy.tlb", racy)
     _, out, _ = run_cli("--update-counterexamples", capsys=capsys)
     assert "0 written, 1 unchanged, 3 removed" in out
@@ -305,11 +334,14 @@ def test_update_counterexamples_deletes_stale_ones(
 
 
 def test_update_keeps_traces_of_unfinished_runs(
-        tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tree / "pyproject.toml").write_text("")
     run_cli("--update-counterexamples", capsys=capsys)
-    write_fake(tree / "specs" / "b" / "racy.tlb",
-               {"runs": {"pso": {"expect": "race", "verdict": "inconclusive"}}})
+    write_fake(
+        tree / "specs" / "b" / "racy.tlb",
+        {"runs": {"pso": {"expect": "race", "verdict": "inconclusive"}}},
+    )
     run_cli("--update-counterexamples", capsys=capsys)
     assert len(_cx(tree)) == 2
     # and a spec that no longer loads keeps its traces too
@@ -321,13 +353,7 @@ def test_update_keeps_traces_of_unfinished_runs(
 # ---------------------------------------------------------------- the real engine
 
 
-def _real_engine() -> None:
-    pytest.importorskip("verifier.api", reason="the engine (verifier.api) is not there yet")
-    pytest.importorskip("verifier.frontend", reason="the front end is not there yet")
-
-
 def test_real_examples_pass(capsys: pytest.CaptureFixture[str]) -> None:
-    _real_engine()
     specs = [str(EXAMPLES / n) for n in ("eager_fenced.tlb", "eager_missing_fence.tlb")]
     code, out, _ = run_cli(*specs, "--jobs", "2", capsys=capsys)
     assert code == 0, out
@@ -335,7 +361,6 @@ def test_real_examples_pass(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_real_wrong_expect_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    _real_engine()
     text = (EXAMPLES / "eager_missing_fence.tlb").read_text()
     text = re.sub(r"(?m)^expect .*$", "", text) + "\nexpect safe\n"
     spec = tmp_path / "wrong.tlb"
@@ -344,4 +369,3 @@ def test_real_wrong_expect_fails(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert code == 1, out
     assert "FAIL: " in out and "expected: safe" in out
     assert re.search(r"\d+ passed, [1-9]\d* failed$", out.rstrip())
-
