@@ -345,3 +345,9 @@ def test_self_indexed_word_in_a_handler() -> None:
     assert kinds(SELF_IN_HANDLER % "cpu[*]", "pso") == set()
     # ... and a `range` problem when the handler runs on init, which has no ack word.
     assert kinds(SELF_IN_HANDLER % "all", "sc") == {"range"}
+
+
+def test_ipi_argument_must_fit_the_handler_register() -> None:
+    spec = "core s { ipi t h(%d) }\ncore t { skip }\nhandler h(a) { r := a }\n"
+    assert kinds(spec % 20, "sc") == {"range"}
+    assert kinds(spec % 15, "sc") == set()

@@ -11,6 +11,7 @@ Exit codes (stable, documented in the README):
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -105,6 +106,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RecursionError:
         sys.stderr.write("tlbcheck: error: input nested too deeply\n")
         return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # a bug in tlbcheck: say so plainly, keep the details on demand
+        if os.environ.get("TLBCHECK_DEBUG"):
+            raise
+        sys.stderr.write(f"tlbcheck: internal error: {type(exc).__name__}: {exc}\n"
+                         "  this is a bug in tlbcheck; rerun with TLBCHECK_DEBUG=1 for the "
+                         "traceback and please report it\n")
+        return EXIT_INTERNAL
 
 
 def _load_subcommands() -> None:

@@ -378,7 +378,7 @@ class Builder:
                  emit: Callable[[Rule, str, str], None]) -> None:
         lay = self.lay
         direct = base(targets=ins.targets, handler=ins.handler)
-        args = [self.expr(c, a, direct) for a in ins.args]
+        args = self.ipi_args(c, ins, direct)
         if self.model == "sc":
             self.enqueue_ipi(direct, ins.targets, ins.handler, args)
             emit(direct, "ipi-sent", "")
@@ -391,10 +391,22 @@ class Builder:
         self.enqueue_ipi(direct, ins.targets, ins.handler, args)
         emit(direct, "ipi-sent", "direct")
         held = base(targets=ins.targets, handler=ins.handler)
-        hargs = [self.expr(c, a, held) for a in ins.args]
+        hargs = self.ipi_args(c, ins, held)
         held.guard += [hold, op("not", lay.buffer_full(c))]
         self.buffer_append(c, held, lay.ipi_codes[(c, pc)], hargs)
         emit(held, "ipi-buffered", "held")
+
+    def ipi_args(self, c: int, ins: P.IIpi, rule: Rule) -> list[Expr]:
+        """Arguments are evaluated by the sender; each must fit the handler's registers."""
+        args = [self.expr(c, a, rule) for a in ins.args]
+        handler = self.prog.handlers[ins.handler]
+        for t in ins.targets:
+            tf, core = self.lay.cores[t], self.prog.cores[t]
+            for p, a in zip(handler.params, args, strict=True):
+                f = self.lay.fields[tf.hregs[core.hregs.index(p)]]
+                self.range_check(rule, a, f.lo, f.hi, f"argument {p} of {handler.name} outside "
+                                 f"{f.lo}..{f.hi}")
+        return args
 
     def access(self, c: int, kind: str, v: int, s: int, guards: list[Expr],
                base: Callable[..., Rule], emit: Callable[[Rule, str, str], None]) -> None:
