@@ -26,11 +26,13 @@ EXIT_INTERNAL = 4
 
 EPILOG = """\
 examples:
-  tlbcheck parse specs/eager/fenced.tlb
+  tlbcheck parse specs/eager/full_fence.tlb
   tlbcheck check specs/eager/missing_fence.tlb --all-models
   tlbcheck check spec.tlb --model tso -D N=3 --out traces/
   tlbcheck suite specs/ --jobs 2
-  tlbcheck show traces/x.pso.use-after-free.json --format svg -o race.svg
+  tlbcheck check specs/eager/missing_fence.tlb --model pso --out traces/
+  tlbcheck show traces/missing_fence.pso.use-after-free.json -o race.svg
+  tlbcheck replay traces/missing_fence.pso.use-after-free.json
 
 exit codes: 0 ok, 1 expectation not met, 2 bad input, 3 inconclusive, 4 internal error
 """
@@ -118,12 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _load_subcommands() -> None:
-    """Import the modules that define further subcommands (check, suite, show, replay)."""
-    import importlib
-
-    for mod in ("verifier.cmd_check", "verifier.cmd_suite", "verifier.cmd_show"):
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if exc.name != mod:
-                raise
+    """Import the modules that define the other subcommands; each registers itself."""
+    import verifier.cmd_check
+    import verifier.cmd_show
+    import verifier.cmd_suite  # noqa: F401
