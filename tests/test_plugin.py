@@ -141,3 +141,23 @@ def test_real_spec(pytester: pytest.Pytester, plugin_args: list[str]) -> None:
     outcomes = result.parseoutcomes()
     assert outcomes.get("failed") == 1 and outcomes.get("passed", 0) >= 1
     result.stdout.fnmatch_lines(["*wrong.tlb under tso:*", "expected: safe", "got:      race*"])
+
+
+def test_limit_options(pytester: pytest.Pytester, specs: Path, plugin_args: list[str],
+                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from test_suite import _fake_check_file
+
+    from verifier import api
+
+    seen: list[dict[str, object]] = []
+
+    def recording(path: str, models: list[str] | None, defines: object,
+                  **kw: object) -> object:
+        seen.append(kw)
+        return _fake_check_file(path, models, defines)
+
+    monkeypatch.setattr(api, "check_file", recording)
+    result = pytester.runpytest(*plugin_args, "specs/safe.tlb", "--tlbcheck-max-states", "9",
+                                "--tlbcheck-timeout", "1.5")
+    result.assert_outcomes(passed=2)
+    assert seen == [{"max_states": 9, "timeout": 1.5}] * 2

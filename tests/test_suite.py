@@ -369,3 +369,21 @@ def test_real_wrong_expect_fails(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert code == 1, out
     assert "FAIL: " in out and "expected: safe" in out
     assert re.search(r"\d+ passed, [1-9]\d* failed$", out.rstrip())
+
+
+def test_limits_reach_the_engine(tree: Path, capsys: pytest.CaptureFixture[str],
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from verifier import api
+
+    seen: list[dict[str, Any]] = []
+
+    def recording(path: str, models: list[str] | None, defines: Any, **kw: Any) -> list[Result]:
+        seen.append(kw)
+        return _fake_check_file(path, models, defines)
+
+    monkeypatch.setattr(api, "check_file", recording)
+    run_cli("specs/a_safe.tlb", "--max-states", "500", "--timeout", "2.5", capsys=capsys)
+    assert seen == [{"max_states": 500, "timeout": 2.5}] * 2
+    seen.clear()
+    run_cli("specs/a_safe.tlb", capsys=capsys)
+    assert seen == [{}, {}]  # the engine's own defaults
