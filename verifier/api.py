@@ -82,7 +82,7 @@ def traces_of(m: Model, ex: Exploration) -> list[Trace]:
             final = tb.hang_problem(f.core, f.await_pc)
         else:
             path.append(f.command)
-            final = tb.problem(kind, m.system.commands[f.command], f.check, ex.states[f.state])
+            final = tb.problem(kind, m.system.commands[f.command], f.check, ex.state(f.state))
         out.append(tb.trace(kind, path, final, m.checked.title, m.model))
     return out
 

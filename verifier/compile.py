@@ -6,8 +6,10 @@ Two forms are generated from the same expressions:
   traces and replay use these;
 - per core, one ``successors(s, out)`` function for each pc and one for the
   machine steps (drains, deliveries, fills), which append ``(command id, next
-  state)`` for every enabled command; the search uses these, avoiding a call
-  per disabled command.
+  state)`` for every enabled command (``None`` as the state when a fatal
+  check holds: the path ends there); the search uses these, avoiding a call
+  per disabled command.  When every field fits in a byte they build ``bytes``
+  states (a quarter of a tuple's memory; indexing works the same).
 
 Interval analysis over the field ranges lets table lookups and divisions by
 positive constants compile to plain indexing and `//`.  The generated code
@@ -141,19 +143,35 @@ def _command_source(g: _Gen, cmd: Command) -> list[str]:
     return lines
 
 
-def _succ_source(g: _Gen, name: str, cmds: list[Command]) -> list[str]:
+def _succ_source(g: _Gen, name: str, cmds: list[Command], pack: str) -> list[str]:
     lines = [f"def {name}(s, out):"]
     for cmd in cmds:
         lines.append(f"    if {g.cond(cmd.guard)}:")
-        lines += g.updates(cmd, "        ")
-        lines.append(f"        out.append(({cmd.id}, tuple(n)))")
+        fatal = [chk.cond for chk in cmd.checks if chk.fatal]
+        indent = "        "
+        if fatal:
+            # a path that fails an assertion or range check ends: no next state is built
+            lines.append(f"        if {' or '.join(g.cond(c) for c in fatal)}:")
+            lines.append(f"            out.append(({cmd.id}, None))")
+            lines.append("        else:")
+            indent = "            "
+        lines += g.updates(cmd, indent)
+        lines.append(f"{indent}out.append(({cmd.id}, {pack}(n)))")
     if not cmds:
         lines.append("    pass")
     return lines
 
 
-def compile_system(system: System) -> Compiled:
+def compact(system: System) -> bool:
+    """Can every state be stored as ``bytes`` (every field within 0..255)?"""
+    return all(0 <= f.lo and f.hi <= 255 for f in system.fields)
+
+
+def compile_system(system: System, *, packed: bool = False) -> Compiled:
+    """``packed``: the successor functions build ``bytes`` states (see `compact`); the
+    per-command step functions always work on tuples."""
     g = _Gen(system.fields)
+    pack = "bytes" if packed else "tuple"
     lines: list[str] = []
     for cmd in system.commands:
         lines += _command_source(g, cmd)
@@ -166,9 +184,9 @@ def compile_system(system: System) -> Compiled:
         else:
             sites[cmd.core].setdefault(cmd.site, []).append(cmd)
     for c in range(ncores):
-        lines += _succ_source(g, f"_machine{c}", machine[c])
+        lines += _succ_source(g, f"_machine{c}", machine[c], pack)
         for pc, cmds in sorted(sites[c].items()):
-            lines += _succ_source(g, f"_site{c}_{pc}", cmds)
+            lines += _succ_source(g, f"_site{c}_{pc}", cmds, pack)
     namespace: dict[str, object] = {"_div": tdiv, "_mod": tmod}
     for values, name in g.tables.items():
         namespace[name] = values

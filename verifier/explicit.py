@@ -12,10 +12,11 @@ from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from verifier.compile import compile_system
+from verifier.compile import compact, compile_system
 from verifier.system import System
 
 ProgressFn = Callable[[int, int, int], None]  # (states, frontier, transitions)
+State = tuple[int, ...] | bytes  # bytes when every field fits in 0..255
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class Found:
 @dataclass
 class Exploration:
     system: System
-    states: list[tuple[int, ...]]
+    states: list[State]
     parent: array  # type: ignore[type-arg]
     via: array  # type: ignore[type-arg]
     found: dict[str, Found]
@@ -44,6 +45,9 @@ class Exploration:
     succ_off: array = field(default_factory=lambda: array("q"))  # type: ignore[type-arg]
     succ: array = field(default_factory=lambda: array("i"))  # type: ignore[type-arg]
     fatal: bytearray = field(default_factory=bytearray)
+
+    def state(self, i: int) -> tuple[int, ...]:
+        return tuple(self.states[i])
 
     def path(self, state: int) -> list[int]:
         """Command ids from the initial state to ``state``."""
@@ -60,15 +64,16 @@ def explore(system: System, *, max_states: int = 1_000_000, timeout: float | Non
     every problem kind that can be found without the full graph has been seen — not used
     for verdicts, which need the whole space."""
     start = time.monotonic()
-    compiled = compile_system(system)
+    packed = compact(system)
+    compiled = compile_system(system, packed=packed)
     checks = compiled.checks
     pcs = [(core.pc, compiled.site_succ[c], compiled.machine_succ[c])
            for c, core in enumerate(system.cores)]
     fatal_of = [tuple(ch.fatal for ch in cmd.checks) for cmd in system.commands]
     kinds_of = [tuple(ch.kind for ch in cmd.checks) for cmd in system.commands]
 
-    init = system.init
-    index: dict[tuple[int, ...], int] = {init: 0}
+    init: State = bytes(system.init) if packed else system.init
+    index: dict[State, int] = {init: 0}
     states = [init]
     parent = array("i", [-1])
     via = array("i", [-1])
@@ -83,12 +88,15 @@ def explore(system: System, *, max_states: int = 1_000_000, timeout: float | Non
     while i < len(states):
         s = states[i]
         has_fatal = 0
-        out: list[tuple[int, tuple[int, ...]]] = []
-        for pcf, sites, machine in pcs:
-            site = sites.get(s[pcf])
-            if site is not None:
-                site(s, out)
-            machine(s, out)
+        out: list[tuple[int, State]] = []
+        try:
+            for pcf, sites, machine in pcs:
+                site = sites.get(s[pcf])
+                if site is not None:
+                    site(s, out)
+                machine(s, out)
+        except ValueError as exc:  # bytes() of a value outside a field's declared range
+            raise RuntimeError(f"a state field left its declared range ({exc})") from exc
         transitions += len(out)
         for cid, n in out:
             chk = checks[cid]
