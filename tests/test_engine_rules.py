@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from engine_util import kinds, run
 
 TWO_STORES_TWO_CORES = """
@@ -99,10 +98,17 @@ core r {
 """
 
 
-@pytest.mark.parametrize(("model", "fence", "expected"), [
-    ("sc", "", set()), ("tso", "", set()), ("pso", "", {"assertion"}),
-    ("pso", "fence", set()), ("pso", "fence release", set()), ("pso", "fence acquire", {"assertion"}),
-])
+@pytest.mark.parametrize(
+    ("model", "fence", "expected"),
+    [
+        ("sc", "", set()),
+        ("tso", "", set()),
+        ("pso", "", {"assertion"}),
+        ("pso", "fence", set()),
+        ("pso", "fence release", set()),
+        ("pso", "fence acquire", {"assertion"}),
+    ],
+)
 def test_message_passing(model: str, fence: str, expected: set[str]) -> None:
     assert kinds(MP % fence, model) == expected
 
@@ -130,16 +136,19 @@ handler flush {
 """
 
 
-@pytest.mark.parametrize(("option", "fence", "model", "racy"), [
-    ("unordered", "", "sc", False),
-    ("unordered", "", "tso", True),
-    ("unordered", "", "pso", True),
-    ("ordered", "", "tso", False),  # the IPI travels behind the PTE store
-    ("ordered", "", "pso", False),
-    ("unordered", "fence release", "pso", False),
-    ("unordered", "fence", "pso", False),
-    ("unordered", "fence acquire", "pso", True),
-])
+@pytest.mark.parametrize(
+    ("option", "fence", "model", "racy"),
+    [
+        ("unordered", "", "sc", False),
+        ("unordered", "", "tso", True),
+        ("unordered", "", "pso", True),
+        ("ordered", "", "tso", False),  # the IPI travels behind the PTE store
+        ("ordered", "", "pso", False),
+        ("unordered", "fence release", "pso", False),
+        ("unordered", "fence", "pso", False),
+        ("unordered", "fence acquire", "pso", True),
+    ],
+)
 def test_ipi_ordering_with_stores(option: str, fence: str, model: str, racy: bool) -> None:
     got = kinds(IPI_ORDER % (option, fence), model)
     assert got == ({"stale-translation", "use-after-free"} if racy else set())

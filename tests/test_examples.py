@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import EXAMPLES
+
 from verifier.api import check_spec, meets
 from verifier.checked import MODELS
 from verifier.frontend import load, load_text
@@ -25,8 +25,15 @@ def _cases(ns: list[int]) -> list[object]:
         for n in ns if has_n else ns[:1]:
             for m in MODELS:
                 marks = [pytest.mark.slow] if n >= 3 else []
-                out.append(pytest.param(f, n if has_n else None, m, marks=marks,
-                                        id=f"{f.stem}-N{n}-{m}" if has_n else f"{f.stem}-{m}"))
+                out.append(
+                    pytest.param(
+                        f,
+                        n if has_n else None,
+                        m,
+                        marks=marks,
+                        id=f"{f.stem}-N{n}-{m}" if has_n else f"{f.stem}-{m}",
+                    )
+                )
     return out
 
 
@@ -58,7 +65,8 @@ def test_eager_missing_fence_golden_traces(model: str, update_golden: bool) -> N
             txt.write_text(rendered)
             js.write_text(as_json)
         assert rendered == txt.read_text(), (
-            "trace changed; run `pytest --update-golden` if that is intended")
+            "trace changed; run `pytest --update-golden` if that is intended"
+        )
         assert as_json == js.read_text()
 
 

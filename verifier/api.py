@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from verifier import ast
 from verifier.checked import MODELS, CheckedSpec
@@ -87,10 +88,17 @@ def traces_of(m: Model, ex: Exploration) -> list[Trace]:
     return out
 
 
-def check_spec(checked: CheckedSpec, model: str, *, max_states: int = DEFAULT_MAX_STATES,
-               timeout: float | None = None, engine: str = "explicit",
-               progress: ProgressFn | None = None, depth: int | None = None,
-               prove: bool = False) -> Result:
+def check_spec(
+    checked: CheckedSpec,
+    model: str,
+    *,
+    max_states: int = DEFAULT_MAX_STATES,
+    timeout: float | None = None,
+    engine: str = "explicit",
+    progress: ProgressFn | None = None,
+    depth: int | None = None,
+    prove: bool = False,
+) -> Result:
     start = time.monotonic()
     m = Model.of(checked, model)
     expect = checked.expect_for(model)
@@ -106,19 +114,31 @@ def check_spec(checked: CheckedSpec, model: str, *, max_states: int = DEFAULT_MA
         met = meets(expect, kinds)
     else:
         verdict, met = "inconclusive", False
-    return Result(checked.title, checked.file, model, checked.params, verdict, kinds,
-                  tuple(traces), len(ex.states), ex.transitions, time.monotonic() - start,
-                  expect_text(expect), met, "explicit", ex.reason)
+    return Result(
+        checked.title,
+        checked.file,
+        model,
+        checked.params,
+        verdict,
+        kinds,
+        tuple(traces),
+        len(ex.states),
+        ex.transitions,
+        time.monotonic() - start,
+        expect_text(expect),
+        met,
+        "explicit",
+        ex.reason,
+    )
 
 
-def check_file(path: str, models: list[str] | None, defines: Sequence[str] = (), *,
-               max_states: int = DEFAULT_MAX_STATES, timeout: float | None = None,
-               engine: str = "explicit", progress: ProgressFn | None = None,
-               depth: int | None = None, prove: bool = False) -> list[Result]:
+def check_file(
+    path: str, models: list[str] | None, defines: Sequence[str] = (), **options: Any
+) -> list[Result]:
+    """Load a spec and check it under each model (its declared one when ``models`` is
+    None); ``options`` are those of `check_spec`."""
     checked = load(path, list(defines))
-    return [check_spec(checked, m, max_states=max_states, timeout=timeout, engine=engine,
-                       progress=progress, depth=depth, prove=prove)
-            for m in (models or [checked.model])]
+    return [check_spec(checked, m, **options) for m in (models or [checked.model])]
 
 
 @dataclass(frozen=True)
@@ -128,8 +148,9 @@ class ReplayOutcome:
     trace: Trace | None = None
 
 
-def replay_trace(trace: Trace, spec_path: str | None = None,
-                 defines: Sequence[str] = ()) -> ReplayOutcome:
+def replay_trace(
+    trace: Trace, spec_path: str | None = None, defines: Sequence[str] = ()
+) -> ReplayOutcome:
     """Re-execute a saved trace step by step against the spec: every step must be an
     enabled rule of the machine, and the last one must reach the same problem kind."""
     defs = list(defines) or [f"{k}={v}" for k, v in trace.params]
@@ -140,8 +161,11 @@ def replay_trace(trace: Trace, spec_path: str | None = None,
     for step in trace.steps:
         cmd = by_key.get(step.key)
         if cmd is None:
-            return ReplayOutcome(False, f"step {step.index}: the spec has no rule `{step.key}` "
-                                 f"(`{step.text}` at {step.location()}); has the spec changed?")
+            return ReplayOutcome(
+                False,
+                f"step {step.index}: the spec has no rule `{step.key}` "
+                f"(`{step.text}` at {step.location()}); has the spec changed?",
+            )
         path.append(cmd.id)
     tb = m.builder()
     try:
@@ -150,14 +174,18 @@ def replay_trace(trace: Trace, spec_path: str | None = None,
         return ReplayOutcome(False, str(err))
     problem = _problem_at_end(m, tb, trace.kind, path, states)
     if problem is None:
-        return ReplayOutcome(False, f"the trace runs, but its last step no longer reaches {trace.kind}")
+        return ReplayOutcome(
+            False, f"the trace runs, but its last step no longer reaches {trace.kind}"
+        )
     fresh = tb.trace(trace.kind, path, problem, checked.title, trace.model)
-    return ReplayOutcome(True, f"reproduces {trace.kind} in {len(path)} steps: {problem.message}",
-                         fresh)
+    return ReplayOutcome(
+        True, f"reproduces {trace.kind} in {len(path)} steps: {problem.message}", fresh
+    )
 
 
-def _problem_at_end(m: Model, tb: TraceBuilder, kind: str, path: list[int],
-                    states: list[tuple[int, ...]]) -> Problem | None:
+def _problem_at_end(
+    m: Model, tb: TraceBuilder, kind: str, path: list[int], states: list[tuple[int, ...]]
+) -> Problem | None:
     if kind == "hang":
         from verifier.explicit import hang_from
 

@@ -274,8 +274,27 @@ class Skip(Node):
 
 
 Stmt = (
-    PteWrite | Assign | Atomic | Fence | Ipi | Invlpg | FlushAsid | FlushAll | Access
-    | Switch | Free | Complete | Await | If | While | Loop | Repeat | For | Irq | Assert | Skip
+    PteWrite
+    | Assign
+    | Atomic
+    | Fence
+    | Ipi
+    | Invlpg
+    | FlushAsid
+    | FlushAll
+    | Access
+    | Switch
+    | Free
+    | Complete
+    | Await
+    | If
+    | While
+    | Loop
+    | Repeat
+    | For
+    | Irq
+    | Assert
+    | Skip
 )
 
 
@@ -361,8 +380,17 @@ class ExpectDecl(Node):
 
 
 Decl = (
-    SpecTitle | ModelDecl | ParamDecl | OptionDecl | FrameDecl | PageDecl | SpaceDecl
-    | VarDecl | CoreDecl | HandlerDecl | ExpectDecl
+    SpecTitle
+    | ModelDecl
+    | ParamDecl
+    | OptionDecl
+    | FrameDecl
+    | PageDecl
+    | SpaceDecl
+    | VarDecl
+    | CoreDecl
+    | HandlerDecl
+    | ExpectDecl
 )
 
 

@@ -113,9 +113,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug in tlbcheck: say so plainly, keep the details on demand
         if os.environ.get("TLBCHECK_DEBUG"):
             raise
-        sys.stderr.write(f"tlbcheck: internal error: {type(exc).__name__}: {exc}\n"
-                         "  this is a bug in tlbcheck; rerun with TLBCHECK_DEBUG=1 for the "
-                         "traceback and please report it\n")
+        sys.stderr.write(
+            f"tlbcheck: internal error: {type(exc).__name__}: {exc}\n"
+            "  this is a bug in tlbcheck; rerun with TLBCHECK_DEBUG=1 for the "
+            "traceback and please report it\n"
+        )
         return EXIT_INTERNAL
 
 

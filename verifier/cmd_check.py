@@ -18,30 +18,55 @@ from verifier.terminal import Progress, paint, use_color
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("check", help="explore a spec and report the races it can reach",
-                       description="Explore every behaviour of each spec under the memory "
-                       "model and report the problems it can reach, each with a shortest trace.")
+    p = sub.add_parser(
+        "check",
+        help="explore a spec and report the races it can reach",
+        description="Explore every behaviour of each spec under the memory "
+        "model and report the problems it can reach, each with a shortest trace.",
+    )
     p.add_argument("files", nargs="+", metavar="FILE")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--model", choices=MODELS, help="memory model (default: the spec's `model`)")
     g.add_argument("--all-models", action="store_true", help="check under sc, tso and pso")
-    g.add_argument("--expected-models", action="store_true",
-                   help="check under every model the spec's `expect` lines name")
+    g.add_argument(
+        "--expected-models",
+        action="store_true",
+        help="check under every model the spec's `expect` lines name",
+    )
     cli.add_define_option(p)
     p.add_argument("--json", action="store_true", help="print one JSON list of results")
-    p.add_argument("--max-states", type=int, default=DEFAULT_MAX_STATES, metavar="N",
-                   help=f"stop with `inconclusive` after N states (default {DEFAULT_MAX_STATES})")
-    p.add_argument("--timeout", type=float, default=None, metavar="S",
-                   help="stop with `inconclusive` after S seconds per spec and model")
-    p.add_argument("--out", metavar="DIR", help="write each trace as DIR/<spec>.<model>.<kind>"
-                   ".json and .txt")
+    p.add_argument(
+        "--max-states",
+        type=int,
+        default=DEFAULT_MAX_STATES,
+        metavar="N",
+        help=f"stop with `inconclusive` after N states (default {DEFAULT_MAX_STATES})",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="stop with `inconclusive` after S seconds per spec and model",
+    )
+    p.add_argument(
+        "--out", metavar="DIR", help="write each trace as DIR/<spec>.<model>.<kind>.json and .txt"
+    )
     p.add_argument("--svg", metavar="DIR", help="write each trace's swimlane picture to DIR")
-    p.add_argument("--engine", choices=("explicit", "smt"), default="explicit",
-                   help="explicit-state search (default) or z3 bounded model checking")
-    p.add_argument("--depth", type=int, default=None, metavar="K",
-                   help="smt engine: deepest bound to try")
-    p.add_argument("--prove", action="store_true",
-                   help="smt engine: try to prove safety for every depth (k-induction)")
+    p.add_argument(
+        "--engine",
+        choices=("explicit", "smt"),
+        default="explicit",
+        help="explicit-state search (default) or z3 bounded model checking",
+    )
+    p.add_argument(
+        "--depth", type=int, default=None, metavar="K", help="smt engine: deepest bound to try"
+    )
+    p.add_argument(
+        "--prove",
+        action="store_true",
+        help="smt engine: try to prove safety for every depth (k-induction)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="print verdict lines only")
     p.add_argument("--no-color", action="store_true", help="never colour the output")
     cli.register_command("check", run)
@@ -66,9 +91,11 @@ def verdict_line(r: Result, color: bool) -> str:
         met = paint("EXPECTATION NOT MET", "mismatch", color)
     expected = f"expected {r.expected or 'safe'}"
     extra = f"  ({r.reason})" if r.reason else ""
-    return (f"{r.file}  {r.model}  {paint(r.verdict, style, color)}  {kinds}  "
-            f"{r.states} states  {r.transitions} transitions  {r.seconds:.2f}s  {expected}  "
-            f"{met}{extra}")
+    return (
+        f"{r.file}  {r.model}  {paint(r.verdict, style, color)}  {kinds}  "
+        f"{r.states} states  {r.transitions} transitions  {r.seconds:.2f}s  {expected}  "
+        f"{met}{extra}"
+    )
 
 
 def write_traces(r: Result, out: Path, svg: Path | None) -> None:
@@ -77,8 +104,9 @@ def write_traces(r: Result, out: Path, svg: Path | None) -> None:
         base = f"{stem}.{r.model}.{t.kind}"
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
-            (out / f"{base}.json").write_text(json.dumps(t.to_json(), indent=1, sort_keys=True)
-                                              + "\n")
+            (out / f"{base}.json").write_text(
+                json.dumps(t.to_json(), indent=1, sort_keys=True) + "\n"
+            )
             (out / f"{base}.txt").write_text(render_text(t) + "\n")
         if svg is not None:
             from verifier.render_svg import render_svg
@@ -109,14 +137,27 @@ def run(args: argparse.Namespace) -> int:
         except SpecError as err:
             bad_input = True
             sys.stderr.write(str(err) + "\n")
-            errors.append({"spec": None, "file": f, "verdict": "error",
-                           "diagnostics": [d.to_json() for d in err.diagnostics]})
+            errors.append(
+                {
+                    "spec": None,
+                    "file": f,
+                    "verdict": "error",
+                    "diagnostics": [d.to_json() for d in err.diagnostics],
+                }
+            )
             continue
         for model in _models(args, checked.model, expected_models(checked)):
             progress = Progress(sys.stderr, enabled=not args.json)
-            r = check_spec(checked, model, max_states=args.max_states, timeout=args.timeout,
-                           engine=args.engine, progress=progress.update, depth=args.depth,
-                           prove=args.prove)
+            r = check_spec(
+                checked,
+                model,
+                max_states=args.max_states,
+                timeout=args.timeout,
+                engine=args.engine,
+                progress=progress.update,
+                depth=args.depth,
+                prove=args.prove,
+            )
             progress.done()
             results.append(r)
             out = Path(args.out) if args.out else None

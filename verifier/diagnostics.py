@@ -1,9 +1,9 @@
 """One diagnostic shape for every phase.
 
-    file:line:col: error: message
-        source line
-        ^
-    file:line:col: note: related place
+file:line:col: error: message
+    source line
+    ^
+file:line:col: note: related place
 """
 
 from __future__ import annotations

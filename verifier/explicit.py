@@ -12,11 +12,10 @@ from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from verifier.compile import compact, compile_system
+from verifier.compile import State, compact, compile_system
 from verifier.system import System
 
 ProgressFn = Callable[[int, int, int], None]  # (states, frontier, transitions)
-State = tuple[int, ...] | bytes  # bytes when every field fits in 0..255
 
 
 @dataclass(frozen=True)
@@ -58,8 +57,14 @@ class Exploration:
         return cmds[::-1]
 
 
-def explore(system: System, *, max_states: int = 1_000_000, timeout: float | None = None,
-            progress: ProgressFn | None = None, stop_early: bool = False) -> Exploration:
+def explore(
+    system: System,
+    *,
+    max_states: int = 1_000_000,
+    timeout: float | None = None,
+    progress: ProgressFn | None = None,
+    stop_early: bool = False,
+) -> Exploration:
     """Explore every reachable state (or until a limit).  With ``stop_early``, stop once
     every problem kind that can be found without the full graph has been seen — not used
     for verdicts, which need the whole space."""
@@ -67,8 +72,10 @@ def explore(system: System, *, max_states: int = 1_000_000, timeout: float | Non
     packed = compact(system)
     compiled = compile_system(system, packed=packed)
     checks = compiled.checks
-    pcs = [(core.pc, compiled.site_succ[c], compiled.machine_succ[c])
-           for c, core in enumerate(system.cores)]
+    pcs = [
+        (core.pc, compiled.site_succ[c], compiled.machine_succ[c])
+        for c, core in enumerate(system.cores)
+    ]
     fatal_of = [tuple(ch.fatal for ch in cmd.checks) for cmd in system.commands]
     kinds_of = [tuple(ch.kind for ch in cmd.checks) for cmd in system.commands]
 
@@ -88,7 +95,7 @@ def explore(system: System, *, max_states: int = 1_000_000, timeout: float | Non
     while i < len(states):
         s = states[i]
         has_fatal = 0
-        out: list[tuple[int, State]] = []
+        out: list[tuple[int, State | None]] = []
         try:
             for pcf, sites, machine in pcs:
                 site = sites.get(s[pcf])
@@ -112,6 +119,7 @@ def explore(system: System, *, max_states: int = 1_000_000, timeout: float | Non
                     if dead:
                         has_fatal = 1
                         continue
+            assert n is not None  # only a fatal check ends a path
             j = index.get(n)
             if j is None:
                 j = len(states)
@@ -132,8 +140,19 @@ def explore(system: System, *, max_states: int = 1_000_000, timeout: float | Non
         if len(states) > max_states:
             complete, reason = False, f"state limit of {max_states} reached"
             break
-    ex = Exploration(system, states, parent, via, found, transitions, complete, reason,
-                     succ_off=succ_off, succ=succ, fatal=fatal)
+    ex = Exploration(
+        system,
+        states,
+        parent,
+        via,
+        found,
+        transitions,
+        complete,
+        reason,
+        succ_off=succ_off,
+        succ=succ,
+        fatal=fatal,
+    )
     if complete:
         _find_hang(ex)
     ex.seconds = time.monotonic() - start
@@ -150,12 +169,16 @@ def _find_hang(ex: Exploration) -> None:
     for c, core in enumerate(ex.system.cores):
         views = []
         if core.program_awaits:
-            views.append((core.program_awaits,
-                          lambda s, core=core: s[core.saved_pc] if s[core.in_handler]
-                          else s[core.pc]))
+            views.append(
+                (
+                    core.program_awaits,
+                    lambda s, core=core: s[core.saved_pc] if s[core.in_handler] else s[core.pc],
+                )
+            )
         if core.handler_awaits:
-            views.append((core.handler_awaits,
-                          lambda s, core=core: s[core.pc] if s[core.in_handler] else -1))
+            views.append(
+                (core.handler_awaits, lambda s, core=core: s[core.pc] if s[core.in_handler] else -1)
+            )
         for awaits, position in views:
             pos = [position(s) for s in ex.states]
             for p in sorted(awaits):
@@ -195,8 +218,9 @@ def _doomed(ex: Exploration, pos: list[int], p: int, n: int) -> int | None:
     return next((i for i in inside if i not in can_leave), None)
 
 
-def hang_from(system: System, state: tuple[int, ...], *, max_states: int = 1_000_000
-              ) -> tuple[int, int] | None:
+def hang_from(
+    system: System, state: tuple[int, ...], *, max_states: int = 1_000_000
+) -> tuple[int, int] | None:
     """(core, await pc) if some core can never pass its await from ``state`` on."""
     from dataclasses import replace
 

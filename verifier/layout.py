@@ -165,8 +165,9 @@ class Layout:
         return self.table(lambda v: int(v.frame >= 0 and bool(v.perms & bit)), wid)
 
     def freed_at(self, frame: Expr) -> Expr:
-        return disj(*(conj(eq(frame, f), Field(self.freed[f]))
-                      for f in range(len(self.prog.frames))))
+        return disj(
+            *(conj(eq(frame, f), Field(self.freed[f])) for f in range(len(self.prog.frames)))
+        )
 
     # -- store buffers
     def buffered(self, c: int) -> bool:
@@ -207,8 +208,12 @@ def build_layout(prog: P.Program, model: str) -> Layout:
     reg_lo = min([0, *(c.reg_range[0] for c in prog.cores)])
     reg_hi = max([15, *(c.reg_range[1] for c in prog.cores)])
     maxargs = max([1, *(len(h.params) for h in prog.handlers)])
-    ipi_instrs = [(c, pc) for c, core in enumerate(prog.cores)
-                  for pc, ins in enumerate(core.code) if isinstance(ins, P.IIpi)]
+    ipi_instrs = [
+        (c, pc)
+        for c, core in enumerate(prog.cores)
+        for pc, ins in enumerate(core.code)
+        if isinstance(ins, P.IIpi)
+    ]
     for i, key in enumerate(ipi_instrs):
         lay.ipi_codes[key] = lay.ipi0 + i
     val_lo = min(word_lo, reg_lo)
@@ -216,7 +221,7 @@ def build_layout(prog: P.Program, model: str) -> Layout:
     kind_hi = lay.ipi0 + len(ipi_instrs)
     cap = prog.buffer if model != "sc" else 0
     hreg_hi = max(reg_hi, npages)
-    for c, core in enumerate(prog.cores):
+    for core in prog.cores:
         n = core.name
         end = len(core.code)
         cf = CoreFields(
@@ -228,19 +233,24 @@ def build_layout(prog: P.Program, model: str) -> Layout:
             regs=[lay.add(f"{n}.{r}", core.reg_range[0], core.reg_range[1], 0) for r in core.regs],
             hregs=[lay.add(f"{n}.h.{r}", reg_lo, hreg_hi, 0) for r in core.hregs],
             sba=[lay.add(f"{n}.sb[{k}].kind", 0, kind_hi, 0) for k in range(cap)],
-            sbv=[[lay.add(f"{n}.sb[{k}].v{j}", val_lo, val_hi, 0) for j in range(maxargs)]
-                 for k in range(cap)],
+            sbv=[
+                [lay.add(f"{n}.sb[{k}].v{j}", val_lo, val_hi, 0) for j in range(maxargs)]
+                for k in range(cap)
+            ],
             qh=[lay.add(f"{n}.q[{k}].handler", 0, len(prog.handlers), 0) for k in range(QUEUE)],
-            qa=[[lay.add(f"{n}.q[{k}].a{j}", val_lo, val_hi, 0) for j in range(maxargs)]
-                for k in range(QUEUE)],
-            te={}, tw={},
+            qa=[
+                [lay.add(f"{n}.q[{k}].a{j}", val_lo, val_hi, 0) for j in range(maxargs)]
+                for k in range(QUEUE)
+            ],
+            te={},
+            tw={},
         )
         for v in range(npages):
             for t in lay.tags:
                 cf.te[(v, t)] = lay.add(f"{n}.tlb[{prog.pages[v]},{t}].src", 0, len(prog.spaces), 0)
                 cf.tw[(v, t)] = lay.add(f"{n}.tlb[{prog.pages[v]},{t}].pte", 0, nwid * 4 + 3, 0)
         lay.cores.append(cf)
-    for a, w in enumerate(prog.words):
+    for w in prog.words:
         lay.mem.append(lay.add(f"mem.{w.name}", min(w.lo, val_lo), max(w.hi, val_hi), w.init))
     for s, space in enumerate(prog.spaces):
         for v in range(npages):
@@ -249,6 +259,6 @@ def build_layout(prog: P.Program, model: str) -> Layout:
             lay.mem.append(lay.add(f"pte.{name}", 0, nwid * 4 + 3, fresh_pte(wid)))
             lay.last.append(lay.add(f"last.{name}", 0, nwid - 1, wid))
             lay.rec.append(lay.add(f"recorded.{name}", 0, nwid, 0))
-    for f, frame in enumerate(prog.frames):
+    for frame in prog.frames:
         lay.freed.append(lay.add(f"freed.{frame}", 0, 1, 0))
     return lay

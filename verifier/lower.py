@@ -1,4 +1,5 @@
-"""Checked AST -> Program: expand families, unroll `for`/`repeat`, resolve names, flatten control flow."""
+"""Checked AST -> Program: expand families, unroll `for`/`repeat`, resolve names, flatten
+control flow."""
 
 from __future__ import annotations
 
@@ -12,8 +13,21 @@ from verifier.span import Span
 
 PERM_BITS = {"r": 1, "w": 2, "x": 4}
 
-_BINOPS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod", "==": "eq", "!=": "ne",
-           "<": "lt", "<=": "le", ">": "gt", ">=": "ge", "&&": "and", "||": "or"}
+_BINOPS = {
+    "+": "add",
+    "-": "sub",
+    "*": "mul",
+    "/": "div",
+    "%": "mod",
+    "==": "eq",
+    "!=": "ne",
+    "<": "lt",
+    "<=": "le",
+    ">": "gt",
+    ">=": "ge",
+    "&&": "and",
+    "||": "or",
+}
 
 
 class LowerError(Exception):
@@ -47,8 +61,9 @@ class _Tables:
         if isinstance(value, ast.Invalid):
             v = P.PteValue(-1, 0, False, text, span)
         else:
-            v = P.PteValue(self.frames[value.frame], perm_bits(value.perms), value.global_, text,
-                           span)
+            v = P.PteValue(
+                self.frames[value.frame], perm_bits(value.perms), value.global_, text, span
+            )
         key = (v.frame, v.perms, v.global_, v.text, v.span)
         if key not in self.pte_index:
             self.pte_index[key] = len(self.pte_values)
@@ -188,7 +203,7 @@ class _CoreLowerer:
             msg = str(exc)
             self.emit(lambda a, b: P.IFail(a, b, msg), s.span)
 
-    def stmt_on_core(self, s: ast.Stmt) -> None:  # noqa: C901 - one case per statement kind
+    def stmt_on_core(self, s: ast.Stmt) -> None:
         sp = s.span
         match s:
             case ast.PteWrite(page=ref, value=v):
@@ -208,8 +223,8 @@ class _CoreLowerer:
                 largs = tuple(self.expr(a) for a in args)
                 dest = self.reg(d) if d is not None else None
                 self.emit(lambda a, b: P.IAtomic(a, b, dest, o, addr, largs), sp)
-            case ast.Fence(kind=k):
-                self.emit(lambda a, b: P.IFence(a, b, k), sp)
+            case ast.Fence(kind=fence_kind):
+                self.emit(lambda a, b: P.IFence(a, b, fence_kind), sp)
             case ast.Ipi(targets=ts, handler=h, args=args):
                 cores = tuple(sorted({c for t in ts for c in self.targets(t)}))
                 hi = [x.name for x in self.t.spec.handlers].index(h)
@@ -223,9 +238,9 @@ class _CoreLowerer:
                 self.emit(lambda a, b: P.IFlushAsid(a, b, asid), sp)
             case ast.FlushAll():
                 self.emit(lambda a, b: P.IFlushAll(a, b), sp)
-            case ast.Access(kind=k, page=ref):
+            case ast.Access(kind=access_kind, page=ref):
                 _, page = self.page(ref)
-                self.emit(lambda a, b: P.IAccess(a, b, k, page), sp)
+                self.emit(lambda a, b: P.IAccess(a, b, access_kind, page), sp)
             case ast.Switch(space=name):
                 self.emit(lambda a, b: P.ISwitch(a, b, self.t.spaces[name]), sp)
             case ast.Free(frame=f):
@@ -258,15 +273,15 @@ class _CoreLowerer:
             case ast.Repeat(count=k, body=body):
                 for _ in range(self.const(k)):
                     self.block(body)
-            case ast.For(var=v, over=over, body=body):
-                saved = self.bound.get(v)
-                for c in self.targets(over):
-                    self.bound[v] = c
+            case ast.For(var=var, over=over, body=body):
+                saved = self.bound.get(var)
+                for core in self.targets(over):
+                    self.bound[var] = core
                     self.block(body)
                 if saved is None:
-                    self.bound.pop(v, None)
+                    self.bound.pop(var, None)
                 else:
-                    self.bound[v] = saved
+                    self.bound[var] = saved
             case ast.Irq(on=on):
                 self.emit(lambda a, b: P.IIrq(a, b, on), sp)
             case ast.Assert(cond=c):
@@ -303,10 +318,14 @@ def lower(spec: CheckedSpec) -> P.Program:
     for i, c in enumerate(spec.cores):
         if c.family is not None:
             families.setdefault(c.family, []).append(i)
-    t = _Tables(spec, {f: i for i, f in enumerate(spec.frames)},
-                {p: i for i, p in enumerate(spec.pages)},
-                {s.name: i for i, s in enumerate(spec.spaces)}, cores,
-                {f: tuple(v) for f, v in families.items()})
+    t = _Tables(
+        spec,
+        {f: i for i, f in enumerate(spec.frames)},
+        {p: i for i, p in enumerate(spec.pages)},
+        {s.name: i for i, s in enumerate(spec.spaces)},
+        cores,
+        {f: tuple(v) for f, v in families.items()},
+    )
     for var in spec.vars:
         owners: list[int | None] = [None] if var.family is None else list(t.families[var.family])
         for owner in owners:
@@ -323,7 +342,9 @@ def lower(spec: CheckedSpec) -> P.Program:
                 v = declared[page]
                 entries.append(t.pte_value(v, _decl_text(spec, page, v), v.span))
             else:
-                entries.append(t.pte_value(ast.Invalid(), f"page {page} invalid (undeclared)", None))
+                entries.append(
+                    t.pte_value(ast.Invalid(), f"page {page} invalid (undeclared)", None)
+                )
         spaces.append(P.Space(s.name, s.asid, tuple(entries)))
 
     lcores = []
@@ -342,13 +363,37 @@ def lower(spec: CheckedSpec) -> P.Program:
             ret = lc.emit(lambda a, b: P.IReturn(a, b), h.span)
             lc.code[ret] = P.IReturn(h.span, f"return from {h.name}")
         code, nexts = _resolve_next(lc.code)
-        lcores.append(P.Core(inst.name, t.spaces[inst.space], tuple(code), nexts, tuple(entries),
-                             end, tuple(lc.regs), tuple(lc.hregs), DEFAULT_RANGE))
+        lcores.append(
+            P.Core(
+                inst.name,
+                t.spaces[inst.space],
+                tuple(code),
+                nexts,
+                tuple(entries),
+                end,
+                tuple(lc.regs),
+                tuple(lc.hregs),
+                DEFAULT_RANGE,
+            )
+        )
 
     handlers = tuple(P.Handler(h.name, h.params, h.param_kinds, h.span) for h in spec.handlers)
-    return P.Program(spec.title, spec.file, spec.source, spec.params, spec.walker, spec.ipi,
-                     spec.buffer, spec.frames, spec.pages, tuple(spaces), tuple(t.words),
-                     tuple(lcores), handlers, tuple(t.pte_values))
+    return P.Program(
+        spec.title,
+        spec.file,
+        spec.source,
+        spec.params,
+        spec.walker,
+        spec.ipi,
+        spec.buffer,
+        spec.frames,
+        spec.pages,
+        tuple(spaces),
+        tuple(t.words),
+        tuple(lcores),
+        handlers,
+        tuple(t.pte_values),
+    )
 
 
 def _decl_text(spec: CheckedSpec, page: str, v: ast.PteValue) -> str:

@@ -24,8 +24,13 @@ VERDICTS = ("safe", "unsafe", "inconclusive", "error")
 def span_json(span: Span | None) -> dict[str, Any] | None:
     if span is None:
         return None
-    return {"file": span.file, "line": span.line, "col": span.col,
-            "end_line": span.end_line, "end_col": span.end_col}
+    return {
+        "file": span.file,
+        "line": span.line,
+        "col": span.col,
+        "end_line": span.end_line,
+        "end_col": span.end_col,
+    }
 
 
 def span_from_json(data: dict[str, Any] | None) -> Span | None:
@@ -54,15 +59,29 @@ class Problem:
     now: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "core": self.core, "message": self.message,
-                "stmt": self.stmt, "span": span_json(self.span), "pte_stmt": self.pte_stmt,
-                "pte_span": span_json(self.pte_span), "now": self.now}
+        return {
+            "kind": self.kind,
+            "core": self.core,
+            "message": self.message,
+            "stmt": self.stmt,
+            "span": span_json(self.span),
+            "pte_stmt": self.pte_stmt,
+            "pte_span": span_json(self.pte_span),
+            "now": self.now,
+        }
 
     @staticmethod
     def from_json(d: dict[str, Any]) -> Problem:
-        return Problem(d["kind"], d["core"], d["message"], d.get("stmt"),
-                       span_from_json(d.get("span")), d.get("pte_stmt"),
-                       span_from_json(d.get("pte_span")), d.get("now"))
+        return Problem(
+            d["kind"],
+            d["core"],
+            d["message"],
+            d.get("stmt"),
+            span_from_json(d.get("span")),
+            d.get("pte_stmt"),
+            span_from_json(d.get("pte_span")),
+            d.get("now"),
+        )
 
 
 @dataclass(frozen=True)
@@ -91,17 +110,33 @@ class Step:
     in_handler: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"index": self.index, "core": self.core, "action": self.action,
-                "text": self.text, "effect": self.effect, "span": span_json(self.span),
-                "links": list(self.links), "key": self.key, "in_handler": self.in_handler,
-                "problems": [p.to_json() for p in self.problems]}
+        return {
+            "index": self.index,
+            "core": self.core,
+            "action": self.action,
+            "text": self.text,
+            "effect": self.effect,
+            "span": span_json(self.span),
+            "links": list(self.links),
+            "key": self.key,
+            "in_handler": self.in_handler,
+            "problems": [p.to_json() for p in self.problems],
+        }
 
     @staticmethod
     def from_json(d: dict[str, Any]) -> Step:
-        return Step(d["index"], d["core"], d["action"], d["text"], d["effect"],
-                    span_from_json(d.get("span")), tuple(d.get("links", ())), d.get("key", ""),
-                    tuple(Problem.from_json(p) for p in d.get("problems", ())),
-                    bool(d.get("in_handler", False)))
+        return Step(
+            d["index"],
+            d["core"],
+            d["action"],
+            d["text"],
+            d["effect"],
+            span_from_json(d.get("span")),
+            tuple(d.get("links", ())),
+            d.get("key", ""),
+            tuple(Problem.from_json(p) for p in d.get("problems", ())),
+            bool(d.get("in_handler", False)),
+        )
 
     def location(self) -> str:
         return str(self.span) if self.span is not None else ""
@@ -122,16 +157,32 @@ class Trace:
     engine: str = "explicit"
 
     def to_json(self) -> dict[str, Any]:
-        return {"format": TRACE_FORMAT, "spec": self.spec, "file": self.file,
-                "model": self.model, "params": dict(self.params), "kind": self.kind,
-                "engine": self.engine, "cores": list(self.cores),
-                "problem": self.problem.to_json(), "steps": [s.to_json() for s in self.steps]}
+        return {
+            "format": TRACE_FORMAT,
+            "spec": self.spec,
+            "file": self.file,
+            "model": self.model,
+            "params": dict(self.params),
+            "kind": self.kind,
+            "engine": self.engine,
+            "cores": list(self.cores),
+            "problem": self.problem.to_json(),
+            "steps": [s.to_json() for s in self.steps],
+        }
 
     @staticmethod
     def from_json(d: dict[str, Any]) -> Trace:
-        return Trace(d["spec"], d["file"], d["model"], tuple(d["params"].items()), d["kind"],
-                     tuple(d["cores"]), tuple(Step.from_json(s) for s in d["steps"]),
-                     Problem.from_json(d["problem"]), d.get("engine", "explicit"))
+        return Trace(
+            d["spec"],
+            d["file"],
+            d["model"],
+            tuple(d["params"].items()),
+            d["kind"],
+            tuple(d["cores"]),
+            tuple(Step.from_json(s) for s in d["steps"]),
+            Problem.from_json(d["problem"]),
+            d.get("engine", "explicit"),
+        )
 
 
 @dataclass(frozen=True)
@@ -158,11 +209,20 @@ class Result:
         return next((t for t in self.traces if t.kind == kind), None)
 
     def to_json(self) -> dict[str, Any]:
-        return {"spec": self.spec, "file": self.file, "model": self.model,
-                "params": dict(self.params), "engine": self.engine, "verdict": self.verdict,
-                "kinds": list(self.kinds), "expected": self.expected,
-                "expectation_met": self.expectation_met, "states": self.states,
-                "transitions": self.transitions, "seconds": round(self.seconds, 3),
-                "reason": self.reason,
-                "traces": {t.kind: [s.to_json() for s in t.steps] for t in self.traces},
-                "diagnostics": list(self.diagnostics)}
+        return {
+            "spec": self.spec,
+            "file": self.file,
+            "model": self.model,
+            "params": dict(self.params),
+            "engine": self.engine,
+            "verdict": self.verdict,
+            "kinds": list(self.kinds),
+            "expected": self.expected,
+            "expectation_met": self.expectation_met,
+            "states": self.states,
+            "transitions": self.transitions,
+            "seconds": round(self.seconds, 3),
+            "reason": self.reason,
+            "traces": {t.kind: [s.to_json() for s in t.steps] for t in self.traces},
+            "diagnostics": list(self.diagnostics),
+        }

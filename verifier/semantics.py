@@ -44,6 +44,16 @@ from verifier.system import (
 ACCESS_BIT = {"read": 1, "write": 2, "exec": 4}
 
 
+def replace_if(cond: Expr, new: Expr) -> Callable[[Expr], Expr]:
+    """An update that sets a field to ``new`` where ``cond`` holds."""
+    return lambda old: ite(cond, new, old)
+
+
+def apply_if(cond: Expr, fn: Callable[[Expr], Expr]) -> Callable[[Expr], Expr]:
+    """An update that applies ``fn`` to a field where ``cond`` holds."""
+    return lambda old: ite(cond, fn(old), old)
+
+
 @dataclass
 class Upd:
     """Simultaneous updates under construction; every expression reads the pre-state."""
@@ -78,11 +88,31 @@ class Builder:
         self.commands: list[Command] = []
 
     # ------------------------------------------------------------ helpers
-    def emit(self, c: int, site: int | None, rule: Rule, action: str, key: str, text: str,
-             span: Any = None) -> None:
-        self.commands.append(Command(
-            len(self.commands), c, site, conj(*rule.guard), rule.upd.items(), tuple(rule.checks),
-            action, key, text, span, tuple(sorted(rule.info.items()))))
+    def emit(
+        self,
+        c: int,
+        site: int | None,
+        rule: Rule,
+        action: str,
+        key: str,
+        text: str,
+        span: Any = None,
+    ) -> None:
+        self.commands.append(
+            Command(
+                len(self.commands),
+                c,
+                site,
+                conj(*rule.guard),
+                rule.upd.items(),
+                tuple(rule.checks),
+                action,
+                key,
+                text,
+                span,
+                tuple(sorted(rule.info.items())),
+            )
+        )
 
     def expr(self, c: int, e: P.LExpr, rule: Rule) -> Expr:
         """Lower an instruction expression; division by zero becomes a `range` check."""
@@ -99,7 +129,9 @@ class Builder:
             case P.LBin(op=o, left=a, right=b):
                 x, y = self.expr(c, a, rule), self.expr(c, b, rule)
                 if o in ("div", "mod"):
-                    rule.checks.append(Check("range", eq(y, 0), True, (("what", "division by zero"),)))
+                    rule.checks.append(
+                        Check("range", eq(y, 0), True, (("what", "division by zero"),))
+                    )
                 return op(o, x, y)
         raise TypeError(e)
 
@@ -134,15 +166,16 @@ class Builder:
         free = eq(Field(slots[k]), 0)
         return free if k == 0 else conj(free, ne(Field(slots[k - 1]), 0))
 
-    def buffer_append(self, c: int, rule: Rule, kind: int, values: list[Expr],
-                      when: Expr = TRUE) -> None:
+    def buffer_append(
+        self, c: int, rule: Rule, kind: int, values: list[Expr], when: Expr = TRUE
+    ) -> None:
         cf = self.lay.cores[c]
         for k in range(len(cf.sba)):
             at = conj(when, self.append_pos(cf.sba, k))
-            rule.upd.modify(cf.sba[k], lambda old, at=at: ite(at, C(kind), old))
+            rule.upd.modify(cf.sba[k], replace_if(at, C(kind)))
             for j, f in enumerate(cf.sbv[k]):
                 v = values[j] if j < len(values) else C(0)
-                rule.upd.modify(f, lambda old, at=at, v=v: ite(at, v, old))
+                rule.upd.modify(f, replace_if(at, v))
 
     def shift_out(self, rule: Rule, heads: list[int], vals: list[list[int]], i: int) -> None:
         """Remove slot ``i`` of a buffer or queue; later slots move up."""
@@ -152,22 +185,29 @@ class Builder:
             for j, f in enumerate(vals[k]):
                 rule.upd.set(f, Field(vals[k + 1][j]) if nxt else C(0))
 
-    def enqueue_ipi(self, rule: Rule, targets: tuple[int, ...], handler: int,
-                    args: list[Expr]) -> None:
+    def enqueue_ipi(
+        self, rule: Rule, targets: tuple[int, ...], handler: int, args: list[Expr]
+    ) -> None:
         for t in targets:
             tf = self.lay.cores[t]
-            rule.checks.append(Check("range", ne(Field(tf.qh[-1]), 0), True,
-                                     (("what", f"more than {QUEUE} pending IPIs at "
-                                       f"{self.prog.cores[t].name}"),)))
+            rule.checks.append(
+                Check(
+                    "range",
+                    ne(Field(tf.qh[-1]), 0),
+                    True,
+                    (("what", f"more than {QUEUE} pending IPIs at {self.prog.cores[t].name}"),),
+                )
+            )
             for k in range(QUEUE):
                 at = self.append_pos(tf.qh, k)
-                rule.upd.modify(tf.qh[k], lambda old, at=at: ite(at, C(handler + 1), old))
+                rule.upd.modify(tf.qh[k], replace_if(at, C(handler + 1)))
                 for j, f in enumerate(tf.qa[k]):
                     v = args[j] if j < len(args) else C(0)
-                    rule.upd.modify(f, lambda old, at=at, v=v: ite(at, v, old))
+                    rule.upd.modify(f, replace_if(at, v))
 
     def pte_copies(self, s: int, v: int) -> Iterator[tuple[int, Expr]]:
-        """Every field that may hold a value of PTE entry (s, v), with the condition that it does."""
+        """Every field that may hold a value of PTE entry (s, v), with the condition that
+        it does."""
         lay = self.lay
         a = lay.pte_addr(s, v)
         yield lay.mem[a], TRUE
@@ -179,7 +219,7 @@ class Builder:
 
     def on_pte_copies(self, rule: Rule, s: int, v: int, fn: Callable[[Expr], Expr]) -> None:
         for f, cond in self.pte_copies(s, v):
-            rule.upd.modify(f, lambda old, cond=cond, f=f: ite(cond, fn(old), old))
+            rule.upd.modify(f, apply_if(cond, fn))
 
     def tlb_clear(self, rule: Rule, c: int, v: int, t: int) -> None:
         cf = self.lay.cores[c]
@@ -202,17 +242,30 @@ class Builder:
         for c, core in enumerate(self.prog.cores):
             cf = self.lay.cores[c]
             awaits = [(pc, ins) for pc, ins in enumerate(core.code) if isinstance(ins, P.IAwait)]
-            cores.append(CoreLayout(
-                core.name, cf.pc, cf.spc, cf.inh,
-                frozenset(pc for pc, _ in awaits if pc < core.program_end),
-                frozenset(pc for pc, _ in awaits if pc > core.program_end),
-                tuple((pc, ins.text, ins.span) for pc, ins in awaits)))
+            cores.append(
+                CoreLayout(
+                    core.name,
+                    cf.pc,
+                    cf.spc,
+                    cf.inh,
+                    frozenset(pc for pc, _ in awaits if pc < core.program_end),
+                    frozenset(pc for pc, _ in awaits if pc > core.program_end),
+                    tuple((pc, ins.text, ins.span) for pc, ins in awaits),
+                )
+            )
         init = tuple(f.init for f in self.lay.fields)
-        return System(self.model, tuple(self.lay.fields), init, tuple(self.commands),
-                      tuple(cores), self.prog.pte_values, {"layout": self.lay})
+        return System(
+            self.model,
+            tuple(self.lay.fields),
+            init,
+            tuple(self.commands),
+            tuple(cores),
+            self.prog.pte_values,
+            {"layout": self.lay},
+        )
 
     # ------------------------------------------------------------ instructions
-    def instruction(self, c: int, pc: int, ins: P.Instr, nxt: int) -> None:  # noqa: C901
+    def instruction(self, c: int, pc: int, ins: P.Instr, nxt: int) -> None:
         cf = self.lay.cores[c]
         name = self.prog.cores[c].name
 
@@ -249,8 +302,10 @@ class Builder:
             case P.IAssign(reg=reg, value=e):
                 r = base()
                 val = self.expr(c, e, r)
-                lo, hi = self.lay.fields[self.reg_field(c, reg)].lo, self.lay.fields[
-                    self.reg_field(c, reg)].hi
+                lo, hi = (
+                    self.lay.fields[self.reg_field(c, reg)].lo,
+                    self.lay.fields[self.reg_field(c, reg)].hi,
+                )
                 self.range_check(r, val, lo, hi, f"register value outside {lo}..{hi}")
                 r.upd.set(self.reg_field(c, reg), val)
                 emit(r, "load" if _has_load(e) else "assign")
@@ -259,15 +314,24 @@ class Builder:
                 r.guard.append(self.lay.buffer_empty(c))
                 old = Field(self.lay.mem[a])
                 xs = [self.expr(c, x, r) for x in args]
-                new = {"fetch_add": lambda: op("add", old, xs[0]), "+=": lambda: op("add", old, xs[0]),
-                       "swap": lambda: xs[0], "cas": lambda: ite(eq(old, xs[0]), xs[1], old)}[o]()
+                new = {
+                    "fetch_add": lambda: op("add", old, xs[0]),
+                    "+=": lambda: op("add", old, xs[0]),
+                    "swap": lambda: xs[0],
+                    "cas": lambda: ite(eq(old, xs[0]), xs[1], old),
+                }[o]()
                 w = self.prog.words[a]
                 self.range_check(r, new, w.lo, w.hi, f"{w.name} value outside {w.lo}..{w.hi}")
                 r.upd.set(self.lay.mem[a], new)
                 if dest is not None:
                     f = self.reg_field(c, dest)
-                    self.range_check(r, old, self.lay.fields[f].lo, self.lay.fields[f].hi,
-                                     "register value out of range")
+                    self.range_check(
+                        r,
+                        old,
+                        self.lay.fields[f].lo,
+                        self.lay.fields[f].hi,
+                        "register value out of range",
+                    )
                     r.upd.set(f, old)
                 emit(r, "rmw")
             case P.IFence(kind=k):
@@ -279,7 +343,7 @@ class Builder:
                     r.guard.append(disj(op("not", has_store), op("not", self.lay.buffer_full(c))))
                     self.buffer_append(c, r, self.lay.barrier, [], when=has_store)
                 emit(r, "fence")
-            case P.IIpi(targets=targets, handler=h, args=args):
+            case P.IIpi():
                 self.ipi_send(c, pc, ins, base, emit)
             case P.IInvlpg(space=sp, page=page):
                 for v, gv in self.pages_of(c, page):
@@ -374,8 +438,14 @@ class Builder:
             r.guard.append(op("not", lay.buffer_full(c)))
             self.buffer_append(c, r, a + 1, [C(fresh_pte(wid))])
 
-    def ipi_send(self, c: int, pc: int, ins: P.IIpi, base: Callable[..., Rule],
-                 emit: Callable[[Rule, str, str], None]) -> None:
+    def ipi_send(
+        self,
+        c: int,
+        pc: int,
+        ins: P.IIpi,
+        base: Callable[..., Rule],
+        emit: Callable[[Rule, str, str], None],
+    ) -> None:
         lay = self.lay
         direct = base(targets=ins.targets, handler=ins.handler)
         args = self.ipi_args(c, ins, direct)
@@ -404,28 +474,41 @@ class Builder:
             tf, core = self.lay.cores[t], self.prog.cores[t]
             for p, a in zip(handler.params, args, strict=True):
                 f = self.lay.fields[tf.hregs[core.hregs.index(p)]]
-                self.range_check(rule, a, f.lo, f.hi, f"argument {p} of {handler.name} outside "
-                                 f"{f.lo}..{f.hi}")
+                self.range_check(
+                    rule, a, f.lo, f.hi, f"argument {p} of {handler.name} outside {f.lo}..{f.hi}"
+                )
         return args
 
-    def access(self, c: int, kind: str, v: int, s: int, guards: list[Expr],
-               base: Callable[..., Rule], emit: Callable[[Rule, str, str], None]) -> None:
+    def access(
+        self,
+        c: int,
+        kind: str,
+        v: int,
+        s: int,
+        guards: list[Expr],
+        base: Callable[..., Rule],
+        emit: Callable[[Rule, str, str], None],
+    ) -> None:
         lay = self.lay
         cf = lay.cores[c]
         t, g = lay.tag_of_space(s), lay.gtag
         te_t, te_g = Field(cf.te[(v, t)]), Field(cf.te[(v, g)])
         bit = ACCESS_BIT[kind]
-        shared_tag = any(o != s and sp.asid == self.prog.spaces[s].asid
-                         for o, sp in enumerate(self.prog.spaces))
+        shared_tag = any(
+            o != s and sp.asid == self.prog.spaces[s].asid for o, sp in enumerate(self.prog.spaces)
+        )
 
         def races(r: Rule, entry: Expr, src: Expr, slot: int | None) -> None:
             w = pte_wid(entry)
             ok = lay.allows(w, bit)
             info = (("entry", slot), ("pte", entry))
-            r.checks.append(Check("use-after-free", conj(ok, lay.freed_at(lay.frame(w))), False,
-                                  info))
-            recs = [(so, Field(lay.rec[lay.pte_addr(so, v) - lay.nwords]))
-                    for so in range(len(self.prog.spaces))]
+            r.checks.append(
+                Check("use-after-free", conj(ok, lay.freed_at(lay.frame(w))), False, info)
+            )
+            recs = [
+                (so, Field(lay.rec[lay.pte_addr(so, v) - lay.nwords]))
+                for so in range(len(self.prog.spaces))
+            ]
             rec: Expr = C(0)
             for so, f in recs:
                 rec = ite(eq(src, so + 1), f, rec) if len(recs) > 1 else f
@@ -433,9 +516,14 @@ class Builder:
             stale = conj(ok, eq(pte_stale(entry), 1))
             moved = disj(op("not", lay.valid(rw)), ne(lay.frame(rw), lay.frame(w)))
             r.checks.append(Check("stale-translation", conj(stale, moved), False, info))
-            r.checks.append(Check("stale-permission",
-                                  conj(stale, op("not", moved), op("not", lay.allows(rw, bit))),
-                                  False, info))
+            r.checks.append(
+                Check(
+                    "stale-permission",
+                    conj(stale, op("not", moved), op("not", lay.allows(rw, bit))),
+                    False,
+                    info,
+                )
+            )
 
         # hit on a global entry
         r = base(page=v, space=s, slot=cf.te[(v, g)], how="hit-global", bit=bit)
@@ -447,8 +535,14 @@ class Builder:
         r.guard += [*guards, eq(te_g, 0), ne(te_t, 0)]
         races(r, Field(cf.tw[(v, t)]), te_t, cf.tw[(v, t)])
         if shared_tag:
-            r.checks.append(Check("asid-reuse", ne(te_t, s + 1), False,
-                                  (("entry", cf.tw[(v, t)]), ("pte", Field(cf.tw[(v, t)])))))
+            r.checks.append(
+                Check(
+                    "asid-reuse",
+                    ne(te_t, s + 1),
+                    False,
+                    (("entry", cf.tw[(v, t)]), ("pte", Field(cf.tw[(v, t)]))),
+                )
+            )
         emit(r, "access", f"{v}.{s}.ht")
         # miss: walk the page table in memory
         mem = Field(lay.mem[lay.pte_addr(s, v)])
@@ -478,8 +572,15 @@ class Builder:
                 r.upd.set(cf.hregs[core.hregs.index(handler.params[j])], Field(cf.qa[0][j]))
             self.shift_out(r, cf.qh, cf.qa, 0)
             r.info["handler"] = h
-            self.emit(c, None, r, "handler-entered", f"{core.name}:deliver:{handler.name}",
-                      f"handler {handler.name}", handler.span)
+            self.emit(
+                c,
+                None,
+                r,
+                "handler-entered",
+                f"{core.name}:deliver:{handler.name}",
+                f"handler {handler.name}",
+                handler.span,
+            )
 
     def drains(self, c: int) -> None:
         lay = self.lay
@@ -495,8 +596,9 @@ class Builder:
                 # FIFO: only IPIs held behind a release fence may be overtaken
                 older_ok = conj(*(self.held_unordered(kinds[j]) for j in range(i)))
             else:
-                older_ok = conj(*(conj(ne(kinds[j], lay.barrier), ne(kinds[j], me))
-                                  for j in range(i)))
+                older_ok = conj(
+                    *(conj(ne(kinds[j], lay.barrier), ne(kinds[j], me)) for j in range(i))
+                )
             if older_ok == FALSE or not targets:
                 continue
             r = Rule([lay.is_store(me), older_ok])
@@ -518,17 +620,21 @@ class Builder:
                 if self.prog.ipi == "ordered":
                     older_ok = TRUE if i == 0 else FALSE
                 else:
-                    older_ok = conj(*(conj(ne(kinds[j], lay.barrier), op("not", lay.is_ipi(kinds[j])))
-                                      for j in range(i)))
+                    older_ok = conj(
+                        *(
+                            conj(ne(kinds[j], lay.barrier), op("not", lay.is_ipi(kinds[j])))
+                            for j in range(i)
+                        )
+                    )
                 if older_ok == FALSE:
                     continue
                 r = Rule([eq(kinds[i], code), older_ok])
-                self.enqueue_ipi(r, ins.targets, ins.handler,
-                                 [Field(f) for f in cf.sbv[i][: len(ins.args)]])
+                self.enqueue_ipi(
+                    r, ins.targets, ins.handler, [Field(f) for f in cf.sbv[i][: len(ins.args)]]
+                )
                 self.shift_out(r, cf.sba, cf.sbv, i)
                 r.info.update(slot=i, targets=ins.targets, handler=ins.handler)
-                self.emit(c, None, r, "ipi-queued", f"{core.name}:ipi@{pc}:{i}", ins.text,
-                          ins.span)
+                self.emit(c, None, r, "ipi-queued", f"{core.name}:ipi@{pc}:{i}", ins.text, ins.span)
 
     def held_unordered(self, kind: Expr) -> Expr:
         if self.prog.ipi == "ordered":
@@ -559,14 +665,19 @@ class Builder:
                 t, g = lay.tag_of_space(s), lay.gtag
                 mem = Field(lay.mem[lay.pte_addr(s, v)])
                 for glob, tag in ((1, g), (0, t)):
-                    r = Rule([eq(Field(cf.space), s) if len(self.prog.spaces) > 1 else TRUE,
-                              eq(Field(cf.te[(v, g)]), 0), eq(Field(cf.te[(v, t)]), 0),
-                              lay.valid(pte_wid(mem)), eq(lay.is_global(pte_wid(mem)), glob)])
+                    r = Rule(
+                        [
+                            eq(Field(cf.space), s) if len(self.prog.spaces) > 1 else TRUE,
+                            eq(Field(cf.te[(v, g)]), 0),
+                            eq(Field(cf.te[(v, t)]), 0),
+                            lay.valid(pte_wid(mem)),
+                            eq(lay.is_global(pte_wid(mem)), glob),
+                        ]
+                    )
                     r.upd.set(cf.te[(v, tag)], s + 1)
                     r.upd.set(cf.tw[(v, tag)], mem)
                     r.info.update(page=v, space=s, slot=cf.te[(v, tag)])
-                    self.emit(c, None, r, "fill", f"{core.name}:fill:{v}.{s}.{glob}",
-                              "walker fill")
+                    self.emit(c, None, r, "fill", f"{core.name}:fill:{v}.{s}.{glob}", "walker fill")
 
     def accessed_pages(self, c: int) -> set[int]:
         """Pages the core's code (program and handlers) can access.  A TLB entry of another
@@ -583,9 +694,11 @@ class Builder:
         wids = {self.prog.spaces[s].entries[v]}
         for c, core in enumerate(self.prog.cores):
             for ins in core.code:
-                if isinstance(ins, P.IPte) and any(
-                        pv == v for pv, _ in self.pages_of(c, ins.page)) and any(
-                        ps == s for ps, _ in self.spaces_of(c, ins.space)):
+                if (
+                    isinstance(ins, P.IPte)
+                    and any(pv == v for pv, _ in self.pages_of(c, ins.page))
+                    and any(ps == s for ps, _ in self.spaces_of(c, ins.space))
+                ):
                     wids.add(ins.wid)
         return any(self.prog.pte_values[w].frame >= 0 for w in wids)
 

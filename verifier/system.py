@@ -53,9 +53,22 @@ class Table:
 Expr = Const | Field | Op | Table
 
 OPS = {
-    "add": 2, "sub": 2, "mul": 2, "div": 2, "mod": 2, "neg": 1,
-    "eq": 2, "ne": 2, "lt": 2, "le": 2, "gt": 2, "ge": 2,
-    "and": 2, "or": 2, "not": 1, "ite": 3,
+    "add": 2,
+    "sub": 2,
+    "mul": 2,
+    "div": 2,
+    "mod": 2,
+    "neg": 1,
+    "eq": 2,
+    "ne": 2,
+    "lt": 2,
+    "le": 2,
+    "gt": 2,
+    "ge": 2,
+    "and": 2,
+    "or": 2,
+    "not": 1,
+    "ite": 3,
 }
 
 TRUE = Const(1)

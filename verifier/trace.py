@@ -63,7 +63,9 @@ class TraceBuilder:
         for cid in path:
             n = self.compiled.step[cid](states[-1])
             if n is None:
-                raise ReplayError(f"step {len(states)}: `{self.sys.commands[cid].key}` is not enabled")
+                raise ReplayError(
+                    f"step {len(states)}: `{self.sys.commands[cid].key}` is not enabled"
+                )
             states.append(n)
         return states
 
@@ -78,18 +80,31 @@ class TraceBuilder:
             idx = k + 1
             links = self._links(cmd, pre, post, idx, org)
             in_handler = bool(pre[self.sys.cores[cmd.core].in_handler]) or (
-                cmd.action == "handler-returned")
+                cmd.action == "handler-returned"
+            )
             text, span = cmd.text, cmd.span
             if cmd.action == "drain" and links:
                 # a drain shows the store it completes
                 text, span = out[links[0] - 1].text, out[links[0] - 1].span
-            out.append(Step(idx, self.core_name(cmd.core), cmd.action, text,
-                            self.effect(cmd, pre, post), span, tuple(links), cmd.key,
-                            (), in_handler))
+            out.append(
+                Step(
+                    idx,
+                    self.core_name(cmd.core),
+                    cmd.action,
+                    text,
+                    self.effect(cmd, pre, post),
+                    span,
+                    tuple(links),
+                    cmd.key,
+                    (),
+                    in_handler,
+                )
+            )
         return out, states
 
-    def _links(self, cmd: Command, pre: tuple[int, ...], post: tuple[int, ...], idx: int,
-               org: _Origins) -> list[int]:
+    def _links(
+        self, cmd: Command, pre: tuple[int, ...], post: tuple[int, ...], idx: int, org: _Origins
+    ) -> list[int]:
         lay = self.lay
         links: list[int] = []
         for c, cf in enumerate(lay.cores):
@@ -107,12 +122,19 @@ class TraceBuilder:
                 del que[0]
                 que.append(0)
             for k, f in enumerate(cf.sba):
-                if pre[f] == 0 and post[f] != 0 and c == cmd.core and cmd.action not in (
-                        "drain", "ipi-queued", "barrier"):
+                if (
+                    pre[f] == 0
+                    and post[f] != 0
+                    and c == cmd.core
+                    and cmd.action not in ("drain", "ipi-queued", "barrier")
+                ):
                     buf[k] = idx
             for k, f in enumerate(cf.qh):
-                if post[f] != 0 and (pre[f] == 0 or cmd.action == "handler-entered") and (
-                        cmd.action in ("ipi-sent", "ipi-queued")):
+                if (
+                    post[f] != 0
+                    and (pre[f] == 0 or cmd.action == "handler-entered")
+                    and (cmd.action in ("ipi-sent", "ipi-queued"))
+                ):
                     que[k] = idx
             for f in cf.te.values():
                 if post[f] == 0:
@@ -124,7 +146,7 @@ class TraceBuilder:
             links.append(org.tlb[slot])
         return sorted(set(links))
 
-    def effect(self, cmd: Command, pre: tuple[int, ...], post: tuple[int, ...]) -> str:  # noqa: C901
+    def effect(self, cmd: Command, pre: tuple[int, ...], post: tuple[int, ...]) -> str:
         lay = self.lay
         a = cmd.action
         info = dict(cmd.info)
@@ -152,14 +174,21 @@ class TraceBuilder:
         if a == "barrier":
             return "release fence: earlier stores are all in memory"
         if a in ("load", "assign"):
-            changed = [f for f, _ in cmd.updates if pre[f] != post[f] and f != lay.cores[cmd.core].pc]
+            changed = [
+                f for f, _ in cmd.updates if pre[f] != post[f] and f != lay.cores[cmd.core].pc
+            ]
             if changed:
-                return ", ".join(f"{lay.fields[f].name.split('.')[-1]} = {post[f]}" for f in changed)
+                return ", ".join(
+                    f"{lay.fields[f].name.split('.')[-1]} = {post[f]}" for f in changed
+                )
             return "register unchanged"
         if a == "fence":
             kind = info.get("kind", "full")
-            return {"full": "store buffer is empty", "release": "release barrier",
-                    "acquire": "no effect on this model"}[kind]
+            return {
+                "full": "store buffer is empty",
+                "release": "release barrier",
+                "acquire": "no effect on this model",
+            }[kind]
         if a in ("ipi-sent", "ipi-queued", "ipi-buffered"):
             h = self.prog.handlers[info["handler"]].name
             targets = ", ".join(self.core_name(t) for t in info["targets"])
@@ -170,8 +199,10 @@ class TraceBuilder:
             h = self.prog.handlers[info["handler"]]
             core = self.prog.cores[cmd.core]
             cf = lay.cores[cmd.core]
-            args = [self._arg_text(h.param_kinds[j], post[cf.hregs[core.hregs.index(p)]])
-                    for j, p in enumerate(h.params)]
+            args = [
+                self._arg_text(h.param_kinds[j], post[cf.hregs[core.hregs.index(p)]])
+                for j, p in enumerate(h.params)
+            ]
             return f"handler {h.name}({', '.join(args)}) entered, interrupts off"
         if a == "handler-returned":
             return "handler returns, interrupted program resumes"
@@ -183,8 +214,10 @@ class TraceBuilder:
         if a == "access":
             pv = self.wid_of(pre[self.value_field[info["slot"]]])
             page = self.prog.pages[info["page"]]
-            return (f"TLB hit: {page} -> {pte_desc(pv, self.prog)} (entry from {pte_source(pv)}); "
-                    + self._access_outcome(cmd, pre))
+            return (
+                f"TLB hit: {page} -> {pte_desc(pv, self.prog)} (entry from {pte_source(pv)}); "
+                + self._access_outcome(cmd, pre)
+            )
         if a == "fault":
             return "TLB miss; the PTE in memory is invalid: page fault"
         if a == "invlpg":
@@ -198,7 +231,8 @@ class TraceBuilder:
         if a == "complete":
             i = lay.pte_addr(info["space"], info["page"]) - lay.nwords
             pv = self.prog.pte_values[post[lay.rec[i]] - 1]
-            return f"update of {self.prog.pages[info['page']]} declared done; recorded PTE: {pte_desc(pv, self.prog)}"
+            page = self.prog.pages[info["page"]]
+            return f"update of {page} declared done; recorded PTE: {pte_desc(pv, self.prog)}"
         if a == "await":
             return "condition holds"
         if a == "branch":
@@ -239,13 +273,16 @@ class TraceBuilder:
         access = cmd.text
         src = f"entry {page} -> {pte_desc(pv, self.prog)} filled from {pte_source(pv)}"
         if kind == "use-after-free":
-            now = f"frame {self.prog.frames[pv.frame]} was freed"
-            msg = f"{who}: `{access}` reached freed frame {self.prog.frames[pv.frame]} through the {src}"
+            frame = self.prog.frames[pv.frame]
+            now = f"frame {frame} was freed"
+            msg = f"{who}: `{access}` reached freed frame {frame} through the {src}"
         elif kind == "asid-reuse":
             s = cmd.get("space")
             owner = pre[lay.cores[cmd.core].te[(cmd.get("page"), lay.tag_of_space(s))]] - 1
-            now = (f"the entry belongs to space {self.prog.spaces[owner].name}, the core runs "
-                   f"{self.prog.spaces[s].name} (both ASID {self.prog.spaces[s].asid})")
+            now = (
+                f"the entry belongs to space {self.prog.spaces[owner].name}, the core runs "
+                f"{self.prog.spaces[s].name} (both ASID {self.prog.spaces[s].asid})"
+            )
             msg = f"{who}: `{access}` hit a TLB entry of another address space with the same ASID"
         else:
             s = self._entry_space(cmd, pre)
@@ -264,16 +301,39 @@ class TraceBuilder:
     def hang_problem(self, core: int, pc: int) -> Problem:
         ins = self.prog.cores[core].code[pc]
         who = self.core_name(core)
-        return Problem("hang", who, f"{who} waits at `{ins.text}` forever: no continuation of "
-                       "this execution lets it pass", ins.text, ins.span)
+        return Problem(
+            "hang",
+            who,
+            f"{who} waits at `{ins.text}` forever: no continuation of this execution lets it pass",
+            ins.text,
+            ins.span,
+        )
 
-    def trace(self, kind: str, path: list[int], final: Problem, title: str, model: str,
-              engine: str = "explicit") -> Trace:
+    def trace(
+        self,
+        kind: str,
+        path: list[int],
+        final: Problem,
+        title: str,
+        model: str,
+        engine: str = "explicit",
+    ) -> Trace:
         steps, _ = self.steps(path)
         if steps:
             last = steps[-1]
-            steps[-1] = Step(last.index, last.core, last.action, last.text, last.effect, last.span,
-                             last.links, last.key, (final,), last.in_handler)
+            steps[-1] = Step(
+                last.index,
+                last.core,
+                last.action,
+                last.text,
+                last.effect,
+                last.span,
+                last.links,
+                last.key,
+                (final,),
+                last.in_handler,
+            )
         cores = tuple(c.name for c in self.prog.cores)
-        return Trace(title, self.prog.file, model, self.prog.params, kind, cores, tuple(steps),
-                     final, engine)
+        return Trace(
+            title, self.prog.file, model, self.prog.params, kind, cores, tuple(steps), final, engine
+        )
