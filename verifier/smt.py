@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 import z3
@@ -38,7 +38,7 @@ import z3
 from verifier import ast
 from verifier.api import Model, expect_text, meets
 from verifier.result import Result, Trace
-from verifier.system import Command, Const, Expr, Field, Op, System, Table
+from verifier.system import Const, Expr, Field, Op, System, Table
 from verifier.trace import ReplayError, TraceBuilder
 
 DEFAULT_DEPTH = 30
@@ -67,9 +67,14 @@ class Sort:
 
     def __init__(self, width: int = 0) -> None:
         self.width = width
+        self._consts: dict[int, Term] = {}
 
     def const(self, v: int) -> Term:
-        return z3.BitVecVal(v, self.width) if self.width else z3.IntVal(v)
+        t = self._consts.get(v)
+        if t is None:
+            t = z3.BitVecVal(v, self.width) if self.width else z3.IntVal(v)
+            self._consts[v] = t
+        return t
 
     def var(self, name: str) -> Term:
         return z3.BitVec(name, self.width) if self.width else z3.Int(name)
@@ -248,83 +253,104 @@ def bv_width(system: System) -> int:
 # ---------------------------------------------------------------- the unrolling
 
 
-@dataclass
-class _Step:
-    """State ``k`` of an unrolling with its translator."""
-
-    state: list[Term]
-    tr: Translator
+State: TypeAlias = list[Term]
 
 
-@dataclass
+class _Subst:
+    """Simultaneous substitution of ``dst`` for ``src``: `z3.substitute` without its
+    per-call sort checks in Python, which cost more than the substitution itself."""
+
+    def __init__(self, src: Sequence[Term], dst: Sequence[Term]) -> None:
+        n = len(src)
+        self.n = n
+        self.src = (z3.Ast * n)(*(t.as_ast() for t in src))
+        self.dst = (z3.Ast * n)(*(t.as_ast() for t in dst))
+        self.ctx = src[0].ctx if n else z3.main_ctx()
+
+    def __call__(self, t: Term) -> Term:
+        ast = z3.Z3_substitute(self.ctx.ref(), t.as_ast(), self.n, self.src, self.dst)
+        return z3.z3._to_expr_ref(ast, self.ctx)
+
+
 class Encoding:
-    """The transition relation of a System, applied step by step to fresh state vectors."""
+    """The transition relation of a System, translated once over template variables
+    (``x!field``, ``sel!``) and instantiated per step by substitution (in z3, so the
+    Python-side translation is paid once, not once per step)."""
 
-    system: System
-    sort: Sort = INT
-    updaters: list[list[tuple[int, Expr]]] = field(init=False)  # by field: (command, value)
-    checked: list[Command] = field(init=False)  # commands with at least one check
-
-    def __post_init__(self) -> None:
-        n = len(self.system.fields)
-        self.updaters = [[] for _ in range(n)]
-        for cmd in self.system.commands:
-            for f, e in cmd.updates:
-                self.updaters[f].append((cmd.id, e))
-        self.checked = [c for c in self.system.commands if c.checks]
-
-    def init_state(self) -> _Step:
-        state = [self.sort.const(v) for v in self.system.init]
-        return _Step(state, Translator(state, self.sort))
-
-    def free_state(self, tag: str) -> _Step:
-        state = [self.sort.var(f"{f.name}@{tag}") for f in self.system.fields]
-        return _Step(state, Translator(state, self.sort))
-
-    def step(self, pre: _Step, sel: Term, tag: str) -> tuple[_Step, list[Cond]]:
-        """The successor of ``pre`` under command ``sel`` and the constraints that
-        make it a continuing transition."""
-        tr = pre.tr
-        cs: list[Cond] = [sel >= 0, sel < len(self.system.commands)]
-        for cmd in self.system.commands:
+    def __init__(self, system: System, sort: Sort = INT) -> None:
+        self.system = system
+        self.sort = sort
+        self.x = [sort.var(f"{f.name}!") for f in system.fields]
+        self.sel = sort.var("sel!")
+        tr = Translator(self.x, sort)
+        self.tr = tr
+        # continuing transition: the chosen command is enabled and no fatal check holds
+        cs: list[Cond] = [self.sel >= 0, self.sel < len(system.commands)]
+        for cmd in system.commands:
             fatal = [ch.cond for ch in cmd.checks if ch.fatal]
             ok = tr.cond(cmd.guard)
             if fatal:
                 ok = z3.And(ok, *(z3.Not(tr.cond(c)) for c in fatal))
             if not z3.is_true(ok):
-                cs.append(z3.Implies(sel == cmd.id, ok))
-        nxt: list[Term] = []
-        for f, info in enumerate(self.system.fields):
-            ups = self.updaters[f]
-            if not ups:
-                nxt.append(pre.state[f])
-                continue
-            chain = pre.state[f]
-            for cid, e in reversed(ups):
-                chain = z3.If(sel == cid, tr.value(e), chain)
-            v = self.sort.var(f"{info.name}@{tag}")
-            cs.append(v == chain)
-            nxt.append(v)
-        return _Step(nxt, Translator(nxt, self.sort)), cs
+                cs.append(z3.Implies(self.sel == cmd.id, ok))
+        self.enabled = z3.And(*cs)
+        updaters: list[list[tuple[int, Expr]]] = [[] for _ in system.fields]
+        for cmd in system.commands:
+            for f, e in cmd.updates:
+                updaters[f].append((cmd.id, e))
+        self.updated: list[int] = []  # fields some command updates
+        self.next: list[Term] = []  # their next values, in the order of ``updated``
+        for f, ups in enumerate(updaters):
+            if ups:
+                chain = self.x[f]
+                for cid, e in reversed(ups):
+                    chain = z3.If(self.sel == cid, tr.value(e), chain)
+                self.updated.append(f)
+                self.next.append(chain)
+        self._bad: dict[frozenset[str], Cond] = {}
 
-    def bad(self, s: _Step, kinds: Iterable[str]) -> Cond:
+    def _at(self, s: State, sel: Term | None = None) -> _Subst:
+        return _Subst([*self.x, self.sel], [*s, self.sel if sel is None else sel])
+
+    def init_state(self) -> State:
+        return [self.sort.const(v) for v in self.system.init]
+
+    def free_state(self, tag: str) -> State:
+        return [self.sort.var(f"{f.name}@{tag}") for f in self.system.fields]
+
+    def step(self, pre: State, sel: Term, tag: str) -> tuple[State, list[Cond]]:
+        """The successor of ``pre`` under command ``sel`` and the constraints that
+        make it a continuing transition."""
+        at = self._at(pre, sel)
+        cs = [at(self.enabled)]
+        nxt = list(pre)
+        for f, chain in zip(self.updated, self.next, strict=True):
+            v = self.sort.var(f"{self.system.fields[f].name}@{tag}")
+            cs.append(v == at(chain))
+            nxt[f] = v
+        return nxt, cs
+
+    def bad(self, s: State, kinds: Iterable[str]) -> Cond:
         """Some enabled command has a check of one of ``kinds`` that holds in ``s``."""
-        want = set(kinds)
-        tr = s.tr
-        ors = []
-        for cmd in self.checked:
-            conds = [tr.cond(ch.cond) for ch in cmd.checks if ch.kind in want]
-            if conds:
-                ors.append(z3.And(tr.cond(cmd.guard), z3.Or(*conds)))
-        return z3.Or(*ors) if ors else z3.BoolVal(False)
+        want = frozenset(kinds)
+        t = self._bad.get(want)
+        if t is None:
+            ors = []
+            for cmd in self.system.commands:
+                conds = [self.tr.cond(ch.cond) for ch in cmd.checks if ch.kind in want]
+                if conds:
+                    ors.append(z3.And(self.tr.cond(cmd.guard), z3.Or(*conds)))
+            t = z3.Or(*ors) if ors else z3.BoolVal(False)
+            self._bad[want] = t
+        return self._at(s)(t)
 
-    def in_range(self, s: _Step) -> Cond:
+    def in_range(self, s: State) -> Cond:
         return z3.And(*[z3.And(f.lo <= v, v <= f.hi)
-                        for f, v in zip(self.system.fields, s.state, strict=True)
+                        for f, v in zip(self.system.fields, s, strict=True)
                         if not (z3.is_int_value(v) or z3.is_bv_value(v))] or [z3.BoolVal(True)])
 
-    def distinct(self, a: _Step, b: _Step) -> Cond:
-        return z3.Or(*[x != y for x, y in zip(a.state, b.state, strict=True)])
+    def distinct(self, a: State, b: State) -> Cond:
+        return z3.Or(*[x != y for x, y in zip(a, b, strict=True)])
 
 
 # ---------------------------------------------------------------- the search
@@ -480,7 +506,7 @@ class _Induction:
         self.states = [enc.free_state("i0")]
         self._lit = 0
 
-    def good(self, s: _Step) -> Cond:
+    def good(self, s: State) -> Cond:
         return z3.And(z3.Not(self.enc.bad(s, self.kinds)), self.enc.in_range(s))
 
     def step_holds(self) -> bool:
