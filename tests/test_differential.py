@@ -149,6 +149,6 @@ def test_regression(spec: Path) -> None:
         model, _, kinds = line.partition(":")
         expected[model.strip()] = {k.strip() for k in kinds.split(",") if k.strip()}
     checked = load(str(spec), [])
-    for model, kinds in expected.items():
+    for model, want in expected.items():
         have = compare(Model.of(checked, model))
-        assert set(have) == kinds, (model, have, kinds)
+        assert set(have) == want, (model, have, want)
