@@ -91,10 +91,14 @@ def verdict_line(r: Result, color: bool) -> str:
         met = paint("EXPECTATION NOT MET", "mismatch", color)
     expected = f"expected {r.expected or 'safe'}"
     extra = f"  ({r.reason})" if r.reason else ""
+    size = (
+        f"depth {r.states}"
+        if r.engine == "smt"
+        else f"{r.states} states  {r.transitions} transitions"
+    )
     return (
         f"{r.file}  {r.model}  {paint(r.verdict, style, color)}  {kinds}  "
-        f"{r.states} states  {r.transitions} transitions  {r.seconds:.2f}s  {expected}  "
-        f"{met}{extra}"
+        f"{size}  {r.seconds:.2f}s  {expected}  {met}{extra}"
     )
 
 

@@ -101,6 +101,25 @@ class Layout:
     freed: list[int] = field(default_factory=list)  # per frame
     ipi_codes: dict[tuple[int, int], int] = field(default_factory=dict)  # (core, pc) -> code
 
+    def groups(self) -> tuple[tuple[int, ...], ...]:
+        """The fields that together describe one machine object: a core's control state
+        (pc, interrupt flag, handler state, space), a register, a store-buffer slot, a
+        queued IPI, a TLB entry, a memory word, a page-table entry with its issue and
+        completion records, a freed flag.  Relational invariants are built over these."""
+        out: list[tuple[int, ...]] = []
+        for cf in self.cores:
+            out.append((cf.pc, cf.irq, cf.inh, cf.spc, cf.space))
+            out += [(r,) for r in (*cf.regs, *cf.hregs)]
+            out += [(k, *vs) for k, vs in zip(cf.sba, cf.sbv, strict=True)]
+            out += [(h, *vs) for h, vs in zip(cf.qh, cf.qa, strict=True)]
+            out += [(cf.te[key], cf.tw[key]) for key in sorted(cf.te)]
+        out += [(f,) for f in self.mem[: self.nwords]]
+        for i, f in enumerate(self.mem[self.nwords :]):
+            out.append((f, self.last[i], self.rec[i]))
+        out += [(f,) for f in self.freed]
+        assert sorted(i for g in out for i in g) == list(range(len(self.fields)))
+        return tuple(out)
+
     def add(self, name: str, lo: int, hi: int, init: int) -> int:
         self.fields.append(FieldInfo(name, lo, hi, init))
         return len(self.fields) - 1

@@ -261,6 +261,7 @@ class Builder:
             tuple(self.commands),
             tuple(cores),
             self.prog.pte_values,
+            self.lay.groups(),
             {"layout": self.lay},
         )
 

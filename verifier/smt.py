@@ -30,18 +30,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeAlias
 
 import z3
 
 from verifier import ast
 from verifier.api import Model, expect_text, meets
+from verifier.explicit import explore
+from verifier.invariants import Relations
 from verifier.result import Result, Trace
 from verifier.system import Const, Expr, Field, Op, System, Table
 from verifier.trace import ReplayError, TraceBuilder
 
 DEFAULT_DEPTH = 30
+PROOF_BUDGET = 120.0  # seconds for the relational proof when no --timeout is given
 HANG_NOTE = "hang is not checked by the smt engine"
 
 Term: TypeAlias = Any  # a z3 integer or bit-vector term (z3 has no type stubs)
@@ -196,8 +199,9 @@ class Translator:
         return z3.If(self.cond(e), k(1), k(0))
 
 
-def bounds(e: Expr, fields: Sequence[tuple[int, int]], memo: dict[int, tuple[int, int]]
-           ) -> tuple[int, int]:
+def bounds(
+    e: Expr, fields: Sequence[tuple[int, int]], memo: dict[int, tuple[int, int]]
+) -> tuple[int, int]:
     """An interval holding every value of ``e`` and of its subexpressions (the latter
     through ``memo``, keyed by node id) when each field ``i`` lies in ``fields[i]``."""
     got = memo.get(id(e))
@@ -245,8 +249,11 @@ def bv_width(system: System) -> int:
         for e in exprs:
             bounds(e, fields, memo)
             keep.append(e)
-    m = max([abs(v) for lo_hi in [*memo.values(), *fields] for v in lo_hi]
-            + [abs(v) for v in system.init] + [len(system.commands)])
+    m = max(
+        [abs(v) for lo_hi in [*memo.values(), *fields] for v in lo_hi]
+        + [abs(v) for v in system.init]
+        + [len(system.commands)]
+    )
     return max(4, m.bit_length() + 2)
 
 
@@ -345,9 +352,14 @@ class Encoding:
         return self._at(s)(t)
 
     def in_range(self, s: State) -> Cond:
-        return z3.And(*[z3.And(f.lo <= v, v <= f.hi)
-                        for f, v in zip(self.system.fields, s, strict=True)
-                        if not (z3.is_int_value(v) or z3.is_bv_value(v))] or [z3.BoolVal(True)])
+        return z3.And(
+            *[
+                z3.And(f.lo <= v, v <= f.hi)
+                for f, v in zip(self.system.fields, s, strict=True)
+                if not (z3.is_int_value(v) or z3.is_bv_value(v))
+            ]
+            or [z3.BoolVal(True)]
+        )
 
     def distinct(self, a: State, b: State) -> Cond:
         return z3.Or(*[x != y for x, y in zip(a, b, strict=True)])
@@ -490,8 +502,16 @@ class _Search:
             hit = self.found[kind]
             cmd = self.system.commands[hit.command]
             final = self.tb.problem(kind, cmd, hit.check, hit.pre)
-            out.append(self.tb.trace(kind, [*hit.path, hit.command], final,
-                                     self.m.checked.title, self.m.model, engine="smt"))
+            out.append(
+                self.tb.trace(
+                    kind,
+                    [*hit.path, hit.command],
+                    final,
+                    self.m.checked.title,
+                    self.m.model,
+                    engine="smt",
+                )
+            )
         return out
 
 
@@ -525,14 +545,129 @@ class _Induction:
         return not _check(self.solver, self.deadline, lit)
 
 
+class _RelationalProof:
+    """An unbounded proof by a relational invariant (`invariants.Relations`).
+
+    Seeded with states from the explicit engine, the abstraction is grown until z3
+    finds no transition from inside it to outside it — each state z3 names inside
+    it with a successor outside (a counterexample to induction) is explored
+    explicitly and added.  The result contains the initial state and is closed
+    under the transition relation, so it contains every reachable state; a kind
+    whose problem condition z3 finds unsatisfiable within it is unreachable at
+    every depth.  Arity 3 and then 4 are tried while the formula stays small
+    (3 captures, e.g., an acknowledgement counter and two responders).  A spurious
+    counterexample whose explicit closure reaches a wanted kind shows the abstraction
+    is too coarse at that arity, so the search moves on.
+    """
+
+    MAX_SIZE = 400_000  # value tuples: beyond this the z3 formula gets too large
+    MAX_ROUNDS = 40  # counterexamples to induction per arity
+    SAMPLE = 200_000  # explicit states to seed the abstraction with
+    CLOSURE = 20_000  # explicit states explored from each counterexample to induction
+
+    def __init__(self, m: Model, enc: Encoding, deadline: _Deadline) -> None:
+        self.m = m
+        self.enc = enc
+        self.deadline = deadline
+        self.note = ""
+
+    def _in(self, rel: Relations, s: State) -> Cond:
+        k = self.enc.sort.const
+        parts = []
+        for idx, allowed in rel.constraints():
+            parts.append(
+                z3.Or(
+                    *[
+                        z3.And(*[s[i] == k(v) for i, v in zip(idx, vals, strict=True)])
+                        for vals in allowed
+                    ]
+                )
+            )
+        return z3.And(*parts)
+
+    def _explore(self, init: tuple[int, ...], limit: int) -> tuple[list[tuple[int, ...]], set[str]]:
+        """States reachable from ``init`` (up to ``limit``) and the kinds they reach."""
+        left = self.deadline.left_ms()
+        ex = explore(
+            replace(self.m.system, init=init),
+            max_states=limit,
+            timeout=None if left is None else left / 1000,
+        )
+        return [ex.state(i) for i in range(len(ex.states))], set(ex.found)
+
+    def _close(self, rel: Relations, kinds: list[str]) -> bool:
+        """Grow ``rel`` until it is inductive; False if that fails within the limits
+        or the abstraction visibly admits a wanted problem."""
+        for _ in range(self.MAX_ROUNDS):
+            if self.deadline.expired():
+                return False
+            x = self.enc.free_state("r")
+            sel = self.enc.sort.var("rsel")
+            nxt, cs = self.enc.step(x, sel, "r1")
+            solver = _solver(self.enc.sort)
+            solver.add(self._in(rel, x), *cs, z3.Not(self._in(rel, nxt)))
+            if not _check(solver, self.deadline):
+                return True
+            model = solver.model()
+            pre = tuple(_as_int(model.eval(v, model_completion=True)) for v in x)
+            closure, found = self._explore(pre, self.CLOSURE)
+            if set(kinds) <= found:
+                return False
+            if not rel.add(closure):
+                raise SmtReplayError(
+                    "smt engine: z3 found a successor outside the invariant "
+                    "that the explicit engine does not produce"
+                )
+            if rel.size() > self.MAX_SIZE:
+                return False
+        return False
+
+    def excluded(self, kinds: list[str]) -> list[str]:
+        """The kinds proved unreachable at every depth (possibly none)."""
+        system = self.m.system
+        states, reachable = self._explore(system.init, self.SAMPLE)
+        kinds = [k for k in kinds if k not in reachable]  # really reachable: no proof
+        best: list[str] = []
+        for arity in (3, 4):
+            rel = Relations(system.groups, arity)
+            rel.add(states)
+            if rel.size() > self.MAX_SIZE or not self._close(rel, kinds):
+                continue
+            states = rel.states
+            x = self.enc.free_state("q")
+            solver = _solver(self.enc.sort)
+            solver.add(self._in(rel, x))
+            out = [k for k in kinds if not _check(solver, self.deadline, self.enc.bad(x, [k]))]
+            if len(out) > len(best):
+                best = out
+                self.note = (
+                    f"inductive invariant over {arity}-tuples of machine objects "
+                    f"({rel.size()} value tuples) checked by z3"
+                )
+            if len(best) == len(kinds):
+                break
+        return best
+
+
+def _as_int(v: Term) -> int:
+    return int(v.as_signed_long()) if z3.is_bv_value(v) else int(v.as_long())
+
+
 # ---------------------------------------------------------------- entry point
 
 
-def check_smt(m: Model, expect: ast.ExpectDecl | None, *, depth: int | None = None,
-              prove: bool = False, timeout: float | None = None,
-              int_sort: bool = False) -> Result:
+def check_smt(
+    m: Model,
+    expect: ast.ExpectDecl | None,
+    *,
+    depth: int | None = None,
+    prove: bool = False,
+    timeout: float | None = None,
+    int_sort: bool = False,
+) -> Result:
     """Bounded model checking of ``m`` up to ``depth`` commands before the problem
-    (default DEFAULT_DEPTH); with ``prove``, k-induction for the kinds not found.
+    (default DEFAULT_DEPTH); with ``prove``, first a relational inductive invariant
+    (`_RelationalProof`), then k-induction for the kinds it leaves open.
     Integers are bit-vectors wide enough for every reachable value (`bv_width`), or
     z3 Ints with ``int_sort`` (much slower; kept to cross-check the encoding)."""
     start = time.monotonic()
@@ -544,7 +679,17 @@ def check_smt(m: Model, expect: ast.ExpectDecl | None, *, depth: int | None = No
     reached = -1
     induction: _Induction | None = None
     try:
-        for k in range(limit + 1):
+        if prove:
+            proof = _RelationalProof(
+                m, search.enc, _Deadline(PROOF_BUDGET if timeout is None else timeout / 2)
+            )
+            excluded = proof.excluded(search.all_kinds)
+            if excluded:
+                notes.append(f"{', '.join(excluded)} unreachable: {proof.note}")
+                search.all_kinds = [k for k in search.all_kinds if k not in excluded]
+                proved = not search.all_kinds
+                reached = 0 if proved else reached
+        for k in range(0 if proved else limit + 1):
             if k:
                 search.deepen()
             broken = search.search_bound(ranges=prove)
@@ -568,25 +713,48 @@ def check_smt(m: Model, expect: ast.ExpectDecl | None, *, depth: int | None = No
                 notes.append(f"timeout after {timeout:g} s")
                 break
     except _Unknown as err:
-        notes.append(f"z3 gave up ({err})" if str(err) not in ("timeout", "canceled")
-                     else f"timeout after {timeout:g} s")
+        notes.append(
+            f"z3 gave up ({err})"
+            if str(err) not in ("timeout", "canceled")
+            else f"timeout after {timeout:g} s"
+        )
     except z3.Z3Exception as err:
         notes.append(f"z3 error: {err}")
     traces = search.traces()
     kinds = tuple(t.kind for t in traces)
     verdict, met = _verdict(expect, kinds, proved, reached, limit, notes)
     notes.append(HANG_NOTE)
-    return Result(m.checked.title, m.checked.file, m.model, m.checked.params, verdict, kinds,
-                  tuple(traces), max(reached, 0), 0, time.monotonic() - start,
-                  expect_text(expect), met, "smt", "; ".join(notes))
+    return Result(
+        m.checked.title,
+        m.checked.file,
+        m.model,
+        m.checked.params,
+        verdict,
+        kinds,
+        tuple(traces),
+        max(reached, 0),
+        0,
+        time.monotonic() - start,
+        expect_text(expect),
+        met,
+        "smt",
+        "; ".join(notes),
+    )
 
 
-def _verdict(expect: ast.ExpectDecl | None, kinds: tuple[str, ...], proved: bool,
-             reached: int, limit: int, notes: list[str]) -> tuple[str, bool]:
+def _verdict(
+    expect: ast.ExpectDecl | None,
+    kinds: tuple[str, ...],
+    proved: bool,
+    reached: int,
+    limit: int,
+    notes: list[str],
+) -> tuple[str, bool]:
     wants_hang = expect is not None and (expect.verdict == "hang" or "hang" in expect.kinds)
     if proved:
-        notes.insert(0, "every other kind proved unreachable" if kinds
-                     else "proved safe at every depth")
+        notes.insert(
+            0, "every other kind proved unreachable" if kinds else "proved safe at every depth"
+        )
     elif reached >= 0:
         what = "no other kind" if kinds else "safe"
         notes.insert(0, f"{what} up to depth {reached}")

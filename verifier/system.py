@@ -278,6 +278,7 @@ class System:
     commands: tuple[Command, ...]
     cores: tuple[CoreLayout, ...]
     pte_values: tuple[PteValue, ...]  # indexed by wid
+    groups: tuple[tuple[int, ...], ...] = ()  # fields describing one machine object each
     meta: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def field_index(self, name: str) -> int:
