@@ -79,3 +79,15 @@ def test_random_bytes(data: bytes) -> None:
             load(str(path), [])
         except SpecError as err:
             assert err.diagnostics and str(err)
+
+
+def test_long_source_lines_are_clipped_around_the_caret() -> None:
+    from verifier.diagnostics import MAX_LINE, Diagnostic, render
+    from verifier.span import Span
+
+    line = "skip; " * 100 + "oops"
+    col = line.index("oops") + 1
+    text = render(Diagnostic(Span("f.tlb", 1, col, 1, col + 4), "bad"), {"f.tlb": line})
+    shown, caret = text.splitlines()[1:3]
+    assert len(shown) <= MAX_LINE + 10 and shown.strip().startswith("...")
+    assert shown[caret.index("^") : caret.index("^") + 4] == "oops"

@@ -51,6 +51,9 @@ class SpecError(Exception):
         return render_all(self.diagnostics, self.sources)
 
 
+MAX_LINE = 120  # longer source lines are shown as a window around the caret
+
+
 def _excerpt(span: Span, sources: dict[str, str]) -> list[str]:
     text = sources.get(span.file)
     if text is None or span.line <= 0:
@@ -64,6 +67,14 @@ def _excerpt(span: Span, sources: dict[str, str]) -> list[str]:
     if span.end_line == span.line and span.end_col > span.col:
         width = span.end_col - span.col
     width = max(1, min(width, len(line) - caret_col + 1))
+    if len(line) > MAX_LINE:  # show a window around the caret
+        start = max(0, min(caret_col - 1 - MAX_LINE // 2, len(line) - MAX_LINE))
+        shown = line[start : start + MAX_LINE]
+        prefix = "..." if start > 0 else ""
+        suffix = "..." if start + MAX_LINE < len(line) else ""
+        line = prefix + shown + suffix
+        caret_col = caret_col - start + len(prefix)
+        width = max(1, min(width, MAX_LINE - (caret_col - 1 - len(prefix))))
     return ["    " + line, "    " + " " * (caret_col - 1) + "^" + "~" * (width - 1)]
 
 
