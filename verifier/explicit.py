@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from verifier.compile import State, compact, compile_system
-from verifier.system import System
+from verifier.system import CoreLayout, System
 
 ProgressFn = Callable[[int, int, int], None]  # (states, frontier, transitions)
 
@@ -159,6 +159,22 @@ def explore(
     return ex
 
 
+Position = Callable[[State], int]
+
+
+def await_views(core: CoreLayout) -> list[tuple[frozenset[int], Position]]:
+    """Where a core's awaits can block: its program (the pc, or the pc saved while a
+    handler runs) and its handler code (the pc while in a handler, else -1)."""
+    views: list[tuple[frozenset[int], Position]] = []
+    if core.program_awaits:
+        views.append(
+            (core.program_awaits, lambda s: s[core.saved_pc] if s[core.in_handler] else s[core.pc])
+        )
+    if core.handler_awaits:
+        views.append((core.handler_awaits, lambda s: s[core.pc] if s[core.in_handler] else -1))
+    return views
+
+
 def _find_hang(ex: Exploration) -> None:
     """A core hangs when it reaches a state from which its `await` can never be passed:
     every state reachable from there keeps it at the same await (a deadlock, or a set of
@@ -167,19 +183,7 @@ def _find_hang(ex: Exploration) -> None:
     n = len(ex.states)
     best: Found | None = None
     for c, core in enumerate(ex.system.cores):
-        views = []
-        if core.program_awaits:
-            views.append(
-                (
-                    core.program_awaits,
-                    lambda s, core=core: s[core.saved_pc] if s[core.in_handler] else s[core.pc],
-                )
-            )
-        if core.handler_awaits:
-            views.append(
-                (core.handler_awaits, lambda s, core=core: s[core.pc] if s[core.in_handler] else -1)
-            )
-        for awaits, position in views:
+        for awaits, position in await_views(core):
             pos = [position(s) for s in ex.states]
             for p in sorted(awaits):
                 doomed = _doomed(ex, pos, p, n)
@@ -228,15 +232,10 @@ def hang_from(
     if not ex.complete:
         return None
     for c, core in enumerate(system.cores):
-        if state[core.in_handler]:
-            hp = state[core.pc]
-            if hp in core.handler_awaits:
-                pos = [s[core.pc] if s[core.in_handler] else -1 for s in ex.states]
-                if _doomed(ex, pos, hp, len(ex.states)) == 0:
-                    return c, hp
-        p = state[core.saved_pc] if state[core.in_handler] else state[core.pc]
-        if p in core.program_awaits:
-            pos = [s[core.saved_pc] if s[core.in_handler] else s[core.pc] for s in ex.states]
-            if _doomed(ex, pos, p, len(ex.states)) == 0:
-                return c, p
+        for awaits, position in await_views(core):
+            p = position(ex.states[0])
+            if p in awaits:
+                pos = [position(s) for s in ex.states]
+                if _doomed(ex, pos, p, len(ex.states)) == 0:
+                    return c, p
     return None

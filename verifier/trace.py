@@ -13,7 +13,7 @@ from verifier.compile import Compiled
 from verifier.layout import Layout
 from verifier.program import Program, PteValue
 from verifier.result import Problem, Step, Trace
-from verifier.system import Command, System, evaluate
+from verifier.system import Command, Const, System, evaluate
 
 PERMS = "rwx"
 
@@ -244,10 +244,10 @@ class TraceBuilder:
         return ""
 
     def _access_outcome(self, cmd: Command, s: tuple[int, ...]) -> str:
-        pv = self.wid_of(s[self.value_field[cmd.get("slot")]])
-        bit = cmd.get("bit")
-        if pv.frame >= 0 and pv.perms & bit:
-            return f"access reaches frame {self.prog.frames[pv.frame]}"
+        value = s[self.value_field[cmd.get("slot")]]
+        wid = value // 4
+        if evaluate(self.lay.allows(Const(wid), cmd.get("bit")), s):  # the rule's own table
+            return f"access reaches frame {self.prog.frames[self.prog.pte_values[wid].frame]}"
         return "permission fault, no access"
 
     def _buffered_value(self, cmd: Command, post: tuple[int, ...]) -> int:
