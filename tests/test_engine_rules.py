@@ -360,3 +360,16 @@ def test_ipi_argument_must_fit_the_handler_register() -> None:
     spec = "core s { ipi t h(%d) }\ncore t { skip }\nhandler h(a) { r := a }\n"
     assert kinds(spec % 20, "sc") == {"range"}
     assert kinds(spec % 15, "sc") == set()
+
+
+def test_trace_steps_say_which_store_a_load_read() -> None:
+    from verifier.render_dot import render_dot
+
+    r = run(MP % "", "pso")
+    t = r.trace("assertion")
+    assert t is not None
+    by_text = {s.text: s for s in t.steps}
+    flag_store = next(s for s in t.steps if s.text == "flag := 1" and s.action != "drain")
+    assert by_text["v := data"].reads_from is None  # the initial value: data's store is late
+    assert next(s for s in t.steps if s.action == "await").reads_from == flag_store.index
+    assert "reads-from" in render_dot(t)

@@ -94,8 +94,11 @@ class Step:
     complete, await, branch, irq, assert, skip.
     ``links`` are the numbers of earlier steps this one completes (a drain
     links to the step that buffered the store; a handler entry links to the
-    step that queued its IPI).  ``key`` identifies the machine rule taken, so a
-    saved trace can be replayed against the spec.
+    step that queued its IPI).  ``reads_from`` is the step whose store a load
+    (or await, atomic, branch) read: a buffered store of the same core, or the
+    step that put the value in memory; None for an initial value.  ``key``
+    identifies the machine rule taken, so a saved trace can be replayed against
+    the spec.
     """
 
     index: int
@@ -108,9 +111,11 @@ class Step:
     key: str = ""
     problems: tuple[Problem, ...] = ()
     in_handler: bool = False
+    reads_from: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        extra = {} if self.reads_from is None else {"reads_from": self.reads_from}
+        return extra | {
             "index": self.index,
             "core": self.core,
             "action": self.action,
@@ -136,6 +141,7 @@ class Step:
             d.get("key", ""),
             tuple(Problem.from_json(p) for p in d.get("problems", ())),
             bool(d.get("in_handler", False)),
+            d.get("reads_from"),
         )
 
     def location(self) -> str:

@@ -123,6 +123,7 @@ class Builder:
             case P.LReg(index=i, handler=h):
                 return Field(cf.hregs[i] if h else cf.regs[i])
             case P.LWord(addr=a):
+                rule.info["reads"] = a
                 return self.lay.load(c, a)
             case P.LUn(op=o, arg=a):
                 return op(o, self.expr(c, a, rule))

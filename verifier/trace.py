@@ -41,6 +41,7 @@ class _Origins:
     buffer: dict[int, list[int]] = field(default_factory=dict)  # core -> step per slot
     queue: dict[int, list[int]] = field(default_factory=dict)  # core -> step per slot
     tlb: dict[int, int] = field(default_factory=dict)  # te field -> step
+    memory: dict[int, int] = field(default_factory=dict)  # word field -> step of its store
 
 
 class TraceBuilder:
@@ -78,7 +79,9 @@ class TraceBuilder:
             cmd = self.sys.commands[cid]
             pre, post = states[k], states[k + 1]
             idx = k + 1
+            reads_from = self._reads_from(cmd, pre, org)
             links = self._links(cmd, pre, post, idx, org)
+            self._record_writes(cmd, pre, post, idx, links, org)
             in_handler = bool(pre[self.sys.cores[cmd.core].in_handler]) or (
                 cmd.action == "handler-returned"
             )
@@ -98,9 +101,43 @@ class TraceBuilder:
                     cmd.key,
                     (),
                     in_handler,
+                    reads_from,
                 )
             )
         return out, states
+
+    def _reads_from(self, cmd: Command, pre: tuple[int, ...], org: _Origins) -> int | None:
+        """The step whose store the command's load reads: the youngest buffered store of
+        the same core to that word, else the store that put the value in memory."""
+        addr = cmd.get("reads")
+        if addr is None:
+            return None
+        cf = self.lay.cores[cmd.core]
+        buf = org.buffer.get(cmd.core, [])
+        for k in reversed(range(len(cf.sba))):
+            if pre[cf.sba[k]] == addr + 1 and k < len(buf) and buf[k]:
+                return buf[k]
+        return org.memory.get(self.lay.mem[addr])
+
+    def _record_writes(
+        self,
+        cmd: Command,
+        pre: tuple[int, ...],
+        post: tuple[int, ...],
+        idx: int,
+        links: list[int],
+        org: _Origins,
+    ) -> None:
+        """Remember which store each memory word now holds (a drain stands for the
+        buffered store it completes)."""
+        writer = links[0] if cmd.action == "drain" and links else idx
+        for f in self.lay.mem[: self.lay.nwords]:
+            if pre[f] != post[f] or (cmd.action == "drain" and self._drained(cmd, pre) == f):
+                org.memory[f] = writer
+
+    def _drained(self, cmd: Command, pre: tuple[int, ...]) -> int | None:
+        kind = pre[self.lay.cores[cmd.core].sba[cmd.get("slot", 0)]]
+        return self.lay.mem[kind - 1] if 1 <= kind <= self.lay.nwords else None
 
     def _links(
         self, cmd: Command, pre: tuple[int, ...], post: tuple[int, ...], idx: int, org: _Origins
