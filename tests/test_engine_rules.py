@@ -46,22 +46,24 @@ def test_store_order_tso_vs_pso(model: str, states: int) -> None:
 
 def sb(fence: str) -> str:
     """Store buffering: both loads may see 0 only when stores are buffered."""
-    return """
-var x = 0
+    return SB.replace("FENCE", fence)
+
+
+SB = """var x = 0
 var y = 0
 var rx = 0
 var ry = 0
 var done = 0
 core a {
     x := 1
-    %s
+    FENCE
     r := y
     rx := r + 1
     done += 1
 }
 core b {
     y := 1
-    %s
+    FENCE
     r := x
     ry := r + 1
     done += 1
@@ -72,7 +74,7 @@ core obs {
     v := ry
     assert u == 2 || v == 2
 }
-""" % (fence, fence)
+"""
 
 
 @pytest.mark.parametrize("model", ["sc", "tso", "pso"])

@@ -307,7 +307,7 @@ class _Body:
         return 1
 
     def self_in(self, node: ast.Node, fam: str) -> None:
-        ctx, c = self.ctx, self.c
+        ctx = self.ctx
         if ctx.kind == "core":
             self.err(node, f"'self' outside a core family: core {ctx.name} is a single core")
         elif ctx.kind == "family" and ctx.family != fam:

@@ -63,11 +63,8 @@ def explore(
     max_states: int = 1_000_000,
     timeout: float | None = None,
     progress: ProgressFn | None = None,
-    stop_early: bool = False,
 ) -> Exploration:
-    """Explore every reachable state (or until a limit).  With ``stop_early``, stop once
-    every problem kind that can be found without the full graph has been seen — not used
-    for verdicts, which need the whole space."""
+    """Explore every reachable state, or until a state or time limit."""
     start = time.monotonic()
     packed = compact(system)
     compiled = compile_system(system, packed=packed)

@@ -66,10 +66,3 @@ class Relations:
     def size(self) -> int:
         """Value tuples in the abstraction (a measure of the formula z3 gets)."""
         return sum(len(v) for v in self.values) + sum(len(t) for t in self.tuples.values())
-
-    def combinations_at(self, arity: int) -> int:
-        n, k = len(self.varying), arity
-        out = 1
-        for i in range(k):
-            out = out * (n - i) // (i + 1)
-        return out if n >= k else 0

@@ -75,10 +75,6 @@ TRUE = Const(1)
 FALSE = Const(0)
 
 
-def const(v: int) -> Const:
-    return Const(v)
-
-
 def op(name: str, *args: Expr) -> Expr:
     """Build an operator node, folding constants and trivial boolean cases."""
     assert OPS[name] == len(args), name
@@ -280,9 +276,3 @@ class System:
     pte_values: tuple[PteValue, ...]  # indexed by wid
     groups: tuple[tuple[int, ...], ...] = ()  # fields describing one machine object each
     meta: dict[str, Any] = field(default_factory=dict, compare=False)
-
-    def field_index(self, name: str) -> int:
-        for i, f in enumerate(self.fields):
-            if f.name == name:
-                return i
-        raise KeyError(name)
