@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from verifier.api import Model, check_spec
 from verifier.checked import MODELS
 from verifier.frontend import load, load_text
-from verifier.smt import HANG_NOTE, INT, Sort, Translator, bounds, check_smt
-from verifier.system import Const, Expr, Field, Op, Table, evaluate
+from verifier.smt import HANG_NOTE, INT, Sort, Translator, check_smt
+from verifier.system import Const, Expr, Field, FieldInfo, Op, Table, evaluate, interval
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.tlb"))
 
@@ -163,7 +163,7 @@ def _z3_value(e: Expr, state: tuple[int, ...], sort: Sort) -> tuple[int, bool]:
 def test_translation_matches_evaluate(e: Expr, state: tuple[int, ...]) -> None:
     want = evaluate(e, state)
     assert _z3_value(e, state, INT) == (want, want != 0)
-    lo, hi = bounds(e, [FIELD_RANGE] * NFIELDS, {})
+    lo, hi = interval(e, [FieldInfo("f", *FIELD_RANGE, 0)] * NFIELDS, {})
     assert lo <= want <= hi
     width = max(abs(lo), abs(hi), 9).bit_length() + 2
     assert _z3_value(e, state, Sort(width)) == (want, want != 0)

@@ -102,7 +102,7 @@ def verdict_line(r: Result, color: bool) -> str:
     )
 
 
-def write_traces(r: Result, out: Path, svg: Path | None) -> None:
+def write_traces(r: Result, out: Path | None, svg: Path | None) -> None:
     stem = Path(r.file).stem
     for t in r.traces:
         base = f"{stem}.{r.model}.{t.kind}"
@@ -165,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
             progress.done()
             results.append(r)
             out = Path(args.out) if args.out else None
-            write_traces(r, out, Path(args.svg) if args.svg else None)  # type: ignore[arg-type]
+            write_traces(r, out, Path(args.svg) if args.svg else None)
             if not args.json:
                 print(verdict_line(r, color))
                 if not args.quiet:

@@ -21,7 +21,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from verifier.system import Command, Const, Expr, Field, FieldInfo, Op, System, Table, tdiv, tmod
+from verifier.system import (
+    Command,
+    Const,
+    Expr,
+    Field,
+    FieldInfo,
+    Op,
+    System,
+    Table,
+    interval,
+    tdiv,
+    tmod,
+)
 
 State = tuple[int, ...] | bytes  # bytes when every field fits in 0..255 (see `compact`)
 StepFn = Callable[[tuple[int, ...]], "tuple[int, ...] | None"]
@@ -31,41 +43,6 @@ SuccFn = Callable[[State, "list[tuple[int, State | None]]"], None]
 _ARITH = {"add": "+", "sub": "-", "mul": "*"}
 _CMP = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 _BOOL = {"eq", "ne", "lt", "le", "gt", "ge", "and", "or", "not"}
-
-Interval = tuple[int, int]
-
-
-def interval(e: Expr, fields: tuple[FieldInfo, ...]) -> Interval:
-    """Bounds on the value of ``e`` over states within the field ranges."""
-    if isinstance(e, Const):
-        return e.value, e.value
-    if isinstance(e, Field):
-        f = fields[e.index]
-        return f.lo, f.hi
-    if isinstance(e, Table):
-        return min(e.values, default=0), max(e.values, default=0)
-    args = [interval(a, fields) for a in e.args]
-    o = e.op
-    if o in _BOOL:
-        return 0, 1
-    if o == "add":
-        return args[0][0] + args[1][0], args[0][1] + args[1][1]
-    if o == "sub":
-        return args[0][0] - args[1][1], args[0][1] - args[1][0]
-    if o == "neg":
-        return -args[0][1], -args[0][0]
-    if o == "mul":
-        xs = [a * b for a in args[0] for b in args[1]]
-        return min(xs), max(xs)
-    if o == "ite":
-        return min(args[1][0], args[2][0]), max(args[1][1], args[2][1])
-    if o in ("div", "mod") and isinstance(e.args[1], Const) and e.args[1].value > 0:
-        d = e.args[1].value
-        lo, hi = args[0]
-        if lo >= 0:
-            return (lo // d, hi // d) if o == "div" else (0, min(d - 1, hi))
-    big = max(abs(x) for a in args for x in a)
-    return -big, big
 
 
 class _Gen:

@@ -650,10 +650,14 @@ class Builder:
             if isinstance(ins, P.IStore):
                 out.add(ins.addr)
             elif isinstance(ins, P.IPte):
-                for v, _ in self.pages_of(c, ins.page):
-                    for s, _ in self.spaces_of(c, ins.space):
-                        out.add(self.lay.pte_addr(s, v))
+                out.update(self.lay.pte_addr(s, v) for s, v in self.pte_entries(c, ins))
         return out
+
+    def pte_entries(self, c: int, ins: P.IPte) -> set[tuple[int, int]]:
+        """The (space, page) entries a `pte` statement of core ``c`` can write."""
+        return {
+            (s, v) for v, _ in self.pages_of(c, ins.page) for s, _ in self.spaces_of(c, ins.space)
+        }
 
     def fills(self, c: int) -> None:
         lay = self.lay
@@ -696,11 +700,7 @@ class Builder:
         wids = {self.prog.spaces[s].entries[v]}
         for c, core in enumerate(self.prog.cores):
             for ins in core.code:
-                if (
-                    isinstance(ins, P.IPte)
-                    and any(pv == v for pv, _ in self.pages_of(c, ins.page))
-                    and any(ps == s for ps, _ in self.spaces_of(c, ins.space))
-                ):
+                if isinstance(ins, P.IPte) and (s, v) in self.pte_entries(c, ins):
                     wids.add(ins.wid)
         return any(self.prog.pte_values[w].frame >= 0 for w in wids)
 

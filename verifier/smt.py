@@ -40,7 +40,7 @@ from verifier.api import Model, expect_text, meets
 from verifier.explicit import explore
 from verifier.invariants import Relations
 from verifier.result import Result, Trace
-from verifier.system import Const, Expr, Field, Op, System, Table
+from verifier.system import Const, Expr, Field, Op, System, Table, interval
 from verifier.trace import ReplayError, TraceBuilder
 
 DEFAULT_DEPTH = 30
@@ -199,56 +199,14 @@ class Translator:
         return z3.If(self.cond(e), k(1), k(0))
 
 
-def bounds(
-    e: Expr, fields: Sequence[tuple[int, int]], memo: dict[int, tuple[int, int]]
-) -> tuple[int, int]:
-    """An interval holding every value of ``e`` and of its subexpressions (the latter
-    through ``memo``, keyed by node id) when each field ``i`` lies in ``fields[i]``."""
-    got = memo.get(id(e))
-    if got is not None:
-        return got
-    out: tuple[int, int]
-    if isinstance(e, Const):
-        out = (e.value, e.value)
-    elif isinstance(e, Field):
-        out = fields[e.index]
-    elif isinstance(e, Table):
-        bounds(e.index, fields, memo)
-        out = (min(0, *e.values), max(0, *e.values))
-    else:
-        args = [bounds(a, fields, memo) for a in e.args]
-        match e.op:
-            case "add":
-                out = (args[0][0] + args[1][0], args[0][1] + args[1][1])
-            case "sub":
-                out = (args[0][0] - args[1][1], args[0][1] - args[1][0])
-            case "mul":
-                ps = [x * y for x in args[0] for y in args[1]]
-                out = (min(ps), max(ps))
-            case "neg":
-                out = (-args[0][1], -args[0][0])
-            case "div" | "mod":
-                m = max(abs(args[0][0]), abs(args[0][1]))
-                out = (-m, m)
-            case "ite":
-                out = (min(args[1][0], args[2][0]), max(args[1][1], args[2][1]))
-            case _:
-                out = (0, 1)
-    memo[id(e)] = out
-    return out
-
-
 def bv_width(system: System) -> int:
     """Bits that hold every value any guard, update or check can compute in a state whose
     fields are within their declared ranges (plus the sign and the range limits)."""
-    fields = [(f.lo, f.hi) for f in system.fields]
     memo: dict[int, tuple[int, int]] = {}
-    keep: list[Expr] = []
-    for cmd in system.commands:
-        exprs = [cmd.guard, *(e for _, e in cmd.updates), *(c.cond for c in cmd.checks)]
-        for e in exprs:
-            bounds(e, fields, memo)
-            keep.append(e)
+    for cmd in system.commands:  # the System keeps every node alive, so ids stay unique
+        for e in (cmd.guard, *(e for _, e in cmd.updates), *(c.cond for c in cmd.checks)):
+            interval(e, system.fields, memo)
+    fields = [(f.lo, f.hi) for f in system.fields]
     m = max(
         [abs(v) for lo_hi in [*memo.values(), *fields] for v in lo_hi]
         + [abs(v) for v in system.init]

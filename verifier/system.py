@@ -14,6 +14,7 @@ yielding 0/1, `ite`, and lookups into constant tables.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,21 +81,14 @@ def op(name: str, *args: Expr) -> Expr:
     assert OPS[name] == len(args), name
     if all(isinstance(a, Const) for a in args):
         return Const(eval_op(name, [a.value for a in args]))  # type: ignore[union-attr]
-    if name == "and":
+    if name in ("and", "or"):
+        absorbing, unit = (FALSE, TRUE) if name == "and" else (TRUE, FALSE)
         a, b = args
-        if a == FALSE or b == FALSE:
-            return FALSE
-        if a == TRUE:
+        if absorbing in args:
+            return absorbing
+        if a == unit:
             return b
-        if b == TRUE:
-            return a
-    if name == "or":
-        a, b = args
-        if a == TRUE or b == TRUE:
-            return TRUE
-        if a == FALSE:
-            return b
-        if b == FALSE:
+        if b == unit:
             return a
     if name == "ite":
         c, a, b = args
@@ -180,6 +174,61 @@ def eval_op(name: str, v: list[int]) -> int:
         case "ite":
             return v[1] if v[0] else v[2]
     raise ValueError(name)
+
+
+Interval = tuple[int, int]
+_BOOL_OPS = frozenset({"eq", "ne", "lt", "le", "gt", "ge", "and", "or", "not"})
+
+
+def interval(
+    e: Expr, fields: Sequence[FieldInfo], memo: dict[int, Interval] | None = None
+) -> Interval:
+    """Bounds on the value of ``e`` in every state whose fields lie within their ranges.
+    With ``memo`` (keyed by node id; the caller keeps the nodes alive) the bounds of
+    every subexpression are recorded too."""
+    if memo is not None and id(e) in memo:
+        return memo[id(e)]
+    out: Interval
+    if isinstance(e, Const):
+        out = (e.value, e.value)
+    elif isinstance(e, Field):
+        out = (fields[e.index].lo, fields[e.index].hi)
+    elif isinstance(e, Table):
+        lo, hi = interval(e.index, fields, memo)
+        values = list(e.values)
+        if not (lo >= 0 and hi < len(e.values)):
+            values.append(0)  # an index out of range gives 0
+        out = (min(values, default=0), max(values, default=0))
+    else:
+        args = [interval(a, fields, memo) for a in e.args]
+        out = _op_interval(e, args)
+    if memo is not None:
+        memo[id(e)] = out
+    return out
+
+
+def _op_interval(e: Op, args: list[Interval]) -> Interval:
+    o = e.op
+    if o in _BOOL_OPS:
+        return 0, 1
+    if o == "add":
+        return args[0][0] + args[1][0], args[0][1] + args[1][1]
+    if o == "sub":
+        return args[0][0] - args[1][1], args[0][1] - args[1][0]
+    if o == "neg":
+        return -args[0][1], -args[0][0]
+    if o == "mul":
+        xs = [a * b for a in args[0] for b in args[1]]
+        return min(xs), max(xs)
+    if o == "ite":
+        return min(args[1][0], args[2][0]), max(args[1][1], args[2][1])
+    divisor = e.args[1] if o in ("div", "mod") else None
+    if isinstance(divisor, Const) and divisor.value > 0 and args[0][0] >= 0:
+        d = divisor.value
+        lo, hi = args[0]
+        return (lo // d, hi // d) if o == "div" else (0, min(d - 1, hi))
+    big = max(abs(x) for a in args for x in a)  # |a / b| and |a % b| never exceed |a|
+    return -big, big
 
 
 def evaluate(e: Expr, s: tuple[int, ...]) -> int:
