@@ -28,14 +28,20 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 EXAMPLES = ROOT.parent / "shared" / "examples"
-SHORT = {"use-after-free": "uaf", "stale-translation": "st", "stale-permission": "sp",
-         "asid-reuse": "asid", "assertion": "assert", "range": "range", "hang": "hang"}
+SHORT = {
+    "use-after-free": "uaf",
+    "stale-translation": "st",
+    "stale-permission": "sp",
+    "asid-reuse": "asid",
+    "assertion": "assert",
+    "range": "range",
+    "hang": "hang",
+}
 
 
-def _run(conn: Any, path: str, defines: list[str], model: str, engine: str,
-         budget: float) -> None:
+def _run(conn: Any, path: str, defines: list[str], model: str, engine: str, budget: float) -> None:
     from verifier.api import check_spec
-    from verifier.frontend import load
+    from verifier.lang.frontend import load
 
     checked = load(path, defines)
     start = time.monotonic()
@@ -49,8 +55,9 @@ def _run(conn: Any, path: str, defines: list[str], model: str, engine: str,
     conn.close()
 
 
-def measure(path: str, defines: list[str], model: str, engine: str,
-            budget: float) -> tuple[str, list[str], int, float, float]:
+def measure(
+    path: str, defines: list[str], model: str, engine: str, budget: float
+) -> tuple[str, list[str], int, float, float]:
     ctx = mp.get_context("fork")
     parent, child = ctx.Pipe(duplex=False)
     p = ctx.Process(target=_run, args=(child, path, defines, model, engine, budget))
@@ -71,16 +78,22 @@ def has_param_n(path: Path) -> bool:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("files", nargs="*", help="specs (default: the shared examples)")
-    ap.add_argument("--budget", type=float, default=3.0, metavar="S",
-                    help="seconds per engine run (default 3; the smt depth is what it "
-                    "reaches in this time)")
+    ap.add_argument(
+        "--budget",
+        type=float,
+        default=3.0,
+        metavar="S",
+        help="seconds per engine run (default 3; the smt depth is what it reaches in this time)",
+    )
     ap.add_argument("--ns", default="2,3,4,5,6", help="values of N (default 2..6)")
     ap.add_argument("--model", default="pso")
     args = ap.parse_args(argv)
     files = [Path(f) for f in args.files] or sorted(EXAMPLES.glob("*.tlb"))
     ns = [int(n) for n in args.ns.split(",")]
-    head = (f"{'spec':<30} {'N':>2}  {'explicit':<14} {'states':>8} {'s':>7} {'MB':>6}  "
-            f"{'smt':<14} {'depth':>5} {'s':>7} {'MB':>6}")
+    head = (
+        f"{'spec':<30} {'N':>2}  {'explicit':<14} {'states':>8} {'s':>7} {'MB':>6}  "
+        f"{'smt':<14} {'depth':>5} {'s':>7} {'MB':>6}"
+    )
     print(f"model {args.model}, budget {args.budget:g} s per run")
     print(head)
     print("-" * len(head))
@@ -93,9 +106,11 @@ def main(argv: list[str] | None = None) -> int:
             if ev == "inconclusive":
                 ekinds = "timeout"
             skinds = ",".join(sk) if sk else "-"
-            print(f"{f.stem:<30} {n if n is not None else '-':>2}  {ekinds:<14} {es:>8} "
-                  f"{et:>7.2f} {em:>6.0f}  {skinds:<14} {sd:>5} {st:>7.2f} {sm:>6.0f}",
-                  flush=True)
+            print(
+                f"{f.stem:<30} {n if n is not None else '-':>2}  {ekinds:<14} {es:>8} "
+                f"{et:>7.2f} {em:>6.0f}  {skinds:<14} {sd:>5} {st:>7.2f} {sm:>6.0f}",
+                flush=True,
+            )
     return 0
 
 

@@ -21,8 +21,8 @@ sys.path.insert(0, str(ROOT))
 
 def _case(args: tuple[str, int | None, str, int]) -> tuple[str, ...]:
     from verifier.api import Model
-    from verifier.explicit import explore
-    from verifier.frontend import load
+    from verifier.engines.explicit import explore
+    from verifier.lang.frontend import load
 
     path, n, model, max_states = args
     checked = load(path, [f"N={n}"] if n is not None else [])

@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 def _one(job: tuple[str, str, float]) -> tuple[str, str, str, str, str, float]:
     from verifier.api import check_spec
-    from verifier.frontend import load
+    from verifier.lang.frontend import load
 
     path, model, timeout = job
     checked = load(path, [])
@@ -37,8 +37,14 @@ def _one(job: tuple[str, str, float]) -> tuple[str, str, str, str, str, float]:
         status = "agree"
     else:
         status = "DIFFER"
-    return (path, model, ",".join(sorted(want)) or "-", ",".join(sorted(got)) or "-",
-            f"{status} ({sm.verdict})", secs)
+    return (
+        path,
+        model,
+        ",".join(sorted(want)) or "-",
+        ",".join(sorted(got)) or "-",
+        f"{status} ({sm.verdict})",
+        secs,
+    )
 
 
 def main() -> None:
@@ -48,18 +54,21 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=120.0)
     args = ap.parse_args()
     from verifier.api import expected_models
-    from verifier.frontend import load
+    from verifier.lang.frontend import load
 
-    files = sorted(f for p in args.paths for f in
-                   ([Path(p)] if p.endswith(".tlb") else Path(p).rglob("*.tlb")))
+    files = sorted(
+        f for p in args.paths for f in ([Path(p)] if p.endswith(".tlb") else Path(p).rglob("*.tlb"))
+    )
     jobs = [(str(f), m, args.timeout) for f in files for m in expected_models(load(str(f), []))]
     counts = {"agree": 0, "DIFFER": 0, "undecided": 0}
     with ProcessPoolExecutor(args.jobs) as pool:
         for path, model, want, got, status, secs in pool.map(_one, jobs):
             counts[status.split()[0]] += 1
             rel = Path(path).resolve().relative_to(ROOT) if Path(path).is_absolute() else path
-            print(f"{rel!s:50} {model:4} explicit={want:40} smt={got:40} {status:24} "
-                  f"{secs:6.1f}s", flush=True)
+            print(
+                f"{rel!s:50} {model:4} explicit={want:40} smt={got:40} {status:24} {secs:6.1f}s",
+                flush=True,
+            )
     print(f"{counts['agree']} agree, {counts['DIFFER']} differ, {counts['undecided']} undecided")
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from test_render import SOURCE, eager_missing_fence_trace
 
-from verifier.render_html import render_html
+from verifier.report.render_html import render_html
 
 pytestmark = pytest.mark.browser
 

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from verifier import ast, cli
-from verifier.checked import DEFAULT_SPACE
-from verifier.diagnostics import SpecError
-from verifier.frontend import load_text
+from verifier.cli import main as cli
+from verifier.lang import ast
+from verifier.lang.checked import DEFAULT_SPACE
+from verifier.lang.diagnostics import SpecError
+from verifier.lang.frontend import load_text
 
 GOLDEN = Path(__file__).parent / "golden" / "diagnostics"
 CASES = sorted(p.stem for p in GOLDEN.glob("*.tlb"))

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from verifier import counterexamples as cx
-from verifier.result import PROBLEM_KINDS, Problem, Step, Trace
-from verifier.span import Span
+from verifier.engines.result import PROBLEM_KINDS, Problem, Step, Trace
+from verifier.lang.span import Span
+from verifier.suite import counterexamples as cx
 
 ROOT = Path(__file__).resolve().parent.parent
 STORED = cx.stored(ROOT)

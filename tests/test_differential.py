@@ -20,20 +20,38 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from verifier.api import Model, traces_of
-from verifier.checked import MODELS
-from verifier.explicit import Exploration, explore
-from verifier.frontend import load, load_text
-from verifier.smt import check_smt
+from verifier.engines.explicit import Exploration, explore
+from verifier.engines.smt import check_smt
+from verifier.lang.checked import MODELS
+from verifier.lang.frontend import load, load_text
 
 REGRESSIONS = Path(__file__).resolve().parent / "regressions"
 
 # ---------------------------------------------------------------- spec generator
 
 _ANY = [
-    "x := 1", "x := 2", "r := x", "fence", "fence release", "invlpg V", "flush all",
-    "read V", "write V", "read W", "write W", "await x == 1", "assert x != 2",
-    "r := 3 / x", "r := (x - 3) % 2", "assert (x - 3) / 2 != -1", "irq off", "skip",
-    "if x == 1 { read V } else { write V }", "pte W := A rw", "complete W", "free B",
+    "x := 1",
+    "x := 2",
+    "r := x",
+    "fence",
+    "fence release",
+    "invlpg V",
+    "flush all",
+    "read V",
+    "write V",
+    "read W",
+    "write W",
+    "await x == 1",
+    "assert x != 2",
+    "r := 3 / x",
+    "r := (x - 3) % 2",
+    "assert (x - 3) / 2 != -1",
+    "irq off",
+    "skip",
+    "if x == 1 { read V } else { write V }",
+    "pte W := A rw",
+    "complete W",
+    "free B",
 ]
 _RESPONDER = ["read V", "write V", "read V", "write V", "exec V", *_ANY]
 
@@ -50,24 +68,40 @@ def specs(draw: st.DrawFn) -> str:
     names = [f"c{i}" for i in range(ncores)]
     walker = draw(st.sampled_from(["speculative", "on-miss"]))
     ipi = draw(st.sampled_from(["unordered", "ordered"]))
-    lines = ['spec "random"', f"option walker = {walker}", f"option ipi = {ipi}",
-             "frame A, B", "page V -> A rw", "page W -> B r", "var x = 0", "var acks = 0"]
+    lines = [
+        'spec "random"',
+        f"option walker = {walker}",
+        f"option ipi = {ipi}",
+        "frame A, B",
+        "page V -> A rw",
+        "page W -> B r",
+        "var x = 0",
+        "var acks = 0",
+    ]
     target = "c1" if ncores == 2 else draw(st.sampled_from(["c1", "c2", "others"]))
     acks = 2 if target == "others" else 1
-    ipi_part = draw(st.sampled_from([[], [f"ipi {target} h(V)"],
-                                     [f"ipi {target} h(V)", "invlpg V", f"await acks == {acks}"],
-                                     [f"ipi {target} h(V)", f"await acks == {acks}"]]))
-    init = [*_maybe(draw, "pte V := B rw", "pte V := invalid", "pte V := A r", "pte V := B rw"),
-            *_maybe(draw, "fence", "fence release", "fence"),
-            *ipi_part,
-            *_maybe(draw, "complete V", "complete V"),
-            *_maybe(draw, "free A", "free A")]
+    ipi_part = draw(
+        st.sampled_from(
+            [
+                [],
+                [f"ipi {target} h(V)"],
+                [f"ipi {target} h(V)", "invlpg V", f"await acks == {acks}"],
+                [f"ipi {target} h(V)", f"await acks == {acks}"],
+            ]
+        )
+    )
+    init = [
+        *_maybe(draw, "pte V := B rw", "pte V := invalid", "pte V := A r", "pte V := B rw"),
+        *_maybe(draw, "fence", "fence release", "fence"),
+        *ipi_part,
+        *_maybe(draw, "complete V", "complete V"),
+        *_maybe(draw, "free A", "free A"),
+    ]
     if draw(st.booleans()):
         init.insert(draw(st.integers(0, len(init))), draw(st.sampled_from(_ANY)))
     bodies = [init or ["skip"]]
     for _ in names[1:]:
-        bodies.append(draw(st.lists(st.sampled_from(_RESPONDER), min_size=1,
-                                    max_size=2)))
+        bodies.append(draw(st.lists(st.sampled_from(_RESPONDER), min_size=1, max_size=2)))
     for name, body in zip(names, bodies, strict=True):
         lines.append(f"core {name} {{")
         lines += [f"    {s}" for s in body]
@@ -100,8 +134,10 @@ def longest_path(ex: Exploration) -> int | None:
                     stack.append((j, ex.succ_off[j]))
                 continue
             stack.pop()
-            depth[i] = max((depth[ex.succ[k]] + 1
-                            for k in range(ex.succ_off[i], ex.succ_off[i + 1])), default=0)
+            depth[i] = max(
+                (depth[ex.succ[k]] + 1 for k in range(ex.succ_off[i], ex.succ_off[i + 1])),
+                default=0,
+            )
     return depth[0]
 
 
@@ -122,8 +158,9 @@ def compare(m: Model) -> dict[str, int]:
 # ---------------------------------------------------------------- tests
 
 
-@settings(derandomize=True, deadline=None, max_examples=200,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    derandomize=True, deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(specs(), st.sampled_from(MODELS))
 def test_engines_agree(text: str, model: str) -> None:
     checked = load_text(text, "random.tlb", [])

@@ -365,7 +365,7 @@ def test_ipi_argument_must_fit_the_handler_register() -> None:
 
 
 def test_trace_steps_say_which_store_a_load_read() -> None:
-    from verifier.render_dot import render_dot
+    from verifier.report.render_dot import render_dot
 
     r = run(MP % "", "pso")
     t = r.trace("assertion")

@@ -10,9 +10,9 @@ import pytest
 from conftest import EXAMPLES
 
 from verifier.api import check_spec, meets
-from verifier.checked import MODELS
-from verifier.frontend import load, load_text
-from verifier.render_text import render_text
+from verifier.lang.checked import MODELS
+from verifier.lang.frontend import load, load_text
+from verifier.report.render_text import render_text
 
 GOLDEN = Path(__file__).parent / "golden" / "traces"
 FILES = sorted(EXAMPLES.glob("*.tlb"))

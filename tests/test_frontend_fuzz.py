@@ -11,9 +11,9 @@ from conftest import EXAMPLES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from verifier.diagnostics import SpecError
-from verifier.frontend import load, load_text
-from verifier.span import NOSPAN
+from verifier.lang.diagnostics import SpecError
+from verifier.lang.frontend import load, load_text
+from verifier.lang.span import NOSPAN
 
 SOURCES = [p.read_text() for p in sorted(EXAMPLES.glob("*.tlb"))]
 TOKENS = [
@@ -82,8 +82,8 @@ def test_random_bytes(data: bytes) -> None:
 
 
 def test_long_source_lines_are_clipped_around_the_caret() -> None:
-    from verifier.diagnostics import MAX_LINE, Diagnostic, render
-    from verifier.span import Span
+    from verifier.lang.diagnostics import MAX_LINE, Diagnostic, render
+    from verifier.lang.span import Span
 
     line = "skip; " * 100 + "oops"
     col = line.index("oops") + 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from itertools import product
 
-from verifier.invariants import Relations
+from verifier.engines.invariants import Relations
 
 GROUPS = ((0,), (1,), (2, 3))
 

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLES, ROOT
 
-from verifier import ast, cli
-from verifier.diagnostics import SpecError
-from verifier.parse import canonical_perms, parse_text
-from verifier.span import Span
+from verifier.cli import main as cli
+from verifier.lang import ast
+from verifier.lang.diagnostics import SpecError
+from verifier.lang.parse import canonical_perms, parse_text
+from verifier.lang.span import Span
 
 
 def body(text: str) -> tuple[ast.Stmt, ...]:

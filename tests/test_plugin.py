@@ -1,4 +1,4 @@
-"""The pytest plugin (`verifier.pytest_plugin`), run with `pytester` on specs in tmp.
+"""The pytest plugin (`verifier.suite.pytest_plugin`), run with `pytester` on specs in tmp.
 
 Against the fake engine of test_suite.py, so collection, naming and failure
 reports are checked whatever the engines currently decide; one test at the end
@@ -20,10 +20,10 @@ __all__ = ["fake_engine"]  # a fixture used by the tests below
 
 @pytest.fixture
 def plugin_args(request: pytest.FixtureRequest) -> list[str]:
-    """`-p verifier.pytest_plugin` unless the installed entry point loaded it already."""
+    """`-p verifier.suite.pytest_plugin` unless the installed entry point loaded it already."""
     if request.config.pluginmanager.has_plugin("tlbcheck"):
         return []
-    return ["-p", "verifier.pytest_plugin"]
+    return ["-p", "verifier.suite.pytest_plugin"]
 
 
 @pytest.fixture
@@ -129,7 +129,9 @@ def test_entry_point_declared() -> None:
 
     root = Path(__file__).resolve().parent.parent
     data = tomllib.loads((root / "pyproject.toml").read_text())
-    assert data["project"]["entry-points"]["pytest11"] == {"tlbcheck": "verifier.pytest_plugin"}
+    assert data["project"]["entry-points"]["pytest11"] == {
+        "tlbcheck": "verifier.suite.pytest_plugin"
+    }
 
 
 def test_real_spec(pytester: pytest.Pytester, plugin_args: list[str]) -> None:
@@ -143,21 +145,22 @@ def test_real_spec(pytester: pytest.Pytester, plugin_args: list[str]) -> None:
     result.stdout.fnmatch_lines(["*wrong.tlb under tso:*", "expected: safe", "got:      race*"])
 
 
-def test_limit_options(pytester: pytest.Pytester, specs: Path, plugin_args: list[str],
-                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_limit_options(
+    pytester: pytest.Pytester, specs: Path, plugin_args: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from test_suite import _fake_check_file
 
     from verifier import api
 
     seen: list[dict[str, object]] = []
 
-    def recording(path: str, models: list[str] | None, defines: object,
-                  **kw: object) -> object:
+    def recording(path: str, models: list[str] | None, defines: object, **kw: object) -> object:
         seen.append(kw)
         return _fake_check_file(path, models, defines)
 
     monkeypatch.setattr(api, "check_file", recording)
-    result = pytester.runpytest(*plugin_args, "specs/safe.tlb", "--tlbcheck-max-states", "9",
-                                "--tlbcheck-timeout", "1.5")
+    result = pytester.runpytest(
+        *plugin_args, "specs/safe.tlb", "--tlbcheck-max-states", "9", "--tlbcheck-timeout", "1.5"
+    )
     result.assert_outcomes(passed=2)
     assert seen == [{"max_states": 9, "timeout": 1.5}] * 2

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from verifier import cli
-from verifier.render_dot import render_dot
-from verifier.render_html import render_html
-from verifier.render_svg import esc, render_svg
-from verifier.render_text import render_text, stale_fill
-from verifier.result import Problem, Step, Trace
-from verifier.span import Span
+from verifier.cli import main as cli
+from verifier.engines.result import Problem, Step, Trace
+from verifier.lang.span import Span
+from verifier.report.render_dot import render_dot
+from verifier.report.render_html import render_html
+from verifier.report.render_svg import esc, render_svg
+from verifier.report.render_text import render_text, stale_fill
 
 SVG = "{http://www.w3.org/2000/svg}"
 SPEC_FILE = "eager_missing_fence.tlb"
@@ -549,7 +549,7 @@ def test_an_access_that_walked_is_the_stale_fill() -> None:
 
 def test_replay_a_real_trace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """check --out writes traces; replay reproduces them, and fails on the fenced spec."""
-    pytest.importorskip("verifier.cmd_check")
+    pytest.importorskip("verifier.cli.check")
     api = pytest.importorskip("verifier.api")
     if not hasattr(api, "replay_trace"):
         pytest.skip("verifier.api.replay_trace is not there yet")

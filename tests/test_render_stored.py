@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLES, ROOT
 
-from verifier import cli
-from verifier.render_dot import render_dot
-from verifier.render_html import render_html
-from verifier.render_svg import render_svg
-from verifier.result import Trace
+from verifier.cli import main as cli
+from verifier.engines.result import Trace
+from verifier.report.render_dot import render_dot
+from verifier.report.render_html import render_html
+from verifier.report.render_svg import render_svg
 
 STORED = sorted((ROOT / "counterexamples").glob("*.json"))
 

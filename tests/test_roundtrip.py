@@ -14,10 +14,10 @@ from conftest import EXAMPLES, SPECS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from verifier import ast
-from verifier.frontend import load
-from verifier.parse import keywords, parse_text
-from verifier.printer import format_checked, format_spec
+from verifier.lang import ast
+from verifier.lang.frontend import load
+from verifier.lang.parse import keywords, parse_text
+from verifier.lang.printer import format_checked, format_spec
 
 FILES = sorted(EXAMPLES.glob("*.tlb")) + sorted(SPECS.rglob("*.tlb"))
 

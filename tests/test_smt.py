@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from verifier.api import Model, check_spec
-from verifier.checked import MODELS
-from verifier.frontend import load, load_text
-from verifier.smt import HANG_NOTE, INT, Sort, Translator, check_smt
-from verifier.system import Const, Expr, Field, FieldInfo, Op, Table, evaluate, interval
+from verifier.engines.smt import HANG_NOTE, INT, Sort, Translator, check_smt
+from verifier.ir.system import Const, Expr, Field, FieldInfo, Op, Table, evaluate, interval
+from verifier.lang.checked import MODELS
+from verifier.lang.frontend import load, load_text
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.tlb"))
 

@@ -18,10 +18,12 @@ from typing import Any
 
 import pytest
 
-from verifier import ast, cli, suite
-from verifier.diagnostics import Diagnostic, SpecError
-from verifier.result import Problem, Result, Step, Trace
-from verifier.span import Span
+from verifier.cli import main as cli
+from verifier.engines.result import Problem, Result, Step, Trace
+from verifier.lang import ast
+from verifier.lang.diagnostics import Diagnostic, SpecError
+from verifier.lang.span import Span
+from verifier.suite import runner as suite
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT.parent / "shared" / "examples"
@@ -114,7 +116,8 @@ def _fake_expected_models(checked: FakeChecked) -> list[str]:
 
 @pytest.fixture
 def fake_engine(monkeypatch: pytest.MonkeyPatch) -> None:
-    from verifier import api, frontend
+    from verifier import api
+    from verifier.lang import frontend
 
     monkeypatch.setattr(api, "check_file", _fake_check_file)
     monkeypatch.setattr(api, "expected_models", _fake_expected_models)
@@ -371,8 +374,9 @@ def test_real_wrong_expect_fails(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert re.search(r"\d+ passed, [1-9]\d* failed$", out.rstrip())
 
 
-def test_limits_reach_the_engine(tree: Path, capsys: pytest.CaptureFixture[str],
-                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_limits_reach_the_engine(
+    tree: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from verifier import api
 
     seen: list[dict[str, Any]] = []

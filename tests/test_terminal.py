@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from verifier.terminal import CLEAR_LINE, Progress, paint, table, use_color, visible_len
+from verifier.report.terminal import CLEAR_LINE, Progress, paint, table, use_color, visible_len
 
 
 class Tty(io.StringIO):

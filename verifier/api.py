@@ -11,17 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from verifier import ast
-from verifier.checked import MODELS, CheckedSpec
-from verifier.compile import compile_system
-from verifier.explicit import Exploration, ProgressFn, explore
-from verifier.frontend import load
-from verifier.lower import lower
-from verifier.program import Program
-from verifier.result import Problem, Result, Trace
-from verifier.semantics import build
-from verifier.system import System
-from verifier.trace import ReplayError, TraceBuilder
+from verifier.engines.explicit import Exploration, ProgressFn, explore
+from verifier.engines.model import Model, expect_text, meets
+from verifier.engines.result import Problem, Result, Trace
+from verifier.engines.trace import ReplayError, TraceBuilder
+from verifier.lang.checked import MODELS, CheckedSpec
+from verifier.lang.frontend import load
 
 DEFAULT_MAX_STATES = 2_000_000
 
@@ -32,45 +27,6 @@ def expected_models(checked: CheckedSpec) -> list[str]:
     for e in checked.expects:
         named.update(e.models if e.models is not None else MODELS)
     return [m for m in MODELS if m in named] or [checked.model]
-
-
-def expect_text(e: ast.ExpectDecl | None) -> str | None:
-    if e is None:
-        return None
-    text = e.verdict
-    if e.kinds:
-        text += " " + ", ".join(e.kinds)
-    return text
-
-
-def meets(e: ast.ExpectDecl | None, kinds: Sequence[str]) -> bool:
-    """Does a complete exploration that reached ``kinds`` meet the expectation?"""
-    got = set(kinds)
-    if e is None or e.verdict == "safe":
-        return not got
-    if e.verdict == "hang":
-        return got == {"hang"}
-    if not e.kinds:
-        return bool(got)
-    return got == set(e.kinds)
-
-
-@dataclass
-class Model:
-    """A spec instantiated for one memory model: what engines and replay share."""
-
-    checked: CheckedSpec
-    program: Program
-    system: System
-    model: str
-
-    @staticmethod
-    def of(checked: CheckedSpec, model: str) -> Model:
-        prog = lower(checked)
-        return Model(checked, prog, build(prog, model), model)
-
-    def builder(self) -> TraceBuilder:
-        return TraceBuilder(self.system, compile_system(self.system), self.program)
 
 
 def traces_of(m: Model, ex: Exploration) -> list[Trace]:
@@ -103,7 +59,7 @@ def check_spec(
     m = Model.of(checked, model)
     expect = checked.expect_for(model)
     if engine == "smt":
-        from verifier.smt import check_smt
+        from verifier.engines.smt import check_smt
 
         return check_smt(m, expect, depth=depth, prove=prove, timeout=timeout)
     ex = explore(m.system, max_states=max_states, timeout=timeout, progress=progress)
@@ -187,7 +143,7 @@ def _problem_at_end(
     m: Model, tb: TraceBuilder, kind: str, path: list[int], states: list[tuple[int, ...]]
 ) -> Problem | None:
     if kind == "hang":
-        from verifier.explicit import hang_from
+        from verifier.engines.explicit import hang_from
 
         found = hang_from(m.system, states[-1])
         return tb.hang_problem(found[0], found[1]) if found else None

@@ -7,14 +7,14 @@ import json
 import sys
 from pathlib import Path
 
-from verifier import cli
 from verifier.api import DEFAULT_MAX_STATES, check_spec, expected_models
-from verifier.checked import MODELS
-from verifier.diagnostics import SpecError
-from verifier.frontend import load
-from verifier.render_text import render_text
-from verifier.result import Result
-from verifier.terminal import Progress, paint, use_color
+from verifier.cli import common as cli
+from verifier.engines.result import Result
+from verifier.lang.checked import MODELS
+from verifier.lang.diagnostics import SpecError
+from verifier.lang.frontend import load
+from verifier.report.render_text import render_text
+from verifier.report.terminal import Progress, paint, use_color
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -69,7 +69,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("-q", "--quiet", action="store_true", help="print verdict lines only")
     p.add_argument("--no-color", action="store_true", help="never colour the output")
-    cli.register_command("check", run)
+    p.set_defaults(func=run)
 
 
 def _models(args: argparse.Namespace, checked_model: str, expected: list[str]) -> list[str]:
@@ -113,7 +113,7 @@ def write_traces(r: Result, out: Path | None, svg: Path | None) -> None:
             )
             (out / f"{base}.txt").write_text(render_text(t) + "\n")
         if svg is not None:
-            from verifier.render_svg import render_svg
+            from verifier.report.render_svg import render_svg
 
             svg.mkdir(parents=True, exist_ok=True)
             source = Path(r.file).read_text() if Path(r.file).is_file() else None
@@ -177,6 +177,3 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([r.to_json() for r in results] + errors, indent=1))
     return exit_code(results, bad_input)
-
-
-cli._REGISTRARS.append(register)

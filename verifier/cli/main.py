@@ -13,16 +13,28 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from verifier import __version__
-from verifier.diagnostics import SpecError
+from verifier.cli import check, show, suite
+from verifier.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_INCONCLUSIVE,
+    EXIT_INTERNAL,
+    EXIT_MISMATCH,
+    EXIT_OK,
+    add_define_option,
+)
+from verifier.lang.diagnostics import SpecError
 
-EXIT_OK = 0
-EXIT_MISMATCH = 1
-EXIT_BAD_INPUT = 2
-EXIT_INCONCLUSIVE = 3
-EXIT_INTERNAL = 4
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_INCONCLUSIVE",
+    "EXIT_INTERNAL",
+    "EXIT_MISMATCH",
+    "EXIT_OK",
+    "main",
+]
 
 EPILOG = """\
 examples:
@@ -39,27 +51,12 @@ exit codes: 0 ok, 1 expectation not met, 2 bad input, 3 inconclusive, 4 internal
 
 
 def _parse_cmd(args: argparse.Namespace) -> int:
-    from verifier.frontend import load
-    from verifier.printer import format_checked
+    from verifier.lang.frontend import load
+    from verifier.lang.printer import format_checked
 
     checked = load(args.file, args.define)
     sys.stdout.write(format_checked(checked))
     return EXIT_OK
-
-
-Command = Callable[[argparse.Namespace], int]
-_COMMANDS: dict[str, Command] = {"parse": _parse_cmd}
-
-
-def add_define_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "-D",
-        dest="define",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="override a param of the spec (repeatable)",
-    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,30 +72,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("parse", help="check a spec and print it in canonical form")
     p.add_argument("file")
     add_define_option(p)
+    p.set_defaults(func=_parse_cmd)
 
-    for register in _REGISTRARS:
-        register(sub)
+    for command in (check, show, suite):
+        command.register(sub)
     return parser
 
 
-# Other modules add subcommands here: a function taking the subparsers object,
-# which adds its parser and records its handler in _COMMANDS.
-_REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = []  # type: ignore[type-arg]
-
-
-def register_command(name: str, handler: Command) -> None:
-    _COMMANDS[name] = handler
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    _load_subcommands()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return EXIT_BAD_INPUT
     try:
-        return _COMMANDS[args.command](args)
+        return int(args.func(args))
     except SpecError as err:
         sys.stderr.write(str(err) + "\n")
         return EXIT_BAD_INPUT
@@ -119,10 +107,3 @@ def main(argv: Sequence[str] | None = None) -> int:
             "traceback and please report it\n"
         )
         return EXIT_INTERNAL
-
-
-def _load_subcommands() -> None:
-    """Import the modules that define the other subcommands; each registers itself."""
-    import verifier.cmd_check
-    import verifier.cmd_show
-    import verifier.cmd_suite  # noqa: F401

@@ -19,13 +19,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from verifier import cli
-from verifier.result import TRACE_FORMAT, Trace
-from verifier.terminal import paint, use_color
+from verifier.cli import common as cli
+from verifier.engines.result import TRACE_FORMAT, Trace
+from verifier.report.terminal import paint, use_color
 
 FORMATS = ("text", "svg", "html", "dot")
-_EXTENSIONS = {".txt": "text", ".svg": "svg", ".html": "html", ".htm": "html", ".dot": "dot",
-               ".gv": "dot"}
+_EXTENSIONS = {
+    ".txt": "text",
+    ".svg": "svg",
+    ".html": "html",
+    ".htm": "html",
+    ".dot": "dot",
+    ".gv": "dot",
+}
 
 
 class BadInput(Exception):
@@ -48,16 +54,21 @@ def load_trace(path: str) -> Trace:
     try:
         data: Any = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise BadInput(path, f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") \
-            from None
+        raise BadInput(
+            path, f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
     if not isinstance(data, dict):
         raise BadInput(path, "not a trace: expected a JSON object")
     if "verdict" in data and "steps" not in data:
-        raise BadInput(path, "this is a result, not a trace; use the files `check --out DIR` "
-                             "writes")
+        raise BadInput(
+            path, "this is a result, not a trace; use the files `check --out DIR` writes"
+        )
     if data.get("format", TRACE_FORMAT) != TRACE_FORMAT:
-        raise BadInput(path, f"trace format {data.get('format')!r} is not supported "
-                             f"(this tlbcheck reads format {TRACE_FORMAT})")
+        raise BadInput(
+            path,
+            f"trace format {data.get('format')!r} is not supported "
+            f"(this tlbcheck reads format {TRACE_FORMAT})",
+        )
     try:
         trace = Trace.from_json(data)
     except KeyError as exc:
@@ -98,10 +109,10 @@ def _read_source(spec: Path | None) -> str | None:
 
 
 def render(trace: Trace, fmt: str, source: str | None) -> str:
-    from verifier.render_dot import render_dot
-    from verifier.render_html import render_html
-    from verifier.render_svg import render_svg
-    from verifier.render_text import render_text
+    from verifier.report.render_dot import render_dot
+    from verifier.report.render_html import render_html
+    from verifier.report.render_svg import render_svg
+    from verifier.report.render_text import render_text
 
     if fmt == "svg":
         return render_svg(trace, source)
@@ -115,8 +126,10 @@ def render(trace: Trace, fmt: str, source: str | None) -> str:
 def _heading(trace: Trace, color: bool) -> str:
     params = ", ".join(f"{k}={v}" for k, v in trace.params)
     where = f"{trace.file}, model {trace.model}" + (f", {params}" if params else "")
-    return (f"{paint(trace.kind, 'unsafe', color)}: {trace.spec} ({where}), "
-            f"{len(trace.steps)} steps\n\n")
+    return (
+        f"{paint(trace.kind, 'unsafe', color)}: {trace.spec} ({where}), "
+        f"{len(trace.steps)} steps\n\n"
+    )
 
 
 def _show_cmd(args: argparse.Namespace) -> int:
@@ -124,8 +137,9 @@ def _show_cmd(args: argparse.Namespace) -> int:
         trace = load_trace(args.trace)
         fmt = args.format
         if fmt is None:
-            fmt = _EXTENSIONS.get(Path(args.output).suffix.lower(), "text") \
-                if args.output else "text"
+            fmt = (
+                _EXTENSIONS.get(Path(args.output).suffix.lower(), "text") if args.output else "text"
+            )
         source = None
         if fmt in ("svg", "html"):
             source = _read_source(find_spec(trace, args.trace, args.spec))
@@ -151,8 +165,10 @@ def _replay_cmd(args: argparse.Namespace) -> int:
         trace = load_trace(args.trace)
         spec = find_spec(trace, args.trace, args.spec)
         if spec is None:
-            raise BadInput(args.trace, f"cannot find the spec {trace.file!r} it was made from; "
-                                       "name it with --spec")
+            raise BadInput(
+                args.trace,
+                f"cannot find the spec {trace.file!r} it was made from; name it with --spec",
+            )
     except BadInput as exc:
         sys.stderr.write(f"{exc}\n")
         return cli.EXIT_BAD_INPUT
@@ -166,29 +182,43 @@ def _replay_cmd(args: argparse.Namespace) -> int:
     return cli.EXIT_OK if outcome.reproduced else cli.EXIT_MISMATCH
 
 
-def _register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("show", help="print a saved trace, or draw it (svg, html, dot)",
-                       description="Print a trace saved by `check --out`, or draw it.")
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "show",
+        help="print a saved trace, or draw it (svg, html, dot)",
+        description="Print a trace saved by `check --out`, or draw it.",
+    )
     p.add_argument("trace", metavar="TRACE.json")
-    p.add_argument("--format", choices=FORMATS, default=None,
-                   help="text (default), svg swimlanes, html page with stepping, dot graph; "
-                        "taken from -o's extension when not given")
-    p.add_argument("-o", "--output", metavar="FILE", default=None,
-                   help="write to FILE instead of stdout")
-    p.add_argument("--spec", metavar="FILE", default=None,
-                   help="the spec source to show beside the picture (default: the trace's file)")
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=None,
+        help="text (default), svg swimlanes, html page with stepping, dot graph; "
+        "taken from -o's extension when not given",
+    )
+    p.add_argument(
+        "-o", "--output", metavar="FILE", default=None, help="write to FILE instead of stdout"
+    )
+    p.add_argument(
+        "--spec",
+        metavar="FILE",
+        default=None,
+        help="the spec source to show beside the picture (default: the trace's file)",
+    )
     p.add_argument("--no-color", action="store_true", help="no colour in text output")
+    p.set_defaults(func=_show_cmd)
 
-    r = sub.add_parser("replay", help="check that a saved trace still reaches its problem",
-                       description="Replay a saved trace against its spec: exit 0 if it "
-                                   "reproduces, 1 if not.")
+    r = sub.add_parser(
+        "replay",
+        help="check that a saved trace still reaches its problem",
+        description="Replay a saved trace against its spec: exit 0 if it reproduces, 1 if not.",
+    )
     r.add_argument("trace", metavar="TRACE.json")
-    r.add_argument("--spec", metavar="FILE", default=None,
-                   help="the spec to replay against (default: the trace's file)")
+    r.add_argument(
+        "--spec",
+        metavar="FILE",
+        default=None,
+        help="the spec to replay against (default: the trace's file)",
+    )
     cli.add_define_option(r)
-
-
-if _register not in cli._REGISTRARS:
-    cli._REGISTRARS.append(_register)
-cli.register_command("show", _show_cmd)
-cli.register_command("replay", _replay_cmd)
+    r.set_defaults(func=_replay_cmd)

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import argparse
 
-from verifier import cli
-
 
 def _positive(text: str) -> int:
     n = int(text)
@@ -27,21 +25,40 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "Exit 0 all passed, 1 a mismatch, inconclusive run or bad input, "
         "2 a PATH does not exist.",
     )
-    p.add_argument("paths", nargs="*", metavar="PATH", default=["specs/"],
-                   help="spec files or folders searched recursively for *.tlb (default specs/)")
-    p.add_argument("--jobs", "-j", type=_positive, default=1, metavar="N",
-                   help="run N (spec, model) jobs in parallel processes")
+    p.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        default=["specs/"],
+        help="spec files or folders searched recursively for *.tlb (default specs/)",
+    )
+    p.add_argument(
+        "--jobs",
+        "-j",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="run N (spec, model) jobs in parallel processes",
+    )
     p.add_argument("--junit", metavar="FILE", help="also write the results as JUnit XML")
-    p.add_argument("--update-counterexamples", action="store_true",
-                   help="rewrite counterexamples/ from this run and delete stale traces")
-    p.add_argument("--max-states", type=_positive, metavar="N",
-                   help="state limit per run (beyond it the run is inconclusive)")
+    p.add_argument(
+        "--update-counterexamples",
+        action="store_true",
+        help="rewrite counterexamples/ from this run and delete stale traces",
+    )
+    p.add_argument(
+        "--max-states",
+        type=_positive,
+        metavar="N",
+        help="state limit per run (beyond it the run is inconclusive)",
+    )
     p.add_argument("--timeout", type=float, metavar="S", help="time limit per run, in seconds")
     p.add_argument("--no-color", action="store_true", help="plain output")
+    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from verifier import suite
+    from verifier.suite import runner as suite
 
     opts = suite.SuiteOptions(
         paths=tuple(args.paths),
@@ -52,7 +69,3 @@ def run(args: argparse.Namespace) -> int:
         no_color=args.no_color,
     )
     return suite.main(opts)
-
-
-cli._REGISTRARS.append(register)
-cli.register_command("suite", run)

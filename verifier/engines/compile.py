@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from verifier.system import (
+from verifier.ir.system import (
     Command,
     Const,
     Expr,

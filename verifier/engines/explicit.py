@@ -12,8 +12,8 @@ from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from verifier.compile import State, compact, compile_system
-from verifier.system import CoreLayout, System
+from verifier.engines.compile import State, compact, compile_system
+from verifier.ir.system import CoreLayout, System
 
 ProgressFn = Callable[[int, int, int], None]  # (states, frontier, transitions)
 

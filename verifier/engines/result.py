@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from verifier.span import Span
+from verifier.lang.span import Span
 
 TRACE_FORMAT = 1
 

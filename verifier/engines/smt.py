@@ -35,13 +35,13 @@ from typing import Any, TypeAlias
 
 import z3
 
-from verifier import ast
-from verifier.api import Model, expect_text, meets
-from verifier.explicit import explore
-from verifier.invariants import Relations
-from verifier.result import Result, Trace
-from verifier.system import Const, Expr, Field, Op, System, Table, interval
-from verifier.trace import ReplayError, TraceBuilder
+from verifier.engines.explicit import explore
+from verifier.engines.invariants import Relations
+from verifier.engines.model import Model, expect_text, meets
+from verifier.engines.result import Result, Trace
+from verifier.engines.trace import ReplayError, TraceBuilder
+from verifier.ir.system import Const, Expr, Field, Op, System, Table, interval
+from verifier.lang import ast
 
 DEFAULT_DEPTH = 30
 PROOF_BUDGET = 120.0  # seconds for the relational proof when no --timeout is given

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from verifier.compile import Compiled
-from verifier.layout import Layout
-from verifier.program import Program, PteValue
-from verifier.result import Problem, Step, Trace
-from verifier.system import Command, Const, System, evaluate
+from verifier.engines.compile import Compiled
+from verifier.engines.result import Problem, Step, Trace
+from verifier.ir.program import Program, PteValue
+from verifier.ir.system import Command, Const, System, evaluate
+from verifier.machine.layout import Layout
 
 PERMS = "rwx"
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from verifier import ast
-from verifier import program as P
-from verifier.checked import DEFAULT_RANGE, CheckedSpec
-from verifier.span import Span
+from verifier.ir import program as P
+from verifier.lang import ast
+from verifier.lang.checked import DEFAULT_RANGE, CheckedSpec
+from verifier.lang.span import Span
 
 PERM_BITS = {"r": 1, "w": 2, "x": 4}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from verifier.span import Span
+from verifier.lang.span import Span
 
 # ---------------------------------------------------------------- expressions
 

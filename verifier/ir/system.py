@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from verifier.program import PteValue
-from verifier.span import Span
+from verifier.ir.program import PteValue
+from verifier.lang.span import Span
 
 # ---------------------------------------------------------------- expressions
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import PurePath
 
-from verifier import ast
-from verifier.check_body import Ctx, check_body, walk
-from verifier.checked import (
+from verifier.lang import ast
+from verifier.lang.check_body import Ctx, check_body, walk
+from verifier.lang.checked import (
     DEFAULT_RANGE,
     DEFAULT_SPACE,
     MODELS,
@@ -22,10 +22,10 @@ from verifier.checked import (
     SpaceInfo,
     VarInfo,
 )  # fmt: skip
-from verifier.diagnostics import Diagnostic, Note, SpecError
-from verifier.span import NOSPAN, Span
+from verifier.lang.diagnostics import Diagnostic, Note, SpecError
+from verifier.lang.span import NOSPAN
+from verifier.lang.symbols import MAX_INT, Symbols, first_declared
 
-MAX_INT = 2**31 - 1
 MAX_ASID = 4095
 MAX_CORES = 64
 MAX_BUFFER = 64
@@ -48,78 +48,8 @@ def check(spec: ast.Spec, source: str, defines: dict[str, int]) -> CheckedSpec:
     return _Checker(spec, source, defines).run()
 
 
-def _first(decls: dict[str, ast.Node], name: str) -> Note:
-    return Note(decls[name].span, f"'{name}' first declared here")
-
-
-class _Checker:
-    def __init__(self, spec: ast.Spec, source: str, defines: dict[str, int]) -> None:
-        self.spec, self.source, self.defines = spec, source, defines
-        self.diags: list[Diagnostic] = []
-        self.params: dict[str, int] = {}
-        self.param_decls: dict[str, ast.Node] = {}
-        self.frames: dict[str, ast.Node] = {}
-        self.spaces: dict[str, ast.SpaceDecl] = {}
-        self.space_pages: dict[str, dict[str, ast.PageDecl]] = {}
-        self.pages: dict[str, ast.PageDecl] = {}
-        self.vars: dict[str, ast.VarDecl] = {}
-        self.cores: dict[str, ast.CoreDecl] = {}
-        self.families: dict[str, tuple[int, int]] = {}
-        self.handlers: dict[str, ast.HandlerDecl] = {}
-        self.kinds: dict[str, dict[str, str]] = {}
-
-    def err(self, span: Span, message: str, *notes: Note) -> None:
-        self.diags.append(Diagnostic(span, message, notes))
-
-    def decls(self, kind: type) -> list:  # type: ignore[type-arg]
-        return [d for d in self.spec.decls if isinstance(d, kind)]
-
-    # ------------------------------------------------------------ constants
-
-    def const(self, e: ast.Expr, what: str) -> int | None:
-        """Evaluate a constant expression (integers and params); report and return None if not."""
-        match e:
-            case ast.Num(value=v):
-                return self.literal(e, v)
-            case ast.Name(name=n) if n in self.params:
-                return self.params[n]
-            case ast.Name(name=n) if n in self.param_decls:
-                return None  # a param whose own value was bad: already reported
-            case ast.Unary(op=op, operand=a):
-                x = self.const(a, what)
-                return None if x is None else (-x if op == "-" else int(not x))
-            case ast.Binary(op=op, left=a, right=b):
-                x, y = self.const(a, what), self.const(b, what)
-                if x is None or y is None:
-                    return None
-                if op in "/%" and y == 0:
-                    self.err(e.span, f"division by zero in {what}")
-                    return None
-                return _arith(op, x, y)
-        self.err(e.span, f"{what} must be a constant (integers and params only)")
-        return None
-
-    def literal(self, e: ast.Node, v: int) -> int | None:
-        if abs(v) > MAX_INT:
-            self.err(e.span, f"integer {v} is out of range (at most {MAX_INT})")
-            return None
-        return v
-
-    def bounded(self, e: ast.Expr, what: str, lo: int, hi: int) -> int | None:
-        v = self.const(e, what)
-        if v is not None and not lo <= v <= hi:
-            self.err(e.span, f"{what} is {v}; it must be in {lo}..{hi}")
-            return None
-        return v
-
-    # ------------------------------------------------------------ declarations
-
-    def declare(self, table: dict, name: str, node: ast.Node, what: str, where: str = "") -> bool:  # type: ignore[type-arg]
-        if name in table:
-            self.err(node.span, f"duplicate {what} '{name}'{where}", _first(table, name))
-            return False
-        table[name] = node
-        return True
+class _Checker(Symbols):
+    """The declaration passes: fill the symbol tables, then check each body."""
 
     def run(self) -> CheckedSpec:
         self.declare_params()
@@ -187,18 +117,6 @@ class _Checker:
                     self.pages.setdefault(p.name, p)
                 self.pte_value(p.value)
 
-    def pte_value(self, value: ast.PteValue) -> None:
-        if isinstance(value, ast.Invalid):
-            return
-        if value.frame not in self.frames:
-            self.err(value.span, f"unknown frame '{value.frame}'")
-        p = value.perms
-        if not p or not set(p) <= set("rwx"):
-            bad = ", ".join(sorted({c for c in p if c not in "rwx"}))
-            self.err(value.span, f"unknown permission letters '{bad}' in '{p}' (use r, w and x)")
-        elif len(set(p)) != len(p):
-            self.err(value.span, f"repeated permission letter in '{p}'")
-
     def declare_cores(self) -> None:
         for c in self.decls(ast.CoreDecl):
             if not self.declare(self.cores, c.name, c, "core"):
@@ -228,7 +146,7 @@ class _Checker:
                 self.err(
                     v.span,
                     f"'{v.name}' is already declared as a param",
-                    _first(self.param_decls, v.name),
+                    first_declared(self.param_decls, v.name),
                 )
                 continue
             if not self.declare(self.vars, v.name, v, "variable"):
@@ -398,17 +316,3 @@ class _Checker:
 
 def _position(d: Diagnostic) -> tuple[bool, str, int, int]:
     return (d.span != NOSPAN, d.span.file, d.span.line, d.span.col)
-
-
-def _arith(op: str, x: int, y: int) -> int:
-    """Integer semantics of the spec language (`/` and `%` truncate toward zero)."""
-    if op == "/":
-        q = abs(x) // abs(y)
-        return q if (x >= 0) == (y >= 0) else -q
-    if op == "%":
-        return x - y * _arith("/", x, y)
-    table = {
-        "+": x + y, "-": x - y, "*": x * y, "==": x == y, "!=": x != y, "<": x < y,
-        "<=": x <= y, ">": x > y, ">=": x >= y, "&&": bool(x) and bool(y), "||": bool(x) or bool(y),
-    }  # fmt: skip
-    return int(table[op])

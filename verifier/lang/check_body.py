@@ -9,13 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from verifier import ast
-from verifier.diagnostics import Note
-
-if TYPE_CHECKING:
-    from verifier.check import _Checker
+from verifier.lang import ast
+from verifier.lang.diagnostics import Note
+from verifier.lang.symbols import Symbols
 
 MAX_REPEAT = 1024
 ATOMIC_ARGS = {"fetch_add": 1, "swap": 1, "cas": 2, "+=": 1}
@@ -48,7 +45,7 @@ def walk(stmts: tuple[ast.Stmt, ...]) -> Iterator[ast.Stmt]:
             yield from walk(s.body)
 
 
-def check_body(checker: _Checker, body: tuple[ast.Stmt, ...], ctx: Ctx) -> None:
+def check_body(checker: Symbols, body: tuple[ast.Stmt, ...], ctx: Ctx) -> None:
     """Check one core or handler body, collecting its registers first."""
     b = _Body(checker, ctx)
     for s in walk(body):
@@ -64,7 +61,7 @@ def check_body(checker: _Checker, body: tuple[ast.Stmt, ...], ctx: Ctx) -> None:
 
 
 class _Body:
-    def __init__(self, checker: _Checker, ctx: Ctx) -> None:
+    def __init__(self, checker: Symbols, ctx: Ctx) -> None:
         self.c, self.ctx = checker, ctx
 
     def is_register(self, name: str) -> bool:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from verifier import ast
-from verifier.span import Span
+from verifier.lang import ast
+from verifier.lang.span import Span
 
 MODELS = ("sc", "tso", "pso")
 DEFAULT_SPACE = "default"  # the implicit space when no `space` is declared

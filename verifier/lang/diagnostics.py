@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from verifier.span import NOSPAN, Span
+from verifier.lang.span import NOSPAN, Span
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from verifier.check import MAX_INT, check
-from verifier.checked import CheckedSpec
-from verifier.diagnostics import Diagnostic, SpecError
-from verifier.parse import parse_text
-from verifier.span import NOSPAN, Span
+from verifier.lang.check import MAX_INT, check
+from verifier.lang.checked import CheckedSpec
+from verifier.lang.diagnostics import Diagnostic, SpecError
+from verifier.lang.parse import parse_text
+from verifier.lang.span import NOSPAN, Span
 
 _DEFINE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(-?(?:0[xX][0-9a-fA-F]+|[0-9]+))\s*")
 

@@ -1,7 +1,7 @@
 """Text -> AST. The only module that sees Lark objects.
 
 The grammar (`grammar.lark`) is LALR(1) with the contextual lexer. A Lark
-transformer turns the parse tree into `verifier.ast` nodes with our own
+transformer turns the parse tree into `verifier.lang.ast` nodes with our own
 `Span`s; syntax errors become one `SpecError` diagnostic in plain words.
 """
 
@@ -17,9 +17,9 @@ from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 from lark.lexer import PatternStr
 
-from verifier import ast
-from verifier.diagnostics import Diagnostic, Note, SpecError
-from verifier.span import Span
+from verifier.lang import ast
+from verifier.lang.diagnostics import Diagnostic, Note, SpecError
+from verifier.lang.span import Span
 
 PERMS = "rwx"
 ATOMIC_ARITY = {"fetch_add": 1, "swap": 1, "cas": 2}

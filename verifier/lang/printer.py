@@ -7,8 +7,8 @@ formatting is idempotent.
 
 from __future__ import annotations
 
-from verifier import ast
-from verifier.checked import CheckedSpec
+from verifier.lang import ast
+from verifier.lang.checked import CheckedSpec
 
 INDENT = "    "
 PRECEDENCE = {

@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from verifier import program as P
-from verifier.system import (
+from verifier.ir import program as P
+from verifier.ir.system import (
     FALSE,
     TRUE,
     Const,

@@ -12,19 +12,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from verifier import program as P
-from verifier.layout import (
-    QUEUE,
-    C,
-    Layout,
-    build_layout,
-    fresh_pte,
-    pte_clear_latest,
-    pte_mark_stale,
-    pte_stale,
-    pte_wid,
-)
-from verifier.system import (
+from verifier.ir import program as P
+from verifier.ir.system import (
     FALSE,
     TRUE,
     Check,
@@ -39,6 +28,17 @@ from verifier.system import (
     ite,
     ne,
     op,
+)
+from verifier.machine.layout import (
+    QUEUE,
+    C,
+    Layout,
+    build_layout,
+    fresh_pte,
+    pte_clear_latest,
+    pte_mark_stale,
+    pte_stale,
+    pte_wid,
 )
 
 ACCESS_BIT = {"read": 1, "write": 2, "exec": 4}

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import networkx as nx
 
-from verifier.render_text import (
+from verifier.engines.result import Trace
+from verifier.report.render_text import (
     LINK_LABELS,
     MEMORY,
     MEMORY_ACTIONS,
@@ -29,7 +30,6 @@ from verifier.render_text import (
     race_step,
     stale_fill,
 )
-from verifier.result import Trace
 
 INITIAL = "initial"
 
@@ -53,9 +53,16 @@ def happens_before(trace: Trace) -> nx.MultiDiGraph:
     fill = stale_fill(trace)
     known = {s.index for s in trace.steps}
     for step in trace.steps:
-        attrs = {"core": step.core, "action": step.action, "text": step.text,
-                 "effect": step.effect, "location": step.location(), "lane": lane_of(step),
-                 "in_handler": step.in_handler, "role": ""}
+        attrs = {
+            "core": step.core,
+            "action": step.action,
+            "text": step.text,
+            "effect": step.effect,
+            "location": step.location(),
+            "lane": lane_of(step),
+            "in_handler": step.in_handler,
+            "role": "",
+        }
         if fill is not None and step.index == fill.index:
             attrs["role"] = "stale-fill"
         if race is not None and step.index == race.index:
@@ -71,22 +78,37 @@ def happens_before(trace: Trace) -> nx.MultiDiGraph:
     for step in trace.steps:
         for link in step.links:
             if link in known:
-                g.add_edge(node_id(link), node_id(step.index), kind="link",
-                           label=LINK_LABELS.get(step.action, "link"))
+                g.add_edge(
+                    node_id(link),
+                    node_id(step.index),
+                    kind="link",
+                    label=LINK_LABELS.get(step.action, "link"),
+                )
         reads_from = getattr(step, "reads_from", None)
         if isinstance(reads_from, int) and reads_from in known:
             g.add_edge(node_id(reads_from), node_id(step.index), kind="reads-from")
     if fill is not None:
         writer = pte_write_step(trace, trace.problem, fill.index)
         if writer is not None:
-            drains = [s.index for s in trace.steps
-                      if s.action == "drain" and writer.index in s.links and s.index < fill.index]
+            drains = [
+                s.index
+                for s in trace.steps
+                if s.action == "drain" and writer.index in s.links and s.index < fill.index
+            ]
             src = node_id(drains[-1] if drains else writer.index)
         else:
             src = INITIAL
-            g.add_node(INITIAL, core="", action="initial", lane=MEMORY, role="",
-                       text=trace.problem.pte_stmt or "initial page table", effect="",
-                       location=str(trace.problem.pte_span or ""), in_handler=False)
+            g.add_node(
+                INITIAL,
+                core="",
+                action="initial",
+                lane=MEMORY,
+                role="",
+                text=trace.problem.pte_stmt or "initial page table",
+                effect="",
+                location=str(trace.problem.pte_span or ""),
+                in_handler=False,
+            )
         g.add_edge(src, node_id(fill.index), kind="fills-from")
         if race is not None:
             g.add_edge(node_id(fill.index), node_id(race.index), kind="uses")
@@ -100,18 +122,22 @@ def _q(text: str) -> str:
 
 def to_dot(g: nx.MultiDiGraph) -> str:
     """DOT text of a happens-before graph; nodes clustered by lane, in node order."""
-    lines = [f"digraph {_q(str(g.graph.get('name', 'trace')))} {{",
-             "  rankdir=TB;",
-             '  node [shape=box, style="rounded,filled", fillcolor="#ffffff", '
-             'fontname="monospace", fontsize=10];',
-             '  edge [fontname="sans-serif", fontsize=9];']
+    lines = [
+        f"digraph {_q(str(g.graph.get('name', 'trace')))} {{",
+        "  rankdir=TB;",
+        '  node [shape=box, style="rounded,filled", fillcolor="#ffffff", '
+        'fontname="monospace", fontsize=10];',
+        '  edge [fontname="sans-serif", fontsize=9];',
+    ]
     lanes: dict[str, list[str]] = {}
     for node, data in g.nodes(data=True):
         lanes.setdefault(str(data.get("lane", "")), []).append(str(node))
     for n, (lane, nodes) in enumerate(lanes.items()):
         lines.append(f"  subgraph cluster_{n} {{")
-        lines.append(f"    label={_q(lane)}; style=filled; color=\"#e5e7eb\"; "
-                     f"fillcolor=\"{'#eef2ff' if lane == MEMORY else '#f9fafb'}\";")
+        lines.append(
+            f'    label={_q(lane)}; style=filled; color="#e5e7eb"; '
+            f'fillcolor="{"#eef2ff" if lane == MEMORY else "#f9fafb"}";'
+        )
         for node in nodes:
             lines.append(f"    {_q(node)} [{_node_attrs(node, g.nodes[node])}];")
         lines.append("  }")

@@ -12,9 +12,16 @@ from __future__ import annotations
 
 import json
 
-from verifier.render_svg import esc, render_svg
-from verifier.render_text import describe, kinds_at, params_text, race_step, render_text, stale_fill
-from verifier.result import Trace
+from verifier.engines.result import Trace
+from verifier.report.render_svg import esc, render_svg
+from verifier.report.render_text import (
+    describe,
+    kinds_at,
+    params_text,
+    race_step,
+    render_text,
+    stale_fill,
+)
 
 CSS = """
 * { box-sizing: border-box; }
@@ -131,8 +138,7 @@ def _source_html(trace: Trace, source: str | None) -> str:
     rows = []
     for n, text in enumerate(source.splitlines(), start=1):
         cls = "src-line" + (f" {marks[n]}" if n in marks else "")
-        rows.append(f'<div class="{cls}" id="L{n}"><span class="ln">{n}</span>'
-                    f"{esc(text)}</div>")
+        rows.append(f'<div class="{cls}" id="L{n}"><span class="ln">{n}</span>{esc(text)}</div>')
     return "\n".join(rows)
 
 
@@ -146,15 +152,21 @@ def _steps_data(trace: Trace) -> list[dict[str, object]]:
             text += "  RACE: " + ", ".join(kinds)
         elif fill is not None and s.index == fill.index:
             text += "  (stale entry)"
-        out.append({"index": s.index, "line": s.span.line if s.span is not None else 0,
-                    "describe": text, "kinds": kinds})
+        out.append(
+            {
+                "index": s.index,
+                "line": s.span.line if s.span is not None else 0,
+                "describe": text,
+                "kinds": kinds,
+            }
+        )
     return out
 
 
 def render_html(trace: Trace, source: str | None = None) -> str:
     """One self-contained page for a trace; `source` is the spec text, if known."""
     svg = render_svg(trace, source)
-    svg = svg[svg.index("<svg"):]  # drop the XML declaration inside HTML
+    svg = svg[svg.index("<svg") :]  # drop the XML declaration inside HTML
     sub = [f"model {trace.model}"]
     if trace.params:
         sub.append(params_text(trace))

@@ -18,7 +18,8 @@ import re
 import textwrap
 from dataclasses import dataclass
 
-from verifier.render_text import (
+from verifier.engines.result import RACE_KINDS, Step, Trace
+from verifier.report.render_text import (
     LINK_LABELS,
     MEMORY,
     MEMORY_ACTIONS,
@@ -30,7 +31,6 @@ from verifier.render_text import (
     race_step,
     stale_fill,
 )
-from verifier.result import RACE_KINDS, Step, Trace
 
 MARGIN = 16
 HEADER_H = 58
@@ -94,8 +94,13 @@ _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 def esc(text: str) -> str:
     """Text or attribute value, escaped for XML 1.0 (control characters dropped)."""
     text = _XML_BAD.sub("", text)
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;").replace("'", "&#39;"))
+    return (
+        text.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("'", "&#39;")
+    )
 
 
 _PATH = re.compile(r"""[^\s()`'"]*/([^/\s()`'"]+\.tlb)""")
@@ -162,8 +167,11 @@ def in_flight(trace: Trace) -> list[Step]:
     """Buffered stores (and held IPIs) that no later step completes: at the end
     of the trace they have still not reached memory."""
     done = {link for s in trace.steps for link in s.links}
-    return [s for s in trace.steps
-            if s.action in ("store-buffered", "ipi-buffered") and s.index not in done]
+    return [
+        s
+        for s in trace.steps
+        if s.action in ("store-buffered", "ipi-buffered") and s.index not in done
+    ]
 
 
 def _pending_lines(trace: Trace) -> list[str]:
@@ -208,24 +216,33 @@ def layout(trace: Trace) -> Layout:
         highlighted = step is race or step is fill
         chars = max(int((w - 12) / SMALL_W), 8)
         effect_text = _short_paths(step.effect)
-        effect = (_wrap(effect_text, chars, 4) if highlighted
-                  else [_fit(effect_text, w - 12, SMALL_W)])
+        effect = (
+            _wrap(effect_text, chars, 4) if highlighted else [_fit(effect_text, w - 12, SMALL_W)]
+        )
         note_chars = max(int((w - 12) / NOTE_W), 8)
-        notes = [line for note in map(_short_paths, _notes(trace, step, race, fill))
-                 for line in _wrap(note, note_chars, 3, indent="  ")]
+        notes = [
+            line
+            for note in map(_short_paths, _notes(trace, step, race, fill))
+            for line in _wrap(note, note_chars, 3, indent="  ")
+        ]
         c = _Content(effect, notes)
         content[step.index] = c
         h = _box_height(len(c.effect), len(c.notes))
         if step is trace.steps[-1] and pending_lines:
             ph = 10 + NOTE_H * len(pending_lines)
             h = max(h, ph + 10)
-            pending = _Box(MARGIN + GUTTER_W + lanes.index(MEMORY) * LANE_W + 10, y + 5,
-                           LANE_W - 20, ph)
+            pending = _Box(
+                MARGIN + GUTTER_W + lanes.index(MEMORY) * LANE_W + 10, y + 5, LANE_W - 20, ph
+            )
         if step is trace.steps[-1] and blocked_lines:
             bh = 10 + NOTE_H * len(blocked_lines)
             h = max(h, bh + 10)
-            blocked = _Box(MARGIN + GUTTER_W + lanes.index(trace.problem.core) * LANE_W + 10,
-                           y + 5, LANE_W - 20, bh)
+            blocked = _Box(
+                MARGIN + GUTTER_W + lanes.index(trace.problem.core) * LANE_W + 10,
+                y + 5,
+                LANE_W - 20,
+                bh,
+            )
         rows[step.index] = (y, h)
         boxes[step.index] = _Box(x, y + 5, w, h - 10)
         y += h
@@ -237,7 +254,7 @@ def layout(trace: Trace) -> Layout:
 def _wrap(text: str, chars: int, most: int, indent: str = "") -> list[str]:
     lines = textwrap.wrap(text, chars, subsequent_indent=indent) or [""]
     if len(lines) > most:
-        lines = [*lines[: most - 1], _fit(" ".join(lines[most - 1:]), chars, 1)]
+        lines = [*lines[: most - 1], _fit(" ".join(lines[most - 1 :]), chars, 1)]
     return lines
 
 
@@ -267,8 +284,9 @@ def _lane_left(box: _Box) -> float:
     return MARGIN + GUTTER_W + ((box.x - MARGIN - GUTTER_W) // LANE_W) * LANE_W
 
 
-def _arrow(a: _Box, b: _Box, cls: str, label: str, label_cls: str, marker: str,
-           track: int = 0) -> str:
+def _arrow(
+    a: _Box, b: _Box, cls: str, label: str, label_cls: str, marker: str, track: int = 0
+) -> str:
     """An arrow from box a to box b that crosses no other box.
 
     Every row holds exactly one box, so the arrow leaves a sideways into the
@@ -283,9 +301,11 @@ def _arrow(a: _Box, b: _Box, cls: str, label: str, label_cls: str, marker: str,
     if left_a == left_b:
         x1, x2 = a.x + a.w, b.x + b.w
         cx = left_a + LANE_W - 3 - 2 * track
-        d = (f"M{_num(x1)},{_num(y1)} H{_num(cx - r)} Q{_num(cx)},{_num(y1)} "
-             f"{_num(cx)},{_num(y1 + down * r)} V{_num(y2 - down * r)} "
-             f"Q{_num(cx)},{_num(y2)} {_num(cx - r)},{_num(y2)} H{_num(x2)}")
+        d = (
+            f"M{_num(x1)},{_num(y1)} H{_num(cx - r)} Q{_num(cx)},{_num(y1)} "
+            f"{_num(cx)},{_num(y1 + down * r)} V{_num(y2 - down * r)} "
+            f"Q{_num(cx)},{_num(y2)} {_num(cx - r)},{_num(y2)} H{_num(x2)}"
+        )
         lx, ly, anchor = cx + 3, (y1 + y2) / 2, "middle"
     else:
         right = left_b > left_a
@@ -293,20 +313,26 @@ def _arrow(a: _Box, b: _Box, cls: str, label: str, label_cls: str, marker: str,
         x1 = a.x + a.w if right else a.x
         x2 = b.x if right else b.x + b.w
         cx = left_a + LANE_W - 3 - 2 * track if right else left_a + 3 + 2 * track
-        d = (f"M{_num(x1)},{_num(y1)} H{_num(cx - sign * r)} Q{_num(cx)},{_num(y1)} "
-             f"{_num(cx)},{_num(y1 + down * r)} V{_num(y2 - down * r)} "
-             f"Q{_num(cx)},{_num(y2)} {_num(cx + sign * r)},{_num(y2)} H{_num(x2)}")
+        d = (
+            f"M{_num(x1)},{_num(y1)} H{_num(cx - sign * r)} Q{_num(cx)},{_num(y1)} "
+            f"{_num(cx)},{_num(y1 + down * r)} V{_num(y2 - down * r)} "
+            f"Q{_num(cx)},{_num(y2)} {_num(cx + sign * r)},{_num(y2)} H{_num(x2)}"
+        )
         # above the turn into b's row, on the side away from b: that part of
         # b's row is empty
         lx, ly, anchor = cx - sign * 4, y2 - 4, "end" if right else "start"
     out = f'<path class="{cls}" d="{d}" marker-end="url(#{marker})"/>'
     if label and left_a == left_b:  # written down the margin, beside the arrow
-        out += (f'<text class="{label_cls}" x="{_num(lx)}" y="{_num(ly)}" '
-                f'text-anchor="{anchor}" transform="rotate(90 {_num(lx)} {_num(ly)})">'
-                f"{esc(label)}</text>")
+        out += (
+            f'<text class="{label_cls}" x="{_num(lx)}" y="{_num(ly)}" '
+            f'text-anchor="{anchor}" transform="rotate(90 {_num(lx)} {_num(ly)})">'
+            f"{esc(label)}</text>"
+        )
     elif label:
-        out += (f'<text class="{label_cls}" x="{_num(lx)}" y="{_num(ly)}" '
-                f'text-anchor="{anchor}">{esc(label)}</text>')
+        out += (
+            f'<text class="{label_cls}" x="{_num(lx)}" y="{_num(ly)}" '
+            f'text-anchor="{anchor}">{esc(label)}</text>'
+        )
     return out
 
 
@@ -334,12 +360,16 @@ def _step_svg(step: Step, box: _Box, classes: str, content: _Content, note_cls: 
     for effect in content.effect:
         parts.append(f'<text class="effect" x="{_num(x + 6)}" y="{_num(ty)}">{esc(effect)}</text>')
         ty += EFFECT_H
-    parts.append(f'<text class="loc" x="{_num(x + 6)}" y="{_num(ty + 1)}">'
-                 f"{esc(_fit(loc, box.w - 12, SMALL_W))}</text>")
+    parts.append(
+        f'<text class="loc" x="{_num(x + 6)}" y="{_num(ty + 1)}">'
+        f"{esc(_fit(loc, box.w - 12, SMALL_W))}</text>"
+    )
     ty += 17
     for note in content.notes:
-        parts.append(f'<text class="{note_cls}" x="{_num(x + 6)}" y="{_num(ty)}">'
-                     f"{esc(_fit(note, box.w - 12, NOTE_W))}</text>")
+        parts.append(
+            f'<text class="{note_cls}" x="{_num(x + 6)}" y="{_num(ty)}">'
+            f"{esc(_fit(note, box.w - 12, NOTE_W))}</text>"
+        )
         ty += NOTE_H
     parts.append("</g>")
     return "".join(parts)
@@ -347,13 +377,17 @@ def _step_svg(step: Step, box: _Box, classes: str, content: _Content, note_cls: 
 
 def _aside_svg(box: _Box, lines: list[str], kind: str) -> str:
     """A dashed box beside the last step: what is still buffered, or who is stuck."""
-    parts = [f'<g class="{kind}-box"><rect class="box box-{kind}" x="{_num(box.x)}" '
-             f'y="{_num(box.y)}" width="{_num(box.w)}" height="{_num(box.h)}" rx="4"/>']
+    parts = [
+        f'<g class="{kind}-box"><rect class="box box-{kind}" x="{_num(box.x)}" '
+        f'y="{_num(box.y)}" width="{_num(box.w)}" height="{_num(box.h)}" rx="4"/>'
+    ]
     for k, text in enumerate(lines):
         cls = f"{kind}-head" if k == 0 else f"{kind}-item"
         ty = box.y + 16 + k * NOTE_H
-        parts.append(f'<text class="{cls}" x="{_num(box.x + 6)}" y="{_num(ty)}">'
-                     f"{esc(_fit(text, box.w - 12, NOTE_W))}</text>")
+        parts.append(
+            f'<text class="{cls}" x="{_num(box.x + 6)}" y="{_num(ty)}">'
+            f"{esc(_fit(text, box.w - 12, NOTE_W))}</text>"
+        )
     parts.append("</g>")
     return "".join(parts)
 
@@ -386,8 +420,11 @@ def _fills_from(trace: Trace, fill: Step) -> Step | None:
     writer = pte_write_step(trace, trace.problem, fill.index)
     if writer is None:
         return None
-    drains = [s for s in trace.steps
-              if writer.index in s.links and s.action == "drain" and s.index < fill.index]
+    drains = [
+        s
+        for s in trace.steps
+        if writer.index in s.links and s.action == "drain" and s.index < fill.index
+    ]
     return drains[-1] if drains else writer
 
 
@@ -406,11 +443,17 @@ def render_svg(trace: Trace, source: str | None = None) -> str:
         f"<title>{esc(trace.spec)}: {esc(trace.kind)} under {esc(trace.model)}</title>",
         f'<style type="text/css">{STYLE}</style>',
         "<defs>",
-        *(f'<marker id="{name}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
-          f'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="{color}"/>'
-          f"</marker>"
-          for name, color in (("arrow", "#2563eb"), ("arrow-fill", "#d97706"),
-                              ("arrow-race", "#dc2626"), ("arrow-pending", "#6b7280"))),
+        *(
+            f'<marker id="{name}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
+            f'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="{color}"/>'
+            f"</marker>"
+            for name, color in (
+                ("arrow", "#2563eb"),
+                ("arrow-fill", "#d97706"),
+                ("arrow-race", "#dc2626"),
+                ("arrow-pending", "#6b7280"),
+            )
+        ),
         "</defs>",
         f'<rect class="bg" x="0" y="0" width="{_num(lay.width)}" height="{_num(lay.height)}"/>',
         f'<text class="title" x="{MARGIN}" y="{MARGIN + 16}">'
@@ -421,8 +464,7 @@ def render_svg(trace: Trace, source: str | None = None) -> str:
         sub.append(params_text(trace))
     sub += [f"{len(trace.steps)} steps", f"engine {trace.engine}", trace.file]
     sep = "  \u00b7  "
-    out.append(f'<text class="subtitle" x="{MARGIN}" y="{MARGIN + 36}">'
-               f"{esc(sep.join(sub))}</text>")
+    out.append(f'<text class="subtitle" x="{MARGIN}" y="{MARGIN + 36}">{esc(sep.join(sub))}</text>')
 
     # lanes
     top = MARGIN + HEADER_H
@@ -430,29 +472,40 @@ def render_svg(trace: Trace, source: str | None = None) -> str:
     for i, lane in enumerate(lay.lanes):
         x = lay.lane_x(lane)
         cls = "lane-mem" if lane == MEMORY else ("lane-even" if i % 2 == 0 else "lane-odd")
-        out.append(f'<rect class="{cls}" x="{_num(x)}" y="{top}" width="{LANE_W}" '
-                   f'height="{_num(bottom - top)}"/>')
-        out.append(f'<text class="lane-head" x="{_num(x + LANE_W / 2)}" y="{top + 20}">'
-                   f"{esc(lane)}</text>")
-        out.append(f'<line class="lifeline" x1="{_num(x + LANE_W / 2)}" y1="{top + LANE_HEAD_H}" '
-                   f'x2="{_num(x + LANE_W / 2)}" y2="{_num(bottom)}"/>')
+        out.append(
+            f'<rect class="{cls}" x="{_num(x)}" y="{top}" width="{LANE_W}" '
+            f'height="{_num(bottom - top)}"/>'
+        )
+        out.append(
+            f'<text class="lane-head" x="{_num(x + LANE_W / 2)}" y="{top + 20}">{esc(lane)}</text>'
+        )
+        out.append(
+            f'<line class="lifeline" x1="{_num(x + LANE_W / 2)}" y1="{top + LANE_HEAD_H}" '
+            f'x2="{_num(x + LANE_W / 2)}" y2="{_num(bottom)}"/>'
+        )
 
     # handler frames, behind the steps
     for core, first, last in _handler_frames(trace):
         x = lay.lane_x(core) + 5
         y0 = lay.rows[first.index][0] + 1
         y1 = sum(lay.rows[last.index]) - 1
-        out.append(f'<rect class="handler" x="{_num(x)}" y="{_num(y0)}" width="{LANE_W - 10}" '
-                   f'height="{_num(y1 - y0)}" rx="6"/>')
+        out.append(
+            f'<rect class="handler" x="{_num(x)}" y="{_num(y0)}" width="{LANE_W - 10}" '
+            f'height="{_num(y1 - y0)}" rx="6"/>'
+        )
         lx, ly = x + 11, y1 - 6
-        out.append(f'<text class="handler-label" x="{_num(lx)}" y="{_num(ly)}" '
-                   f'transform="rotate(-90 {_num(lx)} {_num(ly)})">handler</text>')
+        out.append(
+            f'<text class="handler-label" x="{_num(lx)}" y="{_num(ly)}" '
+            f'transform="rotate(-90 {_num(lx)} {_num(ly)})">handler</text>'
+        )
 
     # step numbers and boxes
     for step in trace.steps:
         box = lay.boxes[step.index]
-        out.append(f'<text class="num" x="{MARGIN + GUTTER_W - 6}" y="{_num(box.y + 16)}">'
-                   f"{step.index}</text>")
+        out.append(
+            f'<text class="num" x="{MARGIN + GUTTER_W - 6}" y="{_num(box.y + 16)}">'
+            f"{step.index}</text>"
+        )
         classes, note_cls = "box", ""
         if lane_of(step) == MEMORY:
             classes += " box-mem"
@@ -471,23 +524,51 @@ def render_svg(trace: Trace, source: str | None = None) -> str:
     # arrows on top
     for step in trace.steps:
         for link in step.links:
-            if link in lay.boxes and not (step is race and fill is not None
-                                          and link == fill.index):
+            if link in lay.boxes and not (step is race and fill is not None and link == fill.index):
                 label = LINK_LABELS.get(step.action, "")
-                out.append(_arrow(lay.boxes[link], lay.boxes[step.index], "link", label,
-                                  "link-label", "arrow"))
+                out.append(
+                    _arrow(
+                        lay.boxes[link], lay.boxes[step.index], "link", label, "link-label", "arrow"
+                    )
+                )
     if lay.pending is not None:
         for step in in_flight(trace):
-            out.append(_arrow(lay.boxes[step.index], lay.pending, "pending", "still buffered",
-                              "pending-label", "arrow-pending", track=2))
+            out.append(
+                _arrow(
+                    lay.boxes[step.index],
+                    lay.pending,
+                    "pending",
+                    "still buffered",
+                    "pending-label",
+                    "arrow-pending",
+                    track=2,
+                )
+            )
     if fill is not None:
         source_step = _fills_from(trace, fill)
         if source_step is not None:
-            out.append(_arrow(lay.boxes[source_step.index], lay.boxes[fill.index], "fills",
-                              "fills from", "fills-label", "arrow-fill", track=1))
+            out.append(
+                _arrow(
+                    lay.boxes[source_step.index],
+                    lay.boxes[fill.index],
+                    "fills",
+                    "fills from",
+                    "fills-label",
+                    "arrow-fill",
+                    track=1,
+                )
+            )
         if race is not None:
-            out.append(_arrow(lay.boxes[fill.index], lay.boxes[race.index], "uses",
-                              "uses stale entry", "uses-label", "arrow-race"))
+            out.append(
+                _arrow(
+                    lay.boxes[fill.index],
+                    lay.boxes[race.index],
+                    "uses",
+                    "uses stale entry",
+                    "uses-label",
+                    "arrow-race",
+                )
+            )
 
     out.append(_legend(lay.height - MARGIN - legend_height(lay.width), lay.width))
     out.append("</svg>")
@@ -505,8 +586,12 @@ _LEGEND = (
 )
 
 
-_MARKERS = {"link": "arrow", "fills": "arrow-fill", "uses": "arrow-race",
-            "pending": "arrow-pending"}
+_MARKERS = {
+    "link": "arrow",
+    "fills": "arrow-fill",
+    "uses": "arrow-race",
+    "pending": "arrow-pending",
+}
 
 
 def _legend_items(width: float) -> list[tuple[float, int, str, str]]:
@@ -532,12 +617,17 @@ def _legend(top: float, width: float) -> str:
     for x, row, cls, label in _legend_items(width):
         y = top + 10 + 20 * row
         if cls in _MARKERS:
-            parts.append(f'<path class="{cls}" d="M{_num(x)},{_num(y)} H{_num(x + 26)}" '
-                         f'marker-end="url(#{_MARKERS[cls]})"/>')
+            parts.append(
+                f'<path class="{cls}" d="M{_num(x)},{_num(y)} H{_num(x + 26)}" '
+                f'marker-end="url(#{_MARKERS[cls]})"/>'
+            )
         else:
-            parts.append(f'<rect class="{cls}" x="{_num(x)}" y="{_num(y - 7)}" width="26" '
-                         f'height="14" rx="3"/>')
-        parts.append(f'<text class="legend" x="{_num(x + 32)}" y="{_num(y + 4)}">'
-                     f"{esc(label)}</text>")
+            parts.append(
+                f'<rect class="{cls}" x="{_num(x)}" y="{_num(y - 7)}" width="26" '
+                f'height="14" rx="3"/>'
+            )
+        parts.append(
+            f'<text class="legend" x="{_num(x + 32)}" y="{_num(y + 4)}">{esc(label)}</text>'
+        )
     parts.append("</g>")
     return "".join(parts)

@@ -11,15 +11,19 @@ from __future__ import annotations
 import os
 import re
 
-from verifier.result import RACE_KINDS, Problem, Step, Trace
+from verifier.engines.result import RACE_KINDS, Problem, Step, Trace
 
 MEMORY = "memory"
 # Steps that happen in the memory system rather than on a core: a buffered
 # store reaching memory, an IPI reaching the target's queue.
 MEMORY_ACTIONS = frozenset({"drain", "ipi-queued"})
 # How a step completes the earlier steps it links to, by the later step's action.
-LINK_LABELS = {"drain": "drains", "ipi-queued": "queued", "handler-entered": "delivered",
-               "access": "uses entry"}
+LINK_LABELS = {
+    "drain": "drains",
+    "ipi-queued": "queued",
+    "handler-entered": "delivered",
+    "access": "uses entry",
+}
 
 _TEXT_CAP = 36  # widest statement column; longer statements overflow their row
 _LOC_CAP = 40
@@ -62,11 +66,13 @@ def stale_fill(trace: Trace) -> Step | None:
     for link in race.links:
         linked = by_index.get(link)
         # an access that hit links to the step whose walk filled the entry
-        if linked is not None and linked.action in ("fill", "access") \
-                and linked.core == race.core:
+        if linked is not None and linked.action in ("fill", "access") and linked.core == race.core:
             return linked
-    fills = [s for s in trace.steps
-             if s.action == "fill" and s.core == race.core and s.index < race.index]
+    fills = [
+        s
+        for s in trace.steps
+        if s.action == "fill" and s.core == race.core and s.index < race.index
+    ]
     if not fills:
         return None
     page = page_of(race.text)
@@ -81,9 +87,13 @@ def pte_write_step(trace: Trace, problem: Problem, before: int | None) -> Step |
     """The step that issued the PTE write a stale entry was filled from (None: initial PTE)."""
     if problem.pte_span is None:
         return None
-    hits = [s for s in trace.steps
-            if s.span == problem.pte_span and s.action not in MEMORY_ACTIONS
-            and (before is None or s.index < before)]
+    hits = [
+        s
+        for s in trace.steps
+        if s.span == problem.pte_span
+        and s.action not in MEMORY_ACTIONS
+        and (before is None or s.index < before)
+    ]
     return hits[-1] if hits else None
 
 

@@ -74,8 +74,10 @@ def table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
     ncols = max([len(headers), *(len(r) for r in rows)]) if rows or headers else 0
     grid = [[*r, *([""] * (ncols - len(r)))] for r in [list(headers), *map(list, rows)]]
     widths = [max(visible_len(row[c]) for row in grid) for c in range(ncols)]
-    numeric = [bool(rows) and all(_is_number(r[c]) or not r[c].strip() for r in grid[1:])
-               for c in range(ncols)]
+    numeric = [
+        bool(rows) and all(_is_number(r[c]) or not r[c].strip() for r in grid[1:])
+        for c in range(ncols)
+    ]
 
     def fmt(row: list[str]) -> str:
         cells = []
@@ -111,8 +113,9 @@ class Progress:
     DELAY = 1.0
     INTERVAL = 0.2
 
-    def __init__(self, stream: TextIO, enabled: bool,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, stream: TextIO, enabled: bool, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.stream = stream
         self.clock = clock
         self.start = clock()
@@ -133,9 +136,11 @@ class Progress:
 
     def line(self, states: int, frontier: int, transitions: int, now: float) -> str:
         elapsed = max(now - self.start, 1e-9)
-        text = (f"{_thousands(states)} states  {_thousands(states / elapsed)}/s  "
-                f"frontier {_thousands(frontier)}  {_thousands(transitions)} transitions  "
-                f"{_elapsed(elapsed)}")
+        text = (
+            f"{_thousands(states)} states  {_thousands(states / elapsed)}/s  "
+            f"frontier {_thousands(frontier)}  {_thousands(transitions)} transitions  "
+            f"{_elapsed(elapsed)}"
+        )
         width = shutil.get_terminal_size((80, 24)).columns - 1
         return text[:width] if width > 10 else text
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from verifier.result import PROBLEM_KINDS, Result, Trace
+from verifier.engines.result import PROBLEM_KINDS, Result, Trace
 
 DIRNAME = "counterexamples"
 MODELS = ("sc", "tso", "pso")
@@ -147,8 +147,10 @@ class SyncReport:
     removed: list[Path]
 
     def summary(self) -> str:
-        return (f"{DIRNAME}/: {len(self.written)} written, {len(self.unchanged)} unchanged, "
-                f"{len(self.removed)} removed")
+        return (
+            f"{DIRNAME}/: {len(self.written)} written, {len(self.unchanged)} unchanged, "
+            f"{len(self.removed)} removed"
+        )
 
 
 def sync(root: Path, runs: Iterable[Run], specs_run: Iterable[Path]) -> SyncReport:

@@ -1,7 +1,7 @@
 """pytest plugin: `pytest specs/` runs each spec under each model it expects.
 
 Registered through the `pytest11` entry point `tlbcheck` (or load it with
-`-p verifier.pytest_plugin`).  Every `.tlb` file becomes a `SpecFile` whose
+`-p verifier.suite.pytest_plugin`).  Every `.tlb` file becomes a `SpecFile` whose
 items are named after the models its `expect` lines name (`specs/x.tlb::tso`);
 a spec that does not load has a single item `load` that fails with the
 diagnostic.  A failing item shows expected vs got and the traces.
@@ -22,17 +22,31 @@ from typing import Any
 
 import pytest
 
-from verifier import suite
+from verifier.suite import runner as suite
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("tlbcheck", "tlbcheck spec files")
-    group.addoption("--tlbcheck-max-states", type=int, default=None, metavar="N",
-                    help="state limit per spec and model (beyond it the test fails)")
-    group.addoption("--tlbcheck-timeout", type=float, default=None, metavar="S",
-                    help="time limit per spec and model, in seconds")
-    parser.addini("tlbcheck_paths", type="paths", default=[],
-                  help="folders whose .tlb files are collected as specs on every run")
+    group.addoption(
+        "--tlbcheck-max-states",
+        type=int,
+        default=None,
+        metavar="N",
+        help="state limit per spec and model (beyond it the test fails)",
+    )
+    group.addoption(
+        "--tlbcheck-timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="time limit per spec and model, in seconds",
+    )
+    parser.addini(
+        "tlbcheck_paths",
+        type="paths",
+        default=[],
+        help="folders whose .tlb files are collected as specs on every run",
+    )
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> SpecFile | None:
@@ -61,21 +75,21 @@ class SpecFile(pytest.File):
     """A `.tlb` file: one item per model its `expect` lines name."""
 
     def collect(self) -> Iterator[pytest.Item]:
-        from verifier.diagnostics import SpecError
-        from verifier.frontend import load
+        from verifier.lang.diagnostics import SpecError
+        from verifier.lang.frontend import load
 
         path = suite.display_path(self.path, self.config.invocation_params.dir)
         try:
             checked = load(path, [])
             models = suite.models_for(checked)
         except SpecError as err:
-            yield SpecItem.from_parent(self, name="load", spec=path, model="-", expected="-",
-                                       error=str(err))
+            yield SpecItem.from_parent(
+                self, name="load", spec=path, model="-", expected="-", error=str(err)
+            )
             return
         for model in models:
             expected = suite.describe_expect(checked.expect_for(model))
-            yield SpecItem.from_parent(self, name=model, spec=path, model=model,
-                                       expected=expected)
+            yield SpecItem.from_parent(self, name=model, spec=path, model=model, expected=expected)
 
 
 class SpecFailed(Exception):
@@ -87,8 +101,9 @@ class SpecFailed(Exception):
 
 
 class SpecItem(pytest.Item):
-    def __init__(self, *, spec: str, model: str, expected: str, error: str = "",
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, *, spec: str, model: str, expected: str, error: str = "", **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.spec = spec
         self.model = model
@@ -97,18 +112,26 @@ class SpecItem(pytest.Item):
 
     def runtest(self) -> None:
         if self.error:
-            raise SpecFailed(suite.Outcome(self.spec, self.model, self.expected, suite.ERROR,
-                                           error=self.error, bad_input=True))
-        limits = suite.Limits(self.config.getoption("tlbcheck_max_states"),
-                              self.config.getoption("tlbcheck_timeout"))
+            raise SpecFailed(
+                suite.Outcome(
+                    self.spec,
+                    self.model,
+                    self.expected,
+                    suite.ERROR,
+                    error=self.error,
+                    bad_input=True,
+                )
+            )
+        limits = suite.Limits(
+            self.config.getoption("tlbcheck_max_states"), self.config.getoption("tlbcheck_timeout")
+        )
         outcome = suite.run_job(suite.Job(self.spec, self.model, self.expected), limits)
         if outcome.result is not None:
             self.user_properties.append(("states", outcome.result.states))
         if outcome.status != suite.OK:
             raise SpecFailed(outcome)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
-                     style: Any = None) -> str:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, SpecFailed):
             o = excinfo.value.outcome
             head = f"{o.path}: {o.got}" if o.model == "-" else f"{o.path} under {o.model}:"

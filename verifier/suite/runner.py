@@ -11,7 +11,7 @@ collect -> plan -> run -> report:
 - `render` gives the table, the failures in detail and the summary, and
   `junit_xml` the same outcomes as JUnit XML.
 
-The pytest plugin (`verifier.pytest_plugin`) reuses `judge`, `describe_*` and
+The pytest plugin (`verifier.suite.pytest_plugin`) reuses `judge`, `describe_*` and
 `failure_text` so that `pytest specs/` and `tlbcheck suite` agree.
 """
 
@@ -28,13 +28,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from verifier import terminal
-from verifier.diagnostics import SpecError
-from verifier.result import Result, Trace
+from verifier.engines.result import Result, Trace
+from verifier.lang.diagnostics import SpecError
+from verifier.report import terminal
 
 if TYPE_CHECKING:
-    from verifier.ast import ExpectDecl
-    from verifier.checked import CheckedSpec
+    from verifier.lang.ast import ExpectDecl
+    from verifier.lang.checked import CheckedSpec
 
 OK, FAIL, INCONCLUSIVE, ERROR = "ok", "FAIL", "inconclusive", "error"
 STATUSES = (OK, FAIL, INCONCLUSIVE, ERROR)
@@ -144,7 +144,7 @@ Planned = Job | Outcome
 
 def plan(specs: Iterable[Path], base: Path | None = None) -> list[Planned]:
     """Load each spec and list its jobs (or its failed `Outcome`), in order."""
-    from verifier.frontend import load
+    from verifier.lang.frontend import load
 
     out: list[Planned] = []
     for spec in specs:
@@ -208,8 +208,12 @@ def run_job(job: Job, limits: Limits | None = None) -> Outcome:
 Progress = Callable[[int, int, Outcome], None]
 
 
-def run_jobs(planned: Sequence[Planned], limits: Limits | None = None, jobs: int = 1,
-             progress: Progress | None = None) -> list[Outcome]:
+def run_jobs(
+    planned: Sequence[Planned],
+    limits: Limits | None = None,
+    jobs: int = 1,
+    progress: Progress | None = None,
+) -> list[Outcome]:
     """Run every `Job` in ``planned`` and return one `Outcome` per entry, in order."""
     limits = limits or Limits()
     todo = [p for p in planned if isinstance(p, Job)]
@@ -237,7 +241,7 @@ def run_jobs(planned: Sequence[Planned], limits: Limits | None = None, jobs: int
 
 def trace_text(trace: Trace) -> str:
     """A heading, then the trace as `tlbcheck check` prints it."""
-    from verifier.render_text import render_text
+    from verifier.report.render_text import render_text
 
     head = f"{trace.kind} under {trace.model}, {len(trace.steps)} steps:"
     return head + "\n" + render_text(trace).rstrip("\n")
@@ -269,8 +273,17 @@ def rows(outcomes: Sequence[Outcome], color: bool = False) -> list[list[str]]:
     for o in outcomes:
         r = o.result
         status = terminal.paint(o.status, _STYLE[o.status], color)
-        out.append([status, o.path, o.model, o.expected, o.got,
-                    str(r.states) if r else "-", f"{r.seconds:.2f}s" if r else "-"])
+        out.append(
+            [
+                status,
+                o.path,
+                o.model,
+                o.expected,
+                o.got,
+                str(r.states) if r else "-",
+                f"{r.seconds:.2f}s" if r else "-",
+            ]
+        )
     return out
 
 
@@ -281,9 +294,11 @@ def summary_lines(outcomes: Sequence[Outcome]) -> list[str]:
     inconclusive = sum(o.status == INCONCLUSIVE for o in outcomes)
     bad = sum(o.status == ERROR and o.bad_input for o in outcomes)
     internal = sum(o.status == ERROR and not o.bad_input for o in outcomes)
-    extra = [f"{n} {what}" for n, what in ((inconclusive, "inconclusive"),
-                                           (bad, "bad input"), (internal, "error"))
-             if n]
+    extra = [
+        f"{n} {what}"
+        for n, what in ((inconclusive, "inconclusive"), (bad, "bad input"), (internal, "error"))
+        if n
+    ]
     lines = []
     if extra:
         lines.append("counted as failed: " + ", ".join(extra))
@@ -322,14 +337,25 @@ def junit_xml(outcomes: Sequence[Outcome], seconds: float = 0.0) -> bytes:
     mismatches and inconclusive runs are failures, bad input and crashes errors."""
     failures = sum(o.status in (FAIL, INCONCLUSIVE) for o in outcomes)
     errors = sum(o.status == ERROR for o in outcomes)
-    counts = {"tests": str(len(outcomes)), "failures": str(failures), "errors": str(errors),
-              "skipped": "0", "time": f"{seconds:.3f}"}
+    counts = {
+        "tests": str(len(outcomes)),
+        "failures": str(failures),
+        "errors": str(errors),
+        "skipped": "0",
+        "time": f"{seconds:.3f}",
+    }
     top = ET.Element("testsuites", {"name": "tlbcheck", **counts})
     suite = ET.SubElement(top, "testsuite", {"name": "tlbcheck suite", **counts})
     for o in outcomes:
-        case = ET.SubElement(suite, "testcase", {
-            "classname": o.path, "name": o.model,
-            "time": f"{o.result.seconds:.3f}" if o.result else "0.000"})
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            {
+                "classname": o.path,
+                "name": o.model,
+                "time": f"{o.result.seconds:.3f}" if o.result else "0.000",
+            },
+        )
         if o.status == OK:
             continue
         if o.status == ERROR:
@@ -383,7 +409,7 @@ def main(opts: SuiteOptions, out: TextIO | None = None, err: TextIO | None = Non
 
 
 def _update_counterexamples(outcomes: Sequence[Outcome], specs: Sequence[Path], text: str) -> str:
-    from verifier import counterexamples as cx
+    from verifier.suite import counterexamples as cx
 
     root = cx.find_root()
     runs = [cx.Run(Path(o.path), o.model, o.result) for o in outcomes if o.model != "-"]

@@ -1,0 +1,77 @@
+"""The package layout follows the pipeline: imports only go down, and no module imports
+itself back through others.
+
+Layers, lowest first. A module may import its own package and those below it.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import networkx as nx
+
+ROOT = Path(__file__).resolve().parent.parent / "verifier"
+LAYERS = ["lang", "ir", "machine", "engines", "report", "api", "suite", "cli"]
+
+
+def _module(path: Path) -> str:
+    rel = path.relative_to(ROOT.parent).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """Every verifier module this file imports, wherever the import stands."""
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == "verifier":
+                out.update(f"verifier.{a.name}" for a in node.names if a.name != "__version__")
+            elif node.module.startswith("verifier."):
+                out.add(node.module)
+        elif isinstance(node, ast.Import):
+            out.update(a.name for a in node.names if a.name.startswith("verifier."))
+    return out
+
+
+def _graph() -> nx.DiGraph:
+    g = nx.DiGraph()
+    for path in sorted(ROOT.rglob("*.py")):
+        g.add_node(_module(path))
+        for target in _imports(path):
+            g.add_edge(_module(path), target)
+    return g
+
+
+def _layer(module: str) -> int | None:
+    parts = module.split(".")
+    return LAYERS.index(parts[1]) if len(parts) > 1 and parts[1] in LAYERS else None
+
+
+def test_every_package_has_a_layer() -> None:
+    packages = {p.name for p in ROOT.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    assert packages <= set(LAYERS), f"packages without a layer: {packages - set(LAYERS)}"
+
+
+def test_imports_only_go_down() -> None:
+    upward = []
+    for src, dst in _graph().edges:
+        ls, ld = _layer(src), _layer(dst)
+        if ls is not None and ld is not None and ld > ls:
+            upward.append(f"{src} imports {dst}")
+    assert not upward, "imports against the pipeline:\n" + "\n".join(sorted(upward))
+
+
+def test_no_import_cycle() -> None:
+    cycles = sorted(sorted(c) for c in nx.simple_cycles(_graph()))
+    assert not cycles, f"import cycles: {cycles}"
+
+
+def test_the_check_sees_an_upward_import(tmp_path: Path) -> None:
+    """The scanner itself finds imports inside functions (the lazy ones count too)."""
+    f = tmp_path / "m.py"
+    f.write_text("def f():\n    from verifier.cli.main import main\n    import verifier.api\n")
+    assert _imports(f) == {"verifier.cli.main", "verifier.api"}

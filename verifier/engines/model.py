@@ -1,0 +1,58 @@
+"""A spec instantiated for one memory model, and what a verdict must meet.
+
+Below the pipeline functions of `verifier.api` and the engines that take a
+`Model`, so that both can share it without importing each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from verifier.engines.compile import compile_system
+from verifier.engines.trace import TraceBuilder
+from verifier.ir.lower import lower
+from verifier.ir.program import Program
+from verifier.ir.system import System
+from verifier.lang import ast
+from verifier.lang.checked import CheckedSpec
+from verifier.machine.semantics import build
+
+
+def expect_text(e: ast.ExpectDecl | None) -> str | None:
+    if e is None:
+        return None
+    text = e.verdict
+    if e.kinds:
+        text += " " + ", ".join(e.kinds)
+    return text
+
+
+def meets(e: ast.ExpectDecl | None, kinds: Sequence[str]) -> bool:
+    """Does a complete exploration that reached ``kinds`` meet the expectation?"""
+    got = set(kinds)
+    if e is None or e.verdict == "safe":
+        return not got
+    if e.verdict == "hang":
+        return got == {"hang"}
+    if not e.kinds:
+        return bool(got)
+    return got == set(e.kinds)
+
+
+@dataclass
+class Model:
+    """A spec instantiated for one memory model: what engines and replay share."""
+
+    checked: CheckedSpec
+    program: Program
+    system: System
+    model: str
+
+    @staticmethod
+    def of(checked: CheckedSpec, model: str) -> Model:
+        prog = lower(checked)
+        return Model(checked, prog, build(prog, model), model)
+
+    def builder(self) -> TraceBuilder:
+        return TraceBuilder(self.system, compile_system(self.system), self.program)

@@ -1,0 +1,1 @@
+"""The language: text -> AST -> checked spec; imports nothing else of verifier."""
