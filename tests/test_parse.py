@@ -12,8 +12,9 @@ from conftest import EXAMPLES, ROOT
 from verifier.cli import main as cli
 from verifier.lang import ast
 from verifier.lang.diagnostics import SpecError
-from verifier.lang.parse import canonical_perms, parse_text
+from verifier.lang.parse import parse_text
 from verifier.lang.span import Span
+from verifier.lang.to_ast_decls import canonical_perms
 
 
 def body(text: str) -> tuple[ast.Stmt, ...]:

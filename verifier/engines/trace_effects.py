@@ -1,0 +1,175 @@
+"""What a step did, in words: the effect column of a trace.
+
+``Effects.of`` picks the describer for a command's action; each describer reads
+the command's info and the pre-/post-states of the step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from verifier.ir.program import Program, PteValue
+from verifier.ir.system import Command, Const, evaluate
+from verifier.machine.layout import Layout
+
+PERMS = "rwx"
+State = tuple[int, ...]
+
+
+def pte_desc(pv: PteValue, prog: Program) -> str:
+    if pv.frame < 0:
+        return "invalid"
+    perms = "".join(p for i, p in enumerate(PERMS) if pv.perms & (1 << i))
+    return f"{prog.frames[pv.frame]} {perms}" + (" global" if pv.global_ else "")
+
+
+def pte_source(pv: PteValue) -> str:
+    where = f" ({pv.span})" if pv.span is not None else ""
+    return f"`{pv.text}`{where}"
+
+
+_FIXED = {
+    "barrier": "release fence: earlier stores are all in memory",
+    "handler-returned": "handler returns, interrupted program resumes",
+    "fault": "TLB miss; the PTE in memory is invalid: page fault",
+    "flush": "TLB entries dropped",
+    "await": "condition holds",
+    "assert": "assertion holds",
+}
+_FENCE = {
+    "full": "store buffer is empty",
+    "release": "release barrier",
+    "acquire": "no effect on this model",
+}
+
+
+class Effects:
+    def __init__(self, prog: Program, lay: Layout) -> None:
+        self.prog = prog
+        self.lay = lay
+        self.value_field = {te: cf.tw[key] for cf in lay.cores for key, te in cf.te.items()}
+        self._by_action: dict[str, Callable[[Command, State, State], str]] = {
+            "store": self._store,
+            "store-buffered": self._store,
+            "rmw": self._store,
+            "drain": self._drain,
+            "load": self._assign,
+            "assign": self._assign,
+            "fence": lambda cmd, pre, post: _FENCE[cmd.get("kind", "full")],
+            "ipi-sent": self._ipi,
+            "ipi-queued": self._ipi,
+            "ipi-buffered": self._ipi,
+            "handler-entered": self._handler_entered,
+            "fill": self._fill,
+            "access": self._access,
+            "invlpg": lambda cmd, pre, post: (
+                f"TLB entries for {self.prog.pages[cmd.get('page')]} dropped"
+            ),
+            "switch": lambda cmd, pre, post: (
+                f"now running space {self.prog.spaces[cmd.get('space')].name}"
+            ),
+            "free": lambda cmd, pre, post: f"frame {self.prog.frames[cmd.get('frame')]} freed",
+            "complete": self._complete,
+            "branch": lambda cmd, pre, post: f"goes to pc {post[lay.cores[cmd.core].pc]}",
+            "irq": lambda cmd, pre, post: (
+                "interrupts " + ("on" if post[lay.cores[cmd.core].irq] else "off")
+            ),
+        }
+
+    def of(self, cmd: Command, pre: State, post: State) -> str:
+        """The effect of ``cmd`` taken from ``pre`` to ``post``."""
+        if cmd.action in _FIXED:
+            return _FIXED[cmd.action]
+        describe = self._by_action.get(cmd.action)
+        return describe(cmd, pre, post) if describe else ""
+
+    def wid_of(self, value: int) -> PteValue:
+        return self.prog.pte_values[value // 4]
+
+    def _store(self, cmd: Command, pre: State, post: State) -> str:
+        lay, a, info = self.lay, cmd.action, dict(cmd.info)
+        if "wid" in info:
+            where = lay.addr_name(lay.pte_addr(info["space"], info["page"]))
+            desc = f"PTE {where} := {pte_desc(self.prog.pte_values[info['wid']], self.prog)}"
+        else:
+            addr = info["addr"]
+            name = lay.addr_name(addr)
+            if a == "rmw":
+                return f"{name}: {pre[lay.mem[addr]]} -> {post[lay.mem[addr]]} (atomic)"
+            value = post[lay.mem[addr]] if a == "store" else self._buffered_value(cmd, post)
+            desc = f"{name} = {value}"
+        return desc + (" (in memory)" if a == "store" else " (buffered)")
+
+    def _drain(self, cmd: Command, pre: State, post: State) -> str:
+        lay = self.lay
+        c = lay.cores[cmd.core]
+        i = cmd.get("slot")
+        addr = pre[c.sba[i]] - 1
+        value = pre[c.sbv[i][0]]
+        name = lay.addr_name(addr)
+        if addr >= lay.nwords:
+            return f"PTE {name} := {pte_desc(self.wid_of(value), self.prog)} reaches memory"
+        return f"{name} = {value} reaches memory"
+
+    def _assign(self, cmd: Command, pre: State, post: State) -> str:
+        lay = self.lay
+        pc = lay.cores[cmd.core].pc
+        changed = [f for f, _ in cmd.updates if pre[f] != post[f] and f != pc]
+        if changed:
+            return ", ".join(f"{lay.fields[f].name.split('.')[-1]} = {post[f]}" for f in changed)
+        return "register unchanged"
+
+    def _ipi(self, cmd: Command, pre: State, post: State) -> str:
+        h = self.prog.handlers[cmd.get("handler")].name
+        if cmd.action == "ipi-buffered":
+            return f"IPI {h} held behind buffered stores"
+        targets = ", ".join(self.prog.cores[t].name for t in cmd.get("targets"))
+        return f"IPI {h} queued at {targets}"
+
+    def _handler_entered(self, cmd: Command, pre: State, post: State) -> str:
+        h = self.prog.handlers[cmd.get("handler")]
+        core = self.prog.cores[cmd.core]
+        cf = self.lay.cores[cmd.core]
+        args = [
+            self._arg_text(h.param_kinds[j], post[cf.hregs[core.hregs.index(p)]])
+            for j, p in enumerate(h.params)
+        ]
+        return f"handler {h.name}({', '.join(args)}) entered, interrupts off"
+
+    def _fill(self, cmd: Command, pre: State, post: State) -> str:
+        pv = self.wid_of(post[self.value_field[cmd.get("slot")]])
+        page = self.prog.pages[cmd.get("page")]
+        return f"walker fills {page} -> {pte_desc(pv, self.prog)} from {pte_source(pv)}"
+
+    def _access(self, cmd: Command, pre: State, post: State) -> str:
+        if cmd.get("how") == "miss-fill":
+            what = self._fill(cmd, pre, post)
+            return f"TLB miss; {what}; " + self._access_outcome(cmd, post)
+        pv = self.wid_of(pre[self.value_field[cmd.get("slot")]])
+        page = self.prog.pages[cmd.get("page")]
+        return (
+            f"TLB hit: {page} -> {pte_desc(pv, self.prog)} (entry from {pte_source(pv)}); "
+            + self._access_outcome(cmd, pre)
+        )
+
+    def _complete(self, cmd: Command, pre: State, post: State) -> str:
+        lay = self.lay
+        i = lay.pte_addr(cmd.get("space"), cmd.get("page")) - lay.nwords
+        pv = self.prog.pte_values[post[lay.rec[i]] - 1]
+        page = self.prog.pages[cmd.get("page")]
+        return f"update of {page} declared done; recorded PTE: {pte_desc(pv, self.prog)}"
+
+    def _access_outcome(self, cmd: Command, s: State) -> str:
+        value = s[self.value_field[cmd.get("slot")]]
+        wid = value // 4
+        if evaluate(self.lay.allows(Const(wid), cmd.get("bit")), s):  # the rule's own table
+            return f"access reaches frame {self.prog.frames[self.prog.pte_values[wid].frame]}"
+        return "permission fault, no access"
+
+    def _buffered_value(self, cmd: Command, post: State) -> int:
+        cf = self.lay.cores[cmd.core]
+        last = max((k for k, f in enumerate(cf.sba) if post[f] != 0), default=0)
+        return post[cf.sbv[last][0]]
+
+    def _arg_text(self, kind: str, v: int) -> str:
+        return self.prog.pages[v] if kind == "page" and 0 <= v < len(self.prog.pages) else str(v)

@@ -1,0 +1,66 @@
+"""What went wrong, in words: the `Problem` that ends a counterexample trace."""
+
+from __future__ import annotations
+
+from verifier.engines.result import Problem
+from verifier.engines.trace_effects import pte_desc, pte_source
+from verifier.ir.program import Program
+from verifier.ir.system import Command, evaluate
+from verifier.machine.layout import Layout
+
+State = tuple[int, ...]
+
+
+def check_problem(
+    prog: Program, lay: Layout, kind: str, cmd: Command, check: int, pre: State
+) -> Problem:
+    """Check ``check`` of ``cmd`` fails in ``pre``."""
+    chk = cmd.checks[check]
+    info = dict(chk.info)
+    who = prog.cores[cmd.core].name
+    if kind in ("assertion", "range"):
+        what = info.get("what", "assertion failed")
+        return Problem(kind, who, f"{who}: {what} at `{cmd.text}`", cmd.text, cmd.span)
+    pv = prog.pte_values[evaluate(info["pte"], pre) // 4]
+    page = prog.pages[cmd.get("page")]
+    access = cmd.text
+    src = f"entry {page} -> {pte_desc(pv, prog)} filled from {pte_source(pv)}"
+    if kind == "use-after-free":
+        frame = prog.frames[pv.frame]
+        now = f"frame {frame} was freed"
+        msg = f"{who}: `{access}` reached freed frame {frame} through the {src}"
+    elif kind == "asid-reuse":
+        s = cmd.get("space")
+        owner = pre[lay.cores[cmd.core].te[(cmd.get("page"), lay.tag_of_space(s))]] - 1
+        now = (
+            f"the entry belongs to space {prog.spaces[owner].name}, the core runs "
+            f"{prog.spaces[s].name} (both ASID {prog.spaces[s].asid})"
+        )
+        msg = f"{who}: `{access}` hit a TLB entry of another address space with the same ASID"
+    else:
+        s = _entry_space(cmd, pre)
+        i = lay.pte_addr(s, cmd.get("page")) - lay.nwords
+        rec = prog.pte_values[pre[lay.rec[i]] - 1]
+        now = f"PTE recorded at `complete`: {pte_desc(rec, prog)} from {pte_source(rec)}"
+        what = "translation" if kind == "stale-translation" else "permission"
+        msg = f"{who}: `{access}` used a stale {what}: the {src}"
+    return Problem(kind, who, msg, access, cmd.span, pv.text, pv.span, now)
+
+
+def _entry_space(cmd: Command, pre: State) -> int:
+    if cmd.get("how") == "miss-fill":
+        return int(cmd.get("space"))
+    return int(pre[cmd.get("slot")]) - 1
+
+
+def hang_problem(prog: Program, core: int, pc: int) -> Problem:
+    """Core ``core`` waits at the `await` at ``pc`` forever."""
+    ins = prog.cores[core].code[pc]
+    who = prog.cores[core].name
+    return Problem(
+        "hang",
+        who,
+        f"{who} waits at `{ins.text}` forever: no continuation of this execution lets it pass",
+        ins.text,
+        ins.span,
+    )

@@ -1,0 +1,118 @@
+"""Parse tree -> AST, declarations: spec, model, params, options, frames, pages, spaces,
+variables, cores, handlers and expectations."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from lark import Token, v_args
+
+from verifier.lang import ast
+from verifier.lang.to_ast import Spans
+
+PERMS = "rwx"
+
+
+def canonical_perms(letters: str) -> str:
+    """`wr` -> `rw`; strings with unknown or repeated letters are kept for the checker."""
+    if set(letters) <= set(PERMS) and len(set(letters)) == len(letters):
+        return "".join(p for p in PERMS if p in letters)
+    return letters
+
+
+@v_args(meta=True)
+class DeclRules(Spans):
+    """Declarations (the top level of a spec)."""
+
+    def start(self, meta: Any, c: list[Any]) -> ast.Spec:
+        return ast.Spec(tuple(c), file=self.file, span=self._span(meta))
+
+    def spec_title(self, meta: Any, c: list[Token]) -> ast.SpecTitle:
+        title = re.sub(r"\\(.)", r"\1", str(c[0])[1:-1])  # `\"` -> `"`, `\\` -> `\`
+        return ast.SpecTitle(title, span=self._span(meta))
+
+    def model_decl(self, meta: Any, c: list[Token]) -> ast.ModelDecl:
+        return ast.ModelDecl(str(c[0]), span=self._span(meta))
+
+    def param_decl(self, meta: Any, c: list[Any]) -> ast.ParamDecl:
+        return ast.ParamDecl(str(c[0]), c[1], span=self._span(meta))
+
+    def option_decl(self, meta: Any, c: list[Any]) -> ast.OptionDecl:
+        return ast.OptionDecl(str(c[0]), c[1], span=self._span(meta))
+
+    def option_value(self, meta: Any, c: list[Token]) -> str | int:
+        if c[0].type == "INT":
+            return int(str(c[0]), 0)
+        return "-".join(str(t) for t in c)
+
+    def frame_decl(self, meta: Any, c: list[ast.Ident]) -> ast.FrameDecl:
+        return ast.FrameDecl(tuple(c), span=self._span(meta))
+
+    def ident(self, meta: Any, c: list[Token]) -> ast.Ident:
+        return ast.Ident(str(c[0]), span=self._span(meta))
+
+    def page_decl(self, meta: Any, c: list[Any]) -> ast.PageDecl:
+        return ast.PageDecl(str(c[0]), c[1], span=self._span(meta))
+
+    def mapping(self, meta: Any, c: list[Token]) -> ast.Mapping:
+        perms = canonical_perms(str(c[1]))
+        return ast.Mapping(str(c[0]), perms, len(c) == 3, span=self._span(meta))
+
+    def invalid(self, meta: Any, c: list[Any]) -> ast.Invalid:
+        return ast.Invalid(span=self._span(meta))
+
+    def space_decl(self, meta: Any, c: list[Any]) -> ast.SpaceDecl:
+        return ast.SpaceDecl(str(c[0]), c[1], tuple(c[2:]), span=self._span(meta))
+
+    def var_decl(self, meta: Any, c: list[Any]) -> ast.VarDecl:
+        family = next((x[0] for x in c[1:] if isinstance(x, list) and len(x) == 1), None)
+        rng = next((x for x in c[1:] if isinstance(x, tuple)), (None, None))
+        return ast.VarDecl(str(c[0]), family, c[-1], rng[0], rng[1], span=self._span(meta))
+
+    def var_family(self, meta: Any, c: list[Token]) -> list[str]:
+        return [str(c[0])]
+
+    def var_range(self, meta: Any, c: list[Any]) -> tuple[ast.Expr, ast.Expr]:
+        return (c[0], c[1])
+
+    def core_decl(self, meta: Any, c: list[Any]) -> ast.CoreDecl:
+        lo = hi = space = None
+        for x in c[1:-1]:
+            if isinstance(x, tuple):
+                lo, hi = x
+            else:
+                space = x
+        return ast.CoreDecl(str(c[0]), lo, hi, space, c[-1], span=self._span(meta))
+
+    def core_range(self, meta: Any, c: list[Any]) -> tuple[ast.Expr, ast.Expr]:
+        return (c[0], c[1])
+
+    def core_space(self, meta: Any, c: list[Token]) -> str:
+        return str(c[0])
+
+    def handler_decl(self, meta: Any, c: list[Any]) -> ast.HandlerDecl:
+        params = c[1] if len(c) == 3 else ()
+        return ast.HandlerDecl(str(c[0]), params, c[-1], span=self._span(meta))
+
+    def handler_params(self, meta: Any, c: list[ast.Ident]) -> tuple[ast.Ident, ...]:
+        return tuple(c)
+
+    def expect_decl(self, meta: Any, c: list[Any]) -> ast.ExpectDecl:
+        kinds: tuple[str, ...] = ()
+        models: tuple[str, ...] | None = None
+        for x in c[1:]:
+            if isinstance(x, list):
+                models = tuple(x)
+            else:
+                kinds = x
+        return ast.ExpectDecl(str(c[0]), kinds, models, span=self._span(meta))
+
+    def expect_kinds(self, meta: Any, c: list[str]) -> tuple[str, ...]:
+        return tuple(c)
+
+    def expect_under(self, meta: Any, c: list[Token]) -> list[str]:
+        return [str(t) for t in c]
+
+    def dashed(self, meta: Any, c: list[Token]) -> str:
+        return "-".join(str(t) for t in c)

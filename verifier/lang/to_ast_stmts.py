@@ -1,0 +1,171 @@
+"""Parse tree -> AST, statements: blocks, the `if / else if / else` chains, and every
+instruction of a core's or handler's body."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from lark import Token, v_args
+
+from verifier.lang import ast
+from verifier.lang.span import Span
+from verifier.lang.to_ast import Problem, Spans
+from verifier.lang.to_ast_exprs import index_node
+
+ATOMIC_ARITY = {"fetch_add": 1, "swap": 1, "cas": 2}
+
+
+@dataclass
+class _Chain:
+    """An `if / else if / else` chain still open to an `else` on the next line."""
+
+    arms: list[tuple[ast.Expr, tuple[ast.Stmt, ...], Span]]
+    orelse: tuple[ast.Stmt, ...] | None = None
+
+    def add_else(self, clause: _Else) -> None:
+        if self.orelse is not None:
+            raise Problem(clause.span, "this 'if' already has an 'else'")
+        if isinstance(clause.body, _Chain):
+            self.arms += clause.body.arms
+            self.orelse = clause.body.orelse
+        else:
+            self.orelse = clause.body
+
+    def build(self) -> ast.If:
+        orelse = self.orelse
+        for cond, then, span in reversed(self.arms):
+            node = ast.If(cond, then, orelse, span=span)
+            orelse = (node,)
+        return node
+
+
+@dataclass(frozen=True)
+class _Else:
+    """An `else` clause not yet attached to its `if` (it may start a new line)."""
+
+    body: tuple[ast.Stmt, ...] | _Chain
+    span: Span
+
+
+def _statements(items: list[Any]) -> tuple[ast.Stmt, ...]:
+    """Fold each `else` into the `if` chain just before it; build the `if` nodes."""
+    out: list[Any] = []
+    for item in items:
+        if isinstance(item, _Else):
+            if not out or not isinstance(out[-1], _Chain):
+                raise Problem(item.span, "'else' without an 'if' before it")
+            out[-1].add_else(item)
+        else:
+            out.append(item)
+    return tuple(s.build() if isinstance(s, _Chain) else s for s in out)
+
+
+@v_args(meta=True)
+class StmtRules(Spans):
+    """Statements (the bodies of cores and handlers)."""
+
+    def block(self, meta: Any, c: list[Any]) -> tuple[ast.Stmt, ...]:
+        return _statements(c)
+
+    def pte_stmt(self, meta: Any, c: list[Any]) -> ast.PteWrite:
+        return ast.PteWrite(c[0], c[1], span=self._span(meta))
+
+    def page_ref(self, meta: Any, c: list[Token]) -> ast.PageRef:
+        if len(c) == 2:
+            return ast.PageRef(str(c[0]), str(c[1]), span=self._span(meta))
+        return ast.PageRef(None, str(c[0]), span=self._span(meta))
+
+    def page_name(self, meta: Any, c: list[Token]) -> ast.PageName:
+        return ast.PageName(str(c[0]), str(c[1]), span=self._span(meta))
+
+    def lvalue(self, meta: Any, c: list[Any]) -> ast.Name | ast.Index:
+        if len(c) == 2:
+            return index_node(self._span(meta), c)
+        return ast.Name(str(c[0]), span=self._span(meta))
+
+    def assign(self, meta: Any, c: list[Any]) -> ast.Assign:
+        return ast.Assign(c[0], c[1], span=self._span(meta))
+
+    def atomic_call(self, meta: Any, c: list[Any]) -> ast.Atomic:
+        dest, fn, args = c[0], c[1], c[2:]
+        span = self._span(meta)
+        if str(fn) not in ATOMIC_ARITY:
+            raise Problem(
+                self._tok(fn), f"unknown operation '{fn}' (expected fetch_add, swap or cas)"
+            )
+        if not isinstance(dest, ast.Name):
+            raise Problem(dest.span, f"the result of {fn} must go to a register")
+        if not args or not isinstance(args[0], ast.Name | ast.Index):
+            raise Problem(span, f"{fn} needs a shared word as its first argument")
+        return ast.Atomic(dest.name, str(fn), args[0], tuple(args[1:]), span=span)
+
+    def atomic_add(self, meta: Any, c: list[Any]) -> ast.Atomic:
+        return ast.Atomic(None, "+=", c[0], (c[1],), span=self._span(meta))
+
+    def fence(self, meta: Any, c: list[Token]) -> ast.Fence:
+        return ast.Fence(str(c[0]) if c else "full", span=self._span(meta))
+
+    def ipi(self, meta: Any, c: list[Any]) -> ast.Ipi:
+        has_args = isinstance(c[-1], list)
+        args = tuple(c[-1]) if has_args else ()
+        rest = c[:-1] if has_args else c
+        targets, handler = tuple(rest[:-1]), str(rest[-1])
+        return ast.Ipi(targets, handler, args, has_parens=has_args, span=self._span(meta))
+
+    def ipi_args(self, meta: Any, c: list[Any]) -> list[Any]:
+        return list(c)
+
+    def invlpg(self, meta: Any, c: list[Any]) -> ast.Invlpg:
+        return ast.Invlpg(c[0], span=self._span(meta))
+
+    def flush_asid(self, meta: Any, c: list[Token]) -> ast.FlushAsid:
+        return ast.FlushAsid(str(c[0]), span=self._span(meta))
+
+    def flush_all(self, meta: Any, c: list[Any]) -> ast.FlushAll:
+        return ast.FlushAll(span=self._span(meta))
+
+    def access(self, meta: Any, c: list[Any]) -> ast.Access:
+        return ast.Access(str(c[0]), c[1], span=self._span(meta))
+
+    def switch(self, meta: Any, c: list[Token]) -> ast.Switch:
+        return ast.Switch(str(c[0]), span=self._span(meta))
+
+    def free(self, meta: Any, c: list[Token]) -> ast.Free:
+        return ast.Free(str(c[0]), span=self._span(meta))
+
+    def complete(self, meta: Any, c: list[Any]) -> ast.Complete:
+        return ast.Complete(c[0], span=self._span(meta))
+
+    def await_stmt(self, meta: Any, c: list[Any]) -> ast.Await:
+        return ast.Await(c[0], span=self._span(meta))
+
+    def if_stmt(self, meta: Any, c: list[Any]) -> _Chain:
+        chain = _Chain([(c[0], c[1], self._span(meta))])
+        if len(c) == 3:
+            chain.add_else(c[2])
+        return chain
+
+    def else_clause(self, meta: Any, c: list[Any]) -> _Else:
+        return _Else(c[0], self._span(meta))
+
+    def while_stmt(self, meta: Any, c: list[Any]) -> ast.While:
+        return ast.While(c[0], c[1], span=self._span(meta))
+
+    def loop_stmt(self, meta: Any, c: list[Any]) -> ast.Loop:
+        return ast.Loop(c[0], span=self._span(meta))
+
+    def repeat_stmt(self, meta: Any, c: list[Any]) -> ast.Repeat:
+        return ast.Repeat(c[0], c[1], span=self._span(meta))
+
+    def for_stmt(self, meta: Any, c: list[Any]) -> ast.For:
+        return ast.For(str(c[0]), c[1], c[2], span=self._span(meta))
+
+    def irq(self, meta: Any, c: list[Token]) -> ast.Irq:
+        return ast.Irq(str(c[0]) == "on", span=self._span(meta))
+
+    def assert_stmt(self, meta: Any, c: list[Any]) -> ast.Assert:
+        return ast.Assert(c[0], span=self._span(meta))
+
+    def skip(self, meta: Any, c: list[Any]) -> ast.Skip:
+        return ast.Skip(span=self._span(meta))

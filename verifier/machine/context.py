@@ -1,0 +1,187 @@
+"""What every machine rule shares: the command under construction and the build context.
+
+``Ctx`` holds the program, the memory model, the state layout and the commands
+emitted so far, with the small helpers every rule module needs (lowering an
+instruction expression, range checks, the pages and spaces an operand can name).
+``Site`` is one instruction being translated: its pc, successor and how its
+commands are keyed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from verifier.ir import program as P
+from verifier.ir.system import (
+    FALSE,
+    TRUE,
+    Check,
+    Command,
+    Expr,
+    Field,
+    conj,
+    disj,
+    eq,
+    ite,
+    op,
+)
+from verifier.machine.layout import C, Layout, build_layout
+
+
+def replace_if(cond: Expr, new: Expr) -> Callable[[Expr], Expr]:
+    """An update that sets a field to ``new`` where ``cond`` holds."""
+    return lambda old: ite(cond, new, old)
+
+
+def apply_if(cond: Expr, fn: Callable[[Expr], Expr]) -> Callable[[Expr], Expr]:
+    """An update that applies ``fn`` to a field where ``cond`` holds."""
+    return lambda old: ite(cond, fn(old), old)
+
+
+@dataclass
+class Upd:
+    """Simultaneous updates under construction; every expression reads the pre-state."""
+
+    exprs: dict[int, Expr] = field(default_factory=dict)
+
+    def set(self, f: int, e: Expr | int) -> None:
+        self.exprs[f] = C(e) if isinstance(e, int) else e
+
+    def modify(self, f: int, fn: Callable[[Expr], Expr]) -> None:
+        self.exprs[f] = fn(self.exprs.get(f, Field(f)))
+
+    def items(self) -> tuple[tuple[int, Expr], ...]:
+        return tuple(sorted((f, e) for f, e in self.exprs.items() if e != Field(f)))
+
+
+@dataclass
+class Rule:
+    """One command being built."""
+
+    guard: list[Expr] = field(default_factory=list)
+    upd: Upd = field(default_factory=Upd)
+    checks: list[Check] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class Ctx:
+    """The program, memory model and layout being translated, and the commands so far."""
+
+    def __init__(self, prog: P.Program, model: str) -> None:
+        self.prog = prog
+        self.model = model
+        self.lay: Layout = build_layout(prog, model)
+        self.commands: list[Command] = []
+
+    def emit(
+        self,
+        c: int,
+        site: int | None,
+        rule: Rule,
+        action: str,
+        key: str,
+        text: str,
+        span: Any = None,
+    ) -> None:
+        self.commands.append(
+            Command(
+                len(self.commands),
+                c,
+                site,
+                conj(*rule.guard),
+                rule.upd.items(),
+                tuple(rule.checks),
+                action,
+                key,
+                text,
+                span,
+                tuple(sorted(rule.info.items())),
+            )
+        )
+
+    def expr(self, c: int, e: P.LExpr, rule: Rule) -> Expr:
+        """Lower an instruction expression; division by zero becomes a `range` check."""
+        cf = self.lay.cores[c]
+        match e:
+            case P.LConst(value=v):
+                return C(v)
+            case P.LReg(index=i, handler=h):
+                return Field(cf.hregs[i] if h else cf.regs[i])
+            case P.LWord(addr=a):
+                rule.info["reads"] = a
+                return self.lay.load(c, a)
+            case P.LUn(op=o, arg=a):
+                return op(o, self.expr(c, a, rule))
+            case P.LBin(op=o, left=a, right=b):
+                x, y = self.expr(c, a, rule), self.expr(c, b, rule)
+                if o in ("div", "mod"):
+                    rule.checks.append(
+                        Check("range", eq(y, 0), True, (("what", "division by zero"),))
+                    )
+                return op(o, x, y)
+        raise TypeError(e)
+
+    def range_check(self, rule: Rule, value: Expr, lo: int, hi: int, what: str) -> None:
+        cond = disj(op("lt", value, C(lo)), op("gt", value, C(hi)))
+        if cond != FALSE:
+            rule.checks.append(Check("range", cond, True, (("what", what),)))
+
+    def reg_field(self, c: int, r: P.LReg) -> int:
+        cf = self.lay.cores[c]
+        return cf.hregs[r.index] if r.handler else cf.regs[r.index]
+
+    def pages_of(self, c: int, page: P.PageOp) -> Iterator[tuple[int, Expr]]:
+        """Concrete pages a page operand can name, each with its guard."""
+        if isinstance(page, int):
+            yield page, TRUE
+        else:
+            f = Field(self.reg_field(c, page))
+            for v in range(len(self.prog.pages)):
+                yield v, eq(f, v)
+
+    def spaces_of(self, c: int, space: int | None) -> Iterator[tuple[int, Expr]]:
+        if space is not None:
+            yield space, TRUE
+        elif len(self.prog.spaces) == 1:
+            yield 0, TRUE
+        else:
+            for s in range(len(self.prog.spaces)):
+                yield s, eq(Field(self.lay.cores[c].space), s)
+
+    def entries_of(
+        self, c: int, page: P.PageOp, space: int | None
+    ) -> Iterator[tuple[int, int, list[Expr]]]:
+        """Every (page, space) an instruction's operands can name, with its guards."""
+        for v, gv in self.pages_of(c, page):
+            for s, gs in self.spaces_of(c, space):
+                yield v, s, [gv, gs]
+
+    def pte_entries(self, c: int, ins: P.IPte) -> set[tuple[int, int]]:
+        """The (space, page) entries a `pte` statement of core ``c`` can write."""
+        return {(s, v) for v, s, _ in self.entries_of(c, ins.page, ins.space)}
+
+
+@dataclass
+class Site:
+    """One instruction being translated: every command it yields starts at ``pc`` and by
+    default moves to ``nxt``; its key is ``core@pc`` plus a variant."""
+
+    ctx: Ctx
+    c: int
+    pc: int
+    nxt: int
+    ins: P.Instr
+
+    def rule(self, **info: Any) -> Rule:
+        cf = self.ctx.lay.cores[self.c]
+        r = Rule([eq(Field(cf.pc), self.pc)])
+        r.upd.set(cf.pc, self.nxt)
+        r.info.update(info)
+        return r
+
+    def emit(self, rule: Rule, action: str, variant: str = "") -> None:
+        name = self.ctx.prog.cores[self.c].name
+        key = f"{name}@{self.pc}" + (f":{variant}" if variant else "")
+        self.ctx.emit(self.c, self.pc, rule, action, key, self.ins.text, self.ins.span)

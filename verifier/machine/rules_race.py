@@ -1,0 +1,60 @@
+"""The race checks of a memory access through a translation (reference: "Races").
+
+An access that uses a PTE value checks, over the pre-state:
+``use-after-free`` (the frame it maps was freed), ``stale-translation`` (the value
+was superseded by a completed write that maps elsewhere or nothing),
+``stale-permission`` (same frame, but the latest completed write forbids the
+access) and, for hits on an ASID shared by several spaces, ``asid-reuse``.
+"""
+
+from __future__ import annotations
+
+from verifier.ir.system import Check, Expr, Field, conj, disj, eq, ite, ne, op
+from verifier.machine.context import Ctx, Rule
+from verifier.machine.layout import C, pte_stale, pte_wid
+
+
+def races(ctx: Ctx, r: Rule, v: int, bit: int, entry: Expr, src: Expr, slot: int | None) -> None:
+    """Checks of an access with permission ``bit`` to page ``v`` using PTE value ``entry``,
+    found for space ``src - 1`` (an expression) in TLB field ``slot``."""
+    lay = ctx.lay
+    w = pte_wid(entry)
+    ok = lay.allows(w, bit)
+    info = (("entry", slot), ("pte", entry))
+    r.checks.append(Check("use-after-free", conj(ok, lay.freed_at(lay.frame(w))), False, info))
+    recs = [
+        (so, Field(lay.rec[lay.pte_addr(so, v) - lay.nwords])) for so in range(len(ctx.prog.spaces))
+    ]
+    rec: Expr = C(0)
+    for so, f in recs:
+        rec = ite(eq(src, so + 1), f, rec) if len(recs) > 1 else f
+    rw = op("sub", rec, C(1))
+    stale = conj(ok, eq(pte_stale(entry), 1))
+    moved = disj(op("not", lay.valid(rw)), ne(lay.frame(rw), lay.frame(w)))
+    r.checks.append(Check("stale-translation", conj(stale, moved), False, info))
+    r.checks.append(
+        Check(
+            "stale-permission",
+            conj(stale, op("not", moved), op("not", lay.allows(rw, bit))),
+            False,
+            info,
+        )
+    )
+
+
+def asid_reuse(ctx: Ctx, r: Rule, c: int, v: int, s: int) -> None:
+    """A hit on a tagged entry that another space sharing the ASID filled."""
+    cf = ctx.lay.cores[c]
+    t = ctx.lay.tag_of_space(s)
+    shared_tag = any(
+        o != s and sp.asid == ctx.prog.spaces[s].asid for o, sp in enumerate(ctx.prog.spaces)
+    )
+    if shared_tag:
+        r.checks.append(
+            Check(
+                "asid-reuse",
+                ne(Field(cf.te[(v, t)]), s + 1),
+                False,
+                (("entry", cf.tw[(v, t)]), ("pte", Field(cf.tw[(v, t)]))),
+            )
+        )

@@ -1,0 +1,134 @@
+"""TLBs: accesses (hit or walk), invalidations and speculative walker fills.
+
+Each core's TLB has one entry per (page, tag): the tag of each ASID and one
+global tag.  An access hits a global entry, else the current ASID's entry, else
+walks the page table in memory and fills the entry the PTE's global bit picks.
+"""
+
+from __future__ import annotations
+
+from verifier.ir import program as P
+from verifier.ir.system import TRUE, Expr, Field, eq, ne, op
+from verifier.machine.context import Ctx, Rule, Site
+from verifier.machine.layout import C, pte_wid
+from verifier.machine.rules_race import asid_reuse, races
+
+ACCESS_BIT = {"read": 1, "write": 2, "exec": 4}
+
+
+def tlb_clear(ctx: Ctx, rule: Rule, c: int, v: int, t: int) -> None:
+    cf = ctx.lay.cores[c]
+    rule.upd.set(cf.te[(v, t)], 0)
+    rule.upd.set(cf.tw[(v, t)], 0)
+
+
+def invlpg(site: Site, ins: P.IInvlpg) -> None:
+    ctx = site.ctx
+    for v, s, guards in ctx.entries_of(site.c, ins.page, ins.space):
+        r = site.rule(page=v, space=s)
+        r.guard += guards
+        tlb_clear(ctx, r, site.c, v, ctx.lay.tag_of_space(s))
+        tlb_clear(ctx, r, site.c, v, ctx.lay.gtag)
+        site.emit(r, "invlpg", f"{v}.{s}")
+
+
+def flush_asid(site: Site, ins: P.IFlushAsid) -> None:
+    r = site.rule(asid=ins.asid)
+    for v in range(len(site.ctx.prog.pages)):
+        tlb_clear(site.ctx, r, site.c, v, site.ctx.lay.tag_of_asid(ins.asid))
+    site.emit(r, "flush")
+
+
+def flush_all(site: Site, ins: P.IFlushAll) -> None:
+    r = site.rule()
+    for v in range(len(site.ctx.prog.pages)):
+        for t in site.ctx.lay.tags:
+            tlb_clear(site.ctx, r, site.c, v, t)
+    site.emit(r, "flush")
+
+
+def access(site: Site, ins: P.IAccess) -> None:
+    for v, s, guards in site.ctx.entries_of(site.c, ins.page, None):
+        access_page(site, ACCESS_BIT[ins.kind], v, s, guards)
+
+
+def access_page(site: Site, bit: int, v: int, s: int, guards: list[Expr]) -> None:
+    """The four ways an access to page ``v`` in space ``s`` can go."""
+    ctx, c = site.ctx, site.c
+    lay = ctx.lay
+    cf = lay.cores[c]
+    t, g = lay.tag_of_space(s), lay.gtag
+    te_t, te_g = Field(cf.te[(v, t)]), Field(cf.te[(v, g)])
+    # hit on a global entry
+    r = site.rule(page=v, space=s, slot=cf.te[(v, g)], how="hit-global", bit=bit)
+    r.guard += [*guards, ne(te_g, 0)]
+    races(ctx, r, v, bit, Field(cf.tw[(v, g)]), te_g, cf.tw[(v, g)])
+    site.emit(r, "access", f"{v}.{s}.hg")
+    # hit on an entry tagged with the current ASID
+    r = site.rule(page=v, space=s, slot=cf.te[(v, t)], how="hit", bit=bit)
+    r.guard += [*guards, eq(te_g, 0), ne(te_t, 0)]
+    races(ctx, r, v, bit, Field(cf.tw[(v, t)]), te_t, cf.tw[(v, t)])
+    asid_reuse(ctx, r, c, v, s)
+    site.emit(r, "access", f"{v}.{s}.ht")
+    # miss: walk the page table in memory
+    mem = Field(lay.mem[lay.pte_addr(s, v)])
+    miss = [*guards, eq(te_g, 0), eq(te_t, 0)]
+    r = site.rule(page=v, space=s, how="miss-invalid", bit=bit)
+    r.guard += [*miss, op("not", lay.valid(pte_wid(mem)))]
+    site.emit(r, "fault", f"{v}.{s}.mi")
+    for glob, tag in ((1, g), (0, t)):
+        r = site.rule(page=v, space=s, slot=cf.te[(v, tag)], how="miss-fill", bit=bit)
+        r.guard += [*miss, lay.valid(pte_wid(mem)), eq(lay.is_global(pte_wid(mem)), glob)]
+        r.upd.set(cf.te[(v, tag)], s + 1)
+        r.upd.set(cf.tw[(v, tag)], mem)
+        races(ctx, r, v, bit, mem, C(s + 1), cf.tw[(v, tag)])
+        site.emit(r, "access", f"{v}.{s}.m{glob}")
+
+
+def fills(ctx: Ctx, c: int) -> None:
+    """The speculative walker fills an empty entry from the page table in memory."""
+    lay = ctx.lay
+    cf = lay.cores[c]
+    core = ctx.prog.cores[c]
+    used = accessed_pages(ctx, c)
+    for s in range(len(ctx.prog.spaces)):
+        for v in range(len(ctx.prog.pages)):
+            if v not in used or not may_be_valid(ctx, s, v):
+                continue
+            t, g = lay.tag_of_space(s), lay.gtag
+            mem = Field(lay.mem[lay.pte_addr(s, v)])
+            for glob, tag in ((1, g), (0, t)):
+                r = Rule(
+                    [
+                        eq(Field(cf.space), s) if len(ctx.prog.spaces) > 1 else TRUE,
+                        eq(Field(cf.te[(v, g)]), 0),
+                        eq(Field(cf.te[(v, t)]), 0),
+                        lay.valid(pte_wid(mem)),
+                        eq(lay.is_global(pte_wid(mem)), glob),
+                    ]
+                )
+                r.upd.set(cf.te[(v, tag)], s + 1)
+                r.upd.set(cf.tw[(v, tag)], mem)
+                r.info.update(page=v, space=s, slot=cf.te[(v, tag)])
+                ctx.emit(c, None, r, "fill", f"{core.name}:fill:{v}.{s}.{glob}", "walker fill")
+
+
+def accessed_pages(ctx: Ctx, c: int) -> set[int]:
+    """Pages the core's code (program and handlers) can access.  A TLB entry of another
+    page is never used by this core: it changes no check and no other field, so the
+    walker need not fill it (a sound reduction of the state space)."""
+    out: set[int] = set()
+    for ins in ctx.prog.cores[c].code:
+        if isinstance(ins, P.IAccess):
+            out.update(v for v, _ in ctx.pages_of(c, ins.page))
+    return out
+
+
+def may_be_valid(ctx: Ctx, s: int, v: int) -> bool:
+    """False when no value that can reach PTE (s, v) is valid: no fill rule needed."""
+    wids = {ctx.prog.spaces[s].entries[v]}
+    for c, core in enumerate(ctx.prog.cores):
+        for ins in core.code:
+            if isinstance(ins, P.IPte) and (s, v) in ctx.pte_entries(c, ins):
+                wids.add(ins.wid)
+    return any(ctx.prog.pte_values[w].frame >= 0 for w in wids)

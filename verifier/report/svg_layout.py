@@ -1,0 +1,260 @@
+"""Where everything goes in a trace's swimlane diagram, and what text it holds.
+
+One lane per core and one for memory (in the middle), one row per step; each
+step's box is sized to its wrapped effect and notes; the "not yet in memory" and
+"blocked" boxes sit beside the last step; handler frames span a handler run; the
+legend wraps to the picture's width.  Drawing is in ``render_svg``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import textwrap
+from dataclasses import dataclass
+
+from verifier.engines.result import RACE_KINDS, Step, Trace
+from verifier.report.render_text import (
+    MEMORY,
+    MEMORY_ACTIONS,
+    lane_of,
+    problem_tags,
+    race_step,
+    stale_fill,
+)
+
+MARGIN = 16
+HEADER_H = 58
+LANE_HEAD_H = 30
+GUTTER_W = 34
+LANE_W = 260
+ROW_H = 60
+NOTE_H = 14  # extra height per note line (stale fill, race)
+EFFECT_H = 12  # extra height per wrapped effect line
+NEST = 14  # indentation of handler steps
+CHAR_W = 7.3  # width of a 12px monospace character
+SMALL_W = 6.1  # width of a 10px monospace character
+NOTE_W = 6.7  # width of an 11px monospace character
+
+_PATH = re.compile(r"""[^\s()`'"]*/([^/\s()`'"]+\.tlb)""")
+
+
+def short_paths(text: str) -> str:
+    """`(/long/dir/spec.tlb:8:11)` -> `(spec.tlb:8:11)`: the boxes are narrow."""
+    return _PATH.sub(r"\1", text)
+
+
+def fit(text: str, width: float, char_w: float) -> str:
+    n = max(int(width / char_w), 1)
+    return text if len(text) <= n else text[: max(n - 1, 0)] + "\u2026"
+
+
+@dataclass(frozen=True)
+class Box:
+    x: float
+    y: float
+    w: float
+    h: float
+
+    @property
+    def mid_y(self) -> float:
+        return self.y + self.h / 2
+
+
+@dataclass(frozen=True)
+class Content:
+    effect: list[str]  # the effect, wrapped for highlighted steps, else one clipped line
+    notes: list[str]  # highlighted lines under the location
+
+
+@dataclass(frozen=True)
+class Layout:
+    lanes: tuple[str, ...]
+    boxes: dict[int, Box]
+    rows: dict[int, tuple[float, float]]  # step index -> (top, height) of its row
+    content: dict[int, Content]
+    pending: Box | None  # the "not yet in memory" box beside the last step
+    blocked: Box | None  # the blocked core's box beside the last step (hang)
+    width: float
+    height: float
+
+    def lane_x(self, lane: str) -> float:
+        return MARGIN + GUTTER_W + self.lanes.index(lane) * LANE_W
+
+
+def lanes_for(trace: Trace) -> tuple[str, ...]:
+    """Cores in trace order with the memory lane in the middle (fewest crossings)."""
+    cores = list(trace.cores)
+    for step in trace.steps:
+        if step.core not in cores and lane_of(step) != MEMORY:
+            cores.append(step.core)
+    mid = len(cores) // 2 if len(cores) > 1 else len(cores)
+    return (*cores[:mid], MEMORY, *cores[mid:])
+
+
+def in_flight(trace: Trace) -> list[Step]:
+    """Buffered stores (and held IPIs) that no later step completes: at the end
+    of the trace they have still not reached memory."""
+    done = {link for s in trace.steps for link in s.links}
+    return [
+        s
+        for s in trace.steps
+        if s.action in ("store-buffered", "ipi-buffered") and s.index not in done
+    ]
+
+
+def pending_lines(trace: Trace) -> list[str]:
+    pending = in_flight(trace)
+    if not pending or lane_of(trace.steps[-1]) == MEMORY:
+        return []
+    return ["not yet in memory:", *(f"{s.core}: {s.text}" for s in pending)]
+
+
+def blocked_lines(trace: Trace) -> list[str]:
+    """For a problem about another core than the one that moved last (a hang):
+    that core and where it is stuck."""
+    p, last = trace.problem, trace.steps[-1]
+    if p.core == last.core or p.core not in trace.cores:
+        return []
+    where = f"{os.path.basename(p.span.file)}:{p.span.line}" if p.span is not None else ""
+    return [f"{p.core}: {p.kind}", *([p.stmt] if p.stmt else []), *([where] if where else [])]
+
+
+def _box_height(effect_lines: int, notes: int) -> float:
+    return ROW_H + EFFECT_H * (effect_lines - 1) + NOTE_H * notes
+
+
+def layout(trace: Trace) -> Layout:
+    lanes = lanes_for(trace)
+    race = race_step(trace)
+    fill = stale_fill(trace)
+    pend_lines = pending_lines(trace)
+    boxes: dict[int, Box] = {}
+    rows: dict[int, tuple[float, float]] = {}
+    content: dict[int, Content] = {}
+    pending: Box | None = None
+    blocked: Box | None = None
+    block_lines = blocked_lines(trace)
+    y = float(MARGIN + HEADER_H + LANE_HEAD_H)
+    for step in trace.steps:
+        x = MARGIN + GUTTER_W + lanes.index(lane_of(step)) * LANE_W + 10
+        w = LANE_W - 20
+        if step.in_handler and step.action not in MEMORY_ACTIONS:
+            x += NEST
+            w -= NEST + 4
+        highlighted = step is race or step is fill
+        chars = max(int((w - 12) / SMALL_W), 8)
+        effect_text = short_paths(step.effect)
+        effect = (
+            _wrap(effect_text, chars, 4) if highlighted else [fit(effect_text, w - 12, SMALL_W)]
+        )
+        note_chars = max(int((w - 12) / NOTE_W), 8)
+        notes = [
+            line
+            for note in map(short_paths, _notes(trace, step, race, fill))
+            for line in _wrap(note, note_chars, 3, indent="  ")
+        ]
+        c = Content(effect, notes)
+        content[step.index] = c
+        h = _box_height(len(c.effect), len(c.notes))
+        if step is trace.steps[-1] and pend_lines:
+            ph = 10 + NOTE_H * len(pend_lines)
+            h = max(h, ph + 10)
+            pending = Box(
+                MARGIN + GUTTER_W + lanes.index(MEMORY) * LANE_W + 10, y + 5, LANE_W - 20, ph
+            )
+        if step is trace.steps[-1] and block_lines:
+            bh = 10 + NOTE_H * len(block_lines)
+            h = max(h, bh + 10)
+            blocked = Box(
+                MARGIN + GUTTER_W + lanes.index(trace.problem.core) * LANE_W + 10,
+                y + 5,
+                LANE_W - 20,
+                bh,
+            )
+        rows[step.index] = (y, h)
+        boxes[step.index] = Box(x, y + 5, w, h - 10)
+        y += h
+    width = MARGIN * 2 + GUTTER_W + len(lanes) * LANE_W
+    height = y + 14 + legend_height(width) + MARGIN
+    return Layout(lanes, boxes, rows, content, pending, blocked, width, height)
+
+
+def _wrap(text: str, chars: int, most: int, indent: str = "") -> list[str]:
+    lines = textwrap.wrap(text, chars, subsequent_indent=indent) or [""]
+    if len(lines) > most:
+        lines = [*lines[: most - 1], fit(" ".join(lines[most - 1 :]), chars, 1)]
+    return lines
+
+
+def handler_frames(trace: Trace) -> list[tuple[str, Step, Step]]:
+    """(core, first, last) of each handler run: entry through return (or trace end)."""
+    frames: list[tuple[str, Step, Step]] = []
+    open_: dict[str, tuple[Step, Step]] = {}
+    for step in trace.steps:
+        if step.action in MEMORY_ACTIONS:
+            continue
+        inside = step.in_handler or step.action in ("handler-entered", "handler-returned")
+        cur = open_.get(step.core)
+        if inside and step.action == "handler-entered" and cur is not None:
+            frames.append((step.core, *cur))
+            cur = None
+        if inside:
+            open_[step.core] = (cur[0] if cur else step, step)
+            if step.action == "handler-returned":
+                frames.append((step.core, *open_.pop(step.core)))
+        elif cur is not None:
+            frames.append((step.core, *open_.pop(step.core)))
+    frames.extend((core, *se) for core, se in open_.items())
+    return sorted(frames, key=lambda f: f[1].index)
+
+
+def _notes(trace: Trace, step: Step, race: Step | None, fill: Step | None) -> list[str]:
+    """The highlighted lines under the stale fill and the racing access."""
+    if race is not None and step.index == race.index:
+        tags = problem_tags(step)
+        p = trace.problem
+        if p.kind not in RACE_KINDS:
+            return [f"{tags[0].upper()}", *tags[1:], p.message]
+        notes = [f"RACE: {tags[0]}", *(f"      {k}" for k in tags[1:])]
+        if fill is None and p.pte_stmt and p.kind in RACE_KINDS:
+            where = f" (line {p.pte_span.line})" if p.pte_span is not None else ""
+            notes.append(f"entry from {p.pte_stmt}{where}")
+        if p.now and p.kind in RACE_KINDS:
+            notes.append(f"now: {p.now}")
+        return notes
+    if fill is not None and step.index == fill.index:
+        p = trace.problem
+        if not p.pte_stmt:
+            return ["stale TLB entry"]
+        where = f" (line {p.pte_span.line})" if p.pte_span is not None else ""
+        return ["stale entry, filled from", f"{p.pte_stmt}{where}"]
+    return []
+
+
+LEGEND = (
+    ("link", "completes an earlier step"),
+    ("fills", "fills the TLB from"),
+    ("uses", "access uses the entry"),
+    ("pending", "still in a store buffer"),
+    ("box box-walker", "walker fill"),
+    ("handler", "interrupt handler"),
+    ("box box-mem", "reaches memory"),
+)
+
+
+def legend_items(width: float) -> list[tuple[float, int, str, str]]:
+    """(x, row, class, label) of each legend entry, wrapped to the picture's width."""
+    items = []
+    x, row = float(MARGIN), 0
+    for cls, label in LEGEND:
+        w = 32 + len(label) * 6.0 + 18
+        if x + w > width - MARGIN and x > MARGIN:
+            x, row = float(MARGIN), row + 1
+        items.append((x, row, cls, label))
+        x += w
+    return items
+
+
+def legend_height(width: float) -> float:
+    return 20.0 * (1 + max(row for _, row, _, _ in legend_items(width)))
