@@ -143,7 +143,7 @@ def longest_path(ex: Exploration) -> int | None:
 
 def compare(m: Model) -> dict[str, int]:
     """Run both engines on ``m``; assert they agree; return kind -> trace length."""
-    ex = explore(m.system, max_states=50_000)
+    ex = explore(m.system, max_states=50_000, edges=True)
     assert ex.complete
     want = {t.kind: len(t.steps) for t in traces_of(m, ex) if t.kind != "hang"}
     longest = longest_path(ex)  # None: a cycle; compare up to explicit's longest trace

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from verifier.engines.explicit import Exploration, ProgressFn, explore
-from verifier.engines.model import Model, expect_text, meets
+from verifier.engines.model import Model, expect_text, meets, meets_so_far
 from verifier.engines.result import Problem, Result, Trace
+from verifier.engines.symmetry import Canon, canon
 from verifier.engines.trace import ReplayError, TraceBuilder
 from verifier.lang.checked import MODELS, CheckedSpec
 from verifier.lang.frontend import load
@@ -54,7 +55,12 @@ def check_spec(
     progress: ProgressFn | None = None,
     depth: int | None = None,
     prove: bool = False,
+    symmetry: bool = True,
+    stop_at_first: bool = False,
 ) -> Result:
+    """``symmetry``: store one state per orbit of each symmetric core family (verdicts
+    and traces are those of the unreduced search).  ``stop_at_first``: end the search
+    at the first problem (verdict `unsafe` with a shortest trace to it)."""
     start = time.monotonic()
     m = Model.of(checked, model)
     expect = checked.expect_for(model)
@@ -62,12 +68,22 @@ def check_spec(
         from verifier.engines.smt import check_smt
 
         return check_smt(m, expect, depth=depth, prove=prove, timeout=timeout)
-    ex = explore(m.system, max_states=max_states, timeout=timeout, progress=progress)
+    sym = canon(m.system, m.program) if symmetry else None
+    ex = explore(
+        m.system,
+        max_states=max_states,
+        timeout=timeout,
+        progress=progress,
+        canon=sym.fn if sym is not None else None,
+        stop_at_first=stop_at_first,
+    )
     traces = traces_of(m, ex)
     kinds = tuple(t.kind for t in traces)
     if ex.complete:
         verdict = "unsafe" if kinds else "safe"
         met = meets(expect, kinds)
+    elif ex.stopped:
+        verdict, met = "unsafe", meets_so_far(expect, kinds)
     else:
         verdict, met = "inconclusive", False
     return Result(
@@ -85,6 +101,18 @@ def check_spec(
         met,
         "explicit",
         ex.reason,
+        reductions=reductions(sym),
+    )
+
+
+def reductions(sym: Canon | None) -> tuple[str, ...]:
+    """What the output says about symmetry: each family reduced, or why not."""
+    if sym is None:
+        return ()
+    return tuple(
+        f"symmetry over {f.name}" if f.reduced else f"no symmetry over {f.name}: {f.why}"
+        for f in sym.families
+        if len(f.cores) > 1
     )
 
 

@@ -67,6 +67,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         action="store_true",
         help="smt engine: try to prove safety for every depth (k-induction)",
     )
+    p.add_argument(
+        "--no-symmetry",
+        action="store_true",
+        help="store every permutation of a core family's states (no symmetry reduction)",
+    )
+    p.add_argument(
+        "--stop-at-first",
+        action="store_true",
+        help="end the search at the first problem found (default: find every kind)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="print verdict lines only")
     p.add_argument("--no-color", action="store_true", help="never colour the output")
     p.set_defaults(func=run)
@@ -91,6 +101,9 @@ def verdict_line(r: Result, color: bool) -> str:
         met = paint("EXPECTATION NOT MET", "mismatch", color)
     expected = f"expected {r.expected or 'safe'}"
     extra = f"  ({r.reason})" if r.reason else ""
+    reduced = [x.removeprefix("symmetry over ") for x in r.reductions if x.startswith("sym")]
+    if reduced:
+        extra += f"  [symmetry: {', '.join(reduced)}]"
     size = (
         f"depth {r.states}"
         if r.engine == "smt"
@@ -161,6 +174,8 @@ def run(args: argparse.Namespace) -> int:
                 progress=progress.update,
                 depth=args.depth,
                 prove=args.prove,
+                symmetry=not args.no_symmetry,
+                stop_at_first=args.stop_at_first,
             )
             progress.done()
             results.append(r)

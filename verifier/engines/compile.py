@@ -30,6 +30,8 @@ from verifier.ir.system import (
     Op,
     System,
     Table,
+    conj,
+    eq,
     interval,
     tdiv,
     tmod,
@@ -122,10 +124,53 @@ def _command_source(g: _Gen, cmd: Command) -> list[str]:
     return lines
 
 
-def _succ_source(g: _Gen, name: str, cmds: list[Command], pack: str) -> list[str]:
+def _conjuncts(e: Expr) -> list[Expr]:
+    if isinstance(e, Op) and e.op == "and":
+        return _conjuncts(e.args[0]) + _conjuncts(e.args[1])
+    return [e]
+
+
+def _without(guard: Expr, known: Expr | None) -> Expr:
+    """``guard`` less the conjunct ``known`` (which the caller has already tested)."""
+    if known is None:
+        return guard
+    return conj(*(c for c in _conjuncts(guard) if c != known))
+
+
+def _build(g: _Gen, cmd: Command, packed: bool) -> str:
+    """Python source of the successor state: unchanged runs of the pre-state are sliced,
+    updated runs are built in one go (``bytes((...))`` or a tuple)."""
+    ups = sorted(cmd.updates)
+    pieces: list[str] = []
+    pos = 0
+    k = 0
+    while k < len(ups):
+        start = ups[k][0]
+        run = [g.value(ups[k][1])]
+        while k + 1 < len(ups) and ups[k + 1][0] == ups[k][0] + 1:
+            k += 1
+            run.append(g.value(ups[k][1]))
+        if start > pos:
+            pieces.append(f"s[{pos}:{start}]")
+        body = ", ".join(run) + ("," if len(run) == 1 else "")
+        pieces.append(f"bytes(({body}))" if packed else f"({body})")
+        pos = ups[k][0] + 1
+        k += 1
+    if pos < len(g.fields):
+        pieces.append(f"s[{pos}:]")
+    if not pieces:
+        return "s"
+    return pieces[0] if len(pieces) == 1 else "(" + " + ".join(pieces) + ")"
+
+
+def _succ_source(
+    g: _Gen, name: str, cmds: list[Command], packed: bool, known: Expr | None = None
+) -> list[str]:
+    """``known``: a conjunct every guard here has that the dispatcher already tested
+    (the pc of a site)."""
     lines = [f"def {name}(s, out):"]
     for cmd in cmds:
-        lines.append(f"    if {g.cond(cmd.guard)}:")
+        lines.append(f"    if {g.cond(_without(cmd.guard, known))}:")
         fatal = [chk.cond for chk in cmd.checks if chk.fatal]
         indent = "        "
         if fatal:
@@ -134,8 +179,7 @@ def _succ_source(g: _Gen, name: str, cmds: list[Command], pack: str) -> list[str
             lines.append(f"            out.append(({cmd.id}, None))")
             lines.append("        else:")
             indent = "            "
-        lines += g.updates(cmd, indent)
-        lines.append(f"{indent}out.append(({cmd.id}, {pack}(n)))")
+        lines.append(f"{indent}out.append(({cmd.id}, {_build(g, cmd, packed)}))")
     if not cmds:
         lines.append("    pass")
     return lines
@@ -150,7 +194,6 @@ def compile_system(system: System, *, packed: bool = False) -> Compiled:
     """``packed``: the successor functions build ``bytes`` states (see `compact`); the
     per-command step functions always work on tuples."""
     g = _Gen(system.fields)
-    pack = "bytes" if packed else "tuple"
     lines: list[str] = []
     for cmd in system.commands:
         lines += _command_source(g, cmd)
@@ -163,9 +206,10 @@ def compile_system(system: System, *, packed: bool = False) -> Compiled:
         else:
             sites[cmd.core].setdefault(cmd.site, []).append(cmd)
     for c in range(ncores):
-        lines += _succ_source(g, f"_machine{c}", machine[c], pack)
+        lines += _succ_source(g, f"_machine{c}", machine[c], packed)
+        at = system.cores[c].pc
         for pc, cmds in sorted(sites[c].items()):
-            lines += _succ_source(g, f"_site{c}_{pc}", cmds, pack)
+            lines += _succ_source(g, f"_site{c}_{pc}", cmds, packed, eq(Field(at), pc))
     namespace: dict[str, object] = {"_div": tdiv, "_mod": tmod}
     for values, name in g.tables.items():
         namespace[name] = values

@@ -32,6 +32,11 @@ class Found:
 
 @dataclass
 class Exploration:
+    """The explored graph.  ``states`` holds one concrete state per stored state (with
+    symmetry reduction: the first state met of each orbit), so ``path`` is a real
+    execution.  Edges (``succ_off``/``succ``) and ``fatal`` are kept only when asked
+    (hang analysis needs them)."""
+
     system: System
     states: list[State]
     parent: array  # type: ignore[type-arg]
@@ -44,6 +49,7 @@ class Exploration:
     succ_off: array = field(default_factory=lambda: array("q"))  # type: ignore[type-arg]
     succ: array = field(default_factory=lambda: array("i"))  # type: ignore[type-arg]
     fatal: bytearray = field(default_factory=bytearray)
+    stopped: bool = False  # ended at the first problem (``stop_at_first``)
 
     def state(self, i: int) -> tuple[int, ...]:
         return tuple(self.states[i])
@@ -57,16 +63,35 @@ class Exploration:
         return cmds[::-1]
 
 
+def has_awaits(system: System) -> bool:
+    return any(core.program_awaits or core.handler_awaits for core in system.cores)
+
+
+CHECK_EVERY = 64  # states between two clock readings (well under 50 ms)
+
+
 def explore(
     system: System,
     *,
     max_states: int = 1_000_000,
     timeout: float | None = None,
     progress: ProgressFn | None = None,
+    canon: Callable[[bytes], bytes] | None = None,
+    edges: bool = False,
+    stop_at_first: bool = False,
 ) -> Exploration:
-    """Explore every reachable state, or until a state or time limit."""
+    """Explore every reachable state, or until a state or time limit.
+
+    ``canon``: states are looked up by ``canon(state)`` (symmetry reduction; see
+    `symmetry.py`); it needs bytes states.  ``edges``: keep the successor lists even
+    when no core has an `await` (with one they are always kept: hang analysis walks
+    them).
+    ``stop_at_first``: end at the first problem found."""
     start = time.monotonic()
     packed = compact(system)
+    if canon is not None and not packed:
+        raise ValueError("symmetry reduction needs states that fit in bytes")
+    keep = edges or has_awaits(system)
     compiled = compile_system(system, packed=packed)
     checks = compiled.checks
     pcs = [
@@ -77,7 +102,9 @@ def explore(
     kinds_of = [tuple(ch.kind for ch in cmd.checks) for cmd in system.commands]
 
     init: State = bytes(system.init) if packed else system.init
-    index: dict[State, int] = {init: 0}
+    key0 = canon(init) if canon is not None else init  # type: ignore[arg-type]
+    index: dict[State, int] = {key0: 0}  # with edges: key -> state number
+    seen: set[State] = {key0}  # without edges
     states = [init]
     parent = array("i", [-1])
     via = array("i", [-1])
@@ -117,26 +144,37 @@ def explore(
                         has_fatal = 1
                         continue
             assert n is not None  # only a fatal check ends a path
-            j = index.get(n)
-            if j is None:
-                j = len(states)
-                index[n] = j
+            key = canon(n) if canon is not None else n  # type: ignore[arg-type]
+            if keep:
+                j = index.get(key)
+                if j is None:
+                    j = len(states)
+                    index[key] = j
+                    states.append(n)
+                    parent.append(i)
+                    via.append(cid)
+                succ.append(j)
+            elif key not in seen:
+                seen.add(key)
                 states.append(n)
                 parent.append(i)
                 via.append(cid)
-            succ.append(j)
-        succ_off.append(len(succ))
-        fatal.append(has_fatal)
+        if keep:
+            succ_off.append(len(succ))
+            fatal.append(has_fatal)
         i += 1
-        if i & 0x3FF == 0:
+        if stop_at_first and found:
+            complete, reason = False, "stopped at the first problem"
+            break
+        if len(states) > max_states:
+            complete, reason = False, f"state limit of {max_states} reached"
+            break
+        if i % CHECK_EVERY == 0:  # the one place limits are checked per batch of states
             if progress is not None:
                 progress(len(states), len(states) - i, transitions)
             if timeout is not None and time.monotonic() - start > timeout:
                 complete, reason = False, f"timeout after {timeout:g} s"
                 break
-        if len(states) > max_states:
-            complete, reason = False, f"state limit of {max_states} reached"
-            break
     ex = Exploration(
         system,
         states,
@@ -149,8 +187,9 @@ def explore(
         succ_off=succ_off,
         succ=succ,
         fatal=fatal,
+        stopped=stop_at_first and bool(found),
     )
-    if complete:
+    if complete and keep:
         _find_hang(ex)
     ex.seconds = time.monotonic() - start
     return ex

@@ -40,6 +40,16 @@ def meets(e: ast.ExpectDecl | None, kinds: Sequence[str]) -> bool:
     return got == set(e.kinds)
 
 
+def meets_so_far(e: ast.ExpectDecl | None, kinds: Sequence[str]) -> bool:
+    """Does a search that stopped at its first problems, having reached ``kinds``, agree
+    with the expectation (every kind reached is one it expects)?"""
+    if e is None or e.verdict == "safe" or not kinds:
+        return False
+    if e.verdict == "hang":
+        return set(kinds) <= {"hang"}
+    return not e.kinds or set(kinds) <= set(e.kinds)
+
+
 @dataclass
 class Model:
     """A spec instantiated for one memory model: what engines and replay share."""

@@ -210,6 +210,7 @@ class Result:
     engine: str = "explicit"
     reason: str = ""  # why a run is inconclusive, or what an engine did not check
     diagnostics: tuple[dict[str, Any], ...] = field(default=())
+    reductions: tuple[str, ...] = ()  # what the search reduced, e.g. "symmetry over cpu"
 
     def trace(self, kind: str) -> Trace | None:
         return next((t for t in self.traces if t.kind == kind), None)
@@ -231,4 +232,5 @@ class Result:
             "reason": self.reason,
             "traces": {t.kind: [s.to_json() for s in t.steps] for t in self.traces},
             "diagnostics": list(self.diagnostics),
+            **({"reductions": list(self.reductions)} if self.reductions else {}),
         }

@@ -1,0 +1,289 @@
+"""Symmetry reduction over core families: one stored state per orbit.
+
+The instances of a family (`core cpu[1..N]`) run the same code, so permuting
+them maps executions to executions.  Whether that holds for a given spec is
+decided from the lowered Program (`families`): a family is reduced only when
+swapping two of its instances, together with the per-core words they own
+(`seen[cpu[i]]`), the IPI targets that name them and the store-buffer codes that
+stand for their IPIs, maps every core's code and every word declaration onto
+itself; nothing else can tell the instances apart.
+
+The search (`explicit.py`) looks states up by their canonical form (`Canon`:
+the family's per-core blocks sorted), but stores and expands the first concrete
+state it met of each orbit.  Parent links are therefore real transitions of the
+unreduced machine, and since every orbit's first state in breadth-first order
+is expanded in the same order as without reduction, traces are exactly those of
+the unreduced search.
+
+Families whose code contains an `await` are not reduced: hang analysis follows
+one core's position along the edges of the explored graph, and an edge between
+two orbit representatives may rename the family's cores.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from verifier.ir import program as P
+from verifier.ir.system import System
+from verifier.machine.layout import Layout
+
+CanonFn = Callable[[bytes], bytes]
+
+_INSTANCE = re.compile(r"^(\w+)\[(\d+)\]$")
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    cores: tuple[int, ...]  # core indices, in index order
+    words: tuple[tuple[int, ...], ...]  # per instance: addresses of the words it owns
+    reduced: bool
+    why: str  # why not reduced ("" when reduced)
+
+
+def _instances(prog: P.Program) -> dict[str, list[tuple[int, int]]]:
+    """family -> [(instance index, core)] from the names `cpu[1]`, `cpu[2]`, ..."""
+    out: dict[str, list[tuple[int, int]]] = {}
+    for c, core in enumerate(prog.cores):
+        m = _INSTANCE.match(core.name)
+        if m:
+            out.setdefault(m.group(1), []).append((int(m.group(2)), c))
+    return out
+
+
+def _owned_words(prog: P.Program, indices: list[int]) -> dict[int, tuple[int, ...]]:
+    """instance index -> the per-core words `v[index]` (every var with one word per
+    instance of exactly this index set, in declaration order)."""
+    per_var: dict[str, dict[int, int]] = {}
+    for a, w in enumerate(prog.words):
+        m = _INSTANCE.match(w.name)
+        if m:
+            per_var.setdefault(m.group(1), {})[int(m.group(2))] = a
+    owned: dict[int, list[int]] = {i: [] for i in indices}
+    for byidx in per_var.values():
+        if sorted(byidx) == sorted(indices):
+            for i in indices:
+                owned[i].append(byidx[i])
+    return {i: tuple(ws) for i, ws in owned.items()}
+
+
+class _Renamer:
+    """Applies a permutation of cores (and of the words they own) to instructions."""
+
+    def __init__(self, cores: dict[int, int], words: dict[int, int]) -> None:
+        self.cores, self.words = cores, words
+
+    def addr(self, a: int) -> int:
+        return self.words.get(a, a)
+
+    def expr(self, e: P.LExpr) -> P.LExpr:
+        match e:
+            case P.LWord(addr=a):
+                return P.LWord(self.addr(a))
+            case P.LUn(op=o, arg=x):
+                return P.LUn(o, self.expr(x))
+            case P.LBin(op=o, left=x, right=y):
+                return P.LBin(o, self.expr(x), self.expr(y))
+        return e
+
+    def instr(self, ins: P.Instr) -> P.Instr:
+        match ins:
+            case P.IStore(addr=a, value=v):
+                return replace(ins, addr=self.addr(a), value=self.expr(v))
+            case P.IAtomic(addr=a, args=xs):
+                return replace(ins, addr=self.addr(a), args=tuple(self.expr(x) for x in xs))
+            case P.IAssign(value=v):
+                return replace(ins, value=self.expr(v))
+            case P.IAwait(cond=v) | P.IBranch(cond=v) | P.IAssert(cond=v):
+                return replace(ins, cond=self.expr(v))
+            case P.IIpi(targets=ts, args=xs):
+                return replace(
+                    ins,
+                    targets=tuple(sorted(self.cores.get(t, t) for t in ts)),
+                    args=tuple(self.expr(x) for x in xs),
+                )
+        return ins
+
+    def core(self, core: P.Core) -> P.Core:
+        return replace(core, name="", code=tuple(self.instr(i) for i in core.code))
+
+
+def _words_read(e: P.LExpr) -> set[int]:
+    match e:
+        case P.LWord(addr=a):
+            return {a}
+        case P.LUn(arg=x):
+            return _words_read(x)
+        case P.LBin(left=x, right=y):
+            return _words_read(x) | _words_read(y)
+    return set()
+
+
+def _words_named(ins: P.Instr) -> set[int]:
+    """Addresses of the shared words an instruction reads or writes."""
+    out: set[int] = {ins.addr} if isinstance(ins, P.IStore | P.IAtomic) else set()
+    for name in ("value", "cond"):
+        if hasattr(ins, name):
+            out |= _words_read(getattr(ins, name))
+    for x in getattr(ins, "args", ()):
+        out |= _words_read(x)
+    return out
+
+
+def _why_not(prog: P.Program, cores: list[int], owned: dict[int, tuple[int, ...]]) -> str:
+    """Why permuting ``cores`` is not a symmetry of ``prog`` ("" when it is)."""
+    if len(cores) < 2:
+        return "one instance"
+    if any(isinstance(i, P.IAwait) for c in cores for i in prog.cores[c].code):
+        return "its code has an await (hang analysis follows one core)"
+    words = list(owned.values())
+    family_words = {a for ws in words for a in ws}
+    for k, c in enumerate(cores):
+        named = set().union(*(_words_named(i) for i in prog.cores[c].code))
+        if (named & family_words) - set(words[k]):
+            return f"{prog.cores[c].name} names another instance's word"
+    for c, core in enumerate(prog.cores):
+        if c not in cores and set().union(*(_words_named(i) for i in core.code)) & family_words:
+            return f"{core.name} names a word of one instance"
+    for k in range(1, len(cores)):
+        a, b = cores[0], cores[k]
+        cmap = {a: b, b: a}
+        wmap = {x: y for x, y in zip(words[0], words[k], strict=True)}
+        wmap.update({y: x for x, y in wmap.items()})
+        ren = _Renamer(cmap, wmap)
+        for x, y in wmap.items():
+            wx, wy = prog.words[x], prog.words[y]
+            if (wx.lo, wx.hi, wx.init) != (wy.lo, wy.hi, wy.init):
+                return f"{wx.name} and {wy.name} differ"
+        for c, core in enumerate(prog.cores):
+            if ren.core(core) != replace(prog.cores[cmap.get(c, c)], name=""):
+                other = prog.cores[cmap.get(c, c)].name
+                return (
+                    f"{core.name} treats {prog.cores[a].name} and {prog.cores[b].name} differently"
+                    if c == cmap.get(c, c)
+                    else f"{core.name} and {other} run different code"
+                )
+    return ""
+
+
+def families(prog: P.Program) -> list[Family]:
+    """Every core family of the program, and whether it is reduced."""
+    out = []
+    for name, members in sorted(_instances(prog).items()):
+        members.sort()
+        indices = [i for i, _ in members]
+        cores = [c for _, c in members]
+        owned = _owned_words(prog, indices)
+        why = _why_not(prog, cores, owned)
+        out.append(Family(name, tuple(cores), tuple(owned[i] for i in indices), not why, why))
+    return out
+
+
+@dataclass(frozen=True)
+class Canon:
+    """The canonical form of states under the reduced families' permutations."""
+
+    fn: CanonFn | None  # None when no family is reduced
+    families: tuple[Family, ...]  # every family (reduced or not), for the output
+
+    @property
+    def reduced(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.families if f.reduced)
+
+
+def _block(lay: Layout, c: int) -> tuple[int, int, tuple[int, int]]:
+    """(start, end) of core ``c``'s contiguous fields, and of its store-buffer kinds."""
+    cf = lay.cores[c]
+    fields = [cf.pc, cf.irq, cf.inh, cf.spc, cf.space, *cf.regs, *cf.hregs, *cf.sba]
+    fields += [f for vs in cf.sbv for f in vs] + cf.qh + [f for vs in cf.qa for f in vs]
+    fields += list(cf.te.values()) + list(cf.tw.values())
+    lo, hi = min(fields), max(fields) + 1
+    assert sorted(fields) == list(range(lo, hi)), "a core's fields are contiguous"
+    kinds = (min(cf.sba), max(cf.sba) + 1) if cf.sba else (lo, lo)
+    assert kinds == (kinds[0], kinds[0] + len(cf.sba))
+    return lo, hi, kinds
+
+
+def _kind_tables(lay: Layout, fam: Family) -> list[bytes]:
+    """Per instance: a `bytes.translate` table renaming its store-buffer kind codes (its
+    own IPIs, stores to the words it owns) to those of instance 0."""
+    first = fam.cores[0]
+    tables = []
+    for k, c in enumerate(fam.cores):
+        t = list(range(256))
+        for (sender, pc), code in lay.ipi_codes.items():
+            if sender == c:
+                t[code] = lay.ipi_codes[(first, pc)]
+        for a, a0 in zip(fam.words[k], fam.words[0], strict=True):
+            t[a + 1] = a0 + 1
+        tables.append(bytes(t))
+    return tables
+
+
+def _inverse(t: bytes) -> bytes:
+    inv = list(range(256))
+    for v, w in enumerate(t):
+        if v != w:
+            inv[w] = v
+    return bytes(inv)
+
+
+def _family_source(lay: Layout, fam: Family, f: int, ns: dict[str, object]) -> list[str]:
+    """Source lines that sort one family's blocks of ``s`` into ``s`` (a bytes value)."""
+    tables = _kind_tables(lay, fam)
+    keys, lines = [], []
+    blocks = [_block(lay, c) for c in fam.cores]
+    size = blocks[0][1] - blocks[0][0]
+    for k, (lo, hi, (ka, kb)) in enumerate(blocks):
+        assert hi - lo == size
+        ident = tables[k] == bytes(range(256))
+        if ident or ka == kb:
+            key = f"s[{lo}:{hi}]"
+        else:
+            ns[f"_T{f}_{k}"] = tables[k]
+            key = f"s[{lo}:{ka}] + s[{ka}:{kb}].translate(_T{f}_{k}) + s[{kb}:{hi}]"
+        words = [lay.mem[a] for a in fam.words[k]]
+        if words:
+            key += " + bytes((" + ", ".join(f"s[{w}]" for w in words) + ",))"
+        keys.append(key)
+    lines.append(f"    k = [{', '.join(keys)}]")
+    lines.append("    o = sorted(k)")
+    lines.append("    if o != k:")
+    lines.append("        n = bytearray(s)")
+    for k, (lo, hi, (ka, kb)) in enumerate(blocks):
+        lines.append(f"        b = o[{k}]")
+        if tables[k] == bytes(range(256)) or ka == kb:
+            lines.append(f"        n[{lo}:{hi}] = b[:{size}]")
+        else:
+            ns[f"_U{f}_{k}"] = _inverse(tables[k])
+            a, b = ka - lo, kb - lo
+            lines.append(
+                f"        n[{lo}:{hi}] = b[:{a}] + b[{a}:{b}].translate(_U{f}_{k}) + b[{b}:{size}]"
+            )
+        for j, a in enumerate(fam.words[k]):
+            lines.append(f"        n[{lay.mem[a]}] = b[{size + j}]")
+    lines.append("        s = bytes(n)")
+    return lines
+
+
+def canon(system: System, prog: P.Program) -> Canon:
+    """The canonical-form function for ``system``'s reduced families (None when no
+    family is reduced; states must be bytes: every field within 0..255)."""
+    fams = families(prog)
+    if not all(f.lo >= 0 and f.hi <= 255 for f in system.fields):
+        why = "a state field does not fit in a byte"
+        fams = [replace(f, reduced=False, why=f.why or why) for f in fams]
+    todo = [f for f in fams if f.reduced]
+    if not todo:
+        return Canon(None, tuple(fams))
+    lay: Layout = system.meta["layout"]
+    ns: dict[str, object] = {}
+    lines = ["def canon(s):"]
+    for f, fam in enumerate(todo):
+        lines += _family_source(lay, fam, f, ns)
+    lines.append("    return s")
+    exec(compile("\n".join(lines), "<tlbcheck-symmetry>", "exec"), ns)
+    return Canon(ns["canon"], tuple(fams))  # type: ignore[arg-type]
