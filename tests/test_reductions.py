@@ -1,0 +1,258 @@
+"""Reductions of the explicit search: symmetry over core families, stopping at the first
+problem.  A reduction may only shrink the search: verdicts, kinds and traces stay those
+of the unreduced search."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from verifier.api import check_file, check_spec, expected_models
+from verifier.engines.explicit import explore
+from verifier.engines.model import Model
+from verifier.engines.result import Result
+from verifier.engines.symmetry import canon, families
+from verifier.ir.system import System
+from verifier.lang.frontend import load, load_text
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = Path("/work/shared/examples")
+if not EXAMPLES.is_dir():
+    EXAMPLES = ROOT.parent / "shared" / "examples"
+
+PING = """spec "responders record their ack in their own word and ping the initiator"
+param N = 2
+frame A, B
+page V -> A rw
+var done[cpu] = 0
+core init {
+    pte V := B rw
+    fence
+    ipi cpu[*] flush(V)
+    complete V
+}
+core cpu[1..N] {
+    read V
+    done[self] := 1
+    ipi init poke
+}
+handler flush(p) {
+    invlpg p
+}
+handler poke {
+    skip
+}
+expect race stale-translation
+"""
+
+
+def _model(text: str, model: str = "tso", name: str = "t.tlb") -> Model:
+    return Model.of(load_text(text, name, []), model)
+
+
+def _traces(r: Result) -> dict[str, list[dict[str, object]]]:
+    return {t.kind: [s.to_json() for s in t.steps] for t in r.traces}
+
+
+def _same_with_and_without(path: Path, model: str) -> tuple[Result, Result]:
+    (a,) = check_file(str(path), [model], symmetry=True)
+    (b,) = check_file(str(path), [model], symmetry=False)
+    assert (a.verdict, a.kinds) == (b.verdict, b.kinds)
+    assert _traces(a) == _traces(b), "a reduced search must find the same traces"
+    assert a.states <= b.states
+    return a, b
+
+
+# ---------------------------------------------------------------- which families
+
+
+def _why(text: str) -> dict[str, str]:
+    return {f.name: f.why for f in families(_model(text).program)}
+
+
+def test_identical_responders_are_reduced() -> None:
+    text = (EXAMPLES / "eager_fenced.tlb").read_text()
+    assert _why(text) == {"cpu": ""}
+    assert _why(PING) == {"cpu": ""}
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        (("ipi cpu[*] flush(V)", "ipi cpu[1] flush(V)"), "init treats cpu[1] and cpu[2]"),
+        (("done[self] := 1", "done[self] := self"), "run different code"),
+        (("done[self] := 1", "done[cpu[1]] := 1"), "names another instance's word"),
+        (("complete V", "complete V\n    r := done[cpu[2]]"), "init names a word"),
+        (("read V", "await done[self] == 0"), "await"),
+    ],
+)
+def test_what_breaks_symmetry(change: tuple[str, str], why: str) -> None:
+    text = PING.replace(*change)
+    assert text != PING
+    assert why in _why(text)["cpu"]
+    assert canon(_model(text).system, _model(text).program).fn is None
+
+
+def test_one_instance_is_not_reported() -> None:
+    r = check_spec(load_text(PING.replace("N = 2", "N = 1"), "t.tlb", []), "sc")
+    assert r.reductions == ()
+
+
+# ---------------------------------------------------------------- canonical form
+
+
+def _permute(system: System, s: tuple[int, ...], perm: dict[int, int]) -> tuple[int, ...]:
+    """Rename the instances of `cpu` by ``perm`` (instance index -> instance index), by
+    field names: per-core fields, the per-core words, and store-buffer kinds naming an
+    instance's IPIs or words."""
+    lay = system.meta["layout"]
+    names = [f.name for f in system.fields]
+    where = {n: k for k, n in enumerate(names)}
+
+    def rename(name: str) -> str:
+        for a, b in perm.items():
+            for old, new in ((f"cpu[{a}].", f"cpu[{b}]."), (f"mem.done[{a}]", f"mem.done[{b}]")):
+                if name.startswith(old):
+                    return new + name[len(old) :]
+        return name
+
+    cores = {c: core.name for c, core in enumerate(lay.prog.cores)}
+    by_name = {v: k for k, v in cores.items()}
+    kind_of: dict[int, int] = {}
+    for (sender, pc), code in lay.ipi_codes.items():
+        kind_of[code] = lay.ipi_codes[(by_name[rename(cores[sender] + ".")[:-1]], pc)]
+    words = [w.name for w in lay.prog.words]
+    for a, w in enumerate(words):
+        kind_of[a + 1] = words.index(rename("mem." + w)[4:]) + 1
+    out = [0] * len(s)
+    for k, v in enumerate(s):
+        if ".sb[" in names[k] and names[k].endswith(".kind"):
+            v = kind_of.get(v, v)
+        out[where[rename(names[k])]] = v
+    return tuple(out)
+
+
+@pytest.mark.parametrize("model", ["sc", "tso"])
+def test_canonical_form_is_one_per_orbit(model: str) -> None:
+    m = _model(PING, model)
+    sym = canon(m.system, m.program)
+    assert sym.fn is not None
+    full = explore(m.system, max_states=200_000)
+    reduced = explore(m.system, max_states=200_000, canon=sym.fn)
+    assert full.complete and reduced.complete
+    keys = {sym.fn(bytes(s)) for s in full.states}
+    assert len(keys) == len(reduced.states) < len(full.states)
+    swap = {1: 2, 2: 1}
+    moved = 0
+    for s in full.states[::7]:
+        t = _permute(m.system, tuple(s), swap)
+        moved += t != tuple(s)
+        assert sym.fn(bytes(t)) == sym.fn(bytes(s))
+    assert moved > 100
+
+
+def test_symmetry_shrinks_eager_by_about_n_factorial() -> None:
+    a, b = _same_with_and_without(EXAMPLES / "eager_fenced.tlb", "tso")
+    assert a.reductions == ("symmetry over cpu",)
+    assert b.reductions == ()
+    assert b.states > 1.8 * a.states  # N = 2
+
+
+# ---------------------------------------------------------------- every spec
+
+
+def _cases() -> list[object]:
+    quick = {
+        "eager_fenced",
+        "eager_missing_fence",
+        "invalidate_before_update",
+        "ipi_all_cores",
+        "shootdown_irqoff_hang",
+    }
+    files = sorted(ROOT.glob("specs/*/*.tlb")) + sorted(EXAMPLES.glob("*.tlb"))
+    out = []
+    for f in files:
+        for model in expected_models(load(str(f), [])):
+            marks = [] if f.stem in quick and model != "pso" else [pytest.mark.slow]
+            out.append(pytest.param(f, model, id=f"{f.parent.name}/{f.stem}.{model}", marks=marks))
+    return out
+
+
+@pytest.mark.parametrize(("path", "model"), _cases())
+def test_reductions_keep_kinds_and_traces(path: Path, model: str) -> None:
+    _same_with_and_without(path, model)
+
+
+# ---------------------------------------------------------------- stop at first
+
+
+def test_stop_at_first_gives_the_shortest_trace_of_a_full_run() -> None:
+    path = str(EXAMPLES / "eager_missing_fence.tlb")
+    (full,) = check_file(path, ["tso"])
+    (first,) = check_file(path, ["tso"], stop_at_first=True)
+    assert first.verdict == "unsafe" and first.expectation_met
+    assert first.reason == "stopped at the first problem"
+    assert first.kinds and set(first.kinds) < set(full.kinds)
+    assert first.states < full.states
+    for kind, steps in _traces(first).items():
+        assert steps == _traces(full)[kind]
+
+
+def test_stop_at_first_on_a_safe_spec_explores_everything() -> None:
+    path = str(EXAMPLES / "eager_fenced.tlb")
+    (full,) = check_file(path, ["tso"])
+    (first,) = check_file(path, ["tso"], stop_at_first=True)
+    assert (first.verdict, first.states, first.reason) == ("safe", full.states, "")
+
+
+def test_stop_at_first_disagrees_with_expect_safe() -> None:
+    text = (EXAMPLES / "eager_missing_fence.tlb").read_text()
+    text = "\n".join(x for x in text.splitlines() if not x.startswith("expect"))
+    r = check_spec(load_text(text + "\nexpect safe\n", "t.tlb", []), "tso", stop_at_first=True)
+    assert r.verdict == "unsafe" and not r.expectation_met
+
+
+# ---------------------------------------------------------------- command line
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "verifier", "check", "-q", "--no-color", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
+
+
+def test_cli_says_which_families_were_reduced() -> None:
+    path = str(EXAMPLES / "eager_fenced.tlb")
+    on, off = _cli(path), _cli(path, "--no-symmetry")
+    assert on.returncode == off.returncode == 0, on.stderr + off.stderr
+    assert "[symmetry: cpu]" in on.stdout
+    assert "symmetry" not in off.stdout
+    states = [int(x.split(" states")[0].split()[-1]) for x in (on.stdout, off.stdout)]
+    assert states[0] < states[1]
+
+
+def test_cli_stop_at_first() -> None:
+    r = _cli(str(EXAMPLES / "eager_missing_fence.tlb"), "--model", "tso", "--stop-at-first")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "unsafe" in r.stdout and "stopped at the first problem" in r.stdout
+
+
+def test_permutations_of_three_instances_share_one_canonical_form() -> None:
+    m = _model(PING.replace("N = 2", "N = 3"), "tso")
+    sym = canon(m.system, m.program)
+    assert sym.fn is not None
+    ex = explore(m.system, max_states=3_000)
+    for s in ex.states[::50]:
+        forms = {
+            sym.fn(bytes(_permute(m.system, tuple(s), dict(zip((1, 2, 3), p, strict=True)))))
+            for p in itertools.permutations((1, 2, 3))
+        }
+        assert forms == {sym.fn(bytes(s))}
