@@ -174,7 +174,7 @@ def _cases() -> list[object]:
         "shootdown_irqoff_hang",
     }
     files = sorted(ROOT.glob("specs/*/*.tlb")) + sorted(EXAMPLES.glob("*.tlb"))
-    out = []
+    out: list[object] = []
     for f in files:
         for model in expected_models(load(str(f), [])):
             marks = [] if f.stem in quick and model != "pso" else [pytest.mark.slow]
