@@ -1,84 +1,123 @@
-"""Explicit engine figures per example, N and model: states, transitions, states/s, peak memory.
+"""Explicit engine figures, old engine against new in one run: states, transitions,
+CPU seconds, states/s, bytes per state (peak RSS growth during the search / states).
 
-    python benchmarks/bench_explicit.py [--max-n 4] [--max-states 3000000] [--examples DIR]
+    python benchmarks/bench_explicit.py [--against main] [--only eager_fenced]
+        [--n 2,3,4] [--models pso] [--repeat 3] [--max-states 3000000]
 
-Each case runs in a fresh process so its peak RSS is its own.  Figures are for
-comparing run to run on the same machine, not pass/fail thresholds.
+For each example, N and model, three engines run in fresh processes, ``--repeat``
+times each, interleaved (so a busy machine slows them alike): ``old`` (the engine of
+git revision ``--against``, exported with `git archive`), ``new`` without symmetry
+reduction, ``new+sym``.  Seconds are medians; ratios compare medians of the same run.
+Figures are for comparing engines on one machine, not pass/fail thresholds.
 """
 
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
-import resource
+import json
+import os
+import statistics
+import subprocess
 import sys
-import time
+import tarfile
+import tempfile
+from io import BytesIO
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+
+WORKER = r"""
+import gc, inspect, json, resource, sys, time
+from verifier.api import Model
+from verifier.engines.explicit import explore
+from verifier.lang.frontend import load
+path, n, model, max_states, sym = sys.argv[1:6]
+m = Model.of(load(path, [f"N={n}"] if n != "-" else []), model)
+opts = {}
+if sym == "1":
+    from verifier.engines.symmetry import canon
+    opts["canon"] = canon(m.system, m.program).fn
+gc.collect()
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+start = time.process_time()
+ex = explore(m.system, max_states=int(max_states), **opts)
+secs = time.process_time() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"states": len(ex.states), "transitions": ex.transitions, "seconds": secs,
+                  "bytes": (peak - base) * 1024 / max(1, len(ex.states)),
+                  "complete": ex.complete, "kinds": sorted(ex.found)}))
+"""
 
 
-def _case(args: tuple[str, int | None, str, int]) -> tuple[str, ...]:
-    from verifier.api import Model
-    from verifier.engines.explicit import explore
-    from verifier.lang.frontend import load
+def export(rev: str) -> Path:
+    """The ``verifier`` package of git revision ``rev``, in a temporary directory."""
+    out = Path(tempfile.mkdtemp(prefix="tlbcheck-old-"))
+    data = subprocess.run(
+        ["git", "archive", rev, "verifier"], cwd=ROOT, check=True, capture_output=True
+    ).stdout
+    with tarfile.open(fileobj=BytesIO(data)) as tar:
+        tar.extractall(out, filter="data")
+    return out
 
-    path, n, model, max_states = args
-    checked = load(path, [f"N={n}"] if n is not None else [])
-    m = Model.of(checked, model)
-    start = time.perf_counter()
-    ex = explore(m.system, max_states=max_states)
-    secs = time.perf_counter() - start
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    status = "complete" if ex.complete else "limit"
-    return (
-        Path(path).stem,
-        "-" if n is None else str(n),
-        model,
-        f"{len(ex.states)}",
-        f"{ex.transitions}",
-        f"{len(ex.states) / secs:,.0f}",
-        f"{secs:.2f}",
-        f"{rss_mb:,.0f}",
-        status,
+
+def run(tree: Path, path: str, n: str, model: str, max_states: int, sym: bool) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    args = [path, n, model, str(max_states), "1" if sym else "0"]
+    p = subprocess.run(
+        [sys.executable, "-c", WORKER, *args], env=env, capture_output=True, text=True
     )
+    if p.returncode != 0:
+        raise SystemExit(p.stderr)
+    return json.loads(p.stdout)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--max-n", type=int, default=4)
+    ap.add_argument("--against", default="main", help="git revision of the old engine")
+    ap.add_argument("--examples", default="/work/shared/examples")
+    ap.add_argument("--only", default="eager_fenced", help="substring of example names")
+    ap.add_argument("--n", default="2,3,4")
+    ap.add_argument("--models", default="pso")
+    ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--max-states", type=int, default=3_000_000)
-    ap.add_argument("--examples", default=str(ROOT.parent / "shared" / "examples"))
-    ap.add_argument("--only", default="", help="substring of example names to run")
+    ap.add_argument("--no-old", action="store_true", help="skip the old engine")
     args = ap.parse_args()
-    cases = []
+    old = None if args.no_old else export(args.against)
+    engines = ([("old", old, False)] if old else []) + [("new", ROOT, False), ("new+sym", ROOT, True)]
+    cols = ("example", "N", "model", "engine", "states", "transitions", "s (median)", "states/s", "B/state")
+    print(" | ".join(cols))
+    print(" | ".join("---" for _ in cols))
     for f in sorted(Path(args.examples).glob("*.tlb")):
         if args.only not in f.stem:
             continue
-        ns: list[int | None] = (
-            list(range(1, args.max_n + 1)) if "param N" in f.read_text() else [None]
-        )
+        ns = args.n.split(",") if "param N" in f.read_text() else ["-"]
         for n in ns:
-            for model in ("sc", "tso", "pso"):
-                cases.append((str(f), n, model, args.max_states))
-    headers = (
-        "example",
-        "N",
-        "model",
-        "states",
-        "transitions",
-        "states/s",
-        "seconds",
-        "peak MB",
-        "",
-    )
-    print(" | ".join(headers))
-    print(" | ".join("---" for _ in headers))
-    ctx = mp.get_context("spawn")
-    with ctx.Pool(1, maxtasksperchild=1) as pool:
-        for row in pool.imap(_case, cases):
-            print(" | ".join(row), flush=True)
+            for model in args.models.split(","):
+                runs: dict[str, list[dict]] = {name: [] for name, _, _ in engines}
+                for _ in range(args.repeat):
+                    for name, tree, sym in engines:
+                        runs[name].append(run(tree, str(f), n, model, args.max_states, sym))
+                med = {}
+                for name, rs in runs.items():
+                    secs = statistics.median(r["seconds"] for r in rs)
+                    b = statistics.median(r["bytes"] for r in rs)
+                    r = rs[0]
+                    med[name] = (secs, r["states"], b)
+                    flag = "" if r["complete"] else " (limit)"
+                    print(
+                        f"{f.stem} | {n} | {model} | {name} | {r['states']}{flag} | "
+                        f"{r['transitions']} | {secs:.2f} | {r['states'] / secs:,.0f} | {b:,.0f}"
+                    )
+                if "old" in med:
+                    so, _, bo = med["old"]
+                    sn, st, bn = med["new"]
+                    ss, sts, _ = med["new+sym"]
+                    print(
+                        f"{f.stem} | {n} | {model} | ratios | new/old states/s "
+                        f"{so / sn:.2f}x, B/state {bn / max(bo, 1):.2f}x | sym states "
+                        f"{st / sts:.1f}x fewer, sym/old time {ss / so:.2f}x | | | |"
+                    )
+                sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -4,12 +4,15 @@ Two forms are generated from the same expressions:
 - per command, ``step(s) -> tuple | None`` (None when the guard is false) and,
   if it has checks, ``checks(s) -> list[int]`` (indices of the checks that hold);
   traces and replay use these;
-- per core, one ``successors(s, out)`` function for each pc and one for the
-  machine steps (drains, deliveries, fills), which append ``(command id, next
-  state)`` for every enabled command (``None`` as the state when a fatal
-  check holds: the path ends there); the search uses these, avoiding a call
-  per disabled command.  When every field fits in a byte they build ``bytes``
-  states (a quarter of a tuple's memory; indexing works the same).
+- one ``successors(s, out, hit)`` for the search: it dispatches on each core's
+  pc to the function of that instruction, then runs the core's machine steps
+  (drains, deliveries, fills), appending ``(command id, next state)`` to ``out``
+  for every enabled command (``None`` as the state when a fatal check holds: the
+  path ends there) and the command id to ``hit`` when one of its checks holds
+  (the search then asks ``checks`` which).  No call is made per disabled
+  command.  The next state is built from slices of the pre-state and the
+  updated runs.  When every field fits in a byte states are ``bytes`` (a
+  quarter of a tuple's memory; indexing works the same).
 
 Interval analysis over the field ranges lets table lookups and divisions by
 positive constants compile to plain indexing and `//`.  The generated code
@@ -40,7 +43,9 @@ from verifier.ir.system import (
 State = tuple[int, ...] | bytes  # bytes when every field fits in 0..255 (see `compact`)
 StepFn = Callable[[tuple[int, ...]], "tuple[int, ...] | None"]
 CheckFn = Callable[[State], "list[int]"]
-SuccFn = Callable[[State, "list[tuple[int, State | None]]"], None]
+SuccFn = Callable[[State, "list[tuple[int, State | None]]", "list[int]"], None]
+
+PAD = 4096  # a table is padded with zeros when its index can exceed it by less
 
 _ARITH = {"add": "+", "sub": "-", "mul": "*"}
 _CMP = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
@@ -79,10 +84,11 @@ class _Gen:
             return f"s[{e.index}]"
         if isinstance(e, Table):
             lo, hi = interval(e.index, self.fields)
-            name = self.table(e.values)
-            if lo >= 0 and hi < len(e.values):
-                return f"{name}[{self.value(e.index)}]"
-            return f"{name}_d.get({self.value(e.index)}, 0)"
+            if lo >= 0 and hi < len(e.values) + PAD:
+                # out of range gives 0: pad the table with zeros up to the highest index
+                padded = e.values + (0,) * max(0, hi + 1 - len(e.values))
+                return f"{self.table(padded)}[{self.value(e.index)}]"
+            return f"{self.table(e.values)}_d.get({self.value(e.index)}, 0)"
         a = e.args
         if e.op in _ARITH:
             return f"({self.value(a[0])} {_ARITH[e.op]} {self.value(a[1])})"
@@ -108,8 +114,7 @@ class _Gen:
 class Compiled:
     step: tuple[StepFn, ...]  # by command id
     checks: tuple[CheckFn | None, ...]  # by command id
-    site_succ: tuple[dict[int, SuccFn], ...]  # per core: pc -> successors of its instructions
-    machine_succ: tuple[SuccFn, ...]  # per core: successors of drains, deliveries, fills
+    successors: SuccFn  # every enabled command of a state (see the module docstring)
 
 
 def _command_source(g: _Gen, cmd: Command) -> list[str]:
@@ -168,9 +173,12 @@ def _succ_source(
 ) -> list[str]:
     """``known``: a conjunct every guard here has that the dispatcher already tested
     (the pc of a site)."""
-    lines = [f"def {name}(s, out):"]
+    lines = [f"def {name}(s, out, hit):"]
     for cmd in cmds:
         lines.append(f"    if {g.cond(_without(cmd.guard, known))}:")
+        if cmd.checks:
+            lines.append(f"        if {' or '.join(g.cond(c.cond) for c in cmd.checks)}:")
+            lines.append(f"            hit.append({cmd.id})")
         fatal = [chk.cond for chk in cmd.checks if chk.fatal]
         indent = "        "
         if fatal:
@@ -205,18 +213,28 @@ def compile_system(system: System, *, packed: bool = False) -> Compiled:
             machine[cmd.core].append(cmd)
         else:
             sites[cmd.core].setdefault(cmd.site, []).append(cmd)
+    namespace: dict[str, object] = {"_div": tdiv, "_mod": tmod}
+    top = ["def _successors(s, out, hit):"]
+    dispatch: dict[int, list[int | None]] = {}  # core -> pc -> site (None: no instruction)
     for c in range(ncores):
-        lines += _succ_source(g, f"_machine{c}", machine[c], packed)
         at = system.cores[c].pc
         for pc, cmds in sorted(sites[c].items()):
             lines += _succ_source(g, f"_site{c}_{pc}", cmds, packed, eq(Field(at), pc))
-    namespace: dict[str, object] = {"_div": tdiv, "_mod": tmod}
+        if sites[c]:
+            dispatch[c] = [pc if pc in sites[c] else None for pc in range(system.fields[at].hi + 1)]
+            top += [f"    f = _D{c}[s[{at}]]", "    if f is not None:", "        f(s, out, hit)"]
+        if machine[c]:
+            lines += _succ_source(g, f"_machine{c}", machine[c], packed)
+            top.append(f"    _machine{c}(s, out, hit)")
+    lines += top if len(top) > 1 else [*top, "    pass"]
     for values, name in g.tables.items():
         namespace[name] = values
         namespace[f"{name}_d"] = dict(enumerate(values))
     exec(compile("\n".join(lines), "<tlbcheck-commands>", "exec"), namespace)
     steps = tuple(namespace[f"_step{c.id}"] for c in system.commands)
     checks = tuple(namespace.get(f"_check{c.id}") if c.checks else None for c in system.commands)
-    site_succ = tuple({pc: namespace[f"_site{c}_{pc}"] for pc in sites[c]} for c in range(ncores))
-    machine_succ = tuple(namespace[f"_machine{c}"] for c in range(ncores))
-    return Compiled(steps, checks, site_succ, machine_succ)  # type: ignore[arg-type]
+    for c, pcs in dispatch.items():
+        namespace[f"_D{c}"] = tuple(
+            None if pc is None else namespace[f"_site{c}_{pc}"] for pc in pcs
+        )
+    return Compiled(steps, checks, namespace["_successors"])  # type: ignore[arg-type]

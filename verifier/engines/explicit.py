@@ -94,10 +94,7 @@ def explore(
     keep = edges or has_awaits(system)
     compiled = compile_system(system, packed=packed)
     checks = compiled.checks
-    pcs = [
-        (core.pc, compiled.site_succ[c], compiled.machine_succ[c])
-        for c, core in enumerate(system.cores)
-    ]
+    successors = compiled.successors
     fatal_of = [tuple(ch.fatal for ch in cmd.checks) for cmd in system.commands]
     kinds_of = [tuple(ch.kind for ch in cmd.checks) for cmd in system.commands]
 
@@ -120,30 +117,22 @@ def explore(
         s = states[i]
         has_fatal = 0
         out: list[tuple[int, State | None]] = []
+        hit: list[int] = []
         try:
-            for pcf, sites, machine in pcs:
-                site = sites.get(s[pcf])
-                if site is not None:
-                    site(s, out)
-                machine(s, out)
+            successors(s, out, hit)
         except ValueError as exc:  # bytes() of a value outside a field's declared range
             raise RuntimeError(f"a state field left its declared range ({exc})") from exc
         transitions += len(out)
+        for cid in hit:
+            for h in checks[cid](s):  # type: ignore[misc]
+                kind = kinds_of[cid][h]
+                if kind not in found:
+                    found[kind] = Found(kind, i, cid, h)
+                if fatal_of[cid][h]:
+                    has_fatal = 1
         for cid, n in out:
-            chk = checks[cid]
-            if chk is not None:
-                hits = chk(s)
-                if hits:
-                    dead = False
-                    for h in hits:
-                        kind = kinds_of[cid][h]
-                        if kind not in found:
-                            found[kind] = Found(kind, i, cid, h)
-                        dead = dead or fatal_of[cid][h]
-                    if dead:
-                        has_fatal = 1
-                        continue
-            assert n is not None  # only a fatal check ends a path
+            if n is None:  # a fatal check held: the path ends
+                continue
             key = canon(n) if canon is not None else n  # type: ignore[arg-type]
             if keep:
                 j = index.get(key)
