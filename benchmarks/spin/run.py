@@ -1,0 +1,205 @@
+"""tlbcheck against SPIN on the same five shootdown protocols, N = 2, 3, ... in one run.
+
+    python benchmarks/spin/run.py [--budget 120] [--memory 8192] [--max-n 16]
+        [--only eager] [--spin-bfs]
+
+Each protocol has a Promela model (`*.pml`, written by us) and a `.tlb` spec made
+equal to it as far as the language allows (README.md says what differs).  For
+N = 2, 3, ... both tools run until each exceeds the budget (seconds) or memory
+(MB); one table is printed: N, tool, states, transitions, seconds, peak MB,
+verdict, trace length, then tlbcheck/SPIN ratios for each N both finished.
+
+SPIN: `spin -DN=n -a`, `gcc -O2 -DSAFETY -DMEMLIM=...`, `./pan -c1 -m10000000`
+(depth-first with partial-order reduction, stops at the first assertion failure;
+its trail is not a shortest one unless `--spin-bfs`).  tlbcheck: `check_spec` with
+its default reductions; on an unsafe protocol with `stop_at_first` (as `pan -c1`),
+its trace is a shortest one.  Seconds are CPU seconds of the child process (the
+machine may be shared); peak MB is pan's "total actual memory usage" and
+tlbcheck's peak RSS.  `spin` is installed with apt-get when absent.  Not part of CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+
+# name, memory model of the .tlb spec, expected verdict
+PROTOCOLS = [
+    ("eager_fenced", "tso", "safe"),
+    ("eager_missing_fence", "tso", "unsafe"),
+    ("invalidate_before_update", "tso", "unsafe"),
+    ("lazy_generation", "pso", "safe"),
+    ("lazy_missing_fence", "pso", "unsafe"),
+]
+
+WORKER = r"""
+import json, resource, sys
+from verifier.api import check_spec
+from verifier.lang.frontend import load
+path, n, model, stop, budget = sys.argv[1:6]
+r = check_spec(load(path, [f"N={n}"]), model, max_states=10**9, timeout=float(budget),
+               stop_at_first=stop == "1")
+print(json.dumps({"states": r.states, "transitions": r.transitions, "verdict": r.verdict,
+                  "kinds": list(r.kinds), "reason": r.reason,
+                  "trace": min((len(t.steps) for t in r.traces), default=None),
+                  "mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def ensure_spin() -> None:
+    if shutil.which("spin"):
+        return
+    print("installing spin with apt-get ...", file=sys.stderr)
+    subprocess.run(["apt-get", "update", "-qq"], check=True)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "spin"], check=True)
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def _limit(mb: int) -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (mb << 20, mb << 20))
+
+
+def run_spin(name: str, n: int, budget: float, mb: int, bfs: bool) -> dict:
+    work = Path(tempfile.mkdtemp(prefix="tlbcheck-spin-"))
+    try:
+        subprocess.run(
+            ["spin", f"-DN={n}", "-a", str(HERE / f"{name}.pml")],
+            cwd=work,
+            check=True,
+            capture_output=True,
+        )
+        flags = ["-O2", "-DSAFETY", f"-DMEMLIM={mb}"] + (["-DBFS"] if bfs else [])
+        subprocess.run(
+            ["gcc", *flags, "-o", "pan", "pan.c"], cwd=work, check=True, capture_output=True
+        )
+        before = _cpu()
+        try:
+            p = subprocess.run(
+                ["./pan", "-c1", "-m10000000"],
+                cwd=work,
+                capture_output=True,
+                text=True,
+                timeout=budget,
+            )
+        except subprocess.TimeoutExpired:
+            return {"verdict": f"timeout {budget:g}s"}
+        secs = _cpu() - before
+        out = p.stdout
+
+        def num(pattern: str) -> float | None:
+            m = re.search(pattern, out)
+            return float(m.group(1)) if m else None
+
+        errors = num(r"errors: (\d+)")
+        if "out of memory" in out or errors is None:
+            return {"verdict": "out of memory" if "memory" in out else "failed", "seconds": secs}
+        depth = num(r"violated.*\(at depth (\d+)\)")
+        return {
+            "states": int(num(r"(\d+) states, stored") or 0),
+            "transitions": int(num(r"(\d+) transitions") or 0),
+            "seconds": secs,
+            "mb": num(r"([\d.]+)\s+total actual memory usage"),
+            "verdict": "unsafe" if errors else "safe",
+            "trace": int(depth) if depth is not None else None,
+        }
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run_tlbcheck(name: str, n: int, model: str, stop: bool, budget: float, mb: int) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    args = [str(HERE / f"{name}.tlb"), str(n), model, "1" if stop else "0", str(budget)]
+    before = _cpu()
+    try:
+        p = subprocess.run(
+            [sys.executable, "-c", WORKER, *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=budget * 1.5 + 30,
+            preexec_fn=lambda: _limit(mb),
+        )
+    except subprocess.TimeoutExpired:
+        return {"verdict": f"timeout {budget:g}s"}
+    secs = _cpu() - before
+    if p.returncode != 0:
+        return {"verdict": "out of memory" if "MemoryError" in p.stderr else "failed"}
+    r = json.loads(p.stdout)
+    r["seconds"] = secs
+    if r["verdict"] == "inconclusive":
+        r["verdict"] = f"inconclusive ({r['reason']})"
+    return r
+
+
+def _fmt(x: object, spec: str = "") -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--budget", type=float, default=120.0, help="seconds per run")
+    ap.add_argument("--memory", type=int, default=8192, help="MB per run")
+    ap.add_argument("--min-n", type=int, default=2)
+    ap.add_argument("--max-n", type=int, default=16)
+    ap.add_argument("--only", default="", help="substring of protocol names")
+    ap.add_argument("--spin-bfs", action="store_true", help="breadth-first pan (shortest trails)")
+    args = ap.parse_args()
+    ensure_spin()
+    cols = ("protocol", "N", "tool", "states", "transitions", "seconds", "peak MB", "verdict", "trace")
+    print(" | ".join(cols))
+    print(" | ".join("---" for _ in cols))
+    ratios: list[str] = []
+    for name, model, expected in PROTOCOLS:
+        if args.only not in name:
+            continue
+        alive = {"tlbcheck": True, "spin": True}
+        for n in range(args.min_n, args.max_n + 1):
+            if not any(alive.values()):
+                break
+            got: dict[str, dict] = {}
+            for tool in ("tlbcheck", "spin"):
+                if not alive[tool]:
+                    continue
+                if tool == "spin":
+                    r = run_spin(name, n, args.budget, args.memory, args.spin_bfs)
+                else:
+                    r = run_tlbcheck(name, n, model, expected == "unsafe", args.budget, args.memory)
+                got[tool] = r
+                ok = r["verdict"] in ("safe", "unsafe")
+                alive[tool] = ok and r.get("seconds", 0) <= args.budget
+                print(
+                    f"{name} ({model}) | {n} | {tool} | {_fmt(r.get('states'), ',')} | "
+                    f"{_fmt(r.get('transitions'), ',')} | {_fmt(r.get('seconds'), '.2f')} | "
+                    f"{_fmt(r.get('mb'), ',.0f')} | {r['verdict']} | {_fmt(r.get('trace'))}"
+                )
+                sys.stdout.flush()
+            t, s = got.get("tlbcheck", {}), got.get("spin", {})
+            if t.get("states") and s.get("states") and t.get("seconds") and s.get("seconds"):
+                ratios.append(
+                    f"{name} N={n}: states {t['states'] / s['states']:.3g}x, "
+                    f"seconds {t['seconds'] / s['seconds']:.3g}x, "
+                    f"peak MB {t['mb'] / s['mb']:.3g}x (tlbcheck/SPIN)"
+                )
+    print()
+    print("ratios measured in this run:")
+    for line in ratios:
+        print("  " + line)
+
+
+if __name__ == "__main__":
+    main()
