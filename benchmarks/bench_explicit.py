@@ -83,8 +83,21 @@ def main() -> None:
     ap.add_argument("--no-old", action="store_true", help="skip the old engine")
     args = ap.parse_args()
     old = None if args.no_old else export(args.against)
-    engines = ([("old", old, False)] if old else []) + [("new", ROOT, False), ("new+sym", ROOT, True)]
-    cols = ("example", "N", "model", "engine", "states", "transitions", "s (median)", "states/s", "B/state")
+    engines = ([("old", old, False)] if old else []) + [
+        ("new", ROOT, False),
+        ("new+sym", ROOT, True),
+    ]
+    cols = (
+        "example",
+        "N",
+        "model",
+        "engine",
+        "states",
+        "transitions",
+        "s (median)",
+        "states/s",
+        "B/state",
+    )
     print(" | ".join(cols))
     print(" | ".join("---" for _ in cols))
     for f in sorted(Path(args.examples).glob("*.tlb")):
