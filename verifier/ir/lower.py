@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from verifier.ir import program as P
 from verifier.lang import ast
-from verifier.lang.checked import DEFAULT_RANGE, CheckedSpec
+from verifier.lang.checked import DEFAULT_RANGE, CheckedSpec, Ref
 from verifier.lang.span import Span
 
 PERM_BITS = {"r": 1, "w": 2, "x": 4}
@@ -100,12 +100,20 @@ class _CoreLowerer:
             bank.append(name)
         return P.LReg(bank.index(name), self.in_handler)
 
+    def ref(self, node: ast.Node) -> Ref:
+        """What the checker resolved ``node`` to (lowering never looks a name up itself)."""
+        try:
+            return self.t.spec.refs[id(node)]
+        except KeyError:
+            raise LowerError(f"the checker left {node} unresolved") from None
+
     def core_of(self, t: ast.Target | ast.Expr) -> int:
         match t:
             case ast.SelfRef():
                 return self.core
-            case ast.TargetName(name=n) | ast.Name(name=n):
-                return self.bound[n] if n in self.bound else self.t.cores[n]
+            case ast.TargetName() | ast.Name():
+                ref = self.ref(t)
+                return self.bound[ref.name] if ref.kind == "loopvar" else self.t.cores[ref.name]
             case ast.TargetIndex(family=f, index=e):
                 lo = {name: lo for name, lo, _ in self.t.spec.families}[f]
                 return self.t.families[f][self.const(e) - lo]
@@ -141,25 +149,13 @@ class _CoreLowerer:
 
     # -- expressions
     def expr(self, e: ast.Expr) -> P.LExpr:
-        params = dict(self.t.spec.params)
         match e:
             case ast.Num(value=v):
                 return P.LConst(v)
             case ast.SelfRef():
                 return P.LConst(self.self_value())
-            case ast.Name(name=n):
-                if n in self.bound:
-                    c = self.t.spec.cores[self.bound[n]]
-                    return P.LConst(c.index if c.index is not None else self.bound[n])
-                if n in params:
-                    return P.LConst(params[n])
-                if (n, None) in self.t.word_index:
-                    return P.LWord(self.t.word_index[(n, None)])
-                if n in self.t.pages and n not in self.hregs:
-                    return P.LConst(self.t.pages[n])
-                return self.reg(n)
-            case ast.PageName(page=p):
-                return P.LConst(self.t.pages[p])
+            case ast.Name() | ast.PageName():
+                return self.name(self.ref(e))
             case ast.Index(name=n, index=i):
                 return P.LWord(self.word(n, i))
             case ast.Unary(op=o, operand=a):
@@ -168,19 +164,36 @@ class _CoreLowerer:
                 return P.LBin(_BINOPS[o], self.expr(a), self.expr(b))
         raise LowerError(f"unknown expression {e}")
 
+    def name(self, ref: Ref) -> P.LExpr:
+        match ref.kind:
+            case "loopvar":
+                c = self.t.spec.cores[self.bound[ref.name]]
+                return P.LConst(c.index if c.index is not None else self.bound[ref.name])
+            case "param":
+                return P.LConst(ref.value)
+            case "word":
+                return P.LWord(self.t.word_index[(ref.name, None)])
+            case "page":
+                space = None if ref.space is None else self.t.spaces[ref.space]
+                return P.LConst(P.page_arg(self.t.pages[ref.name], space, len(self.t.pages)))
+            case "reg":
+                return self.reg(ref.name)
+        raise LowerError(f"a {ref.kind} is not a value: {ref}")
+
     def lvalue_word(self, target: ast.Name | ast.Index) -> int:
         if isinstance(target, ast.Index):
             return self.word(target.name, target.index)
-        return self.word(target.name, None)
+        return self.word(self.ref(target).name, None)
 
     def is_word(self, target: ast.Name | ast.Index) -> bool:
-        return isinstance(target, ast.Index) or (target.name, None) in self.t.word_index
+        return isinstance(target, ast.Index) or self.ref(target).kind == "word"
 
-    def page(self, ref: ast.PageRef) -> tuple[int | None, P.PageOp]:
+    def page(self, node: ast.PageRef) -> tuple[int | None, P.PageOp]:
+        ref = self.ref(node)
+        if ref.kind == "reg":  # a handler's page parameter
+            return None, self.reg(ref.name)
         space = self.t.spaces[ref.space] if ref.space is not None else None
-        if self.in_handler and ref.space is None and ref.page in self.hregs:
-            return space, self.reg(ref.page)
-        return space, self.t.pages[ref.page]
+        return space, self.t.pages[ref.name]
 
     # -- statements
     def emit(self, mk: Callable[[Span, str], P.Instr], span: Span) -> int:

@@ -7,11 +7,10 @@ related declarations.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import PurePath
 
-from verifier.lang import ast
-from verifier.lang.check_body import Ctx, check_body, walk
+from verifier.lang import ast, kinds
+from verifier.lang.check_body import Ctx, check_body
 from verifier.lang.checked import (
     DEFAULT_RANGE,
     DEFAULT_SPACE,
@@ -40,7 +39,6 @@ PROBLEM_KINDS = (
     "range", "hang",
 )  # fmt: skip
 VERDICTS = ("safe", "race", "hang")
-PAGE_STMTS = (ast.PteWrite, ast.Invlpg, ast.Access, ast.Complete)
 
 
 def check(spec: ast.Spec, source: str, defines: dict[str, int]) -> CheckedSpec:
@@ -59,12 +57,8 @@ class _Checker(Symbols):
         self.declare_spaces()
         self.declare_cores()
         self.declare_vars()
-        for h in self.decls(ast.HandlerDecl):
-            if self.declare(self.handlers, h.name, h, "handler"):
-                seen: dict[str, ast.Node] = {}
-                for p in h.params:
-                    self.declare(seen, p.name, p, "parameter")
-        self.infer_kinds()
+        self.declare_handlers()
+        self.kinds = kinds.infer(self.handlers)
         header = self.header()
         expects = self.check_expects()
         cores = self.check_cores()
@@ -78,7 +72,7 @@ class _Checker(Symbols):
             walker=str(header["walker"]), ipi=str(header["ipi"]), buffer=int(header["buffer"]),
             frames=tuple(self.frames), pages=tuple(self.pages), spaces=self.space_infos(),
             vars=self.var_infos(), families=families,
-            cores=cores, handlers=handlers, expects=expects,
+            cores=cores, handlers=handlers, expects=expects, refs=dict(self.refs),
         )  # fmt: skip
 
     def declare_params(self) -> None:
@@ -166,28 +160,22 @@ class _Checker(Symbols):
                     v.init.span, f"initial value {init} of {v.name} is outside its range {lo}..{hi}"
                 )
 
-    def infer_kinds(self) -> None:
-        """A handler parameter is a page if the body uses it as one (directly or via an IPI)."""
-        for h in self.handlers.values():
-            self.kinds[h.name] = {p.name: "int" for p in h.params}
-        changed = True
-        while changed:
-            changed = False
-            for h in self.handlers.values():
-                kinds = self.kinds[h.name]
-                for p in self.page_uses(h):
-                    if kinds.get(p) == "int":
-                        kinds[p], changed = "page", True
-
-    def page_uses(self, h: ast.HandlerDecl) -> Iterator[str]:
-        for s in walk(h.body):
-            if isinstance(s, PAGE_STMTS) and s.page.space is None:
-                yield s.page.page
-            elif isinstance(s, ast.Ipi) and s.handler in self.kinds:
-                callee = self.handlers[s.handler]
-                for param, arg in zip(callee.params, s.args, strict=False):
-                    if self.kinds[s.handler][param.name] == "page" and isinstance(arg, ast.Name):
-                        yield arg.name
+    def declare_handlers(self) -> None:
+        """A parameter may shadow a page inside its handler, not a param or a shared word."""
+        for h in self.decls(ast.HandlerDecl):
+            if not self.declare(self.handlers, h.name, h, "handler"):
+                continue
+            seen: dict[str, ast.Node] = {}
+            for p in h.params:
+                self.declare(seen, p.name, p, "parameter")
+                tables: tuple[tuple[dict, str], ...] = (
+                    (self.param_decls, "a param"),
+                    (self.vars, "a var"),
+                )  # type: ignore[type-arg]
+                for table, what in tables:
+                    if p.name in table:
+                        note = first_declared(table, p.name)
+                        self.err(p.span, f"parameter '{p.name}' is named like {what}", note)
 
     def header(self) -> dict[str, str | int]:
         out: dict[str, str | int] = dict(OPTION_DEFAULTS)

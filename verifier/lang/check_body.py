@@ -7,11 +7,12 @@ rules (at most one shared word, registers vs shared words, handler arguments).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from verifier.lang import ast
+from verifier.lang.checked import Ref
 from verifier.lang.diagnostics import Note
+from verifier.lang.kinds import walk
 from verifier.lang.symbols import Symbols
 
 MAX_REPEAT = 1024
@@ -26,7 +27,7 @@ class Ctx:
     name: str
     family: str | None = None
     regs: set[str] = field(default_factory=set)
-    params: dict[str, str] = field(default_factory=dict)  # handler param -> 'page' | 'int'
+    params: dict[str, str] = field(default_factory=dict)  # handler param -> page|int|any
     loopvars: dict[str, str | None] = field(default_factory=dict)  # for var -> its family
 
     @property
@@ -34,29 +35,25 @@ class Ctx:
         return f"handler {self.name}" if self.kind == "handler" else f"core {self.name}"
 
 
-def walk(stmts: tuple[ast.Stmt, ...]) -> Iterator[ast.Stmt]:
-    """Every statement of a body, nested ones included, in source order."""
-    for s in stmts:
-        yield s
-        if isinstance(s, ast.If):
-            yield from walk(s.then)
-            yield from walk(s.orelse or ())
-        elif isinstance(s, ast.While | ast.Loop | ast.Repeat | ast.For):
-            yield from walk(s.body)
-
-
 def check_body(checker: Symbols, body: tuple[ast.Stmt, ...], ctx: Ctx) -> None:
-    """Check one core or handler body, collecting its registers first."""
+    """Check one core or handler body, collecting its registers first.
+
+    A register may not be named like a page (a located error): `read V` and `ipi c h(V)`
+    would otherwise depend on which reading wins. A handler parameter named like a page
+    is no register of that kind: inside its handler it shadows the page (scoping)."""
     b = _Body(checker, ctx)
     for s in walk(body):
-        if (
-            isinstance(s, ast.Assign)
-            and isinstance(s.target, ast.Name)
-            and b.is_register(s.target.name)
-        ):
-            ctx.regs.add(s.target.name)
-        elif isinstance(s, ast.Atomic) and s.dest is not None and b.is_register(s.dest):
-            ctx.regs.add(s.dest)
+        name = None
+        if isinstance(s, ast.Assign) and isinstance(s.target, ast.Name):
+            name = s.target.name
+        elif isinstance(s, ast.Atomic):
+            name = s.dest
+        if name is None or not b.is_register(name) or name in ctx.regs:
+            continue
+        ctx.regs.add(name)
+        if name in checker.pages and name not in ctx.params:
+            note = Note(checker.pages[name].span, f"page '{name}' declared here")
+            b.err(s, f"register '{name}' is named like a page: rename one of them", note)
     b.stmts(body)
 
 
@@ -128,10 +125,12 @@ class _Body:
             self.err(t, f"cannot assign to param '{t.name}'")
         elif t.name in self.ctx.loopvars:
             self.err(t, f"cannot assign to '{t.name}': it names a core")
-        elif t.name in c.vars:
-            count += self.scalar_word(t)
         elif self.ctx.params.get(t.name) == "page":
             self.err(t, f"cannot assign to '{t.name}': it is a page parameter")
+        elif t.name in c.vars:
+            count += self.scalar_word(t)
+        else:
+            c.resolve(t, Ref("reg", t.name))
         self.one_word(s, count)
 
     def atomic(self, s: ast.Atomic) -> None:
@@ -188,14 +187,20 @@ class _Body:
                 arg, f"handler {handler} expects an integer for parameter '{param}', not a page"
             )
         if isinstance(arg, ast.PageName):
-            self.page(ast.PageRef(arg.space, arg.page, span=arg.span))
+            self.page_in(arg, arg.space, arg.page)
             return 0
-        if is_page:
+        if isinstance(arg, ast.Name) and is_page:
+            if arg.name in self.ctx.params:  # forwarding this handler's page parameter
+                self.c.resolve(arg, Ref("reg", arg.name))
+            else:
+                self.c.resolve(arg, Ref("page", arg.name))
             return 0
         return self.expr(arg)
 
     def names_page(self, name: str) -> bool:
         """Does `name`, as a value in this body, denote a page?"""
+        if name in self.ctx.loopvars:
+            return False
         if name in self.ctx.params:
             return self.ctx.params[name] == "page"
         c = self.c
@@ -214,16 +219,27 @@ class _Body:
     def page(self, ref: ast.PageRef) -> None:
         c = self.c
         if ref.space is not None:
-            if ref.space not in c.spaces:
-                self.err(ref, f"unknown space '{ref.space}'")
-            elif ref.page not in c.space_pages[ref.space]:
-                self.err(ref, f"space {ref.space} declares no page '{ref.page}'")
+            self.page_in(ref, ref.space, ref.page)
             return
         kind = self.ctx.params.get(ref.page)
         if kind == "int":
             self.err(ref, f"'{ref.page}' is an integer parameter, not a page")
-        elif kind is None and ref.page not in c.pages:
+        elif kind is not None:
+            c.resolve(ref, Ref("reg", ref.page))
+        elif ref.page not in c.pages:
             self.err(ref, f"unknown page '{ref.page}'")
+        else:
+            c.resolve(ref, Ref("page", ref.page))
+
+    def page_in(self, node: ast.Node, space: str, page: str) -> None:
+        """A page named with its space: `P.V`."""
+        c = self.c
+        if space not in c.spaces:
+            self.err(node, f"unknown space '{space}'")
+        elif page not in c.space_pages[space]:
+            self.err(node, f"space {space} declares no page '{page}'")
+        else:
+            c.resolve(node, Ref("page", page, space))
 
     def target(self, t: ast.Target) -> str | None:
         """Check a core or core set; return its family when all its cores share one."""
@@ -231,6 +247,7 @@ class _Body:
         match t:
             case ast.TargetName(name=n):
                 if n in self.ctx.loopvars:
+                    c.resolve(t, Ref("loopvar", n))
                     return self.ctx.loopvars[n]
                 if n in c.families:
                     self.err(
@@ -240,6 +257,8 @@ class _Body:
                     self.err(t, f"'{n}' is not a core: a set of cores is expected here")
                 elif n not in c.cores:
                     self.err(t, f"unknown core '{n}' (not a core, a core family or a for variable)")
+                else:
+                    c.resolve(t, Ref("core", n))
                 return None
             case ast.TargetIndex(family=f, index=e):
                 if self.family(t, f):
@@ -262,6 +281,7 @@ class _Body:
         return False
 
     def scalar_word(self, e: ast.Name) -> int:
+        self.c.resolve(e, Ref("word", e.name))
         v = self.c.vars[e.name]
         if v.family is not None:
             note = Note(v.span, f"'{e.name}' declared here")
@@ -282,12 +302,14 @@ class _Body:
         if v.family is None:
             self.err(e, f"'{e.name}' is not a per-core variable; it takes no index")
             return 1
+        c.resolve(e, Ref("word", e.name))
         fam = v.family
         sub = e.index
         match sub:
             case ast.SelfRef():
                 self.self_in(sub, fam)
             case ast.Name(name=n) if n in self.ctx.loopvars:
+                c.resolve(sub, Ref("loopvar", n))
                 if self.ctx.loopvars[n] != fam:
                     self.err(sub, f"'{n}' may name a core outside family {fam}")
             case ast.Name(name=n) if n in c.cores:
@@ -338,12 +360,22 @@ class _Body:
         return 0  # pragma: no cover
 
     def name(self, e: ast.Name) -> int:
+        """Resolve a name read as a value: innermost scope first (for variable, handler
+        parameter, register), then the spec's params and shared words."""
         n, c, ctx = e.name, self.c, self.ctx
+        if n in ctx.loopvars:
+            c.resolve(e, Ref("loopvar", n))
+            return 0
         if n in ctx.params:
             if ctx.params[n] == "page":
                 self.err(e, f"'{n}' is a page parameter, not a value")
+            c.resolve(e, Ref("reg", n))
             return 0
-        if n in ctx.loopvars or n in c.params or n in c.param_decls or n in ctx.regs:
+        if n in c.params or n in c.param_decls:
+            c.resolve(e, Ref("param", n, value=c.params.get(n, 0)))
+            return 0
+        if n in ctx.regs:
+            c.resolve(e, Ref("reg", n))
             return 0
         if n in c.vars:
             return self.scalar_word(e)

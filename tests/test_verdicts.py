@@ -1,0 +1,147 @@
+"""Regression tests for wrong verdicts (issue 9): each test is named after what it protects
+and failed before its fix."""
+
+from __future__ import annotations
+
+import pytest
+from engine_util import kinds
+
+from verifier.lang.diagnostics import SpecError
+from verifier.lang.frontend import load_text
+
+
+def diagnostics(text: str) -> str:
+    with pytest.raises(SpecError) as e:
+        load_text(text, "t.tlb", [])
+    return "\n".join(d.message for d in e.value.diagnostics)
+
+
+# ---------------------------------------------------------------- names (defect 2)
+
+TWO_HANDLERS = """
+frame A, B
+page V -> A rw
+page W -> B rw
+var acks = 0
+core c0 {
+    ipi c1 h1(W)
+    await acks == 1
+    pte V := B rw
+    fence
+    ipi c1 h2
+    await acks == 2
+    complete V
+}
+core c1 { read V }
+handler h1(V) {
+    invlpg V
+    acks += 1
+}
+handler h2 {
+    invlpg V
+    acks += 1
+}
+"""
+
+
+def test_handler_parameter_named_like_a_page_stays_in_its_handler() -> None:
+    # h2's `invlpg V` is the page V. Before, V meant h1's parameter register in every later
+    # handler (0 after h1 returns: page index 0), so with W declared first h2 dropped W.
+    swapped = TWO_HANDLERS.replace(
+        "page V -> A rw\npage W -> B rw", "page W -> B rw\npage V -> A rw"
+    )
+    assert kinds(TWO_HANDLERS, "sc") == set()
+    assert kinds(swapped, "sc") == set()
+
+
+def test_handler_parameter_shadows_the_page_it_is_named_like() -> None:
+    spec = """
+frame A, B
+page V -> A rw
+page W -> B rw
+var acks = 0
+core c0 {
+    pte W := A rw
+    fence
+    ipi c1 h(W)
+    await acks == 1
+    complete W
+}
+core c1 { read W }
+handler h(V) {
+    invlpg V
+    acks += 1
+}
+"""
+    assert kinds(spec, "sc") == set()
+    # the parameter, not the page V, is what `invlpg V` drops: pass V and W stays stale
+    assert kinds(spec.replace("h(W)", "h(V)"), "sc") == {"stale-translation"}
+
+
+def test_register_named_like_a_page_is_a_located_error() -> None:
+    text = "frame A\npage V -> A rw\ncore c { V := 3; r := V; assert r == 3 }\n"
+    assert "register 'V' is named like a page" in diagnostics(text)
+    handler = "frame A\npage V -> A rw\ncore c { skip }\nhandler h { V := 3; read V }\n"
+    assert "register 'V' is named like a page" in diagnostics(handler)
+
+
+def test_handler_parameter_named_like_a_var_is_a_located_error() -> None:
+    text = "var acks = 0\ncore c { ipi c h(1) }\nhandler h(acks) { acks += 1 }\n"
+    assert "parameter 'acks' is named like a var" in diagnostics(text)
+
+
+def test_ipi_page_argument_keeps_its_space() -> None:
+    # P.V passed to a handler that runs while c1 is in Q: `invlpg p` must drop P's entry.
+    spec = """
+frame A, B
+space P asid 1 { page V -> A rw }
+space Q asid 2 { page V -> B rw }
+var acks = 0
+core c0 in P {
+    pte P.V := B rw
+    fence
+    ipi c1 h(P.V)
+    await acks == 1
+    complete P.V
+}
+core c1 in P {
+    irq off
+    read V
+    switch Q
+    irq on
+    await acks == 1
+    switch P
+    read V
+}
+handler h(p) {
+    invlpg p
+    acks += 1
+}
+"""
+    assert kinds(spec, "sc") == set()
+
+
+# ---------------------------------------------------------------- parameter kinds (defect 3)
+
+
+def test_unused_handler_parameter_accepts_a_page_or_an_integer() -> None:
+    text = """
+frame A, B
+page V1 -> A rw
+page V2 -> B rw
+var acks = 0
+core c {
+    ipi c flush_range(V1, V2)
+    ipi c flush_range(V1, 3)
+}
+handler flush_range(p, q) {
+    invlpg p
+    acks += 1
+}
+"""
+    checked = load_text(text, "t.tlb", [])
+    assert checked.handlers[0].param_kinds == ("page", "any")
+    assert kinds(text, "sc") == set()
+    # a parameter used as a value is an integer: a page argument is still rejected
+    used = text.replace("acks += 1", "acks += q")
+    assert "expects an integer for parameter 'q', not a page" in diagnostics(used)
