@@ -143,9 +143,12 @@ def test_defaults() -> None:
     assert c.cores[0].space == DEFAULT_SPACE
 
 
-def test_empty_file_is_a_spec_without_cores() -> None:
-    c = load_text("// nothing yet\n", "empty.tlb", [])
-    assert c.cores == () and c.expects == ()
+@pytest.mark.parametrize("text", ["", "// nothing yet\n", "frame A\npage V -> A rw\n"])
+def test_a_spec_without_cores_is_an_error(text: str) -> None:
+    with pytest.raises(SpecError) as e:
+        load_text(text, "empty.tlb", [])
+    (d,) = e.value.diagnostics
+    assert d.message == "the spec declares no cores" and (d.span.line, d.span.col) == (1, 1)
 
 
 def test_single_space_is_the_start_space() -> None:
@@ -166,7 +169,7 @@ handler inner(p) { invlpg p }
 
 
 def test_later_params_see_overrides() -> None:
-    c = load_text("param N = 2\nparam M = N + 1\n", "p.tlb", ["N=5"])
+    c = load_text("param N = 2\nparam M = N + 1\ncore c { skip }\n", "p.tlb", ["N=5"])
     assert c.params == (("N", 5), ("M", 6))
 
 

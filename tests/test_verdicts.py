@@ -145,3 +145,34 @@ handler flush_range(p, q) {
     # a parameter used as a value is an integer: a page argument is still rejected
     used = text.replace("acks += 1", "acks += q")
     assert "expects an integer for parameter 'q', not a page" in diagnostics(used)
+
+
+# ---------------------------------------------------------------- front end (defect 7)
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("frameA\ncore c { skip }\n", "frameA"),
+        ("varx = 0\ncore c { skip }\n", "varx"),
+        ("coreinit { skip }\n", "coreinit"),
+        ("core c { skip }\nexpectsafe\n", "expectsafe"),
+        ("frames A\ncore c { skip }\n", "frames"),
+        ("frame A\npage V -> A rw\ncore c { readV }\n", None),
+        ("frame A\npage V -> A rwglobal\ncore c { skip }\n", None),
+    ],
+)
+def test_keywords_end_at_a_word_boundary(text: str, word: str | None) -> None:
+    message = diagnostics(text)
+    if word is not None:
+        assert f"unknown word '{word}'" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("var o = 01\ncore c { skip }\n", 1), ("var o = 010\ncore c { skip }\n", 10)],
+)
+def test_integer_literals_with_leading_zeros_are_decimal(text: str, value: int) -> None:
+    assert load_text(text, "t.tlb", []).vars[0].init == value
+    buffered = load_text("option buffer = 00000000001\ncore c { skip }\n", "t.tlb", [])
+    assert buffered.buffer == 1

@@ -56,6 +56,7 @@ class _Tables:
     word_index: dict[tuple[str, int | None], int] = field(default_factory=dict)  # (var, core)
     pte_values: list[P.PteValue] = field(default_factory=list)
     pte_index: dict[tuple[object, ...], int] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)  # the source, split once
 
     def pte_value(self, value: ast.PteValue, text: str, span: Span | None) -> int:
         if isinstance(value, ast.Invalid):
@@ -71,9 +72,10 @@ class _Tables:
         return self.pte_index[key]
 
 
-def source_text(source: str, span: Span) -> str:
-    """The statement as written: its source text, or its first line for a block."""
-    lines = source.splitlines()
+def source_text(source: str | list[str], span: Span) -> str:
+    """The statement as written: its source text, or its first line for a block.
+    ``source``: the text, or its lines (split once by callers that ask many times)."""
+    lines = source.splitlines() if isinstance(source, str) else source
     if not 1 <= span.line <= len(lines):
         return ""
     line = lines[span.line - 1]
@@ -197,7 +199,7 @@ class _CoreLowerer:
 
     # -- statements
     def emit(self, mk: Callable[[Span, str], P.Instr], span: Span) -> int:
-        self.code.append(mk(span, source_text(self.t.spec.source, span)))
+        self.code.append(mk(span, source_text(self.t.lines, span)))
         return len(self.code) - 1
 
     def block(self, stmts: tuple[ast.Stmt, ...]) -> None:
@@ -221,7 +223,7 @@ class _CoreLowerer:
         match s:
             case ast.PteWrite(page=ref, value=v):
                 space, page = self.page(ref)
-                wid = self.t.pte_value(v, source_text(self.t.spec.source, sp), sp)
+                wid = self.t.pte_value(v, source_text(self.t.lines, sp), sp)
                 self.emit(lambda a, b: P.IPte(a, b, space, page, wid), sp)
             case ast.Assign(target=tgt, value=v):
                 val = self.expr(v)
@@ -338,6 +340,7 @@ def lower(spec: CheckedSpec) -> P.Program:
         {s.name: i for i, s in enumerate(spec.spaces)},
         cores,
         {f: tuple(v) for f, v in families.items()},
+        lines=spec.source.splitlines(),
     )
     for var in spec.vars:
         owners: list[int | None] = [None] if var.family is None else list(t.families[var.family])

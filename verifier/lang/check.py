@@ -7,14 +7,11 @@ related declarations.
 
 from __future__ import annotations
 
-from pathlib import PurePath
-
-from verifier.lang import ast, kinds
+from verifier.lang import ast, check_header, kinds
 from verifier.lang.check_body import Ctx, check_body
 from verifier.lang.checked import (
     DEFAULT_RANGE,
     DEFAULT_SPACE,
-    MODELS,
     CheckedSpec,
     CoreInstance,
     HandlerInfo,
@@ -22,23 +19,11 @@ from verifier.lang.checked import (
     VarInfo,
 )  # fmt: skip
 from verifier.lang.diagnostics import Diagnostic, Note, SpecError
-from verifier.lang.span import NOSPAN
+from verifier.lang.span import NOSPAN, Span
 from verifier.lang.symbols import MAX_INT, Symbols, first_declared
 
 MAX_ASID = 4095
 MAX_CORES = 64
-MAX_BUFFER = 64
-OPTIONS: dict[str, tuple[str, ...]] = {
-    "walker": ("speculative", "on-miss"),
-    "ipi": ("unordered", "ordered"),
-    "buffer": (),  # an integer
-}
-OPTION_DEFAULTS: dict[str, str | int] = {"walker": "speculative", "ipi": "unordered", "buffer": 4}
-PROBLEM_KINDS = (
-    "use-after-free", "stale-translation", "stale-permission", "asid-reuse", "assertion",
-    "range", "hang",
-)  # fmt: skip
-VERDICTS = ("safe", "race", "hang")
 
 
 def check(spec: ast.Spec, source: str, defines: dict[str, int]) -> CheckedSpec:
@@ -59,10 +44,12 @@ class _Checker(Symbols):
         self.declare_vars()
         self.declare_handlers()
         self.kinds = kinds.infer(self.handlers)
-        header = self.header()
-        expects = self.check_expects()
+        header = check_header.header(self)
+        expects = check_header.check_expects(self)
         cores = self.check_cores()
         handlers = self.check_handlers()
+        if not self.cores and not self.diags:  # (a spec with other errors is unfinished)
+            self.err(Span(self.spec.file, 1, 1, 1, 1), "the spec declares no cores")
         if self.diags:
             raise SpecError(sorted(self.diags, key=_position), {self.spec.file: self.source})
         families = tuple((f, lo, hi) for f, (lo, hi) in self.families.items())
@@ -176,66 +163,6 @@ class _Checker(Symbols):
                     if p.name in table:
                         note = first_declared(table, p.name)
                         self.err(p.span, f"parameter '{p.name}' is named like {what}", note)
-
-    def header(self) -> dict[str, str | int]:
-        out: dict[str, str | int] = dict(OPTION_DEFAULTS)
-        out["title"] = PurePath(self.spec.file).stem
-        out["model"] = "pso"
-        seen: dict[str, ast.Node] = {}
-        for d in self.spec.decls:
-            if isinstance(d, ast.SpecTitle) and self.declare(seen, "spec", d, "title"):
-                out["title"] = d.title
-            elif isinstance(d, ast.ModelDecl) and self.declare(
-                seen, "model", d, "model declaration"
-            ):
-                if d.model not in MODELS:
-                    self.err(d.span, f"unknown model '{d.model}' (expected {', '.join(MODELS)})")
-                out["model"] = d.model
-            elif isinstance(d, ast.OptionDecl) and self.declare(seen, d.name, d, "option"):
-                self.option(d, out)
-        return out
-
-    def option(self, d: ast.OptionDecl, out: dict[str, str | int]) -> None:
-        if d.name not in OPTIONS:
-            self.err(d.span, f"unknown option '{d.name}' (expected {', '.join(OPTIONS)})")
-        elif d.name == "buffer":
-            value = self.params.get(d.value, d.value) if isinstance(d.value, str) else d.value
-            if not isinstance(value, int) or not 1 <= value <= MAX_BUFFER:
-                self.err(d.span, f"option buffer takes an integer from 1 to {MAX_BUFFER}")
-            else:
-                out["buffer"] = value
-        elif d.value not in OPTIONS[d.name]:
-            allowed = " or ".join(OPTIONS[d.name])
-            self.err(d.span, f"unknown value '{d.value}' for option {d.name} (expected {allowed})")
-        else:
-            out[d.name] = d.value
-
-    def check_expects(self) -> tuple[ast.ExpectDecl, ...]:
-        covered: dict[str, ast.ExpectDecl] = {}
-        for e in self.decls(ast.ExpectDecl):
-            if e.verdict not in VERDICTS:
-                self.err(e.span, f"unknown verdict '{e.verdict}' (expected safe, race or hang)")
-            elif e.kinds and e.verdict != "race":
-                self.err(e.span, f"'expect {e.verdict}' takes no problem kinds")
-            for k in e.kinds:
-                if k not in PROBLEM_KINDS:
-                    self.err(
-                        e.span, f"unknown problem kind '{k}' (expected {', '.join(PROBLEM_KINDS)})"
-                    )
-            clash: dict[str, ast.ExpectDecl] = {}
-            for m in e.models or MODELS:
-                if m not in MODELS:
-                    self.err(e.span, f"unknown model '{m}' (expected {', '.join(MODELS)})")
-                elif m in covered:
-                    clash[m] = covered[m]
-                else:
-                    covered[m] = e
-            if clash:
-                earlier = {id(d): d for d in clash.values()}.values()
-                notes = [Note(d.span, "an earlier expect line covering it") for d in earlier]
-                models = ", ".join(clash)
-                self.err(e.span, f"more than one expect line covers {models}", *notes)
-        return tuple(self.decls(ast.ExpectDecl))
 
     # ------------------------------------------------------------ results
 

@@ -41,3 +41,8 @@ class Spans(Transformer[Token, ast.Spec]):
     def _tok(self, tok: Token) -> Span:
         return Span(self.file, tok.line or 0, tok.column or 0, tok.end_line or 0,
                     tok.end_column or 0)  # fmt: skip
+
+
+def int_literal(text: str) -> int:
+    """An integer literal: `0x` hex, else decimal (leading zeros allowed: `007` is 7)."""
+    return int(text, 16) if text[:2] in ("0x", "0X") else int(text, 10)
