@@ -1,4 +1,4 @@
-"""Exhaustive breadth-first exploration of a System, and hang analysis on the state graph.
+"""Exhaustive breadth-first exploration of a System (hang analysis: `hang.py`).
 
 The search owns the visited set, parent map, edge store, limits and progress;
 what a step does comes from the compiled commands only.  Breadth-first order
@@ -10,10 +10,11 @@ from __future__ import annotations
 import time
 from array import array
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from verifier.engines.compile import State, compact, compile_system
-from verifier.ir.system import CoreLayout, System
+from verifier.engines.hang import await_views, doomed, find_hang
+from verifier.ir.system import System
 
 ProgressFn = Callable[[int, int, int], None]  # (states, frontier, transitions)
 
@@ -150,81 +151,17 @@ def explore(
         succ=succ,
         fatal=fatal,
     )
-    if complete:
-        _find_hang(ex)
+    hang = find_hang(ex) if complete else None
+    if hang is not None:
+        found["hang"] = Found("hang", hang[0], -1, -1, hang[1], hang[2])
     ex.seconds = time.monotonic() - start
     return ex
-
-
-Position = Callable[[State], int]
-
-
-def await_views(core: CoreLayout) -> list[tuple[frozenset[int], Position]]:
-    """Where a core's awaits can block: its program (the pc, or the pc saved while a
-    handler runs) and its handler code (the pc while in a handler, else -1)."""
-    views: list[tuple[frozenset[int], Position]] = []
-    if core.program_awaits:
-        views.append(
-            (core.program_awaits, lambda s: s[core.saved_pc] if s[core.in_handler] else s[core.pc])
-        )
-    if core.handler_awaits:
-        views.append((core.handler_awaits, lambda s: s[core.pc] if s[core.in_handler] else -1))
-    return views
-
-
-def _find_hang(ex: Exploration) -> None:
-    """A core hangs when it reaches a state from which its `await` can never be passed:
-    every state reachable from there keeps it at the same await (a deadlock, or a set of
-    states the machine never leaves while the await stays false).  Report the first such
-    state in BFS order, which ends a shortest trace."""
-    n = len(ex.states)
-    best: Found | None = None
-    for c, core in enumerate(ex.system.cores):
-        for awaits, position in await_views(core):
-            pos = [position(s) for s in ex.states]
-            for p in sorted(awaits):
-                doomed = _doomed(ex, pos, p, n)
-                if doomed is not None and (best is None or doomed < best.state):
-                    best = Found("hang", doomed, -1, -1, c, p)
-    if best is not None:
-        ex.found["hang"] = best
-
-
-def _doomed(ex: Exploration, pos: list[int], p: int, n: int) -> int | None:
-    """The first state at position ``p`` that cannot leave it, if any."""
-    inside = [i for i in range(n) if pos[i] == p]
-    if not inside:
-        return None
-    off, succ = ex.succ_off, ex.succ
-    preds: dict[int, list[int]] = {i: [] for i in inside}
-    escape: list[int] = []
-    for i in inside:
-        leaves = bool(ex.fatal[i])
-        for k in range(off[i], off[i + 1]):
-            j = succ[k]
-            if pos[j] != p:
-                leaves = True
-            else:
-                preds[j].append(i)
-        if leaves:
-            escape.append(i)
-    can_leave = set(escape)
-    stack = list(escape)
-    while stack:
-        j = stack.pop()
-        for i in preds[j]:
-            if i not in can_leave:
-                can_leave.add(i)
-                stack.append(i)
-    return next((i for i in inside if i not in can_leave), None)
 
 
 def hang_from(
     system: System, state: tuple[int, ...], *, max_states: int = 1_000_000
 ) -> tuple[int, int] | None:
     """(core, await pc) if some core can never pass its await from ``state`` on."""
-    from dataclasses import replace
-
     ex = explore(replace(system, init=state), max_states=max_states)
     if not ex.complete:
         return None
@@ -233,6 +170,6 @@ def hang_from(
             p = position(ex.states[0])
             if p in awaits:
                 pos = [position(s) for s in ex.states]
-                if _doomed(ex, pos, p, len(ex.states)) == 0:
+                if doomed(ex, pos, p, len(ex.states)) == 0:
                     return c, p
     return None
