@@ -4,7 +4,7 @@ and failed before its fix."""
 from __future__ import annotations
 
 import pytest
-from engine_util import kinds
+from engine_util import kinds, run
 
 from verifier.lang.diagnostics import SpecError
 from verifier.lang.frontend import load_text
@@ -176,3 +176,39 @@ def test_integer_literals_with_leading_zeros_are_decimal(text: str, value: int) 
     assert load_text(text, "t.tlb", []).vars[0].init == value
     buffered = load_text("option buffer = 00000000001\ncore c { skip }\n", "t.tlb", [])
     assert buffered.buffer == 1
+
+
+# ---------------------------------------------------------------- hang (defects 4, 10)
+
+
+def test_passing_an_await_in_a_loop_is_not_a_hang() -> None:
+    assert kinds("var x = 1\ncore a { loop { await x == 1 } }\n", "sc") == set()
+    assert kinds("var x = 1\ncore a { loop { await x == 1; r := x } }\n", "tso") == set()
+
+
+def test_another_cores_failure_does_not_pass_an_await() -> None:
+    spec = "var f = 0\ncore a { await f == 1 }\ncore b { assert 0 == 1 }\n"
+    assert kinds(spec, "sc") == {"assertion", "hang"}
+
+
+def test_the_awaiting_cores_own_failure_is_not_a_hang() -> None:
+    spec = "var f = 0\ncore a { await 4 / f == 1 }\n"
+    assert kinds(spec, "sc") == {"range"}
+
+
+def test_hang_in_a_handler_that_never_returns_says_so() -> None:
+    spec = """
+var x = 0
+core c0 {
+    ipi c0 h
+    x := 1
+    await x == 1
+}
+handler h { loop { skip } }
+"""
+    r = run(spec, "sc")
+    assert set(r.kinds) == {"hang"}
+    t = r.trace("hang")
+    assert t is not None
+    assert "stuck in handler h (line 8), which never returns" in t.problem.message
+    assert "`await x == 1` (line 6)" in t.problem.message

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from verifier.engines.compile import State, compact, compile_system
-from verifier.engines.hang import await_views, doomed, find_hang
+from verifier.engines.hang import Hang, find_hang
 from verifier.ir.system import System
 
 ProgressFn = Callable[[int, int, int], None]  # (states, frontier, transitions)
@@ -29,6 +29,7 @@ class Found:
     check: int  # index into the command's checks; -1 for hang
     core: int = -1
     await_pc: int = -1
+    stuck: bool = False  # hang: the core is in a handler that never returns
 
 
 @dataclass
@@ -151,25 +152,20 @@ def explore(
         succ=succ,
         fatal=fatal,
     )
-    hang = find_hang(ex) if complete else None
+    hang = find_hang(ex, compiled) if complete else None
     if hang is not None:
-        found["hang"] = Found("hang", hang[0], -1, -1, hang[1], hang[2])
+        found["hang"] = Found("hang", hang.state, -1, -1, hang.core, hang.pc, hang.stuck)
     ex.seconds = time.monotonic() - start
     return ex
 
 
 def hang_from(
     system: System, state: tuple[int, ...], *, max_states: int = 1_000_000
-) -> tuple[int, int] | None:
-    """(core, await pc) if some core can never pass its await from ``state`` on."""
+) -> Hang | None:
+    """The hang reached in ``state`` itself, if some core can never pass its await from
+    there on."""
     ex = explore(replace(system, init=state), max_states=max_states)
-    if not ex.complete:
+    f = ex.found.get("hang")
+    if not ex.complete or f is None or f.state != 0:
         return None
-    for c, core in enumerate(system.cores):
-        for awaits, position in await_views(core):
-            p = position(ex.states[0])
-            if p in awaits:
-                pos = [position(s) for s in ex.states]
-                if doomed(ex, pos, p, len(ex.states)) == 0:
-                    return c, p
-    return None
+    return Hang(0, f.core, f.await_pc, f.stuck)

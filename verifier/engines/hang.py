@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
-from verifier.engines.compile import State
+from verifier.engines.compile import Compiled, State
 from verifier.ir.system import CoreLayout, System
 
 Position = Callable[[State], int]
@@ -19,7 +20,6 @@ class Graph(Protocol):
     states: list[State]
     succ_off: array  # type: ignore[type-arg]
     succ: array  # type: ignore[type-arg]
-    fatal: bytearray
 
 
 def await_views(core: CoreLayout) -> list[tuple[frozenset[int], Position]]:
@@ -35,25 +35,73 @@ def await_views(core: CoreLayout) -> list[tuple[frozenset[int], Position]]:
     return views
 
 
-def find_hang(ex: Graph) -> tuple[int, int, int] | None:
+@dataclass(frozen=True)
+class Hang:
+    """Core ``core`` can never pass its await at ``pc`` from ``state`` on; ``stuck``: it
+    is in a handler that never returns (over the interrupted await)."""
+
+    state: int
+    core: int
+    pc: int
+    stuck: bool = False
+
+
+def find_hang(ex: Graph, compiled: Compiled) -> Hang | None:
     """A core hangs when it reaches a state from which its `await` can never be passed:
-    every state reachable from there keeps it at the same await (a deadlock, or a set of
-    states the machine never leaves while the await stays false).  Report the first such
-    state in BFS order, which ends a shortest trace: (state, core, await pc)."""
+    no execution from there fires that await's own command (a deadlock, a condition that
+    stays false, or a handler that never returns over the interrupted await). A path that
+    ends in another core's failure does not pass it; one that ends in the awaiting core's
+    own failure is reported as that failure instead. Report the first such state in BFS
+    order, which ends a shortest trace."""
     n = len(ex.states)
-    best: tuple[int, int, int] | None = None
+    best: Hang | None = None
     for c, core in enumerate(ex.system.cores):
         for awaits, position in await_views(core):
             pos = [position(s) for s in ex.states]
             for p in sorted(awaits):
-                first = doomed(ex, pos, p, n)
-                if first is not None and (best is None or first < best[0]):
-                    best = (first, c, p)
-    return best
+                first = doomed(ex, pos, p, n, passes(ex.system, compiled, c, p))
+                if first is not None and (best is None or first < best.state):
+                    best = Hang(first, c, p)
+    if best is None:
+        return None
+    return Hang(best.state, best.core, best.pc, stuck_in_handler(ex, best.state, best.core))
 
 
-def doomed(ex: Graph, pos: list[int], p: int, n: int) -> int | None:
-    """The first state at position ``p`` that cannot leave it, if any."""
+def passes(system: System, compiled: Compiled, c: int, p: int) -> Callable[[State], bool]:
+    """In a state, does core ``c`` fire its await at ``p``, or end the path by a failure
+    of its own (a fatal check of one of its commands)?"""
+    mine = {cmd.id for cmd in system.commands if cmd.core == c and cmd.site == p}
+    pc, sites, machine = system.cores[c].pc, compiled.site_succ[c], compiled.machine_succ[c]
+
+    def fires(s: State) -> bool:
+        out: list[tuple[int, State | None]] = []
+        site = sites.get(s[pc])
+        if site is not None:
+            site(s, out)
+        machine(s, out)
+        return any(cid in mine or n is None for cid, n in out)
+
+    return fires
+
+
+def stuck_in_handler(ex: Graph, state: int, c: int) -> bool:
+    """Is core ``c`` in a handler in ``state`` that it never returns from?"""
+    flag = ex.system.cores[c].in_handler
+    seen, stack = {state}, [state]
+    while stack:
+        i = stack.pop()
+        if not ex.states[i][flag]:
+            return False
+        for k in range(ex.succ_off[i], ex.succ_off[i + 1]):
+            j = ex.succ[k]
+            if j not in seen:
+                seen.add(j)
+                stack.append(j)
+    return True
+
+
+def doomed(ex: Graph, pos: list[int], p: int, n: int, fires: Callable[[State], bool]) -> int | None:
+    """The first state at position ``p`` from which the await at ``p`` never fires."""
     inside = [i for i in range(n) if pos[i] == p]
     if not inside:
         return None
@@ -61,7 +109,7 @@ def doomed(ex: Graph, pos: list[int], p: int, n: int) -> int | None:
     preds: dict[int, list[int]] = {i: [] for i in inside}
     escape: list[int] = []
     for i in inside:
-        leaves = bool(ex.fatal[i])
+        leaves = fires(ex.states[i])
         for k in range(off[i], off[i + 1]):
             j = succ[k]
             if pos[j] != p:
