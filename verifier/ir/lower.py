@@ -244,7 +244,11 @@ class _CoreLowerer:
                 cores = tuple(sorted({c for t in ts for c in self.targets(t)}))
                 hi = [x.name for x in self.t.spec.handlers].index(h)
                 largs = tuple(self.expr(a) for a in args)
-                self.emit(lambda a, b: P.IIpi(a, b, cores, hi, largs), sp)
+                pages = tuple(
+                    isinstance(a, ast.Name | ast.PageName) and self.ref(a).kind == "page"
+                    for a in args
+                )
+                self.emit(lambda a, b: P.IIpi(a, b, cores, hi, largs, pages), sp)
             case ast.Invlpg(page=ref):
                 space, page = self.page(ref)
                 self.emit(lambda a, b: P.IInvlpg(a, b, space, page), sp)

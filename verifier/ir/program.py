@@ -112,6 +112,7 @@ class IIpi(Instr):
     targets: tuple[int, ...]  # core indices, sorted
     handler: int
     args: tuple[LExpr, ...]
+    pages: tuple[bool, ...] = ()  # which arguments name a page (see `page_arg`)
 
 
 @dataclass(frozen=True)

@@ -132,14 +132,16 @@ class Ctx:
         cf = self.lay.cores[c]
         return cf.hregs[r.index] if r.handler else cf.regs[r.index]
 
-    def pages_of(self, c: int, page: P.PageOp) -> Iterator[tuple[int, Expr]]:
-        """Concrete pages a page operand can name, each with its guard."""
+    def pages_of(self, c: int, page: P.PageOp) -> Iterator[tuple[int, int | None, Expr]]:
+        """Concrete pages a page operand can name, each with the space a `P.V` argument
+        names (None: the current one) and its guard."""
         if isinstance(page, int):
-            yield page, TRUE
+            yield page, None, TRUE
         else:
             f = Field(self.reg_field(c, page))
-            for v in range(len(self.prog.pages)):
-                yield v, eq(f, v)
+            for x in range(self.lay.page_values):
+                v, space = P.page_of_arg(x, len(self.prog.pages))
+                yield v, space, eq(f, x)
 
     def spaces_of(self, c: int, space: int | None) -> Iterator[tuple[int, Expr]]:
         if space is not None:
@@ -151,11 +153,13 @@ class Ctx:
                 yield s, eq(Field(self.lay.cores[c].space), s)
 
     def entries_of(
-        self, c: int, page: P.PageOp, space: int | None
+        self, c: int, page: P.PageOp, space: int | None, *, current: bool = False
     ) -> Iterator[tuple[int, int, list[Expr]]]:
-        """Every (page, space) an instruction's operands can name, with its guards."""
-        for v, gv in self.pages_of(c, page):
-            for s, gs in self.spaces_of(c, space):
+        """Every (page, space) an instruction's operands can name, with its guards.
+        ``current``: always in the core's current space (a user access translates there,
+        whatever space a `P.V` argument names)."""
+        for v, named, gv in self.pages_of(c, page):
+            for s, gs in self.spaces_of(c, space if named is None or current else named):
                 yield v, s, [gv, gs]
 
     def pte_entries(self, c: int, ins: P.IPte) -> set[tuple[int, int]]:

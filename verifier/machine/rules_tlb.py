@@ -48,7 +48,7 @@ def flush_all(site: Site, ins: P.IFlushAll) -> None:
 
 
 def access(site: Site, ins: P.IAccess) -> None:
-    for v, s, guards in site.ctx.entries_of(site.c, ins.page, None):
+    for v, s, guards in site.ctx.entries_of(site.c, ins.page, None, current=True):
         access_page(site, ACCESS_BIT[ins.kind], v, s, guards)
 
 
@@ -120,7 +120,7 @@ def accessed_pages(ctx: Ctx, c: int) -> set[int]:
     out: set[int] = set()
     for ins in ctx.prog.cores[c].code:
         if isinstance(ins, P.IAccess):
-            out.update(v for v, _ in ctx.pages_of(c, ins.page))
+            out.update(v for v, _, _ in ctx.pages_of(c, ins.page))
     return out
 
 
