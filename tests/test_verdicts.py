@@ -212,3 +212,24 @@ handler h { loop { skip } }
     assert t is not None
     assert "stuck in handler h (line 8), which never returns" in t.problem.message
     assert "`await x == 1` (line 6)" in t.problem.message
+
+
+# ---------------------------------------------------------------- division by zero (defect 9)
+
+
+@pytest.mark.parametrize("model", ["sc", "tso", "pso"])
+def test_division_by_zero_ends_the_path_before_the_assertion(model: str) -> None:
+    spec = "var x = 0\ncore c { r := x; assert 4 / r == 1 }\n"
+    assert kinds(spec, model) == {"range"}
+    # a store of x / 0 is one range problem, not also a value out of x's range
+    store = "var x : 1..2 = 1\ncore c { z := 0; x := 4 / z + 9 }\n"
+    assert kinds(store, model) == {"range"}
+    r = run(store, model)
+    t = r.trace("range")
+    assert t is not None and "division by zero" in t.problem.message
+
+
+def test_smt_engine_agrees_on_division_by_zero() -> None:
+    spec = "var x = 0\ncore c { r := x; assert 4 / r == 1 }\n"
+    r = run(spec, "sc", engine="smt", depth=6)
+    assert set(r.kinds) == {"range"}

@@ -8,14 +8,15 @@ translates the same expressions to z3 terms.  No rule exists anywhere else.
 
 Expressions are tiny and total: integers, fields of the pre-state, arithmetic
 (`div`/`mod` truncate toward zero and give 0 on a zero divisor — commands that
-can divide by zero carry a `range` check), comparisons and boolean connectives
+can divide by zero carry a `range` check, and `judged_in_order` keeps any later
+check from judging that made-up 0), comparisons and boolean connectives
 yielding 0/1, `ite`, and lookups into constant tables.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from verifier.ir.program import PteValue
@@ -272,6 +273,19 @@ class Check:
     cond: Expr
     fatal: bool
     info: tuple[tuple[str, Any], ...] = ()
+
+
+def judged_in_order(checks: Sequence[Check]) -> tuple[Check, ...]:
+    """A command's checks as the engines judge them: a fatal check that holds ends the
+    path, so a check after it holds only where no earlier fatal check does (`assert 4 / r
+    == 1` with r = 0 is a `range` problem, not also an `assertion` on a made-up x/0)."""
+    out: list[Check] = []
+    ended: Expr = FALSE
+    for ch in checks:
+        out.append(ch if ended == FALSE else replace(ch, cond=conj(op("not", ended), ch.cond)))
+        if ch.fatal:
+            ended = disj(ended, ch.cond)
+    return tuple(out)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from verifier.ir.system import (
     disj,
     eq,
     ite,
+    judged_in_order,
     op,
 )
 from verifier.machine.layout import C, Layout, build_layout
@@ -92,7 +93,7 @@ class Ctx:
                 site,
                 conj(*rule.guard),
                 rule.upd.items(),
-                tuple(rule.checks),
+                judged_in_order(rule.checks),
                 action,
                 key,
                 text,
