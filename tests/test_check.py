@@ -136,7 +136,7 @@ def test_checked_tables() -> None:
 def test_defaults() -> None:
     c = load_text("frame A\npage V -> A rw\ncore c { read V }\n", "dir/my_spec.tlb", [])
     assert c.title == "my_spec" and c.model == "pso"
-    assert (c.walker, c.ipi, c.buffer) == ("speculative", "unordered", 4)
+    assert (c.walker, c.ipi, c.buffer) == ("speculative", "unordered", 0)
     (space,) = c.spaces
     assert space.name == DEFAULT_SPACE and space.asid == 0
     assert space.entries == (("V", ast.Mapping("A", "rw")),)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from verifier.engines.capacity import capacity_note
 from verifier.engines.explicit import Exploration, ProgressFn, explore
 from verifier.engines.model import Model, expect_text, meets
 from verifier.engines.result import Problem, Result, Trace
@@ -65,7 +66,8 @@ def check_spec(
     ex = explore(m.system, max_states=max_states, timeout=timeout, progress=progress)
     traces = traces_of(m, ex)
     kinds = tuple(t.kind for t in traces)
-    if ex.complete:
+    cut, note = capacity_note(m.system, ex.states)
+    if ex.complete and not cut:
         verdict = "unsafe" if kinds else "safe"
         met = meets(expect, kinds)
     else:
@@ -84,7 +86,7 @@ def check_spec(
         expect_text(expect),
         met,
         "explicit",
-        ex.reason,
+        "; ".join(x for x in (ex.reason, note) if x),
     )
 
 

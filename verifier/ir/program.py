@@ -262,7 +262,7 @@ class Program:
     params: tuple[tuple[str, int], ...]
     walker: str
     ipi: str
-    buffer: int
+    buffer: int  # `option buffer = N`; 0: sized from the program (see buffers.py)
     frames: tuple[str, ...]
     pages: tuple[str, ...]
     spaces: tuple[Space, ...]

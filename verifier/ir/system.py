@@ -330,6 +330,23 @@ class CoreLayout:
 
 
 @dataclass(frozen=True)
+class BufferBound:
+    """How the store buffers are bounded. ``how``: 'none' (sc: no buffers), 'sized' (a
+    capacity the program can never exceed), 'option' (`option buffer = N`: a full buffer
+    stalls its core, as the user asked), 'capped' (no bound exists: reaching
+    ``capacity`` makes the run inconclusive). ``full``: per buffered core, its pc field,
+    its last buffer slot's field and the pcs that add an entry."""
+
+    how: str
+    capacity: int
+    full: tuple[tuple[int, int, frozenset[int]], ...] = ()
+
+    def stalled(self, s: Sequence[int]) -> bool:
+        """Does a core in state ``s`` wait to buffer an entry while its buffer is full?"""
+        return any(s[last] != 0 and s[pc] in pcs for pc, last, pcs in self.full)
+
+
+@dataclass(frozen=True)
 class System:
     model: str
     fields: tuple[FieldInfo, ...]
@@ -339,3 +356,4 @@ class System:
     pte_values: tuple[PteValue, ...]  # indexed by wid
     groups: tuple[tuple[int, ...], ...] = ()  # fields describing one machine object each
     meta: dict[str, Any] = field(default_factory=dict, compare=False)
+    buffers: BufferBound = field(default_factory=lambda: BufferBound("none", 0))

@@ -15,7 +15,7 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "ipi": ("unordered", "ordered"),
     "buffer": (),  # an integer
 }
-OPTION_DEFAULTS: dict[str, str | int] = {"walker": "speculative", "ipi": "unordered", "buffer": 4}
+OPTION_DEFAULTS: dict[str, str | int] = {"walker": "speculative", "ipi": "unordered", "buffer": 0}
 PROBLEM_KINDS = (
     "use-after-free", "stale-translation", "stale-permission", "asid-reuse", "assertion",
     "range", "hang",

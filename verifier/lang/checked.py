@@ -81,7 +81,7 @@ class CheckedSpec:
     params: tuple[tuple[str, int], ...]  # after -D overrides, declaration order
     walker: str  # 'speculative' | 'on-miss'
     ipi: str  # 'unordered' | 'ordered'
-    buffer: int  # store-buffer capacity (extension: `option buffer = N`)
+    buffer: int  # `option buffer = N` (an extension); 0: sized from the program
     frames: tuple[str, ...]
     pages: tuple[str, ...]
     spaces: tuple[SpaceInfo, ...]
