@@ -285,3 +285,75 @@ def test_explicit_option_buffer_stalls_and_says_so() -> None:
     # asked for, a small buffer hides the race: that is the user's bound, stated
     capped = run("option buffer = 4\n" + FOUR_STORES, "tso")
     assert capped.verdict == "safe" and "option buffer = 4" in capped.reason
+
+
+# ---------------------------------------------------------------- TLB entries (defects 6, 11, 12)
+
+GLOBAL_AND_TAGGED = """
+frame A, B
+space P asid 1 { page V -> A rw global }
+space Q asid 2 { page V -> A rw }
+core c in Q {
+    read V
+    switch P
+    read V
+    switch Q
+    pte V := B rw
+    fence
+    complete V
+    read V
+}
+"""
+
+
+@pytest.mark.parametrize("model", ["sc", "tso"])
+def test_a_global_and_a_tagged_entry_for_one_page_are_both_used(model: str) -> None:
+    # c holds Q's tagged entry (stale after the update of Q.V) and P's global entry (not
+    # stale): the last read may use either, and the tagged one is a stale translation.
+    assert kinds(GLOBAL_AND_TAGGED, model) == {"stale-translation"}
+    # dropping the tagged entry first (invlpg in Q drops both) removes the race
+    fixed = GLOBAL_AND_TAGGED.replace("    complete V", "    invlpg V\n    complete V")
+    assert kinds(fixed, model) == set()
+
+
+ASID_REUSE = """
+frame A, B
+space P asid 1 { page V -> A r }
+space Q asid 1 { page V -> B r }
+core c in P {
+    read V
+    switch Q
+    %s V
+}
+"""
+
+
+def test_asid_reuse_is_not_reported_on_an_access_that_faults() -> None:
+    assert kinds(ASID_REUSE % "read", "sc") == {"asid-reuse"}
+    # the write hits P's entry, which lacks w: a fault, no access, no race of any kind
+    assert kinds(ASID_REUSE % "write", "sc") == set()
+
+
+def test_several_completes_compare_with_the_latest() -> None:
+    spec = """
+frame A, B
+page V -> A rw
+core c {
+    read V
+    pte V := B rw
+    fence
+    complete V
+    %s
+    pte V := A rw
+    fence
+    complete V
+    read V
+}
+"""
+    # the entry from `page V -> A rw` is stale against the first complete (B) ...
+    r = run(spec % "read V", "sc")
+    assert set(r.kinds) == {"stale-translation"}
+    t = r.trace("stale-translation")
+    assert t is not None and t.problem.span is not None and t.problem.span.line == 9
+    # ... but the PTE recorded at the latest complete maps A rw again: using it is no race
+    assert kinds(spec % "skip", "sc") == set()

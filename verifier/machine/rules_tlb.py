@@ -53,7 +53,9 @@ def access(site: Site, ins: P.IAccess) -> None:
 
 
 def access_page(site: Site, bit: int, v: int, s: int, guards: list[Expr]) -> None:
-    """The four ways an access to page ``v`` in space ``s`` can go."""
+    """The ways an access to page ``v`` in space ``s`` can go. A core may hold a global
+    and a tagged entry for ``v`` at once (each filled while the other was not usable, in
+    another space): the access may then use either, and both are explored."""
     ctx, c = site.ctx, site.c
     lay = ctx.lay
     cf = lay.cores[c]
@@ -64,11 +66,11 @@ def access_page(site: Site, bit: int, v: int, s: int, guards: list[Expr]) -> Non
     r.guard += [*guards, ne(te_g, 0)]
     races(ctx, r, v, bit, Field(cf.tw[(v, g)]), te_g, cf.tw[(v, g)])
     site.emit(r, "access", f"{v}.{s}.hg")
-    # hit on an entry tagged with the current ASID
+    # hit on an entry tagged with the current ASID (whether or not a global one exists)
     r = site.rule(page=v, space=s, slot=cf.te[(v, t)], how="hit", bit=bit)
-    r.guard += [*guards, eq(te_g, 0), ne(te_t, 0)]
+    r.guard += [*guards, ne(te_t, 0)]
     races(ctx, r, v, bit, Field(cf.tw[(v, t)]), te_t, cf.tw[(v, t)])
-    asid_reuse(ctx, r, c, v, s)
+    asid_reuse(ctx, r, c, v, s, bit)
     site.emit(r, "access", f"{v}.{s}.ht")
     # miss: walk the page table in memory
     mem = Field(lay.mem[lay.pte_addr(s, v)])
