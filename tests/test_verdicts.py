@@ -357,3 +357,14 @@ core c {
     assert t is not None and t.problem.span is not None and t.problem.span.line == 9
     # ... but the PTE recorded at the latest complete maps A rw again: using it is no race
     assert kinds(spec % "skip", "sc") == set()
+
+
+def test_params_in_repeat_counts_and_core_indices_are_resolved() -> None:
+    spec = """
+param N = 2
+var x : 0..15 = 0
+core cpu[1..N] { repeat N { x += 1 } }
+core i { ipi cpu[N] h; ipi cpu[N - 1] h }
+handler h { skip }
+"""
+    assert kinds(spec, "sc") == set()

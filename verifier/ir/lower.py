@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from verifier.ir import program as P
+from verifier.ir.flat import LowerError, decl_text, fold, resolve_next, source_text
 from verifier.lang import ast
 from verifier.lang.checked import DEFAULT_RANGE, CheckedSpec, Ref
 from verifier.lang.span import Span
@@ -28,10 +29,6 @@ _BINOPS = {
     "&&": "and",
     "||": "or",
 }
-
-
-class LowerError(Exception):
-    """A construct the checker should have rejected (an internal error)."""
 
 
 class _NotOnThisCore(Exception):
@@ -70,18 +67,6 @@ class _Tables:
             self.pte_index[key] = len(self.pte_values)
             self.pte_values.append(v)
         return self.pte_index[key]
-
-
-def source_text(source: str | list[str], span: Span) -> str:
-    """The statement as written: its source text, or its first line for a block.
-    ``source``: the text, or its lines (split once by callers that ask many times)."""
-    lines = source.splitlines() if isinstance(source, str) else source
-    if not 1 <= span.line <= len(lines):
-        return ""
-    line = lines[span.line - 1]
-    if span.end_line == span.line and span.end_col > span.col:
-        return line[span.col - 1 : span.end_col - 1].strip()
-    return line[span.col - 1 :].split("//")[0].strip().rstrip("{").strip()
 
 
 @dataclass
@@ -141,10 +126,8 @@ class _CoreLowerer:
         return self.t.word_index[key]
 
     def const(self, e: ast.Expr) -> int:
-        v = self.expr(e)
-        if not isinstance(v, P.LConst):
-            raise LowerError("expected a constant")
-        return v.value
+        """A constant expression (the checker made sure it is one: integers, params)."""
+        return fold(self.expr(e))
 
     def self_value(self) -> int:
         return self.family_index if self.family_index is not None else self.core
@@ -311,26 +294,6 @@ class _CoreLowerer:
                 raise LowerError(f"unknown statement {s}")
 
 
-def _resolve_next(code: list[P.Instr]) -> tuple[list[P.Instr], tuple[int, ...]]:
-    """Follow jump chains so that no step is spent on an unconditional jump
-    (a jump that leads back to itself stays: it is a real spin)."""
-
-    def resolve(pc: int) -> int:
-        seen = set()
-        while pc < len(code) and isinstance(code[pc], P.IJump) and pc not in seen:
-            seen.add(pc)
-            pc = code[pc].target  # type: ignore[attr-defined]
-        return pc
-
-    nexts = tuple(resolve(pc + 1) for pc in range(len(code)))
-    out: list[P.Instr] = []
-    for ins in code:
-        if isinstance(ins, P.IBranch):
-            ins = P.IBranch(ins.span, ins.text, ins.cond, resolve(ins.target))
-        out.append(ins)
-    return out, nexts
-
-
 def lower(spec: CheckedSpec) -> P.Program:
     cores = {c.name: i for i, c in enumerate(spec.cores)}
     families: dict[str, list[int]] = {}
@@ -360,7 +323,7 @@ def lower(spec: CheckedSpec) -> P.Program:
         for page in spec.pages:
             if page in declared:
                 v = declared[page]
-                entries.append(t.pte_value(v, _decl_text(spec, page, v), v.span))
+                entries.append(t.pte_value(v, decl_text(spec, page, v), v.span))
             else:
                 entries.append(
                     t.pte_value(ast.Invalid(), f"page {page} invalid (undeclared)", None)
@@ -382,7 +345,7 @@ def lower(spec: CheckedSpec) -> P.Program:
             lc.block(h.body)
             ret = lc.emit(lambda a, b: P.IReturn(a, b), h.span)
             lc.code[ret] = P.IReturn(h.span, f"return from {h.name}")
-        code, nexts = _resolve_next(lc.code)
+        code, nexts = resolve_next(lc.code)
         lcores.append(
             P.Core(
                 inst.name,
@@ -414,10 +377,3 @@ def lower(spec: CheckedSpec) -> P.Program:
         handlers,
         tuple(t.pte_values),
     )
-
-
-def _decl_text(spec: CheckedSpec, page: str, v: ast.PteValue) -> str:
-    lines = spec.source.splitlines()
-    if 1 <= v.span.line <= len(lines):
-        return lines[v.span.line - 1].split("//")[0].strip()
-    return f"page {page}"

@@ -66,6 +66,7 @@ class Symbols:
             case ast.Num(value=v):
                 return self.literal(e, v)
             case ast.Name(name=n) if n in self.params:
+                self.resolve(e, Ref("param", n, value=self.params[n]))
                 return self.params[n]
             case ast.Name(name=n) if n in self.param_decls:
                 return None  # a param whose own value was bad: already reported
