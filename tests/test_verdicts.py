@@ -368,3 +368,8 @@ core i { ipi cpu[N] h; ipi cpu[N - 1] h }
 handler h { skip }
 """
     assert kinds(spec, "sc") == set()
+
+
+def test_smt_engine_is_not_safe_where_no_buffer_bound_exists() -> None:
+    r = run("var x = 0\ncore c { loop { x := 1 } }\n", "tso", engine="smt", depth=6, prove=True)
+    assert r.verdict == "inconclusive" and "option buffer" in r.reason
