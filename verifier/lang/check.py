@@ -8,7 +8,8 @@ related declarations.
 from __future__ import annotations
 
 from verifier.lang import ast, check_header, kinds
-from verifier.lang.check_body import Ctx, check_body
+from verifier.lang.check_body import check_body
+from verifier.lang.check_names import Ctx
 from verifier.lang.checked import (
     DEFAULT_RANGE,
     DEFAULT_SPACE,
