@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
-from verifier.engines.capacity import capacity_note
+from verifier.engines.capacity import settle
 from verifier.engines.explicit import Exploration, ProgressFn, explore
 from verifier.engines.model import Model, expect_text, meets
 from verifier.engines.result import Problem, Result, Trace
@@ -63,23 +63,16 @@ def check_spec(
         from verifier.engines.smt import check_smt
 
         r = check_smt(m, expect, depth=depth, prove=prove, timeout=timeout)
-        if r.verdict == "safe" and m.system.buffers.how == "capped":
-            # the smt engine stalls a full buffer silently: where no bound exists (see
-            # capacity.py) it cannot say `safe`
-            why = "no store-buffer bound exists (a store in a loop with no fence); use the "
-            why += "explicit engine, or `option buffer = N`"
-            return replace(r, verdict="inconclusive", expectation_met=False, reason=why)
-        return r
+        return settle(r, m.system)
     ex = explore(m.system, max_states=max_states, timeout=timeout, progress=progress)
     traces = traces_of(m, ex)
     kinds = tuple(t.kind for t in traces)
-    cut, note = capacity_note(m.system, ex.states)
-    if ex.complete and not cut:
+    if ex.complete:
         verdict = "unsafe" if kinds else "safe"
         met = meets(expect, kinds)
     else:
         verdict, met = "inconclusive", False
-    return Result(
+    r = Result(
         checked.title,
         checked.file,
         model,
@@ -93,8 +86,9 @@ def check_spec(
         expect_text(expect),
         met,
         "explicit",
-        "; ".join(x for x in (ex.reason, note) if x),
+        ex.reason,
     )
+    return settle(r, m.system)
 
 
 def check_file(

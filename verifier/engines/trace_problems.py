@@ -18,7 +18,7 @@ def check_problem(
     chk = cmd.checks[check]
     info = dict(chk.info)
     who = prog.cores[cmd.core].name
-    if kind in ("assertion", "range"):
+    if kind in ("assertion", "range", "capacity"):
         what = info.get("what", "assertion failed")
         return Problem(kind, who, f"{who}: {what} at `{cmd.text}`", cmd.text, cmd.span)
     pv = prog.pte_values[evaluate(info["pte"], pre) // 4]

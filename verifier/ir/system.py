@@ -333,17 +333,11 @@ class CoreLayout:
 class BufferBound:
     """How the store buffers are bounded. ``how``: 'none' (sc: no buffers), 'sized' (a
     capacity the program can never exceed), 'option' (`option buffer = N`: a full buffer
-    stalls its core, as the user asked), 'capped' (no bound exists: reaching
-    ``capacity`` makes the run inconclusive). ``full``: per buffered core, its pc field,
-    its last buffer slot's field and the pcs that add an entry."""
+    stalls its core, as the user asked), 'capped' (no bound exists: a command that
+    would add to a full buffer fails a fatal `capacity` check instead)."""
 
     how: str
     capacity: int
-    full: tuple[tuple[int, int, frozenset[int]], ...] = ()
-
-    def stalled(self, s: Sequence[int]) -> bool:
-        """Does a core in state ``s`` wait to buffer an entry while its buffer is full?"""
-        return any(s[last] != 0 and s[pc] in pcs for pc, last, pcs in self.full)
 
 
 @dataclass(frozen=True)

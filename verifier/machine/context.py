@@ -129,6 +129,19 @@ class Ctx:
         if cond != FALSE:
             rule.checks.append(Check("range", cond, True, (("what", what),)))
 
+    def room(self, c: int, rule: Rule, when: Expr = TRUE) -> None:
+        """The command adds an entry to core ``c``'s buffer (where ``when`` holds): a
+        capacity sized from the program or set by `option buffer` waits for room; one
+        used where no bound exists ends the path with a `capacity` check instead, which
+        makes the run inconclusive (engines/capacity.py)."""
+        full = conj(when, self.lay.buffer_full(c))
+        b = self.lay.bound
+        if b.how == "capped":
+            what = f"store buffer full ({b.capacity} entries) and no bound exists"
+            rule.checks.append(Check("capacity", full, True, (("what", what),)))
+        else:
+            rule.guard.append(op("not", full))
+
     def reg_field(self, c: int, r: P.LReg) -> int:
         cf = self.lay.cores[c]
         return cf.hregs[r.index] if r.handler else cf.regs[r.index]

@@ -22,9 +22,8 @@ Command ids follow the order below; stored counterexamples name commands by key.
 
 from __future__ import annotations
 
-from verifier.ir import buffers
 from verifier.ir import program as P
-from verifier.ir.system import BufferBound, CoreLayout, System
+from verifier.ir.system import CoreLayout, System
 from verifier.machine.context import Ctx
 from verifier.machine.rules_buffer import drains
 from verifier.machine.rules_instr import instruction
@@ -73,18 +72,5 @@ def _system(ctx: Ctx) -> System:
         ctx.prog.pte_values,
         lay.groups(),
         {"layout": lay},
-        _buffers(ctx),
+        lay.bound,
     )
-
-
-def _buffers(ctx: Ctx) -> BufferBound:
-    """The buffer bound, with where each core would stall on a full buffer."""
-    b = ctx.lay.bound
-    if b.how == "none":
-        return b
-    full = []
-    for c, core in enumerate(ctx.prog.cores):
-        cf = ctx.lay.cores[c]
-        adds = frozenset(pc for pc, ins in enumerate(core.code) if buffers.weight(ins) == 1)
-        full.append((cf.pc, cf.sba[-1], adds))
-    return BufferBound(b.how, b.capacity, tuple(full))
