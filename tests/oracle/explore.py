@@ -61,7 +61,7 @@ def run_oracle(checked: CheckedSpec, model: str, max_states: int = 200_000) -> O
 
 def _await_locs(m: Machine, s: State) -> list[tuple[int, tuple[object, ...]]]:
     """(core, location) of every await a core is at, its own or one a handler interrupted."""
-    out = []
+    out: list[tuple[int, tuple[object, ...]]] = []
     for i, cs in enumerate(s.cores):
         code = m.code[i]
         if cs.pc < len(code) and _is_await(code[cs.pc]):
@@ -79,7 +79,9 @@ def _is_await(ins: object) -> bool:
     return getattr(ins, "op", None) == "stmt" and isinstance(getattr(ins, "node", None), ast.Await)
 
 
-def _hangs(m: Machine, states: list[State], edges: list[list[Out]], index: dict[State, int]) -> bool:
+def _hangs(
+    m: Machine, states: list[State], edges: list[list[Out]], index: dict[State, int]
+) -> bool:
     """Is there a reachable state where a core at an await can never pass it?"""
     preds: list[list[int]] = [[] for _ in states]
     for n, outs in enumerate(edges):

@@ -135,9 +135,7 @@ class Machine:
             for page in self.c.pages:
                 w.mem[("p", sp.name, page)] = (_pte(declared.get(page)), 0)
                 w.last[("p", sp.name, page)] = (_pte(declared.get(page)), 0)
-        w.cores = [
-            CoreSt(0, (), True, None, c.space, (), frozenset(), ()) for c in self.c.cores
-        ]
+        w.cores = [CoreSt(0, (), True, None, c.space, (), frozenset(), ()) for c in self.c.cores]
         return w.freeze()
 
     # ------------------------------------------------------------ all transitions

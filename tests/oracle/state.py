@@ -108,9 +108,7 @@ def compact(s: State) -> State:
 
     cores = []
     for c in s.cores:
-        buf = tuple(
-            ("st", e[1], pv(e[2])) if e[0] == "st" and e[1][0] == "p" else e for e in c.buf
-        )
+        buf = tuple(("st", e[1], pv(e[2])) if e[0] == "st" and e[1][0] == "p" else e for e in c.buf)
         tlb = frozenset((*e[:5], rank[e[5]]) for e in c.tlb)
         cores.append(replace(c, buf=buf, tlb=tlb))
     return State(tuple(cores), mapping(s.mem), mapping(s.last), mapping(s.rec), s.freed)
