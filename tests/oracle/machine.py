@@ -126,7 +126,7 @@ class Machine:
         w = Work(State((), (), (), (), frozenset()))
         for v in self.c.vars:
             if v.family is None:
-                w.mem[("w", v.name, None)] = v.init
+                w.mem[("w", v.name, "")] = v.init
             for c in self.c.cores:
                 if v.family is not None and c.family == v.family:
                     w.mem[("w", v.name, c.name)] = v.init
@@ -291,7 +291,7 @@ class Machine:
             return ("w", t.name, core)
         if t.name in ctx.hparams or t.name not in self.vars:
             return None
-        return ("w", t.name, None)
+        return ("w", t.name, "")
 
     def value(self, w: Work, ctx: Ctx, e: ast.Expr) -> int:
         match e:
@@ -310,7 +310,7 @@ class Machine:
                 if n in self.params:
                     return self.params[n]
                 if n in self.vars:
-                    return self.load(w, ctx.i, ("w", n, None))
+                    return self.load(w, ctx.i, ("w", n, ""))
                 return int(ctx.regs.get(n, 0))
             case ast.Index():
                 word = self.word_of(ctx, e)

@@ -1,6 +1,6 @@
 """The oracle's machine state: plain tuples when stored, dicts and lists while a step runs.
 
-Addresses: ``("w", var, core)`` is a shared word (``core`` is None for a scalar
+Addresses: ``("w", var, core)`` is a shared word (``core`` is "" for a scalar
 var), ``("p", space, page)`` is a page-table entry.  A PTE value is
 ``(pte, wid)`` where ``pte`` is None (invalid) or ``(frame, perms, global)`` and
 ``wid`` is the issue number of the `pte` write (0 for the declarations).
@@ -73,9 +73,21 @@ class Work:
         return compact(
             State(
                 tuple(self.cores),
-                tuple(sorted(self.mem.items(), key=repr)),
-                tuple(sorted(self.last.items(), key=repr)),
-                tuple(sorted(self.rec.items(), key=repr)),
+                tuple(
+                    sorted(
+                        self.mem.items(),
+                    )
+                ),
+                tuple(
+                    sorted(
+                        self.last.items(),
+                    )
+                ),
+                tuple(
+                    sorted(
+                        self.rec.items(),
+                    )
+                ),
                 frozenset(self.freed),
             )
         )
@@ -95,6 +107,8 @@ def _wids(s: State) -> set[int]:
 def compact(s: State) -> State:
     """Renumber PTE write ids 0, 1, 2, ... keeping their order (only the order is ever
     compared), so that a loop rewriting a PTE does not make the state space infinite."""
+    if all(v[1] == 0 for _, v in s.last):
+        return s  # no `pte` write issued: every id is 0
     ids = sorted(_wids(s))
     if ids == list(range(len(ids))):
         return s
