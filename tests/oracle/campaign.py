@@ -22,8 +22,8 @@ from verifier.lang.checked import MODELS
 from .explore import run_oracle
 from .gen import gen_checked
 
-ORACLE_STATES = 20_000
-TLBCHECK_STATES = 200_000
+ORACLE_STATES = 4_000
+TLBCHECK_STATES = 100_000
 
 
 @dataclass(frozen=True)
@@ -43,18 +43,27 @@ class Pair:
     def agree(self) -> bool:
         return not self.compared or self.ours == self.theirs
 
+    @property
+    def crashed(self) -> bool:
+        return self.ours == ("crash",)
+
 
 def compare(seed: int, model: str) -> Pair:
     used, text, checked = gen_checked(seed)
     o = run_oracle(checked, model, max_states=ORACLE_STATES)
     ours = tuple(sorted(o.kinds)) if o.complete else None
+    if ours is None:  # skipped anyway: do not spend tlbcheck's time on it
+        return Pair(used, model, text, None, None, o.states)
     r = check_spec(checked, model, max_states=TLBCHECK_STATES, timeout=60)
     theirs = None if r.verdict == "inconclusive" else tuple(sorted(r.kinds))
     return Pair(used, model, text, ours, theirs, o.states)
 
 
 def _one(job: tuple[int, str]) -> Pair:
-    return compare(*job)
+    try:
+        return compare(*job)
+    except Exception as exc:  # an oracle or tlbcheck crash is a disagreement too
+        return Pair(job[0], job[1], f"// crash: {exc!r}\n", ("crash",), None, 0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
                 skipped += 1
             else:
                 compared += 1
-            if not p.agree:
+            if not p.agree or p.crashed:
                 bad.append(p)
                 print(f"DISAGREE seed {p.seed} {p.model}: oracle {p.ours} tlbcheck {p.theirs}")
                 if a.out:

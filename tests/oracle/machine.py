@@ -421,7 +421,7 @@ class Machine:
     def access(self, s: State, ctx: Ctx, kind: str, page: str) -> list[tuple[Work, set[str]]]:
         cs = s.cores[ctx.i]
         sp, tag = cs.space, self.asid[cs.space]
-        hits = sorted(e for e in cs.tlb if e[1] == page and e[0] in ("G", tag))
+        hits = sorted((e for e in cs.tlb if e[1] == page and e[0] in ("G", tag)), key=repr)
         letter = kind[0]
         out = []
         for e in hits:

@@ -12,15 +12,14 @@ Store-buffer entries: ``("st", addr, value)``, ``("rel",)`` (a `fence release`),
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 Addr = tuple[Any, ...]
 Pte = tuple[str, str, bool] | None
 
 
-@dataclass(frozen=True)
-class Hand:
+class Hand(NamedTuple):
     """A handler running on a core over its interrupted program."""
 
     name: str
@@ -29,8 +28,7 @@ class Hand:
     saved_irq: bool
 
 
-@dataclass(frozen=True)
-class CoreSt:
+class CoreSt(NamedTuple):
     pc: int
     regs: tuple[tuple[str, int], ...]
     irq: bool
@@ -64,7 +62,7 @@ class Work:
         return self.cores[i]
 
     def set_core(self, i: int, **changes: Any) -> None:
-        self.cores[i] = replace(self.cores[i], **changes)
+        self.cores[i] = self.cores[i]._replace(**changes)
 
     def next_wid(self) -> int:
         return 1 + max(wid for _, wid in self.last.values())
@@ -124,5 +122,5 @@ def compact(s: State) -> State:
     for c in s.cores:
         buf = tuple(("st", e[1], pv(e[2])) if e[0] == "st" and e[1][0] == "p" else e for e in c.buf)
         tlb = frozenset((*e[:5], rank[e[5]]) for e in c.tlb)
-        cores.append(replace(c, buf=buf, tlb=tlb))
+        cores.append(c._replace(buf=buf, tlb=tlb))
     return State(tuple(cores), mapping(s.mem), mapping(s.last), mapping(s.rec), s.freed)
