@@ -1,11 +1,11 @@
 """tlbcheck against an independent reading of the reference (the oracle in `tests/oracle/`).
 
-  * generated specs: tlbcheck's verdict kinds == the oracle's, under sc, tso and pso
-    (a fixed-seed slice here, a large campaign behind `slow`);
-  * the language examples: the oracle gives the verdicts their `expect` lines state;
-  * `tests/regressions/oracle/*.tlb`: every disagreement ever found, with the verdict the
-    reference gives in its `expect` lines.  A header line `// xfail: issue 9: <defect>`
-    marks a spec on which tlbcheck is known to be wrong.
+* generated specs: tlbcheck's verdict kinds == the oracle's, under sc, tso and pso
+  (a fixed-seed slice here, a large campaign behind `slow`);
+* the language examples: the oracle gives the verdicts their `expect` lines state;
+* `tests/regressions/oracle/*.tlb`: every disagreement ever found, with the verdict the
+  reference gives in its `expect` lines.  A header line `// xfail: issue 9: <defect>`
+  marks a spec on which tlbcheck is known to be wrong.
 """
 
 from __future__ import annotations

@@ -24,7 +24,9 @@ core c1 { y := 1; r := x; if r == 0 { t := fetch_add(zeros, 1); assert t == 0 } 
 """
 
 
-@pytest.mark.parametrize(("model", "want"), [("sc", set()), ("tso", {"assertion"}), ("pso", {"assertion"})])
+@pytest.mark.parametrize(
+    ("model", "want"), [("sc", set()), ("tso", {"assertion"}), ("pso", {"assertion"})]
+)
 def test_store_buffering_litmus(model: str, want: set[str]) -> None:
     assert kinds(SB, model) == want
 
@@ -104,7 +106,9 @@ space Q asid 2 { page V -> B rw }
 
 
 def test_a_core_may_use_either_a_global_or_a_tagged_entry() -> None:
-    body = "core c0 in Q { read V; switch P; read V; switch Q; pte V := C rw; complete V; write V }\n"
+    body = (
+        "core c0 in Q { read V; switch P; read V; switch Q; pte V := C rw; complete V; write V }\n"
+    )
     assert kinds(body, "sc", SPACES) == {"stale-translation"}
     # without the detour through P there is only the tagged entry, and it is still stale
     assert kinds(body.replace("switch P; read V; switch Q;", ""), "sc", SPACES) == {

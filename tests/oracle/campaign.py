@@ -90,8 +90,7 @@ def main(argv: list[str] | None = None) -> int:
                     Path(a.out).mkdir(parents=True, exist_ok=True)
                     f = Path(a.out) / f"seed{p.seed}_{p.model}.tlb"
                     f.write_text(
-                        f"// oracle {p.ours}\n// tlbcheck {p.theirs}\n// model {p.model}\n"
-                        + p.text
+                        f"// oracle {p.ours}\n// tlbcheck {p.theirs}\n// model {p.model}\n" + p.text
                     )
             sys.stdout.flush()
     took = time.monotonic() - start
