@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import EXAMPLES, ROOT
@@ -48,7 +49,7 @@ def models_of(checked: CheckedSpec) -> list[str]:
 # ---------------------------------------------------------------- generated specs
 
 
-def _slice(seeds: range) -> list[object]:
+def _slice(seeds: range) -> list[Any]:
     out = []
     for seed in seeds:
         for m in MODELS:
@@ -79,7 +80,7 @@ def test_tlbcheck_agrees_with_the_oracle_campaign() -> None:
 # ---------------------------------------------------------------- the language examples
 
 
-def _examples(ns: list[int], slow: bool) -> list[object]:
+def _examples(ns: list[int], slow: bool) -> list[Any]:
     out = []
     for f in sorted(EXAMPLE_DIR.glob("*.tlb")):
         for n in ns if "param N" in f.read_text() else ns[:1]:
@@ -105,7 +106,7 @@ def test_the_examples_are_found() -> None:
 # ---------------------------------------------------------------- stored disagreements
 
 
-def _regressions(tlbcheck: bool) -> list[object]:
+def _regressions(tlbcheck: bool) -> list[Any]:
     out = []
     for f in sorted(REGRESSIONS.glob("*.tlb")):
         marks = []
