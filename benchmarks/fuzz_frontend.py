@@ -22,6 +22,7 @@ import tempfile
 import time
 import traceback
 from collections import Counter
+from multiprocessing import Pool
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,7 +57,7 @@ def mutate(r: random.Random, text: str) -> str:
     for _ in range(r.randint(1, 6)):
         i = r.randint(0, len(text))
         j = r.randint(i, min(len(text), i + 16))
-        op = r.choice(["delete", "insert", "duplicate", "swap", "digit", "repeat"])
+        op = r.choice(["delete", "insert", "duplicate", "swap", "digit", "repeat", "pad"])
         if op == "delete":
             text = text[:i] + text[j:]
         elif op == "insert":
@@ -67,6 +68,11 @@ def mutate(r: random.Random, text: str) -> str:
             text = text[:i] + text[j - 1] + text[i + 1 : j - 1] + text[i] + text[j:]
         elif op == "digit":
             text = text[:i] + str(r.choice([0, 1, 9, 15, 16, 64, 4096, 2**31])) + text[j:]
+        elif op == "pad":  # a zero in front of some integer literal
+            spots = [m.start() for m in re.finditer(r"(?<![0-9A-Za-z_])[0-9]", text)]
+            if spots:
+                k = r.choice(spots)
+                text = text[:k] + "0" + text[k:]
         elif op == "repeat" and j > i:
             text = text[:i] + text[i:j] * r.randint(2, 40) + text[j:]
     return text
@@ -79,7 +85,7 @@ def token_soup(r: random.Random) -> str:
 class Fuzz:
     def __init__(self, args: argparse.Namespace) -> None:
         self.a = args
-        self.r = random.Random(args.seed)
+        self.r = random.Random(args.seed)  # reseeded for each input: see `input`
         self.corpus = seeds_corpus()
         self.counts: Counter[str] = Counter()
         self.crash_kinds: Counter[str] = Counter()
@@ -88,6 +94,7 @@ class Fuzz:
         self.tmp = Path(tempfile.mkdtemp(prefix="fuzz_frontend_"))
 
     def input(self, n: int) -> tuple[str, bytes]:
+        self.r = random.Random(f"{self.a.seed}:{n}")  # input n is the same whatever --jobs
         k = n % 5
         if k == 0:
             return "grammar", gen_text(self.r.randrange(10**9)).encode()
@@ -100,13 +107,14 @@ class Fuzz:
 
     def run_one(self, n: int, kind: str, data: bytes) -> None:
         self.counts[kind] += 1
-        path = self.tmp / f"in{n % 8}.tlb"
-        path.write_bytes(data)
+        path = self.tmp / "in.tlb"
         start = time.monotonic()
         try:
-            checked = (
-                load(str(path), []) if kind == "bytes" else load_text(data.decode(), "f.tlb", [])
-            )
+            if kind == "bytes":  # through the file reader, which decodes and locates bad bytes
+                path.write_bytes(data)
+                checked = load(str(path), [])
+            else:
+                checked = load_text(data.decode(), "f.tlb", [])
         except SpecError as err:
             str(err)  # rendering a diagnostic must not fail either
             self.counts["diagnostic"] += 1
@@ -116,7 +124,8 @@ class Fuzz:
             self.crash(n, data, exc, traceback.format_exc())
             return
         self.counts["checked"] += 1
-        if self.counts["checked"] % self.a.check_every == 0:
+        if self.r.randrange(self.a.check_every) == 0:
+            path.write_bytes(data)
             self.counts["tlbcheck check"] += 1
             model = self.r.choice(["sc", "tso", "pso"])
             argv = ["check", str(path), "--model", model, "--max-states", str(self.a.max_states)]
@@ -137,9 +146,10 @@ class Fuzz:
         took = time.monotonic() - start
         if took > self.slowest[0]:
             self.slowest = (took, f"{len(data)} bytes")
+        self.counts["ms"] += int(took * 1000)
         if took > self.a.slow:
             self.counts["slow inputs"] += 1
-            self.save("slow", data, f"took {took:.1f} s\n")
+            self.save("slow", data, f"took {took:.1f} s\n", 0)
 
     def crash(self, n: int, data: bytes, exc: Exception, detail: str) -> None:
         text = data.decode("utf-8", "replace")
@@ -155,35 +165,54 @@ class Fuzz:
                 kind = "other"
         self.crash_kinds[kind] += 1
         self.counts["crashes"] += 1
-        self.save(f"crash_{kind.replace(' ', '_')}", data, f"{exc!r}\n{detail}")
+        self.save(f"crash_{kind.replace(' ', '_')}", data, f"{exc!r}\n{detail}", n)
 
-    def save(self, prefix: str, data: bytes, detail: str) -> None:
+    def save(self, prefix: str, data: bytes, detail: str, n: int) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
         k = self.counts[f"saved {prefix}"] = self.counts[f"saved {prefix}"] + 1
         if k <= self.a.keep:
-            (self.out / f"{prefix}_{k}.tlb").write_bytes(data)
-            (self.out / f"{prefix}_{k}.txt").write_text(detail)
+            name = f"{prefix}_{n}_{k}" if n else f"{prefix}_{k}_{id(self)}"
+            (self.out / f"{name}.tlb").write_bytes(data)
+            (self.out / f"{name}.txt").write_text(detail)
 
-    def run(self) -> int:
-        start = time.monotonic()
-        for n in range(self.a.count):
+    def run_slice(self, worker: int) -> tuple[Counter[str], Counter[str], tuple[float, str]]:
+        for n in range(worker, self.a.count, self.a.jobs):
             kind, data = self.input(n)
             self.run_one(n, kind, data)
-            if self.a.progress and (n + 1) % self.a.progress == 0:
-                print(f"  {n + 1} inputs, {self.counts['crashes']} crashes", flush=True)
-        took = time.monotonic() - start
-        c = self.counts
-        print(f"inputs tried: {self.a.count} in {took:.0f} s ({self.a.count / took:.0f}/s)")
-        for k in ("grammar", "mutated", "soup", "bytes"):
-            print(f"  {k:9} {c[k]}")
-        print(f"loaded: {c['checked']}, diagnostics: {c['diagnostic']}")
-        exits = ", ".join(f"{k}: {v}" for k, v in sorted(c.items()) if k.startswith("exit"))
-        print(f"tlbcheck check runs: {c['tlbcheck check']} ({exits})")
-        print(f"crashes: {c['crashes']} (leading zeros: {self.crash_kinds['leading zeros']}, "
-              f"other: {self.crash_kinds['other']}); saved in {self.out}")  # fmt: skip
-        print(f"slowest input: {self.slowest[0]:.2f} s ({self.slowest[1]}); "
-              f"inputs over {self.a.slow} s: {c['slow inputs']}")  # fmt: skip
-        return 1 if c["crashes"] else 0
+            if self.a.progress and worker == 0 and (n + 1) % self.a.progress < self.a.jobs:
+                print(f"  ~{n + 1} inputs, {self.counts['crashes']} crashes (worker 0)", flush=True)
+        return self.counts, self.crash_kinds, self.slowest
+
+
+def _worker(
+    job: tuple[argparse.Namespace, int],
+) -> tuple[Counter[str], Counter[str], tuple[float, str]]:
+    return Fuzz(job[0]).run_slice(job[1])
+
+
+def run(a: argparse.Namespace) -> int:
+    start = time.monotonic()
+    c: Counter[str] = Counter()
+    crash_kinds: Counter[str] = Counter()
+    slowest = (0.0, "")
+    with Pool(a.jobs) as pool:
+        for counts, kinds, slow in pool.map(_worker, [(a, w) for w in range(a.jobs)]):
+            c.update(counts)
+            crash_kinds.update(kinds)
+            slowest = max(slowest, slow)
+    took = time.monotonic() - start
+    print(f"inputs tried: {a.count} in {took:.0f} s with {a.jobs} jobs "
+          f"({c['ms'] / max(1, a.count):.1f} ms of one worker per input)")  # fmt: skip
+    for k in ("grammar", "mutated", "soup", "bytes"):
+        print(f"  {k:9} {c[k]}")
+    print(f"loaded: {c['checked']}, diagnostics: {c['diagnostic']}")
+    exits = ", ".join(f"{k}: {v}" for k, v in sorted(c.items()) if k.startswith("exit"))
+    print(f"tlbcheck check runs: {c['tlbcheck check']} ({exits})")
+    print(f"crashes: {c['crashes']} (leading zeros: {crash_kinds['leading zeros']}, "
+          f"other: {crash_kinds['other']}); saved in {a.out}")  # fmt: skip
+    print(f"slowest input: {slowest[0]:.2f} s ({slowest[1]}); "
+          f"inputs over {a.slow} s: {c['slow inputs']}")  # fmt: skip
+    return 1 if c["crashes"] else 0
 
 
 def main() -> int:
@@ -195,8 +224,9 @@ def main() -> int:
     ap.add_argument("--check-every", type=int, default=1, help="run `check` on every Nth")
     ap.add_argument("--max-states", type=int, default=50)
     ap.add_argument("--slow", type=float, default=2.0, help="report inputs slower than this")
+    ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--progress", type=int, default=0, help="print a line every N inputs")
-    return Fuzz(ap.parse_args()).run()
+    return run(ap.parse_args())
 
 
 if __name__ == "__main__":
