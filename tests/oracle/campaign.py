@@ -92,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
                     f.write_text(
                         f"// oracle {p.ours}\n// tlbcheck {p.theirs}\n// model {p.model}\n" + p.text
                     )
+            if (compared + skipped) % 150 == 0:
+                print(f"progress: {compared + skipped} pairs, up to seed {p.seed % 1_000_003}")
             sys.stdout.flush()
     took = time.monotonic() - start
     print(

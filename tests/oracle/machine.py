@@ -422,7 +422,7 @@ class Machine:
         cs = s.cores[ctx.i]
         sp, tag = cs.space, self.asid[cs.space]
         hits = sorted((e for e in cs.tlb if e[1] == page and e[0] in ("G", tag)), key=repr)
-        letter = kind[0]
+        letter = {"read": "r", "write": "w", "exec": "x"}[kind]
         out = []
         for e in hits:
             w = Work(s)
