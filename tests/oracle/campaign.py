@@ -71,9 +71,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", default="0:100", help="START:STOP")
     ap.add_argument("--out", default=None, help="folder for disagreeing specs")
     ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--only-with", default=None, help="only specs whose text contains this")
     a = ap.parse_args(argv)
     lo, hi = (int(x) for x in a.seeds.split(":"))
-    jobs = [(seed, m) for seed in range(lo, hi) for m in MODELS]
+    seeds = [s for s in range(lo, hi) if a.only_with is None or a.only_with in gen_checked(s)[1]]
+    jobs = [(seed, m) for seed in seeds for m in MODELS]
     start = time.monotonic()
     compared = skipped = 0
     bad: list[Pair] = []
