@@ -198,3 +198,10 @@ def test_speculative_walker_refills_after_invalidation() -> None:
 def test_exploration_cut_short_says_so() -> None:
     r = oracle_text(HEAD + "core c0 { loop { x := 1 } }\n", "tso", max_states=200)
     assert not r.complete and r.verdict == "inconclusive"
+
+
+def test_exec_needs_the_x_permission() -> None:
+    """Found by the campaign (seed 388): the oracle once looked for the letter 'e'."""
+    head = "option walker = on-miss\nframe A\npage K -> A rx\npage D -> A rw\n"
+    assert kinds("core c0 { free A; exec K }\n", "sc", head) == {"use-after-free"}
+    assert kinds("core c0 { free A; exec D }\n", "sc", head) == set()
