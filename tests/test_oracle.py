@@ -58,7 +58,7 @@ def _slice(seeds: range) -> list[Any]:
     return out
 
 
-@pytest.mark.parametrize(("seed", "model"), _slice(range(12)))
+@pytest.mark.parametrize(("seed", "model"), _slice(range(8)))
 def test_tlbcheck_agrees_with_the_oracle(seed: int, model: str) -> None:
     p = compare(seed, model)
     assert p.agree, (p.ours, p.theirs, p.text)
