@@ -1,0 +1,195 @@
+"""The machine rules as a timed run takes them: System commands built on demand.
+
+A timed run (`cost.py`) needs, for each core, the commands of the pcs it
+reaches, its IPI deliveries and its store-buffer drains: a few per core.  They
+come from the engines' own `semantics.Builder`, built one (core, pc) at a time;
+family members whose code is identical share the commands built for the first
+of them, relocated to their own fields (the machine does not change when cores
+are renamed).  `tests/test_cost.py` checks that a run with shared commands is
+the run with every command built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from verifier.ir import program as P
+from verifier.ir.system import Command, Expr, Field, Op, Table, evaluate
+from verifier.lang import ast
+from verifier.lang.checked import CheckedSpec
+from verifier.lang.symbols import MAX_INT
+from verifier.machine.semantics import Builder
+
+
+def widen(prog: P.Program, checked: CheckedSpec) -> P.Program:
+    """Lift the default 0..15 range of undeclared words and of registers: it only keeps
+    the explored state space finite, and a counter of acknowledgements must count every
+    core.  Ranges the spec declares stay, and leaving one stops the run."""
+    declared = {
+        d.name for d in checked.spec.decls if isinstance(d, ast.VarDecl) and d.lo is not None
+    }
+    words = tuple(
+        w if w.name.split("[")[0] in declared else replace(w, lo=-MAX_INT, hi=MAX_INT)
+        for w in prog.words
+    )
+    cores = tuple(replace(c, reg_range=(-MAX_INT, MAX_INT)) for c in prog.cores)
+    return replace(prog, words=words, cores=cores)
+
+
+def initiator_of(prog: P.Program) -> int:
+    """The first core whose program completes an update; else the first that writes a PTE,
+    else the first that sends an IPI, else the first core."""
+    for kind in (P.IComplete, P.IPte, P.IIpi):
+        for c, core in enumerate(prog.cores):
+            if any(isinstance(i, kind) for i in core.code[: core.program_end]):
+                return c
+    return 0
+
+
+def fields_of(e: Expr, out: set[int]) -> set[int]:
+    if isinstance(e, Field):
+        out.add(e.index)
+    elif isinstance(e, Op):
+        for a in e.args:
+            fields_of(a, out)
+    elif isinstance(e, Table):
+        fields_of(e.index, out)
+    return out
+
+
+class View:
+    """The state as a relocated command sees it: the template core's fields read as
+    another core's (``off`` further on); shared fields read as they are."""
+
+    def __init__(self, s: list[int], lo: int, hi: int, off: int) -> None:
+        self.s, self.lo, self.hi, self.off = s, lo, hi, off
+
+    def __getitem__(self, i: int) -> int:
+        return self.s[i + self.off] if self.lo <= i < self.hi else self.s[i]
+
+
+@dataclass(frozen=True)
+class Cmd:
+    """A System command as core ``core`` takes it.  Family members with identical code
+    share one built command: the machine is the same under renaming of cores, so core
+    c's command is the template core's with the template's fields (``lo``..``hi``) read
+    and written ``off`` further on.  ``off`` 0: the command as built for this core."""
+
+    cmd: Command
+    core: int
+    lo: int = 0
+    hi: int = 0
+    off: int = 0
+
+    @property
+    def action(self) -> str:
+        return self.cmd.action
+
+    def get(self, name: str) -> Any:
+        return self.cmd.get(name)
+
+    def view(self, s: list[int]) -> list[int] | View:
+        return s if self.off == 0 else View(s, self.lo, self.hi, self.off)
+
+    def at(self, f: int) -> int:
+        return f + self.off if self.lo <= f < self.hi else f
+
+    def holds(self, e: Expr, s: list[int]) -> bool:
+        return bool(evaluate(e, self.view(s)))  # type: ignore[arg-type]
+
+    def updates(self, s: list[int]) -> list[tuple[int, int]]:
+        v = self.view(s)
+        return [(self.at(f), evaluate(e, v)) for f, e in self.cmd.updates]  # type: ignore[arg-type]
+
+
+class Rules:
+    """The System's commands of one core and pc, built on first use by the engines'
+    `Builder` (building all of them at 256 cores takes seconds; a run needs few), and
+    built once for all family members whose code is the same."""
+
+    def __init__(self, prog: P.Program, model: str, share: bool = True) -> None:
+        self.builder = Builder(prog, model)
+        self.lay = lay = self.builder.lay
+        bases = [cf.pc for cf in lay.cores]
+        shared = min([len(lay.fields), *lay.mem, *lay.last, *lay.rec, *lay.freed])
+        self.span = [(b, e) for b, e in zip(bases, [*bases[1:], shared], strict=True)]
+        self.template: list[int] = []
+        first: dict[object, int] = {}
+        for c, core in enumerate(prog.cores):
+            key = (
+                core.code,
+                core.next,
+                core.handler_entry,
+                core.program_end,
+                core.regs,
+                core.hregs,
+                core.reg_range,
+                core.space,
+                self.span[c][1] - self.span[c][0],
+            )
+            self.template.append(first.setdefault(key, c) if share else c)
+        self._built: dict[tuple[int, int], tuple[Command, ...]] = {}
+        self._reads: dict[tuple[int, int, bool], set[int]] = {}
+        self._own: dict[int, bool] = {}
+
+    def _new(self, key: tuple[int, int], make: Callable[[], object]) -> tuple[Command, ...]:
+        if key not in self._built:
+            n = len(self.builder.commands)
+            make()
+            self._built[key] = tuple(self.builder.commands[n:])
+        return self._built[key]
+
+    def _site(self, c: int, pc: int) -> tuple[Command, ...]:
+        core = self.builder.prog.cores[c]
+        return self._new(
+            (c, pc), lambda: self.builder.instruction(c, pc, core.code[pc], core.next[pc])
+        )
+
+    def _machine(self, c: int) -> tuple[Command, ...]:
+        """Deliveries and drains (walker fills are not part of the intended schedule)."""
+
+        def make() -> None:
+            self.builder.deliveries(c)
+            self.builder.drains(c)
+
+        return self._new((c, -1), make)
+
+    def _local(self, cmd: Command) -> bool:
+        """Does the command touch only its own core's fields and shared ones?"""
+        if cmd.id not in self._own:
+            fs: set[int] = fields_of(cmd.guard, set())
+            for f, e in cmd.updates:
+                fs.add(f)
+                fields_of(e, fs)
+            for chk in cmd.checks:
+                fields_of(chk.cond, fs)
+            lo, hi = self.span[cmd.core]
+            shared = self.span[-1][1]
+            self._own[cmd.id] = all(lo <= f < hi or f >= shared for f in fs)
+        return self._own[cmd.id]
+
+    def _relocate(self, c: int, get: Callable[[int], tuple[Command, ...]]) -> tuple[Cmd, ...]:
+        t = self.template[c]
+        if t != c:
+            cmds = get(t)
+            if all(self._local(cmd) for cmd in cmds):
+                lo, hi = self.span[t]
+                return tuple(Cmd(cmd, c, lo, hi, self.span[c][0] - lo) for cmd in cmds)
+        return tuple(Cmd(cmd, c) for cmd in get(c))
+
+    def site(self, c: int, pc: int) -> tuple[Cmd, ...]:
+        return self._relocate(c, lambda k: self._site(k, pc))
+
+    def machine(self, c: int) -> tuple[Cmd, ...]:
+        return self._relocate(c, self._machine)
+
+    def reads(self, x: Cmd, updates: bool) -> set[int]:
+        key = (x.cmd.id, x.off, updates)
+        if key not in self._reads:
+            out = fields_of(x.cmd.guard, set())
+            for _, e in x.cmd.updates if updates else ():
+                fields_of(e, out)
+            self._reads[key] = {x.at(f) for f in out}
+        return self._reads[key]
