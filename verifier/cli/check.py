@@ -9,6 +9,7 @@ from pathlib import Path
 
 from verifier.api import DEFAULT_MAX_STATES, check_spec, expected_models
 from verifier.cli import common as cli
+from verifier.cli.cost import cost_line
 from verifier.engines.result import Result
 from verifier.lang.checked import MODELS
 from verifier.lang.diagnostics import SpecError
@@ -66,6 +67,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--prove",
         action="store_true",
         help="smt engine: try to prove safety for every depth (k-induction)",
+    )
+    p.add_argument(
+        "--cost", action="store_true", help="print a timed run's cost beside each verdict"
     )
     p.add_argument("-q", "--quiet", action="store_true", help="print verdict lines only")
     p.add_argument("--no-color", action="store_true", help="never colour the output")
@@ -133,6 +137,7 @@ def exit_code(results: list[Result], bad_input: bool) -> int:
 def run(args: argparse.Namespace) -> int:
     color = use_color(sys.stdout, args.no_color) and not args.json
     results: list[Result] = []
+    costs: list[dict[str, object] | None] = []
     bad_input = False
     errors: list[dict[str, object]] = []
     for f in args.files:
@@ -164,10 +169,14 @@ def run(args: argparse.Namespace) -> int:
             )
             progress.done()
             results.append(r)
+            line, run_cost = cost_line(checked, model) if args.cost else ("", None)
+            costs.append(run_cost.to_json() if run_cost else None)
             out = Path(args.out) if args.out else None
             write_traces(r, out, Path(args.svg) if args.svg else None)
             if not args.json:
                 print(verdict_line(r, color))
+                if line:
+                    print(line)
                 if not args.quiet:
                     for t in r.traces:
                         print()
@@ -175,5 +184,9 @@ def run(args: argparse.Namespace) -> int:
                         print()
             sys.stdout.flush()
     if args.json:
-        print(json.dumps([r.to_json() for r in results] + errors, indent=1))
+        out_json = [
+            {**r.to_json(), **({"cost": c} if c is not None else {})}
+            for r, c in zip(results, costs, strict=True)
+        ]
+        print(json.dumps(out_json + errors, indent=1))
     return exit_code(results, bad_input)

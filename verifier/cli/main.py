@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from verifier import __version__
-from verifier.cli import check, show, suite
+from verifier.cli import check, cost, show, suite
 from verifier.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_INCONCLUSIVE,
@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_define_option(p)
     p.set_defaults(func=_parse_cmd)
 
-    for command in (check, show, suite):
+    for command in (check, show, suite, cost):
         command.register(sub)
     return parser
 
