@@ -2,7 +2,8 @@
 
 A self-contained SVG (no script, no external font or file): the x axis is the
 core count on a log-2 scale, the y axis the latency from the initiator's first
-statement to `complete` in microseconds, one coloured line and marker shape per
+statement to `complete` in microseconds on a log-10 scale (so a 0.3 µs lazy
+protocol and a 50 µs broadcast both read), one coloured line and marker shape per
 spec with a legend naming it.  A run whose initiator never finishes is drawn as
 a hollow marker at the time the run stopped and the legend says so.
 """
@@ -33,15 +34,18 @@ class Series:
     note: str = ""  # e.g. "fixed at 2 cores" or "initiator never finishes"
 
 
-def _nice_step(span: float) -> float:
-    """A 1-2-5 step giving about five ticks over ``span``."""
-    raw = span / 5 if span > 0 else 1.0
-    mag = 10 ** math.floor(math.log10(raw))
-    return next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+def _ticks(lo_us: float, hi_us: float) -> list[float]:
+    """1-2-5 ticks (µs) on a log scale: the largest at or below ``lo_us`` up to the first at
+    or above ``hi_us``."""
+    e = math.floor(math.log10(lo_us))
+    values = [m * 10.0**k for k in range(e, e + 12) for m in (1, 2, 5)]
+    start = max(i for i, v in enumerate(values) if v <= lo_us * 1.0001)
+    end = next(i for i, v in enumerate(values) if v >= hi_us * 0.9999)
+    return values[start : max(end, start + 1) + 1]
 
 
 def _fmt(v: float) -> str:
-    return f"{v:g}" if v >= 0.01 or v == 0 else f"{v:.3f}"
+    return f"{round(v, 6):g}"
 
 
 def _marker(shape: int, x: float, y: float, color: str, filled: bool) -> str:
@@ -63,19 +67,21 @@ def render_cost_chart(series: list[Series], title: str) -> str:
     hi_x = 2 ** math.ceil(math.log2(max(2, max(xs))))
     if hi_x == lo_x:
         hi_x *= 2
-    top_us = max([p.latency_ns / 1000 for p in pts] or [1.0])
-    step = _nice_step(top_us)
-    hi_y = step * math.ceil(top_us / step) if top_us > 0 else step
+    values = [max(p.latency_ns, 1.0) / 1000 for p in pts] or [1.0]
+    ticks = _ticks(min(values), max(values))
+    lo_y, hi_y = math.log10(ticks[0]), math.log10(ticks[-1])
+    if hi_y == lo_y:
+        hi_y += 1
     pw, ph = WIDTH - LEFT - RIGHT, PLOT_HEIGHT
     height = TOP + ph + 70 + 20 * len(series)
 
-    def px(cores: int) -> float:
-        return LEFT + pw * (math.log2(cores) - math.log2(lo_x)) / (
-            math.log2(hi_x) - math.log2(lo_x)
-        )
+    def px(cores: int) -> float:  # 3% of padding each side keeps markers off the frame
+        frac = (math.log2(cores) - math.log2(lo_x)) / (math.log2(hi_x) - math.log2(lo_x))
+        return LEFT + pw * (0.03 + 0.94 * frac)
 
     def py(ns: float) -> float:
-        return TOP + ph * (1 - (ns / 1000) / hi_y)
+        frac = (math.log10(max(ns, 1.0) / 1000) - lo_y) / (hi_y - lo_y)
+        return TOP + ph * (1 - (0.03 + 0.94 * frac))
 
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
@@ -86,16 +92,12 @@ def render_cost_chart(series: list[Series], title: str) -> str:
         f'<text x="{WIDTH / 2}" y="26" text-anchor="middle" font-size="16" '
         f'font-weight="bold">{escape(title)}</text>',
     ]
-    k = 0
-    while k * step <= hi_y + 1e-9:  # horizontal grid and y labels
-        y = py(k * step * 1000)
+    for v in ticks:  # horizontal grid and y labels
+        y = py(v * 1000)
         out.append(
             f'<line x1="{LEFT}" y1="{y:.1f}" x2="{LEFT + pw}" y2="{y:.1f}" stroke="#e3e3e3"/>'
         )
-        out.append(
-            f'<text x="{LEFT - 8}" y="{y + 4:.1f}" text-anchor="end">{_fmt(k * step)}</text>'
-        )
-        k += 1
+        out.append(f'<text x="{LEFT - 8}" y="{y + 4:.1f}" text-anchor="end">{_fmt(v)}</text>')
     c = lo_x
     while c <= hi_x:  # vertical grid and x labels
         x = px(c)
@@ -109,7 +111,7 @@ def render_cost_chart(series: list[Series], title: str) -> str:
     )
     out.append(
         f'<text transform="translate(22,{TOP + ph / 2}) rotate(-90)" text-anchor="middle">'
-        "latency to complete (µs)</text>"
+        "latency to complete (µs, log scale)</text>"
     )
     for i, s in enumerate(series):
         color, dash = COLORS[i % len(COLORS)], DASHES[i % len(DASHES)]
@@ -123,6 +125,15 @@ def render_cost_chart(series: list[Series], title: str) -> str:
             )
         for p in ordered:
             out.append(_marker(i, px(p.cores), py(p.latency_ns), color, p.finished))
+        if ordered:  # the last value, written beside its point
+            last = ordered[-1]
+            x = px(last.cores)
+            left = x > LEFT + pw / 2
+            out.append(
+                f'<text x="{x - 9 if left else x + 9:.1f}" y="{py(last.latency_ns) - 9:.1f}" '
+                f'text-anchor="{"end" if left else "start"}" fill="{color}">'
+                f"{last.latency_ns / 1000:.2f} µs</text>"
+            )
         ly = TOP + ph + 64 + 20 * i
         out.append(
             f'<line x1="{LEFT}" y1="{ly - 4}" x2="{LEFT + 34}" y2="{ly - 4}" stroke="{color}" '
