@@ -217,7 +217,7 @@ def test_chart_has_units_legend_and_hollow_unfinished_points() -> None:
         ],
         "t",
     )
-    assert "cores (log scale)" in svg and "latency to complete (µs)" in svg
+    assert "cores (log scale)" in svg and "latency to complete (µs, log scale)" in svg
     assert "a (a.tlb)" in svg and "b (b.tlb) — initiator never finishes (hollow)" in svg
     assert 'fill="#ffffff" stroke="#D55E00"' in svg  # the unfinished point is hollow
     assert svg == render_cost_chart(
