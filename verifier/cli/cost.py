@@ -110,6 +110,10 @@ def instances(
     return out, skipped, True
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
 def _us(ns: float) -> str:
     return f"{ns / 1000:.2f}"
 
@@ -216,7 +220,7 @@ def cost_line(checked: CheckedSpec, model: str) -> tuple[str, CostRun]:
     text = (
         f"  cost: {_us(r.latency_ns)} µs to {end} on {r.cores} cores "
         f"(send {_us(ph['send'])}, wait {_us(ph['wait'])}, flush {_us(ph['flush'])}); "
-        f"{r.ipis} IPIs, {r.interrupted} cores interrupted, {r.invalidations} invalidations, "
-        f"{r.fences} fences"
+        f"{_n(r.ipis, 'IPI')}, {_n(r.interrupted, 'core')} interrupted, "
+        f"{_n(r.invalidations, 'invalidation')}, {_n(r.fences, 'fence')}"
     )
     return text + (f"; {r.note}" if r.note else ""), r
