@@ -97,7 +97,8 @@ def test_lazy_generation_sends_no_ipi_and_stays_flat() -> None:
 
 
 def test_shared_commands_give_the_run_with_every_command_built() -> None:
-    for path, n in ((FULL_FENCE, 5), (str(SPECS / "eager" / "self_ipi_all.tlb"), 3)):
+    lazy = str(SPECS / "lazy" / "generation.tlb")  # per-core words: seen[self]
+    for path, n in ((FULL_FENCE, 5), (str(SPECS / "eager" / "self_ipi_all.tlb"), 3), (lazy, 4)):
         checked = load(path, [f"N={n}"])
         assert timed_run(checked, TABLE) == timed_run(checked, TABLE, share=False)
 

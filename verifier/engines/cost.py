@@ -29,7 +29,7 @@ import heapq
 from collections import deque
 from dataclasses import dataclass, field
 
-from verifier.engines.cost_rules import Cmd, Rules, initiator_of, widen
+from verifier.engines.cost_rules import Cmd, Rules, initiator_of, own_words, widen
 from verifier.engines.cost_table import CostTable
 from verifier.ir import program as P
 from verifier.ir.lower import lower
@@ -102,10 +102,16 @@ class _Run:
     (None: the core wakes up); ``core`` -1 - c is core c's store buffer retiring an entry."""
 
     def __init__(
-        self, prog: P.Program, model: str, table: CostTable, budget: int, share: bool
+        self,
+        prog: P.Program,
+        model: str,
+        table: CostTable,
+        budget: int,
+        own_words: list[tuple[int, ...]],
+        share: bool,
     ) -> None:
         self.prog, self.table, self.budget = prog, table, budget
-        self.rules = Rules(prog, model, share)
+        self.rules = Rules(prog, model, own_words, share)
         self.lay = self.rules.lay
         self.s = [f.init for f in self.lay.fields]
         self.cores = [_Core() for _ in prog.cores]
@@ -194,9 +200,7 @@ class _Run:
         """Choose core ``c``'s next step at its clock, or put it to sleep."""
         core, cf = self.cores[c], self.lay.cores[c]
         if core.arrivals and core.arrivals[0] <= core.t:
-            cmd = self.enabled(
-                tuple(m for m in self.rules.machine(c) if m.action == "handler-entered")
-            )
+            cmd = self.enabled(self.rules.deliveries(c))
             if cmd is not None:
                 self.push(self.ends(c, cmd, core.t), c, cmd)
                 return
@@ -282,7 +286,8 @@ class _Run:
             last = core.drains[-1] if core.drains else at
             if 1 <= kind <= lay.naddrs:
                 ready = max(at, last)
-                retire = self.write_line(c, kind - 1, ready, self.cost("memory.store_drain"))
+                word = self.rules.word(c, kind - 1)
+                retire = self.write_line(c, word, ready, self.cost("memory.store_drain"))
             else:  # a release barrier or an IPI held behind earlier stores
                 retire = max(at, last)
             if not core.drains:
@@ -292,13 +297,7 @@ class _Run:
     def retire(self, c: int, at: float) -> None:
         """The oldest entry of core ``c``'s store buffer leaves it (stores drain in order)."""
         core = self.cores[c]
-        cmd = self.enabled(
-            tuple(
-                m
-                for m in self.rules.machine(c)
-                if m.action == "barrier" or (m.get("slot") == 0 and m.action != "handler-entered")
-            )
-        )
+        cmd = self.enabled(self.rules.retirements(c))
         assert cmd is not None, "a buffer entry with no rule to retire it"
         core.drains.popleft()
         self.apply(c, cmd, at)
@@ -382,7 +381,8 @@ def timed_run(
     per core); ``share=False`` builds every family member's commands itself."""
     prog = widen(lower(checked), checked)
     model = model or checked.model
-    r = _Run(prog, model, table, budget or 20_000 + 400 * len(prog.cores), share)
+    budget = budget or 20_000 + 400 * len(prog.cores)
+    r = _Run(prog, model, table, budget, own_words(prog, checked), share)
     r.run()
     latency, phases = r.done if r.done is not None else (r.now, r.phases)
     return CostRun(

@@ -4,15 +4,15 @@ A timed run (`cost.py`) needs, for each core, the commands of the pcs it
 reaches, its IPI deliveries and its store-buffer drains: a few per core.  They
 come from the engines' own `semantics.Builder`, built one (core, pc) at a time;
 family members whose code is identical share the commands built for the first
-of them, relocated to their own fields (the machine does not change when cores
-are renamed).  `tests/test_cost.py` checks that a run with shared commands is
+of them, relocated to their own fields and per-core words (the machine does not
+change when cores are renamed).  `tests/test_cost.py` checks that a run with shared commands is
 the run with every command built.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import Any
 
 from verifier.ir import program as P
@@ -48,6 +48,20 @@ def initiator_of(prog: P.Program) -> int:
     return 0
 
 
+def own_words(prog: P.Program, checked: CheckedSpec) -> list[tuple[int, ...]]:
+    """Per core, the addresses of its own per-core words (`seen[self]`), in declaration order."""
+    addr = {w.name: a for a, w in enumerate(prog.words)}
+    out = []
+    for inst in checked.cores:
+        mine = [
+            addr[f"{v.name}[{inst.index}]"]
+            for v in checked.vars
+            if v.family is not None and v.family == inst.family
+        ]
+        out.append(tuple(mine))
+    return out
+
+
 def fields_of(e: Expr, out: set[int]) -> set[int]:
     if isinstance(e, Field):
         out.add(e.index)
@@ -61,40 +75,48 @@ def fields_of(e: Expr, out: set[int]) -> set[int]:
 
 class View:
     """The state as a relocated command sees it: the template core's fields read as
-    another core's (``off`` further on); shared fields read as they are."""
+    another core's (``off`` further on, and its per-core words through ``words``);
+    shared fields read as they are."""
 
-    def __init__(self, s: list[int], lo: int, hi: int, off: int) -> None:
-        self.s, self.lo, self.hi, self.off = s, lo, hi, off
+    def __init__(self, s: list[int], x: Cmd) -> None:
+        self.s, self.lo, self.hi, self.off, self.words = s, x.lo, x.hi, x.off, x.words
 
     def __getitem__(self, i: int) -> int:
-        return self.s[i + self.off] if self.lo <= i < self.hi else self.s[i]
+        if self.lo <= i < self.hi:
+            return self.s[i + self.off]
+        return self.s[self.words.get(i, i)]
 
 
 @dataclass(frozen=True)
 class Cmd:
-    """A System command as core ``core`` takes it.  Family members with identical code
-    share one built command: the machine is the same under renaming of cores, so core
-    c's command is the template core's with the template's fields (``lo``..``hi``) read
-    and written ``off`` further on.  ``off`` 0: the command as built for this core."""
+    """A System command as core ``core`` takes it.  Family members whose code is the same
+    up to their own per-core words share one built command: the machine is the same
+    under renaming of cores, so core c's command is the template core's with the
+    template's fields (``lo``..``hi``) read and written ``off`` further on and the
+    template's per-core words (fields ``words``, addresses ``addrs``) replaced by c's.
+    ``off`` 0 and no words: the command as built for this core."""
 
     cmd: Command
     core: int
     lo: int = 0
     hi: int = 0
     off: int = 0
+    words: dict[int, int] = field(default_factory=dict)
+    addrs: dict[int, int] = field(default_factory=dict)
 
     @property
     def action(self) -> str:
         return self.cmd.action
 
     def get(self, name: str) -> Any:
-        return self.cmd.get(name)
+        value = self.cmd.get(name)
+        return self.addrs.get(value, value) if name == "addr" else value
 
     def view(self, s: list[int]) -> list[int] | View:
-        return s if self.off == 0 else View(s, self.lo, self.hi, self.off)
+        return s if self.off == 0 and not self.words else View(s, self)
 
     def at(self, f: int) -> int:
-        return f + self.off if self.lo <= f < self.hi else f
+        return f + self.off if self.lo <= f < self.hi else self.words.get(f, f)
 
     def holds(self, e: Expr, s: list[int]) -> bool:
         return bool(evaluate(e, self.view(s)))  # type: ignore[arg-type]
@@ -104,12 +126,34 @@ class Cmd:
         return [(self.at(f), evaluate(e, v)) for f, e in self.cmd.updates]  # type: ignore[arg-type]
 
 
+# instructions whose commands touch other cores' fields (every TLB, the targets' queues)
+_NONLOCAL = (P.IPte, P.IComplete, P.IIpi)
+
+
+def renamed(x: Any, addrs: dict[int, int]) -> Any:
+    """Lowered code with the word addresses in ``addrs`` replaced."""
+    if isinstance(x, tuple):
+        return tuple(renamed(y, addrs) for y in x)
+    if not is_dataclass(x) or isinstance(x, type):
+        return x
+    changes = {}
+    for f in fields(x):
+        v = getattr(x, f.name)
+        new = addrs.get(v, v) if f.name == "addr" and isinstance(v, int) else renamed(v, addrs)
+        if new is not v:
+            changes[f.name] = new
+    return replace(x, **changes) if changes else x
+
+
 class Rules:
     """The System's commands of one core and pc, built on first use by the engines'
     `Builder` (building all of them at 256 cores takes seconds; a run needs few), and
-    built once for all family members whose code is the same."""
+    built once for the family members whose code is the same.  ``own_words[c]``: the
+    addresses of core c's per-core words (`var seen[cpu]`), in declaration order."""
 
-    def __init__(self, prog: P.Program, model: str, share: bool = True) -> None:
+    def __init__(
+        self, prog: P.Program, model: str, own_words: list[tuple[int, ...]], share: bool = True
+    ) -> None:
         self.builder = Builder(prog, model)
         self.lay = lay = self.builder.lay
         bases = [cf.pc for cf in lay.cores]
@@ -118,8 +162,10 @@ class Rules:
         self.template: list[int] = []
         first: dict[object, int] = {}
         for c, core in enumerate(prog.cores):
+            local = not any(isinstance(i, _NONLOCAL) for i in core.code)
+            placeholders = {a: -1 - j for j, a in enumerate(own_words[c])}
             key = (
-                core.code,
+                renamed(core.code, placeholders) if placeholders else core.code,
                 core.next,
                 core.handler_entry,
                 core.program_end,
@@ -129,10 +175,14 @@ class Rules:
                 core.space,
                 self.span[c][1] - self.span[c][0],
             )
-            self.template.append(first.setdefault(key, c) if share else c)
+            self.template.append(first.setdefault(key, c) if share and local else c)
+        self.addrs = [
+            dict(zip(own_words[self.template[c]], own_words[c], strict=True))
+            for c in range(len(prog.cores))
+        ]
         self._built: dict[tuple[int, int], tuple[Command, ...]] = {}
         self._reads: dict[tuple[int, int, bool], set[int]] = {}
-        self._own: dict[int, bool] = {}
+        self._cmds: dict[tuple[int, int], tuple[Cmd, ...]] = {}
 
     def _new(self, key: tuple[int, int], make: Callable[[], object]) -> tuple[Command, ...]:
         if key not in self._built:
@@ -156,37 +206,51 @@ class Rules:
 
         return self._new((c, -1), make)
 
-    def _local(self, cmd: Command) -> bool:
-        """Does the command touch only its own core's fields and shared ones?"""
-        if cmd.id not in self._own:
-            fs: set[int] = fields_of(cmd.guard, set())
-            for f, e in cmd.updates:
-                fs.add(f)
-                fields_of(e, fs)
-            for chk in cmd.checks:
-                fields_of(chk.cond, fs)
-            lo, hi = self.span[cmd.core]
-            shared = self.span[-1][1]
-            self._own[cmd.id] = all(lo <= f < hi or f >= shared for f in fs)
-        return self._own[cmd.id]
-
     def _relocate(self, c: int, get: Callable[[int], tuple[Command, ...]]) -> tuple[Cmd, ...]:
         t = self.template[c]
-        if t != c:
-            cmds = get(t)
-            if all(self._local(cmd) for cmd in cmds):
-                lo, hi = self.span[t]
-                return tuple(Cmd(cmd, c, lo, hi, self.span[c][0] - lo) for cmd in cmds)
-        return tuple(Cmd(cmd, c) for cmd in get(c))
+        if t == c:
+            return tuple(Cmd(cmd, c) for cmd in get(c))
+        lo, hi = self.span[t]
+        addrs = self.addrs[c]
+        words = {self.lay.mem[a]: self.lay.mem[b] for a, b in addrs.items()}
+        return tuple(Cmd(cmd, c, lo, hi, self.span[c][0] - lo, words, addrs) for cmd in get(t))
+
+    def word(self, c: int, addr: int) -> int:
+        """The address core ``c``'s relocated commands mean by ``addr``."""
+        return self.addrs[c].get(addr, addr)
 
     def site(self, c: int, pc: int) -> tuple[Cmd, ...]:
-        return self._relocate(c, lambda k: self._site(k, pc))
+        key = (c, pc)
+        if key not in self._cmds:
+            self._cmds[key] = self._relocate(c, lambda k: self._site(k, pc))
+        return self._cmds[key]
 
     def machine(self, c: int) -> tuple[Cmd, ...]:
-        return self._relocate(c, self._machine)
+        key = (c, -1)
+        if key not in self._cmds:
+            self._cmds[key] = self._relocate(c, self._machine)
+        return self._cmds[key]
+
+    def deliveries(self, c: int) -> tuple[Cmd, ...]:
+        key = (c, -2)
+        if key not in self._cmds:
+            self._cmds[key] = tuple(m for m in self.machine(c) if m.action == "handler-entered")
+        return self._cmds[key]
+
+    def retirements(self, c: int) -> tuple[Cmd, ...]:
+        """What retires the oldest store-buffer entry: a drain or held IPI in slot 0, a
+        release barrier (entries leave in order in the intended schedule)."""
+        key = (c, -3)
+        if key not in self._cmds:
+            self._cmds[key] = tuple(
+                m
+                for m in self.machine(c)
+                if m.action == "barrier" or (m.get("slot") == 0 and m.action != "handler-entered")
+            )
+        return self._cmds[key]
 
     def reads(self, x: Cmd, updates: bool) -> set[int]:
-        key = (x.cmd.id, x.off, updates)
+        key = (x.cmd.id, x.core, updates)
         if key not in self._reads:
             out = fields_of(x.cmd.guard, set())
             for _, e in x.cmd.updates if updates else ():
