@@ -228,3 +228,13 @@ def test_chart_has_units_legend_and_hollow_unfinished_points() -> None:
         ],
         "t",
     )
+
+
+def test_spec_without_cores_runs_and_plots(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.tlb"
+    empty.write_text("// nothing yet\n")
+    r = timed_run(load(str(empty), []), TABLE)
+    assert (r.cores, r.finished, r.note) == (0, False, "the spec has no cores: nothing runs")
+    plot = tmp_path / "e.svg"
+    assert main(["cost", str(empty), FULL_FENCE, "--cores", "2", "--plot", str(plot)]) == 0
+    assert "empty (empty.tlb)" in plot.read_text()

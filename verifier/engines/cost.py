@@ -381,6 +381,27 @@ def timed_run(
     per core); ``share=False`` builds every family member's commands itself."""
     prog = widen(lower(checked), checked)
     model = model or checked.model
+    if not prog.cores:
+        empty = tuple((p, 0.0) for p in PHASES)
+        note = "the spec has no cores: nothing runs"
+        return CostRun(
+            checked.title,
+            checked.file,
+            model,
+            checked.params,
+            0,
+            "-",
+            False,
+            0.0,
+            empty,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            note,
+        )
     budget = budget or 20_000 + 400 * len(prog.cores)
     r = _Run(prog, model, table, budget, own_words(prog, checked), share)
     r.run()
@@ -391,7 +412,7 @@ def timed_run(
         model,
         checked.params,
         len(prog.cores),
-        prog.cores[r.init].name if prog.cores else "-",
+        prog.cores[r.init].name,
         r.finished,
         latency,
         tuple((p, phases[p]) for p in PHASES),

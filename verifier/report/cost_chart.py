@@ -5,13 +5,14 @@ core count on a log-2 scale, the y axis the latency from the initiator's first
 statement to `complete` in microseconds on a log-10 scale (so a 0.3 µs lazy
 protocol and a 50 µs broadcast both read), one coloured line and marker shape per
 spec with a legend naming it.  A run whose initiator never finishes is drawn as
-a hollow marker at the time the run stopped and the legend says so.
+a hollow marker at the time the run stopped and the legend says so; a spec
+without cores has no point, only its legend row.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html import escape
 
 WIDTH, PLOT_HEIGHT = 860, 330
@@ -61,6 +62,7 @@ def _marker(shape: int, x: float, y: float, color: str, filled: bool) -> str:
 
 def render_cost_chart(series: list[Series], title: str) -> str:
     """The chart as SVG text."""
+    series = [replace(s, points=tuple(p for p in s.points if p.cores >= 1)) for s in series]
     pts = [p for s in series for p in s.points]
     xs = [p.cores for p in pts] or [2]
     lo_x = 2 ** math.floor(math.log2(max(1, min(xs))))
