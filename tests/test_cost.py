@@ -238,3 +238,11 @@ def test_spec_without_cores_runs_and_plots(tmp_path: Path) -> None:
     plot = tmp_path / "e.svg"
     assert main(["cost", str(empty), FULL_FENCE, "--cores", "2", "--plot", str(plot)]) == 0
     assert "empty (empty.tlb)" in plot.read_text()
+
+
+def test_responder_toggling_interrupts_still_sleeps() -> None:
+    """`irq off; read V; irq on` changes the core's own fields every step; the run still
+    sees a loop that nothing else can observe and lets the core sleep until the IPI."""
+    r = run_at(str(SPECS / "irq" / "responder_irq_windows.tlb"), 64)
+    assert r.finished and r.interrupted == 63
+    assert r.latency_ns == run_at(FULL_FENCE, 64).latency_ns

@@ -86,7 +86,9 @@ class CostRun:
 class _Core:
     t: float = 0.0  # the core's clock: when its next step may start
     version: int = 0  # bumps when a pending wake-up is superseded
-    quiet: set[int] = field(default_factory=set)  # pcs run since the core last changed a field
+    # since the core last changed a field not its own: the states it was in, the pcs it ran
+    quiet: set[tuple[int, ...]] = field(default_factory=set)
+    loop: set[int] = field(default_factory=set)
     watching: set[int] = field(default_factory=set)  # fields that wake it while it sleeps
     sleep: str = ""  # why it sleeps: 'blocked' at an instruction, 'spinning' in a loop
     drains: deque[float] = field(default_factory=deque)  # when each buffered entry retires
@@ -226,7 +228,7 @@ class _Run:
         core = self.cores[c]
         for f in core.watching:
             self.watchers[f].discard(c)
-        core.watching, core.sleep, core.quiet = set(), "", set()
+        core.watching, core.sleep, core.quiet, core.loop = set(), "", set(), set()
         core.version += 1
         core.t = max(core.t, at)
         self.plan(c)
@@ -326,15 +328,19 @@ class _Run:
         ):
             self.finished = True
             raise _Stop
-        if cmd.cmd.site is not None and not [f for f in changed if f != cf.pc]:
-            if pc in core.quiet:  # round a loop without changing anything: sleep
-                pcs = sorted(core.quiet)
-                cmds = tuple(m for p in pcs for m in self.rules.site(c, p))
+        lo, hi = self.rules.span[c]
+        if cmd.cmd.site is not None and all(lo <= f < hi for f in changed):
+            # only its own fields changed: back in a state it was in since it last changed
+            # anything else, the core is going round a loop that nothing else can see
+            state = (*self.s[lo:hi],)
+            core.loop.add(pc)
+            if state in core.quiet:
+                cmds = tuple(m for p in sorted(core.loop) for m in self.rules.site(c, p))
                 self.sleep(c, cmds, "spinning", updates=True)
                 return
-            core.quiet.add(pc)
+            core.quiet.add(state)
         else:
-            core.quiet = set()
+            core.quiet, core.loop = set(), set()
         self.plan(c)
 
     def run(self) -> None:
