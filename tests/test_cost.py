@@ -246,3 +246,10 @@ def test_responder_toggling_interrupts_still_sleeps() -> None:
     r = run_at(str(SPECS / "irq" / "responder_irq_windows.tlb"), 64)
     assert r.finished and r.interrupted == 63
     assert r.latency_ns == run_at(FULL_FENCE, 64).latency_ns
+
+
+def test_check_cost_json_and_model(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", FULL_FENCE, "--cost", "--json", "--model", "sc"]) == 0
+    [result] = json.loads(capsys.readouterr().out)
+    assert result["cost"]["model"] == "sc" and result["cost"]["finished"] is True
+    assert result["cost"]["ipis"] == 2
