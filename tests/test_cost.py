@@ -253,3 +253,26 @@ def test_check_cost_json_and_model(capsys: pytest.CaptureFixture[str]) -> None:
     [result] = json.loads(capsys.readouterr().out)
     assert result["cost"]["model"] == "sc" and result["cost"]["finished"] is True
     assert result["cost"]["ipis"] == 2
+
+
+def test_update_finished_at_last_complete_even_if_core_loops_on() -> None:
+    text = """
+frame A, B
+page V -> A rw
+var acks = 0
+core init {
+    pte V := B rw
+    fence
+    ipi cpu flush(V)
+    await acks == 1
+    complete V
+    loop { read V }
+}
+core cpu { loop { read V } }
+handler flush(p) { invlpg p; acks += 1 }
+"""
+    r = timed_run(load_text(text, "loops.tlb", []), TABLE)
+    assert r.finished and r.note == "" and r.initiator == "init"
+    stuck = timed_run(load_text(text.replace("complete V\n", ""), "no.tlb", []), TABLE)
+    assert not stuck.finished
+    assert stuck.note == "the initiator never finishes: it spins forever at `read V` (line 10)"

@@ -1,7 +1,7 @@
 """A timed run of a protocol: what one shootdown costs, over the machine rules the engines use.
 
-The run executes the commands of `machine.semantics` — built on demand, per
-(core, pc), by the same `Builder` that builds the engines' System, so no rule
+The run executes the commands of `machine` — built on demand, per
+(core, pc), by the same rule functions that build the engines' System, so no rule
 exists twice — along one schedule, the protocol's intended, contention-free
 one, with a clock per core:
 
@@ -29,7 +29,7 @@ import heapq
 from collections import deque
 from dataclasses import dataclass, field
 
-from verifier.engines.cost_rules import Cmd, Rules, initiator_of, own_words, widen
+from verifier.engines.cost_rules import Cmd, Rules, final_completes, initiator_of, own_words, widen
 from verifier.engines.cost_table import CostTable
 from verifier.ir import program as P
 from verifier.ir.lower import lower
@@ -123,6 +123,7 @@ class _Run:
         self.line_free: dict[int, float] = {}
         self.line_writer: dict[int, int] = {}
         self.init = initiator_of(prog)
+        self.final = final_completes(prog.cores[self.init])
         self.counts = dict.fromkeys(("ipis", "invalidations", "fences", "atomics", "steps"), 0)
         self.interrupted: set[int] = set()
         self.phases = dict.fromkeys(PHASES, 0.0)
@@ -299,7 +300,8 @@ class _Run:
     def retire(self, c: int, at: float) -> None:
         """The oldest entry of core ``c``'s store buffer leaves it (stores drain in order)."""
         core = self.cores[c]
-        cmd = self.enabled(self.rules.retirements(c))
+        head = self.s[self.lay.cores[c].sba[0]]
+        cmd = self.enabled(self.rules.retirements(c, head >= self.lay.ipi0))
         assert cmd is not None, "a buffer entry with no rule to retire it"
         core.drains.popleft()
         self.apply(c, cmd, at)
@@ -321,10 +323,9 @@ class _Run:
             if cmd.action == "complete":
                 self.done = (at, dict(self.phases))
         core.t = at
-        if (
-            c == self.init
-            and self.s[cf.pc] == self.prog.cores[c].program_end
-            and not self.s[cf.inh]
+        if c == self.init and (
+            (self.s[cf.pc] == self.prog.cores[c].program_end and not self.s[cf.inh])
+            or (cmd.action == "complete" and pc in self.final)
         ):
             self.finished = True
             raise _Stop

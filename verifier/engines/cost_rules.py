@@ -2,7 +2,8 @@
 
 A timed run (`cost.py`) needs, for each core, the commands of the pcs it
 reaches, its IPI deliveries and its store-buffer drains: a few per core.  They
-come from the engines' own `semantics.Builder`, built one (core, pc) at a time;
+come from the machine's own rule functions (`machine/rules_*`), built one (core,
+pc) at a time;
 family members whose code is identical share the commands built for the first
 of them, relocated to their own fields and per-core words (the machine does not
 change when cores are renamed).  `tests/test_cost.py` checks that a run with shared commands is
@@ -20,7 +21,10 @@ from verifier.ir.system import Command, Expr, Field, Op, Table, evaluate
 from verifier.lang import ast
 from verifier.lang.checked import CheckedSpec
 from verifier.lang.symbols import MAX_INT
-from verifier.machine.semantics import Builder
+from verifier.machine.context import Ctx
+from verifier.machine.rules_buffer import drains
+from verifier.machine.rules_instr import instruction
+from verifier.machine.rules_ipi import deliveries, held_ipis_leave
 
 
 def widen(prog: P.Program, checked: CheckedSpec) -> P.Program:
@@ -39,13 +43,42 @@ def widen(prog: P.Program, checked: CheckedSpec) -> P.Program:
 
 
 def initiator_of(prog: P.Program) -> int:
-    """The first core whose program completes an update; else the first that writes a PTE,
-    else the first that sends an IPI, else the first core."""
-    for kind in (P.IComplete, P.IPte, P.IIpi):
+    """The core that starts the shootdown: the first whose program sends an IPI; else the
+    first that completes an update; else the first that writes a PTE; else the first."""
+    for kind in (P.IIpi, P.IComplete, P.IPte):
         for c, core in enumerate(prog.cores):
             if any(isinstance(i, kind) for i in core.code[: core.program_end]):
                 return c
     return 0
+
+
+def final_completes(core: P.Core) -> frozenset[int]:
+    """The pcs of the program's `complete`s after which no `complete` can follow: the
+    update is finished there even when the core then loops forever."""
+    code = core.code
+
+    def successors(pc: int) -> list[int]:
+        ins = code[pc]
+        if isinstance(ins, P.IEnd) or pc >= core.program_end:
+            return []
+        out = [core.next[pc]]
+        if isinstance(ins, P.IBranch | P.IJump):
+            out.append(ins.target)
+        return out
+
+    out = set()
+    for pc in range(core.program_end):
+        if not isinstance(code[pc], P.IComplete):
+            continue
+        seen, todo = set(), successors(pc)
+        while todo:
+            q = todo.pop()
+            if q not in seen:
+                seen.add(q)
+                todo += successors(q)
+        if not any(isinstance(code[q], P.IComplete) for q in seen):
+            out.add(pc)
+    return frozenset(out)
 
 
 def own_words(prog: P.Program, checked: CheckedSpec) -> list[tuple[int, ...]]:
@@ -147,15 +180,15 @@ def renamed(x: Any, addrs: dict[int, int]) -> Any:
 
 class Rules:
     """The System's commands of one core and pc, built on first use by the engines'
-    `Builder` (building all of them at 256 cores takes seconds; a run needs few), and
+    rules (building all of them at 256 cores takes seconds; a run needs few), and
     built once for the family members whose code is the same.  ``own_words[c]``: the
     addresses of core c's per-core words (`var seen[cpu]`), in declaration order."""
 
     def __init__(
         self, prog: P.Program, model: str, own_words: list[tuple[int, ...]], share: bool = True
     ) -> None:
-        self.builder = Builder(prog, model)
-        self.lay = lay = self.builder.lay
+        self.ctx = Ctx(prog, model)
+        self.lay = lay = self.ctx.lay
         bases = [cf.pc for cf in lay.cores]
         shared = min([len(lay.fields), *lay.mem, *lay.last, *lay.rec, *lay.freed])
         self.span = [(b, e) for b, e in zip(bases, [*bases[1:], shared], strict=True)]
@@ -186,25 +219,33 @@ class Rules:
 
     def _new(self, key: tuple[int, int], make: Callable[[], object]) -> tuple[Command, ...]:
         if key not in self._built:
-            n = len(self.builder.commands)
+            n = len(self.ctx.commands)
             make()
-            self._built[key] = tuple(self.builder.commands[n:])
+            self._built[key] = tuple(self.ctx.commands[n:])
         return self._built[key]
 
     def _site(self, c: int, pc: int) -> tuple[Command, ...]:
-        core = self.builder.prog.cores[c]
+        core = self.ctx.prog.cores[c]
         return self._new(
-            (c, pc), lambda: self.builder.instruction(c, pc, core.code[pc], core.next[pc])
+            (c, pc), lambda: instruction(self.ctx, c, pc, core.code[pc], core.next[pc])
         )
 
     def _machine(self, c: int) -> tuple[Command, ...]:
         """Deliveries and drains (walker fills are not part of the intended schedule)."""
 
         def make() -> None:
-            self.builder.deliveries(c)
-            self.builder.drains(c)
+            deliveries(self.ctx, c)
+            if self.ctx.model != "sc":
+                drains(self.ctx, c)
 
         return self._new((c, -1), make)
+
+    def held(self, c: int) -> tuple[Cmd, ...]:
+        """How IPIs held in core ``c``'s store buffer leave it (cores that send IPIs are
+        never relocated)."""
+        return tuple(
+            Cmd(cmd, c) for cmd in self._new((c, -4), lambda: held_ipis_leave(self.ctx, c))
+        )
 
     def _relocate(self, c: int, get: Callable[[int], tuple[Command, ...]]) -> tuple[Cmd, ...]:
         t = self.template[c]
@@ -237,14 +278,15 @@ class Rules:
             self._cmds[key] = tuple(m for m in self.machine(c) if m.action == "handler-entered")
         return self._cmds[key]
 
-    def retirements(self, c: int) -> tuple[Cmd, ...]:
-        """What retires the oldest store-buffer entry: a drain or held IPI in slot 0, a
-        release barrier (entries leave in order in the intended schedule)."""
-        key = (c, -3)
+    def retirements(self, c: int, ipi: bool) -> tuple[Cmd, ...]:
+        """What retires the oldest store-buffer entry — a held IPI (``ipi``), else a drain
+        or a release barrier: entries leave in order in the intended schedule."""
+        key = (c, -3 - ipi)
         if key not in self._cmds:
+            cmds = self.held(c) if ipi else self.machine(c)
             self._cmds[key] = tuple(
                 m
-                for m in self.machine(c)
+                for m in cmds
                 if m.action == "barrier" or (m.get("slot") == 0 and m.action != "handler-entered")
             )
         return self._cmds[key]
