@@ -11,10 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from verifier.engines.budget import Budget, LimitReached
 from verifier.engines.explicit import Exploration, ProgressFn, explore
 from verifier.engines.model import Model, expect_text, meets
 from verifier.engines.result import Problem, Result, Trace
 from verifier.engines.trace import ReplayError, TraceBuilder
+from verifier.lang.ast import ExpectDecl
 from verifier.lang.checked import MODELS, CheckedSpec
 from verifier.lang.frontend import load
 
@@ -29,8 +31,10 @@ def expected_models(checked: CheckedSpec) -> list[str]:
     return [m for m in MODELS if m in named] or [checked.model]
 
 
-def traces_of(m: Model, ex: Exploration) -> list[Trace]:
-    tb = m.builder()
+def traces_of(m: Model, ex: Exploration, budget: Budget | None = None) -> list[Trace]:
+    """A shortest trace per problem kind found; a limit of ``budget`` reached meanwhile
+    raises `LimitReached`."""
+    tb = m.builder(budget)
     out = []
     for kind in sorted(ex.found):
         f = ex.found[kind]
@@ -54,17 +58,29 @@ def check_spec(
     progress: ProgressFn | None = None,
     depth: int | None = None,
     prove: bool = False,
+    max_memory: float | None = None,
 ) -> Result:
+    """One spec under one model.  Limits (states, seconds, MB) end the run as
+    `inconclusive`, in whichever phase they are reached."""
     start = time.monotonic()
-    m = Model.of(checked, model)
+    budget = Budget(max_states, timeout, max_memory)
     expect = checked.expect_for(model)
+    try:
+        m = Model.of(checked, model, budget)
+    except LimitReached as limit:
+        return _stopped(checked, model, expect, engine, limit.reason, start)
     if engine == "smt":
         from verifier.engines.smt import check_smt
 
-        return check_smt(m, expect, depth=depth, prove=prove, timeout=timeout)
-    ex = explore(m.system, max_states=max_states, timeout=timeout, progress=progress)
-    traces = traces_of(m, ex)
-    kinds = tuple(t.kind for t in traces)
+        budget.enter("smt")
+        return check_smt(m, expect, depth=depth, prove=prove, timeout=budget.remaining())
+    ex = explore(m.system, progress=progress, budget=budget)
+    try:
+        budget.phase = "building traces"
+        traces = traces_of(m, ex, budget)
+    except LimitReached as limit:
+        traces, ex.complete, ex.reason = [], False, limit.reason
+    kinds = tuple(sorted(ex.found))
     if ex.complete:
         verdict = "unsafe" if kinds else "safe"
         met = meets(expect, kinds)
@@ -85,6 +101,33 @@ def check_spec(
         met,
         "explicit",
         ex.reason,
+    )
+
+
+def _stopped(
+    checked: CheckedSpec,
+    model: str,
+    expect: ExpectDecl | None,
+    engine: str,
+    reason: str,
+    start: float,
+) -> Result:
+    """The result of a run a limit ended before its search began."""
+    return Result(
+        checked.title,
+        checked.file,
+        model,
+        checked.params,
+        "inconclusive",
+        (),
+        (),
+        0,
+        0,
+        time.monotonic() - start,
+        expect_text(expect),
+        False,
+        engine,
+        reason,
     )
 
 

@@ -36,20 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     cli.add_define_option(p)
     p.add_argument("--json", action="store_true", help="print one JSON list of results")
-    p.add_argument(
-        "--max-states",
-        type=int,
-        default=DEFAULT_MAX_STATES,
-        metavar="N",
-        help=f"stop with `inconclusive` after N states (default {DEFAULT_MAX_STATES})",
-    )
-    p.add_argument(
-        "--timeout",
-        type=float,
-        default=None,
-        metavar="S",
-        help="stop with `inconclusive` after S seconds per spec and model",
-    )
+    cli.add_limit_options(p, DEFAULT_MAX_STATES)
     p.add_argument(
         "--out", metavar="DIR", help="write each trace as DIR/<spec>.<model>.<kind>.json and .txt"
     )
@@ -61,7 +48,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="explicit-state search (default) or z3 bounded model checking",
     )
     p.add_argument(
-        "--depth", type=int, default=None, metavar="K", help="smt engine: deepest bound to try"
+        "--depth",
+        type=cli.natural,
+        default=None,
+        metavar="K",
+        help="smt engine: deepest bound to try",
     )
     p.add_argument(
         "--prove",
@@ -166,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
                 progress=progress.update,
                 depth=args.depth,
                 prove=args.prove,
+                max_memory=args.max_memory,
             )
             progress.done()
             results.append(r)

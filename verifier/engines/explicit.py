@@ -12,6 +12,7 @@ from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from verifier.engines.budget import Budget, LimitReached
 from verifier.engines.compile import State, compact, compile_system
 from verifier.ir.system import CoreLayout, System
 
@@ -63,11 +64,17 @@ def explore(
     max_states: int = 1_000_000,
     timeout: float | None = None,
     progress: ProgressFn | None = None,
+    budget: Budget | None = None,
 ) -> Exploration:
-    """Explore every reachable state, or until a state or time limit."""
+    """Explore every reachable state, or until a state, time or memory limit (those of
+    ``budget`` when given, else ``max_states`` and ``timeout``)."""
     start = time.monotonic()
+    if budget is None:
+        budget = Budget(max_states, timeout)
+    max_states = budget.max_states if budget.max_states is not None else max_states
+    budget.enter("compiling")
     packed = compact(system)
-    compiled = compile_system(system, packed=packed)
+    compiled = compile_system(system, packed=packed, budget=budget)
     checks = compiled.checks
     pcs = [
         (core.pc, compiled.site_succ[c], compiled.machine_succ[c])
@@ -89,18 +96,23 @@ def explore(
     complete = True
     reason = ""
     i = 0
+    budget.enter("search")
+    next_check = 1
     while i < len(states):
         s = states[i]
         has_fatal = 0
         out: list[tuple[int, State | None]] = []
         try:
             for pcf, sites, machine in pcs:
-                site = sites.get(s[pcf])
+                site = sites[s[pcf]]
                 if site is not None:
                     site(s, out)
                 machine(s, out)
         except ValueError as exc:  # bytes() of a value outside a field's declared range
             raise RuntimeError(f"a state field left its declared range ({exc})") from exc
+        except LimitReached as limit:  # while compiling the code at a new pc
+            complete, reason = False, limit.reason
+            break
         transitions += len(out)
         for cid, n in out:
             chk = checks[cid]
@@ -128,12 +140,14 @@ def explore(
         succ_off.append(len(succ))
         fatal.append(has_fatal)
         i += 1
-        if i & 0x3FF == 0:
+        if i >= next_check:  # about every `budget.EVERY` seconds of work
+            try:
+                next_check = i + budget.stride(i)
+            except LimitReached as limit:
+                complete, reason = False, limit.reason
+                break
             if progress is not None:
                 progress(len(states), len(states) - i, transitions)
-            if timeout is not None and time.monotonic() - start > timeout:
-                complete, reason = False, f"timeout after {timeout:g} s"
-                break
         if len(states) > max_states:
             complete, reason = False, f"state limit of {max_states} reached"
             break
@@ -151,7 +165,11 @@ def explore(
         fatal=fatal,
     )
     if complete:
-        _find_hang(ex)
+        try:
+            budget.enter("hang analysis")
+            _find_hang(ex, budget)
+        except LimitReached as limit:
+            ex.complete, ex.reason = False, limit.reason
     ex.seconds = time.monotonic() - start
     return ex
 
@@ -172,27 +190,32 @@ def await_views(core: CoreLayout) -> list[tuple[frozenset[int], Position]]:
     return views
 
 
-def _find_hang(ex: Exploration) -> None:
+def _find_hang(ex: Exploration, budget: Budget | None = None) -> None:
     """A core hangs when it reaches a state from which its `await` can never be passed:
     every state reachable from there keeps it at the same await (a deadlock, or a set of
     states the machine never leaves while the await stays false).  Report the first such
     state in BFS order, which ends a shortest trace."""
-    n = len(ex.states)
     best: Found | None = None
     for c, core in enumerate(ex.system.cores):
         for awaits, position in await_views(core):
             pos = [position(s) for s in ex.states]
+            at: dict[int, list[int]] = {p: [] for p in awaits}  # one pass, not one per await
+            for i, p in enumerate(pos):
+                if p in at:
+                    at[p].append(i)
             for p in sorted(awaits):
-                doomed = _doomed(ex, pos, p, n)
+                if budget is not None:
+                    budget.check()
+                doomed = _doomed(ex, pos, p, at[p])
                 if doomed is not None and (best is None or doomed < best.state):
                     best = Found("hang", doomed, -1, -1, c, p)
     if best is not None:
         ex.found["hang"] = best
 
 
-def _doomed(ex: Exploration, pos: list[int], p: int, n: int) -> int | None:
-    """The first state at position ``p`` that cannot leave it, if any."""
-    inside = [i for i in range(n) if pos[i] == p]
+def _doomed(ex: Exploration, pos: list[int], p: int, inside: list[int]) -> int | None:
+    """The first of ``inside`` (the states at position ``p``, in order) that cannot
+    leave ``p``, if any."""
     if not inside:
         return None
     off, succ = ex.succ_off, ex.succ
@@ -233,6 +256,7 @@ def hang_from(
             p = position(ex.states[0])
             if p in awaits:
                 pos = [position(s) for s in ex.states]
-                if _doomed(ex, pos, p, len(ex.states)) == 0:
+                inside = [i for i, q in enumerate(pos) if q == p]
+                if _doomed(ex, pos, p, inside) == 0:
                     return c, p
     return None

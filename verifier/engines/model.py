@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from verifier.engines.budget import Budget
 from verifier.engines.compile import compile_system
 from verifier.engines.trace import TraceBuilder
 from verifier.ir.lower import lower
@@ -50,9 +51,15 @@ class Model:
     model: str
 
     @staticmethod
-    def of(checked: CheckedSpec, model: str) -> Model:
-        prog = lower(checked)
-        return Model(checked, prog, build(prog, model), model)
+    def of(checked: CheckedSpec, model: str, budget: Budget | None = None) -> Model:
+        """Lower and build; a limit of ``budget`` reached meanwhile raises `LimitReached`."""
+        check = budget.check if budget is not None else None
+        if budget is not None:
+            budget.enter("lowering")
+        prog = lower(checked, check)
+        if budget is not None:
+            budget.enter("building the machine")
+        return Model(checked, prog, build(prog, model, check), model)
 
-    def builder(self) -> TraceBuilder:
-        return TraceBuilder(self.system, compile_system(self.system), self.program)
+    def builder(self, budget: Budget | None = None) -> TraceBuilder:
+        return TraceBuilder(self.system, compile_system(self.system, budget=budget), self.program)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from verifier.ir import program as P
+from verifier.ir.limits import MAX_INSTRUCTIONS, too_big, unrolled_size
 from verifier.lang import ast
 from verifier.lang.checked import DEFAULT_RANGE, CheckedSpec
 from verifier.lang.span import Span
@@ -56,6 +57,9 @@ class _Tables:
     word_index: dict[tuple[str, int | None], int] = field(default_factory=dict)  # (var, core)
     pte_values: list[P.PteValue] = field(default_factory=list)
     pte_index: dict[tuple[object, ...], int] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)  # the source's lines, split once
+    emitted: int = 0  # instructions over all cores, bounded by MAX_INSTRUCTIONS
+    check: Callable[[], None] | None = None  # the run's time and memory budget
 
     def pte_value(self, value: ast.PteValue, text: str, span: Span | None) -> int:
         if isinstance(value, ast.Invalid):
@@ -71,9 +75,10 @@ class _Tables:
         return self.pte_index[key]
 
 
-def source_text(source: str, span: Span) -> str:
-    """The statement as written: its source text, or its first line for a block."""
-    lines = source.splitlines()
+def source_text(source: str | list[str], span: Span) -> str:
+    """The statement as written: its source text, or its first line for a block
+    (``source`` may be given already split into lines)."""
+    lines = source.splitlines() if isinstance(source, str) else source
     if not 1 <= span.line <= len(lines):
         return ""
     line = lines[span.line - 1]
@@ -184,7 +189,13 @@ class _CoreLowerer:
 
     # -- statements
     def emit(self, mk: Callable[[Span, str], P.Instr], span: Span) -> int:
-        self.code.append(mk(span, source_text(self.t.spec.source, span)))
+        t = self.t
+        t.emitted += 1
+        if t.emitted > MAX_INSTRUCTIONS:
+            raise too_big(span, t.spec.source, "this statement", t.emitted)
+        if t.check is not None and t.emitted & 0x3FF == 0:
+            t.check()
+        self.code.append(mk(span, source_text(t.lines, span)))
         return len(self.code) - 1
 
     def block(self, stmts: tuple[ast.Stmt, ...]) -> None:
@@ -195,6 +206,13 @@ class _CoreLowerer:
         old = self.code[pc]
         assert isinstance(old, P.IBranch | P.IJump)
         self.code[pc] = type(old)(**{**old.__dict__, "target": target})
+
+    def bound_unrolling(self, s: ast.Repeat | ast.For, what: str) -> None:
+        size = self.t.emitted + unrolled_size(
+            (s,), lambda r: self.const(r.count), lambda f: len(self.targets(f.over))
+        )
+        if size > MAX_INSTRUCTIONS:
+            raise too_big(s.span, self.t.spec.source, what, size)
 
     def stmt(self, s: ast.Stmt) -> None:
         try:
@@ -208,7 +226,7 @@ class _CoreLowerer:
         match s:
             case ast.PteWrite(page=ref, value=v):
                 space, page = self.page(ref)
-                wid = self.t.pte_value(v, source_text(self.t.spec.source, sp), sp)
+                wid = self.t.pte_value(v, source_text(self.t.lines, sp), sp)
                 self.emit(lambda a, b: P.IPte(a, b, space, page, wid), sp)
             case ast.Assign(target=tgt, value=v):
                 val = self.expr(v)
@@ -271,9 +289,11 @@ class _CoreLowerer:
                 self.block(body)
                 self.emit(lambda a, b: P.IJump(a, b, top), sp)
             case ast.Repeat(count=k, body=body):
+                self.bound_unrolling(s, f"`repeat {self.const(k)}`")
                 for _ in range(self.const(k)):
                     self.block(body)
             case ast.For(var=var, over=over, body=body):
+                self.bound_unrolling(s, f"`for {var}` over {len(self.targets(over))} cores")
                 saved = self.bound.get(var)
                 for core in self.targets(over):
                     self.bound[var] = core
@@ -312,7 +332,8 @@ def _resolve_next(code: list[P.Instr]) -> tuple[list[P.Instr], tuple[int, ...]]:
     return out, nexts
 
 
-def lower(spec: CheckedSpec) -> P.Program:
+def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Program:
+    """``check`` is called now and then; it raises to stop a run (a time or memory limit)."""
     cores = {c.name: i for i, c in enumerate(spec.cores)}
     families: dict[str, list[int]] = {}
     for i, c in enumerate(spec.cores):
@@ -325,6 +346,8 @@ def lower(spec: CheckedSpec) -> P.Program:
         {s.name: i for i, s in enumerate(spec.spaces)},
         cores,
         {f: tuple(v) for f, v in families.items()},
+        lines=spec.source.splitlines(),
+        check=check,
     )
     for var in spec.vars:
         owners: list[int | None] = [None] if var.family is None else list(t.families[var.family])

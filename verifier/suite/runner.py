@@ -174,6 +174,7 @@ def _internal() -> str:
 class Limits:
     max_states: int | None = None
     timeout: float | None = None
+    max_memory: float | None = None  # MB, per worker process
 
     def kwargs(self) -> dict[str, Any]:
         kw: dict[str, Any] = {}
@@ -181,6 +182,8 @@ class Limits:
             kw["max_states"] = self.max_states
         if self.timeout is not None:
             kw["timeout"] = self.timeout
+        if self.max_memory is not None:
+            kw["max_memory"] = self.max_memory
         return kw
 
 
