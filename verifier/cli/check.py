@@ -14,6 +14,7 @@ from verifier.engines.result import Result
 from verifier.lang.checked import MODELS
 from verifier.lang.diagnostics import SpecError
 from verifier.lang.frontend import load
+from verifier.report import files
 from verifier.report.render_text import render_text
 from verifier.report.terminal import Progress, paint, use_color
 
@@ -97,22 +98,24 @@ def verdict_line(r: Result, color: bool) -> str:
     )
 
 
-def write_traces(r: Result, out: Path | None, svg: Path | None) -> None:
-    stem = Path(r.file).stem
+def write_traces(r: Result, name: str, out: Path | None, svg: Path | None) -> list[Path]:
+    """Write each trace of ``r`` as ``<name>.<model>.<kind>`` files; return their paths."""
+    written = []
     for t in r.traces:
-        base = f"{stem}.{r.model}.{t.kind}"
+        base = f"{name}.{r.model}.{t.kind}"
         if out is not None:
-            out.mkdir(parents=True, exist_ok=True)
-            (out / f"{base}.json").write_text(
-                json.dumps(t.to_json(), indent=1, sort_keys=True) + "\n"
-            )
-            (out / f"{base}.txt").write_text(render_text(t) + "\n")
+            path = files.ensure_dir((out / base).parent) / f"{Path(base).name}.json"
+            files.write_atomic(path, json.dumps(t.to_json(), indent=1, sort_keys=True) + "\n")
+            files.write_atomic(path.with_suffix(".txt"), render_text(t) + "\n")
+            written.append(path)
         if svg is not None:
             from verifier.report.render_svg import render_svg
 
-            svg.mkdir(parents=True, exist_ok=True)
+            path = files.ensure_dir((svg / base).parent) / f"{Path(base).name}.svg"
             source = Path(r.file).read_text() if Path(r.file).is_file() else None
-            (svg / f"{base}.svg").write_text(render_svg(t, source))
+            files.write_atomic(path, render_svg(t, source))
+            written.append(path)
+    return written
 
 
 def exit_code(results: list[Result], bad_input: bool) -> int:
@@ -131,6 +134,9 @@ def run(args: argparse.Namespace) -> int:
     costs: list[dict[str, object] | None] = []
     bad_input = False
     errors: list[dict[str, object]] = []
+    out = files.ensure_dir(args.out) if args.out else None  # a bad place fails before any run
+    svg = files.ensure_dir(args.svg) if args.svg else None
+    names = files.unique_names(args.files)
     for f in args.files:
         try:
             checked = load(f, args.define)
@@ -163,8 +169,8 @@ def run(args: argparse.Namespace) -> int:
             results.append(r)
             line, run_cost = cost_line(checked, model) if args.cost else ("", None)
             costs.append(run_cost.to_json() if run_cost else None)
-            out = Path(args.out) if args.out else None
-            write_traces(r, out, Path(args.svg) if args.svg else None)
+            for path in write_traces(r, names[f], out, svg):
+                sys.stderr.write(f"trace written to {path}\n")
             if not args.json:
                 print(verdict_line(r, color))
                 if line:

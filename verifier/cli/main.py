@@ -26,6 +26,7 @@ from verifier.cli.common import (
     add_define_option,
 )
 from verifier.lang.diagnostics import SpecError
+from verifier.report.files import OutputError
 
 __all__ = [
     "EXIT_BAD_INPUT",
@@ -93,6 +94,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("tlbcheck: interrupted\n")
         return 130
+    except OutputError as err:
+        sys.stderr.write(f"tlbcheck: error: {err}\n")
+        return EXIT_BAD_INPUT
     except RecursionError:
         sys.stderr.write("tlbcheck: error: input nested too deeply\n")
         return EXIT_BAD_INPUT

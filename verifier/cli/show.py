@@ -21,6 +21,7 @@ from typing import Any
 
 from verifier.cli import common as cli
 from verifier.engines.result import TRACE_FORMAT, Trace
+from verifier.report.files import OutputError, write_atomic
 from verifier.report.terminal import paint, use_color
 
 FORMATS = ("text", "svg", "html", "dot")
@@ -151,9 +152,9 @@ def _show_cmd(args: argparse.Namespace) -> int:
             sys.stdout.write(text)
         else:
             try:
-                Path(args.output).write_text(text, encoding="utf-8")
-            except OSError as exc:
-                raise BadInput(args.output, f"cannot write: {exc.strerror or exc}") from None
+                write_atomic(args.output, text)
+            except OutputError as exc:
+                raise BadInput(args.output, f"cannot write: {exc.reason}") from None
     except BadInput as exc:
         sys.stderr.write(f"{exc}\n")
         return cli.EXIT_BAD_INPUT

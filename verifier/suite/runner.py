@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from verifier.engines.result import Result, Trace
 from verifier.lang.diagnostics import SpecError
 from verifier.report import terminal
+from verifier.report.files import OutputError, check_target, write_atomic
 
 if TYPE_CHECKING:
     from verifier.lang.ast import ExpectDecl
@@ -394,8 +395,13 @@ def main(opts: SuiteOptions, out: TextIO | None = None, err: TextIO | None = Non
     err = err or sys.stderr
     try:
         specs = find_specs(opts.paths)
+        if opts.junit:
+            check_target(opts.junit)  # before anything runs
     except FileNotFoundError as exc:
         err.write(f"tlbcheck: error: no such file or directory: {exc.args[0]}\n")
+        return 2
+    except OutputError as exc:
+        err.write(f"tlbcheck: error: {exc}\n")
         return 2
     start = time.monotonic()
     planned = plan(specs)
@@ -407,7 +413,7 @@ def main(opts: SuiteOptions, out: TextIO | None = None, err: TextIO | None = Non
         text = _update_counterexamples(outcomes, specs, text)
     out.write(text)
     if opts.junit:
-        Path(opts.junit).write_bytes(junit_xml(outcomes, seconds))
+        write_atomic(opts.junit, junit_xml(outcomes, seconds))
     return 0 if all(o.status == OK for o in outcomes) else 1
 
 
