@@ -21,6 +21,7 @@ from typing import Any
 
 from verifier.cli import common as cli
 from verifier.engines.result import TRACE_FORMAT, Trace
+from verifier.engines.trace_schema import TraceShapeError, check_trace_json
 from verifier.report.files import OutputError, write_atomic
 from verifier.report.terminal import paint, use_color
 
@@ -71,11 +72,10 @@ def load_trace(path: str) -> Trace:
             f"(this tlbcheck reads format {TRACE_FORMAT})",
         )
     try:
-        trace = Trace.from_json(data)
-    except KeyError as exc:
-        raise BadInput(path, f"not a trace: missing field {exc.args[0]!r}") from None
-    except (TypeError, ValueError, AttributeError) as exc:
+        check_trace_json(data)
+    except TraceShapeError as exc:
         raise BadInput(path, f"not a trace: {exc}") from None
+    trace = Trace.from_json(data)
     if not trace.steps:
         raise BadInput(path, "the trace has no steps")
     return trace
