@@ -17,13 +17,14 @@ The pytest plugin (`verifier.suite.pytest_plugin`) reuses `judge`, `describe_*` 
 
 from __future__ import annotations
 
+import multiprocessing
 import re
+import signal
 import sys
 import time
 import traceback
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -212,6 +213,36 @@ def run_job(job: Job, limits: Limits | None = None) -> Outcome:
 Progress = Callable[[int, int, Outcome], None]
 
 
+class Interrupted(Exception):
+    """Ctrl-C: the run stopped; ``unfinished`` are the jobs without an outcome."""
+
+    def __init__(self, unfinished: Sequence[Job]) -> None:
+        super().__init__(f"{len(unfinished)} jobs not finished")
+        self.unfinished = tuple(unfinished)
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides, and stops us
+
+
+def _run_parallel(
+    todo: Sequence[Job], limits: Limits, jobs: int, record: Callable[[Outcome], None]
+) -> None:
+    """Run ``todo`` in worker processes, recording outcomes in submission order (the
+    output does not depend on timing).  On Ctrl-C the workers are killed at once."""
+    pool = multiprocessing.get_context().Pool(min(jobs, len(todo)), _ignore_sigint)
+    try:
+        pending = [pool.apply_async(run_job, (job, limits)) for job in todo]
+        for p in pending:
+            record(p.get())
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+
+
 def run_jobs(
     planned: Sequence[Planned],
     limits: Limits | None = None,
@@ -228,14 +259,14 @@ def run_jobs(
         if progress:
             progress(len(done), len(todo), o)
 
-    if jobs <= 1 or len(todo) <= 1:
-        for job in todo:
-            record(run_job(job, limits))
-    else:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(todo))) as pool:
-            futures = [pool.submit(run_job, job, limits) for job in todo]
-            for fut in futures:  # in submission order: the output does not depend on timing
-                record(fut.result())
+    try:
+        if jobs <= 1 or len(todo) <= 1:
+            for job in todo:
+                record(run_job(job, limits))
+        else:
+            _run_parallel(todo, limits, jobs, record)
+    except KeyboardInterrupt:
+        raise Interrupted(todo[len(done) :]) from None
     ran = iter(done)
     return [next(ran) if isinstance(p, Job) else p for p in planned]
 
@@ -406,7 +437,12 @@ def main(opts: SuiteOptions, out: TextIO | None = None, err: TextIO | None = Non
     start = time.monotonic()
     planned = plan(specs)
     progress = _progress(err) if err.isatty() else None
-    outcomes = run_jobs(planned, opts.limits, opts.jobs, progress)
+    try:
+        outcomes = run_jobs(planned, opts.limits, opts.jobs, progress)
+    except Interrupted as stop:
+        names = ", ".join(f"{j.path} ({j.model})" for j in stop.unfinished)
+        err.write(f"\ntlbcheck: interrupted; not finished: {names}\n")
+        return 130
     seconds = time.monotonic() - start
     text = render(outcomes, terminal.use_color(out, opts.no_color))
     if opts.update_counterexamples:
