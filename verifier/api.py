@@ -21,6 +21,7 @@ from verifier.lang.checked import MODELS, CheckedSpec
 from verifier.lang.frontend import load
 
 DEFAULT_MAX_STATES = 2_000_000
+TRACE_GRACE = 1.0  # seconds past the timeout for building the traces of what was found
 
 
 def expected_models(checked: CheckedSpec) -> list[str]:
@@ -59,11 +60,13 @@ def check_spec(
     depth: int | None = None,
     prove: bool = False,
     max_memory: float | None = None,
+    started: float | None = None,
 ) -> Result:
     """One spec under one model.  Limits (states, seconds, MB) end the run as
-    `inconclusive`, in whichever phase they are reached."""
-    start = time.monotonic()
-    budget = Budget(max_states, timeout, max_memory)
+    `inconclusive`, in whichever phase they are reached; the clock starts at
+    ``started`` (a `time.monotonic()` taken before the spec was read) or now."""
+    start = time.monotonic() if started is None else started
+    budget = Budget(max_states, timeout, max_memory, started=start)
     expect = checked.expect_for(model)
     try:
         m = Model.of(checked, model, budget)
@@ -77,9 +80,11 @@ def check_spec(
     ex = explore(m.system, progress=progress, budget=budget)
     try:
         budget.phase = "building traces"
+        budget.grace(TRACE_GRACE)  # what a search stopped by a limit found still gets traces
         traces = traces_of(m, ex, budget)
     except LimitReached as limit:
-        traces, ex.complete, ex.reason = [], False, limit.reason
+        traces, ex.complete = [], False
+        ex.reason = ex.reason or limit.reason
     kinds = tuple(sorted(ex.found))
     if ex.complete:
         verdict = "unsafe" if kinds else "safe"
@@ -136,8 +141,12 @@ def check_file(
 ) -> list[Result]:
     """Load a spec and check it under each model (its declared one when ``models`` is
     None); ``options`` are those of `check_spec`."""
+    started = time.monotonic()  # reading the spec counts against the first model's time
     checked = load(path, list(defines))
-    return [check_spec(checked, m, **options) for m in (models or [checked.model])]
+    return [
+        check_spec(checked, m, **options, started=started if i == 0 else None)
+        for i, m in enumerate(models or [checked.model])
+    ]
 
 
 @dataclass(frozen=True)

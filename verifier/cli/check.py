@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 from verifier.api import DEFAULT_MAX_STATES, check_spec, expected_models
@@ -138,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
     svg = files.ensure_dir(args.svg) if args.svg else None
     names = files.unique_names(args.files)
     for f in args.files:
+        started: float | None = time.monotonic()  # reading counts against the first model
         try:
             checked = load(f, args.define)
         except SpecError as err:
@@ -164,7 +166,9 @@ def run(args: argparse.Namespace) -> int:
                 depth=args.depth,
                 prove=args.prove,
                 max_memory=args.max_memory,
+                started=started,
             )
+            started = None
             progress.done()
             results.append(r)
             line, run_cost = cost_line(checked, model) if args.cost else ("", None)

@@ -92,6 +92,11 @@ class Budget:
             return None
         return max(0.01, self._deadline - time.monotonic())
 
+    def grace(self, seconds: float) -> None:
+        """Allow ``seconds`` more from now if the deadline is nearer than that."""
+        if self.timeout is not None:
+            self._deadline = max(self._deadline, time.monotonic() + seconds)
+
     def check(self) -> None:
         """Raise `LimitReached` if the time or memory limit has been passed."""
         now = time.monotonic()
