@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         description="Run every spec under every model its `expect` lines name (a spec "
         "without one: its declared model, expecting safe) and compare the verdicts. "
         "Exit 0 all passed, 1 a mismatch, inconclusive run or bad input, "
-        "2 a PATH does not exist.",
+        "2 a PATH does not exist or an output place cannot be written.",
     )
     p.add_argument(
         "paths",
