@@ -16,6 +16,7 @@ from pathlib import Path
 from verifier.lang.check import MAX_CORES, MAX_INT, check
 from verifier.lang.checked import CheckedSpec
 from verifier.lang.diagnostics import Diagnostic, SpecError
+from verifier.lang.nesting import check_nesting
 from verifier.lang.parse import parse_text
 from verifier.lang.span import NOSPAN, Span
 
@@ -71,6 +72,7 @@ def load_text(
     """Parse and check spec text given in memory."""
     values = parse_defines(defines)
     spec = parse_text(text, file)
+    check_nesting(spec, text)  # a documented limit, located, before any recursive pass
     try:
         return check(spec, text, values, max_cores=max_cores)
     except RecursionError:
