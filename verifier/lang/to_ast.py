@@ -14,7 +14,6 @@ from typing import Any
 
 from lark import Token, Transformer_NonRecursive
 
-from verifier.lang import ast
 from verifier.lang.span import Span
 
 

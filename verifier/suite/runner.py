@@ -17,9 +17,7 @@ The pytest plugin (`verifier.suite.pytest_plugin`) reuses `judge`, `describe_*` 
 
 from __future__ import annotations
 
-import multiprocessing
 import re
-import signal
 import sys
 import time
 import traceback
@@ -33,6 +31,7 @@ from verifier.engines.result import Result, Trace
 from verifier.lang.diagnostics import SpecError
 from verifier.report import terminal
 from verifier.report.files import OutputError, check_target, write_atomic
+from verifier.suite.parallel import Interrupted, run_parallel
 
 if TYPE_CHECKING:
     from verifier.lang.ast import ExpectDecl
@@ -213,36 +212,6 @@ def run_job(job: Job, limits: Limits | None = None) -> Outcome:
 Progress = Callable[[int, int, Outcome], None]
 
 
-class Interrupted(Exception):
-    """Ctrl-C: the run stopped; ``unfinished`` are the jobs without an outcome."""
-
-    def __init__(self, unfinished: Sequence[Job]) -> None:
-        super().__init__(f"{len(unfinished)} jobs not finished")
-        self.unfinished = tuple(unfinished)
-
-
-def _ignore_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides, and stops us
-
-
-def _run_parallel(
-    todo: Sequence[Job], limits: Limits, jobs: int, record: Callable[[Outcome], None]
-) -> None:
-    """Run ``todo`` in worker processes, recording outcomes in submission order (the
-    output does not depend on timing).  On Ctrl-C the workers are killed at once."""
-    pool = multiprocessing.get_context().Pool(min(jobs, len(todo)), _ignore_sigint)
-    try:
-        pending = [pool.apply_async(run_job, (job, limits)) for job in todo]
-        for p in pending:
-            record(p.get())
-        pool.close()
-    except BaseException:
-        pool.terminate()
-        raise
-    finally:
-        pool.join()
-
-
 def run_jobs(
     planned: Sequence[Planned],
     limits: Limits | None = None,
@@ -264,7 +233,7 @@ def run_jobs(
             for job in todo:
                 record(run_job(job, limits))
         else:
-            _run_parallel(todo, limits, jobs, record)
+            run_parallel(run_job, [(job, limits) for job in todo], jobs, record)
     except KeyboardInterrupt:
         raise Interrupted(todo[len(done) :]) from None
     ran = iter(done)
