@@ -313,3 +313,17 @@ def test_nesting_up_to_the_limits_runs_end_to_end(engine: str) -> None:
         for model in ("sc", "pso"):
             r = check_spec(checked, model, engine=engine, depth=3)
             assert r.verdict in ("safe", "inconclusive")
+
+
+def test_a_limit_before_smt_is_inconclusive() -> None:
+    checked = load_text(straight_line(1500), "long.tlb", [])
+    r = check_spec(checked, "pso", engine="smt", timeout=0.05)
+    assert r.verdict == "inconclusive" and "timeout after 0.05 s" in r.reason
+
+
+def test_objects_frozen_while_building_are_released() -> None:
+    import gc
+
+    check_spec(load_text(SAFE, "tiny.tlb", []), "pso")
+    assert gc.get_freeze_count() == 0
+    assert gc.isenabled()

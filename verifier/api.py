@@ -13,7 +13,7 @@ from typing import Any
 
 from verifier.engines.budget import Budget, LimitReached
 from verifier.engines.explicit import Exploration, ProgressFn, explore
-from verifier.engines.model import Model, expect_text, meets
+from verifier.engines.model import Model, expect_text, meets, release_frozen
 from verifier.engines.result import Problem, Result, Trace
 from verifier.engines.trace import ReplayError, TraceBuilder
 from verifier.lang.ast import ExpectDecl
@@ -71,12 +71,18 @@ def check_spec(
     try:
         m = Model.of(checked, model, budget)
     except LimitReached as limit:
+        release_frozen()
         return _stopped(checked, model, expect, engine, limit.reason, start)
     if engine == "smt":
         from verifier.engines.smt import check_smt
 
-        budget.enter("smt")
-        return check_smt(m, expect, depth=depth, prove=prove, timeout=budget.remaining())
+        try:
+            budget.enter("smt")
+            return check_smt(m, expect, depth=depth, prove=prove, timeout=budget.remaining())
+        except LimitReached as limit:
+            return _stopped(checked, model, expect, engine, limit.reason, start)
+        finally:
+            release_frozen()
     ex = explore(m.system, progress=progress, budget=budget)
     try:
         budget.phase = "building traces"
@@ -85,6 +91,7 @@ def check_spec(
     except LimitReached as limit:
         traces, ex.complete = [], False
         ex.reason = ex.reason or limit.reason
+    release_frozen()
     kinds = tuple(sorted(ex.found))
     if ex.complete:
         verdict = "unsafe" if kinds else "safe"

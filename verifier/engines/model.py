@@ -47,14 +47,23 @@ def meets(e: ast.ExpectDecl | None, kinds: Sequence[str]) -> bool:
 def _no_cycle_collection() -> Iterator[None]:
     """Lowering and building make millions of small acyclic objects; Python's cycle
     collector would walk every live one again and again as they pile up (half the
-    time of building a long program)."""
+    time of building a long program).  Afterwards they are frozen (`gc.freeze`), or
+    the first collection would walk them all at once (a second, whatever limit was
+    reached); `release_frozen` hands them back to the collector when a run is over."""
     was = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
         if was:
             gc.enable()
+
+
+def release_frozen() -> None:
+    """Let the cycle collector see the objects `Model.of` froze again (as the oldest
+    generation: they are walked at the next full collection, not now)."""
+    gc.unfreeze()
 
 
 @dataclass
