@@ -11,15 +11,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from verifier.engines.budget import Budget, LimitReached
 from verifier.engines.capacity import settle
 from verifier.engines.explicit import Exploration, ProgressFn, explore
-from verifier.engines.model import Model, expect_text, meets
+from verifier.engines.model import Model, expect_text, meets, release_frozen
 from verifier.engines.result import Problem, Result, Trace
 from verifier.engines.trace import ReplayError, TraceBuilder
+from verifier.lang.ast import ExpectDecl
 from verifier.lang.checked import MODELS, CheckedSpec
 from verifier.lang.frontend import load
 
 DEFAULT_MAX_STATES = 2_000_000
+TRACE_GRACE = 1.0  # seconds past the timeout for building the traces of what was found
 
 
 def expected_models(checked: CheckedSpec) -> list[str]:
@@ -30,8 +33,10 @@ def expected_models(checked: CheckedSpec) -> list[str]:
     return [m for m in MODELS if m in named] or [checked.model]
 
 
-def traces_of(m: Model, ex: Exploration) -> list[Trace]:
-    tb = m.builder()
+def traces_of(m: Model, ex: Exploration, budget: Budget | None = None) -> list[Trace]:
+    """A shortest trace per problem kind found; a limit of ``budget`` reached meanwhile
+    raises `LimitReached`."""
+    tb = m.builder(budget)
     out = []
     for kind in sorted(ex.found):
         f = ex.found[kind]
@@ -55,18 +60,41 @@ def check_spec(
     progress: ProgressFn | None = None,
     depth: int | None = None,
     prove: bool = False,
+    max_memory: float | None = None,
+    started: float | None = None,
 ) -> Result:
-    start = time.monotonic()
-    m = Model.of(checked, model)
+    """One spec under one model.  Limits (states, seconds, MB) end the run as
+    `inconclusive`, in whichever phase they are reached; the clock starts at
+    ``started`` (a `time.monotonic()` taken before the spec was read) or now."""
+    start = time.monotonic() if started is None else started
+    budget = Budget(max_states, timeout, max_memory, started=start)
     expect = checked.expect_for(model)
+    try:
+        m = Model.of(checked, model, budget)
+    except LimitReached as limit:
+        release_frozen()
+        return _stopped(checked, model, expect, engine, limit.reason, start)
     if engine == "smt":
         from verifier.engines.smt import check_smt
 
-        r = check_smt(m, expect, depth=depth, prove=prove, timeout=timeout)
-        return settle(r, m.system)
-    ex = explore(m.system, max_states=max_states, timeout=timeout, progress=progress)
-    traces = traces_of(m, ex)
-    kinds = tuple(t.kind for t in traces)
+        try:
+            budget.enter("smt")
+            r = check_smt(m, expect, depth=depth, prove=prove, timeout=budget.remaining())
+            return settle(r, m.system)
+        except LimitReached as limit:
+            return _stopped(checked, model, expect, engine, limit.reason, start)
+        finally:
+            release_frozen()
+    ex = explore(m.system, progress=progress, budget=budget)
+    try:
+        budget.phase = "building traces"
+        budget.grace(TRACE_GRACE)  # what a search stopped by a limit found still gets traces
+        traces = traces_of(m, ex, budget)
+    except LimitReached as limit:
+        traces, ex.complete = [], False
+        ex.reason = ex.reason or limit.reason
+    release_frozen()
+    kinds = tuple(sorted(ex.found))
     if ex.complete:
         verdict = "unsafe" if kinds else "safe"
         met = meets(expect, kinds)
@@ -91,13 +119,44 @@ def check_spec(
     return settle(r, m.system)
 
 
+def _stopped(
+    checked: CheckedSpec,
+    model: str,
+    expect: ExpectDecl | None,
+    engine: str,
+    reason: str,
+    start: float,
+) -> Result:
+    """The result of a run a limit ended before its search began."""
+    return Result(
+        checked.title,
+        checked.file,
+        model,
+        checked.params,
+        "inconclusive",
+        (),
+        (),
+        0,
+        0,
+        time.monotonic() - start,
+        expect_text(expect),
+        False,
+        engine,
+        reason,
+    )
+
+
 def check_file(
     path: str, models: list[str] | None, defines: Sequence[str] = (), **options: Any
 ) -> list[Result]:
     """Load a spec and check it under each model (its declared one when ``models`` is
     None); ``options`` are those of `check_spec`."""
+    started = time.monotonic()  # reading the spec counts against the first model's time
     checked = load(path, list(defines))
-    return [check_spec(checked, m, **options) for m in (models or [checked.model])]
+    return [
+        check_spec(checked, m, **options, started=started if i == 0 else None)
+        for i, m in enumerate(models or [checked.model])
+    ]
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,19 @@ Two forms are generated from the same expressions:
 Interval analysis over the field ranges lets table lookups and divisions by
 positive constants compile to plain indexing and `//`.  The generated code
 means exactly what `system.evaluate` means; tests compare the two.
+
+Every function is generated and compiled when it is first looked up, one at a
+time: compiling a long program's commands at once cost seconds and gigabytes
+(Python's compiler holds the whole module's syntax tree) before the search
+could even check its clock.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from verifier.engines.budget import Budget
 from verifier.ir.system import (
     Command,
     Const,
@@ -102,23 +108,43 @@ class _Gen:
         ]
 
 
+class _Lazy(dict):  # type: ignore[type-arg]
+    """key -> compiled function (or None), generated and compiled on first lookup: a
+    long program only pays for the code the search or a trace actually reaches."""
+
+    def __init__(self, make: Callable[[int], object]) -> None:
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, key: int) -> object:
+        fn = self[key] = self.make(key)
+        return fn
+
+
 @dataclass(frozen=True)
 class Compiled:
-    step: tuple[StepFn, ...]  # by command id
-    checks: tuple[CheckFn | None, ...]  # by command id
-    site_succ: tuple[dict[int, SuccFn], ...]  # per core: pc -> successors of its instructions
+    """The compiled commands; each mapping compiles an entry when it is first looked up
+    (``[key]``, not ``.get``), checking the budget given to `compile_system` first, so
+    that a limit holds while a long program is being compiled."""
+
+    step: Mapping[int, StepFn]  # by command id
+    checks: Mapping[int, CheckFn | None]  # by command id
+    site_succ: tuple[Mapping[int, SuccFn | None], ...]  # per core: pc -> successors at pc
     machine_succ: tuple[SuccFn, ...]  # per core: successors of drains, deliveries, fills
 
 
-def _command_source(g: _Gen, cmd: Command) -> list[str]:
+def _step_source(g: _Gen, cmd: Command) -> list[str]:
     lines = [f"def _step{cmd.id}(s):", f"    if not {g.cond(cmd.guard)}:", "        return None"]
     lines += g.updates(cmd, "    ")
     lines.append("    return tuple(n)")
-    if cmd.checks:
-        lines += [f"def _check{cmd.id}(s):", "    out = []"]
-        for i, chk in enumerate(cmd.checks):
-            lines += [f"    if {g.cond(chk.cond)}:", f"        out.append({i})"]
-        lines.append("    return out")
+    return lines
+
+
+def _check_source(g: _Gen, cmd: Command) -> list[str]:
+    lines = [f"def _check{cmd.id}(s):", "    out = []"]
+    for i, chk in enumerate(cmd.checks):
+        lines += [f"    if {g.cond(chk.cond)}:", f"        out.append({i})"]
+    lines.append("    return out")
     return lines
 
 
@@ -146,33 +172,73 @@ def compact(system: System) -> bool:
     return all(f.lo >= 0 and f.hi <= 255 for f in system.fields)
 
 
-def compile_system(system: System, *, packed: bool = False) -> Compiled:
+class _Compiler:
+    """Generates and compiles the source of one function at a time, sharing the
+    constant tables of every function compiled so far."""
+
+    def __init__(self, system: System, packed: bool, budget: Budget | None) -> None:
+        self.g = _Gen(system.fields)
+        self.pack = "bytes" if packed else "tuple"
+        self.namespace: dict[str, object] = {"_div": tdiv, "_mod": tmod}
+        self.budget = budget
+
+    def define(self, lines: list[str], name: str) -> Callable[..., object]:
+        if self.budget is not None:
+            self.budget.check()
+        exec(compile("\n".join(lines), "<tlbcheck-commands>", "exec"), self.namespace)
+        for values, tname in self.g.tables.items():
+            if tname not in self.namespace:
+                self.namespace[tname] = values
+                self.namespace[f"{tname}_d"] = dict(enumerate(values))
+        return self.namespace.pop(name)  # type: ignore[return-value]
+
+    def succ(self, name: str, cmds: list[Command]) -> SuccFn:
+        return self.define(_succ_source(self.g, name, cmds, self.pack), name)  # type: ignore[return-value]
+
+
+def compile_system(
+    system: System, *, packed: bool = False, budget: Budget | None = None
+) -> Compiled:
     """``packed``: the successor functions build ``bytes`` states (see `compact`); the
-    per-command step functions always work on tuples."""
-    g = _Gen(system.fields)
-    pack = "bytes" if packed else "tuple"
-    lines: list[str] = []
-    for cmd in system.commands:
-        lines += _command_source(g, cmd)
+    per-command step functions always work on tuples.  Functions are compiled when
+    first looked up; ``budget`` is checked before each."""
+    cc = _Compiler(system, packed, budget)
+    cmds = system.commands
+
+    def step(cid: int) -> object:
+        return cc.define(_step_source(cc.g, cmds[cid]), f"_step{cid}")
+
+    def check(cid: int) -> object:
+        cmd = cmds[cid]
+        return cc.define(_check_source(cc.g, cmd), f"_check{cid}") if cmd.checks else None
+
     ncores = len(system.cores)
     sites: list[dict[int, list[Command]]] = [{} for _ in range(ncores)]
     machine: list[list[Command]] = [[] for _ in range(ncores)]
-    for cmd in system.commands:
+    for cmd in cmds:
         if cmd.site is None:
             machine[cmd.core].append(cmd)
         else:
             sites[cmd.core].setdefault(cmd.site, []).append(cmd)
-    for c in range(ncores):
-        lines += _succ_source(g, f"_machine{c}", machine[c], pack)
-        for pc, cmds in sorted(sites[c].items()):
-            lines += _succ_source(g, f"_site{c}_{pc}", cmds, pack)
-    namespace: dict[str, object] = {"_div": tdiv, "_mod": tmod}
-    for values, name in g.tables.items():
-        namespace[name] = values
-        namespace[f"{name}_d"] = dict(enumerate(values))
-    exec(compile("\n".join(lines), "<tlbcheck-commands>", "exec"), namespace)
-    steps = tuple(namespace[f"_step{c.id}"] for c in system.commands)
-    checks = tuple(namespace.get(f"_check{c.id}") if c.checks else None for c in system.commands)
-    site_succ = tuple({pc: namespace[f"_site{c}_{pc}"] for pc in sites[c]} for c in range(ncores))
-    machine_succ = tuple(namespace[f"_machine{c}"] for c in range(ncores))
-    return Compiled(steps, checks, site_succ, machine_succ)  # type: ignore[arg-type]
+
+    checks = _Lazy(check)
+
+    def successors(name: str, at: list[Command]) -> SuccFn:
+        for cmd in at:  # the search looks their checks up next: compile them now
+            checks[cmd.id]
+        return cc.succ(name, at)
+
+    def site_of(c: int) -> _Lazy:
+        def make(pc: int) -> object:
+            at = sites[c].get(pc)
+            return successors(f"_site{c}_{pc}", at) if at else None
+
+        return _Lazy(make)
+
+    machine_succ = tuple(successors(f"_machine{c}", machine[c]) for c in range(ncores))
+    return Compiled(
+        _Lazy(step),  # type: ignore[arg-type]
+        checks,  # type: ignore[arg-type]
+        tuple(site_of(c) for c in range(ncores)),
+        machine_succ,
+    )

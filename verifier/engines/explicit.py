@@ -12,6 +12,7 @@ from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from verifier.engines.budget import Budget, LimitReached
 from verifier.engines.compile import State, compact, compile_system
 from verifier.engines.hang import Hang, find_hang
 from verifier.ir.system import System
@@ -65,11 +66,17 @@ def explore(
     max_states: int = 1_000_000,
     timeout: float | None = None,
     progress: ProgressFn | None = None,
+    budget: Budget | None = None,
 ) -> Exploration:
-    """Explore every reachable state, or until a state or time limit."""
+    """Explore every reachable state, or until a state, time or memory limit (those of
+    ``budget`` when given, else ``max_states`` and ``timeout``)."""
     start = time.monotonic()
+    if budget is None:
+        budget = Budget(max_states, timeout)
+    max_states = budget.max_states if budget.max_states is not None else max_states
+    budget.enter("compiling")
     packed = compact(system)
-    compiled = compile_system(system, packed=packed)
+    compiled = compile_system(system, packed=packed, budget=budget)
     checks = compiled.checks
     pcs = [
         (core.pc, compiled.site_succ[c], compiled.machine_succ[c])
@@ -91,18 +98,23 @@ def explore(
     complete = True
     reason = ""
     i = 0
+    budget.enter("search")
+    next_check = 1
     while i < len(states):
         s = states[i]
         has_fatal = 0
         out: list[tuple[int, State | None]] = []
         try:
             for pcf, sites, machine in pcs:
-                site = sites.get(s[pcf])
+                site = sites[s[pcf]]
                 if site is not None:
                     site(s, out)
                 machine(s, out)
         except ValueError as exc:  # bytes() of a value outside a field's declared range
             raise RuntimeError(f"a state field left its declared range ({exc})") from exc
+        except LimitReached as limit:  # while compiling the code at a new pc
+            complete, reason = False, limit.reason
+            break
         transitions += len(out)
         for cid, n in out:
             chk = checks[cid]
@@ -130,12 +142,14 @@ def explore(
         succ_off.append(len(succ))
         fatal.append(has_fatal)
         i += 1
-        if i & 0x3FF == 0:
+        if i >= next_check:  # about every `budget.EVERY` seconds of work
+            try:
+                next_check = i + budget.stride(i)
+            except LimitReached as limit:
+                complete, reason = False, limit.reason
+                break
             if progress is not None:
                 progress(len(states), len(states) - i, transitions)
-            if timeout is not None and time.monotonic() - start > timeout:
-                complete, reason = False, f"timeout after {timeout:g} s"
-                break
         if len(states) > max_states:
             complete, reason = False, f"state limit of {max_states} reached"
             break
@@ -152,9 +166,15 @@ def explore(
         succ=succ,
         fatal=fatal,
     )
-    hang = find_hang(ex, compiled) if complete else None
-    if hang is not None:
-        found["hang"] = Found("hang", hang.state, -1, -1, hang.core, hang.pc, hang.stuck)
+    if complete:
+        hang = None
+        try:
+            budget.enter("hang analysis")
+            hang = find_hang(ex, compiled, budget)
+        except LimitReached as limit:
+            ex.complete, ex.reason = False, limit.reason
+        if hang is not None:
+            found["hang"] = Found("hang", hang.state, -1, -1, hang.core, hang.pc, hang.stuck)
     ex.seconds = time.monotonic() - start
     return ex
 

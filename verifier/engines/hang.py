@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from verifier.engines.budget import Budget
 from verifier.engines.compile import Compiled, State
 from verifier.ir.system import CoreLayout, System
 
@@ -46,20 +47,25 @@ class Hang:
     stuck: bool = False
 
 
-def find_hang(ex: Graph, compiled: Compiled) -> Hang | None:
+def find_hang(ex: Graph, compiled: Compiled, budget: Budget | None = None) -> Hang | None:
     """A core hangs when it reaches a state from which its `await` can never be passed:
     no execution from there fires that await's own command (a deadlock, a condition that
     stays false, or a handler that never returns over the interrupted await). A path that
     ends in another core's failure does not pass it; one that ends in the awaiting core's
     own failure is reported as that failure instead. Report the first such state in BFS
     order, which ends a shortest trace."""
-    n = len(ex.states)
     best: Hang | None = None
     for c, core in enumerate(ex.system.cores):
         for awaits, position in await_views(core):
             pos = [position(s) for s in ex.states]
+            at: dict[int, list[int]] = {p: [] for p in awaits}  # one pass, not one per await
+            for i, p in enumerate(pos):
+                if p in at:
+                    at[p].append(i)
             for p in sorted(awaits):
-                first = doomed(ex, pos, p, n, passes(ex.system, compiled, c, p))
+                if budget is not None:
+                    budget.check()
+                first = doomed(ex, pos, p, at[p], passes(ex.system, compiled, c, p))
                 if first is not None and (best is None or first < best.state):
                     best = Hang(first, c, p)
     if best is None:
@@ -75,7 +81,7 @@ def passes(system: System, compiled: Compiled, c: int, p: int) -> Callable[[Stat
 
     def fires(s: State) -> bool:
         out: list[tuple[int, State | None]] = []
-        site = sites.get(s[pc])
+        site = sites[s[pc]]
         if site is not None:
             site(s, out)
         machine(s, out)
@@ -100,9 +106,11 @@ def stuck_in_handler(ex: Graph, state: int, c: int) -> bool:
     return True
 
 
-def doomed(ex: Graph, pos: list[int], p: int, n: int, fires: Callable[[State], bool]) -> int | None:
-    """The first state at position ``p`` from which the await at ``p`` never fires."""
-    inside = [i for i in range(n) if pos[i] == p]
+def doomed(
+    ex: Graph, pos: list[int], p: int, inside: list[int], fires: Callable[[State], bool]
+) -> int | None:
+    """The first of ``inside`` (the states at position ``p``, in order) from which the
+    await at ``p`` never fires."""
     if not inside:
         return None
     off, succ = ex.succ_off, ex.succ

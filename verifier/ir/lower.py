@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from verifier.ir import program as P
 from verifier.ir.flat import LowerError, decl_text, fold, resolve_next, source_text
+from verifier.ir.limits import MAX_INSTRUCTIONS, too_big, unrolled_size
 from verifier.lang import ast
 from verifier.lang.checked import DEFAULT_RANGE, CheckedSpec, Ref
 from verifier.lang.span import Span
@@ -53,7 +54,9 @@ class _Tables:
     word_index: dict[tuple[str, int | None], int] = field(default_factory=dict)  # (var, core)
     pte_values: list[P.PteValue] = field(default_factory=list)
     pte_index: dict[tuple[object, ...], int] = field(default_factory=dict)
-    lines: list[str] = field(default_factory=list)  # the source, split once
+    lines: list[str] = field(default_factory=list)  # the source's lines, split once
+    emitted: int = 0  # instructions over all cores, bounded by MAX_INSTRUCTIONS
+    check: Callable[[], None] | None = None  # the run's time and memory budget
 
     def pte_value(self, value: ast.PteValue, text: str, span: Span | None) -> int:
         if isinstance(value, ast.Invalid):
@@ -182,7 +185,13 @@ class _CoreLowerer:
 
     # -- statements
     def emit(self, mk: Callable[[Span, str], P.Instr], span: Span) -> int:
-        self.code.append(mk(span, source_text(self.t.lines, span)))
+        t = self.t
+        t.emitted += 1
+        if t.emitted > MAX_INSTRUCTIONS:
+            raise too_big(span, t.spec.source, "this statement", t.emitted)
+        if t.check is not None and t.emitted & 0x3FF == 0:
+            t.check()
+        self.code.append(mk(span, source_text(t.lines, span)))
         return len(self.code) - 1
 
     def block(self, stmts: tuple[ast.Stmt, ...]) -> None:
@@ -193,6 +202,13 @@ class _CoreLowerer:
         old = self.code[pc]
         assert isinstance(old, P.IBranch | P.IJump)
         self.code[pc] = type(old)(**{**old.__dict__, "target": target})
+
+    def bound_unrolling(self, s: ast.Repeat | ast.For, what: str) -> None:
+        size = self.t.emitted + unrolled_size(
+            (s,), lambda r: self.const(r.count), lambda f: len(self.targets(f.over))
+        )
+        if size > MAX_INSTRUCTIONS:
+            raise too_big(s.span, self.t.spec.source, what, size)
 
     def stmt(self, s: ast.Stmt) -> None:
         try:
@@ -273,9 +289,11 @@ class _CoreLowerer:
                 self.block(body)
                 self.emit(lambda a, b: P.IJump(a, b, top), sp)
             case ast.Repeat(count=k, body=body):
+                self.bound_unrolling(s, f"`repeat {self.const(k)}`")
                 for _ in range(self.const(k)):
                     self.block(body)
             case ast.For(var=var, over=over, body=body):
+                self.bound_unrolling(s, f"`for {var}` over {len(self.targets(over))} cores")
                 saved = self.bound.get(var)
                 for core in self.targets(over):
                     self.bound[var] = core
@@ -294,7 +312,8 @@ class _CoreLowerer:
                 raise LowerError(f"unknown statement {s}")
 
 
-def lower(spec: CheckedSpec) -> P.Program:
+def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Program:
+    """``check`` is called now and then; it raises to stop a run (a time or memory limit)."""
     cores = {c.name: i for i, c in enumerate(spec.cores)}
     families: dict[str, list[int]] = {}
     for i, c in enumerate(spec.cores):
@@ -308,6 +327,7 @@ def lower(spec: CheckedSpec) -> P.Program:
         cores,
         {f: tuple(v) for f, v in families.items()},
         lines=spec.source.splitlines(),
+        check=check,
     )
     for var in spec.vars:
         owners: list[int | None] = [None] if var.family is None else list(t.families[var.family])

@@ -78,23 +78,29 @@ FALSE = Const(0)
 
 
 def op(name: str, *args: Expr) -> Expr:
-    """Build an operator node, folding constants and trivial boolean cases."""
+    """Build an operator node, folding constants and trivial boolean cases.  (Class checks
+    rather than `==` on nodes: this runs for every node the machine rules build.)"""
     assert OPS[name] == len(args), name
-    if all(isinstance(a, Const) for a in args):
-        return Const(eval_op(name, [a.value for a in args]))  # type: ignore[union-attr]
-    if name in ("and", "or"):
+    for x in args:
+        if x.__class__ is not Const:
+            break
+    else:
+        return Const(eval_op(name, [x.value for x in args]))  # type: ignore[union-attr]
+    if name == "and" or name == "or":
         absorbing, unit = (FALSE, TRUE) if name == "and" else (TRUE, FALSE)
         a, b = args
-        if absorbing in args:
+        if (a.__class__ is Const and a.value == absorbing.value) or (  # type: ignore[union-attr]
+            b.__class__ is Const and b.value == absorbing.value  # type: ignore[union-attr]
+        ):
             return absorbing
-        if a == unit:
+        if a.__class__ is Const and a.value == unit.value:  # type: ignore[union-attr]
             return b
-        if b == unit:
+        if b.__class__ is Const and b.value == unit.value:  # type: ignore[union-attr]
             return a
-    if name == "ite":
+    elif name == "ite":
         c, a, b = args
-        if isinstance(c, Const):
-            return a if c.value else b
+        if c.__class__ is Const:
+            return a if c.value else b  # type: ignore[union-attr]
         if a == b:
             return a
     return Op(name, args)

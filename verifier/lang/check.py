@@ -27,13 +27,20 @@ MAX_ASID = 4095
 MAX_CORES = 64
 
 
-def check(spec: ast.Spec, source: str, defines: dict[str, int]) -> CheckedSpec:
-    """Validate `spec`; raise SpecError carrying every diagnostic found."""
-    return _Checker(spec, source, defines).run()
+def check(
+    spec: ast.Spec, source: str, defines: dict[str, int], *, max_cores: int = MAX_CORES
+) -> CheckedSpec:
+    """Validate `spec`; raise SpecError carrying every diagnostic found.  ``max_cores``
+    bounds the number of cores (`tlbcheck cost` allows more than the explorer)."""
+    checker = _Checker(spec, source, defines)
+    checker.max_cores = max_cores
+    return checker.run()
 
 
 class _Checker(Symbols):
     """The declaration passes: fill the symbol tables, then check each body."""
+
+    max_cores = MAX_CORES
 
     def run(self) -> CheckedSpec:
         self.declare_params()
@@ -111,16 +118,17 @@ class _Checker(Symbols):
                 continue
             if hi < lo:
                 self.err(c.span, f"core family {c.name}[{lo}..{hi}] is empty")
-            elif hi - lo + 1 > MAX_CORES:
+            elif hi - lo + 1 > self.max_cores:
                 self.err(
-                    c.span, f"core family {c.name} has {hi - lo + 1} cores (at most {MAX_CORES})"
+                    c.span,
+                    f"core family {c.name} has {hi - lo + 1} cores (at most {self.max_cores})",
                 )
             else:
                 self.families[c.name] = (lo, hi)
         total = sum(1 if c.lo is None else 0 for c in self.cores.values())
         total += sum(hi - lo + 1 for lo, hi in self.families.values())
-        if total > MAX_CORES:
-            self.err(self.spec.span, f"the spec has {total} cores (at most {MAX_CORES})")
+        if total > self.max_cores:
+            self.err(self.spec.span, f"the spec has {total} cores (at most {self.max_cores})")
 
     def declare_vars(self) -> None:
         for v in self.decls(ast.VarDecl):

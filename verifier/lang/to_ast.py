@@ -12,9 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from lark import Token, Transformer
+from lark import Token, Transformer_NonRecursive
 
-from verifier.lang import ast
 from verifier.lang.span import Span
 
 
@@ -26,8 +25,9 @@ class Problem(Exception):
     message: str
 
 
-class Spans(Transformer[Token, ast.Spec]):
-    """Turns Lark positions into our own ``Span`` of ``file``."""
+class Spans(Transformer_NonRecursive):
+    """Turns Lark positions into our own ``Span`` of ``file``.  Non-recursive: any depth
+    becomes a tree; `nesting.py` then bounds the depth, located."""
 
     def __init__(self, file: str) -> None:
         super().__init__()
