@@ -47,6 +47,11 @@ def _one(job: tuple[str, str, float]) -> tuple[str, str, str, str, str, float]:
     )
 
 
+def _short(path: str) -> str:
+    p = Path(path).resolve()
+    return str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else f"{p.parent.name}/{p.name}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("paths", nargs="*", default=[str(ROOT / "specs")])
@@ -64,7 +69,7 @@ def main() -> None:
     with ProcessPoolExecutor(args.jobs) as pool:
         for path, model, want, got, status, secs in pool.map(_one, jobs):
             counts[status.split()[0]] += 1
-            rel = Path(path).resolve().relative_to(ROOT) if Path(path).is_absolute() else path
+            rel = _short(path)
             print(
                 f"{rel!s:50} {model:4} explicit={want:40} smt={got:40} {status:24} {secs:6.1f}s",
                 flush=True,
