@@ -18,6 +18,7 @@ Nothing here imports z3.
 
 from __future__ import annotations
 
+import sys
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -79,7 +80,7 @@ class Diagram:
             if level == len(order):
                 return 0
             calls[0] += 1
-            if calls[0] & 0xFFF == 0 and stop():
+            if calls[0] & 0xFFF == 1 and stop():
                 raise OutOfTime
             col = cols[order[level]]
             by_child: dict[int, list[int]] = {}
@@ -96,7 +97,12 @@ class Diagram:
                 d.nodes.append(Node(*key))
             return got
 
-        d.root = build(0, 0, len(rows))
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(limit, len(order) + 1000))  # one frame per level
+        try:
+            d.root = build(0, 0, len(rows))
+        finally:
+            sys.setrecursionlimit(limit)
         return d
 
     def __contains__(self, s: StateT) -> bool:

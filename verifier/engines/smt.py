@@ -93,6 +93,8 @@ class _Run:
         if self.proof.failed:
             self.notes.append(f"invariant not found ({'; '.join(self.proof.failed)})")
         self.search.wanted = [k for k in self.kinds if k not in self.unreachable]
+        if self.proof.invariant is not None:
+            self.search.assume(self.proof.invariant)
 
     def search_to(self, depth: int | None, prove: bool) -> None:
         """Bounded search (and k-induction, with ``prove``) for the kinds still open."""
@@ -100,6 +102,9 @@ class _Run:
         exact = self.proof.depth
         limit = depth if depth is not None else DEFAULT_DEPTH if exact is None else exact
         induct = prove and exact is None
+        # with the exact state graph the depth of each reachable kind's shortest trace is
+        # known: z3 is asked for it at that depth only (shallower bounds cannot have it)
+        at = self.proof.depths
         induction: Induction | None = None
         searched = True  # every bound up to the limit, unless time runs out
         for k in range(limit + 1):
@@ -107,8 +112,12 @@ class _Run:
                 break
             if k:
                 search.deepen()
-            self.tell(f"smt: bounded search at depth {k} for {', '.join(search.remaining())}")
-            broken = search.search_bound(ranges=induct)
+            wanted = search.remaining() if at is None else [w for w, d in at.items() if d == k]
+            if not wanted:  # (exact) no reachable kind has its shortest trace here
+                self.reached = k
+                continue
+            self.tell(f"smt: bounded search at depth {k} for {', '.join(wanted)}")
+            broken = search.search_bound(wanted, ranges=induct)
             self.reached = k
             if broken is not None:
                 self.notes.append(f"cannot prove: {broken} at depth {k}")

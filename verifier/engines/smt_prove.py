@@ -39,6 +39,7 @@ from verifier.engines.smt_encode import (
     Deadline,
     Encoding,
     State,
+    Subst,
     Unknown,
     model_state,
     new_solver,
@@ -56,10 +57,12 @@ class Proof:
     """What a proof attempt established."""
 
     unreachable: list[str] = field(default_factory=list)  # kinds proved unreachable
-    depth: int | None = None  # bound at which every reachable kind has a trace (exact)
+    depths: dict[str, int] | None = None  # (exact) each reachable kind's shortest bound
+    depth: int | None = None  # (exact) the deepest of them
     hang_decided: bool = False
     hang: Found | None = None  # with hang_decided: where a hang starts, if anywhere
     exploration: Exploration | None = None  # the exact state graph (for the hang trace)
+    invariant: Callable[[State], Cond] | None = None  # the proved invariant, as a formula
     note: str = ""  # how the kinds were proved
     failed: list[str] = field(default_factory=list)  # why each attempt stopped
 
@@ -131,12 +134,13 @@ class Prover:
                     "engine finds none"
                 )
             proof.unreachable.append(k)
-        proof.depth = max(
-            (len(ex.path(f.state)) for k, f in ex.found.items() if k != "hang"), default=0
-        )
+        proof.depths = {k: len(ex.path(f.state)) for k, f in ex.found.items() if k != "hang"}
+        proof.depth = max(proof.depths.values(), default=0)
         proof.hang_decided = True
         proof.hang = ex.found.get("hang")
         proof.exploration = ex
+        template = self._diagram(d, self.enc.x)  # translated once, then substituted
+        proof.invariant = lambda s: Subst(self.enc.x, s)(template)
         proof.note = (
             f"the {n:,} reachable states (a decision diagram of {d.edges():,} edges) "
             "checked inductive by z3"
