@@ -87,3 +87,9 @@ def test_relations_refuse_too_much_work() -> None:
     rel = Relations(GROUPS, 2)
     with pytest.raises(OutOfTime):
         rel.add(list(product(range(2), repeat=4)), stop=lambda: True)
+
+
+def test_diagram_of_packed_states_is_the_same() -> None:
+    states = [(1, 0, 5), (1, 1, 5), (2, 1, 7), (0, 0, 0)]
+    a, b = Diagram.of(states), Diagram.of([bytes(s) for s in states])
+    assert (a.fixed, a.order, a.nodes, a.root) == (b.fixed, b.order, b.nodes, b.root)

@@ -63,10 +63,15 @@ class Diagram:
     root: int
 
     @staticmethod
-    def of(states: Sequence[StateT], stop: Stop = lambda: False) -> Diagram:
-        """The diagram of a non-empty set of states (duplicates allowed)."""
+    def of(states: Sequence[StateT | bytes], stop: Stop = lambda: False) -> Diagram:
+        """The diagram of a non-empty set of states (duplicates allowed): tuples, or
+        `bytes` as the explicit engine packs them (which sort the same way)."""
         rows = sorted(set(states))
-        cols = list(zip(*rows, strict=True))
+        if isinstance(rows[0], bytes):  # packed states: columns by C-level slicing
+            blob, width = b"".join(rows), len(rows[0])  # type: ignore[arg-type]
+            cols: list[Sequence[int]] = [blob[f::width] for f in range(width)]
+        else:
+            cols = list(zip(*rows, strict=True))
         fixed = tuple((f, col[0]) for f, col in enumerate(cols) if len(set(col)) == 1)
         constant = {f for f, _ in fixed}
         order = tuple(f for f in range(len(cols)) if f not in constant)

@@ -49,7 +49,7 @@ from verifier.engines.smt_encode import (
 
 PhaseFn = Callable[[str], None]
 
-SAMPLE = 200_000  # explicit states to seed (or, if they are all, to be) the invariant
+SAMPLE = 1_000_000  # explicit states to seed (or, if they are all, to be) the invariant
 
 
 @dataclass
@@ -112,8 +112,7 @@ class Prover:
     def _exact(self, ex: Exploration, kinds: list[str], proof: Proof) -> None:
         n = len(ex.states)
         self.phase(f"smt proof: building the invariant of {n:,} states")
-        states = [ex.state(i) for i in range(n)]
-        d = Diagram.of(states, self.deadline.expired)
+        d = Diagram.of(ex.states, self.deadline.expired)
         self.phase(f"smt proof: z3 checks the invariant of {n:,} states is inductive")
         pre = self.leaving(d)
         if pre is not None:
