@@ -93,8 +93,8 @@ class _Run:
         if self.proof.failed:
             self.notes.append(f"invariant not found ({'; '.join(self.proof.failed)})")
         self.search.wanted = [k for k in self.kinds if k not in self.unreachable]
-        if self.proof.invariant is not None:
-            self.search.assume(self.proof.invariant)
+        if self.proof.layers is not None:
+            self.search.assume(self.proof.layers)
 
     def search_to(self, depth: int | None, prove: bool) -> None:
         """Bounded search (and k-induction, with ``prove``) for the kinds still open."""

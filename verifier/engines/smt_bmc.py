@@ -66,13 +66,14 @@ class Search:
         self.sels: list[Term] = []
         self.fatal = [tuple(ch.fatal for ch in c.checks) for c in m.system.commands]
         self._lit = 0
-        self.invariant: Callable[[State], Cond] | None = None
+        self.invariant: Callable[[int, State], Cond] | None = None
 
-    def assume(self, invariant: Callable[[State], Cond]) -> None:
-        """Constrain every state of the unrolling to a proved invariant: it holds in
-        every reachable state, so no path is lost, and z3 is spared the others."""
+    def assume(self, invariant: Callable[[int, State], Cond]) -> None:
+        """Constrain the state after k steps of the unrolling to ``invariant(k, .)``,
+        which must hold after k steps of every path the search looks for (so none is
+        lost), and spares z3 the others."""
         self.invariant = invariant
-        self.solver.add(*[invariant(s) for s in self.states[1:]])
+        self.solver.add(*[invariant(k, s) for k, s in enumerate(self.states) if k])
 
     @property
     def depth(self) -> int:
@@ -91,7 +92,7 @@ class Search:
         nxt, cs = self.enc.step(self.states[-1], sel, str(k + 1))
         self.solver.add(*cs)
         if self.invariant is not None:
-            self.solver.add(self.invariant(nxt))
+            self.solver.add(self.invariant(k + 1, nxt))
         self.sels.append(sel)
         self.states.append(nxt)
 

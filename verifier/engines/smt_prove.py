@@ -62,7 +62,8 @@ class Proof:
     hang_decided: bool = False
     hang: Found | None = None  # with hang_decided: where a hang starts, if anywhere
     exploration: Exploration | None = None  # the exact state graph (for the hang trace)
-    invariant: Callable[[State], Cond] | None = None  # the proved invariant, as a formula
+    # (exact) where the state after k steps of a shortest trace lies, as a formula
+    layers: Callable[[int, State], Cond] | None = None
     note: str = ""  # how the kinds were proved
     failed: list[str] = field(default_factory=list)  # why each attempt stopped
 
@@ -138,12 +139,30 @@ class Prover:
         proof.hang_decided = True
         proof.hang = ex.found.get("hang")
         proof.exploration = ex
-        template = self._diagram(d, self.enc.x)  # translated once, then substituted
-        proof.invariant = lambda s: Subst(self.enc.x, s)(template)
+        proof.layers = self._layers(ex, proof.depth)
         proof.note = (
             f"the {n:,} reachable states (a decision diagram of {d.edges():,} edges) "
             "checked inductive by z3"
         )
+
+    def _layers(self, ex: Exploration, depth: int) -> Callable[[int, State], Cond] | None:
+        """The breadth-first layers of the state graph up to ``depth``: on a shortest
+        trace the state after k steps is at distance k from the initial state.  The
+        bounded search looks for each reachable kind's trace within them (z3 still
+        finds the path in its own encoding, and it is replayed)."""
+        if depth == 0:
+            return None
+        self.phase(f"smt proof: breadth-first layers up to depth {depth}")
+        dist = [0] * len(ex.states)
+        layers: list[list[bytes | tuple[int, ...]]] = [[] for _ in range(depth + 1)]
+        for i in range(1, len(ex.states)):
+            dist[i] = dist[ex.parent[i]] + 1
+            if dist[i] <= depth:
+                layers[dist[i]].append(ex.states[i])
+        x = self.enc.x  # each layer is translated once over the template, then substituted
+        templates = [self._diagram(Diagram.of(lay, self.deadline.expired), x) for lay in layers[1:]]
+        anywhere = z3.BoolVal(True)  # past the deepest reachable kind (a larger --depth)
+        return lambda k, s: Subst(x, s)(templates[k - 1]) if k <= depth else anywhere
 
     def leaving(self, d: Diagram) -> tuple[int, ...] | None:
         """A state of ``d`` with a successor outside ``d``, if z3 finds one."""
