@@ -26,8 +26,16 @@ from verifier.lang.frontend import load
 REGRESSIONS = Path(__file__).parent / "regressions" / "oracle"
 EXAMPLE_DIR = EXAMPLES if EXAMPLES.is_dir() else ROOT.parent.parent / "shared" / "examples"
 
-# Generated seeds on which tlbcheck is known to be wrong today (each kept as a regression).
-KNOWN: dict[int, str] = {}
+# Generated seeds on which tlbcheck is known to be wrong today (each defect is kept as a
+# regression in tests/regressions/oracle/); the slow campaign skips them.
+D4A = "issue 9: defect 4a, an await passed in a loop is reported as a hang"
+D4B = "issue 9: defect 4b, another core's failure hides a hang"
+D9 = "issue 9: defect 9, division by zero in a condition also reports assertion"
+KNOWN: dict[int, str] = {
+    1001: D4A, 1022: D4B, 1055: f"{D4B}; {D9}", 1102: D4A, 1112: D4A, 1124: D9, 1132: D4A,
+    1172: D4B, 1237: D4A, 1241: D4A, 1242: D4A, 1254: D4A, 1260: D4B, 1282: D4A, 1333: D4A,
+    1352: D4B,
+}  # fmt: skip
 
 
 def meets(e: ast.ExpectDecl | None, kinds: set[str]) -> bool:
@@ -83,9 +91,13 @@ def test_tlbcheck_agrees_with_the_oracle_campaign() -> None:
 def _examples(ns: list[int], slow: bool) -> list[Any]:
     out = []
     for f in sorted(EXAMPLE_DIR.glob("*.tlb")):
-        for n in ns if "param N" in f.read_text() else ns[:1]:
+        has_n = "param N" in f.read_text()
+        if slow and not has_n:
+            continue  # already in the first list (marked slow there)
+        for n in ns if has_n else ns[:1]:
             for m in MODELS:
-                marks = [pytest.mark.slow] if slow else []
+                # a spec without N cannot be made smaller: its thousands of states go to `slow`
+                marks = [pytest.mark.slow] if slow or not has_n else []
                 out.append(pytest.param(f, n, m, marks=marks, id=f"{f.stem}-N{n}-{m}"))
     return out
 

@@ -7,7 +7,7 @@ through here, so every entry point gets the same verdicts.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,10 +62,13 @@ def check_spec(
     prove: bool = False,
     max_memory: float | None = None,
     started: float | None = None,
+    phase: Callable[[str], None] | None = None,
 ) -> Result:
     """One spec under one model.  Limits (states, seconds, MB) end the run as
     `inconclusive`, in whichever phase they are reached; the clock starts at
-    ``started`` (a `time.monotonic()` taken before the spec was read) or now."""
+    ``started`` (a `time.monotonic()` taken before the spec was read) or now.
+    ``progress`` hears from the explicit search, ``phase`` is told which phase of
+    the smt engine runs."""
     start = time.monotonic() if started is None else started
     budget = Budget(max_states, timeout, max_memory, started=start)
     expect = checked.expect_for(model)
@@ -79,7 +82,15 @@ def check_spec(
 
         try:
             budget.enter("smt")
-            r = check_smt(m, expect, depth=depth, prove=prove, timeout=budget.remaining())
+            r = check_smt(
+                m,
+                expect,
+                depth=depth,
+                prove=prove,
+                timeout=budget.remaining(),
+                max_states=max_states,
+                phase=phase,
+            )
             return settle(r, m.system)
         except LimitReached as limit:
             return _stopped(checked, model, expect, engine, limit.reason, start)

@@ -59,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument(
         "--prove",
         action="store_true",
-        help="smt engine: try to prove safety for every depth (k-induction)",
+        help="smt engine: decide every kind at every depth (inductive invariants, k-induction)",
     )
     p.add_argument(
         "--cost", action="store_true", help="print a timed run's cost beside each verdict"
@@ -163,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
                 timeout=args.timeout,
                 engine=args.engine,
                 progress=progress.update,
+                phase=progress.phase,
                 depth=args.depth,
                 prove=args.prove,
                 max_memory=args.max_memory,
