@@ -7,7 +7,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT.parent / "shared" / "examples"
+# ../shared/examples from /work/main; from a worktree (/work/wt/NAME) it is one level up
+EXAMPLES = next(
+    (p / "shared" / "examples" for p in ROOT.parents if (p / "shared" / "examples").is_dir()),
+    ROOT.parent / "shared" / "examples",
+)
 SPECS = ROOT / "specs"
 
 

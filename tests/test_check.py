@@ -136,16 +136,19 @@ def test_checked_tables() -> None:
 def test_defaults() -> None:
     c = load_text("frame A\npage V -> A rw\ncore c { read V }\n", "dir/my_spec.tlb", [])
     assert c.title == "my_spec" and c.model == "pso"
-    assert (c.walker, c.ipi, c.buffer) == ("speculative", "unordered", 4)
+    assert (c.walker, c.ipi, c.buffer) == ("speculative", "unordered", 0)
     (space,) = c.spaces
     assert space.name == DEFAULT_SPACE and space.asid == 0
     assert space.entries == (("V", ast.Mapping("A", "rw")),)
     assert c.cores[0].space == DEFAULT_SPACE
 
 
-def test_empty_file_is_a_spec_without_cores() -> None:
-    c = load_text("// nothing yet\n", "empty.tlb", [])
-    assert c.cores == () and c.expects == ()
+@pytest.mark.parametrize("text", ["", "// nothing yet\n", "frame A\npage V -> A rw\n"])
+def test_a_spec_without_cores_is_an_error(text: str) -> None:
+    with pytest.raises(SpecError) as e:
+        load_text(text, "empty.tlb", [])
+    (d,) = e.value.diagnostics
+    assert d.message == "the spec declares no cores" and (d.span.line, d.span.col) == (1, 1)
 
 
 def test_single_space_is_the_start_space() -> None:
@@ -166,7 +169,7 @@ handler inner(p) { invlpg p }
 
 
 def test_later_params_see_overrides() -> None:
-    c = load_text("param N = 2\nparam M = N + 1\n", "p.tlb", ["N=5"])
+    c = load_text("param N = 2\nparam M = N + 1\ncore c { skip }\n", "p.tlb", ["N=5"])
     assert c.params == (("N", 5), ("M", 6))
 
 

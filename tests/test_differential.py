@@ -5,7 +5,8 @@ stores, fences, an IPI whose handler invalidates and acknowledges, accesses,
 free/complete, awaits, a little arithmetic).  For each, the explicit engine
 explores everything; the smt engine searches to the length of the longest path
 of the explicit state graph (so its search is complete) and must reach exactly
-the same kinds (hang aside), each with a trace of the same length.
+the same kinds (hang aside), each with a trace of the same length; with --prove it
+must decide every kind, hang included, and reach exactly the explicit engine's.
 
 A case that ever disagreed is kept in tests/regressions/ as NAME.tlb with
 NAME.expected (lines `MODEL: kind, kind`); `test_regression` re-runs them.
@@ -152,6 +153,9 @@ def compare(m: Model) -> dict[str, int]:
     have = {t.kind: len(t.steps) for t in got.traces}
     assert "z3" not in got.reason, got.reason
     assert have == want, (m.model, have, want)
+    proved = check_smt(m, None, prove=True, timeout=60)  # decides every kind, hang too
+    assert "not decided" not in proved.reason, proved.reason
+    assert proved.kinds == tuple(sorted(ex.found)), (m.model, proved.kinds, sorted(ex.found))
     return have
 
 
@@ -159,7 +163,7 @@ def compare(m: Model) -> dict[str, int]:
 
 
 @settings(
-    derandomize=True, deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow]
+    derandomize=True, deadline=None, max_examples=25, suppress_health_check=[HealthCheck.too_slow]
 )
 @given(specs(), st.sampled_from(MODELS))
 def test_engines_agree(text: str, model: str) -> None:

@@ -22,7 +22,7 @@ TOKENS = [
     "self", "flush", "all", "others", "ipi", "page", "core", "var", "global", "invalid", "cpu",
     "\x00", "\t", "é", "\r\n",
 ]  # fmt: skip
-FUZZ = settings(max_examples=150, derandomize=True, deadline=None)
+FUZZ = settings(max_examples=50, derandomize=True, deadline=None)
 
 
 def _survives(text: str) -> None:
@@ -63,7 +63,7 @@ def mutated(draw: st.DrawFn) -> str:
     return text
 
 
-@settings(max_examples=300, derandomize=True, deadline=None)
+@settings(max_examples=60, derandomize=True, deadline=None)
 @given(mutated())
 def test_mutated_examples(text: str) -> None:
     _survives(text)

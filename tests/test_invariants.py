@@ -1,10 +1,14 @@
-"""The relational abstraction: projections onto k-tuples of groups over-approximate a set."""
+"""Candidate invariants: projections onto k-tuples of groups over-approximate a set;
+decision diagrams hold it exactly."""
 
 from __future__ import annotations
 
+import random
 from itertools import product
 
-from verifier.engines.invariants import Relations
+import pytest
+
+from verifier.engines.invariants import Diagram, OutOfTime, Relations, TooLarge
 
 GROUPS = ((0,), (1,), (2, 3))
 
@@ -45,3 +49,47 @@ def test_grows_only_when_something_new_appears() -> None:
     assert rel.add([(1, 1, 0, 0)])  # a second varying group: tuples recomputed
     assert set(rel.tuples) == {(0, 1)}
     assert rel.tuples[(0, 1)] == {(0, 0), (0, 1), (1, 1)}
+
+
+# ---------------------------------------------------------------- decision diagrams
+
+
+def test_diagram_holds_exactly_its_states() -> None:
+    rng = random.Random(7)
+    for _ in range(30):
+        width = rng.randint(1, 4)
+        states = [
+            tuple(rng.randint(-2, 3) for _ in range(width)) for _ in range(rng.randint(1, 40))
+        ]
+        d = Diagram.of(states)
+        universe = product(range(-2, 4), repeat=width)
+        assert {s for s in universe if s in d} == set(states)
+
+
+def test_diagram_shares_equal_subsets() -> None:
+    """Independent fields: one node per level, whatever the number of states."""
+    states = list(product(range(3), repeat=5))  # 243 states
+    d = Diagram.of(states)
+    assert len(d.nodes) == 1 + 5 and d.edges() == 15
+    d = Diagram.of([(1, 0, 5), (1, 1, 5)])
+    assert d.fixed == ((0, 1), (2, 5)) and d.order == (1,)
+
+
+def test_diagram_stops_when_told() -> None:
+    with pytest.raises(OutOfTime):
+        Diagram.of(list(product(range(4), repeat=6)), stop=lambda: True)
+
+
+def test_relations_refuse_too_much_work() -> None:
+    rel = Relations(((0,), (1,), (2,), (3,)), 3, max_work=3)
+    with pytest.raises(TooLarge):
+        rel.add(list(product(range(2), repeat=4)))  # 4 combinations x 16 states
+    rel = Relations(GROUPS, 2)
+    with pytest.raises(OutOfTime):
+        rel.add(list(product(range(2), repeat=4)), stop=lambda: True)
+
+
+def test_diagram_of_packed_states_is_the_same() -> None:
+    states = [(1, 0, 5), (1, 1, 5), (2, 1, 7), (0, 0, 0)]
+    a, b = Diagram.of(states), Diagram.of([bytes(s) for s in states])
+    assert (a.fixed, a.order, a.nodes, a.root) == (b.fixed, b.order, b.nodes, b.root)

@@ -180,14 +180,14 @@ specs = st.lists(decls, max_size=8).map(lambda ds: ast.Spec(tuple(ds)))
 
 
 @settings(
-    max_examples=200, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=60, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 @given(specs)
 def test_random_ast_roundtrip(spec: ast.Spec) -> None:
     _roundtrip(spec)
 
 
-@settings(max_examples=200, derandomize=True, deadline=None)
+@settings(max_examples=60, derandomize=True, deadline=None)
 @given(exprs)
 def test_random_expression_roundtrip(e: ast.Expr) -> None:
     _roundtrip(ast.Spec((ast.ParamDecl("N", e),)))

@@ -386,8 +386,10 @@ def test_limits_reach_the_engine(
         return _fake_check_file(path, models, defines)
 
     monkeypatch.setattr(api, "check_file", recording)
-    run_cli("specs/a_safe.tlb", "--max-states", "500", "--timeout", "2.5", capsys=capsys)
-    assert seen == [{"max_states": 500, "timeout": 2.5}] * 2
+    args = ("--max-states", "500", "--timeout", "2.5", "--max-memory", "300")
+    run_cli("specs/a_safe.tlb", *args, capsys=capsys)
+    assert seen == [{"max_states": 500, "timeout": 2.5, "max_memory": 300.0}] * 2
     seen.clear()
     run_cli("specs/a_safe.tlb", capsys=capsys)
-    assert seen == [{}, {}]  # the engine's own defaults
+    # the engine's own defaults, but a memory limit always
+    assert [set(kw) for kw in seen] == [{"max_memory"}] * 2

@@ -7,19 +7,23 @@ through here, so every entry point gets the same verdicts.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from verifier.engines.budget import Budget, LimitReached
+from verifier.engines.capacity import settle
 from verifier.engines.explicit import Exploration, ProgressFn, explore
-from verifier.engines.model import Model, expect_text, meets, meets_so_far
+from verifier.engines.model import Model, expect_text, meets, meets_so_far, release_frozen
 from verifier.engines.result import Problem, Result, Trace
 from verifier.engines.symmetry import Canon, canon
 from verifier.engines.trace import ReplayError, TraceBuilder
+from verifier.lang.ast import ExpectDecl
 from verifier.lang.checked import MODELS, CheckedSpec
 from verifier.lang.frontend import load
 
 DEFAULT_MAX_STATES = 2_000_000
+TRACE_GRACE = 1.0  # seconds past the timeout for building the traces of what was found
 
 
 def expected_models(checked: CheckedSpec) -> list[str]:
@@ -30,14 +34,16 @@ def expected_models(checked: CheckedSpec) -> list[str]:
     return [m for m in MODELS if m in named] or [checked.model]
 
 
-def traces_of(m: Model, ex: Exploration) -> list[Trace]:
-    tb = m.builder()
+def traces_of(m: Model, ex: Exploration, budget: Budget | None = None) -> list[Trace]:
+    """A shortest trace per problem kind found; a limit of ``budget`` reached meanwhile
+    raises `LimitReached`."""
+    tb = m.builder(budget)
     out = []
     for kind in sorted(ex.found):
         f = ex.found[kind]
         path = ex.path(f.state)
         if kind == "hang":
-            final = tb.hang_problem(f.core, f.await_pc)
+            final = tb.hang_problem(f.core, f.await_pc, ex.state(f.state) if f.stuck else None)
         else:
             path.append(f.command)
             final = tb.problem(kind, m.system.commands[f.command], f.check, ex.state(f.state))
@@ -55,30 +61,64 @@ def check_spec(
     progress: ProgressFn | None = None,
     depth: int | None = None,
     prove: bool = False,
+    max_memory: float | None = None,
+    started: float | None = None,
+    phase: Callable[[str], None] | None = None,
     symmetry: bool = True,
     stop_at_first: bool = False,
 ) -> Result:
-    """``symmetry``: store one state per orbit of each symmetric core family (verdicts
-    and traces are those of the unreduced search).  ``stop_at_first``: end the search
-    at the first problem (verdict `unsafe` with a shortest trace to it)."""
-    start = time.monotonic()
-    m = Model.of(checked, model)
+    """One spec under one model.  Limits (states, seconds, MB) end the run as
+    `inconclusive`, in whichever phase they are reached; the clock starts at
+    ``started`` (a `time.monotonic()` taken before the spec was read) or now.
+    ``progress`` hears from the explicit search, ``phase`` is told which phase of
+    the smt engine runs.  ``symmetry``: store one state per orbit of each symmetric
+    core family (verdicts and traces are those of the unreduced search).
+    ``stop_at_first``: end the search at the first problem (verdict `unsafe` with a
+    shortest trace to it)."""
+    start = time.monotonic() if started is None else started
+    budget = Budget(max_states, timeout, max_memory, started=start)
     expect = checked.expect_for(model)
+    try:
+        m = Model.of(checked, model, budget)
+    except LimitReached as limit:
+        release_frozen()
+        return _stopped(checked, model, expect, engine, limit.reason, start)
     if engine == "smt":
         from verifier.engines.smt import check_smt
 
-        return check_smt(m, expect, depth=depth, prove=prove, timeout=timeout)
+        try:
+            budget.enter("smt")
+            r = check_smt(
+                m,
+                expect,
+                depth=depth,
+                prove=prove,
+                timeout=budget.remaining(),
+                max_states=max_states,
+                phase=phase,
+            )
+            return settle(r, m.system)
+        except LimitReached as limit:
+            return _stopped(checked, model, expect, engine, limit.reason, start)
+        finally:
+            release_frozen()
     sym = canon(m.system, m.program) if symmetry else None
     ex = explore(
         m.system,
-        max_states=max_states,
-        timeout=timeout,
         progress=progress,
+        budget=budget,
         canon=sym.fn if sym is not None else None,
         stop_at_first=stop_at_first,
     )
-    traces = traces_of(m, ex)
-    kinds = tuple(t.kind for t in traces)
+    try:
+        budget.phase = "building traces"
+        budget.grace(TRACE_GRACE)  # what a search stopped by a limit found still gets traces
+        traces = traces_of(m, ex, budget)
+    except LimitReached as limit:
+        traces, ex.complete, ex.stopped = [], False, False
+        ex.reason = ex.reason or limit.reason
+    release_frozen()
+    kinds = tuple(sorted(ex.found))
     if ex.complete:
         verdict = "unsafe" if kinds else "safe"
         met = meets(expect, kinds)
@@ -86,7 +126,7 @@ def check_spec(
         verdict, met = "unsafe", meets_so_far(expect, kinds)
     else:
         verdict, met = "inconclusive", False
-    return Result(
+    r = Result(
         checked.title,
         checked.file,
         model,
@@ -103,6 +143,7 @@ def check_spec(
         ex.reason,
         reductions=reductions(sym),
     )
+    return settle(r, m.system)
 
 
 def reductions(sym: Canon | None) -> tuple[str, ...]:
@@ -116,13 +157,44 @@ def reductions(sym: Canon | None) -> tuple[str, ...]:
     )
 
 
+def _stopped(
+    checked: CheckedSpec,
+    model: str,
+    expect: ExpectDecl | None,
+    engine: str,
+    reason: str,
+    start: float,
+) -> Result:
+    """The result of a run a limit ended before its search began."""
+    return Result(
+        checked.title,
+        checked.file,
+        model,
+        checked.params,
+        "inconclusive",
+        (),
+        (),
+        0,
+        0,
+        time.monotonic() - start,
+        expect_text(expect),
+        False,
+        engine,
+        reason,
+    )
+
+
 def check_file(
     path: str, models: list[str] | None, defines: Sequence[str] = (), **options: Any
 ) -> list[Result]:
     """Load a spec and check it under each model (its declared one when ``models`` is
     None); ``options`` are those of `check_spec`."""
+    started = time.monotonic()  # reading the spec counts against the first model's time
     checked = load(path, list(defines))
-    return [check_spec(checked, m, **options) for m in (models or [checked.model])]
+    return [
+        check_spec(checked, m, **options, started=started if i == 0 else None)
+        for i, m in enumerate(models or [checked.model])
+    ]
 
 
 @dataclass(frozen=True)
@@ -174,7 +246,9 @@ def _problem_at_end(
         from verifier.engines.explicit import hang_from
 
         found = hang_from(m.system, states[-1])
-        return tb.hang_problem(found[0], found[1]) if found else None
+        if found is None:
+            return None
+        return tb.hang_problem(found.core, found.pc, states[-1] if found.stuck else None)
     if not path:
         return None
     cmd = m.system.commands[path[-1]]

@@ -5,14 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 from verifier.api import DEFAULT_MAX_STATES, check_spec, expected_models
 from verifier.cli import common as cli
+from verifier.cli.cost import cost_line
 from verifier.engines.result import Result
 from verifier.lang.checked import MODELS
 from verifier.lang.diagnostics import SpecError
 from verifier.lang.frontend import load
+from verifier.report import files
 from verifier.report.render_text import render_text
 from verifier.report.terminal import Progress, paint, use_color
 
@@ -35,20 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     cli.add_define_option(p)
     p.add_argument("--json", action="store_true", help="print one JSON list of results")
-    p.add_argument(
-        "--max-states",
-        type=int,
-        default=DEFAULT_MAX_STATES,
-        metavar="N",
-        help=f"stop with `inconclusive` after N states (default {DEFAULT_MAX_STATES})",
-    )
-    p.add_argument(
-        "--timeout",
-        type=float,
-        default=None,
-        metavar="S",
-        help="stop with `inconclusive` after S seconds per spec and model",
-    )
+    cli.add_limit_options(p, DEFAULT_MAX_STATES)
     p.add_argument(
         "--out", metavar="DIR", help="write each trace as DIR/<spec>.<model>.<kind>.json and .txt"
     )
@@ -60,12 +50,19 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="explicit-state search (default) or z3 bounded model checking",
     )
     p.add_argument(
-        "--depth", type=int, default=None, metavar="K", help="smt engine: deepest bound to try"
+        "--depth",
+        type=cli.natural,
+        default=None,
+        metavar="K",
+        help="smt engine: deepest bound to try",
     )
     p.add_argument(
         "--prove",
         action="store_true",
-        help="smt engine: try to prove safety for every depth (k-induction)",
+        help="smt engine: decide every kind at every depth (inductive invariants, k-induction)",
+    )
+    p.add_argument(
+        "--cost", action="store_true", help="print a timed run's cost beside each verdict"
     )
     p.add_argument(
         "--no-symmetry",
@@ -115,22 +112,24 @@ def verdict_line(r: Result, color: bool) -> str:
     )
 
 
-def write_traces(r: Result, out: Path | None, svg: Path | None) -> None:
-    stem = Path(r.file).stem
+def write_traces(r: Result, name: str, out: Path | None, svg: Path | None) -> list[Path]:
+    """Write each trace of ``r`` as ``<name>.<model>.<kind>`` files; return their paths."""
+    written = []
     for t in r.traces:
-        base = f"{stem}.{r.model}.{t.kind}"
+        base = f"{name}.{r.model}.{t.kind}"
         if out is not None:
-            out.mkdir(parents=True, exist_ok=True)
-            (out / f"{base}.json").write_text(
-                json.dumps(t.to_json(), indent=1, sort_keys=True) + "\n"
-            )
-            (out / f"{base}.txt").write_text(render_text(t) + "\n")
+            path = files.ensure_dir((out / base).parent) / f"{Path(base).name}.json"
+            files.write_atomic(path, json.dumps(t.to_json(), indent=1, sort_keys=True) + "\n")
+            files.write_atomic(path.with_suffix(".txt"), render_text(t) + "\n")
+            written.append(path)
         if svg is not None:
             from verifier.report.render_svg import render_svg
 
-            svg.mkdir(parents=True, exist_ok=True)
+            path = files.ensure_dir((svg / base).parent) / f"{Path(base).name}.svg"
             source = Path(r.file).read_text() if Path(r.file).is_file() else None
-            (svg / f"{base}.svg").write_text(render_svg(t, source))
+            files.write_atomic(path, render_svg(t, source))
+            written.append(path)
+    return written
 
 
 def exit_code(results: list[Result], bad_input: bool) -> int:
@@ -146,9 +145,14 @@ def exit_code(results: list[Result], bad_input: bool) -> int:
 def run(args: argparse.Namespace) -> int:
     color = use_color(sys.stdout, args.no_color) and not args.json
     results: list[Result] = []
+    costs: list[dict[str, object] | None] = []
     bad_input = False
     errors: list[dict[str, object]] = []
+    out = files.ensure_dir(args.out) if args.out else None  # a bad place fails before any run
+    svg = files.ensure_dir(args.svg) if args.svg else None
+    names = files.unique_names(args.files)
     for f in args.files:
+        started: float | None = time.monotonic()  # reading counts against the first model
         try:
             checked = load(f, args.define)
         except SpecError as err:
@@ -172,17 +176,25 @@ def run(args: argparse.Namespace) -> int:
                 timeout=args.timeout,
                 engine=args.engine,
                 progress=progress.update,
+                phase=progress.phase,
                 depth=args.depth,
                 prove=args.prove,
+                max_memory=args.max_memory,
+                started=started,
                 symmetry=not args.no_symmetry,
                 stop_at_first=args.stop_at_first,
             )
+            started = None
             progress.done()
             results.append(r)
-            out = Path(args.out) if args.out else None
-            write_traces(r, out, Path(args.svg) if args.svg else None)
+            line, run_cost = cost_line(checked, model) if args.cost else ("", None)
+            costs.append(run_cost.to_json() if run_cost else None)
+            for path in write_traces(r, names[f], out, svg):
+                sys.stderr.write(f"trace written to {path}\n")
             if not args.json:
                 print(verdict_line(r, color))
+                if line:
+                    print(line)
                 if not args.quiet:
                     for t in r.traces:
                         print()
@@ -190,5 +202,9 @@ def run(args: argparse.Namespace) -> int:
                         print()
             sys.stdout.flush()
     if args.json:
-        print(json.dumps([r.to_json() for r in results] + errors, indent=1))
+        out_json = [
+            {**r.to_json(), **({"cost": c} if c is not None else {})}
+            for r, c in zip(results, costs, strict=True)
+        ]
+        print(json.dumps(out_json + errors, indent=1))
     return exit_code(results, bad_input)

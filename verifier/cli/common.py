@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 EXIT_OK = 0
 EXIT_MISMATCH = 1
@@ -19,4 +20,64 @@ def add_define_option(p: argparse.ArgumentParser) -> None:
         default=[],
         metavar="NAME=VALUE",
         help="override a param of the spec (repeatable)",
+    )
+
+
+def _whole(text: str, lo: int) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if n < lo:
+        raise argparse.ArgumentTypeError(f"must be at least {lo}, not {n}")
+    return n
+
+
+def count(text: str) -> int:
+    """A whole number of at least 1 (argparse type: anything else is a usage error)."""
+    return _whole(text, 1)
+
+
+def natural(text: str) -> int:
+    """A whole number of at least 0."""
+    return _whole(text, 0)
+
+
+def amount(text: str) -> float:
+    """A finite number above 0 (argparse type for seconds and megabytes)."""
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(x) or x <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, not {text}")
+    return x
+
+
+def add_limit_options(p: argparse.ArgumentParser, max_states_default: int | None) -> None:
+    """--max-states, --timeout and --max-memory, validated the same for every command."""
+    from verifier.engines.budget import default_max_memory_mb
+
+    default = f" (default {max_states_default})" if max_states_default else ""
+    p.add_argument(
+        "--max-states",
+        type=count,
+        default=max_states_default,
+        metavar="N",
+        help=f"stop with `inconclusive` after N states{default}",
+    )
+    p.add_argument(
+        "--timeout",
+        type=amount,
+        default=None,
+        metavar="S",
+        help="stop with `inconclusive` after S seconds per spec and model, in any phase",
+    )
+    p.add_argument(
+        "--max-memory",
+        type=amount,
+        default=float(default_max_memory_mb()),
+        metavar="MB",
+        help="stop with `inconclusive` when the process uses more than MB megabytes "
+        "(default: half of this machine's memory)",
     )

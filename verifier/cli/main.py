@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from verifier import __version__
-from verifier.cli import check, show, suite
+from verifier.cli import check, cost, show, suite
 from verifier.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_INCONCLUSIVE,
@@ -26,6 +26,7 @@ from verifier.cli.common import (
     add_define_option,
 )
 from verifier.lang.diagnostics import SpecError
+from verifier.report.files import OutputError
 
 __all__ = [
     "EXIT_BAD_INPUT",
@@ -74,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_define_option(p)
     p.set_defaults(func=_parse_cmd)
 
-    for command in (check, show, suite):
+    for command in (check, show, suite, cost):
         command.register(sub)
     return parser
 
@@ -93,6 +94,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("tlbcheck: interrupted\n")
         return 130
+    except OutputError as err:
+        sys.stderr.write(f"tlbcheck: error: {err}\n")
+        return EXIT_BAD_INPUT
     except RecursionError:
         sys.stderr.write("tlbcheck: error: input nested too deeply\n")
         return EXIT_BAD_INPUT

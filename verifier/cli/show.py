@@ -21,6 +21,8 @@ from typing import Any
 
 from verifier.cli import common as cli
 from verifier.engines.result import TRACE_FORMAT, Trace
+from verifier.engines.trace_schema import TraceShapeError, check_trace_json
+from verifier.report.files import OutputError, write_atomic
 from verifier.report.terminal import paint, use_color
 
 FORMATS = ("text", "svg", "html", "dot")
@@ -70,11 +72,10 @@ def load_trace(path: str) -> Trace:
             f"(this tlbcheck reads format {TRACE_FORMAT})",
         )
     try:
-        trace = Trace.from_json(data)
-    except KeyError as exc:
-        raise BadInput(path, f"not a trace: missing field {exc.args[0]!r}") from None
-    except (TypeError, ValueError, AttributeError) as exc:
+        check_trace_json(data)
+    except TraceShapeError as exc:
         raise BadInput(path, f"not a trace: {exc}") from None
+    trace = Trace.from_json(data)
     if not trace.steps:
         raise BadInput(path, "the trace has no steps")
     return trace
@@ -151,9 +152,9 @@ def _show_cmd(args: argparse.Namespace) -> int:
             sys.stdout.write(text)
         else:
             try:
-                Path(args.output).write_text(text, encoding="utf-8")
-            except OSError as exc:
-                raise BadInput(args.output, f"cannot write: {exc.strerror or exc}") from None
+                write_atomic(args.output, text)
+            except OutputError as exc:
+                raise BadInput(args.output, f"cannot write: {exc.reason}") from None
     except BadInput as exc:
         sys.stderr.write(f"{exc}\n")
         return cli.EXIT_BAD_INPUT

@@ -8,12 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-
-def _positive(text: str) -> int:
-    n = int(text)
-    if n < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return n
+from verifier.cli import common as cli
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -23,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         description="Run every spec under every model its `expect` lines name (a spec "
         "without one: its declared model, expecting safe) and compare the verdicts. "
         "Exit 0 all passed, 1 a mismatch, inconclusive run or bad input, "
-        "2 a PATH does not exist.",
+        "2 a PATH does not exist or an output place cannot be written.",
     )
     p.add_argument(
         "paths",
@@ -35,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument(
         "--jobs",
         "-j",
-        type=_positive,
+        type=cli.count,
         default=1,
         metavar="N",
         help="run N (spec, model) jobs in parallel processes",
@@ -46,13 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         action="store_true",
         help="rewrite counterexamples/ from this run and delete stale traces",
     )
-    p.add_argument(
-        "--max-states",
-        type=_positive,
-        metavar="N",
-        help="state limit per run (beyond it the run is inconclusive)",
-    )
-    p.add_argument("--timeout", type=float, metavar="S", help="time limit per run, in seconds")
+    cli.add_limit_options(p, None)
     p.add_argument("--no-color", action="store_true", help="plain output")
     p.set_defaults(func=run)
 
@@ -65,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         junit=args.junit,
         update_counterexamples=args.update_counterexamples,
-        limits=suite.Limits(args.max_states, args.timeout),
+        limits=suite.Limits(args.max_states, args.timeout, args.max_memory),
         no_color=args.no_color,
     )
     return suite.main(opts)

@@ -4,26 +4,29 @@ Two forms are generated from the same expressions:
 - per command, ``step(s) -> tuple | None`` (None when the guard is false) and,
   if it has checks, ``checks(s) -> list[int]`` (indices of the checks that hold);
   traces and replay use these;
-- one ``successors(s, out, hit)`` for the search: it dispatches on each core's
-  pc to the function of that instruction, then runs the core's machine steps
-  (drains, deliveries, fills), appending ``(command id, next state)`` to ``out``
-  for every enabled command (``None`` as the state when a fatal check holds: the
-  path ends there) and the command id to ``hit`` when one of its checks holds
-  (the search then asks ``checks`` which).  No call is made per disabled
-  command.  The next state is built from slices of the pre-state and the
-  updated runs.  When every field fits in a byte states are ``bytes`` (a
-  quarter of a tuple's memory; indexing works the same).
+- per core, one ``successors(s, out)`` function for each pc and one for the
+  machine steps (drains, deliveries, fills), which append ``(command id, next
+  state)`` for every enabled command (``None`` as the state when a fatal
+  check holds: the path ends there); the search uses these, avoiding a call
+  per disabled command.  When every field fits in a byte they build ``bytes``
+  states (a quarter of a tuple's memory; indexing works the same).
 
 Interval analysis over the field ranges lets table lookups and divisions by
 positive constants compile to plain indexing and `//`.  The generated code
 means exactly what `system.evaluate` means; tests compare the two.
+
+Every function is generated and compiled when it is first looked up, one at a
+time: compiling a long program's commands at once cost seconds and gigabytes
+(Python's compiler holds the whole module's syntax tree) before the search
+could even check its clock.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from verifier.engines.budget import Budget
 from verifier.ir.system import (
     Command,
     Const,
@@ -33,8 +36,6 @@ from verifier.ir.system import (
     Op,
     System,
     Table,
-    conj,
-    eq,
     interval,
     tdiv,
     tmod,
@@ -43,9 +44,7 @@ from verifier.ir.system import (
 State = tuple[int, ...] | bytes  # bytes when every field fits in 0..255 (see `compact`)
 StepFn = Callable[[tuple[int, ...]], "tuple[int, ...] | None"]
 CheckFn = Callable[[State], "list[int]"]
-SuccFn = Callable[[State, "list[tuple[int, State | None]]", "list[int]"], None]
-
-PAD = 4096  # a table is padded with zeros when its index can exceed it by less
+SuccFn = Callable[[State, "list[tuple[int, State | None]]"], None]
 
 _ARITH = {"add": "+", "sub": "-", "mul": "*"}
 _CMP = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
@@ -84,11 +83,10 @@ class _Gen:
             return f"s[{e.index}]"
         if isinstance(e, Table):
             lo, hi = interval(e.index, self.fields)
-            if lo >= 0 and hi < len(e.values) + PAD:
-                # out of range gives 0: pad the table with zeros up to the highest index
-                padded = e.values + (0,) * max(0, hi + 1 - len(e.values))
-                return f"{self.table(padded)}[{self.value(e.index)}]"
-            return f"{self.table(e.values)}_d.get({self.value(e.index)}, 0)"
+            name = self.table(e.values)
+            if lo >= 0 and hi < len(e.values):
+                return f"{name}[{self.value(e.index)}]"
+            return f"{name}_d.get({self.value(e.index)}, 0)"
         a = e.args
         if e.op in _ARITH:
             return f"({self.value(a[0])} {_ARITH[e.op]} {self.value(a[1])})"
@@ -110,75 +108,50 @@ class _Gen:
         ]
 
 
+class _Lazy(dict):  # type: ignore[type-arg]
+    """key -> compiled function (or None), generated and compiled on first lookup: a
+    long program only pays for the code the search or a trace actually reaches."""
+
+    def __init__(self, make: Callable[[int], object]) -> None:
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, key: int) -> object:
+        fn = self[key] = self.make(key)
+        return fn
+
+
 @dataclass(frozen=True)
 class Compiled:
-    step: tuple[StepFn, ...]  # by command id
-    checks: tuple[CheckFn | None, ...]  # by command id
-    successors: SuccFn  # every enabled command of a state (see the module docstring)
+    """The compiled commands; each mapping compiles an entry when it is first looked up
+    (``[key]``, not ``.get``), checking the budget given to `compile_system` first, so
+    that a limit holds while a long program is being compiled."""
+
+    step: Mapping[int, StepFn]  # by command id
+    checks: Mapping[int, CheckFn | None]  # by command id
+    site_succ: tuple[Mapping[int, SuccFn | None], ...]  # per core: pc -> successors at pc
+    machine_succ: tuple[SuccFn, ...]  # per core: successors of drains, deliveries, fills
 
 
-def _command_source(g: _Gen, cmd: Command) -> list[str]:
+def _step_source(g: _Gen, cmd: Command) -> list[str]:
     lines = [f"def _step{cmd.id}(s):", f"    if not {g.cond(cmd.guard)}:", "        return None"]
     lines += g.updates(cmd, "    ")
     lines.append("    return tuple(n)")
-    if cmd.checks:
-        lines += [f"def _check{cmd.id}(s):", "    out = []"]
-        for i, chk in enumerate(cmd.checks):
-            lines += [f"    if {g.cond(chk.cond)}:", f"        out.append({i})"]
-        lines.append("    return out")
     return lines
 
 
-def _conjuncts(e: Expr) -> list[Expr]:
-    if isinstance(e, Op) and e.op == "and":
-        return _conjuncts(e.args[0]) + _conjuncts(e.args[1])
-    return [e]
+def _check_source(g: _Gen, cmd: Command) -> list[str]:
+    lines = [f"def _check{cmd.id}(s):", "    out = []"]
+    for i, chk in enumerate(cmd.checks):
+        lines += [f"    if {g.cond(chk.cond)}:", f"        out.append({i})"]
+    lines.append("    return out")
+    return lines
 
 
-def _without(guard: Expr, known: Expr | None) -> Expr:
-    """``guard`` less the conjunct ``known`` (which the caller has already tested)."""
-    if known is None:
-        return guard
-    return conj(*(c for c in _conjuncts(guard) if c != known))
-
-
-def _build(g: _Gen, cmd: Command, packed: bool) -> str:
-    """Python source of the successor state: unchanged runs of the pre-state are sliced,
-    updated runs are built in one go (``bytes((...))`` or a tuple)."""
-    ups = sorted(cmd.updates)
-    pieces: list[str] = []
-    pos = 0
-    k = 0
-    while k < len(ups):
-        start = ups[k][0]
-        run = [g.value(ups[k][1])]
-        while k + 1 < len(ups) and ups[k + 1][0] == ups[k][0] + 1:
-            k += 1
-            run.append(g.value(ups[k][1]))
-        if start > pos:
-            pieces.append(f"s[{pos}:{start}]")
-        body = ", ".join(run) + ("," if len(run) == 1 else "")
-        pieces.append(f"bytes(({body}))" if packed else f"({body})")
-        pos = ups[k][0] + 1
-        k += 1
-    if pos < len(g.fields):
-        pieces.append(f"s[{pos}:]")
-    if not pieces:
-        return "s"
-    return pieces[0] if len(pieces) == 1 else "(" + " + ".join(pieces) + ")"
-
-
-def _succ_source(
-    g: _Gen, name: str, cmds: list[Command], packed: bool, known: Expr | None = None
-) -> list[str]:
-    """``known``: a conjunct every guard here has that the dispatcher already tested
-    (the pc of a site)."""
-    lines = [f"def {name}(s, out, hit):"]
+def _succ_source(g: _Gen, name: str, cmds: list[Command], pack: str) -> list[str]:
+    lines = [f"def {name}(s, out):"]
     for cmd in cmds:
-        lines.append(f"    if {g.cond(_without(cmd.guard, known))}:")
-        if cmd.checks:
-            lines.append(f"        if {' or '.join(g.cond(c.cond) for c in cmd.checks)}:")
-            lines.append(f"            hit.append({cmd.id})")
+        lines.append(f"    if {g.cond(cmd.guard)}:")
         fatal = [chk.cond for chk in cmd.checks if chk.fatal]
         indent = "        "
         if fatal:
@@ -187,7 +160,8 @@ def _succ_source(
             lines.append(f"            out.append(({cmd.id}, None))")
             lines.append("        else:")
             indent = "            "
-        lines.append(f"{indent}out.append(({cmd.id}, {_build(g, cmd, packed)}))")
+        lines += g.updates(cmd, indent)
+        lines.append(f"{indent}out.append(({cmd.id}, {pack}(n)))")
     if not cmds:
         lines.append("    pass")
     return lines
@@ -198,43 +172,73 @@ def compact(system: System) -> bool:
     return all(f.lo >= 0 and f.hi <= 255 for f in system.fields)
 
 
-def compile_system(system: System, *, packed: bool = False) -> Compiled:
+class _Compiler:
+    """Generates and compiles the source of one function at a time, sharing the
+    constant tables of every function compiled so far."""
+
+    def __init__(self, system: System, packed: bool, budget: Budget | None) -> None:
+        self.g = _Gen(system.fields)
+        self.pack = "bytes" if packed else "tuple"
+        self.namespace: dict[str, object] = {"_div": tdiv, "_mod": tmod}
+        self.budget = budget
+
+    def define(self, lines: list[str], name: str) -> Callable[..., object]:
+        if self.budget is not None:
+            self.budget.check()
+        exec(compile("\n".join(lines), "<tlbcheck-commands>", "exec"), self.namespace)
+        for values, tname in self.g.tables.items():
+            if tname not in self.namespace:
+                self.namespace[tname] = values
+                self.namespace[f"{tname}_d"] = dict(enumerate(values))
+        return self.namespace.pop(name)  # type: ignore[return-value]
+
+    def succ(self, name: str, cmds: list[Command]) -> SuccFn:
+        return self.define(_succ_source(self.g, name, cmds, self.pack), name)  # type: ignore[return-value]
+
+
+def compile_system(
+    system: System, *, packed: bool = False, budget: Budget | None = None
+) -> Compiled:
     """``packed``: the successor functions build ``bytes`` states (see `compact`); the
-    per-command step functions always work on tuples."""
-    g = _Gen(system.fields)
-    lines: list[str] = []
-    for cmd in system.commands:
-        lines += _command_source(g, cmd)
+    per-command step functions always work on tuples.  Functions are compiled when
+    first looked up; ``budget`` is checked before each."""
+    cc = _Compiler(system, packed, budget)
+    cmds = system.commands
+
+    def step(cid: int) -> object:
+        return cc.define(_step_source(cc.g, cmds[cid]), f"_step{cid}")
+
+    def check(cid: int) -> object:
+        cmd = cmds[cid]
+        return cc.define(_check_source(cc.g, cmd), f"_check{cid}") if cmd.checks else None
+
     ncores = len(system.cores)
     sites: list[dict[int, list[Command]]] = [{} for _ in range(ncores)]
     machine: list[list[Command]] = [[] for _ in range(ncores)]
-    for cmd in system.commands:
+    for cmd in cmds:
         if cmd.site is None:
             machine[cmd.core].append(cmd)
         else:
             sites[cmd.core].setdefault(cmd.site, []).append(cmd)
-    namespace: dict[str, object] = {"_div": tdiv, "_mod": tmod}
-    top = ["def _successors(s, out, hit):"]
-    dispatch: dict[int, list[int | None]] = {}  # core -> pc -> site (None: no instruction)
-    for c in range(ncores):
-        at = system.cores[c].pc
-        for pc, cmds in sorted(sites[c].items()):
-            lines += _succ_source(g, f"_site{c}_{pc}", cmds, packed, eq(Field(at), pc))
-        if sites[c]:
-            dispatch[c] = [pc if pc in sites[c] else None for pc in range(system.fields[at].hi + 1)]
-            top += [f"    f = _D{c}[s[{at}]]", "    if f is not None:", "        f(s, out, hit)"]
-        if machine[c]:
-            lines += _succ_source(g, f"_machine{c}", machine[c], packed)
-            top.append(f"    _machine{c}(s, out, hit)")
-    lines += top if len(top) > 1 else [*top, "    pass"]
-    for values, name in g.tables.items():
-        namespace[name] = values
-        namespace[f"{name}_d"] = dict(enumerate(values))
-    exec(compile("\n".join(lines), "<tlbcheck-commands>", "exec"), namespace)
-    steps = tuple(namespace[f"_step{c.id}"] for c in system.commands)
-    checks = tuple(namespace.get(f"_check{c.id}") if c.checks else None for c in system.commands)
-    for c, pcs in dispatch.items():
-        namespace[f"_D{c}"] = tuple(
-            None if pc is None else namespace[f"_site{c}_{pc}"] for pc in pcs
-        )
-    return Compiled(steps, checks, namespace["_successors"])  # type: ignore[arg-type]
+
+    checks = _Lazy(check)
+
+    def successors(name: str, at: list[Command]) -> SuccFn:
+        for cmd in at:  # the search looks their checks up next: compile them now
+            checks[cmd.id]
+        return cc.succ(name, at)
+
+    def site_of(c: int) -> _Lazy:
+        def make(pc: int) -> object:
+            at = sites[c].get(pc)
+            return successors(f"_site{c}_{pc}", at) if at else None
+
+        return _Lazy(make)
+
+    machine_succ = tuple(successors(f"_machine{c}", machine[c]) for c in range(ncores))
+    return Compiled(
+        _Lazy(step),  # type: ignore[arg-type]
+        checks,  # type: ignore[arg-type]
+        tuple(site_of(c) for c in range(ncores)),
+        machine_succ,
+    )

@@ -6,9 +6,12 @@ Below the pipeline functions of `verifier.api` and the engines that take a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+from verifier.engines.budget import Budget
 from verifier.engines.compile import compile_system
 from verifier.engines.trace import TraceBuilder
 from verifier.ir.lower import lower
@@ -50,6 +53,29 @@ def meets_so_far(e: ast.ExpectDecl | None, kinds: Sequence[str]) -> bool:
     return not e.kinds or set(kinds) <= set(e.kinds)
 
 
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Lowering and building make millions of small acyclic objects; Python's cycle
+    collector would walk every live one again and again as they pile up (half the
+    time of building a long program).  Afterwards they are frozen (`gc.freeze`), or
+    the first collection would walk them all at once (a second, whatever limit was
+    reached); `release_frozen` hands them back to the collector when a run is over."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if was:
+            gc.enable()
+
+
+def release_frozen() -> None:
+    """Let the cycle collector see the objects `Model.of` froze again (as the oldest
+    generation: they are walked at the next full collection, not now)."""
+    gc.unfreeze()
+
+
 @dataclass
 class Model:
     """A spec instantiated for one memory model: what engines and replay share."""
@@ -60,9 +86,16 @@ class Model:
     model: str
 
     @staticmethod
-    def of(checked: CheckedSpec, model: str) -> Model:
-        prog = lower(checked)
-        return Model(checked, prog, build(prog, model), model)
+    def of(checked: CheckedSpec, model: str, budget: Budget | None = None) -> Model:
+        """Lower and build; a limit of ``budget`` reached meanwhile raises `LimitReached`."""
+        check = budget.check if budget is not None else None
+        with _no_cycle_collection():
+            if budget is not None:
+                budget.enter("lowering")
+            prog = lower(checked, check)
+            if budget is not None:
+                budget.enter("building the machine")
+            return Model(checked, prog, build(prog, model, check), model)
 
-    def builder(self) -> TraceBuilder:
-        return TraceBuilder(self.system, compile_system(self.system), self.program)
+    def builder(self, budget: Budget | None = None) -> TraceBuilder:
+        return TraceBuilder(self.system, compile_system(self.system, budget=budget), self.program)

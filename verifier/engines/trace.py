@@ -79,8 +79,10 @@ class TraceBuilder:
     def problem(self, kind: str, cmd: Command, check: int, pre: tuple[int, ...]) -> Problem:
         return check_problem(self.prog, self.lay, kind, cmd, check, pre)
 
-    def hang_problem(self, core: int, pc: int) -> Problem:
-        return _hang_problem(self.prog, core, pc)
+    def hang_problem(self, core: int, pc: int, stuck: tuple[int, ...] | None = None) -> Problem:
+        """``stuck``: the state in which the core is in a handler that never returns."""
+        handler_pc = None if stuck is None else stuck[self.lay.cores[core].pc]
+        return _hang_problem(self.prog, core, pc, handler_pc)
 
     def trace(
         self,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from verifier.ir.program import Program, PteValue
+from verifier.ir.program import Program, PteValue, page_of_arg
 from verifier.ir.system import Command, Const, evaluate
 from verifier.machine.layout import Layout
 
@@ -172,4 +172,8 @@ class Effects:
         return post[cf.sbv[last][0]]
 
     def _arg_text(self, kind: str, v: int) -> str:
-        return self.prog.pages[v] if kind == "page" and 0 <= v < len(self.prog.pages) else str(v)
+        if kind != "page" or v < 0 or v >= self.lay.page_values:
+            return str(v)
+        page, space = page_of_arg(v, len(self.prog.pages))
+        name = self.prog.pages[page]
+        return name if space is None else f"{self.prog.spaces[space].name}.{name}"

@@ -18,7 +18,7 @@ def check_problem(
     chk = cmd.checks[check]
     info = dict(chk.info)
     who = prog.cores[cmd.core].name
-    if kind in ("assertion", "range"):
+    if kind in ("assertion", "range", "capacity"):
         what = info.get("what", "assertion failed")
         return Problem(kind, who, f"{who}: {what} at `{cmd.text}`", cmd.text, cmd.span)
     pv = prog.pte_values[evaluate(info["pte"], pre) // 4]
@@ -53,14 +53,18 @@ def _entry_space(cmd: Command, pre: State) -> int:
     return int(pre[cmd.get("slot")]) - 1
 
 
-def hang_problem(prog: Program, core: int, pc: int) -> Problem:
-    """Core ``core`` waits at the `await` at ``pc`` forever."""
+def hang_problem(prog: Program, core: int, pc: int, handler_pc: int | None = None) -> Problem:
+    """Core ``core`` never passes the `await` at ``pc``; ``handler_pc``: where it is when it
+    is stuck in a handler that never returns (over that await)."""
     ins = prog.cores[core].code[pc]
     who = prog.cores[core].name
-    return Problem(
-        "hang",
-        who,
-        f"{who} waits at `{ins.text}` forever: no continuation of this execution lets it pass",
-        ins.text,
-        ins.span,
+    if handler_pc is None:
+        why = f"{who} waits at `{ins.text}` forever: no continuation of this execution"
+        return Problem("hang", who, why + " lets it pass", ins.text, ins.span)
+    entries = prog.cores[core].handler_entry
+    h = prog.handlers[max(i for i, entry in enumerate(entries) if entry <= handler_pc)]
+    why = (
+        f"{who} is stuck in handler {h.name} (line {h.span.line}), which never returns, "
+        f"so it never passes the interrupted `{ins.text}` (line {ins.span.line})"
     )
+    return Problem("hang", who, why, f"handler {h.name}", h.span)

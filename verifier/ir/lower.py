@@ -7,8 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from verifier.ir import program as P
+from verifier.ir.flat import LowerError, decl_text, fold, resolve_next, source_text
+from verifier.ir.limits import MAX_INSTRUCTIONS, too_big, unrolled_size
 from verifier.lang import ast
-from verifier.lang.checked import DEFAULT_RANGE, CheckedSpec
+from verifier.lang.checked import DEFAULT_RANGE, CheckedSpec, Ref
 from verifier.lang.span import Span
 
 PERM_BITS = {"r": 1, "w": 2, "x": 4}
@@ -28,10 +30,6 @@ _BINOPS = {
     "&&": "and",
     "||": "or",
 }
-
-
-class LowerError(Exception):
-    """A construct the checker should have rejected (an internal error)."""
 
 
 class _NotOnThisCore(Exception):
@@ -56,6 +54,9 @@ class _Tables:
     word_index: dict[tuple[str, int | None], int] = field(default_factory=dict)  # (var, core)
     pte_values: list[P.PteValue] = field(default_factory=list)
     pte_index: dict[tuple[object, ...], int] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)  # the source's lines, split once
+    emitted: int = 0  # instructions over all cores, bounded by MAX_INSTRUCTIONS
+    check: Callable[[], None] | None = None  # the run's time and memory budget
 
     def pte_value(self, value: ast.PteValue, text: str, span: Span | None) -> int:
         if isinstance(value, ast.Invalid):
@@ -69,17 +70,6 @@ class _Tables:
             self.pte_index[key] = len(self.pte_values)
             self.pte_values.append(v)
         return self.pte_index[key]
-
-
-def source_text(source: str, span: Span) -> str:
-    """The statement as written: its source text, or its first line for a block."""
-    lines = source.splitlines()
-    if not 1 <= span.line <= len(lines):
-        return ""
-    line = lines[span.line - 1]
-    if span.end_line == span.line and span.end_col > span.col:
-        return line[span.col - 1 : span.end_col - 1].strip()
-    return line[span.col - 1 :].split("//")[0].strip().rstrip("{").strip()
 
 
 @dataclass
@@ -100,12 +90,20 @@ class _CoreLowerer:
             bank.append(name)
         return P.LReg(bank.index(name), self.in_handler)
 
+    def ref(self, node: ast.Node) -> Ref:
+        """What the checker resolved ``node`` to (lowering never looks a name up itself)."""
+        try:
+            return self.t.spec.refs[id(node)]
+        except KeyError:
+            raise LowerError(f"the checker left {node} unresolved") from None
+
     def core_of(self, t: ast.Target | ast.Expr) -> int:
         match t:
             case ast.SelfRef():
                 return self.core
-            case ast.TargetName(name=n) | ast.Name(name=n):
-                return self.bound[n] if n in self.bound else self.t.cores[n]
+            case ast.TargetName() | ast.Name():
+                ref = self.ref(t)
+                return self.bound[ref.name] if ref.kind == "loopvar" else self.t.cores[ref.name]
             case ast.TargetIndex(family=f, index=e):
                 lo = {name: lo for name, lo, _ in self.t.spec.families}[f]
                 return self.t.families[f][self.const(e) - lo]
@@ -131,35 +129,21 @@ class _CoreLowerer:
         return self.t.word_index[key]
 
     def const(self, e: ast.Expr) -> int:
-        v = self.expr(e)
-        if not isinstance(v, P.LConst):
-            raise LowerError("expected a constant")
-        return v.value
+        """A constant expression (the checker made sure it is one: integers, params)."""
+        return fold(self.expr(e))
 
     def self_value(self) -> int:
         return self.family_index if self.family_index is not None else self.core
 
     # -- expressions
     def expr(self, e: ast.Expr) -> P.LExpr:
-        params = dict(self.t.spec.params)
         match e:
             case ast.Num(value=v):
                 return P.LConst(v)
             case ast.SelfRef():
                 return P.LConst(self.self_value())
-            case ast.Name(name=n):
-                if n in self.bound:
-                    c = self.t.spec.cores[self.bound[n]]
-                    return P.LConst(c.index if c.index is not None else self.bound[n])
-                if n in params:
-                    return P.LConst(params[n])
-                if (n, None) in self.t.word_index:
-                    return P.LWord(self.t.word_index[(n, None)])
-                if n in self.t.pages and n not in self.hregs:
-                    return P.LConst(self.t.pages[n])
-                return self.reg(n)
-            case ast.PageName(page=p):
-                return P.LConst(self.t.pages[p])
+            case ast.Name() | ast.PageName():
+                return self.name(self.ref(e))
             case ast.Index(name=n, index=i):
                 return P.LWord(self.word(n, i))
             case ast.Unary(op=o, operand=a):
@@ -168,23 +152,46 @@ class _CoreLowerer:
                 return P.LBin(_BINOPS[o], self.expr(a), self.expr(b))
         raise LowerError(f"unknown expression {e}")
 
+    def name(self, ref: Ref) -> P.LExpr:
+        match ref.kind:
+            case "loopvar":
+                c = self.t.spec.cores[self.bound[ref.name]]
+                return P.LConst(c.index if c.index is not None else self.bound[ref.name])
+            case "param":
+                return P.LConst(ref.value)
+            case "word":
+                return P.LWord(self.t.word_index[(ref.name, None)])
+            case "page":
+                space = None if ref.space is None else self.t.spaces[ref.space]
+                return P.LConst(P.page_arg(self.t.pages[ref.name], space, len(self.t.pages)))
+            case "reg":
+                return self.reg(ref.name)
+        raise LowerError(f"a {ref.kind} is not a value: {ref}")
+
     def lvalue_word(self, target: ast.Name | ast.Index) -> int:
         if isinstance(target, ast.Index):
             return self.word(target.name, target.index)
-        return self.word(target.name, None)
+        return self.word(self.ref(target).name, None)
 
     def is_word(self, target: ast.Name | ast.Index) -> bool:
-        return isinstance(target, ast.Index) or (target.name, None) in self.t.word_index
+        return isinstance(target, ast.Index) or self.ref(target).kind == "word"
 
-    def page(self, ref: ast.PageRef) -> tuple[int | None, P.PageOp]:
+    def page(self, node: ast.PageRef) -> tuple[int | None, P.PageOp]:
+        ref = self.ref(node)
+        if ref.kind == "reg":  # a handler's page parameter
+            return None, self.reg(ref.name)
         space = self.t.spaces[ref.space] if ref.space is not None else None
-        if self.in_handler and ref.space is None and ref.page in self.hregs:
-            return space, self.reg(ref.page)
-        return space, self.t.pages[ref.page]
+        return space, self.t.pages[ref.name]
 
     # -- statements
     def emit(self, mk: Callable[[Span, str], P.Instr], span: Span) -> int:
-        self.code.append(mk(span, source_text(self.t.spec.source, span)))
+        t = self.t
+        t.emitted += 1
+        if t.emitted > MAX_INSTRUCTIONS:
+            raise too_big(span, t.spec.source, "this statement", t.emitted)
+        if t.check is not None and t.emitted & 0x3FF == 0:
+            t.check()
+        self.code.append(mk(span, source_text(t.lines, span)))
         return len(self.code) - 1
 
     def block(self, stmts: tuple[ast.Stmt, ...]) -> None:
@@ -195,6 +202,13 @@ class _CoreLowerer:
         old = self.code[pc]
         assert isinstance(old, P.IBranch | P.IJump)
         self.code[pc] = type(old)(**{**old.__dict__, "target": target})
+
+    def bound_unrolling(self, s: ast.Repeat | ast.For, what: str) -> None:
+        size = self.t.emitted + unrolled_size(
+            (s,), lambda r: self.const(r.count), lambda f: len(self.targets(f.over))
+        )
+        if size > MAX_INSTRUCTIONS:
+            raise too_big(s.span, self.t.spec.source, what, size)
 
     def stmt(self, s: ast.Stmt) -> None:
         try:
@@ -208,7 +222,7 @@ class _CoreLowerer:
         match s:
             case ast.PteWrite(page=ref, value=v):
                 space, page = self.page(ref)
-                wid = self.t.pte_value(v, source_text(self.t.spec.source, sp), sp)
+                wid = self.t.pte_value(v, source_text(self.t.lines, sp), sp)
                 self.emit(lambda a, b: P.IPte(a, b, space, page, wid), sp)
             case ast.Assign(target=tgt, value=v):
                 val = self.expr(v)
@@ -229,7 +243,11 @@ class _CoreLowerer:
                 cores = tuple(sorted({c for t in ts for c in self.targets(t)}))
                 hi = [x.name for x in self.t.spec.handlers].index(h)
                 largs = tuple(self.expr(a) for a in args)
-                self.emit(lambda a, b: P.IIpi(a, b, cores, hi, largs), sp)
+                pages = tuple(
+                    isinstance(a, ast.Name | ast.PageName) and self.ref(a).kind == "page"
+                    for a in args
+                )
+                self.emit(lambda a, b: P.IIpi(a, b, cores, hi, largs, pages), sp)
             case ast.Invlpg(page=ref):
                 space, page = self.page(ref)
                 self.emit(lambda a, b: P.IInvlpg(a, b, space, page), sp)
@@ -271,9 +289,11 @@ class _CoreLowerer:
                 self.block(body)
                 self.emit(lambda a, b: P.IJump(a, b, top), sp)
             case ast.Repeat(count=k, body=body):
+                self.bound_unrolling(s, f"`repeat {self.const(k)}`")
                 for _ in range(self.const(k)):
                     self.block(body)
             case ast.For(var=var, over=over, body=body):
+                self.bound_unrolling(s, f"`for {var}` over {len(self.targets(over))} cores")
                 saved = self.bound.get(var)
                 for core in self.targets(over):
                     self.bound[var] = core
@@ -292,27 +312,8 @@ class _CoreLowerer:
                 raise LowerError(f"unknown statement {s}")
 
 
-def _resolve_next(code: list[P.Instr]) -> tuple[list[P.Instr], tuple[int, ...]]:
-    """Follow jump chains so that no step is spent on an unconditional jump
-    (a jump that leads back to itself stays: it is a real spin)."""
-
-    def resolve(pc: int) -> int:
-        seen = set()
-        while pc < len(code) and isinstance(code[pc], P.IJump) and pc not in seen:
-            seen.add(pc)
-            pc = code[pc].target  # type: ignore[attr-defined]
-        return pc
-
-    nexts = tuple(resolve(pc + 1) for pc in range(len(code)))
-    out: list[P.Instr] = []
-    for ins in code:
-        if isinstance(ins, P.IBranch):
-            ins = P.IBranch(ins.span, ins.text, ins.cond, resolve(ins.target))
-        out.append(ins)
-    return out, nexts
-
-
-def lower(spec: CheckedSpec) -> P.Program:
+def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Program:
+    """``check`` is called now and then; it raises to stop a run (a time or memory limit)."""
     cores = {c.name: i for i, c in enumerate(spec.cores)}
     families: dict[str, list[int]] = {}
     for i, c in enumerate(spec.cores):
@@ -325,6 +326,8 @@ def lower(spec: CheckedSpec) -> P.Program:
         {s.name: i for i, s in enumerate(spec.spaces)},
         cores,
         {f: tuple(v) for f, v in families.items()},
+        lines=spec.source.splitlines(),
+        check=check,
     )
     for var in spec.vars:
         owners: list[int | None] = [None] if var.family is None else list(t.families[var.family])
@@ -340,7 +343,7 @@ def lower(spec: CheckedSpec) -> P.Program:
         for page in spec.pages:
             if page in declared:
                 v = declared[page]
-                entries.append(t.pte_value(v, _decl_text(spec, page, v), v.span))
+                entries.append(t.pte_value(v, decl_text(spec, page, v), v.span))
             else:
                 entries.append(
                     t.pte_value(ast.Invalid(), f"page {page} invalid (undeclared)", None)
@@ -362,7 +365,7 @@ def lower(spec: CheckedSpec) -> P.Program:
             lc.block(h.body)
             ret = lc.emit(lambda a, b: P.IReturn(a, b), h.span)
             lc.code[ret] = P.IReturn(h.span, f"return from {h.name}")
-        code, nexts = _resolve_next(lc.code)
+        code, nexts = resolve_next(lc.code)
         lcores.append(
             P.Core(
                 inst.name,
@@ -394,10 +397,3 @@ def lower(spec: CheckedSpec) -> P.Program:
         handlers,
         tuple(t.pte_values),
     )
-
-
-def _decl_text(spec: CheckedSpec, page: str, v: ast.PteValue) -> str:
-    lines = spec.source.splitlines()
-    if 1 <= v.span.line <= len(lines):
-        return lines[v.span.line - 1].split("//")[0].strip()
-    return f"page {page}"

@@ -49,8 +49,20 @@ class LBin:
 
 LExpr = LConst | LReg | LWord | LUn | LBin
 
-# A page operand: a page index, or a handler register holding one.
+# A page operand: a page index, or a handler register holding a page argument.
 PageOp = int | LReg
+
+
+def page_arg(page: int, space: int | None, npages: int) -> int:
+    """The value an IPI passes for a page argument: `V` is V's index (the target's current
+    space), `P.V` also carries space P (see `page_of_arg`)."""
+    return page if space is None else (space + 1) * npages + page
+
+
+def page_of_arg(value: int, npages: int) -> tuple[int, int | None]:
+    """(page, space or None) of a page argument made by `page_arg`."""
+    return value % npages, (None if value < npages else value // npages - 1)
+
 
 # ---------------------------------------------------------------- instructions
 
@@ -100,6 +112,7 @@ class IIpi(Instr):
     targets: tuple[int, ...]  # core indices, sorted
     handler: int
     args: tuple[LExpr, ...]
+    pages: tuple[bool, ...] = ()  # which arguments name a page (see `page_arg`)
 
 
 @dataclass(frozen=True)
@@ -249,7 +262,7 @@ class Program:
     params: tuple[tuple[str, int], ...]
     walker: str
     ipi: str
-    buffer: int
+    buffer: int  # `option buffer = N`; 0: sized from the program (see buffers.py)
     frames: tuple[str, ...]
     pages: tuple[str, ...]
     spaces: tuple[Space, ...]

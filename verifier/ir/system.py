@@ -8,14 +8,15 @@ translates the same expressions to z3 terms.  No rule exists anywhere else.
 
 Expressions are tiny and total: integers, fields of the pre-state, arithmetic
 (`div`/`mod` truncate toward zero and give 0 on a zero divisor — commands that
-can divide by zero carry a `range` check), comparisons and boolean connectives
+can divide by zero carry a `range` check, and `judged_in_order` keeps any later
+check from judging that made-up 0), comparisons and boolean connectives
 yielding 0/1, `ite`, and lookups into constant tables.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from verifier.ir.program import PteValue
@@ -77,23 +78,29 @@ FALSE = Const(0)
 
 
 def op(name: str, *args: Expr) -> Expr:
-    """Build an operator node, folding constants and trivial boolean cases."""
+    """Build an operator node, folding constants and trivial boolean cases.  (Class checks
+    rather than `==` on nodes: this runs for every node the machine rules build.)"""
     assert OPS[name] == len(args), name
-    if all(isinstance(a, Const) for a in args):
-        return Const(eval_op(name, [a.value for a in args]))  # type: ignore[union-attr]
-    if name in ("and", "or"):
+    for x in args:
+        if x.__class__ is not Const:
+            break
+    else:
+        return Const(eval_op(name, [x.value for x in args]))  # type: ignore[union-attr]
+    if name == "and" or name == "or":
         absorbing, unit = (FALSE, TRUE) if name == "and" else (TRUE, FALSE)
         a, b = args
-        if absorbing in args:
+        if (a.__class__ is Const and a.value == absorbing.value) or (  # type: ignore[union-attr]
+            b.__class__ is Const and b.value == absorbing.value  # type: ignore[union-attr]
+        ):
             return absorbing
-        if a == unit:
+        if a.__class__ is Const and a.value == unit.value:  # type: ignore[union-attr]
             return b
-        if b == unit:
+        if b.__class__ is Const and b.value == unit.value:  # type: ignore[union-attr]
             return a
-    if name == "ite":
+    elif name == "ite":
         c, a, b = args
-        if isinstance(c, Const):
-            return a if c.value else b
+        if c.__class__ is Const:
+            return a if c.value else b  # type: ignore[union-attr]
         if a == b:
             return a
     return Op(name, args)
@@ -274,6 +281,19 @@ class Check:
     info: tuple[tuple[str, Any], ...] = ()
 
 
+def judged_in_order(checks: Sequence[Check]) -> tuple[Check, ...]:
+    """A command's checks as the engines judge them: a fatal check that holds ends the
+    path, so a check after it holds only where no earlier fatal check does (`assert 4 / r
+    == 1` with r = 0 is a `range` problem, not also an `assertion` on a made-up x/0)."""
+    out: list[Check] = []
+    ended: Expr = FALSE
+    for ch in checks:
+        out.append(ch if ended == FALSE else replace(ch, cond=conj(op("not", ended), ch.cond)))
+        if ch.fatal:
+            ended = disj(ended, ch.cond)
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class Command:
     """One machine rule instance: enabled when ``guard`` holds; then all
@@ -316,6 +336,17 @@ class CoreLayout:
 
 
 @dataclass(frozen=True)
+class BufferBound:
+    """How the store buffers are bounded. ``how``: 'none' (sc: no buffers), 'sized' (a
+    capacity the program can never exceed), 'option' (`option buffer = N`: a full buffer
+    stalls its core, as the user asked), 'capped' (no bound exists: a command that
+    would add to a full buffer fails a fatal `capacity` check instead)."""
+
+    how: str
+    capacity: int
+
+
+@dataclass(frozen=True)
 class System:
     model: str
     fields: tuple[FieldInfo, ...]
@@ -325,3 +356,4 @@ class System:
     pte_values: tuple[PteValue, ...]  # indexed by wid
     groups: tuple[tuple[int, ...], ...] = ()  # fields describing one machine object each
     meta: dict[str, Any] = field(default_factory=dict, compare=False)
+    buffers: BufferBound = field(default_factory=lambda: BufferBound("none", 0))

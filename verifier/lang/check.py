@@ -7,15 +7,12 @@ related declarations.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import PurePath
-
-from verifier.lang import ast
-from verifier.lang.check_body import Ctx, check_body, walk
+from verifier.lang import ast, check_header, kinds
+from verifier.lang.check_body import check_body
+from verifier.lang.check_names import Ctx
 from verifier.lang.checked import (
     DEFAULT_RANGE,
     DEFAULT_SPACE,
-    MODELS,
     CheckedSpec,
     CoreInstance,
     HandlerInfo,
@@ -23,33 +20,27 @@ from verifier.lang.checked import (
     VarInfo,
 )  # fmt: skip
 from verifier.lang.diagnostics import Diagnostic, Note, SpecError
-from verifier.lang.span import NOSPAN
+from verifier.lang.span import NOSPAN, Span
 from verifier.lang.symbols import MAX_INT, Symbols, first_declared
 
 MAX_ASID = 4095
 MAX_CORES = 64
-MAX_BUFFER = 64
-OPTIONS: dict[str, tuple[str, ...]] = {
-    "walker": ("speculative", "on-miss"),
-    "ipi": ("unordered", "ordered"),
-    "buffer": (),  # an integer
-}
-OPTION_DEFAULTS: dict[str, str | int] = {"walker": "speculative", "ipi": "unordered", "buffer": 4}
-PROBLEM_KINDS = (
-    "use-after-free", "stale-translation", "stale-permission", "asid-reuse", "assertion",
-    "range", "hang",
-)  # fmt: skip
-VERDICTS = ("safe", "race", "hang")
-PAGE_STMTS = (ast.PteWrite, ast.Invlpg, ast.Access, ast.Complete)
 
 
-def check(spec: ast.Spec, source: str, defines: dict[str, int]) -> CheckedSpec:
-    """Validate `spec`; raise SpecError carrying every diagnostic found."""
-    return _Checker(spec, source, defines).run()
+def check(
+    spec: ast.Spec, source: str, defines: dict[str, int], *, max_cores: int = MAX_CORES
+) -> CheckedSpec:
+    """Validate `spec`; raise SpecError carrying every diagnostic found.  ``max_cores``
+    bounds the number of cores (`tlbcheck cost` allows more than the explorer)."""
+    checker = _Checker(spec, source, defines)
+    checker.max_cores = max_cores
+    return checker.run()
 
 
 class _Checker(Symbols):
     """The declaration passes: fill the symbol tables, then check each body."""
+
+    max_cores = MAX_CORES
 
     def run(self) -> CheckedSpec:
         self.declare_params()
@@ -59,16 +50,14 @@ class _Checker(Symbols):
         self.declare_spaces()
         self.declare_cores()
         self.declare_vars()
-        for h in self.decls(ast.HandlerDecl):
-            if self.declare(self.handlers, h.name, h, "handler"):
-                seen: dict[str, ast.Node] = {}
-                for p in h.params:
-                    self.declare(seen, p.name, p, "parameter")
-        self.infer_kinds()
-        header = self.header()
-        expects = self.check_expects()
+        self.declare_handlers()
+        self.kinds = kinds.infer(self.handlers)
+        header = check_header.header(self)
+        expects = check_header.check_expects(self)
         cores = self.check_cores()
         handlers = self.check_handlers()
+        if not self.cores and not self.diags:  # (a spec with other errors is unfinished)
+            self.err(Span(self.spec.file, 1, 1, 1, 1), "the spec declares no cores")
         if self.diags:
             raise SpecError(sorted(self.diags, key=_position), {self.spec.file: self.source})
         families = tuple((f, lo, hi) for f, (lo, hi) in self.families.items())
@@ -78,7 +67,7 @@ class _Checker(Symbols):
             walker=str(header["walker"]), ipi=str(header["ipi"]), buffer=int(header["buffer"]),
             frames=tuple(self.frames), pages=tuple(self.pages), spaces=self.space_infos(),
             vars=self.var_infos(), families=families,
-            cores=cores, handlers=handlers, expects=expects,
+            cores=cores, handlers=handlers, expects=expects, refs=dict(self.refs),
         )  # fmt: skip
 
     def declare_params(self) -> None:
@@ -129,16 +118,17 @@ class _Checker(Symbols):
                 continue
             if hi < lo:
                 self.err(c.span, f"core family {c.name}[{lo}..{hi}] is empty")
-            elif hi - lo + 1 > MAX_CORES:
+            elif hi - lo + 1 > self.max_cores:
                 self.err(
-                    c.span, f"core family {c.name} has {hi - lo + 1} cores (at most {MAX_CORES})"
+                    c.span,
+                    f"core family {c.name} has {hi - lo + 1} cores (at most {self.max_cores})",
                 )
             else:
                 self.families[c.name] = (lo, hi)
         total = sum(1 if c.lo is None else 0 for c in self.cores.values())
         total += sum(hi - lo + 1 for lo, hi in self.families.values())
-        if total > MAX_CORES:
-            self.err(self.spec.span, f"the spec has {total} cores (at most {MAX_CORES})")
+        if total > self.max_cores:
+            self.err(self.spec.span, f"the spec has {total} cores (at most {self.max_cores})")
 
     def declare_vars(self) -> None:
         for v in self.decls(ast.VarDecl):
@@ -166,88 +156,22 @@ class _Checker(Symbols):
                     v.init.span, f"initial value {init} of {v.name} is outside its range {lo}..{hi}"
                 )
 
-    def infer_kinds(self) -> None:
-        """A handler parameter is a page if the body uses it as one (directly or via an IPI)."""
-        for h in self.handlers.values():
-            self.kinds[h.name] = {p.name: "int" for p in h.params}
-        changed = True
-        while changed:
-            changed = False
-            for h in self.handlers.values():
-                kinds = self.kinds[h.name]
-                for p in self.page_uses(h):
-                    if kinds.get(p) == "int":
-                        kinds[p], changed = "page", True
-
-    def page_uses(self, h: ast.HandlerDecl) -> Iterator[str]:
-        for s in walk(h.body):
-            if isinstance(s, PAGE_STMTS) and s.page.space is None:
-                yield s.page.page
-            elif isinstance(s, ast.Ipi) and s.handler in self.kinds:
-                callee = self.handlers[s.handler]
-                for param, arg in zip(callee.params, s.args, strict=False):
-                    if self.kinds[s.handler][param.name] == "page" and isinstance(arg, ast.Name):
-                        yield arg.name
-
-    def header(self) -> dict[str, str | int]:
-        out: dict[str, str | int] = dict(OPTION_DEFAULTS)
-        out["title"] = PurePath(self.spec.file).stem
-        out["model"] = "pso"
-        seen: dict[str, ast.Node] = {}
-        for d in self.spec.decls:
-            if isinstance(d, ast.SpecTitle) and self.declare(seen, "spec", d, "title"):
-                out["title"] = d.title
-            elif isinstance(d, ast.ModelDecl) and self.declare(
-                seen, "model", d, "model declaration"
-            ):
-                if d.model not in MODELS:
-                    self.err(d.span, f"unknown model '{d.model}' (expected {', '.join(MODELS)})")
-                out["model"] = d.model
-            elif isinstance(d, ast.OptionDecl) and self.declare(seen, d.name, d, "option"):
-                self.option(d, out)
-        return out
-
-    def option(self, d: ast.OptionDecl, out: dict[str, str | int]) -> None:
-        if d.name not in OPTIONS:
-            self.err(d.span, f"unknown option '{d.name}' (expected {', '.join(OPTIONS)})")
-        elif d.name == "buffer":
-            value = self.params.get(d.value, d.value) if isinstance(d.value, str) else d.value
-            if not isinstance(value, int) or not 1 <= value <= MAX_BUFFER:
-                self.err(d.span, f"option buffer takes an integer from 1 to {MAX_BUFFER}")
-            else:
-                out["buffer"] = value
-        elif d.value not in OPTIONS[d.name]:
-            allowed = " or ".join(OPTIONS[d.name])
-            self.err(d.span, f"unknown value '{d.value}' for option {d.name} (expected {allowed})")
-        else:
-            out[d.name] = d.value
-
-    def check_expects(self) -> tuple[ast.ExpectDecl, ...]:
-        covered: dict[str, ast.ExpectDecl] = {}
-        for e in self.decls(ast.ExpectDecl):
-            if e.verdict not in VERDICTS:
-                self.err(e.span, f"unknown verdict '{e.verdict}' (expected safe, race or hang)")
-            elif e.kinds and e.verdict != "race":
-                self.err(e.span, f"'expect {e.verdict}' takes no problem kinds")
-            for k in e.kinds:
-                if k not in PROBLEM_KINDS:
-                    self.err(
-                        e.span, f"unknown problem kind '{k}' (expected {', '.join(PROBLEM_KINDS)})"
-                    )
-            clash: dict[str, ast.ExpectDecl] = {}
-            for m in e.models or MODELS:
-                if m not in MODELS:
-                    self.err(e.span, f"unknown model '{m}' (expected {', '.join(MODELS)})")
-                elif m in covered:
-                    clash[m] = covered[m]
-                else:
-                    covered[m] = e
-            if clash:
-                earlier = {id(d): d for d in clash.values()}.values()
-                notes = [Note(d.span, "an earlier expect line covering it") for d in earlier]
-                models = ", ".join(clash)
-                self.err(e.span, f"more than one expect line covers {models}", *notes)
-        return tuple(self.decls(ast.ExpectDecl))
+    def declare_handlers(self) -> None:
+        """A parameter may shadow a page inside its handler, not a param or a shared word."""
+        for h in self.decls(ast.HandlerDecl):
+            if not self.declare(self.handlers, h.name, h, "handler"):
+                continue
+            seen: dict[str, ast.Node] = {}
+            for p in h.params:
+                self.declare(seen, p.name, p, "parameter")
+                tables: tuple[tuple[dict, str], ...] = (
+                    (self.param_decls, "a param"),
+                    (self.vars, "a var"),
+                )  # type: ignore[type-arg]
+                for table, what in tables:
+                    if p.name in table:
+                        note = first_declared(table, p.name)
+                        self.err(p.span, f"parameter '{p.name}' is named like {what}", note)
 
     # ------------------------------------------------------------ results
 

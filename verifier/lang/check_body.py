@@ -1,81 +1,47 @@
-"""The checker's second half: statements and expressions of core and handler bodies.
+"""The checker's second half: the statements of core and handler bodies.
 
-`check.py` builds the symbol tables; this module resolves every name used in a
-body (register, shared word, param, page, core) and enforces the per-statement
-rules (at most one shared word, registers vs shared words, handler arguments).
+`check.py` builds the symbol tables; this module enforces the per-statement rules
+(at most one shared word, registers vs shared words, handler arguments) and
+`check_names.py` resolves every name a statement uses.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-
 from verifier.lang import ast
+from verifier.lang.check_names import Ctx, Names
+from verifier.lang.checked import Ref
 from verifier.lang.diagnostics import Note
+from verifier.lang.kinds import walk
 from verifier.lang.symbols import Symbols
 
 MAX_REPEAT = 1024
 ATOMIC_ARGS = {"fetch_add": 1, "swap": 1, "cas": 2, "+=": 1}
 
 
-@dataclass
-class Ctx:
-    """Where a body is being checked: a single core, a family core or a handler."""
-
-    kind: str  # 'core' | 'family' | 'handler'
-    name: str
-    family: str | None = None
-    regs: set[str] = field(default_factory=set)
-    params: dict[str, str] = field(default_factory=dict)  # handler param -> 'page' | 'int'
-    loopvars: dict[str, str | None] = field(default_factory=dict)  # for var -> its family
-
-    @property
-    def where(self) -> str:
-        return f"handler {self.name}" if self.kind == "handler" else f"core {self.name}"
-
-
-def walk(stmts: tuple[ast.Stmt, ...]) -> Iterator[ast.Stmt]:
-    """Every statement of a body, nested ones included, in source order."""
-    for s in stmts:
-        yield s
-        if isinstance(s, ast.If):
-            yield from walk(s.then)
-            yield from walk(s.orelse or ())
-        elif isinstance(s, ast.While | ast.Loop | ast.Repeat | ast.For):
-            yield from walk(s.body)
-
-
 def check_body(checker: Symbols, body: tuple[ast.Stmt, ...], ctx: Ctx) -> None:
-    """Check one core or handler body, collecting its registers first."""
+    """Check one core or handler body, collecting its registers first.
+
+    A register may not be named like a page (a located error): `read V` and `ipi c h(V)`
+    would otherwise depend on which reading wins. A handler parameter named like a page
+    is no register of that kind: inside its handler it shadows the page (scoping)."""
     b = _Body(checker, ctx)
     for s in walk(body):
-        if (
-            isinstance(s, ast.Assign)
-            and isinstance(s.target, ast.Name)
-            and b.is_register(s.target.name)
-        ):
-            ctx.regs.add(s.target.name)
-        elif isinstance(s, ast.Atomic) and s.dest is not None and b.is_register(s.dest):
-            ctx.regs.add(s.dest)
+        name = None
+        if isinstance(s, ast.Assign) and isinstance(s.target, ast.Name):
+            name = s.target.name
+        elif isinstance(s, ast.Atomic):
+            name = s.dest
+        if name is None or not b.is_register(name) or name in ctx.regs:
+            continue
+        ctx.regs.add(name)
+        if name in checker.pages and name not in ctx.params:
+            note = Note(checker.pages[name].span, f"page '{name}' declared here")
+            b.err(s, f"register '{name}' is named like a page: rename one of them", note)
     b.stmts(body)
 
 
-class _Body:
-    def __init__(self, checker: Symbols, ctx: Ctx) -> None:
-        self.c, self.ctx = checker, ctx
-
-    def is_register(self, name: str) -> bool:
-        c = self.c
-        return name not in c.vars and name not in c.params and name not in c.param_decls
-
-    def err(self, node: ast.Node, message: str, *notes: Note) -> None:
-        self.c.err(node.span, message, *notes)
-
-    def one_word(self, node: ast.Node, count: int) -> None:
-        if count > 1:
-            self.err(
-                node, "more than one shared word in one statement (load it into a register first)"
-            )
+class _Body(Names):
+    """The statements of one body."""
 
     # ------------------------------------------------------------ statements
 
@@ -128,10 +94,12 @@ class _Body:
             self.err(t, f"cannot assign to param '{t.name}'")
         elif t.name in self.ctx.loopvars:
             self.err(t, f"cannot assign to '{t.name}': it names a core")
-        elif t.name in c.vars:
-            count += self.scalar_word(t)
         elif self.ctx.params.get(t.name) == "page":
             self.err(t, f"cannot assign to '{t.name}': it is a page parameter")
+        elif t.name in c.vars:
+            count += self.scalar_word(t)
+        else:
+            c.resolve(t, Ref("reg", t.name))
         self.one_word(s, count)
 
     def atomic(self, s: ast.Atomic) -> None:
@@ -188,19 +156,15 @@ class _Body:
                 arg, f"handler {handler} expects an integer for parameter '{param}', not a page"
             )
         if isinstance(arg, ast.PageName):
-            self.page(ast.PageRef(arg.space, arg.page, span=arg.span))
+            self.page_in(arg, arg.space, arg.page)
             return 0
-        if is_page:
+        if isinstance(arg, ast.Name) and is_page:
+            if arg.name in self.ctx.params:  # forwarding this handler's page parameter
+                self.c.resolve(arg, Ref("reg", arg.name))
+            else:
+                self.c.resolve(arg, Ref("page", arg.name))
             return 0
         return self.expr(arg)
-
-    def names_page(self, name: str) -> bool:
-        """Does `name`, as a value in this body, denote a page?"""
-        if name in self.ctx.params:
-            return self.ctx.params[name] == "page"
-        c = self.c
-        blocked = name in c.vars or name in c.param_decls or name in self.ctx.loopvars
-        return name in c.pages and not blocked and name not in self.ctx.regs
 
     def for_(self, s: ast.For) -> None:
         fam = self.target(s.over)
@@ -208,151 +172,3 @@ class _Body:
         self.ctx.loopvars[s.var] = fam
         self.stmts(s.body)
         self.ctx.loopvars = saved
-
-    # ------------------------------------------------------------ names
-
-    def page(self, ref: ast.PageRef) -> None:
-        c = self.c
-        if ref.space is not None:
-            if ref.space not in c.spaces:
-                self.err(ref, f"unknown space '{ref.space}'")
-            elif ref.page not in c.space_pages[ref.space]:
-                self.err(ref, f"space {ref.space} declares no page '{ref.page}'")
-            return
-        kind = self.ctx.params.get(ref.page)
-        if kind == "int":
-            self.err(ref, f"'{ref.page}' is an integer parameter, not a page")
-        elif kind is None and ref.page not in c.pages:
-            self.err(ref, f"unknown page '{ref.page}'")
-
-    def target(self, t: ast.Target) -> str | None:
-        """Check a core or core set; return its family when all its cores share one."""
-        c = self.c
-        match t:
-            case ast.TargetName(name=n):
-                if n in self.ctx.loopvars:
-                    return self.ctx.loopvars[n]
-                if n in c.families:
-                    self.err(
-                        t, f"'{n}' is a core family: write {n}[*] for all of it or {n}[K] for one"
-                    )
-                elif n in c.vars or n in c.param_decls:
-                    self.err(t, f"'{n}' is not a core: a set of cores is expected here")
-                elif n not in c.cores:
-                    self.err(t, f"unknown core '{n}' (not a core, a core family or a for variable)")
-                return None
-            case ast.TargetIndex(family=f, index=e):
-                if self.family(t, f):
-                    lo, hi = c.families[f]
-                    c.bounded(e, f"index of {f}", lo, hi)
-                return f
-            case ast.TargetFamily(family=f):
-                self.family(t, f)
-                return f
-        fams = {core.name if core.lo is not None else None for core in c.cores.values()}
-        return fams.pop() if len(fams) == 1 else None
-
-    def family(self, node: ast.Node, f: str) -> bool:
-        if f in self.c.families:
-            return True
-        if f in self.c.cores and self.c.cores[f].lo is None:
-            self.err(node, f"'{f}' is a single core, not a core family")
-        elif f not in self.c.cores:
-            self.err(node, f"unknown core family '{f}'")
-        return False
-
-    def scalar_word(self, e: ast.Name) -> int:
-        v = self.c.vars[e.name]
-        if v.family is not None:
-            note = Note(v.span, f"'{e.name}' declared here")
-            self.err(
-                e,
-                f"'{e.name}' is a per-core variable: index it ({e.name}[self] or {e.name}[c])",
-                note,
-            )
-        return 1
-
-    def index(self, e: ast.Index) -> int:
-        """Check one word of a per-core variable; returns 1 (a shared word)."""
-        c = self.c
-        v = c.vars.get(e.name)
-        if v is None:
-            self.err(e, f"unknown variable '{e.name}'")
-            return 1
-        if v.family is None:
-            self.err(e, f"'{e.name}' is not a per-core variable; it takes no index")
-            return 1
-        fam = v.family
-        sub = e.index
-        match sub:
-            case ast.SelfRef():
-                self.self_in(sub, fam)
-            case ast.Name(name=n) if n in self.ctx.loopvars:
-                if self.ctx.loopvars[n] != fam:
-                    self.err(sub, f"'{n}' may name a core outside family {fam}")
-            case ast.Name(name=n) if n in c.cores:
-                self.err(sub, f"'{n}' is not a core of family {fam}")
-            case ast.TargetIndex(family=f) if f == fam:
-                self.target(sub)
-            case ast.TargetIndex(family=f):
-                self.err(sub, f"{f}[...] is not a core of family {fam}")
-            case _:
-                self.err(
-                    sub,
-                    f"index {e.name} with a core of family {fam}: self, a for variable or {fam}[K]",
-                )
-        return 1
-
-    def self_in(self, node: ast.Node, fam: str) -> None:
-        ctx = self.ctx
-        if ctx.kind == "core":
-            self.err(node, f"'self' outside a core family: core {ctx.name} is a single core")
-        elif ctx.kind == "family" and ctx.family != fam:
-            self.err(node, f"'self' is a core of family {ctx.family}, not {fam}")
-        # In a handler `self` is whichever core runs it: on a core outside the family the
-        # access is a `range` problem at run time (see lower.py), not an error in the spec.
-
-    def expr(self, e: ast.Expr) -> int:
-        """Check an expression; return how many shared-word loads it makes."""
-        match e:
-            case ast.Num(value=v):
-                self.c.literal(e, v)
-                return 0
-            case ast.Name():
-                return self.name(e)
-            case ast.SelfRef():
-                if self.ctx.kind == "core":
-                    self.err(
-                        e, f"'self' outside a core family: core {self.ctx.name} is a single core"
-                    )
-                return 0
-            case ast.Index():
-                return self.index(e)
-            case ast.PageName():
-                self.err(e, "a page is not a value (pages are only IPI arguments)")
-                return 0
-            case ast.Unary(operand=a):
-                return self.expr(a)
-            case ast.Binary(left=a, right=b):
-                return self.expr(a) + self.expr(b)
-        return 0  # pragma: no cover
-
-    def name(self, e: ast.Name) -> int:
-        n, c, ctx = e.name, self.c, self.ctx
-        if n in ctx.params:
-            if ctx.params[n] == "page":
-                self.err(e, f"'{n}' is a page parameter, not a value")
-            return 0
-        if n in ctx.loopvars or n in c.params or n in c.param_decls or n in ctx.regs:
-            return 0
-        if n in c.vars:
-            return self.scalar_word(e)
-        if n in c.pages:
-            self.err(e, f"'{n}' is a page, not a value")
-        elif n in c.cores:
-            self.err(e, f"'{n}' is a core, not a value")
-        else:
-            self.err(
-                e, f"unknown name '{n}' (not a var, a param or a register assigned in {ctx.where})"
-            )
-        return 0

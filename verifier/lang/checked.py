@@ -6,7 +6,8 @@ already validated, so lowering never reports user errors.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from verifier.lang import ast
 from verifier.lang.span import Span
@@ -14,6 +15,21 @@ from verifier.lang.span import Span
 MODELS = ("sc", "tso", "pso")
 DEFAULT_SPACE = "default"  # the implicit space when no `space` is declared
 DEFAULT_RANGE = (0, 15)
+
+
+@dataclass(frozen=True)
+class Ref:
+    """What one name in a body denotes, decided once by the checker.
+
+    ``kind``: 'reg' (a register of the body, handler parameters included), 'word' (a
+    scalar shared word), 'param' (``value``), 'loopvar' (a `for` variable), 'core' (a
+    core name), 'page' (a page, with ``space`` when written `P.V`).
+    """
+
+    kind: str
+    name: str
+    space: str | None = None
+    value: int = 0
 
 
 @dataclass(frozen=True)
@@ -50,7 +66,7 @@ class CoreInstance:
 class HandlerInfo:
     name: str
     params: tuple[str, ...]
-    param_kinds: tuple[str, ...]  # 'page' | 'int' for each parameter
+    param_kinds: tuple[str, ...]  # 'page' | 'int' | 'any' (unused) for each parameter
     body: tuple[ast.Stmt, ...]
     span: Span
 
@@ -65,7 +81,7 @@ class CheckedSpec:
     params: tuple[tuple[str, int], ...]  # after -D overrides, declaration order
     walker: str  # 'speculative' | 'on-miss'
     ipi: str  # 'unordered' | 'ordered'
-    buffer: int  # store-buffer capacity (extension: `option buffer = N`)
+    buffer: int  # `option buffer = N` (an extension); 0: sized from the program
     frames: tuple[str, ...]
     pages: tuple[str, ...]
     spaces: tuple[SpaceInfo, ...]
@@ -74,6 +90,8 @@ class CheckedSpec:
     cores: tuple[CoreInstance, ...]
     handlers: tuple[HandlerInfo, ...]
     expects: tuple[ast.ExpectDecl, ...]
+    # id(node) -> what it names, for every Name, PageRef, PageName and TargetName in a body
+    refs: Mapping[int, Ref] = field(default_factory=dict, compare=False, repr=False)
 
     def param(self, name: str) -> int:
         return dict(self.params)[name]

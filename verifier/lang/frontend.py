@@ -13,9 +13,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from verifier.lang.check import MAX_INT, check
+from verifier.lang.check import MAX_CORES, MAX_INT, check
 from verifier.lang.checked import CheckedSpec
 from verifier.lang.diagnostics import Diagnostic, SpecError
+from verifier.lang.nesting import check_nesting
 from verifier.lang.parse import parse_text
 from verifier.lang.span import NOSPAN, Span
 
@@ -65,17 +66,20 @@ def read_source(path: str) -> str:
         raise SpecError([Diagnostic(span, message)], {path: text}) from None
 
 
-def load_text(text: str, file: str, defines: list[str]) -> CheckedSpec:
+def load_text(
+    text: str, file: str, defines: list[str], *, max_cores: int = MAX_CORES
+) -> CheckedSpec:
     """Parse and check spec text given in memory."""
     values = parse_defines(defines)
     spec = parse_text(text, file)
+    check_nesting(spec, text)  # a documented limit, located, before any recursive pass
     try:
-        return check(spec, text, values)
+        return check(spec, text, values, max_cores=max_cores)
     except RecursionError:
         span = Span(file, 1, 1, 1, 1)
         raise SpecError([Diagnostic(span, "the spec is nested too deeply")], {file: text}) from None
 
 
-def load(path: str, defines: list[str]) -> CheckedSpec:
+def load(path: str, defines: list[str], *, max_cores: int = MAX_CORES) -> CheckedSpec:
     """Read, parse and check the spec at `path` with `-D NAME=VALUE` overrides."""
-    return load_text(read_source(path), path, defines)
+    return load_text(read_source(path), path, defines, max_cores=max_cores)

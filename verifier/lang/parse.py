@@ -7,7 +7,9 @@ transformer turns the parse tree into `verifier.lang.ast` nodes with our own
 
 from __future__ import annotations
 
+import contextvars
 import functools
+import re
 from pathlib import Path
 
 from lark import Lark, Token
@@ -22,11 +24,40 @@ from verifier.lang.to_ast_decls import DeclRules
 from verifier.lang.to_ast_exprs import ExprRules
 from verifier.lang.to_ast_stmts import StmtRules
 
+_TEXT: contextvars.ContextVar[tuple[str, str]] = contextvars.ContextVar("_TEXT")  # (text, file)
+_WORD = re.compile(r"[A-Za-z0-9_]*")
+
+
+def _keyword_ends(tok: Token) -> Token:
+    """A keyword must end where a word ends: `frameA`, `coreinit`, `frames A` are one word,
+    not the keyword `frame` followed by a name (the contextual lexer would split them)."""
+    text, file = _TEXT.get()
+    end = tok.end_pos or 0
+    rest = _WORD.match(text, end)
+    if rest is not None and rest.end() > end:
+        word = str(tok) + rest.group()
+        line, col = tok.line or 0, tok.column or 0
+        span = Span(file, line, col, line, col + len(word))
+        raise Problem(span, f"unknown word '{word}' (the keyword '{tok}' needs a space after it)")
+    return tok
+
 
 @functools.cache
 def _parser() -> Lark:
     grammar = (Path(__file__).parent / "grammar.lark").read_text()
-    return Lark(grammar, parser="lalr", lexer="contextual", propagate_positions=True)
+    words = Lark(grammar, parser="lalr", lexer="contextual").terminals
+    callbacks = {
+        t.name: _keyword_ends
+        for t in words
+        if isinstance(t.pattern, PatternStr) and str(t.pattern.value).isidentifier()
+    }
+    return Lark(
+        grammar,
+        parser="lalr",
+        lexer="contextual",
+        propagate_positions=True,
+        lexer_callbacks=callbacks,
+    )
 
 
 def keywords() -> frozenset[str]:
@@ -45,9 +76,12 @@ class _ToAst(DeclRules, StmtRules, ExprRules):
 def parse_text(text: str, file: str) -> ast.Spec:
     """Parse a whole spec; raise SpecError with one diagnostic on a syntax error."""
     sources = {file: text}
+    token = _TEXT.set((text, file))
     try:
         tree = _parser().parse(text)
         return _ToAst(file).transform(tree)
+    except Problem as exc:  # raised by the lexer (`_keyword_ends`)
+        raise SpecError([Diagnostic(exc.span, exc.message)], sources) from None
     except UnexpectedInput as exc:
         raise SpecError([_syntax_diagnostic(exc, text, file)], sources) from None
     except VisitError as exc:
@@ -60,6 +94,8 @@ def parse_text(text: str, file: str) -> ast.Spec:
         raise
     except RecursionError:
         raise _too_deep(file, sources) from None
+    finally:
+        _TEXT.reset(token)
 
 
 def _too_deep(file: str, sources: dict[str, str]) -> SpecError:

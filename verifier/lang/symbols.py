@@ -7,6 +7,7 @@ while it checks statements. Both depend on this module, not on each other.
 from __future__ import annotations
 
 from verifier.lang import ast
+from verifier.lang.checked import Ref
 from verifier.lang.diagnostics import Diagnostic, Note
 from verifier.lang.span import Span
 
@@ -46,6 +47,10 @@ class Symbols:
         self.families: dict[str, tuple[int, int]] = {}
         self.handlers: dict[str, ast.HandlerDecl] = {}
         self.kinds: dict[str, dict[str, str]] = {}
+        self.refs: dict[int, Ref] = {}  # id(node) -> what it names (see CheckedSpec.refs)
+
+    def resolve(self, node: ast.Node, ref: Ref) -> None:
+        self.refs[id(node)] = ref
 
     def err(self, span: Span, message: str, *notes: Note) -> None:
         self.diags.append(Diagnostic(span, message, notes))
@@ -61,6 +66,7 @@ class Symbols:
             case ast.Num(value=v):
                 return self.literal(e, v)
             case ast.Name(name=n) if n in self.params:
+                self.resolve(e, Ref("param", n, value=self.params[n]))
                 return self.params[n]
             case ast.Name(name=n) if n in self.param_decls:
                 return None  # a param whose own value was bad: already reported

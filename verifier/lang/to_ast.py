@@ -12,9 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from lark import Token, Transformer
+from lark import Token, Transformer_NonRecursive
 
-from verifier.lang import ast
 from verifier.lang.span import Span
 
 
@@ -26,8 +25,9 @@ class Problem(Exception):
     message: str
 
 
-class Spans(Transformer[Token, ast.Spec]):
-    """Turns Lark positions into our own ``Span`` of ``file``."""
+class Spans(Transformer_NonRecursive):
+    """Turns Lark positions into our own ``Span`` of ``file``.  Non-recursive: any depth
+    becomes a tree; `nesting.py` then bounds the depth, located."""
 
     def __init__(self, file: str) -> None:
         super().__init__()
@@ -41,3 +41,8 @@ class Spans(Transformer[Token, ast.Spec]):
     def _tok(self, tok: Token) -> Span:
         return Span(self.file, tok.line or 0, tok.column or 0, tok.end_line or 0,
                     tok.end_column or 0)  # fmt: skip
+
+
+def int_literal(text: str) -> int:
+    """An integer literal: `0x` hex, else decimal (leading zeros allowed: `007` is 7)."""
+    return int(text, 16) if text[:2] in ("0x", "0X") else int(text, 10)

@@ -9,7 +9,7 @@ from typing import Any
 from lark import Token, v_args
 
 from verifier.lang import ast
-from verifier.lang.to_ast import Spans
+from verifier.lang.to_ast import Spans, int_literal
 
 PERMS = "rwx"
 
@@ -43,7 +43,7 @@ class DeclRules(Spans):
 
     def option_value(self, meta: Any, c: list[Token]) -> str | int:
         if c[0].type == "INT":
-            return int(str(c[0]), 0)
+            return int_literal(str(c[0]))
         return "-".join(str(t) for t in c)
 
     def frame_decl(self, meta: Any, c: list[ast.Ident]) -> ast.FrameDecl:

@@ -8,7 +8,7 @@ from lark import Token, v_args
 
 from verifier.lang import ast
 from verifier.lang.span import Span
-from verifier.lang.to_ast import Spans
+from verifier.lang.to_ast import Spans, int_literal
 
 BINARY_OPS = {
     "or_": "||", "and_": "&&", "eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">",
@@ -47,7 +47,7 @@ class ExprRules(Spans):
     # ------------------------------------------------------------ expressions
 
     def num(self, meta: Any, c: list[Token]) -> ast.Num:
-        return ast.Num(int(str(c[0]), 0), span=self._span(meta))
+        return ast.Num(int_literal(str(c[0])), span=self._span(meta))
 
     def name(self, meta: Any, c: list[Token]) -> ast.Name:
         return ast.Name(str(c[0]), span=self._span(meta))

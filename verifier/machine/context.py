@@ -25,6 +25,7 @@ from verifier.ir.system import (
     disj,
     eq,
     ite,
+    judged_in_order,
     op,
 )
 from verifier.machine.layout import C, Layout, build_layout
@@ -92,7 +93,7 @@ class Ctx:
                 site,
                 conj(*rule.guard),
                 rule.upd.items(),
-                tuple(rule.checks),
+                judged_in_order(rule.checks),
                 action,
                 key,
                 text,
@@ -128,18 +129,33 @@ class Ctx:
         if cond != FALSE:
             rule.checks.append(Check("range", cond, True, (("what", what),)))
 
+    def room(self, c: int, rule: Rule, when: Expr = TRUE) -> None:
+        """The command adds an entry to core ``c``'s buffer (where ``when`` holds): a
+        capacity sized from the program or set by `option buffer` waits for room; one
+        used where no bound exists ends the path with a `capacity` check instead, which
+        makes the run inconclusive (engines/capacity.py)."""
+        full = conj(when, self.lay.buffer_full(c))
+        b = self.lay.bound
+        if b.how == "capped":
+            what = f"store buffer full ({b.capacity} entries) and no bound exists"
+            rule.checks.append(Check("capacity", full, True, (("what", what),)))
+        else:
+            rule.guard.append(op("not", full))
+
     def reg_field(self, c: int, r: P.LReg) -> int:
         cf = self.lay.cores[c]
         return cf.hregs[r.index] if r.handler else cf.regs[r.index]
 
-    def pages_of(self, c: int, page: P.PageOp) -> Iterator[tuple[int, Expr]]:
-        """Concrete pages a page operand can name, each with its guard."""
+    def pages_of(self, c: int, page: P.PageOp) -> Iterator[tuple[int, int | None, Expr]]:
+        """Concrete pages a page operand can name, each with the space a `P.V` argument
+        names (None: the current one) and its guard."""
         if isinstance(page, int):
-            yield page, TRUE
+            yield page, None, TRUE
         else:
             f = Field(self.reg_field(c, page))
-            for v in range(len(self.prog.pages)):
-                yield v, eq(f, v)
+            for x in range(self.lay.page_values):
+                v, space = P.page_of_arg(x, len(self.prog.pages))
+                yield v, space, eq(f, x)
 
     def spaces_of(self, c: int, space: int | None) -> Iterator[tuple[int, Expr]]:
         if space is not None:
@@ -151,11 +167,13 @@ class Ctx:
                 yield s, eq(Field(self.lay.cores[c].space), s)
 
     def entries_of(
-        self, c: int, page: P.PageOp, space: int | None
+        self, c: int, page: P.PageOp, space: int | None, *, current: bool = False
     ) -> Iterator[tuple[int, int, list[Expr]]]:
-        """Every (page, space) an instruction's operands can name, with its guards."""
-        for v, gv in self.pages_of(c, page):
-            for s, gs in self.spaces_of(c, space):
+        """Every (page, space) an instruction's operands can name, with its guards.
+        ``current``: always in the core's current space (a user access translates there,
+        whatever space a `P.V` argument names)."""
+        for v, named, gv in self.pages_of(c, page):
+            for s, gs in self.spaces_of(c, space if named is None or current else named):
                 yield v, s, [gv, gs]
 
     def pte_entries(self, c: int, ins: P.IPte) -> set[tuple[int, int]]:

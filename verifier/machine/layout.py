@@ -19,10 +19,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from verifier.ir import buffers
 from verifier.ir import program as P
 from verifier.ir.system import (
     FALSE,
     TRUE,
+    BufferBound,
     Const,
     Expr,
     Field,
@@ -100,6 +102,8 @@ class Layout:
     rec: list[int] = field(default_factory=list)  # per PTE entry: wid+1 recorded at complete
     freed: list[int] = field(default_factory=list)  # per frame
     ipi_codes: dict[tuple[int, int], int] = field(default_factory=dict)  # (core, pc) -> code
+    page_values: int = 0  # a page argument is below this (`P.V` carries its space: page_arg)
+    bound: BufferBound = field(default_factory=lambda: BufferBound("none", 0))  # (see System)
 
     def groups(self) -> tuple[tuple[int, ...], ...]:
         """The fields that together describe one machine object: a core's control state
@@ -236,10 +240,24 @@ def build_layout(prog: P.Program, model: str) -> Layout:
     for i, key in enumerate(ipi_instrs):
         lay.ipi_codes[key] = lay.ipi0 + i
     val_lo = min(word_lo, reg_lo)
-    val_hi = max([reg_hi, npages, nwid * 4 + 3, *(w.hi for w in prog.words)])
+    ipis = [ins for c, pc in ipi_instrs if isinstance(ins := prog.cores[c].code[pc], P.IIpi)]
+    page_args = [a for ins in ipis for a, page in zip(ins.args, ins.pages, strict=False) if page]
+    lay.page_values = max([npages, *(a.value + 1 for a in page_args if isinstance(a, P.LConst))])
+    val_hi = max([reg_hi, lay.page_values - 1, nwid * 4 + 3, *(w.hi for w in prog.words)])
     kind_hi = lay.ipi0 + len(ipi_instrs)
-    cap = prog.buffer if model != "sc" else 0
-    hreg_hi = max(reg_hi, npages)
+    if model == "sc":
+        lay.bound = BufferBound("none", 0)
+    elif prog.buffer:
+        lay.bound = BufferBound("option", prog.buffer)
+    else:
+        need = buffers.bound(prog, model)
+        lay.bound = (
+            BufferBound("capped", buffers.FALLBACK)
+            if need is None
+            else BufferBound("sized", max(1, need))
+        )
+    cap = lay.bound.capacity
+    hreg_hi = max(reg_hi, lay.page_values - 1)
     for core in prog.cores:
         n = core.name
         end = len(core.code)

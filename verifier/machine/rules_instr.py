@@ -28,7 +28,7 @@ def store(site: Site, ins: P.IStore) -> None:
         r.upd.set(ctx.lay.mem[ins.addr], val)
         site.emit(r, "store")
     else:
-        r.guard.append(op("not", ctx.lay.buffer_full(c)))
+        ctx.room(c, r)
         buffer_append(ctx, c, r, ins.addr + 1, [val])
         site.emit(r, "store-buffered")
 
@@ -74,7 +74,7 @@ def fence(site: Site, ins: P.IFence) -> None:
         r.guard.append(lay.buffer_empty(c))
     elif ins.kind == "release" and ctx.model != "sc":
         has_store = lay.buffer_any(c, lay.is_store)
-        r.guard.append(disj(op("not", has_store), op("not", lay.buffer_full(c))))
+        ctx.room(c, r, when=has_store)
         buffer_append(ctx, c, r, lay.barrier, [], when=has_store)
     site.emit(r, "fence")
 

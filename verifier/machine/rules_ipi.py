@@ -54,7 +54,8 @@ def ipi_send(site: Site, ins: P.IIpi) -> None:
     site.emit(direct, "ipi-sent", "direct")
     held = site.rule(targets=ins.targets, handler=ins.handler)
     hargs = ipi_args(ctx, c, ins, held)
-    held.guard += [hold, op("not", lay.buffer_full(c))]
+    held.guard.append(hold)
+    ctx.room(c, held)
     buffer_append(ctx, c, held, lay.ipi_codes[(c, site.pc)], hargs)
     site.emit(held, "ipi-buffered", "held")
 

@@ -52,7 +52,7 @@ def pte_write(ctx: Ctx, c: int, r: Rule, s: int, v: int, wid: int) -> None:
     if ctx.model == "sc":
         r.upd.set(lay.mem[a], fresh_pte(wid))
     else:
-        r.guard.append(op("not", lay.buffer_full(c)))
+        ctx.room(c, r)
         buffer_append(ctx, c, r, a + 1, [C(fresh_pte(wid))])
 
 

@@ -42,8 +42,10 @@ def races(ctx: Ctx, r: Rule, v: int, bit: int, entry: Expr, src: Expr, slot: int
     )
 
 
-def asid_reuse(ctx: Ctx, r: Rule, c: int, v: int, s: int) -> None:
-    """A hit on a tagged entry that another space sharing the ASID filled."""
+def asid_reuse(ctx: Ctx, r: Rule, c: int, v: int, s: int, bit: int) -> None:
+    """A hit on a tagged entry that another space sharing the ASID filled. Like every
+    race, only an access that happens counts: a hit that faults (the entry lacks the
+    permission) is no `asid-reuse`."""
     cf = ctx.lay.cores[c]
     t = ctx.lay.tag_of_space(s)
     shared_tag = any(
@@ -53,7 +55,10 @@ def asid_reuse(ctx: Ctx, r: Rule, c: int, v: int, s: int) -> None:
         r.checks.append(
             Check(
                 "asid-reuse",
-                ne(Field(cf.te[(v, t)]), s + 1),
+                conj(
+                    ctx.lay.allows(pte_wid(Field(cf.tw[(v, t)])), bit),
+                    ne(Field(cf.te[(v, t)]), s + 1),
+                ),
                 False,
                 (("entry", cf.tw[(v, t)]), ("pte", Field(cf.tw[(v, t)]))),
             )

@@ -48,12 +48,14 @@ def flush_all(site: Site, ins: P.IFlushAll) -> None:
 
 
 def access(site: Site, ins: P.IAccess) -> None:
-    for v, s, guards in site.ctx.entries_of(site.c, ins.page, None):
+    for v, s, guards in site.ctx.entries_of(site.c, ins.page, None, current=True):
         access_page(site, ACCESS_BIT[ins.kind], v, s, guards)
 
 
 def access_page(site: Site, bit: int, v: int, s: int, guards: list[Expr]) -> None:
-    """The four ways an access to page ``v`` in space ``s`` can go."""
+    """The ways an access to page ``v`` in space ``s`` can go. A core may hold a global
+    and a tagged entry for ``v`` at once (each filled while the other was not usable, in
+    another space): the access may then use either, and both are explored."""
     ctx, c = site.ctx, site.c
     lay = ctx.lay
     cf = lay.cores[c]
@@ -64,11 +66,11 @@ def access_page(site: Site, bit: int, v: int, s: int, guards: list[Expr]) -> Non
     r.guard += [*guards, ne(te_g, 0)]
     races(ctx, r, v, bit, Field(cf.tw[(v, g)]), te_g, cf.tw[(v, g)])
     site.emit(r, "access", f"{v}.{s}.hg")
-    # hit on an entry tagged with the current ASID
+    # hit on an entry tagged with the current ASID (whether or not a global one exists)
     r = site.rule(page=v, space=s, slot=cf.te[(v, t)], how="hit", bit=bit)
-    r.guard += [*guards, eq(te_g, 0), ne(te_t, 0)]
+    r.guard += [*guards, ne(te_t, 0)]
     races(ctx, r, v, bit, Field(cf.tw[(v, t)]), te_t, cf.tw[(v, t)])
-    asid_reuse(ctx, r, c, v, s)
+    asid_reuse(ctx, r, c, v, s, bit)
     site.emit(r, "access", f"{v}.{s}.ht")
     # miss: walk the page table in memory
     mem = Field(lay.mem[lay.pte_addr(s, v)])
@@ -120,7 +122,7 @@ def accessed_pages(ctx: Ctx, c: int) -> set[int]:
     out: set[int] = set()
     for ins in ctx.prog.cores[c].code:
         if isinstance(ins, P.IAccess):
-            out.update(v for v, _ in ctx.pages_of(c, ins.page))
+            out.update(v for v, _, _ in ctx.pages_of(c, ins.page))
     return out
 
 

@@ -22,6 +22,8 @@ Command ids follow the order below; stored counterexamples name commands by key.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from verifier.ir import program as P
 from verifier.ir.system import CoreLayout, System
 from verifier.machine.context import Ctx
@@ -31,11 +33,14 @@ from verifier.machine.rules_ipi import deliveries, held_ipis_leave
 from verifier.machine.rules_tlb import fills
 
 
-def build(prog: P.Program, model: str) -> System:
-    """The transition system of ``prog`` under memory model ``model``."""
+def build(prog: P.Program, model: str, check: Callable[[], None] | None = None) -> System:
+    """The transition system of ``prog`` under memory model ``model``; ``check`` is called
+    before each instruction (it raises to stop the run: a time or memory limit)."""
     ctx = Ctx(prog, model)
     for c, core in enumerate(prog.cores):
         for pc, ins in enumerate(core.code):
+            if check is not None:
+                check()
             instruction(ctx, c, pc, ins, core.next[pc])
         deliveries(ctx, c)
         if model != "sc":
@@ -72,4 +77,5 @@ def _system(ctx: Ctx) -> System:
         ctx.prog.pte_values,
         lay.groups(),
         {"layout": lay},
+        lay.bound,
     )

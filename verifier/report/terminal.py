@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import TextIO
@@ -122,6 +123,10 @@ class Progress:
         self.enabled = enabled and is_tty(stream) and os.environ.get("TERM") != "dumb"
         self._next = self.start + self.DELAY
         self._drawn = False
+        self._phase = ""
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
 
     def update(self, states: int, frontier: int, transitions: int) -> None:
         if not self.enabled:
@@ -134,6 +139,30 @@ class Progress:
         self.stream.flush()
         self._drawn = True
 
+    def phase(self, text: str) -> None:
+        """Show which phase of a run is under way (the smt engine's phases).  A phase
+        can last long without another call (a z3 query), so once a phase is set a
+        background timer keeps the line and its clock current until ``done``."""
+        if not self.enabled:
+            return
+        with self._lock:
+            self._phase = text
+            if self._ticker is None:
+                self._ticker = threading.Thread(target=self._tick, daemon=True)
+                self._ticker.start()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self.INTERVAL):
+            now = self.clock()
+            if now < self.start + self.DELAY:
+                continue
+            with self._lock:
+                line = f"{self._phase}  {_elapsed(max(now - self.start, 1e-9))}"
+                width = shutil.get_terminal_size((80, 24)).columns - 1
+                self.stream.write(CLEAR_LINE + (line[:width] if width > 10 else line))
+                self.stream.flush()
+                self._drawn = True
+
     def line(self, states: int, frontier: int, transitions: int, now: float) -> str:
         elapsed = max(now - self.start, 1e-9)
         text = (
@@ -145,6 +174,10 @@ class Progress:
         return text[:width] if width > 10 else text
 
     def done(self) -> None:
+        if self._ticker is not None:
+            self._stop.set()
+            self._ticker.join()
+            self._ticker = None
         if self._drawn:
             self.stream.write(CLEAR_LINE)
             self.stream.flush()

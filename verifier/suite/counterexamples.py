@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from verifier.engines.result import PROBLEM_KINDS, Result, Trace
+from verifier.report.files import ensure_dir, write_atomic
 
 DIRNAME = "counterexamples"
 MODELS = ("sc", "tso", "pso")
@@ -174,14 +175,14 @@ def sync(root: Path, runs: Iterable[Run], specs_run: Iterable[Path]) -> SyncRepo
         if run.result is None:
             continue
         for trace in run.result.traces:
-            d.mkdir(parents=True, exist_ok=True)
+            ensure_dir(d)
             path = d / file_name(s, run.model, trace.kind)
             text = dumps(trace_json(trace, root))
             keep.add(path)
             if path.exists() and path.read_text(encoding="utf-8") == text:
                 report.unchanged.append(path)
             else:
-                path.write_text(text, encoding="utf-8")
+                write_atomic(path, text)
                 report.written.append(path)
     ran_stems = {stem(p, root) for p in specs_run}
     for st in stored(root):

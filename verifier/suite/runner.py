@@ -23,7 +23,6 @@ import time
 import traceback
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -31,6 +30,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 from verifier.engines.result import Result, Trace
 from verifier.lang.diagnostics import SpecError
 from verifier.report import terminal
+from verifier.report.files import OutputError, check_target, write_atomic
+from verifier.suite.parallel import Interrupted, run_parallel
 
 if TYPE_CHECKING:
     from verifier.lang.ast import ExpectDecl
@@ -174,6 +175,7 @@ def _internal() -> str:
 class Limits:
     max_states: int | None = None
     timeout: float | None = None
+    max_memory: float | None = None  # MB, per worker process
 
     def kwargs(self) -> dict[str, Any]:
         kw: dict[str, Any] = {}
@@ -181,6 +183,8 @@ class Limits:
             kw["max_states"] = self.max_states
         if self.timeout is not None:
             kw["timeout"] = self.timeout
+        if self.max_memory is not None:
+            kw["max_memory"] = self.max_memory
         return kw
 
 
@@ -224,14 +228,14 @@ def run_jobs(
         if progress:
             progress(len(done), len(todo), o)
 
-    if jobs <= 1 or len(todo) <= 1:
-        for job in todo:
-            record(run_job(job, limits))
-    else:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(todo))) as pool:
-            futures = [pool.submit(run_job, job, limits) for job in todo]
-            for fut in futures:  # in submission order: the output does not depend on timing
-                record(fut.result())
+    try:
+        if jobs <= 1 or len(todo) <= 1:
+            for job in todo:
+                record(run_job(job, limits))
+        else:
+            run_parallel(run_job, [(job, limits) for job in todo], jobs, record)
+    except KeyboardInterrupt:
+        raise Interrupted(todo[len(done) :]) from None
     ran = iter(done)
     return [next(ran) if isinstance(p, Job) else p for p in planned]
 
@@ -391,20 +395,30 @@ def main(opts: SuiteOptions, out: TextIO | None = None, err: TextIO | None = Non
     err = err or sys.stderr
     try:
         specs = find_specs(opts.paths)
+        if opts.junit:
+            check_target(opts.junit)  # before anything runs
     except FileNotFoundError as exc:
         err.write(f"tlbcheck: error: no such file or directory: {exc.args[0]}\n")
+        return 2
+    except OutputError as exc:
+        err.write(f"tlbcheck: error: {exc}\n")
         return 2
     start = time.monotonic()
     planned = plan(specs)
     progress = _progress(err) if err.isatty() else None
-    outcomes = run_jobs(planned, opts.limits, opts.jobs, progress)
+    try:
+        outcomes = run_jobs(planned, opts.limits, opts.jobs, progress)
+    except Interrupted as stop:
+        names = ", ".join(f"{j.path} ({j.model})" for j in stop.unfinished)
+        err.write(f"\ntlbcheck: interrupted; not finished: {names}\n")
+        return 130
     seconds = time.monotonic() - start
     text = render(outcomes, terminal.use_color(out, opts.no_color))
     if opts.update_counterexamples:
         text = _update_counterexamples(outcomes, specs, text)
     out.write(text)
     if opts.junit:
-        Path(opts.junit).write_bytes(junit_xml(outcomes, seconds))
+        write_atomic(opts.junit, junit_xml(outcomes, seconds))
     return 0 if all(o.status == OK for o in outcomes) else 1
 
 

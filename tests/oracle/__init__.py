@@ -1,0 +1,10 @@
+"""A deliberately naive interpreter of the `.tlb` language, used as a test oracle.
+
+It reads the checked AST (`CheckedSpec`) only, never the Program or the System,
+and implements `/work/shared/spec-language.md` directly.  See `machine.py` for
+the readings chosen where the reference is silent.
+"""
+
+from .explore import OracleResult, run_oracle
+
+__all__ = ["OracleResult", "run_oracle"]

@@ -1,0 +1,538 @@
+"""The machine rules of the reference, one statement at a time, over `state.State`.
+
+Readings chosen where the reference is silent (listed in the report too):
+  R1  Names in value position resolve innermost first: a `for` variable, a handler
+      parameter, a param, a shared var, else a register of the running body (a name the
+      body assigns).  In page position (`read V`, `invlpg p`, ...) a handler's page
+      parameter comes first, else the declared page: a register never names a page.
+      As an IPI argument a name that is none of the value kinds above names a page.
+  R2  A page argument `V` is just the page: the handler resolves it in the target's
+      current space when it uses it.  `P.V` carries space P.
+  R3  `read P.V` uses the current space's translation of V (accesses go through the
+      current space); `pte P.V`, `invlpg P.V`, `complete P.V` use space P.
+  R4  Staleness compares an entry with the record of the PTE it was filled from (the
+      space it was filled from, the same page); the record is that of the latest
+      `complete` of that PTE.  The initial declarations are all write 0.
+  R5  `asid-reuse` is reported on every hit of a tagged entry filled from another space,
+      also when that hit then faults (ASID_REUSE_ON_FAULT).
+  R6  Stored values are range-checked: shared words against their declared range,
+      registers (and integer IPI arguments, which become handler registers, checked at
+      the send) against 0..15; intermediate values are not.  `&&`/`||` evaluate both
+      sides (so `0 && 1/0` is a division by zero).
+  R7  An unordered IPI under tso/pso reaches the queues at once, unless a `fence release`
+      in the buffer has a store before it, or an earlier IPI of the sender is still held
+      (one sender's IPIs keep their order).  Under tso later stores stay behind a held
+      *ordered* IPI and may overtake an IPI held only by a release fence.
+  R8  An IPI that would make a target's queue longer than 4 is a `range` problem at the
+      moment it reaches the queue (the send, or the drain of a held IPI).
+  R9  Every flat instruction is one step (a branch, a jump, a statement); the walker,
+      drains and IPI deliveries are steps of their own.  The walker fills also while
+      the core runs a handler, is blocked or has finished.
+  R10 For hang, an awaiting core "passes" its await when that await's own command fires,
+      or when the core itself fails (assertion/range): only other cores' failures do
+      not count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from verifier.lang import ast
+from verifier.lang.checked import DEFAULT_RANGE, CheckedSpec
+
+from .code import Instr, arith, const, core_names, flatten
+from .state import CoreSt, Hand, State, Work
+
+ASID_REUSE_ON_FAULT = True
+MAX_QUEUE = 4
+
+
+class Fatal(Exception):
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class Out:
+    """One transition: ``state`` None means the path ends (assertion or range)."""
+
+    label: str
+    state: State | None
+    kinds: frozenset[str]
+    core: int
+    passed: tuple[Any, ...] | None = None  # the await location this step passed
+
+
+@dataclass
+class Ctx:
+    i: int
+    me: str
+    env: dict[str, str]
+    regs: dict[str, Any]
+    hparams: tuple[str, ...]
+    body_regs: set[str]
+
+
+def _walk(stmts: tuple[ast.Stmt, ...]) -> list[ast.Stmt]:
+    out: list[ast.Stmt] = []
+    for s in stmts:
+        out.append(s)
+        if isinstance(s, ast.If):
+            out += _walk(s.then) + _walk(s.orelse or ())
+        elif isinstance(s, ast.While | ast.Loop | ast.Repeat | ast.For):
+            out += _walk(s.body)
+    return out
+
+
+def _pte(v: ast.PteValue | None) -> Any:
+    if v is None or isinstance(v, ast.Invalid):
+        return None
+    return (v.frame, v.perms, v.global_)
+
+
+class Machine:
+    def __init__(self, checked: CheckedSpec, model: str) -> None:
+        self.c, self.model = checked, model
+        self.names = [c.name for c in checked.cores]
+        self.insts = {c.name: c for c in checked.cores}
+        self.code = [flatten(checked, c.body, c.name) for c in checked.cores]
+        self.handlers = {h.name: h for h in checked.handlers}
+        self.hcode = {
+            (h.name, i): flatten(checked, h.body, n)
+            for h in checked.handlers
+            for i, n in enumerate(self.names)
+        }
+        self.params = dict(checked.params)
+        self.vars = {v.name: v for v in checked.vars}
+        self.asid = {s.name: s.asid for s in checked.spaces}
+        self.core_regs = [self._regs_of(c.body) for c in checked.cores]
+        self.hregs = {h.name: self._regs_of(h.body) | set(h.params) for h in checked.handlers}
+
+    def _regs_of(self, body: tuple[ast.Stmt, ...]) -> set[str]:
+        out = set()
+        for s in _walk(body):
+            if isinstance(s, ast.Assign) and isinstance(s.target, ast.Name):
+                if s.target.name not in self.vars:
+                    out.add(s.target.name)
+            elif isinstance(s, ast.Atomic) and s.dest is not None:
+                out.add(s.dest)
+        return out
+
+    # ------------------------------------------------------------ the initial state
+
+    def initial(self) -> State:
+        w = Work(State((), (), (), (), frozenset()))
+        for v in self.c.vars:
+            if v.family is None:
+                w.mem[("w", v.name, "")] = v.init
+            for c in self.c.cores:
+                if v.family is not None and c.family == v.family:
+                    w.mem[("w", v.name, c.name)] = v.init
+        for sp in self.c.spaces:
+            declared = dict(sp.entries)
+            for page in self.c.pages:
+                w.mem[("p", sp.name, page)] = (_pte(declared.get(page)), 0)
+                w.last[("p", sp.name, page)] = (_pte(declared.get(page)), 0)
+        w.cores = [CoreSt(0, (), True, None, c.space, (), frozenset(), ()) for c in self.c.cores]
+        return w.freeze()
+
+    # ------------------------------------------------------------ all transitions
+
+    def successors(self, s: State) -> list[Out]:
+        out: list[Out] = []
+        for i in range(len(s.cores)):
+            out += self.program_steps(s, i)
+            out += self.drains(s, i)
+            out += self.walks(s, i)
+        return out
+
+    def program_steps(self, s: State, i: int) -> list[Out]:
+        cs = s.cores[i]
+        out = []
+        if cs.hand is None and cs.irq and cs.queue:
+            (h, args), rest = cs.queue[0], cs.queue[1:]
+            w = Work(s)
+            regs = tuple(zip(self.handlers[h].params, args, strict=True))
+            w.set_core(i, hand=Hand(h, 0, regs, cs.irq), irq=False, queue=rest)
+            out.append(Out(f"{self.names[i]} takes {h}", w.freeze(), frozenset(), i))
+        if cs.hand is not None:
+            code = self.hcode[(cs.hand.name, i)]
+            if cs.hand.pc >= len(code):
+                w = Work(s)
+                w.set_core(i, hand=None, irq=cs.hand.saved_irq)
+                out.append(Out(f"{self.names[i]} returns", w.freeze(), frozenset(), i))
+                return out
+            ctx = Ctx(
+                i, self.names[i], {}, dict(cs.hand.regs), self.handlers[cs.hand.name].params,
+                self.hregs[cs.hand.name],
+            )  # fmt: skip
+            loc = ("h", cs.hand.name, cs.hand.pc)
+            return out + self.execute(s, ctx, code[cs.hand.pc], loc)
+        if cs.pc < len(self.code[i]):
+            ctx = Ctx(i, self.names[i], {}, dict(cs.regs), (), self.core_regs[i])
+            out += self.execute(s, ctx, self.code[i][cs.pc], ("main", cs.pc))
+        return out
+
+    def execute(self, s: State, ctx: Ctx, ins: Instr, loc: tuple[Any, ...]) -> list[Out]:
+        ctx.env = dict(ins.env)
+        label = f"{ctx.me} {loc}"
+        try:
+            results = self.step(s, ctx, ins, loc)
+        except Fatal as f:
+            return [Out(label, None, frozenset({f.kind}), ctx.i)]
+        out = []
+        for w, kinds, nxt, passed in results:
+            cs = w.core(ctx.i)
+            if cs.hand is not None:
+                regs = tuple(sorted(ctx.regs.items()))
+                w.set_core(ctx.i, hand=Hand(cs.hand.name, nxt, regs, cs.hand.saved_irq))
+            else:
+                w.set_core(ctx.i, pc=nxt, regs=tuple(sorted(ctx.regs.items())))
+            out.append(Out(label, w.freeze(), frozenset(kinds), ctx.i, passed))
+        return out
+
+    # ------------------------------------------------------------ one instruction
+
+    def step(
+        self, s: State, ctx: Ctx, ins: Instr, loc: tuple[Any, ...]
+    ) -> list[tuple[Work, set[str], int, Any]]:
+        pc = loc[-1]
+        w = Work(s)
+        if ins.op == "jmp":
+            return [(w, set(), ins.target, None)]
+        if ins.op == "br":
+            v = self.value(w, ctx, ins.node)  # type: ignore[arg-type]
+            return [(w, set(), pc + 1 if v else ins.target, None)]
+        st = ins.node
+        cs = w.core(ctx.i)
+        match st:
+            case ast.PteWrite(page=ref, value=value):
+                addr = self.pte_addr(cs, ctx, ref)
+                pv = (_pte(value), w.next_wid())
+                w.last[addr] = pv
+                self.store(w, ctx.i, addr, pv)
+            case ast.Assign(target=t, value=e):
+                v = self.value(w, ctx, e)
+                word = self.word_of(ctx, t)
+                if word is None:
+                    ctx.regs[t.name] = self.reg_checked(v)
+                else:
+                    self.store(w, ctx.i, word, self.word_checked(word, v))
+            case ast.Atomic():
+                if cs.buf:
+                    return []
+                self.atomic(w, ctx, st)
+            case ast.Fence(kind=k):
+                if k == "full" and cs.buf:
+                    return []
+                if k == "release" and any(e[0] == "st" for e in cs.buf):
+                    w.set_core(ctx.i, buf=(*cs.buf, ("rel",)))
+            case ast.Ipi():
+                self.ipi(w, ctx, st)
+            case ast.Invlpg(page=ref):
+                _, sp, page = self.pte_addr(cs, ctx, ref)
+                tag = self.asid[sp]
+                keep = frozenset(e for e in cs.tlb if not (e[1] == page and e[0] in ("G", tag)))
+                w.set_core(ctx.i, tlb=keep)
+            case ast.FlushAsid(space=sp):
+                tag = self.asid[sp]
+                w.set_core(ctx.i, tlb=frozenset(e for e in cs.tlb if e[0] != tag))
+            case ast.FlushAll():
+                w.set_core(ctx.i, tlb=frozenset())
+            case ast.Access(kind=k, page=ref):
+                page = self.pte_addr(cs, ctx, ref)[2]
+                return [(w2, kinds, pc + 1, None) for w2, kinds in self.access(s, ctx, k, page)]
+            case ast.Switch(space=sp):
+                w.set_core(ctx.i, space=sp)
+            case ast.Free(frame=f):
+                w.freed.add(f)
+            case ast.Complete(page=ref):
+                addr = self.pte_addr(cs, ctx, ref)
+                w.rec[addr] = w.last[addr]
+            case ast.Await(cond=e):
+                if not self.value(w, ctx, e):
+                    return []
+                return [(w, set(), pc + 1, (ctx.i, loc))]
+            case ast.Assert(cond=e):
+                if not self.value(w, ctx, e):
+                    raise Fatal("assertion")
+            case ast.Irq(on=on):
+                w.set_core(ctx.i, irq=on)
+            case ast.Skip():
+                pass
+            case _:
+                raise ValueError(f"unexpected statement {st}")
+        return [(w, set(), pc + 1, None)]
+
+    # ------------------------------------------------------------ names and values
+
+    def core_value(self, name: str) -> int:
+        inst = self.insts[name]
+        return inst.index if inst.index is not None else self.names.index(name)
+
+    def core_of(self, ctx: Ctx, e: ast.Expr | ast.Target) -> str:
+        match e:
+            case ast.SelfRef():
+                return ctx.me
+            case ast.Name(name=n) | ast.TargetName(name=n):
+                return ctx.env.get(n, n)
+            case ast.TargetIndex(family=f, index=k):
+                return f"{f}[{const(self.c, k)}]"
+        raise ValueError(e)
+
+    def word_of(self, ctx: Ctx, t: ast.Name | ast.Index) -> tuple[Any, ...] | None:
+        """The shared word a target names, or None for a register."""
+        if isinstance(t, ast.Index):
+            core = self.core_of(ctx, t.index)
+            if self.insts[core].family != self.vars[t.name].family:
+                raise Fatal("range")  # seen[self] in a handler on a core outside the family
+            return ("w", t.name, core)
+        if t.name in ctx.hparams or t.name not in self.vars:
+            return None
+        return ("w", t.name, "")
+
+    def value(self, w: Work, ctx: Ctx, e: ast.Expr) -> int:
+        match e:
+            case ast.Num(value=v):
+                return v
+            case ast.SelfRef():
+                return self.core_value(ctx.me)
+            case ast.Name(name=n):
+                if n in ctx.env:
+                    return self.core_value(ctx.env[n])
+                if n in ctx.hparams:
+                    v = ctx.regs[n]
+                    if not isinstance(v, int):
+                        raise ValueError(f"page parameter {n} used as a value")
+                    return v
+                if n in self.params:
+                    return self.params[n]
+                if n in self.vars:
+                    return self.load(w, ctx.i, ("w", n, ""))
+                return int(ctx.regs.get(n, 0))
+            case ast.Index():
+                word = self.word_of(ctx, e)
+                assert word is not None
+                return self.load(w, ctx.i, word)
+            case ast.Unary(op=op, operand=a):
+                x = self.value(w, ctx, a)
+                return -x if op == "-" else int(not x)
+            case ast.Binary(op=op, left=a, right=b):
+                x, y = self.value(w, ctx, a), self.value(w, ctx, b)
+                if op in ("/", "%") and y == 0:
+                    raise Fatal("range")
+                return arith(op, x, y)
+        raise ValueError(f"not a value: {e}")
+
+    def load(self, w: Work, i: int, addr: tuple[Any, ...]) -> int:
+        for e in reversed(w.core(i).buf):
+            if e[0] == "st" and e[1] == addr:
+                return int(e[2])
+        return int(w.mem[addr])
+
+    def reg_checked(self, v: int) -> int:
+        lo, hi = DEFAULT_RANGE
+        if not lo <= v <= hi:
+            raise Fatal("range")
+        return v
+
+    def word_checked(self, word: tuple[Any, ...], v: int) -> int:
+        var = self.vars[word[1]]
+        if not var.lo <= v <= var.hi:
+            raise Fatal("range")
+        return v
+
+    def pte_addr(self, cs: CoreSt, ctx: Ctx, ref: ast.PageRef) -> tuple[str, str, str]:
+        if ref.space is not None:
+            return ("p", ref.space, ref.page)
+        if ref.page in ctx.hparams:
+            _, sp, page = ctx.regs[ref.page]
+            return ("p", sp or cs.space, page)
+        return ("p", cs.space, ref.page)
+
+    # ------------------------------------------------------------ memory and IPIs
+
+    def store(self, w: Work, i: int, addr: tuple[Any, ...], v: Any) -> None:
+        if self.model == "sc":
+            w.mem[addr] = v
+        else:
+            w.set_core(i, buf=(*w.core(i).buf, ("st", addr, v)))
+
+    def atomic(self, w: Work, ctx: Ctx, st: ast.Atomic) -> None:
+        args = [self.value(w, ctx, a) for a in st.args]
+        word = self.word_of(ctx, st.target)
+        assert word is not None
+        old = int(w.mem[word])
+        new: int | None
+        if st.op in ("fetch_add", "+="):
+            new = old + args[0]
+        elif st.op == "swap":
+            new = args[0]
+        else:  # cas
+            new = args[1] if old == args[0] else None
+        if new is not None:
+            w.mem[word] = self.word_checked(word, new)
+        if st.dest is not None:
+            ctx.regs[st.dest] = self.reg_checked(old)
+
+    def ipi_arg(self, w: Work, ctx: Ctx, e: ast.Expr) -> Any:
+        if isinstance(e, ast.PageName):
+            return ("page", e.space, e.page)
+        if isinstance(e, ast.Name):
+            n = e.name
+            if n in ctx.hparams and not isinstance(ctx.regs[n], int):
+                return ctx.regs[n]
+            value_kinds = (ctx.env, ctx.hparams, self.params, self.vars, ctx.body_regs)
+            if not any(n in k for k in value_kinds) and n in self.c.pages:
+                return ("page", None, n)
+        return self.reg_checked(self.value(w, ctx, e))
+
+    def ipi(self, w: Work, ctx: Ctx, st: ast.Ipi) -> None:
+        targets: list[str] = []
+        for t in st.targets:
+            targets += [n for n in core_names(self.c, t, ctx.me, ctx.env) if n not in targets]
+        order = tuple(n for n in self.names if n in targets)
+        args = tuple(self.ipi_arg(w, ctx, a) for a in st.args)
+        buf = w.core(ctx.i).buf
+        ordered = self.c.ipi == "ordered"
+        if self.model == "sc":
+            held = False
+        elif ordered:
+            held = any(e[0] in ("st", "ipi") for e in buf)
+        else:
+            held = any(e[0] == "ipi" for e in buf) or _release_pending(buf)
+        if held:
+            w.set_core(ctx.i, buf=(*buf, ("ipi", order, st.handler, args, ordered)))
+        else:
+            self.enqueue(w, order, st.handler, args)
+
+    def enqueue(self, w: Work, targets: tuple[str, ...], h: str, args: tuple[Any, ...]) -> None:
+        for n in targets:
+            j = self.names.index(n)
+            q = w.core(j).queue
+            if len(q) >= MAX_QUEUE:
+                raise Fatal("range")
+            w.set_core(j, queue=(*q, (h, args)))
+
+    # ------------------------------------------------------------ TLB accesses
+
+    def access(self, s: State, ctx: Ctx, kind: str, page: str) -> list[tuple[Work, set[str]]]:
+        cs = s.cores[ctx.i]
+        sp, tag = cs.space, self.asid[cs.space]
+        hits = sorted((e for e in cs.tlb if e[1] == page and e[0] in ("G", tag)), key=repr)
+        letter = {"read": "r", "write": "w", "exec": "x"}[kind]
+        out = []
+        for e in hits:
+            w = Work(s)
+            reuse = e[0] != "G" and e[4] != sp
+            if letter not in e[3]:
+                out.append((w, {"asid-reuse"} if reuse and ASID_REUSE_ON_FAULT else set()))
+            else:
+                out.append((w, self.races(w, e, letter) | ({"asid-reuse"} if reuse else set())))
+        if hits:
+            return out
+        w = Work(s)
+        pte, wid = w.mem[("p", sp, page)]
+        if pte is None:
+            return [(w, set())]  # a fault: nothing is filled
+        frame, perms, glob = pte
+        e = ("G" if glob else tag, page, frame, perms, sp, wid)
+        w.set_core(ctx.i, tlb=cs.tlb | {e})
+        return [(w, self.races(w, e, letter) if letter in perms else set())]
+
+    def races(self, w: Work, e: tuple[Any, ...], letter: str) -> set[str]:
+        out = set()
+        if e[2] in w.freed:
+            out.add("use-after-free")
+        rec = w.rec.get(("p", e[4], e[1]))
+        if rec is not None and e[5] < rec[1]:
+            now = rec[0]
+            if now is None or now[0] != e[2]:
+                out.add("stale-translation")
+            elif letter not in now[1]:
+                out.add("stale-permission")
+        return out
+
+    # ------------------------------------------------------------ drains and the walker
+
+    def drains(self, s: State, i: int) -> list[Out]:
+        buf = s.cores[i].buf
+        out = []
+        for k, e in enumerate(buf):
+            if e[0] == "rel" or not self.may_drain(buf, k):
+                continue
+            w = Work(s)
+            rest = _tidy(buf[:k] + buf[k + 1 :])
+            w.set_core(i, buf=rest)
+            label = f"{self.names[i]} drains {e[:2]}"
+            if e[0] == "st":
+                w.mem[e[1]] = e[2]
+            else:
+                try:
+                    self.enqueue(w, e[1], e[2], e[3])
+                except Fatal as f:
+                    out.append(Out(label, None, frozenset({f.kind}), i))
+                    continue
+            out.append(Out(label, w.freeze(), frozenset(), i))
+        return out
+
+    def may_drain(self, buf: tuple[tuple[Any, ...], ...], k: int) -> bool:
+        e = buf[k]
+        for j in range(k):
+            d = buf[j]
+            if d[0] == "rel":
+                continue
+            fenced = any(buf[m][0] == "rel" for m in range(j + 1, k))
+            if d[0] == "st" and e[0] == "st":
+                must = self.model == "tso" or d[1] == e[1] or fenced
+            elif d[0] == "st":
+                must = e[4] or fenced
+            elif e[0] == "st":
+                must = self.model == "tso" and d[4]
+            else:
+                must = True
+            if must:
+                return False
+        return True
+
+    def walks(self, s: State, i: int) -> list[Out]:
+        if self.c.walker != "speculative":
+            return []
+        cs = s.cores[i]
+        tag = self.asid[cs.space]
+        out = []
+        mem = dict(s.mem)
+        for page in self.c.pages:
+            pte, wid = mem[("p", cs.space, page)]
+            if pte is None or any(e[1] == page and e[0] in ("G", tag) for e in cs.tlb):
+                continue
+            frame, perms, glob = pte
+            w = Work(s)
+            w.set_core(i, tlb=cs.tlb | {("G" if glob else tag, page, frame, perms, cs.space, wid)})
+            out.append(Out(f"{self.names[i]} walker fills {page}", w.freeze(), frozenset(), i))
+        return out
+
+
+def _release_pending(buf: tuple[tuple[Any, ...], ...]) -> bool:
+    """Is there a `fence release` in the buffer with a store before it?"""
+    seen_store = False
+    for e in buf:
+        if e[0] == "st":
+            seen_store = True
+        elif e[0] == "rel" and seen_store:
+            return True
+    return False
+
+
+def _tidy(buf: tuple[tuple[Any, ...], ...]) -> tuple[tuple[Any, ...], ...]:
+    """Drop release markers with no store before them: they order nothing any more."""
+    out: list[tuple[Any, ...]] = []
+    seen_store = False
+    for e in buf:
+        if e[0] == "rel" and (not seen_store or (out and out[-1][0] == "rel")):
+            continue
+        seen_store = seen_store or e[0] == "st"
+        out.append(e)
+    return tuple(out)

@@ -1,0 +1,137 @@
+"""Hang analysis on the explored state graph: can a core never pass one of its awaits?"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from verifier.engines.budget import Budget
+from verifier.engines.compile import Compiled, State
+from verifier.ir.system import CoreLayout, System
+
+Position = Callable[[State], int]
+
+
+class Graph(Protocol):
+    """The explored state graph (`explicit.Exploration`): states and successor lists."""
+
+    system: System
+    states: list[State]
+    succ_off: array  # type: ignore[type-arg]
+    succ: array  # type: ignore[type-arg]
+
+
+def await_views(core: CoreLayout) -> list[tuple[frozenset[int], Position]]:
+    """Where a core's awaits can block: its program (the pc, or the pc saved while a
+    handler runs) and its handler code (the pc while in a handler, else -1)."""
+    views: list[tuple[frozenset[int], Position]] = []
+    if core.program_awaits:
+        views.append(
+            (core.program_awaits, lambda s: s[core.saved_pc] if s[core.in_handler] else s[core.pc])
+        )
+    if core.handler_awaits:
+        views.append((core.handler_awaits, lambda s: s[core.pc] if s[core.in_handler] else -1))
+    return views
+
+
+@dataclass(frozen=True)
+class Hang:
+    """Core ``core`` can never pass its await at ``pc`` from ``state`` on; ``stuck``: it
+    is in a handler that never returns (over the interrupted await)."""
+
+    state: int
+    core: int
+    pc: int
+    stuck: bool = False
+
+
+def find_hang(ex: Graph, compiled: Compiled, budget: Budget | None = None) -> Hang | None:
+    """A core hangs when it reaches a state from which its `await` can never be passed:
+    no execution from there fires that await's own command (a deadlock, a condition that
+    stays false, or a handler that never returns over the interrupted await). A path that
+    ends in another core's failure does not pass it; one that ends in the awaiting core's
+    own failure is reported as that failure instead. Report the first such state in BFS
+    order, which ends a shortest trace."""
+    best: Hang | None = None
+    for c, core in enumerate(ex.system.cores):
+        for awaits, position in await_views(core):
+            pos = [position(s) for s in ex.states]
+            at: dict[int, list[int]] = {p: [] for p in awaits}  # one pass, not one per await
+            for i, p in enumerate(pos):
+                if p in at:
+                    at[p].append(i)
+            for p in sorted(awaits):
+                if budget is not None:
+                    budget.check()
+                first = doomed(ex, pos, p, at[p], passes(ex.system, compiled, c, p))
+                if first is not None and (best is None or first < best.state):
+                    best = Hang(first, c, p)
+    if best is None:
+        return None
+    return Hang(best.state, best.core, best.pc, stuck_in_handler(ex, best.state, best.core))
+
+
+def passes(system: System, compiled: Compiled, c: int, p: int) -> Callable[[State], bool]:
+    """In a state, does core ``c`` fire its await at ``p``, or end the path by a failure
+    of its own (a fatal check of one of its commands)?"""
+    mine = {cmd.id for cmd in system.commands if cmd.core == c and cmd.site == p}
+    pc, sites, machine = system.cores[c].pc, compiled.site_succ[c], compiled.machine_succ[c]
+
+    def fires(s: State) -> bool:
+        out: list[tuple[int, State | None]] = []
+        site = sites[s[pc]]
+        if site is not None:
+            site(s, out)
+        machine(s, out)
+        return any(cid in mine or n is None for cid, n in out)
+
+    return fires
+
+
+def stuck_in_handler(ex: Graph, state: int, c: int) -> bool:
+    """Is core ``c`` in a handler in ``state`` that it never returns from?"""
+    flag = ex.system.cores[c].in_handler
+    seen, stack = {state}, [state]
+    while stack:
+        i = stack.pop()
+        if not ex.states[i][flag]:
+            return False
+        for k in range(ex.succ_off[i], ex.succ_off[i + 1]):
+            j = ex.succ[k]
+            if j not in seen:
+                seen.add(j)
+                stack.append(j)
+    return True
+
+
+def doomed(
+    ex: Graph, pos: list[int], p: int, inside: list[int], fires: Callable[[State], bool]
+) -> int | None:
+    """The first of ``inside`` (the states at position ``p``, in order) from which the
+    await at ``p`` never fires."""
+    if not inside:
+        return None
+    off, succ = ex.succ_off, ex.succ
+    preds: dict[int, list[int]] = {i: [] for i in inside}
+    escape: list[int] = []
+    for i in inside:
+        leaves = fires(ex.states[i])
+        for k in range(off[i], off[i + 1]):
+            j = succ[k]
+            if pos[j] != p:
+                leaves = True
+            else:
+                preds[j].append(i)
+        if leaves:
+            escape.append(i)
+    can_leave = set(escape)
+    stack = list(escape)
+    while stack:
+        j = stack.pop()
+        for i in preds[j]:
+            if i not in can_leave:
+                can_leave.add(i)
+                stack.append(i)
+    return next((i for i in inside if i not in can_leave), None)

@@ -1,0 +1,266 @@
+"""Unbounded proofs for the z3 engine: inductive invariants checked by z3.
+
+An invariant here is a finite description of a set of states (`invariants`).  It
+proves a kind unreachable at every depth when z3 finds (1) no transition of its
+own encoding of the System from inside the set to outside it, and (2) no state
+inside it from which an enabled command reaches the kind; the initial state is in
+it by construction.  The explicit engine only proposes the set.
+
+- **Exact**: when the explicit engine enumerates every reachable state within the
+  state limit, the candidate is that set itself (`Diagram`).  z3 then confirms that
+  it is closed and which kinds it excludes; a transition or a problem state that
+  z3 finds and the explicit engine does not is a bug in one of them
+  (`SmtReplayError`).  The exploration's state graph, confirmed closed, also
+  decides `hang`, and gives the depth at which the bounded search finds every
+  reachable kind.
+- **Relational**: otherwise the candidate is the projection of the explored states
+  onto every 3-tuple (then 4-tuple) of machine objects (`Relations`).  Each state
+  z3 names inside it with a successor outside (a counterexample to induction) is
+  explored explicitly and added, until z3 finds none.  A counterexample whose
+  closure reaches a wanted kind shows the abstraction is too coarse at that arity.
+
+Every phase looks at the deadline and the state limit and gives up (the kinds
+then stay undecided) rather than overrun them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import z3
+
+from verifier.engines.explicit import Exploration, Found, explore
+from verifier.engines.invariants import Diagram, OutOfTime, Relations, TooLarge
+from verifier.engines.model import Model
+from verifier.engines.smt_bmc import SmtReplayError
+from verifier.engines.smt_encode import (
+    Cond,
+    Deadline,
+    Encoding,
+    State,
+    Subst,
+    Unknown,
+    model_state,
+    new_solver,
+    one_of,
+    satisfiable,
+)
+
+PhaseFn = Callable[[str], None]
+
+SAMPLE = 1_000_000  # explicit states to seed (or, if they are all, to be) the invariant
+
+
+@dataclass
+class Proof:
+    """What a proof attempt established."""
+
+    unreachable: list[str] = field(default_factory=list)  # kinds proved unreachable
+    depths: dict[str, int] | None = None  # (exact) each reachable kind's shortest bound
+    depth: int | None = None  # (exact) the deepest of them
+    hang_decided: bool = False
+    hang: Found | None = None  # with hang_decided: where a hang starts, if anywhere
+    exploration: Exploration | None = None  # the exact state graph (for the hang trace)
+    # (exact) where the state after k steps of a shortest trace lies, as a formula
+    layers: Callable[[int, State], Cond] | None = None
+    note: str = ""  # how the kinds were proved
+    failed: list[str] = field(default_factory=list)  # why each attempt stopped
+
+
+class Prover:
+    def __init__(
+        self, m: Model, enc: Encoding, deadline: Deadline, max_states: int, phase: PhaseFn
+    ) -> None:
+        self.m = m
+        self.enc = enc
+        self.deadline = deadline
+        self.budget = max_states  # explicit states the proof may still explore
+        self.phase = phase
+
+    def _explore(self, init: tuple[int, ...], limit: int, what: str) -> Exploration:
+        """Explore from ``init`` within the deadline and the state budget."""
+        limit = min(limit, self.budget)
+        ex = explore(
+            replace(self.m.system, init=init),
+            max_states=limit,
+            timeout=self.deadline.left(),
+            progress=lambda n, _f, _t: self.phase(f"{what}: {n:,} states"),
+        )
+        self.budget -= len(ex.states)
+        return ex
+
+    def run(self, kinds: list[str]) -> Proof:
+        """Try to prove each of ``kinds`` unreachable (and to decide hang)."""
+        proof = Proof()
+        seed = self._explore(self.m.system.init, SAMPLE, "smt proof: exploring seed states")
+        try:
+            if seed.complete:
+                self._exact(seed, kinds, proof)
+            else:
+                why = "out of time" if self.deadline.expired() else seed.reason
+                proof.failed.append(f"seed exploration: {why}")
+                if not self.deadline.expired():
+                    self._relational(seed, kinds, proof)
+        except Unknown as err:
+            proof.failed.append(f"z3: {err}")
+        except OutOfTime:
+            proof.failed.append("out of time")
+        return proof
+
+    # ------------------------------------------------------------ exact
+
+    def _exact(self, ex: Exploration, kinds: list[str], proof: Proof) -> None:
+        n = len(ex.states)
+        self.phase(f"smt proof: building the invariant of {n:,} states")
+        d = Diagram.of(ex.states, self.deadline.expired)
+        self.phase(f"smt proof: z3 checks the invariant of {n:,} states is inductive")
+        pre = self.leaving(d)
+        if pre is not None:
+            raise SmtReplayError(
+                "smt engine: z3 finds a transition out of the reachable states the "
+                f"explicit engine enumerated, from state {pre}"
+            )
+        x = self.enc.free_state("e")
+        inside = new_solver(self.enc.sort)
+        inside.add(self._diagram(d, x))
+        for k in kinds:
+            if k in ex.found:
+                continue
+            self.phase(f"smt proof: z3 checks {k} is excluded")
+            if satisfiable(inside, self.deadline, self.enc.bad(x, [k])):
+                raise SmtReplayError(
+                    f"smt engine: z3 finds {k} in a reachable state where the explicit "
+                    "engine finds none"
+                )
+            proof.unreachable.append(k)
+        proof.depths = {k: len(ex.path(f.state)) for k, f in ex.found.items() if k != "hang"}
+        proof.depth = max(proof.depths.values(), default=0)
+        proof.hang_decided = True
+        proof.hang = ex.found.get("hang")
+        proof.exploration = ex
+        proof.layers = self._layers(ex, proof.depth)
+        proof.note = (
+            f"the {n:,} reachable states (a decision diagram of {d.edges():,} edges) "
+            "checked inductive by z3"
+        )
+
+    def _layers(self, ex: Exploration, depth: int) -> Callable[[int, State], Cond] | None:
+        """The breadth-first layers of the state graph up to ``depth``: on a shortest
+        trace the state after k steps is at distance k from the initial state.  The
+        bounded search looks for each reachable kind's trace within them (z3 still
+        finds the path in its own encoding, and it is replayed)."""
+        if depth == 0:
+            return None
+        self.phase(f"smt proof: breadth-first layers up to depth {depth}")
+        dist = [0] * len(ex.states)
+        layers: list[list[bytes | tuple[int, ...]]] = [[] for _ in range(depth + 1)]
+        for i in range(1, len(ex.states)):
+            dist[i] = dist[ex.parent[i]] + 1
+            if dist[i] <= depth:
+                layers[dist[i]].append(ex.states[i])
+        x = self.enc.x  # each layer is translated once over the template, then substituted
+        templates = [self._diagram(Diagram.of(lay, self.deadline.expired), x) for lay in layers[1:]]
+        anywhere = z3.BoolVal(True)  # past the deepest reachable kind (a larger --depth)
+        return lambda k, s: Subst(x, s)(templates[k - 1]) if k <= depth else anywhere
+
+    def leaving(self, d: Diagram) -> tuple[int, ...] | None:
+        """A state of ``d`` with a successor outside ``d``, if z3 finds one."""
+        x = self.enc.free_state("e")
+        nxt, cs = self.enc.step(x, self.enc.sort.var("esel"), "e1")
+        solver = new_solver(self.enc.sort)
+        solver.add(self._diagram(d, x), *cs, z3.Not(self._diagram(d, nxt)))
+        return model_state(solver, x) if satisfiable(solver, self.deadline) else None
+
+    def _diagram(self, d: Diagram, s: State) -> Cond:
+        k = self.enc.sort.const
+        terms: list[Cond] = [z3.BoolVal(True)]
+        for node in d.nodes[1:]:
+            v = s[d.order[node.level]]
+            terms.append(
+                z3.Or(*[z3.And(_among(v, vals, k), terms[child]) for child, vals in node.edges])
+            )
+        return z3.And(*[s[f] == k(val) for f, val in d.fixed], terms[d.root])
+
+    # ------------------------------------------------------------ relational
+
+    MAX_SIZE = 400_000  # value tuples: beyond this the z3 formula gets too large
+    MAX_WORK = 20_000_000  # projections one growth step may compute: beyond this, too slow
+    RELATIONAL_SEED = 20_000  # explored states the abstraction starts from
+    MAX_ROUNDS = 40  # counterexamples to induction per arity
+    CLOSURE = 20_000  # explicit states explored from each counterexample to induction
+
+    def _relational(self, seed: Exploration, kinds: list[str], proof: Proof) -> None:
+        kinds = [k for k in kinds if k not in seed.found]  # really reachable: no proof
+        states = [seed.state(i) for i in range(min(len(seed.states), self.RELATIONAL_SEED))]
+        for arity in (3, 4):
+            self.phase(f"smt proof: projecting {len(states):,} states onto {arity}-tuples")
+            rel = Relations(self.m.system.groups, arity, max_work=self.MAX_WORK)
+            try:
+                rel.add(states, self.deadline.expired)
+            except TooLarge as err:
+                proof.failed.append(f"{arity}-tuples: too large ({err})")
+                continue
+            why = self._close(rel, kinds, arity)
+            if why:
+                proof.failed.append(f"{arity}-tuples: {why}")
+                continue
+            x = self.enc.free_state("q")
+            solver = new_solver(self.enc.sort)
+            solver.add(self._relations(rel, x))
+            out = [k for k in kinds if not satisfiable(solver, self.deadline, self.enc.bad(x, [k]))]
+            if len(out) > len(proof.unreachable):
+                proof.unreachable = out
+                proof.note = (
+                    f"inductive invariant over {arity}-tuples of machine objects "
+                    f"({rel.size():,} value tuples) checked by z3"
+                )
+            if len(out) == len(kinds):
+                return
+
+    def _relations(self, rel: Relations, s: State) -> Cond:
+        return z3.And(
+            *[one_of(s, idx, allowed, self.enc.sort) for idx, allowed in rel.constraints()]
+        )
+
+    def _close(self, rel: Relations, kinds: list[str], arity: int) -> str:
+        """Grow ``rel`` until it is inductive; why not, if that fails within the
+        limits or the abstraction visibly admits a wanted problem."""
+        for r in range(self.MAX_ROUNDS):
+            if self.deadline.expired():
+                return "out of time"
+            self.phase(
+                f"smt proof: {arity}-tuple invariant, round {r + 1} ({rel.size():,} value tuples)"
+            )
+            x = self.enc.free_state("r")
+            nxt, cs = self.enc.step(x, self.enc.sort.var("rsel"), "r1")
+            solver = new_solver(self.enc.sort)
+            solver.add(self._relations(rel, x), *cs, z3.Not(self._relations(rel, nxt)))
+            if not satisfiable(solver, self.deadline):
+                return ""
+            pre = model_state(solver, x)
+            ex = self._explore(pre, self.CLOSURE, "smt proof: exploring a counterexample")
+            if set(kinds) <= set(ex.found):
+                return "the abstraction admits every wanted kind"
+            if self.budget <= 0:
+                return "state limit reached"
+            closure = [ex.state(i) for i in range(len(ex.states))]
+            try:
+                grew = rel.add(closure, self.deadline.expired)
+            except TooLarge as err:
+                return f"too large ({err})"
+            if not grew:
+                raise SmtReplayError(
+                    "smt engine: z3 found a successor outside the invariant "
+                    "that the explicit engine does not produce"
+                )
+            if rel.size() > self.MAX_SIZE:
+                return f"more than {self.MAX_SIZE:,} value tuples"
+        return f"not inductive after {self.MAX_ROUNDS} rounds"
+
+
+def _among(v: Cond, vals: tuple[int, ...], k: Callable[[int], Cond]) -> Cond:
+    """``v`` is one of ``vals`` (ascending): a range test when they are consecutive."""
+    if len(vals) > 2 and vals[-1] - vals[0] == len(vals) - 1:
+        return z3.And(v >= k(vals[0]), v <= k(vals[-1]))
+    return z3.Or(*[v == k(a) for a in vals])

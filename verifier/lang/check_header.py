@@ -1,0 +1,84 @@
+"""The checker's header pass: title, model, options and `expect` lines."""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+
+from verifier.lang import ast
+from verifier.lang.checked import MODELS
+from verifier.lang.diagnostics import Note
+from verifier.lang.symbols import Symbols
+
+MAX_BUFFER = 64
+OPTIONS: dict[str, tuple[str, ...]] = {
+    "walker": ("speculative", "on-miss"),
+    "ipi": ("unordered", "ordered"),
+    "buffer": (),  # an integer
+}
+OPTION_DEFAULTS: dict[str, str | int] = {"walker": "speculative", "ipi": "unordered", "buffer": 0}
+PROBLEM_KINDS = (
+    "use-after-free", "stale-translation", "stale-permission", "asid-reuse", "assertion",
+    "range", "hang",
+)  # fmt: skip
+VERDICTS = ("safe", "race", "hang")
+
+
+def header(self: Symbols) -> dict[str, str | int]:
+    out: dict[str, str | int] = dict(OPTION_DEFAULTS)
+    out["title"] = PurePath(self.spec.file).stem
+    out["model"] = "pso"
+    seen: dict[str, ast.Node] = {}
+    for d in self.spec.decls:
+        if isinstance(d, ast.SpecTitle) and self.declare(seen, "spec", d, "title"):
+            out["title"] = d.title
+        elif isinstance(d, ast.ModelDecl) and self.declare(seen, "model", d, "model declaration"):
+            if d.model not in MODELS:
+                self.err(d.span, f"unknown model '{d.model}' (expected {', '.join(MODELS)})")
+            out["model"] = d.model
+        elif isinstance(d, ast.OptionDecl) and self.declare(seen, d.name, d, "option"):
+            _option(self, d, out)
+    return out
+
+
+def _option(self: Symbols, d: ast.OptionDecl, out: dict[str, str | int]) -> None:
+    if d.name not in OPTIONS:
+        self.err(d.span, f"unknown option '{d.name}' (expected {', '.join(OPTIONS)})")
+    elif d.name == "buffer":
+        value = self.params.get(d.value, d.value) if isinstance(d.value, str) else d.value
+        if not isinstance(value, int) or not 1 <= value <= MAX_BUFFER:
+            self.err(d.span, f"option buffer takes an integer from 1 to {MAX_BUFFER}")
+        else:
+            out["buffer"] = value
+    elif d.value not in OPTIONS[d.name]:
+        allowed = " or ".join(OPTIONS[d.name])
+        self.err(d.span, f"unknown value '{d.value}' for option {d.name} (expected {allowed})")
+    else:
+        out[d.name] = d.value
+
+
+def check_expects(self: Symbols) -> tuple[ast.ExpectDecl, ...]:
+    covered: dict[str, ast.ExpectDecl] = {}
+    for e in self.decls(ast.ExpectDecl):
+        if e.verdict not in VERDICTS:
+            self.err(e.span, f"unknown verdict '{e.verdict}' (expected safe, race or hang)")
+        elif e.kinds and e.verdict != "race":
+            self.err(e.span, f"'expect {e.verdict}' takes no problem kinds")
+        for k in e.kinds:
+            if k not in PROBLEM_KINDS:
+                self.err(
+                    e.span, f"unknown problem kind '{k}' (expected {', '.join(PROBLEM_KINDS)})"
+                )
+        clash: dict[str, ast.ExpectDecl] = {}
+        for m in e.models or MODELS:
+            if m not in MODELS:
+                self.err(e.span, f"unknown model '{m}' (expected {', '.join(MODELS)})")
+            elif m in covered:
+                clash[m] = covered[m]
+            else:
+                covered[m] = e
+        if clash:
+            earlier = {id(d): d for d in clash.values()}.values()
+            notes = [Note(d.span, "an earlier expect line covering it") for d in earlier]
+            models = ", ".join(clash)
+            self.err(e.span, f"more than one expect line covers {models}", *notes)
+    return tuple(self.decls(ast.ExpectDecl))

@@ -1,0 +1,93 @@
+"""What each handler parameter holds: a page, an integer, or either.
+
+The reference: "parameters may be pages or integers". A parameter's kind comes
+from its uses in the body and from the handlers it is forwarded to: `invlpg p`
+makes `p` a page, `acks += p` an integer, `ipi others g(p)` whatever `g`'s
+parameter is. A parameter the body never uses accepts either (`any`); the call
+sites then decide each argument by what it names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from verifier.lang import ast
+
+PAGE_STMTS = (ast.PteWrite, ast.Invlpg, ast.Access, ast.Complete)
+
+
+def walk(stmts: tuple[ast.Stmt, ...]) -> Iterator[ast.Stmt]:
+    """Every statement of a body, nested ones included, in source order."""
+    for s in stmts:
+        yield s
+        if isinstance(s, ast.If):
+            yield from walk(s.then)
+            yield from walk(s.orelse or ())
+        elif isinstance(s, ast.While | ast.Loop | ast.Repeat | ast.For):
+            yield from walk(s.body)
+
+
+def names_in(e: ast.Expr | ast.Target) -> Iterator[str]:
+    """Every bare name an expression reads (per-core indices included)."""
+    match e:
+        case ast.Name(name=n):
+            yield n
+        case ast.Index(index=i) | ast.TargetIndex(index=i):
+            yield from names_in(i)
+        case ast.Unary(operand=a):
+            yield from names_in(a)
+        case ast.Binary(left=a, right=b):
+            yield from names_in(a)
+            yield from names_in(b)
+
+
+def value_exprs(s: ast.Stmt) -> Iterator[ast.Expr | ast.Target]:
+    """The expressions a statement evaluates as values (IPI arguments apart)."""
+    match s:
+        case ast.Assign(target=t, value=v):
+            yield t
+            yield v
+        case ast.Atomic(target=t, args=args):
+            yield t
+            yield from args
+        case ast.Await(cond=e) | ast.Assert(cond=e) | ast.If(cond=e) | ast.While(cond=e):
+            yield e
+        case ast.Repeat(count=e):
+            yield e
+        case ast.Ipi(targets=ts):
+            yield from ts
+    if isinstance(s, ast.Atomic) and s.dest is not None:
+        yield ast.Name(s.dest, span=s.span)
+
+
+def infer(handlers: dict[str, ast.HandlerDecl]) -> dict[str, dict[str, str]]:
+    """handler -> parameter -> 'page' | 'int' | 'any', up to a fixpoint over forwarding."""
+    kinds = {h.name: {p.name: "any" for p in h.params} for h in handlers.values()}
+    changed = True
+    while changed:
+        changed = False
+        for h in handlers.values():
+            mine = kinds[h.name]
+            for param, kind in _uses(h, kinds):
+                if param in mine and mine[param] != "page" and mine[param] != kind:
+                    mine[param], changed = kind, True
+    return kinds
+
+
+def _uses(h: ast.HandlerDecl, kinds: dict[str, dict[str, str]]) -> Iterator[tuple[str, str]]:
+    """(name, kind) for every use of a bare name in `h` that decides a kind. A page use
+    wins over a value use (the checker then reports the value use)."""
+    for s in walk(h.body):
+        if isinstance(s, PAGE_STMTS) and s.page.space is None:
+            yield s.page.page, "page"
+        for e in value_exprs(s):
+            for n in names_in(e):
+                yield n, "int"
+        if isinstance(s, ast.Ipi):
+            callee = kinds.get(s.handler, {})
+            for kind, arg in zip(callee.values(), s.args, strict=False):
+                if isinstance(arg, ast.Name) and kind != "any":
+                    yield arg.name, kind
+                elif not isinstance(arg, ast.Name | ast.PageName):
+                    for n in names_in(arg):
+                        yield n, "int"
