@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from verifier import api
 from verifier.api import check_file, check_spec, expected_models
+from verifier.engines.budget import LimitReached
 from verifier.engines.explicit import explore
 from verifier.engines.model import Model
 from verifier.engines.result import Result
@@ -214,6 +216,29 @@ def test_stop_at_first_disagrees_with_expect_safe() -> None:
     text = "\n".join(x for x in text.splitlines() if not x.startswith("expect"))
     r = check_spec(load_text(text + "\nexpect safe\n", "t.tlb", []), "tso", stop_at_first=True)
     assert r.verdict == "unsafe" and not r.expectation_met
+
+
+def test_stop_at_first_at_a_full_store_buffer_is_inconclusive() -> None:
+    """The first problem may be the store-buffer bound, which is not a verdict: the run
+    stays inconclusive, as the full search would be."""
+    spec = load_text("var x = 0\ncore c { loop { x := 1 } }\n", "t.tlb", [])
+    r = check_spec(spec, "tso", stop_at_first=True)
+    assert r.verdict == "inconclusive" and not r.expectation_met
+    assert "stopped at the first problem" in r.reason and "option buffer" in r.reason
+
+
+def test_stop_at_first_without_traces_is_inconclusive(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A limit reached while building the traces of a stopped search leaves no trace to
+    show: the verdict is inconclusive, not an `unsafe` with nothing behind it."""
+
+    def out_of_time(*_args: object) -> list[object]:
+        raise LimitReached("timeout after 1 s (building traces)")
+
+    monkeypatch.setattr(api, "traces_of", out_of_time)
+    spec = load(str(EXAMPLES / "eager_missing_fence.tlb"), [])
+    r = check_spec(spec, "tso", stop_at_first=True)
+    assert (r.verdict, r.traces, r.expectation_met) == ("inconclusive", (), False)
+    assert r.reason == "stopped at the first problem; timeout after 1 s (building traces)"
 
 
 # ---------------------------------------------------------------- command line

@@ -115,8 +115,8 @@ def check_spec(
         budget.grace(TRACE_GRACE)  # what a search stopped by a limit found still gets traces
         traces = traces_of(m, ex, budget)
     except LimitReached as limit:
+        ex.reason = f"{ex.reason}; {limit.reason}" if ex.stopped else ex.reason or limit.reason
         traces, ex.complete, ex.stopped = [], False, False
-        ex.reason = ex.reason or limit.reason
     release_frozen()
     kinds = tuple(sorted(ex.found))
     if ex.complete:
