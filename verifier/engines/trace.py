@@ -65,7 +65,7 @@ class TraceBuilder:
                     self.prog.cores[cmd.core].name,
                     cmd.action,
                     text,
-                    self.effects.of(cmd, pre, post),
+                    self.effects.of(cmd, pre, post, reads_from),
                     span,
                     tuple(links),
                     cmd.key,
