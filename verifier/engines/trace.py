@@ -21,7 +21,12 @@ from verifier.machine.layout import Layout
 
 
 class ReplayError(Exception):
-    """A command in a path was not enabled: the path is not an execution."""
+    """A command in a path was not enabled: the path is not an execution.
+    ``index`` is the (1-based) number of the step that could not be taken."""
+
+    def __init__(self, message: str, index: int) -> None:
+        super().__init__(message)
+        self.index = index
 
 
 class TraceBuilder:
@@ -37,8 +42,12 @@ class TraceBuilder:
         for cid in path:
             n = self.compiled.step[cid](states[-1])
             if n is None:
+                cmd = self.sys.commands[cid]
+                who = self.prog.cores[cmd.core].name
+                where = f" (line {cmd.span.line})" if cmd.span is not None else ""
                 raise ReplayError(
-                    f"step {len(states)}: `{self.sys.commands[cid].key}` is not enabled"
+                    f"step {len(states)}: {who} cannot take `{cmd.text}`{where} at that point",
+                    len(states),
                 )
             states.append(n)
         return states
@@ -108,5 +117,14 @@ class TraceBuilder:
             )
         cores = tuple(c.name for c in self.prog.cores)
         return Trace(
-            title, self.prog.file, model, self.prog.params, kind, cores, tuple(steps), final, engine
+            title,
+            self.prog.file,
+            model,
+            self.prog.params,
+            kind,
+            cores,
+            tuple(steps),
+            final,
+            engine,
+            self.prog.source,
         )
