@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from verifier.lang import ast
 from verifier.lang.diagnostics import Note
+from verifier.lang.parse_hints import did_you_mean
 from verifier.lang.symbols import Symbols
 
 MAX_REPEAT = 1024
@@ -162,8 +163,14 @@ class _Body:
             self.target(t)
         h = self.c.handlers.get(s.handler)
         if h is None:
-            self.err(s, f"unknown handler '{s.handler}'")
-            count = sum(self.expr(a) for a in s.args if not isinstance(a, ast.PageName))
+            self.err(s, f"unknown handler '{s.handler}'" + did_you_mean(s.handler, self.c.handlers))
+            # its parameters are unknown: a page argument is no follow-on error
+            count = sum(
+                self.expr(a)
+                for a in s.args
+                if not isinstance(a, ast.PageName)
+                and not (isinstance(a, ast.Name) and a.name in self.c.pages)
+            )
             self.one_word(s, count)
             return
         if len(s.args) != len(h.params):
@@ -352,7 +359,10 @@ class _Body:
         elif n in c.cores:
             self.err(e, f"'{n}' is a core, not a value")
         else:
+            known = [*c.vars, *ctx.params, *ctx.regs, *ctx.loopvars, *c.params, *c.param_decls]
             self.err(
-                e, f"unknown name '{n}' (not a var, a param or a register assigned in {ctx.where})"
+                e,
+                f"unknown name '{n}' (not a var, a param or a register assigned in {ctx.where})"
+                + did_you_mean(n, known),
             )
         return 0
