@@ -109,6 +109,7 @@ def check_spec(
         met = meets(expect, kinds)
     else:
         verdict, met = "inconclusive", False
+    reason = ex.reason if ex.complete else _what_next(ex, kinds, checked.params)
     return Result(
         checked.title,
         checked.file,
@@ -123,7 +124,7 @@ def check_spec(
         expect_text(expect),
         met,
         "explicit",
-        ex.reason,
+        reason,
     )
 
 
@@ -152,6 +153,30 @@ def _stopped(
         engine,
         reason,
     )
+
+
+def depth_done(ex: Exploration) -> int:
+    """Every execution of at most this many steps was checked: the search is breadth
+    first, so all states shallower than the first one left unexpanded were expanded."""
+    first = len(ex.succ_off) - 1  # states 0 .. first-1 were expanded
+    if first >= len(ex.states):
+        return len(ex.path(len(ex.states) - 1)) + 1
+    return len(ex.path(first))
+
+
+_LIMIT_OPTIONS = (("state limit", "--max-states"), ("memory limit", "--max-memory"))
+
+
+def _what_next(ex: Exploration, kinds: tuple[str, ...], params: tuple[tuple[str, int], ...]) -> str:
+    """An inconclusive run's reason: the bound it did establish and what to try next."""
+    found = f"{', '.join(kinds)} found; no other problem" if kinds else "no problem"
+    smaller = [f"a smaller instance (-D {k}={v - 1})" for k, v in params if v > 1][:1]
+    steps = [
+        next((f"raise {o}" for w, o in _LIMIT_OPTIONS if w in ex.reason), "raise --timeout"),
+        *smaller,
+        "or --engine smt (bounded, by depth)",
+    ]
+    return f"{ex.reason}; {found} within {depth_done(ex)} steps; next: {', '.join(steps)}"
 
 
 def check_file(
@@ -227,8 +252,7 @@ def _missing_step(m: Model, step: Step) -> str:
     else:
         there = f"`{now.text}` (line {now.span.line}) at that place"
     return (
-        f"step {step.index}: {was} is not a step of the spec any more: "
-        f"{step.core} now has {there}"
+        f"step {step.index}: {was} is not a step of the spec any more: {step.core} now has {there}"
     )
 
 
