@@ -41,7 +41,7 @@ def traces_of(m: Model, ex: Exploration, budget: Budget | None = None) -> list[T
         f = ex.found[kind]
         path = ex.path(f.state)
         if kind == "hang":
-            final = tb.hang_problem(f.core, f.await_pc)
+            final = tb.hang_problem(f.core, f.await_pc, ex.state(f.state))
         else:
             path.append(f.command)
             final = tb.problem(kind, m.system.commands[f.command], f.check, ex.state(f.state))
@@ -263,7 +263,7 @@ def _problem_at_end(
         from verifier.engines.explicit import hang_from
 
         found = hang_from(m.system, states[-1])
-        return tb.hang_problem(found[0], found[1]) if found else None
+        return tb.hang_problem(found[0], found[1], states[-1]) if found else None
     if not path:
         return None
     cmd = m.system.commands[path[-1]]

@@ -88,8 +88,8 @@ class TraceBuilder:
     def problem(self, kind: str, cmd: Command, check: int, pre: tuple[int, ...]) -> Problem:
         return check_problem(self.prog, self.lay, kind, cmd, check, pre)
 
-    def hang_problem(self, core: int, pc: int) -> Problem:
-        return _hang_problem(self.prog, core, pc)
+    def hang_problem(self, core: int, pc: int, state: tuple[int, ...] | None = None) -> Problem:
+        return _hang_problem(self.prog, self.lay, core, pc, state)
 
     def trace(
         self,

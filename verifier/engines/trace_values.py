@@ -52,14 +52,21 @@ class Values:
                 return eval_op(o, [self.value(c, a, s), self.value(c, b, s)])
         raise TypeError(e)
 
-    def read(self, c: int, addr: int, s: State, reads_from: int | None) -> str:
-        """``gen = 1 from memory (stored at step 3)``: one load, its value and origin."""
+    def read(self, c: int, addr: int, s: State, reads_from: int | None, origin: bool = True) -> str:
+        """``gen = 1 from memory (stored at step 3)``: one load, its value and (with
+        ``origin``) which step stored it."""
         value = evaluate(self.lay.load(c, addr), s)
         where = "from own store buffer" if self.from_buffer(c, addr, s) else "from memory"
-        origin = "initial value" if reads_from is None else f"stored at step {reads_from}"
-        return f"{self.word_name(addr)} = {value} {where} ({origin})"
+        text = f"{self.word_name(addr)} = {value} {where}"
+        if not origin:
+            return text
+        return text + (
+            " (initial value)" if reads_from is None else f" (stored at step {reads_from})"
+        )
 
-    def operands(self, c: int, e: P.LExpr, s: State, reads_from: int | None) -> list[str]:
+    def operands(
+        self, c: int, e: P.LExpr, s: State, reads_from: int | None, origin: bool = True
+    ) -> list[str]:
         """Every register and word ``e`` reads, with its value, in source order."""
         out: list[str] = []
         seen: set[P.LExpr] = set()
@@ -73,7 +80,7 @@ class Values:
                     out.append(f"{self.reg_name(c, x)} = {s[self._reg_field(c, x)]}")
                 case P.LWord(addr=a):
                     seen.add(x)
-                    out.append(self.read(c, a, s, reads_from))
+                    out.append(self.read(c, a, s, reads_from, origin))
                 case P.LUn(arg=a):
                     walk(a)
                 case P.LBin(left=a, right=b):
