@@ -80,3 +80,25 @@ def test_html_has_one_title_and_the_picture_scales() -> None:
     assert page.count('class="title"') == 0  # the picture's own title is left out
     assert page.count("<h1>") == 1
     assert re.search(r'<svg style="max-width: [\d.]+px"', page)
+
+
+def test_dot_explains_the_race_with_one_edge_per_pair() -> None:
+    """A stored trace: the walk read the PTE before the newer write reached memory,
+    the await's read is labelled with its value, and no two edges join the same
+    steps."""
+    import json
+    from pathlib import Path
+
+    from verifier.engines.result import Trace
+    from verifier.report.render_dot import render_dot
+
+    root = Path(__file__).resolve().parent.parent / "counterexamples"
+    data = json.loads(
+        (root / "specs__reclaim__mremap_flush_after_unlock.pso.use-after-free.json").read_text()
+    )
+    dot = render_dot(Trace.from_json(data))
+    pairs = re.findall(r'^  ("[^"]+" -> "[^"]+")', dot, re.MULTILINE)
+    assert len(pairs) == len(set(pairs))
+    assert '"s13" -> "s14" [label="walks before step 5\'s PTE write reaches memory"' in dot
+    assert '"s13" -> "s27" [label="uses entry + uses"' in dot
+    assert re.search(r'\[label="reads moved = 1"', dot)
