@@ -39,3 +39,15 @@ def test_limit_suggests_next_steps_and_stays_below_the_shortest_race() -> None:
     within = int(r.reason.split("no problem within ")[1].split(" steps")[0])
     assert 0 < within < shortest
     assert "next: raise --max-states, a smaller instance (-D N=1), or --engine smt" in r.reason
+
+
+def test_proved_result_line_has_no_depth_0() -> None:
+    from verifier.cli.check import verdict_line
+    from verifier.engines.result import Result
+
+    r = Result(
+        "s", "s.tlb", "tso", (), "safe", (), (), 0, 0, 1.0, "safe", True, "smt",
+        "proved safe at every depth",
+    )  # fmt: skip
+    line = verdict_line(r, color=False)
+    assert "every depth" in line and "depth 0" not in line

@@ -147,7 +147,11 @@ class _Body:
             self.scalar_word(t)
         else:
             what = "x += e" if op == "+=" else op
-            self.err(t, f"{what} needs a shared word: '{t.name}' is not a var")
+            self.err(
+                t,
+                f"{what} needs a shared word: '{t.name}' is not a var"
+                + did_you_mean(t.name, c.vars),
+            )
         if s.dest is not None and s.dest in c.vars:
             note = Note(c.vars[s.dest].span, f"'{s.dest}' declared here")
             self.err(s, f"'{s.dest}' is a shared word: the result of {op} goes to a register", note)
