@@ -74,3 +74,13 @@ def test_show_given_a_spec_names_the_command(
     assert cli.main(["show", str(SPEC)]) == 2
     err = capsys.readouterr().err
     assert "show expects a trace file" in err and "tlbcheck check SPEC --out DIR" in err
+
+
+def test_a_trace_whose_source_does_not_match_its_hash_is_refused(
+    saved: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = json.loads(saved.read_text())
+    data["source"] = data["source"].replace("frame A, B", "frame A, B, C")
+    saved.write_text(json.dumps(data))
+    assert cli.main(["show", str(saved)]) == 2
+    assert "source_sha256: does not match the spec text" in capsys.readouterr().err
