@@ -230,7 +230,9 @@ def test_chart_has_units_legend_and_hollow_unfinished_points() -> None:
     )
 
 
-def test_spec_without_cores_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_spec_without_cores_is_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A spec that declares no cores is a located error (issue 9), for `cost` as for `check`."""
     empty = tmp_path / "empty.tlb"
     empty.write_text("// nothing yet\n")
