@@ -115,3 +115,80 @@ def test_screenshot_is_drawn(tmp_path: Path) -> None:
     chromium(tmp_path, page(tmp_path).as_uri(), f"--screenshot={shot}", "--window-size=1400,900")
     data = shot.read_bytes()
     assert data.startswith(b"\x89PNG") and len(data) > 20_000
+
+
+# ------------------------------------------------------------- rendered layout
+
+MEASURE = """
+(function () {
+  function rect(el) { var r = el.getBoundingClientRect();
+    return {l: r.left, t: r.top, r: r.right, b: r.bottom}; }
+  function meets(a, b) { return a.l < b.r - 0.5 && b.l < a.r - 0.5 &&
+                                a.t < b.b - 0.5 && b.t < a.b - 0.5; }
+  var pic = document.querySelector('#tc-picture');
+  var boxes = Array.prototype.map.call(document.querySelectorAll(
+    '#tc-picture g.step > rect, #tc-picture .box-pending, #tc-picture .box-blocked'), rect);
+  var labels = Array.prototype.map.call(document.querySelectorAll(
+    '#tc-picture text[class$="-label"]'), rect);
+  var overlaps = [];
+  for (var i = 0; i < boxes.length; i++) {
+    for (var j = i + 1; j < boxes.length; j++) {
+      if (meets(boxes[i], boxes[j])) { overlaps.push(['box', i, j]); } }
+    for (var k = 0; k < labels.length; k++) {
+      if (meets(boxes[i], labels[k])) { overlaps.push(['label', i, k]); } }
+  }
+  var navBottom = document.getElementById('tc-nav').getBoundingClientRect().bottom;
+  var keys = Array.prototype.map.call(document.querySelectorAll(
+    '#tc-picture g.step > .box-stale, #tc-picture g.step > .box-race'), rect);
+  var effects = Array.prototype.map.call(document.querySelectorAll('#tc-picture .effect'),
+    function (t) { return t.textContent; });
+  var scrollers = Array.prototype.filter.call(document.querySelectorAll('body *'), function (el) {
+    var s = getComputedStyle(el).overflowY;
+    return (s === 'auto' || s === 'scroll') && el.scrollHeight > el.clientHeight + 1;
+  }).map(function (el) { return el.id; });
+  document.body.setAttribute('data-measure', JSON.stringify({
+    boxes: boxes.length, labels: labels.length, overlaps: overlaps,
+    keys: keys, navBottom: navBottom, height: window.innerHeight, width: window.innerWidth,
+    pageWidth: document.documentElement.scrollWidth, svgRight: rect(pic.querySelector('svg')).r,
+    picRight: rect(pic).r, titles: document.querySelectorAll('#tc-picture .title').length,
+    cut: effects.filter(function (t) { return t.indexOf('\\u2026') >= 0; }),
+    scrollers: scrollers}));
+})();
+"""
+
+
+@pytest.mark.parametrize("size", ["1400,1000", "1920,1080"])
+def test_rendered_layout_of_the_longest_stored_trace(tmp_path: Path, size: str) -> None:
+    """The longest stored trace (4 lanes, the stale fill 14 steps before the race): no
+    box overlaps another, no label covers a box, the picture fits the width with no
+    title of its own, one scroll area, step texts wrapped not cut, and the page opens
+    with both the stale fill and the racing access in view."""
+    import json
+
+    from verifier.engines.result import Trace
+
+    root = Path(__file__).resolve().parent.parent
+    stored = (
+        root
+        / "counterexamples"
+        / "specs__reclaim__mremap_flush_after_unlock.pso.use-after-free.json"
+    )
+    trace = Trace.from_json(json.loads(stored.read_text()))
+    assert len(trace.cores) + 1 == 4 and trace.source is not None
+    html = render_html(trace, trace.source)
+    html = html.replace("</body>", f"<script>{MEASURE}</script>\n</body>")
+    path = tmp_path / "trace.html"
+    path.write_text(html, encoding="utf-8")
+    dom = chromium(tmp_path, path.as_uri(), "--dump-dom", f"--window-size={size}")
+    m = re.search(r'data-measure="([^"]*)"', dom)
+    assert m, "the measuring script did not run"
+    got = json.loads(m.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    assert got["boxes"] >= 27 and got["labels"] > 0
+    assert got["overlaps"] == []
+    assert got["pageWidth"] <= got["width"] and got["svgRight"] <= got["picRight"] + 1
+    assert got["titles"] == 0
+    assert got["cut"] == []
+    assert set(got["scrollers"]) <= {"tc-source"}  # the page scrolls, the source pane follows
+    assert len(got["keys"]) == 2
+    for key in got["keys"]:
+        assert key["t"] >= got["navBottom"] - 1 and key["b"] <= got["height"] + 1, (key, got)

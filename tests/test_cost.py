@@ -230,14 +230,14 @@ def test_chart_has_units_legend_and_hollow_unfinished_points() -> None:
     )
 
 
-def test_spec_without_cores_runs_and_plots(tmp_path: Path) -> None:
+def test_spec_without_cores_is_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A spec that declares no cores is a located error (issue 9), for `cost` as for `check`."""
     empty = tmp_path / "empty.tlb"
     empty.write_text("// nothing yet\n")
-    r = timed_run(load(str(empty), []), TABLE)
-    assert (r.cores, r.finished, r.note) == (0, False, "the spec has no cores: nothing runs")
-    plot = tmp_path / "e.svg"
-    assert main(["cost", str(empty), FULL_FENCE, "--cores", "2", "--plot", str(plot)]) == 0
-    assert "empty (empty.tlb)" in plot.read_text()
+    assert main(["cost", str(empty), FULL_FENCE, "--cores", "2"]) == 2
+    assert "empty.tlb:1:1: error: the spec declares no cores" in capsys.readouterr().err
 
 
 def test_responder_toggling_interrupts_still_sleeps() -> None:

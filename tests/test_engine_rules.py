@@ -374,4 +374,4 @@ def test_trace_steps_say_which_store_a_load_read() -> None:
     flag_store = next(s for s in t.steps if s.text == "flag := 1" and s.action != "drain")
     assert by_text["v := data"].reads_from is None  # the initial value: data's store is late
     assert next(s for s in t.steps if s.action == "await").reads_from == flag_store.index
-    assert "reads-from" in render_dot(t)
+    assert '[label="reads flag = 1"' in render_dot(t)  # a reads-from edge, with the value

@@ -61,7 +61,7 @@ def test_failure_shows_expected_got_and_trace(
     result.assert_outcomes(passed=4, failed=1)
     result.stdout.fnmatch_lines(
         [
-            "*specs/wrong.tlb under tso:*",
+            "expected safe, got race use-after-free  (specs/wrong.tlb under tso)",
             "expected: safe",
             "got:      race use-after-free",
             "*use-after-free under tso*",
@@ -80,7 +80,7 @@ def test_bad_input_shows_the_diagnostic(
     result.assert_outcomes(passed=4, failed=1)  # the others still run
     result.stdout.fnmatch_lines(
         [
-            "specs/bad.tlb: bad input",
+            "bad input  (specs/bad.tlb)",
             "specs/bad.tlb:1:2: error: unknown frame `Q`",
             "FAILED specs/bad.tlb::load*",
         ]
@@ -142,7 +142,9 @@ def test_real_spec(pytester: pytest.Pytester, plugin_args: list[str]) -> None:
     result = pytester.runpytest(*plugin_args, "missing_fence.tlb", "wrong.tlb")
     outcomes = result.parseoutcomes()
     assert outcomes.get("failed") == 1 and outcomes.get("passed", 0) >= 1
-    result.stdout.fnmatch_lines(["*wrong.tlb under tso:*", "expected: safe", "got:      race*"])
+    result.stdout.fnmatch_lines(
+        ["expected safe, got race*(wrong.tlb under tso)", "expected: safe", "got:      race*"]
+    )
 
 
 def test_limit_options(
@@ -164,3 +166,26 @@ def test_limit_options(
     )
     result.assert_outcomes(passed=2)
     assert seen == [{"max_states": 9, "timeout": 1.5}] * 2
+
+
+def test_summary_line_junit_classname_and_properties(
+    pytester: pytest.Pytester, specs: Path, plugin_args: list[str]
+) -> None:
+    import xml.etree.ElementTree as ET
+
+    write_fake(specs / "wrong.tlb", WRONG)
+    result = pytester.runpytest(*plugin_args, "specs", "-rf", "--junitxml=out.xml")
+    result.assert_outcomes(passed=4, failed=1)
+    result.stdout.fnmatch_lines(
+        ["FAILED specs/wrong.tlb::tso - expected safe, got race use-after-free*"]
+    )
+    cases = {
+        (c.get("classname"), c.get("name")): c
+        for c in ET.parse(pytester.path / "out.xml").getroot().iter("testcase")
+    }
+    assert ("specs.sub.racy", "pso") in cases and ("specs.wrong", "tso") in cases
+    props = {
+        p.get("name"): p.get("value") for p in cases[("specs.sub.racy", "pso")].iter("property")
+    }
+    assert set(props) == {"verdict", "states", "transitions", "seconds"}
+    assert props["verdict"] == "unsafe"

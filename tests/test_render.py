@@ -517,9 +517,11 @@ def test_svg_shows_stores_still_buffered_at_the_end() -> None:
 
 def test_hang_marks_the_blocked_core() -> None:
     t = eager_missing_fence_trace()
-    hang = Problem(
-        "hang", "init", "init waits at `await acks == N` forever", "await acks == N", sp(12)
+    msg = (
+        "init waits at `await acks == N` forever (acks = 1 from memory): no continuation of "
+        "this execution lets it pass; pending: IPI flush at cpu[2] (interrupts off)"
     )
+    hang = Problem("hang", "init", msg, "await acks == N", sp(12))
     last = Step(
         6, "cpu[1]", "rmw", "acks += 1", "acks: 0 -> 1", sp(26), problems=(hang,), in_handler=True
     )
@@ -527,8 +529,17 @@ def test_hang_marks_the_blocked_core() -> None:
     root = _svg(trace)
     blocked = [g for g in root.iter(f"{SVG}g") if g.get("class") == "blocked-box"]
     assert len(blocked) == 1
-    assert "".join(blocked[0].itertext()) == f"init: hangawait acks == N{SPEC_FILE}:12"
-    assert "HANG (INIT)" in "".join(_groups(root)["step-6"].itertext())
+    assert [t.text for t in blocked[0].iter(f"{SVG}text")] == [
+        "HANG: init",
+        "at `await acks == N` (line 12)",
+        "(acks = 1 from memory)",
+        "pending: IPI flush at cpu[2]",
+        "  (interrupts off)",
+    ]
+    # the core that moved last is not the one that hangs: its step carries no mark
+    assert "HANG" not in "".join(_groups(root)["step-6"].itertext())
+    heads = [t.text for t in root.iter(f"{SVG}text") if "lane-head" in (t.get("class") or "")]
+    assert "init \u2014 hangs" in heads
     assert render_text(trace).splitlines()[5].endswith("<-- hang (init)")
 
 

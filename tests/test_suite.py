@@ -217,7 +217,7 @@ def test_bad_input_and_inconclusive_count_as_failed(
     write_fake(tree / "specs" / "bad.tlb", BAD)
     write_fake(tree / "specs" / "limit.tlb", LIMIT)
     code, out, _ = run_cli(capsys=capsys)
-    assert code == 1
+    assert code == 2  # bad input comes before inconclusive (README's exit codes)
     lines = out.splitlines()
     assert lines[-1] == "5 passed, 2 failed"
     assert lines[-2] == "counted as failed: 1 inconclusive, 1 bad input"
@@ -225,6 +225,11 @@ def test_bad_input_and_inconclusive_count_as_failed(
     assert "reason:   state limit reached" in out
     # the other specs still ran
     assert sum(r[0] == "ok" for r in table_rows(out)) == 5
+
+
+def test_inconclusive_alone_exits_3(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_fake(tree / "specs" / "limit.tlb", LIMIT)
+    assert run_cli(capsys=capsys)[0] == 3
 
 
 def test_missing_path_exits_2(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -15,12 +15,12 @@ from verifier.engines.budget import Budget, LimitReached
 from verifier.engines.capacity import settle
 from verifier.engines.explicit import Exploration, ProgressFn, explore
 from verifier.engines.model import Model, expect_text, meets, meets_so_far, release_frozen
-from verifier.engines.result import Problem, Result, Trace
+from verifier.engines.result import Problem, Result, Step, Trace
 from verifier.engines.symmetry import Canon, canon
 from verifier.engines.trace import ReplayError, TraceBuilder
 from verifier.lang.ast import ExpectDecl
 from verifier.lang.checked import MODELS, CheckedSpec
-from verifier.lang.frontend import load
+from verifier.lang.frontend import load, load_text
 
 DEFAULT_MAX_STATES = 2_000_000
 TRACE_GRACE = 1.0  # seconds past the timeout for building the traces of what was found
@@ -43,7 +43,7 @@ def traces_of(m: Model, ex: Exploration, budget: Budget | None = None) -> list[T
         f = ex.found[kind]
         path = ex.path(f.state)
         if kind == "hang":
-            final = tb.hang_problem(f.core, f.await_pc, ex.state(f.state) if f.stuck else None)
+            final = tb.hang_problem(f.core, f.await_pc, ex.state(f.state), f.stuck)
         else:
             path.append(f.command)
             final = tb.problem(kind, m.system.commands[f.command], f.check, ex.state(f.state))
@@ -126,6 +126,7 @@ def check_spec(
         verdict, met = "unsafe", meets_so_far(expect, kinds)
     else:
         verdict, met = "inconclusive", False
+    reason = ex.reason if ex.complete or ex.stopped else _what_next(ex, kinds, checked.params)
     r = Result(
         checked.title,
         checked.file,
@@ -140,7 +141,7 @@ def check_spec(
         expect_text(expect),
         met,
         "explicit",
-        ex.reason,
+        reason,
         reductions=reductions(sym),
     )
     return settle(r, m.system)
@@ -184,6 +185,30 @@ def _stopped(
     )
 
 
+def depth_done(ex: Exploration) -> int:
+    """Every execution of at most this many steps was checked: the search is breadth
+    first, so all states shallower than the first one left unexpanded were expanded."""
+    first = ex.expanded  # states 0 .. first-1 were expanded (edges are not always kept)
+    if first >= len(ex.states):
+        return len(ex.path(len(ex.states) - 1)) + 1
+    return len(ex.path(first))
+
+
+_LIMIT_OPTIONS = (("state limit", "--max-states"), ("memory limit", "--max-memory"))
+
+
+def _what_next(ex: Exploration, kinds: tuple[str, ...], params: tuple[tuple[str, int], ...]) -> str:
+    """An inconclusive run's reason: the bound it did establish and what to try next."""
+    found = f"{', '.join(kinds)} found; no other problem" if kinds else "no problem"
+    smaller = [f"a smaller instance (-D {k}={v - 1})" for k, v in params if v > 1][:1]
+    steps = [
+        next((f"raise {o}" for w, o in _LIMIT_OPTIONS if w in ex.reason), "raise --timeout"),
+        *smaller,
+        "or --engine smt (bounded, by depth)",
+    ]
+    return f"{ex.reason}; {found} within {depth_done(ex)} steps; next: {', '.join(steps)}"
+
+
 def check_file(
     path: str, models: list[str] | None, defines: Sequence[str] = (), **options: Any
 ) -> list[Result]:
@@ -208,26 +233,29 @@ def replay_trace(
     trace: Trace, spec_path: str | None = None, defines: Sequence[str] = ()
 ) -> ReplayOutcome:
     """Re-execute a saved trace step by step against the spec: every step must be an
-    enabled rule of the machine, and the last one must reach the same problem kind."""
+    enabled rule of the machine, and the last one must reach the same problem kind.
+    Without ``spec_path`` the trace's own copy of the spec text is used."""
     defs = list(defines) or [f"{k}={v}" for k, v in trace.params]
-    checked = load(spec_path or trace.file, defs)
+    if spec_path is None and trace.source is not None:
+        checked = load_text(trace.source, trace.file, defs)
+    else:
+        checked = load(spec_path or trace.file, defs)
     m = Model.of(checked, trace.model)
     by_key = {c.key: c for c in m.system.commands}
     path = []
     for step in trace.steps:
         cmd = by_key.get(step.key)
-        if cmd is None:
-            return ReplayOutcome(
-                False,
-                f"step {step.index}: the spec has no rule `{step.key}` "
-                f"(`{step.text}` at {step.location()}); has the spec changed?",
-            )
+        # a drain step shows the store it completes, not the rule's own text
+        if cmd is None or (cmd.text != step.text and cmd.action != "drain"):
+            return ReplayOutcome(False, _missing_step(m, step))
         path.append(cmd.id)
     tb = m.builder()
     try:
         states = tb.run(path)
     except ReplayError as err:
-        return ReplayOutcome(False, str(err))
+        step = trace.steps[err.index - 1]
+        was = f"{step.core} `{step.text}`" + (f" (line {step.span.line})" if step.span else "")
+        return ReplayOutcome(False, f"step {step.index}: {was} cannot run at that point")
     problem = _problem_at_end(m, tb, trace.kind, path, states)
     if problem is None:
         return ReplayOutcome(
@@ -236,6 +264,25 @@ def replay_trace(
     fresh = tb.trace(trace.kind, path, problem, checked.title, trace.model)
     return ReplayOutcome(
         True, f"reproduces {trace.kind} in {len(path)} steps: {problem.message}", fresh
+    )
+
+
+def _missing_step(m: Model, step: Step) -> str:
+    """Why a saved step has no counterpart in the spec, as statements and lines."""
+    was = f"{step.core} `{step.text}`" + (f" (line {step.span.line})" if step.span else "")
+    core = next((c for c, k in enumerate(m.program.cores) if k.name == step.core), None)
+    if core is None:
+        return f"step {step.index}: {was}: the spec has no core {step.core} any more"
+    # the key is `core@pc[:variant]`: the statement now at that place of the core's code
+    pc_text = step.key.partition("@")[2].partition(":")[0]
+    code = m.program.cores[core].code
+    now = code[int(pc_text)] if pc_text.isdigit() and int(pc_text) < len(code) else None
+    if now is None or now.text == "":
+        there = "nothing at that place"
+    else:
+        there = f"`{now.text}` (line {now.span.line}) at that place"
+    return (
+        f"step {step.index}: {was} is not a step of the spec any more: {step.core} now has {there}"
     )
 
 
@@ -248,7 +295,7 @@ def _problem_at_end(
         found = hang_from(m.system, states[-1])
         if found is None:
             return None
-        return tb.hang_problem(found.core, found.pc, states[-1] if found.stuck else None)
+        return tb.hang_problem(found.core, found.pc, states[-1], found.stuck)
     if not path:
         return None
     cmd = m.system.commands[path[-1]]

@@ -101,11 +101,9 @@ def verdict_line(r: Result, color: bool) -> str:
     reduced = [x.removeprefix("symmetry over ") for x in r.reductions if x.startswith("sym")]
     if reduced:
         extra += f"  [symmetry: {', '.join(reduced)}]"
-    size = (
-        f"depth {r.states}"
-        if r.engine == "smt"
-        else f"{r.states} states  {r.transitions} transitions"
-    )
+    size = f"{r.states} states  {r.transitions} transitions"
+    if r.engine == "smt":  # a proof holds at every depth: no bound to print beside it
+        size = "every depth" if "proved" in r.reason else f"depth {r.states}"
     return (
         f"{r.file}  {r.model}  {paint(r.verdict, style, color)}  {kinds}  "
         f"{size}  {r.seconds:.2f}s  {expected}  {met}{extra}"

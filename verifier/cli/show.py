@@ -4,11 +4,13 @@
     tlbcheck replay TRACE.json [--spec FILE] [-D NAME=VALUE ...]
 
 `show` prints a trace (text by default) or writes a picture; the format
-follows `-o`'s extension when `--format` is not given.  svg and html read the
-spec source from `--spec`, or the trace's `file` (as written, or beside the
-trace).  `replay` runs the trace against the spec again: exit 0 if it still
-reaches its problem, 1 if not.  A missing or malformed trace is bad input
-(exit 2, one `file: error: ...` line).
+follows `-o`'s extension when `--format` is not given.  svg and html show the
+spec text the trace carries (or `--spec`; traces written before traces carried
+their spec: the trace's `file`, as written or beside the trace).  `replay`
+runs the trace against the spec again: the trace's `file` when it is found
+(noting when it changed since the trace was made), else the copy in the trace;
+exit 0 if it still reaches its problem, 1 if not.  A missing or malformed trace
+is bad input (exit 2, one `file: error: ...` line).
 """
 
 from __future__ import annotations
@@ -45,6 +47,12 @@ class BadInput(Exception):
 
 def load_trace(path: str) -> Trace:
     """Read a trace written by `check --out` (or `Trace.to_json`)."""
+    if path.endswith(".tlb"):
+        raise BadInput(
+            path,
+            "this is a spec; show expects a trace file (.json), which "
+            "`tlbcheck check SPEC --out DIR` writes for each problem it finds",
+        )
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -143,7 +151,14 @@ def _show_cmd(args: argparse.Namespace) -> int:
             )
         source = None
         if fmt in ("svg", "html"):
-            source = _read_source(find_spec(trace, args.trace, args.spec))
+            source = trace.source if args.spec is None else None
+            if source is None:
+                source = _read_source(find_spec(trace, args.trace, args.spec))
+            if source is None:
+                sys.stderr.write(
+                    f"{args.trace}: warning: the trace carries no spec text and "
+                    f"{trace.file!r} was not found; name it with --spec\n"
+                )
         text = render(trace, fmt, source)
         if fmt == "text":
             color = args.output is None and use_color(sys.stdout, args.no_color)
@@ -165,7 +180,7 @@ def _replay_cmd(args: argparse.Namespace) -> int:
     try:
         trace = load_trace(args.trace)
         spec = find_spec(trace, args.trace, args.spec)
-        if spec is None:
+        if spec is None and trace.source is None:
             raise BadInput(
                 args.trace,
                 f"cannot find the spec {trace.file!r} it was made from; name it with --spec",
@@ -175,8 +190,13 @@ def _replay_cmd(args: argparse.Namespace) -> int:
         return cli.EXIT_BAD_INPUT
     from verifier.api import replay_trace
 
-    outcome = replay_trace(trace, str(spec), list(args.define))
+    outcome = replay_trace(trace, None if spec is None else str(spec), list(args.define))
     message = outcome.message.rstrip("\n")
+    if spec is not None and trace.source is not None and _read_source(spec) != trace.source:
+        message = (
+            f"note: {spec} has changed since the trace was made; replayed against it "
+            f"(the trace's own copy of the spec is used when the file is absent)\n" + message
+        )
     if message:
         stream = sys.stdout if outcome.reproduced else sys.stderr
         stream.write(message + "\n")

@@ -1,7 +1,9 @@
 """`tlbcheck suite [PATH...]`: run a folder of specs against their `expect` lines.
 
-Exit codes: 0 every run met its expectation, 1 something failed (a mismatch,
-an inconclusive run or a spec with bad input), 2 a PATH does not exist.
+Exit codes (README's table; the first that applies): 4 an internal error, 1 a
+run did not meet its expectation, 2 bad input (a spec's diagnostic, a PATH
+that does not exist, an output place that cannot be written), 3 an
+inconclusive run, 0 every run met its expectation; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="run every spec under the models its `expect` lines name",
         description="Run every spec under every model its `expect` lines name (a spec "
         "without one: its declared model, expecting safe) and compare the verdicts. "
-        "Exit 0 all passed, 1 a mismatch, inconclusive run or bad input, "
-        "2 a PATH does not exist or an output place cannot be written.",
+        "Exit 0 all passed; else the first that applies: 4 internal error, "
+        "1 a mismatch, 2 bad input, a missing PATH or an output place that cannot be "
+        "written, 3 an inconclusive run.",
     )
     p.add_argument(
         "paths",

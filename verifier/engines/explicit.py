@@ -53,6 +53,7 @@ class Exploration:
     succ: array = field(default_factory=lambda: array("i"))  # type: ignore[type-arg]
     fatal: bytearray = field(default_factory=bytearray)
     stopped: bool = False  # ended at the first problem (``stop_at_first``)
+    expanded: int = 0  # states 0 .. expanded-1 had their successors added (BFS order)
 
     def state(self, i: int) -> tuple[int, ...]:
         return tuple(self.states[i])
@@ -200,6 +201,7 @@ def explore(
         succ=succ,
         fatal=fatal,
         stopped=stop_at_first and bool(found),
+        expanded=i,
     )
     if complete and keep:
         hang = None

@@ -8,6 +8,7 @@ execution of the machine.  `to_json` / `from_json` are the on-disk format of
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,11 @@ def span_from_json(data: dict[str, Any] | None) -> Span | None:
     if data is None:
         return None
     return Span(data["file"], data["line"], data["col"], data["end_line"], data["end_col"])
+
+
+def source_hash(text: str) -> str:
+    """The hash a trace records of the spec text it was made from."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -161,9 +167,18 @@ class Trace:
     steps: tuple[Step, ...]
     problem: Problem
     engine: str = "explicit"
+    source: str | None = None  # the spec text the trace was made from
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        extra = (
+            {}
+            if self.source is None
+            else {
+                "source": self.source,
+                "source_sha256": source_hash(self.source),
+            }
+        )
+        return extra | {
             "format": TRACE_FORMAT,
             "spec": self.spec,
             "file": self.file,
@@ -188,6 +203,7 @@ class Trace:
             tuple(Step.from_json(s) for s in d["steps"]),
             Problem.from_json(d["problem"]),
             d.get("engine", "explicit"),
+            d.get("source"),
         )
 
 

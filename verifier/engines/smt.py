@@ -151,7 +151,7 @@ class _Run:
         hang, ex = self.proof.hang, self.proof.exploration
         if hang is not None and ex is not None:
             tb = self.m.builder()
-            final = tb.hang_problem(hang.core, hang.await_pc)
+            final = tb.hang_problem(hang.core, hang.await_pc, ex.state(hang.state), hang.stuck)
             out.append(
                 tb.trace(
                     "hang",

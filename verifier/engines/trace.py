@@ -21,7 +21,12 @@ from verifier.machine.layout import Layout
 
 
 class ReplayError(Exception):
-    """A command in a path was not enabled: the path is not an execution."""
+    """A command in a path was not enabled: the path is not an execution.
+    ``index`` is the (1-based) number of the step that could not be taken."""
+
+    def __init__(self, message: str, index: int) -> None:
+        super().__init__(message)
+        self.index = index
 
 
 class TraceBuilder:
@@ -37,8 +42,12 @@ class TraceBuilder:
         for cid in path:
             n = self.compiled.step[cid](states[-1])
             if n is None:
+                cmd = self.sys.commands[cid]
+                who = self.prog.cores[cmd.core].name
+                where = f" (line {cmd.span.line})" if cmd.span is not None else ""
                 raise ReplayError(
-                    f"step {len(states)}: `{self.sys.commands[cid].key}` is not enabled"
+                    f"step {len(states)}: {who} cannot take `{cmd.text}`{where} at that point",
+                    len(states),
                 )
             states.append(n)
         return states
@@ -65,7 +74,7 @@ class TraceBuilder:
                     self.prog.cores[cmd.core].name,
                     cmd.action,
                     text,
-                    self.effects.of(cmd, pre, post),
+                    self.effects.of(cmd, pre, post, reads_from),
                     span,
                     tuple(links),
                     cmd.key,
@@ -79,10 +88,11 @@ class TraceBuilder:
     def problem(self, kind: str, cmd: Command, check: int, pre: tuple[int, ...]) -> Problem:
         return check_problem(self.prog, self.lay, kind, cmd, check, pre)
 
-    def hang_problem(self, core: int, pc: int, stuck: tuple[int, ...] | None = None) -> Problem:
-        """``stuck``: the state in which the core is in a handler that never returns."""
-        handler_pc = None if stuck is None else stuck[self.lay.cores[core].pc]
-        return _hang_problem(self.prog, core, pc, handler_pc)
+    def hang_problem(
+        self, core: int, pc: int, state: tuple[int, ...] | None = None, stuck: bool = False
+    ) -> Problem:
+        """``state``: the hang state; ``stuck``: the core is in a handler that never returns."""
+        return _hang_problem(self.prog, self.lay, core, pc, state, stuck)
 
     def trace(
         self,
@@ -110,5 +120,14 @@ class TraceBuilder:
             )
         cores = tuple(c.name for c in self.prog.cores)
         return Trace(
-            title, self.prog.file, model, self.prog.params, kind, cores, tuple(steps), final, engine
+            title,
+            self.prog.file,
+            model,
+            self.prog.params,
+            kind,
+            cores,
+            tuple(steps),
+            final,
+            engine,
+            self.prog.source,
         )

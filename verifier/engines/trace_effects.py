@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from verifier.engines.trace_values import Values
+from verifier.ir import program as P
 from verifier.ir.program import Program, PteValue, page_of_arg
 from verifier.ir.system import Command, Const, evaluate
 from verifier.machine.layout import Layout
@@ -33,8 +35,6 @@ _FIXED = {
     "handler-returned": "handler returns, interrupted program resumes",
     "fault": "TLB miss; the PTE in memory is invalid: page fault",
     "flush": "TLB entries dropped",
-    "await": "condition holds",
-    "assert": "assertion holds",
 }
 _FENCE = {
     "full": "store buffer is empty",
@@ -48,13 +48,20 @@ class Effects:
         self.prog = prog
         self.lay = lay
         self.value_field = {te: cf.tw[key] for cf in lay.cores for key, te in cf.te.items()}
+        self.values = Values(prog, lay)
+        # the describers that show the values a statement read (and where they came from)
+        self._reading: dict[str, Callable[[Command, State, State, int | None], str]] = {
+            "load": self._assign,
+            "assign": self._assign,
+            "branch": self._branch,
+            "await": self._await,
+            "assert": self._assert,
+        }
         self._by_action: dict[str, Callable[[Command, State, State], str]] = {
             "store": self._store,
             "store-buffered": self._store,
             "rmw": self._store,
             "drain": self._drain,
-            "load": self._assign,
-            "assign": self._assign,
             "fence": lambda cmd, pre, post: _FENCE[cmd.get("kind", "full")],
             "ipi-sent": self._ipi,
             "ipi-queued": self._ipi,
@@ -70,18 +77,24 @@ class Effects:
             ),
             "free": lambda cmd, pre, post: f"frame {self.prog.frames[cmd.get('frame')]} freed",
             "complete": self._complete,
-            "branch": lambda cmd, pre, post: f"goes to pc {post[lay.cores[cmd.core].pc]}",
             "irq": lambda cmd, pre, post: (
                 "interrupts " + ("on" if post[lay.cores[cmd.core].irq] else "off")
             ),
         }
 
-    def of(self, cmd: Command, pre: State, post: State) -> str:
-        """The effect of ``cmd`` taken from ``pre`` to ``post``."""
+    def of(self, cmd: Command, pre: State, post: State, reads_from: int | None = None) -> str:
+        """The effect of ``cmd`` taken from ``pre`` to ``post``; ``reads_from`` is the step
+        whose store its load read (None: the initial value)."""
         if cmd.action in _FIXED:
             return _FIXED[cmd.action]
+        reading = self._reading.get(cmd.action)
+        if reading is not None:
+            return reading(cmd, pre, post, reads_from)
         describe = self._by_action.get(cmd.action)
-        return describe(cmd, pre, post) if describe else ""
+        text = describe(cmd, pre, post) if describe else ""
+        if cmd.action in ("store", "store-buffered", "rmw") and cmd.get("reads") is not None:
+            text = f"read {self.values.read(cmd.core, cmd.get('reads'), pre, reads_from)}; {text}"
+        return text
 
     def wid_of(self, value: int) -> PteValue:
         return self.prog.pte_values[value // 4]
@@ -93,7 +106,7 @@ class Effects:
             desc = f"PTE {where} := {pte_desc(self.prog.pte_values[info['wid']], self.prog)}"
         else:
             addr = info["addr"]
-            name = lay.addr_name(addr)
+            name = self.values.word_name(addr)
             if a == "rmw":
                 return f"{name}: {pre[lay.mem[addr]]} -> {post[lay.mem[addr]]} (atomic)"
             value = post[lay.mem[addr]] if a == "store" else self._buffered_value(cmd, post)
@@ -106,18 +119,77 @@ class Effects:
         i = cmd.get("slot")
         addr = pre[c.sba[i]] - 1
         value = pre[c.sbv[i][0]]
-        name = lay.addr_name(addr)
+        name = self.values.word_name(addr)
         if addr >= lay.nwords:
             return f"PTE {name} := {pte_desc(self.wid_of(value), self.prog)} reaches memory"
         return f"{name} = {value} reaches memory"
 
-    def _assign(self, cmd: Command, pre: State, post: State) -> str:
-        lay = self.lay
-        pc = lay.cores[cmd.core].pc
-        changed = [f for f, _ in cmd.updates if pre[f] != post[f] and f != pc]
-        if changed:
-            return ", ".join(f"{lay.fields[f].name.split('.')[-1]} = {post[f]}" for f in changed)
-        return "register unchanged"
+    def _instr(self, cmd: Command) -> P.Instr:
+        assert cmd.site is not None
+        return self.prog.cores[cmd.core].code[cmd.site]
+
+    def _assign(self, cmd: Command, pre: State, post: State, reads_from: int | None) -> str:
+        ins = self._instr(cmd)
+        assert isinstance(ins, P.IAssign)
+        reg = self.values.reg_name(cmd.core, ins.reg)
+        value = f"{reg} = {self.values.value(cmd.core, ins.value, pre)}"
+        if cmd.get("reads") is None:
+            return value
+        return f"read {self.values.read(cmd.core, cmd.get('reads'), pre, reads_from)}; {value}"
+
+    def _branch(self, cmd: Command, pre: State, post: State, reads_from: int | None) -> str:
+        ins = self._instr(cmd)
+        to = post[self.lay.cores[cmd.core].pc]
+        dest = self._goes_to(cmd.core, to)
+        if not isinstance(ins, P.IBranch):
+            return dest
+        c = cmd.core
+        holds = self.values.value(c, ins.cond, pre)
+        why = ", ".join(self.values.operands(c, ins.cond, pre, reads_from))
+        verdict = ("true" if holds else "false") + (f" ({why})" if why else "")
+        assert cmd.site is not None
+        skipped = self._skipped(c, cmd.site + 1, to)
+        return f"{verdict}: {dest}" + (f", skips {skipped}" if skipped else "")
+
+    def _await(self, cmd: Command, pre: State, post: State, reads_from: int | None) -> str:
+        ins = self._instr(cmd)
+        assert isinstance(ins, P.IAwait)
+        why = self.values.operands(cmd.core, ins.cond, pre, reads_from)
+        return "condition holds" + (f": {', '.join(why)}" if why else "")
+
+    def _assert(self, cmd: Command, pre: State, post: State, reads_from: int | None) -> str:
+        ins = self._instr(cmd)
+        if isinstance(ins, P.IFail):
+            return f"cannot execute: {ins.message}"
+        assert isinstance(ins, P.IAssert)
+        holds = self.values.value(cmd.core, ins.cond, pre)
+        why = self.values.operands(cmd.core, ins.cond, pre, reads_from)
+        verdict = "assertion holds" if holds else "assertion FAILED"
+        return verdict + (f": {', '.join(why)}" if why else "")
+
+    def _goes_to(self, c: int, pc: int) -> str:
+        """Where control goes, as source: ``-> line 30 `invlpg V```."""
+        code = self.prog.cores[c].code
+        ins = code[pc] if pc < len(code) else None
+        if ins is None or isinstance(ins, P.IEnd):
+            return "-> end of program"
+        if isinstance(ins, P.IReturn):
+            return "-> end of handler"
+        return f"-> line {ins.span.line} `{ins.text}`"
+
+    def _skipped(self, c: int, start: int, to: int) -> str:
+        """The statements a forward jump from ``start`` to ``to`` passes over."""
+        if to <= start:
+            return ""
+        texts = list(
+            dict.fromkeys(
+                i.text
+                for i in self.prog.cores[c].code[start:to]
+                if not isinstance(i, (P.IJump, P.IEnd, P.ISkip))
+            )
+        )
+        shown = ", ".join(f"`{t}`" for t in texts[:3])
+        return shown + (f" and {len(texts) - 3} more" if len(texts) > 3 else "")
 
     def _ipi(self, cmd: Command, pre: State, post: State) -> str:
         h = self.prog.handlers[cmd.get("handler")].name

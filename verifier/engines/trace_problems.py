@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from verifier.engines.result import Problem
 from verifier.engines.trace_effects import pte_desc, pte_source
-from verifier.ir.program import Program
+from verifier.engines.trace_values import Values
+from verifier.ir.program import IAwait, Program
 from verifier.ir.system import Command, evaluate
 from verifier.machine.layout import Layout
 
@@ -53,18 +54,43 @@ def _entry_space(cmd: Command, pre: State) -> int:
     return int(pre[cmd.get("slot")]) - 1
 
 
-def hang_problem(prog: Program, core: int, pc: int, handler_pc: int | None = None) -> Problem:
-    """Core ``core`` never passes the `await` at ``pc``; ``handler_pc``: where it is when it
-    is stuck in a handler that never returns (over that await)."""
+def hang_problem(
+    prog: Program, lay: Layout, core: int, pc: int, s: State | None = None, stuck: bool = False
+) -> Problem:
+    """Core ``core`` never passes the `await` at ``pc``. With the hang state ``s`` the message
+    gives the values the await reads and the IPIs nobody takes; ``stuck``: in ``s`` the core
+    is inside a handler that never returns (over that await), and the problem points there."""
     ins = prog.cores[core].code[pc]
     who = prog.cores[core].name
-    if handler_pc is None:
-        why = f"{who} waits at `{ins.text}` forever: no continuation of this execution"
-        return Problem("hang", who, why + " lets it pass", ins.text, ins.span)
-    entries = prog.cores[core].handler_entry
-    h = prog.handlers[max(i for i, entry in enumerate(entries) if entry <= handler_pc)]
-    why = (
-        f"{who} is stuck in handler {h.name} (line {h.span.line}), which never returns, "
-        f"so it never passes the interrupted `{ins.text}` (line {ins.span.line})"
-    )
-    return Problem("hang", who, why, f"handler {h.name}", h.span)
+    pending = stuck_ipis(prog, lay, s) if s is not None else []
+    tail = f"; pending: {', '.join(pending)}" if pending else ""
+    if stuck and s is not None:
+        handler_pc = s[lay.cores[core].pc]
+        entries = prog.cores[core].handler_entry
+        h = prog.handlers[max(i for i, entry in enumerate(entries) if entry <= handler_pc)]
+        why = (
+            f"{who} is stuck in handler {h.name} (line {h.span.line}), which never returns, "
+            f"so it never passes the interrupted `{ins.text}` (line {ins.span.line})"
+        )
+        return Problem("hang", who, why + tail, f"handler {h.name}", h.span)
+    why = ": no continuation of this execution lets it pass"
+    if s is not None:
+        reads = []
+        if isinstance(ins, IAwait):
+            reads = Values(prog, lay).operands(core, ins.cond, s, None, origin=False)
+        why = (f" ({', '.join(reads)})" if reads else "") + why + tail
+    return Problem("hang", who, f"{who} waits at `{ins.text}` forever{why}", ins.text, ins.span)
+
+
+def stuck_ipis(prog: Program, lay: Layout, s: State) -> list[str]:
+    """The IPIs still queued (or held in a sender's store buffer) in ``s``:
+    ``IPI shoot at c1 (interrupts off)``."""
+    out: list[str] = []
+    for c, cf in enumerate(lay.cores):
+        name = prog.cores[c].name
+        irq = "interrupts off" if s[cf.irq] == 0 else "interrupts on"
+        out += [f"IPI {prog.handlers[s[h] - 1].name} at {name} ({irq})" for h in cf.qh if s[h]]
+        held = sum(1 for k in cf.sba if s[k] >= lay.ipi0)
+        if held:
+            out.append(f"{held} IPI(s) held in {name}'s store buffer")
+    return out

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from verifier.engines.result import PROBLEM_KINDS
+from verifier.engines.result import PROBLEM_KINDS, source_hash
 from verifier.lang.checked import MODELS
 
 ENGINES = ("explicit", "smt")
@@ -134,10 +134,19 @@ _TRACE = _object(
         "problem": _PROBLEM,
         "steps": _list(_STEP),
     },
-    {"engine": _one_of(ENGINES, "engine"), "format": _INT},
+    {
+        "engine": _one_of(ENGINES, "engine"),
+        "format": _INT,
+        "source": _STR,
+        "source_sha256": _STR,
+    },
 )
 
 
 def check_trace_json(data: Any) -> None:
     """Raise `TraceShapeError` at the first part of ``data`` that is not a trace's."""
     _TRACE(data, "")
+    if "source" in data and data.get("source_sha256", source_hash(data["source"])) != source_hash(
+        data["source"]
+    ):
+        raise TraceShapeError("source_sha256", "does not match the spec text in `source`")

@@ -334,7 +334,8 @@ def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Progr
         for owner in owners:
             name = var.name if owner is None else f"{var.name}[{spec.cores[owner].index}]"
             t.word_index[(var.name, owner)] = len(t.words)
-            t.words.append(P.Word(name, var.lo, var.hi, var.init))
+            who = None if owner is None else spec.cores[owner].name
+            t.words.append(P.Word(name, var.lo, var.hi, var.init, who))
 
     spaces = []
     for s in spec.spaces:

@@ -213,6 +213,7 @@ class Word:
     lo: int
     hi: int
     init: int
+    owner: str | None = None  # the core a family variable's word belongs to (`seen[cpu[1]]`)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from verifier.lang.check_names import Ctx, Names
 from verifier.lang.checked import Ref
 from verifier.lang.diagnostics import Note
 from verifier.lang.kinds import walk
+from verifier.lang.parse_hints import did_you_mean
 from verifier.lang.symbols import Symbols
 
 MAX_REPEAT = 1024
@@ -114,7 +115,11 @@ class _Body(Names):
             self.scalar_word(t)
         else:
             what = "x += e" if op == "+=" else op
-            self.err(t, f"{what} needs a shared word: '{t.name}' is not a var")
+            self.err(
+                t,
+                f"{what} needs a shared word: '{t.name}' is not a var"
+                + did_you_mean(t.name, c.vars),
+            )
         if s.dest is not None and s.dest in c.vars:
             note = Note(c.vars[s.dest].span, f"'{s.dest}' declared here")
             self.err(s, f"'{s.dest}' is a shared word: the result of {op} goes to a register", note)
@@ -130,8 +135,14 @@ class _Body(Names):
             self.target(t)
         h = self.c.handlers.get(s.handler)
         if h is None:
-            self.err(s, f"unknown handler '{s.handler}'")
-            count = sum(self.expr(a) for a in s.args if not isinstance(a, ast.PageName))
+            self.err(s, f"unknown handler '{s.handler}'" + did_you_mean(s.handler, self.c.handlers))
+            # its parameters are unknown: a page argument is no follow-on error
+            count = sum(
+                self.expr(a)
+                for a in s.args
+                if not isinstance(a, ast.PageName)
+                and not (isinstance(a, ast.Name) and a.name in self.c.pages)
+            )
             self.one_word(s, count)
             return
         if len(s.args) != len(h.params):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from verifier.lang import ast
 from verifier.lang.checked import Ref
 from verifier.lang.diagnostics import Note
+from verifier.lang.parse_hints import did_you_mean
 from verifier.lang.symbols import Symbols
 
 
@@ -231,7 +232,10 @@ class Names:
         elif n in c.cores:
             self.err(e, f"'{n}' is a core, not a value")
         else:
+            known = [*c.vars, *ctx.params, *ctx.regs, *ctx.loopvars, *c.params, *c.param_decls]
             self.err(
-                e, f"unknown name '{n}' (not a var, a param or a register assigned in {ctx.where})"
+                e,
+                f"unknown name '{n}' (not a var, a param or a register assigned in {ctx.where})"
+                + did_you_mean(n, known),
             )
         return 0

@@ -18,6 +18,7 @@ from lark.lexer import PatternStr
 
 from verifier.lang import ast
 from verifier.lang.diagnostics import Diagnostic, Note, SpecError
+from verifier.lang.parse_hints import closest, did_you_mean, first_word, unclosed_brace
 from verifier.lang.span import Span
 from verifier.lang.to_ast import Problem
 from verifier.lang.to_ast_decls import DeclRules
@@ -134,6 +135,28 @@ def _describe_expected(expected: set[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
+@functools.cache
+def _starting_words(prefix: str) -> frozenset[str]:
+    """The keywords the grammar accepts after ``prefix``: at the start of a declaration
+    (empty prefix) or of a statement (inside a core's body)."""
+    token = _TEXT.set((prefix, "<grammar>"))  # the lexer's word-boundary check reads _TEXT
+    try:
+        ip = _parser().parse_interactive(prefix)
+        for _ in ip.iter_parse():
+            pass
+    finally:
+        _TEXT.reset(token)
+    return frozenset(w for t in ip.accepts() if (w := _literal(t)) and w.isidentifier())
+
+
+def _statement_words() -> frozenset[str]:
+    return _starting_words("core c {\n")
+
+
+def _declaration_words() -> frozenset[str]:
+    return _starting_words("")
+
+
 def _describe_token(tok: Token) -> str:
     if tok.type == "$END":
         return "end of file"
@@ -159,6 +182,9 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic
     words = {_literal(t) for t in expected}
     got = _describe_token(tok)
     notes: tuple[Note, ...] = ()
+    hint = _hint(text, file, tok, line, words)
+    if hint is not None:
+        return hint
     if str(tok) == "=" and ":=" in words:
         message = "expected ':=' to assign ('=' is only for param, option and var declarations)"
     elif str(tok) == ":=" and "=" in words:
@@ -171,7 +197,34 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, file: str) -> Diagnostic
         notes = (Note(opened, "this '{' is not closed"),) if opened else ()
     else:
         message = f"unexpected {got}; expected {_describe_expected(expected)}"
+        if tok.type == "NAME":
+            message += did_you_mean(str(tok), (w for w in words if w and w.isidentifier()))
     return Diagnostic(span, message, notes)
+
+
+def _hint(text: str, file: str, tok: Token, line: int, words: set[str | None]) -> Diagnostic | None:
+    """A diagnostic for two common mistakes the parser only notices later: a `}` missing
+    before the next declaration, and a misspelt statement keyword (taken for a name)."""
+    lines = text.splitlines()
+    first = first_word(lines[line - 1]) if tok.type != "$END" and line <= len(lines) else None
+    if first is None:
+        return None
+    col, word = first
+    at = Span(file, line, col, line, col + len(word))
+    if col == 1 and word in _declaration_words() and word not in _statement_words():
+        opened = unclosed_brace(text, file, before_line=line)
+        if opened is not None:
+            return Diagnostic(
+                opened,
+                f"this '{{' is not closed: a '}}' is missing before `{word}` at line {line}",
+                (Note(at, "the next declaration starts here"),),
+            )
+    assignment = {"+=", ":=", "["}
+    if col > 1 and word not in _statement_words() and words and words <= assignment:
+        best = closest(word, _statement_words())
+        if best is not None:
+            return Diagnostic(at, f"unknown statement '{word}'; did you mean '{best}'?")
+    return None
 
 
 def _accepts(exc: UnexpectedToken) -> set[str]:

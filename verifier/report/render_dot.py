@@ -11,21 +11,29 @@ was filled from it).  Edges, each with a ``kind`` attribute:
   reads-from     a step <- the step whose value it read, when the trace says
                  (``Step.reads_from``, if the engine provides it)
   uses           the racing access <- the fill whose TLB entry it used
+  walks-before   the walk that filled the stale entry -> the newer PTE write's
+                 drain (or a "still buffered" node): the walker read memory
+                 before that write reached it
 
-The DOT writer is our own (no pydot): deterministic, clusters per lane.
+In DOT, edges between the same two steps are drawn as one, their labels joined
+(the most telling kind gives the style).  The DOT writer is our own (no pydot):
+deterministic, clusters per lane.
 """
 
 from __future__ import annotations
 
+import re
+
 import networkx as nx
 
-from verifier.engines.result import Trace
+from verifier.engines.result import Step, Trace
 from verifier.report.render_text import (
     LINK_LABELS,
     MEMORY,
     MEMORY_ACTIONS,
     kinds_at,
     lane_of,
+    page_of,
     pte_write_step,
     race_step,
     stale_fill,
@@ -39,7 +47,12 @@ _EDGE_STYLE = {
     "fills-from": 'color="#d97706", style=dashed',
     "reads-from": 'color="#059669", style=dashed',
     "uses": 'color="#dc2626", style=bold',
+    "walks-before": 'color="#b45309", style=bold',
 }
+# which kind styles a merged edge: the first of these present
+_PRECEDENCE = ("uses", "walks-before", "fills-from", "link", "reads-from", "program-order")
+PENDING = "pending"
+_READ = re.compile(r"(\S+ = -?\d+) from (?:memory|own store buffer)")
 
 
 def node_id(index: int) -> str:
@@ -86,7 +99,9 @@ def happens_before(trace: Trace) -> nx.MultiDiGraph:
                 )
         reads_from = getattr(step, "reads_from", None)
         if isinstance(reads_from, int) and reads_from in known:
-            g.add_edge(node_id(reads_from), node_id(step.index), kind="reads-from")
+            value = _READ.search(step.effect)
+            label = f"reads {value.group(1)}" if value else "reads-from"
+            g.add_edge(node_id(reads_from), node_id(step.index), kind="reads-from", label=label)
     if fill is not None:
         writer = pte_write_step(trace, trace.problem, fill.index)
         if writer is not None:
@@ -110,9 +125,49 @@ def happens_before(trace: Trace) -> nx.MultiDiGraph:
                 in_handler=False,
             )
         g.add_edge(src, node_id(fill.index), kind="fills-from")
-        if race is not None:
+        if race is not None and race.index != fill.index:
             g.add_edge(node_id(fill.index), node_id(race.index), kind="uses")
+    walk = fill or (race if race is not None and "walker fills" in race.effect else None)
+    if walk is not None:
+        _walks_before(g, trace, walk)
     return g
+
+
+def _walks_before(g: nx.MultiDiGraph, trace: Trace, walk: Step) -> None:
+    """The newer write of the walked PTE, issued before the walk but not yet in memory
+    when the walker read it: an edge from the walk to its drain, or to a node saying
+    it is still buffered at the end."""
+    page = page_of(walk.text) if walk.action != "fill" else None
+    writes = [
+        s
+        for s in trace.steps
+        if s.index < walk.index
+        and s.action == "store-buffered"
+        and s.text.startswith("pte ")
+        and (page is None or page_of(s.text.split(":=")[0]) == page)
+    ]
+    if not writes:
+        return
+    write = writes[-1]
+    drains = [s for s in trace.steps if s.action == "drain" and write.index in s.links]
+    if drains and drains[0].index < walk.index:
+        return  # it was in memory when the walker read
+    label = f"walks before step {write.index}'s PTE write reaches memory"
+    if drains:
+        g.add_edge(node_id(walk.index), node_id(drains[0].index), kind="walks-before", label=label)
+        return
+    g.add_node(
+        PENDING,
+        core=write.core,
+        action="pending",
+        lane=MEMORY,
+        role="",
+        text=f"{write.text} (step {write.index})",
+        effect="still in the store buffer at the end",
+        location="",
+        in_handler=False,
+    )
+    g.add_edge(node_id(walk.index), PENDING, kind="walks-before", label=label)
 
 
 def _q(text: str) -> str:
@@ -141,19 +196,26 @@ def to_dot(g: nx.MultiDiGraph) -> str:
         for node in nodes:
             lines.append(f"    {_q(node)} [{_node_attrs(node, g.nodes[node])}];")
         lines.append("  }")
+    merged: dict[tuple[str, str], list[dict[str, object]]] = {}
     for u, v, data in g.edges(data=True):
-        kind = str(data.get("kind", ""))
-        style = _EDGE_STYLE.get(kind, "")
-        text = str(data.get("label", kind))
-        label = "" if kind == "program-order" else f"label={_q(text)}"
-        attrs = ", ".join(a for a in (label, style) if a)
+        merged.setdefault((str(u), str(v)), []).append(data)
+    for (u, v), edges in merged.items():
+        kinds = [str(d.get("kind", "")) for d in edges]
+        kind = next((k for k in _PRECEDENCE if k in kinds), kinds[0])
+        texts = [
+            str(d.get("label", d.get("kind", "")))
+            for d in edges
+            if d.get("kind") != "program-order"
+        ]
+        label = f"label={_q(' + '.join(dict.fromkeys(texts)))}" if texts else ""
+        attrs = ", ".join(a for a in (label, _EDGE_STYLE.get(kind, "")) if a)
         lines.append(f"  {_q(u)} -> {_q(v)} [{attrs}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
 def _node_attrs(node: str, data: dict[str, object]) -> str:
-    head = node[1:] + ". " if node != INITIAL else ""
+    head = node[1:] + ". " if node not in (INITIAL, PENDING) else ""
     core = f"{data['core']}: " if data.get("core") else ""
     label = f"{head}{core}{data.get('text', '')}"
     if data.get("effect"):

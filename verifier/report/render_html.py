@@ -11,6 +11,7 @@ current step is outlined in the picture and its line highlighted in the source.
 from __future__ import annotations
 
 import json
+import os
 
 from verifier.engines.result import Trace
 from verifier.report.render_svg import esc, render_svg
@@ -29,40 +30,62 @@ body { margin: 0; font: 14px/1.4 system-ui, sans-serif; color: #111827; backgrou
 #tc-header { padding: 10px 16px 6px; border-bottom: 1px solid #e5e7eb; }
 #tc-header h1 { font-size: 18px; margin: 0 0 2px; }
 #tc-header h1 .kind { color: #b91c1c; }
-#tc-header p { margin: 0; color: #4b5563; font-size: 13px; }
+#tc-header p { margin: 0; color: #4b5563; font-size: 13px; overflow-wrap: anywhere; }
 #tc-nav { display: flex; gap: 8px; align-items: center; padding: 8px 16px;
   border-bottom: 1px solid #e5e7eb; position: sticky; top: 0; background: #fff; z-index: 2; }
 #tc-nav button { font: inherit; padding: 3px 10px; border: 1px solid #9ca3af; border-radius: 4px;
-  background: #f9fafb; cursor: pointer; }
+  background: #f9fafb; cursor: pointer; flex: none; }
 #tc-nav button:disabled { opacity: .4; cursor: default; }
-#tc-counter { font-variant-numeric: tabular-nums; min-width: 7em; text-align: center; }
-#tc-current { flex: 1; font-family: monospace; font-size: 13px; white-space: nowrap;
-  overflow: hidden; text-overflow: ellipsis; }
+#tc-counter { font-variant-numeric: tabular-nums; min-width: 7em; text-align: center; flex: none; }
+#tc-current { flex: 1; min-width: 0; font-family: monospace; font-size: 13px;
+  overflow-wrap: anywhere; }
 #tc-current.race { color: #b91c1c; font-weight: bold; }
-.tc-hint { color: #6b7280; font-size: 12px; }
-#tc-main { display: flex; align-items: flex-start; gap: 0; }
-#tc-picture { flex: 0 1 auto; overflow: auto; max-height: calc(100vh - 110px); padding: 8px;
-  border-right: 1px solid #e5e7eb; }
+.tc-hint { color: #6b7280; font-size: 12px; flex: none; }
+#tc-main { display: grid; grid-template-columns: minmax(0, 1fr) minmax(260px, 30%);
+  align-items: start; }
+#tc-picture { padding: 8px; border-right: 1px solid #e5e7eb; min-width: 0; }
+#tc-picture svg { display: block; width: 100%; height: auto; }
 #tc-picture .step { cursor: pointer; }
-#tc-source { flex: 1 1 320px; min-width: 280px; overflow: auto; max-height: calc(100vh - 110px);
+#tc-source { position: sticky; top: var(--nav-h, 48px);
+  max-height: calc(100vh - var(--nav-h, 48px)); overflow-y: auto;
   font: 12px/1.5 monospace; padding: 8px 0; }
 #tc-source h2, #tc-text h2 { font: bold 12px sans-serif; color: #6b7280; margin: 0 12px 6px; }
-.src-line { white-space: pre; padding: 0 12px 0 0; }
-.src-line .ln { display: inline-block; width: 3.5em; padding-right: 1em; text-align: right;
-  color: #9ca3af; user-select: none; }
+.src-line { white-space: pre-wrap; overflow-wrap: anywhere; padding: 0 12px 0 4.5em;
+  text-indent: -4.5em; }
+.src-line .ln { display: inline-block; width: 3.5em; margin-right: 1em; text-align: right;
+  text-indent: 0; color: #9ca3af; user-select: none; }
 .src-line.src-stale { background: #fef3c7; }
 .src-line.src-race { background: #fee2e2; }
 .src-line.src-current { background: #dbeafe; outline: 2px solid #2563eb; }
 .src-missing { color: #6b7280; padding: 0 12px; font-family: sans-serif; }
 #tc-text { border-top: 1px solid #e5e7eb; padding: 8px 0; }
-#tc-text pre { margin: 0 12px; font-size: 12px; }
+#tc-text pre { margin: 0 12px; font-size: 12px; white-space: pre-wrap; overflow-wrap: anywhere; }
 """
 
 JS = """
 (function () {
   var steps = JSON.parse(document.getElementById('tc-steps').textContent);
   var pos = steps.length - 1;
+  var shown = false;
   function byId(id) { return document.getElementById(id); }
+  var nav = byId('tc-nav');
+  document.documentElement.style.setProperty('--nav-h', nav.offsetHeight + 'px');
+  function reveal(els) {
+    // scroll the page so that all of `els` are in view below the bar (or the last one)
+    var top = Infinity, bottom = -Infinity;
+    els.forEach(function (el) {
+      if (!el) { return; }
+      var r = el.getBoundingClientRect();
+      top = Math.min(top, r.top); bottom = Math.max(bottom, r.bottom);
+    });
+    if (top === Infinity) { return; }
+    var room = window.innerHeight - nav.offsetHeight;
+    if (top >= nav.offsetHeight && bottom <= window.innerHeight) { return; }
+    var span = bottom - top, y;
+    if (span < room) { y = window.scrollY + top - nav.offsetHeight - (room - span) / 2; }
+    else { y = window.scrollY + bottom - window.innerHeight + 8; }
+    window.scrollTo(0, Math.max(0, y));
+  }
   function show(p) {
     if (steps.length === 0) { return; }
     pos = Math.max(0, Math.min(steps.length - 1, p));
@@ -78,10 +101,14 @@ JS = """
     var line = cur.line ? byId('L' + cur.line) : null;
     if (line) {
       line.classList.add('src-current');
-      line.scrollIntoView({block: 'nearest'});
+      var pane = byId('tc-source');
+      var top = line.offsetTop - pane.offsetTop;
+      if (top < pane.scrollTop || top > pane.scrollTop + pane.clientHeight - 20) {
+        pane.scrollTop = top - pane.clientHeight / 3;
+      }
     }
-    var box = byId('step-' + cur.index);
-    if (box && box.scrollIntoView) { box.scrollIntoView({block: 'nearest', inline: 'nearest'}); }
+    if (shown) { reveal([byId('step-' + cur.index)]); }
+    shown = true;
     byId('tc-counter').textContent = 'step ' + (pos + 1) + ' / ' + steps.length;
     var desc = byId('tc-current');
     desc.textContent = cur.describe;
@@ -113,7 +140,27 @@ JS = """
     });
   }
   var m = /step=(\\d+)/.exec(window.location.hash);
-  if (m) { go(parseInt(m[1], 10)); } else { show(pos); }
+  if (m) { shown = true; go(parseInt(m[1], 10)); }
+  else {
+    // open at the race with the steps that explain it in view, the picture made
+    // smaller (down to 55%) if they are too far apart to fit
+    show(pos);
+    var keys = Array.prototype.slice.call(document.querySelectorAll(
+      '#tc-picture g.step > .box-stale, #tc-picture g.step > .box-race, ' +
+      '#tc-picture .blocked-box, #tc-picture .pending-box'));
+    var svg = document.querySelector('#tc-picture svg');
+    if (keys.length > 1 && svg) {
+      var tops = keys.map(function (k) { return k.getBoundingClientRect().top; });
+      var bottoms = keys.map(function (k) { return k.getBoundingClientRect().bottom; });
+      var span = Math.max.apply(null, bottoms) - Math.min.apply(null, tops);
+      var room = window.innerHeight - nav.offsetHeight - 16;
+      if (span > room) {
+        var w = svg.getBoundingClientRect().width;
+        svg.style.width = Math.round(w * Math.max(room / span, 0.55)) + 'px';
+      }
+    }
+    reveal(keys);
+  }
 })();
 """
 
@@ -165,8 +212,10 @@ def _steps_data(trace: Trace) -> list[dict[str, object]]:
 
 def render_html(trace: Trace, source: str | None = None) -> str:
     """One self-contained page for a trace; `source` is the spec text, if known."""
-    svg = render_svg(trace, source)
+    svg = render_svg(trace, source, title=False)  # the page has the title
     svg = svg[svg.index("<svg") :]  # drop the XML declaration inside HTML
+    natural = svg[: svg.index(">")].split('width="', 1)[1].split('"', 1)[0]
+    svg = svg.replace("<svg ", f'<svg style="max-width: {natural}px" ', 1)  # fit, never grow
     sub = [f"model {trace.model}"]
     if trace.params:
         sub.append(params_text(trace))
@@ -199,7 +248,7 @@ def render_html(trace: Trace, source: str | None = None) -> str:
 <div id="tc-picture">
 {svg}</div>
 <div id="tc-source">
-<h2>{esc(trace.file)}</h2>
+<h2 title="{esc(trace.file)}">{esc(os.path.basename(trace.file))}</h2>
 {_source_html(trace, source)}
 </div>
 </div>

@@ -19,15 +19,14 @@ import re
 
 from verifier.engines.result import Step, Trace
 from verifier.report.render_text import (
-    LINK_LABELS,
     MEMORY,
     describe,
     lane_of,
     params_text,
-    pte_write_step,
     race_step,
     stale_fill,
 )
+from verifier.report.svg_arrows import arrows
 from verifier.report.svg_layout import (
     CHAR_W,
     EFFECT_H,
@@ -42,10 +41,8 @@ from verifier.report.svg_layout import (
     Box,
     Content,
     Layout,
-    blocked_lines,
     fit,
     handler_frames,
-    in_flight,
     layout,
     legend_height,
     legend_items,
@@ -70,62 +67,6 @@ def esc(text: str) -> str:
 
 def _num(x: float) -> str:
     return f"{x:.1f}".rstrip("0").rstrip(".")
-
-
-def _lane_left(box: Box) -> float:
-    return MARGIN + GUTTER_W + ((box.x - MARGIN - GUTTER_W) // LANE_W) * LANE_W
-
-
-def _arrow(
-    a: Box, b: Box, cls: str, label: str, label_cls: str, marker: str, track: int = 0
-) -> str:
-    """An arrow from box a to box b that crosses no other box.
-
-    Every row holds exactly one box, so the arrow leaves a sideways into the
-    margin of a's lane, runs down that margin, then along b's row into b.
-    Arrows within one lane run down its right margin.  Arrows of different
-    kinds use different `track`s in the margin so they do not overlap.
-    """
-    left_a, left_b = _lane_left(a), _lane_left(b)
-    r = 6.0
-    y1, y2 = a.mid_y, b.mid_y
-    down = 1 if y2 >= y1 else -1
-    if left_a == left_b:
-        x1, x2 = a.x + a.w, b.x + b.w
-        cx = left_a + LANE_W - 3 - 2 * track
-        d = (
-            f"M{_num(x1)},{_num(y1)} H{_num(cx - r)} Q{_num(cx)},{_num(y1)} "
-            f"{_num(cx)},{_num(y1 + down * r)} V{_num(y2 - down * r)} "
-            f"Q{_num(cx)},{_num(y2)} {_num(cx - r)},{_num(y2)} H{_num(x2)}"
-        )
-        lx, ly, anchor = cx + 3, (y1 + y2) / 2, "middle"
-    else:
-        right = left_b > left_a
-        sign = 1 if right else -1
-        x1 = a.x + a.w if right else a.x
-        x2 = b.x if right else b.x + b.w
-        cx = left_a + LANE_W - 3 - 2 * track if right else left_a + 3 + 2 * track
-        d = (
-            f"M{_num(x1)},{_num(y1)} H{_num(cx - sign * r)} Q{_num(cx)},{_num(y1)} "
-            f"{_num(cx)},{_num(y1 + down * r)} V{_num(y2 - down * r)} "
-            f"Q{_num(cx)},{_num(y2)} {_num(cx + sign * r)},{_num(y2)} H{_num(x2)}"
-        )
-        # above the turn into b's row, on the side away from b: that part of
-        # b's row is empty
-        lx, ly, anchor = cx - sign * 4, y2 - 4, "end" if right else "start"
-    out = f'<path class="{cls}" d="{d}" marker-end="url(#{marker})"/>'
-    if label and left_a == left_b:  # written down the margin, beside the arrow
-        out += (
-            f'<text class="{label_cls}" x="{_num(lx)}" y="{_num(ly)}" '
-            f'text-anchor="{anchor}" transform="rotate(90 {_num(lx)} {_num(ly)})">'
-            f"{esc(label)}</text>"
-        )
-    elif label:
-        out += (
-            f'<text class="{label_cls}" x="{_num(lx)}" y="{_num(ly)}" '
-            f'text-anchor="{anchor}">{esc(label)}</text>'
-        )
-    return out
 
 
 def _short_loc(step: Step) -> str:
@@ -184,42 +125,39 @@ def _aside_svg(box: Box, lines: list[str], kind: str) -> str:
     return "".join(parts)
 
 
-def _fills_from(trace: Trace, fill: Step) -> Step | None:
-    """The step that put the stale PTE value in memory: its drain if it was buffered."""
-    writer = pte_write_step(trace, trace.problem, fill.index)
-    if writer is None:
-        return None
-    drains = [
-        s
-        for s in trace.steps
-        if writer.index in s.links and s.action == "drain" and s.index < fill.index
-    ]
-    return drains[-1] if drains else writer
-
-
-def render_svg(trace: Trace, source: str | None = None) -> str:
+def render_svg(trace: Trace, source: str | None = None, *, title: bool = True) -> str:
     """The swimlane diagram of a trace.  `source` is accepted for symmetry with
-    `render_html`; statements and locations already come from the trace."""
+    `render_html`; statements and locations already come from the trace.  Without
+    ``title`` the picture starts at the lane heads (the HTML page has its own)."""
     del source
     lay = layout(trace)
-    race = race_step(trace)
+    # a hang on another core than the one that moved last is drawn in that core's lane
+    race = race_step(trace) if lay.blocked is None else None
     fill = stale_fill(trace)
-    out = _header(trace, lay)
-    out += _lanes(lay)
-    out += _frames(trace, lay)
-    out += _boxes(trace, lay, race, fill)
-    out += _arrows(trace, lay, race, fill)
-    out.append(_legend(lay.height - MARGIN - legend_height(lay.width), lay.width))
+    body = _lanes(trace, lay)
+    body += _frames(trace, lay)
+    body += _boxes(trace, lay, race, fill)
+    body += arrows(trace, lay, race, fill)
+    drawn = set(re.findall(r'class="([\w-]+)', "".join(body)))
+    drawn |= set(re.findall(r'class="box ([\w-]+)', "".join(body)))
+    legend_top = lay.height + 14
+    height = legend_top + legend_height(lay.width, drawn) + MARGIN
+    top = 0.0 if title else float(MARGIN + HEADER_H)
+    out = _header(trace, lay.width, top, height, title)
+    out += body
+    out.append(_legend(legend_top, lay.width, drawn))
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
 
-def _header(trace: Trace, lay: Layout) -> list[str]:
-    """The XML prolog, styles, arrow markers, background, title and subtitle."""
+def _header(trace: Trace, width: float, top: float, height: float, title: bool) -> list[str]:
+    """The XML prolog, styles, arrow markers, background, title and subtitle; the
+    view starts at ``top`` (below the title when it is left out)."""
+    h = height - top
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>',
-        f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{_num(lay.width)}" '
-        f'height="{_num(lay.height)}" viewBox="0 0 {_num(lay.width)} {_num(lay.height)}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{_num(width)}" '
+        f'height="{_num(h)}" viewBox="0 {_num(top)} {_num(width)} {_num(h)}" '
         f'class="trace">',
         f"<title>{esc(trace.spec)}: {esc(trace.kind)} under {esc(trace.model)}</title>",
         f'<style type="text/css">{STYLE}</style>',
@@ -231,10 +169,14 @@ def _header(trace: Trace, lay: Layout) -> list[str]:
             for name, color in MARKER_COLORS
         ),
         "</defs>",
-        f'<rect class="bg" x="0" y="0" width="{_num(lay.width)}" height="{_num(lay.height)}"/>',
-        f'<text class="title" x="{MARGIN}" y="{MARGIN + 16}">'
-        f"{esc(trace.kind)} \u2014 {esc(trace.spec)}</text>",
+        f'<rect class="bg" x="0" y="{_num(top)}" width="{_num(width)}" height="{_num(h)}"/>',
     ]
+    if not title:
+        return out
+    out.append(
+        f'<text class="title" x="{MARGIN}" y="{MARGIN + 16}">'
+        f"{esc(trace.kind)} \u2014 {esc(trace.spec)}</text>"
+    )
     sub = [f"model {trace.model}"]
     if trace.params:
         sub.append(params_text(trace))
@@ -244,24 +186,32 @@ def _header(trace: Trace, lay: Layout) -> list[str]:
     return out
 
 
-def _lanes(lay: Layout) -> list[str]:
-    """One band per lane with its name and lifeline."""
+def _lanes(trace: Trace, lay: Layout) -> list[str]:
+    """One band per lane with its name and lifeline; a thin band for an idle lane;
+    the lane of a core that hangs says so."""
     out: list[str] = []
     top = MARGIN + HEADER_H
-    bottom = lay.height - MARGIN - 14 - legend_height(lay.width)
+    bottom = lay.height
     for i, lane in enumerate(lay.lanes):
-        x = lay.lane_x(lane)
+        x, w = lay.lane_x(lane), lay.widths[lane]
         cls = "lane-mem" if lane == MEMORY else ("lane-even" if i % 2 == 0 else "lane-odd")
+        head, head_cls = lane, "lane-head"
+        if w < LANE_W:
+            head_cls += " lane-idle"
+        elif lay.blocked is not None and lane == trace.problem.core:
+            head, head_cls = f"{lane} \u2014 {trace.problem.kind}s", "lane-head lane-hang"
         out.append(
-            f'<rect class="{cls}" x="{_num(x)}" y="{top}" width="{LANE_W}" '
+            f'<rect class="{cls}" x="{_num(x)}" y="{top}" width="{_num(w)}" '
             f'height="{_num(bottom - top)}"/>'
         )
         out.append(
-            f'<text class="lane-head" x="{_num(x + LANE_W / 2)}" y="{top + 20}">{esc(lane)}</text>'
+            f'<text class="{head_cls}" x="{_num(x + w / 2)}" y="{top + 20}">{esc(head)}</text>'
         )
+        if w < LANE_W:
+            out.append(f'<text class="idle" x="{_num(x + w / 2)}" y="{top + 34}">no steps</text>')
         out.append(
-            f'<line class="lifeline" x1="{_num(x + LANE_W / 2)}" y1="{top + LANE_HEAD_H}" '
-            f'x2="{_num(x + LANE_W / 2)}" y2="{_num(bottom)}"/>'
+            f'<line class="lifeline" x1="{_num(x + w / 2)}" y1="{top + LANE_HEAD_H}" '
+            f'x2="{_num(x + w / 2)}" y2="{_num(bottom)}"/>'
         )
     return out
 
@@ -307,60 +257,7 @@ def _boxes(trace: Trace, lay: Layout, race: Step | None, fill: Step | None) -> l
     if lay.pending is not None:
         out.append(_aside_svg(lay.pending, pending_lines(trace), "pending"))
     if lay.blocked is not None:
-        out.append(_aside_svg(lay.blocked, blocked_lines(trace), "blocked"))
-    return out
-
-
-def _arrows(trace: Trace, lay: Layout, race: Step | None, fill: Step | None) -> list[str]:
-    """Links, still-buffered stores, and the stale fill's source and use, on top."""
-    out: list[str] = []
-    for step in trace.steps:
-        for link in step.links:
-            if link in lay.boxes and not (step is race and fill is not None and link == fill.index):
-                label = LINK_LABELS.get(step.action, "")
-                out.append(
-                    _arrow(
-                        lay.boxes[link], lay.boxes[step.index], "link", label, "link-label", "arrow"
-                    )
-                )
-    if lay.pending is not None:
-        for step in in_flight(trace):
-            out.append(
-                _arrow(
-                    lay.boxes[step.index],
-                    lay.pending,
-                    "pending",
-                    "still buffered",
-                    "pending-label",
-                    "arrow-pending",
-                    track=2,
-                )
-            )
-    if fill is not None:
-        source_step = _fills_from(trace, fill)
-        if source_step is not None:
-            out.append(
-                _arrow(
-                    lay.boxes[source_step.index],
-                    lay.boxes[fill.index],
-                    "fills",
-                    "fills from",
-                    "fills-label",
-                    "arrow-fill",
-                    track=1,
-                )
-            )
-        if race is not None:
-            out.append(
-                _arrow(
-                    lay.boxes[fill.index],
-                    lay.boxes[race.index],
-                    "uses",
-                    "uses stale entry",
-                    "uses-label",
-                    "arrow-race",
-                )
-            )
+        out.append(_aside_svg(lay.blocked, lay.blocked_text, "blocked"))
     return out
 
 
@@ -372,10 +269,10 @@ _MARKERS = {
 }
 
 
-def _legend(top: float, width: float) -> str:
-    """Rows of swatches explaining the picture's marks."""
+def _legend(top: float, width: float, drawn: set[str]) -> str:
+    """Rows of swatches explaining the marks the picture uses (``drawn``)."""
     parts = ['<g class="legend-row">']
-    for x, row, cls, label in legend_items(width):
+    for x, row, cls, label in legend_items(width, drawn):
         y = top + 10 + 20 * row
         if cls in _MARKERS:
             parts.append(

@@ -1,14 +1,14 @@
 """Where everything goes in a trace's swimlane diagram, and what text it holds.
 
-One lane per core and one for memory (in the middle), one row per step; each
-step's box is sized to its wrapped effect and notes; the "not yet in memory" and
-"blocked" boxes sit beside the last step; handler frames span a handler run; the
-legend wraps to the picture's width.  Drawing is in ``render_svg``.
+One lane per core and one for memory (in the middle), one row per step; a lane
+where nothing happens is a thin strip; each step's box is sized to its wrapped
+effect and notes; the "not yet in memory" and "hangs" boxes sit beside the last
+step; handler frames span a handler run; the legend wraps to the picture's
+width.  Drawing is in ``render_svg``.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import textwrap
 from dataclasses import dataclass
@@ -28,6 +28,7 @@ HEADER_H = 58
 LANE_HEAD_H = 30
 GUTTER_W = 34
 LANE_W = 260
+IDLE_W = 64  # a lane in which no step happens
 ROW_H = 60
 NOTE_H = 14  # extra height per note line (stale fill, race)
 EFFECT_H = 12  # extra height per wrapped effect line
@@ -70,16 +71,29 @@ class Content:
 @dataclass(frozen=True)
 class Layout:
     lanes: tuple[str, ...]
+    lefts: dict[str, float]  # lane -> x of its left edge
+    widths: dict[str, float]  # lane -> its width (IDLE_W when no step happens in it)
     boxes: dict[int, Box]
     rows: dict[int, tuple[float, float]]  # step index -> (top, height) of its row
     content: dict[int, Content]
     pending: Box | None  # the "not yet in memory" box beside the last step
     blocked: Box | None  # the blocked core's box beside the last step (hang)
+    blocked_text: list[str]  # its lines, wrapped
     width: float
-    height: float
+    height: float  # of the lanes; the legend is below
 
     def lane_x(self, lane: str) -> float:
-        return MARGIN + GUTTER_W + self.lanes.index(lane) * LANE_W
+        return self.lefts[lane]
+
+    def lane_around(self, box: Box) -> tuple[float, float]:
+        """(left, width) of the lane ``box`` sits in."""
+        lane = [ln for ln in self.lanes if self.lefts[ln] <= box.x][-1]
+        return self.lefts[lane], self.widths[lane]
+
+    def obstacles(self) -> list[Box]:
+        """Every box a label must not cover."""
+        extra = [b for b in (self.pending, self.blocked) if b is not None]
+        return [*self.boxes.values(), *extra]
 
 
 def lanes_for(trace: Trace) -> tuple[str, ...]:
@@ -111,13 +125,28 @@ def pending_lines(trace: Trace) -> list[str]:
 
 
 def blocked_lines(trace: Trace) -> list[str]:
-    """For a problem about another core than the one that moved last (a hang):
-    that core and where it is stuck."""
+    """For a problem about another core than the one that moved last (a hang): that
+    core, the statement it is stuck at, and what the problem says of the cause."""
     p, last = trace.problem, trace.steps[-1]
     if p.core == last.core or p.core not in trace.cores:
         return []
-    where = f"{os.path.basename(p.span.file)}:{p.span.line}" if p.span is not None else ""
-    return [f"{p.core}: {p.kind}", *([p.stmt] if p.stmt else []), *([where] if where else [])]
+    where = f" (line {p.span.line})" if p.span is not None else ""
+    lines = [f"{p.kind.upper()}: {p.core}", f"at `{p.stmt}`{where}" if p.stmt else ""]
+    detail = p.message.split(" forever", 1)[1] if " forever" in p.message else ""
+    first, *rest = detail.split("; ")
+    lines.append(first.split(": no continuation", 1)[0].strip(" :"))
+    return [ln for ln in [*lines, *rest] if ln]
+
+
+def active_lanes(trace: Trace) -> set[str]:
+    """Lanes something is drawn in: where a step happens, the blocked core's, memory
+    when something is still on its way there."""
+    out = {lane_of(s) for s in trace.steps}
+    if blocked_lines(trace):
+        out.add(trace.problem.core)
+    if pending_lines(trace):
+        out.add(MEMORY)
+    return out
 
 
 def _box_height(effect_lines: int, notes: int) -> float:
@@ -126,6 +155,13 @@ def _box_height(effect_lines: int, notes: int) -> float:
 
 def layout(trace: Trace) -> Layout:
     lanes = lanes_for(trace)
+    active = active_lanes(trace)
+    widths = {ln: float(LANE_W if ln in active else IDLE_W) for ln in lanes}
+    lefts: dict[str, float] = {}
+    x0 = float(MARGIN + GUTTER_W)
+    for ln in lanes:
+        lefts[ln] = x0
+        x0 += widths[ln]
     race = race_step(trace)
     fill = stale_fill(trace)
     pend_lines = pending_lines(trace)
@@ -137,17 +173,14 @@ def layout(trace: Trace) -> Layout:
     block_lines = blocked_lines(trace)
     y = float(MARGIN + HEADER_H + LANE_HEAD_H)
     for step in trace.steps:
-        x = MARGIN + GUTTER_W + lanes.index(lane_of(step)) * LANE_W + 10
+        x = lefts[lane_of(step)] + 10
         w = LANE_W - 20
         if step.in_handler and step.action not in MEMORY_ACTIONS:
             x += NEST
             w -= NEST + 4
         highlighted = step is race or step is fill
         chars = max(int((w - 12) / SMALL_W), 8)
-        effect_text = short_paths(step.effect)
-        effect = (
-            _wrap(effect_text, chars, 4) if highlighted else [fit(effect_text, w - 12, SMALL_W)]
-        )
+        effect = _wrap(short_paths(step.effect), chars, 8 if highlighted else 5)
         note_chars = max(int((w - 12) / NOTE_W), 8)
         notes = [
             line
@@ -160,24 +193,22 @@ def layout(trace: Trace) -> Layout:
         if step is trace.steps[-1] and pend_lines:
             ph = 10 + NOTE_H * len(pend_lines)
             h = max(h, ph + 10)
-            pending = Box(
-                MARGIN + GUTTER_W + lanes.index(MEMORY) * LANE_W + 10, y + 5, LANE_W - 20, ph
-            )
+            pending = Box(lefts[MEMORY] + 10, y + 5, LANE_W - 20, ph)
         if step is trace.steps[-1] and block_lines:
+            block_lines[:] = [
+                ln for b in block_lines for ln in _wrap(b, note_chars, 4, indent="  ")
+            ]
             bh = 10 + NOTE_H * len(block_lines)
             h = max(h, bh + 10)
-            blocked = Box(
-                MARGIN + GUTTER_W + lanes.index(trace.problem.core) * LANE_W + 10,
-                y + 5,
-                LANE_W - 20,
-                bh,
-            )
+            blocked = Box(lefts[trace.problem.core] + 10, y + 5, LANE_W - 20, bh)
         rows[step.index] = (y, h)
         boxes[step.index] = Box(x, y + 5, w, h - 10)
         y += h
-    width = MARGIN * 2 + GUTTER_W + len(lanes) * LANE_W
-    height = y + 14 + legend_height(width) + MARGIN
-    return Layout(lanes, boxes, rows, content, pending, blocked, width, height)
+    width = MARGIN * 2 + GUTTER_W + sum(widths.values())
+    height = y  # the bottom of the last row; the legend goes below
+    return Layout(
+        lanes, lefts, widths, boxes, rows, content, pending, blocked, block_lines, width, height
+    )
 
 
 def _wrap(text: str, chars: int, most: int, indent: str = "") -> list[str]:
@@ -215,6 +246,8 @@ def _notes(trace: Trace, step: Step, race: Step | None, fill: Step | None) -> li
         tags = problem_tags(step)
         p = trace.problem
         if p.kind not in RACE_KINDS:
+            if blocked_lines(trace):  # drawn in the blocked core's lane instead
+                return []
             return [f"{tags[0].upper()}", *tags[1:], p.message]
         notes = [f"RACE: {tags[0]}", *(f"      {k}" for k in tags[1:])]
         if fill is None and p.pte_stmt and p.kind in RACE_KINDS:
@@ -238,16 +271,23 @@ LEGEND = (
     ("uses", "access uses the entry"),
     ("pending", "still in a store buffer"),
     ("box box-walker", "walker fill"),
+    ("box box-stale", "stale TLB fill"),
+    ("box box-race", "the racing access"),
+    ("box box-pending", "not yet in memory"),
+    ("box box-blocked", "hung core"),
     ("handler", "interrupt handler"),
     ("box box-mem", "reaches memory"),
 )
 
 
-def legend_items(width: float) -> list[tuple[float, int, str, str]]:
-    """(x, row, class, label) of each legend entry, wrapped to the picture's width."""
+def legend_items(width: float, drawn: set[str]) -> list[tuple[float, int, str, str]]:
+    """(x, row, class, label) of each legend entry for a mark in ``drawn`` (the classes
+    the picture uses), wrapped to the picture's width."""
     items = []
     x, row = float(MARGIN), 0
     for cls, label in LEGEND:
+        if cls.split()[-1] not in drawn:
+            continue
         w = 32 + len(label) * 6.0 + 18
         if x + w > width - MARGIN and x > MARGIN:
             x, row = float(MARGIN), row + 1
@@ -256,5 +296,6 @@ def legend_items(width: float) -> list[tuple[float, int, str, str]]:
     return items
 
 
-def legend_height(width: float) -> float:
-    return 20.0 * (1 + max(row for _, row, _, _ in legend_items(width)))
+def legend_height(width: float, drawn: set[str]) -> float:
+    rows = [row for _, row, _, _ in legend_items(width, drawn)]
+    return 20.0 * (1 + max(rows)) if rows else 0.0

@@ -10,11 +10,14 @@ STYLE = """
 .lane-odd { fill: #f3f4f6; }
 .lane-mem { fill: #eef2ff; }
 .lane-head { font: bold 13px sans-serif; fill: #111827; text-anchor: middle; }
+.lane-head.lane-idle { font: 10px sans-serif; fill: #6b7280; }
+.lane-head.lane-hang { fill: #b91c1c; }
+.idle { font: italic 9px sans-serif; fill: #9ca3af; text-anchor: middle; }
 .lifeline { stroke: #d1d5db; stroke-width: 1; stroke-dasharray: 2 4; }
 .num { font: 11px monospace; fill: #6b7280; text-anchor: end; }
 .box { fill: #ffffff; stroke: #9ca3af; stroke-width: 1; }
 .box-mem { fill: #e0e7ff; stroke: #6366f1; }
-.box-walker { stroke-dasharray: 4 2; stroke: #6b7280; }
+.box-walker { fill: #f0fdfa; stroke: #0d9488; }
 .box-stale { fill: #fef3c7; stroke: #d97706; stroke-width: 2; }
 .box-race { fill: #fee2e2; stroke: #dc2626; stroke-width: 2.5; }
 .stmt { font: bold 12px monospace; fill: #111827; }
@@ -33,7 +36,7 @@ STYLE = """
 .uses { fill: none; stroke: #dc2626; stroke-width: 2; stroke-dasharray: 6 3; }
 .uses-label { font: bold 10px sans-serif; fill: #b91c1c; }
 .legend { font: 11px sans-serif; fill: #4b5563; }
-.box-pending { fill: #ffffff; stroke: #6b7280; stroke-width: 1.5; stroke-dasharray: 6 3; }
+.box-pending { fill: #f9fafb; stroke: #374151; stroke-width: 1.5; stroke-dasharray: 2 3; }
 .pending-head { font: italic 11px sans-serif; fill: #374151; }
 .pending-item { font: bold 11px monospace; fill: #374151; }
 .pending { fill: none; stroke: #6b7280; stroke-width: 1.5; stroke-dasharray: 6 3; }

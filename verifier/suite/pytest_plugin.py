@@ -4,7 +4,10 @@ Registered through the `pytest11` entry point `tlbcheck` (or load it with
 `-p verifier.suite.pytest_plugin`).  Every `.tlb` file becomes a `SpecFile` whose
 items are named after the models its `expect` lines name (`specs/x.tlb::tso`);
 a spec that does not load has a single item `load` that fails with the
-diagnostic.  A failing item shows expected vs got and the traces.
+diagnostic.  A failing item shows expected vs got and the traces; its one-line
+summary says `expected safe, got race use-after-free`.  In `--junitxml` reports
+an item's classname is the spec path without `.tlb` (`specs.x`), and every run
+records its verdict, states, transitions and seconds as properties.
 
 Specs are collected only where asked: under paths given on the command line,
 or under the `tlbcheck_paths` ini setting.  A plain `pytest` (which walks
@@ -96,7 +99,11 @@ class SpecFailed(Exception):
     """A spec item that did not meet its expectation; ``outcome`` says how."""
 
     def __init__(self, outcome: suite.Outcome) -> None:
-        super().__init__(f"{outcome.path} under {outcome.model}: {outcome.status}")
+        if outcome.model == "-":
+            summary = outcome.got
+        else:
+            summary = f"expected {outcome.expected}, got {outcome.got}"
+        super().__init__(summary)
         self.outcome = outcome
 
 
@@ -111,6 +118,7 @@ class SpecItem(pytest.Item):
         self.error = error
 
     def runtest(self) -> None:
+        self._junit_classname()
         if self.error:
             raise SpecFailed(
                 suite.Outcome(
@@ -126,17 +134,38 @@ class SpecItem(pytest.Item):
             self.config.getoption("tlbcheck_max_states"), self.config.getoption("tlbcheck_timeout")
         )
         outcome = suite.run_job(suite.Job(self.spec, self.model, self.expected), limits)
-        if outcome.result is not None:
-            self.user_properties.append(("states", outcome.result.states))
+        r = outcome.result
+        if r is not None:
+            self.user_properties += [
+                ("verdict", r.verdict),
+                ("states", r.states),
+                ("transitions", r.transitions),
+                ("seconds", f"{r.seconds:.3f}"),
+            ]
         if outcome.status != suite.OK:
             raise SpecFailed(outcome)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, SpecFailed):
             o = excinfo.value.outcome
-            head = f"{o.path}: {o.got}" if o.model == "-" else f"{o.path} under {o.model}:"
+            # the first line is pytest's one-line summary of the failure
+            where = o.path if o.model == "-" else f"{o.path} under {o.model}"
+            head = f"{excinfo.value}  ({where})"
             return f"{head}\n{suite.failure_text(o)}"
         return str(super().repr_failure(excinfo, style=style))
+
+    def _junit_classname(self) -> None:
+        """`specs.sub.racy` rather than pytest's `specs.sub.racy.tlb`, whose last dot
+        would make `tlb` the class: the spec path without its extension."""
+        from _pytest.junitxml import xml_key  # what `record_xml_attribute` uses
+
+        xml = self.config.stash.get(xml_key, None)
+        if xml is None:
+            return
+        path = self.nodeid.split("::", 1)[0].removesuffix(".tlb")
+        names = [xml.prefix] if xml.prefix else []
+        names += [p for p in path.split("/") if p]
+        xml.node_reporter(self.nodeid).add_attribute("classname", ".".join(names))
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, None, f"{self.spec} under {self.model}"

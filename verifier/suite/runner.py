@@ -389,8 +389,23 @@ class SuiteOptions:
     no_color: bool = False
 
 
+def exit_status(outcomes: Sequence[Outcome]) -> int:
+    """The exit code of a suite run, as README's table has it, the first that applies:
+    4 an internal error, 1 a mismatch, 2 bad input, 3 an inconclusive run, else 0."""
+    statuses = {(o.status, o.bad_input) for o in outcomes}
+    for status, code in (
+        ((ERROR, False), 4),
+        ((FAIL, False), 1),
+        ((ERROR, True), 2),
+        ((INCONCLUSIVE, False), 3),
+    ):
+        if status in statuses:
+            return code
+    return 0
+
+
 def main(opts: SuiteOptions, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    """`tlbcheck suite`: 0 all passed, 1 anything failed, 2 a PATH does not exist."""
+    """`tlbcheck suite`: the exit codes of `exit_status`; 2 when a PATH does not exist."""
     out = out or sys.stdout
     err = err or sys.stderr
     try:
@@ -419,7 +434,7 @@ def main(opts: SuiteOptions, out: TextIO | None = None, err: TextIO | None = Non
     out.write(text)
     if opts.junit:
         write_atomic(opts.junit, junit_xml(outcomes, seconds))
-    return 0 if all(o.status == OK for o in outcomes) else 1
+    return exit_status(outcomes)
 
 
 def _update_counterexamples(outcomes: Sequence[Outcome], specs: Sequence[Path], text: str) -> str:
