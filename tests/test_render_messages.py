@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 from conftest import EXAMPLES
+from engine_util import run
 
-from tests.engine_util import run
 from verifier.api import check_spec
 from verifier.lang.frontend import load
 

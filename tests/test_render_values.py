@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.engine_util import run
+from engine_util import run
+
 from verifier.engines.result import Trace
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
