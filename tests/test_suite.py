@@ -24,6 +24,9 @@ from verifier.lang import ast
 from verifier.lang.diagnostics import Diagnostic, SpecError
 from verifier.lang.span import Span
 from verifier.suite import runner as suite
+from verifier.suite.command import SuiteOptions
+from verifier.suite.command import main as suite_main
+from verifier.suite.junit import junit_xml
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT.parent / "shared" / "examples"
@@ -277,13 +280,13 @@ def test_junit_xml(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_junit_survives_control_characters() -> None:
     o = suite.Outcome("x.tlb", "sc", "safe", suite.ERROR, error="bad \x01 byte & <tag>")
-    data = suite.junit_xml([o])
+    data = junit_xml([o])
     assert "bad ? byte & <tag>" in (ET.fromstring(data).find(".//error").text or "")  # type: ignore[union-attr]
 
 
 def test_colour_only_when_asked(tree: Path) -> None:
     out = io.StringIO()
-    suite.main(suite.SuiteOptions(paths=("specs",), no_color=True), out, io.StringIO())
+    suite_main(SuiteOptions(paths=("specs",), no_color=True), out, io.StringIO())
     assert "\x1b[" not in out.getvalue()
 
 

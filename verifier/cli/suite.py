@@ -50,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-    from verifier.suite import runner as suite
+    from verifier.suite import command as suite
 
     opts = suite.SuiteOptions(
         paths=tuple(args.paths),

@@ -8,8 +8,8 @@ collect -> plan -> run -> report:
   that does not load becomes a failed `Outcome` holding its diagnostic;
 - `run_jobs` runs the jobs, in worker processes for ``jobs > 1``, and returns
   the outcomes in job order whatever order they finish in;
-- `render` gives the table, the failures in detail and the summary, and
-  `junit_xml` the same outcomes as JUnit XML.
+- `render` gives the table, the failures in detail and the summary
+  (`junit.py` gives the same outcomes as JUnit XML; `command.py` is the whole command).
 
 The pytest plugin (`verifier.suite.pytest_plugin`) reuses `judge`, `describe_*` and
 `failure_text` so that `pytest specs/` and `tlbcheck suite` agree.
@@ -17,20 +17,15 @@ The pytest plugin (`verifier.suite.pytest_plugin`) reuses `judge`, `describe_*` 
 
 from __future__ import annotations
 
-import re
-import sys
-import time
 import traceback
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from verifier.engines.result import Result, Trace
 from verifier.lang.diagnostics import SpecError
 from verifier.report import terminal
-from verifier.report.files import OutputError, check_target, write_atomic
 from verifier.suite.parallel import Interrupted, run_parallel
 
 if TYPE_CHECKING:
@@ -325,133 +320,3 @@ def render(outcomes: Sequence[Outcome], color: bool = False) -> str:
 
 def _indent(text: str) -> str:
     return "\n".join(("    " + ln) if ln else "" for ln in text.splitlines())
-
-
-# ---------------------------------------------------------------- JUnit XML
-
-_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")  # not allowed in XML 1.0
-
-
-def _xml_text(text: str) -> str:
-    return _XML_BAD.sub("?", text)
-
-
-def junit_xml(outcomes: Sequence[Outcome], seconds: float = 0.0) -> bytes:
-    """JUnit XML: a testcase per outcome (classname = spec path, name = model);
-    mismatches and inconclusive runs are failures, bad input and crashes errors."""
-    failures = sum(o.status in (FAIL, INCONCLUSIVE) for o in outcomes)
-    errors = sum(o.status == ERROR for o in outcomes)
-    counts = {
-        "tests": str(len(outcomes)),
-        "failures": str(failures),
-        "errors": str(errors),
-        "skipped": "0",
-        "time": f"{seconds:.3f}",
-    }
-    top = ET.Element("testsuites", {"name": "tlbcheck", **counts})
-    suite = ET.SubElement(top, "testsuite", {"name": "tlbcheck suite", **counts})
-    for o in outcomes:
-        case = ET.SubElement(
-            suite,
-            "testcase",
-            {
-                "classname": o.path,
-                "name": o.model,
-                "time": f"{o.result.seconds:.3f}" if o.result else "0.000",
-            },
-        )
-        if o.status == OK:
-            continue
-        if o.status == ERROR:
-            msg = "bad input" if o.bad_input else "internal error"
-            el = ET.SubElement(case, "error", {"message": msg, "type": "error"})
-        else:
-            msg = f"expected {o.expected}, got {o.got}"
-            kind = "mismatch" if o.status == FAIL else o.status
-            el = ET.SubElement(case, "failure", {"message": msg, "type": kind})
-        el.text = _xml_text(failure_text(o))
-    ET.indent(top)
-    data: bytes = ET.tostring(top, encoding="utf-8", xml_declaration=True) + b"\n"
-    ET.fromstring(data)  # it must parse
-    return data
-
-
-# ---------------------------------------------------------------- the command
-
-
-@dataclass(frozen=True)
-class SuiteOptions:
-    paths: tuple[str, ...] = ("specs/",)
-    jobs: int = 1
-    junit: str | None = None
-    update_counterexamples: bool = False
-    limits: Limits = field(default_factory=Limits)
-    no_color: bool = False
-
-
-def exit_status(outcomes: Sequence[Outcome]) -> int:
-    """The exit code of a suite run, as README's table has it, the first that applies:
-    4 an internal error, 1 a mismatch, 2 bad input, 3 an inconclusive run, else 0."""
-    statuses = {(o.status, o.bad_input) for o in outcomes}
-    for status, code in (
-        ((ERROR, False), 4),
-        ((FAIL, False), 1),
-        ((ERROR, True), 2),
-        ((INCONCLUSIVE, False), 3),
-    ):
-        if status in statuses:
-            return code
-    return 0
-
-
-def main(opts: SuiteOptions, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    """`tlbcheck suite`: the exit codes of `exit_status`; 2 when a PATH does not exist."""
-    out = out or sys.stdout
-    err = err or sys.stderr
-    try:
-        specs = find_specs(opts.paths)
-        if opts.junit:
-            check_target(opts.junit)  # before anything runs
-    except FileNotFoundError as exc:
-        err.write(f"tlbcheck: error: no such file or directory: {exc.args[0]}\n")
-        return 2
-    except OutputError as exc:
-        err.write(f"tlbcheck: error: {exc}\n")
-        return 2
-    start = time.monotonic()
-    planned = plan(specs)
-    progress = _progress(err) if err.isatty() else None
-    try:
-        outcomes = run_jobs(planned, opts.limits, opts.jobs, progress)
-    except Interrupted as stop:
-        names = ", ".join(f"{j.path} ({j.model})" for j in stop.unfinished)
-        err.write(f"\ntlbcheck: interrupted; not finished: {names}\n")
-        return 130
-    seconds = time.monotonic() - start
-    text = render(outcomes, terminal.use_color(out, opts.no_color))
-    if opts.update_counterexamples:
-        text = _update_counterexamples(outcomes, specs, text)
-    out.write(text)
-    if opts.junit:
-        write_atomic(opts.junit, junit_xml(outcomes, seconds))
-    return exit_status(outcomes)
-
-
-def _update_counterexamples(outcomes: Sequence[Outcome], specs: Sequence[Path], text: str) -> str:
-    from verifier.suite import counterexamples as cx
-
-    root = cx.find_root()
-    runs = [cx.Run(Path(o.path), o.model, o.result) for o in outcomes if o.model != "-"]
-    loaded = {Path(o.path) for o in outcomes if o.model != "-"}
-    report = cx.sync(root, runs, sorted(loaded))
-    body, last = text.rstrip("\n").rsplit("\n", 1)
-    return f"{body}\n{report.summary()}\n{last}\n"
-
-
-def _progress(err: TextIO) -> Progress:
-    def show(i: int, total: int, o: Outcome) -> None:
-        end = "\n" if i == total else ""
-        err.write(f"\r\x1b[K[{i}/{total}] {o.path} {o.model}: {o.status}{end}")
-        err.flush()
-
-    return show
