@@ -9,7 +9,8 @@ Two forms are generated from the same expressions:
   state)`` for every enabled command (``None`` as the state when a fatal
   check holds: the path ends there); the search uses these, avoiding a call
   per disabled command.  When every field fits in a byte they build ``bytes``
-  states (a quarter of a tuple's memory; indexing works the same).
+  states (a quarter of a tuple's memory; indexing works the same) by updating a
+  ``bytearray`` copy of the state.
 
 Interval analysis over the field ranges lets table lookups and divisions by
 positive constants compile to plain indexing and `//`.  The generated code
@@ -102,8 +103,10 @@ class _Gen:
             return f"(1 if {self.cond(e)} else 0)"
         raise ValueError(e.op)
 
-    def updates(self, cmd: Command, indent: str) -> list[str]:
-        return [f"{indent}n = list(s)"] + [
+    def updates(self, cmd: Command, indent: str, copy: str = "list") -> list[str]:
+        """``n = copy(s)`` and one assignment per updated field (a ``bytearray`` copy of
+        a bytes state is a memcpy; ``list`` of it builds one int reference per field)."""
+        return [f"{indent}n = {copy}(s)"] + [
             f"{indent}n[{f}] = {self.value(e)}" for f, e in cmd.updates
         ]
 
@@ -148,7 +151,8 @@ def _check_source(g: _Gen, cmd: Command) -> list[str]:
     return lines
 
 
-def _succ_source(g: _Gen, name: str, cmds: list[Command], pack: str) -> list[str]:
+def _succ_source(g: _Gen, name: str, cmds: list[Command], packed: bool) -> list[str]:
+    copy, pack = ("bytearray", "bytes") if packed else ("list", "tuple")
     lines = [f"def {name}(s, out):"]
     for cmd in cmds:
         lines.append(f"    if {g.cond(cmd.guard)}:")
@@ -160,7 +164,7 @@ def _succ_source(g: _Gen, name: str, cmds: list[Command], pack: str) -> list[str
             lines.append(f"            out.append(({cmd.id}, None))")
             lines.append("        else:")
             indent = "            "
-        lines += g.updates(cmd, indent)
+        lines += g.updates(cmd, indent, copy)
         lines.append(f"{indent}out.append(({cmd.id}, {pack}(n)))")
     if not cmds:
         lines.append("    pass")
@@ -178,7 +182,7 @@ class _Compiler:
 
     def __init__(self, system: System, packed: bool, budget: Budget | None) -> None:
         self.g = _Gen(system.fields)
-        self.pack = "bytes" if packed else "tuple"
+        self.packed = packed
         self.namespace: dict[str, object] = {"_div": tdiv, "_mod": tmod}
         self.budget = budget
 
@@ -193,7 +197,7 @@ class _Compiler:
         return self.namespace.pop(name)  # type: ignore[return-value]
 
     def succ(self, name: str, cmds: list[Command]) -> SuccFn:
-        return self.define(_succ_source(self.g, name, cmds, self.pack), name)  # type: ignore[return-value]
+        return self.define(_succ_source(self.g, name, cmds, self.packed), name)  # type: ignore[return-value]
 
 
 def compile_system(
