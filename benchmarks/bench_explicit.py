@@ -63,8 +63,10 @@ def export(rev: str) -> Path:
 def run(tree: Path, path: str, n: str, model: str, max_states: int, sym: bool) -> dict:
     env = dict(os.environ, PYTHONPATH=str(tree))
     args = [path, n, model, str(max_states), "1" if sym else "0"]
+    # in ``tree``: with ``-c`` the current directory comes first on sys.path, and
+    # from the repository root every engine would be this checkout's
     p = subprocess.run(
-        [sys.executable, "-c", WORKER, *args], env=env, capture_output=True, text=True
+        [sys.executable, "-c", WORKER, *args], env=env, cwd=tree, capture_output=True, text=True
     )
     if p.returncode != 0:
         raise SystemExit(p.stderr)
@@ -74,7 +76,7 @@ def run(tree: Path, path: str, n: str, model: str, max_states: int, sym: bool) -
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--against", default="main", help="git revision of the old engine")
-    ap.add_argument("--examples", default="/work/shared/examples")
+    ap.add_argument("--examples", type=Path, default=Path("/work/shared/examples"))
     ap.add_argument("--only", default="eager_fenced", help="substring of example names")
     ap.add_argument("--n", default="2,3,4")
     ap.add_argument("--models", default="pso")
@@ -100,7 +102,7 @@ def main() -> None:
     )
     print(" | ".join(cols))
     print(" | ".join("---" for _ in cols))
-    for f in sorted(Path(args.examples).glob("*.tlb")):
+    for f in sorted(args.examples.resolve().glob("*.tlb")):
         if args.only not in f.stem:
             continue
         ns = args.n.split(",") if "param N" in f.read_text() else ["-"]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from verifier.engines.budget import Budget, LimitReached
 from verifier.engines.compile import State, compact, compile_system
 from verifier.engines.hang import Hang, find_hang
+from verifier.engines.store import FlatStates, Links, ListStates, Store
 from verifier.ir.system import System
 
 ProgressFn = Callable[[int, int, int], None]  # (states, frontier, transitions)
@@ -35,13 +36,14 @@ class Found:
 
 @dataclass
 class Exploration:
-    """The explored graph.  ``states`` holds one concrete state per stored state (with
+    """The explored graph.  ``states`` (`store.py`: one flat buffer for bytes states)
+    holds one concrete state per stored state (with
     symmetry reduction: the first state met of each orbit), so ``path`` is a real
     execution.  Edges (``succ_off``/``succ``) and ``fatal`` are kept only when asked
     or when a core has an `await` (hang analysis walks them)."""
 
     system: System
-    states: list[State]
+    states: Store  # a sequence of states: ``len``, ``[i]``, iteration
     parent: array  # type: ignore[type-arg]
     via: array  # type: ignore[type-arg]
     found: dict[str, Found]
@@ -104,19 +106,17 @@ def explore(
         (core.pc, compiled.site_succ[c], compiled.machine_succ[c])
         for c, core in enumerate(system.cores)
     ]
-    fatal_of = [tuple(ch.fatal for ch in cmd.checks) for cmd in system.commands]
     kinds_of = [tuple(ch.kind for ch in cmd.checks) for cmd in system.commands]
 
     init: State = bytes(system.init) if packed else system.init
-    key0 = canon(init) if canon is not None else init  # type: ignore[arg-type]
-    index: dict[State, int] = {key0: 0}  # with edges: key -> state number
-    seen: set[State] = {key0}  # without edges
-    states = [init]
+    store: Store = FlatStates(len(init), keyed=canon is not None) if packed else ListStates()
+    store.add(init, canon(init) if canon is not None else None)  # type: ignore[arg-type]
     parent = array("i", [-1])
     via = array("i", [-1])
     succ_off = array("q", [0])
     succ = array("i")
     fatal = bytearray()
+    add_all, links = store.add_all, Links(parent, via, succ if keep else None)
     found: dict[str, Found] = {}
     transitions = 0
     complete = True
@@ -124,8 +124,8 @@ def explore(
     i = 0
     budget.enter("search")
     next_check = 1
-    while i < len(states):
-        s = states[i]
+    while i < len(parent):
+        s = store[i]
         has_fatal = 0
         out: list[tuple[int, State | None]] = []
         try:
@@ -134,7 +134,7 @@ def explore(
                 if site is not None:
                     site(s, out)
                 machine(s, out)
-        except ValueError as exc:  # bytes() of a value outside a field's declared range
+        except ValueError as exc:  # a value outside 0..255 stored in a bytes state
             raise RuntimeError(f"a state field left its declared range ({exc})") from exc
         except LimitReached as limit:  # while compiling the code at a new pc
             complete, reason = False, limit.reason
@@ -145,31 +145,13 @@ def explore(
             if chk is not None:
                 hits = chk(s)
                 if hits:
-                    dead = False
                     for h in hits:
                         kind = kinds_of[cid][h]
                         if kind not in found:
                             found[kind] = Found(kind, i, cid, h)
-                        dead = dead or fatal_of[cid][h]
-                    if dead:
+                    if n is None:  # a fatal check holds: the path ends here
                         has_fatal = 1
-                        continue
-            assert n is not None  # only a fatal check ends a path
-            key = canon(n) if canon is not None else n  # type: ignore[arg-type]
-            if keep:
-                j = index.get(key)
-                if j is None:
-                    j = len(states)
-                    index[key] = j
-                    states.append(n)
-                    parent.append(i)
-                    via.append(cid)
-                succ.append(j)
-            elif key not in seen:
-                seen.add(key)
-                states.append(n)
-                parent.append(i)
-                via.append(cid)
+        add_all(i, out, canon, links)  # ``out``: every successor; `store.find`: visited?
         if keep:
             succ_off.append(len(succ))
             fatal.append(has_fatal)
@@ -184,13 +166,13 @@ def explore(
                 complete, reason = False, limit.reason
                 break
             if progress is not None:
-                progress(len(states), len(states) - i, transitions)
-        if len(states) > max_states:
+                progress(len(parent), len(parent) - i, transitions)
+        if len(parent) > max_states:
             complete, reason = False, f"state limit of {max_states} reached"
             break
     ex = Exploration(
         system,
-        states,
+        store,
         parent,
         via,
         found,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -18,9 +18,11 @@ class Graph(Protocol):
     """The explored state graph (`explicit.Exploration`): states and successor lists."""
 
     system: System
-    states: list[State]
     succ_off: array  # type: ignore[type-arg]
     succ: array  # type: ignore[type-arg]
+
+    @property
+    def states(self) -> Sequence[State]: ...
 
 
 def await_views(core: CoreLayout) -> list[tuple[frozenset[int], Position]]:
@@ -57,8 +59,8 @@ def find_hang(ex: Graph, compiled: Compiled, budget: Budget | None = None) -> Ha
     best: Hang | None = None
     for c, core in enumerate(ex.system.cores):
         for awaits, position in await_views(core):
-            pos = [position(s) for s in ex.states]
-            at: dict[int, list[int]] = {p: [] for p in awaits}  # one pass, not one per await
+            pos = array("i", map(position, ex.states))
+            at = {p: array("i") for p in awaits}  # one pass, not one per await
             for i, p in enumerate(pos):
                 if p in at:
                     at[p].append(i)
@@ -107,31 +109,50 @@ def stuck_in_handler(ex: Graph, state: int, c: int) -> bool:
 
 
 def doomed(
-    ex: Graph, pos: list[int], p: int, inside: list[int], fires: Callable[[State], bool]
+    ex: Graph,
+    pos: Sequence[int],
+    p: int,
+    inside: Sequence[int],
+    fires: Callable[[State], bool],
 ) -> int | None:
     """The first of ``inside`` (the states at position ``p``, in order) from which the
-    await at ``p`` never fires."""
+    await at ``p`` never fires.  The edges between them are reversed into flat arrays
+    (no Python object per state): their number in ``inside``, per state of the graph."""
     if not inside:
         return None
     off, succ = ex.succ_off, ex.succ
-    preds: dict[int, list[int]] = {i: [] for i in inside}
-    escape: list[int] = []
-    for i in inside:
+    local = array("i", [-1]) * len(pos)
+    for k, i in enumerate(inside):
+        local[i] = k
+    can_leave = bytearray(len(inside))
+    src, dst = array("i"), array("i")  # the edges inside, by their numbers in ``inside``
+    for k, i in enumerate(inside):
         leaves = fires(ex.states[i])
-        for k in range(off[i], off[i + 1]):
-            j = succ[k]
+        for e in range(off[i], off[i + 1]):
+            j = succ[e]
             if pos[j] != p:
                 leaves = True
             else:
-                preds[j].append(i)
+                src.append(k)
+                dst.append(local[j])
         if leaves:
-            escape.append(i)
-    can_leave = set(escape)
-    stack = list(escape)
+            can_leave[k] = 1
+    start = array("i", [0]) * (len(inside) + 1)  # predecessors of k: preds[start[k]:start[k+1]]
+    for d in dst:
+        start[d + 1] += 1
+    for k in range(len(inside)):
+        start[k + 1] += start[k]
+    fill = array("i", start)
+    preds = array("i", [0]) * len(dst)
+    for s, d in zip(src, dst, strict=True):
+        preds[fill[d]] = s
+        fill[d] += 1
+    stack = [k for k in range(len(inside)) if can_leave[k]]
     while stack:
-        j = stack.pop()
-        for i in preds[j]:
-            if i not in can_leave:
-                can_leave.add(i)
-                stack.append(i)
-    return next((i for i in inside if i not in can_leave), None)
+        k = stack.pop()
+        for e in range(start[k], start[k + 1]):
+            q = preds[e]
+            if not can_leave[q]:
+                can_leave[q] = 1
+                stack.append(q)
+    return next((inside[k] for k in range(len(inside)) if not can_leave[k]), None)
