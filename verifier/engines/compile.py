@@ -12,8 +12,9 @@ Two forms are generated from the same expressions:
   states (a quarter of a tuple's memory; indexing works the same) by updating a
   ``bytearray`` copy of the state.
 
-Interval analysis over the field ranges lets table lookups and divisions by
-positive constants compile to plain indexing and `//`.  The generated code
+Interval analysis over the field ranges lets table lookups (into tables padded
+with zeros up to the index's bound) and divisions by positive constants compile
+to plain indexing and `//`.  The generated code
 means exactly what `system.evaluate` means; tests compare the two.
 
 Every function is generated and compiled when it is first looked up, one at a
@@ -84,10 +85,10 @@ class _Gen:
             return f"s[{e.index}]"
         if isinstance(e, Table):
             lo, hi = interval(e.index, self.fields)
-            name = self.table(e.values)
-            if lo >= 0 and hi < len(e.values):
-                return f"{name}[{self.value(e.index)}]"
-            return f"{name}_d.get({self.value(e.index)}, 0)"
+            if lo >= 0 and hi < max(len(e.values), 256):  # padded with zeros up to ``hi``
+                values = e.values + (0,) * (hi + 1 - len(e.values))
+                return f"{self.table(values)}[{self.value(e.index)}]"
+            return f"{self.table(e.values)}_d.get({self.value(e.index)}, 0)"
         a = e.args
         if e.op in _ARITH:
             return f"({self.value(a[0])} {_ARITH[e.op]} {self.value(a[1])})"
@@ -151,21 +152,51 @@ def _check_source(g: _Gen, cmd: Command) -> list[str]:
     return lines
 
 
-def _succ_source(g: _Gen, name: str, cmds: list[Command], packed: bool) -> list[str]:
+def _conjuncts(e: Expr) -> list[Expr]:
+    if isinstance(e, Op) and e.op == "and":
+        return _conjuncts(e.args[0]) + _conjuncts(e.args[1])
+    return [e]
+
+
+def _succ_source(
+    g: _Gen, name: str, cmds: list[Command], packed: bool, known: Expr | None = None
+) -> list[str]:
+    """``known``: a conjunct that holds wherever the function is called (the pc test of
+    a site's commands), left out of the guards.  Consecutive commands whose guards
+    begin with the same conjuncts test them once (``if a:`` around ``if b:``,
+    ``if c:``); the commands still append to ``out`` in their order."""
     copy, pack = ("bytearray", "bytes") if packed else ("list", "tuple")
     lines = [f"def {name}(s, out):"]
-    for cmd in cmds:
-        lines.append(f"    if {g.cond(cmd.guard)}:")
+
+    def body(cmd: Command, indent: str) -> None:
         fatal = [chk.cond for chk in cmd.checks if chk.fatal]
-        indent = "        "
         if fatal:
             # a path that fails an assertion or range check ends: no next state is built
-            lines.append(f"        if {' or '.join(g.cond(c) for c in fatal)}:")
-            lines.append(f"            out.append(({cmd.id}, None))")
-            lines.append("        else:")
-            indent = "            "
-        lines += g.updates(cmd, indent, copy)
+            lines.append(f"{indent}if {' or '.join(g.cond(c) for c in fatal)}:")
+            lines.append(f"{indent}    out.append(({cmd.id}, None))")
+            lines.append(f"{indent}else:")
+            indent += "    "
+        lines.extend(g.updates(cmd, indent, copy))
         lines.append(f"{indent}out.append(({cmd.id}, {pack}(n)))")
+
+    def emit(items: list[tuple[Command, list[Expr]]], indent: str) -> None:
+        k = 0
+        while k < len(items):
+            cmd, conj = items[k]
+            m = k + 1
+            while m < len(items) and conj and items[m][1][:1] == conj[:1]:
+                m += 1
+            if not conj:
+                body(cmd, indent)
+            elif m == k + 1:
+                lines.append(f"{indent}if {' and '.join(g.cond(c) for c in conj)}:")
+                body(cmd, indent + "    ")
+            else:
+                lines.append(f"{indent}if {g.cond(conj[0])}:")
+                emit([(c, cj[1:]) for c, cj in items[k:m]], indent + "    ")
+            k = m
+
+    emit([(cmd, [c for c in _conjuncts(cmd.guard) if c != known]) for cmd in cmds], "    ")
     if not cmds:
         lines.append("    pass")
     return lines
@@ -196,8 +227,9 @@ class _Compiler:
                 self.namespace[f"{tname}_d"] = dict(enumerate(values))
         return self.namespace.pop(name)  # type: ignore[return-value]
 
-    def succ(self, name: str, cmds: list[Command]) -> SuccFn:
-        return self.define(_succ_source(self.g, name, cmds, self.packed), name)  # type: ignore[return-value]
+    def succ(self, name: str, cmds: list[Command], known: Expr | None = None) -> SuccFn:
+        source = _succ_source(self.g, name, cmds, self.packed, known)
+        return self.define(source, name)  # type: ignore[return-value]
 
 
 def compile_system(
@@ -227,15 +259,16 @@ def compile_system(
 
     checks = _Lazy(check)
 
-    def successors(name: str, at: list[Command]) -> SuccFn:
+    def successors(name: str, at: list[Command], known: Expr | None = None) -> SuccFn:
         for cmd in at:  # the search looks their checks up next: compile them now
             checks[cmd.id]
-        return cc.succ(name, at)
+        return cc.succ(name, at, known)
 
     def site_of(c: int) -> _Lazy:
         def make(pc: int) -> object:
             at = sites[c].get(pc)
-            return successors(f"_site{c}_{pc}", at) if at else None
+            pc_is = Op("eq", (Field(system.cores[c].pc), Const(pc)))  # sites[c][pc] at pc
+            return successors(f"_site{c}_{pc}", at, pc_is) if at else None
 
         return _Lazy(make)
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from itertools import pairwise
 
 from verifier.ir import program as P
 from verifier.ir.system import System
@@ -252,6 +253,13 @@ def _family_source(lay: Layout, fam: Family, f: int, ns: dict[str, object]) -> l
     lines.append(f"    k = [{', '.join(keys)}]")
     lines.append("    o = sorted(k)")
     lines.append("    if o != k:")
+    plain = all(
+        tables[k] == bytes(range(256)) or ka == kb for k, (_, _, (ka, kb)) in enumerate(blocks)
+    )
+    adjacent = all(a[1] == b[0] for a, b in pairwise(blocks))
+    if plain and adjacent and not any(fam.words):  # the sorted blocks, end to end
+        lines.append(f"        s = s[:{blocks[0][0]}] + b''.join(o) + s[{blocks[-1][1]}:]")
+        return lines
     lines.append("        n = bytearray(s)")
     for k, (lo, hi, (ka, kb)) in enumerate(blocks):
         lines.append(f"        b = o[{k}]")
