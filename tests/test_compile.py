@@ -52,6 +52,10 @@ def test_successor_functions_mean_what_the_commands_mean(name: str) -> None:
                 site(s, out)
             compiled.machine_succ[c](s, out)
         assert out == _expected(system, tuple(s))
+        whole: list[tuple[int, State | None]] = []
+        compiled.state_succ(s, whole)  # the search's one function for a whole state
+        assert whole == out
+    assert list(compiled.checked) == [1 if cmd.checks else 0 for cmd in system.commands]
 
 
 def _cmd(cid: int, *guard: Op) -> Command:

@@ -135,6 +135,8 @@ class Compiled:
     checks: Mapping[int, CheckFn | None]  # by command id
     site_succ: tuple[Mapping[int, SuccFn | None], ...]  # per core: pc -> successors at pc
     machine_succ: tuple[SuccFn, ...]  # per core: successors of drains, deliveries, fills
+    state_succ: SuccFn  # every core's: the site's then the machine's, core by core
+    checked: bytes  # by command id: 1 when it has checks
 
 
 def _step_source(g: _Gen, cmd: Command) -> list[str]:
@@ -161,12 +163,19 @@ def _conjuncts(e: Expr) -> list[Expr]:
 def _succ_source(
     g: _Gen, name: str, cmds: list[Command], packed: bool, known: Expr | None = None
 ) -> list[str]:
-    """``known``: a conjunct that holds wherever the function is called (the pc test of
-    a site's commands), left out of the guards.  Consecutive commands whose guards
-    begin with the same conjuncts test them once (``if a:`` around ``if b:``,
-    ``if c:``); the commands still append to ``out`` in their order."""
+    return [f"def {name}(s, out):", *_succ_lines(g, cmds, packed, known)] + (
+        [] if cmds else ["    pass"]
+    )
+
+
+def _succ_lines(g: _Gen, cmds: list[Command], packed: bool, known: Expr | None = None) -> list[str]:
+    """The body of a successors function.  ``known``: a conjunct that holds wherever the
+    function is called (the pc test of a site's commands), left out of the guards.
+    Consecutive commands whose guards begin with the same conjuncts test them once
+    (``if a:`` around ``if b:``, ``if c:``); the commands still append to ``out`` in
+    their order."""
     copy, pack = ("bytearray", "bytes") if packed else ("list", "tuple")
-    lines = [f"def {name}(s, out):"]
+    lines: list[str] = []
 
     def body(cmd: Command, indent: str) -> None:
         fatal = [chk.cond for chk in cmd.checks if chk.fatal]
@@ -197,8 +206,17 @@ def _succ_source(
             k = m
 
     emit([(cmd, [c for c in _conjuncts(cmd.guard) if c != known]) for cmd in cmds], "    ")
-    if not cmds:
-        lines.append("    pass")
+    return lines
+
+
+def _all_source(system: System, g: _Gen, machine: list[list[Command]], packed: bool) -> list[str]:
+    """One function for a whole state: each core's site successors (``_S{c}``: its
+    lazily compiled pc -> function mapping) then its machine steps inline; the same
+    ``out`` as calling `Compiled.site_succ` and `Compiled.machine_succ` core by core."""
+    lines = ["def _all(s, out):"]
+    for c, core in enumerate(system.cores):
+        lines += [f"    f = _S{c}[s[{core.pc}]]", "    if f is not None:", "        f(s, out)"]
+        lines += _succ_lines(g, machine[c], packed)
     return lines
 
 
@@ -273,9 +291,14 @@ def compile_system(
         return _Lazy(make)
 
     machine_succ = tuple(successors(f"_machine{c}", machine[c]) for c in range(ncores))
+    site_succ = tuple(site_of(c) for c in range(ncores))
+    cc.namespace.update({f"_S{c}": site_succ[c] for c in range(ncores)})
+    state_succ = cc.define(_all_source(system, cc.g, machine, packed), "_all")
     return Compiled(
         _Lazy(step),  # type: ignore[arg-type]
         checks,  # type: ignore[arg-type]
-        tuple(site_of(c) for c in range(ncores)),
+        site_succ,
         machine_succ,
+        state_succ,  # type: ignore[arg-type]
+        bytes(1 if cmd.checks else 0 for cmd in cmds),
     )

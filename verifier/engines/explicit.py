@@ -102,10 +102,7 @@ def explore(
     keep = edges or has_awaits(system)
     compiled = compile_system(system, packed=packed, budget=budget)
     checks = compiled.checks
-    pcs = [
-        (core.pc, compiled.site_succ[c], compiled.machine_succ[c])
-        for c, core in enumerate(system.cores)
-    ]
+    state_succ, checked = compiled.state_succ, compiled.checked
     kinds_of = [tuple(ch.kind for ch in cmd.checks) for cmd in system.commands]
 
     init: State = bytes(system.init) if packed else system.init
@@ -129,11 +126,7 @@ def explore(
         has_fatal = 0
         out: list[tuple[int, State | None]] = []
         try:
-            for pcf, sites, machine in pcs:
-                site = sites[s[pcf]]
-                if site is not None:
-                    site(s, out)
-                machine(s, out)
+            state_succ(s, out)
         except ValueError as exc:  # a value outside 0..255 stored in a bytes state
             raise RuntimeError(f"a state field left its declared range ({exc})") from exc
         except LimitReached as limit:  # while compiling the code at a new pc
@@ -141,9 +134,8 @@ def explore(
             break
         transitions += len(out)
         for cid, n in out:
-            chk = checks[cid]
-            if chk is not None:
-                hits = chk(s)
+            if checked[cid]:
+                hits = checks[cid](s)  # type: ignore[misc]
                 if hits:
                     for h in hits:
                         kind = kinds_of[cid][h]
