@@ -36,11 +36,11 @@ class Found:
 
 @dataclass
 class Exploration:
-    """The explored graph.  ``states`` (`store.py`: one flat buffer for bytes states)
-    holds one concrete state per stored state (with
-    symmetry reduction: the first state met of each orbit), so ``path`` is a real
-    execution.  Edges (``succ_off``/``succ``) and ``fatal`` are kept only when asked
-    or when a core has an `await` (hang analysis walks them)."""
+    """The explored graph.  ``states`` (`store.py`: bytes states in one flat buffer)
+    holds one concrete state per stored state (with symmetry reduction: the first state
+    met of each orbit), so ``path`` is a real execution.  Edges (``succ_off``/``succ``)
+    and ``fatal`` are kept only when asked or when a core has an `await` (hang analysis
+    walks them)."""
 
     system: System
     states: Store  # a sequence of states: ``len``, ``[i]``, iteration
