@@ -1,5 +1,7 @@
 """Explicit engine figures, old engine against new in one run: states, transitions,
-CPU seconds, states/s, bytes per state (peak RSS growth during the search / states).
+CPU seconds, states/s, bytes per state (peak RSS growth during the search and hang
+analysis / states) and, for the flat store, the bytes its buffers, table and the
+parent, command and edge arrays hold per state.
 
     python benchmarks/bench_explicit.py [--against main] [--only eager_fenced]
         [--n 2,3,4] [--models pso] [--repeat 3] [--max-states 3000000]
@@ -43,8 +45,13 @@ start = time.process_time()
 ex = explore(m.system, max_states=int(max_states), **opts)
 secs = time.process_time() - start
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+held = None
+if hasattr(ex.states, "nbytes"):  # the flat store: what the search's structures hold
+    arrays = (ex.parent, ex.via, ex.succ, ex.succ_off)
+    held = ex.states.nbytes() + sum(a.itemsize * len(a) for a in arrays) + len(ex.fatal)
 print(json.dumps({"states": len(ex.states), "transitions": ex.transitions, "seconds": secs,
                   "bytes": (peak - base) * 1024 / max(1, len(ex.states)),
+                  "held": held and held / len(ex.states),
                   "complete": ex.complete, "kinds": sorted(ex.found)}))
 """
 
@@ -99,6 +106,7 @@ def main() -> None:
         "s (median)",
         "states/s",
         "B/state",
+        "held B/state",
     )
     print(" | ".join(cols))
     print(" | ".join("---" for _ in cols))
@@ -119,9 +127,11 @@ def main() -> None:
                     r = rs[0]
                     med[name] = (secs, r["states"], b)
                     flag = "" if r["complete"] else " (limit)"
+                    held = f"{r['held']:,.0f}" if r.get("held") else "-"
                     print(
                         f"{f.stem} | {n} | {model} | {name} | {r['states']}{flag} | "
                         f"{r['transitions']} | {secs:.2f} | {r['states'] / secs:,.0f} | {b:,.0f}"
+                        f" | {held}"
                     )
                 if "old" in med:
                     so, _, bo = med["old"]
@@ -130,7 +140,7 @@ def main() -> None:
                     print(
                         f"{f.stem} | {n} | {model} | ratios | new/old states/s "
                         f"{so / sn:.2f}x, B/state {bn / max(bo, 1):.2f}x | sym states "
-                        f"{st / sts:.1f}x fewer, sym/old time {ss / so:.2f}x | | | |"
+                        f"{st / sts:.1f}x fewer, sym/old time {ss / so:.2f}x | | | | |"
                     )
                 sys.stdout.flush()
 
