@@ -3,9 +3,12 @@
 `FlatStates` keeps fixed-width ``bytes`` states end to end in one ``bytearray`` and
 finds them through an open-addressing hash table of state numbers (``array('i')``,
 linear probing, at most half full): no Python object per state, so a state costs its
-width plus 8 to 16 bytes of table.  With symmetry reduction the states are looked up
-by a canonical key that differs from the stored (concrete) state; the keys are then
-kept in a second flat buffer.  `ListStates` is the same interface over a list and a
+width, 4 bytes of hash (to grow the table without hashing every state again) and
+8 to 16 bytes of table.  Most successors of a breadth-first layer are in that layer
+or the next, so the keys of those two layers are also kept in a dict, looked up
+first (in C; the table probe is Python code).  With symmetry reduction the states are
+looked up by a canonical key that differs from the stored (concrete) state; the keys
+are then kept in a second flat buffer.  `ListStates` is the same interface over a list and a
 dict, for tuple states (a field outside 0..255).
 
 Both read like a sequence of states (``len``, ``[i]``, ``[a:b]``, iteration), which is
@@ -21,6 +24,7 @@ from typing import NamedTuple, overload
 from verifier.engines.compile import State
 
 _FIRST = 1 << 12  # initial table slots (a power of two)
+_LOW = (1 << 32) - 1  # the hash bits kept per state: enough for a table of 2**31 states
 
 Out = list[tuple[int, State | None]]  # a state's successors: (command, state or None)
 CanonFn = Callable[[bytes], bytes]
@@ -45,6 +49,7 @@ class FlatStates(Sequence[bytes]):
         self.n = 0
         self.mask = _FIRST - 1
         self.table = array("i", [-1]) * _FIRST
+        self.hashes = array("I")  # per state: the low 32 bits of its key's hash (to grow)
         # the keys of the states of the layer being expanded and of the next one, where
         # most successors are (a dict lookup in C, before probing the table)
         self.recent: dict[bytes, int] = {}
@@ -104,42 +109,46 @@ class FlatStates(Sequence[bytes]):
             self.layer = (start, self.n)
             self.recent = {k: j for k, j in self.recent.items() if j >= start}
         recent = self.recent
+        get, record = recent.get, None if succ is None else succ.append
         data, keys, w, mask, table = self.data, self.keys, self.width, self.mask, self.table
-        keyed = keys is not data
+        keyed, hashes = keys is not data, self.hashes
         for cid, n in out:
             if n is None:
                 continue
             key = n if canon is None else canon(n)  # type: ignore[arg-type]
-            j = recent.get(key, -1)  # type: ignore[arg-type]
-            if j < 0:
-                slot = hash(key) & mask
+            j = get(key)  # type: ignore[arg-type]
+            if j is None:
+                h = hash(key)
+                slot = h & mask
                 j = table[slot]
-                while j >= 0 and not keys.startswith(key, j * w):  # type: ignore[arg-type]
+                while j >= 0:
+                    if keys.startswith(key, j * w):  # type: ignore[arg-type]
+                        break
                     slot = (slot + 1) & mask
                     j = table[slot]
-            if j < 0:
-                j = self.n
-                table[slot] = j
-                recent[key] = j  # type: ignore[index]
-                data += n  # type: ignore[arg-type]
-                if keyed:
-                    keys += key  # type: ignore[arg-type]
-                self.n = j + 1
-                parent.append(i)
-                via.append(cid)
-                if 2 * j >= mask:
-                    self._grow()
-                    mask, table = self.mask, self.table
-            if succ is not None:
-                succ.append(j)
+                else:  # a new state
+                    j = self.n
+                    table[slot] = j
+                    hashes.append(h & _LOW)
+                    recent[key] = j  # type: ignore[index]
+                    data += n  # type: ignore[arg-type]
+                    if keyed:
+                        keys += key  # type: ignore[arg-type]
+                    self.n = j + 1
+                    parent.append(i)
+                    via.append(cid)
+                    if 2 * j >= mask:
+                        self._grow()
+                        mask, table = self.mask, self.table
+            if record is not None:
+                record(j)
 
     def _grow(self) -> None:
         size = 2 * (self.mask + 1)
         mask = size - 1
         table = array("i", [-1]) * size
-        keys, w = self.keys, self.width
-        for j in range(self.n):
-            slot = hash(bytes(keys[j * w : j * w + w])) & mask
+        for j, h in enumerate(self.hashes):
+            slot = h & mask
             while table[slot] >= 0:
                 slot = (slot + 1) & mask
             table[slot] = j
@@ -148,7 +157,8 @@ class FlatStates(Sequence[bytes]):
     def nbytes(self) -> int:
         """Bytes held (buffers and table; the buffers may hold some spare capacity)."""
         keys = len(self.keys) if self.keys is not self.data else 0
-        return len(self.data) + keys + self.table.itemsize * len(self.table)
+        tables = self.table.itemsize * len(self.table) + self.hashes.itemsize * len(self.hashes)
+        return len(self.data) + keys + tables
 
 
 class ListStates(Sequence[State]):
