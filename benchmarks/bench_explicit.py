@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -59,6 +60,7 @@ print(json.dumps({"states": len(ex.states), "transitions": ex.transitions, "seco
 def export(rev: str) -> Path:
     """The ``verifier`` package of git revision ``rev``, in a temporary directory."""
     out = Path(tempfile.mkdtemp(prefix="tlbcheck-old-"))
+    EXPORTED.append(out)
     data = subprocess.run(
         ["git", "archive", rev, "verifier"], cwd=ROOT, check=True, capture_output=True
     ).stdout
@@ -81,6 +83,17 @@ def run(tree: Path, path: str, n: str, model: str, max_states: int, sym: bool) -
 
 
 def main() -> None:
+    try:
+        table(parse())
+    finally:
+        for tree in EXPORTED:
+            shutil.rmtree(tree, ignore_errors=True)
+
+
+EXPORTED: list[Path] = []  # the old engines' temporary trees, removed at the end
+
+
+def parse() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--against", default="main", help="git revision of the old engine")
     ap.add_argument("--examples", type=Path, default=Path("/work/shared/examples"))
@@ -90,7 +103,10 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--max-states", type=int, default=3_000_000)
     ap.add_argument("--no-old", action="store_true", help="skip the old engine")
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def table(args: argparse.Namespace) -> None:
     old = None if args.no_old else export(args.against)
     engines = ([("old", old, False)] if old else []) + [
         ("new", ROOT, False),
