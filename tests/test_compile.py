@@ -18,15 +18,24 @@ from verifier.machine.semantics import build
 EXAMPLES = Path("/work/shared/examples")
 
 
-def _expected(system: System, s: tuple[int, ...]) -> list[tuple[int, State | None]]:
-    """Every enabled command of every core, in the search's order, by `evaluate`."""
+def _no(s: State) -> list[int]:
+    return []
+
+
+def _expected(
+    system: System, s: tuple[int, ...]
+) -> tuple[list[tuple[int, State | None]], list[tuple[int, int]]]:
+    """Every enabled command of every core, in the search's order, and the checks that
+    hold, by `evaluate`."""
     out: list[tuple[int, State | None]] = []
+    hits: list[tuple[int, int]] = []
     for c, core in enumerate(system.cores):
         mine = [cmd for cmd in system.commands if cmd.core == c]
         at_pc = [cmd for cmd in mine if cmd.site is not None and cmd.site == s[core.pc]]
         for cmd in at_pc + [cmd for cmd in mine if cmd.site is None]:
             if not evaluate(cmd.guard, s):
                 continue
+            hits += [(cmd.id, h) for h, chk in enumerate(cmd.checks) if evaluate(chk.cond, s)]
             if any(evaluate(chk.cond, s) for chk in cmd.checks if chk.fatal):
                 out.append((cmd.id, None))
                 continue
@@ -34,7 +43,7 @@ def _expected(system: System, s: tuple[int, ...]) -> list[tuple[int, State | Non
             for f, e in cmd.updates:
                 n[f] = evaluate(e, s)
             out.append((cmd.id, bytes(n)))
-    return out
+    return out, hits
 
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in EXAMPLES.glob("*.tlb")))
@@ -46,16 +55,18 @@ def test_successor_functions_mean_what_the_commands_mean(name: str) -> None:
     compiled = compile_system(system, packed=True)
     for s in list(ex.states)[::3]:
         out: list[tuple[int, State | None]] = []
+        hits: list[tuple[int, int]] = []
         for c, core in enumerate(system.cores):
             site = compiled.site_succ[c][s[core.pc]]
             if site is not None:
-                site(s, out)
-            compiled.machine_succ[c](s, out)
-        assert out == _expected(system, tuple(s))
-        whole: list[tuple[int, State | None]] = []
-        compiled.state_succ(s, whole)  # the search's one function for a whole state
-        assert whole == out
-    assert list(compiled.checked) == [1 if cmd.checks else 0 for cmd in system.commands]
+                site(s, out, hits)
+            compiled.machine_succ[c](s, out, hits)
+        assert (out, hits) == _expected(system, tuple(s))
+        by_check_fn = [(cid, h) for cid, _ in out for h in (compiled.checks[cid] or _no)(s)]
+        assert by_check_fn == hits
+        whole: tuple[list[tuple[int, State | None]], list[tuple[int, int]]] = ([], [])
+        compiled.state_succ(s, *whole)  # the search's one function for a whole state
+        assert whole == (out, hits)
 
 
 def _cmd(cid: int, *guard: Op) -> Command:
@@ -75,7 +86,7 @@ def test_a_shared_guard_prefix_is_tested_once_and_a_known_pc_not_at_all() -> Non
     exec(src, ns)
     for s2 in range(4):
         out: list[tuple[int, State | None]] = []
-        ns["f"](bytes([3, 0, s2]), out)  # type: ignore[operator]
+        ns["f"](bytes([3, 0, s2]), out, [])  # type: ignore[operator]
         assert [cid for cid, _ in out] == [k for k, on in enumerate([False, False, s2 == 3]) if on]
 
 

@@ -4,11 +4,13 @@ Two forms are generated from the same expressions:
 - per command, ``step(s) -> tuple | None`` (None when the guard is false) and,
   if it has checks, ``checks(s) -> list[int]`` (indices of the checks that hold);
   traces and replay use these;
-- per core, one ``successors(s, out)`` function for each pc and one for the
-  machine steps (drains, deliveries, fills), which append ``(command id, next
-  state)`` for every enabled command (``None`` as the state when a fatal
-  check holds: the path ends there); the search uses these, avoiding a call
-  per disabled command.  When every field fits in a byte they build ``bytes``
+- per core, one ``successors(s, out, hits)`` function for each pc and one for
+  the machine steps (drains, deliveries, fills), which append ``(command id,
+  next state)`` to ``out`` for every enabled command (``None`` as the state when
+  a fatal check holds: the path ends there) and ``(command id, check index)`` to
+  ``hits`` for each of its checks that holds; and one for a whole state calling
+  those of every core.  The search uses these, avoiding a call per disabled
+  command or per check.  When every field fits in a byte they build ``bytes``
   states (a quarter of a tuple's memory; indexing works the same) by updating a
   ``bytearray`` copy of the state.
 
@@ -46,7 +48,7 @@ from verifier.ir.system import (
 State = tuple[int, ...] | bytes  # bytes when every field fits in 0..255 (see `compact`)
 StepFn = Callable[[tuple[int, ...]], "tuple[int, ...] | None"]
 CheckFn = Callable[[State], "list[int]"]
-SuccFn = Callable[[State, "list[tuple[int, State | None]]"], None]
+SuccFn = Callable[[State, "list[tuple[int, State | None]]", "list[tuple[int, int]]"], None]
 
 _ARITH = {"add": "+", "sub": "-", "mul": "*"}
 _CMP = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
@@ -136,7 +138,6 @@ class Compiled:
     site_succ: tuple[Mapping[int, SuccFn | None], ...]  # per core: pc -> successors at pc
     machine_succ: tuple[SuccFn, ...]  # per core: successors of drains, deliveries, fills
     state_succ: SuccFn  # every core's: the site's then the machine's, core by core
-    checked: bytes  # by command id: 1 when it has checks
 
 
 def _step_source(g: _Gen, cmd: Command) -> list[str]:
@@ -163,7 +164,7 @@ def _conjuncts(e: Expr) -> list[Expr]:
 def _succ_source(
     g: _Gen, name: str, cmds: list[Command], packed: bool, known: Expr | None = None
 ) -> list[str]:
-    return [f"def {name}(s, out):", *_succ_lines(g, cmds, packed, known)] + (
+    return [f"def {name}(s, out, hits):", *_succ_lines(g, cmds, packed, known)] + (
         [] if cmds else ["    pass"]
     )
 
@@ -173,15 +174,23 @@ def _succ_lines(g: _Gen, cmds: list[Command], packed: bool, known: Expr | None =
     function is called (the pc test of a site's commands), left out of the guards.
     Consecutive commands whose guards begin with the same conjuncts test them once
     (``if a:`` around ``if b:``, ``if c:``); the commands still append to ``out`` in
-    their order."""
+    their order.  An enabled command's checks that hold append ``(command id, check
+    index)`` to ``hits``."""
     copy, pack = ("bytearray", "bytes") if packed else ("list", "tuple")
     lines: list[str] = []
 
     def body(cmd: Command, indent: str) -> None:
-        fatal = [chk.cond for chk in cmd.checks if chk.fatal]
+        fatal = any(chk.fatal for chk in cmd.checks)
+        if fatal:
+            lines.append(f"{indent}d = 0")
+        for h, chk in enumerate(cmd.checks):  # as `_check_source`, in the same order
+            lines.append(f"{indent}if {g.cond(chk.cond)}:")
+            lines.append(f"{indent}    hits.append(({cmd.id}, {h}))")
+            if chk.fatal:
+                lines.append(f"{indent}    d = 1")
         if fatal:
             # a path that fails an assertion or range check ends: no next state is built
-            lines.append(f"{indent}if {' or '.join(g.cond(c) for c in fatal)}:")
+            lines.append(f"{indent}if d:")
             lines.append(f"{indent}    out.append(({cmd.id}, None))")
             lines.append(f"{indent}else:")
             indent += "    "
@@ -213,9 +222,13 @@ def _all_source(system: System, g: _Gen, machine: list[list[Command]], packed: b
     """One function for a whole state: each core's site successors (``_S{c}``: its
     lazily compiled pc -> function mapping) then its machine steps inline; the same
     ``out`` as calling `Compiled.site_succ` and `Compiled.machine_succ` core by core."""
-    lines = ["def _all(s, out):"]
+    lines = ["def _all(s, out, hits):"]
     for c, core in enumerate(system.cores):
-        lines += [f"    f = _S{c}[s[{core.pc}]]", "    if f is not None:", "        f(s, out)"]
+        lines += [
+            f"    f = _S{c}[s[{core.pc}]]",
+            "    if f is not None:",
+            "        f(s, out, hits)",
+        ]
         lines += _succ_lines(g, machine[c], packed)
     return lines
 
@@ -278,8 +291,6 @@ def compile_system(
     checks = _Lazy(check)
 
     def successors(name: str, at: list[Command], known: Expr | None = None) -> SuccFn:
-        for cmd in at:  # the search looks their checks up next: compile them now
-            checks[cmd.id]
         return cc.succ(name, at, known)
 
     def site_of(c: int) -> _Lazy:
@@ -300,5 +311,4 @@ def compile_system(
         site_succ,
         machine_succ,
         state_succ,  # type: ignore[arg-type]
-        bytes(1 if cmd.checks else 0 for cmd in cmds),
     )

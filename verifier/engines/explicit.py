@@ -101,8 +101,7 @@ def explore(
         raise ValueError("symmetry reduction needs states that fit in bytes")
     keep = edges or has_awaits(system)
     compiled = compile_system(system, packed=packed, budget=budget)
-    checks = compiled.checks
-    state_succ, checked = compiled.state_succ, compiled.checked
+    state_succ = compiled.state_succ
     kinds_of = [tuple(ch.kind for ch in cmd.checks) for cmd in system.commands]
 
     init: State = bytes(system.init) if packed else system.init
@@ -125,24 +124,21 @@ def explore(
         s = store[i]
         has_fatal = 0
         out: list[tuple[int, State | None]] = []
+        hits: list[tuple[int, int]] = []
         try:
-            state_succ(s, out)
+            state_succ(s, out, hits)
         except ValueError as exc:  # a value outside 0..255 stored in a bytes state
             raise RuntimeError(f"a state field left its declared range ({exc})") from exc
         except LimitReached as limit:  # while compiling the code at a new pc
             complete, reason = False, limit.reason
             break
         transitions += len(out)
-        for cid, n in out:
-            if checked[cid]:
-                hits = checks[cid](s)  # type: ignore[misc]
-                if hits:
-                    for h in hits:
-                        kind = kinds_of[cid][h]
-                        if kind not in found:
-                            found[kind] = Found(kind, i, cid, h)
-                    if n is None:  # a fatal check holds: the path ends here
-                        has_fatal = 1
+        if hits:
+            for cid, h in hits:
+                kind = kinds_of[cid][h]
+                if kind not in found:
+                    found[kind] = Found(kind, i, cid, h)
+            has_fatal = 1 if any(n is None for _, n in out) else 0  # a path ends here
         add_all(i, out, canon, links)  # ``out``: every successor; `store.find`: visited?
         if keep:
             succ_off.append(len(succ))

@@ -85,8 +85,8 @@ def passes(system: System, compiled: Compiled, c: int, p: int) -> Callable[[Stat
         out: list[tuple[int, State | None]] = []
         site = sites[s[pc]]
         if site is not None:
-            site(s, out)
-        machine(s, out)
+            site(s, out, [])
+        machine(s, out, [])
         return any(cid in mine or n is None for cid, n in out)
 
     return fires
