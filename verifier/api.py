@@ -15,6 +15,7 @@ from verifier.engines.budget import Budget, LimitReached
 from verifier.engines.capacity import settle
 from verifier.engines.explicit import Exploration, ProgressFn, explore
 from verifier.engines.model import Model, expect_text, meets, meets_so_far, release_frozen
+from verifier.engines.por import Reduction, reduction
 from verifier.engines.result import Problem, Result, Step, Trace
 from verifier.engines.symmetry import Canon, canon
 from verifier.engines.trace import ReplayError, TraceBuilder
@@ -34,12 +35,15 @@ def expected_models(checked: CheckedSpec) -> list[str]:
     return [m for m in MODELS if m in named] or [checked.model]
 
 
-def traces_of(m: Model, ex: Exploration, budget: Budget | None = None) -> list[Trace]:
-    """A shortest trace per problem kind found; a limit of ``budget`` reached meanwhile
-    raises `LimitReached`."""
+def traces_of(
+    m: Model, ex: Exploration, budget: Budget | None = None, kinds: Sequence[str] | None = None
+) -> list[Trace]:
+    """A trace per problem kind found (of ``kinds`` only, when given): shortest when
+    ``ex`` was searched without partial-order reduction; a limit of ``budget`` reached
+    meanwhile raises `LimitReached`."""
     tb = m.builder(budget)
     out = []
-    for kind in sorted(ex.found):
+    for kind in sorted(ex.found if kinds is None else kinds):
         f = ex.found[kind]
         path = ex.path(f.state)
         if kind == "hang":
@@ -65,6 +69,7 @@ def check_spec(
     started: float | None = None,
     phase: Callable[[str], None] | None = None,
     symmetry: bool = True,
+    por: bool = True,
     stop_at_first: bool = False,
 ) -> Result:
     """One spec under one model.  Limits (states, seconds, MB) end the run as
@@ -72,9 +77,10 @@ def check_spec(
     ``started`` (a `time.monotonic()` taken before the spec was read) or now.
     ``progress`` hears from the explicit search, ``phase`` is told which phase of
     the smt engine runs.  ``symmetry``: store one state per orbit of each symmetric
-    core family (verdicts and traces are those of the unreduced search).
-    ``stop_at_first``: end the search at the first problem (verdict `unsafe` with a
-    shortest trace to it)."""
+    core family (verdicts and traces are those of the unreduced search).  ``por``:
+    partial-order reduction (the same verdicts; the traces of what it found are
+    rebuilt by a search without it, so they stay shortest).  ``stop_at_first``: end
+    the search at the first problem (verdict `unsafe` with a shortest trace to it)."""
     start = time.monotonic() if started is None else started
     budget = Budget(max_states, timeout, max_memory, started=start)
     expect = checked.expect_for(model)
@@ -103,17 +109,24 @@ def check_spec(
         finally:
             release_frozen()
     sym = canon(m.system, m.program) if symmetry else None
+    # --stop-at-first promises a shortest trace to the first problem of the search
+    red = reduction(m.system) if por and not stop_at_first else None
     ex = explore(
         m.system,
         progress=progress,
         budget=budget,
         canon=sym.fn if sym is not None else None,
         stop_at_first=stop_at_first,
+        ample=red.ample if red is not None and red.sites else None,
     )
+    notes: list[str] = []
     try:
+        of = ex
+        if red is not None and red.sites and ex.found:
+            of = _shortest(m, ex, sym, budget, progress, notes)
         budget.phase = "building traces"
         budget.grace(TRACE_GRACE)  # what a search stopped by a limit found still gets traces
-        traces = traces_of(m, ex, budget)
+        traces = traces_of(m, of, budget, kinds=sorted(ex.found))
     except LimitReached as limit:
         ex.reason = f"{ex.reason}; {limit.reason}" if ex.stopped else ex.reason or limit.reason
         traces, ex.complete, ex.stopped = [], False, False
@@ -126,7 +139,12 @@ def check_spec(
         verdict, met = "unsafe", meets_so_far(expect, kinds)
     else:
         verdict, met = "inconclusive", False
-    reason = ex.reason if ex.complete or ex.stopped else _what_next(ex, kinds, checked.params)
+    if ex.complete or ex.stopped:
+        reason = ex.reason
+    elif red is not None and red.sites:  # a reduced graph's depth bounds no execution
+        reason = _what_next(ex, kinds, checked.params, por=True)
+    else:
+        reason = _what_next(ex, kinds, checked.params)
     r = Result(
         checked.title,
         checked.file,
@@ -142,20 +160,71 @@ def check_spec(
         met,
         "explicit",
         reason,
-        reductions=reductions(sym),
+        reductions=reductions(sym, red, stop_at_first) + tuple(notes),
     )
     return settle(r, m.system)
 
 
-def reductions(sym: Canon | None) -> tuple[str, ...]:
-    """What the output says about symmetry: each family reduced, or why not."""
-    if sym is None:
-        return ()
-    return tuple(
-        f"symmetry over {f.name}" if f.reduced else f"no symmetry over {f.name}: {f.why}"
-        for f in sym.families
-        if len(f.cores) > 1
-    )
+def _shortest(
+    m: Model,
+    reduced: Exploration,
+    sym: Canon | None,
+    budget: Budget,
+    progress: ProgressFn | None,
+    notes: list[str],
+) -> Exploration:
+    """The search to take shortest traces of what ``reduced`` (a search with
+    partial-order reduction) found from: one without the reduction, breadth first,
+    until it has found every kind ``reduced`` found (to the end when one is `hang`).
+    The verdict, kinds and counts stay those of ``reduced``.  When that search reaches
+    a limit, or ``reduced`` itself did (the other would too), ``reduced`` itself (its
+    traces are real executions, maybe not shortest), and ``notes`` says so."""
+    kinds = frozenset(reduced.found)
+    if not reduced.complete:  # that search would reach the same limit, later
+        notes.append(_not_shortest(reduced.reason, "was not run"))
+        return reduced
+    try:
+        full = explore(
+            m.system,
+            progress=progress,
+            budget=budget,
+            canon=sym.fn if sym is not None else None,
+            stop_when=None if "hang" in kinds else kinds,
+        )
+    except LimitReached as limit:
+        notes.append(_not_shortest(limit.reason))
+        return reduced
+    if not kinds <= full.found.keys():
+        notes.append(_not_shortest(full.reason))
+        return reduced
+    return full
+
+
+def _not_shortest(why: str, what: str = "ended") -> str:
+    return f"traces may not be shortest: the search without partial-order reduction {what} ({why})"
+
+
+def reductions(
+    sym: Canon | None, red: Reduction | None = None, stop_at_first: bool = False
+) -> tuple[str, ...]:
+    """What the output says about the reductions: each family reduced by symmetry, or
+    why not; where partial-order reduction applies, or why it did not run."""
+    out: list[str] = []
+    if sym is not None:
+        out += [
+            f"symmetry over {f.name}" if f.reduced else f"no symmetry over {f.name}: {f.why}"
+            for f in sym.families
+            if len(f.cores) > 1
+        ]
+    if red is not None:
+        out.append(
+            f"partial-order reduction at {red.sites} of {red.of} code positions"
+            if red.sites
+            else "no partial-order reduction: no code position has an ample set"
+        )
+    elif stop_at_first:
+        out.append("no partial-order reduction: --stop-at-first wants a shortest trace")
+    return tuple(out)
 
 
 def _stopped(
@@ -197,8 +266,12 @@ def depth_done(ex: Exploration) -> int:
 _LIMIT_OPTIONS = (("state limit", "--max-states"), ("memory limit", "--max-memory"))
 
 
-def _what_next(ex: Exploration, kinds: tuple[str, ...], params: tuple[tuple[str, int], ...]) -> str:
-    """An inconclusive run's reason: the bound it did establish and what to try next."""
+def _what_next(
+    ex: Exploration, kinds: tuple[str, ...], params: tuple[tuple[str, int], ...], por: bool = False
+) -> str:
+    """An inconclusive run's reason: the bound it did establish and what to try next
+    (with partial-order reduction ``por`` a depth of the reduced graph bounds no
+    execution: none is claimed)."""
     found = f"{', '.join(kinds)} found; no other problem" if kinds else "no problem"
     smaller = [f"a smaller instance (-D {k}={v - 1})" for k, v in params if v > 1][:1]
     steps = [
@@ -206,7 +279,12 @@ def _what_next(ex: Exploration, kinds: tuple[str, ...], params: tuple[tuple[str,
         *smaller,
         "or --engine smt (bounded, by depth)",
     ]
-    return f"{ex.reason}; {found} within {depth_done(ex)} steps; next: {', '.join(steps)}"
+    bound = (
+        "in the states searched (--no-por bounds the depth)"
+        if por
+        else f"within {depth_done(ex)} steps"
+    )
+    return f"{ex.reason}; {found} {bound}; next: {', '.join(steps)}"
 
 
 def check_file(

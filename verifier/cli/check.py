@@ -70,6 +70,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="store every permutation of a core family's states (no symmetry reduction)",
     )
     p.add_argument(
+        "--no-por",
+        action="store_true",
+        help="explore every interleaving of independent steps (no partial-order reduction)",
+    )
+    p.add_argument(
         "--stop-at-first",
         action="store_true",
         help="end the search at the first problem found (default: find every kind)",
@@ -101,6 +106,8 @@ def verdict_line(r: Result, color: bool) -> str:
     reduced = [x.removeprefix("symmetry over ") for x in r.reductions if x.startswith("sym")]
     if reduced:
         extra += f"  [symmetry: {', '.join(reduced)}]"
+    if any(x.startswith("partial-order") for x in r.reductions):
+        extra += "  [por]"
     size = f"{r.states} states  {r.transitions} transitions"
     if r.engine == "smt":  # a proof holds at every depth: no bound to print beside it
         size = "every depth" if "proved" in r.reason else f"depth {r.states}"
@@ -180,6 +187,7 @@ def run(args: argparse.Namespace) -> int:
                 max_memory=args.max_memory,
                 started=started,
                 symmetry=not args.no_symmetry,
+                por=not args.no_por,
                 stop_at_first=args.stop_at_first,
             )
             started = None

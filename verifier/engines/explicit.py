@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from verifier.engines.budget import Budget, LimitReached
 from verifier.engines.compile import State, compact, compile_system
 from verifier.engines.hang import Hang, find_hang
+from verifier.engines.por import AmpleFn
 from verifier.engines.store import FlatStates, Links, ListStates, Store
 from verifier.ir.system import System
 
@@ -54,7 +55,7 @@ class Exploration:
     succ_off: array = field(default_factory=lambda: array("q"))  # type: ignore[type-arg]
     succ: array = field(default_factory=lambda: array("i"))  # type: ignore[type-arg]
     fatal: bytearray = field(default_factory=bytearray)
-    stopped: bool = False  # ended at the first problem (``stop_at_first``)
+    stopped: bool = False  # ended at what it was asked to find (``stop_at_first``, ``stop_when``)
     expanded: int = 0  # states 0 .. expanded-1 had their successors added (BFS order)
 
     def state(self, i: int) -> tuple[int, ...]:
@@ -83,6 +84,8 @@ def explore(
     canon: Callable[[bytes], bytes] | None = None,
     edges: bool = False,
     stop_at_first: bool = False,
+    ample: AmpleFn | None = None,
+    stop_when: frozenset[str] | None = None,
 ) -> Exploration:
     """Explore every reachable state, or until a state, time or memory limit (those of
     ``budget`` when given, else ``max_states`` and ``timeout``).
@@ -90,7 +93,11 @@ def explore(
     ``canon``: states are looked up by ``canon(state)`` (symmetry reduction; see
     `symmetry.py`); it needs bytes states.  ``edges``: keep the successor lists even
     when no core has an `await` (with one they are always kept: hang analysis walks
-    them).  ``stop_at_first``: end at the first problem found."""
+    them).  ``stop_at_first``: end at the first problem found.  ``ample``: partial-order
+    reduction (`por.py`): a state's successors are those of its ample set when every
+    one of them is a state not expanded yet (new, or queued after it), else all of
+    them.  That is the cycle proviso: an ample step always leads to a state numbered
+    higher, so no cycle is made of ample steps alone."""
     start = time.monotonic()
     if budget is None:
         budget = Budget(max_states, timeout)
@@ -132,6 +139,15 @@ def explore(
         except LimitReached as limit:  # while compiling the code at a new pc
             complete, reason = False, limit.reason
             break
+        if ample is not None and len(out) > 1:
+            sel = ample(s, out)
+            if sel is not None:
+                find = store.find
+                for _, n in sel:  # a path's end (None) is no state
+                    if n is None or 0 <= find(n if canon is None else canon(n)) <= i:  # type: ignore[arg-type]
+                        break
+                else:
+                    out = sel
         transitions += len(out)
         if hits:
             for cid, h in hits:
@@ -146,6 +162,9 @@ def explore(
         i += 1
         if stop_at_first and found:
             complete, reason = False, "stopped at the first problem"
+            break
+        if stop_when is not None and stop_when.issubset(found):
+            complete, reason = False, "stopped: every kind asked for was found"
             break
         if i >= next_check:  # about every `budget.EVERY` seconds of work
             try:
@@ -170,7 +189,8 @@ def explore(
         succ_off=succ_off,
         succ=succ,
         fatal=fatal,
-        stopped=stop_at_first and bool(found),
+        stopped=bool(found)
+        and (stop_at_first or (stop_when is not None and stop_when <= found.keys())),
         expanded=i,
     )
     if complete and keep:
