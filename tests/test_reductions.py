@@ -380,6 +380,24 @@ def test_cli_no_por() -> None:
     assert states[0] < states[1]
 
 
+def test_suite_reduction_options() -> None:
+    """`tlbcheck suite --no-por --no-symmetry`: the same verdicts from more states."""
+    spec = str(EXAMPLES / "eager_fenced.tlb")
+    runs = []
+    for extra in ([], ["--no-por", "--no-symmetry"]):
+        p = subprocess.run(
+            [sys.executable, "-m", "verifier", "suite", "--no-color", spec, *extra],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        )
+        assert p.returncode == 0, p.stdout + p.stderr
+        row = next(x for x in p.stdout.splitlines() if x.startswith("ok"))
+        runs.append(int(row.split()[-2]))
+    assert runs[0] < runs[1]
+
+
 def test_cli_stop_at_first() -> None:
     r = _cli(str(EXAMPLES / "eager_missing_fence.tlb"), "--model", "tso", "--stop-at-first")
     assert r.returncode == 0, r.stdout + r.stderr

@@ -190,6 +190,7 @@ def _shortest(
             budget=budget,
             canon=sym.fn if sym is not None else None,
             stop_when=None if "hang" in kinds else kinds,
+            compiled=reduced.compiled,
         )
     except LimitReached as limit:
         notes.append(_not_shortest(limit.reason))

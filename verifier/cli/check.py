@@ -64,16 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument(
         "--cost", action="store_true", help="print a timed run's cost beside each verdict"
     )
-    p.add_argument(
-        "--no-symmetry",
-        action="store_true",
-        help="store every permutation of a core family's states (no symmetry reduction)",
-    )
-    p.add_argument(
-        "--no-por",
-        action="store_true",
-        help="explore every interleaving of independent steps (no partial-order reduction)",
-    )
+    cli.add_reduction_options(p)
     p.add_argument(
         "--stop-at-first",
         action="store_true",

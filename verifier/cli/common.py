@@ -54,6 +54,20 @@ def amount(text: str) -> float:
     return x
 
 
+def add_reduction_options(p: argparse.ArgumentParser) -> None:
+    """--no-symmetry and --no-por: both reductions are on by default."""
+    p.add_argument(
+        "--no-symmetry",
+        action="store_true",
+        help="store every permutation of a core family's states (no symmetry reduction)",
+    )
+    p.add_argument(
+        "--no-por",
+        action="store_true",
+        help="explore every interleaving of independent steps (no partial-order reduction)",
+    )
+
+
 def add_limit_options(p: argparse.ArgumentParser, max_states_default: int | None) -> None:
     """--max-states, --timeout and --max-memory, validated the same for every command."""
     from verifier.engines.budget import default_max_memory_mb

@@ -45,6 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="rewrite counterexamples/ from this run and delete stale traces",
     )
     cli.add_limit_options(p, None)
+    cli.add_reduction_options(p)
     p.add_argument("--no-color", action="store_true", help="plain output")
     p.set_defaults(func=run)
 
@@ -57,7 +58,13 @@ def run(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         junit=args.junit,
         update_counterexamples=args.update_counterexamples,
-        limits=suite.Limits(args.max_states, args.timeout, args.max_memory),
+        limits=suite.Limits(
+            args.max_states,
+            args.timeout,
+            args.max_memory,
+            symmetry=not args.no_symmetry,
+            por=not args.no_por,
+        ),
         no_color=args.no_color,
     )
     return suite.main(opts)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from verifier.engines.budget import Budget, LimitReached
-from verifier.engines.compile import State, compact, compile_system
+from verifier.engines.compile import Compiled, State, compact, compile_system
 from verifier.engines.hang import Hang, find_hang
 from verifier.engines.por import AmpleFn
 from verifier.engines.store import FlatStates, Links, ListStates, Store
@@ -55,6 +55,7 @@ class Exploration:
     succ_off: array = field(default_factory=lambda: array("q"))  # type: ignore[type-arg]
     succ: array = field(default_factory=lambda: array("i"))  # type: ignore[type-arg]
     fatal: bytearray = field(default_factory=bytearray)
+    compiled: Compiled | None = None  # its commands, compiled as far as it needed them
     stopped: bool = False  # ended at what it was asked to find (``stop_at_first``, ``stop_when``)
     expanded: int = 0  # states 0 .. expanded-1 had their successors added (BFS order)
 
@@ -86,6 +87,7 @@ def explore(
     stop_at_first: bool = False,
     ample: AmpleFn | None = None,
     stop_when: frozenset[str] | None = None,
+    compiled: Compiled | None = None,
 ) -> Exploration:
     """Explore every reachable state, or until a state, time or memory limit (those of
     ``budget`` when given, else ``max_states`` and ``timeout``).
@@ -97,7 +99,10 @@ def explore(
     reduction (`por.py`): a state's successors are those of its ample set when every
     one of them is a state not expanded yet (new, or queued after it), else all of
     them.  That is the cycle proviso: an ample step always leads to a state numbered
-    higher, so no cycle is made of ample steps alone."""
+    higher, so no cycle is made of ample steps alone.  ``stop_when``: end once every
+    one of these kinds is found (`hang` is never among them: it needs the complete
+    graph).  ``compiled``: the commands of ``system`` compiled by an earlier search
+    (`Exploration.compiled`), reused."""
     start = time.monotonic()
     if budget is None:
         budget = Budget(max_states, timeout)
@@ -107,7 +112,8 @@ def explore(
     if canon is not None and not packed:
         raise ValueError("symmetry reduction needs states that fit in bytes")
     keep = edges or has_awaits(system)
-    compiled = compile_system(system, packed=packed, budget=budget)
+    if compiled is None:
+        compiled = compile_system(system, packed=packed, budget=budget)
     state_succ = compiled.state_succ
     kinds_of = [tuple(ch.kind for ch in cmd.checks) for cmd in system.commands]
 
@@ -192,6 +198,7 @@ def explore(
         stopped=bool(found)
         and (stop_at_first or (stop_when is not None and stop_when <= found.keys())),
         expanded=i,
+        compiled=compiled,
     )
     if complete and keep:
         hang = None

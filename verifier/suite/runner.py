@@ -168,12 +168,20 @@ def _internal() -> str:
 
 @dataclass(frozen=True)
 class Limits:
+    """The limits every job runs with, and the reductions it may use."""
+
     max_states: int | None = None
     timeout: float | None = None
     max_memory: float | None = None  # MB, per worker process
+    symmetry: bool = True
+    por: bool = True
 
     def kwargs(self) -> dict[str, Any]:
         kw: dict[str, Any] = {}
+        if not self.symmetry:
+            kw["symmetry"] = False
+        if not self.por:
+            kw["por"] = False
         if self.max_states is not None:
             kw["max_states"] = self.max_states
         if self.timeout is not None:
