@@ -46,7 +46,9 @@ def _keyword_ends(tok: Token) -> Token:
 @functools.cache
 def _parser() -> Lark:
     grammar = (Path(__file__).parent / "grammar.lark").read_text()
-    words = Lark(grammar, parser="lalr", lexer="contextual").terminals
+    # cache=True: Lark keeps the LALR analysis in a file of the temp directory, keyed
+    # by the grammar, the options and Lark's version (about 0.5 s of every start)
+    words = Lark(grammar, parser="lalr", lexer="contextual", cache=True).terminals
     callbacks = {
         t.name: _keyword_ends
         for t in words
@@ -58,6 +60,7 @@ def _parser() -> Lark:
         lexer="contextual",
         propagate_positions=True,
         lexer_callbacks=callbacks,
+        cache=True,
     )
 
 
