@@ -286,6 +286,27 @@ def test_por_traces_not_rebuilt_within_the_limit_say_so() -> None:
     assert api.replay_trace(r.traces[0], path).reproduced
 
 
+def test_por_trace_of_the_reduced_search_saves_replays_and_renders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reduced search's own trace (kept when the search for shortest ones reached
+    the limit) goes through `--out`, `--svg`, `replay` and `show` like any other."""
+    from verifier.cli import main as cli
+
+    path = str(EXAMPLES / "concurrent_shootdowns_irqoff.tlb")
+    (on,) = check_file(path, ["pso"])
+    (off,) = check_file(path, ["pso"], por=False)
+    monkeypatch.chdir(tmp_path)
+    limit = str((on.states + off.states) // 2)
+    args = ["check", path, "--model", "pso", "--max-states", limit, "--out", "out", "--svg", "svg"]
+    assert cli.main(args) == 0
+    (saved,) = sorted(Path("out").glob("*.json"))
+    assert sorted(Path("svg").glob("*.svg"))
+    assert cli.main(["replay", str(saved)]) == 0
+    assert cli.main(["show", str(saved), "-o", "page.html"]) == 0
+    assert "core" in Path("page.html").read_text()
+
+
 def test_por_inconclusive_claims_no_depth() -> None:
     checked = load(str(EXAMPLES / "lazy_generation.tlb"), [])
     r = check_spec(checked, "pso", max_states=300)
