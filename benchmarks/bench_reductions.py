@@ -75,7 +75,8 @@ def main() -> None:
     ap.add_argument("--models", default="pso", help="memory models (comma-separated)")
     ap.add_argument("--max-states", type=int, default=3_000_000)
     args = ap.parse_args()
-    head = "protocol | N | model | reduction | states | transitions | CPU s | states removed | kinds"
+    head = "protocol | N | model | reduction | states | transitions | CPU s | states removed"
+    head += " | kinds"
     print(f"| {head} |")
     print("|---|---|---|---|---:|---:|---:|---:|---|")
     for path in protocols():
