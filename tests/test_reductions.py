@@ -264,6 +264,33 @@ def test_por_on_generated_specs(seed: int, model: str) -> None:
     assert on.states <= off.states
 
 
+def test_an_empty_store_buffer_blocks_its_drains() -> None:
+    """A drain needs its buffer's first slot nonzero; the commands outside the core's
+    code only shift slots down and clear the last, so an empty buffer stays empty and
+    blocks the drains.  A word another core stores to is not closed that way."""
+    from verifier.engines.por import _zero_closed, nonzero
+
+    m = Model.of(load(str(EXAMPLES / "lazy_generation.tlb"), []), "pso")
+    names = [f.name for f in m.system.fields]
+    drain = next(c for c in m.system.commands if c.action == "drain" and c.core == 1)
+    first = names.index("cpu[1].sb[0].kind")
+    assert first in nonzero(drain.guard)
+
+    def outside(g: int) -> list:  # type: ignore[type-arg]
+        return [
+            c for c in m.system.commands if any(f == g for f, _ in c.updates) and c.site is None
+        ]
+
+    zeros = _zero_closed(first, outside)
+    assert zeros == {names.index(f"cpu[1].sb[{i}].kind") for i in range(len(zeros))}
+    assert len(zeros) > 1
+
+    def everyone(g: int) -> list:  # type: ignore[type-arg]
+        return [c for c in m.system.commands if any(f == g for f, _ in c.updates)]
+
+    assert _zero_closed(first, everyone) is None  # the core's own store fills it
+
+
 def test_por_keeps_a_hang() -> None:
     path = str(EXAMPLES / "concurrent_shootdowns_irqoff.tlb")
     (on,) = check_file(path, ["pso"])
@@ -321,7 +348,7 @@ def test_por_inconclusive_claims_no_depth() -> None:
 
 def test_stop_at_first_gives_the_shortest_trace_of_a_full_run() -> None:
     path = str(EXAMPLES / "eager_missing_fence.tlb")
-    (full,) = check_file(path, ["tso"])
+    (full,) = check_file(path, ["tso"], por=False)  # --stop-at-first runs without it
     (first,) = check_file(path, ["tso"], stop_at_first=True)
     assert first.verdict == "unsafe" and first.expectation_met
     assert first.reason == "stopped at the first problem"

@@ -10,8 +10,12 @@ In a state where core ``c`` is at pc ``p``, the ample set is the enabled command
   ``c``'s included) that is not *blocked*: a command is blocked in ``s`` when one of
   its guard's conjuncts ``field == k`` is false in ``s`` and no command outside
   ``c``'s code can make it true (each writes that field only with a constant other
-  than ``k``).  So while ``c`` runs its handler (in-handler flag 1) no IPI can be
-  delivered to it, whatever is queued; while it runs with interrupts off, neither;
+  than ``k``), or when a conjunct needs a field nonzero that is 0 together with
+  every field the commands outside ``c``'s code copy into it (they write those
+  fields only with 0 or such copies, so they all stay 0).  So while ``c`` runs its
+  handler (in-handler flag 1) no IPI can be delivered to it, whatever is queued;
+  while it runs with interrupts off, neither; and while its store buffer is empty
+  none of its drains or fence retirements can fire;
 - C2: the site has no `await`;
 - C3 (cycle proviso, checked by the search): every successor it gives is a state not
   expanded yet (new, or queued after it: numbered higher), so no cycle is made of
@@ -98,6 +102,22 @@ def equalities(e: Expr) -> list[tuple[int, int]]:
     return []
 
 
+def nonzero(e: Expr) -> list[int]:
+    """Fields ``f`` such that the guard ``e`` is false whenever ``f`` is 0 (a conjunct
+    ``f``, ``f != 0``, ``f == k`` with k != 0, ``f >= k`` or ``f > k`` with k >= 0)."""
+    if not isinstance(e, Op):
+        return [e.index] if isinstance(e, Field) else []
+    if e.op == "and":
+        return nonzero(e.args[0]) + nonzero(e.args[1])
+    if len(e.args) == 2 and isinstance(e.args[0], Field) and isinstance(e.args[1], Const):
+        f, k = e.args[0].index, e.args[1].value
+        if (e.op == "ne" and k == 0) or (e.op == "eq" and k != 0) or (e.op == "ge" and k >= 1):
+            return [f]
+        if e.op == "gt" and k >= 0:
+            return [f]
+    return []
+
+
 @dataclass(frozen=True)
 class Reduction:
     """The partial-order reduction of one System: ``ample(s, out)`` is the ample subset
@@ -134,13 +154,24 @@ def reduction(system: System) -> Reduction:
         if cmd.site is not None:
             sites.setdefault((cmd.core, cmd.site), []).append(cmd)
 
-    def blockers(u: Command, c: int) -> list[tuple[int, int]]:
-        """The conjuncts ``f == k`` of ``u`` that only core ``c``'s code can make true."""
+    def outside(f: int, c: int) -> list[Command]:
+        return [w for w in writers.get(f, ()) if w.core != c or w.site is None]
+
+    def blockers(u: Command, c: int) -> list[str]:
+        """Conditions on a state under which ``u`` is disabled and stays so whatever
+        runs outside core ``c``'s code: a conjunct ``f == k`` false that no command
+        outside can make true (each writes ``f`` only with a constant other than k);
+        or a conjunct that needs ``f`` nonzero while ``f`` and every field it can be
+        copied from outside are 0 (a store buffer that is empty stays empty: its
+        drains shift zeros)."""
         out = []
         for f, k in equalities(u.guard):
-            outside = [w for w in writers.get(f, ()) if w.core != c or w.site is None]
-            if all(_sets_other_than(w, f, k) for w in outside):
-                out.append((f, k))
+            if all(_sets_other_than(w, f, k) for w in outside(f, c)):
+                out.append(f"s[{f}] != {k}")
+        for f in nonzero(u.guard):
+            zeros = _zero_closed(f, lambda g: outside(g, c))
+            if zeros is not None:
+                out.append("(" + " and ".join(f"s[{z}] == 0" for z in sorted(zeros)) + ")")
         return out
 
     conditions: dict[tuple[int, int], str | None] = {}  # site -> condition source, or None
@@ -158,7 +189,7 @@ def reduction(system: System) -> Reduction:
             alts = blockers(u, c)
             if not alts:
                 break
-            terms.append("(" + " or ".join(f"s[{f}] != {k}" for f, k in alts) + ")")
+            terms.append("(" + " or ".join(alts) + ")")
         else:
             conditions[(c, p)] = " and ".join(sorted(set(terms))) or "True"
     namespace: dict[str, object] = {}
@@ -181,6 +212,26 @@ def reduction(system: System) -> Reduction:
         return None
 
     return Reduction(ample, frozenset(conditions), len(sites))
+
+
+def _zero_closed(f: int, outside: Callable[[int], list[Command]]) -> frozenset[int] | None:
+    """The fields that keep ``f`` at 0 once they all are: ``f`` and, transitively, every
+    field a command outside copies into one of them; None if a command outside writes
+    one of them with anything but 0 or such a copy."""
+    seen, todo = {f}, [f]
+    while todo:
+        g = todo.pop()
+        for w in outside(g):
+            for h, e in w.updates:
+                if h != g:
+                    continue
+                if isinstance(e, Field):
+                    if e.index not in seen:
+                        seen.add(e.index)
+                        todo.append(e.index)
+                elif not (isinstance(e, Const) and e.value == 0):
+                    return None
+    return frozenset(seen)
 
 
 def _sets_other_than(cmd: Command, f: int, k: int) -> bool:
