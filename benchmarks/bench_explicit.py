@@ -49,7 +49,7 @@ peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 held = None
 if hasattr(ex.states, "nbytes"):  # the flat store: what the search's structures hold
     arrays = (ex.parent, ex.via, ex.succ, ex.succ_off)
-    held = ex.states.nbytes() + sum(a.itemsize * len(a) for a in arrays) + len(ex.fatal)
+    held = ex.states.nbytes() + sum(a.itemsize * len(a) for a in arrays)
 print(json.dumps({"states": len(ex.states), "transitions": ex.transitions, "seconds": secs,
                   "bytes": (peak - base) * 1024 / max(1, len(ex.states)),
                   "held": held and held / len(ex.states),

@@ -399,9 +399,11 @@ def test_stop_at_first_without_traces_is_inconclusive(monkeypatch: pytest.Monkey
 # ---------------------------------------------------------------- command line
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+def _cli(
+    *args: str, command: tuple[str, ...] = ("check", "-q")
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "verifier", "check", "-q", "--no-color", *args],
+        [sys.executable, "-m", "verifier", *command, "--no-color", *args],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -433,13 +435,7 @@ def test_suite_reduction_options() -> None:
     spec = str(EXAMPLES / "eager_fenced.tlb")
     runs = []
     for extra in ([], ["--no-por", "--no-symmetry"]):
-        p = subprocess.run(
-            [sys.executable, "-m", "verifier", "suite", "--no-color", spec, *extra],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-        )
+        p = _cli(spec, *extra, command=("suite",))
         assert p.returncode == 0, p.stdout + p.stderr
         row = next(x for x in p.stdout.splitlines() if x.startswith("ok"))
         runs.append(int(row.split()[-2]))

@@ -111,18 +111,19 @@ def check_spec(
     sym = canon(m.system, m.program) if symmetry else None
     # --stop-at-first promises a shortest trace to the first problem of the search
     red = reduction(m.system) if por and not stop_at_first else None
+    ample = red.ample if red is not None and red.sites else None
     ex = explore(
         m.system,
         progress=progress,
         budget=budget,
         canon=sym.fn if sym is not None else None,
         stop_at_first=stop_at_first,
-        ample=red.ample if red is not None and red.sites else None,
+        ample=ample,
     )
     notes: list[str] = []
     try:
         of = ex
-        if red is not None and red.sites and ex.found:
+        if ample is not None and ex.found:
             of = _shortest(m, ex, sym, budget, progress, notes)
         budget.phase = "building traces"
         budget.grace(TRACE_GRACE)  # what a search stopped by a limit found still gets traces
@@ -141,10 +142,8 @@ def check_spec(
         verdict, met = "inconclusive", False
     if ex.complete or ex.stopped:
         reason = ex.reason
-    elif red is not None and red.sites:  # a reduced graph's depth bounds no execution
-        reason = _what_next(ex, kinds, checked.params, por=True)
-    else:
-        reason = _what_next(ex, kinds, checked.params)
+    else:  # a reduced graph's depth bounds no execution
+        reason = _what_next(ex, kinds, checked.params, por=ample is not None)
     r = Result(
         checked.title,
         checked.file,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import Any
 
 from verifier.ir import program as P
-from verifier.ir.system import Command, Expr, Field, Op, Table, evaluate
+from verifier.ir.system import Command, Expr, evaluate, fields_of
 from verifier.lang import ast
 from verifier.lang.checked import CheckedSpec
 from verifier.lang.symbols import MAX_INT
@@ -92,17 +92,6 @@ def own_words(prog: P.Program, checked: CheckedSpec) -> list[tuple[int, ...]]:
             if v.family is not None and v.family == inst.family
         ]
         out.append(tuple(mine))
-    return out
-
-
-def fields_of(e: Expr, out: set[int]) -> set[int]:
-    if isinstance(e, Field):
-        out.add(e.index)
-    elif isinstance(e, Op):
-        for a in e.args:
-            fields_of(a, out)
-    elif isinstance(e, Table):
-        fields_of(e.index, out)
     return out
 
 

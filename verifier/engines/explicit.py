@@ -40,8 +40,8 @@ class Exploration:
     """The explored graph.  ``states`` (`store.py`: bytes states in one flat buffer)
     holds one concrete state per stored state (with symmetry reduction: the first state
     met of each orbit), so ``path`` is a real execution.  Edges (``succ_off``/``succ``)
-    and ``fatal`` are kept only when asked or when a core has an `await` (hang analysis
-    walks them)."""
+    are kept only when asked or when a core has an `await` (hang analysis walks them;
+    it tells a path's end from the commands themselves, `hang.passes`)."""
 
     system: System
     states: Store  # a sequence of states: ``len``, ``[i]``, iteration
@@ -54,7 +54,6 @@ class Exploration:
     seconds: float = 0.0
     succ_off: array = field(default_factory=lambda: array("q"))  # type: ignore[type-arg]
     succ: array = field(default_factory=lambda: array("i"))  # type: ignore[type-arg]
-    fatal: bytearray = field(default_factory=bytearray)
     compiled: Compiled | None = None  # its commands, compiled as far as it needed them
     stopped: bool = False  # ended at what it was asked to find (``stop_at_first``, ``stop_when``)
     expanded: int = 0  # states 0 .. expanded-1 had their successors added (BFS order)
@@ -124,7 +123,6 @@ def explore(
     via = array("i", [-1])
     succ_off = array("q", [0])
     succ = array("i")
-    fatal = bytearray()
     add_all, links = store.add_all, Links(parent, via, succ if keep else None)
     found: dict[str, Found] = {}
     transitions = 0
@@ -135,7 +133,6 @@ def explore(
     next_check = 1
     while i < len(parent):
         s = store[i]
-        has_fatal = 0
         out: list[tuple[int, State | None]] = []
         hits: list[tuple[int, int]] = []
         try:
@@ -160,11 +157,9 @@ def explore(
                 kind = kinds_of[cid][h]
                 if kind not in found:
                     found[kind] = Found(kind, i, cid, h)
-            has_fatal = 1 if any(n is None for _, n in out) else 0  # a path ends here
         add_all(i, out, canon, links)  # ``out``: every successor; `store.find`: visited?
         if keep:
             succ_off.append(len(succ))
-            fatal.append(has_fatal)
         i += 1
         if stop_at_first and found:
             complete, reason = False, "stopped at the first problem"
@@ -194,7 +189,6 @@ def explore(
         reason,
         succ_off=succ_off,
         succ=succ,
-        fatal=fatal,
         stopped=bool(found)
         and (stop_at_first or (stop_when is not None and stop_when <= found.keys())),
         expanded=i,

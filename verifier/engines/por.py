@@ -54,30 +54,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from verifier.engines.compile import State
-from verifier.ir.system import FALSE, Command, Const, Expr, Field, Op, System, Table
+from verifier.ir.system import FALSE, Command, Const, Expr, Field, Op, System, fields_of
 
 Succ = list[tuple[int, "State | None"]]
 AmpleFn = Callable[[State, Succ], "Succ | None"]
 
 
-def fields_read(e: Expr, out: set[int]) -> set[int]:
-    if isinstance(e, Field):
-        out.add(e.index)
-    elif isinstance(e, Table):
-        fields_read(e.index, out)
-    elif isinstance(e, Op):
-        for a in e.args:
-            fields_read(a, out)
-    return out
-
-
 def reads(cmd: Command) -> frozenset[int]:
     out: set[int] = set()
-    fields_read(cmd.guard, out)
+    fields_of(cmd.guard, out)
     for _, e in cmd.updates:
-        fields_read(e, out)
+        fields_of(e, out)
     for ch in cmd.checks:
-        fields_read(ch.cond, out)
+        fields_of(ch.cond, out)
     return frozenset(out)
 
 

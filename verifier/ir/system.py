@@ -238,6 +238,18 @@ def _op_interval(e: Op, args: list[Interval]) -> Interval:
     return -big, big
 
 
+def fields_of(e: Expr, out: set[int]) -> set[int]:
+    """Adds to ``out`` (and returns it) every field ``e`` reads."""
+    if isinstance(e, Field):
+        out.add(e.index)
+    elif isinstance(e, Op):
+        for a in e.args:
+            fields_of(a, out)
+    elif isinstance(e, Table):
+        fields_of(e.index, out)
+    return out
+
+
 def evaluate(e: Expr, s: tuple[int, ...]) -> int:
     """Interpret an expression on a state (slow path; the engine uses compiled code)."""
     if isinstance(e, Const):
