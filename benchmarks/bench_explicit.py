@@ -32,13 +32,13 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKER = r"""
 import gc, inspect, json, resource, sys, time
 from verifier.api import Model
-from verifier.engines.explicit import explore
+from verifier.search.explicit import explore
 from verifier.lang.frontend import load
 path, n, model, max_states, sym = sys.argv[1:6]
 m = Model.of(load(path, [f"N={n}"] if n != "-" else []), model)
 opts = {}
 if sym == "1":
-    from verifier.engines.symmetry import canon
+    from verifier.search.symmetry import canon
     opts["canon"] = canon(m.system, m.program).fn
 gc.collect()
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -19,10 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from verifier.engines.compile import compile_system  # noqa: E402
 from verifier.ir.lower import lower  # noqa: E402
 from verifier.lang.frontend import load_text  # noqa: E402
 from verifier.machine.semantics import build  # noqa: E402
+from verifier.run.compile import compile_system  # noqa: E402
 
 STATEMENTS = ("r := x", "x := 1", "read V", "invlpg V", "fence", "if r == 1 { skip }", "r := r % 3")
 

@@ -29,9 +29,9 @@ EXAMPLES = ROOT.parent / "shared" / "examples"
 WORKER = r"""
 import json, sys, time
 from verifier.api import Model
-from verifier.engines.explicit import explore
-from verifier.engines.por import reduction
-from verifier.engines.symmetry import canon
+from verifier.search.explicit import explore
+from verifier.search.por import reduction
+from verifier.search.symmetry import canon
 from verifier.lang.frontend import load
 path, n, model, max_states, sym, por = sys.argv[1:7]
 m = Model.of(load(path, [f"N={n}"]), model)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from verifier.api import check_spec
-from verifier.engines.result import Result
 from verifier.lang.frontend import load_text
+from verifier.run.result import Result
 
 
 def run(text: str, model: str, *defines: str, file: str = "t.tlb", **kw: object) -> Result:

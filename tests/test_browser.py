@@ -165,7 +165,7 @@ def test_rendered_layout_of_the_longest_stored_trace(tmp_path: Path, size: str) 
     with both the stale fill and the racing access in view."""
     import json
 
-    from verifier.engines.result import Trace
+    from verifier.run.result import Trace
 
     root = Path(__file__).resolve().parent.parent
     stored = (

@@ -1,4 +1,4 @@
-"""The generated successor functions (`engines/compile.py`) against the commands'
+"""The generated successor functions (`run/compile.py`) against the commands'
 meaning (`system.evaluate`), and the shape of the code that makes them fast."""
 
 from __future__ import annotations
@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from verifier.engines.compile import State, _Gen, _succ_source, compile_system
-from verifier.engines.explicit import explore
-from verifier.engines.symmetry import canon
 from verifier.ir.lower import lower
 from verifier.ir.system import Command, Const, Field, FieldInfo, Op, System, Table, evaluate
 from verifier.lang.frontend import load
 from verifier.machine.semantics import build
+from verifier.run.compile import State, _Gen, _succ_source, compile_system
+from verifier.search.explicit import explore
+from verifier.search.symmetry import canon
 
 EXAMPLES = Path("/work/shared/examples")
 

@@ -9,8 +9,8 @@ import pytest
 
 from verifier.cli.cost import instances
 from verifier.cli.main import main
-from verifier.engines.cost import PHASES, timed_run
-from verifier.engines.cost_table import load_table
+from verifier.cost.table import load_table
+from verifier.cost.timing import PHASES, timed_run
 from verifier.lang.diagnostics import SpecError
 from verifier.lang.frontend import load, load_text
 from verifier.report.cost_chart import Point, Series, render_cost_chart

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from verifier.engines.result import PROBLEM_KINDS, Problem, Step, Trace
 from verifier.lang.span import Span
+from verifier.run.result import PROBLEM_KINDS, Problem, Step, Trace
 from verifier.suite import counterexamples as cx
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -21,10 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from verifier.api import Model, traces_of
-from verifier.engines.explicit import Exploration, explore
-from verifier.engines.smt import check_smt
 from verifier.lang.checked import MODELS
 from verifier.lang.frontend import load, load_text
+from verifier.search.explicit import Exploration, explore
+from verifier.smt.engine import check_smt
 
 REGRESSIONS = Path(__file__).resolve().parent / "regressions"
 

@@ -8,7 +8,7 @@ from itertools import product
 
 import pytest
 
-from verifier.engines.invariants import Diagram, OutOfTime, Relations, TooLarge
+from verifier.smt.invariants import Diagram, OutOfTime, Relations, TooLarge
 
 GROUPS = ((0,), (1,), (2, 3))
 

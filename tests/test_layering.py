@@ -12,7 +12,11 @@ from pathlib import Path
 import networkx as nx
 
 ROOT = Path(__file__).resolve().parent.parent / "verifier"
-LAYERS = ["lang", "ir", "machine", "engines", "report", "api", "suite", "cli"]
+LAYERS = [
+    "lang", "ir", "machine",
+    "run", "trace", "search", "smt", "cost",
+    "report", "api", "suite", "cli",
+]
 
 
 def _module(path: Path) -> str:

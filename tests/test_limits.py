@@ -14,14 +14,14 @@ import pytest
 
 from verifier.api import check_spec
 from verifier.cli import main as cli
-from verifier.engines.budget import Budget, LimitReached, rss_mb
-from verifier.engines.compile import compile_system
-from verifier.engines.explicit import explore
 from verifier.ir.limits import MAX_INSTRUCTIONS
 from verifier.ir.lower import lower, source_text
 from verifier.lang.diagnostics import SpecError
 from verifier.lang.frontend import load_text
 from verifier.machine.semantics import build
+from verifier.run.budget import Budget, LimitReached, rss_mb
+from verifier.run.compile import compile_system
+from verifier.search.explicit import explore
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -13,14 +13,14 @@ import pytest
 
 from verifier import api
 from verifier.api import check_file, check_spec, expected_models
-from verifier.engines.budget import LimitReached
-from verifier.engines.explicit import explore
-from verifier.engines.model import Model
-from verifier.engines.por import reduction
-from verifier.engines.result import Result
-from verifier.engines.symmetry import canon, families
 from verifier.ir.system import System
 from verifier.lang.frontend import load, load_text
+from verifier.run.budget import LimitReached
+from verifier.run.model import Model
+from verifier.run.result import Result
+from verifier.search.explicit import explore
+from verifier.search.por import reduction
+from verifier.search.symmetry import canon, families
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = Path("/work/shared/examples")
@@ -268,7 +268,7 @@ def test_an_empty_store_buffer_blocks_its_drains() -> None:
     """A drain needs its buffer's first slot nonzero; the commands outside the core's
     code only shift slots down and clear the last, so an empty buffer stays empty and
     blocks the drains.  A word another core stores to is not closed that way."""
-    from verifier.engines.por import _zero_closed, nonzero
+    from verifier.search.por import _zero_closed, nonzero
 
     m = Model.of(load(str(EXAMPLES / "lazy_generation.tlb"), []), "pso")
     names = [f.name for f in m.system.fields]

@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 
 from verifier.cli import main as cli
-from verifier.engines.result import Problem, Step, Trace
 from verifier.lang.span import Span
 from verifier.report.render_dot import render_dot
 from verifier.report.render_html import render_html
 from verifier.report.render_svg import esc, render_svg
 from verifier.report.render_text import render_text, stale_fill
+from verifier.run.result import Problem, Step, Trace
 
 SVG = "{http://www.w3.org/2000/svg}"
 SPEC_FILE = "eager_missing_fence.tlb"

@@ -44,7 +44,7 @@ def test_limit_suggests_next_steps_and_stays_below_the_shortest_race() -> None:
 
 def test_proved_result_line_has_no_depth_0() -> None:
     from verifier.cli.check import verdict_line
-    from verifier.engines.result import Result
+    from verifier.run.result import Result
 
     r = Result(
         "s", "s.tlb", "tso", (), "safe", (), (), 0, 0, 1.0, "safe", True, "smt",

@@ -89,8 +89,8 @@ def test_dot_explains_the_race_with_one_edge_per_pair() -> None:
     import json
     from pathlib import Path
 
-    from verifier.engines.result import Trace
     from verifier.report.render_dot import render_dot
+    from verifier.run.result import Trace
 
     root = Path(__file__).resolve().parent.parent / "counterexamples"
     data = json.loads(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from verifier.cli import main as cli
-from verifier.engines.result import source_hash
+from verifier.run.result import source_hash
 
 SPEC = Path(__file__).resolve().parent.parent / "specs" / "lazy" / "missing_fence.tlb"
 

@@ -12,10 +12,10 @@ import pytest
 from conftest import EXAMPLES, ROOT
 
 from verifier.cli import main as cli
-from verifier.engines.result import Trace
 from verifier.report.render_dot import render_dot
 from verifier.report.render_html import render_html
 from verifier.report.render_svg import render_svg
+from verifier.run.result import Trace
 
 STORED = sorted((ROOT / "counterexamples").glob("*.json"))
 

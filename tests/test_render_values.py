@@ -8,7 +8,7 @@ from pathlib import Path
 
 from engine_util import run
 
-from verifier.engines.result import Trace
+from verifier.run.result import Trace
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 

@@ -15,11 +15,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from verifier.api import Model, check_spec, expected_models
-from verifier.engines.smt import check_smt
-from verifier.engines.smt_encode import INT, Sort, Translator
 from verifier.ir.system import Const, Expr, Field, FieldInfo, Op, Table, evaluate, interval
 from verifier.lang.checked import MODELS
 from verifier.lang.frontend import load, load_text
+from verifier.smt.encode import INT, Sort, Translator
+from verifier.smt.engine import check_smt
+from verifier.trace.builder import TraceBuilder
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.tlb"))
 SPEC_FILES = sorted(SPECS.rglob("*.tlb"))
@@ -103,7 +104,7 @@ def test_traces_replay() -> None:
     assert r.kinds == ("stale-translation", "use-after-free")
     by_key = {c.key: c.id for c in m.system.commands}
     for t in r.traces:
-        m.builder().run([by_key[s.key] for s in t.steps])  # raises if not an execution
+        TraceBuilder.of(m).run([by_key[s.key] for s in t.steps])  # raises if not an execution
         assert t.steps[-1].problems[0].kind == t.kind
 
 

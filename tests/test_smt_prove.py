@@ -10,14 +10,14 @@ from conftest import EXAMPLES
 
 from verifier.api import Model, check_spec
 from verifier.cli import main as cli
-from verifier.engines import smt_prove
-from verifier.engines.explicit import explore
-from verifier.engines.invariants import Diagram
-from verifier.engines.smt_bmc import SmtReplayError
-from verifier.engines.smt_encode import Deadline, Encoding, Sort, bv_width
-from verifier.engines.smt_prove import Prover
 from verifier.lang.checked import MODELS
 from verifier.lang.frontend import load, load_text
+from verifier.search.explicit import explore
+from verifier.smt import prove as smt_prove
+from verifier.smt.bmc import SmtReplayError
+from verifier.smt.encode import Deadline, Encoding, Sort, bv_width
+from verifier.smt.invariants import Diagram
+from verifier.smt.prove import Prover
 
 _LOOP_FREE = """
 frame A, B

@@ -1,4 +1,4 @@
-"""The explicit search's state store (`engines/store.py`): one flat buffer and a hash
+"""The explicit search's state store (`search/store.py`): one flat buffer and a hash
 table, numbering states exactly as a dict would, and read like a list of states."""
 
 from __future__ import annotations
@@ -8,12 +8,12 @@ from array import array
 
 import pytest
 
-from verifier.engines.compile import State
-from verifier.engines.explicit import explore
-from verifier.engines.store import FlatStates, Links, ListStates
 from verifier.ir.lower import lower
 from verifier.lang.frontend import load_text
 from verifier.machine.semantics import build
+from verifier.run.compile import State
+from verifier.search.explicit import explore
+from verifier.search.store import FlatStates, Links, ListStates
 
 WIDTH = 5
 

@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 
 from verifier.cli import main as cli
-from verifier.engines.result import Problem, Result, Step, Trace
 from verifier.lang import ast
 from verifier.lang.diagnostics import Diagnostic, SpecError
 from verifier.lang.span import Span
+from verifier.run.result import Problem, Result, Step, Trace
 from verifier.suite import runner as suite
 from verifier.suite.command import SuiteOptions
 from verifier.suite.command import main as suite_main

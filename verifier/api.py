@@ -11,17 +11,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from verifier.engines.budget import Budget, LimitReached
-from verifier.engines.capacity import settle
-from verifier.engines.explicit import Exploration, ProgressFn, explore
-from verifier.engines.model import Model, expect_text, meets, meets_so_far, release_frozen
-from verifier.engines.por import Reduction, reduction
-from verifier.engines.result import Problem, Result, Step, Trace
-from verifier.engines.symmetry import Canon, canon
-from verifier.engines.trace import ReplayError, TraceBuilder
 from verifier.lang.ast import ExpectDecl
 from verifier.lang.checked import MODELS, CheckedSpec
 from verifier.lang.frontend import load, load_text
+from verifier.run.budget import Budget, LimitReached
+from verifier.run.capacity import settle
+from verifier.run.model import Model, expect_text, meets, meets_so_far, release_frozen
+from verifier.run.result import Problem, Result, Step, Trace
+from verifier.search.explicit import Exploration, ProgressFn, explore
+from verifier.search.por import Reduction, reduction
+from verifier.search.symmetry import Canon, canon
+from verifier.trace.builder import ReplayError, TraceBuilder
 
 DEFAULT_MAX_STATES = 2_000_000
 TRACE_GRACE = 1.0  # seconds past the timeout for building the traces of what was found
@@ -41,7 +41,7 @@ def traces_of(
     """A trace per problem kind found (of ``kinds`` only, when given): shortest when
     ``ex`` was searched without partial-order reduction; a limit of ``budget`` reached
     meanwhile raises `LimitReached`."""
-    tb = m.builder(budget)
+    tb = TraceBuilder.of(m, budget)
     out = []
     for kind in sorted(ex.found if kinds is None else kinds):
         f = ex.found[kind]
@@ -90,7 +90,7 @@ def check_spec(
         release_frozen()
         return _stopped(checked, model, expect, engine, limit.reason, start)
     if engine == "smt":
-        from verifier.engines.smt import check_smt
+        from verifier.smt.engine import check_smt
 
         try:
             budget.enter("smt")
@@ -327,7 +327,7 @@ def replay_trace(
         if cmd is None or (cmd.text != step.text and cmd.action != "drain"):
             return ReplayOutcome(False, _missing_step(m, step))
         path.append(cmd.id)
-    tb = m.builder()
+    tb = TraceBuilder.of(m)
     try:
         states = tb.run(path)
     except ReplayError as err:
@@ -368,7 +368,7 @@ def _problem_at_end(
     m: Model, tb: TraceBuilder, kind: str, path: list[int], states: list[tuple[int, ...]]
 ) -> Problem | None:
     if kind == "hang":
-        from verifier.engines.explicit import hang_from
+        from verifier.search.explicit import hang_from
 
         found = hang_from(m.system, states[-1])
         if found is None:

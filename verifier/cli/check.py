@@ -11,13 +11,13 @@ from pathlib import Path
 from verifier.api import DEFAULT_MAX_STATES, check_spec, expected_models
 from verifier.cli import common as cli
 from verifier.cli.cost import cost_line
-from verifier.engines.result import Result
 from verifier.lang.checked import MODELS
 from verifier.lang.diagnostics import SpecError
 from verifier.lang.frontend import load
 from verifier.report import files
 from verifier.report.render_text import render_text
 from verifier.report.terminal import Progress, paint, use_color
+from verifier.run.result import Result
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -70,7 +70,7 @@ def add_reduction_options(p: argparse.ArgumentParser) -> None:
 
 def add_limit_options(p: argparse.ArgumentParser, max_states_default: int | None) -> None:
     """--max-states, --timeout and --max-memory, validated the same for every command."""
-    from verifier.engines.budget import default_max_memory_mb
+    from verifier.run.budget import default_max_memory_mb
 
     default = f" (default {max_states_default})" if max_states_default else ""
     p.add_argument(

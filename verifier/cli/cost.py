@@ -1,6 +1,6 @@
 """`tlbcheck cost SPEC...`: what one shootdown costs as the core count grows.
 
-Each spec is run once per core count (`engines/cost.py`): the param named by
+Each spec is run once per core count (`cost/timing.py`): the param named by
 `--scale` (default N) is set so that the spec has that many cores, assuming
 the core count is affine in it (as `core cpu[1..N]` is).  A spec without that
 param, or given it with `-D` and no `--cores`, is run once at its own size.
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from verifier.cli import common as cli
-from verifier.engines.cost import PHASES, CostRun, timed_run
-from verifier.engines.cost_table import CostTable, load_table
+from verifier.cost.table import CostTable, load_table
+from verifier.cost.timing import PHASES, CostRun, timed_run
 from verifier.lang.checked import MODELS, CheckedSpec
 from verifier.lang.diagnostics import SpecError
 from verifier.lang.frontend import load

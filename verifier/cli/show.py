@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from verifier.cli import common as cli
-from verifier.engines.result import TRACE_FORMAT, Trace
-from verifier.engines.trace_schema import TraceShapeError, check_trace_json
 from verifier.report.files import OutputError, write_atomic
 from verifier.report.terminal import paint, use_color
+from verifier.run.result import TRACE_FORMAT, Trace
+from verifier.trace.schema import TraceShapeError, check_trace_json
 
 FORMATS = ("text", "svg", "html", "dot")
 _EXTENSIONS = {

@@ -72,7 +72,7 @@ def _parse(text: str, file: str) -> dict[str, object]:
 
 
 def default_table() -> CostTable:
-    text = resources.files("verifier.engines").joinpath("costs.toml").read_text()
+    text = resources.files("verifier.cost").joinpath("costs.toml").read_text()
     figures = _parse(text, "costs.toml")
     return CostTable(tuple(sorted((k, float(v)) for k, v in figures.items())), "default")  # type: ignore[arg-type]
 

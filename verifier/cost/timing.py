@@ -29,8 +29,8 @@ import heapq
 from collections import deque
 from dataclasses import dataclass, field
 
-from verifier.engines.cost_rules import Cmd, Rules, final_completes, initiator_of, own_words, widen
-from verifier.engines.cost_table import CostTable
+from verifier.cost.rules import Cmd, Rules, final_completes, initiator_of, own_words, widen
+from verifier.cost.table import CostTable
 from verifier.ir import program as P
 from verifier.ir.lower import lower
 from verifier.lang.checked import CheckedSpec

@@ -133,7 +133,7 @@ class Ctx:
         """The command adds an entry to core ``c``'s buffer (where ``when`` holds): a
         capacity sized from the program or set by `option buffer` waits for room; one
         used where no bound exists ends the path with a `capacity` check instead, which
-        makes the run inconclusive (engines/capacity.py)."""
+        makes the run inconclusive (run/capacity.py)."""
         full = conj(when, self.lay.buffer_full(c))
         b = self.lay.bound
         if b.how == "capped":

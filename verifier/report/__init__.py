@@ -1,4 +1,5 @@
 """Showing results and traces: text, SVG, HTML, DOT, the terminal.
 
-May import verifier.lang, verifier.ir, verifier.machine and verifier.engines.
+May import verifier.lang, verifier.ir, verifier.machine, verifier.run, verifier.trace,
+verifier.search, verifier.smt and verifier.cost.
 """

@@ -26,7 +26,6 @@ import re
 
 import networkx as nx
 
-from verifier.engines.result import Step, Trace
 from verifier.report.render_text import (
     LINK_LABELS,
     MEMORY,
@@ -38,6 +37,7 @@ from verifier.report.render_text import (
     race_step,
     stale_fill,
 )
+from verifier.run.result import Step, Trace
 
 INITIAL = "initial"
 

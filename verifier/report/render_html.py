@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 
-from verifier.engines.result import Trace
 from verifier.report.render_svg import esc, render_svg
 from verifier.report.render_text import (
     describe,
@@ -23,6 +22,7 @@ from verifier.report.render_text import (
     render_text,
     stale_fill,
 )
+from verifier.run.result import Trace
 
 CSS = """
 * { box-sizing: border-box; }

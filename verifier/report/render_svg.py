@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import re
 
-from verifier.engines.result import Step, Trace
 from verifier.report.render_text import (
     MEMORY,
     describe,
@@ -49,6 +48,7 @@ from verifier.report.svg_layout import (
     pending_lines,
 )
 from verifier.report.svg_style import MARKER_COLORS, STYLE
+from verifier.run.result import Step, Trace
 
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 
-from verifier.engines.result import RACE_KINDS, Problem, Step, Trace
+from verifier.run.result import RACE_KINDS, Problem, Step, Trace
 
 MEMORY = "memory"
 # Steps that happen in the memory system rather than on a core: a buffered

@@ -9,9 +9,9 @@ what the arrow means).
 
 from __future__ import annotations
 
-from verifier.engines.result import Step, Trace
 from verifier.report.render_text import LINK_LABELS, pte_write_step
 from verifier.report.svg_layout import Box, Layout, in_flight
+from verifier.run.result import Step, Trace
 
 LABEL_CHAR_W = 5.6  # width of a 10px sans-serif character, a little generous
 LABEL_H = 11.0

@@ -13,7 +13,6 @@ import re
 import textwrap
 from dataclasses import dataclass
 
-from verifier.engines.result import RACE_KINDS, Step, Trace
 from verifier.report.render_text import (
     MEMORY,
     MEMORY_ACTIONS,
@@ -22,6 +21,7 @@ from verifier.report.render_text import (
     race_step,
     stale_fill,
 )
+from verifier.run.result import RACE_KINDS, Step, Trace
 
 MARGIN = 16
 HEADER_H = 58

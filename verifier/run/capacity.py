@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from verifier.engines.result import Result
 from verifier.ir.system import System
+from verifier.run.result import Result
 
 CAPACITY = "capacity"  # a check kind, never a problem kind of a verdict
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from verifier.engines.budget import Budget
 from verifier.ir.system import (
     Command,
     Const,
@@ -44,6 +43,7 @@ from verifier.ir.system import (
     tdiv,
     tmod,
 )
+from verifier.run.budget import Budget
 
 State = tuple[int, ...] | bytes  # bytes when every field fits in 0..255 (see `compact`)
 StepFn = Callable[[tuple[int, ...]], "tuple[int, ...] | None"]

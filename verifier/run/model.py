@@ -11,15 +11,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from verifier.engines.budget import Budget
-from verifier.engines.compile import compile_system
-from verifier.engines.trace import TraceBuilder
 from verifier.ir.lower import lower
 from verifier.ir.program import Program
 from verifier.ir.system import System
 from verifier.lang import ast
 from verifier.lang.checked import CheckedSpec
 from verifier.machine.semantics import build
+from verifier.run.budget import Budget
 
 
 def expect_text(e: ast.ExpectDecl | None) -> str | None:
@@ -96,6 +94,3 @@ class Model:
             if budget is not None:
                 budget.enter("building the machine")
             return Model(checked, prog, build(prog, model, check), model)
-
-    def builder(self, budget: Budget | None = None) -> TraceBuilder:
-        return TraceBuilder(self.system, compile_system(self.system, budget=budget), self.program)

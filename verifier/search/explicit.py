@@ -12,12 +12,12 @@ from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from verifier.engines.budget import Budget, LimitReached
-from verifier.engines.compile import Compiled, State, compact, compile_system
-from verifier.engines.hang import Hang, find_hang
-from verifier.engines.por import AmpleFn
-from verifier.engines.store import FlatStates, Links, ListStates, Store
 from verifier.ir.system import System
+from verifier.run.budget import Budget, LimitReached
+from verifier.run.compile import Compiled, State, compact, compile_system
+from verifier.search.hang import Hang, find_hang
+from verifier.search.por import AmpleFn
+from verifier.search.store import FlatStates, Links, ListStates, Store
 
 ProgressFn = Callable[[int, int, int], None]  # (states, frontier, transitions)
 

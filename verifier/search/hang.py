@@ -7,9 +7,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from verifier.engines.budget import Budget
-from verifier.engines.compile import Compiled, State
 from verifier.ir.system import CoreLayout, System
+from verifier.run.budget import Budget
+from verifier.run.compile import Compiled, State
 
 Position = Callable[[State], int]
 

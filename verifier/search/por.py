@@ -53,8 +53,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from verifier.engines.compile import State
 from verifier.ir.system import FALSE, Command, Const, Expr, Field, Op, System, fields_of
+from verifier.run.compile import State
 
 Succ = list[tuple[int, "State | None"]]
 AmpleFn = Callable[[State, Succ], "Succ | None"]

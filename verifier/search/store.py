@@ -21,7 +21,7 @@ from array import array
 from collections.abc import Callable, Iterator, Sequence
 from typing import NamedTuple, overload
 
-from verifier.engines.compile import State
+from verifier.run.compile import State
 
 _FIRST = 1 << 12  # initial table slots (a power of two)
 _LOW = (1 << 32) - 1  # the hash bits kept per state: enough for a table of 2**31 states

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import z3
 
-from verifier.engines.model import Model
-from verifier.engines.result import Trace
-from verifier.engines.smt_encode import (
+from verifier.run.model import Model
+from verifier.run.result import Trace
+from verifier.smt.encode import (
     Cond,
     Deadline,
     Encoding,
@@ -32,7 +32,7 @@ from verifier.engines.smt_encode import (
     new_solver,
     satisfiable,
 )
-from verifier.engines.trace import ReplayError, TraceBuilder
+from verifier.trace.builder import ReplayError, TraceBuilder
 
 
 class SmtReplayError(Exception):
@@ -57,7 +57,7 @@ class Search:
         self.m = m
         self.system = m.system
         self.enc = enc
-        self.tb: TraceBuilder = m.builder()
+        self.tb: TraceBuilder = TraceBuilder.of(m)
         self.deadline = deadline
         self.wanted = sorted({ch.kind for c in m.system.commands for ch in c.checks})
         self.found: dict[str, Hit] = {}

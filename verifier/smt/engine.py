@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import time
 
-from verifier.engines.model import Model, expect_text, meets
-from verifier.engines.result import Result, Trace
-from verifier.engines.smt_bmc import Induction, Search, SmtReplayError
-from verifier.engines.smt_encode import INT, Deadline, Encoding, Sort, Unknown, Z3Error, bv_width
-from verifier.engines.smt_prove import PhaseFn, Proof, Prover
 from verifier.lang import ast
+from verifier.run.model import Model, expect_text, meets
+from verifier.run.result import Result, Trace
+from verifier.smt.bmc import Induction, Search, SmtReplayError
+from verifier.smt.encode import INT, Deadline, Encoding, Sort, Unknown, Z3Error, bv_width
+from verifier.smt.prove import PhaseFn, Proof, Prover
+from verifier.trace.builder import TraceBuilder
 
 __all__ = ["DEFAULT_DEPTH", "PROOF_BUDGET", "SmtReplayError", "check_smt"]
 
@@ -150,7 +151,7 @@ class _Run:
         out = self.search.traces()
         hang, ex = self.proof.hang, self.proof.exploration
         if hang is not None and ex is not None:
-            tb = self.m.builder()
+            tb = TraceBuilder.of(self.m)
             final = tb.hang_problem(hang.core, hang.await_pc, ex.state(hang.state), hang.stuck)
             out.append(
                 tb.trace(

@@ -30,11 +30,10 @@ from dataclasses import dataclass, field, replace
 
 import z3
 
-from verifier.engines.explicit import Exploration, Found, explore
-from verifier.engines.invariants import Diagram, OutOfTime, Relations, TooLarge
-from verifier.engines.model import Model
-from verifier.engines.smt_bmc import SmtReplayError
-from verifier.engines.smt_encode import (
+from verifier.run.model import Model
+from verifier.search.explicit import Exploration, Found, explore
+from verifier.smt.bmc import SmtReplayError
+from verifier.smt.encode import (
     Cond,
     Deadline,
     Encoding,
@@ -46,6 +45,7 @@ from verifier.engines.smt_encode import (
     one_of,
     satisfiable,
 )
+from verifier.smt.invariants import Diagram, OutOfTime, Relations, TooLarge
 
 PhaseFn = Callable[[str], None]
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from verifier.engines.result import PROBLEM_KINDS, Result, Trace
 from verifier.report.files import ensure_dir, write_atomic
+from verifier.run.result import PROBLEM_KINDS, Result, Trace
 
 DIRNAME = "counterexamples"
 MODELS = ("sc", "tso", "pso")

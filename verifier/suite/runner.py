@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from verifier.engines.result import Result, Trace
 from verifier.lang.diagnostics import SpecError
 from verifier.report import terminal
+from verifier.run.result import Result, Trace
 from verifier.suite.parallel import Interrupted, run_parallel
 
 if TYPE_CHECKING:

@@ -3,21 +3,23 @@
 The path is re-executed with the compiled step functions (the same ones the
 search ran), so every step shown is a real transition of the machine; the
 command metadata and the pre/post states give each step its effect
-(``trace_effects``) and links (``trace_origins``); the final problem is worded
-by ``trace_problems``.
+(``trace.effects``) and links (``trace.origins``); the final problem is worded
+by ``trace.problems``.
 """
 
 from __future__ import annotations
 
-from verifier.engines.compile import Compiled
-from verifier.engines.result import Problem, Step, Trace
-from verifier.engines.trace_effects import Effects
-from verifier.engines.trace_origins import Origins
-from verifier.engines.trace_problems import check_problem
-from verifier.engines.trace_problems import hang_problem as _hang_problem
 from verifier.ir.program import Program
 from verifier.ir.system import Command, System
 from verifier.machine.layout import Layout
+from verifier.run.budget import Budget
+from verifier.run.compile import Compiled, compile_system
+from verifier.run.model import Model
+from verifier.run.result import Problem, Step, Trace
+from verifier.trace.effects import Effects
+from verifier.trace.origins import Origins
+from verifier.trace.problems import check_problem
+from verifier.trace.problems import hang_problem as _hang_problem
 
 
 class ReplayError(Exception):
@@ -36,6 +38,11 @@ class TraceBuilder:
         self.prog = prog
         self.lay: Layout = system.meta["layout"]
         self.effects = Effects(prog, self.lay)
+
+    @staticmethod
+    def of(m: Model, budget: Budget | None = None) -> TraceBuilder:
+        """The builder for a model, its System compiled under ``budget``."""
+        return TraceBuilder(m.system, compile_system(m.system, budget=budget), m.program)
 
     def run(self, path: list[int]) -> list[tuple[int, ...]]:
         states = [self.sys.init]

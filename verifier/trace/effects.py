@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from verifier.engines.trace_values import Values
 from verifier.ir import program as P
 from verifier.ir.program import Program, PteValue, page_of_arg
 from verifier.ir.system import Command, Const, evaluate
 from verifier.machine.layout import Layout
+from verifier.trace.values import Values
 
 PERMS = "rwx"
 State = tuple[int, ...]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from verifier.engines.result import Problem
-from verifier.engines.trace_effects import pte_desc, pte_source
-from verifier.engines.trace_values import Values
 from verifier.ir.program import IAwait, Program
 from verifier.ir.system import Command, evaluate
 from verifier.machine.layout import Layout
+from verifier.run.result import Problem
+from verifier.trace.effects import pte_desc, pte_source
+from verifier.trace.values import Values
 
 State = tuple[int, ...]
 

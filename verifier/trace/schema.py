@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from verifier.engines.result import PROBLEM_KINDS, source_hash
 from verifier.lang.checked import MODELS
+from verifier.run.result import PROBLEM_KINDS, source_hash
 
 ENGINES = ("explicit", "smt")
 
