@@ -397,4 +397,5 @@ def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Progr
         tuple(lcores),
         handlers,
         tuple(t.pte_values),
+        spec.flushes,
     )
