@@ -334,6 +334,7 @@ def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Progr
         tuple(lcores),
         handlers,
         tuple(t.pte_values),
+        spec.flushes,
     )
 
 
