@@ -19,7 +19,8 @@ from verifier.run.budget import Budget, LimitReached
 from verifier.run.capacity import settle
 from verifier.run.model import Model, expect_text, meets, meets_so_far, release_frozen
 from verifier.run.result import Result, Trace
-from verifier.search.explicit import Exploration, ProgressFn, explore
+from verifier.search.explicit import ProgressFn, explore
+from verifier.search.exploration import Exploration
 from verifier.search.por import Reduction, reduction
 from verifier.search.symmetry import Canon, canon
 from verifier.trace.builder import TraceBuilder
