@@ -21,6 +21,7 @@ LAYERS = [
     "search",
     "smt",
     "cost",
+    "replay",
     "report",
     "api",
     "suite",
