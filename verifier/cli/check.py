@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from verifier.api import DEFAULT_MAX_STATES, check_spec, expected_models
+from verifier.api import DEFAULT_MAX_STATES, ENGINES, check_spec, expected_models
 from verifier.cli import common as cli
 from verifier.cli.cost import cost_line
 from verifier.lang.checked import MODELS
@@ -45,9 +45,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--svg", metavar="DIR", help="write each trace's swimlane picture to DIR")
     p.add_argument(
         "--engine",
-        choices=("explicit", "smt"),
-        default="explicit",
-        help="explicit-state search (default) or z3 bounded model checking",
+        choices=ENGINES,
+        default="auto",
+        help="native: the state search compiled to C; explicit: the Python state search; "
+        "auto (default): explicit for a small state space, native beyond it; "
+        "smt: z3 bounded model checking",
     )
     p.add_argument(
         "--depth",

@@ -30,7 +30,8 @@ from typing import overload
 from verifier.ir.system import System
 from verifier.run.budget import Budget, LimitReached, rss_mb
 from verifier.search.exploration import Found
-from verifier.search.native import build, cgen
+from verifier.search.native.build import CompilerMissing, binary, compiler
+from verifier.search.native.cgen import fits, kinds_of, source
 from verifier.search.por import Reduction
 from verifier.search.symmetry import Canon
 
@@ -45,7 +46,7 @@ class NativeUnavailable(Exception):
 
 def available() -> bool:
     """Is there a C compiler to build native searches with?"""
-    return build.compiler() is not None
+    return compiler() is not None
 
 
 class KnownStates(Sequence[tuple[int, ...]]):
@@ -126,7 +127,7 @@ def program(system: System, canon: Canon | None, red: Reduction | None) -> str:
     """The C source of ``system``'s native search."""
     runtime = resources.files(__package__).joinpath("runtime.c").read_text()
     plans = canon.plans if canon is not None and canon.fn is not None else ()
-    return cgen.source(system, plans, red, runtime)
+    return source(system, plans, red, runtime)
 
 
 def explore_native(
@@ -135,6 +136,7 @@ def explore_native(
     budget: Budget,
     canon: Canon | None = None,
     reduction: Reduction | None = None,
+    por: bool = True,
     stop_at_first: bool = False,
     stop_when: frozenset[str] | None = None,
     progress: ProgressFn | None = None,
@@ -143,27 +145,28 @@ def explore_native(
     """Explore every reachable state of ``system`` in the native search, within
     ``budget``'s limits (``max_states`` when it has none); ``canon``: symmetry reduction
     (`symmetry.canon`), ``reduction``: partial-order reduction (`por.reduction`);
-    ``stop_at_first``/``stop_when`` as `explicit.explore`.  Raises `NativeUnavailable`
+    ``por`` False: the program carries ``reduction``'s conditions (one program for
+    both) but does not use them; ``stop_at_first``/``stop_when`` as `explicit.explore`.  Raises `NativeUnavailable`
     when it cannot run here (the caller runs the Python search)."""
     start = time.monotonic()
     if budget.max_states is not None:
         max_states = budget.max_states
     if len(system.commands) > MAX_COMMANDS:
         raise NativeUnavailable(f"more than {MAX_COMMANDS} commands")
-    why = cgen.fits(system)
+    why = fits(system)
     if why:
         raise NativeUnavailable(why)
-    use_por = reduction is not None and bool(reduction.conditions)
+    use_por = por and reduction is not None and bool(reduction.conditions)
     use_sym = canon is not None and canon.fn is not None
     budget.enter("compiling")
     try:
-        exe = build.binary(program(system, canon if use_sym else None, reduction), budget)
-    except build.CompilerMissing as exc:
+        exe = binary(program(system, canon if use_sym else None, reduction), budget)
+    except CompilerMissing as exc:
         raise NativeUnavailable(str(exc)) from None
     except LimitReached as limit:
         return NativeExploration(system, KnownStates(0, {}), {}, 0, False, limit.reason)
     budget.enter("search")
-    kinds = cgen.kinds_of(system)
+    kinds = kinds_of(system)
     args = [
         f"max_states={max_states}",
         f"symmetry={int(use_sym)}",

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from verifier.run.budget import Budget
 
-FLAGS = ("-O2", "-std=gnu11", "-w", "-pthread")
+FLAGS = ("-O1", "-std=gnu11", "-w", "-pthread")
 
 
 class CompilerMissing(Exception):
