@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
 from typing import Any
 
+from verifier.engine import Search, explore_model, shortest
 from verifier.lang.ast import ExpectDecl
 from verifier.lang.checked import MODELS, CheckedSpec
 from verifier.lang.frontend import load
@@ -23,7 +23,6 @@ from verifier.search.explicit import ProgressFn
 from verifier.search.exploration import Exploration
 from verifier.search.native import NativeExploration
 from verifier.search.por import Reduction, reduction
-from verifier.engine import ENGINES, Search, explore_model, shortest
 from verifier.search.symmetry import Canon, canon
 from verifier.trace.builder import TraceBuilder
 

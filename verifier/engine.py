@@ -13,8 +13,8 @@ from verifier.search.explicit import ProgressFn, explore
 from verifier.search.exploration import Exploration
 from verifier.search.native import NativeExploration, NativeUnavailable, explore_native
 from verifier.search.native import available as native_available
-from verifier.search.por import Reduction
-from verifier.search.symmetry import Canon
+from verifier.search.por import Reduction, reduction
+from verifier.search.symmetry import Canon, canon
 
 ENGINES = ("auto", "native", "explicit", "smt")
 NATIVE_AFTER = 20_000  # `auto`: states the Python search may take before the native one runs
@@ -78,8 +78,9 @@ def explore_model(
             return explore_native(
                 m.system,
                 budget=budget,
-                canon=sym,
-                reduction=red,
+                canon=sym or canon(m.system, m.program),  # one program, reductions on or off
+                reduction=red or reduction(m.system),
+                symmetry=sym is not None,
                 por=ample is not None,
                 stop_at_first=search.stop_at_first,
                 stop_when=stop_when,

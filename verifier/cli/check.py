@@ -8,9 +8,10 @@ import sys
 import time
 from pathlib import Path
 
-from verifier.api import DEFAULT_MAX_STATES, ENGINES, check_spec, expected_models
+from verifier.api import DEFAULT_MAX_STATES, check_spec, expected_models
 from verifier.cli import common as cli
 from verifier.cli.cost import cost_line
+from verifier.engine import ENGINES
 from verifier.lang.checked import MODELS
 from verifier.lang.diagnostics import SpecError
 from verifier.lang.frontend import load

@@ -295,9 +295,8 @@ def _family_source(blocks: tuple[Block, ...], f: int, ns: dict[str, object]) -> 
         else:
             ns[f"_U{f}_{k}"] = b.inverse
             x, y = b.kinds[0] - b.lo, b.kinds[1] - b.lo
-            lines.append(
-                f"        n[{b.lo}:{b.hi}] = b[:{x}] + b[{x}:{y}].translate(_U{f}_{k}) + b[{y}:{size}]"
-            )
+            back = f"b[{x}:{y}].translate(_U{f}_{k})"
+            lines.append(f"        n[{b.lo}:{b.hi}] = b[:{x}] + {back} + b[{y}:{size}]")
         for j, w in enumerate(b.words):
             lines.append(f"        n[{w}] = b[{size + j}]")
     lines.append("        s = bytes(n)")

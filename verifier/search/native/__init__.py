@@ -136,6 +136,7 @@ def explore_native(
     budget: Budget,
     canon: Canon | None = None,
     reduction: Reduction | None = None,
+    symmetry: bool = True,
     por: bool = True,
     stop_at_first: bool = False,
     stop_when: frozenset[str] | None = None,
@@ -144,9 +145,9 @@ def explore_native(
 ) -> NativeExploration:
     """Explore every reachable state of ``system`` in the native search, within
     ``budget``'s limits (``max_states`` when it has none); ``canon``: symmetry reduction
-    (`symmetry.canon`), ``reduction``: partial-order reduction (`por.reduction`);
-    ``por`` False: the program carries ``reduction``'s conditions (one program for
-    both) but does not use them; ``stop_at_first``/``stop_when`` as `explicit.explore`.  Raises `NativeUnavailable`
+    (`symmetry.canon`), ``reduction``: partial-order reduction (`por.reduction`), used
+    when ``symmetry``/``por`` (one program carries both, used or not);
+    ``stop_at_first``/``stop_when`` as `explicit.explore`.  Raises `NativeUnavailable`
     when it cannot run here (the caller runs the Python search)."""
     start = time.monotonic()
     if budget.max_states is not None:
@@ -157,15 +158,15 @@ def explore_native(
     if why:
         raise NativeUnavailable(why)
     use_por = por and reduction is not None and bool(reduction.conditions)
-    use_sym = canon is not None and canon.fn is not None
-    budget.enter("compiling")
+    use_sym = symmetry and canon is not None and canon.fn is not None
     try:
-        exe = binary(program(system, canon if use_sym else None, reduction), budget)
+        budget.enter("compiling")
+        exe = binary(program(system, canon, reduction), budget)
+        budget.enter("search")
     except CompilerMissing as exc:
         raise NativeUnavailable(str(exc)) from None
     except LimitReached as limit:
         return NativeExploration(system, KnownStates(0, {}), {}, 0, False, limit.reason)
-    budget.enter("search")
     kinds = kinds_of(system)
     args = [
         f"max_states={max_states}",
@@ -175,7 +176,9 @@ def explore_native(
         "progress=0.5",
     ]
     if stop_when is not None:
-        args.append("stop_when=" + ",".join(str(kinds.index(k)) for k in sorted(stop_when) if k in kinds))
+        args.append(
+            "stop_when=" + ",".join(str(kinds.index(k)) for k in sorted(stop_when) if k in kinds)
+        )
     if budget.timeout is not None:
         args.append(f"timeout={budget.remaining():.3f}")
     if budget.max_memory is not None:
@@ -257,7 +260,9 @@ def _parse(
     complete = head["complete"] == "1"
     code = head["reason"].split()[0] if head["reason"] != "-" else ""
     phase = head.get("phase", "search")
-    stopped = bool(found) and (stop_at_first or (stop_when is not None and stop_when <= found.keys()))
+    stopped = bool(found) and (
+        stop_at_first or (stop_when is not None and stop_when <= found.keys())
+    )
     return NativeExploration(
         system,
         KnownStates(int(head["states"]), known),

@@ -82,6 +82,8 @@ def binary(source: str, budget: Budget | None = None) -> Path:
                 budget.check()
             raise RuntimeError("the C compiler did not finish") from None
         if done.returncode != 0:
-            raise RuntimeError(f"the C compiler failed on the generated search:\n{done.stderr[-3000:]}")
+            raise RuntimeError(
+                f"the C compiler failed on the generated search:\n{done.stderr[-3000:]}"
+            )
         os.replace(out, exe)
     return exe

@@ -96,11 +96,13 @@ class CGen:
         raise ValueError(e.op)
 
     def table_source(self) -> list[str]:
-        return [
-            f"static const int64_t {name}[{max(len(values), 1)}] = "
-            f"{{{', '.join(map(str, values)) or '0'}}};"
-            for values, name in self.tables.items()
-        ]
+        return [_array("int64_t", name, values) for values, name in self.tables.items()]
+
+
+def _array(ctype: str, name: str, values: Sequence[int]) -> str:
+    """A constant C array (one element at least: C has no empty arrays)."""
+    items = ", ".join(map(str, values)) or "0"
+    return f"static const {ctype} {name}[{max(len(values), 1)}] = {{{items}}};"
 
 
 def fits(system: System) -> str:
@@ -115,7 +117,7 @@ def fits(system: System) -> str:
         for e in exprs:
             interval(e, system.fields, memo)
         for lo, hi in memo.values():
-            if not (-_LIMIT < lo and hi < _LIMIT):
+            if not (lo > -_LIMIT and hi < _LIMIT):
                 return f"command {cmd.key} computes values beyond 64 bits"
         memo.clear()
     return ""
@@ -136,7 +138,8 @@ def _command(g: CGen, cmd: Command, known: Expr | None) -> list[str]:
     if fatal:
         lines.append("        int d = 0;")
     for h, ch in enumerate(cmd.checks):
-        lines.append(f"        if ({g.cond(ch.cond)}) {{ HIT({cmd.id}, {h});{' d = 1;' if ch.fatal else ''} }}")
+        end = " d = 1;" if ch.fatal else ""
+        lines.append(f"        if ({g.cond(ch.cond)}) {{ HIT({cmd.id}, {h});{end} }}")
     body = "        "
     if fatal:
         lines.append(f"        if (d) END({cmd.id}); else {{")
@@ -200,13 +203,19 @@ def packing(fields: Sequence[FieldInfo]) -> Packing:
 
 
 def _packing_source(fields: Sequence[FieldInfo], pk: Packing) -> list[str]:
-    lines = ["static int pack(const int32_t *s, uint8_t *out) {", f"    uint64_t w[{pk.words}] = {{0}};"]
+    lines = [
+        "static int pack(const int32_t *s, uint8_t *out) {",
+        f"    uint64_t w[{pk.words}] = {{0}};",
+    ]
     for i, (f, (word, shift, bits)) in enumerate(zip(fields, pk.places, strict=True)):
         lines.append(f"    if (s[{i}] < {f.lo} || s[{i}] > {f.hi}) return {i + 1};")
         if bits:
             lines.append(f"    w[{word}] |= (uint64_t)(s[{i}] - ({f.lo})) << {shift};")
     lines += ["    memcpy(out, w, W);", "    return 0;", "}"]
-    lines += ["static void unpack(const uint8_t *in, int32_t *s) {", f"    uint64_t w[{pk.words}] = {{0}};"]
+    lines += [
+        "static void unpack(const uint8_t *in, int32_t *s) {",
+        f"    uint64_t w[{pk.words}] = {{0}};",
+    ]
     lines.append("    memcpy(w, in, W);")
     for i, (f, (word, shift, bits)) in enumerate(zip(fields, pk.places, strict=True)):
         if bits:
@@ -226,8 +235,8 @@ def _canon_source(plans: Sequence[Sequence[Block]]) -> list[str]:
     for f, blocks in enumerate(plans):
         for k, b in enumerate(blocks):
             if b.table is not None:
-                lines.append(f"static const uint8_t RN{f}_{k}[256] = {{{', '.join(map(str, b.table))}}};")
-                lines.append(f"static const uint8_t BK{f}_{k}[256] = {{{', '.join(map(str, b.inverse or b''))}}};")
+                lines.append(_array("uint8_t", f"RN{f}_{k}", b.table))
+                lines.append(_array("uint8_t", f"BK{f}_{k}", b.inverse or b""))
     lines.append("static void canon(int32_t *s) {")
     if not plans:
         lines.append("    (void)s;")
@@ -239,29 +248,23 @@ def _canon_source(plans: Sequence[Sequence[Block]]) -> list[str]:
         lines.append(f"        int32_t key[{m}][{klen}]; int ord[{m}];")
         for k, b in enumerate(blocks):
             ka, kb = b.kinds
-            lines.append(f"        ord[{k}] = {k};")
             lines.append(f"        for (int x = 0; x < {size}; x++) key[{k}][x] = s[{b.lo} + x];")
             if b.table is not None:
-                lines.append(
-                    f"        for (int x = {ka - b.lo}; x < {kb - b.lo}; x++) key[{k}][x] = RN{f}_{k}[key[{k}][x]];"
-                )
+                lines.append(f"        for (int x = {ka - b.lo}; x < {kb - b.lo}; x++)")
+                lines.append(f"            key[{k}][x] = RN{f}_{k}[key[{k}][x]];")
             for j, w in enumerate(b.words):
                 lines.append(f"        key[{k}][{size + j}] = s[{w}];")
-        # insertion sort of the instance numbers by key (lexicographic, as bytes sort)
-        lines.append(f"        int moved = 0;")
-        lines.append(f"        for (int a = 1; a < {m}; a++) {{")
-        lines.append("            int x = ord[a], b = a;")
-        lines.append(
-            f"            while (b > 0 && keycmp(key[ord[b - 1]], key[x], {klen}) > 0) {{ ord[b] = ord[b - 1]; b--; moved = 1; }}"
-        )
-        lines.append("            ord[b] = x;")
-        lines.append("        }")
+        lines.append(f"        int moved = sort_keys(&key[0][0], {m}, {klen}, ord);")
         lines.append("        if (moved) {")
         for k, b in enumerate(blocks):
             ka, kb = b.kinds
-            lines.append(f"            for (int x = 0; x < {size}; x++) s[{b.lo} + x] = key[ord[{k}]][x];")
+            lines.append(
+                f"            for (int x = 0; x < {size}; x++) s[{b.lo} + x] = key[ord[{k}]][x];"
+            )
             if b.table is not None:
-                lines.append(f"            for (int x = {ka}; x < {kb}; x++) s[x] = BK{f}_{k}[s[x]];")
+                lines.append(
+                    f"            for (int x = {ka}; x < {kb}; x++) s[x] = BK{f}_{k}[s[x]];"
+                )
             for j, w in enumerate(b.words):
                 lines.append(f"            s[{w}] = key[ord[{k}]][{size + j}];")
         lines.append("        }")
@@ -297,8 +300,8 @@ def _views_source(system: System) -> tuple[list[str], int]:
             views.append((c, "handler", sorted(core.handler_awaits)))
     n = len(views)
     lines = [f"#define NVIEWS {n}"]
-    lines.append(f"static const int VIEW_CORE[{max(n, 1)}] = {{{', '.join(str(v[0]) for v in views) or '0'}}};")
-    lines.append(f"static const int VIEW_NAWAITS[{max(n, 1)}] = {{{', '.join(str(len(v[2])) for v in views) or '0'}}};")
+    lines.append(_array("int", "VIEW_CORE", [v[0] for v in views]))
+    lines.append(_array("int", "VIEW_NAWAITS", [len(v[2]) for v in views]))
     most = max((len(v[2]) for v in views), default=1)
     rows = ", ".join("{" + ", ".join(map(str, v[2])) + "}" for v in views) or "{0}"
     lines.append(f"static const int VIEW_AWAITS[{max(n, 1)}][{max(most, 1)}] = {{{rows}}};")
@@ -307,7 +310,9 @@ def _views_source(system: System) -> tuple[list[str], int]:
     for v, (c, kind, _) in enumerate(views):
         core = system.cores[c]
         if kind == "program":
-            lines.append(f"    case {v}: return s[{core.in_handler}] ? s[{core.saved_pc}] : s[{core.pc}];")
+            lines.append(
+                f"    case {v}: return s[{core.in_handler}] ? s[{core.saved_pc}] : s[{core.pc}];"
+            )
         else:
             lines.append(f"    case {v}: return s[{core.in_handler}] ? s[{core.pc}] : -1;")
     lines += ["    default: return -1;", "    }", "}"]
@@ -357,18 +362,12 @@ def source(
         f"#define HAS_POR {int(red is not None and bool(red.conditions))}",
         f"#define POS_T {'uint16_t' if pcs < 0xFFFF else 'uint32_t'}",
         *views,
-        f"static const int32_t INIT[{nf}] = {{{', '.join(map(str, system.init))}}};",
-        f"static const int CMD_CORE[{ncmd}] = {{{', '.join(str(c.core) for c in system.commands)}}};",
-        f"static const int CMD_SITE[{ncmd}] = "
-        f"{{{', '.join(str(-1 if c.site is None else c.site) for c in system.commands)}}};",
-        f"static const int CHECK_BASE[{ncmd}] = {{{', '.join(map(str, base))}}};",
-        f"static const int CHECK_KIND[{max(len(flat), 1)}] = {{{', '.join(map(str, flat)) or '0'}}};",
-        f"static const int CORE_INH[{len(system.cores)}] = "
-        f"{{{', '.join(str(c.in_handler) for c in system.cores)}}};",
-        "static int keycmp(const int32_t *a, const int32_t *b, int n) {",
-        "    for (int x = 0; x < n; x++) if (a[x] != b[x]) return a[x] < b[x] ? -1 : 1;",
-        "    return 0;",
-        "}",
+        _array("int32_t", "INIT", system.init),
+        _array("int", "CMD_CORE", [c.core for c in system.commands]),
+        _array("int", "CMD_SITE", [-1 if c.site is None else c.site for c in system.commands]),
+        _array("int", "CHECK_BASE", base),
+        _array("int", "CHECK_KIND", flat),
+        _array("int", "CORE_INH", [c.in_handler for c in system.cores]),
     ]
     tail = [
         *_packing_source(system.fields, pk),

@@ -40,6 +40,28 @@ static int64_t tab(const int64_t *t, int64_t len, int64_t i) { return i >= 0 && 
 #define END(c) do { o->cid[o->n] = (c); o->has[o->n] = 0; o->n++; } while (0)
 #define NEXT(c) (o->cid[o->n] = (c), o->has[o->n] = 1, memcpy(o->st[o->n], s, sizeof(int32_t) * NF), o->st[o->n++])
 
+static int keycmp(const int32_t *a, const int32_t *b, int n) {
+    for (int x = 0; x < n; x++) if (a[x] != b[x]) return a[x] < b[x] ? -1 : 1;
+    return 0;
+}
+
+/* ord := the instance numbers 0..m-1 sorted by their keys (m rows of klen values, compared
+ * as `bytes` compare); whether that order differs from 0..m-1. */
+static int sort_keys(const int32_t *key, int m, int klen, int *ord) {
+    int moved = 0;
+    for (int a = 0; a < m; a++) ord[a] = a;
+    for (int a = 1; a < m; a++) {
+        int x = ord[a], b = a;
+        while (b > 0 && keycmp(key + ord[b - 1] * klen, key + x * klen, klen) > 0) {
+            ord[b] = ord[b - 1];
+            b--;
+            moved = 1;
+        }
+        ord[b] = x;
+    }
+    return moved;
+}
+
 /* @@ generated @@ */
 
 /* ------------------------------------------------------------ limits and memory */
