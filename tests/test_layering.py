@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent / "verifier"
 LAYERS = [
     "lang", "ir", "machine",
     "run", "trace", "search", "smt", "cost",
-    "report", "api", "suite", "cli",
+    "report", "api", "repair", "suite", "cli",
 ]
 
 
