@@ -110,86 +110,112 @@ def repair(
 ) -> Outcome:
     """Search the edit space of ``checked`` for changes that make it safe under every
     model of ``models``; stop at ``fixes_wanted`` fixes of the smallest size found."""
-    start = time.monotonic()
-    deadline = start + limits.seconds
-
-    def check(c: CheckedSpec, model: str) -> Result:
-        left = max(0.1, deadline - time.monotonic())
-        per = left if limits.timeout is None else min(limits.timeout, left)
-        return api.check_spec(
-            c, model, max_states=limits.max_states, timeout=per, max_memory=limits.max_memory
-        )
-
-    original = [check(checked, m) for m in models]
-    order = model_order(original)
-    out = Outcome(checked, list(models), original, [], [], 0, 0, 0, 0, 0.0, max_edits)
+    s = _Search(checked, defines, limits, progress)
+    original = [s.check(checked, m) for m in models]
+    s.order = model_order(original)
+    out = s.out = Outcome(checked, list(models), original, [], [], 0, 0, 0, 0, 0.0, max_edits)
     if any(r.verdict == "inconclusive" for r in original):
         out.stopped = "the spec itself is inconclusive: " + next(
             r.reason for r in original if r.verdict == "inconclusive"
         )
-        return _done(out, start)
-    if all(r.verdict == "safe" for r in original):
-        return _done(out, start)
+    elif any(r.verdict != "safe" for r in original):
+        guide = Guide.of(original)
+        edits = candidates(Context(checked), kinds)
+        singles = guide.order(edits, [(k.name, k.spread) for k in EDIT_KINDS])
+        out.candidates = len(singles)
+        tried: list[Candidate] = []
+        level: list[tuple[Edit, ...]] = [(e,) for e in singles]
+        for size in range(1, max_edits + 1):
+            here = s.level(level, fixes_wanted)
+            tried += here
+            if out.fixes or out.stopped:
+                break
+            out.size_done = size
+            if size < max_edits:
+                level = _next_level(here, singles, len(s.order), original)
+        if not out.fixes:
+            out.closest = s.completed(_closest(tried, len(s.order)))
+    out.seconds = time.monotonic() - s.start
+    return out
 
-    ctx = Context(checked)
-    guide = Guide.of(original)
-    singles = guide.order(candidates(ctx, kinds), [(k.name, k.spread) for k in EDIT_KINDS])
-    out.candidates = len(singles)
-    seen: set[str] = {format_spec(checked.spec)}
-    tried: list[Candidate] = []
-    level: list[tuple[Edit, ...]] = [(e,) for e in singles]
-    first = 0  # how many candidates had been checked when the first fix was found
-    for size in range(1, max_edits + 1):
-        checked_here: list[Candidate] = []
+
+class _Search:
+    """The checks of one repair: limits, the candidates seen, what was found so far."""
+
+    def __init__(
+        self,
+        checked: CheckedSpec,
+        defines: Sequence[str],
+        limits: Limits,
+        progress: ProgressFn | None,
+    ) -> None:
+        self.checked, self.defines, self.limits, self.progress = (
+            checked,
+            list(defines),
+            limits,
+            progress,
+        )
+        self.start = time.monotonic()
+        self.deadline = self.start + limits.seconds
+        self.seen: set[str] = {format_spec(checked.spec)}
+        self.first = 0  # how many candidates had been checked when the first fix was found
+        self.order: list[str] = []
+        self.out: Outcome
+
+    def check(self, c: CheckedSpec, model: str) -> Result:
+        left = max(0.1, self.deadline - time.monotonic())
+        per = left if self.limits.timeout is None else min(self.limits.timeout, left)
+        lim = self.limits
+        return api.check_spec(
+            c, model, max_states=lim.max_states, timeout=per, max_memory=lim.max_memory
+        )
+
+    def _stop(self, fixes_wanted: int) -> bool:
+        out = self.out
+        if out.fixes and (len(out.fixes) >= fixes_wanted or out.tried >= self.first + FOLLOW):
+            return True
+        if out.tried >= self.limits.max_checks:
+            out.stopped = f"checked {out.tried} candidates (--max-checks)"
+        elif time.monotonic() >= self.deadline:
+            out.stopped = f"the search took {self.limits.seconds:g} s (--search-time)"
+        return bool(out.stopped)
+
+    def level(self, level: list[tuple[Edit, ...]], fixes_wanted: int) -> list[Candidate]:
+        """Check the candidates of one size in order; the ones that are not fixes."""
+        out, rejected = self.out, []
         for edits in level:
-            if out.fixes and (len(out.fixes) >= fixes_wanted or out.tried >= first + FOLLOW):
+            if self._stop(fixes_wanted):
                 break
-            if out.tried >= limits.max_checks:
-                out.stopped = f"checked {out.tried} candidates (--max-checks)"
-            elif time.monotonic() >= deadline:
-                out.stopped = f"the search took {limits.seconds:g} s (--search-time)"
-            if out.stopped:
-                break
-            cand = _build(checked, edits, seen)
+            cand = _build(self.checked, edits, self.seen)
             if cand is None:
                 continue
             if cand.invalid:
                 out.invalid += 1
                 continue
             out.tried += 1
-            if progress is not None:
-                progress(out.tried, len(out.fixes), "; ".join(e.text for e in edits))
-            c2 = load_text(cand.text, checked.file, list(defines))
-            for m in order:
-                r = check(c2, m)
+            if self.progress is not None:
+                self.progress(out.tried, len(out.fixes), "; ".join(e.text for e in edits))
+            c2 = load_text(cand.text, self.checked.file, self.defines)
+            for m in self.order:
+                cand.results.append(self.check(c2, m))
                 out.checks += 1
-                cand.results.append(r)
-                if r.verdict != "safe":
+                if cand.results[-1].verdict != "safe":
                     break
             if cand.fixed:
-                first = first if out.fixes else out.tried
+                self.first = self.first if out.fixes else out.tried
                 out.fixes.append(cand)
             else:
-                checked_here.append(cand)
-        tried += checked_here
-        if out.fixes or out.stopped:
-            break
-        out.size_done = size
-        if size < max_edits:
-            level = _next_level(checked_here, singles, len(order), original)
-    if not out.fixes:
-        out.closest = _closest(tried, len(order))
-        for c in out.closest:  # what each would leave under every model, not only the first
+                rejected.append(cand)
+        return rejected
+
+    def completed(self, closest: list[Candidate]) -> list[Candidate]:
+        """``closest`` checked under every model, to say what each would leave."""
+        for c in closest:
             done = {r.model for r in c.results}
-            c2 = load_text(c.text, checked.file, list(defines))
-            c.results += [check(c2, m) for m in order if m not in done]
-            c.results.sort(key=lambda r: order.index(r.model))
-    return _done(out, start)
-
-
-def _done(out: Outcome, start: float) -> Outcome:
-    out.seconds = time.monotonic() - start
-    return out
+            c2 = load_text(c.text, self.checked.file, self.defines)
+            c.results += [self.check(c2, m) for m in self.order if m not in done]
+            c.results.sort(key=lambda r: self.order.index(r.model))
+        return closest
 
 
 def _build(checked: CheckedSpec, edits: tuple[Edit, ...], seen: set[str]) -> Candidate | None:
