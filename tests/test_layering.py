@@ -25,6 +25,7 @@ LAYERS = [
     "report",
     "engine",
     "api",
+    "repair",
     "suite",
     "cli",
 ]
