@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from verifier.ir import program as P
 from verifier.ir.flat import LowerError, decl_text, fold, resolve_next, source_text
@@ -54,6 +55,7 @@ class _Tables:
     word_index: dict[tuple[str, int | None], int] = field(default_factory=dict)  # (var, core)
     pte_values: list[P.PteValue] = field(default_factory=list)
     pte_index: dict[tuple[object, ...], int] = field(default_factory=dict)
+    dirs: dict[str, int] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)  # the source's lines, split once
     emitted: int = 0  # instructions over all cores, bounded by MAX_INSTRUCTIONS
     check: Callable[[], None] | None = None  # the run's time and memory budget
@@ -146,6 +148,9 @@ class _CoreLowerer:
                 return self.name(self.ref(e))
             case ast.Index(name=n, index=i):
                 return P.LWord(self.word(n, i))
+            case ast.PteRead(page=ref, field=f):
+                space, page = self.page(ref)
+                return P.LPte(space, page, f)
             case ast.Unary(op=o, operand=a):
                 return P.LUn("neg" if o == "-" else "not", self.expr(a))
             case ast.Binary(op=o, left=a, right=b):
@@ -308,6 +313,10 @@ class _CoreLowerer:
                 self.emit(lambda a, b: P.IAssert(a, b, self.expr(c)), sp)
             case ast.Skip():
                 self.emit(lambda a, b: P.ISkip(a, b), sp)
+            case ast.DirWrite(dir=d, table=tbl):
+                di = self.t.dirs[d]
+                ti = -1 if tbl is None else self.t.spec.tables.index(tbl)
+                self.emit(lambda a, b: P.IDir(a, b, di, ti), sp)
             case _:
                 raise LowerError(f"unknown statement {s}")
 
@@ -328,6 +337,7 @@ def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Progr
         {f: tuple(v) for f, v in families.items()},
         lines=spec.source.splitlines(),
         check=check,
+        dirs={d.name: i for i, d in enumerate(spec.dirs)},
     )
     for var in spec.vars:
         owners: list[int | None] = [None] if var.family is None else list(t.families[var.family])
@@ -382,6 +392,7 @@ def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Progr
         )
 
     handlers = tuple(P.Handler(h.name, h.params, h.param_kinds, h.span) for h in spec.handlers)
+    tables, dirs, slots, walks, leaves = _two_level(spec, t)
     return P.Program(
         spec.title,
         spec.file,
@@ -398,4 +409,36 @@ def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Progr
         handlers,
         tuple(t.pte_values),
         spec.flushes,
+        tables,
+        dirs,
+        slots,
+        walks,
+        leaves,
     )
+
+
+def _two_level(spec: CheckedSpec, t: _Tables) -> tuple[Any, ...]:
+    """Table frames, dirs, slots per table, each page's (dir, slot) and each leaf's initial
+    value (docs/page-tables.md); all empty for a one-level spec."""
+    if not spec.dirs:
+        return (), (), 0, (), ()
+    tables = tuple(t.frames[n] for n in spec.tables)
+    spaces = [s.name for s in spec.spaces]
+    dirs = tuple(
+        P.Dir(d.name, spaces.index(d.space), -1 if d.table is None else spec.tables.index(d.table))
+        for d in spec.dirs
+    )
+    slots = 1 + max([0, *(i for s in spec.spaces for _, _, i in s.slots)])
+    walks = []
+    given: dict[tuple[int, int], int] = {}
+    for s in spec.spaces:
+        at = {page: (t.dirs[d], i) for page, d, i in s.slots}
+        walks.append(tuple(at.get(p) for p in spec.pages))
+        declared = dict(s.entries)
+        for page, (d, i) in at.items():
+            if dirs[d].init >= 0:
+                v = declared[page]
+                given[(dirs[d].init, i)] = t.pte_value(v, decl_text(spec, page, v), v.span)
+    zero = t.pte_value(ast.Invalid(), "an entry of a zeroed table page", None)
+    leaves = tuple(tuple(given.get((k, i), zero) for i in range(slots)) for k in range(len(tables)))
+    return tables, dirs, slots, tuple(walks), leaves

@@ -62,6 +62,15 @@ class PageName(Node):
 
 
 @dataclass(frozen=True)
+class PteRead(Node):
+    """`pte(V).present`: one field of a page's PTE as the running core sees it (a shared
+    read; docs/page-tables.md)."""
+
+    page: PageRef
+    field: str
+
+
+@dataclass(frozen=True)
 class Unary(Node):
     op: str  # '-' | '!'
     operand: Expr
@@ -74,7 +83,7 @@ class Binary(Node):
     right: Expr
 
 
-Expr = Num | Name | SelfRef | Index | PageName | Unary | Binary
+Expr = Num | Name | SelfRef | Index | PageName | PteRead | Unary | Binary
 
 
 # ---------------------------------------------------------------- core sets
@@ -273,6 +282,15 @@ class Skip(Node):
     pass
 
 
+@dataclass(frozen=True)
+class DirWrite(Node):
+    """`dir D := T` / `dir D := invalid` (``table`` None): a store to an upper-level
+    entry (docs/page-tables.md)."""
+
+    dir: str
+    table: str | None
+
+
 Stmt = (
     PteWrite
     | Assign
@@ -295,6 +313,7 @@ Stmt = (
     | Irq
     | Assert
     | Skip
+    | DirWrite
 )
 
 
@@ -329,9 +348,33 @@ class FrameDecl(Node):
 
 
 @dataclass(frozen=True)
+class TableDecl(Node):
+    """`table T, U`: page-table pages (frames holding leaf entries)."""
+
+    names: tuple[Ident, ...]
+
+
+@dataclass(frozen=True)
+class DirDecl(Node):
+    """`dir D -> T` / `dir D invalid` (``table`` None): an upper-level entry."""
+
+    name: str
+    table: str | None
+
+
+@dataclass(frozen=True)
+class Slot(Node):
+    """`D[i]`: slot ``index`` of the table upper-level entry ``dir`` points to."""
+
+    dir: str
+    index: Expr
+
+
+@dataclass(frozen=True)
 class PageDecl(Node):
     name: str
     value: PteValue
+    at: Slot | None = None  # a two-level page (docs/page-tables.md)
 
 
 @dataclass(frozen=True)
@@ -339,6 +382,7 @@ class SpaceDecl(Node):
     name: str
     asid: Expr
     pages: tuple[PageDecl, ...]
+    dirs: tuple[DirDecl, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -385,6 +429,8 @@ Decl = (
     | ParamDecl
     | OptionDecl
     | FrameDecl
+    | TableDecl
+    | DirDecl
     | PageDecl
     | SpaceDecl
     | VarDecl
