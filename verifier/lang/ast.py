@@ -63,8 +63,7 @@ class PageName(Node):
 
 @dataclass(frozen=True)
 class PteRead(Node):
-    """`pte(V).present`: one field of a page's PTE as the running core sees it (a shared
-    read; docs/page-tables.md)."""
+    """`pte(V).present`: a field of V's PTE as the core sees it (docs/page-tables.md)."""
 
     page: PageRef
     field: str
@@ -284,37 +283,14 @@ class Skip(Node):
 
 @dataclass(frozen=True)
 class DirWrite(Node):
-    """`dir D := T` / `dir D := invalid` (``table`` None): a store to an upper-level
-    entry (docs/page-tables.md)."""
-
     dir: str
-    table: str | None
+    table: str | None  # None: `dir D := invalid` (docs/page-tables.md)
 
 
 Stmt = (
-    PteWrite
-    | Assign
-    | Atomic
-    | Fence
-    | Ipi
-    | Invlpg
-    | FlushAsid
-    | FlushAll
-    | Access
-    | Switch
-    | Free
-    | Complete
-    | Await
-    | If
-    | While
-    | Loop
-    | Repeat
-    | For
-    | Irq
-    | Assert
-    | Skip
-    | DirWrite
-)
+    PteWrite | Assign | Atomic | Fence | Ipi | Invlpg | FlushAsid | FlushAll | Access | Switch
+    | Free | Complete | Await | If | While | Loop | Repeat | For | Irq | Assert | Skip | DirWrite
+)  # fmt: skip
 
 
 # ---------------------------------------------------------------- declarations
@@ -349,32 +325,20 @@ class FrameDecl(Node):
 
 @dataclass(frozen=True)
 class TableDecl(Node):
-    """`table T, U`: page-table pages (frames holding leaf entries)."""
-
     names: tuple[Ident, ...]
 
 
 @dataclass(frozen=True)
 class DirDecl(Node):
-    """`dir D -> T` / `dir D invalid` (``table`` None): an upper-level entry."""
-
     name: str
-    table: str | None
-
-
-@dataclass(frozen=True)
-class Slot(Node):
-    """`D[i]`: slot ``index`` of the table upper-level entry ``dir`` points to."""
-
-    dir: str
-    index: Expr
+    table: str | None  # None: `dir D invalid`
 
 
 @dataclass(frozen=True)
 class PageDecl(Node):
     name: str
     value: PteValue
-    at: Slot | None = None  # a two-level page (docs/page-tables.md)
+    at: tuple[str, Expr] | None = None  # `at D[i]`: (dir, slot) of a two-level page
 
 
 @dataclass(frozen=True)
@@ -424,20 +388,9 @@ class ExpectDecl(Node):
 
 
 Decl = (
-    SpecTitle
-    | ModelDecl
-    | ParamDecl
-    | OptionDecl
-    | FrameDecl
-    | TableDecl
-    | DirDecl
-    | PageDecl
-    | SpaceDecl
-    | VarDecl
-    | CoreDecl
-    | HandlerDecl
-    | ExpectDecl
-)
+    SpecTitle | ModelDecl | ParamDecl | OptionDecl | FrameDecl | TableDecl | DirDecl | PageDecl
+    | SpaceDecl | VarDecl | CoreDecl | HandlerDecl | ExpectDecl
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

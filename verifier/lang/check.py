@@ -127,13 +127,13 @@ class _Checker(Symbols):
 
     def page_slot(self, space: str, p: ast.PageDecl) -> None:
         assert p.at is not None
-        d = p.at.dir
+        d = p.at[0]
         if d not in self.dirs:
-            self.err(p.at.span, f"unknown dir '{d}'" + did_you_mean(d, self.dirs))
+            self.err(p.span, f"unknown dir '{d}'" + did_you_mean(d, self.dirs))
         elif self.dir_space[d] != space:
             note = Note(self.dirs[d].span, f"dir '{d}' declared here")
-            self.err(p.at.span, f"dir '{d}' is not in the space of page '{p.name}'", note)
-        self.bounded(p.at.index, f"slot of page {p.name}", 0, MAX_SLOT)
+            self.err(p.span, f"dir '{d}' is not in the space of page '{p.name}'", note)
+        self.bounded(p.at[1], f"slot of page {p.name}", 0, MAX_SLOT)
 
     def initial_slots(self) -> None:
         """A slot's initial value comes from the pages declared at it through their dir's
@@ -141,15 +141,15 @@ class _Checker(Symbols):
         page under an invalid dir."""
         given: dict[tuple[str, int], ast.PageDecl] = {}
         for p in self.decls(ast.PageDecl) + [q for s in self.decls(ast.SpaceDecl) for q in s.pages]:
-            if p.at is None or p.at.dir not in self.dirs:
+            if p.at is None or p.at[0] not in self.dirs:
                 continue
-            table = self.dirs[p.at.dir].table
-            slot = self.const(p.at.index, f"slot of page {p.name}")
+            table = self.dirs[p.at[0]].table
+            slot = self.const(p.at[1], f"slot of page {p.name}")
             if table is None:
                 if not isinstance(p.value, ast.Invalid):
-                    note = Note(self.dirs[p.at.dir].span, f"dir '{p.at.dir}' declared here")
+                    note = Note(self.dirs[p.at[0]].span, f"dir '{p.at[0]}' declared here")
                     self.err(
-                        p.span, f"page '{p.name}' is under dir '{p.at.dir}', which is "
+                        p.span, f"page '{p.name}' is under dir '{p.at[0]}', which is "
                         "invalid: declare the page invalid", note,
                     )  # fmt: skip
                 continue
@@ -306,7 +306,7 @@ class _Checker(Symbols):
 
 
 def _slots(pages: tuple[ast.PageDecl, ...], value: Any) -> tuple[tuple[str, str, int], ...]:
-    return tuple((p.name, p.at.dir, value(p.at.index)) for p in pages if p.at is not None)
+    return tuple((p.name, p.at[0], value(p.at[1])) for p in pages if p.at is not None)
 
 
 def _pte_key(v: ast.PteValue) -> tuple[object, ...]:

@@ -92,7 +92,7 @@ def _escape(title: str) -> str:
 
 
 def _page(p: ast.PageDecl) -> str:
-    at = f" at {p.at.dir}[{expr(p.at.index)}]" if p.at is not None else ""
+    at = f" at {p.at[0]}[{expr(p.at[1])}]" if p.at is not None else ""
     if isinstance(p.value, ast.Invalid):
         return f"page {p.name}{at} invalid"
     return f"page {p.name}{at} -> {_pte(p.value)}"

@@ -53,7 +53,7 @@ class DeclRules(Spans):
         return ast.Ident(str(c[0]), span=self._span(meta))
 
     def page_decl(self, meta: Any, c: list[Any]) -> ast.PageDecl:
-        at = c[1] if isinstance(c[1], ast.Slot) else None
+        at = c[1] if isinstance(c[1], tuple) else None
         return ast.PageDecl(str(c[0]), c[-1], at, span=self._span(meta))
 
     def table_decl(self, meta: Any, c: list[ast.Ident]) -> ast.TableDecl:
@@ -63,8 +63,8 @@ class DeclRules(Spans):
         table = str(c[1]) if isinstance(c[1], Token) else None
         return ast.DirDecl(str(c[0]), table, span=self._span(meta))
 
-    def slot(self, meta: Any, c: list[Any]) -> ast.Slot:
-        return ast.Slot(str(c[0]), c[1], span=self._span(meta))
+    def slot(self, meta: Any, c: list[Any]) -> tuple[str, ast.Expr]:
+        return (str(c[0]), c[1])
 
     def mapping(self, meta: Any, c: list[Token]) -> ast.Mapping:
         perms = canonical_perms(str(c[1]))

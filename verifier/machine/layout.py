@@ -324,31 +324,46 @@ def build_layout(prog: P.Program, model: str) -> Layout:
             te={},
             tw={},
         )
-        src_hi = lay.src(len(prog.spaces) - 1, max(0, len(prog.tables) - 1))
-        for v in range(npages):
-            for t in lay.tags:
-                cf.te[(v, t)] = lay.add(f"{n}.tlb[{prog.pages[v]},{t}].src", 0, src_hi, 0)
-                cf.tw[(v, t)] = lay.add(f"{n}.tlb[{prog.pages[v]},{t}].pte", 0, nwid * 4 + 3, 0)
-        for d, dr in enumerate(prog.dirs):
-            cf.psc[d] = lay.add(f"{n}.psc[{dr.name}]", 0, len(prog.tables), 0)
+        _tlb_fields(lay, cf, n)
         lay.cores.append(cf)
+    _shared_fields(lay, val_lo, val_hi)
+    return lay
+
+
+def _tlb_fields(lay: Layout, cf: CoreFields, n: str) -> None:
+    """A core's TLB (one entry per page and tag) and paging-structure cache (one entry per
+    dir; none in a one-level spec)."""
+    prog = lay.prog
+    nwid = len(prog.pte_values)
+    src_hi = lay.src(len(prog.spaces) - 1, max(0, len(prog.tables) - 1))
+    for v in range(len(prog.pages)):
+        for t in lay.tags:
+            cf.te[(v, t)] = lay.add(f"{n}.tlb[{prog.pages[v]},{t}].src", 0, src_hi, 0)
+            cf.tw[(v, t)] = lay.add(f"{n}.tlb[{prog.pages[v]},{t}].pte", 0, nwid * 4 + 3, 0)
+    for d, dr in enumerate(prog.dirs):
+        cf.psc[d] = lay.add(f"{n}.psc[{dr.name}]", 0, len(prog.tables), 0)
+
+
+def _shared_fields(lay: Layout, val_lo: int, val_hi: int) -> None:
+    """Memory (words, PTE entries, then leaf entries and dirs of two-level pages), each
+    entry's issue and completion records, and a freed flag per frame."""
+    prog = lay.prog
+    nwid = len(prog.pte_values)
+
+    def entry(name: str, wid: int) -> None:
+        lay.mem.append(lay.add(f"pte.{name}", 0, nwid * 4 + 3, fresh_pte(wid)))
+        lay.last.append(lay.add(f"last.{name}", 0, nwid - 1, wid))
+        lay.rec.append(lay.add(f"recorded.{name}", 0, nwid, 0))
+
     for w in prog.words:
         lay.mem.append(lay.add(f"mem.{w.name}", min(w.lo, val_lo), max(w.hi, val_hi), w.init))
     for s, space in enumerate(prog.spaces):
-        for v in range(npages):
-            wid = space.entries[v]
-            name = lay.addr_name(lay.pte_addr(s, v))
-            lay.mem.append(lay.add(f"pte.{name}", 0, nwid * 4 + 3, fresh_pte(wid)))
-            lay.last.append(lay.add(f"last.{name}", 0, nwid - 1, wid))
-            lay.rec.append(lay.add(f"recorded.{name}", 0, nwid, 0))
+        for v in range(len(prog.pages)):
+            entry(lay.addr_name(lay.pte_addr(s, v)), space.entries[v])
     for k, row in enumerate(prog.leaves):
         for slot, wid in enumerate(row):
-            name = lay.addr_name(lay.leaf_addr(k, slot))
-            lay.mem.append(lay.add(f"pte.{name}", 0, nwid * 4 + 3, fresh_pte(wid)))
-            lay.last.append(lay.add(f"last.{name}", 0, nwid - 1, wid))
-            lay.rec.append(lay.add(f"recorded.{name}", 0, nwid, 0))
+            entry(lay.addr_name(lay.leaf_addr(k, slot)), wid)
     for dr in prog.dirs:
         lay.mem.append(lay.add(f"dir.{dr.name}", 0, len(prog.tables), dr.init + 1))
     for frame in prog.frames:
         lay.freed.append(lay.add(f"freed.{frame}", 0, 1, 0))
-    return lay
