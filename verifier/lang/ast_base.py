@@ -1,0 +1,19 @@
+"""The base of every syntax-tree node (``ast.py`` and ``ast_memory.py`` build on it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from verifier.lang.span import NOSPAN, Span
+
+
+@dataclass(frozen=True)
+class Node:
+    span: Span = field(default=NOSPAN, compare=False, repr=False, kw_only=True)
+
+
+@dataclass(frozen=True)
+class Ident(Node):
+    """A declared name, kept with its own span for diagnostics."""
+
+    name: str
