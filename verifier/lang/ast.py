@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 # re-exported: every node is ast.X
 from verifier.lang.ast_base import Ident as Ident
 from verifier.lang.ast_base import Node as Node
+from verifier.lang.ast_base import PageRef as PageRef
 from verifier.lang.ast_memory import CopyFrame as CopyFrame
 from verifier.lang.ast_memory import DirDecl as DirDecl
 from verifier.lang.ast_memory import DirWrite as DirWrite
@@ -111,14 +112,6 @@ Target = TargetName | TargetIndex | TargetFamily | TargetOthers | TargetAll
 
 
 # ---------------------------------------------------------------- pages and PTE values
-
-
-@dataclass(frozen=True)
-class PageRef(Node):
-    """`V` (current space, or a handler parameter) or `P.V`."""
-
-    space: str | None
-    page: str
 
 
 @dataclass(frozen=True)

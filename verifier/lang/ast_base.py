@@ -1,4 +1,5 @@
-"""The base of every syntax-tree node (``ast.py`` and ``ast_memory.py`` build on it)."""
+"""The base of every syntax-tree node and the nodes both ``ast.py`` and ``ast_memory.py``
+use."""
 
 from __future__ import annotations
 
@@ -17,3 +18,11 @@ class Ident(Node):
     """A declared name, kept with its own span for diagnostics."""
 
     name: str
+
+
+@dataclass(frozen=True)
+class PageRef(Node):
+    """`V` (current space, or a handler parameter) or `P.V`."""
+
+    space: str | None
+    page: str

@@ -4,12 +4,8 @@ entries, PTE reads and frame contents.  ``ast.py`` re-exports them (every node i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from verifier.lang.ast_base import Ident, Node
-
-if TYPE_CHECKING:
-    from verifier.lang.ast import PageRef
+from verifier.lang.ast_base import Ident, Node, PageRef
 
 
 @dataclass(frozen=True)
