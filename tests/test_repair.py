@@ -165,3 +165,8 @@ def test_every_edit_keeps_the_text_and_matches_the_ast() -> None:
         text = apply_text(checked.source, e.ops)
         assert parse_text(text, checked.file) == apply_ast(checked.spec, e.ops), e.text
         assert text.count("//") == checked.source.count("//"), e.text
+
+
+def test_the_docs_name_every_edit_kind() -> None:
+    doc = (ROOT / "docs" / "repair.md").read_text()
+    assert all(f"| `{k.name}` |" in doc for k in EDIT_KINDS)

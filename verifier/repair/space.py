@@ -22,6 +22,7 @@ ORDER = (
     "fence",
     "move-later",
     "move-earlier",
+    "atomic",
     "widen",
     "add-flush",
     "unguard",
