@@ -100,10 +100,11 @@ def _move(kind: str, moved: tuple[ast.Stmt, ...], what: str, to: ast.Stmt, after
 
 @register(
     "move-earlier",
-    "move a PTE write before an invalidation or IPI of its block; a store to a shared word "
+    "move a PTE write (with the `fence` after it) before an invalidation or IPI of its "
+    "block; a store to a shared word "
     "before the barriers and loads above it (a store-buffering pair: publish, then read); "
     "a flush (with the `fence` before it and the `await` after it) earlier, not above the "
-    "PTE write it follows",
+    "PTE write it follows; an `irq on` before the `await` it used to follow",
 )
 def _move_earlier(ctx: Context) -> Iterator[Edit]:
     for p in ctx.places:
@@ -115,13 +116,25 @@ def _move_earlier(ctx: Context) -> Iterator[Edit]:
                     break
                 if isinstance(t, ast.Fence) or ctx.loads_word(t) or isinstance(t, ast.If):
                     yield _move("move-earlier", (s,), line_of(s), t, after=False)
+        elif isinstance(s, ast.Irq) and s.on:  # never wait for others with interrupts off
+            for k in range(p.index - 1, -1, -1):
+                t = p.block[k]
+                if isinstance(t, ast.Irq):
+                    break
+                if contains(t, lambda x: isinstance(x, ast.Await)):
+                    yield _move("move-earlier", (s,), line_of(s), t, after=False)
         elif isinstance(s, ast.PteWrite):
+            nxt = p.block[p.index + 1] if p.index + 1 < len(p.block) else None
+            groups = [(s,)]
+            if isinstance(nxt, ast.Fence) and nxt.kind == "full":  # the write and its barrier
+                groups.insert(0, (s, nxt))
             for k in range(p.index - 1, -1, -1):
                 t = p.block[k]
                 if isinstance(t, ast.PteWrite):
                     break
                 if contains(t, is_flush):
-                    yield _move("move-earlier", (s,), line_of(s), t, after=False)
+                    for g in groups:
+                        yield _move("move-earlier", g, _names(g), t, after=False)
         elif is_flush(s):
             lo, group = _flush_group(p)
             for k in range(lo - 1, -1, -1):

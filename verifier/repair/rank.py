@@ -92,8 +92,8 @@ def unified_diff(before: str, after: str, file: str) -> str:
         difflib.unified_diff(
             before.splitlines(keepends=True),
             after.splitlines(keepends=True),
-            fromfile=f"a/{file}",
-            tofile=f"b/{file}",
+            fromfile=f"a/{file.lstrip('/')}",
+            tofile=f"b/{file.lstrip('/')}",
         )
     )
 

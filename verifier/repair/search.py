@@ -24,7 +24,15 @@ from verifier.lang.diagnostics import SpecError
 from verifier.lang.frontend import load_text
 from verifier.lang.parse import parse_text
 from verifier.lang.printer import format_spec
-from verifier.repair.edits import Edit, NotLocal, Remove, Replace, apply_ast, apply_text
+from verifier.repair.edits import (
+    Edit,
+    NotLocal,
+    Remove,
+    Replace,
+    apply_ast,
+    apply_text,
+    expect_line,
+)
 from verifier.repair.guide import Guide
 from verifier.repair.space import EDIT_KINDS, Context, candidates
 from verifier.run.result import Result
@@ -235,7 +243,7 @@ def _build(checked: CheckedSpec, edits: tuple[Edit, ...], seen: set[str]) -> Can
     seen.add(canonical)
     reprinted = False
     try:
-        text = apply_text(checked.source, ops)
+        text = apply_text(checked.source, ops, expect_line(checked.spec))
         if parse_text(text, checked.file) != edited:
             raise NotLocal("the edited text does not parse to the edited spec")
     except (NotLocal, SpecError):

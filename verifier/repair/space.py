@@ -27,6 +27,7 @@ ORDER = (
     "add-flush",
     "unguard",
     "widen-guard",
+    "shootdown",
     "ipi-target",
     "wait-acks",
     "irq-window",
