@@ -32,6 +32,7 @@ from bisect import bisect_left
 from collections.abc import Callable
 
 from verifier.lang.checked import CheckedSpec
+from verifier.lang.frontend import load_text
 from verifier.run.budget import Budget, LimitReached, rss_mb
 from verifier.run.compile import Compiled, State, compact, compile_system
 from verifier.run.model import Model, release_frozen
@@ -43,6 +44,12 @@ from verifier.search.symmetry import canon
 POS_BITS = 20  # a successor's position in its parent's list: below 2**20
 Batch = tuple[bytes, bytes, bytes, bytes, bytes]  # keys, states, parents, positions, commands+srcs
 Asks = tuple[bytes, bytes]  # keys, asking states' numbers
+Spec = tuple[str, str, tuple[str, ...]]  # text, file name, -D NAME=VALUE of every parameter
+
+
+def spec_of(checked: CheckedSpec) -> Spec:
+    """What a partition needs to build the same model in its own process."""
+    return checked.source, checked.file, tuple(f"{k}={v}" for k, v in checked.params)
 
 
 def owner_of(key: bytes, workers: int) -> int:
@@ -54,11 +61,13 @@ def owner_of(key: bytes, workers: int) -> int:
 class Partition:
     """The states of one partition of ``workers``, for one spec under one model."""
 
-    def __init__(
-        self, index: int, workers: int, checked: CheckedSpec, model: str, symmetry: bool, por: bool
-    ) -> None:
+    def __init__(self, index: int, workers: int) -> None:
         self.index, self.workers = index, workers
-        m = Model.of(checked, model)
+
+    def load(self, spec: Spec, model: str, symmetry: bool, por: bool) -> None:
+        """Build and compile the model to search (a worker serves one model at a time)."""
+        text, file, defines = spec  # read again here: a checked spec's names resolve by identity
+        m = Model.of(load_text(text, file, list(defines)), model)
         release_frozen()
         self.system = system = m.system
         if not compact(system):

@@ -35,16 +35,21 @@ def host_of(address: str) -> str:
 
 def connect(address: str) -> ModuleType:
     """Join the Ray cluster at ``address`` as a driver (once per process)."""
-    ray = need_ray()
-    if ray.is_initialized():
-        return ray
     options: dict[str, Any] = {"log_to_driver": False, "logging_level": "ERROR"}
     if host_of(address) in LOOPBACK:
-        # a cluster on this machine only: every Ray server of the driver on loopback
+        # a cluster on this machine only: Ray must not turn 127.0.0.1 into the machine's
+        # network address (it reads this when imported)
         os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
         if not address.startswith("ray://"):
             options["_node_ip_address"] = "127.0.0.1"
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    ray = need_ray()
+    if ray.is_initialized():
+        return ray
+    # the workers run this driver's own `verifier` package (uploaded once, by content
+    # hash), so every node checks with the same code whatever is installed there
+    package = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    options["runtime_env"] = {"py_modules": [package], "excludes": ["__pycache__"]}
     try:
         ray.init(address=address, **options)
     except (ConnectionError, RuntimeError, ValueError) as exc:
@@ -57,14 +62,26 @@ def cluster_cpus(ray: ModuleType) -> int:
     return max(1, int(ray.cluster_resources().get("CPU", 1)))
 
 
-def remote_partitions(ray: ModuleType, workers: int, *args: Any) -> list[Any]:
-    """``workers`` partition actors (`partition.Partition`), spread over the nodes.
-    A partition that dies stays dead (no restart: its states are gone, and the
-    search says so instead of going on without them)."""
+_POOL: dict[int, list[Any]] = {}  # this driver's partition actors, by count
+
+
+def remote_partitions(ray: ModuleType, workers: int) -> list[Any]:
+    """``workers`` partition actors (`partition.Partition`), spread over the nodes and
+    kept for this driver's later searches (each `load`s its model).  A partition that
+    dies stays dead (no restart: its states are gone, and the search says so instead
+    of going on without them); the next search starts fresh ones."""
     from verifier.search.cluster.partition import Partition
 
+    parts = _POOL.get(workers)
+    if parts is not None:
+        try:
+            ray.get([p.where.remote() for p in parts], timeout=30)
+            return parts
+        except Exception:  # noqa: BLE001 - one of them is gone: start them all again
+            for p in parts:
+                ray.kill(p)
     actor = ray.remote(num_cpus=0, max_restarts=0, max_task_retries=0)(Partition)
-    return [
-        actor.options(scheduling_strategy="SPREAD").remote(i, workers, *args)
-        for i in range(workers)
+    _POOL[workers] = parts = [
+        actor.options(scheduling_strategy="SPREAD").remote(i, workers) for i in range(workers)
     ]
+    return parts

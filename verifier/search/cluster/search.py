@@ -31,27 +31,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from verifier.ir.system import System
 from verifier.run.budget import Budget, LimitReached
 from verifier.search.cluster.partition import owner_of
+from verifier.search.exploration import Found
 from verifier.search.hang import await_views
 
 ProgressFn = Callable[[int, int, int], None]  # (states, frontier, transitions)
-
-
-class Found(NamedTuple):
-    """Where a kind was first reached (the fields `api.traces_of` reads)."""
-
-    kind: str
-    state: int
-    command: int
-    check: int
-    core: int = -1
-    await_pc: int = -1
-    stuck: bool = False
 
 
 class PartitionLost(Exception):
@@ -90,9 +79,21 @@ class ClusterExploration:
     seconds: float = 0.0
     layers: int = 0
     compiled: None = None
+    lost: bool = False  # a partition died: its states, and paths through them, are gone
+    generation: int = 0  # the partitions' search this one is (they are reset by the next)
+    current: list[int] = field(default_factory=lambda: [0])  # the partitions' generation
 
     def _link(self, g: int) -> tuple[int, int, bytes]:
-        got = self.ray.get([p.link.remote(g) for p in self.parts])
+        """(parent, command, state) of state ``g``, from its owner; a limit (so no trace,
+        and no verdict from it) when the partitions no longer hold this search."""
+        if self.lost:
+            raise LimitReached(self.reason)
+        if self.current[0] != self.generation:
+            raise LimitReached("the partitions were reused by a later search: no trace")
+        try:
+            got = self.ray.get([p.link.remote(g) for p in self.parts])
+        except self.ray.exceptions.RayError:
+            raise LimitReached("a worker was lost while the traces were rebuilt") from None
         return next(x for x in got if x is not None)
 
     def path(self, state: int) -> list[int]:
@@ -132,7 +133,8 @@ def explore_cluster(
     identity without symmetry reduction).  Limits, ``stop_at_first`` and ``stop_when``
     as `explicit.explore`'s, checked at the end of each layer."""
     start = time.monotonic()
-    ex = ClusterExploration(parts, ray, {}, 0, True, "", range(1), 0, where)
+    held = [replace(h) for h in where]
+    ex = ClusterExploration(parts, ray, {}, 0, True, "", range(1), 0, held)
     try:
         _search(ex, system, key, ample, budget, max_states, stop_at_first, stop_when, progress)
         if ex.complete and any(await_views(c) for c in system.cores):
@@ -143,6 +145,7 @@ def explore_cluster(
         ex.complete, ex.reason = False, limit.reason
     except PartitionLost as lost:
         ex.complete, ex.stopped, ex.reason = False, False, lost.reason
+        ex.lost, ex.expanded = True, 0  # no depth is claimed
     ex.seconds = time.monotonic() - start
     return ex
 
