@@ -21,6 +21,7 @@ from verifier.suite.runner import (
     Limits,
     Outcome,
     Progress,
+    Sweep,
     find_specs,
     plan,
     render,
@@ -36,6 +37,8 @@ class SuiteOptions:
     update_counterexamples: bool = False
     limits: Limits = field(default_factory=Limits)
     no_color: bool = False
+    cluster: str | None = None  # a Ray address: each job a task there (`cluster.py`)
+    sweep: tuple[Sweep, ...] = ()  # -D NAME=LO..HI: each value a job (`sweep.py`)
 
 
 def exit_status(outcomes: Sequence[Outcome]) -> int:
@@ -68,10 +71,10 @@ def main(opts: SuiteOptions, out: TextIO | None = None, err: TextIO | None = Non
         err.write(f"tlbcheck: error: {exc}\n")
         return 2
     start = time.monotonic()
-    planned = plan(specs)
+    planned = plan(specs, sweep=opts.sweep)
     progress = _progress(err) if err.isatty() else None
     try:
-        outcomes = run_jobs(planned, opts.limits, opts.jobs, progress)
+        outcomes = run_jobs(planned, opts.limits, opts.jobs, progress, opts.cluster)
     except Interrupted as stop:
         names = ", ".join(f"{j.path} ({j.model})" for j in stop.unfinished)
         err.write(f"\ntlbcheck: interrupted; not finished: {names}\n")
