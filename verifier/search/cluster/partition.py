@@ -181,7 +181,7 @@ class Partition:
                 if j >= 0 and gid[j] <= g[n]:
                     flags[n] = 1
             out.append(bytes(flags))
-        return tuple(out)
+        return _values(out)
 
     def send(self, *answers: bytes) -> tuple[Batch | dict[str, tuple[int, int, int]] | int, ...]:
         """Each frontier state's chosen successors, batched per owner (one `Batch` per
@@ -356,7 +356,7 @@ class Partition:
             for e in range(off[j], off[j + 1]):
                 k = idx[e]
                 out[sw[k]].append(sl[k])
-        return tuple(a.tobytes() for a in out)
+        return _values([a.tobytes() for a in out])
 
     def mark_round(self, *incoming: bytes) -> tuple[bytes | int, ...]:
         """Mark the inside states named by ``incoming`` (a successor of theirs is
@@ -370,7 +370,7 @@ class Partition:
                 if inside[j] and not marked[j]:
                     marked[j] = 1
                     new.append(j)
-        return (*self._messages(new), len(new))
+        return (*_tuple(self._messages(new)), len(new))
 
     def unmarked(self) -> int:
         """The smallest global number of an inside state left unmarked, or -1."""
@@ -381,3 +381,12 @@ class Partition:
     def is_marked(self, g: int) -> bool | None:
         j = self.local(g)
         return None if j < 0 else bool(self.marked[j])
+
+
+def _values(out: list[bytes]) -> tuple[bytes, ...]:
+    """A method's ``num_returns = len(out)`` values: Ray takes one value as it is."""
+    return out[0] if len(out) == 1 else tuple(out)  # type: ignore[return-value]
+
+
+def _tuple(values: tuple[bytes, ...] | bytes) -> tuple[bytes, ...]:
+    return (values,) if isinstance(values, bytes) else values
