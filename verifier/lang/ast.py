@@ -62,6 +62,14 @@ class PageName(Node):
 
 
 @dataclass(frozen=True)
+class PteRead(Node):
+    """`pte(V).present`: a field of V's PTE as the core sees it (docs/page-tables.md)."""
+
+    page: PageRef
+    field: str
+
+
+@dataclass(frozen=True)
 class Unary(Node):
     op: str  # '-' | '!'
     operand: Expr
@@ -74,7 +82,7 @@ class Binary(Node):
     right: Expr
 
 
-Expr = Num | Name | SelfRef | Index | PageName | Unary | Binary
+Expr = Num | Name | SelfRef | Index | PageName | PteRead | Unary | Binary
 
 
 # ---------------------------------------------------------------- core sets
@@ -273,29 +281,16 @@ class Skip(Node):
     pass
 
 
+@dataclass(frozen=True)
+class DirWrite(Node):
+    dir: str
+    table: str | None  # None: `dir D := invalid` (docs/page-tables.md)
+
+
 Stmt = (
-    PteWrite
-    | Assign
-    | Atomic
-    | Fence
-    | Ipi
-    | Invlpg
-    | FlushAsid
-    | FlushAll
-    | Access
-    | Switch
-    | Free
-    | Complete
-    | Await
-    | If
-    | While
-    | Loop
-    | Repeat
-    | For
-    | Irq
-    | Assert
-    | Skip
-)
+    PteWrite | Assign | Atomic | Fence | Ipi | Invlpg | FlushAsid | FlushAll | Access | Switch
+    | Free | Complete | Await | If | While | Loop | Repeat | For | Irq | Assert | Skip | DirWrite
+)  # fmt: skip
 
 
 # ---------------------------------------------------------------- declarations
@@ -329,9 +324,21 @@ class FrameDecl(Node):
 
 
 @dataclass(frozen=True)
+class TableDecl(Node):
+    names: tuple[Ident, ...]
+
+
+@dataclass(frozen=True)
+class DirDecl(Node):
+    name: str
+    table: str | None  # None: `dir D invalid`
+
+
+@dataclass(frozen=True)
 class PageDecl(Node):
     name: str
     value: PteValue
+    at: tuple[str, Expr] | None = None  # `at D[i]`: (dir, slot) of a two-level page
 
 
 @dataclass(frozen=True)
@@ -339,6 +346,7 @@ class SpaceDecl(Node):
     name: str
     asid: Expr
     pages: tuple[PageDecl, ...]
+    dirs: tuple[DirDecl, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -380,18 +388,9 @@ class ExpectDecl(Node):
 
 
 Decl = (
-    SpecTitle
-    | ModelDecl
-    | ParamDecl
-    | OptionDecl
-    | FrameDecl
-    | PageDecl
-    | SpaceDecl
-    | VarDecl
-    | CoreDecl
-    | HandlerDecl
-    | ExpectDecl
-)
+    SpecTitle | ModelDecl | ParamDecl | OptionDecl | FrameDecl | TableDecl | DirDecl | PageDecl
+    | SpaceDecl | VarDecl | CoreDecl | HandlerDecl | ExpectDecl
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

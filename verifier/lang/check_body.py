@@ -69,6 +69,10 @@ class _Body(Names):
             case ast.Free(frame=f):
                 if f not in self.c.frames:
                     self.err(s, f"unknown frame '{f}'")
+            case ast.DirWrite(dir=d, table=t):
+                if d not in self.c.dirs:
+                    self.err(s, f"unknown dir '{d}'" + did_you_mean(d, self.c.dirs))
+                self.c.dir_target(s, t)
             case ast.Await(cond=e) | ast.Assert(cond=e):
                 self.one_word(s, self.expr(e))
             case ast.If(cond=e, then=then, orelse=orelse):
