@@ -86,7 +86,9 @@ def test_without_reductions_too(ray_cluster: Any) -> None:
 
 def _generated(seeds: range, slow: bool) -> list[Any]:
     marks = [pytest.mark.slow] if slow else []
-    return [pytest.param(s, m, id=f"seed{s}-{m}", marks=marks) for s in seeds for m in ("sc", "pso")]
+    return [
+        pytest.param(s, m, id=f"seed{s}-{m}", marks=marks) for s in seeds for m in ("sc", "pso")
+    ]
 
 
 @pytest.mark.parametrize(
@@ -96,7 +98,7 @@ def test_generated_specs(ray_cluster: Any, seed: int, model: str) -> None:
     """Specs of the oracle's generator (every statement form of the language)."""
     from oracle.gen import gen_checked
 
-    _, text, checked = gen_checked(seed)
+    _, _, checked = gen_checked(seed)
     a = api.check_spec(checked, model, max_states=100_000, timeout=60)
     if a.verdict == "inconclusive":
         pytest.skip("not decided within the test's limits")
@@ -264,9 +266,7 @@ def test_a_killed_worker_is_never_safe(ray_cluster: Any) -> None:
             pid = ray.get(runtime._POOL[2][1].where.remote())[3]
             os.kill(pid, signal.SIGKILL)
 
-    r = api.check_spec(
-        checked, "sc", cluster=ray_cluster["address"], workers=2, progress=kill_one
-    )
+    r = api.check_spec(checked, "sc", cluster=ray_cluster["address"], workers=2, progress=kill_one)
     assert layers[0] >= 2
     assert r.verdict == "inconclusive"
     assert "worker lost at layer 2" in r.reason and "partition 1 (node 127.0.0.1" in r.reason

@@ -18,7 +18,7 @@ from typing import Any
 
 from verifier.lang.frontend import read_source
 from verifier.search.cluster.runtime import connect
-from verifier.suite.runner import ERROR, Job, Limits, Outcome, Progress, run_job
+from verifier.suite.runner import ERROR, Execute, Job, Limits, Outcome, Progress, run_job
 
 
 class _Where:
@@ -42,6 +42,11 @@ def _task(where: Any, n: int, job: Job, limits: Limits, source: str | None) -> O
 
     ray.get(where.started.remote(n, ray.util.get_node_ip_address(), os.getpid()))
     return run_job(job, limits, source)
+
+
+def on_cluster(address: str) -> Execute:
+    """`runner.run_jobs`'s ``execute``: the jobs as tasks on the cluster at ``address``."""
+    return lambda jobs, limits, progress: run_on_cluster(address, jobs, limits, progress)
 
 
 def run_on_cluster(
@@ -78,7 +83,7 @@ def _source(path: str) -> str | None:
     """The spec's text, or None to let the worker read (and report) it."""
     try:
         return read_source(path)
-    except Exception:  # noqa: BLE001 - the job reports it, located
+    except Exception:
         return None
 
 

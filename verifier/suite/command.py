@@ -18,6 +18,7 @@ from verifier.suite.runner import (
     ERROR,
     FAIL,
     INCONCLUSIVE,
+    Execute,
     Limits,
     Outcome,
     Progress,
@@ -74,7 +75,7 @@ def main(opts: SuiteOptions, out: TextIO | None = None, err: TextIO | None = Non
     planned = plan(specs, sweep=opts.sweep)
     progress = _progress(err) if err.isatty() else None
     try:
-        outcomes = run_jobs(planned, opts.limits, opts.jobs, progress, opts.cluster)
+        outcomes = run_jobs(planned, opts.limits, opts.jobs, progress, _execute(opts))
     except Interrupted as stop:
         names = ", ".join(f"{j.path} ({j.model})" for j in stop.unfinished)
         err.write(f"\ntlbcheck: interrupted; not finished: {names}\n")
@@ -87,6 +88,15 @@ def main(opts: SuiteOptions, out: TextIO | None = None, err: TextIO | None = Non
     if opts.junit:
         write_atomic(opts.junit, junit_xml(outcomes, seconds))
     return exit_status(outcomes)
+
+
+def _execute(opts: SuiteOptions) -> Execute | None:
+    """Where the jobs run: here (None), or as tasks on a Ray cluster."""
+    if opts.cluster is None:
+        return None
+    from verifier.suite.cluster import on_cluster
+
+    return on_cluster(opts.cluster)
 
 
 def _update_counterexamples(outcomes: Sequence[Outcome], specs: Sequence[Path], text: str) -> str:

@@ -160,7 +160,8 @@ def plan(
         try:
             checked = load(path, [])
             runs = []
-            for defines in settings(sweep, {k for k, _ in checked.params}):
+            declared = {k for k, _ in checked.params} if sweep else set()
+            for defines in settings(sweep, declared):
                 each = load(path, list(defines)) if defines else checked
                 runs += [(m, defines, each) for m in models_for(each)]
         except SpecError as err:
@@ -240,6 +241,7 @@ def run_job(job: Job, limits: Limits | None = None, source: str | None = None) -
 
 
 Progress = Callable[[int, int, Outcome], None]
+Execute = Callable[[Sequence[Job], Limits, "Progress | None"], list[Outcome]]
 
 
 def run_jobs(
@@ -247,10 +249,10 @@ def run_jobs(
     limits: Limits | None = None,
     jobs: int = 1,
     progress: Progress | None = None,
-    cluster: str | None = None,
+    execute: Execute | None = None,
 ) -> list[Outcome]:
     """Run every `Job` in ``planned`` and return one `Outcome` per entry, in order
-    (``cluster``: a Ray address, each job a Ray task there, `suite/cluster.py`)."""
+    (``execute``: runs the jobs elsewhere, e.g. as Ray tasks, `suite/cluster.py`)."""
     limits = limits or Limits()
     todo = [p for p in planned if isinstance(p, Job)]
     done: list[Outcome] = []
@@ -261,10 +263,8 @@ def run_jobs(
             progress(len(done), len(todo), o)
 
     try:
-        if cluster is not None:
-            from verifier.suite.cluster import run_on_cluster
-
-            done += run_on_cluster(cluster, todo, limits, progress)
+        if execute is not None:
+            done += execute(todo, limits, progress)
         elif jobs <= 1 or len(todo) <= 1:
             for job in todo:
                 record(run_job(job, limits))

@@ -44,7 +44,9 @@ def parse(defines: Sequence[str]) -> list[tuple[str, tuple[int, ...]]]:
     return out
 
 
-def settings(sweep: Sequence[tuple[str, tuple[int, ...]]], declared: set[str]) -> list[tuple[str, ...]]:
+def settings(
+    sweep: Sequence[tuple[str, tuple[int, ...]]], declared: set[str]
+) -> list[tuple[str, ...]]:
     """The -D NAME=VALUE lists to run a spec declaring ``declared`` with: one per
     combination of the swept values of the names it declares (one empty list if none)."""
     mine = [(n, vs) for n, vs in sweep if n in declared]

@@ -10,6 +10,7 @@ numbers, first problems and shortest traces as the one-process search.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from verifier.ir.system import System
@@ -84,10 +85,8 @@ class ClusterSearch:
 
     def close(self) -> None:
         """Let the workers drop the states (they stay for the next search)."""
-        try:
+        with contextlib.suppress(Exception):
             self.ray.get([p.reset.remote(False, None, None) for p in self.parts], timeout=30)
-        except Exception:  # noqa: BLE001 - a lost worker: the next search starts new ones
-            pass
 
 
 def _last_line(err: Exception) -> str:

@@ -80,7 +80,7 @@ def remote_partitions(ray: ModuleType, workers: int) -> list[Any]:
         try:
             ray.get([p.where.remote() for p in parts], timeout=30)
             return parts
-        except Exception:  # noqa: BLE001 - one of them is gone: start them all again
+        except Exception:
             for p in parts:
                 ray.kill(p)
     actor = ray.remote(num_cpus=0, max_restarts=0, max_task_retries=0)(Partition)

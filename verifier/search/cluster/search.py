@@ -172,7 +172,7 @@ def _lost(ex: ClusterExploration, layer: int) -> str:
     for p, h in zip(ex.parts, ex.held, strict=True):
         try:
             ray.get(p.size.remote(), timeout=10)
-        except Exception:  # noqa: BLE001 - any failure to answer: lost
+        except Exception:
             dead.append(h)
     names = ", ".join(f"partition {h.index} (node {h.node}, pid {h.pid})" for h in dead)
     what = names or "a partition"
@@ -284,7 +284,8 @@ def _hang(ex: ClusterExploration, system: System, budget: Budget) -> None:
         for v, (awaits, _) in enumerate(await_views(core)):
             for p in sorted(awaits):
                 _mark(ex, ("await", c, v, p), budget)
-                firsts = [g for g in _call(ex, [q.unmarked.remote() for q in ex.parts], 0) if g >= 0]
+                got = _call(ex, [q.unmarked.remote() for q in ex.parts], ex.layers)
+                firsts = [g for g in got if g >= 0]
                 if firsts and (best is None or min(firsts) < best[0]):
                     best = (min(firsts), c, p)
     if best is None:
