@@ -266,3 +266,59 @@ def test_a_one_level_spec_keeps_its_state_vector() -> None:
     lay = build_layout(Model.of(checked, "pso").program, "pso")
     assert not any(".psc[" in f.name or f.name.startswith("dir.") for f in lay.fields)
     assert lay.naddrs == lay.nwords + lay.nentries
+
+
+# ---------------------------------------------------------------- frame contents
+
+MIGRATE = """
+param N = 1
+frame A, B
+page V -> A rw
+var acks = 0
+core init {
+    pte V := B rw        // migrate_pages(): the new frame mapped ...
+    FLUSH
+    copy A to B          // ... and the data copied
+    LATE_FLUSH
+}
+core cpu[1..N] { write V; read V }
+handler flush(p) { invlpg p; acks += 1 }
+"""
+SHOOTDOWN = "fence; ipi cpu[*] flush(V); invlpg V; await acks == N"
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_write_after_the_copy_is_a_lost_write(model: str) -> None:
+    racy = MIGRATE.replace("LATE_FLUSH", SHOOTDOWN).replace("FLUSH", "skip")
+    assert both(racy, model) == oracle(racy, model) == {"lost-write"}
+    fixed = MIGRATE.replace("LATE_FLUSH", "skip").replace("FLUSH", SHOOTDOWN)
+    assert both(fixed, model) == oracle(fixed, model) == set()
+
+
+def test_after_zero_a_read_is_lost_too_and_the_trace_says_so() -> None:
+    text = """
+frame A, B
+page V -> A r
+core c0 { read V }
+core c1 { zero A; copy B to A }
+"""
+    assert both(text, "sc") == oracle(text, "sc") == {"lost-write"}
+    r = run(text, "sc")
+    msg = r.traces[0].problem.message
+    assert "`read V` read frame A after it was zeroed: the data is lost" in msg
+    # a copy into a zeroed frame makes its data live again: a read then is no race
+    live = """
+frame A, B
+page V -> A r
+var x = 0
+core c0 { await x == 1; read V }
+core c1 { zero A; copy B to A; x := 1 }
+"""
+    assert both(live, "tso") == oracle(live, "tso") == set()
+
+
+def test_copy_and_zero_take_data_frames() -> None:
+    with pytest.raises(Exception, match="'T' is a page table: copy and zero take data frames"):
+        load_text("table T\nframe A\ncore c { copy A to T }", "t.tlb", [])
+    with pytest.raises(Exception, match="copy A to itself"):
+        load_text("frame A\ncore c { copy A to A }", "t.tlb", [])

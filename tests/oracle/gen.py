@@ -226,7 +226,7 @@ class Gen:
         if self.where != "handler":
             kinds.append("shadow")
         if self.ext:
-            kinds += ["pteread", "pteread"] + ["dir", "dir", "free"] * bool(s.dirs)
+            kinds += ["pteread", "pteread", "frames"] + ["dir", "dir", "free"] * bool(s.dirs)
         k = self.pick(*kinds)
         if k == "pte":
             value = "invalid" if self.chance(0.2) else self.mapping()
@@ -257,6 +257,9 @@ class Gen:
             return f"free {self.pick(*s.frames, *s.tables)}"
         if k == "dir":
             return f"dir {self.pick(*s.dirs)} := {self.pick(*s.tables, 'invalid')}"
+        if k == "frames":
+            a, b = self.r.sample(s.frames, 2)
+            return self.pick(f"copy {a} to {b}", f"zero {a}")
         if k == "pteread":
             field = self.pick("present", "read", "write", "exec", "global", "dirty")
             read = f"pte({self.page()}).{field}"

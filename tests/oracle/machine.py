@@ -40,6 +40,9 @@ Readings chosen where the reference is silent (listed in the report too):
       code (body and every handler) accesses, caches valid dirs of the current space
       and fills an empty TLB entry through a cached pointer (or reports a freed table).
       `pte(V).f` reads the entry in the core's view (an invalid dir: not present).
+  R13 `copy A to B` marks A copied (and B live again), `zero A` marks A zeroed; an
+      access that happens and reaches a zeroed frame, or a write that reaches a copied
+      one, is a `lost-write`.
   R11 `option flushes = serializing`: `invlpg`, `flush asid`, `flush all` and `switch`
       execute only with an empty store buffer (held IPIs and release markers included,
       as for `fence`).
@@ -300,6 +303,11 @@ class Machine:
                 w.rec[addr] = w.last[addr]
             case ast.DirWrite(dir=d, table=t):
                 self.store(w, ctx.i, ("d", d), t)
+            case ast.CopyFrame(src=a, dst=b):
+                w.mem[("c", a)] = ("copied", b)
+                w.mem.pop(("c", b), None)
+            case ast.ZeroFrame(frame=f):
+                w.mem[("c", f)] = ("zeroed",)
             case ast.Await(cond=e):
                 if not self.value(w, ctx, e):
                     return []
@@ -536,6 +544,9 @@ class Machine:
         out = set()
         if e[2] in w.freed:
             out.add("use-after-free")
+        gone = w.mem.get(("c", e[2]))  # R13
+        if gone is not None and (gone[0] == "zeroed" or letter == "w"):
+            out.add("lost-write")
         rec = w.rec.get(e[6])
         if rec is not None and e[5] < rec[1]:
             now = rec[0]

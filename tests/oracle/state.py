@@ -2,8 +2,9 @@
 
 Addresses: ``("w", var, core)`` is a shared word (``core`` is "" for a scalar
 var), ``("p", space, page)`` is a page-table entry, ``("l", table, slot)`` a leaf
-slot of a table page and ``("d", dir)`` an upper-level entry (its value a table
-name or None) (docs/page-tables.md).  A PTE value is
+slot of a table page, ``("d", dir)`` an upper-level entry (its value a table
+name or None) and ``("c", frame)`` a frame's contents once copied or zeroed
+(``("copied", B)``, ``("zeroed",)``) (docs/page-tables.md).  A PTE value is
 ``(pte, wid)`` where ``pte`` is None (invalid) or ``(frame, perms, global)`` and
 ``wid`` is the issue number of the `pte` write (0 for the declarations).
 

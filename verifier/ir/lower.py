@@ -258,6 +258,10 @@ class _CoreLowerer:
             case ast.Complete(page=ref):
                 space, page = self.page(ref)
                 self.emit(lambda a, b: P.IComplete(a, b, space, page), sp)
+            case ast.CopyFrame(src=x, dst=y):
+                self.emit(lambda a, b: P.ICopy(a, b, self.t.frames[x], self.t.frames[y]), sp)
+            case ast.ZeroFrame(frame=f):
+                self.emit(lambda a, b: P.IZero(a, b, self.t.frames[f]), sp)
             case ast.DirWrite(dir=d, table=tbl):
                 di = self.t.dirs[d]
                 ti = -1 if tbl is None else self.t.spec.tables.index(tbl)
@@ -317,6 +321,8 @@ _TRANSLATION = (
     ast.Free,
     ast.Complete,
     ast.DirWrite,
+    ast.CopyFrame,
+    ast.ZeroFrame,
 )
 
 

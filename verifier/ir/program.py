@@ -100,6 +100,21 @@ class IDir(Instr):
 
 
 @dataclass(frozen=True)
+class ICopy(Instr):
+    """`copy A to B`: B now holds A's data; later writes reaching A are lost."""
+
+    src: int
+    dst: int
+
+
+@dataclass(frozen=True)
+class IZero(Instr):
+    """`zero A`: A's data is discarded; later accesses reaching A are lost writes."""
+
+    frame: int
+
+
+@dataclass(frozen=True)
 class IStore(Instr):
     addr: int
     value: LExpr

@@ -10,20 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from verifier.lang.span import NOSPAN, Span
-
-
-@dataclass(frozen=True)
-class Node:
-    span: Span = field(default=NOSPAN, compare=False, repr=False, kw_only=True)
-
-
-@dataclass(frozen=True)
-class Ident(Node):
-    """A declared name, kept with its own span for diagnostics."""
-
-    name: str
-
+# re-exported: every node is ast.X
+from verifier.lang.ast_base import Ident as Ident
+from verifier.lang.ast_base import Node as Node
+from verifier.lang.ast_base import PageRef as PageRef
+from verifier.lang.ast_memory import CopyFrame as CopyFrame
+from verifier.lang.ast_memory import DirDecl as DirDecl
+from verifier.lang.ast_memory import DirWrite as DirWrite
+from verifier.lang.ast_memory import PteRead as PteRead
+from verifier.lang.ast_memory import TableDecl as TableDecl
+from verifier.lang.ast_memory import ZeroFrame as ZeroFrame
 
 # ---------------------------------------------------------------- expressions
 
@@ -59,14 +55,6 @@ class PageName(Node):
 
     space: str
     page: str
-
-
-@dataclass(frozen=True)
-class PteRead(Node):
-    """`pte(V).present`: a field of V's PTE as the core sees it (docs/page-tables.md)."""
-
-    page: PageRef
-    field: str
 
 
 @dataclass(frozen=True)
@@ -124,14 +112,6 @@ Target = TargetName | TargetIndex | TargetFamily | TargetOthers | TargetAll
 
 
 # ---------------------------------------------------------------- pages and PTE values
-
-
-@dataclass(frozen=True)
-class PageRef(Node):
-    """`V` (current space, or a handler parameter) or `P.V`."""
-
-    space: str | None
-    page: str
 
 
 @dataclass(frozen=True)
@@ -281,15 +261,10 @@ class Skip(Node):
     pass
 
 
-@dataclass(frozen=True)
-class DirWrite(Node):
-    dir: str
-    table: str | None  # None: `dir D := invalid` (docs/page-tables.md)
-
-
 Stmt = (
     PteWrite | Assign | Atomic | Fence | Ipi | Invlpg | FlushAsid | FlushAll | Access | Switch
     | Free | Complete | Await | If | While | Loop | Repeat | For | Irq | Assert | Skip | DirWrite
+    | CopyFrame | ZeroFrame
 )  # fmt: skip
 
 
@@ -321,17 +296,6 @@ class OptionDecl(Node):
 @dataclass(frozen=True)
 class FrameDecl(Node):
     names: tuple[Ident, ...]
-
-
-@dataclass(frozen=True)
-class TableDecl(Node):
-    names: tuple[Ident, ...]
-
-
-@dataclass(frozen=True)
-class DirDecl(Node):
-    name: str
-    table: str | None  # None: `dir D invalid`
 
 
 @dataclass(frozen=True)

@@ -192,6 +192,10 @@ def simple_stmt(s: ast.Stmt) -> str:
             return "skip"
         case ast.DirWrite(dir=d, table=t):
             return f"dir {d} := {t if t is not None else 'invalid'}"
+        case ast.CopyFrame(src=a, dst=b):
+            return f"copy {a} to {b}"
+        case ast.ZeroFrame(frame=f):
+            return f"zero {f}"
     return _stmt(s, 0)[0]  # a compound statement: its first line
 
 

@@ -102,6 +102,9 @@ class Layout:
     last: list[int] = field(default_factory=list)  # per PTE entry: wid last issued
     rec: list[int] = field(default_factory=list)  # per PTE entry: wid+1 recorded at complete
     freed: list[int] = field(default_factory=list)  # per frame
+    # per frame named by a `copy` or `zero` (docs/page-tables.md): 0 its data is live,
+    # 1 zeroed, 2+B copied to frame B; none in a spec without those statements
+    contents: dict[int, int] = field(default_factory=dict)
     ipi_codes: dict[tuple[int, int], int] = field(default_factory=dict)  # (core, pc) -> code
     page_values: int = 0  # a page argument is below this (`P.V` carries its space: page_arg)
     bound: BufferBound = field(default_factory=lambda: BufferBound("none", 0))  # (see System)
@@ -124,6 +127,7 @@ class Layout:
             out.append((f, self.last[i], self.rec[i]))
         out += [(f,) for f in self.mem[self.nwords + len(self.last) :]]
         out += [(f,) for f in self.freed]
+        out += [(self.contents[f],) for f in sorted(self.contents)]
         assert sorted(i for g in out for i in g) == list(range(len(self.fields)))
         return tuple(out)
 
@@ -367,3 +371,14 @@ def _shared_fields(lay: Layout, val_lo: int, val_hi: int) -> None:
         lay.mem.append(lay.add(f"dir.{dr.name}", 0, len(prog.tables), dr.init + 1))
     for frame in prog.frames:
         lay.freed.append(lay.add(f"freed.{frame}", 0, 1, 0))
+    named = {
+        f
+        for core in prog.cores
+        for ins in core.code
+        for f in (
+            (ins.src, ins.dst) if isinstance(ins, P.ICopy) else (ins.frame,)
+            if isinstance(ins, P.IZero) else ()
+        )
+    }  # fmt: skip
+    for f in sorted(named):
+        lay.contents[f] = lay.add(f"contents.{prog.frames[f]}", 0, len(prog.frames) + 1, 0)

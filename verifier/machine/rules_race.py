@@ -12,6 +12,7 @@ from __future__ import annotations
 from verifier.ir.system import Check, Expr, Field, conj, disj, eq, ite, ne, op
 from verifier.machine.context import Ctx, Rule
 from verifier.machine.layout import C, pte_stale, pte_wid
+from verifier.machine.rules_frames import lost_write
 
 
 def rec_options(ctx: Ctx, v: int) -> list[tuple[int, Expr]]:
@@ -43,6 +44,7 @@ def races(ctx: Ctx, r: Rule, v: int, bit: int, entry: Expr, src: Expr, slot: int
     if ctx.prog.dirs:
         info += (("rec", rec),)
     r.checks.append(Check("use-after-free", conj(ok, lay.freed_at(lay.frame(w))), False, info))
+    lost_write(ctx, r, lay.frame(w), ok, bit, info)
     rw = op("sub", rec, C(1))
     stale = conj(ok, eq(pte_stale(entry), 1))
     moved = disj(op("not", lay.valid(rw)), ne(lay.frame(rw), lay.frame(w)))

@@ -18,6 +18,7 @@ TRACE_FORMAT = 1
 
 RACE_KINDS = (
     "use-after-free", "stale-translation", "stale-permission", "asid-reuse", "freed-table",
+    "lost-write",
 )  # fmt: skip
 PROBLEM_KINDS = (*RACE_KINDS, "assertion", "range", "hang")
 

@@ -76,6 +76,14 @@ class Effects:
                 f"now running space {self.prog.spaces[cmd.get('space')].name}"
             ),
             "free": lambda cmd, pre, post: f"frame {self.prog.frames[cmd.get('frame')]} freed",
+            "copy": lambda cmd, pre, post: (
+                f"frame {self.prog.frames[cmd.get('frame')]} copied to "
+                f"{self.prog.frames[cmd.get('to')]}: writes to "
+                f"{self.prog.frames[cmd.get('frame')]} from now on are lost"
+            ),
+            "zero": lambda cmd, pre, post: (
+                f"frame {self.prog.frames[cmd.get('frame')]} zeroed: its data is gone"
+            ),
             "complete": self._complete,
             "irq": lambda cmd, pre, post: (
                 "interrupts " + ("on" if post[lay.cores[cmd.core].irq] else "off")

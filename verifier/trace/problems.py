@@ -34,6 +34,13 @@ def check_problem(
         frame = prog.frames[pv.frame]
         now = f"frame {frame} was freed"
         msg = f"{who}: `{access}` reached freed frame {frame} through the {src}"
+    elif kind == "lost-write":
+        frame = prog.frames[pv.frame]
+        state = pre[lay.contents[pv.frame]]
+        how = "zeroed" if state == 1 else f"copied to {prog.frames[state - 2]}"
+        now = f"frame {frame} was {how}"
+        verb = "wrote to" if "write" in access else "read"
+        msg = f"{who}: `{access}` {verb} frame {frame} after it was {how}: the data is lost"
     elif kind == "asid-reuse":
         s = cmd.get("space")
         te = lay.cores[cmd.core].te[(cmd.get("page"), lay.tag_of_space(s))]
