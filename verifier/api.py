@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from verifier.engine import Search, explore_model, shortest
+from verifier.engine import Explore, Search, explore_model, shortest
 from verifier.lang.ast import ExpectDecl
 from verifier.lang.checked import MODELS, CheckedSpec
 from verifier.lang.frontend import load
@@ -19,7 +19,7 @@ from verifier.run.budget import Budget, LimitReached
 from verifier.run.capacity import settle
 from verifier.run.model import Model, expect_text, meets, meets_so_far, release_frozen
 from verifier.run.result import Result, Trace
-from verifier.search.explicit import ProgressFn
+from verifier.search.explicit import ProgressFn, explore
 from verifier.search.exploration import Exploration
 from verifier.search.native import NativeExploration
 from verifier.search.por import Reduction, reduction
@@ -27,6 +27,7 @@ from verifier.search.symmetry import Canon, canon
 from verifier.trace.builder import TraceBuilder
 
 DEFAULT_MAX_STATES = 2_000_000
+
 TRACE_GRACE = 1.0  # seconds past the timeout for building the traces of what was found
 
 
@@ -74,6 +75,8 @@ def check_spec(
     symmetry: bool = True,
     por: bool = True,
     stop_at_first: bool = False,
+    cluster: str | None = None,
+    workers: int | None = None,
 ) -> Result:
     """One spec under one model.  Limits (states, seconds, MB) end the run as
     `inconclusive`, in whichever phase they are reached; the clock starts at
@@ -83,7 +86,9 @@ def check_spec(
     core family (verdicts and traces are those of the unreduced search).  ``por``:
     partial-order reduction (the same verdicts; the traces of what it found are
     rebuilt by a search without it, so they stay shortest).  ``stop_at_first``: end
-    the search at the first problem (verdict `unsafe` with a shortest trace to it)."""
+    the search at the first problem (verdict `unsafe` with a shortest trace to it).
+    ``cluster``: a Ray address (`search/cluster`): the state table partitioned over
+    ``workers`` actors there; the same verdict, states and traces."""
     start = time.monotonic() if started is None else started
     budget = Budget(max_states, timeout, max_memory, started=start)
     expect = checked.expect_for(model)
@@ -94,8 +99,23 @@ def check_spec(
         return _stopped(checked, model, expect, engine, limit.reason, start)
     if engine == "smt":
         return _check_smt(m, budget, start, depth=depth, prove=prove, phase=phase)
-    search = Search(symmetry, por, stop_at_first, progress, engine)
+    search = Search(symmetry, por, stop_at_first, progress, engine, cluster, workers)
+    if cluster is not None:
+        return _check_cluster(m, budget, start, search)
     return _check_explicit(m, budget, start, search)
+
+
+def _check_cluster(m: Model, budget: Budget, start: float, search: Search) -> Result:
+    """The breadth-first search spread over a Ray cluster's workers (the states each
+    held are in the result's notes)."""
+    from verifier.search.cluster import ClusterSearch
+
+    assert search.cluster is not None
+    cs = ClusterSearch.start(search.cluster, search.workers, m, search.symmetry, search.por)
+    try:
+        return _check_explicit(m, budget, start, search, run=cs.explore)
+    finally:
+        cs.close()
 
 
 def _check_smt(
@@ -129,15 +149,22 @@ def _check_smt(
         release_frozen()
 
 
-def _check_explicit(m: Model, budget: Budget, start: float, search: Search) -> Result:
-    """The Python breadth-first search on ``m``, then a shortest trace per kind found."""
+def _check_explicit(
+    m: Model, budget: Budget, start: float, search: Search, run: Explore = explore
+) -> Result:
+    """The breadth-first search on ``m`` (``run``: the Python one, or one with its
+    keywords such as `ClusterSearch.explore`), then a shortest trace per kind found."""
     sym = canon(m.system, m.program) if search.symmetry else None
     # --stop-at-first promises a shortest trace to the first problem of the search
     red = reduction(m.system) if search.por and not search.stop_at_first else None
     ample = red.ample if red is not None and red.sites else None
     notes: list[str] = []
-    ex = explore_model(m, budget, search, sym, red, notes)
-    traces = _traces_within(m, ex, sym, red, budget, search, notes, reduced=ample is not None)
+    ex = explore_model(m, budget, search, sym, red, notes, run=run)
+    if hasattr(ex, "summary"):
+        notes.append(ex.summary())
+    traces = _traces_within(
+        m, ex, sym, red, budget, search, notes, reduced=ample is not None, run=run
+    )
     release_frozen()
     verdict, met, reason = _verdict(m, ex, por=ample is not None)
     r = Result(
@@ -170,12 +197,13 @@ def _traces_within(
     notes: list[str],
     *,
     reduced: bool,
+    run: Explore = explore,
 ) -> list[Trace]:
     """The traces of what ``ex`` found (shortest ones from an unreduced search when ``ex``
     was ``reduced``), within the budget plus a grace period; none when a limit is reached
     meanwhile (``ex`` then says so and is no longer complete)."""
     try:
-        of = shortest(m, ex, sym, red, budget, search, notes) if reduced and ex.found else ex
+        of = shortest(m, ex, sym, red, budget, search, notes, run) if reduced and ex.found else ex
         budget.phase = "building traces"
         budget.grace(TRACE_GRACE)  # what a search stopped by a limit found still gets traces
         return traces_of(m, of, budget, kinds=sorted(ex.found))

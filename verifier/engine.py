@@ -4,6 +4,7 @@ that rebuilds shortest traces after a partial-order-reduced one (the same engine
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -17,6 +18,7 @@ from verifier.search.por import Reduction, reduction
 from verifier.search.symmetry import Canon, canon
 
 ENGINES = ("auto", "native", "explicit", "smt")
+Explore = Callable[..., Any]  # `explicit.explore`, or a search with its keywords
 NATIVE_AFTER = 20_000  # `auto`: states the Python search may take before the native one runs
 
 
@@ -31,6 +33,8 @@ class Search:
     stop_at_first: bool = False
     progress: ProgressFn | None = None
     engine: str = "auto"  # `native`, `explicit`, or `auto`: see `explore_model`
+    cluster: str | None = None  # a Ray address: the search spread over its workers
+    workers: int | None = None  # partitions on the cluster (default: one per CPU)
 
 
 def explore_model(
@@ -44,15 +48,18 @@ def explore_model(
     por: bool = True,
     stop_when: frozenset[str] | None = None,
     compiled: Any = None,
+    run: Explore = explore,
 ) -> Exploration | NativeExploration:
     """One search of ``m``: the native one (`search.native`), or the Python one; `auto`
     runs the Python search up to `NATIVE_AFTER` states (no compiling for a small space)
     and the native one when that is not enough.  Where the native search cannot run
-    (no C compiler), the Python one does and ``notes`` says why.  ``por``: use ``red``."""
+    (no C compiler), the Python one does and ``notes`` says why.  ``por``: use ``red``.
+    ``run``: the Python search, or one with its keywords (`ClusterSearch.explore`:
+    then that one runs, whatever the engine)."""
     ample = red.ample if por and red is not None and red.sites else None
 
     def python(b: Budget) -> Exploration:
-        return explore(
+        return run(
             m.system,
             progress=search.progress,
             budget=b,
@@ -63,7 +70,7 @@ def explore_model(
             compiled=compiled,
         )
 
-    engine = search.engine
+    engine = search.engine if run is explore else "explicit"
     if engine == "auto" and not native_available():
         engine = "explicit"
         note(notes, "native search not used: no C compiler (cc, gcc or clang) found")
@@ -104,6 +111,7 @@ def shortest(
     budget: Budget,
     search: Search,
     notes: list[str],
+    run: Explore = explore,
 ) -> Exploration | NativeExploration:
     """The search to take shortest traces of what ``reduced`` (a search with
     partial-order reduction) found from: one without the reduction, breadth first,
@@ -128,6 +136,7 @@ def shortest(
             por=False,
             stop_when=None if "hang" in kinds else kinds,
             compiled=reduced.compiled,
+            run=run,
         )
     except LimitReached as limit:
         notes.append(not_shortest(limit.reason))
