@@ -11,6 +11,7 @@ over every spec, every example and >= 2,000 generated (spec, model) pairs is `sl
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -31,6 +32,7 @@ from verifier.search.por import reduction
 from verifier.search.symmetry import canon
 
 pytestmark = pytest.mark.skipif(not available(), reason="no C compiler")
+os.environ.setdefault("TLBCHECK_NATIVE_OPT", "-O0")  # these searches are small: compile fast
 
 MODES = [(False, False), (True, True), (True, False), (False, True)]  # (symmetry, por)
 STATES = 300_000
@@ -183,6 +185,7 @@ def test_campaign_every_spec_and_example() -> None:
         for model in MODELS:
             states += _compare(_model(checked, model))
             pairs += 1
+        print(f"  {pairs} pairs agree so far ({path.name})", flush=True)
     print(f"\nnative = explicit on {pairs} (spec, model) pairs, 4 modes each, "
           f"{states} states, {time.monotonic() - start:.0f} s")  # fmt: skip
 
@@ -195,5 +198,10 @@ def test_campaign_generated() -> None:
         for model in MODELS:
             states += _compare(_model(checked, model), [(False, False), (True, True)])
             pairs += 1
+        if seed % 50 == 49:
+            print(
+                f"  {pairs} generated pairs agree so far ({time.monotonic() - start:.0f} s)",
+                flush=True,
+            )
     print(f"\nnative = explicit on {pairs} generated (spec, model) pairs, reductions off and "
           f"on, {states} states, {time.monotonic() - start:.0f} s")  # fmt: skip
