@@ -105,6 +105,9 @@ def verdict_line(r: Result, color: bool) -> str:
     if any(x.startswith("partial-order") for x in r.reductions):
         extra += "  [por]"
     extra += "".join(f"  [{x}]" for x in r.reductions if x.startswith("cluster:"))
+    if r.engine == "native":  # the search compiled to C (`--engine auto` beyond a small space)
+        extra += "  [native]"
+    extra += "".join(f"  [{x}]" for x in r.reductions if x.startswith("native search not"))
     size = f"{r.states} states  {r.transitions} transitions"
     if r.engine == "smt":  # a proof holds at every depth: no bound to print beside it
         size = "every depth" if "proved" in r.reason else f"depth {r.states}"
