@@ -103,6 +103,26 @@ def test_threads_give_the_same_search() -> None:
     assert one == three and len(runs[0].states) > 8192  # more than one chunk
 
 
+def test_hash_compaction_finds_the_same_and_says_what_safe_is_worth() -> None:
+    """64-bit hashes of 2,608 states: no collision to expect, so the same search; the
+    verdict states the omission probability."""
+    m = _model(load(str(ROOT / "benchmarks" / "spin" / "lazy_missing_fence.tlb"), ["N=2"]), "pso")
+    sym, red = canon(m.system, m.program), reduction(m.system)
+    exact, hashed = (
+        explore_native(m.system, budget=Budget(STATES), canon=sym, reduction=red, hash_compact=h)
+        for h in (False, True)
+    )
+    assert (hashed.transitions, len(hashed.states), hashed.found, hashed.paths) == (
+        exact.transitions, len(exact.states), exact.found, exact.paths
+    )  # fmt: skip
+    assert exact.omission == 0 and 0 < hashed.omission < 1e-9
+    r = check_spec(load(str(SPECS / "irq" / "shootdown_irqoff_hang.tlb"), []), "sc",
+                   engine="native", hash_compact=True)  # fmt: skip
+    assert r.verdict == "unsafe" and r.kinds == ("hang",)
+    r = check_spec(m.checked, "sc", engine="native", hash_compact=True)
+    assert r.verdict == "safe" and "omitted, with probability at most" in r.reason
+
+
 def test_hang_agrees() -> None:
     text = """spec "the initiator waits for an ack nobody sends"
 frame A

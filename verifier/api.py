@@ -77,6 +77,7 @@ def check_spec(
     stop_at_first: bool = False,
     cluster: str | None = None,
     workers: int | None = None,
+    hash_compact: bool = False,
 ) -> Result:
     """One spec under one model.  Limits (states, seconds, MB) end the run as
     `inconclusive`, in whichever phase they are reached; the clock starts at
@@ -99,7 +100,7 @@ def check_spec(
         return _stopped(checked, model, expect, engine, limit.reason, start)
     if engine == "smt":
         return _check_smt(m, budget, start, depth=depth, prove=prove, phase=phase)
-    search = Search(symmetry, por, stop_at_first, progress, engine, cluster, workers)
+    search = Search(symmetry, por, stop_at_first, progress, engine, cluster, workers, hash_compact)
     if cluster is not None:
         return _check_cluster(m, budget, start, search)
     return _check_explicit(m, budget, start, search)

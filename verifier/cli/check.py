@@ -54,6 +54,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "smt: z3 bounded model checking",
     )
     p.add_argument(
+        "--hash-compact",
+        action="store_true",
+        help="native search: keep each state as a 64-bit hash (8 bytes); `safe` then holds "
+        "up to the omission probability the result states",
+    )
+    p.add_argument(
         "--depth",
         type=cli.natural,
         default=None,
@@ -202,6 +208,7 @@ def _run(args: argparse.Namespace) -> int:
                 stop_at_first=args.stop_at_first,
                 cluster=args.cluster,
                 workers=args.workers,
+                hash_compact=args.hash_compact,
             )
             started = None
             progress.done()
