@@ -322,3 +322,15 @@ def test_copy_and_zero_take_data_frames() -> None:
         load_text("table T\nframe A\ncore c { copy A to T }", "t.tlb", [])
     with pytest.raises(Exception, match="copy A to itself"):
         load_text("frame A\ncore c { copy A to A }", "t.tlb", [])
+
+
+def test_a_walk_costs_by_the_levels_it_reads_from_memory() -> None:
+    from verifier.cost.latency import walk_levels
+    from verifier.run.model import Model
+
+    model = Model.of(load_text(LAZY.replace("FREED_TABLES", "0"), "t.tlb", []), "sc")
+    fills = [c for c in model.system.commands if c.get("how") == "miss-fill"]
+    levels = {(c.get("dir") is not None, c.get("via")): walk_levels(c) for c in fills}
+    assert levels == {(True, "memory"): 2, (True, "cached"): 1}
+    one = Model.of(load_text(SERIAL.replace("FLUSHES", "plain"), "t.tlb", []), "sc")
+    assert {walk_levels(c) for c in one.system.commands if c.get("how") == "miss-fill"} == {1}
