@@ -386,15 +386,8 @@ def _shared_fields(lay: Layout, val_lo: int, val_hi: int) -> None:
         lay.mem.append(lay.add(f"dir.{dr.name}", 0, len(prog.tables), dr.init + 1))
     for frame in prog.frames:
         lay.freed.append(lay.add(f"freed.{frame}", 0, 1, 0))
-    named = {
-        f
-        for core in prog.cores
-        for ins in core.code
-        for f in (
-            (ins.src, ins.dst) if isinstance(ins, P.ICopy) else (ins.frame,)
-            if isinstance(ins, P.IZero) else ()
-        )
-    }  # fmt: skip
+    copies = [i for core in prog.cores for i in core.code if isinstance(i, P.ICopy | P.IZero)]
+    named = {f for i in copies for f in ((i.src, i.dst) if isinstance(i, P.ICopy) else (i.frame,))}
     for f in sorted(named):
         lay.contents[f] = lay.add(f"contents.{prog.frames[f]}", 0, len(prog.frames) + 1, 0)
     if prog.ad == "hardware":
