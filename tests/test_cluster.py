@@ -139,6 +139,7 @@ def _no_times(text: str) -> str:
     return re.sub(r"\s+\d+\.\d\ds$", "", text, flags=re.M)
 
 
+@pytest.mark.slow  # Ray's task workers start in ~12 s here: beyond the default run's share
 def test_suite_on_the_cluster_is_the_local_suite(
     ray_cluster: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
