@@ -5,12 +5,18 @@ Decisions worth knowing:
     nothing runs, so every model finds it safe.
   * A missing file, a directory or an unreadable file gives one diagnostic with
     no position (`tlbcheck: error: ...`); so does a malformed `-D`.
+  * Only regular files are read: a FIFO, a device or a socket is refused before it
+    is opened (reading one could block forever or never end), and a file larger
+    than the input limit (`MAX_INPUT_MB`, raised with `--max-input MB`) is refused
+    before it is read whole.
   * Text that is not UTF-8 is reported at the line and column of the first bad byte.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from pathlib import Path
 
 from verifier.lang.check import MAX_CORES, MAX_INT, check
@@ -19,6 +25,9 @@ from verifier.lang.diagnostics import Diagnostic, SpecError
 from verifier.lang.nesting import check_nesting
 from verifier.lang.parse import parse_text
 from verifier.lang.span import NOSPAN, Span
+
+MAX_INPUT_MB = 16.0  # the largest spec or trace file read; `--max-input` changes it
+max_input_mb = MAX_INPUT_MB
 
 _DEFINE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(-?(?:0[xX][0-9a-fA-F]+|[0-9]+))\s*")
 
@@ -43,11 +52,57 @@ def parse_defines(defines: list[str]) -> dict[str, int]:
     return out
 
 
+def _special(mode: int) -> str | None:
+    """What a file that is not a regular file or a directory is, in words."""
+    for test, what in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return what
+    return None
+
+
+def read_input(path: str) -> bytes:
+    """The bytes of the input file ``path``: a regular file of at most `max_input_mb`
+    MB.  Raises OSError (IsADirectoryError, FileNotFoundError, ...) or `InputRefused`."""
+    if path == "":
+        raise InputRefused("no file named (an empty path)")
+    st = os.stat(path)  # follows symbolic links: what would be read
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(21, "is a directory", path)
+    what = _special(st.st_mode)
+    if what is not None:
+        raise InputRefused(f"'{path}' is {what}, not a regular file; only files are read")
+    limit = int(max_input_mb * 2**20)
+    with open(path, "rb") as f:
+        st = os.fstat(f.fileno())
+        what = _special(st.st_mode)  # it may have been replaced since
+        if what is not None:
+            raise InputRefused(f"'{path}' is {what}, not a regular file; only files are read")
+        size = st.st_size
+        data = f.read(limit + 1) if size <= limit else b""
+    if size > limit or len(data) > limit:
+        amount = f"{size / 2**20:.1f} MB" if size > limit else "larger than that"
+        raise InputRefused(
+            f"'{path}' is {amount}, over the input limit of {max_input_mb:g} MB "
+            "(raise it with --max-input MB)"
+        )
+    return data
+
+
+class InputRefused(Exception):
+    """An input path that is not read (empty, a special file, too large)."""
+
+
 def read_source(path: str) -> str:
     """The text of a spec file, or a SpecError saying why it cannot be read."""
-    p = Path(path)
     try:
-        data = p.read_bytes()
+        data = read_input(path)
+    except InputRefused as exc:
+        raise SpecError([Diagnostic(NOSPAN, str(exc))]) from None
     except IsADirectoryError:
         raise SpecError([Diagnostic(NOSPAN, f"'{path}' is a directory, not a spec file")]) from None
     except FileNotFoundError:
