@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from pathlib import Path
+from collections.abc import Callable
 
 from verifier.lang.check import MAX_CORES, MAX_INT, check
 from verifier.lang.checked import CheckedSpec
@@ -122,11 +122,20 @@ def read_source(path: str) -> str:
 
 
 def load_text(
-    text: str, file: str, defines: list[str], *, max_cores: int = MAX_CORES
+    text: str,
+    file: str,
+    defines: list[str],
+    *,
+    max_cores: int = MAX_CORES,
+    phase: Callable[[str], None] | None = None,
 ) -> CheckedSpec:
-    """Parse and check spec text given in memory."""
+    """Parse and check spec text given in memory; ``phase`` is told "parsing", then
+    "checking" (a run's limits name the phase they end)."""
+    tell = phase or (lambda _name: None)
     values = parse_defines(defines)
+    tell("parsing")
     spec = parse_text(text, file)
+    tell("checking")
     check_nesting(spec, text)  # a documented limit, located, before any recursive pass
     try:
         return check(spec, text, values, max_cores=max_cores)
@@ -135,6 +144,15 @@ def load_text(
         raise SpecError([Diagnostic(span, "the spec is nested too deeply")], {file: text}) from None
 
 
-def load(path: str, defines: list[str], *, max_cores: int = MAX_CORES) -> CheckedSpec:
-    """Read, parse and check the spec at `path` with `-D NAME=VALUE` overrides."""
-    return load_text(read_source(path), path, defines, max_cores=max_cores)
+def load(
+    path: str,
+    defines: list[str],
+    *,
+    max_cores: int = MAX_CORES,
+    phase: Callable[[str], None] | None = None,
+) -> CheckedSpec:
+    """Read, parse and check the spec at `path` with `-D NAME=VALUE` overrides;
+    ``phase`` is told "reading", "parsing", then "checking"."""
+    if phase is not None:
+        phase("reading")
+    return load_text(read_source(path), path, defines, max_cores=max_cores, phase=phase)

@@ -44,6 +44,8 @@ def check_smt(
     max_states: int = DEFAULT_MAX_STATES,
     phase: PhaseFn | None = None,
     int_sort: bool = False,
+    limit: float | None = None,
+    max_memory: float | None = None,
 ) -> Result:
     """Check ``m`` with z3: bounded search up to ``depth`` commands before the problem
     (default DEFAULT_DEPTH, or as deep as an exact invariant says the reachable kinds
@@ -51,9 +53,11 @@ def check_smt(
     PROOF_BUDGET; at most ``max_states`` explicit states), then k-induction for the
     kinds it leaves open.  ``phase`` is told which phase runs.  Integers are
     bit-vectors wide enough for every reachable value (`bv_width`), or z3 Ints with
-    ``int_sort`` (much slower; kept to cross-check the encoding)."""
+    ``int_sort`` (much slower; kept to cross-check the encoding).  ``limit``: the
+    user's --timeout that ``timeout`` (the time left of it) comes from, for messages;
+    ``max_memory``: MB, for the explicit searches of the proof."""
     start = time.monotonic()
-    deadline = Deadline(timeout)
+    deadline = Deadline(timeout, limit, max_memory)
     tell: PhaseFn = phase or (lambda _text: None)
     run = _Run(m, deadline, tell, INT if int_sort else Sort(bv_width(m.system)))
     try:
@@ -64,7 +68,8 @@ def check_smt(
     except Unknown as err:
         reason = str(err)
         cut = timeout is not None and reason in ("timeout", "canceled")
-        run.notes.append(f"timeout after {timeout:g} s" if cut else f"z3 gave up ({reason})")
+        said = f"timeout after {deadline.limit:g} s" if cut else f"z3 gave up ({reason})"
+        run.notes.append(said)
     except Z3Error as err:
         run.notes.append(f"z3 error: {err}")
     return run.result(expect, time.monotonic() - start)
@@ -136,7 +141,7 @@ class _Run:
                     search.wanted = [w for w in search.wanted if w not in rem]
                     break
             if self.deadline.expired():
-                self.notes.append(f"timeout after {self.deadline.timeout:g} s")
+                self.notes.append(f"timeout after {self.deadline.limit:g} s")
                 searched = False
                 break
         if exact is not None and depth is None and searched and search.remaining():

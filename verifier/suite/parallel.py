@@ -68,9 +68,7 @@ def run_parallel(
     interrupt (KeyboardInterrupt in this process, which SIGTERM and SIGHUP raise too
     under the command line) the workers are killed at once, not waited for; the
     interrupt goes on to the caller."""
-    pool = multiprocessing.get_context().Pool(
-        min(jobs, len(calls)), _worker_start, (os.getpid(),)
-    )
+    pool = multiprocessing.get_context().Pool(min(jobs, len(calls)), _worker_start, (os.getpid(),))
     try:
         pending = [pool.apply_async(work, args) for args in calls]
         for p in pending:
