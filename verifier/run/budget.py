@@ -89,6 +89,15 @@ def rss_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _in_finaliser(frame: Any) -> bool:
+    """Whether ``frame`` runs within a ``__del__`` (or a weakref callback of the GC)."""
+    while frame is not None:
+        if frame.f_code.co_name in ("__del__", "_remove", "callback"):
+            return True
+        frame = frame.f_back
+    return False
+
+
 @dataclass
 class Budget:
     """Limits of one run.  ``timeout`` in seconds and ``max_memory`` in MB; None: no limit."""
@@ -145,8 +154,11 @@ class Budget:
         if self.max_memory is not None and rss_mb() > self.max_memory:
             raise LimitReached(f"memory limit of {self.max_memory:g} MB reached ({self.phase})")
 
-    def _watchdog(self, _signum: int, _frame: Any) -> None:
-        """The timer's look: raise when a limit has gone unnoticed for `WATCH_SLACK` s."""
+    def _watchdog(self, _signum: int, frame: Any) -> None:
+        """The timer's look: raise when a limit has gone unnoticed for `WATCH_SLACK` s
+        (not inside a finaliser, where the exception would be lost: at the next look)."""
+        if _in_finaliser(frame):
+            return
         now = time.monotonic()
         if now > self._deadline + WATCH_SLACK:
             raise LimitReached(f"timeout after {self.limit:g} s ({self.phase})")
