@@ -32,7 +32,8 @@ import z3
 
 from verifier.run.budget import Budget
 from verifier.run.model import Model
-from verifier.search.explicit import Exploration, Found, explore
+from verifier.search.explicit import explore
+from verifier.search.exploration import Exploration, Found
 from verifier.smt.bmc import SmtReplayError
 from verifier.smt.encode import (
     Cond,
