@@ -197,6 +197,9 @@ def _replay_cmd(args: argparse.Namespace) -> int:
     from verifier.api import replay_trace
 
     outcome = replay_trace(trace, None if spec is None else str(spec), list(args.define))
+    if getattr(outcome, "refused", False):  # edited or damaged since it was written
+        sys.stderr.write(f"{args.trace}: error: {outcome.message}\n")
+        return cli.EXIT_BAD_INPUT
     message = outcome.message.rstrip("\n")
     if spec is not None and trace.source is not None and _read_source(spec) != trace.source:
         message = (
