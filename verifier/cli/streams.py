@@ -144,6 +144,8 @@ def stdout_usable() -> bool:
 
 def finish_stdout(code: int) -> int:
     """Flush stdout; the exit code (``code``, or that of a stdout that failed)."""
+    if getattr(sys.stdout, "failed", None) is not None:  # already said
+        return code
     try:
         sys.stdout.flush()
     except StdoutError as exc:
