@@ -24,6 +24,7 @@ LAYERS = [
     "replay",
     "report",
     "api",
+    "repair",
     "suite",
     "cli",
 ]
