@@ -52,7 +52,8 @@ examples:
   tlbcheck replay traces/missing_fence.pso.use-after-free.json
   tlbcheck repair specs/switch_mm/loaded_mm_no_smp_mb.tlb
 
-exit codes: 0 ok, 1 expectation not met, 2 bad input, 3 inconclusive, 4 internal error
+exit codes: 0 ok, 1 expectation not met, 2 bad input, 3 inconclusive, 4 internal error,
+  128+n stopped by signal n (130 Ctrl-C, 143 SIGTERM), 141 broken pipe
 """
 
 
