@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import multiprocessing
 import os
 import random
 import re
@@ -278,6 +279,8 @@ class Fuzz:
 def _worker(
     job: tuple[argparse.Namespace, int],
 ) -> tuple[Counter[str], Counter[str], tuple[float, str]]:
+    # `suite --jobs N` run in process starts workers: a pool's daemon may not
+    multiprocessing.current_process().daemon = False
     return Fuzz(job[0]).run_slice(job[1])
 
 

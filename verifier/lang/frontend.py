@@ -18,6 +18,7 @@ import os
 import re
 import stat
 from collections.abc import Callable
+from typing import BinaryIO
 
 from verifier.lang.check import MAX_CORES, MAX_INT, check
 from verifier.lang.checked import CheckedSpec
@@ -83,7 +84,7 @@ def read_input(path: str) -> bytes:
         if what is not None:
             raise InputRefused(f"'{path}' is {what}, not a regular file; only files are read")
         size = st.st_size
-        data = f.read(limit + 1) if size <= limit else b""
+        data = _read_at_most(f, limit + 1) if size <= limit else b""
     if size > limit or len(data) > limit:
         amount = f"{size / 2**20:.1f} MB" if size > limit else "larger than that"
         raise InputRefused(
@@ -91,6 +92,19 @@ def read_input(path: str) -> bytes:
             "(raise it with --max-input MB)"
         )
     return data
+
+
+def _read_at_most(f: BinaryIO, n: int) -> bytes:
+    """Up to ``n`` bytes of ``f``, read a megabyte at a time (``n`` may be huge; a file
+    in /proc says it is empty and is not)."""
+    chunks = []
+    while n > 0:
+        chunk = f.read(min(n, 2**20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
 
 
 class InputRefused(Exception):

@@ -104,8 +104,9 @@ def check_target(path: Path | str) -> None:
     file or something written through in place (see the module's notes)."""
     p = Path(path)
     parent = p.parent if str(p.parent) else Path(".")
-    if _existing(p) == "through":
-        os.close(_open_through(p))
+    if _existing(p) == "through":  # a FIFO is not opened: its reader would see the end
+        if not stat.S_ISFIFO(os.stat(p).st_mode):
+            os.close(_open_through(p))
         return
     if not parent.is_dir():
         raise OutputError(p, f"no such directory '{parent}'")

@@ -89,8 +89,12 @@ def rss_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _in_finaliser(frame: Any) -> bool:
-    """Whether ``frame`` runs within a ``__del__`` (or a weakref callback of the GC)."""
+def _no_raise_here(frame: Any) -> bool:
+    """Whether an exception raised in ``frame`` would be lost or leave things half done:
+    a finaliser (``__del__``, a weakref callback of the GC) anywhere on the stack, or
+    the entry or exit of a context manager (`Budget.watch` itself among them)."""
+    if frame is not None and frame.f_code.co_name in ("watch", "__enter__", "__exit__"):
+        return True
     while frame is not None:
         if frame.f_code.co_name in ("__del__", "_remove", "callback"):
             return True
@@ -113,6 +117,7 @@ class Budget:
     _rate_at: float = 0.0
     _rate_items: int = 0
     _memory_seen: float = 0.0  # when a phase last read the memory
+    _pid: int = 0  # the process whose timer watches (a forked child's inherited handler: not)
 
     def __post_init__(self) -> None:
         if self.timeout is not None:
@@ -157,7 +162,7 @@ class Budget:
     def _watchdog(self, _signum: int, frame: Any) -> None:
         """The timer's look: raise when a limit has gone unnoticed for `WATCH_SLACK` s
         (not inside a finaliser, where the exception would be lost: at the next look)."""
-        if _in_finaliser(frame):
+        if os.getpid() != self._pid or _no_raise_here(frame):  # at the next look
             return
         now = time.monotonic()
         if now > self._deadline + WATCH_SLACK:
@@ -175,6 +180,7 @@ class Budget:
         ) or threading.current_thread() is not threading.main_thread():
             yield self
             return
+        self._pid = os.getpid()
         old = signal.signal(signal.SIGALRM, self._watchdog)
         timer = signal.setitimer(signal.ITIMER_REAL, WATCH_EVERY, WATCH_EVERY)
         try:
