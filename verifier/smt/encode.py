@@ -325,6 +325,14 @@ class Deadline:
         )
 
 
+def limit_memory(max_memory: float | None, used: float) -> None:
+    """Let z3's own allocations grow to what ``max_memory`` (MB) leaves beside the
+    ``used`` MB of the process: past it z3 stops with an error instead of growing on
+    within one long call, where no check of ours can run."""
+    if max_memory is not None:
+        z3.set_param("memory_max_size", max(1, int(max_memory - used)))
+
+
 def new_solver(sort: Sort) -> z3.Solver:
     # For bit-vectors, QF_BV bit-blasts to z3's incremental SAT solver: on these
     # systems it is two orders of magnitude faster than the default (and than Int).
