@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Sequence
 
 from verifier import __version__
@@ -87,8 +88,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line (``argv``: the program's own arguments when None).  Limits count
+    from the start of the process when it is tlbcheck's (``argv`` None), else from now."""
+    from verifier.run.budget import process_started
+
+    started = process_started() if argv is None else time.monotonic()
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.started = started
     if args.command is None:
         parser.print_help()
         return EXIT_BAD_INPUT

@@ -71,6 +71,8 @@ def read_input(path: str) -> bytes:
     MB.  Raises OSError (IsADirectoryError, FileNotFoundError, ...) or `InputRefused`."""
     if path == "":
         raise InputRefused("no file named (an empty path)")
+    if "\x00" in path:
+        raise InputRefused(f"{path!r}: a file name cannot hold a NUL byte")
     st = os.stat(path)  # follows symbolic links: what would be read
     if stat.S_ISDIR(st.st_mode):
         raise IsADirectoryError(21, "is a directory", path)

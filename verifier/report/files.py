@@ -42,7 +42,7 @@ def _reason(exc: OSError) -> str:
 def ensure_dir(path: Path | str) -> Path:
     """Create the output directory ``path`` (and its parents) if need be and make sure
     files can be written in it."""
-    d = Path(path)
+    d = _named(path)
     try:
         d.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
@@ -54,6 +54,13 @@ def ensure_dir(path: Path | str) -> Path:
     if not os.access(d, os.W_OK | os.X_OK):
         raise OutputError(d, "permission denied")
     return d
+
+
+def _named(path: Path | str) -> Path:
+    """``path`` as a Path, refused when no file can have that name."""
+    if "\x00" in str(path):
+        raise OutputError(str(path).replace("\x00", "\\0"), "a file name cannot hold a NUL byte")
+    return Path(path)
 
 
 def _existing(p: Path) -> str | None:
@@ -102,7 +109,7 @@ def check_target(path: Path | str) -> None:
     """Fail now, before any work, if the file ``path`` could not be written: its
     directory must exist and be writable, and the path must be absent, a regular
     file or something written through in place (see the module's notes)."""
-    p = Path(path)
+    p = _named(path)
     parent = p.parent if str(p.parent) else Path(".")
     if _existing(p) == "through":  # a FIFO is not opened: its reader would see the end
         if not stat.S_ISFIFO(os.stat(p).st_mode):
@@ -123,7 +130,7 @@ def check_target(path: Path | str) -> None:
 def write_atomic(path: Path | str, data: str | bytes) -> None:
     """Write ``data`` (text as UTF-8) to ``path`` whole, or raise `OutputError` leaving
     whatever was there before.  A device or FIFO is written in place (see the notes)."""
-    p = Path(path)
+    p = _named(path)
     raw = data.encode("utf-8") if isinstance(data, str) else data
     parent = p.parent if str(p.parent) else Path(".")
     if _existing(p) == "through":
