@@ -517,7 +517,21 @@ def judge(case: Case, d: Path, r: Run, slack: float = SLACK_S) -> list[str]:
     return bad
 
 
-def table(chosen: list[Case], d: Path, jobs: int) -> bool:
+def startup() -> float:
+    """Wall seconds to start Python and import tlbcheck now (`--version`, best of 3)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    best = math.inf
+    for _ in range(3):
+        start = time.monotonic()
+        cmd = [sys.executable, "-m", "verifier", "--version"]
+        subprocess.run(cmd, env=env, capture_output=True, check=False)
+        best = min(best, time.monotonic() - start)
+    return best
+
+
+def table(chosen: list[Case], d: Path, jobs: int, start_s: float = 0.0) -> bool:
+    """Run and judge ``chosen``; ``start_s``: the startup time not counted against the
+    limits (the load of a shared machine: 0 to count everything)."""
     print(f"| case | exit | wall s | over s | peak MB | over MB | held |\n|{'---|' * 7}")
     worst_s, worst_mb, broken = -math.inf, -math.inf, 0
 
@@ -526,8 +540,8 @@ def table(chosen: list[Case], d: Path, jobs: int) -> bool:
 
     with ThreadPoolExecutor(jobs) as pool:
         for case, r in pool.map(one, chosen):
-            bad = judge(case, d, r)
-            over_s = r.wall - case.timeout
+            bad = judge(case, d, r, SLACK_S + start_s)
+            over_s = r.wall - start_s - case.timeout
             over_mb = r.rss - case.memory if case.memory is not None else None
             worst_s = max(worst_s, over_s) if case.send is None else worst_s
             worst_mb = max(worst_mb, over_mb) if over_mb is not None else worst_mb
@@ -540,9 +554,10 @@ def table(chosen: list[Case], d: Path, jobs: int) -> bool:
                 flush=True,
             )
     mb = f"{worst_mb:+.0f} MB past a memory limit" if worst_mb > -math.inf else "no memory case"
+    since = "the process's start" + (f" + {start_s:.1f} s of startup" if start_s else "")
     print(
         f"\n{len(chosen) - broken} held, {broken} broken; worst overshoot {worst_s:+.1f} s "
-        f"past a timeout (from the process's start), {mb}"
+        f"past a timeout (from {since}), {mb}"
     )
     return broken == 0
 
@@ -553,13 +568,22 @@ def main() -> int:
     ap.add_argument("--only", default="", help="the cases whose name holds this text")
     ap.add_argument("--quick", action="store_true", help="the default tests' sample only")
     ap.add_argument("--jobs", type=int, default=1, help="cases run at once (timing suffers)")
+    ap.add_argument(
+        "--less-startup",
+        action="store_true",
+        help="do not count the time to start Python and import tlbcheck, measured first "
+        "(on a loaded machine it alone can pass a small timeout)",
+    )
     args = ap.parse_args()
     chosen = [c for c in cases(args.timeout) if args.only in c.name and (c.quick or not args.quick)]
     print(f"{len(chosen)} cases, python {sys.version.split()[0]}, {os.cpu_count()} cpus\n")
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         make_inputs(d)
-        return 0 if table(chosen, d, args.jobs) else 1
+        start_s = startup()
+        print(f"starting Python and importing tlbcheck: {start_s:.1f} s (best of 3), ", end="")
+        print("not counted\n" if args.less_startup else "counted\n")
+        return 0 if table(chosen, d, args.jobs, start_s if args.less_startup else 0.0) else 1
 
 
 if __name__ == "__main__":
