@@ -42,7 +42,8 @@ def parse_defines(defines: list[str]) -> dict[str, int]:
         if m is None:
             diags.append(Diagnostic(NOSPAN, f"-D {d}: expected NAME=INTEGER (for example -D N=3)"))
             continue
-        value = int(m.group(2), 0)
+        digits = m.group(2).lstrip("-")
+        value = int(m.group(2), 0) if len(digits) <= 20 else MAX_INT + 1  # too long to read
         if abs(value) > MAX_INT:
             diags.append(Diagnostic(NOSPAN, f"-D {d}: value out of range (at most {MAX_INT})"))
         elif m.group(1) in out and out[m.group(1)] != value:
