@@ -89,11 +89,18 @@ def rss_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+_OURS = ("verifier.", "lark.")  # where the watchdog may raise (tlbcheck's code, the parser)
+
+
 def _no_raise_here(frame: Any) -> bool:
-    """Whether an exception raised in ``frame`` would be lost or leave things half done:
-    a finaliser (``__del__``, a weakref callback of the GC) anywhere on the stack, or
-    the entry or exit of a context manager (`Budget.watch` itself among them)."""
-    if frame is not None and frame.f_code.co_name in ("watch", "__enter__", "__exit__"):
+    """Whether an exception raised in ``frame`` could be lost, changed or leave things
+    half done: code not tlbcheck's or the parser's (z3's wrappers: ctypes turns an
+    exception in an argument's conversion into its own error), a finaliser (``__del__``,
+    a weakref callback of the GC) anywhere on the stack, or the entry or exit of a
+    context manager (`Budget.watch` itself among them)."""
+    if frame is None or not frame.f_globals.get("__name__", "").startswith(_OURS):
+        return True
+    if frame.f_code.co_name in ("watch", "__enter__", "__exit__"):
         return True
     while frame is not None:
         if frame.f_code.co_name in ("__del__", "_remove", "callback"):
