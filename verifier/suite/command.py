@@ -79,7 +79,7 @@ def main(opts: SuiteOptions, out: TextIO | None = None, err: TextIO | None = Non
     except Interrupted as stop:
         names = ", ".join(f"{j.path} ({j.model})" for j in stop.unfinished)
         err.write(f"\ntlbcheck: interrupted; not finished: {names}\n")
-        return 130
+        return 128 + stop.signum
     seconds = time.monotonic() - start
     text = render(outcomes, terminal.use_color(out, opts.no_color))
     if opts.update_counterexamples:
