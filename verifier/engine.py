@@ -100,6 +100,8 @@ def explore_model(
             return hashed(ex) if search.hash_compact else ex
         except NativeUnavailable as why:
             note(notes, f"native search not used: {why}")
+        except RuntimeError as bug:  # the compiler or the program failed: a bug, said so
+            note(notes, f"native search not used: it failed ({str(bug)[:300]})")
     return python(budget)
 
 
