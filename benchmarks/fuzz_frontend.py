@@ -47,9 +47,7 @@ LEADING_ZERO = re.compile(r"(?<![0-9A-Za-z_])0+(?=[0-9])")
 
 
 def seeds_corpus() -> list[str]:
-    paths = sorted((ROOT / "specs").rglob("*.tlb"))
-    examples = ROOT.parent.parent / "shared" / "examples"
-    paths += sorted(examples.glob("*.tlb")) if examples.is_dir() else []
+    paths = sorted((ROOT / "specs").rglob("*.tlb")) + sorted((ROOT / "examples").glob("*.tlb"))
     return [p.read_text() for p in paths]
 
 

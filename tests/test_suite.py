@@ -29,7 +29,7 @@ from verifier.suite.command import main as suite_main
 from verifier.suite.junit import junit_xml
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT.parent / "shared" / "examples"
+EXAMPLES = ROOT / "examples"
 MODELS = ("sc", "tso", "pso")
 
 # ---------------------------------------------------------------- the fake engine
