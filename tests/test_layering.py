@@ -13,9 +13,19 @@ import networkx as nx
 
 ROOT = Path(__file__).resolve().parent.parent / "verifier"
 LAYERS = [
-    "lang", "ir", "machine",
-    "run", "trace", "search", "smt", "cost",
-    "report", "api", "suite", "cli",
+    "lang",
+    "ir",
+    "machine",
+    "run",
+    "trace",
+    "search",
+    "smt",
+    "cost",
+    "replay",
+    "report",
+    "api",
+    "suite",
+    "cli",
 ]
 
 

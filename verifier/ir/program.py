@@ -271,6 +271,7 @@ class Program:
     cores: tuple[Core, ...]
     handlers: tuple[Handler, ...]
     pte_values: tuple[PteValue, ...]
+    flushes: str = "plain"  # 'serializing': invlpg, flush and switch drain the buffer first
 
     @property
     def asids(self) -> tuple[int, ...]:

@@ -67,7 +67,8 @@ class _Checker(Symbols):
             walker=str(header["walker"]), ipi=str(header["ipi"]), buffer=int(header["buffer"]),
             frames=tuple(self.frames), pages=tuple(self.pages), spaces=self.space_infos(),
             vars=self.var_infos(), families=families,
-            cores=cores, handlers=handlers, expects=expects, refs=dict(self.refs),
+            cores=cores, handlers=handlers, expects=expects, flushes=str(header["flushes"]),
+            refs=dict(self.refs),
         )  # fmt: skip
 
     def declare_params(self) -> None:

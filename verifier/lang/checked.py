@@ -90,6 +90,7 @@ class CheckedSpec:
     cores: tuple[CoreInstance, ...]
     handlers: tuple[HandlerInfo, ...]
     expects: tuple[ast.ExpectDecl, ...]
+    flushes: str = "plain"  # 'plain' | 'serializing' (docs/page-tables.md)
     # id(node) -> what it names, for every Name, PageRef, PageName and TargetName in a body
     refs: Mapping[int, Ref] = field(default_factory=dict, compare=False, repr=False)
 

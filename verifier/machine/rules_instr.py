@@ -81,6 +81,7 @@ def fence(site: Site, ins: P.IFence) -> None:
 
 def switch(site: Site, ins: P.ISwitch) -> None:
     r = site.rule(space=ins.space)
+    rules_tlb.serialize(site, r)
     r.upd.set(site.ctx.lay.cores[site.c].space, ins.space)
     site.emit(r, "switch")
 

@@ -22,11 +22,19 @@ def tlb_clear(ctx: Ctx, rule: Rule, c: int, v: int, t: int) -> None:
     rule.upd.set(cf.tw[(v, t)], 0)
 
 
+def serialize(site: Site, r: Rule) -> None:
+    """`option flushes = serializing`: the flush waits for an empty store buffer (x86
+    INVLPG, INVPCID and CR3 writes are serializing instructions)."""
+    if site.ctx.prog.flushes == "serializing":
+        r.guard.append(site.ctx.lay.buffer_empty(site.c))
+
+
 def invlpg(site: Site, ins: P.IInvlpg) -> None:
     ctx = site.ctx
     for v, s, guards in ctx.entries_of(site.c, ins.page, ins.space):
         r = site.rule(page=v, space=s)
         r.guard += guards
+        serialize(site, r)
         tlb_clear(ctx, r, site.c, v, ctx.lay.tag_of_space(s))
         tlb_clear(ctx, r, site.c, v, ctx.lay.gtag)
         site.emit(r, "invlpg", f"{v}.{s}")
@@ -34,6 +42,7 @@ def invlpg(site: Site, ins: P.IInvlpg) -> None:
 
 def flush_asid(site: Site, ins: P.IFlushAsid) -> None:
     r = site.rule(asid=ins.asid)
+    serialize(site, r)
     for v in range(len(site.ctx.prog.pages)):
         tlb_clear(site.ctx, r, site.c, v, site.ctx.lay.tag_of_asid(ins.asid))
     site.emit(r, "flush")
@@ -41,6 +50,7 @@ def flush_asid(site: Site, ins: P.IFlushAsid) -> None:
 
 def flush_all(site: Site, ins: P.IFlushAll) -> None:
     r = site.rule()
+    serialize(site, r)
     for v in range(len(site.ctx.prog.pages)):
         for t in site.ctx.lay.tags:
             tlb_clear(site.ctx, r, site.c, v, t)
