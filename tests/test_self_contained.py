@@ -5,10 +5,18 @@ with the grammar, and every example is listed in it."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+import pytest
 from conftest import EXAMPLES, ROOT, tlb_files
 
-OUTSIDE = re.compile(r"\.\./shared|/shared/|/work/")
+# the parent's shared folder, or any absolute path of the machine the project was
+# written on (spelt in pieces so that this file does not match itself)
+OUTSIDE = re.compile(
+    "|".join(
+        re.escape("/".join(p)) for p in (("..", "shared"), ("", "shared", ""), ("", "work", ""))
+    )
+)
 TEXT = {".py", ".md", ".lark", ".toml", ".tlb", ".txt", ".json", ".expected", ".html", ".svg"}
 LANGUAGE = ROOT / "docs" / "language.md"
 
@@ -24,9 +32,9 @@ def _text_files() -> list[str]:
 def test_nothing_reads_outside_the_repository() -> None:
     offenders = []
     for path in _text_files():
-        text = open(path, encoding="utf-8", errors="replace").read()
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
         for n, line in enumerate(text.splitlines(), 1):
-            if OUTSIDE.search(line) and "OUTSIDE = re.compile" not in line:
+            if OUTSIDE.search(line):
                 offenders.append(f"{path}:{n}: {line.strip()}")
     assert not offenders, "\n".join(offenders)
 
@@ -40,9 +48,7 @@ def test_every_markdown_link_resolves() -> None:
     assert not broken, broken
 
 
-def test_a_glob_that_finds_nothing_is_an_error(tmp_path: object) -> None:
-    import pytest
-
+def test_a_glob_that_finds_nothing_is_an_error() -> None:
     with pytest.raises(FileNotFoundError, match="repository is incomplete"):
         tlb_files(ROOT / "no-such-folder")
 
