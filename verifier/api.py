@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from verifier.lang.ast import ExpectDecl
@@ -17,6 +17,7 @@ from verifier.lang.frontend import load
 from verifier.replay import ReplayOutcome, replay_trace  # noqa: F401 (part of the API)
 from verifier.run.budget import Budget, LimitReached
 from verifier.run.capacity import settle
+from verifier.run.coverage import coverage
 from verifier.run.model import Model, expect_text, meets, meets_so_far, release_frozen
 from verifier.run.result import Result, Trace
 from verifier.search.explicit import ProgressFn, explore
@@ -26,6 +27,10 @@ from verifier.search.symmetry import Canon, canon
 from verifier.trace.builder import TraceBuilder
 
 DEFAULT_MAX_STATES = 2_000_000
+SMT_COVERAGE = (
+    "the smt engine enumerates no states, so it reports no unreached statements and no "
+    "vacuous verdicts (the explicit engine does)"
+)
 TRACE_GRACE = 1.0  # seconds past the timeout for building the traces of what was found
 
 
@@ -133,11 +138,20 @@ def _check_smt(
             max_states=budget.max_states,
             phase=phase,
         )
-        return settle(r, m.system)
+        return replace(settle(r, m.system), coverage=SMT_COVERAGE)
     except LimitReached as limit:
         return _stopped(m.checked, m.model, expect, "smt", limit.reason, start)
     finally:
         release_frozen()
+
+
+def strict(r: Result) -> Result:
+    """``r`` under `--strict`: a `safe` verdict that is vacuous for a kind (`Result.vacuous`)
+    does not meet its expectation."""
+    if not r.is_vacuous:
+        return r
+    why = "vacuous (--strict): " + "; ".join(r.vacuous)
+    return replace(r, expectation_met=False, reason=f"{r.reason}; {why}" if r.reason else why)
 
 
 def _check_explicit(m: Model, budget: Budget, start: float, search: Search) -> Result:
@@ -158,6 +172,8 @@ def _check_explicit(m: Model, budget: Budget, start: float, search: Search) -> R
     traces = _traces_within(m, ex, sym, budget, search.progress, notes, reduced=ample is not None)
     release_frozen()
     verdict, met, reason = _verdict(m, ex, por=ample is not None)
+    families = [f.cores for f in sym.families if f.reduced] if sym is not None else []
+    cov = coverage(m.program, m.system, ex.states, families, safe=verdict == "safe")
     r = Result(
         m.checked.title,
         m.checked.file,
@@ -174,6 +190,9 @@ def _check_explicit(m: Model, budget: Budget, start: float, search: Search) -> R
         "explicit",
         reason,
         reductions=reductions(sym, red, search.stop_at_first) + tuple(notes),
+        unreached=cov.unreached,
+        vacuous=cov.vacuous,
+        coverage="" if ex.complete else "the search did not finish: only explored states count",
     )
     return settle(r, m.system)
 

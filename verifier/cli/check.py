@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from verifier.api import DEFAULT_MAX_STATES, check_spec, expected_models
+from verifier.api import DEFAULT_MAX_STATES, check_spec, expected_models, strict
 from verifier.cli import common as cli
 from verifier.cli.cost import cost_line
 from verifier.lang.checked import MODELS
@@ -70,6 +70,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         action="store_true",
         help="end the search at the first problem found (default: find every kind)",
     )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="a safe verdict that is vacuous for a kind (nothing could be judged) fails",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="print verdict lines only")
     p.add_argument("--no-color", action="store_true", help="never colour the output")
     p.set_defaults(func=run)
@@ -99,6 +104,9 @@ def verdict_line(r: Result, color: bool) -> str:
         extra += f"  [symmetry: {', '.join(reduced)}]"
     if any(x.startswith("partial-order") for x in r.reductions):
         extra += "  [por]"
+    if r.is_vacuous:
+        kinds_vacuous = ", ".join(v.split(":")[0] for v in r.vacuous)
+        extra += "  " + paint(f"[vacuous: {kinds_vacuous}]", "inconclusive", color)
     size = f"{r.states} states  {r.transitions} transitions"
     if r.engine == "smt":  # a proof holds at every depth: no bound to print beside it
         size = "every depth" if "proved" in r.reason else f"depth {r.states}"
@@ -106,6 +114,16 @@ def verdict_line(r: Result, color: bool) -> str:
         f"{r.file}  {r.model}  {paint(r.verdict, style, color)}  {kinds}  "
         f"{size}  {r.seconds:.2f}s  {expected}  {met}{extra}"
     )
+
+
+def coverage_lines(r: Result) -> list[str]:
+    """The vacuity warnings of a safe verdict, then the statements no explored state
+    reached (SPIN's "unreached in proctype"), one line each."""
+    out = [f"  warning: safe says nothing of {v}" for v in r.vacuous]
+    if r.coverage and (r.unreached or r.engine == "smt"):
+        out.append(f"  ({r.coverage})")
+    out += [f"  unreached: {u.who}: {u.where}  {u.text}" for u in r.unreached]
+    return out
 
 
 def write_traces(r: Result, name: str, out: Path | None, svg: Path | None) -> list[Path]:
@@ -183,6 +201,8 @@ def run(args: argparse.Namespace) -> int:
             )
             started = None
             progress.done()
+            if args.strict:
+                r = strict(r)
             results.append(r)
             line, run_cost = cost_line(checked, model) if args.cost else ("", None)
             costs.append(run_cost.to_json() if run_cost else None)
@@ -192,6 +212,8 @@ def run(args: argparse.Namespace) -> int:
                 print(verdict_line(r, color))
                 if line:
                     print(line)
+                for text in [] if args.quiet else coverage_lines(r):
+                    print(text)
                 if not args.quiet:
                     for t in r.traces:
                         print()

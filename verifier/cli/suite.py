@@ -46,6 +46,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     cli.add_limit_options(p, None)
     cli.add_reduction_options(p)
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="a safe verdict that is vacuous for a kind (nothing could be judged) fails",
+    )
     p.add_argument("--no-color", action="store_true", help="plain output")
     p.set_defaults(func=run)
 
@@ -64,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
             args.max_memory,
             symmetry=not args.no_symmetry,
             por=not args.no_por,
+            strict=args.strict,
         ),
         no_color=args.no_color,
     )
