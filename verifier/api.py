@@ -31,6 +31,7 @@ SMT_COVERAGE = (
     "the smt engine enumerates no states, so it reports no unreached statements and no "
     "vacuous verdicts (the explicit engine does)"
 )
+Explore = Callable[..., Any]  # `explicit.explore`, or a search with its keywords
 TRACE_GRACE = 1.0  # seconds past the timeout for building the traces of what was found
 
 
@@ -72,6 +73,8 @@ class Search:
     por: bool = True
     stop_at_first: bool = False
     progress: ProgressFn | None = None
+    cluster: str | None = None  # a Ray address: the search spread over its workers
+    workers: int | None = None  # partitions on the cluster (default: one per CPU)
 
 
 def check_spec(
@@ -90,6 +93,8 @@ def check_spec(
     symmetry: bool = True,
     por: bool = True,
     stop_at_first: bool = False,
+    cluster: str | None = None,
+    workers: int | None = None,
 ) -> Result:
     """One spec under one model.  Limits (states, seconds, MB) end the run as
     `inconclusive`, in whichever phase they are reached; the clock starts at
@@ -99,7 +104,9 @@ def check_spec(
     core family (verdicts and traces are those of the unreduced search).  ``por``:
     partial-order reduction (the same verdicts; the traces of what it found are
     rebuilt by a search without it, so they stay shortest).  ``stop_at_first``: end
-    the search at the first problem (verdict `unsafe` with a shortest trace to it)."""
+    the search at the first problem (verdict `unsafe` with a shortest trace to it).
+    ``cluster``: a Ray address (`search/cluster`): the state table partitioned over
+    ``workers`` actors there; the same verdict, states and traces."""
     start = time.monotonic() if started is None else started
     budget = Budget(max_states, timeout, max_memory, started=start)
     expect = checked.expect_for(model)
@@ -110,8 +117,23 @@ def check_spec(
         return _stopped(checked, model, expect, engine, limit.reason, start)
     if engine == "smt":
         return _check_smt(m, budget, start, depth=depth, prove=prove, phase=phase)
-    search = Search(symmetry, por, stop_at_first, progress)
+    search = Search(symmetry, por, stop_at_first, progress, cluster, workers)
+    if cluster is not None:
+        return _check_cluster(m, budget, start, search)
     return _check_explicit(m, budget, start, search)
+
+
+def _check_cluster(m: Model, budget: Budget, start: float, search: Search) -> Result:
+    """The breadth-first search spread over a Ray cluster's workers (the states each
+    held are in the result's notes)."""
+    from verifier.search.cluster import ClusterSearch
+
+    assert search.cluster is not None
+    cs = ClusterSearch.start(search.cluster, search.workers, m, search.symmetry, search.por)
+    try:
+        return _check_explicit(m, budget, start, search, run=cs.explore)
+    finally:
+        cs.close()
 
 
 def _check_smt(
@@ -154,13 +176,16 @@ def strict(r: Result) -> Result:
     return replace(r, expectation_met=False, reason=f"{r.reason}; {why}" if r.reason else why)
 
 
-def _check_explicit(m: Model, budget: Budget, start: float, search: Search) -> Result:
-    """The Python breadth-first search on ``m``, then a shortest trace per kind found."""
+def _check_explicit(
+    m: Model, budget: Budget, start: float, search: Search, run: Explore = explore
+) -> Result:
+    """The breadth-first search on ``m`` (``run``: the Python one, or one with its
+    keywords such as `ClusterSearch.explore`), then a shortest trace per kind found."""
     sym = canon(m.system, m.program) if search.symmetry else None
     # --stop-at-first promises a shortest trace to the first problem of the search
     red = reduction(m.system) if search.por and not search.stop_at_first else None
     ample = red.ample if red is not None and red.sites else None
-    ex = explore(
+    ex = run(
         m.system,
         progress=search.progress,
         budget=budget,
@@ -168,8 +193,10 @@ def _check_explicit(m: Model, budget: Budget, start: float, search: Search) -> R
         stop_at_first=search.stop_at_first,
         ample=ample,
     )
-    notes: list[str] = []
-    traces = _traces_within(m, ex, sym, budget, search.progress, notes, reduced=ample is not None)
+    notes: list[str] = [ex.summary()] if hasattr(ex, "summary") else []
+    traces = _traces_within(
+        m, ex, sym, budget, search.progress, notes, reduced=ample is not None, run=run
+    )
     release_frozen()
     verdict, met, reason = _verdict(m, ex, por=ample is not None)
     families = [f.cores for f in sym.families if f.reduced] if sym is not None else []
@@ -206,12 +233,13 @@ def _traces_within(
     notes: list[str],
     *,
     reduced: bool,
+    run: Explore = explore,
 ) -> list[Trace]:
     """The traces of what ``ex`` found (shortest ones from an unreduced search when ``ex``
     was ``reduced``), within the budget plus a grace period; none when a limit is reached
     meanwhile (``ex`` then says so and is no longer complete)."""
     try:
-        of = _shortest(m, ex, sym, budget, progress, notes) if reduced and ex.found else ex
+        of = _shortest(m, ex, sym, budget, progress, notes, run) if reduced and ex.found else ex
         budget.phase = "building traces"
         budget.grace(TRACE_GRACE)  # what a search stopped by a limit found still gets traces
         return traces_of(m, of, budget, kinds=sorted(ex.found))
@@ -245,6 +273,7 @@ def _shortest(
     budget: Budget,
     progress: ProgressFn | None,
     notes: list[str],
+    run: Explore = explore,
 ) -> Exploration:
     """The search to take shortest traces of what ``reduced`` (a search with
     partial-order reduction) found from: one without the reduction, breadth first,
@@ -257,7 +286,7 @@ def _shortest(
         notes.append(_not_shortest(reduced.reason, "was not run"))
         return reduced
     try:
-        full = explore(
+        full = run(
             m.system,
             progress=progress,
             budget=budget,

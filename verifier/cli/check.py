@@ -18,6 +18,7 @@ from verifier.report import files
 from verifier.report.render_text import render_text
 from verifier.report.terminal import Progress, paint, use_color
 from verifier.run.result import Result
+from verifier.search.cluster.runtime import ClusterError
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -65,6 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--cost", action="store_true", help="print a timed run's cost beside each verdict"
     )
     cli.add_reduction_options(p)
+    cli.add_cluster_option(p, "spread the state table over the workers")
     p.add_argument(
         "--stop-at-first",
         action="store_true",
@@ -107,6 +109,7 @@ def verdict_line(r: Result, color: bool) -> str:
     if r.is_vacuous:
         kinds_vacuous = ", ".join(v.split(":")[0] for v in r.vacuous)
         extra += "  " + paint(f"[vacuous: {kinds_vacuous}]", "inconclusive", color)
+    extra += "".join(f"  [{x}]" for x in r.reductions if x.startswith("cluster:"))
     size = f"{r.states} states  {r.transitions} transitions"
     if r.engine == "smt":  # a proof holds at every depth: no bound to print beside it
         size = "every depth" if "proved" in r.reason else f"depth {r.states}"
@@ -157,6 +160,17 @@ def exit_code(results: list[Result], bad_input: bool) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.cluster is not None and args.engine != "explicit":
+        sys.stderr.write("tlbcheck check: error: --cluster runs the explicit search only\n")
+        return cli.EXIT_BAD_INPUT
+    try:
+        return _run(args)
+    except ClusterError as err:
+        sys.stderr.write(f"tlbcheck check: error: {err}\n")
+        return cli.EXIT_BAD_INPUT
+
+
+def _run(args: argparse.Namespace) -> int:
     color = use_color(sys.stdout, args.no_color) and not args.json
     results: list[Result] = []
     costs: list[dict[str, object] | None] = []
@@ -198,6 +212,8 @@ def run(args: argparse.Namespace) -> int:
                 symmetry=not args.no_symmetry,
                 por=not args.no_por,
                 stop_at_first=args.stop_at_first,
+                cluster=args.cluster,
+                workers=args.workers,
             )
             started = None
             progress.done()

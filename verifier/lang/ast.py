@@ -10,20 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from verifier.lang.span import NOSPAN, Span
-
-
-@dataclass(frozen=True)
-class Node:
-    span: Span = field(default=NOSPAN, compare=False, repr=False, kw_only=True)
-
-
-@dataclass(frozen=True)
-class Ident(Node):
-    """A declared name, kept with its own span for diagnostics."""
-
-    name: str
-
+# re-exported: every node is ast.X
+from verifier.lang.ast_base import Ident as Ident
+from verifier.lang.ast_base import Node as Node
+from verifier.lang.ast_base import PageRef as PageRef
+from verifier.lang.ast_memory import CopyFrame as CopyFrame
+from verifier.lang.ast_memory import DirDecl as DirDecl
+from verifier.lang.ast_memory import DirWrite as DirWrite
+from verifier.lang.ast_memory import PteRead as PteRead
+from verifier.lang.ast_memory import TableDecl as TableDecl
+from verifier.lang.ast_memory import ZeroFrame as ZeroFrame
 
 # ---------------------------------------------------------------- expressions
 
@@ -74,7 +70,7 @@ class Binary(Node):
     right: Expr
 
 
-Expr = Num | Name | SelfRef | Index | PageName | Unary | Binary
+Expr = Num | Name | SelfRef | Index | PageName | PteRead | Unary | Binary
 
 
 # ---------------------------------------------------------------- core sets
@@ -116,14 +112,6 @@ Target = TargetName | TargetIndex | TargetFamily | TargetOthers | TargetAll
 
 
 # ---------------------------------------------------------------- pages and PTE values
-
-
-@dataclass(frozen=True)
-class PageRef(Node):
-    """`V` (current space, or a handler parameter) or `P.V`."""
-
-    space: str | None
-    page: str
 
 
 @dataclass(frozen=True)
@@ -274,28 +262,10 @@ class Skip(Node):
 
 
 Stmt = (
-    PteWrite
-    | Assign
-    | Atomic
-    | Fence
-    | Ipi
-    | Invlpg
-    | FlushAsid
-    | FlushAll
-    | Access
-    | Switch
-    | Free
-    | Complete
-    | Await
-    | If
-    | While
-    | Loop
-    | Repeat
-    | For
-    | Irq
-    | Assert
-    | Skip
-)
+    PteWrite | Assign | Atomic | Fence | Ipi | Invlpg | FlushAsid | FlushAll | Access | Switch
+    | Free | Complete | Await | If | While | Loop | Repeat | For | Irq | Assert | Skip | DirWrite
+    | CopyFrame | ZeroFrame
+)  # fmt: skip
 
 
 # ---------------------------------------------------------------- declarations
@@ -332,6 +302,7 @@ class FrameDecl(Node):
 class PageDecl(Node):
     name: str
     value: PteValue
+    at: tuple[str, Expr] | None = None  # `at D[i]`: (dir, slot) of a two-level page
 
 
 @dataclass(frozen=True)
@@ -339,6 +310,7 @@ class SpaceDecl(Node):
     name: str
     asid: Expr
     pages: tuple[PageDecl, ...]
+    dirs: tuple[DirDecl, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -380,18 +352,9 @@ class ExpectDecl(Node):
 
 
 Decl = (
-    SpecTitle
-    | ModelDecl
-    | ParamDecl
-    | OptionDecl
-    | FrameDecl
-    | PageDecl
-    | SpaceDecl
-    | VarDecl
-    | CoreDecl
-    | HandlerDecl
-    | ExpectDecl
-)
+    SpecTitle | ModelDecl | ParamDecl | OptionDecl | FrameDecl | TableDecl | DirDecl | PageDecl
+    | SpaceDecl | VarDecl | CoreDecl | HandlerDecl | ExpectDecl
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -200,7 +200,7 @@ def _block(lay: Layout, c: int) -> tuple[int, int, tuple[int, int]]:
     cf = lay.cores[c]
     fields = [cf.pc, cf.irq, cf.inh, cf.spc, cf.space, *cf.regs, *cf.hregs, *cf.sba]
     fields += [f for vs in cf.sbv for f in vs] + cf.qh + [f for vs in cf.qa for f in vs]
-    fields += list(cf.te.values()) + list(cf.tw.values())
+    fields += list(cf.te.values()) + list(cf.tw.values()) + list(cf.psc.values())
     lo, hi = min(fields), max(fields) + 1
     assert sorted(fields) == list(range(lo, hi)), "a core's fields are contiguous"
     kinds = (min(cf.sba), max(cf.sba) + 1) if cf.sba else (lo, lo)
