@@ -10,8 +10,8 @@ gives two things:
   one per orbit, so the cores of a reduced family count together.
 - **vacuity**: a `safe` verdict that could not have been anything else for a kind. The
   stale kinds (`stale-translation`, `stale-permission`) are judged only on an access to a
-  page after a `complete` of it, `use-after-free` only on an access after a `free`: when
-  no explored state has such an access enabled, `safe` says nothing about that kind.
+  `complete`, `use-after-free` only on an access after a `free`: when no explored state
+  has an access statement enabled after one, `safe` says nothing about that kind.
   Specs without user accesses (litmus tests of the memory model) are not told.
 
 Both come from the states alone, so every engine that enumerates states (the explicit
@@ -139,8 +139,7 @@ def _vacuity(
             access = isinstance(prog.cores[cmd.core].code[at], P.IAccess)
             if access:
                 access_at[(cmd.core, at)].append(cmd)
-    rec = [lay.rec[lay.pte_addr(s, v) - lay.nwords] for s in range(len(prog.spaces))
-           for v in range(len(prog.pages))]  # fmt: skip
+    rec = lay.rec  # per page-table entry: what its latest `complete` recorded (0: none)
     pc_fields = [core.pc for core in system.cores]
     judged = {"complete": False, "free": False}
     # the deepest states first: that is where completes and frees have happened
@@ -154,9 +153,7 @@ def _vacuity(
             for cmd in access_at.get((c, s[pcf]), ()):
                 if not evaluate(cmd.guard, s):
                     continue
-                entry = dict(cmd.info)
-                if s[rec[entry["space"] * len(prog.pages) + entry["page"]]]:
-                    judged["complete"] = True
+                judged["complete"] = judged["complete"] or completed
                 judged["free"] = judged["free"] or freed
         if all(judged.values()):
             break
@@ -165,9 +162,7 @@ def _vacuity(
         if judged[what] or (what == "free" and not has["free"]):
             continue  # a spec that frees nothing does not claim anything of use-after-free
         why = (
-            f"no access to a page was reached after a `{what}` of it"
-            if what == "complete"
-            else "no access was reached after a `free`"
+            f"no access was reached after a `{what}`"
         )
         if not has[what]:
             why = f"the spec has no `{what}`"
