@@ -8,20 +8,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
+from verifier.engine import Explore, Search, explore_model, shortest
 from verifier.lang.ast import ExpectDecl
 from verifier.lang.checked import MODELS, CheckedSpec
 from verifier.lang.frontend import load
 from verifier.replay import ReplayOutcome, replay_trace  # noqa: F401 (part of the API)
 from verifier.run.budget import Budget, LimitReached
 from verifier.run.capacity import settle
-from verifier.run.coverage import coverage
+from verifier.run.coverage import Coverage, coverage
 from verifier.run.model import Model, expect_text, meets, meets_so_far, release_frozen
 from verifier.run.result import Result, Trace
 from verifier.search.explicit import ProgressFn, explore
 from verifier.search.exploration import Exploration
+from verifier.search.native import NativeExploration
 from verifier.search.por import Reduction, reduction
 from verifier.search.symmetry import Canon, canon
 from verifier.trace.builder import TraceBuilder
@@ -31,7 +33,6 @@ SMT_COVERAGE = (
     "the smt engine enumerates no states, so it reports no unreached statements and no "
     "vacuous verdicts (the explicit engine does)"
 )
-Explore = Callable[..., Any]  # `explicit.explore`, or a search with its keywords
 TRACE_GRACE = 1.0  # seconds past the timeout for building the traces of what was found
 
 
@@ -63,27 +64,13 @@ def traces_of(
     return out
 
 
-@dataclass(frozen=True)
-class Search:
-    """How a search explores: ``symmetry`` stores one state per orbit of each symmetric
-    core family, ``por`` applies partial-order reduction, ``stop_at_first`` ends at the
-    first problem; ``progress`` hears from the search."""
-
-    symmetry: bool = True
-    por: bool = True
-    stop_at_first: bool = False
-    progress: ProgressFn | None = None
-    cluster: str | None = None  # a Ray address: the search spread over its workers
-    workers: int | None = None  # partitions on the cluster (default: one per CPU)
-
-
 def check_spec(
     checked: CheckedSpec,
     model: str,
     *,
     max_states: int = DEFAULT_MAX_STATES,
     timeout: float | None = None,
-    engine: str = "explicit",
+    engine: str = "auto",
     progress: ProgressFn | None = None,
     depth: int | None = None,
     prove: bool = False,
@@ -117,7 +104,7 @@ def check_spec(
         return _stopped(checked, model, expect, engine, limit.reason, start)
     if engine == "smt":
         return _check_smt(m, budget, start, depth=depth, prove=prove, phase=phase)
-    search = Search(symmetry, por, stop_at_first, progress, cluster, workers)
+    search = Search(symmetry, por, stop_at_first, progress, engine, cluster, workers)
     if cluster is not None:
         return _check_cluster(m, budget, start, search)
     return _check_explicit(m, budget, start, search)
@@ -185,22 +172,16 @@ def _check_explicit(
     # --stop-at-first promises a shortest trace to the first problem of the search
     red = reduction(m.system) if search.por and not search.stop_at_first else None
     ample = red.ample if red is not None and red.sites else None
-    ex = run(
-        m.system,
-        progress=search.progress,
-        budget=budget,
-        canon=sym.fn if sym is not None else None,
-        stop_at_first=search.stop_at_first,
-        ample=ample,
-    )
-    notes: list[str] = [ex.summary()] if hasattr(ex, "summary") else []
+    notes: list[str] = []
+    ex = explore_model(m, budget, search, sym, red, notes, run=run)
+    if hasattr(ex, "summary"):
+        notes.append(ex.summary())
     traces = _traces_within(
-        m, ex, sym, budget, search.progress, notes, reduced=ample is not None, run=run
+        m, ex, sym, red, budget, search, notes, reduced=ample is not None, run=run
     )
     release_frozen()
     verdict, met, reason = _verdict(m, ex, por=ample is not None)
-    families = [f.cores for f in sym.families if f.reduced] if sym is not None else []
-    cov = coverage(m.program, m.system, ex.states, families, safe=verdict == "safe")
+    cov, cov_note = _coverage(m, ex, sym, verdict)
     r = Result(
         m.checked.title,
         m.checked.file,
@@ -214,22 +195,40 @@ def _check_explicit(
         time.monotonic() - start,
         expect_text(m.checked.expect_for(m.model)),
         met,
-        "explicit",
+        "native" if isinstance(ex, NativeExploration) else "explicit",
         reason,
         reductions=reductions(sym, red, search.stop_at_first) + tuple(notes),
         unreached=cov.unreached,
         vacuous=cov.vacuous,
-        coverage="" if ex.complete else "the search did not finish: only explored states count",
+        coverage=cov_note,
     )
     return settle(r, m.system)
 
 
+def _coverage(
+    m: Model, ex: Exploration | NativeExploration, sym: Canon | None, verdict: str
+) -> tuple[Coverage, str]:
+    """Unreached statements and vacuity from the states ``ex`` explored (`run/coverage.py`),
+    and what to say about them: nothing when the search finished, else that they count
+    only what was explored, or why the search cannot give them."""
+    families = [f.cores for f in sym.families if f.reduced] if sym is not None else []
+    try:
+        cov = coverage(m.program, m.system, ex.states, families, safe=verdict == "safe")
+    except (TypeError, KeyError):  # the states stayed where the search ran
+        return Coverage((), ()), (
+            f"the {getattr(ex, 'engine', 'explicit')} search keeps its states to itself, so it "
+            "reports no unreached statements and no vacuous verdicts (the explicit engine does)"
+        )
+    return cov, "" if ex.complete else "the search did not finish: only explored states count"
+
+
 def _traces_within(
     m: Model,
-    ex: Exploration,
+    ex: Exploration | NativeExploration,
     sym: Canon | None,
+    red: Reduction | None,
     budget: Budget,
-    progress: ProgressFn | None,
+    search: Search,
     notes: list[str],
     *,
     reduced: bool,
@@ -239,7 +238,7 @@ def _traces_within(
     was ``reduced``), within the budget plus a grace period; none when a limit is reached
     meanwhile (``ex`` then says so and is no longer complete)."""
     try:
-        of = _shortest(m, ex, sym, budget, progress, notes, run) if reduced and ex.found else ex
+        of = shortest(m, ex, sym, red, budget, search, notes, run) if reduced and ex.found else ex
         budget.phase = "building traces"
         budget.grace(TRACE_GRACE)  # what a search stopped by a limit found still gets traces
         return traces_of(m, of, budget, kinds=sorted(ex.found))
@@ -264,47 +263,6 @@ def _verdict(m: Model, ex: Exploration, *, por: bool) -> tuple[str, bool, str]:
         return verdict, met, ex.reason
     # a reduced graph's depth bounds no execution
     return verdict, met, _what_next(ex, kinds, m.checked.params, por=por)
-
-
-def _shortest(
-    m: Model,
-    reduced: Exploration,
-    sym: Canon | None,
-    budget: Budget,
-    progress: ProgressFn | None,
-    notes: list[str],
-    run: Explore = explore,
-) -> Exploration:
-    """The search to take shortest traces of what ``reduced`` (a search with
-    partial-order reduction) found from: one without the reduction, breadth first,
-    until it has found every kind ``reduced`` found (to the end when one is `hang`).
-    The verdict, kinds and counts stay those of ``reduced``.  When that search reaches
-    a limit, or ``reduced`` itself did (the other would too), ``reduced`` itself (its
-    traces are real executions, maybe not shortest), and ``notes`` says so."""
-    kinds = frozenset(reduced.found)
-    if not reduced.complete:  # that search would reach the same limit, later
-        notes.append(_not_shortest(reduced.reason, "was not run"))
-        return reduced
-    try:
-        full = run(
-            m.system,
-            progress=progress,
-            budget=budget,
-            canon=sym.fn if sym is not None else None,
-            stop_when=None if "hang" in kinds else kinds,
-            compiled=reduced.compiled,
-        )
-    except LimitReached as limit:
-        notes.append(_not_shortest(limit.reason))
-        return reduced
-    if not kinds <= full.found.keys():
-        notes.append(_not_shortest(full.reason))
-        return reduced
-    return full
-
-
-def _not_shortest(why: str, what: str = "ended") -> str:
-    return f"traces may not be shortest: the search without partial-order reduction {what} ({why})"
 
 
 def reductions(
@@ -357,9 +315,11 @@ def _stopped(
     )
 
 
-def depth_done(ex: Exploration) -> int:
+def depth_done(ex: Exploration | NativeExploration) -> int:
     """Every execution of at most this many steps was checked: the search is breadth
     first, so all states shallower than the first one left unexpanded were expanded."""
+    if isinstance(ex, NativeExploration):
+        return ex.depth
     first = ex.expanded  # states 0 .. first-1 were expanded (edges are not always kept)
     if first >= len(ex.states):
         return len(ex.path(len(ex.states) - 1)) + 1

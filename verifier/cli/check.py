@@ -11,6 +11,7 @@ from pathlib import Path
 from verifier.api import DEFAULT_MAX_STATES, check_spec, expected_models, strict
 from verifier.cli import common as cli
 from verifier.cli.cost import cost_line
+from verifier.engine import ENGINES
 from verifier.lang.checked import MODELS
 from verifier.lang.diagnostics import SpecError
 from verifier.lang.frontend import load
@@ -46,9 +47,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--svg", metavar="DIR", help="write each trace's swimlane picture to DIR")
     p.add_argument(
         "--engine",
-        choices=("explicit", "smt"),
-        default="explicit",
-        help="explicit-state search (default) or z3 bounded model checking",
+        choices=ENGINES,
+        default="auto",
+        help="native: the state search compiled to C; explicit: the Python state search; "
+        "auto (default): explicit for a small state space, native beyond it; "
+        "smt: z3 bounded model checking",
     )
     p.add_argument(
         "--depth",
@@ -123,7 +126,7 @@ def coverage_lines(r: Result) -> list[str]:
     """The vacuity warnings of a safe verdict, then the statements no explored state
     reached (SPIN's "unreached in proctype"), one line each."""
     out = [f"  warning: safe says nothing of {v}" for v in r.vacuous]
-    if r.coverage and (r.unreached or r.engine == "smt"):
+    if r.coverage and (r.unreached or r.engine != "explicit"):
         out.append(f"  ({r.coverage})")
     out += [f"  unreached: {u.who}: {u.where}  {u.text}" for u in r.unreached]
     return out
@@ -160,7 +163,7 @@ def exit_code(results: list[Result], bad_input: bool) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.cluster is not None and args.engine != "explicit":
+    if args.cluster is not None and args.engine not in ("explicit", "auto"):
         sys.stderr.write("tlbcheck check: error: --cluster runs the explicit search only\n")
         return cli.EXIT_BAD_INPUT
     try:
