@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLES, ROOT, tlb_files
 
-# the parent's shared folder, or any absolute path of the machine the project was
-# written on (spelt in pieces so that this file does not match itself)
+# the parent's shared folder (as a path, or as a path component in Python), or any
+# absolute path of the machine the project was written on (spelt in pieces so that
+# this file does not match itself)
+_SHARED = "shared"
 OUTSIDE = re.compile(
     "|".join(
-        re.escape("/".join(p)) for p in (("..", "shared"), ("", "shared", ""), ("", "work", ""))
+        re.escape(s) for s in ("../" + _SHARED, f"/{_SHARED}/", "/" + "work/", f'"{_SHARED}" /')
     )
 )
 TEXT = {".py", ".md", ".lark", ".toml", ".tlb", ".txt", ".json", ".expected", ".html", ".svg"}
