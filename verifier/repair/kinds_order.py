@@ -55,8 +55,7 @@ def _fences(ctx: Context) -> Iterator[Edit]:
 
 
 def _release_pair(p: Place) -> tuple[ast.Stmt, ...]:
-    """A store with the `fence release` just before it (an unlock), which moves as one
-    (and also alone: the wait it moves after may order it well enough)."""
+    """A store with the `fence release` just before it (an unlock) moves as one."""
     if p.index > 0:
         prev = p.block[p.index - 1]
         if isinstance(prev, ast.Fence) and prev.kind == "release":
@@ -81,10 +80,8 @@ def _move_later(ctx: Context) -> Iterator[Edit]:
                 break
             if not contains(t, is_wait_or_flush):
                 continue
-            if len(moved) == 2:
-                name = f"{line_of(s)} with its `fence release`"
-                yield _move("move-later", moved, name, t, after=True)
-            yield _move("move-later", (s,), line_of(s), t, after=True)
+            name = " with its `fence release`" if len(moved) == 2 else ""
+            yield _move("move-later", moved, f"{line_of(s)}{name}", t, after=True)
 
 
 def _move(kind: str, moved: tuple[ast.Stmt, ...], what: str, to: ast.Stmt, after: bool) -> Edit:

@@ -3,9 +3,9 @@
 The cost is that of `tlbcheck cost` (`verifier/cost/timing.py`, the default
 table): one timed run along the protocol's intended schedule, under the weakest
 model checked, at the spec's own size and with its core-count param (`N`) set so
-that it has 64 cores.  A fix is ranked by its size, then by its IPIs, fences, the
-initiator's latency (stall) at the spec's size and at 64 cores, and its
-invalidations.
+that it has 64 cores.  A fix is ranked by its size, then by its IPIs,
+invalidations, fences, and the initiator's latency (stall) at the spec's size and
+at 64 cores.
 
 A fixed spec's `expect` lines say what it now does: the first becomes
 `expect safe` and the others go, so that `tlbcheck check --expected-models`
@@ -60,16 +60,17 @@ class Fix:
         )
 
     def key(self) -> tuple[float, ...]:
-        """Size, then IPIs, fences, stall at the spec's size and at `WIDE` cores, and
-        invalidations."""
+        """Size, then IPIs, invalidations (each costs the TLB misses that follow, which
+        the initiator's latency does not show), fences, and the stall at the spec's size
+        and at `WIDE` cores."""
         n, wide = self.at_n, self.at_wide or self.at_n
         return (
             self.size,
             self.ipis,
+            n.invalidations if n else 0,
             n.fences if n else 0,
             n.latency_ns if n else 0.0,
             wide.latency_ns if wide else 0.0,
-            n.invalidations if n else 0,
         )
 
 

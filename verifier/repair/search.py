@@ -39,7 +39,7 @@ from verifier.run.result import Result
 
 WEAKEST_FIRST = ("pso", "tso", "sc")
 BEAM = 12  # single edits (or pairs, ...) carried to the next size
-DEFAULT_FIXES = 3
+DEFAULT_FIXES = 5
 DEFAULT_MAX_CHECKS = 2000
 DEFAULT_SEARCH_SECONDS = 600.0
 FOLLOW = 40  # candidates checked after the first fix, looking for cheaper ones
@@ -94,6 +94,8 @@ class Outcome:
     seconds: float
     max_edits: int
     stopped: str = ""  # the limit that ended the search, if one did
+    undecided: int = 0  # candidates whose check ended in a limit (neither fix nor not)
+    undecided_why: str = ""
     size_done: int = 0  # every candidate of at most this many edits was checked
 
 
@@ -213,9 +215,13 @@ class _Search:
                 self.progress(out.tried, len(out.fixes), "; ".join(e.text for e in edits))
             c2 = load_text(cand.text, self.checked.file, self.defines)
             for m in self.order:
-                cand.results.append(self.check(c2, m, first=True))
+                r = self.check(c2, m, first=True)
+                cand.results.append(r)
                 out.checks += 1
-                if cand.results[-1].verdict != "safe":
+                if r.verdict == "inconclusive":
+                    out.undecided += 1
+                    out.undecided_why = out.undecided_why or r.reason
+                if r.verdict != "safe":
                     break
             if cand.fixed:
                 self.first = self.first if out.fixes else out.tried
