@@ -12,6 +12,7 @@ import argparse
 import sys
 
 from verifier.cli import common as cli
+from verifier.suite.command import UNFINISHED
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -40,6 +41,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="run N (spec, model) jobs in parallel processes",
     )
     p.add_argument("--junit", metavar="FILE", help="also write the results as JUnit XML")
+    p.add_argument(
+        "--unfinished",
+        metavar="FILE",
+        default=UNFINISHED,
+        help=f"where Ctrl-C lists the runs it left unfinished (default {UNFINISHED})",
+    )
     p.add_argument(
         "--update-counterexamples",
         action="store_true",
@@ -87,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         paths=tuple(args.paths),
         jobs=args.jobs,
         junit=args.junit,
+        unfinished=args.unfinished,
         update_counterexamples=args.update_counterexamples,
         limits=suite.Limits(
             args.max_states,

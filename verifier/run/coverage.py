@@ -161,9 +161,7 @@ def _vacuity(
     for what, kinds in (("complete", STALE), ("free", FREED)):
         if judged[what] or (what == "free" and not has["free"]):
             continue  # a spec that frees nothing does not claim anything of use-after-free
-        why = (
-            f"no access was reached after a `{what}`"
-        )
+        why = f"no access was reached after a `{what}`"
         if not has[what]:
             why = f"the spec has no `{what}`"
         elif not any(isinstance(prog.cores[c].code[pc], _instr(what)) for c in range(len(pcs))

@@ -11,11 +11,13 @@ T = TypeVar("T")
 
 
 class Interrupted(Exception):
-    """Ctrl-C: the run stopped; ``unfinished`` are the jobs without an outcome."""
+    """Ctrl-C: the run stopped; ``unfinished`` are the jobs without an outcome,
+    ``finished`` the outcomes of the others (in job order)."""
 
-    def __init__(self, unfinished: Sequence[Any]) -> None:
+    def __init__(self, unfinished: Sequence[Any], finished: Sequence[Any] = ()) -> None:
         super().__init__(f"{len(unfinished)} jobs not finished")
         self.unfinished = tuple(unfinished)
+        self.finished = tuple(finished)
 
 
 def _ignore_sigint() -> None:

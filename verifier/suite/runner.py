@@ -272,7 +272,7 @@ def run_jobs(
         else:
             run_parallel(run_job, [(job, limits) for job in todo], jobs, record)
     except KeyboardInterrupt:
-        raise Interrupted(todo[len(done) :]) from None
+        raise Interrupted(todo[len(done) :], done) from None
     ran = iter(done)
     return [next(ran) if isinstance(p, Job) else p for p in planned]
 
