@@ -92,7 +92,7 @@ def test_symmetric_protocol_agrees_with_every_reduction() -> None:
 def test_threads_give_the_same_search() -> None:
     """States are expanded in chunks by several threads and merged in order: the same
     numbering, counts, Found and paths as one thread (and as the Python search)."""
-    m = _model(load(str(ROOT / "benchmarks" / "spin" / "lazy_missing_fence.tlb"), ["N=3"]), "pso")
+    m = _model(load(str(EXAMPLES / "lazy_missing_fence.tlb"), ["N=3"]), "pso")
     sym, red = canon(m.system, m.program), reduction(m.system)
     runs = [
         explore_native(m.system, budget=Budget(STATES), canon=sym, reduction=red, threads=n)
