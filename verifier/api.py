@@ -98,16 +98,17 @@ def check_spec(
     budget = Budget(max_states, timeout, max_memory, started=start)
     expect = checked.expect_for(model)
     try:
-        m = Model.of(checked, model, budget)
-    except LimitReached as limit:
+        with budget.watch():  # a phase that never checks the limits is stopped all the same
+            m = Model.of(checked, model, budget)
+            if engine == "smt":
+                return _check_smt(m, budget, start, depth=depth, prove=prove, phase=phase)
+            search = Search(symmetry, por, stop_at_first, progress, engine, cluster, workers)
+            if cluster is not None:
+                return _check_cluster(m, budget, start, search)
+            return _check_explicit(m, budget, start, search)
+    except LimitReached as limit:  # in a phase that does not end with a result of its own
         release_frozen()
         return _stopped(checked, model, expect, engine, limit.reason, start)
-    if engine == "smt":
-        return _check_smt(m, budget, start, depth=depth, prove=prove, phase=phase)
-    search = Search(symmetry, por, stop_at_first, progress, engine, cluster, workers)
-    if cluster is not None:
-        return _check_cluster(m, budget, start, search)
-    return _check_explicit(m, budget, start, search)
 
 
 def _check_cluster(m: Model, budget: Budget, start: float, search: Search) -> Result:
@@ -136,6 +137,12 @@ def _check_smt(
     from verifier.smt.engine import check_smt
 
     expect = m.checked.expect_for(m.model)
+
+    def tell(text: str) -> None:  # the phase a limit names: "smt bounded search at depth 3"
+        budget.phase = "smt " + text.removeprefix("smt: ").split(" for ")[0].split(":")[0]
+        if phase is not None:
+            phase(text)
+
     try:
         budget.enter("smt")
         r = check_smt(
@@ -145,7 +152,9 @@ def _check_smt(
             prove=prove,
             timeout=budget.remaining(),
             max_states=budget.max_states,
-            phase=phase,
+            phase=tell,
+            limit=budget.timeout,
+            max_memory=budget.max_memory,
         )
         return replace(settle(r, m.system), coverage=SMT_COVERAGE)
     except LimitReached as limit:
@@ -355,9 +364,34 @@ def check_file(
 ) -> list[Result]:
     """Load a spec and check it under each model (its declared one when ``models`` is
     None); ``options`` are those of `check_spec`."""
-    started = time.monotonic()  # reading the spec counts against the first model's time
-    checked = load(path, list(defines))
+    started = options.pop("started", None) or time.monotonic()  # reading counts too
+    try:
+        checked = load_within(path, defines, options, started)
+    except LimitReached as limit:
+        engine = options.get("engine", "explicit")
+        return [unloaded(path, m, limit.reason, started, engine) for m in models or ["-"]]
     return [
         check_spec(checked, m, **options, started=started if i == 0 else None)
         for i, m in enumerate(models or [checked.model])
     ]
+
+
+def load_within(
+    path: str, defines: Sequence[str], options: dict[str, Any], started: float
+) -> CheckedSpec:
+    """`load` within the time and memory limits of ``options`` (those of `check_spec`),
+    counted from ``started``: reading and parsing a huge spec end as `LimitReached`
+    naming the phase, like any other."""
+    budget = Budget(None, options.get("timeout"), options.get("max_memory"), started=started)
+    with budget.watch():
+        return load(path, list(defines), phase=budget.enter)
+
+
+def unloaded(
+    path: str, model: str, reason: str, started: float, engine: str = "explicit"
+) -> Result:
+    """The inconclusive result of a spec a limit stopped before it was loaded."""
+    return Result(
+        path, path, model, (), "inconclusive", (), (), 0, 0, time.monotonic() - started,
+        None, False, engine, reason,
+    )  # fmt: skip

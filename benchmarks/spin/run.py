@@ -4,7 +4,8 @@
         [--only eager] [--spin-bfs]
 
 Each protocol has a Promela model (`*.pml`, written by us) beside the repository's
-example of the same name (`examples/*.tlb`), equal to it as far as the language allows (README.md says what differs).  For
+example of the same name (`examples/*.tlb`), equal to it as far as the language
+allows (README.md says what differs).  For
 N = 2, 3, ... both tools run until each exceeds the budget (CPU seconds, enforced
 with RLIMIT_CPU) or memory (MB, RLIMIT_AS); one table is printed: N, tool,
 states, transitions, seconds, peak MB, verdict, trace length, then tlbcheck/SPIN

@@ -8,16 +8,23 @@ import sys
 import time
 from pathlib import Path
 
-from verifier.api import DEFAULT_MAX_STATES, check_spec, expected_models, strict
+from verifier.api import (
+    DEFAULT_MAX_STATES,
+    check_spec,
+    expected_models,
+    load_within,
+    strict,
+    unloaded,
+)
 from verifier.cli import common as cli
 from verifier.cli.cost import cost_line
 from verifier.engine import ENGINES
 from verifier.lang.checked import MODELS
 from verifier.lang.diagnostics import SpecError
-from verifier.lang.frontend import load
 from verifier.report import files
 from verifier.report.render_text import render_text
 from verifier.report.terminal import Progress, paint, use_color
+from verifier.run.budget import LimitReached
 from verifier.run.result import Result
 from verifier.search.cluster.runtime import ClusterError
 
@@ -181,11 +188,21 @@ def _run(args: argparse.Namespace) -> int:
     errors: list[dict[str, object]] = []
     out = files.ensure_dir(args.out) if args.out else None  # a bad place fails before any run
     svg = files.ensure_dir(args.svg) if args.svg else None
-    names = files.unique_names(args.files)
-    for f in args.files:
-        started: float | None = time.monotonic()  # reading counts against the first model
+    names = files.trace_names(args.files)
+    limits = {"timeout": args.timeout, "max_memory": args.max_memory}
+    for n, f in enumerate(args.files):
+        # reading counts against the first model; the first file's clock starts with the
+        # process when tlbcheck is the program (not a call of `main` in a longer one)
+        started: float = args.started if n == 0 else time.monotonic()
         try:
-            checked = load(f, args.define)
+            checked = load_within(f, args.define, limits, started)
+        except LimitReached as limit:
+            r = unloaded(f, args.model or "-", limit.reason, started, args.engine)
+            results.append(r)
+            costs.append(None)
+            if not args.json:
+                print(verdict_line(r, color))
+            continue
         except SpecError as err:
             bad_input = True
             sys.stderr.write(str(err) + "\n")
@@ -198,7 +215,7 @@ def _run(args: argparse.Namespace) -> int:
                 }
             )
             continue
-        for model in _models(args, checked.model, expected_models(checked)):
+        for i, model in enumerate(_models(args, checked.model, expected_models(checked))):
             progress = Progress(sys.stderr, enabled=not args.json)
             r = check_spec(
                 checked,
@@ -211,21 +228,20 @@ def _run(args: argparse.Namespace) -> int:
                 depth=args.depth,
                 prove=args.prove,
                 max_memory=args.max_memory,
-                started=started,
+                started=started if i == 0 else None,
                 symmetry=not args.no_symmetry,
                 por=not args.no_por,
                 stop_at_first=args.stop_at_first,
                 cluster=args.cluster,
                 workers=args.workers,
             )
-            started = None
             progress.done()
             if args.strict:
                 r = strict(r)
             results.append(r)
             line, run_cost = cost_line(checked, model) if args.cost else ("", None)
             costs.append(run_cost.to_json() if run_cost else None)
-            for path in write_traces(r, names[f], out, svg):
+            for path in write_traces(r, names[n], out, svg):
                 sys.stderr.write(f"trace written to {path}\n")
             if not args.json:
                 print(verdict_line(r, color))

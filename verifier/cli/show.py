@@ -54,12 +54,16 @@ def load_trace(path: str) -> Trace:
             "this is a spec; show expects a trace file (.json), which "
             "`tlbcheck check SPEC --out DIR` writes for each problem it finds",
         )
+    from verifier.lang.frontend import InputRefused, read_input
+
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_input(path).decode("utf-8")
     except FileNotFoundError:
         raise BadInput(path, "no such file") from None
     except IsADirectoryError:
         raise BadInput(path, "is a directory, not a trace file") from None
+    except InputRefused as exc:
+        raise BadInput(path, str(exc)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInput(path, f"cannot read: {exc}") from None
     try:
@@ -112,9 +116,11 @@ def find_spec(trace: Trace, trace_path: str, given: str | None) -> Path | None:
 def _read_source(spec: Path | None) -> str | None:
     if spec is None:
         return None
+    from verifier.lang.frontend import InputRefused, read_input
+
     try:
-        return spec.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        return read_input(str(spec)).decode("utf-8")
+    except (OSError, UnicodeDecodeError, InputRefused):
         return None
 
 
@@ -214,6 +220,9 @@ def _replay_cmd(args: argparse.Namespace) -> int:
     from verifier.api import replay_trace
 
     outcome = replay_trace(trace, None if spec is None else str(spec), list(args.define))
+    if getattr(outcome, "refused", False):  # edited or damaged since it was written
+        sys.stderr.write(f"{args.trace}: error: {outcome.message}\n")
+        return cli.EXIT_BAD_INPUT
     message = outcome.message.rstrip("\n")
     if spec is not None and trace.source is not None and _read_source(spec) != trace.source:
         message = (

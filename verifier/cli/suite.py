@@ -53,6 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="rewrite counterexamples/ from this run and delete stale traces",
     )
     cli.add_limit_options(p, None)
+    cli.add_input_option(p)
     cli.add_reduction_options(p)
     p.add_argument(
         "--strict",

@@ -137,7 +137,7 @@ def _interrupted(
     err.write(
         f"\ntlbcheck: interrupted: {len(stop.unfinished)} of {total} runs not finished{where}\n"
     )
-    return 130
+    return 128 + stop.signum
 
 
 def _is_tty(stream: TextIO) -> bool:

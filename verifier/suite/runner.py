@@ -271,8 +271,8 @@ def run_jobs(
                 record(run_job(job, limits))
         else:
             run_parallel(run_job, [(job, limits) for job in todo], jobs, record)
-    except KeyboardInterrupt:
-        raise Interrupted(todo[len(done) :], done) from None
+    except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM/SIGHUP under the command line
+        raise Interrupted(todo[len(done) :], getattr(stop, "signum", 2), done) from None
     ran = iter(done)
     return [next(ran) if isinstance(p, Job) else p for p in planned]
 
