@@ -180,6 +180,22 @@ def run(args: argparse.Namespace) -> int:
         return cli.EXIT_BAD_INPUT
 
 
+def _print_result(r: Result, cost: str, quiet: bool, color: bool) -> None:
+    """The verdict line, the cost line, then (unless ``quiet``) what coverage says and
+    each trace."""
+    print(verdict_line(r, color))
+    if cost:
+        print(cost)
+    if quiet:
+        return
+    for text in coverage_lines(r):
+        print(text)
+    for t in r.traces:
+        print()
+        print(render_text(t))
+        print()
+
+
 def _run(args: argparse.Namespace) -> int:
     color = use_color(sys.stdout, args.no_color) and not args.json
     results: list[Result] = []
@@ -244,16 +260,7 @@ def _run(args: argparse.Namespace) -> int:
             for path in write_traces(r, names[n], out, svg):
                 sys.stderr.write(f"trace written to {path}\n")
             if not args.json:
-                print(verdict_line(r, color))
-                if line:
-                    print(line)
-                for text in [] if args.quiet else coverage_lines(r):
-                    print(text)
-                if not args.quiet:
-                    for t in r.traces:
-                        print()
-                        print(render_text(t))
-                        print()
+                _print_result(r, line, args.quiet, color)
             sys.stdout.flush()
     if args.json:
         out_json = [
