@@ -46,6 +46,8 @@ def connect(address: str) -> ModuleType:
     ray = need_ray()
     if ray.is_initialized():
         return ray
+    if address != "auto":
+        _reachable(address)
     # the workers run this driver's own `verifier` package (uploaded once, by content
     # hash), so every node checks with the same code whatever is installed there;
     # TLBCHECK_RAY_SHIP=0: the workers import their own (the same, installed or on
@@ -58,6 +60,20 @@ def connect(address: str) -> ModuleType:
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise ClusterError(f"no Ray cluster at {address}: {str(exc).splitlines()[0]}") from None
     return ray
+
+
+def _reachable(address: str) -> None:
+    """Fail at once when nothing listens at ``address`` (Ray itself retries for
+    minutes)."""
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise ClusterError(f"--cluster {address}: expected auto, HOST:PORT or ray://HOST:PORT")
+    try:
+        socket.create_connection((host, int(port)), timeout=10).close()
+    except OSError as exc:
+        raise ClusterError(f"no Ray cluster at {address}: {exc.strerror or exc}") from None
 
 
 def cluster_cpus(ray: ModuleType) -> int:
