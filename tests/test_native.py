@@ -88,6 +88,19 @@ def test_symmetric_protocol_agrees_with_every_reduction() -> None:
     assert _compare(_model(checked, "pso")) > 10_000
 
 
+def test_threads_give_the_same_search() -> None:
+    """States are expanded in chunks by several threads and merged in order: the same
+    numbering, counts, Found and paths as one thread (and as the Python search)."""
+    m = _model(load(str(ROOT / "benchmarks" / "spin" / "lazy_missing_fence.tlb"), ["N=3"]), "pso")
+    sym, red = canon(m.system, m.program), reduction(m.system)
+    runs = [
+        explore_native(m.system, budget=Budget(STATES), canon=sym, reduction=red, threads=n)
+        for n in (1, 3)
+    ]
+    one, three = ((r.transitions, len(r.states), r.found, r.paths) for r in runs)
+    assert one == three and len(runs[0].states) > 8192  # more than one chunk
+
+
 def test_hang_agrees() -> None:
     text = """spec "the initiator waits for an ack nobody sends"
 frame A

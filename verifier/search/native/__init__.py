@@ -142,13 +142,16 @@ def explore_native(
     stop_when: frozenset[str] | None = None,
     progress: ProgressFn | None = None,
     max_states: int = 1_000_000,
+    threads: int | None = None,
 ) -> NativeExploration:
     """Explore every reachable state of ``system`` in the native search, within
     ``budget``'s limits (``max_states`` when it has none); ``canon``: symmetry reduction
     (`symmetry.canon`), ``reduction``: partial-order reduction (`por.reduction`), used
     when ``symmetry``/``por`` (one program carries both, used or not);
     ``stop_at_first``/``stop_when`` as `explicit.explore`.  Raises `NativeUnavailable`
-    when it cannot run here (the caller runs the Python search)."""
+    when it cannot run here (the caller runs the Python search).  ``threads``: how many
+    expand states at once (default: one per CPU this process may use); the result is
+    the same whatever the number."""
     start = time.monotonic()
     if budget.max_states is not None:
         max_states = budget.max_states
@@ -174,6 +177,7 @@ def explore_native(
         f"por={int(use_por)}",
         f"stop_first={int(stop_at_first)}",
         "progress=0.5",
+        f"threads={threads or len(os.sched_getaffinity(0))}",
     ]
     if stop_when is not None:
         args.append(

@@ -361,6 +361,7 @@ def source(
         f"#define HAS_SYMMETRY {int(bool(plans))}",
         f"#define HAS_POR {int(red is not None and bool(red.conditions))}",
         f"#define POS_T {'uint16_t' if pcs < 0xFFFF else 'uint32_t'}",
+        f"#define VIA_T {'uint16_t' if ncmd < 0xFFFF else 'int32_t'}",
         *views,
         _array("int32_t", "INIT", system.init),
         _array("int", "CMD_CORE", [c.core for c in system.commands]),

@@ -17,6 +17,7 @@
  * Usage: search RESULT key=value...   (see `main`); progress lines on stdout.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,7 +84,7 @@ static double now(void) {
 static int grow(void **p, size_t *cap, size_t need, size_t elt) {
     if (need <= *cap) return 1;
     size_t c = *cap ? *cap : 1024;
-    while (c < need) c += c / 2 + 1024;
+    while (c < need) c += c / 4 + 4096;
     size_t more = (c - *cap) * elt;
     if (mem_used + more > mem_limit) { stop_reason = "memory"; return 0; }
     void *q = realloc(*p, c * elt);
@@ -108,7 +109,7 @@ static uint8_t *keys; static size_t keys_cap;       /* n * W: each state's key (
 static uint8_t *queue; static size_t queue_cap;     /* concrete states not expanded yet (symmetry) */
 static size_t q_first;                              /* the state number queue[0] holds */
 static int32_t *parent; static size_t parent_cap;
-static int32_t *via; static size_t via_cap;
+static VIA_T *via; static size_t via_cap;   /* the command that reached it */
 static uint32_t *table; static size_t table_cap;    /* state number + 1; 0: empty */
 static size_t tmask, nstates;
 static int sym_on, por_on, keep_edges;
@@ -177,15 +178,15 @@ static long add(const uint8_t *k, const uint8_t *c, long p, int v) {
     if (n >= 0xFFFFFFF0u) { stop_reason = "states"; return -2; }
     if (!grow((void **)&keys, &keys_cap, (n + 1) * W, 1)) return -2;
     if (!grow((void **)&parent, &parent_cap, n + 1, sizeof(int32_t))) return -2;
-    if (!grow((void **)&via, &via_cap, n + 1, sizeof(int32_t))) return -2;
+    if (!grow((void **)&via, &via_cap, n + 1, sizeof(VIA_T))) return -2;
     if (sym_on && !grow((void **)&queue, &queue_cap, (n + 1 - q_first) * W, 1)) return -2;
     memcpy(keys + n * W, k, W);
     if (sym_on) memcpy(queue + (n - q_first) * W, c, W);
     parent[n] = (int32_t)p;
-    via[n] = v;
+    via[n] = (VIA_T)v;
     table[slot] = (uint32_t)(n + 1);
     nstates = n + 1;
-    if (2 * nstates > tmask && !grow_table()) return -2;
+    if (4 * nstates > 3 * tmask && !grow_table()) return -2;  /* at most 3/4 full */
     return (long)n;
 }
 
@@ -203,7 +204,7 @@ static void drop_expanded(size_t i) {
 
 /* ------------------------------------------------------------ edges, hang analysis */
 
-static uint64_t *succ_off; static size_t succ_off_cap;
+static uint32_t *succ_off; static size_t succ_off_cap;  /* fewer than 2^32 edges */
 static uint32_t *succ; static size_t succ_cap, nsucc;
 static POS_T *pos[NVIEWS + 1]; static size_t pos_cap[NVIEWS + 1];
 static uint8_t *leave[NVIEWS + 1]; static size_t leave_cap[NVIEWS + 1];
@@ -212,46 +213,51 @@ typedef struct { long state; int core, pc, stuck; } Hang;
 
 /* The first state (in number order) at position p of view v from which the await at p never
  * fires; -1 if none, -2 on a limit. */
-static long doomed(int v, int p, int32_t *local, uint8_t *can, uint32_t *start, uint32_t *preds,
-                   uint32_t *ids, uint32_t *fill) {
+static long doomed(int v, int p, int32_t *local, uint8_t *can, uint32_t *start, uint32_t *preds) {
     long count = 0;
-    for (size_t i = 0; i < nstates; i++) {
-        if (pos[v][i] == (POS_T)p) { ids[count] = (uint32_t)i; local[i] = (int32_t)count++; }
-        else local[i] = -1;
-    }
+    for (size_t i = 0; i < nstates; i++) local[i] = pos[v][i] == (POS_T)p ? (int32_t)count++ : -1;
     if (!count) return -1;
     /* can[k]: inside state k can leave (its await fires, or an edge leaves position p);
      * the edges inside, reversed: the predecessors of k are preds[start[k] .. start[k+1]) */
     memset(start, 0, (count + 1) * sizeof(uint32_t));
-    for (long k = 0; k < count; k++) {
-        size_t i = ids[k];
+    for (size_t i = 0; i < nstates; i++) {
+        if (local[i] < 0) continue;
+        long k = local[i];
         can[k] = leave[v][i];
-        for (uint64_t e = succ_off[i]; e < succ_off[i + 1]; e++) {
+        for (uint32_t e = succ_off[i]; e < succ_off[i + 1]; e++) {
             uint32_t j = succ[e];
             if (pos[v][j] != (POS_T)p) can[k] = 1;
             else start[local[j] + 1]++;
         }
     }
     for (long k = 0; k < count; k++) start[k + 1] += start[k];
-    memcpy(fill, start, (count + 1) * sizeof(uint32_t));
-    for (long k = 0; k < count; k++) {
-        size_t i = ids[k];
-        for (uint64_t e = succ_off[i]; e < succ_off[i + 1]; e++) {
+    uint32_t total = start[count];
+    for (size_t i = 0; i < nstates; i++) { /* start[k + 1] moves down to where k's begin */
+        if (local[i] < 0) continue;
+        for (uint32_t e = succ_off[i]; e < succ_off[i + 1]; e++) {
             uint32_t j = succ[e];
-            if (pos[v][j] == (POS_T)p) preds[fill[local[j]]++] = (uint32_t)k;
+            if (pos[v][j] == (POS_T)p) preds[--start[local[j] + 1]] = (uint32_t)local[i];
         }
     }
-    uint32_t *stack = fill; /* reused: at most count entries are pushed */
+    /* k's predecessors: preds[start[k + 1] .. end), end = start[k + 2], or total for the last */
+    uint32_t *stack = (uint32_t *)local; /* `local` is not needed any more */
     long top = 0;
     for (long k = 0; k < count; k++) if (can[k]) stack[top++] = (uint32_t)k;
     while (top) {
         uint32_t k = stack[--top];
-        for (uint32_t e = start[k]; e < start[k + 1]; e++) {
+        uint32_t end = (long)k + 1 < count ? start[k + 2] : total;
+        for (uint32_t e = start[k + 1]; e < end; e++) {
             uint32_t q = preds[e];
             if (!can[q]) { can[q] = 1; stack[top++] = q; }
         }
     }
-    for (long k = 0; k < count; k++) if (!can[k]) return ids[k];
+    long first = -1;
+    for (long k = 0; k < count; k++) if (!can[k]) { first = k; break; }
+    if (first < 0) return -1;
+    /* the state number of inside state `first` */
+    long k = 0;
+    for (size_t i = 0; i < nstates; i++)
+        if (pos[v][i] == (POS_T)p && k++ == first) return (long)i;
     return -1;
 }
 
@@ -269,7 +275,7 @@ static int stuck_in_handler(long i0, int c) {
         uint32_t i = stack[--top];
         unpack(keys + (size_t)i * W, s);
         if (!s[CORE_INH[c]]) { stuck = 0; break; }
-        for (uint64_t e = succ_off[i]; e < succ_off[i + 1]; e++) {
+        for (uint32_t e = succ_off[i]; e < succ_off[i + 1]; e++) {
             uint32_t j = succ[e];
             if (!seen[j]) { seen[j] = 1; stack[top++] = j; }
         }
@@ -282,29 +288,45 @@ static int stuck_in_handler(long i0, int c) {
 static int find_hang(Hang *h) {
     long best = -1;
     int best_core = -1, best_pc = -1;
-    size_t need = nstates * (4 + 1 + 4 + 4 + 4) + 8 + (nsucc + 1) * 4;
     phase = "hang analysis";
+    /* the most states at one await, and the most edges between them: what `doomed` needs */
+    size_t most = 1, most_inner = 1;
+    for (int v = 0; v < NVIEWS; v++) {
+        size_t cnt[VIEW_NAWAITS[v] + 1], inner[VIEW_NAWAITS[v] + 1];
+        memset(cnt, 0, sizeof cnt);
+        memset(inner, 0, sizeof inner);
+        for (size_t i = 0; i < nstates; i++) {
+            int k = 0, p = (int)pos[v][i];
+            while (k < VIEW_NAWAITS[v] && VIEW_AWAITS[v][k] != p) k++;
+            if (k == VIEW_NAWAITS[v]) continue;
+            cnt[k]++;
+            for (uint32_t e = succ_off[i]; e < succ_off[i + 1]; e++) inner[k] += pos[v][succ[e]] == pos[v][i];
+        }
+        for (int k = 0; k < VIEW_NAWAITS[v]; k++) {
+            if (cnt[k] > most) most = cnt[k];
+            if (inner[k] > most_inner) most_inner = inner[k];
+        }
+    }
+    size_t need = nstates * 4 + most * (1 + 4) + 4 + most_inner * 4;
     if (mem_used + need > mem_limit) { stop_reason = "memory"; return -1; }
     int32_t *local = malloc(nstates * sizeof(int32_t));
-    uint8_t *can = malloc(nstates);
-    uint32_t *start = malloc((nstates + 1) * sizeof(uint32_t));
-    uint32_t *fill = malloc((nstates + 1) * sizeof(uint32_t));
-    uint32_t *ids = malloc((nstates + 1) * sizeof(uint32_t));
-    uint32_t *preds = malloc((nsucc + 1) * sizeof(uint32_t));
-    if (!local || !can || !start || !fill || !ids || !preds) { stop_reason = "memory"; return -1; }
+    uint8_t *can = malloc(most);
+    uint32_t *start = malloc((most + 1) * sizeof(uint32_t));
+    uint32_t *preds = malloc(most_inner * sizeof(uint32_t));
+    if (!local || !can || !start || !preds) { stop_reason = "memory"; return -1; }
     mem_used += need;
     if (mem_used > mem_peak) mem_peak = mem_used;
     for (int v = 0; v < NVIEWS; v++) {
         for (int k = 0; k < VIEW_NAWAITS[v]; k++) {
             if (now() > t_deadline) { stop_reason = "time"; return -1; }
             int p = VIEW_AWAITS[v][k];
-            long first = doomed(v, p, local, can, start, preds, ids, fill);
+            long first = doomed(v, p, local, can, start, preds);
             if (first >= 0 && (best < 0 || first < best)) {
                 best = first; best_core = VIEW_CORE[v]; best_pc = p;
             }
         }
     }
-    free(local); free(can); free(start); free(fill); free(ids); free(preds);
+    free(local); free(can); free(start); free(preds);
     mem_used -= need;
     if (best < 0) return 0;
     h->state = best; h->core = best_core; h->pc = best_pc;
@@ -348,95 +370,195 @@ static int fires(const Out *o, int c, int p) {
     return 0;
 }
 
-/* Breadth-first search; returns the reason it ended ("" when complete). */
-static const char *search(long max_states, int stop_first, const int *stop_when, int nwhen) {
+/* One state's expansion, as bytes appended to a buffer: [nsel, nh, hits (cid, check)...,
+ * views (pos, leave)..., successors (cid, has, key, concrete)...].  Computed by `expand`
+ * (any thread: it only reads the table), consumed in state order by `merge`. */
+typedef struct { uint8_t *p; size_t n, cap; } Buf;
+
+static void put(Buf *b, const void *x, size_t len) {
+    if (b->n + len > b->cap) {
+        size_t c = b->cap ? b->cap : 1 << 16;
+        while (c < b->n + len) c *= 2;
+        uint8_t *q = realloc(b->p, c);
+        if (!q) { fprintf(stderr, "out of memory\n"); exit(3); }
+        b->p = q;
+        b->cap = c;
+    }
+    memcpy(b->p + b->n, x, len);
+    b->n += len;
+}
+
+static void put_int(Buf *b, int32_t x) { put(b, &x, sizeof x); }
+
+static int32_t get_int(const uint8_t **p) {
+    int32_t x;
+    memcpy(&x, *p, sizeof x);
+    *p += sizeof x;
+    return x;
+}
+
+/* The ample subset (partial-order reduction) of o's entries in sel, with the cycle proviso
+ * (an ample step must not lead to a state numbered <= i); returns its size. */
+static int ample(size_t i, const int32_t *s, const Out *o, int *sel) {
+    uint8_t k[W + 8], c[W + 8];
+    for (int cc = 0; cc < NCORES; cc++) {
+        if (!por_ok(cc, s)) continue;
+        int m = 0, mine[NCMD + 1];
+        for (int e = 0; e < o->n; e++)
+            if (CMD_CORE[o->cid[e]] == cc && CMD_SITE[o->cid[e]] >= 0) mine[m++] = e;
+        if (m && m < o->n) {
+            for (int x = 0; x < m; x++) {
+                int e = mine[x];
+                if (!o->has[e]) return o->n;
+                keyed(o->st[e], k, c);
+                long j = find(k);
+                if (j >= 0 && (size_t)j <= i) return o->n;
+            }
+            memcpy(sel, mine, sizeof(int) * m);
+            return m;
+        }
+    }
+    return o->n;
+}
+
+static void expand(size_t i, Out *o, Buf *b) {
     int32_t s[NF];
+    uint8_t k[W + 8], c[W + 8];
+    int sel[NCMD + 1];
+    concrete(i, s);
+    o->n = 0;
+    o->nh = 0;
+    successors(s, o);
+    for (int e = 0; e < o->n; e++) sel[e] = e;
+    int nsel = por_on && o->n > 1 ? ample(i, s, o, sel) : o->n;
+    put_int(b, nsel);
+    put_int(b, o->nh);
+    for (int x = 0; x < o->nh; x++) { put_int(b, o->hc[x]); put_int(b, o->hh[x]); }
+    for (int v = 0; v < NVIEWS; v++) {
+        int p = view_pos(v, s);
+        put_int(b, p);
+        put_int(b, view_await(v, p) ? fires(o, VIEW_CORE[v], p) : 0);
+    }
+    for (int x = 0; x < nsel; x++) {
+        int e = sel[x];
+        put_int(b, o->cid[e]);
+        put_int(b, o->has[e]);
+        if (!o->has[e]) continue;
+        keyed(o->st[e], k, c);
+        put(b, k, W);
+        if (sym_on) put(b, c, W);
+    }
+}
+
+/* Add state i's expansion (at *p, moved past it) to the graph; 0 when a limit stops it. */
+static int merge(size_t i, const uint8_t **p) {
+    int nsel = get_int(p), nh = get_int(p);
+    transitions += nsel;
+    for (int x = 0; x < nh; x++) {
+        int cid = get_int(p), h = get_int(p);
+        int kind = CHECK_KIND[CHECK_BASE[cid] + h];
+        if (found[kind].state < 0) {
+            found[kind].state = (long)i; found[kind].cid = cid; found[kind].check = h;
+            nfound++;
+        }
+    }
+    for (int v = 0; v < NVIEWS; v++) {
+        int ps = get_int(p), lv = get_int(p);
+        if (!grow((void **)&pos[v], &pos_cap[v], i + 1, sizeof(POS_T))) return 0;
+        if (!grow((void **)&leave[v], &leave_cap[v], i + 1, 1)) return 0;
+        pos[v][i] = (POS_T)ps;
+        leave[v][i] = (uint8_t)lv;
+    }
+    for (int x = 0; x < nsel; x++) {
+        int cid = get_int(p), has = get_int(p);
+        if (!has) continue;
+        const uint8_t *k = *p, *c = k;
+        *p += W;
+        if (sym_on) { c = *p; *p += W; }
+        long j = add(k, c, (long)i, cid);
+        if (j == -2) return 0;
+        if (keep_edges) {
+            if (!grow((void **)&succ, &succ_cap, nsucc + 1, sizeof(uint32_t))) return 0;
+            succ[nsucc++] = (uint32_t)j;
+        }
+    }
+    if (keep_edges) {
+        if (!grow((void **)&succ_off, &succ_off_cap, i + 2, sizeof(uint32_t))) return 0;
+        if (nsucc >= 0xFFFFFFF0u) { stop_reason = "memory"; return 0; }
+        succ_off[i + 1] = (uint32_t)nsucc;
+    }
+    return 1;
+}
+
+/* Threads: each expands a contiguous run of the chunk's states into its own buffer. */
+#define CHUNK 8192
+static int nthreads = 1;
+typedef struct { size_t a, b; Out *o; Buf buf; } Work;
+
+static void *work(void *arg) {
+    Work *w = arg;
+    w->buf.n = 0;
+    for (size_t i = w->a; i < w->b; i++) expand(i, w->o, &w->buf);
+    return NULL;
+}
+
+/* Breadth-first search; returns the reason it ended ("" when complete).  States are
+ * expanded in chunks (in parallel when nthreads > 1: the table is only read meanwhile)
+ * and merged in state order, so the numbering is that of a one-state-at-a-time search. */
+static const char *search(long max_states, int stop_first, const int *stop_when, int nwhen) {
     static uint8_t k[W + 8], c[W + 8];
-    int sel[NCMD + 1], nsel;
-    Out *o = &out_buf;
+    Work ws[64];
+    int nt = nthreads < 1 ? 1 : nthreads > 64 ? 64 : nthreads;
+    for (int x = 0; x < nt; x++) {
+        memset(&ws[x], 0, sizeof ws[x]);
+        ws[x].o = x == 0 ? &out_buf : malloc(sizeof(Out));
+        if (!ws[x].o) { stop_reason = "memory"; return stop_reason; }
+    }
     if (!grow_table()) return stop_reason;
     keyed(INIT, k, c);
     if (add(k, c, -1, -1) < 0) return stop_reason;
-    if (keep_edges && !grow((void **)&succ_off, &succ_off_cap, 1, sizeof(uint64_t))) return stop_reason;
+    if (keep_edges && !grow((void **)&succ_off, &succ_off_cap, 1, sizeof(uint32_t))) return stop_reason;
     if (keep_edges) succ_off[0] = 0;
     double next_look = now();
     size_t i = 0;
     while (i < nstates) {
-        concrete(i, s);
-        o->n = 0;
-        o->nh = 0;
-        successors(s, o);
-        nsel = o->n;
-        for (int e = 0; e < o->n; e++) sel[e] = e;
-        if (por_on && o->n > 1) {
-            for (int cc = 0; cc < NCORES; cc++) {
-                if (!por_ok(cc, s)) continue;
-                int m = 0, mine[NCMD + 1];
-                for (int e = 0; e < o->n; e++)
-                    if (CMD_CORE[o->cid[e]] == cc && CMD_SITE[o->cid[e]] >= 0) mine[m++] = e;
-                if (m && m < o->n) {
-                    int ok = 1;
-                    for (int x = 0; x < m && ok; x++) {
-                        int e = mine[x];
-                        if (!o->has[e]) { ok = 0; break; }
-                        keyed(o->st[e], k, c);
-                        long j = find(k);
-                        if (j >= 0 && (size_t)j <= i) ok = 0;
-                    }
-                    if (ok) { memcpy(sel, mine, sizeof(int) * m); nsel = m; }
-                    break;
+        size_t end = nstates - i > CHUNK ? i + CHUNK : nstates;
+        int used = end - i >= 64 * (size_t)nt ? nt : 1;
+        size_t per = (end - i + used - 1) / used;
+        pthread_t tid[64];
+        for (int x = 0; x < used; x++) {
+            ws[x].a = i + per * x < end ? i + per * x : end;
+            ws[x].b = ws[x].a + per < end ? ws[x].a + per : end;
+            if (x == 0 || pthread_create(&tid[x], NULL, work, &ws[x])) tid[x] = 0;
+        }
+        for (int x = 1; x < used; x++) if (!tid[x]) work(&ws[x]); /* no thread: do it here */
+        work(&ws[0]);
+        for (int x = 1; x < used; x++) if (tid[x]) pthread_join(tid[x], NULL);
+        for (int x = 0; x < used; x++) {
+            const uint8_t *p = ws[x].buf.p;
+            for (; i < ws[x].b; i++) {
+                if (!merge(i, &p)) return stop_reason;
+                expanded = i + 1;
+                if (stop_first && nfound) return "first";
+                if (nwhen) {
+                    int all = 1;
+                    for (int y = 0; y < nwhen; y++) if (found[stop_when[y]].state < 0) all = 0;
+                    if (all) return "when";
                 }
+                if (((i + 1) & 255) == 0) {
+                    double t = now();
+                    if (t > t_deadline) return "time";
+                    if (t >= next_look) {
+                        next_look = t + progress_every;
+                        printf("progress %zu %zu %llu\n", nstates, nstates - i - 1,
+                               (unsigned long long)transitions);
+                        fflush(stdout);
+                    }
+                }
+                if (max_states >= 0 && (long)nstates > max_states) return "states";
             }
         }
-        transitions += nsel;
-        for (int x = 0; x < o->nh; x++) {
-            int kind = CHECK_KIND[CHECK_BASE[o->hc[x]] + o->hh[x]];
-            if (found[kind].state < 0) {
-                found[kind].state = (long)i; found[kind].cid = o->hc[x]; found[kind].check = o->hh[x];
-                nfound++;
-            }
-        }
-        for (int v = 0; v < NVIEWS; v++) {
-            int p = view_pos(v, s);
-            if (!grow((void **)&pos[v], &pos_cap[v], i + 1, sizeof(POS_T))) return stop_reason;
-            if (!grow((void **)&leave[v], &leave_cap[v], i + 1, 1)) return stop_reason;
-            pos[v][i] = (POS_T)p;
-            leave[v][i] = view_await(v, p) ? (uint8_t)fires(o, VIEW_CORE[v], p) : 0;
-        }
-        for (int x = 0; x < nsel; x++) {
-            int e = sel[x];
-            if (!o->has[e]) continue;
-            keyed(o->st[e], k, c);
-            long j = add(k, c, (long)i, o->cid[e]);
-            if (j == -2) return stop_reason;
-            if (keep_edges) {
-                if (!grow((void **)&succ, &succ_cap, nsucc + 1, sizeof(uint32_t))) return stop_reason;
-                succ[nsucc++] = (uint32_t)j;
-            }
-        }
-        if (keep_edges) {
-            if (!grow((void **)&succ_off, &succ_off_cap, i + 2, sizeof(uint64_t))) return stop_reason;
-            succ_off[i + 1] = nsucc;
-        }
-        i++;
-        expanded = i;
         drop_expanded(i);
-        if (stop_first && nfound) return "first";
-        if (nwhen) {
-            int all = 1;
-            for (int x = 0; x < nwhen; x++) if (found[stop_when[x]].state < 0) all = 0;
-            if (all) return "when";
-        }
-        if ((i & 255) == 0) {
-            double t = now();
-            if (t > t_deadline) return "time";
-            if (t >= next_look) {
-                next_look = t + progress_every;
-                printf("progress %zu %zu %llu\n", nstates, nstates - i, (unsigned long long)transitions);
-                fflush(stdout);
-            }
-        }
-        if (max_states >= 0 && (long)nstates > max_states) return "states";
     }
     return "";
 }
@@ -493,6 +615,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(key, "edges")) keep_edges = atoi(val);
         else if (!strcmp(key, "stop_first")) stop_first = atoi(val);
         else if (!strcmp(key, "progress")) progress_every = atof(val);
+        else if (!strcmp(key, "threads")) nthreads = atoi(val);
         else if (!strcmp(key, "stop_when")) {
             for (const char *p = val; *p;) {
                 char *end;
@@ -513,6 +636,8 @@ int main(int argc, char **argv) {
     Hang h = {-1, -1, -1, 0};
     int hang = 0;
     if (complete && keep_edges && NVIEWS) {
+        release((void **)&table, &table_cap, sizeof(uint32_t)); /* no more lookups */
+        release((void **)&queue, &queue_cap, 1);
         hang = find_hang(&h);
         if (hang < 0) { complete = 0; why = stop_reason; hang = 0; }
     }
