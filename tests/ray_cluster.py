@@ -32,7 +32,9 @@ def main(out: str) -> None:
     parent = os.getppid()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     temp = tempfile.mkdtemp(prefix="tlbray", dir="/tmp")  # short: Ray's socket paths
-    cluster = Cluster(initialize_head=True, head_node_args={**NODE, "temp_dir": temp})
+    client = int(sys.argv[2]) if len(sys.argv) > 2 else None  # a Ray Client server's port
+    head = {**NODE, "temp_dir": temp, **({"ray_client_server_port": client} if client else {})}
+    cluster = Cluster(initialize_head=True, head_node_args=head)
     try:
         cluster.add_node(**NODE)
         raylets = [

@@ -70,7 +70,7 @@ def test_cluster_search_is_the_local_search(ray_cluster: Any, path: Path, model:
     a = api.check_spec(checked, model)
     b = api.check_spec(checked, model, cluster=ray_cluster["address"], workers=2)
     _same(a, b)
-    held = re.findall(r"[\d,]+(?= |,)", _cluster_summary(b).split("holding")[1])
+    held = re.findall(r"[\d,]+(?= |,)", _cluster_summary(b).split("holding")[1].split("(")[0])
     assert sum(int(x.replace(",", "")) for x in held) == b.states
 
 
@@ -139,6 +139,7 @@ def _no_times(text: str) -> str:
     return re.sub(r"\s+\d+\.\d\ds$", "", text, flags=re.M)
 
 
+@pytest.mark.slow  # Ray's task workers start in ~12 s here: beyond the default run's share
 def test_suite_on_the_cluster_is_the_local_suite(
     ray_cluster: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -188,7 +188,7 @@ class Partition:
         partition); then the first hit of each problem kind in this partition's part of
         the layer (global number, command, check); then the transitions taken."""
         at = [0] * len(answers)
-        workers, key = self.workers, self.key
+        workers, key, keyed = self.workers, self.key, self.canon is not None
         keys = [bytearray() for _ in range(workers)]
         states = [bytearray() for _ in range(workers)]
         parents = [array("q") for _ in range(workers)]
@@ -217,7 +217,8 @@ class Partition:
                 k = key(x)  # type: ignore[arg-type]
                 w = owner_of(k, workers)
                 keys[w] += k
-                states[w] += x  # type: ignore[arg-type]
+                if keyed:  # with symmetry: the concrete state too (else it is the key)
+                    states[w] += x  # type: ignore[arg-type]
                 parents[w].append(g)
                 poss[w].append(pos)
                 meta[w].append(cid)
@@ -240,6 +241,7 @@ class Partition:
         best, gid, parent, via = self.best, self.gid, self.parent, self.via
         keep = self.keep
         for src, (keys, states, parents_b, poss_b, meta_b) in enumerate(batches):
+            states = states or keys  # no symmetry: each state is its own key
             parents, poss, meta = array("q"), array("i"), array("i")
             parents.frombytes(parents_b)
             poss.frombytes(poss_b)

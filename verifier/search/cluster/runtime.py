@@ -36,11 +36,11 @@ def host_of(address: str) -> str:
 def connect(address: str) -> ModuleType:
     """Join the Ray cluster at ``address`` as a driver (once per process)."""
     options: dict[str, Any] = {"log_to_driver": False, "logging_level": "ERROR"}
-    if host_of(address) in LOOPBACK:
+    if address == "auto" or host_of(address) in LOOPBACK:
         # a cluster on this machine only: Ray must not turn 127.0.0.1 into the machine's
         # network address (it reads this when imported)
         os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-        if not address.startswith("ray://"):
+        if address != "auto" and not address.startswith("ray://"):
             options["_node_ip_address"] = "127.0.0.1"
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     ray = need_ray()

@@ -111,7 +111,12 @@ class ClusterExploration:
     def summary(self) -> str:
         """How many workers and the states each held."""
         each = ", ".join(f"{h.states:,}" for h in self.held)
-        return f"cluster: {len(self.held)} workers holding {each} states"
+        store = ", ".join(f"{h.store_bytes / 2**20:.1f}" for h in self.held)
+        rss = ", ".join(f"{h.rss_mb:.0f}" for h in self.held)
+        return (
+            f"cluster: {len(self.held)} workers holding {each} states "
+            f"(stores {store} MB; processes {rss} MB)"
+        )
 
 
 def explore_cluster(
@@ -202,26 +207,19 @@ def _search(
     _call(ex, parts[owner_of(key(init), w)].seed.remote(init), 0)
     total, size, layer = 1, 1, 0
     found = ex.found
+    numbered: list[Any] = []
     while size:
         budget.check()
         ex.layers = layer
-        exp = [_multi(p.expand, w + 1) for p in parts]
-        limits = _call(ex, [e[w] for e in exp], layer)
-        if any(limits):
-            raise LimitReached(next(x for x in limits if x))
-        if ample:
-            answers = [_multi(parts[o].answer, w, *[exp[k][o] for k in range(w)]) for o in range(w)]
-            sent = [_multi(parts[k].send, w + 2, *[answers[o][k] for o in range(w)])
-                    for k in range(w)]  # fmt: skip
-        else:
-            sent = [_multi(p.send, w + 2) for p in parts]
-        news = _call(ex, [s[w] for s in sent], layer)
-        ex.transitions += sum(_call(ex, [s[w + 1] for s in sent], layer))
+        news, transitions, keys, limits = _layer(ex, ample, layer)
+        ex.transitions += transitions
         for kind in sorted({k for n in news for k in n}):
             if kind not in found:
                 g, cid, h = min(n[kind] for n in news if kind in n)
                 found[kind] = Found(kind, g, cid, h)
         ex.expanded = total
+        if any(limits):
+            raise LimitReached(next(x for x in limits if x))
         if found and (stop_at_first or (stop_when is not None and stop_when <= found.keys())):
             ex.complete, ex.stopped = False, True
             ex.reason = (
@@ -230,28 +228,52 @@ def _search(
                 else "stopped: every kind asked for was found"
             )
             return
-        ins = [_multi(parts[o].insert, 2, *[sent[k][o] for k in range(w)]) for o in range(w)]
-        keys = [np.frombuffer(b, dtype=np.int64) for b in _call(ex, [i[0] for i in ins], layer)]
-        limits = _call(ex, [i[1] for i in ins], layer)
         allk = np.concatenate(keys)
         size = len(allk)
         numbers = np.empty(size, dtype=np.int64)
         numbers[np.argsort(allk, kind="stable")] = np.arange(total, total + size, dtype=np.int64)
         cut = np.cumsum([0] + [len(k) for k in keys])
-        _call(ex, [p.number.remote(numbers[cut[o] : cut[o + 1]].tobytes())
-                   for o, p in enumerate(parts)], layer)  # fmt: skip
+        # not waited for: each worker numbers its states before it expands them (a
+        # worker runs the calls of one caller in order); a failure shows at the next get
+        numbered = [p.number.remote(numbers[cut[o] : cut[o + 1]].tobytes())
+                    for o, p in enumerate(parts)]  # fmt: skip
         total += size
         ex.states = range(total)
         layer += 1
         if progress is not None:
             progress(total, size, ex.transitions)
-        if any(limits):
-            raise LimitReached(next(x for x in limits if x))
         if total > max_states:
             ex.complete, ex.reason = False, f"state limit of {max_states} reached"
             return
+    _call(ex, numbered, layer)
     ex.expanded = total
     ex.layers = layer
+
+
+def _layer(ex: ClusterExploration, ample: bool, layer: int) -> tuple[Any, int, Any, list[str]]:
+    """One layer, with one wait: expand, ask and answer the proviso, send the
+    successors to their owners, insert them.  Returns each worker's first hits, the
+    transitions, each owner's sorted keys of its new states, and the limits reached."""
+    import numpy as np
+
+    parts, w = ex.parts, len(ex.parts)
+    exp = [_multi(p.expand, w + 1) for p in parts]
+    if ample:
+        answers = [_multi(parts[o].answer, w, *[exp[k][o] for k in range(w)]) for o in range(w)]
+        sent = [_multi(parts[k].send, w + 2, *[answers[o][k] for o in range(w)])
+                for k in range(w)]  # fmt: skip
+    else:
+        sent = [_multi(p.send, w + 2) for p in parts]
+    ins = [_multi(parts[o].insert, 2, *[sent[k][o] for k in range(w)]) for o in range(w)]
+    got = _call(
+        ex,
+        [e[w] for e in exp] + [s[w] for s in sent] + [s[w + 1] for s in sent]
+        + [i[0] for i in ins] + [i[1] for i in ins],
+        layer,
+    )  # fmt: skip
+    limits, news, trans = got[:w], got[w : 2 * w], got[2 * w : 3 * w]
+    keys = [np.frombuffer(b, dtype=np.int64) for b in got[3 * w : 4 * w]]
+    return news, sum(trans), keys, limits + got[4 * w :]
 
 
 def _multi(method: Any, n: int, *args: Any) -> list[Any]:
