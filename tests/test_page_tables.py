@@ -393,3 +393,27 @@ core c0 {
 """
     for model in MODELS:
         assert both(text, model) == oracle(text, model) == set()
+
+
+# ---------------------------------------------------------------- both engines
+
+
+def _engines_agree(seed: int, model: str) -> None:
+    from oracle.gen import gen_checked
+    from test_differential import compare as engines_agree
+
+    from verifier.run.model import Model
+
+    _, _, checked = gen_checked(seed, ext=True)
+    engines_agree(Model.of(checked, model))  # same kinds, same shortest-trace lengths
+
+
+@pytest.mark.parametrize(("seed", "model"), [(s, m) for s in (3, 6, 9) for m in ("sc", "pso")])
+def test_both_engines_agree_on_generated_page_table_specs(seed: int, model: str) -> None:
+    _engines_agree(seed, model)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("seed", "model"), [(s, m) for s in range(60) for m in MODELS])
+def test_both_engines_agree_on_many_generated_page_table_specs(seed: int, model: str) -> None:
+    _engines_agree(seed, model)
