@@ -233,6 +233,17 @@ def test_without_ray_the_option_says_how_to_get_it(monkeypatch: pytest.MonkeyPat
         need_ray()
 
 
+def test_no_cluster_at_the_address_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("ray", reason="ray is not installed (the extra tlbcheck[ray])")
+    from verifier.cli.main import main
+
+    spec = str(SPECS / "eager/missing_fence.tlb")
+    assert main(["check", spec, "--cluster", "127.0.0.1:1", "-q"]) == 2
+    assert "no Ray cluster at 127.0.0.1:1: Connection refused" in capsys.readouterr().err
+    assert main(["check", spec, "--cluster", "nowhere", "-q"]) == 2
+    assert "expected auto, HOST:PORT or ray://HOST:PORT" in capsys.readouterr().err
+
+
 def test_a_sweep_runs_each_value_locally(capsys: pytest.CaptureFixture[str]) -> None:
     code, out = _suite([str(SPECS / "eager/missing_fence.tlb"), "-D", "N=1,2"], capsys)
     assert code == 0
