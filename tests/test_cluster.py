@@ -137,7 +137,12 @@ def _suite(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, st
 
 
 def _no_times(text: str) -> str:
-    return re.sub(r"\s+\d+\.\d\ds$", "", text, flags=re.M)
+    """The report without times, the lines streamed as runs finished put in order (on a
+    cluster they come in the order the jobs end)."""
+    text = re.sub(r"\s+\d+\.\d\ds$", "", text, flags=re.M)
+    streamed = [ln for ln in text.splitlines() if re.match(r"\[\d+/\d+\] ", ln)]
+    rest = [ln for ln in text.splitlines() if not re.match(r"\[\d+/\d+\] ", ln)]
+    return "\n".join(sorted(ln.split("] ", 1)[1] for ln in streamed) + rest)
 
 
 @pytest.mark.slow  # Ray's task workers start in ~12 s here: beyond the default run's share
