@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_render import SOURCE, eager_missing_fence_trace
@@ -119,6 +120,21 @@ def test_screenshot_is_drawn(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------- rendered layout
 
+
+def measured(tmp_path: Path, trace: Any, script: str, attr: str, size: str) -> Any:
+    """What ``script`` (run after the page's own) left as JSON in the body's ``attr``,
+    in a window of ``size``."""
+    import json
+
+    html = render_html(trace, trace.source).replace("</body>", f"<script>{script}</script></body>")
+    path = tmp_path / "trace.html"
+    path.write_text(html, encoding="utf-8")
+    dom = chromium(tmp_path, path.as_uri(), "--dump-dom", f"--window-size={size}")
+    m = re.search(rf'{attr}="([^"]*)"', dom)
+    assert m, "the measuring script did not run"
+    return json.loads(m.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+
+
 MEASURE = """
 (function () {
   function rect(el) { var r = el.getBoundingClientRect();
@@ -175,14 +191,7 @@ def test_rendered_layout_of_the_longest_stored_trace(tmp_path: Path, size: str) 
     )
     trace = Trace.from_json(json.loads(stored.read_text()))
     assert len(trace.cores) + 1 == 4 and trace.source is not None
-    html = render_html(trace, trace.source)
-    html = html.replace("</body>", f"<script>{MEASURE}</script>\n</body>")
-    path = tmp_path / "trace.html"
-    path.write_text(html, encoding="utf-8")
-    dom = chromium(tmp_path, path.as_uri(), "--dump-dom", f"--window-size={size}")
-    m = re.search(r'data-measure="([^"]*)"', dom)
-    assert m, "the measuring script did not run"
-    got = json.loads(m.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    got = measured(tmp_path, trace, MEASURE, "data-measure", size)
     assert got["boxes"] >= 27 and got["labels"] > 0
     assert got["overlaps"] == []
     assert got["pageWidth"] <= got["width"] and got["svgRight"] <= got["picRight"] + 1
@@ -232,13 +241,7 @@ def test_the_page_opens_with_the_lane_heads_and_the_racing_step_in_view(
 
     root = Path(__file__).resolve().parent.parent
     trace = Trace.from_json(json.loads((root / "counterexamples" / name).read_text()))
-    html = render_html(trace, trace.source).replace("</body>", f"<script>{LANES}</script></body>")
-    path = tmp_path / "trace.html"
-    path.write_text(html, encoding="utf-8")
-    dom = chromium(tmp_path, path.as_uri(), "--dump-dom", f"--window-size={size}")
-    m = re.search(r'data-lanes="([^"]*)"', dom)
-    assert m, "the measuring script did not run"
-    got = json.loads(m.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    got = measured(tmp_path, trace, LANES, "data-lanes", size)
     assert len(got["shown"]) == len(got["heads"]) >= 2
     for head, span in zip(got["heads"], got["shown"], strict=True):
         assert abs((span["l"] + span["r"]) / 2 - head) <= 2, (head, span)
