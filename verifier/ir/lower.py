@@ -351,6 +351,7 @@ def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Progr
         tuple(t.pte_values),
         spec.flushes,
         *levels,
+        ad=spec.ad,
     )
 
 

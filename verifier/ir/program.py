@@ -322,6 +322,7 @@ class Program:
     slots: int = 0  # leaf slots per table
     walks: tuple[tuple[tuple[int, int] | None, ...], ...] = ()  # [space][page]: (dir, slot)
     leaves: tuple[tuple[int, ...], ...] = ()  # [table][slot]: wid of the initial value
+    ad: str = "none"  # 'hardware': the walker sets accessed/dirty bits
 
     def walk(self, space: int, page: int) -> tuple[int, int] | None:
         """(dir, slot) of a two-level page, None for a one-level one."""

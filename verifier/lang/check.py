@@ -77,6 +77,7 @@ class _Checker(Symbols):
             frames=tuple(self.frames), pages=tuple(self.pages), spaces=self.space_infos(),
             vars=self.var_infos(), families=families,
             cores=cores, handlers=handlers, expects=expects, flushes=str(header["flushes"]),
+            ad=str(header["ad"]),
             tables=tuple(self.tables), dirs=self.dir_infos(), refs=dict(self.refs),
         )  # fmt: skip
 
@@ -94,7 +95,11 @@ class _Checker(Symbols):
                 self.params[d.name] = v
         for name, value in self.defines.items():
             if name not in self.param_decls:
-                self.err(NOSPAN, f"-D {name}={value}: the spec declares no param '{name}'")
+                self.err(
+                    NOSPAN,
+                    f"-D {name}={value}: the spec declares no param '{name}'"
+                    + did_you_mean(name, self.param_decls),
+                )
 
     def declare_spaces(self) -> None:
         spaces = self.decls(ast.SpaceDecl)
@@ -270,7 +275,7 @@ class _Checker(Symbols):
     def start_space(self, c: ast.CoreDecl) -> str:
         if c.space is not None:
             if c.space not in self.spaces:
-                self.err(c.span, f"unknown space '{c.space}'")
+                self.err(c.span, f"unknown space '{c.space}'" + did_you_mean(c.space, self.spaces))
             return c.space
         if len(self.spaces) > 1:
             note = Note(next(iter(self.spaces.values())).span, "spaces are declared here")

@@ -93,6 +93,11 @@ class Effects:
     def of(self, cmd: Command, pre: State, post: State, reads_from: int | None = None) -> str:
         """The effect of ``cmd`` taken from ``pre`` to ``post``; ``reads_from`` is the step
         whose store its load read (None: the initial value)."""
+        if cmd.get("dirty") == "fault":
+            return (
+                "write hit an entry cached clean; the locked re-walk finds the PTE "
+                "no longer writable: page fault"
+            )
         if cmd.get("dir") is not None and cmd.action in ("fault", "fill", "access"):
             return self._walk(cmd, pre, post)
         if cmd.action in _FIXED:
@@ -263,9 +268,14 @@ class Effects:
             return f"TLB miss; {what}; " + self._access_outcome(cmd, post)
         pv = self.wid_of(pre[self.value_field[cmd.get("slot")]])
         page = self.prog.pages[cmd.get("page")]
+        dirty = (
+            "; entry was clean: the locked re-walk sets the PTE's dirty bit"
+            if cmd.get("dirty") == "set"
+            else ""
+        )
         return (
-            f"TLB hit: {page} -> {pte_desc(pv, self.prog)} (entry from {pte_source(pv)}); "
-            + self._access_outcome(cmd, pre)
+            f"TLB hit: {page} -> {pte_desc(pv, self.prog)} (entry from {pte_source(pv)})"
+            f"{dirty}; " + self._access_outcome(cmd, pre)
         )
 
     def _complete(self, cmd: Command, pre: State, post: State) -> str:
