@@ -125,6 +125,12 @@ def test_special_inputs_are_refused(inputs: Path, path: str, said: str) -> None:
         frontend.read_source(str(inputs / path) if path == "fifo" else path)
 
 
+def test_bad_input_is_said_even_past_the_deadline(inputs: Path) -> None:
+    """A timeout already passed (a slow start) does not hide that the input is bad."""
+    with pytest.raises(SpecError, match="is a FIFO"):
+        api.check_file(str(inputs / "fifo"), None, timeout=1.0, started=time.monotonic() - 100)
+
+
 def test_input_size_is_bounded_before_reading(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
