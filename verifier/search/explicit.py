@@ -163,8 +163,7 @@ class _Search:
                 if i >= next_check:  # about every `budget.EVERY` seconds of work
                     next_check = i + budget.stride(i)
                     if progress is not None:
-                        depth = self.depth(i - 1)  # of the last state expanded (i may be past all)
-                        progress(len(parent), len(parent) - i, self.transitions, depth)
+                        progress(len(parent), len(parent) - i, self.transitions, self.depth(i - 1))
                 if len(parent) > max_states:
                     return False, f"state limit of {max_states} reached"
         except LimitReached as limit:  # a budget stride, or compiling the code at a new pc
