@@ -51,7 +51,8 @@ LEADING_ZERO = re.compile(r"(?<![0-9A-Za-z_])0+(?=[0-9])")
 
 
 def seeds_corpus() -> list[str]:
-    return [p.read_text() for p in sorted((ROOT / "specs").rglob("*.tlb"))]
+    paths = sorted((ROOT / "specs").rglob("*.tlb")) + sorted((ROOT / "examples").glob("*.tlb"))
+    return [p.read_text() for p in paths]
 
 
 NUMBERS = [

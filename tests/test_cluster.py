@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import tlb_files
 
 from verifier import api
 from verifier.lang.frontend import load
@@ -26,10 +27,7 @@ from verifier.suite import runner
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
-EXAMPLES = next(
-    (p / "shared" / "examples" for p in ROOT.parents if (p / "shared" / "examples").is_dir()),
-    ROOT / "no-examples",
-)
+EXAMPLES = ROOT / "examples"
 QUICK = {  # the default run: one spec of each kind of verdict, hang included
     "eager/missing_fence",
     "eager/ack_count_mismatch",
@@ -54,7 +52,7 @@ def _cluster_summary(r: Result) -> str:
 
 
 def _cases() -> list[Any]:
-    files = sorted(SPECS.glob("*/*.tlb")) + sorted(EXAMPLES.glob("*.tlb"))
+    files = tlb_files(SPECS, "*/*.tlb") + tlb_files(EXAMPLES)
     out = []
     for f in files:
         name = f"{f.parent.name}/{f.stem}"
@@ -129,14 +127,22 @@ def test_a_state_limit_is_inconclusive(ray_cluster: Any) -> None:
 
 
 def _suite(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """The exit code and the report (the lines streamed as runs finish come in the order
+    they finish, which on a cluster is not the local order: they are left out)."""
     from verifier.cli.main import main
 
     code = main(["suite", *args, "--no-color"])
-    return code, capsys.readouterr().out
+    out = capsys.readouterr().out
+    return code, "".join(ln for ln in out.splitlines(True) if not re.match(r"\[\d+/\d+\] ", ln))
 
 
 def _no_times(text: str) -> str:
-    return re.sub(r"\s+\d+\.\d\ds$", "", text, flags=re.M)
+    """The report without times, the lines streamed as runs finished put in order (on a
+    cluster they come in the order the jobs end)."""
+    text = re.sub(r"\s+\d+\.\d\ds$", "", text, flags=re.M)
+    streamed = [ln for ln in text.splitlines() if re.match(r"\[\d+/\d+\] ", ln)]
+    rest = [ln for ln in text.splitlines() if not re.match(r"\[\d+/\d+\] ", ln)]
+    return "\n".join(sorted(ln.split("] ", 1)[1] for ln in streamed) + rest)
 
 
 @pytest.mark.slow  # Ray's task workers start in ~12 s here: beyond the default run's share
@@ -232,6 +238,17 @@ def test_without_ray_the_option_says_how_to_get_it(monkeypatch: pytest.MonkeyPat
         need_ray()
 
 
+def test_no_cluster_at_the_address_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("ray", reason="ray is not installed (the extra tlbcheck[ray])")
+    from verifier.cli.main import main
+
+    spec = str(SPECS / "eager/missing_fence.tlb")
+    assert main(["check", spec, "--cluster", "127.0.0.1:1", "-q"]) == 2
+    assert "no Ray cluster at 127.0.0.1:1: Connection refused" in capsys.readouterr().err
+    assert main(["check", spec, "--cluster", "nowhere", "-q"]) == 2
+    assert "expected auto, HOST:PORT or ray://HOST:PORT" in capsys.readouterr().err
+
+
 def test_a_sweep_runs_each_value_locally(capsys: pytest.CaptureFixture[str]) -> None:
     code, out = _suite([str(SPECS / "eager/missing_fence.tlb"), "-D", "N=1,2"], capsys)
     assert code == 0
@@ -260,7 +277,7 @@ def test_a_killed_worker_is_never_safe(ray_cluster: Any) -> None:
     assert api.check_spec(checked, "sc").verdict == "safe"
     layers = [0]
 
-    def kill_one(states: int, frontier: int, transitions: int) -> None:
+    def kill_one(states: int, frontier: int, transitions: int, depth: int = -1) -> None:
         layers[0] += 1
         if layers[0] == 2:
             ray = runtime.need_ray()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from verifier.engine import Explore, Search, explore_model, shortest
@@ -17,6 +18,7 @@ from verifier.lang.frontend import load
 from verifier.replay import ReplayOutcome, replay_trace  # noqa: F401 (part of the API)
 from verifier.run.budget import Budget, LimitReached
 from verifier.run.capacity import settle
+from verifier.run.coverage import Coverage, coverage
 from verifier.run.model import Model, expect_text, meets, meets_so_far, release_frozen
 from verifier.run.result import Result, Trace
 from verifier.search.explicit import ProgressFn, explore
@@ -27,7 +29,10 @@ from verifier.search.symmetry import Canon, canon
 from verifier.trace.builder import TraceBuilder
 
 DEFAULT_MAX_STATES = 2_000_000
-
+SMT_COVERAGE = (
+    "the smt engine enumerates no states, so it reports no unreached statements and no "
+    "vacuous verdicts (the explicit engine does)"
+)
 TRACE_GRACE = 1.0  # seconds past the timeout for building the traces of what was found
 
 
@@ -154,11 +159,20 @@ def _check_smt(
             limit=budget.timeout,
             max_memory=budget.max_memory,
         )
-        return settle(r, m.system)
+        return replace(settle(r, m.system), coverage=SMT_COVERAGE)
     except LimitReached as limit:
         return _stopped(m.checked, m.model, expect, "smt", limit.reason, start)
     finally:
         release_frozen()
+
+
+def strict(r: Result) -> Result:
+    """``r`` under `--strict`: a `safe` verdict that is vacuous for a kind (`Result.vacuous`)
+    does not meet its expectation."""
+    if not r.is_vacuous:
+        return r
+    why = "vacuous (--strict): " + "; ".join(r.vacuous)
+    return replace(r, expectation_met=False, reason=f"{r.reason}; {why}" if r.reason else why)
 
 
 def _check_explicit(
@@ -179,6 +193,7 @@ def _check_explicit(
     )
     release_frozen()
     verdict, met, reason = _verdict(m, ex, por=ample is not None)
+    cov, cov_note = _coverage(m, ex, sym, verdict)
     r = Result(
         m.checked.title,
         m.checked.file,
@@ -195,8 +210,28 @@ def _check_explicit(
         "native" if isinstance(ex, NativeExploration) else "explicit",
         reason,
         reductions=reductions(sym, red, search.stop_at_first) + tuple(notes),
+        unreached=cov.unreached,
+        vacuous=cov.vacuous,
+        coverage=cov_note,
     )
     return settle(r, m.system)
+
+
+def _coverage(
+    m: Model, ex: Exploration | NativeExploration, sym: Canon | None, verdict: str
+) -> tuple[Coverage, str]:
+    """Unreached statements and vacuity from the states ``ex`` explored (`run/coverage.py`),
+    and what to say about them: nothing when the search finished, else that they count
+    only what was explored, or why the search cannot give them."""
+    families = [f.cores for f in sym.families if f.reduced] if sym is not None else []
+    try:
+        cov = coverage(m.program, m.system, ex.states, families, safe=verdict == "safe")
+    except (TypeError, KeyError):  # the states stayed where the search ran
+        return Coverage((), ()), (
+            f"the {getattr(ex, 'engine', 'explicit')} search keeps its states to itself, so it "
+            "reports no unreached statements and no vacuous verdicts (the explicit engine does)"
+        )
+    return cov, "" if ex.complete else "the search did not finish: only explored states count"
 
 
 def _traces_within(
@@ -351,6 +386,7 @@ def load_within(
     counted from ``started``: reading and parsing a huge spec end as `LimitReached`
     naming the phase, like any other."""
     budget = Budget(None, options.get("timeout"), options.get("max_memory"), started=started)
+    budget.phase = "reading"  # named by the watchdog if the read itself takes long
     with budget.watch():
         return load(path, list(defines), phase=budget.enter)
 

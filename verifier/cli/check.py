@@ -8,11 +8,18 @@ import sys
 import time
 from pathlib import Path
 
-from verifier.api import DEFAULT_MAX_STATES, check_spec, expected_models, load_within, unloaded
+from verifier.api import (
+    DEFAULT_MAX_STATES,
+    check_spec,
+    expected_models,
+    load_within,
+    strict,
+    unloaded,
+)
 from verifier.cli import common as cli
 from verifier.cli.cost import cost_line
 from verifier.engine import ENGINES
-from verifier.lang.checked import MODELS
+from verifier.lang.checked import MODELS, CheckedSpec
 from verifier.lang.diagnostics import SpecError
 from verifier.report import files
 from verifier.report.render_text import render_text
@@ -81,6 +88,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         action="store_true",
         help="end the search at the first problem found (default: find every kind)",
     )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="a safe verdict that is vacuous for a kind (nothing could be judged) fails",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="print verdict lines only")
     p.add_argument("--no-color", action="store_true", help="never colour the output")
     p.set_defaults(func=run)
@@ -110,6 +122,9 @@ def verdict_line(r: Result, color: bool) -> str:
         extra += f"  [symmetry: {', '.join(reduced)}]"
     if any(x.startswith("partial-order") for x in r.reductions):
         extra += "  [por]"
+    if r.is_vacuous:
+        kinds_vacuous = ", ".join(v.split(":")[0] for v in r.vacuous)
+        extra += "  " + paint(f"[vacuous: {kinds_vacuous}]", "inconclusive", color)
     extra += "".join(f"  [{x}]" for x in r.reductions if x.startswith("cluster:"))
     if r.engine == "native":  # the search compiled to C (`--engine auto` beyond a small space)
         extra += "  [native]"
@@ -121,6 +136,16 @@ def verdict_line(r: Result, color: bool) -> str:
         f"{r.file}  {r.model}  {paint(r.verdict, style, color)}  {kinds}  "
         f"{size}  {r.seconds:.2f}s  {expected}  {met}{extra}"
     )
+
+
+def coverage_lines(r: Result) -> list[str]:
+    """The vacuity warnings of a safe verdict, then the statements no explored state
+    reached (SPIN's "unreached in proctype"), one line each."""
+    out = [f"  warning: safe says nothing of {v}" for v in r.vacuous]
+    if r.coverage and (r.unreached or r.engine != "explicit"):
+        out.append(f"  ({r.coverage})")
+    out += [f"  unreached: {u.who}: {u.where}  {u.text}" for u in r.unreached]
+    return out
 
 
 def write_traces(r: Result, name: str, out: Path | None, svg: Path | None) -> list[Path]:
@@ -164,6 +189,66 @@ def run(args: argparse.Namespace) -> int:
         return cli.EXIT_BAD_INPUT
 
 
+def _check_one(
+    args: argparse.Namespace,
+    checked: CheckedSpec,
+    model: str,
+    started: float | None,
+    before: list[Result],
+) -> Result:
+    """One spec under one model, with a progress line. Ctrl-C (or another signal that
+    stops tlbcheck) ends the line, says on stdout how far this run got and what the
+    runs ``before`` it decided, and goes on to the caller."""
+    progress = Progress(sys.stderr, enabled=not args.json)
+    try:
+        r = check_spec(
+            checked,
+            model,
+            max_states=args.max_states,
+            timeout=args.timeout,
+            engine=args.engine,
+            progress=progress.update,
+            phase=progress.phase,
+            depth=args.depth,
+            prove=args.prove,
+            max_memory=args.max_memory,
+            started=started,
+            symmetry=not args.no_symmetry,
+            por=not args.no_por,
+            stop_at_first=args.stop_at_first,
+            cluster=args.cluster,
+            workers=args.workers,
+            hash_compact=args.hash_compact,
+        )
+    except KeyboardInterrupt:
+        progress.done()
+        decided = ", ".join(f"{x.file} {x.model} {x.verdict}" for x in before) or "nothing"
+        sys.stdout.write(
+            f"\ninterrupted: {checked.file} under {model} after {progress.so_far()}; "
+            f"not decided\ndecided before: {decided}\n"
+        )
+        sys.stdout.flush()
+        raise
+    progress.done()
+    return r
+
+
+def _print_result(r: Result, cost: str, quiet: bool, color: bool) -> None:
+    """The verdict line, the cost line, then (unless ``quiet``) what coverage says and
+    each trace."""
+    print(verdict_line(r, color))
+    if cost:
+        print(cost)
+    if quiet:
+        return
+    for text in coverage_lines(r):
+        print(text)
+    for t in r.traces:
+        print()
+        print(render_text(t))
+        print()
+
+
 def _run(args: argparse.Namespace) -> int:
     color = use_color(sys.stdout, args.no_color) and not args.json
     results: list[Result] = []
@@ -200,41 +285,16 @@ def _run(args: argparse.Namespace) -> int:
             )
             continue
         for i, model in enumerate(_models(args, checked.model, expected_models(checked))):
-            progress = Progress(sys.stderr, enabled=not args.json)
-            r = check_spec(
-                checked,
-                model,
-                max_states=args.max_states,
-                timeout=args.timeout,
-                engine=args.engine,
-                progress=progress.update,
-                phase=progress.phase,
-                depth=args.depth,
-                prove=args.prove,
-                max_memory=args.max_memory,
-                started=started if i == 0 else None,
-                symmetry=not args.no_symmetry,
-                por=not args.no_por,
-                stop_at_first=args.stop_at_first,
-                cluster=args.cluster,
-                workers=args.workers,
-                hash_compact=args.hash_compact,
-            )
-            progress.done()
+            r = _check_one(args, checked, model, started if i == 0 else None, results)
+            if args.strict:
+                r = strict(r)
             results.append(r)
             line, run_cost = cost_line(checked, model) if args.cost else ("", None)
             costs.append(run_cost.to_json() if run_cost else None)
             for path in write_traces(r, names[n], out, svg):
                 sys.stderr.write(f"trace written to {path}\n")
             if not args.json:
-                print(verdict_line(r, color))
-                if line:
-                    print(line)
-                if not args.quiet:
-                    for t in r.traces:
-                        print()
-                        print(render_text(t))
-                        print()
+                _print_result(r, line, args.quiet, color)
             sys.stdout.flush()
     if args.json:
         out_json = [

@@ -4,7 +4,8 @@
     tlbcheck replay TRACE.json [--spec FILE] [-D NAME=VALUE ...]
 
 `show` prints a trace (text by default) or writes a picture; the format
-follows `-o`'s extension when `--format` is not given.  svg and html show the
+follows `-o`'s extension (.txt, .svg, .html/.htm, .dot/.gv); another extension,
+or a `--format` that contradicts it, is bad input (exit 2).  svg and html show the
 spec text the trace carries (or `--spec`; traces written before traces carried
 their spec: the trace's `file`, as written or beside the trace).  `replay`
 runs the trace against the spec again: the trace's `file` when it is found
@@ -138,6 +139,32 @@ def render(trace: Trace, fmt: str, source: str | None) -> str:
     return render_text(trace)
 
 
+def output_format(output: str | None, given: str | None) -> str:
+    """The format to write: ``--format``, else the one ``-o``'s extension names (a file
+    without one: text). An extension show cannot write, or one that contradicts
+    ``--format``, is bad input: writing HTML into `race.svg` helps nobody."""
+    if output is None:
+        return given or "text"
+    ext = Path(output).suffix.lower()
+    if not ext:
+        return given or "text"
+    named = _EXTENSIONS.get(ext)
+    known = ", ".join(f"{e} ({f})" for e, f in _EXTENSIONS.items())
+    if named is None:
+        raise BadInput(output, f"show cannot write a {ext} file; it writes {known}")
+    if given is not None and given != named:
+        raise BadInput(
+            output,
+            f"--format {given} contradicts the extension {ext} ({named}); "
+            f"drop --format or name the file {Path(output).stem}{_suffix_of(given)}",
+        )
+    return named
+
+
+def _suffix_of(fmt: str) -> str:
+    return next(e for e, f in _EXTENSIONS.items() if f == fmt)
+
+
 def _heading(trace: Trace, color: bool) -> str:
     params = ", ".join(f"{k}={v}" for k, v in trace.params)
     where = f"{trace.file}, model {trace.model}" + (f", {params}" if params else "")
@@ -149,12 +176,8 @@ def _heading(trace: Trace, color: bool) -> str:
 
 def _show_cmd(args: argparse.Namespace) -> int:
     try:
+        fmt = output_format(args.output, args.format)
         trace = load_trace(args.trace)
-        fmt = args.format
-        if fmt is None:
-            fmt = (
-                _EXTENSIONS.get(Path(args.output).suffix.lower(), "text") if args.output else "text"
-            )
         source = None
         if fmt in ("svg", "html"):
             source = trace.source if args.spec is None else None

@@ -24,12 +24,15 @@ _PR_SET_PDEATHSIG = 1
 
 class Interrupted(Exception):
     """The run stopped (Ctrl-C or another signal ``signum``); ``unfinished`` are the
-    jobs without an outcome."""
+    jobs without an outcome, ``finished`` the outcomes of the others (in job order)."""
 
-    def __init__(self, unfinished: Sequence[Any], signum: int = signal.SIGINT) -> None:
+    def __init__(
+        self, unfinished: Sequence[Any], signum: int = signal.SIGINT, finished: Sequence[Any] = ()
+    ) -> None:
         super().__init__(f"{len(unfinished)} jobs not finished")
         self.unfinished = tuple(unfinished)
         self.signum = signum
+        self.finished = tuple(finished)
 
 
 def _die_with_parent() -> None:
