@@ -103,12 +103,10 @@ def check_spec(
             m = Model.of(checked, model, budget)
             if engine == "smt":
                 return _check_smt(m, budget, start, depth=depth, prove=prove, phase=phase)
-            search = Search(
-                symmetry, por, stop_at_first, progress, engine, cluster, workers, hash_compact
-            )
+            s = Search(symmetry, por, stop_at_first, progress, engine, cluster, workers, hash_compact)
             if cluster is not None:
-                return _check_cluster(m, budget, start, search)
-            return _check_explicit(m, budget, start, search)
+                return _check_cluster(m, budget, start, s)
+            return _check_explicit(m, budget, start, s)
     except LimitReached as limit:  # in a phase that does not end with a result of its own
         release_frozen()
         return _stopped(checked, model, expect, engine, limit.reason, start)
