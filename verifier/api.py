@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from verifier.engine import Explore, Search, explore_model, shortest
+from verifier.engine import Explore, Search, depth_done, explore_model, shortest
 from verifier.lang.ast import ExpectDecl
 from verifier.lang.checked import MODELS, CheckedSpec
 from verifier.lang.frontend import load
@@ -103,7 +103,9 @@ def check_spec(
             m = Model.of(checked, model, budget)
             if engine == "smt":
                 return _check_smt(m, budget, start, depth=depth, prove=prove, phase=phase)
-            s = Search(symmetry, por, stop_at_first, progress, engine, cluster, workers, hash_compact)
+            s = Search(
+                symmetry, por, stop_at_first, progress, engine, cluster, workers, hash_compact
+            )
             if cluster is not None:
                 return _check_cluster(m, budget, start, s)
             return _check_explicit(m, budget, start, s)
@@ -323,17 +325,6 @@ def _stopped(
         engine,
         reason,
     )
-
-
-def depth_done(ex: Exploration | NativeExploration) -> int:
-    """Every execution of at most this many steps was checked: the search is breadth
-    first, so all states shallower than the first one left unexpanded were expanded."""
-    if isinstance(ex, NativeExploration):
-        return ex.depth
-    first = ex.expanded  # states 0 .. first-1 were expanded (edges are not always kept)
-    if first >= len(ex.states):
-        return len(ex.path(len(ex.states) - 1)) + 1
-    return len(ex.path(first))
 
 
 _LIMIT_OPTIONS = (("state limit", "--max-states"), ("memory limit", "--max-memory"))

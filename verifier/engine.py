@@ -166,3 +166,14 @@ def shortest(
 
 def not_shortest(why: str, what: str = "ended") -> str:
     return f"traces may not be shortest: the search without partial-order reduction {what} ({why})"
+
+
+def depth_done(ex: Exploration | NativeExploration) -> int:
+    """Every execution of at most this many steps was checked: the search is breadth
+    first, so all states shallower than the first one left unexpanded were expanded."""
+    if isinstance(ex, NativeExploration):
+        return ex.depth
+    first = ex.expanded  # states 0 .. first-1 were expanded (edges are not always kept)
+    if first >= len(ex.states):
+        return len(ex.path(len(ex.states) - 1)) + 1
+    return len(ex.path(first))
