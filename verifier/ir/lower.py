@@ -256,9 +256,21 @@ class _CoreLowerer:
                 self.emit(lambda a, b: P.IFlushAsid(a, b, asid), sp)
             case ast.FlushAll():
                 self.emit(lambda a, b: P.IFlushAll(a, b), sp)
-            case ast.Access(kind=access_kind, page=ref):
+            case ast.Access(kind=access_kind, page=ref, dest=d, value=v):
                 _, page = self.page(ref)
-                self.emit(lambda a, b: P.IAccess(a, b, access_kind, page), sp)
+                dest = self.reg(d.name) if d is not None else None
+                val = self.expr(v) if v is not None else None
+                self.emit(lambda a, b: P.IAccess(a, b, access_kind, page, dest, val), sp)
+            case ast.Barrier(kind=k, which=w):
+                self.emit(lambda a, b: P.IBarrier(a, b, k, w), sp)
+            case ast.Tlbi(scope="page", broadcast=bc, page=ref) if ref is not None:
+                space, page = self.page(ref)
+                self.emit(lambda a, b: P.ITlbi(a, b, "page", bc, space, page), sp)
+            case ast.Tlbi(scope="asid", broadcast=bc, space=name) if name is not None:
+                asid = self.t.spec.spaces[self.t.spaces[name]].asid
+                self.emit(lambda a, b: P.ITlbi(a, b, "asid", bc, asid=asid), sp)
+            case ast.Tlbi(scope="all", broadcast=bc):
+                self.emit(lambda a, b: P.ITlbi(a, b, "all", bc), sp)
             case ast.Switch(space=name):
                 self.emit(lambda a, b: P.ISwitch(a, b, self.t.spaces[name]), sp)
             case ast.Free(frame=f):
@@ -397,4 +409,5 @@ def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Progr
         tuple(lcores),
         handlers,
         tuple(t.pte_values),
+        spec.frame_data,
     )

@@ -203,8 +203,27 @@ class FlushAll(Node):
 
 @dataclass(frozen=True)
 class Access(Node):
+    """`read V` · `write V` · `exec V`; `r := read V` (``dest``) and `write V := e`
+    (``value``) carry data (docs/arm64.md)."""
+
     kind: str  # 'read' | 'write' | 'exec'
     page: PageRef
+    dest: Name | None = None
+    value: Expr | None = None
+
+
+@dataclass(frozen=True)
+class Barrier(Node):
+    kind: str  # 'dmb' | 'dsb' | 'isb'
+    which: str = "full"  # 'full' | 'ld' | 'st'
+
+
+@dataclass(frozen=True)
+class Tlbi(Node):
+    scope: str  # 'page' | 'asid' | 'all'
+    broadcast: bool
+    page: PageRef | None = None
+    space: str | None = None  # the space of `tlbi asid P`
 
 
 @dataclass(frozen=True)
@@ -283,6 +302,8 @@ Stmt = (
     | FlushAsid
     | FlushAll
     | Access
+    | Barrier
+    | Tlbi
     | Switch
     | Free
     | Complete
@@ -326,6 +347,7 @@ class OptionDecl(Node):
 @dataclass(frozen=True)
 class FrameDecl(Node):
     names: tuple[Ident, ...]
+    data: tuple[Expr | None, ...] = ()  # per name: the initial data word (`frame A = 1`)
 
 
 @dataclass(frozen=True)
