@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 from verifier.api import Model, traces_of
 from verifier.lang.checked import MODELS
 from verifier.lang.frontend import load, load_text
-from verifier.search.explicit import Exploration, explore
+from verifier.search.explicit import explore
+from verifier.search.exploration import Exploration
 from verifier.smt.engine import check_smt
 
 REGRESSIONS = Path(__file__).resolve().parent / "regressions"

@@ -13,9 +13,20 @@ import networkx as nx
 
 ROOT = Path(__file__).resolve().parent.parent / "verifier"
 LAYERS = [
-    "lang", "ir", "machine",
-    "run", "trace", "search", "smt", "cost",
-    "report", "api", "suite", "cli",
+    "lang",
+    "ir",
+    "machine",
+    "run",
+    "trace",
+    "search",
+    "smt",
+    "cost",
+    "replay",
+    "report",
+    "api",
+    "repair",
+    "suite",
+    "cli",
 ]
 
 
@@ -79,3 +90,65 @@ def test_the_check_sees_an_upward_import(tmp_path: Path) -> None:
     f = tmp_path / "m.py"
     f.write_text("def f():\n    from verifier.cli.main import main\n    import verifier.api\n")
     assert _imports(f) == {"verifier.cli.main", "verifier.api"}
+
+
+# The searches sit side by side in verifier/search/: each engine (the Python search in
+# explicit.py, and any subpackage beside it such as a compiled or distributed search) may
+# use the shared modules there (exploration, store, hang, symmetry, por) but never another
+# engine, so one can be replaced or removed without touching the others.
+SHARED_SEARCH = {"exploration", "store", "hang", "symmetry", "por"}
+
+
+def _engine(module: str) -> str | None:
+    parts = module.split(".")
+    if len(parts) < 3 or parts[1] != "search" or parts[2] in SHARED_SEARCH:
+        return None
+    return parts[2]
+
+
+def test_searches_do_not_import_each_other() -> None:
+    crossing = [
+        f"{src} imports {dst}"
+        for src, dst in _graph().edges
+        if _engine(src) is not None and _engine(dst) not in (None, _engine(src))
+    ]
+    assert not crossing, "one search imports another:\n" + "\n".join(sorted(crossing))
+
+
+def test_the_engine_rule_names_engines() -> None:
+    assert _engine("verifier.search.explicit") == "explicit"
+    assert _engine("verifier.search.native.codegen") == "native"
+    assert _engine("verifier.search.symmetry") is None
+    assert _engine("verifier.api") is None
+
+
+# Each module a reader can take in; each function fits on a screen and says one thing.
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 80
+
+
+def _too_long(path: Path, root: Path = ROOT) -> list[str]:
+    text = path.read_text()
+    out = []
+    lines = len(text.splitlines())
+    if lines > MAX_MODULE_LINES:
+        out.append(f"{path.relative_to(root.parent)}: {lines} lines")
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            n = (node.end_lineno or node.lineno) - node.lineno + 1
+            if n > MAX_FUNCTION_LINES:
+                out.append(f"{path.relative_to(root.parent)}:{node.lineno} {node.name}: {n} lines")
+    return out
+
+
+def test_modules_and_functions_stay_readable() -> None:
+    long = [x for path in sorted(ROOT.rglob("*.py")) for x in _too_long(path)]
+    assert not long, "over the size limits:\n" + "\n".join(long)
+
+
+def test_the_size_check_sees_a_long_function(tmp_path: Path) -> None:
+    f = tmp_path / "verifier" / "m.py"
+    f.parent.mkdir()
+    body = "\n".join(f"    x{i} = {i}" for i in range(MAX_FUNCTION_LINES))
+    f.write_text(f"def f():\n{body}\n")
+    assert _too_long(f, f.parent) == [f"verifier/m.py:1 f: {MAX_FUNCTION_LINES + 1} lines"]

@@ -13,15 +13,17 @@ from typing import Any
 
 from verifier.lang.ast import ExpectDecl
 from verifier.lang.checked import ALL_MODELS, MODELS, CheckedSpec
-from verifier.lang.frontend import load, load_text
+from verifier.lang.frontend import load
+from verifier.replay import ReplayOutcome, replay_trace  # noqa: F401 (part of the API)
 from verifier.run.budget import Budget, LimitReached
 from verifier.run.capacity import settle
 from verifier.run.model import Model, expect_text, meets, meets_so_far, release_frozen
-from verifier.run.result import Problem, Result, Step, Trace
-from verifier.search.explicit import Exploration, ProgressFn, explore
+from verifier.run.result import Result, Trace
+from verifier.search.explicit import ProgressFn, explore
+from verifier.search.exploration import Exploration
 from verifier.search.por import Reduction, reduction
 from verifier.search.symmetry import Canon, canon
-from verifier.trace.builder import ReplayError, TraceBuilder
+from verifier.trace.builder import TraceBuilder
 
 DEFAULT_MAX_STATES = 2_000_000
 TRACE_GRACE = 1.0  # seconds past the timeout for building the traces of what was found
@@ -53,6 +55,18 @@ def traces_of(
             final = tb.problem(kind, m.system.commands[f.command], f.check, ex.state(f.state))
         out.append(tb.trace(kind, path, final, m.checked.title, m.model))
     return out
+
+
+@dataclass(frozen=True)
+class Search:
+    """How a search explores: ``symmetry`` stores one state per orbit of each symmetric
+    core family, ``por`` applies partial-order reduction, ``stop_at_first`` ends at the
+    first problem; ``progress`` hears from the search."""
+
+    symmetry: bool = True
+    por: bool = True
+    stop_at_first: bool = False
+    progress: ProgressFn | None = None
 
 
 def check_spec(
@@ -90,48 +104,107 @@ def check_spec(
         release_frozen()
         return _stopped(checked, model, expect, engine, limit.reason, start)
     if engine == "smt":
-        from verifier.smt.engine import check_smt
+        return _check_smt(m, budget, start, depth=depth, prove=prove, phase=phase)
+    search = Search(symmetry, por, stop_at_first, progress)
+    return _check_explicit(m, budget, start, search)
 
-        try:
-            budget.enter("smt")
-            r = check_smt(
-                m,
-                expect,
-                depth=depth,
-                prove=prove,
-                timeout=budget.remaining(),
-                max_states=max_states,
-                phase=phase,
-            )
-            return settle(r, m.system)
-        except LimitReached as limit:
-            return _stopped(checked, model, expect, engine, limit.reason, start)
-        finally:
-            release_frozen()
-    sym = canon(m.system, m.program) if symmetry else None
+
+def _check_smt(
+    m: Model,
+    budget: Budget,
+    start: float,
+    *,
+    depth: int | None,
+    prove: bool,
+    phase: Callable[[str], None] | None,
+) -> Result:
+    """The z3 engine on ``m``, within what is left of ``budget``."""
+    from verifier.smt.engine import check_smt
+
+    expect = m.checked.expect_for(m.model)
+    try:
+        budget.enter("smt")
+        r = check_smt(
+            m,
+            expect,
+            depth=depth,
+            prove=prove,
+            timeout=budget.remaining(),
+            max_states=budget.max_states,
+            phase=phase,
+        )
+        return settle(r, m.system)
+    except LimitReached as limit:
+        return _stopped(m.checked, m.model, expect, "smt", limit.reason, start)
+    finally:
+        release_frozen()
+
+
+def _check_explicit(m: Model, budget: Budget, start: float, search: Search) -> Result:
+    """The Python breadth-first search on ``m``, then a shortest trace per kind found."""
+    sym = canon(m.system, m.program) if search.symmetry else None
     # --stop-at-first promises a shortest trace to the first problem of the search
-    red = reduction(m.system) if por and not stop_at_first else None
+    red = reduction(m.system) if search.por and not search.stop_at_first else None
     ample = red.ample if red is not None and red.sites else None
     ex = explore(
         m.system,
-        progress=progress,
+        progress=search.progress,
         budget=budget,
         canon=sym.fn if sym is not None else None,
-        stop_at_first=stop_at_first,
+        stop_at_first=search.stop_at_first,
         ample=ample,
     )
     notes: list[str] = []
+    traces = _traces_within(m, ex, sym, budget, search.progress, notes, reduced=ample is not None)
+    release_frozen()
+    verdict, met, reason = _verdict(m, ex, por=ample is not None)
+    r = Result(
+        m.checked.title,
+        m.checked.file,
+        m.model,
+        m.checked.params,
+        verdict,
+        tuple(sorted(ex.found)),
+        tuple(traces),
+        len(ex.states),
+        ex.transitions,
+        time.monotonic() - start,
+        expect_text(m.checked.expect_for(m.model)),
+        met,
+        "explicit",
+        reason,
+        reductions=reductions(sym, red, search.stop_at_first) + tuple(notes),
+    )
+    return settle(r, m.system)
+
+
+def _traces_within(
+    m: Model,
+    ex: Exploration,
+    sym: Canon | None,
+    budget: Budget,
+    progress: ProgressFn | None,
+    notes: list[str],
+    *,
+    reduced: bool,
+) -> list[Trace]:
+    """The traces of what ``ex`` found (shortest ones from an unreduced search when ``ex``
+    was ``reduced``), within the budget plus a grace period; none when a limit is reached
+    meanwhile (``ex`` then says so and is no longer complete)."""
     try:
-        of = ex
-        if ample is not None and ex.found:
-            of = _shortest(m, ex, sym, budget, progress, notes)
+        of = _shortest(m, ex, sym, budget, progress, notes) if reduced and ex.found else ex
         budget.phase = "building traces"
         budget.grace(TRACE_GRACE)  # what a search stopped by a limit found still gets traces
-        traces = traces_of(m, of, budget, kinds=sorted(ex.found))
+        return traces_of(m, of, budget, kinds=sorted(ex.found))
     except LimitReached as limit:
         ex.reason = f"{ex.reason}; {limit.reason}" if ex.stopped else ex.reason or limit.reason
-        traces, ex.complete, ex.stopped = [], False, False
-    release_frozen()
+        ex.complete, ex.stopped = False, False
+        return []
+
+
+def _verdict(m: Model, ex: Exploration, *, por: bool) -> tuple[str, bool, str]:
+    """The verdict of a search, whether it meets the expectation, and the reason to show."""
+    expect = m.checked.expect_for(m.model)
     kinds = tuple(sorted(ex.found))
     if ex.complete:
         verdict = "unsafe" if kinds else "safe"
@@ -141,27 +214,9 @@ def check_spec(
     else:
         verdict, met = "inconclusive", False
     if ex.complete or ex.stopped:
-        reason = ex.reason
-    else:  # a reduced graph's depth bounds no execution
-        reason = _what_next(ex, kinds, checked.params, por=ample is not None)
-    r = Result(
-        checked.title,
-        checked.file,
-        model,
-        checked.params,
-        verdict,
-        kinds,
-        tuple(traces),
-        len(ex.states),
-        ex.transitions,
-        time.monotonic() - start,
-        expect_text(expect),
-        met,
-        "explicit",
-        reason,
-        reductions=reductions(sym, red, stop_at_first) + tuple(notes),
-    )
-    return settle(r, m.system)
+        return verdict, met, ex.reason
+    # a reduced graph's depth bounds no execution
+    return verdict, met, _what_next(ex, kinds, m.checked.params, por=por)
 
 
 def _shortest(
@@ -298,87 +353,3 @@ def check_file(
         check_spec(checked, m, **options, started=started if i == 0 else None)
         for i, m in enumerate(models or [checked.model])
     ]
-
-
-@dataclass(frozen=True)
-class ReplayOutcome:
-    reproduced: bool
-    message: str
-    trace: Trace | None = None
-
-
-def replay_trace(
-    trace: Trace, spec_path: str | None = None, defines: Sequence[str] = ()
-) -> ReplayOutcome:
-    """Re-execute a saved trace step by step against the spec: every step must be an
-    enabled rule of the machine, and the last one must reach the same problem kind.
-    Without ``spec_path`` the trace's own copy of the spec text is used."""
-    defs = list(defines) or [f"{k}={v}" for k, v in trace.params]
-    if spec_path is None and trace.source is not None:
-        checked = load_text(trace.source, trace.file, defs)
-    else:
-        checked = load(spec_path or trace.file, defs)
-    m = Model.of(checked, trace.model)
-    by_key = {c.key: c for c in m.system.commands}
-    path = []
-    for step in trace.steps:
-        cmd = by_key.get(step.key)
-        # a drain step shows the store it completes, not the rule's own text
-        if cmd is None or (cmd.text != step.text and cmd.action != "drain"):
-            return ReplayOutcome(False, _missing_step(m, step))
-        path.append(cmd.id)
-    tb = TraceBuilder.of(m)
-    try:
-        states = tb.run(path)
-    except ReplayError as err:
-        step = trace.steps[err.index - 1]
-        was = f"{step.core} `{step.text}`" + (f" (line {step.span.line})" if step.span else "")
-        return ReplayOutcome(False, f"step {step.index}: {was} cannot run at that point")
-    problem = _problem_at_end(m, tb, trace.kind, path, states)
-    if problem is None:
-        return ReplayOutcome(
-            False, f"the trace runs, but its last step no longer reaches {trace.kind}"
-        )
-    fresh = tb.trace(trace.kind, path, problem, checked.title, trace.model)
-    return ReplayOutcome(
-        True, f"reproduces {trace.kind} in {len(path)} steps: {problem.message}", fresh
-    )
-
-
-def _missing_step(m: Model, step: Step) -> str:
-    """Why a saved step has no counterpart in the spec, as statements and lines."""
-    was = f"{step.core} `{step.text}`" + (f" (line {step.span.line})" if step.span else "")
-    core = next((c for c, k in enumerate(m.program.cores) if k.name == step.core), None)
-    if core is None:
-        return f"step {step.index}: {was}: the spec has no core {step.core} any more"
-    # the key is `core@pc[:variant]`: the statement now at that place of the core's code
-    pc_text = step.key.partition("@")[2].partition(":")[0]
-    code = m.program.cores[core].code
-    now = code[int(pc_text)] if pc_text.isdigit() and int(pc_text) < len(code) else None
-    if now is None or now.text == "":
-        there = "nothing at that place"
-    else:
-        there = f"`{now.text}` (line {now.span.line}) at that place"
-    return (
-        f"step {step.index}: {was} is not a step of the spec any more: {step.core} now has {there}"
-    )
-
-
-def _problem_at_end(
-    m: Model, tb: TraceBuilder, kind: str, path: list[int], states: list[tuple[int, ...]]
-) -> Problem | None:
-    if kind == "hang":
-        from verifier.search.explicit import hang_from
-
-        found = hang_from(m.system, states[-1])
-        if found is None:
-            return None
-        return tb.hang_problem(found.core, found.pc, states[-1], found.stuck)
-    if not path:
-        return None
-    cmd = m.system.commands[path[-1]]
-    hits = tb.compiled.checks[cmd.id]
-    for h in hits(states[-2]) if hits else ():
-        if cmd.checks[h].kind == kind:
-            return tb.problem(kind, cmd, h, states[-2])
-    return None

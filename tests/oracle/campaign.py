@@ -1,6 +1,6 @@
 """Differential campaign: tlbcheck's verdict kinds against the oracle's on generated specs.
 
-    PYTHONPATH=$PWD python -m tests.oracle.campaign --seeds 0:2000 [--out DIR] [--jobs 2]
+    PYTHONPATH=$PWD python -m tests.oracle.campaign --seeds 0:2000 [--out DIR] [--jobs 2] [--ext]
 
 For each seed and each model (sc, tso, pso) the generated spec is checked by both
 sides; a pair where either side is inconclusive is skipped (and counted).  Every
@@ -48,8 +48,8 @@ class Pair:
         return self.ours == ("crash",)
 
 
-def compare(seed: int, model: str) -> Pair:
-    used, text, checked = gen_checked(seed)
+def compare(seed: int, model: str, ext: bool = False) -> Pair:
+    used, text, checked = gen_checked(seed, ext=ext)
     o = run_oracle(checked, model, max_states=ORACLE_STATES)
     ours = tuple(sorted(o.kinds)) if o.complete else None
     if ours is None:  # skipped anyway: do not spend tlbcheck's time on it
@@ -59,7 +59,7 @@ def compare(seed: int, model: str) -> Pair:
     return Pair(used, model, text, ours, theirs, o.states)
 
 
-def _one(job: tuple[int, str]) -> Pair:
+def _one(job: tuple[int, str, bool]) -> Pair:
     try:
         return compare(*job)
     except Exception as exc:  # an oracle or tlbcheck crash is a disagreement too
@@ -72,10 +72,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=None, help="folder for disagreeing specs")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--only-with", default=None, help="only specs whose text contains this")
+    ap.add_argument("--ext", action="store_true", help="generate the page-table additions too")
     a = ap.parse_args(argv)
     lo, hi = (int(x) for x in a.seeds.split(":"))
-    seeds = [s for s in range(lo, hi) if a.only_with is None or a.only_with in gen_checked(s)[1]]
-    jobs = [(seed, m) for seed in seeds for m in MODELS]
+    seeds = [
+        s
+        for s in range(lo, hi)
+        if a.only_with is None or a.only_with in gen_checked(s, ext=a.ext)[1]
+    ]
+    jobs = [(seed, m, a.ext) for seed in seeds for m in MODELS]
     start = time.monotonic()
     compared = skipped = 0
     bad: list[Pair] = []

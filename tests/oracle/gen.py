@@ -32,7 +32,12 @@ class _Spec:
 
 
 class Gen:
-    def __init__(self, seed: int) -> None:
+    """``ext``: also the page-table additions of docs/page-tables.md (serializing flushes,
+    two-level pages, PTE reads).  Without it the stream of specs is the one of before, so
+    seeds named in tests keep their spec."""
+
+    def __init__(self, seed: int, ext: bool = False) -> None:
+        self.ext = ext
         self.r = random.Random(seed)
         self.depth = 0
         self.hparams: dict[str, str] = {}
@@ -60,6 +65,8 @@ class Gen:
             out.append(f"option walker = {self.pick('speculative', 'on-miss')}")
         if self.chance(0.5):
             out.append(f"option ipi = {self.pick('unordered', 'ordered')}")
+        if self.ext and self.chance(0.5):
+            out.append(f"option flushes = {self.pick('serializing', 'plain')}")
         if self.chance(0.3):
             out.append("param K = 1")
             self.has_k = True
@@ -271,15 +278,15 @@ class Gen:
         return f"ipi {target} {call}"
 
 
-def gen_text(seed: int) -> str:
-    return Gen(seed).spec()
+def gen_text(seed: int, ext: bool = False) -> str:
+    return Gen(seed, ext).spec()
 
 
-def gen_checked(seed: int, tries: int = 50) -> tuple[int, str, CheckedSpec]:
+def gen_checked(seed: int, tries: int = 50, ext: bool = False) -> tuple[int, str, CheckedSpec]:
     """The first spec from `seed`, `seed`+1000003, ... that checks: (seed used, text, spec)."""
     for k in range(tries):
         s = seed + k * 1_000_003
-        text = gen_text(s)
+        text = gen_text(s, ext)
         try:
             return s, text, load_text(text, f"gen{s}.tlb", [])
         except SpecError:

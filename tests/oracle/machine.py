@@ -32,6 +32,9 @@ Readings chosen where the reference is silent (listed in the report too):
   R10 For hang, an awaiting core "passes" its await when that await's own command fires,
       or when the core itself fails (assertion/range): only other cores' failures do
       not count.
+  R11 `option flushes = serializing`: `invlpg`, `flush asid`, `flush all` and `switch`
+      execute only with an empty store buffer (held IPIs and release markers included,
+      as for `fence`).
 """
 
 from __future__ import annotations
@@ -208,6 +211,9 @@ class Machine:
             return [(w, set(), pc + 1 if v else ins.target, None)]
         st = ins.node
         cs = w.core(ctx.i)
+        flush = ast.Invlpg | ast.FlushAsid | ast.FlushAll | ast.Switch
+        if isinstance(st, flush) and self.c.flushes == "serializing" and cs.buf:
+            return []  # R11: a serializing flush waits for an empty buffer, like `fence`
         match st:
             case ast.PteWrite(page=ref, value=value):
                 addr = self.pte_addr(cs, ctx, ref)

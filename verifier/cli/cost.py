@@ -17,7 +17,7 @@ from pathlib import Path
 from verifier.cli import common as cli
 from verifier.cost.table import CostTable, load_table
 from verifier.cost.timing import PHASES, CostRun, timed_run
-from verifier.lang.checked import ALL_MODELS, MODELS, CheckedSpec
+from verifier.lang.checked import ALL_MODELS, CheckedSpec
 from verifier.lang.diagnostics import SpecError
 from verifier.lang.frontend import load
 from verifier.report.cost_chart import Point, Series, render_cost_chart

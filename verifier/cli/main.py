@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from verifier import __version__
-from verifier.cli import check, cost, show, suite
+from verifier.cli import check, cost, repair, show, suite
 from verifier.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_INCONCLUSIVE,
@@ -46,6 +46,7 @@ examples:
   tlbcheck check specs/eager/missing_fence.tlb --model pso --out traces/
   tlbcheck show traces/missing_fence.pso.use-after-free.json -o race.svg
   tlbcheck replay traces/missing_fence.pso.use-after-free.json
+  tlbcheck repair specs/switch_mm/loaded_mm_no_smp_mb.tlb
 
 exit codes: 0 ok, 1 expectation not met, 2 bad input, 3 inconclusive, 4 internal error
 """
@@ -75,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_define_option(p)
     p.set_defaults(func=_parse_cmd)
 
-    for command in (check, show, suite, cost):
+    for command in (check, show, suite, cost, repair):
         command.register(sub)
     return parser
 

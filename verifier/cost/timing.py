@@ -29,6 +29,7 @@ import heapq
 from collections import deque
 from dataclasses import dataclass, field
 
+from verifier.cost.latency import Latency
 from verifier.cost.rules import Cmd, Rules, final_completes, initiator_of, own_words, widen
 from verifier.cost.table import CostTable
 from verifier.ir import program as P
@@ -115,13 +116,13 @@ class _Run:
         self.prog, self.table, self.budget = prog, table, budget
         self.rules = Rules(prog, model, own_words, share)
         self.lay = self.rules.lay
+        self.clock = Latency(table, self.lay)
+        self.cost, self.socket = self.clock.cost, self.clock.socket
         self.s = [f.init for f in self.lay.fields]
         self.cores = [_Core() for _ in prog.cores]
         self.heap: list[tuple[float, int, int, int, Cmd | None]] = []
         self.seq = 0
         self.watchers: dict[int, set[int]] = {}
-        self.line_free: dict[int, float] = {}
-        self.line_writer: dict[int, int] = {}
         self.init = initiator_of(prog)
         self.final = final_completes(prog.cores[self.init])
         self.counts = dict.fromkeys(("ipis", "invalidations", "fences", "atomics", "steps"), 0)
@@ -132,64 +133,6 @@ class _Run:
         self.note = ""
         self.now = 0.0
         self.init_end = 0.0  # when the initiator's last step ended
-
-    # ------------------------------------------------------------ time
-    def cost(self, key: str) -> float:
-        return self.table[key]
-
-    def socket(self, c: int) -> int:
-        return c // int(self.cost("topology.cores_per_socket"))
-
-    def write_line(self, c: int, addr: int, ready: float, base: float) -> float:
-        """When a write of core ``c`` to ``addr`` that may start at ``ready`` ends."""
-        start = max(ready, self.line_free.get(addr, 0.0))
-        extra = 0.0
-        if self.line_writer.get(addr, c) != c:
-            extra = self.cost("coherence.line_transfer")
-            if self.socket(c) != 0:
-                extra += self.cost("topology.cross_socket_transfer")
-        self.line_free[addr] = end = start + base + extra
-        self.line_writer[addr] = c
-        return end
-
-    def addr_of(self, cmd: Cmd) -> int:
-        if cmd.get("addr") is not None:
-            return int(cmd.get("addr"))
-        return self.lay.pte_addr(cmd.get("space"), cmd.get("page"))
-
-    def ends(self, c: int, cmd: Cmd, now: float) -> float:
-        a, k = cmd.action, self.cost
-        if a == "rmw":
-            return self.write_line(c, self.addr_of(cmd), now, k("memory.atomic"))
-        if a == "store":  # sc: the store reaches memory at once
-            return self.write_line(c, self.addr_of(cmd), now, k("memory.store_drain"))
-        per = {
-            "store-buffered": "memory.store",
-            "load": "memory.load",
-            "await": "memory.load",
-            "invlpg": "tlb.invlpg",
-            "switch": "tlb.switch",
-            "fault": "tlb.walk",
-            "handler-returned": "ipi.handler_exit",
-            "handler-entered": "ipi.handler_entry",
-        }
-        if a in per:
-            return now + k(per[a])
-        if a in ("ipi-sent", "ipi-buffered"):
-            return now + k("ipi.send") + k("ipi.per_target") * len(cmd.get("targets"))
-        if a == "fence":
-            kind = cmd.get("kind")
-            return (
-                now
-                + (k("memory.fence") if kind == "full" else 0.0)
-                + (k("memory.fence_release") if kind == "release" else 0.0)
-            )
-        if a == "flush":
-            return now + k("tlb.flush_asid" if cmd.get("asid") is not None else "tlb.flush_all")
-        if a == "access":
-            walk = k("tlb.walk") if cmd.get("how") == "miss-fill" else 0.0
-            return now + walk + k("memory.access")
-        return now + k("memory.local")
 
     # ------------------------------------------------------------ scheduling
     def push(self, time: float, c: int, cmd: Cmd | None) -> None:
@@ -205,14 +148,14 @@ class _Run:
         if core.arrivals and core.arrivals[0] <= core.t:
             cmd = self.enabled(self.rules.deliveries(c))
             if cmd is not None:
-                self.push(self.ends(c, cmd, core.t), c, cmd)
+                self.push(self.clock.ends(c, cmd, core.t), c, cmd)
                 return
         cmds = self.rules.site(c, self.s[cf.pc])
         cmd = self.enabled(cmds)
         if cmd is None:
             self.sleep(c, cmds, "blocked", updates=False)
         else:
-            self.push(self.ends(c, cmd, core.t), c, cmd)
+            self.push(self.clock.ends(c, cmd, core.t), c, cmd)
 
     def sleep(self, c: int, cmds: tuple[Cmd, ...], why: str, updates: bool) -> None:
         core, cf = self.cores[c], self.lay.cores[c]
@@ -290,7 +233,7 @@ class _Run:
             if 1 <= kind <= lay.naddrs:
                 ready = max(at, last)
                 word = self.rules.word(c, kind - 1)
-                retire = self.write_line(c, word, ready, self.cost("memory.store_drain"))
+                retire = self.clock.write_line(c, word, ready, self.cost("memory.store_drain"))
             else:  # a release barrier or an IPI held behind earlier stores
                 retire = max(at, last)
             if not core.drains:

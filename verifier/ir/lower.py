@@ -7,13 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from verifier.ir import program as P
-from verifier.ir.flat import LowerError, decl_text, fold, resolve_next, source_text
+from verifier.ir.flat import LowerError, fold, resolve_next, source_text
 from verifier.ir.limits import MAX_INSTRUCTIONS, too_big, unrolled_size
+from verifier.ir.lower_decls import Tables, lower_spaces, lower_words, tables
 from verifier.lang import ast
-from verifier.lang.checked import DEFAULT_RANGE, CheckedSpec, Ref
+from verifier.lang.checked import DEFAULT_RANGE, CheckedSpec, CoreInstance, Ref
 from verifier.lang.span import Span
-
-PERM_BITS = {"r": 1, "w": 2, "x": 4}
 
 _BINOPS = {
     "+": "add",
@@ -36,45 +35,9 @@ class _NotOnThisCore(Exception):
     """A per-core word indexed by `self` on a core outside the word's family."""
 
 
-def perm_bits(perms: str) -> int:
-    return sum(PERM_BITS[c] for c in perms)
-
-
-@dataclass
-class _Tables:
-    """Index tables shared by every core."""
-
-    spec: CheckedSpec
-    frames: dict[str, int]
-    pages: dict[str, int]
-    spaces: dict[str, int]
-    cores: dict[str, int]
-    families: dict[str, tuple[int, ...]]  # family -> core indices in index order
-    words: list[P.Word] = field(default_factory=list)
-    word_index: dict[tuple[str, int | None], int] = field(default_factory=dict)  # (var, core)
-    pte_values: list[P.PteValue] = field(default_factory=list)
-    pte_index: dict[tuple[object, ...], int] = field(default_factory=dict)
-    lines: list[str] = field(default_factory=list)  # the source's lines, split once
-    emitted: int = 0  # instructions over all cores, bounded by MAX_INSTRUCTIONS
-    check: Callable[[], None] | None = None  # the run's time and memory budget
-
-    def pte_value(self, value: ast.PteValue, text: str, span: Span | None) -> int:
-        if isinstance(value, ast.Invalid):
-            v = P.PteValue(-1, 0, False, text, span)
-        else:
-            v = P.PteValue(
-                self.frames[value.frame], perm_bits(value.perms), value.global_, text, span
-            )
-        key = (v.frame, v.perms, v.global_, v.text, v.span)
-        if key not in self.pte_index:
-            self.pte_index[key] = len(self.pte_values)
-            self.pte_values.append(v)
-        return self.pte_index[key]
-
-
 @dataclass
 class _CoreLowerer:
-    t: _Tables
+    t: Tables
     core: int
     family_index: int | None
     code: list[P.Instr] = field(default_factory=list)
@@ -218,6 +181,16 @@ class _CoreLowerer:
             self.emit(lambda a, b: P.IFail(a, b, msg), s.span)
 
     def stmt_on_core(self, s: ast.Stmt) -> None:
+        if isinstance(s, _CONTROL):
+            self.control(s)
+        elif isinstance(s, _TRANSLATION):
+            self.translation(s)
+        else:
+            self.instruction(s)
+
+    def instruction(self, s: ast.Stmt) -> None:
+        """Statements on data: PTE writes, words and registers, fences, IPIs, interrupts,
+        checks."""
         sp = s.span
         match s:
             case ast.PteWrite(page=ref, value=v):
@@ -239,6 +212,8 @@ class _CoreLowerer:
                 self.emit(lambda a, b: P.IAtomic(a, b, dest, o, addr, largs), sp)
             case ast.Fence(kind=fence_kind):
                 self.emit(lambda a, b: P.IFence(a, b, fence_kind), sp)
+            case ast.Barrier(kind=k, which=w):
+                self.emit(lambda a, b: P.IBarrier(a, b, k, w), sp)
             case ast.Ipi(targets=ts, handler=h, args=args):
                 cores = tuple(sorted({c for t in ts for c in self.targets(t)}))
                 hi = [x.name for x in self.t.spec.handlers].index(h)
@@ -248,6 +223,22 @@ class _CoreLowerer:
                     for a in args
                 )
                 self.emit(lambda a, b: P.IIpi(a, b, cores, hi, largs, pages), sp)
+            case ast.Await(cond=c):
+                self.emit(lambda a, b: P.IAwait(a, b, self.expr(c)), sp)
+            case ast.Irq(on=on):
+                self.emit(lambda a, b: P.IIrq(a, b, on), sp)
+            case ast.Assert(cond=c):
+                self.emit(lambda a, b: P.IAssert(a, b, self.expr(c)), sp)
+            case ast.Skip():
+                self.emit(lambda a, b: P.ISkip(a, b), sp)
+            case _:
+                raise LowerError(f"unknown statement {s}")
+
+    def translation(self, s: ast.Stmt) -> None:
+        """Statements on translations: invalidations, accesses through the TLB, address-space
+        switches, frees and completions."""
+        sp = s.span
+        match s:
             case ast.Invlpg(page=ref):
                 space, page = self.page(ref)
                 self.emit(lambda a, b: P.IInvlpg(a, b, space, page), sp)
@@ -261,8 +252,6 @@ class _CoreLowerer:
                 dest = self.reg(d.name) if d is not None else None
                 val = self.expr(v) if v is not None else None
                 self.emit(lambda a, b: P.IAccess(a, b, access_kind, page, dest, val), sp)
-            case ast.Barrier(kind=k, which=w):
-                self.emit(lambda a, b: P.IBarrier(a, b, k, w), sp)
             case ast.Tlbi(scope="page", broadcast=bc, page=ref) if ref is not None:
                 space, page = self.page(ref)
                 self.emit(lambda a, b: P.ITlbi(a, b, "page", bc, space, page), sp)
@@ -278,8 +267,13 @@ class _CoreLowerer:
             case ast.Complete(page=ref):
                 space, page = self.page(ref)
                 self.emit(lambda a, b: P.IComplete(a, b, space, page), sp)
-            case ast.Await(cond=c):
-                self.emit(lambda a, b: P.IAwait(a, b, self.expr(c)), sp)
+            case _:
+                raise LowerError(f"unknown statement {s}")
+
+    def control(self, s: ast.Stmt) -> None:
+        """Control flow: branches and loops become jumps; `repeat` and `for` are unrolled."""
+        sp = s.span
+        match s:
             case ast.If(cond=c, then=then, orelse=orelse):
                 br = self.emit(lambda a, b: P.IBranch(a, b, self.expr(c), -1), sp)
                 self.block(then)
@@ -314,85 +308,29 @@ class _CoreLowerer:
                     self.bound.pop(var, None)
                 else:
                     self.bound[var] = saved
-            case ast.Irq(on=on):
-                self.emit(lambda a, b: P.IIrq(a, b, on), sp)
-            case ast.Assert(cond=c):
-                self.emit(lambda a, b: P.IAssert(a, b, self.expr(c)), sp)
-            case ast.Skip():
-                self.emit(lambda a, b: P.ISkip(a, b), sp)
             case _:
                 raise LowerError(f"unknown statement {s}")
 
 
+_CONTROL = (ast.If, ast.While, ast.Loop, ast.Repeat, ast.For)
+_TRANSLATION = (
+    ast.Invlpg,
+    ast.FlushAsid,
+    ast.FlushAll,
+    ast.Tlbi,
+    ast.Access,
+    ast.Switch,
+    ast.Free,
+    ast.Complete,
+)
+
+
 def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Program:
     """``check`` is called now and then; it raises to stop a run (a time or memory limit)."""
-    cores = {c.name: i for i, c in enumerate(spec.cores)}
-    families: dict[str, list[int]] = {}
-    for i, c in enumerate(spec.cores):
-        if c.family is not None:
-            families.setdefault(c.family, []).append(i)
-    t = _Tables(
-        spec,
-        {f: i for i, f in enumerate(spec.frames)},
-        {p: i for i, p in enumerate(spec.pages)},
-        {s.name: i for i, s in enumerate(spec.spaces)},
-        cores,
-        {f: tuple(v) for f, v in families.items()},
-        lines=spec.source.splitlines(),
-        check=check,
-    )
-    for var in spec.vars:
-        owners: list[int | None] = [None] if var.family is None else list(t.families[var.family])
-        for owner in owners:
-            name = var.name if owner is None else f"{var.name}[{spec.cores[owner].index}]"
-            t.word_index[(var.name, owner)] = len(t.words)
-            who = None if owner is None else spec.cores[owner].name
-            t.words.append(P.Word(name, var.lo, var.hi, var.init, who))
-
-    spaces = []
-    for s in spec.spaces:
-        declared = dict(s.entries)
-        entries = []
-        for page in spec.pages:
-            if page in declared:
-                v = declared[page]
-                entries.append(t.pte_value(v, decl_text(spec, page, v), v.span))
-            else:
-                entries.append(
-                    t.pte_value(ast.Invalid(), f"page {page} invalid (undeclared)", None)
-                )
-        spaces.append(P.Space(s.name, s.asid, tuple(entries)))
-
-    lcores = []
-    for ci, inst in enumerate(spec.cores):
-        lc = _CoreLowerer(t, ci, inst.index)
-        lc.block(inst.body)
-        end = lc.emit(lambda a, b: P.IEnd(a, b), inst.span)
-        lc.code[end] = P.IEnd(inst.span, "end of program")
-        entries = []
-        lc.in_handler = True
-        for h in spec.handlers:
-            entries.append(len(lc.code))
-            for p in h.params:
-                lc.reg(p)
-            lc.block(h.body)
-            ret = lc.emit(lambda a, b: P.IReturn(a, b), h.span)
-            lc.code[ret] = P.IReturn(h.span, f"return from {h.name}")
-        code, nexts = resolve_next(lc.code)
-        lcores.append(
-            P.Core(
-                inst.name,
-                t.spaces[inst.space],
-                tuple(code),
-                nexts,
-                tuple(entries),
-                end,
-                tuple(lc.regs),
-                tuple(lc.hregs),
-                DEFAULT_RANGE,
-            )
-        )
-
+    t = tables(spec, check)
+    lower_words(t)
+    spaces = lower_spaces(t)
+    lcores = [_lower_core(t, ci, inst) for ci, inst in enumerate(spec.cores)]
     handlers = tuple(P.Handler(h.name, h.params, h.param_kinds, h.span) for h in spec.handlers)
     return P.Program(
         spec.title,
@@ -409,5 +347,35 @@ def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Progr
         tuple(lcores),
         handlers,
         tuple(t.pte_values),
-        spec.frame_data,
+        frame_data=spec.frame_data,
+        flushes=spec.flushes,
+    )
+
+
+def _lower_core(t: Tables, ci: int, inst: CoreInstance) -> P.Core:
+    """A core's program, then every handler's code on that core, as one flat code list."""
+    lc = _CoreLowerer(t, ci, inst.index)
+    lc.block(inst.body)
+    end = lc.emit(lambda a, b: P.IEnd(a, b), inst.span)
+    lc.code[end] = P.IEnd(inst.span, "end of program")
+    entries = []
+    lc.in_handler = True
+    for h in t.spec.handlers:
+        entries.append(len(lc.code))
+        for p in h.params:
+            lc.reg(p)
+        lc.block(h.body)
+        ret = lc.emit(lambda a, b: P.IReturn(a, b), h.span)
+        lc.code[ret] = P.IReturn(h.span, f"return from {h.name}")
+    code, nexts = resolve_next(lc.code)
+    return P.Core(
+        inst.name,
+        t.spaces[inst.space],
+        tuple(code),
+        nexts,
+        tuple(entries),
+        end,
+        tuple(lc.regs),
+        tuple(lc.hregs),
+        DEFAULT_RANGE,
     )

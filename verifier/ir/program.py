@@ -306,6 +306,7 @@ class Program:
     pte_values: tuple[PteValue, ...]
     frame_data: tuple[int, ...] = ()  # per frame: initial data word; () when no data access
     fatal: bool = False  # a fault stops its core (herd's `fatal`; `.litmus` input)
+    flushes: str = "plain"  # 'serializing': invlpg, flush and switch drain the buffer first
 
     @property
     def asids(self) -> tuple[int, ...]:

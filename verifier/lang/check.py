@@ -70,8 +70,8 @@ class _Checker(Symbols):
             walker=str(header["walker"]), ipi=str(header["ipi"]), buffer=int(header["buffer"]),
             frames=tuple(self.frames), pages=tuple(self.pages), spaces=self.space_infos(),
             vars=self.var_infos(), families=families,
-            cores=cores, handlers=handlers, expects=expects, refs=dict(self.refs),
-            frame_data=self.frame_data(data),
+            cores=cores, handlers=handlers, expects=expects, flushes=str(header["flushes"]),
+            refs=dict(self.refs), frame_data=self.frame_data(data),
         )  # fmt: skip
 
     def frame_data(self, data: dict[str, int | None]) -> tuple[int, ...]:

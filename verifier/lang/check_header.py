@@ -14,8 +14,11 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "walker": ("speculative", "on-miss"),
     "ipi": ("unordered", "ordered"),
     "buffer": (),  # an integer
+    "flushes": ("plain", "serializing"),
 }
-OPTION_DEFAULTS: dict[str, str | int] = {"walker": "speculative", "ipi": "unordered", "buffer": 0}
+OPTION_DEFAULTS: dict[str, str | int] = {
+    "walker": "speculative", "ipi": "unordered", "buffer": 0, "flushes": "plain",
+}  # fmt: skip
 PROBLEM_KINDS = (
     "use-after-free", "stale-translation", "stale-permission", "asid-reuse", "assertion",
     "range", "hang",

@@ -91,6 +91,7 @@ class CheckedSpec:
     cores: tuple[CoreInstance, ...]
     handlers: tuple[HandlerInfo, ...]
     expects: tuple[ast.ExpectDecl, ...]
+    flushes: str = "plain"  # 'plain' | 'serializing' (docs/page-tables.md)
     # id(node) -> what it names, for every Name, PageRef, PageName and TargetName in a body
     refs: Mapping[int, Ref] = field(default_factory=dict, compare=False, repr=False)
     frame_data: tuple[int, ...] = ()  # per frame: initial data word; () when none is used

@@ -56,7 +56,10 @@ def _decl(d: ast.Decl) -> list[str]:
             return [f"option {n} = {v}"]
         case ast.FrameDecl(names=names, data=data):
             inits = data or (None,) * len(names)
-            items = (i.name + ("" if d is None else f" = {expr(d)}") for i, d in zip(names, inits))
+            items = (
+                i.name + ("" if d is None else f" = {expr(d)}")
+                for i, d in zip(names, inits, strict=True)
+            )
             return ["frame " + ", ".join(items)]
         case ast.PageDecl():
             return [_page(d)]

@@ -17,8 +17,8 @@ race rules need of issue order, so the state stays finite under loops.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 from dataclasses import dataclass, field
+from typing import Any
 
 from verifier.ir import buffers
 from verifier.ir import program as P

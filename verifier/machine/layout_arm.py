@@ -54,7 +54,7 @@ def add_arm_fields(lay: Layout) -> None:
     for c, core in enumerate(prog.cores):
         a = ArmCore()
         n = core.name
-        for pc, ins in enumerate(core.code):
+        for pc in range(len(core.code)):
             if win.early(c, pc):
                 a.done[pc] = lay.add(f"{n}.done@{pc}", 0, 1, 0)
         for pc, ins in enumerate(core.code):

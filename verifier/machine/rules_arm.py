@@ -185,7 +185,7 @@ def tlbi(site: Site, ins: P.ITlbi) -> None:
             for d in reached:
                 clear(ctx, r, d, v, tag)
                 clear(ctx, r, d, v, lay.gtag)
-            mark(ctx, r, c, reached, lambda a, j: covers(ctx, a, j, tag, v))
+            mark(ctx, r, c, reached, tag, v)
             site.emit(r, "invlpg", f"{v}.{s}")
         return
     r = site.rule(broadcast=ins.broadcast)
@@ -194,10 +194,7 @@ def tlbi(site: Site, ins: P.ITlbi) -> None:
         for v in range(npages):
             for t in tags:
                 clear(ctx, r, d, v, t)
-    if ins.scope == "all":
-        mark(ctx, r, c, reached, lambda a, j: TRUE)
-    else:
-        mark(ctx, r, c, reached, lambda a, j: covers(ctx, a, j, tags[0], None))
+    mark(ctx, r, c, reached, None if ins.scope == "all" else tags[0], None)
     site.emit(r, "flush")
 
 
@@ -219,14 +216,19 @@ def covers(ctx: Ctx, a: ArmCore, j: int, tag: int, v: int | None) -> Expr:
     return conj(page, tagged if v is None else disj(glob, tagged))
 
 
-def mark(ctx: Ctx, r: Rule, c: int, reached: range | tuple[int], cond: object) -> None:
+def mark(
+    ctx: Ctx, r: Rule, c: int, reached: range | tuple[int], tag: int | None, v: int | None
+) -> None:
+    """Core ``c``'s `tlbi` marks the translation reads it covers (``tag`` None: all) held
+    on the other cores it reaches."""
     if ctx.model != "arm":
         return
     for d in reached:
         a = arm(ctx, d)
         for (j, issuer), f in sorted(a.mark.items()):
             if issuer == c:
-                held = conj(ne(Field(a.ts[j]), 0), cond(a, j))  # type: ignore[operator]
+                cover = TRUE if tag is None else covers(ctx, a, j, tag, v)
+                held = conj(ne(Field(a.ts[j]), 0), cover)
                 r.upd.set(f, ite(held, C(1), Field(f)))
 
 
@@ -281,33 +283,34 @@ def translation_reads(ctx: Ctx, c: int, i: int, ins: P.IAccess) -> None:
 
     for v, s, guards in ctx.entries_of(c, ins.page, None, current=True):
         t, g = lay.tag_of_space(s), lay.gtag
-
-        def rule(**info: object) -> Rule:
-            r = Rule([*base, *guards])
-            r.upd.set(a.tv[i], v + 1)
-            r.info.update(page=v, space=s, **info)
-            return r
-
+        at = [*base, *guards]
         for tag, how, key in ((g, "hit-global", "hg"), (t, "hit", "ht")):
-            r = rule(how=how, slot=cf.te[(v, tag)])
+            r = _tr_rule(a, i, at, v, s, how=how, slot=cf.te[(v, tag)])
             r.guard.append(ne(Field(cf.te[(v, tag)]), 0))
             r.upd.set(a.tr[i], Field(cf.tw[(v, tag)]))
             r.upd.set(a.ts[i], Field(cf.te[(v, tag)]))
             emit(r, f"{v}.{s}.{key}")
         mem = Field(lay.mem[lay.pte_addr(s, v)])
-        r = rule(how="walk-invalid")
+        r = _tr_rule(a, i, at, v, s, how="walk-invalid")
         r.guard.append(op("not", lay.valid(pte_wid(mem))))
         r.upd.set(a.tr[i], mem)
         r.upd.set(a.ts[i], s + 1)
         emit(r, f"{v}.{s}.wi")
         for glob, tag in ((1, g), (0, t)):
-            r = rule(how="walk-fill", slot=cf.te[(v, tag)])
+            r = _tr_rule(a, i, at, v, s, how="walk-fill", slot=cf.te[(v, tag)])
             r.guard += [lay.valid(pte_wid(mem)), eq(lay.is_global(pte_wid(mem)), glob)]
             r.upd.set(cf.te[(v, tag)], s + 1)
             r.upd.set(cf.tw[(v, tag)], mem)
             r.upd.set(a.tr[i], mem)
             r.upd.set(a.ts[i], s + 1)
             emit(r, f"{v}.{s}.w{glob}")
+
+
+def _tr_rule(a: ArmCore, i: int, guard: list[Expr], v: int, s: int, **info: object) -> Rule:
+    r = Rule(list(guard))
+    r.upd.set(a.tv[i], v + 1)
+    r.info.update(page=v, space=s, **info)
+    return r
 
 
 def access(site: Site, ins: P.IAccess) -> None:

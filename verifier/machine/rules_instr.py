@@ -13,7 +13,7 @@ from typing import Any
 from verifier.ir import program as P
 from verifier.ir.system import TRUE, Check, Field, disj, eq, ite, op
 from verifier.machine import rules_arm, rules_ipi, rules_pte, rules_tlb
-from verifier.machine.context import Ctx
+from verifier.machine.context import Ctx, Site
 from verifier.machine.layout import C
 from verifier.machine.rules_buffer import buffer_append
 
@@ -81,6 +81,7 @@ def fence(site: Site, ins: P.IFence) -> None:
 
 def switch(site: Site, ins: P.ISwitch) -> None:
     r = site.rule(space=ins.space)
+    rules_tlb.serialize(site, r)
     r.upd.set(site.ctx.lay.cores[site.c].space, ins.space)
     site.emit(r, "switch")
 

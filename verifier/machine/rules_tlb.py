@@ -23,11 +23,19 @@ def tlb_clear(ctx: Ctx, rule: Rule, c: int, v: int, t: int) -> None:
     rule.upd.set(cf.tw[(v, t)], 0)
 
 
+def serialize(site: Site, r: Rule) -> None:
+    """`option flushes = serializing`: the flush waits for an empty store buffer (x86
+    INVLPG, INVPCID and CR3 writes are serializing instructions)."""
+    if site.ctx.prog.flushes == "serializing":
+        r.guard.append(site.ctx.lay.buffer_empty(site.c))
+
+
 def invlpg(site: Site, ins: P.IInvlpg) -> None:
     ctx = site.ctx
     for v, s, guards in ctx.entries_of(site.c, ins.page, ins.space):
         r = site.rule(page=v, space=s)
         r.guard += guards
+        serialize(site, r)
         tlb_clear(ctx, r, site.c, v, ctx.lay.tag_of_space(s))
         tlb_clear(ctx, r, site.c, v, ctx.lay.gtag)
         site.emit(r, "invlpg", f"{v}.{s}")
@@ -35,6 +43,7 @@ def invlpg(site: Site, ins: P.IInvlpg) -> None:
 
 def flush_asid(site: Site, ins: P.IFlushAsid) -> None:
     r = site.rule(asid=ins.asid)
+    serialize(site, r)
     for v in range(len(site.ctx.prog.pages)):
         tlb_clear(site.ctx, r, site.c, v, site.ctx.lay.tag_of_asid(ins.asid))
     site.emit(r, "flush")
@@ -42,6 +51,7 @@ def flush_asid(site: Site, ins: P.IFlushAsid) -> None:
 
 def flush_all(site: Site, ins: P.IFlushAll) -> None:
     r = site.rule()
+    serialize(site, r)
     for v in range(len(site.ctx.prog.pages)):
         for t in site.ctx.lay.tags:
             tlb_clear(site.ctx, r, site.c, v, t)
@@ -74,6 +84,7 @@ def access_page(
             for f, e in ok.upd.items():
                 r.upd.set(f, ite(allowed, e, Field(f)))
             r.checks += [Check(k.kind, conj(allowed, k.cond), k.fatal, k.info) for k in ok.checks]
+
     # hit on a global entry
     r = site.rule(page=v, space=s, slot=cf.te[(v, g)], how="hit-global", bit=bit)
     r.guard += [*guards, ne(te_g, 0)]

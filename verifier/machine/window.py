@@ -105,7 +105,9 @@ class Window:
                 return Effects(frozenset(expr_regs(page) if isinstance(page, P.LReg) else ()),
                                frozenset(), frozenset(), locs)  # fmt: skip
             case P.IAccess(kind=k, page=page, dest=d, value=v):
-                frames = frozenset(("f", f, 0) for p in self.pages(page) for f in self.page_frames[p])
+                frames = frozenset(
+                    ("f", f, 0) for p in self.pages(page) for f in self.page_frames[p]
+                )
                 rregs = expr_regs(v) | (expr_regs(page) if isinstance(page, P.LReg) else set())
                 wregs = frozenset({d} if d else ())
                 if k == "write":

@@ -60,6 +60,25 @@ def _marker(shape: int, x: float, y: float, color: str, filled: bool) -> str:
     return f'<polygon points="{pts}" {style}/>'
 
 
+@dataclass(frozen=True)
+class _Scale:
+    """Where a (cores, latency) point is drawn: both axes logarithmic."""
+
+    lo_x: int
+    hi_x: int
+    lo_y: float
+    hi_y: float
+
+    def px(self, cores: int) -> float:  # 3% of padding each side keeps markers off the frame
+        lo, hi = math.log2(self.lo_x), math.log2(self.hi_x)
+        frac = (math.log2(cores) - lo) / (hi - lo)
+        return LEFT + (WIDTH - LEFT - RIGHT) * (0.03 + 0.94 * frac)
+
+    def py(self, ns: float) -> float:
+        frac = (math.log10(max(ns, 1.0) / 1000) - self.lo_y) / (self.hi_y - self.lo_y)
+        return TOP + PLOT_HEIGHT * (1 - (0.03 + 0.94 * frac))
+
+
 def render_cost_chart(series: list[Series], title: str) -> str:
     """The chart as SVG text."""
     series = [replace(s, points=tuple(p for p in s.points if p.cores >= 1)) for s in series]
@@ -74,17 +93,8 @@ def render_cost_chart(series: list[Series], title: str) -> str:
     lo_y, hi_y = math.log10(ticks[0]), math.log10(ticks[-1])
     if hi_y == lo_y:
         hi_y += 1
-    pw, ph = WIDTH - LEFT - RIGHT, PLOT_HEIGHT
-    height = TOP + ph + 70 + 20 * len(series)
-
-    def px(cores: int) -> float:  # 3% of padding each side keeps markers off the frame
-        frac = (math.log2(cores) - math.log2(lo_x)) / (math.log2(hi_x) - math.log2(lo_x))
-        return LEFT + pw * (0.03 + 0.94 * frac)
-
-    def py(ns: float) -> float:
-        frac = (math.log10(max(ns, 1.0) / 1000) - lo_y) / (hi_y - lo_y)
-        return TOP + ph * (1 - (0.03 + 0.94 * frac))
-
+    scale = _Scale(lo_x, hi_x, lo_y, hi_y)
+    height = TOP + PLOT_HEIGHT + 70 + 20 * len(series)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
         f'viewBox="0 0 {WIDTH} {height}" font-family="Helvetica, Arial, sans-serif" '
@@ -94,15 +104,26 @@ def render_cost_chart(series: list[Series], title: str) -> str:
         f'<text x="{WIDTH / 2}" y="26" text-anchor="middle" font-size="16" '
         f'font-weight="bold">{escape(title)}</text>',
     ]
+    out += _axes(scale, ticks)
+    for i, s in enumerate(series):
+        out += _series(scale, i, s)
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def _axes(scale: _Scale, ticks: list[float]) -> list[str]:
+    """The grid, the tick labels and the axis titles."""
+    pw, ph = WIDTH - LEFT - RIGHT, PLOT_HEIGHT
+    out = []
     for v in ticks:  # horizontal grid and y labels
-        y = py(v * 1000)
+        y = scale.py(v * 1000)
         out.append(
             f'<line x1="{LEFT}" y1="{y:.1f}" x2="{LEFT + pw}" y2="{y:.1f}" stroke="#e3e3e3"/>'
         )
         out.append(f'<text x="{LEFT - 8}" y="{y + 4:.1f}" text-anchor="end">{_fmt(v)}</text>')
-    c = lo_x
-    while c <= hi_x:  # vertical grid and x labels
-        x = px(c)
+    c = scale.lo_x
+    while c <= scale.hi_x:  # vertical grid and x labels
+        x = scale.px(c)
         out.append(f'<line x1="{x:.1f}" y1="{TOP}" x2="{x:.1f}" y2="{TOP + ph}" stroke="#e3e3e3"/>')
         out.append(f'<text x="{x:.1f}" y="{TOP + ph + 18}" text-anchor="middle">{c}</text>')
         c *= 2
@@ -115,34 +136,40 @@ def render_cost_chart(series: list[Series], title: str) -> str:
         f'<text transform="translate(22,{TOP + ph / 2}) rotate(-90)" text-anchor="middle">'
         "latency to complete (µs, log scale)</text>"
     )
-    for i, s in enumerate(series):
-        color, dash = COLORS[i % len(COLORS)], DASHES[i % len(DASHES)]
-        ordered = sorted(s.points, key=lambda p: p.cores)
-        if len(ordered) > 1:
-            path = " ".join(f"{px(p.cores):.1f},{py(p.latency_ns):.1f}" for p in ordered)
-            dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
-            out.append(
-                f'<polyline points="{path}" fill="none" stroke="{color}" '
-                f'stroke-width="2.5"{dash_attr}/>'
-            )
-        for p in ordered:
-            out.append(_marker(i, px(p.cores), py(p.latency_ns), color, p.finished))
-        if ordered:  # the last value, written beside its point
-            last = ordered[-1]
-            x = px(last.cores)
-            left = x > LEFT + pw / 2
-            out.append(
-                f'<text x="{x - 9 if left else x + 9:.1f}" y="{py(last.latency_ns) - 9:.1f}" '
-                f'text-anchor="{"end" if left else "start"}" fill="{color}">'
-                f"{last.latency_ns / 1000:.2f} µs</text>"
-            )
-        ly = TOP + ph + 64 + 20 * i
+    return out
+
+
+def _series(scale: _Scale, i: int, s: Series) -> list[str]:
+    """One series: its line, markers, last value and legend entry."""
+    px, py = scale.px, scale.py
+    pw, ph = WIDTH - LEFT - RIGHT, PLOT_HEIGHT
+    out = []
+    color, dash = COLORS[i % len(COLORS)], DASHES[i % len(DASHES)]
+    ordered = sorted(s.points, key=lambda p: p.cores)
+    if len(ordered) > 1:
+        path = " ".join(f"{px(p.cores):.1f},{py(p.latency_ns):.1f}" for p in ordered)
+        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
         out.append(
-            f'<line x1="{LEFT}" y1="{ly - 4}" x2="{LEFT + 34}" y2="{ly - 4}" stroke="{color}" '
-            f'stroke-width="2.5"{f" stroke-dasharray={chr(34)}{dash}{chr(34)}" if dash else ""}/>'
+            f'<polyline points="{path}" fill="none" stroke="{color}" '
+            f'stroke-width="2.5"{dash_attr}/>'
         )
-        out.append(_marker(i, LEFT + 17, ly - 4, color, True))
-        label = s.label + (f" — {s.note}" if s.note else "")
-        out.append(f'<text x="{LEFT + 44}" y="{ly}">{escape(label)}</text>')
-    out.append("</svg>")
-    return "\n".join(out) + "\n"
+    for p in ordered:
+        out.append(_marker(i, px(p.cores), py(p.latency_ns), color, p.finished))
+    if ordered:  # the last value, written beside its point
+        last = ordered[-1]
+        x = px(last.cores)
+        left = x > LEFT + pw / 2
+        out.append(
+            f'<text x="{x - 9 if left else x + 9:.1f}" y="{py(last.latency_ns) - 9:.1f}" '
+            f'text-anchor="{"end" if left else "start"}" fill="{color}">'
+            f"{last.latency_ns / 1000:.2f} µs</text>"
+        )
+    ly = TOP + ph + 64 + 20 * i
+    out.append(
+        f'<line x1="{LEFT}" y1="{ly - 4}" x2="{LEFT + 34}" y2="{ly - 4}" stroke="{color}" '
+        f'stroke-width="2.5"{f" stroke-dasharray={chr(34)}{dash}{chr(34)}" if dash else ""}/>'
+    )
+    out.append(_marker(i, LEFT + 17, ly - 4, color, True))
+    label = s.label + (f" — {s.note}" if s.note else "")
+    out.append(f'<text x="{LEFT + 44}" y="{ly}">{escape(label)}</text>')
+    return out

@@ -27,8 +27,10 @@ could even check its clock.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import CodeType
 
 from verifier.ir.system import (
     Command,
@@ -238,6 +240,14 @@ def compact(system: System) -> bool:
     return all(f.lo >= 0 and f.hi <= 255 for f in system.fields)
 
 
+@functools.lru_cache(maxsize=8192)
+def _code(source: str) -> CodeType:
+    """Compiled source, kept: a pure function of the text (names are looked up in the
+    namespace it runs in), and specs checked one after another (`tlbcheck repair`'s
+    candidates, a suite) share most of their commands' source."""
+    return compile(source, "<tlbcheck-commands>", "exec")
+
+
 class _Compiler:
     """Generates and compiles the source of one function at a time, sharing the
     constant tables of every function compiled so far."""
@@ -251,7 +261,7 @@ class _Compiler:
     def define(self, lines: list[str], name: str) -> Callable[..., object]:
         if self.budget is not None:
             self.budget.check()
-        exec(compile("\n".join(lines), "<tlbcheck-commands>", "exec"), self.namespace)
+        exec(_code("\n".join(lines)), self.namespace)
         for values, tname in self.g.tables.items():
             if tname not in self.namespace:
                 self.namespace[tname] = values

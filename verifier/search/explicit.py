@@ -10,64 +10,17 @@ from __future__ import annotations
 import time
 from array import array
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from verifier.ir.system import System
 from verifier.run.budget import Budget, LimitReached
 from verifier.run.compile import Compiled, State, compact, compile_system
+from verifier.search.exploration import Exploration, Found
 from verifier.search.hang import Hang, find_hang
 from verifier.search.por import AmpleFn
 from verifier.search.store import FlatStates, Links, ListStates, Store
 
 ProgressFn = Callable[[int, int, int], None]  # (states, frontier, transitions)
-
-
-@dataclass(frozen=True)
-class Found:
-    """Where a problem kind was first reached: ``state`` --``command``--> problem."""
-
-    kind: str
-    state: int
-    command: int  # -1 for hang (the trace ends in ``state``)
-    check: int  # index into the command's checks; -1 for hang
-    core: int = -1
-    await_pc: int = -1
-    stuck: bool = False  # hang: the core is in a handler that never returns
-
-
-@dataclass
-class Exploration:
-    """The explored graph.  ``states`` (`store.py`: bytes states in one flat buffer)
-    holds one concrete state per stored state (with symmetry reduction: the first state
-    met of each orbit), so ``path`` is a real execution.  Edges (``succ_off``/``succ``)
-    are kept only when asked or when a core has an `await` (hang analysis walks them;
-    it tells a path's end from the commands themselves, `hang.passes`)."""
-
-    system: System
-    states: Store  # a sequence of states: ``len``, ``[i]``, iteration
-    parent: array  # type: ignore[type-arg]
-    via: array  # type: ignore[type-arg]
-    found: dict[str, Found]
-    transitions: int
-    complete: bool
-    reason: str = ""
-    seconds: float = 0.0
-    succ_off: array = field(default_factory=lambda: array("q"))  # type: ignore[type-arg]
-    succ: array = field(default_factory=lambda: array("i"))  # type: ignore[type-arg]
-    compiled: Compiled | None = None  # its commands, compiled as far as it needed them
-    stopped: bool = False  # ended at what it was asked to find (``stop_at_first``, ``stop_when``)
-    expanded: int = 0  # states 0 .. expanded-1 had their successors added (BFS order)
-
-    def state(self, i: int) -> tuple[int, ...]:
-        return tuple(self.states[i])
-
-    def path(self, state: int) -> list[int]:
-        """Command ids from the initial state to ``state``."""
-        cmds = []
-        while state > 0:
-            cmds.append(self.via[state])
-            state = self.parent[state]
-        return cmds[::-1]
 
 
 def has_awaits(system: System) -> bool:
@@ -105,106 +58,144 @@ def explore(
     start = time.monotonic()
     if budget is None:
         budget = Budget(max_states, timeout)
-    max_states = budget.max_states if budget.max_states is not None else max_states
+    limit = budget.max_states if budget.max_states is not None else max_states
     budget.enter("compiling")
-    packed = compact(system)
-    if canon is not None and not packed:
-        raise ValueError("symmetry reduction needs states that fit in bytes")
-    keep = edges or has_awaits(system)
-    if compiled is None:
-        compiled = compile_system(system, packed=packed, budget=budget)
-    state_succ = compiled.state_succ
-    kinds_of = [tuple(ch.kind for ch in cmd.checks) for cmd in system.commands]
-
-    init: State = bytes(system.init) if packed else system.init
-    store: Store = FlatStates(len(init), keyed=canon is not None) if packed else ListStates()
-    store.add(init, canon(init) if canon is not None else None)  # type: ignore[arg-type]
-    parent = array("i", [-1])
-    via = array("i", [-1])
-    succ_off = array("q", [0])
-    succ = array("i")
-    add_all, links = store.add_all, Links(parent, via, succ if keep else None)
-    found: dict[str, Found] = {}
-    transitions = 0
-    complete = True
-    reason = ""
-    i = 0
+    search = _Search(system, budget, canon, edges or has_awaits(system), compiled)
     budget.enter("search")
-    next_check = 1
-    while i < len(parent):
-        s = store[i]
-        out: list[tuple[int, State | None]] = []
-        hits: list[tuple[int, int]] = []
-        try:
-            state_succ(s, out, hits)
-        except ValueError as exc:  # a value outside 0..255 stored in a bytes state
-            raise RuntimeError(f"a state field left its declared range ({exc})") from exc
-        except LimitReached as limit:  # while compiling the code at a new pc
-            complete, reason = False, limit.reason
-            break
-        if ample is not None and len(out) > 1:
-            sel = ample(s, out)
-            if sel is not None:
-                find = store.find
-                for _, n in sel:  # a path's end (None) is no state
-                    if n is None or 0 <= find(n if canon is None else canon(n)) <= i:  # type: ignore[arg-type]
-                        break
-                else:
-                    out = sel
-        transitions += len(out)
-        if hits:
-            for cid, h in hits:
-                kind = kinds_of[cid][h]
-                if kind not in found:
-                    found[kind] = Found(kind, i, cid, h)
-        add_all(i, out, canon, links)  # ``out``: every successor; `store.find`: visited?
-        if keep:
-            succ_off.append(len(succ))
-        i += 1
-        if stop_at_first and found:
-            complete, reason = False, "stopped at the first problem"
-            break
-        if stop_when is not None and stop_when.issubset(found):
-            complete, reason = False, "stopped: every kind asked for was found"
-            break
-        if i >= next_check:  # about every `budget.EVERY` seconds of work
-            try:
-                next_check = i + budget.stride(i)
-            except LimitReached as limit:
-                complete, reason = False, limit.reason
-                break
-            if progress is not None:
-                progress(len(parent), len(parent) - i, transitions)
-        if len(parent) > max_states:
-            complete, reason = False, f"state limit of {max_states} reached"
-            break
+    complete, reason = search.run(limit, progress, ample, stop_at_first, stop_when)
+    found = search.found
     ex = Exploration(
         system,
-        store,
-        parent,
-        via,
+        search.store,
+        search.parent,
+        search.via,
         found,
-        transitions,
+        search.transitions,
         complete,
         reason,
-        succ_off=succ_off,
-        succ=succ,
+        succ_off=search.succ_off,
+        succ=search.succ,
         stopped=bool(found)
         and (stop_at_first or (stop_when is not None and stop_when <= found.keys())),
-        expanded=i,
-        compiled=compiled,
+        expanded=search.expanded,
+        compiled=search.compiled,
     )
-    if complete and keep:
-        hang = None
-        try:
-            budget.enter("hang analysis")
-            hang = find_hang(ex, compiled, budget)
-        except LimitReached as limit:
-            ex.complete, ex.reason = False, limit.reason
-        if hang is not None:
-            found["hang"] = Found("hang", hang.state, -1, -1, hang.core, hang.pc, hang.stuck)
+    if complete and search.keep:
+        _add_hang(ex, search.compiled, budget)
     ex.seconds = time.monotonic() - start
     return ex
+
+
+class _Search:
+    """The state of one breadth-first search: the store, parent links, edges kept for
+    hang analysis, the problems found and the count of transitions."""
+
+    def __init__(
+        self,
+        system: System,
+        budget: Budget,
+        canon: Callable[[bytes], bytes] | None,
+        keep: bool,
+        compiled: Compiled | None,
+    ) -> None:
+        packed = compact(system)
+        if canon is not None and not packed:
+            raise ValueError("symmetry reduction needs states that fit in bytes")
+        self.budget, self.canon, self.keep = budget, canon, keep
+        self.compiled = compiled or compile_system(system, packed=packed, budget=budget)
+        self.kinds_of = [tuple(ch.kind for ch in cmd.checks) for cmd in system.commands]
+        init: State = bytes(system.init) if packed else system.init
+        keyed = canon is not None
+        self.store: Store = FlatStates(len(init), keyed=keyed) if packed else ListStates()
+        self.store.add(init, canon(init) if canon is not None else None)  # type: ignore[arg-type]
+        self.parent = array("i", [-1])
+        self.via = array("i", [-1])
+        self.succ_off = array("q", [0])
+        self.succ = array("i")
+        self.found: dict[str, Found] = {}
+        self.transitions = 0
+        self.expanded = 0  # states 0 .. expanded-1 had their successors added
+
+    def run(
+        self,
+        max_states: int,
+        progress: ProgressFn | None,
+        ample: AmpleFn | None,
+        stop_at_first: bool,
+        stop_when: frozenset[str] | None,
+    ) -> tuple[bool, str]:
+        """Expand states in breadth-first order until none is left (complete) or a reason
+        to stop; returns (complete, reason)."""
+        store, parent, found, canon = self.store, self.parent, self.found, self.canon
+        budget = self.budget
+        state_succ, kinds_of = self.compiled.state_succ, self.kinds_of
+        add_all = store.add_all
+        links = Links(parent, self.via, self.succ if self.keep else None)
+        i = 0
+        next_check = 1
+        try:
+            while i < len(parent):
+                out: list[tuple[int, State | None]] = []
+                hits: list[tuple[int, int]] = []
+                s = store[i]
+                try:
+                    state_succ(s, out, hits)
+                except ValueError as exc:  # a value outside 0..255 stored in a bytes state
+                    raise RuntimeError(f"a state field left its declared range ({exc})") from exc
+                if ample is not None and len(out) > 1:
+                    out = self.proviso(i, out, ample(s, out))
+                self.transitions += len(out)
+                for cid, h in hits:
+                    kind = kinds_of[cid][h]
+                    if kind not in found:
+                        found[kind] = Found(kind, i, cid, h)
+                add_all(i, out, canon, links)  # ``out``: every successor; `store.find`: visited?
+                if self.keep:
+                    self.succ_off.append(len(self.succ))
+                i += 1
+                self.expanded = i
+                if stop_at_first and found:
+                    return False, "stopped at the first problem"
+                if stop_when is not None and stop_when.issubset(found):
+                    return False, "stopped: every kind asked for was found"
+                if i >= next_check:  # about every `budget.EVERY` seconds of work
+                    next_check = i + budget.stride(i)
+                    if progress is not None:
+                        progress(len(parent), len(parent) - i, self.transitions)
+                if len(parent) > max_states:
+                    return False, f"state limit of {max_states} reached"
+        except LimitReached as limit:  # a budget stride, or compiling the code at a new pc
+            return False, limit.reason
+        return True, ""
+
+    def proviso(
+        self,
+        i: int,
+        out: list[tuple[int, State | None]],
+        sel: list[tuple[int, State | None]] | None,
+    ) -> list[tuple[int, State | None]]:
+        """The ample set ``sel`` of state ``i`` when every one of its successors is a state
+        not expanded yet (the BFS cycle proviso), else every successor ``out``."""
+        if sel is None:
+            return out
+        find, canon = self.store.find, self.canon
+        for _, n in sel:  # a path's end (None) is no state
+            if n is None or 0 <= find(n if canon is None else canon(n)) <= i:  # type: ignore[arg-type]
+                return out
+        return sel
+
+
+def _add_hang(ex: Exploration, compiled: Compiled, budget: Budget) -> None:
+    """Hang analysis on a complete graph: records `hang` in ``ex.found``, or makes ``ex``
+    incomplete when a limit is reached meanwhile."""
+    try:
+        budget.enter("hang analysis")
+        hang = find_hang(ex, compiled, budget)
+    except LimitReached as limit:
+        ex.complete, ex.reason = False, limit.reason
+        return
+    if hang is not None:
+        ex.found["hang"] = Found("hang", hang.state, -1, -1, hang.core, hang.pc, hang.stuck)
 
 
 def hang_from(

@@ -31,7 +31,8 @@ from dataclasses import dataclass, field, replace
 import z3
 
 from verifier.run.model import Model
-from verifier.search.explicit import Exploration, Found, explore
+from verifier.search.explicit import explore
+from verifier.search.exploration import Exploration, Found
 from verifier.smt.bmc import SmtReplayError
 from verifier.smt.encode import (
     Cond,

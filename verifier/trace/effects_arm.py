@@ -91,9 +91,9 @@ def data_text(fx: Effects, cmd: Command, pre: State, post: State) -> str:
     if not isinstance(ins, P.IAccess) or not fx.lay.data:
         return ""
     if ins.dest is not None:
-        return f"; {fx.values.reg_name(cmd.core, ins.dest)} = {post[fx.values_reg(cmd.core, ins.dest)]}"
+        reg = fx.values.reg_name(cmd.core, ins.dest)
+        return f"; {reg} = {post[fx.values_reg(cmd.core, ins.dest)]}"
     if ins.value is not None:
         changed = [f for f, fld in enumerate(fx.lay.data) if pre[fld] != post[fld]]
-        shown = changed or []
-        return "".join(f"; {fx.prog.frames[f]}'s word = {post[fx.lay.data[f]]}" for f in shown)
+        return "".join(f"; {fx.prog.frames[f]}'s word = {post[fx.lay.data[f]]}" for f in changed)
     return ""

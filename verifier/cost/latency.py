@@ -1,0 +1,75 @@
+"""What one command of a timed run costs: its end time from the cost table, with the
+cache line of a written word moving between cores (and sockets) as writers change."""
+
+from __future__ import annotations
+
+from verifier.cost.rules import Cmd
+from verifier.cost.table import CostTable
+from verifier.machine.layout import Layout
+
+
+class Latency:
+    """When a step that starts at a given time ends; owns which core last wrote each word
+    and when its line is free again."""
+
+    def __init__(self, table: CostTable, lay: Layout) -> None:
+        self.table, self.lay = table, lay
+        self.line_free: dict[int, float] = {}
+        self.line_writer: dict[int, int] = {}
+
+    def cost(self, key: str) -> float:
+        return self.table[key]
+
+    def socket(self, c: int) -> int:
+        return c // int(self.cost("topology.cores_per_socket"))
+
+    def write_line(self, c: int, addr: int, ready: float, base: float) -> float:
+        """When a write of core ``c`` to ``addr`` that may start at ``ready`` ends."""
+        start = max(ready, self.line_free.get(addr, 0.0))
+        extra = 0.0
+        if self.line_writer.get(addr, c) != c:
+            extra = self.cost("coherence.line_transfer")
+            if self.socket(c) != 0:
+                extra += self.cost("topology.cross_socket_transfer")
+        self.line_free[addr] = end = start + base + extra
+        self.line_writer[addr] = c
+        return end
+
+    def addr_of(self, cmd: Cmd) -> int:
+        if cmd.get("addr") is not None:
+            return int(cmd.get("addr"))
+        return self.lay.pte_addr(cmd.get("space"), cmd.get("page"))
+
+    def ends(self, c: int, cmd: Cmd, now: float) -> float:
+        a, k = cmd.action, self.cost
+        if a == "rmw":
+            return self.write_line(c, self.addr_of(cmd), now, k("memory.atomic"))
+        if a == "store":  # sc: the store reaches memory at once
+            return self.write_line(c, self.addr_of(cmd), now, k("memory.store_drain"))
+        per = {
+            "store-buffered": "memory.store",
+            "load": "memory.load",
+            "await": "memory.load",
+            "invlpg": "tlb.invlpg",
+            "switch": "tlb.switch",
+            "fault": "tlb.walk",
+            "handler-returned": "ipi.handler_exit",
+            "handler-entered": "ipi.handler_entry",
+        }
+        if a in per:
+            return now + k(per[a])
+        if a in ("ipi-sent", "ipi-buffered"):
+            return now + k("ipi.send") + k("ipi.per_target") * len(cmd.get("targets"))
+        if a == "fence":
+            kind = cmd.get("kind")
+            return (
+                now
+                + (k("memory.fence") if kind == "full" else 0.0)
+                + (k("memory.fence_release") if kind == "release" else 0.0)
+            )
+        if a == "flush":
+            return now + k("tlb.flush_asid" if cmd.get("asid") is not None else "tlb.flush_all")
+        if a == "access":
+            walk = k("tlb.walk") if cmd.get("how") == "miss-fill" else 0.0
+            return now + walk + k("memory.access")
+        return now + k("memory.local")

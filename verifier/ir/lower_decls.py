@@ -1,0 +1,102 @@
+"""The spec's declarations numbered for lowering: frames, pages, spaces and cores by name,
+memory words (one per family member for `var x[fam]`), PTE values (each distinct value
+once) and every space's initial page table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from verifier.ir import program as P
+from verifier.ir.flat import decl_text
+from verifier.lang import ast
+from verifier.lang.checked import CheckedSpec
+from verifier.lang.span import Span
+
+PERM_BITS = {"r": 1, "w": 2, "x": 4}
+
+
+def perm_bits(perms: str) -> int:
+    return sum(PERM_BITS[c] for c in perms)
+
+
+@dataclass
+class Tables:
+    """Index tables shared by every core."""
+
+    spec: CheckedSpec
+    frames: dict[str, int]
+    pages: dict[str, int]
+    spaces: dict[str, int]
+    cores: dict[str, int]
+    families: dict[str, tuple[int, ...]]  # family -> core indices in index order
+    words: list[P.Word] = field(default_factory=list)
+    word_index: dict[tuple[str, int | None], int] = field(default_factory=dict)  # (var, core)
+    pte_values: list[P.PteValue] = field(default_factory=list)
+    pte_index: dict[tuple[object, ...], int] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)  # the source's lines, split once
+    emitted: int = 0  # instructions over all cores, bounded by MAX_INSTRUCTIONS
+    check: Callable[[], None] | None = None  # the run's time and memory budget
+
+    def pte_value(self, value: ast.PteValue, text: str, span: Span | None) -> int:
+        if isinstance(value, ast.Invalid):
+            v = P.PteValue(-1, 0, False, text, span)
+        else:
+            v = P.PteValue(
+                self.frames[value.frame], perm_bits(value.perms), value.global_, text, span
+            )
+        key = (v.frame, v.perms, v.global_, v.text, v.span)
+        if key not in self.pte_index:
+            self.pte_index[key] = len(self.pte_values)
+            self.pte_values.append(v)
+        return self.pte_index[key]
+
+
+def tables(spec: CheckedSpec, check: Callable[[], None] | None) -> Tables:
+    """Every declared name of the spec numbered, and the core families by name."""
+    cores = {c.name: i for i, c in enumerate(spec.cores)}
+    families: dict[str, list[int]] = {}
+    for i, c in enumerate(spec.cores):
+        if c.family is not None:
+            families.setdefault(c.family, []).append(i)
+    return Tables(
+        spec,
+        {f: i for i, f in enumerate(spec.frames)},
+        {p: i for i, p in enumerate(spec.pages)},
+        {s.name: i for i, s in enumerate(spec.spaces)},
+        cores,
+        {f: tuple(v) for f, v in families.items()},
+        lines=spec.source.splitlines(),
+        check=check,
+    )
+
+
+def lower_words(t: Tables) -> None:
+    """One memory word per plain `var`, one per member of the family for `var x[fam]`."""
+    spec = t.spec
+    for var in spec.vars:
+        owners: list[int | None] = [None] if var.family is None else list(t.families[var.family])
+        for owner in owners:
+            name = var.name if owner is None else f"{var.name}[{spec.cores[owner].index}]"
+            t.word_index[(var.name, owner)] = len(t.words)
+            who = None if owner is None else spec.cores[owner].name
+            t.words.append(P.Word(name, var.lo, var.hi, var.init, who))
+
+
+def lower_spaces(t: Tables) -> list[P.Space]:
+    """Each address space's initial PTE per page (undeclared pages invalid)."""
+    spec = t.spec
+    spaces = []
+    for s in spec.spaces:
+        declared = dict(s.entries)
+        entries = []
+        for page in spec.pages:
+            if page in declared:
+                v = declared[page]
+                entries.append(t.pte_value(v, decl_text(spec, page, v), v.span))
+            else:
+                entries.append(
+                    t.pte_value(ast.Invalid(), f"page {page} invalid (undeclared)", None)
+                )
+        spaces.append(P.Space(s.name, s.asid, tuple(entries)))
+    return spaces

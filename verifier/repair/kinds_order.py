@@ -1,0 +1,138 @@
+"""Edits of order: barriers between two statements, and moves of a statement (or a
+flush with its fence and wait) later or earlier in its block."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from verifier.lang import ast
+from verifier.lang.printer import simple_stmt
+from verifier.repair.context import (
+    Context,
+    gaps,
+    is_ack,
+    is_flush,
+    is_wait_or_flush,
+    neighbours,
+    register,
+    where,
+)
+from verifier.repair.edits import Edit, Insert, Place, Remove, contains, line_of
+
+# ---------------------------------------------------------------- barriers
+
+# (statement, the kinds of barrier already there that make it pointless beside them)
+BARRIERS: list[tuple[ast.Stmt, tuple[str, ...]]] = [
+    (ast.Fence("full"), ("full",)),
+    (ast.Fence("release"), ("full", "release")),
+    (ast.Fence("acquire"), ("full", "acquire")),
+]
+
+
+def _barrier_there(s: ast.Stmt | None, covers: tuple[str, ...]) -> bool:
+    if isinstance(s, ast.Fence):
+        return s.kind in covers
+    return isinstance(s, ast.Atomic) and "full" in covers  # an atomic is a full fence
+
+
+@register("fence", "insert `fence`, `fence release` or `fence acquire` between two statements", 1)
+def _fences(ctx: Context) -> Iterator[Edit]:
+    for barrier, covers in BARRIERS:
+        for anchor, after, p in gaps(ctx):
+            prev, nxt = neighbours(p, after)
+            if _barrier_there(prev, covers) or _barrier_there(nxt, covers):
+                continue
+            yield Edit(
+                "fence",
+                f"insert `{simple_stmt(barrier)}` {where(anchor, after)}",
+                (Insert(anchor, (barrier,), after),),
+                (anchor,),
+                prev,
+            )
+
+
+# ---------------------------------------------------------------- moves
+
+
+def _release_pair(p: Place) -> tuple[ast.Stmt, ...]:
+    """A store with the `fence release` just before it (an unlock) moves as one."""
+    if p.index > 0:
+        prev = p.block[p.index - 1]
+        if isinstance(prev, ast.Fence) and prev.kind == "release":
+            return (prev, p.stmt)
+    return (p.stmt,)
+
+
+@register(
+    "move-later",
+    "move a `complete`, a `free`, an acknowledgement or an unlock (a store, with its "
+    "`fence release`) later, after an `await`, an invalidation or an IPI of its block",
+)
+def _move_later(ctx: Context) -> Iterator[Edit]:
+    for p in ctx.places:
+        s = p.stmt
+        if not (isinstance(s, ast.Complete | ast.Free) or ctx.stores_word(s) or is_ack(s)):
+            continue
+        moved = _release_pair(p)
+        for j in range(p.index + 1, len(p.block)):
+            t = p.block[j]
+            if isinstance(t, ast.Loop):  # nothing after an endless loop runs
+                break
+            if not contains(t, is_wait_or_flush):
+                continue
+            name = " with its `fence release`" if len(moved) == 2 else ""
+            yield _move("move-later", moved, f"{line_of(s)}{name}", t, after=True)
+
+
+def _move(kind: str, moved: tuple[ast.Stmt, ...], what: str, to: ast.Stmt, after: bool) -> Edit:
+    """Take ``moved`` (consecutive statements) out and put them just after (before) ``to``."""
+    where = "after" if after else "before"
+    return Edit(
+        kind,
+        f"move {what} {where} {line_of(to)}",
+        (*(Remove(m) for m in moved), Insert(to, moved, after=after)),
+        (moved[-1] if kind == "move-later" else moved[0],),
+    )
+
+
+@register(
+    "move-earlier",
+    "move a PTE write before an invalidation or IPI of its block, or a flush (with the "
+    "`fence` before it and the `await` after it) earlier, not above the PTE write it follows",
+)
+def _move_earlier(ctx: Context) -> Iterator[Edit]:
+    for p in ctx.places:
+        s = p.stmt
+        if isinstance(s, ast.PteWrite):
+            for k in range(p.index - 1, -1, -1):
+                t = p.block[k]
+                if isinstance(t, ast.PteWrite):
+                    break
+                if contains(t, is_flush):
+                    yield _move("move-earlier", (s,), line_of(s), t, after=False)
+        elif is_flush(s):
+            lo, group = _flush_group(p)
+            for k in range(lo - 1, -1, -1):
+                t = p.block[k]
+                if isinstance(t, ast.PteWrite):
+                    break
+                yield _move("move-earlier", group, _names(group), t, after=False)
+
+
+def _flush_group(p: Place) -> tuple[int, tuple[ast.Stmt, ...]]:
+    """A flush with the full `fence` just before it and the `await` just after it (and
+    where it starts in the block)."""
+    lo, hi = p.index, p.index + 1
+    if lo > 0 and isinstance(p.block[lo - 1], ast.Fence) and p.block[lo - 1].kind == "full":
+        lo -= 1
+    if hi < len(p.block) and isinstance(p.block[hi], ast.Await):
+        hi += 1
+    return lo, p.block[lo:hi]
+
+
+def _names(group: tuple[ast.Stmt, ...]) -> str:
+    if len(group) == 1:
+        return line_of(group[0])
+    first, last = group[0].span.line, group[-1].span.line
+    text = "; ".join(simple_stmt(g) for g in group)
+    return f"`{text}` (lines {first}-{last})"

@@ -1,0 +1,152 @@
+"""Fixes in the order they are offered: fewest edits, then what they cost, each as a diff.
+
+The cost is that of `tlbcheck cost` (`verifier/cost/timing.py`, the default
+table): one timed run along the protocol's intended schedule, under the weakest
+model checked, at the spec's own size and with its core-count param (`N`) set so
+that it has 64 cores.  A fix is ranked by its size, then by the initiator's
+latency at 64 cores, at the spec's size, its IPIs, invalidations and fences
+(roughly their price).
+
+A fixed spec's `expect` lines say what it now does: the first becomes
+`expect safe` and the others go, so that `tlbcheck check --expected-models`
+accepts the applied file.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from verifier.cost.table import load_table
+from verifier.cost.timing import CostRun, timed_run
+from verifier.lang import ast
+from verifier.lang.checked import CheckedSpec
+from verifier.lang.diagnostics import SpecError
+from verifier.lang.frontend import load_text
+from verifier.lang.parse import parse_text
+from verifier.lang.printer import format_spec
+from verifier.repair.edits import NotLocal
+from verifier.repair.search import WEAKEST_FIRST, Candidate
+
+WIDE = 64  # the core count every fix is also costed at
+SCALE = "N"  # the param that sets the core count, as in `tlbcheck cost`
+
+
+@dataclass(frozen=True)
+class Fix:
+    candidate: Candidate
+    text: str  # the repaired spec, `expect` lines updated
+    diff: str  # unified diff against the user's file
+    reprinted: bool
+    at_n: CostRun | None
+    at_wide: CostRun | None  # None: the spec has no core-count param to scale
+
+    @property
+    def size(self) -> int:
+        return len(self.candidate.edits)
+
+    def key(self) -> tuple[float, ...]:
+        wide = self.at_wide or self.at_n
+        return (
+            self.size,
+            wide.latency_ns if wide else 0.0,
+            self.at_n.latency_ns if self.at_n else 0.0,
+            self.at_n.ipis if self.at_n else 0,
+            self.at_n.invalidations if self.at_n else 0,
+            self.at_n.fences if self.at_n else 0,
+        )
+
+
+def ranked(
+    checked: CheckedSpec, fixes: Sequence[Candidate], models: Sequence[str], defines: Sequence[str]
+) -> list[Fix]:
+    """The fixes, each with its final text, diff and costs, best first (stable)."""
+    model = min(models, key=WEAKEST_FIRST.index)
+    out = []
+    for c in fixes:
+        text, reprinted = expect_safe(c.text, c.reprinted, checked.file)
+        at_n, at_wide = costs(text, checked.file, defines, model)
+        diff = unified_diff(checked.source, text, checked.file)
+        out.append(Fix(c, text, diff, reprinted, at_n, at_wide))
+    return sorted(out, key=Fix.key)
+
+
+def unified_diff(before: str, after: str, file: str) -> str:
+    return "".join(
+        difflib.unified_diff(
+            before.splitlines(keepends=True),
+            after.splitlines(keepends=True),
+            fromfile=f"a/{file}",
+            tofile=f"b/{file}",
+        )
+    )
+
+
+def expect_safe(text: str, reprinted: bool, file: str) -> tuple[str, bool]:
+    """``text`` with its `expect` lines saying `expect safe` (unchanged when they do)."""
+    spec = parse_text(text, file)
+    expects = [d for d in spec.decls if isinstance(d, ast.ExpectDecl)]
+    safe = ast.ExpectDecl("safe", (), None)
+    if not expects or expects == [safe]:
+        return text, reprinted
+    first = True
+    decls: list[ast.Decl] = []
+    for d in spec.decls:
+        if isinstance(d, ast.ExpectDecl):
+            if first:
+                decls.append(safe)
+            first = False
+        else:
+            decls.append(d)
+    wanted = ast.Spec(tuple(decls), file=file)
+    if not reprinted:
+        lines = text.splitlines(keepends=True)
+        try:
+            for i, e in reversed(list(enumerate(expects))):
+                s = e.span
+                if (
+                    s.line != s.end_line
+                    or lines[s.line - 1].strip()
+                    != lines[s.line - 1][s.col - 1 : s.end_col - 1].strip()
+                ):
+                    raise NotLocal("an expect line shared with something else")
+                lines[s.line - 1 : s.line] = ["expect safe\n"] if i == 0 else []
+            edited = "".join(lines)
+            if parse_text(edited, file) == wanted:
+                return edited, False
+        except (NotLocal, SpecError):
+            pass
+    return format_spec(wanted), True
+
+
+def costs(
+    text: str, file: str, defines: Sequence[str], model: str
+) -> tuple[CostRun | None, CostRun | None]:
+    """The timed run at the spec's own size and at `WIDE` cores (None where the spec has
+    no `N` that reaches it)."""
+    table = load_table(None)
+    base = load_text(text, file, list(defines))
+    at_n = timed_run(base, table, model)
+    wide = _scaled(text, file, defines, base)
+    return at_n, (timed_run(wide, table, model) if wide is not None else None)
+
+
+def _scaled(text: str, file: str, defines: Sequence[str], base: CheckedSpec) -> CheckedSpec | None:
+    """The spec with `N` set so that it has `WIDE` cores (the core count affine in N)."""
+    params = dict(base.params)
+    if SCALE not in params:
+        return None
+    n0 = params[SCALE]
+    rest = [d for d in defines if d.split("=")[0].strip() != SCALE]
+    try:
+        other = load_text(text, file, [*rest, f"{SCALE}={n0 + 1}"])
+        slope = len(other.cores) - len(base.cores)
+        if slope <= 0:
+            return None
+        n, r = divmod(WIDE - len(base.cores), slope)
+        if r:
+            return None
+        return load_text(text, file, [*rest, f"{SCALE}={n0 + n}"], max_cores=WIDE)
+    except SpecError:
+        return None
