@@ -11,7 +11,7 @@ from pathlib import Path
 from verifier.api import DEFAULT_MAX_STATES, check_spec, expected_models
 from verifier.cli import common as cli
 from verifier.cli.cost import cost_line
-from verifier.lang.checked import MODELS
+from verifier.lang.checked import ALL_MODELS, MODELS
 from verifier.lang.diagnostics import SpecError
 from verifier.lang.frontend import load
 from verifier.report import files
@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("files", nargs="+", metavar="FILE")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--model", choices=MODELS, help="memory model (default: the spec's `model`)")
+    g.add_argument("--model", choices=ALL_MODELS, help="memory model (default: the spec's `model`)")
     g.add_argument("--all-models", action="store_true", help="check under sc, tso and pso")
     g.add_argument(
         "--expected-models",

@@ -212,6 +212,8 @@ class _CoreLowerer:
                 self.emit(lambda a, b: P.IAtomic(a, b, dest, o, addr, largs), sp)
             case ast.Fence(kind=fence_kind):
                 self.emit(lambda a, b: P.IFence(a, b, fence_kind), sp)
+            case ast.Barrier(kind=k, which=w):
+                self.emit(lambda a, b: P.IBarrier(a, b, k, w), sp)
             case ast.Ipi(targets=ts, handler=h, args=args):
                 cores = tuple(sorted({c for t in ts for c in self.targets(t)}))
                 hi = [x.name for x in self.t.spec.handlers].index(h)
@@ -245,9 +247,19 @@ class _CoreLowerer:
                 self.emit(lambda a, b: P.IFlushAsid(a, b, asid), sp)
             case ast.FlushAll():
                 self.emit(lambda a, b: P.IFlushAll(a, b), sp)
-            case ast.Access(kind=access_kind, page=ref):
+            case ast.Access(kind=access_kind, page=ref, dest=d, value=v):
                 _, page = self.page(ref)
-                self.emit(lambda a, b: P.IAccess(a, b, access_kind, page), sp)
+                dest = self.reg(d.name) if d is not None else None
+                val = self.expr(v) if v is not None else None
+                self.emit(lambda a, b: P.IAccess(a, b, access_kind, page, dest, val), sp)
+            case ast.Tlbi(scope="page", broadcast=bc, page=ref) if ref is not None:
+                space, page = self.page(ref)
+                self.emit(lambda a, b: P.ITlbi(a, b, "page", bc, space, page), sp)
+            case ast.Tlbi(scope="asid", broadcast=bc, space=name) if name is not None:
+                asid = self.t.spec.spaces[self.t.spaces[name]].asid
+                self.emit(lambda a, b: P.ITlbi(a, b, "asid", bc, asid=asid), sp)
+            case ast.Tlbi(scope="all", broadcast=bc):
+                self.emit(lambda a, b: P.ITlbi(a, b, "all", bc), sp)
             case ast.Switch(space=name):
                 self.emit(lambda a, b: P.ISwitch(a, b, self.t.spaces[name]), sp)
             case ast.Free(frame=f):
@@ -305,6 +317,7 @@ _TRANSLATION = (
     ast.Invlpg,
     ast.FlushAsid,
     ast.FlushAll,
+    ast.Tlbi,
     ast.Access,
     ast.Switch,
     ast.Free,
@@ -334,7 +347,8 @@ def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Progr
         tuple(lcores),
         handlers,
         tuple(t.pte_values),
-        spec.flushes,
+        frame_data=spec.frame_data,
+        flushes=spec.flushes,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import PurePath
 
 from verifier.lang import ast
-from verifier.lang.checked import MODELS
+from verifier.lang.checked import ALL_MODELS, MODELS
 from verifier.lang.diagnostics import Note
 from verifier.lang.symbols import Symbols
 
@@ -35,8 +35,8 @@ def header(self: Symbols) -> dict[str, str | int]:
         if isinstance(d, ast.SpecTitle) and self.declare(seen, "spec", d, "title"):
             out["title"] = d.title
         elif isinstance(d, ast.ModelDecl) and self.declare(seen, "model", d, "model declaration"):
-            if d.model not in MODELS:
-                self.err(d.span, f"unknown model '{d.model}' (expected {', '.join(MODELS)})")
+            if d.model not in ALL_MODELS:
+                self.err(d.span, f"unknown model '{d.model}' (expected {', '.join(ALL_MODELS)})")
             out["model"] = d.model
         elif isinstance(d, ast.OptionDecl) and self.declare(seen, d.name, d, "option"):
             _option(self, d, out)
@@ -73,8 +73,8 @@ def check_expects(self: Symbols) -> tuple[ast.ExpectDecl, ...]:
                 )
         clash: dict[str, ast.ExpectDecl] = {}
         for m in e.models or MODELS:
-            if m not in MODELS:
-                self.err(e.span, f"unknown model '{m}' (expected {', '.join(MODELS)})")
+            if m not in ALL_MODELS:
+                self.err(e.span, f"unknown model '{m}' (expected {', '.join(ALL_MODELS)})")
             elif m in covered:
                 clash[m] = covered[m]
             else:

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from verifier.lang import ast
 from verifier.lang.span import Span
 
-MODELS = ("sc", "tso", "pso")
+MODELS = ("sc", "tso", "pso")  # what `expect` without `under` and --all-models cover
+ALL_MODELS = (*MODELS, "arm")  # every model a spec may name (docs/arm64.md)
 DEFAULT_SPACE = "default"  # the implicit space when no `space` is declared
 DEFAULT_RANGE = (0, 15)
 
@@ -93,6 +94,7 @@ class CheckedSpec:
     flushes: str = "plain"  # 'plain' | 'serializing' (docs/page-tables.md)
     # id(node) -> what it names, for every Name, PageRef, PageName and TargetName in a body
     refs: Mapping[int, Ref] = field(default_factory=dict, compare=False, repr=False)
+    frame_data: tuple[int, ...] = ()  # per frame: initial data word; () when none is used
 
     def param(self, name: str) -> int:
         return dict(self.params)[name]

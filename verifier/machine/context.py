@@ -29,6 +29,7 @@ from verifier.ir.system import (
     op,
 )
 from verifier.machine.layout import C, Layout, build_layout
+from verifier.machine.layout_arm import add_arm_fields
 
 
 def replace_if(cond: Expr, new: Expr) -> Callable[[Expr], Expr]:
@@ -74,6 +75,8 @@ class Ctx:
         self.prog = prog
         self.model = model
         self.lay: Layout = build_layout(prog, model)
+        if model == "arm":
+            add_arm_fields(self.lay)
         self.commands: list[Command] = []
 
     def emit(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from verifier.ir import buffers
 from verifier.ir import program as P
@@ -104,6 +105,8 @@ class Layout:
     ipi_codes: dict[tuple[int, int], int] = field(default_factory=dict)  # (core, pc) -> code
     page_values: int = 0  # a page argument is below this (`P.V` carries its space: page_arg)
     bound: BufferBound = field(default_factory=lambda: BufferBound("none", 0))  # (see System)
+    data: list[int] = field(default_factory=list)  # per frame: its data word (docs/arm64.md)
+    arm: list[Any] = field(default_factory=list)  # per core under `arm`: layout_arm.ArmCore
 
     def groups(self) -> tuple[tuple[int, ...], ...]:
         """The fields that together describe one machine object: a core's control state
@@ -121,6 +124,9 @@ class Layout:
         for i, f in enumerate(self.mem[self.nwords :]):
             out.append((f, self.last[i], self.rec[i]))
         out += [(f,) for f in self.freed]
+        out += [(f,) for f in self.data]
+        for a in self.arm:
+            out += a.groups()
         assert sorted(i for g in out for i in g) == list(range(len(self.fields)))
         return tuple(out)
 
@@ -194,7 +200,8 @@ class Layout:
 
     # -- store buffers
     def buffered(self, c: int) -> bool:
-        return self.model != "sc"
+        """Stores go through a store buffer (tso, pso; not sc, nor arm: docs/arm64.md)."""
+        return self.model in ("tso", "pso")
 
     def is_store(self, kind: Expr) -> Expr:
         return conj(op("ge", kind, C(1)), op("le", kind, C(self.naddrs)))
@@ -245,7 +252,7 @@ def build_layout(prog: P.Program, model: str) -> Layout:
     lay.page_values = max([npages, *(a.value + 1 for a in page_args if isinstance(a, P.LConst))])
     val_hi = max([reg_hi, lay.page_values - 1, nwid * 4 + 3, *(w.hi for w in prog.words)])
     kind_hi = lay.ipi0 + len(ipi_instrs)
-    if model == "sc":
+    if model in ("sc", "arm"):
         lay.bound = BufferBound("none", 0)
     elif prog.buffer:
         lay.bound = BufferBound("option", prog.buffer)
@@ -298,4 +305,7 @@ def build_layout(prog: P.Program, model: str) -> Layout:
             lay.rec.append(lay.add(f"recorded.{name}", 0, nwid, 0))
     for frame in prog.frames:
         lay.freed.append(lay.add(f"freed.{frame}", 0, 1, 0))
+    for f, init in enumerate(prog.frame_data):
+        name = f"data.{prog.frames[f]}"
+        lay.data.append(lay.add(name, min(val_lo, init), max(val_hi, init), init))
     return lay

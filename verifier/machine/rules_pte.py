@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from verifier.ir import program as P
-from verifier.ir.system import TRUE, Expr, Field, eq, op
+from verifier.ir.system import TRUE, Expr, Field, conj, eq, op
 from verifier.machine.context import Ctx, Rule, Site, apply_if
 from verifier.machine.layout import C, fresh_pte, pte_clear_latest, pte_mark_stale
 from verifier.machine.rules_buffer import buffer_append
@@ -27,6 +27,9 @@ def pte_copies(ctx: Ctx, s: int, v: int) -> Iterator[tuple[int, Expr]]:
             yield cf.sbv[k][0], eq(Field(kind), a + 1)
         for t in (lay.tag_of_space(s), lay.gtag):
             yield cf.tw[(v, t)], eq(Field(cf.te[(v, t)]), s + 1)
+    for a in lay.arm:  # translation reads held by accesses (`arm`)
+        for pc, tr in sorted(a.tr.items()):
+            yield tr, conj(eq(Field(a.ts[pc]), s + 1), eq(Field(a.tv[pc]), v + 1))
 
 
 def on_pte_copies(ctx: Ctx, rule: Rule, s: int, v: int, fn: Callable[[Expr], Expr]) -> None:
@@ -36,7 +39,7 @@ def on_pte_copies(ctx: Ctx, rule: Rule, s: int, v: int, fn: Callable[[Expr], Exp
 
 def pte(site: Site, ins: P.IPte) -> None:
     ctx = site.ctx
-    action = "store" if ctx.model == "sc" else "store-buffered"
+    action = "store-buffered" if ctx.lay.buffered(site.c) else "store"
     for v, s, guards in ctx.entries_of(site.c, ins.page, ins.space):
         r = site.rule(page=v, space=s, wid=ins.wid)
         r.guard += guards
@@ -49,7 +52,7 @@ def pte_write(ctx: Ctx, c: int, r: Rule, s: int, v: int, wid: int) -> None:
     a = lay.pte_addr(s, v)
     on_pte_copies(ctx, r, s, v, pte_clear_latest)
     r.upd.set(lay.last[a - lay.nwords], wid)
-    if ctx.model == "sc":
+    if not lay.buffered(c):
         r.upd.set(lay.mem[a], fresh_pte(wid))
     else:
         ctx.room(c, r)

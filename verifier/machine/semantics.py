@@ -43,7 +43,7 @@ def build(prog: P.Program, model: str, check: Callable[[], None] | None = None) 
                 check()
             instruction(ctx, c, pc, ins, core.next[pc])
         deliveries(ctx, c)
-        if model != "sc":
+        if ctx.lay.buffered(c):
             drains(ctx, c)
             held_ipis_leave(ctx, c)
         if prog.walker == "speculative":
