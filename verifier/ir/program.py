@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from verifier.ir.final import PFinal
 from verifier.lang.span import Span
 
 # ---------------------------------------------------------------- expressions
@@ -307,6 +308,7 @@ class Program:
     frame_data: tuple[int, ...] = ()  # per frame: initial data word; () when no data access
     fatal: bool = False  # a fault stops its core (herd's `fatal`; `.litmus` input)
     flushes: str = "plain"  # 'serializing': invlpg, flush and switch drain the buffer first
+    final: PFinal | None = None  # a litmus test's final condition (ir/final.py)
 
     @property
     def asids(self) -> tuple[int, ...]:

@@ -81,5 +81,14 @@ def load_text(
 
 
 def load(path: str, defines: list[str], *, max_cores: int = MAX_CORES) -> CheckedSpec:
-    """Read, parse and check the spec at `path` with `-D NAME=VALUE` overrides."""
+    """Read, parse and check the spec at `path` with `-D NAME=VALUE` overrides.  A
+    ``.litmus`` file is a herd7 AArch64 litmus test (docs/arm64.md §4), which has no
+    parameters."""
+    if path.endswith(".litmus"):
+        from verifier.lang.litmus_lower import load_litmus
+
+        if defines:
+            span = Span(path, 1, 1, 1, 1)
+            raise SpecError([Diagnostic(span, "a litmus test has no parameters to set with -D")])
+        return load_litmus(path, read_source(path))
     return load_text(read_source(path), path, defines, max_cores=max_cores)
