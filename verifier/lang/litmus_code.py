@@ -123,14 +123,14 @@ def _operand(src: Src, text: str, a: int) -> L.Operand:
         inner = s[1:-1]
         parts = _operands(src, inner, start + 1)
         return L.Operand("mem", s, parts, span=span)
-    if s.startswith("#"):
+    if s.startswith("#") or s[:1].isdigit():  # herd7 also takes `LSR X9,X5,12`
         try:
-            int(s[1:].strip(), 0)
+            int(s.lstrip("#").strip(), 0)
         except ValueError:
             raise src.error(
                 start, start + len(s), f"expected a number after '#', found '{s}'"
             ) from None
-        return L.Operand("imm", s, span=span)
+        return L.Operand("imm", "#" + s.lstrip("#").strip(), span=span)
     if REG.match(s):
         return L.Operand("reg", s.upper(), span=span)
     return L.Operand("name", s, span=span)
