@@ -233,7 +233,7 @@ HEAD = "AArch64 t\n{ 0:X1=a; 0:X2=pte_a; 0:X3=(oa:phy_b); 1:X1=a; }\nP0 | P1 ;\n
         (
             "EOR W4,W0,W0 | NOP",
             "0:X0=0",
-            "4:1: error: register arithmetic (dependencies) (EOR W4,W0,W0)",
+            "4:1: error: register arithmetic for dependencies (EOR W4,W0,W0)",
         ),
         (
             "LDR W0,[X1,X4] | NOP",

@@ -154,6 +154,7 @@ def lower_thread(th: L.Thread, env: Env, syms: Symbols, err: type[Exception]) ->
             t.out.append(
                 ast.Assign(ast.Name(reg, span=s.span), ast.Num(s.value, span=s.span), span=s.span)
             )
+            env.regs[reg] = Static("data")
     for k, i in enumerate(th.code):
         nxt = th.code[k + 1].labels if k + 1 < len(th.code) else th.end_labels
         _instr(t, i, nxt)
@@ -211,7 +212,7 @@ def _outside(op: str, text: str) -> str:
     elif op in ATOMICS:
         what = "atomic read-modify-writes"
     elif op in ARITH:
-        what = "register arithmetic (dependencies)"
+        what = "register arithmetic for dependencies"
     elif op == "B" or op.startswith("B."):
         what = "branches"
     else:
@@ -240,12 +241,17 @@ def _store(t: ThreadOut, i: L.Instr) -> None:
         return
     if v.kind not in ("int", "data"):
         raise t.fail(i, f"{src.text} holds an address or a descriptor, stored as data ({i.text})")
-    value_expr: ast.Expr = (
-        ast.Num(0, span=src.span)
-        if src.text in ("XZR", "WZR")
-        else ast.Name(reg_name(src), span=src.span)
-    )
+    value_expr = data_of(t, src)
     t.emit(i, ast.Access("write", ref, None, value_expr, span=sp), s.page)
+
+
+def data_of(t: ThreadOut, r: L.Operand) -> ast.Expr:
+    """The data register ``r`` as an expression: its name once the thread has set it, else
+    its value (0: never set, or the zero register)."""
+    s = t.env.get(reg_name(r))
+    if s.kind == "data":
+        return ast.Name(reg_name(r), span=r.span)
+    return ast.Num(s.value, span=r.span)
 
 
 def _mov(t: ThreadOut, i: L.Instr) -> None:
@@ -265,10 +271,8 @@ def _mov(t: ThreadOut, i: L.Instr) -> None:
     d, s = t.args(i, "rr")
     src = t.env.get(reg_name(s))
     if src.kind in ("int", "data"):
+        rhs = data_of(t, s)
         t.env.regs[reg_name(d)] = Static("data")
-        rhs: ast.Expr = (
-            ast.Num(0) if s.text in ("XZR", "WZR") else ast.Name(reg_name(s), span=s.span)
-        )
         t.emit(i, ast.Assign(ast.Name(reg_name(d), span=d.span), rhs, span=i.span))
     else:
         t.env.regs[reg_name(d)] = src
@@ -319,6 +323,9 @@ def _ctrl(t: ThreadOut, i: L.Instr, next_labels: tuple[str, ...]) -> None:
     s = t.env.get(reg_name(reg))
     if s.kind not in ("int", "data"):
         raise t.fail(reg, f"{reg.text} holds no data to test ({i.text})")
+    if s.kind == "int":  # a register no instruction set: no dependency
+        _label_only(t, i)
+        return
     name = reg_name(reg)
     test = ast.Binary("!=", ast.Name(name, span=reg.span), ast.Num(0, span=reg.span), span=i.span)
     t.emit(i, ast.If(test, (), None, span=i.span))
