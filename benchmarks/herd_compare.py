@@ -131,12 +131,24 @@ def ours(path: Path, timeout: float, max_states: int) -> tuple[str, float, int]:
     return a.observation, r.seconds, r.states
 
 
-def _one(job: tuple[Path, str, str, float, int]) -> Row:
-    base, test, herd, timeout, max_states = job
-    path = base / test
+@dataclass(frozen=True)
+class Job:
+    base: Path
+    test: str
+    herd: str  # a verdict from the table, or "run:PATH" to run herd7 at PATH
+    timeout: float
+    max_states: int
+    ours: bool  # run tlbcheck too
+
+
+def _one(job: Job) -> Row:
+    path = job.base / job.test
     name, cls, why = classify_text(path)
-    got, secs, states = ours(path, timeout, max_states)
-    return Row(test, name, cls, why, herd, got, secs, states)
+    herd = job.herd
+    if herd.startswith("run:"):
+        herd = herd_run(herd[4:], path, job.timeout)
+    got, secs, states = ours(path, job.timeout, job.max_states) if job.ours else ("-", 0.0, 0)
+    return Row(job.test, name, cls, why, herd, got, secs, states)
 
 
 def read_table(path: Path) -> dict[str, str]:
@@ -259,6 +271,7 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds per test and tool")
     ap.add_argument("--max-states", type=int, default=2_000_000)
     ap.add_argument("--verbose", action="store_true", help="list every test not stated")
+    ap.add_argument("--herd-only", action="store_true", help="run herd7 only (with --record)")
     args = ap.parse_args()
     if args.record and not args.herd:
         ap.error("--record needs --herd")
@@ -271,11 +284,10 @@ def main() -> int:
         _, cls, _ = classify_text(base / test)
         if cls not in only:
             continue
-        if args.herd:
-            herd = herd_run(args.herd, base / test, args.timeout)
-        else:
-            herd = table.get(test, "error: not in the verdict table")
-        jobs.append((base, test, herd, args.timeout, args.max_states))
+        herd = (
+            f"run:{args.herd}" if args.herd else table.get(test, "error: not in the verdict table")
+        )
+        jobs.append(Job(base, test, herd, args.timeout, args.max_states, not args.herd_only))
     if args.jobs > 1:
         with Pool(args.jobs) as pool:
             rows = pool.map(_one, jobs, chunksize=1)
@@ -283,6 +295,11 @@ def main() -> int:
         rows = [_one(j) for j in jobs]
     if args.record:
         write_table(args.table, rows)
+    if args.herd_only:
+        for cls in CLASSES:
+            got = Counter(r.herd if decided(r.herd) else "no verdict" for r in rows if r.cls == cls)
+            print(f"{cls}: " + ", ".join(f"{k} {v}" for k, v in sorted(got.items())))
+        return 0
     source = f"herd7 live ({args.herd})" if args.herd else f"verdict table {args.table.name}"
     print(f"{len(rows)} tests of {base}; herd7 verdicts: {source}\n")
     report(rows, kinds_expected(base), read_causes(CAUSES), args.verbose)
