@@ -24,6 +24,7 @@ LAYERS = [
     "replay",
     "report",
     "api",
+    "litmus",
     "repair",
     "suite",
     "cli",

@@ -14,9 +14,11 @@ from verifier.cli.cost import cost_line
 from verifier.lang.checked import ALL_MODELS, MODELS
 from verifier.lang.diagnostics import SpecError
 from verifier.lang.frontend import load
+from verifier.litmus import check_litmus
 from verifier.report import files
 from verifier.report.render_text import render_text
 from verifier.report.terminal import Progress, paint, use_color
+from verifier.run.budget import Budget
 from verifier.run.result import Result
 
 
@@ -147,7 +149,11 @@ def run(args: argparse.Namespace) -> int:
     out = files.ensure_dir(args.out) if args.out else None  # a bad place fails before any run
     svg = files.ensure_dir(args.svg) if args.svg else None
     names = files.unique_names(args.files)
+    litmus_codes: list[int] = []
     for f in args.files:
+        if f.endswith(".litmus"):
+            litmus_codes.append(check_litmus_file(f, args))
+            continue
         started: float | None = time.monotonic()  # reading counts against the first model
         try:
             checked = load(f, args.define)
@@ -204,4 +210,23 @@ def run(args: argparse.Namespace) -> int:
             for r, c in zip(results, costs, strict=True)
         ]
         print(json.dumps(out_json + errors, indent=1))
-    return exit_code(results, bad_input)
+    return max([exit_code(results, bad_input) if results or bad_input else 0, *litmus_codes])
+
+
+def check_litmus_file(f: str, args: argparse.Namespace) -> int:
+    """A herd `.litmus` test under `arm` (docs/arm64.md §4): its answer line and, unless
+    -q, the trace of an outcome satisfying the condition. Exit code 0 when answered, 2 on
+    unreadable or unstateable input, 3 when a limit ended the search."""
+    try:
+        r = check_litmus(f, Budget(args.max_states, args.timeout, args.max_memory))
+    except SpecError as err:
+        sys.stderr.write(str(err) + "\n")
+        return cli.EXIT_BAD_INPUT
+    print(r.line())
+    if not args.quiet:
+        for t in r.traces:
+            print()
+            print(render_text(t))
+            print()
+    sys.stdout.flush()
+    return cli.EXIT_INCONCLUSIVE if not r.complete else cli.EXIT_OK

@@ -61,8 +61,10 @@ class Early(Site):
         pc = Field(ctx.lay.cores[c].pc)
         start = window(ctx.prog).run_start(c, i)
         r = Rule([op("ge", pc, C(start)), op("lt", pc, C(i)), eq(Field(a.done[i]), 0)])
+        located = info.get("how") != "fault"  # a fault touches no memory: no location order
         for k in range(start, i):
-            r.guard.append(disj(op("gt", pc, C(k)), performed(ctx, c, k), relief(ctx, c, k, i)))
+            free = relief(ctx, c, k, i, located)
+            r.guard.append(disj(op("gt", pc, C(k)), performed(ctx, c, k), free))
         r.upd.set(a.done[i], 1)
         r.info.update(info)
         return r
@@ -92,11 +94,12 @@ def performed(ctx: Ctx, c: int, k: int) -> Expr:
     return FALSE if f is None else eq(Field(f), 1)
 
 
-def relief(ctx: Ctx, c: int, k: int, i: int) -> Expr:
-    """When pending instruction ``k`` does not hold later instruction ``i`` back."""
+def relief(ctx: Ctx, c: int, k: int, i: int, located: bool = True) -> Expr:
+    """When pending instruction ``k`` does not hold later instruction ``i`` back
+    (``located`` False: ``i`` is a fault, which no access to a location orders)."""
     code = ctx.prog.cores[c].code
     kins, iins = code[k], code[i]
-    if window(ctx.prog).orders(kins, iins):
+    if window(ctx.prog).orders(kins, iins, located):
         return FALSE
     out: Expr = TRUE
     if isinstance(kins, P.IAccess):
@@ -106,8 +109,9 @@ def relief(ctx: Ctx, c: int, k: int, i: int) -> Expr:
             out = ne(Field(a.ts[k]), 0)  # an isb waits for earlier translation reads
         elif isinstance(iins, P.IPte) and set(win.pages(iins.page)) & set(win.pages(kins.page)):
             out = ne(Field(a.ts[k]), 0)  # no translation read from a later PTE store
-        if ctx.prog.fatal:
-            out = conj(out, tr_ok(ctx, c, k))
+        eff = window(ctx.prog).effects(iins)
+        if ctx.prog.fatal and (eff.writes or eff.invalidates):
+            out = conj(out, tr_ok(ctx, c, k))  # nothing visible passes a possible fault
     return out
 
 
@@ -291,11 +295,13 @@ def translation_reads(ctx: Ctx, c: int, i: int, ins: P.IAccess) -> None:
             r.upd.set(a.ts[i], Field(cf.te[(v, tag)]))
             emit(r, f"{v}.{s}.{key}")
         mem = Field(lay.mem[lay.pte_addr(s, v)])
-        r = _tr_rule(a, i, at, v, s, how="walk-invalid")
-        r.guard.append(op("not", lay.valid(pte_wid(mem))))
-        r.upd.set(a.tr[i], mem)
-        r.upd.set(a.ts[i], s + 1)
-        emit(r, f"{v}.{s}.wi")
+        for how, valid in (("walk-invalid", False), ("walk", True)):
+            r = _tr_rule(a, i, at, v, s, how=how)  # invalid: never cached; valid: need not be
+            ok = lay.valid(pte_wid(mem))
+            r.guard.append(ok if valid else op("not", ok))
+            r.upd.set(a.tr[i], mem)
+            r.upd.set(a.ts[i], s + 1)
+            emit(r, f"{v}.{s}.{'wv' if valid else 'wi'}")
         for glob, tag in ((1, g), (0, t)):
             r = _tr_rule(a, i, at, v, s, how="walk-fill", slot=cf.te[(v, tag)])
             r.guard += [lay.valid(pte_wid(mem)), eq(lay.is_global(pte_wid(mem)), glob)]
@@ -344,7 +350,7 @@ def access(site: Site, ins: P.IAccess) -> None:
             for f in mark_fields(a, i):
                 r.upd.set(f, 0)
             if isinstance(site, InOrder):
-                stop_updates(ctx, c, r)
+                stop_updates(ctx, c, r, i)
             else:  # not performed: `stop` ends the core when pc gets here
                 r.upd.set(a.done[i], Field(a.done[i]))
         site.emit(r, "fault", f"{v}")
@@ -361,9 +367,19 @@ def release(ctx: Ctx, c: int, r: Rule, i: int) -> None:
         r.upd.set(f, 0)
 
 
-def stop_updates(ctx: Ctx, c: int, r: Rule) -> None:
-    """A fatal fault: the core goes to its program's end, holding nothing."""
+def stop_updates(ctx: Ctx, c: int, r: Rule, at: int) -> None:
+    """A fatal fault at ``at``: the core goes to its program's end, holding nothing. Loads
+    after ``at`` performed early never happened: a register only they write is back
+    at 0 (stores and `tlbi`s after a pending access wait until it cannot fault)."""
     a = arm(ctx, c)
+    code = ctx.prog.cores[c].code
+    win = window(ctx.prog)
+    before = {reg for ins in code[: at + 1] for reg in win.effects(ins).wregs}
+    for j, f in sorted(a.done.items()):
+        for reg in sorted(win.effects(code[j]).wregs - before, key=lambda x: x.index):
+            if j > at:
+                fld = ctx.reg_field(c, reg)
+                r.upd.modify(fld, lambda old, f=f: ite(eq(Field(f), 1), C(0), old))
     r.upd.set(ctx.lay.cores[c].pc, ctx.prog.cores[c].program_end)
     for f in (*a.done.values(), *a.tr.values(), *a.ts.values(), *a.tv.values()):
         r.upd.set(f, 0)
@@ -377,6 +393,6 @@ def stop(ctx: Ctx, c: int, i: int, ins: P.IAccess) -> None:
     assert a.fault is not None
     cf = ctx.lay.cores[c]
     r = Rule([eq(Field(cf.pc), i), eq(Field(a.fault), i + 1)])
-    stop_updates(ctx, c, r)
+    stop_updates(ctx, c, r, i)
     name = ctx.prog.cores[c].name
     ctx.emit(c, i, r, "stop", f"{name}@{i}:stop", ins.text, ins.span)

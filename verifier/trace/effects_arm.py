@@ -62,6 +62,7 @@ def _translate(fx: Effects, cmd: Command, post: State) -> str:
         "hit-global": "TLB hit (global entry)",
         "hit": "TLB hit",
         "walk-fill": "walk of memory, entry cached",
+        "walk": "walk of memory, entry not cached",
         "walk-invalid": "walk of memory, invalid entry (never cached)",
     }[cmd.get("how")]
     return f"translation read of {page}: {how}: {pte_desc(pv, fx.prog)} from {pte_source(pv)}"
