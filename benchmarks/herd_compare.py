@@ -44,7 +44,7 @@ def tests_of(catalogue: Path) -> list[Path]:
 
 
 def test_class(text: str) -> str:
-    head, _, body = text.partition("}")
+    body = text.partition("}")[2]
     if re.search(r"TTHM|\baf\s*:|\bdbm\s*:", text):
         return "c"
     if CLASS_B.search(body) or re.search(r"P\d+\.F|\[X\d+,\s*[XW]\d+", body):

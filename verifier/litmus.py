@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from verifier.ir.litmus_lower import LCond, Lowered, Unsupported, lower_litmus
+from verifier.ir.litmus_cond import LCond, Unsupported
+from verifier.ir.litmus_lower import Lowered, lower_litmus
 from verifier.ir.system import System
 from verifier.lang.diagnostics import Diagnostic, SpecError
 from verifier.lang.litmus import parse_litmus

@@ -14,7 +14,14 @@ import re
 from dataclasses import dataclass, replace
 
 from verifier.ir import program as P
-from verifier.lang.litmus import Atom, Cond, Desc, Init, Instr, Litmus
+from verifier.ir.litmus_cond import (
+    CondLowerer,
+    LCond,
+    LitmusCore,
+    Unsupported,
+    canon_reg,
+)
+from verifier.lang.litmus import Desc, Init, Instr, Litmus
 from verifier.lang.span import Span
 
 RW, R = 3, 1  # permission bits: db:1 -> read/write, db:0 -> read only
@@ -23,36 +30,6 @@ LOAD = {"LD", "ISHLD", "OSHLD", "NSHLD"}
 STORE = {"ST", "ISHST", "OSHST", "NSHST"}
 TLBI_PAGE = {"VAE1", "VAAE1", "VALE1", "VAALE1", "ASIDE1"}
 TLBI_ALL = {"VMALLE1", "ALLE1", "VMALLS12E1", "ALLE2", "VMALLE1OS", "ALLE1OS"}
-
-
-class Unsupported(Exception):
-    """The test uses something tlbcheck cannot state (``span``: where)."""
-
-    def __init__(self, reason: str, span: Span | None) -> None:
-        super().__init__(reason)
-        self.reason, self.span = reason, span
-
-
-@dataclass(frozen=True)
-class Obs:
-    """An observable of a final state: ``kind`` 'reg' (core, register index), 'data'
-    (frame), 'fault' (core, pcs of the accesses that may have faulted), 'pte' (page, and
-    the descriptor fields it must have), 'const' (a value known statically)."""
-
-    kind: str
-    core: int = -1
-    index: int = -1
-    pcs: tuple[int, ...] = ()
-    fields: tuple[tuple[str, int], ...] = ()
-    value: int = 0
-
-
-@dataclass(frozen=True)
-class LCond:
-    op: str  # 'eq' (obs == value) | 'fault' | 'pte' | 'const' | 'not' | 'and' | 'or'
-    args: tuple[LCond, ...] = ()
-    obs: Obs | None = None
-    value: int = 0
 
 
 @dataclass
@@ -64,13 +41,6 @@ class Lowered:
 
 def lower_litmus(t: Litmus) -> Lowered:
     return _Lowerer(t).run()
-
-
-def _canon_reg(r: str) -> str | None:
-    m = re.fullmatch(r"[WX](\d+)", r)
-    if m:
-        return f"X{m.group(1)}"
-    return "ZR" if r in ("WZR", "XZR") else None
 
 
 class _Lowerer:
@@ -129,7 +99,7 @@ class _Lowerer:
         while len(entries) < len(self.pages):  # descriptors naming more pages
             v = self.pages[len(entries)]
             entries.append(self.wid(self.initial.get(v) or _plain(v), v))
-        cond = _Cond(self, cores).lower(t.cond)
+        cond = CondLowerer(self, cores).lower(t.cond)
         hi = max(15, 4 * len(self.values) + 3)  # a register may hold a PTE value
         cores = [replace(c, core=replace(c.core, reg_range=(0, hi))) for c in cores]
         names = tuple(f"phy_{v}" for v in self.pages)
@@ -143,7 +113,7 @@ class _Lowerer:
 
     def init(self, i: Init, regs0: list[dict[str, object]]) -> None:
         if i.thread is not None:
-            r = _canon_reg(i.name)
+            r = canon_reg(i.name)
             if r is None or i.thread >= len(regs0):
                 raise Unsupported(f"initial value of `{i.thread}:{i.name}`", i.span)
             regs0[i.thread][r] = i.value
@@ -182,7 +152,7 @@ class _Thread:
         return P.LReg(self.dyn.index(r), False)
 
     def value(self, r: str, ins: Instr) -> object:
-        c = _canon_reg(r)
+        c = canon_reg(r)
         if c is None:
             raise Unsupported(f"operand `{r}` of {ins.op}", ins.span)
         if c == "ZR":
@@ -194,7 +164,7 @@ class _Thread:
             self.labels[ins.label] = len(self.code)
         self.code.append(make(ins.span, f"{ins.op} {','.join(ins.args)}".strip()))  # type: ignore[operator]
 
-    def lower(self) -> _Core:
+    def lower(self) -> LitmusCore:
         for ins in self.lw.t.threads[self.k]:
             self.instr(ins)
         end = len(self.code)
@@ -204,7 +174,7 @@ class _Thread:
             f"P{self.k}", 0, tuple(self.code), tuple(range(1, end + 2)), (), end,
             tuple(self.dyn), (), (0, hi),
         )  # fmt: skip
-        return _Core(core, self.env, self.dyn, self.labels, self.accesses, self.ptes)
+        return LitmusCore(core, self.env, self.dyn, self.labels, self.accesses, self.ptes)
 
     def address(self, a: str, ins: Instr) -> tuple[str, str]:
         m = re.fullmatch(r"\[(\w+)\]", a)
@@ -237,7 +207,7 @@ class _Thread:
             v = self.value(args[1], ins)
             if not (isinstance(v, tuple) and v[0] in ("addr", "pte")):
                 raise Unsupported("LSR of a value that is no address", ins.span)
-            self.env[_canon_reg(args[0]) or ""] = (
+            self.env[canon_reg(args[0]) or ""] = (
                 "vpage",
                 v[1] if v[0] == "addr" else "pte_" + v[1],
             )
@@ -252,7 +222,7 @@ class _Thread:
             raise Unsupported(f"instruction {op}", ins.span)
 
     def mov(self, ins: Instr) -> None:
-        d, s = _canon_reg(ins.args[0]), ins.args[1]
+        d, s = canon_reg(ins.args[0]), ins.args[1]
         if d is None:
             raise Unsupported(f"operand `{ins.args[0]}`", ins.span)
         if re.fullmatch(r"#?-?(0x[0-9a-fA-F]+|\d+)", s):
@@ -261,7 +231,7 @@ class _Thread:
             return
         v = self.value(s, ins)
         if v == "dyn":
-            src = self.reg(_canon_reg(s) or "")
+            src = self.reg(canon_reg(s) or "")
             self.env[d] = "dyn"
             dst = self.reg(d)
             self.emit(ins, lambda sp, x: P.IAssign(sp, x, dst, src))
@@ -271,7 +241,7 @@ class _Thread:
 
     def load(self, ins: Instr) -> None:
         kind, v = self.address(ins.args[1], ins)
-        d = _canon_reg(ins.args[0])
+        d = canon_reg(ins.args[0])
         if d is None or d == "ZR":
             raise Unsupported(f"destination `{ins.args[0]}`", ins.span)
         page = self.lw.page(v)
@@ -298,7 +268,7 @@ class _Thread:
             self.emit(ins, lambda s, x: P.IPte(s, x, None, page, wid))
             return
         if val == "dyn":
-            value: P.LExpr = self.reg(_canon_reg(ins.args[0]) or "")
+            value: P.LExpr = self.reg(canon_reg(ins.args[0]) or "")
         elif isinstance(val, int):
             value = P.LConst(val)
         else:
@@ -328,7 +298,7 @@ class _Thread:
         nxt = self._next_label(ins)
         if nxt != ins.args[1]:
             raise Unsupported(f"a branch ({ins.op} to {ins.args[1]}) that skips code", ins.span)
-        r = _canon_reg(ins.args[0]) or ""
+        r = canon_reg(ins.args[0]) or ""
         regs = (self.reg(r),) if self.env.get(r) == "dyn" else ()
         self.emit(ins, lambda s, x: P.ICtrl(s, x, regs))
 
@@ -336,91 +306,3 @@ class _Thread:
         code = self.lw.t.threads[self.k]
         i = code.index(ins)
         return code[i + 1].label if i + 1 < len(code) else None
-
-
-@dataclass
-class _Core:
-    core: P.Core
-    env: dict[str, object]
-    dyn: list[str]
-    labels: dict[str, int]
-    accesses: dict[int, str]
-    ptes: set[str]
-
-
-class _Cond:
-    def __init__(self, lw: _Lowerer, cores: list[_Core]) -> None:
-        self.lw, self.cores = lw, cores
-
-    def lower(self, c: Cond) -> LCond:
-        if c.op in ("true", "false"):
-            return LCond("const", value=int(c.op == "true"))
-        if c.op in ("not", "and", "or"):
-            return LCond(c.op, tuple(self.lower(a) for a in c.args))
-        assert c.atom is not None
-        return self.atom(c.atom)
-
-    def atom(self, a: Atom) -> LCond:
-        if a.what == "fault":
-            return self.fault(a)
-        if a.what == "reg":
-            return self.reg(a)
-        if a.name.startswith("pte_"):
-            if not isinstance(a.value, Desc):
-                raise Unsupported("a PTE compared with a number", a.span)
-            page = self.lw.page(a.name[4:])
-            want = self.lw.values[self.lw.wid(_full(a.value, a.name[4:]), a.name[4:])]
-            return LCond("pte", obs=Obs("pte", index=page, fields=_fields(a.value, want)))
-        if not isinstance(a.value, int):
-            raise Unsupported(f"a location compared with `{a.value}`", a.span)
-        v = a.name[4:] if a.name.startswith("phy_") else a.name
-        return LCond("eq", obs=Obs("data", index=self.lw.frame(v)), value=a.value)
-
-    def reg(self, a: Atom) -> LCond:
-        assert a.thread is not None
-        if a.thread >= len(self.cores):
-            raise Unsupported(f"thread {a.thread} does not exist", a.span)
-        core = self.cores[a.thread]
-        r = _canon_reg(a.name)
-        if r is None:
-            raise Unsupported(f"register `{a.name}`", a.span)
-        if r in core.ptes and isinstance(a.value, Desc):
-            want = self.lw.values[self.lw.wid(a.value, "")] if a.value.oa else None
-            if want is None:
-                raise Unsupported("a PTE value compared without its output address", a.span)
-            fields = _fields(a.value, want)
-            return LCond("pte", obs=Obs("reg", a.thread, core.dyn.index(r), fields=fields))
-        if core.env.get(r) == "dyn":
-            if not isinstance(a.value, int):
-                raise Unsupported("a register compared with an address or descriptor", a.span)
-            return LCond("eq", obs=Obs("reg", a.thread, core.dyn.index(r)), value=a.value)
-        return LCond("const", value=int(core.env.get(r, 0) == a.value))
-
-    def fault(self, a: Atom) -> LCond:
-        assert a.thread is not None
-        if a.thread >= len(self.cores):
-            raise Unsupported(f"thread {a.thread} does not exist", a.span)
-        core = self.cores[a.thread]
-        if a.label is not None:
-            if a.label not in core.labels:
-                raise Unsupported(f"label {a.label} is not in P{a.thread}", a.span)
-            pcs = (core.labels[a.label],)
-        else:
-            pcs = tuple(pc for pc, v in sorted(core.accesses.items()) if v == a.name)
-        return LCond("fault", obs=Obs("fault", a.thread, pcs=pcs))
-
-
-def _full(d: Desc, page: str) -> Desc:
-    return d if d.oa is not None else Desc(page, d.fields, d.span)
-
-
-def _fields(d: Desc, want: P.PteValue) -> tuple[tuple[str, int], ...]:
-    """The parts of a PTE a condition names: its frame (when `oa` or `valid` is named),
-    validity, permission."""
-    out = []
-    names = dict(d.fields)
-    if d.oa is not None or "valid" in names or "af" in names:
-        out.append(("frame", want.frame))
-    if "db" in names:
-        out.append(("perms", want.perms))
-    return tuple(out)
