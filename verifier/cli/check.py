@@ -11,6 +11,7 @@ from pathlib import Path
 from verifier.api import DEFAULT_MAX_STATES, check_spec, expected_models
 from verifier.cli import common as cli
 from verifier.cli.cost import cost_line
+from verifier.engine import ENGINES
 from verifier.lang.checked import ALL_MODELS, MODELS
 from verifier.lang.diagnostics import SpecError
 from verifier.lang.frontend import load
@@ -20,6 +21,7 @@ from verifier.report.render_text import render_text
 from verifier.report.terminal import Progress, paint, use_color
 from verifier.run.budget import Budget
 from verifier.run.result import Result
+from verifier.search.cluster.runtime import ClusterError
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -47,9 +49,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--svg", metavar="DIR", help="write each trace's swimlane picture to DIR")
     p.add_argument(
         "--engine",
-        choices=("explicit", "smt"),
-        default="explicit",
-        help="explicit-state search (default) or z3 bounded model checking",
+        choices=ENGINES,
+        default="auto",
+        help="native: the state search compiled to C; explicit: the Python state search; "
+        "auto (default): explicit for a small state space, native beyond it; "
+        "smt: z3 bounded model checking",
     )
     p.add_argument(
         "--depth",
@@ -67,6 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--cost", action="store_true", help="print a timed run's cost beside each verdict"
     )
     cli.add_reduction_options(p)
+    cli.add_cluster_option(p, "spread the state table over the workers")
     p.add_argument(
         "--stop-at-first",
         action="store_true",
@@ -101,6 +106,7 @@ def verdict_line(r: Result, color: bool) -> str:
         extra += f"  [symmetry: {', '.join(reduced)}]"
     if any(x.startswith("partial-order") for x in r.reductions):
         extra += "  [por]"
+    extra += "".join(f"  [{x}]" for x in r.reductions if x.startswith("cluster:"))
     size = f"{r.states} states  {r.transitions} transitions"
     if r.engine == "smt":  # a proof holds at every depth: no bound to print beside it
         size = "every depth" if "proved" in r.reason else f"depth {r.states}"
@@ -141,6 +147,17 @@ def exit_code(results: list[Result], bad_input: bool) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.cluster is not None and args.engine not in ("explicit", "auto"):
+        sys.stderr.write("tlbcheck check: error: --cluster runs the explicit search only\n")
+        return cli.EXIT_BAD_INPUT
+    try:
+        return _run(args)
+    except ClusterError as err:
+        sys.stderr.write(f"tlbcheck check: error: {err}\n")
+        return cli.EXIT_BAD_INPUT
+
+
+def _run(args: argparse.Namespace) -> int:
     color = use_color(sys.stdout, args.no_color) and not args.json
     results: list[Result] = []
     costs: list[dict[str, object] | None] = []
@@ -186,6 +203,8 @@ def run(args: argparse.Namespace) -> int:
                 symmetry=not args.no_symmetry,
                 por=not args.no_por,
                 stop_at_first=args.stop_at_first,
+                cluster=args.cluster,
+                workers=args.workers,
             )
             started = None
             progress.done()

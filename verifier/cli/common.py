@@ -68,6 +68,24 @@ def add_reduction_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_cluster_option(p: argparse.ArgumentParser, what: str) -> None:
+    """--cluster ADDRESS (and --workers N): run on a Ray cluster (the extra tlbcheck[ray])."""
+    p.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help=f"{what} on a Ray cluster: auto (the Ray started here by `ray start`), "
+        "HOST:PORT (a head's address) or ray://HOST:PORT (its Ray Client server); "
+        "needs the extra tlbcheck[ray]",
+    )
+    p.add_argument(
+        "--workers",
+        type=count,
+        default=None,
+        metavar="N",
+        help="with --cluster: how many Ray workers (default: one per CPU of the cluster)",
+    )
+
+
 def add_limit_options(p: argparse.ArgumentParser, max_states_default: int | None) -> None:
     """--max-states, --timeout and --max-memory, validated the same for every command."""
     from verifier.run.budget import default_max_memory_mb

@@ -9,6 +9,7 @@ inconclusive run, 0 every run met its expectation; 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import sys
 
 from verifier.cli import common as cli
 
@@ -46,12 +47,36 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     cli.add_limit_options(p, None)
     cli.add_reduction_options(p)
+    p.add_argument(
+        "-D",
+        dest="define",
+        action="append",
+        default=[],
+        metavar="NAME=VALUES",
+        help="set or sweep a param of every spec declaring it: N=3, N=2..8 or N=2,4,8 "
+        "(repeatable; each value, or combination, is a job of its own)",
+    )
+    cli.add_cluster_option(p, "run each job as a task")
     p.add_argument("--no-color", action="store_true", help="plain output")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from verifier.search.cluster.runtime import ClusterError
     from verifier.suite import command as suite
+    from verifier.suite.sweep import SweepError, parse
+
+    try:
+        sweep = tuple(parse(args.define))
+    except SweepError as err:
+        sys.stderr.write(f"tlbcheck suite: error: {err}\n")
+        return cli.EXIT_BAD_INPUT
+    if sweep and args.update_counterexamples:
+        sys.stderr.write(
+            "tlbcheck suite: error: --update-counterexamples keeps the traces of the specs "
+            "as written; run it without -D\n"
+        )
+        return cli.EXIT_BAD_INPUT
 
     opts = suite.SuiteOptions(
         paths=tuple(args.paths),
@@ -66,5 +91,11 @@ def run(args: argparse.Namespace) -> int:
             por=not args.no_por,
         ),
         no_color=args.no_color,
+        cluster=args.cluster,
+        sweep=sweep,
     )
-    return suite.main(opts)
+    try:
+        return suite.main(opts)
+    except ClusterError as err:
+        sys.stderr.write(f"tlbcheck suite: error: {err}\n")
+        return cli.EXIT_BAD_INPUT

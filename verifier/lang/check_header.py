@@ -20,8 +20,8 @@ OPTION_DEFAULTS: dict[str, str | int] = {
     "walker": "speculative", "ipi": "unordered", "buffer": 0, "flushes": "plain",
 }  # fmt: skip
 PROBLEM_KINDS = (
-    "use-after-free", "stale-translation", "stale-permission", "asid-reuse", "assertion",
-    "range", "hang",
+    "use-after-free", "stale-translation", "stale-permission", "asid-reuse", "freed-table",
+    "lost-write", "assertion", "range", "hang",
 )  # fmt: skip
 VERDICTS = ("safe", "race", "hang")
 

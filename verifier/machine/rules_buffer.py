@@ -83,5 +83,12 @@ def store_targets(ctx: Ctx, c: int) -> set[int]:
         if isinstance(ins, P.IStore):
             out.add(ins.addr)
         elif isinstance(ins, P.IPte):
-            out.update(ctx.lay.pte_addr(s, v) for s, v in ctx.pte_entries(c, ins))
+            for s, v in ctx.pte_entries(c, ins):
+                at = ctx.prog.walk(s, v)
+                if at is None:
+                    out.add(ctx.lay.pte_addr(s, v))
+                else:  # the leaf of whichever table its dir points to
+                    out.update(ctx.lay.leaf_addr(k, at[1]) for k in range(len(ctx.prog.tables)))
+        elif isinstance(ins, P.IDir):
+            out.add(ctx.lay.dir_addr(ins.dir))
     return out

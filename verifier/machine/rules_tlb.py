@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from verifier.ir import program as P
 from verifier.ir.system import TRUE, Check, Expr, Field, conj, eq, ite, ne, op
+from verifier.machine import rules_walk
 from verifier.machine.context import Ctx, Rule, Site
 from verifier.machine.layout import C, pte_wid
 from verifier.machine.rules_arm import data
@@ -38,14 +39,20 @@ def invlpg(site: Site, ins: P.IInvlpg) -> None:
         serialize(site, r)
         tlb_clear(ctx, r, site.c, v, ctx.lay.tag_of_space(s))
         tlb_clear(ctx, r, site.c, v, ctx.lay.gtag)
+        at = ctx.prog.walk(s, v)
+        if at is not None:  # the paging-structure entry on the page's path too
+            rules_walk.drop_psc(ctx, r, site.c, iter((at[0],)))
         site.emit(r, "invlpg", f"{v}.{s}")
 
 
 def flush_asid(site: Site, ins: P.IFlushAsid) -> None:
     r = site.rule(asid=ins.asid)
     serialize(site, r)
-    for v in range(len(site.ctx.prog.pages)):
+    prog = site.ctx.prog
+    for v in range(len(prog.pages)):
         tlb_clear(site.ctx, r, site.c, v, site.ctx.lay.tag_of_asid(ins.asid))
+    tagged = (d for d, dr in enumerate(prog.dirs) if prog.spaces[dr.space].asid == ins.asid)
+    rules_walk.drop_psc(site.ctx, r, site.c, tagged)
     site.emit(r, "flush")
 
 
@@ -55,6 +62,7 @@ def flush_all(site: Site, ins: P.IFlushAll) -> None:
     for v in range(len(site.ctx.prog.pages)):
         for t in site.ctx.lay.tags:
             tlb_clear(site.ctx, r, site.c, v, t)
+    rules_walk.drop_psc(site.ctx, r, site.c, range(len(site.ctx.prog.dirs)))
     site.emit(r, "flush")
 
 
@@ -99,8 +107,11 @@ def access_page(
     asid_reuse(ctx, r, c, v, s, bit)
     site.emit(r, "access", f"{v}.{s}.ht")
     # miss: walk the page table in memory
-    mem = Field(lay.mem[lay.pte_addr(s, v)])
     miss = [*guards, eq(te_g, 0), eq(te_t, 0)]
+    if ctx.prog.walk(s, v) is not None:
+        rules_walk.walk_miss(site, bit, v, s, miss)
+        return
+    mem = Field(lay.mem[lay.pte_addr(s, v)])
     r = site.rule(page=v, space=s, how="miss-invalid", bit=bit)
     r.guard += [*miss, op("not", lay.valid(pte_wid(mem)))]
     site.emit(r, "fault", f"{v}.{s}.mi")
@@ -120,9 +131,11 @@ def fills(ctx: Ctx, c: int) -> None:
     cf = lay.cores[c]
     core = ctx.prog.cores[c]
     used = accessed_pages(ctx, c)
+    if ctx.prog.dirs:
+        rules_walk.walker_fills(ctx, c, used)
     for s in range(len(ctx.prog.spaces)):
         for v in range(len(ctx.prog.pages)):
-            if v not in used or not may_be_valid(ctx, s, v):
+            if v not in used or ctx.prog.walk(s, v) is not None or not may_be_valid(ctx, s, v):
                 continue
             t, g = lay.tag_of_space(s), lay.gtag
             mem = Field(lay.mem[lay.pte_addr(s, v)])

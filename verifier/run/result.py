@@ -16,7 +16,10 @@ from verifier.lang.span import Span
 
 TRACE_FORMAT = 1
 
-RACE_KINDS = ("use-after-free", "stale-translation", "stale-permission", "asid-reuse")
+RACE_KINDS = (
+    "use-after-free", "stale-translation", "stale-permission", "asid-reuse", "freed-table",
+    "lost-write",
+)  # fmt: skip
 PROBLEM_KINDS = (*RACE_KINDS, "assertion", "range", "hang")
 
 VERDICTS = ("safe", "unsafe", "inconclusive", "error")

@@ -18,9 +18,11 @@ from verifier.suite.runner import (
     ERROR,
     FAIL,
     INCONCLUSIVE,
+    Execute,
     Limits,
     Outcome,
     Progress,
+    Sweep,
     find_specs,
     plan,
     render,
@@ -36,6 +38,8 @@ class SuiteOptions:
     update_counterexamples: bool = False
     limits: Limits = field(default_factory=Limits)
     no_color: bool = False
+    cluster: str | None = None  # a Ray address: each job a task there (`cluster.py`)
+    sweep: tuple[Sweep, ...] = ()  # -D NAME=LO..HI: each value a job (`sweep.py`)
 
 
 def exit_status(outcomes: Sequence[Outcome]) -> int:
@@ -68,10 +72,10 @@ def main(opts: SuiteOptions, out: TextIO | None = None, err: TextIO | None = Non
         err.write(f"tlbcheck: error: {exc}\n")
         return 2
     start = time.monotonic()
-    planned = plan(specs)
+    planned = plan(specs, sweep=opts.sweep)
     progress = _progress(err) if err.isatty() else None
     try:
-        outcomes = run_jobs(planned, opts.limits, opts.jobs, progress)
+        outcomes = run_jobs(planned, opts.limits, opts.jobs, progress, _execute(opts))
     except Interrupted as stop:
         names = ", ".join(f"{j.path} ({j.model})" for j in stop.unfinished)
         err.write(f"\ntlbcheck: interrupted; not finished: {names}\n")
@@ -84,6 +88,15 @@ def main(opts: SuiteOptions, out: TextIO | None = None, err: TextIO | None = Non
     if opts.junit:
         write_atomic(opts.junit, junit_xml(outcomes, seconds))
     return exit_status(outcomes)
+
+
+def _execute(opts: SuiteOptions) -> Execute | None:
+    """Where the jobs run: here (None), or as tasks on a Ray cluster."""
+    if opts.cluster is None:
+        return None
+    from verifier.suite.cluster import on_cluster
+
+    return on_cluster(opts.cluster)
 
 
 def _update_counterexamples(outcomes: Sequence[Outcome], specs: Sequence[Path], text: str) -> str:
