@@ -289,8 +289,41 @@ class ArmMachine(ExtMachine):
             w = Work(s)
             self.tlbi(w, ctx, st)
             self.mark(w, ctx.i, st)
+            self.break_done(w, ctx.i, st)
             return [(w, set(), loc[-1] + 1, None)]
-        return super().step(s, ctx, ins, loc)
+        out = super().step(s, ctx, ins, loc)
+        if isinstance(st, ast.PteWrite):
+            _, sp, page = self.pte_addr(s.cores[ctx.i], ctx, st.page)
+            for w, kinds, _, _ in out:
+                kinds |= self.break_before_make(w, sp, page, st.value)
+        return out
+
+    def bbm_of(self, w: Work, sp: str, page: str) -> tuple[Any, bool]:
+        """(the entry's last valid value, whether a break was completed since)."""
+        if ("bbm", sp, page) not in w.mem:
+            first = dict(next(x for x in self.c.spaces if x.name == sp).entries).get(page)
+            valid = isinstance(first, ast.Mapping)
+            return ((first.frame, first.perms) if valid else None, False)  # type: ignore[union-attr]
+        return w.mem[("bbm", sp, page)]  # type: ignore[no-any-return]
+
+    def break_before_make(self, w: Work, sp: str, page: str, value: Any) -> set[str]:
+        last, cleared = self.bbm_of(w, sp, page)
+        if not isinstance(value, ast.Mapping):
+            w.mem[("bbm", sp, page)] = (last, False)
+            return set()
+        new = (value.frame, value.perms)
+        w.mem[("bbm", sp, page)] = (new, False)
+        return {"bbm"} if last is not None and last != new and not cleared else set()
+
+    def break_done(self, w: Work, i: int, st: ast.Tlbi) -> None:
+        """A tlbi covering an entry that is invalid in memory completes its break."""
+        page, tag = self.tlbi_scope(w, i, st)
+        for sp in self.c.spaces:
+            if tag is not None and sp.asid != tag:
+                continue
+            for p in self.c.pages:
+                if (page is None or p == page) and w.mem[("p", sp.name, p)][0] is None:
+                    w.mem[("bbm", sp.name, p)] = (self.bbm_of(w, sp.name, p)[0], True)
 
     def mark(self, w: Work, i: int, st: ast.Tlbi) -> None:
         if not st.broadcast:
@@ -319,7 +352,7 @@ class ArmMachine(ExtMachine):
         pte, wid = dict(s.mem)[("p", sp, page)]
         choices.append(((pte, wid), sp, cs.tlb))  # a walk, not cached
         if pte is not None:
-            e = ("G" if pte[2] else tag, page, pte[0], pte[1], sp, wid)
+            e = ("G" if pte[2] else tag, page, pte[0], pte[1], sp, wid, ("p", sp, page))
             choices.append(((pte, wid), sp, cs.tlb | {e}))  # a walk that fills the TLB
         out = []
         for value, src, tlb in choices:
@@ -344,7 +377,8 @@ class ArmMachine(ExtMachine):
         kinds: set[str] = set()
         try:
             if ok:
-                e = ("G" if pte[2] else self.asid[src], page, pte[0], pte[1], src, wid)
+                tag = "G" if pte[2] else self.asid[src]
+                e = (tag, page, pte[0], pte[1], src, wid, ("p", src, page))
                 kinds = self.races(w, e, letter)
                 if st.dest is not None or st.value is not None:
                     self.move(w, ctx, st, pte[0])

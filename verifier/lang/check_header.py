@@ -21,7 +21,7 @@ OPTION_DEFAULTS: dict[str, str | int] = {
 }  # fmt: skip
 PROBLEM_KINDS = (
     "use-after-free", "stale-translation", "stale-permission", "asid-reuse", "freed-table",
-    "lost-write", "assertion", "range", "hang",
+    "lost-write", "assertion", "range", "hang", "bbm",
 )  # fmt: skip
 VERDICTS = ("safe", "race", "hang")
 

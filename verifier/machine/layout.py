@@ -111,6 +111,8 @@ class Layout:
     bound: BufferBound = field(default_factory=lambda: BufferBound("none", 0))  # (see System)
     data: list[int] = field(default_factory=list)  # per frame: its data word (docs/arm64.md)
     arm: list[Any] = field(default_factory=list)  # per core under `arm`: layout_arm.ArmCore
+    # under `arm`, per PTE a valid value is stored to: (last valid wid + 1, cleared bit)
+    bbm: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
 
     def groups(self) -> tuple[tuple[int, ...], ...]:
         """The fields that together describe one machine object: a core's control state
@@ -134,6 +136,7 @@ class Layout:
         out += [(f,) for f in self.data]
         for a in self.arm:
             out += a.groups()
+        out += [f for _, f in sorted(self.bbm.items())]
         assert sorted(i for g in out for i in g) == list(range(len(self.fields)))
         return tuple(out)
 

@@ -68,3 +68,24 @@ def add_arm_fields(lay: Layout) -> None:
         if prog.fatal:
             a.fault = lay.add(f"{n}.fault", 0, len(core.code), 0)
         lay.arm.append(a)
+    for s, v in sorted(remapped(prog)):
+        wid = prog.spaces[s].entries[v]
+        last = wid + 1 if prog.pte_values[wid].frame >= 0 else 0
+        name = lay.addr_name(lay.pte_addr(s, v))
+        lay.bbm[(s, v)] = (
+            lay.add(f"bbm.{name}.last_valid", 0, nwid, last),
+            lay.add(f"bbm.{name}.cleared", 0, 1, 0),
+        )
+
+
+def remapped(prog: P.Program) -> set[tuple[int, int]]:
+    """One-level PTEs some `pte` statement may store a valid value to: break-before-make
+    is judged there (docs/arm64.md §5)."""
+    out = set()
+    for core in prog.cores:
+        for ins in core.code:
+            if isinstance(ins, P.IPte) and prog.pte_values[ins.wid].frame >= 0:
+                spaces = range(len(prog.spaces)) if ins.space is None else (ins.space,)
+                pages = (ins.page,) if isinstance(ins.page, int) else range(len(prog.pages))
+                out |= {(s, v) for s in spaces for v in pages if prog.walk(s, v) is None}
+    return out

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from functools import cache
 
 from verifier.ir import program as P
-from verifier.ir.system import FALSE, TRUE, Expr, Field, conj, disj, eq, ite, ne, op
+from verifier.ir.system import FALSE, TRUE, Check, Expr, Field, conj, disj, eq, ite, ne, op
 from verifier.machine.context import Ctx, Rule, Site
 from verifier.machine.layout import C, pte_wid
 from verifier.machine.layout_arm import ArmCore
@@ -190,6 +190,7 @@ def tlbi(site: Site, ins: P.ITlbi) -> None:
                 clear(ctx, r, d, v, tag)
                 clear(ctx, r, d, v, lay.gtag)
             mark(ctx, r, c, reached, tag, v)
+            bbm_cleared(ctx, r, tag, v)
             site.emit(r, "invlpg", f"{v}.{s}")
         return
     r = site.rule(broadcast=ins.broadcast)
@@ -199,7 +200,41 @@ def tlbi(site: Site, ins: P.ITlbi) -> None:
             for t in tags:
                 clear(ctx, r, d, v, t)
     mark(ctx, r, c, reached, None if ins.scope == "all" else tags[0], None)
+    bbm_cleared(ctx, r, None if ins.scope == "all" else tags[0], None)
     site.emit(r, "flush")
+
+
+def bbm_store(ctx: Ctx, r: Rule, s: int, v: int, wid: int) -> None:
+    """Break-before-make (docs/arm64.md §5): storing a valid value that maps another
+    frame, or other permissions, than the entry's last valid value is a `bbm` problem
+    unless an invalid value was stored since and a covering `tlbi` was performed while
+    it was in memory."""
+    fields = ctx.lay.bbm.get((s, v))
+    if fields is None:
+        return
+    last, cleared = fields
+    pv = ctx.prog.pte_values[wid]
+    r.upd.set(cleared, 0)
+    if pv.frame < 0:
+        return
+    lay = ctx.lay
+    prev = ite(eq(Field(last), 0), C(0), op("sub", Field(last), C(1)))
+    perms = lay.table(lambda x: x.perms, prev)
+    moved = disj(ne(lay.frame(prev), C(pv.frame)), ne(perms, C(pv.perms)))
+    name = lay.addr_name(lay.pte_addr(s, v))
+    what = f"PTE {name} changed between two valid values without break-before-make"
+    cond = conj(ne(Field(last), 0), moved, eq(Field(cleared), 0))
+    r.checks.append(Check("bbm", cond, False, (("what", what),)))
+    r.upd.set(last, wid + 1)
+
+
+def bbm_cleared(ctx: Ctx, r: Rule, tag: int | None, v: int | None) -> None:
+    """A `tlbi` covering an entry that is invalid in memory completes its break."""
+    lay = ctx.lay
+    for (s, page), (_, cleared) in sorted(lay.bbm.items()):
+        if (v is None or page == v) and (tag is None or lay.tag_of_space(s) == tag):
+            invalid = op("not", lay.valid(pte_wid(Field(lay.mem[lay.pte_addr(s, page)]))))
+            r.upd.set(cleared, ite(invalid, C(1), Field(cleared)))
 
 
 def clear(ctx: Ctx, rule: Rule, c: int, v: int, t: int) -> None:

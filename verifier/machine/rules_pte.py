@@ -14,6 +14,7 @@ from verifier.ir import program as P
 from verifier.ir.system import TRUE, Check, Expr, Field, conj, eq, op
 from verifier.machine.context import Ctx, Rule, Site, apply_if
 from verifier.machine.layout import C, CoreFields, fresh_pte, pte_clear_latest, pte_mark_stale
+from verifier.machine.rules_arm import bbm_store
 from verifier.machine.rules_buffer import buffer_append
 
 
@@ -110,10 +111,11 @@ def entry_choices(
 def pte(site: Site, ins: P.IPte) -> None:
     ctx = site.ctx
     action = "store-buffered" if ctx.lay.buffered(site.c) else "store"
-    for r, _, _, a, copies, key in entry_choices(site, ins.page, ins.space, "pte"):
+    for r, v, s, a, copies, key in entry_choices(site, ins.page, ins.space, "pte"):
         r.info["wid"] = ins.wid
         if a >= 0:
             write_entry(ctx, site.c, r, a, copies, ins.wid)
+            bbm_store(ctx, r, s, v, ins.wid)
         site.emit(r, action, key)
 
 

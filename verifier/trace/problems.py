@@ -21,7 +21,7 @@ def check_problem(
     chk = cmd.checks[check]
     info = dict(chk.info)
     who = prog.cores[cmd.core].name
-    if kind in ("assertion", "range", "capacity"):
+    if kind in ("assertion", "range", "capacity", "bbm"):
         what = info.get("what", "assertion failed")
         return Problem(kind, who, f"{who}: {what} at `{cmd.text}`", cmd.text, cmd.span)
     if kind == "freed-table":
