@@ -7,12 +7,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# ../shared/examples from /work/main; from a worktree (/work/wt/NAME) it is one level up
-EXAMPLES = next(
-    (p / "shared" / "examples" for p in ROOT.parents if (p / "shared" / "examples").is_dir()),
-    ROOT.parent / "shared" / "examples",
-)
+EXAMPLES = ROOT / "examples"
 SPECS = ROOT / "specs"
+
+
+def tlb_files(folder: Path, pattern: str = "*.tlb") -> list[Path]:
+    """The files of ``folder`` matching ``pattern``, sorted; none is an error, so a test
+    parametrised over them fails at collection instead of silently running no case."""
+    found = sorted(folder.glob(pattern))
+    if not found:
+        raise FileNotFoundError(f"no {pattern} under {folder}: the repository is incomplete")
+    return found
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from verifier.engine import Explore, Search, explore_model, shortest
@@ -17,6 +18,7 @@ from verifier.lang.frontend import load
 from verifier.replay import ReplayOutcome, replay_trace  # noqa: F401 (part of the API)
 from verifier.run.budget import Budget, LimitReached
 from verifier.run.capacity import settle
+from verifier.run.coverage import Coverage, coverage
 from verifier.run.model import Model, expect_text, meets, meets_so_far, release_frozen
 from verifier.run.result import Result, Trace
 from verifier.search.explicit import ProgressFn, explore
@@ -27,7 +29,10 @@ from verifier.search.symmetry import Canon, canon
 from verifier.trace.builder import TraceBuilder
 
 DEFAULT_MAX_STATES = 2_000_000
-
+SMT_COVERAGE = (
+    "the smt engine enumerates no states, so it reports no unreached statements and no "
+    "vacuous verdicts (the explicit engine does)"
+)
 TRACE_GRACE = 1.0  # seconds past the timeout for building the traces of what was found
 
 
@@ -93,16 +98,17 @@ def check_spec(
     budget = Budget(max_states, timeout, max_memory, started=start)
     expect = checked.expect_for(model)
     try:
-        m = Model.of(checked, model, budget)
-    except LimitReached as limit:
+        with budget.watch():  # a phase that never checks the limits is stopped all the same
+            m = Model.of(checked, model, budget)
+            if engine == "smt":
+                return _check_smt(m, budget, start, depth=depth, prove=prove, phase=phase)
+            search = Search(symmetry, por, stop_at_first, progress, engine, cluster, workers)
+            if cluster is not None:
+                return _check_cluster(m, budget, start, search)
+            return _check_explicit(m, budget, start, search)
+    except LimitReached as limit:  # in a phase that does not end with a result of its own
         release_frozen()
         return _stopped(checked, model, expect, engine, limit.reason, start)
-    if engine == "smt":
-        return _check_smt(m, budget, start, depth=depth, prove=prove, phase=phase)
-    search = Search(symmetry, por, stop_at_first, progress, engine, cluster, workers)
-    if cluster is not None:
-        return _check_cluster(m, budget, start, search)
-    return _check_explicit(m, budget, start, search)
 
 
 def _check_cluster(m: Model, budget: Budget, start: float, search: Search) -> Result:
@@ -131,6 +137,12 @@ def _check_smt(
     from verifier.smt.engine import check_smt
 
     expect = m.checked.expect_for(m.model)
+
+    def tell(text: str) -> None:  # the phase a limit names: "smt bounded search at depth 3"
+        budget.phase = "smt " + text.removeprefix("smt: ").split(" for ")[0].split(":")[0]
+        if phase is not None:
+            phase(text)
+
     try:
         budget.enter("smt")
         r = check_smt(
@@ -140,13 +152,24 @@ def _check_smt(
             prove=prove,
             timeout=budget.remaining(),
             max_states=budget.max_states,
-            phase=phase,
+            phase=tell,
+            limit=budget.timeout,
+            max_memory=budget.max_memory,
         )
-        return settle(r, m.system)
+        return replace(settle(r, m.system), coverage=SMT_COVERAGE)
     except LimitReached as limit:
         return _stopped(m.checked, m.model, expect, "smt", limit.reason, start)
     finally:
         release_frozen()
+
+
+def strict(r: Result) -> Result:
+    """``r`` under `--strict`: a `safe` verdict that is vacuous for a kind (`Result.vacuous`)
+    does not meet its expectation."""
+    if not r.is_vacuous:
+        return r
+    why = "vacuous (--strict): " + "; ".join(r.vacuous)
+    return replace(r, expectation_met=False, reason=f"{r.reason}; {why}" if r.reason else why)
 
 
 def _check_explicit(
@@ -167,6 +190,7 @@ def _check_explicit(
     )
     release_frozen()
     verdict, met, reason = _verdict(m, ex, por=ample is not None)
+    cov, cov_note = _coverage(m, ex, sym, verdict)
     r = Result(
         m.checked.title,
         m.checked.file,
@@ -183,8 +207,28 @@ def _check_explicit(
         "native" if isinstance(ex, NativeExploration) else "explicit",
         reason,
         reductions=reductions(sym, red, search.stop_at_first) + tuple(notes),
+        unreached=cov.unreached,
+        vacuous=cov.vacuous,
+        coverage=cov_note,
     )
     return settle(r, m.system)
+
+
+def _coverage(
+    m: Model, ex: Exploration | NativeExploration, sym: Canon | None, verdict: str
+) -> tuple[Coverage, str]:
+    """Unreached statements and vacuity from the states ``ex`` explored (`run/coverage.py`),
+    and what to say about them: nothing when the search finished, else that they count
+    only what was explored, or why the search cannot give them."""
+    families = [f.cores for f in sym.families if f.reduced] if sym is not None else []
+    try:
+        cov = coverage(m.program, m.system, ex.states, families, safe=verdict == "safe")
+    except (TypeError, KeyError):  # the states stayed where the search ran
+        return Coverage((), ()), (
+            f"the {getattr(ex, 'engine', 'explicit')} search keeps its states to itself, so it "
+            "reports no unreached statements and no vacuous verdicts (the explicit engine does)"
+        )
+    return cov, "" if ex.complete else "the search did not finish: only explored states count"
 
 
 def _traces_within(
@@ -320,9 +364,34 @@ def check_file(
 ) -> list[Result]:
     """Load a spec and check it under each model (its declared one when ``models`` is
     None); ``options`` are those of `check_spec`."""
-    started = time.monotonic()  # reading the spec counts against the first model's time
-    checked = load(path, list(defines))
+    started = options.pop("started", None) or time.monotonic()  # reading counts too
+    try:
+        checked = load_within(path, defines, options, started)
+    except LimitReached as limit:
+        engine = options.get("engine", "explicit")
+        return [unloaded(path, m, limit.reason, started, engine) for m in models or ["-"]]
     return [
         check_spec(checked, m, **options, started=started if i == 0 else None)
         for i, m in enumerate(models or [checked.model])
     ]
+
+
+def load_within(
+    path: str, defines: Sequence[str], options: dict[str, Any], started: float
+) -> CheckedSpec:
+    """`load` within the time and memory limits of ``options`` (those of `check_spec`),
+    counted from ``started``: reading and parsing a huge spec end as `LimitReached`
+    naming the phase, like any other."""
+    budget = Budget(None, options.get("timeout"), options.get("max_memory"), started=started)
+    with budget.watch():
+        return load(path, list(defines), phase=budget.enter)
+
+
+def unloaded(
+    path: str, model: str, reason: str, started: float, engine: str = "explicit"
+) -> Result:
+    """The inconclusive result of a spec a limit stopped before it was loaded."""
+    return Result(
+        path, path, model, (), "inconclusive", (), (), 0, 0, time.monotonic() - started,
+        None, False, engine, reason,
+    )  # fmt: skip

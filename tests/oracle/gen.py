@@ -69,6 +69,8 @@ class Gen:
             out.append(f"option ipi = {self.pick('unordered', 'ordered')}")
         if self.ext and self.chance(0.5):
             out.append(f"option flushes = {self.pick('serializing', 'plain')}")
+        if self.ext and self.chance(0.5):
+            out.append("option ad = hardware")
         if self.chance(0.3):
             out.append("param K = 1")
             self.has_k = True
@@ -261,7 +263,7 @@ class Gen:
             a, b = self.r.sample(s.frames, 2)
             return self.pick(f"copy {a} to {b}", f"zero {a}")
         if k == "pteread":
-            field = self.pick("present", "read", "write", "exec", "global", "dirty")
+            field = self.pick("present", "read", "write", "exec", "global", "dirty", "young")
             read = f"pte({self.page()}).{field}"
             return self.pick(
                 f"{self.reg()} := {read}", f"if {read} {{ {self.block()} }}",

@@ -43,6 +43,12 @@ Readings chosen where the reference is silent (listed in the report too):
   R13 `copy A to B` marks A copied (and B live again), `zero A` marks A zeroed; an
       access that happens and reaches a zeroed frame, or a write that reaches a copied
       one, is a `lost-write`.
+  R14 `option ad = hardware`: a walk that fills an entry sets the PTE's accessed bit in
+      memory, and the dirty bit too for a write it allows (the entry is then cached
+      dirty); a write hitting an entry cached clean re-reads the PTE in memory: still
+      writable, both bits are set and the entry becomes dirty; else the write faults.
+      A `pte` store reaching memory clears both bits; `pte(V).young/dirty` read 0 while
+      the core's own buffer holds a store to the entry.
   R11 `option flushes = serializing`: `invlpg`, `flush asid`, `flush all` and `switch`
       execute only with an empty store buffer (held IPIs and release markers included,
       as for `fence`).
@@ -129,6 +135,7 @@ class Machine:
         self.dirs = {d.name: d for d in checked.dirs}
         self.nslots = 1 + max([0, *(slot for _, slot in self.at.values())])
         self.accessed = [self._accessed(c.body) for c in checked.cores]
+        self.ad = checked.ad == "hardware"
         self.hregs = {h.name: self._regs_of(h.body) | set(h.params) for h in checked.handlers}
 
     def _regs_of(self, body: tuple[ast.Stmt, ...]) -> set[str]:
@@ -381,7 +388,11 @@ class Machine:
                 letter = {"read": "r", "write": "w", "exec": "x"}.get(f)
                 if letter is not None:
                     return int(letter in pte[1])
-                return {"present": 1, "global": int(pte[2])}.get(f, 0)  # no A/D bits yet
+                if f in ("young", "dirty") and self.ad:
+                    mine = any(e[0] == "st" and e[1] == addr for e in w.core(ctx.i).buf)
+                    bits = 0 if mine else w.mem.get(("ad", addr), 0)
+                    return bits & 1 if f == "young" else bits >> 1
+                return {"present": 1, "global": int(pte[2])}.get(f, 0)
             case ast.Unary(op=op, operand=a):
                 x = self.value(w, ctx, a)
                 return -x if op == "-" else int(not x)
@@ -439,9 +450,19 @@ class Machine:
 
     # ------------------------------------------------------------ memory and IPIs
 
+    def walked(self, w: Work, src: tuple[Any, ...], dirty: int) -> None:
+        """A walk filled an entry from ``src``: it sets the accessed bit (and dirty)."""
+        if self.ad:
+            w.mem[("ad", src)] = 3 if dirty else w.mem.get(("ad", src), 0) | 1
+
+    def to_memory(self, w: Work, addr: tuple[Any, ...], v: Any) -> None:
+        w.mem[addr] = v
+        if self.ad and addr[0] in ("p", "l"):
+            w.mem[("ad", addr)] = 0  # a `pte` store clears the accessed and dirty bits
+
     def store(self, w: Work, i: int, addr: tuple[Any, ...], v: Any) -> None:
         if self.model == "sc":
-            w.mem[addr] = v
+            self.to_memory(w, addr, v)
         else:
             w.set_core(i, buf=(*w.core(i).buf, ("st", addr, v)))
 
@@ -514,8 +535,16 @@ class Machine:
             reuse = e[0] != "G" and e[4] != sp
             if letter not in e[3]:
                 out.append((w, {"asid-reuse"} if reuse and ASID_REUSE_ON_FAULT else set()))
-            else:
-                out.append((w, self.races(w, e, letter) | ({"asid-reuse"} if reuse else set())))
+                continue
+            if self.ad and letter == "w" and not e[7]:  # R14: the locked re-walk
+                now = w.mem[e[6]][0]
+                if now is None or "w" not in now[1]:
+                    out.append((w, set()))  # the write faults
+                    continue
+                w.mem[("ad", e[6])] = 3
+                cs2 = w.core(ctx.i)
+                w.set_core(ctx.i, tlb=(cs2.tlb - {e}) | {(*e[:7], 1)})
+            out.append((w, self.races(w, e, letter) | ({"asid-reuse"} if reuse else set())))
         if hits:
             return out
         w = Work(s)
@@ -536,7 +565,9 @@ class Machine:
         if pte is None:
             return [(w, set())]  # a fault: nothing is filled
         frame, perms, glob = pte
-        e = ("G" if glob else tag, page, frame, perms, sp, wid, src)
+        dirty = int(letter == "w" and "w" in perms)
+        e = ("G" if glob else tag, page, frame, perms, sp, wid, src, dirty)
+        self.walked(w, src, dirty)
         w.set_core(ctx.i, tlb=w.core(ctx.i).tlb | {e})
         return [(w, self.races(w, e, letter) if letter in perms else set())]
 
@@ -569,7 +600,7 @@ class Machine:
             w.set_core(i, buf=rest)
             label = f"{self.names[i]} drains {e[:2]}"
             if e[0] == "st":
-                w.mem[e[1]] = e[2]
+                self.to_memory(w, e[1], e[2])
             else:
                 try:
                     self.enqueue(w, e[1], e[2], e[3])
@@ -624,7 +655,8 @@ class Machine:
                 continue
             frame, perms, glob = pte
             w = Work(s)
-            e = ("G" if glob else tag, page, frame, perms, cs.space, wid, src)
+            e = ("G" if glob else tag, page, frame, perms, cs.space, wid, src, 0)
+            self.walked(w, src, 0)
             w.set_core(i, tlb=cs.tlb | {e})
             out.append(Out(f"{self.names[i]} walker fills {page}", w.freeze(), frozenset(), i))
         for d in sorted(

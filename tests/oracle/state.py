@@ -10,8 +10,9 @@ name or None) and ``("c", frame)`` a frame's contents once copied or zeroed
 
 Store-buffer entries: ``("st", addr, value)``, ``("rel",)`` (a `fence release`),
 ``("ipi", targets, handler, args, ordered)``.  A TLB entry is
-``(tag, page, frame, perms, src_space, wid, src_addr)`` with ``tag`` an ASID or "G"
-and ``src_addr`` the entry it was filled from.
+``(tag, page, frame, perms, src_space, wid, src_addr, dirty)`` with ``tag`` an ASID
+or "G", ``src_addr`` the entry it was filled from and ``dirty`` whether it is cached
+dirty (`option ad = hardware`).
 """
 
 from __future__ import annotations

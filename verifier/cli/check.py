@@ -8,18 +8,24 @@ import sys
 import time
 from pathlib import Path
 
-from verifier.api import DEFAULT_MAX_STATES, check_spec, expected_models
+from verifier.api import (
+    DEFAULT_MAX_STATES,
+    check_spec,
+    expected_models,
+    load_within,
+    strict,
+    unloaded,
+)
 from verifier.cli import common as cli
 from verifier.cli.cost import cost_line
 from verifier.engine import ENGINES
 from verifier.lang.checked import ALL_MODELS, MODELS
 from verifier.lang.diagnostics import SpecError
-from verifier.lang.frontend import load
 from verifier.litmus import check_litmus
 from verifier.report import files
 from verifier.report.render_text import render_text
 from verifier.report.terminal import Progress, paint, use_color
-from verifier.run.budget import Budget
+from verifier.run.budget import Budget, LimitReached
 from verifier.run.result import Result
 from verifier.search.cluster.runtime import ClusterError
 
@@ -77,6 +83,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         action="store_true",
         help="end the search at the first problem found (default: find every kind)",
     )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="a safe verdict that is vacuous for a kind (nothing could be judged) fails",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="print verdict lines only")
     p.add_argument("--no-color", action="store_true", help="never colour the output")
     p.set_defaults(func=run)
@@ -106,6 +117,9 @@ def verdict_line(r: Result, color: bool) -> str:
         extra += f"  [symmetry: {', '.join(reduced)}]"
     if any(x.startswith("partial-order") for x in r.reductions):
         extra += "  [por]"
+    if r.is_vacuous:
+        kinds_vacuous = ", ".join(v.split(":")[0] for v in r.vacuous)
+        extra += "  " + paint(f"[vacuous: {kinds_vacuous}]", "inconclusive", color)
     extra += "".join(f"  [{x}]" for x in r.reductions if x.startswith("cluster:"))
     size = f"{r.states} states  {r.transitions} transitions"
     if r.engine == "smt":  # a proof holds at every depth: no bound to print beside it
@@ -114,6 +128,16 @@ def verdict_line(r: Result, color: bool) -> str:
         f"{r.file}  {r.model}  {paint(r.verdict, style, color)}  {kinds}  "
         f"{size}  {r.seconds:.2f}s  {expected}  {met}{extra}"
     )
+
+
+def coverage_lines(r: Result) -> list[str]:
+    """The vacuity warnings of a safe verdict, then the statements no explored state
+    reached (SPIN's "unreached in proctype"), one line each."""
+    out = [f"  warning: safe says nothing of {v}" for v in r.vacuous]
+    if r.coverage and (r.unreached or r.engine != "explicit"):
+        out.append(f"  ({r.coverage})")
+    out += [f"  unreached: {u.who}: {u.where}  {u.text}" for u in r.unreached]
+    return out
 
 
 def write_traces(r: Result, name: str, out: Path | None, svg: Path | None) -> list[Path]:
@@ -150,11 +174,31 @@ def run(args: argparse.Namespace) -> int:
     if args.cluster is not None and args.engine not in ("explicit", "auto"):
         sys.stderr.write("tlbcheck check: error: --cluster runs the explicit search only\n")
         return cli.EXIT_BAD_INPUT
+    litmus = [check_litmus_file(f, args) for f in args.files if f.endswith(".litmus")]
+    args.files = [f for f in args.files if not f.endswith(".litmus")]
+    if not args.files:
+        return max(litmus)
     try:
-        return _run(args)
+        return max([_run(args), *litmus])
     except ClusterError as err:
         sys.stderr.write(f"tlbcheck check: error: {err}\n")
         return cli.EXIT_BAD_INPUT
+
+
+def _print_result(r: Result, cost: str, quiet: bool, color: bool) -> None:
+    """The verdict line, the cost line, then (unless ``quiet``) what coverage says and
+    each trace."""
+    print(verdict_line(r, color))
+    if cost:
+        print(cost)
+    if quiet:
+        return
+    for text in coverage_lines(r):
+        print(text)
+    for t in r.traces:
+        print()
+        print(render_text(t))
+        print()
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -165,15 +209,21 @@ def _run(args: argparse.Namespace) -> int:
     errors: list[dict[str, object]] = []
     out = files.ensure_dir(args.out) if args.out else None  # a bad place fails before any run
     svg = files.ensure_dir(args.svg) if args.svg else None
-    names = files.unique_names(args.files)
-    litmus_codes: list[int] = []
-    for f in args.files:
-        if f.endswith(".litmus"):
-            litmus_codes.append(check_litmus_file(f, args))
-            continue
-        started: float | None = time.monotonic()  # reading counts against the first model
+    names = files.trace_names(args.files)
+    limits = {"timeout": args.timeout, "max_memory": args.max_memory}
+    for n, f in enumerate(args.files):
+        # reading counts against the first model; the first file's clock starts with the
+        # process when tlbcheck is the program (not a call of `main` in a longer one)
+        started: float = args.started if n == 0 else time.monotonic()
         try:
-            checked = load(f, args.define)
+            checked = load_within(f, args.define, limits, started)
+        except LimitReached as limit:
+            r = unloaded(f, args.model or "-", limit.reason, started, args.engine)
+            results.append(r)
+            costs.append(None)
+            if not args.json:
+                print(verdict_line(r, color))
+            continue
         except SpecError as err:
             bad_input = True
             sys.stderr.write(str(err) + "\n")
@@ -186,7 +236,7 @@ def _run(args: argparse.Namespace) -> int:
                 }
             )
             continue
-        for model in _models(args, checked.model, expected_models(checked)):
+        for i, model in enumerate(_models(args, checked.model, expected_models(checked))):
             progress = Progress(sys.stderr, enabled=not args.json)
             r = check_spec(
                 checked,
@@ -199,29 +249,23 @@ def _run(args: argparse.Namespace) -> int:
                 depth=args.depth,
                 prove=args.prove,
                 max_memory=args.max_memory,
-                started=started,
+                started=started if i == 0 else None,
                 symmetry=not args.no_symmetry,
                 por=not args.no_por,
                 stop_at_first=args.stop_at_first,
                 cluster=args.cluster,
                 workers=args.workers,
             )
-            started = None
             progress.done()
+            if args.strict:
+                r = strict(r)
             results.append(r)
             line, run_cost = cost_line(checked, model) if args.cost else ("", None)
             costs.append(run_cost.to_json() if run_cost else None)
-            for path in write_traces(r, names[f], out, svg):
+            for path in write_traces(r, names[n], out, svg):
                 sys.stderr.write(f"trace written to {path}\n")
             if not args.json:
-                print(verdict_line(r, color))
-                if line:
-                    print(line)
-                if not args.quiet:
-                    for t in r.traces:
-                        print()
-                        print(render_text(t))
-                        print()
+                _print_result(r, line, args.quiet, color)
             sys.stdout.flush()
     if args.json:
         out_json = [
@@ -229,7 +273,7 @@ def _run(args: argparse.Namespace) -> int:
             for r, c in zip(results, costs, strict=True)
         ]
         print(json.dumps(out_json + errors, indent=1))
-    return max([exit_code(results, bad_input) if results or bad_input else 0, *litmus_codes])
+    return exit_code(results, bad_input)
 
 
 def check_litmus_file(f: str, args: argparse.Namespace) -> int:

@@ -21,6 +21,20 @@ def add_define_option(p: argparse.ArgumentParser) -> None:
         metavar="NAME=VALUE",
         help="override a param of the spec (repeatable)",
     )
+    add_input_option(p)
+
+
+def add_input_option(p: argparse.ArgumentParser) -> None:
+    """--max-input: the largest spec or trace file read, in MB."""
+    from verifier.lang.frontend import MAX_INPUT_MB
+
+    p.add_argument(
+        "--max-input",
+        type=amount,
+        default=MAX_INPUT_MB,
+        metavar="MB",
+        help=f"refuse spec and trace files larger than MB megabytes (default {MAX_INPUT_MB:g})",
+    )
 
 
 def _whole(text: str, lo: int) -> int:

@@ -12,6 +12,7 @@ import argparse
 import sys
 
 from verifier.cli import common as cli
+from verifier.suite.command import UNFINISHED
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -41,12 +42,24 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("--junit", metavar="FILE", help="also write the results as JUnit XML")
     p.add_argument(
+        "--unfinished",
+        metavar="FILE",
+        default=UNFINISHED,
+        help=f"where Ctrl-C lists the runs it left unfinished (default {UNFINISHED})",
+    )
+    p.add_argument(
         "--update-counterexamples",
         action="store_true",
         help="rewrite counterexamples/ from this run and delete stale traces",
     )
     cli.add_limit_options(p, None)
+    cli.add_input_option(p)
     cli.add_reduction_options(p)
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="a safe verdict that is vacuous for a kind (nothing could be judged) fails",
+    )
     p.add_argument(
         "-D",
         dest="define",
@@ -82,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
         paths=tuple(args.paths),
         jobs=args.jobs,
         junit=args.junit,
+        unfinished=args.unfinished,
         update_counterexamples=args.update_counterexamples,
         limits=suite.Limits(
             args.max_states,
@@ -89,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
             args.max_memory,
             symmetry=not args.no_symmetry,
             por=not args.no_por,
+            strict=args.strict,
         ),
         no_color=args.no_color,
         cluster=args.cluster,

@@ -365,6 +365,7 @@ def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Progr
         spec.flushes,
         *levels,
         frame_data=spec.frame_data,
+        ad=spec.ad,
     )
 
 

@@ -357,6 +357,7 @@ class Program:
     leaves: tuple[tuple[int, ...], ...] = ()  # [table][slot]: wid of the initial value
     frame_data: tuple[int, ...] = ()  # per frame: initial data word; () when no data access
     fatal: bool = False  # a fault stops its core (herd's `fatal`; `.litmus` input)
+    ad: str = "none"  # 'hardware': the walker sets accessed/dirty bits
 
     def walk(self, space: int, page: int) -> tuple[int, int] | None:
         """(dir, slot) of a two-level page, None for a one-level one."""

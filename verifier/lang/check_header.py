@@ -15,9 +15,10 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "ipi": ("unordered", "ordered"),
     "buffer": (),  # an integer
     "flushes": ("plain", "serializing"),
+    "ad": ("none", "hardware"),
 }
 OPTION_DEFAULTS: dict[str, str | int] = {
-    "walker": "speculative", "ipi": "unordered", "buffer": 0, "flushes": "plain",
+    "walker": "speculative", "ipi": "unordered", "buffer": 0, "flushes": "plain", "ad": "none",
 }  # fmt: skip
 PROBLEM_KINDS = (
     "use-after-free", "stale-translation", "stale-permission", "asid-reuse", "freed-table",

@@ -104,6 +104,7 @@ class CheckedSpec:
     handlers: tuple[HandlerInfo, ...]
     expects: tuple[ast.ExpectDecl, ...]
     flushes: str = "plain"  # 'plain' | 'serializing' (docs/page-tables.md)
+    ad: str = "none"  # 'hardware': accessed/dirty bits (docs/page-tables.md)
     tables: tuple[str, ...] = ()  # the frames that are page-table pages
     dirs: tuple[DirInfo, ...] = ()
     # id(node) -> what it names, for every Name, PageRef, PageName and TargetName in a body

@@ -138,13 +138,13 @@ class Ctx:
         for v, s, guards in reversed(list(self.entries_of(c, e.page, e.space))):
             at = self.prog.walk(s, v)
             if at is None:
-                value = _pte_field(lay, e.field, lay.load(c, lay.pte_addr(s, v)))
+                value = _pte_field(lay, c, e.field, lay.pte_addr(s, v))
             else:
                 value = C(0)
                 for k, cond in lay.tables_seen(c, at[0]):
                     if k >= 0:
-                        leaf = lay.load(c, lay.leaf_addr(k, at[1]))
-                        value = ite(cond, _pte_field(lay, e.field, leaf), value)
+                        leaf = _pte_field(lay, c, e.field, lay.leaf_addr(k, at[1]))
+                        value = ite(cond, leaf, value)
             g = conj(*guards)
             out = value if g == TRUE else ite(g, value, out)
         return out
@@ -209,15 +209,19 @@ class Ctx:
 PERM_BIT = {"read": 1, "write": 2, "exec": 4}
 
 
-def _pte_field(lay: Layout, name: str, pte: Expr) -> Expr:
-    w = pte_wid(pte)
+def _pte_field(lay: Layout, c: int, name: str, addr: int) -> Expr:
+    """One field of the PTE entry at ``addr`` as core ``c`` sees it."""
+    w = pte_wid(lay.load(c, addr))
+    if name in ("young", "dirty") and addr in lay.ad:
+        bits = lay.ad_view(c, addr)
+        return op("mod", bits, C(2)) if name == "young" else op("div", bits, C(2))
     if name == "present":
         return lay.valid(w)
     if name in PERM_BIT:
         return lay.allows(w, PERM_BIT[name])
     if name == "global":
         return lay.table(lambda v: int(v.frame >= 0 and v.global_), w)
-    return C(0)  # young, dirty: accessed/dirty bits are not modelled yet
+    return C(0)  # young, dirty without `option ad = hardware`
 
 
 @dataclass

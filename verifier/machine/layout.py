@@ -89,6 +89,7 @@ class CoreFields:
     te: dict[tuple[int, int], int]  # (page, tag) -> source (see Layout.src), 0 empty
     tw: dict[tuple[int, int], int]  # (page, tag) -> PTE value
     psc: dict[int, int] = field(default_factory=dict)  # dir -> cached table+1, 0 empty
+    td: dict[tuple[int, int], int] = field(default_factory=dict)  # (page, tag) -> cached D bit
 
 
 @dataclass
@@ -106,6 +107,8 @@ class Layout:
     # per frame named by a `copy` or `zero` (docs/page-tables.md): 0 its data is live,
     # 1 zeroed, 2+B copied to frame B; none in a spec without those statements
     contents: dict[int, int] = field(default_factory=dict)
+    # per PTE entry address (`option ad = hardware`): accessed bit 1, dirty bit 2
+    ad: dict[int, int] = field(default_factory=dict)
     ipi_codes: dict[tuple[int, int], int] = field(default_factory=dict)  # (core, pc) -> code
     page_values: int = 0  # a page argument is below this (`P.V` carries its space: page_arg)
     bound: BufferBound = field(default_factory=lambda: BufferBound("none", 0))  # (see System)
@@ -127,6 +130,7 @@ class Layout:
             out += [(h, *vs) for h, vs in zip(cf.qh, cf.qa, strict=True)]
             out += [(cf.te[key], cf.tw[key]) for key in sorted(cf.te)]
             out += [(cf.psc[d],) for d in sorted(cf.psc)]
+            out += [(cf.td[key],) for key in sorted(cf.td)]
         out += [(f,) for f in self.mem[: self.nwords]]
         for i, f in enumerate(self.mem[self.nwords : self.nwords + len(self.last)]):
             out.append((f, self.last[i], self.rec[i]))
@@ -137,6 +141,7 @@ class Layout:
         for a in self.arm:
             out += a.groups()
         out += [f for _, f in sorted(self.bbm.items())]
+        out += [(self.ad[a],) for a in sorted(self.ad)]
         assert sorted(i for g in out for i in g) == list(range(len(self.fields)))
         return tuple(out)
 
@@ -269,6 +274,13 @@ class Layout:
             yield k, eq(view, k + 1)
         yield -1, eq(view, 0)
 
+    def ad_view(self, c: int, addr: int) -> Expr:
+        """The accessed/dirty bits of PTE entry ``addr`` as core ``c`` reads them: those of
+        memory, or 0 where its own buffer holds a store to the entry (a `pte` write
+        stores both bits clear)."""
+        mine = self.buffer_any(c, lambda k: eq(k, addr + 1))
+        return ite(mine, C(0), Field(self.ad[addr])) if mine != FALSE else Field(self.ad[addr])
+
     def load(self, c: int, addr: int) -> Expr:
         """A core's view of a word: its youngest buffered store to it, else memory."""
         value: Expr = Field(self.mem[addr])
@@ -356,6 +368,9 @@ def _tlb_fields(lay: Layout, cf: CoreFields, n: str) -> None:
             cf.tw[(v, t)] = lay.add(f"{n}.tlb[{prog.pages[v]},{t}].pte", 0, nwid * 4 + 3, 0)
     for d, dr in enumerate(prog.dirs):
         cf.psc[d] = lay.add(f"{n}.psc[{dr.name}]", 0, len(prog.tables), 0)
+    if prog.ad == "hardware":
+        for v, t in sorted(cf.te):
+            cf.td[(v, t)] = lay.add(f"{n}.tlb[{prog.pages[v]},{t}].dirty", 0, 1, 0)
 
 
 def _shared_fields(lay: Layout, val_lo: int, val_hi: int) -> None:
@@ -381,17 +396,13 @@ def _shared_fields(lay: Layout, val_lo: int, val_hi: int) -> None:
         lay.mem.append(lay.add(f"dir.{dr.name}", 0, len(prog.tables), dr.init + 1))
     for frame in prog.frames:
         lay.freed.append(lay.add(f"freed.{frame}", 0, 1, 0))
-    named = {
-        f
-        for core in prog.cores
-        for ins in core.code
-        for f in (
-            (ins.src, ins.dst) if isinstance(ins, P.ICopy) else (ins.frame,)
-            if isinstance(ins, P.IZero) else ()
-        )
-    }  # fmt: skip
+    copies = [i for core in prog.cores for i in core.code if isinstance(i, P.ICopy | P.IZero)]
+    named = {f for i in copies for f in ((i.src, i.dst) if isinstance(i, P.ICopy) else (i.frame,))}
     for f in sorted(named):
         lay.contents[f] = lay.add(f"contents.{prog.frames[f]}", 0, len(prog.frames) + 1, 0)
     for f, init in enumerate(prog.frame_data):
         name = f"data.{prog.frames[f]}"
         lay.data.append(lay.add(name, min(val_lo, init), max(val_hi, init), init))
+    if prog.ad == "hardware":
+        for a in range(lay.nwords, lay.nwords + len(lay.last)):
+            lay.ad[a] = lay.add(f"ad.{lay.addr_name(a)}", 0, 3, 0)

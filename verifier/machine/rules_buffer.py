@@ -60,6 +60,8 @@ def drains(ctx: Ctx, c: int) -> None:
         r = Rule([lay.is_store(me), older_ok])
         for a in targets:
             r.upd.set(lay.mem[a], ite(eq(me, a + 1), Field(cf.sbv[i][0]), Field(lay.mem[a])))
+            if a in lay.ad:  # a `pte` store clears the accessed and dirty bits
+                r.upd.set(lay.ad[a], ite(eq(me, a + 1), C(0), Field(lay.ad[a])))
         shift_out(r, cf.sba, cf.sbv, i)
         r.info["slot"] = i
         ctx.emit(c, None, r, "drain", f"{core.name}:drain:{i}", "store reaches memory")

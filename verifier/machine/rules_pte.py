@@ -127,6 +127,8 @@ def write_entry(
     r.upd.set(lay.last[a - lay.nwords], wid)
     if not lay.buffered(c):
         r.upd.set(lay.mem[a], fresh_pte(wid))
+        if a in lay.ad:  # a `pte` store clears the accessed and dirty bits
+            r.upd.set(lay.ad[a], 0)
     else:
         ctx.room(c, r)
         buffer_append(ctx, c, r, a + 1, [C(fresh_pte(wid))])

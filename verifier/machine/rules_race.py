@@ -12,22 +12,15 @@ from __future__ import annotations
 from verifier.ir.system import Check, Expr, Field, conj, disj, eq, ite, ne, op
 from verifier.machine.context import Ctx, Rule
 from verifier.machine.layout import C, pte_stale, pte_wid
+from verifier.machine.rules_ad import entry_sources
 from verifier.machine.rules_frames import lost_write
 
 
 def rec_options(ctx: Ctx, v: int) -> list[tuple[int, Expr]]:
     """(TLB source value, the `complete` record of the entry it was filled from) for every
-    source an entry of page ``v`` can have: the space's PTE of a one-level page, the leaf
-    slot of each table for a two-level one (see Layout.src)."""
-    lay, out = ctx.lay, []
-    for so in range(len(ctx.prog.spaces)):
-        at = ctx.prog.walk(so, v)
-        if at is None:
-            out.append((lay.src(so), Field(lay.rec[lay.pte_addr(so, v) - lay.nwords])))
-            continue
-        for k in range(len(ctx.prog.tables)):
-            out.append((lay.src(so, k), Field(lay.rec[lay.leaf_addr(k, at[1]) - lay.nwords])))
-    return out
+    source an entry of page ``v`` can have (``rules_ad.entry_sources``)."""
+    lay = ctx.lay
+    return [(src, Field(lay.rec[a - lay.nwords])) for src, a in entry_sources(ctx, v)]
 
 
 def races(ctx: Ctx, r: Rule, v: int, bit: int, entry: Expr, src: Expr, slot: int | None) -> None:

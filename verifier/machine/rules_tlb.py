@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from verifier.ir import program as P
 from verifier.ir.system import TRUE, Check, Expr, Field, conj, eq, ite, ne, op
-from verifier.machine import rules_walk
+from verifier.machine import rules_ad, rules_walk
 from verifier.machine.context import Ctx, Rule, Site
 from verifier.machine.layout import C, pte_wid
 from verifier.machine.rules_arm import data
@@ -22,6 +22,8 @@ def tlb_clear(ctx: Ctx, rule: Rule, c: int, v: int, t: int) -> None:
     cf = ctx.lay.cores[c]
     rule.upd.set(cf.te[(v, t)], 0)
     rule.upd.set(cf.tw[(v, t)], 0)
+    if cf.td:
+        rule.upd.set(cf.td[(v, t)], 0)
 
 
 def serialize(site: Site, r: Rule) -> None:
@@ -94,18 +96,25 @@ def access_page(
             r.checks += [Check(k.kind, conj(allowed, k.cond), k.fatal, k.info) for k in ok.checks]
 
     # hit on a global entry
-    r = site.rule(page=v, space=s, slot=cf.te[(v, g)], how="hit-global", bit=bit)
-    r.guard += [*guards, ne(te_g, 0)]
-    races(ctx, r, v, bit, Field(cf.tw[(v, g)]), te_g, cf.tw[(v, g)])
-    moves(r, Field(cf.tw[(v, g)]))
-    site.emit(r, "access", f"{v}.{s}.hg")
+    def hit_global() -> Rule:
+        r = site.rule(page=v, space=s, slot=cf.te[(v, g)], how="hit-global", bit=bit)
+        r.guard += [*guards, ne(te_g, 0)]
+        races(ctx, r, v, bit, Field(cf.tw[(v, g)]), te_g, cf.tw[(v, g)])
+        moves(r, Field(cf.tw[(v, g)]))
+        return r
+
+    rules_ad.hit(site, hit_global, bit, v, g, f"{v}.{s}.hg")
+
     # hit on an entry tagged with the current ASID (whether or not a global one exists)
-    r = site.rule(page=v, space=s, slot=cf.te[(v, t)], how="hit", bit=bit)
-    r.guard += [*guards, ne(te_t, 0)]
-    races(ctx, r, v, bit, Field(cf.tw[(v, t)]), te_t, cf.tw[(v, t)])
-    moves(r, Field(cf.tw[(v, t)]))
-    asid_reuse(ctx, r, c, v, s, bit)
-    site.emit(r, "access", f"{v}.{s}.ht")
+    def hit_tagged() -> Rule:
+        r = site.rule(page=v, space=s, slot=cf.te[(v, t)], how="hit", bit=bit)
+        r.guard += [*guards, ne(te_t, 0)]
+        races(ctx, r, v, bit, Field(cf.tw[(v, t)]), te_t, cf.tw[(v, t)])
+        asid_reuse(ctx, r, c, v, s, bit)
+        moves(r, Field(cf.tw[(v, t)]))
+        return r
+
+    rules_ad.hit(site, hit_tagged, bit, v, t, f"{v}.{s}.ht")
     # miss: walk the page table in memory
     miss = [*guards, eq(te_g, 0), eq(te_t, 0)]
     if ctx.prog.walk(s, v) is not None:
@@ -120,6 +129,7 @@ def access_page(
         r.guard += [*miss, lay.valid(pte_wid(mem)), eq(lay.is_global(pte_wid(mem)), glob)]
         r.upd.set(cf.te[(v, tag)], s + 1)
         r.upd.set(cf.tw[(v, tag)], mem)
+        rules_ad.on_fill(ctx, r, c, (v, tag), lay.pte_addr(s, v), mem, bit)
         races(ctx, r, v, bit, mem, C(s + 1), cf.tw[(v, tag)])
         moves(r, mem)
         site.emit(r, "access", f"{v}.{s}.m{glob}")
@@ -151,6 +161,7 @@ def fills(ctx: Ctx, c: int) -> None:
                 )
                 r.upd.set(cf.te[(v, tag)], s + 1)
                 r.upd.set(cf.tw[(v, tag)], mem)
+                rules_ad.on_fill(ctx, r, c, (v, tag), lay.pte_addr(s, v), mem, None)
                 r.info.update(page=v, space=s, slot=cf.te[(v, tag)])
                 ctx.emit(c, None, r, "fill", f"{core.name}:fill:{v}.{s}.{glob}", "walker fill")
 

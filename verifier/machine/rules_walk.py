@@ -17,6 +17,7 @@ from collections.abc import Iterator
 
 from verifier.ir import program as P
 from verifier.ir.system import TRUE, Check, Expr, Field, conj, eq, ne, op
+from verifier.machine import rules_ad
 from verifier.machine.context import Ctx, Rule, Site
 from verifier.machine.layout import C, pte_wid
 from verifier.machine.rules_buffer import buffer_append
@@ -86,6 +87,7 @@ def walk_miss(site: Site, bit: int, v: int, s: int, miss: list[Expr]) -> None:
                 r.guard += [*live, lay.valid(pte_wid(leaf)), eq(lay.is_global(pte_wid(leaf)), glob)]
                 _set(r, {**fill, cf.te[(v, tag)]: lay.src(s, k)})
                 r.upd.set(cf.tw[(v, tag)], leaf)
+                rules_ad.on_fill(ctx, r, c, (v, tag), lay.leaf_addr(k, slot), leaf, bit)
                 races(ctx, r, v, bit, leaf, C(lay.src(s, k)), cf.tw[(v, tag)])
                 site.emit(r, "access", f"{v}.{s}.{via[0]}{k}.m{glob}")
 
@@ -133,6 +135,7 @@ def walker_fills(ctx: Ctx, c: int, used: set[int]) -> None:
                     )
                     r.upd.set(cf.te[(v, tag)], lay.src(s, k))
                     r.upd.set(cf.tw[(v, tag)], leaf)
+                    rules_ad.on_fill(ctx, r, c, (v, tag), lay.leaf_addr(k, slot), leaf, None)
                     r.info.update(page=v, space=s, slot=cf.te[(v, tag)], dir=d, table=k)
                     key = f"{name}:fill:{v}.{s}.{k}.{glob}"
                     ctx.emit(c, None, r, "fill", key, "walker fill")

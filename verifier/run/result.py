@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from verifier.lang.span import Span
+from verifier.run.coverage import Unreached
 
 TRACE_FORMAT = 1
 
@@ -230,6 +231,9 @@ class Result:
     reason: str = ""  # why a run is inconclusive, or what an engine did not check
     diagnostics: tuple[dict[str, Any], ...] = field(default=())
     reductions: tuple[str, ...] = ()  # what the search reduced, e.g. "symmetry over cpu"
+    unreached: tuple[Unreached, ...] = ()  # statements no explored state reached
+    vacuous: tuple[str, ...] = ()  # kinds a `safe` verdict could not have judged, and why
+    coverage: str = ""  # why ``unreached``/``vacuous`` are not known ("" when they are)
 
     def trace(self, kind: str) -> Trace | None:
         return next((t for t in self.traces if t.kind == kind), None)
@@ -252,4 +256,11 @@ class Result:
             "traces": {t.kind: [s.to_json() for s in t.steps] for t in self.traces},
             "diagnostics": list(self.diagnostics),
             **({"reductions": list(self.reductions)} if self.reductions else {}),
+            "unreached": [u.to_json() for u in self.unreached],
+            "vacuous": list(self.vacuous),
+            **({"coverage": self.coverage} if self.coverage else {}),
         }
+
+    @property
+    def is_vacuous(self) -> bool:
+        return self.verdict == "safe" and bool(self.vacuous)

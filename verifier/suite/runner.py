@@ -87,7 +87,7 @@ def describe_expect(expect: ExpectDecl | None) -> str:
 def describe_got(result: Result) -> str:
     """What a run found, in the words of an `expect` line."""
     if result.verdict == "safe":
-        return "safe"
+        return "safe (vacuous)" if result.is_vacuous else "safe"
     if result.verdict == "unsafe":
         if tuple(result.kinds) == ("hang",):
             return "hang"
@@ -191,6 +191,7 @@ class Limits:
     max_memory: float | None = None  # MB, per worker process
     symmetry: bool = True
     por: bool = True
+    strict: bool = False  # a vacuous safe verdict fails (`api.strict`)
 
     def kwargs(self) -> dict[str, Any]:
         kw: dict[str, Any] = {}
@@ -234,7 +235,7 @@ def run_job(job: Job, limits: Limits | None = None, source: str | None = None) -
         return failed(_internal())
     if len(results) != 1:
         return failed(f"internal error: check_file gave {len(results)} results for one model")
-    result = results[0]
+    result = api.strict(results[0]) if limits.strict else results[0]
     return Outcome(
         job.path, job.model, job.expected, judge(result), result=result, defines=job.defines
     )
@@ -270,8 +271,8 @@ def run_jobs(
                 record(run_job(job, limits))
         else:
             run_parallel(run_job, [(job, limits) for job in todo], jobs, record)
-    except KeyboardInterrupt:
-        raise Interrupted(todo[len(done) :]) from None
+    except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM/SIGHUP under the command line
+        raise Interrupted(todo[len(done) :], getattr(stop, "signum", 2), done) from None
     ran = iter(done)
     return [next(ran) if isinstance(p, Job) else p for p in planned]
 
@@ -296,6 +297,7 @@ def failure_text(o: Outcome) -> str:
     if r is not None:
         if r.reason:
             lines.append(f"reason:   {r.reason}")
+        lines += [f"unreached: {u.who}: {u.where}  {u.text}" for u in r.unreached]
         lines.append(f"states:   {r.states}")
         for t in r.traces:
             lines.append("")
@@ -350,9 +352,13 @@ def render(outcomes: Sequence[Outcome], color: bool = False) -> str:
     """The table, each failure in detail, then the summary (deterministic)."""
     parts = [terminal.table(rows(outcomes, color), HEADERS).rstrip("\n")]
     for o in outcomes:
+        where = o.spec if o.model == "-" else f"{o.spec} under {o.model}"
+        if o.status == OK and o.result is not None and o.result.is_vacuous:
+            head = terminal.paint(f"VACUOUS: {where}", "inconclusive", color)
+            warn = "\n".join(f"safe says nothing of {v}" for v in o.result.vacuous)
+            parts.append(f"{head}\n{_indent(warn)}")
         if o.status == OK:
             continue
-        where = o.spec if o.model == "-" else f"{o.spec} under {o.model}"
         head = terminal.paint(f"{o.status.upper()}: {where}", _STYLE[o.status], color)
         parts.append(f"{head}\n{_indent(failure_text(o))}")
     parts.append("\n".join(summary_lines(outcomes)))

@@ -97,6 +97,11 @@ class Effects:
         arm = effects_arm.describe(self, cmd, pre, post)
         if arm is not None:
             return arm
+        if cmd.get("dirty") == "fault":
+            return (
+                "write hit an entry cached clean; the locked re-walk finds the PTE "
+                "no longer writable: page fault"
+            )
         if cmd.get("dir") is not None and cmd.action in ("fault", "fill", "access"):
             return self._walk(cmd, pre, post)
         if cmd.action in _FIXED:
@@ -268,9 +273,14 @@ class Effects:
             return f"TLB miss; {what}; " + self._access_outcome(cmd, post)
         pv = self.wid_of(pre[self.value_field[cmd.get("slot")]])
         page = self.prog.pages[cmd.get("page")]
+        dirty = (
+            "; entry was clean: the locked re-walk sets the PTE's dirty bit"
+            if cmd.get("dirty") == "set"
+            else ""
+        )
         return (
-            f"TLB hit: {page} -> {pte_desc(pv, self.prog)} (entry from {pte_source(pv)}); "
-            + self._access_outcome(cmd, pre)
+            f"TLB hit: {page} -> {pte_desc(pv, self.prog)} (entry from {pte_source(pv)})"
+            f"{dirty}; " + self._access_outcome(cmd, pre)
         )
 
     def _complete(self, cmd: Command, pre: State, post: State) -> str:

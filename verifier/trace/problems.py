@@ -68,9 +68,9 @@ def _freed_table(prog: Program, cmd: Command, info: dict[str, Any], who: str) ->
     d = prog.dirs[info["dir"]].name
     how = "the cached pointer" if info["via"] == "cached" else "the dir in memory"
     page = prog.pages[cmd.get("page")]
-    what = cmd.text if cmd.site is not None else f"the walker of {who}"
+    what = f"`{cmd.text}`" if cmd.site is not None else "the speculative walker"
     msg = (
-        f"{who}: a walk of {page} for `{what}` read slot {info['slot']} of freed table "
+        f"{who}: a walk of {page} for {what} read slot {info['slot']} of freed table "
         f"{table} through {how} {d} -> {table}"
     )
     now = f"table {table} was freed"
