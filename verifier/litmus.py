@@ -107,7 +107,7 @@ def _final(system: System, lay: Layout, s: tuple[int, ...] | bytes) -> bool:
 
 def _outcome(lay: Layout, s: tuple[int, ...]) -> tuple[int, ...]:
     """What herd would print of a final state: registers, data words, faults, PTEs."""
-    fields = [f for cf in lay.cores for f in cf.regs] + lay.data
+    fields = [f for cf in lay.cores for f in cf.regs] + lay.arm.data
     fields += [a.fault for a in lay.arm if a.fault is not None]
     fields += lay.mem[lay.nwords :]
     return tuple(s[f] // 4 if f in lay.mem else s[f] for f in fields)
@@ -138,7 +138,7 @@ def judge(c: LCond, lay: Layout, s: tuple[int, ...]) -> bool:
         pv = lay.prog.pte_values[s[f] // 4]
         have = {"frame": pv.frame, "perms": pv.perms}
         return all(have[k] == v for k, v in o.fields)
-    field = lay.cores[o.core].regs[o.index] if o.kind == "reg" else lay.data[o.index]
+    field = lay.cores[o.core].regs[o.index] if o.kind == "reg" else lay.arm.data[o.index]
     return s[field] == c.value
 
 

@@ -75,7 +75,7 @@ class Ctx:
         self.prog = prog
         self.model = model
         self.lay: Layout = lay if lay is not None else build_layout(prog, model)
-        if model == "arm" and not self.lay.arm:
+        if not hasattr(self.lay.arm, "data"):  # a layout of its own, not one shared
             add_arm_fields(self.lay)
         self.commands: list[Command] = []
 

@@ -112,10 +112,7 @@ class Layout:
     ipi_codes: dict[tuple[int, int], int] = field(default_factory=dict)  # (core, pc) -> code
     page_values: int = 0  # a page argument is below this (`P.V` carries its space: page_arg)
     bound: BufferBound = field(default_factory=lambda: BufferBound("none", 0))  # (see System)
-    data: list[int] = field(default_factory=list)  # per frame: its data word (docs/arm64.md)
-    arm: list[Any] = field(default_factory=list)  # per core under `arm`: layout_arm.ArmCore
-    # under `arm`, per PTE a valid value is stored to: (last valid wid + 1, cleared bit)
-    bbm: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
+    arm: Any = field(default_factory=list)  # layout_arm.ArmLayout: data words, `arm` fields
 
     def groups(self) -> tuple[tuple[int, ...], ...]:
         """The fields that together describe one machine object: a core's control state
@@ -137,10 +134,7 @@ class Layout:
         out += [(f,) for f in self.mem[self.nwords + len(self.last) :]]
         out += [(f,) for f in self.freed]
         out += [(self.contents[f],) for f in sorted(self.contents)]
-        out += [(f,) for f in self.data]
-        for a in self.arm:
-            out += a.groups()
-        out += [f for _, f in sorted(self.bbm.items())]
+        out += self.arm.groups() if hasattr(self.arm, "groups") else []
         out += [(self.ad[a],) for a in sorted(self.ad)]
         assert sorted(i for g in out for i in g) == list(range(len(self.fields)))
         return tuple(out)
@@ -246,8 +240,7 @@ class Layout:
 
     # -- store buffers
     def buffered(self, c: int) -> bool:
-        """Stores go through a store buffer (tso, pso; not sc, nor arm: docs/arm64.md)."""
-        return self.model in ("tso", "pso")
+        return self.model in ("tso", "pso")  # not sc, nor arm (docs/arm64.md)
 
     def is_store(self, kind: Expr) -> Expr:
         return conj(op("ge", kind, C(1)), op("le", kind, C(self.naddrs)))
@@ -400,9 +393,6 @@ def _shared_fields(lay: Layout, val_lo: int, val_hi: int) -> None:
     named = {f for i in copies for f in ((i.src, i.dst) if isinstance(i, P.ICopy) else (i.frame,))}
     for f in sorted(named):
         lay.contents[f] = lay.add(f"contents.{prog.frames[f]}", 0, len(prog.frames) + 1, 0)
-    for f, init in enumerate(prog.frame_data):
-        name = f"data.{prog.frames[f]}"
-        lay.data.append(lay.add(name, min(val_lo, init), max(val_hi, init), init))
     if prog.ad == "hardware":
         for a in range(lay.nwords, lay.nwords + len(lay.last)):
             lay.ad[a] = lay.add(f"ad.{lay.addr_name(a)}", 0, 3, 0)

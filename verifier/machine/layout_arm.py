@@ -18,6 +18,23 @@ from verifier.machine.layout import Layout
 from verifier.machine.window import Window
 
 
+class ArmLayout(list):  # type: ignore[type-arg]
+    """``Layout.arm``: the `arm` fields of each core (a list of `ArmCore`), the data words
+    of frames (``data``, any model) and the break-before-make fields (``bbm``: per PTE a
+    valid value is stored to, (last valid wid + 1, cleared bit))."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: list[int] = []
+        self.bbm: dict[tuple[int, int], tuple[int, int]] = {}
+
+    def groups(self) -> list[tuple[int, ...]]:
+        out: list[tuple[int, ...]] = [(f,) for f in self.data]
+        for a in self:
+            out += a.groups()
+        return out + [f for _, f in sorted(self.bbm.items())]
+
+
 @dataclass
 class ArmCore:
     done: dict[int, int] = field(default_factory=dict)
@@ -47,7 +64,16 @@ def broadcasters(prog: P.Program) -> list[int]:
 
 
 def add_arm_fields(lay: Layout) -> None:
+    """The data words of frames (any model), then under `arm` the per-core and
+    break-before-make fields."""
     prog = lay.prog
+    lay.arm = ArmLayout()
+    vals = [lay.fields[f] for cf in lay.cores for f in cf.regs] + [lay.fields[f] for f in lay.mem]
+    lo, hi = min([0, *(f.lo for f in vals)]), max([15, *(f.hi for f in vals)])
+    for f, init in enumerate(prog.frame_data):
+        lay.arm.data.append(lay.add(f"data.{prog.frames[f]}", min(lo, init), max(hi, init), init))
+    if lay.model != "arm":
+        return
     win = Window(prog)
     nwid = len(prog.pte_values)
     issuers = broadcasters(prog)
@@ -72,7 +98,7 @@ def add_arm_fields(lay: Layout) -> None:
         wid = prog.spaces[s].entries[v]
         last = wid + 1 if prog.pte_values[wid].frame >= 0 else 0
         name = lay.addr_name(lay.pte_addr(s, v))
-        lay.bbm[(s, v)] = (
+        lay.arm.bbm[(s, v)] = (
             lay.add(f"bbm.{name}.last_valid", 0, nwid, last),
             lay.add(f"bbm.{name}.cleared", 0, 1, 0),
         )

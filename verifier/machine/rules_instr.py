@@ -12,7 +12,15 @@ from typing import Any
 
 from verifier.ir import program as P
 from verifier.ir.system import TRUE, Check, Field, disj, eq, ite, op
-from verifier.machine import rules_arm, rules_frames, rules_ipi, rules_pte, rules_tlb, rules_walk
+from verifier.machine import (
+    rules_arm,
+    rules_frames,
+    rules_ipi,
+    rules_pte,
+    rules_tlb,
+    rules_translate,
+    rules_walk,
+)
 from verifier.machine.context import Ctx, Site
 from verifier.machine.layout import C
 from verifier.machine.rules_buffer import buffer_append
@@ -164,7 +172,7 @@ RULES: dict[type, Callable[[Site, Any], None]] = {
     P.IFlushAsid: rules_tlb.flush_asid,
     P.IFlushAll: rules_tlb.flush_all,
     P.IAccess: lambda site, ins: (
-        rules_arm.access if site.ctx.model == "arm" else rules_tlb.access
+        rules_translate.access if site.ctx.model == "arm" else rules_tlb.access
     )(site, ins),
     P.IBarrier: rules_arm.barrier,
     P.ITlbi: rules_arm.tlbi,
