@@ -1,4 +1,4 @@
-"""Time and peak memory of the explicit and smt engines on the shared examples.
+"""Time and peak memory of the explicit and smt engines on the examples.
 
     python3 benchmarks/bench_engines.py [--budget S] [--ns 2,3,4,5,6] [--model pso] [FILE...]
 
@@ -27,7 +27,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-EXAMPLES = ROOT.parent / "shared" / "examples"
+EXAMPLES = ROOT / "examples"
 SHORT = {
     "use-after-free": "uaf",
     "stale-translation": "st",
@@ -77,7 +77,7 @@ def has_param_n(path: Path) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("files", nargs="*", help="specs (default: the shared examples)")
+    ap.add_argument("files", nargs="*", help="specs (default: the examples)")
     ap.add_argument(
         "--budget",
         type=float,

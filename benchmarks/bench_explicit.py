@@ -96,7 +96,7 @@ EXPORTED: list[Path] = []  # the old engines' temporary trees, removed at the en
 def parse() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--against", default="main", help="git revision of the old engine")
-    ap.add_argument("--examples", type=Path, default=Path("/work/shared/examples"))
+    ap.add_argument("--examples", type=Path, default=ROOT / "examples")
     ap.add_argument("--only", default="eager_fenced", help="substring of example names")
     ap.add_argument("--n", default="2,3,4")
     ap.add_argument("--models", default="pso")

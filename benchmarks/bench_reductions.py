@@ -6,9 +6,8 @@ share of states each reduction removes.
     python benchmarks/bench_reductions.py [--only lazy] [--n 2,3,4] [--models pso]
         [--max-states 3000000]
 
-Protocols: the shared language examples with an ``N`` parameter, and the `.tlb`
-specs of the SPIN benchmark (`benchmarks/spin/`) that are not a copy of one (today
-all five are).  A run that reaches
+Protocols: the five examples (`examples/`) the SPIN benchmark has a Promela model
+of (`benchmarks/spin/*.pml`).  A run that reaches
 ``--max-states`` is shown with ``>``; the next N of that protocol is skipped for the
 reductions that already did not finish.  Figures for comparing reductions on one
 machine, not thresholds.
@@ -24,7 +23,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT.parent / "shared" / "examples"
+EXAMPLES = ROOT / "examples"
 
 WORKER = r"""
 import json, sys, time
@@ -51,10 +50,8 @@ MODES = (("none", "0", "0"), ("sym", "1", "0"), ("por", "0", "1"), ("sym+por", "
 
 
 def protocols() -> list[Path]:
-    shared = [p for p in sorted(EXAMPLES.glob("*.tlb")) if "param N" in p.read_text()]
-    texts = {p.read_text() for p in shared}
-    spin = sorted((ROOT / "benchmarks" / "spin").glob("*.tlb"))
-    return shared + [p for p in spin if p.read_text() not in texts]
+    spin = sorted((ROOT / "benchmarks" / "spin").glob("*.pml"))
+    return [EXAMPLES / f"{p.stem}.tlb" for p in spin]
 
 
 def run(path: Path, n: int, model: str, max_states: int, sym: str, por: str) -> dict:

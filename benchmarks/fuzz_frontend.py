@@ -1,5 +1,7 @@
 """Fuzz the front end: grammar-based specs, mutated specs and random bytes through
-parse + check, and `tlbcheck check` (in process, a tiny --max-states) on those that check.
+parse + check, and `tlbcheck check` (in process, a tiny --max-states) on those that check;
+fuzzed `-D` values on real specs, and fuzzed command lines (every command, option values
+of every shape) through `tlbcheck` itself.
 
     PYTHONPATH=$PWD python benchmarks/fuzz_frontend.py --count 100000 --out /tmp/fuzz
 
@@ -15,6 +17,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import multiprocessing
+import os
 import random
 import re
 import sys
@@ -47,10 +51,43 @@ LEADING_ZERO = re.compile(r"(?<![0-9A-Za-z_])0+(?=[0-9])")
 
 
 def seeds_corpus() -> list[str]:
-    paths = sorted((ROOT / "specs").rglob("*.tlb"))
-    examples = ROOT.parent.parent / "shared" / "examples"
-    paths += sorted(examples.glob("*.tlb")) if examples.is_dir() else []
+    paths = sorted((ROOT / "specs").rglob("*.tlb")) + sorted((ROOT / "examples").glob("*.tlb"))
     return [p.read_text() for p in paths]
+
+
+NUMBERS = [
+    "0", "1", "3", "01", "007", "0x10", "0X1f", "-1", "-0", "+1", "1e3", "1.5", "nan", "inf",
+    "-inf", "1e309", "", " ", " 2 ", "0b1", "0o7", "1_000", "\u0661", "\uff12", "9" * 30,
+    "9" * 5000, "2147483647", "2147483648", "-2147483648", "0x7fffffff", "0x", "--1", "N", "=",
+    "\x00",
+]  # fmt: skip
+OPTIONS = {
+    "check": ["--timeout", "--max-states", "--max-memory", "--depth", "--max-input", "--model",
+              "--engine", "--out", "--svg", "-D"],
+    "suite": ["--jobs", "--timeout", "--max-states", "--max-memory", "--max-input", "--junit"],
+    "parse": ["-D", "--max-input"],
+    "cost": ["--cores", "-D", "--max-input"],
+    "replay": ["-D", "--spec", "--max-input"],
+    "show": ["--format", "-o", "--spec"],
+}  # fmt: skip
+FLAGS = ["-q", "--json", "--no-color", "--all-models", "--prove", "--no-por", "--no-symmetry",
+         "--stop-at-first", "--cost", "--expected-models", "--", "-", "--bogus"]  # fmt: skip
+
+
+def define(r: random.Random, names: list[str]) -> str:
+    """A `-D` value: mostly NAME=NUMBER with a real param name, sometimes anything."""
+    name = r.choice([*names, "N", "_", "x1", "1x", "", "N N", "é"]) if names else "N"
+    k = r.randrange(6)
+    if k == 0:
+        return r.choice(TOKENS) + r.choice(["=", "==", ":", ""]) + r.choice(NUMBERS)
+    sep = r.choice(["=", "=", "=", " = ", "==", ""])
+    return f"{name}{sep}{r.choice(NUMBERS) if k < 4 else str(r.randint(-(2**40), 2**40))}"
+
+
+def option_value(r: random.Random) -> str:
+    words = ["sc", "tso", "pso", "arm", "smt", "explicit", "svg", "x.svg", "/dev/null",
+             "/dev/full", "/nonexistent/dir/x", ".", "2,4", "1,,2"]  # fmt: skip
+    return r.choice([*NUMBERS, *words])
 
 
 def mutate(r: random.Random, text: str) -> str:
@@ -95,7 +132,11 @@ class Fuzz:
 
     def input(self, n: int) -> tuple[str, bytes]:
         self.r = random.Random(f"{self.a.seed}:{n}")  # input n is the same whatever --jobs
-        k = n % 5
+        k = n % 7
+        if k == 5:
+            return "defines", self.r.choice(self.corpus).encode()
+        if k == 6:
+            return "argv", self.r.choice(self.corpus).encode()
         if k == 0:
             return "grammar", gen_text(self.r.randrange(10**9)).encode()
         if k == 1:
@@ -109,6 +150,12 @@ class Fuzz:
         self.counts[kind] += 1
         path = self.tmp / "in.tlb"
         start = time.monotonic()
+        if kind in ("defines", "argv"):
+            path.write_bytes(data)
+            argv = self.defines_argv(data) if kind == "defines" else self.fuzzed_argv(path)
+            self.cli(n, data, argv)
+            self.timed(start, data)
+            return
         try:
             if kind == "bytes":  # through the file reader, which decodes and locates bad bytes
                 path.write_bytes(data)
@@ -132,7 +179,7 @@ class Fuzz:
             sink = io.StringIO()
             with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
                 try:
-                    rc = tlbcheck([*argv, "--timeout", "5"])
+                    rc = tlbcheck([*argv, "--timeout", "2"])
                 except SystemExit as exc:  # argparse
                     rc = int(exc.code or 0)
             self.counts[f"exit {rc}"] += 1
@@ -141,6 +188,48 @@ class Fuzz:
                 return
         del checked
         self.timed(start, data)
+
+    def defines_argv(self, data: bytes) -> list[str]:
+        names = re.findall(r"^param\s+([A-Za-z_][A-Za-z0-9_]*)", data.decode(), re.M)
+        argv = ["check", str(self.tmp / "in.tlb"), "--max-states", str(self.a.max_states)]
+        argv += ["--timeout", "2"]
+        for _ in range(self.r.randint(1, 3)):
+            argv += ["-D", define(self.r, names)]
+        return argv
+
+    def fuzzed_argv(self, path: Path) -> list[str]:
+        command = self.r.choice(list(OPTIONS))
+        argv = [command, str(path)]
+        if command in ("check", "suite"):  # before any `--`, and later ones win
+            argv = [command, "--timeout", "2", "--max-states", str(self.a.max_states), str(path)]
+        for _ in range(self.r.randint(1, 4)):
+            if self.r.randrange(3) == 0:
+                argv.append(self.r.choice(FLAGS))
+            else:
+                option = self.r.choice(OPTIONS[command])
+                value = define(self.r, ["N"]) if option == "-D" else option_value(self.r)
+                argv += [option, value] if self.r.randrange(4) else [f"{option}={value}"]
+        return argv
+
+    def cli(self, n: int, data: bytes, argv: list[str]) -> None:
+        """``tlbcheck *argv`` in process: any exit but 4 is fine, any exception a crash."""
+        sink = io.StringIO()
+        cwd = os.getcwd()
+        os.chdir(self.tmp)  # --out, --junit, -o land in the scratch folder
+        try:
+            with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+                try:
+                    rc = tlbcheck(argv)
+                except SystemExit as exc:  # argparse
+                    rc = exc.code if isinstance(exc.code, int) else 2
+        except Exception as exc:
+            self.crash(n, data, exc, f"argv: {argv}\n{traceback.format_exc()}")
+            return
+        finally:
+            os.chdir(cwd)
+        self.counts[f"exit {rc}"] += 1
+        if rc == 4:
+            self.crash(n, data, RuntimeError("exit 4"), f"argv: {argv}\n{sink.getvalue()}")
 
     def timed(self, start: float, data: bytes) -> None:
         took = time.monotonic() - start
@@ -155,7 +244,10 @@ class Fuzz:
         text = data.decode("utf-8", "replace")
         stripped = LEADING_ZERO.sub("", text)
         kind = "other"
-        if stripped != text:
+        if "base 0" in detail and "-D" in detail:
+            stripped = text  # `-D N=01`: issue 23's crash, counted apart
+            kind = "-D leading zeros"
+        if stripped != text and kind == "other":
             try:
                 load_text(stripped, "f.tlb", [])
                 kind = "leading zeros"
@@ -187,6 +279,8 @@ class Fuzz:
 def _worker(
     job: tuple[argparse.Namespace, int],
 ) -> tuple[Counter[str], Counter[str], tuple[float, str]]:
+    # `suite --jobs N` run in process starts workers: a pool's daemon may not
+    multiprocessing.current_process().daemon = False
     return Fuzz(job[0]).run_slice(job[1])
 
 
@@ -203,12 +297,13 @@ def run(a: argparse.Namespace) -> int:
     took = time.monotonic() - start
     print(f"inputs tried: {a.count} in {took:.0f} s with {a.jobs} jobs "
           f"({c['ms'] / max(1, a.count):.1f} ms of one worker per input)")  # fmt: skip
-    for k in ("grammar", "mutated", "soup", "bytes"):
+    for k in ("grammar", "mutated", "soup", "bytes", "defines", "argv"):
         print(f"  {k:9} {c[k]}")
     print(f"loaded: {c['checked']}, diagnostics: {c['diagnostic']}")
     exits = ", ".join(f"{k}: {v}" for k, v in sorted(c.items()) if k.startswith("exit"))
     print(f"tlbcheck check runs: {c['tlbcheck check']} ({exits})")
     print(f"crashes: {c['crashes']} (leading zeros: {crash_kinds['leading zeros']}, "
+          f"-D leading zeros: {crash_kinds['-D leading zeros']}, "
           f"other: {crash_kinds['other']}); saved in {a.out}")  # fmt: skip
     print(f"slowest input: {slowest[0]:.2f} s ({slowest[1]}); "
           f"inputs over {a.slow} s: {c['slow inputs']}")  # fmt: skip

@@ -7,12 +7,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# ../shared/examples from /work/main; from a worktree (/work/wt/NAME) it is one level up
-EXAMPLES = next(
-    (p / "shared" / "examples" for p in ROOT.parents if (p / "shared" / "examples").is_dir()),
-    ROOT.parent / "shared" / "examples",
-)
+EXAMPLES = ROOT / "examples"
 SPECS = ROOT / "specs"
+
+
+def tlb_files(folder: Path, pattern: str = "*.tlb") -> list[Path]:
+    """The files of ``folder`` matching ``pattern``, sorted; none is an error, so a test
+    parametrised over them fails at collection instead of silently running no case."""
+    found = sorted(folder.glob(pattern))
+    if not found:
+        raise FileNotFoundError(f"no {pattern} under {folder}: the repository is incomplete")
+    return found
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -27,3 +32,61 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
+
+
+# ---------------------------------------------------------------- a Ray cluster
+
+RAY_FIXTURE = "ray_cluster"
+_RAY: dict[str, object] = {}
+
+
+def _ray_missing() -> str | None:
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is None:
+        return "ray is not installed (the extra tlbcheck[ray]: pip install -e '.[ray]')"
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Start the test cluster as soon as a selected test needs it, so that its
+    start-up (tens of seconds on a busy machine) overlaps the tests before it."""
+    import subprocess
+    import sys
+    import tempfile
+
+    wanted = any(RAY_FIXTURE in getattr(i, "fixturenames", ()) for i in items)
+    if not wanted or _ray_missing() or "proc" in _RAY:
+        return
+    out = Path(tempfile.mkdtemp(prefix="tlbcheck-ray")) / "cluster.json"
+    _RAY["out"] = out
+    _RAY["proc"] = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests" / "ray_cluster.py"), str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> object:
+    """{"address", "raylets"} of the two-node Ray cluster on 127.0.0.1, shared by the
+    session (`tests/ray_cluster.py`); the tests skip where Ray is not installed."""
+    import json
+    import os
+    import time
+
+    missing = _ray_missing()
+    if missing:
+        pytest.skip(missing)
+    proc, out = _RAY.get("proc"), _RAY.get("out")
+    if proc is None or not isinstance(out, Path):
+        pytest.skip("the Ray cluster was not started at collection")
+    deadline = time.monotonic() + 180
+    while not out.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:  # type: ignore[attr-defined]
+            pytest.fail("the test Ray cluster did not start (tests/ray_cluster.py)")
+        time.sleep(0.2)
+    # the cluster's processes inherit this session's PYTHONPATH: no need to ship the package
+    os.environ["TLBCHECK_RAY_SHIP"] = "0"
+    yield json.loads(out.read_text())
+    proc.terminate()  # type: ignore[attr-defined]  # it shuts the cluster down on its own

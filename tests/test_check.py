@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import tlb_files
 
 from verifier.cli import main as cli
 from verifier.lang import ast
@@ -20,7 +21,7 @@ from verifier.lang.diagnostics import SpecError
 from verifier.lang.frontend import load_text
 
 GOLDEN = Path(__file__).parent / "golden" / "diagnostics"
-CASES = sorted(p.stem for p in GOLDEN.glob("*.tlb"))
+CASES = [p.stem for p in tlb_files(GOLDEN)]
 LOCATION = re.compile(r"^(\S+):(\d+):(\d+): (error|note): ", re.MULTILINE)
 
 

@@ -3,9 +3,8 @@ meaning (`system.evaluate`), and the shape of the code that makes them fast."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from conftest import EXAMPLES, tlb_files
 
 from verifier.ir.lower import lower
 from verifier.ir.system import Command, Const, Field, FieldInfo, Op, System, Table, evaluate
@@ -14,8 +13,6 @@ from verifier.machine.semantics import build
 from verifier.run.compile import State, _Gen, _succ_source, compile_system
 from verifier.search.explicit import explore
 from verifier.search.symmetry import canon
-
-EXAMPLES = Path("/work/shared/examples")
 
 
 def _no(s: State) -> list[int]:
@@ -46,7 +43,7 @@ def _expected(
     return out, hits
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in EXAMPLES.glob("*.tlb")))
+@pytest.mark.parametrize("name", [p.stem for p in tlb_files(EXAMPLES)])
 def test_successor_functions_mean_what_the_commands_mean(name: str) -> None:
     path = EXAMPLES / f"{name}.tlb"
     checked = load(str(path), ["N=2"] if "param N" in path.read_text() else [])

@@ -17,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import tlb_files
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -181,7 +182,7 @@ def test_engines_agree_many(text: str, model: str) -> None:
 
 
 def _regressions() -> list[Path]:
-    return sorted(REGRESSIONS.glob("*.tlb"))
+    return tlb_files(REGRESSIONS)
 
 
 @pytest.mark.parametrize("spec", _regressions(), ids=lambda p: p.stem)

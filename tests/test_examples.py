@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES
+from conftest import EXAMPLES, tlb_files
 
 from verifier.api import check_spec, meets
 from verifier.lang.checked import MODELS
@@ -15,7 +15,7 @@ from verifier.lang.frontend import load, load_text
 from verifier.report.render_text import render_text
 
 GOLDEN = Path(__file__).parent / "golden" / "traces"
-FILES = sorted(EXAMPLES.glob("*.tlb"))
+FILES = tlb_files(EXAMPLES)
 
 
 def _cases(ns: list[int]) -> list[object]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from conftest import EXAMPLES
+from conftest import EXAMPLES, tlb_files
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,7 +15,7 @@ from verifier.lang.diagnostics import SpecError
 from verifier.lang.frontend import load, load_text
 from verifier.lang.span import NOSPAN
 
-SOURCES = [p.read_text() for p in sorted(EXAMPLES.glob("*.tlb"))]
+SOURCES = [p.read_text() for p in tlb_files(EXAMPLES)]
 TOKENS = [
     "{", "}", "(", ")", "[", "]", "[*]", ";", "\n", ",", ":=", "=", "+=", "->", "..", ".",
     "-", "!", "==", "&&", "||", "//", '"', "0x", "99999999999999999999", "else", "if",

@@ -23,6 +23,7 @@ LAYERS = [
     "cost",
     "replay",
     "report",
+    "engine",
     "api",
     "repair",
     "suite",

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLES, ROOT
+from conftest import EXAMPLES, tlb_files
 from oracle.campaign import compare
 from oracle.explore import run_oracle
 
@@ -24,7 +24,6 @@ from verifier.lang.checked import MODELS, CheckedSpec
 from verifier.lang.frontend import load
 
 REGRESSIONS = Path(__file__).parent / "regressions" / "oracle"
-EXAMPLE_DIR = EXAMPLES if EXAMPLES.is_dir() else ROOT.parent.parent / "shared" / "examples"
 
 # Generated seeds on which tlbcheck is known to be wrong today (each defect is kept as a
 # regression in tests/regressions/oracle/); the slow campaign skips them.
@@ -90,7 +89,7 @@ def test_tlbcheck_agrees_with_the_oracle_campaign() -> None:
 
 def _examples(ns: list[int], slow: bool) -> list[Any]:
     out = []
-    for f in sorted(EXAMPLE_DIR.glob("*.tlb")):
+    for f in tlb_files(EXAMPLES):
         has_n = "param N" in f.read_text()
         if slow and not has_n:
             continue  # already in the first list (marked slow there)
@@ -112,7 +111,7 @@ def test_oracle_gives_the_examples_verdicts(path: Path, n: int, model: str) -> N
 
 
 def test_the_examples_are_found() -> None:
-    assert len(list(EXAMPLE_DIR.glob("*.tlb"))) >= 7
+    assert len(tlb_files(EXAMPLES)) >= 7
 
 
 # ---------------------------------------------------------------- stored disagreements
@@ -120,7 +119,7 @@ def test_the_examples_are_found() -> None:
 
 def _regressions(tlbcheck: bool) -> list[Any]:
     out = []
-    for f in sorted(REGRESSIONS.glob("*.tlb")):
+    for f in tlb_files(REGRESSIONS):
         marks = []
         for line in f.read_text().splitlines():
             if tlbcheck and line.startswith("// xfail:"):

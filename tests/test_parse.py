@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, ROOT
+from conftest import EXAMPLES, ROOT, tlb_files
 
 from verifier.cli import main as cli
 from verifier.lang import ast
@@ -38,7 +38,7 @@ def syntax_error(text: str) -> str:
 
 
 def test_all_examples_parse() -> None:
-    for path in EXAMPLES.glob("*.tlb"):
+    for path in tlb_files(EXAMPLES):
         spec = parse_text(path.read_text(), str(path))
         assert spec.decls and spec.file == str(path)
 

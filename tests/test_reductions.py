@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import tlb_files
 
 from verifier import api
 from verifier.api import check_file, check_spec, expected_models
@@ -23,9 +24,7 @@ from verifier.search.por import reduction
 from verifier.search.symmetry import canon, families
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = Path("/work/shared/examples")
-if not EXAMPLES.is_dir():
-    EXAMPLES = ROOT.parent / "shared" / "examples"
+EXAMPLES = ROOT / "examples"
 
 PING = """spec "responders record their ack in their own word and ping the initiator"
 param N = 2
@@ -183,7 +182,7 @@ def _cases() -> list[object]:
         "ipi_all_cores",
         "shootdown_irqoff_hang",
     }
-    files = sorted(ROOT.glob("specs/*/*.tlb")) + sorted(EXAMPLES.glob("*.tlb"))
+    files = tlb_files(ROOT / "specs", "*/*.tlb") + tlb_files(EXAMPLES)
     out: list[object] = []
     for f in files:
         for model in expected_models(load(str(f), [])):
@@ -229,7 +228,7 @@ def test_por_removes_interleavings_of_core_local_steps() -> None:
     assert not any("partial-order" in x for x in off.reductions)
 
 
-@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.tlb")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", tlb_files(EXAMPLES), ids=lambda p: p.stem)
 def test_no_await_site_is_ample(path: Path) -> None:
     m = Model.of(load(str(path), []), "pso")
     red = reduction(m.system)

@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, ROOT
+from conftest import EXAMPLES, ROOT, tlb_files
 
 from verifier.cli import main as cli
 from verifier.report.render_dot import render_dot
@@ -17,7 +17,7 @@ from verifier.report.render_html import render_html
 from verifier.report.render_svg import render_svg
 from verifier.run.result import Trace
 
-STORED = sorted((ROOT / "counterexamples").glob("*.json"))
+STORED = tlb_files(ROOT / "counterexamples", "*.json")
 
 
 def test_there_are_stored_counterexamples() -> None:

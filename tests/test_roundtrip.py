@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, SPECS
+from conftest import EXAMPLES, SPECS, tlb_files
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,7 +19,7 @@ from verifier.lang.frontend import load
 from verifier.lang.parse import keywords, parse_text
 from verifier.lang.printer import format_checked, format_spec
 
-FILES = sorted(EXAMPLES.glob("*.tlb")) + sorted(SPECS.rglob("*.tlb"))
+FILES = tlb_files(EXAMPLES) + tlb_files(SPECS, "**/*.tlb")
 
 
 def _roundtrip(spec: ast.Spec) -> str:
@@ -40,7 +40,7 @@ def test_file_roundtrip(path: Path) -> None:
 
 
 def test_examples_are_present() -> None:
-    assert len(list(EXAMPLES.glob("*.tlb"))) >= 7
+    assert len(tlb_files(EXAMPLES)) >= 7
 
 
 def test_format_checked_uses_effective_params() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import z3
-from conftest import EXAMPLES, SPECS
+from conftest import EXAMPLES, SPECS, tlb_files
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,12 +22,12 @@ from verifier.smt.encode import INT, Sort, Translator
 from verifier.smt.engine import check_smt
 from verifier.trace.builder import TraceBuilder
 
-EXAMPLE_FILES = sorted(EXAMPLES.glob("*.tlb"))
-SPEC_FILES = sorted(SPECS.rglob("*.tlb"))
+EXAMPLE_FILES = tlb_files(EXAMPLES)
+SPEC_FILES = tlb_files(SPECS, "**/*.tlb")
 
 
 def _defines(path: str) -> list[str]:
-    return [] if "irqoff" in path else ["N=1"]
+    return ["N=1"] if "param N" in Path(path).read_text() else []
 
 
 @pytest.mark.parametrize("model", MODELS)

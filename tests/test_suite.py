@@ -29,7 +29,7 @@ from verifier.suite.command import main as suite_main
 from verifier.suite.junit import junit_xml
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT.parent / "shared" / "examples"
+EXAMPLES = ROOT / "examples"
 MODELS = ("sc", "tso", "pso")
 
 # ---------------------------------------------------------------- the fake engine
@@ -159,10 +159,14 @@ def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_engine: None) -> 
     return tmp_path
 
 
+LOG_LINE = re.compile(r"^\[\d+/\d+\] ")  # a finished run, streamed when stdout is no terminal
+
+
 def run_cli(*argv: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """The exit code, stdout without the streamed lines (the table first), stderr."""
     code = cli.main(["suite", "--no-color", *argv])
     out, err = capsys.readouterr()
-    return code, out, err
+    return code, "".join(ln for ln in out.splitlines(True) if not LOG_LINE.match(ln)), err
 
 
 def table_rows(out: str) -> list[list[str]]:
@@ -401,3 +405,65 @@ def test_limits_reach_the_engine(
     run_cli("specs/a_safe.tlb", capsys=capsys)
     # the engine's own defaults, but a memory limit always
     assert [set(kw) for kw in seen] == [{"max_memory"}] * 2
+
+
+# ---------------------------------------------------------------- CI logs and Ctrl-C
+
+
+class _Log(io.StringIO):
+    """A file that is no terminal and counts its flushes."""
+
+    flushes = 0
+
+    def flush(self) -> None:
+        self.flushes += 1
+        super().flush()
+
+
+def test_a_line_per_finished_run_is_flushed_when_stdout_is_no_terminal(tree: Path) -> None:
+    out = _Log()
+    assert suite_main(SuiteOptions(paths=("specs",), no_color=True), out, io.StringIO()) == 0
+    lines = out.getvalue().splitlines()
+    assert [re.sub(r"  [0-9.]+s$", "", ln) for ln in lines[:5]] == [
+        "[1/5] ok  specs/a_safe.tlb  sc  safe  7 states",
+        "[2/5] ok  specs/a_safe.tlb  tso  safe  7 states",
+        "[3/5] ok  specs/b/racy.tlb  sc  safe  7 states",
+        "[4/5] ok  specs/b/racy.tlb  pso  race stale-translation, use-after-free  27 states",
+        "[5/5] ok  specs/noexpect.tlb  tso  safe  7 states",
+    ]
+    assert out.flushes >= 5
+    assert lines[5].split() == suite.HEADERS  # then the table, as before
+
+
+def test_on_a_terminal_no_lines_are_streamed(tree: Path) -> None:
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    out = Tty()
+    assert suite_main(SuiteOptions(paths=("specs",), no_color=True), out, io.StringIO()) == 0
+    assert out.getvalue().splitlines()[0].split() == suite.HEADERS
+
+
+def test_ctrl_c_keeps_the_finished_runs_table_junit_and_lists_the_rest(
+    tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real, calls = suite.run_job, []
+
+    def stopped_at_the_fourth(job: suite.Job, limits: suite.Limits | None = None) -> suite.Outcome:
+        calls.append(job)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return real(job, limits)
+
+    monkeypatch.setattr(suite, "run_job", stopped_at_the_fourth)
+    out, err = io.StringIO(), io.StringIO()
+    opts = SuiteOptions(paths=("specs",), junit="j.xml", unfinished="left.txt", no_color=True)
+    assert suite_main(opts, out, err) == 130
+    text = out.getvalue()
+    assert "interrupted: the 3 runs that finished" in text
+    assert text.splitlines()[-1] == "3 passed, 0 failed"
+    assert "specs/b/racy.tlb  sc" in text and "pso" not in text.split("finished")[1]
+    assert ET.parse(tree / "j.xml").getroot().get("tests") == "3"
+    assert (tree / "left.txt").read_text() == "specs/b/racy.tlb pso\nspecs/noexpect.tlb tso\n"
+    assert "2 of 5 runs not finished, listed in left.txt" in err.getvalue()

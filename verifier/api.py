@@ -8,24 +8,31 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
+from verifier.engine import Explore, Search, explore_model, shortest
 from verifier.lang.ast import ExpectDecl
 from verifier.lang.checked import ALL_MODELS, MODELS, CheckedSpec
 from verifier.lang.frontend import load
 from verifier.replay import ReplayOutcome, replay_trace  # noqa: F401 (part of the API)
 from verifier.run.budget import Budget, LimitReached
 from verifier.run.capacity import settle
+from verifier.run.coverage import Coverage, coverage
 from verifier.run.model import Model, expect_text, meets, meets_so_far, release_frozen
 from verifier.run.result import Result, Trace
 from verifier.search.explicit import ProgressFn, explore
 from verifier.search.exploration import Exploration
+from verifier.search.native import NativeExploration
 from verifier.search.por import Reduction, reduction
 from verifier.search.symmetry import Canon, canon
 from verifier.trace.builder import TraceBuilder
 
 DEFAULT_MAX_STATES = 2_000_000
+SMT_COVERAGE = (
+    "the smt engine enumerates no states, so it reports no unreached statements and no "
+    "vacuous verdicts (the explicit engine does)"
+)
 TRACE_GRACE = 1.0  # seconds past the timeout for building the traces of what was found
 
 
@@ -57,25 +64,13 @@ def traces_of(
     return out
 
 
-@dataclass(frozen=True)
-class Search:
-    """How a search explores: ``symmetry`` stores one state per orbit of each symmetric
-    core family, ``por`` applies partial-order reduction, ``stop_at_first`` ends at the
-    first problem; ``progress`` hears from the search."""
-
-    symmetry: bool = True
-    por: bool = True
-    stop_at_first: bool = False
-    progress: ProgressFn | None = None
-
-
 def check_spec(
     checked: CheckedSpec,
     model: str,
     *,
     max_states: int = DEFAULT_MAX_STATES,
     timeout: float | None = None,
-    engine: str = "explicit",
+    engine: str = "auto",
     progress: ProgressFn | None = None,
     depth: int | None = None,
     prove: bool = False,
@@ -85,6 +80,8 @@ def check_spec(
     symmetry: bool = True,
     por: bool = True,
     stop_at_first: bool = False,
+    cluster: str | None = None,
+    workers: int | None = None,
 ) -> Result:
     """One spec under one model.  Limits (states, seconds, MB) end the run as
     `inconclusive`, in whichever phase they are reached; the clock starts at
@@ -94,19 +91,37 @@ def check_spec(
     core family (verdicts and traces are those of the unreduced search).  ``por``:
     partial-order reduction (the same verdicts; the traces of what it found are
     rebuilt by a search without it, so they stay shortest).  ``stop_at_first``: end
-    the search at the first problem (verdict `unsafe` with a shortest trace to it)."""
+    the search at the first problem (verdict `unsafe` with a shortest trace to it).
+    ``cluster``: a Ray address (`search/cluster`): the state table partitioned over
+    ``workers`` actors there; the same verdict, states and traces."""
     start = time.monotonic() if started is None else started
     budget = Budget(max_states, timeout, max_memory, started=start)
     expect = checked.expect_for(model)
     try:
-        m = Model.of(checked, model, budget)
-    except LimitReached as limit:
+        with budget.watch():  # a phase that never checks the limits is stopped all the same
+            m = Model.of(checked, model, budget)
+            if engine == "smt":
+                return _check_smt(m, budget, start, depth=depth, prove=prove, phase=phase)
+            search = Search(symmetry, por, stop_at_first, progress, engine, cluster, workers)
+            if cluster is not None:
+                return _check_cluster(m, budget, start, search)
+            return _check_explicit(m, budget, start, search)
+    except LimitReached as limit:  # in a phase that does not end with a result of its own
         release_frozen()
         return _stopped(checked, model, expect, engine, limit.reason, start)
-    if engine == "smt":
-        return _check_smt(m, budget, start, depth=depth, prove=prove, phase=phase)
-    search = Search(symmetry, por, stop_at_first, progress)
-    return _check_explicit(m, budget, start, search)
+
+
+def _check_cluster(m: Model, budget: Budget, start: float, search: Search) -> Result:
+    """The breadth-first search spread over a Ray cluster's workers (the states each
+    held are in the result's notes)."""
+    from verifier.search.cluster import ClusterSearch
+
+    assert search.cluster is not None
+    cs = ClusterSearch.start(search.cluster, search.workers, m, search.symmetry, search.por)
+    try:
+        return _check_explicit(m, budget, start, search, run=cs.explore)
+    finally:
+        cs.close()
 
 
 def _check_smt(
@@ -122,6 +137,12 @@ def _check_smt(
     from verifier.smt.engine import check_smt
 
     expect = m.checked.expect_for(m.model)
+
+    def tell(text: str) -> None:  # the phase a limit names: "smt bounded search at depth 3"
+        budget.phase = "smt " + text.removeprefix("smt: ").split(" for ")[0].split(":")[0]
+        if phase is not None:
+            phase(text)
+
     try:
         budget.enter("smt")
         r = check_smt(
@@ -131,33 +152,45 @@ def _check_smt(
             prove=prove,
             timeout=budget.remaining(),
             max_states=budget.max_states,
-            phase=phase,
+            phase=tell,
+            limit=budget.timeout,
+            max_memory=budget.max_memory,
         )
-        return settle(r, m.system)
+        return replace(settle(r, m.system), coverage=SMT_COVERAGE)
     except LimitReached as limit:
         return _stopped(m.checked, m.model, expect, "smt", limit.reason, start)
     finally:
         release_frozen()
 
 
-def _check_explicit(m: Model, budget: Budget, start: float, search: Search) -> Result:
-    """The Python breadth-first search on ``m``, then a shortest trace per kind found."""
+def strict(r: Result) -> Result:
+    """``r`` under `--strict`: a `safe` verdict that is vacuous for a kind (`Result.vacuous`)
+    does not meet its expectation."""
+    if not r.is_vacuous:
+        return r
+    why = "vacuous (--strict): " + "; ".join(r.vacuous)
+    return replace(r, expectation_met=False, reason=f"{r.reason}; {why}" if r.reason else why)
+
+
+def _check_explicit(
+    m: Model, budget: Budget, start: float, search: Search, run: Explore = explore
+) -> Result:
+    """The breadth-first search on ``m`` (``run``: the Python one, or one with its
+    keywords such as `ClusterSearch.explore`), then a shortest trace per kind found."""
     sym = canon(m.system, m.program) if search.symmetry else None
     # --stop-at-first promises a shortest trace to the first problem of the search
     red = reduction(m.system) if search.por and not search.stop_at_first else None
     ample = red.ample if red is not None and red.sites else None
-    ex = explore(
-        m.system,
-        progress=search.progress,
-        budget=budget,
-        canon=sym.fn if sym is not None else None,
-        stop_at_first=search.stop_at_first,
-        ample=ample,
-    )
     notes: list[str] = []
-    traces = _traces_within(m, ex, sym, budget, search.progress, notes, reduced=ample is not None)
+    ex = explore_model(m, budget, search, sym, red, notes, run=run)
+    if hasattr(ex, "summary"):
+        notes.append(ex.summary())
+    traces = _traces_within(
+        m, ex, sym, red, budget, search, notes, reduced=ample is not None, run=run
+    )
     release_frozen()
     verdict, met, reason = _verdict(m, ex, por=ample is not None)
+    cov, cov_note = _coverage(m, ex, sym, verdict)
     r = Result(
         m.checked.title,
         m.checked.file,
@@ -171,28 +204,50 @@ def _check_explicit(m: Model, budget: Budget, start: float, search: Search) -> R
         time.monotonic() - start,
         expect_text(m.checked.expect_for(m.model)),
         met,
-        "explicit",
+        "native" if isinstance(ex, NativeExploration) else "explicit",
         reason,
         reductions=reductions(sym, red, search.stop_at_first) + tuple(notes),
+        unreached=cov.unreached,
+        vacuous=cov.vacuous,
+        coverage=cov_note,
     )
     return settle(r, m.system)
 
 
+def _coverage(
+    m: Model, ex: Exploration | NativeExploration, sym: Canon | None, verdict: str
+) -> tuple[Coverage, str]:
+    """Unreached statements and vacuity from the states ``ex`` explored (`run/coverage.py`),
+    and what to say about them: nothing when the search finished, else that they count
+    only what was explored, or why the search cannot give them."""
+    families = [f.cores for f in sym.families if f.reduced] if sym is not None else []
+    try:
+        cov = coverage(m.program, m.system, ex.states, families, safe=verdict == "safe")
+    except (TypeError, KeyError):  # the states stayed where the search ran
+        return Coverage((), ()), (
+            f"the {getattr(ex, 'engine', 'explicit')} search keeps its states to itself, so it "
+            "reports no unreached statements and no vacuous verdicts (the explicit engine does)"
+        )
+    return cov, "" if ex.complete else "the search did not finish: only explored states count"
+
+
 def _traces_within(
     m: Model,
-    ex: Exploration,
+    ex: Exploration | NativeExploration,
     sym: Canon | None,
+    red: Reduction | None,
     budget: Budget,
-    progress: ProgressFn | None,
+    search: Search,
     notes: list[str],
     *,
     reduced: bool,
+    run: Explore = explore,
 ) -> list[Trace]:
     """The traces of what ``ex`` found (shortest ones from an unreduced search when ``ex``
     was ``reduced``), within the budget plus a grace period; none when a limit is reached
     meanwhile (``ex`` then says so and is no longer complete)."""
     try:
-        of = _shortest(m, ex, sym, budget, progress, notes) if reduced and ex.found else ex
+        of = shortest(m, ex, sym, red, budget, search, notes, run) if reduced and ex.found else ex
         budget.phase = "building traces"
         budget.grace(TRACE_GRACE)  # what a search stopped by a limit found still gets traces
         return traces_of(m, of, budget, kinds=sorted(ex.found))
@@ -217,46 +272,6 @@ def _verdict(m: Model, ex: Exploration, *, por: bool) -> tuple[str, bool, str]:
         return verdict, met, ex.reason
     # a reduced graph's depth bounds no execution
     return verdict, met, _what_next(ex, kinds, m.checked.params, por=por)
-
-
-def _shortest(
-    m: Model,
-    reduced: Exploration,
-    sym: Canon | None,
-    budget: Budget,
-    progress: ProgressFn | None,
-    notes: list[str],
-) -> Exploration:
-    """The search to take shortest traces of what ``reduced`` (a search with
-    partial-order reduction) found from: one without the reduction, breadth first,
-    until it has found every kind ``reduced`` found (to the end when one is `hang`).
-    The verdict, kinds and counts stay those of ``reduced``.  When that search reaches
-    a limit, or ``reduced`` itself did (the other would too), ``reduced`` itself (its
-    traces are real executions, maybe not shortest), and ``notes`` says so."""
-    kinds = frozenset(reduced.found)
-    if not reduced.complete:  # that search would reach the same limit, later
-        notes.append(_not_shortest(reduced.reason, "was not run"))
-        return reduced
-    try:
-        full = explore(
-            m.system,
-            progress=progress,
-            budget=budget,
-            canon=sym.fn if sym is not None else None,
-            stop_when=None if "hang" in kinds else kinds,
-            compiled=reduced.compiled,
-        )
-    except LimitReached as limit:
-        notes.append(_not_shortest(limit.reason))
-        return reduced
-    if not kinds <= full.found.keys():
-        notes.append(_not_shortest(full.reason))
-        return reduced
-    return full
-
-
-def _not_shortest(why: str, what: str = "ended") -> str:
-    return f"traces may not be shortest: the search without partial-order reduction {what} ({why})"
 
 
 def reductions(
@@ -309,9 +324,11 @@ def _stopped(
     )
 
 
-def depth_done(ex: Exploration) -> int:
+def depth_done(ex: Exploration | NativeExploration) -> int:
     """Every execution of at most this many steps was checked: the search is breadth
     first, so all states shallower than the first one left unexpanded were expanded."""
+    if isinstance(ex, NativeExploration):
+        return ex.depth
     first = ex.expanded  # states 0 .. first-1 were expanded (edges are not always kept)
     if first >= len(ex.states):
         return len(ex.path(len(ex.states) - 1)) + 1
@@ -347,9 +364,34 @@ def check_file(
 ) -> list[Result]:
     """Load a spec and check it under each model (its declared one when ``models`` is
     None); ``options`` are those of `check_spec`."""
-    started = time.monotonic()  # reading the spec counts against the first model's time
-    checked = load(path, list(defines))
+    started = options.pop("started", None) or time.monotonic()  # reading counts too
+    try:
+        checked = load_within(path, defines, options, started)
+    except LimitReached as limit:
+        engine = options.get("engine", "explicit")
+        return [unloaded(path, m, limit.reason, started, engine) for m in models or ["-"]]
     return [
         check_spec(checked, m, **options, started=started if i == 0 else None)
         for i, m in enumerate(models or [checked.model])
     ]
+
+
+def load_within(
+    path: str, defines: Sequence[str], options: dict[str, Any], started: float
+) -> CheckedSpec:
+    """`load` within the time and memory limits of ``options`` (those of `check_spec`),
+    counted from ``started``: reading and parsing a huge spec end as `LimitReached`
+    naming the phase, like any other."""
+    budget = Budget(None, options.get("timeout"), options.get("max_memory"), started=started)
+    with budget.watch():
+        return load(path, list(defines), phase=budget.enter)
+
+
+def unloaded(
+    path: str, model: str, reason: str, started: float, engine: str = "explicit"
+) -> Result:
+    """The inconclusive result of a spec a limit stopped before it was loaded."""
+    return Result(
+        path, path, model, (), "inconclusive", (), (), 0, 0, time.monotonic() - started,
+        None, False, engine, reason,
+    )  # fmt: skip

@@ -3,8 +3,9 @@
     python benchmarks/spin/run.py [--budget 120] [--memory 8192] [--max-n 16]
         [--only eager] [--spin-bfs]
 
-Each protocol has a Promela model (`*.pml`, written by us) and a `.tlb` spec made
-equal to it as far as the language allows (README.md says what differs).  For
+Each protocol has a Promela model (`*.pml`, written by us) beside the repository's
+example of the same name (`examples/*.tlb`), equal to it as far as the language
+allows (README.md says what differs).  For
 N = 2, 3, ... both tools run until each exceeds the budget (CPU seconds, enforced
 with RLIMIT_CPU) or memory (MB, RLIMIT_AS); one table is printed: N, tool,
 states, transitions, seconds, peak MB, verdict, trace length, then tlbcheck/SPIN
@@ -136,7 +137,7 @@ def run_spin(name: str, n: int, budget: float, mb: int, bfs: bool) -> dict:
 
 def run_tlbcheck(name: str, n: int, model: str, stop: bool, budget: float, mb: int) -> dict:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    args = [str(HERE / f"{name}.tlb"), str(n), model, "1" if stop else "0"]
+    args = [str(ROOT / "examples" / f"{name}.tlb"), str(n), model, "1" if stop else "0"]
     before = _cpu()
     p = subprocess.run(
         [sys.executable, "-c", WORKER, *args],

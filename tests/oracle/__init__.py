@@ -1,7 +1,7 @@
 """A deliberately naive interpreter of the `.tlb` language, used as a test oracle.
 
 It reads the checked AST (`CheckedSpec`) only, never the Program or the System,
-and implements `/work/shared/spec-language.md` directly.  See `machine.py` for
+and implements `docs/language.md` directly.  See `machine.py` for
 the readings chosen where the reference is silent.
 """
 

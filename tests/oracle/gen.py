@@ -29,6 +29,8 @@ class _Spec:
     family: bool  # a family `cpu` exists
     handlers: dict[str, list[str]] = field(default_factory=dict)  # name -> param kinds
     lines: list[str] = field(default_factory=list)
+    tables: list[str] = field(default_factory=list)  # two-level pages (ext only)
+    dirs: list[str] = field(default_factory=list)
 
 
 class Gen:
@@ -67,6 +69,8 @@ class Gen:
             out.append(f"option ipi = {self.pick('unordered', 'ordered')}")
         if self.ext and self.chance(0.5):
             out.append(f"option flushes = {self.pick('serializing', 'plain')}")
+        if self.ext and self.chance(0.5):
+            out.append("option ad = hardware")
         if self.chance(0.3):
             out.append("param K = 1")
             self.has_k = True
@@ -77,6 +81,8 @@ class Gen:
                 asid = 1 if shared or n == 0 else 2
                 body = "; ".join(f"page {p} -> {self.mapping()}" for p in pages)
                 out.append(f"space {sp} asid {asid} {{ {body} }}")
+        elif self.ext and self.chance(0.7):
+            self.two_level()
         else:
             for p in pages:
                 value = self.mapping() if self.chance(0.9) else None
@@ -89,6 +95,26 @@ class Gen:
         self.cores()
         self.handler_bodies()
         return "\n".join(out) + "\n"
+
+    def two_level(self) -> None:
+        """Table pages, dirs and pages at their slots (docs/page-tables.md)."""
+        s, out = self.s, self.s.lines
+        s.tables = ["T", "U"][: self.r.randint(1, 2)]
+        s.dirs = ["D", "E"][: self.r.randint(1, 2)]
+        out.append(f"table {', '.join(s.tables)}")
+        init = {}
+        for d in s.dirs:
+            init[d] = self.pick(*s.tables) if d == "D" or self.chance(0.6) else None
+            out.append(f"dir {d} -> {init[d]}" if init[d] else f"dir {d} invalid")
+        for n, p in enumerate(s.pages):
+            if self.chance(0.2):
+                value = self.mapping() if self.chance(0.9) else None
+                out.append(f"page {p} -> {value}" if value else f"page {p} invalid")
+                continue
+            d = self.pick(*s.dirs)
+            value = self.mapping() if init[d] and self.chance(0.85) else None
+            at = f"at {d}[{n}]"
+            out.append(f"page {p} {at} -> {value}" if value else f"page {p} {at} invalid")
 
     def mapping(self) -> str:
         g = " global" if self.chance(0.15) else ""
@@ -201,6 +227,8 @@ class Gen:
                 kinds.append("for")
         if self.where != "handler":
             kinds.append("shadow")
+        if self.ext:
+            kinds += ["pteread", "pteread", "frames"] + ["dir", "dir", "free"] * bool(s.dirs)
         k = self.pick(*kinds)
         if k == "pte":
             value = "invalid" if self.chance(0.2) else self.mapping()
@@ -228,7 +256,19 @@ class Gen:
         if k == "access":
             return f"{self.pick('read', 'write', 'exec', 'read', 'write')} {self.page(False)}"
         if k == "free":
-            return f"free {self.pick(*s.frames)}"
+            return f"free {self.pick(*s.frames, *s.tables)}"
+        if k == "dir":
+            return f"dir {self.pick(*s.dirs)} := {self.pick(*s.tables, 'invalid')}"
+        if k == "frames":
+            a, b = self.r.sample(s.frames, 2)
+            return self.pick(f"copy {a} to {b}", f"zero {a}")
+        if k == "pteread":
+            field = self.pick("present", "read", "write", "exec", "global", "dirty", "young")
+            read = f"pte({self.page()}).{field}"
+            return self.pick(
+                f"{self.reg()} := {read}", f"if {read} {{ {self.block()} }}",
+                f"assert {read} == {self.pick('0', '1')}", f"await {read}",
+            )  # fmt: skip
         if k == "complete":
             return f"complete {self.page()}"
         if k == "await":

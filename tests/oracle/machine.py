@@ -32,6 +32,23 @@ Readings chosen where the reference is silent (listed in the report too):
   R10 For hang, an awaiting core "passes" its await when that await's own command fires,
       or when the core itself fails (assertion/range): only other cores' failures do
       not count.
+  R12 Two-level pages (docs/page-tables.md): `pte V`/`complete V` act on the leaf slot
+      of the table V's dir points to in the core's own view (own buffer, else memory),
+      an invalid dir there ends the path (`range`).  A miss walks: the cached pointer
+      (PSC) if any, else the dir in memory (cached by the walk); a freed table is
+      `freed-table` and fills nothing.  The speculative walker, for the pages the core's
+      code (body and every handler) accesses, caches valid dirs of the current space
+      and fills an empty TLB entry through a cached pointer (or reports a freed table).
+      `pte(V).f` reads the entry in the core's view (an invalid dir: not present).
+  R13 `copy A to B` marks A copied (and B live again), `zero A` marks A zeroed; an
+      access that happens and reaches a zeroed frame, or a write that reaches a copied
+      one, is a `lost-write`.
+  R14 `option ad = hardware`: a walk that fills an entry sets the PTE's accessed bit in
+      memory, and the dirty bit too for a write it allows (the entry is then cached
+      dirty); a write hitting an entry cached clean re-reads the PTE in memory: still
+      writable, both bits are set and the entry becomes dirty; else the write faults.
+      A `pte` store reaching memory clears both bits; `pte(V).young/dirty` read 0 while
+      the core's own buffer holds a store to the entry.
   R11 `option flushes = serializing`: `invlpg`, `flush asid`, `flush all` and `switch`
       execute only with an empty store buffer (held IPIs and release markers included,
       as for `fence`).
@@ -112,6 +129,13 @@ class Machine:
         self.vars = {v.name: v for v in checked.vars}
         self.asid = {s.name: s.asid for s in checked.spaces}
         self.core_regs = [self._regs_of(c.body) for c in checked.cores]
+        self.at = {
+            (sp.name, page): (d, slot) for sp in checked.spaces for page, d, slot in sp.slots
+        }
+        self.dirs = {d.name: d for d in checked.dirs}
+        self.nslots = 1 + max([0, *(slot for _, slot in self.at.values())])
+        self.accessed = [self._accessed(c.body) for c in checked.cores]
+        self.ad = checked.ad == "hardware"
         self.hregs = {h.name: self._regs_of(h.body) | set(h.params) for h in checked.handlers}
 
     def _regs_of(self, body: tuple[ast.Stmt, ...]) -> set[str]:
@@ -123,6 +147,18 @@ class Machine:
             elif isinstance(s, ast.Atomic) and s.dest is not None:
                 out.add(s.dest)
         return out
+
+    def _accessed(self, body: tuple[ast.Stmt, ...]) -> set[str]:
+        """Pages a core's code reads, writes or executes (its body and every handler: a
+        handler's page parameter may name any page)."""
+        out: set[str] = set()
+        for s in _walk(body) + [x for h in self.c.handlers for x in _walk(h.body)]:
+            if isinstance(s, ast.Access):
+                params = {p for h in self.c.handlers for p in h.params}
+                if s.page.space is None and s.page.page in params and s.page.page not in out:
+                    out |= set(self.c.pages)
+                out.add(s.page.page)
+        return out & set(self.c.pages)
 
     # ------------------------------------------------------------ the initial state
 
@@ -139,6 +175,17 @@ class Machine:
             for page in self.c.pages:
                 w.mem[("p", sp.name, page)] = (_pte(declared.get(page)), 0)
                 w.last[("p", sp.name, page)] = (_pte(declared.get(page)), 0)
+        for t in self.c.tables if self.dirs else ():
+            for slot in range(self.nslots):
+                w.mem[("l", t, slot)] = w.last[("l", t, slot)] = (None, 0)
+        for sp in self.c.spaces:
+            for page, d, slot in sp.slots:
+                if self.dirs[d].table is not None:
+                    v = (_pte(dict(sp.entries)[page]), 0)
+                    w.mem[("l", self.dirs[d].table, slot)] = v
+                    w.last[("l", self.dirs[d].table, slot)] = v
+        for d in self.dirs.values():
+            w.mem[("d", d.name)] = d.table
         w.cores = [CoreSt(0, (), True, None, c.space, (), frozenset(), ()) for c in self.c.cores]
         return w.freeze()
 
@@ -216,7 +263,7 @@ class Machine:
             return []  # R11: a serializing flush waits for an empty buffer, like `fence`
         match st:
             case ast.PteWrite(page=ref, value=value):
-                addr = self.pte_addr(cs, ctx, ref)
+                addr = self.entry_addr(w, ctx, self.pte_addr(cs, ctx, ref), fatal=True)
                 pv = (_pte(value), w.next_wid())
                 w.last[addr] = pv
                 self.store(w, ctx.i, addr, pv)
@@ -242,12 +289,15 @@ class Machine:
                 _, sp, page = self.pte_addr(cs, ctx, ref)
                 tag = self.asid[sp]
                 keep = frozenset(e for e in cs.tlb if not (e[1] == page and e[0] in ("G", tag)))
-                w.set_core(ctx.i, tlb=keep)
+                path = self.at.get((sp, page))
+                psc = frozenset(x for x in cs.psc if path is None or x[0] != path[0])
+                w.set_core(ctx.i, tlb=keep, psc=psc)
             case ast.FlushAsid(space=sp):
                 tag = self.asid[sp]
-                w.set_core(ctx.i, tlb=frozenset(e for e in cs.tlb if e[0] != tag))
+                psc = frozenset(x for x in cs.psc if self.asid[self.dirs[x[0]].space] != tag)
+                w.set_core(ctx.i, tlb=frozenset(e for e in cs.tlb if e[0] != tag), psc=psc)
             case ast.FlushAll():
-                w.set_core(ctx.i, tlb=frozenset())
+                w.set_core(ctx.i, tlb=frozenset(), psc=frozenset())
             case ast.Access(kind=k, page=ref):
                 page = self.pte_addr(cs, ctx, ref)[2]
                 return [(w2, kinds, pc + 1, None) for w2, kinds in self.access(s, ctx, k, page)]
@@ -256,8 +306,15 @@ class Machine:
             case ast.Free(frame=f):
                 w.freed.add(f)
             case ast.Complete(page=ref):
-                addr = self.pte_addr(cs, ctx, ref)
+                addr = self.entry_addr(w, ctx, self.pte_addr(cs, ctx, ref), fatal=True)
                 w.rec[addr] = w.last[addr]
+            case ast.DirWrite(dir=d, table=t):
+                self.store(w, ctx.i, ("d", d), t)
+            case ast.CopyFrame(src=a, dst=b):
+                w.mem[("c", a)] = ("copied", b)
+                w.mem.pop(("c", b), None)
+            case ast.ZeroFrame(frame=f):
+                w.mem[("c", f)] = ("zeroed",)
             case ast.Await(cond=e):
                 if not self.value(w, ctx, e):
                     return []
@@ -323,6 +380,19 @@ class Machine:
                 word = self.word_of(ctx, e)
                 assert word is not None
                 return self.load(w, ctx.i, word)
+            case ast.PteRead(page=ref, field=f):
+                addr = self.entry_addr(w, ctx, self.pte_addr(w.core(ctx.i), ctx, ref))
+                pte = None if addr is None else self.view(w, ctx.i, addr)[0]
+                if pte is None:
+                    return 0
+                letter = {"read": "r", "write": "w", "exec": "x"}.get(f)
+                if letter is not None:
+                    return int(letter in pte[1])
+                if f in ("young", "dirty") and self.ad:
+                    mine = any(e[0] == "st" and e[1] == addr for e in w.core(ctx.i).buf)
+                    bits = 0 if mine else w.mem.get(("ad", addr), 0)
+                    return bits & 1 if f == "young" else bits >> 1
+                return {"present": 1, "global": int(pte[2])}.get(f, 0)
             case ast.Unary(op=op, operand=a):
                 x = self.value(w, ctx, a)
                 return -x if op == "-" else int(not x)
@@ -334,10 +404,29 @@ class Machine:
         raise ValueError(f"not a value: {e}")
 
     def load(self, w: Work, i: int, addr: tuple[Any, ...]) -> int:
+        return int(self.view(w, i, addr))
+
+    def view(self, w: Work, i: int, addr: tuple[Any, ...]) -> Any:
+        """What core ``i`` reads at ``addr``: its youngest buffered store there, else memory."""
         for e in reversed(w.core(i).buf):
             if e[0] == "st" and e[1] == addr:
-                return int(e[2])
-        return int(w.mem[addr])
+                return e[2]
+        return w.mem[addr]
+
+    def entry_addr(
+        self, w: Work, ctx: Ctx, addr: tuple[str, str, str], fatal: bool = False
+    ) -> tuple[Any, ...] | None:
+        """Where a page's PTE lives: its own entry, or for a two-level page the leaf slot
+        of the table its dir points to in this core's view (None or `range` if invalid)."""
+        path = self.at.get(addr[1:])
+        if path is None:
+            return addr
+        table = self.view(w, ctx.i, ("d", path[0]))
+        if table is None:
+            if fatal:
+                raise Fatal("range")
+            return None
+        return ("l", table, path[1])
 
     def reg_checked(self, v: int) -> int:
         lo, hi = DEFAULT_RANGE
@@ -361,9 +450,19 @@ class Machine:
 
     # ------------------------------------------------------------ memory and IPIs
 
+    def walked(self, w: Work, src: tuple[Any, ...], dirty: int) -> None:
+        """A walk filled an entry from ``src``: it sets the accessed bit (and dirty)."""
+        if self.ad:
+            w.mem[("ad", src)] = 3 if dirty else w.mem.get(("ad", src), 0) | 1
+
+    def to_memory(self, w: Work, addr: tuple[Any, ...], v: Any) -> None:
+        w.mem[addr] = v
+        if self.ad and addr[0] in ("p", "l"):
+            w.mem[("ad", addr)] = 0  # a `pte` store clears the accessed and dirty bits
+
     def store(self, w: Work, i: int, addr: tuple[Any, ...], v: Any) -> None:
         if self.model == "sc":
-            w.mem[addr] = v
+            self.to_memory(w, addr, v)
         else:
             w.set_core(i, buf=(*w.core(i).buf, ("st", addr, v)))
 
@@ -436,24 +535,50 @@ class Machine:
             reuse = e[0] != "G" and e[4] != sp
             if letter not in e[3]:
                 out.append((w, {"asid-reuse"} if reuse and ASID_REUSE_ON_FAULT else set()))
-            else:
-                out.append((w, self.races(w, e, letter) | ({"asid-reuse"} if reuse else set())))
+                continue
+            if self.ad and letter == "w" and not e[7]:  # R14: the locked re-walk
+                now = w.mem[e[6]][0]
+                if now is None or "w" not in now[1]:
+                    out.append((w, set()))  # the write faults
+                    continue
+                w.mem[("ad", e[6])] = 3
+                cs2 = w.core(ctx.i)
+                w.set_core(ctx.i, tlb=(cs2.tlb - {e}) | {(*e[:7], 1)})
+            out.append((w, self.races(w, e, letter) | ({"asid-reuse"} if reuse else set())))
         if hits:
             return out
         w = Work(s)
-        pte, wid = w.mem[("p", sp, page)]
+        src: tuple[Any, ...] = ("p", sp, page)
+        path = self.at.get((sp, page))
+        if path is not None:
+            d, slot = path
+            table = dict(cs.psc).get(d)
+            if table is None:
+                table = w.mem[("d", d)]
+                if table is None:
+                    return [(w, set())]  # the dir is invalid: a fault
+                w.set_core(ctx.i, psc=cs.psc | {(d, table)})
+            if table in w.freed:
+                return [(w, {"freed-table"})]
+            src = ("l", table, slot)
+        pte, wid = w.mem[src]
         if pte is None:
             return [(w, set())]  # a fault: nothing is filled
         frame, perms, glob = pte
-        e = ("G" if glob else tag, page, frame, perms, sp, wid)
-        w.set_core(ctx.i, tlb=cs.tlb | {e})
+        dirty = int(letter == "w" and "w" in perms)
+        e = ("G" if glob else tag, page, frame, perms, sp, wid, src, dirty)
+        self.walked(w, src, dirty)
+        w.set_core(ctx.i, tlb=w.core(ctx.i).tlb | {e})
         return [(w, self.races(w, e, letter) if letter in perms else set())]
 
     def races(self, w: Work, e: tuple[Any, ...], letter: str) -> set[str]:
         out = set()
         if e[2] in w.freed:
             out.add("use-after-free")
-        rec = w.rec.get(("p", e[4], e[1]))
+        gone = w.mem.get(("c", e[2]))  # R13
+        if gone is not None and (gone[0] == "zeroed" or letter == "w"):
+            out.add("lost-write")
+        rec = w.rec.get(e[6])
         if rec is not None and e[5] < rec[1]:
             now = rec[0]
             if now is None or now[0] != e[2]:
@@ -475,7 +600,7 @@ class Machine:
             w.set_core(i, buf=rest)
             label = f"{self.names[i]} drains {e[:2]}"
             if e[0] == "st":
-                w.mem[e[1]] = e[2]
+                self.to_memory(w, e[1], e[2])
             else:
                 try:
                     self.enqueue(w, e[1], e[2], e[3])
@@ -511,14 +636,36 @@ class Machine:
         tag = self.asid[cs.space]
         out = []
         mem = dict(s.mem)
+        psc = dict(cs.psc)
         for page in self.c.pages:
-            pte, wid = mem[("p", cs.space, page)]
-            if pte is None or any(e[1] == page and e[0] in ("G", tag) for e in cs.tlb):
+            if any(e[1] == page and e[0] in ("G", tag) for e in cs.tlb):
+                continue
+            src: tuple[Any, ...] = ("p", cs.space, page)
+            path = self.at.get((cs.space, page))
+            if path is not None:
+                if page not in self.accessed[i] or path[0] not in psc:
+                    continue
+                if psc[path[0]] in s.freed:
+                    label = f"{self.names[i]} walker walks {page} into a freed table"
+                    out.append(Out(label, s, frozenset({"freed-table"}), i))
+                    continue
+                src = ("l", psc[path[0]], path[1])
+            pte, wid = mem[src]
+            if pte is None:
                 continue
             frame, perms, glob = pte
             w = Work(s)
-            w.set_core(i, tlb=cs.tlb | {("G" if glob else tag, page, frame, perms, cs.space, wid)})
+            e = ("G" if glob else tag, page, frame, perms, cs.space, wid, src, 0)
+            self.walked(w, src, 0)
+            w.set_core(i, tlb=cs.tlb | {e})
             out.append(Out(f"{self.names[i]} walker fills {page}", w.freeze(), frozenset(), i))
+        for d in sorted(
+            {self.at[(cs.space, p)][0] for p in self.accessed[i] if (cs.space, p) in self.at}
+        ):
+            if d not in psc and mem[("d", d)] is not None:
+                w = Work(s)
+                w.set_core(i, psc=cs.psc | {(d, mem[("d", d)])})
+                out.append(Out(f"{self.names[i]} walker caches {d}", w.freeze(), frozenset(), i))
         return out
 
 

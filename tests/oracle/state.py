@@ -1,13 +1,18 @@
 """The oracle's machine state: plain tuples when stored, dicts and lists while a step runs.
 
 Addresses: ``("w", var, core)`` is a shared word (``core`` is "" for a scalar
-var), ``("p", space, page)`` is a page-table entry.  A PTE value is
+var), ``("p", space, page)`` is a page-table entry, ``("l", table, slot)`` a leaf
+slot of a table page, ``("d", dir)`` an upper-level entry (its value a table
+name or None) and ``("c", frame)`` a frame's contents once copied or zeroed
+(``("copied", B)``, ``("zeroed",)``) (docs/page-tables.md).  A PTE value is
 ``(pte, wid)`` where ``pte`` is None (invalid) or ``(frame, perms, global)`` and
 ``wid`` is the issue number of the `pte` write (0 for the declarations).
 
 Store-buffer entries: ``("st", addr, value)``, ``("rel",)`` (a `fence release`),
 ``("ipi", targets, handler, args, ordered)``.  A TLB entry is
-``(tag, page, frame, perms, src_space, wid)`` with ``tag`` an ASID or "G".
+``(tag, page, frame, perms, src_space, wid, src_addr, dirty)`` with ``tag`` an ASID
+or "G", ``src_addr`` the entry it was filled from and ``dirty`` whether it is cached
+dirty (`option ad = hardware`).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 Addr = tuple[Any, ...]
+PTE_ADDRS = ("p", "l")  # a page's PTE, a leaf slot of a table page
 Pte = tuple[str, str, bool] | None
 
 
@@ -37,6 +43,10 @@ class CoreSt(NamedTuple):
     buf: tuple[tuple[Any, ...], ...]
     tlb: frozenset[tuple[Any, ...]]
     queue: tuple[tuple[Any, ...], ...]
+    # the `arm` model (oracle/arm.py): (instructions performed early, held translation
+    # reads as (pc, (pte, wid), page, space), marks as (pc, issuer)); () otherwise
+    arm: tuple[Any, ...] = ()
+    psc: frozenset[tuple[str, str]] = frozenset()  # (dir, table): cached upper-level entries
 
 
 @dataclass(frozen=True)
@@ -94,11 +104,13 @@ class Work:
 def _wids(s: State) -> set[int]:
     out: set[int] = set()
     for addr, v in (*s.mem, *s.last, *s.rec):
-        if addr[0] == "p":
+        if addr[0] in PTE_ADDRS:
             out.add(v[1])
     for c in s.cores:
-        out.update(e[2][1] for e in c.buf if e[0] == "st" and e[1][0] == "p")
+        out.update(e[2][1] for e in c.buf if e[0] == "st" and e[1][0] in PTE_ADDRS)
         out.update(e[5] for e in c.tlb)
+        if c.arm:
+            out.update(h[1][1] for h in c.arm[1])
     return out
 
 
@@ -116,11 +128,14 @@ def compact(s: State) -> State:
         return (v[0], rank[v[1]])
 
     def mapping(items: tuple[tuple[Addr, Any], ...]) -> tuple[tuple[Addr, Any], ...]:
-        return tuple((a, pv(v) if a[0] == "p" else v) for a, v in items)
+        return tuple((a, pv(v) if a[0] in PTE_ADDRS else v) for a, v in items)
 
     cores = []
     for c in s.cores:
-        buf = tuple(("st", e[1], pv(e[2])) if e[0] == "st" and e[1][0] == "p" else e for e in c.buf)
-        tlb = frozenset((*e[:5], rank[e[5]]) for e in c.tlb)
-        cores.append(c._replace(buf=buf, tlb=tlb))
+        buf = tuple(
+            ("st", e[1], pv(e[2])) if e[0] == "st" and e[1][0] in PTE_ADDRS else e for e in c.buf
+        )
+        tlb = frozenset((*e[:5], rank[e[5]], *e[6:]) for e in c.tlb)
+        arm = c.arm and (c.arm[0], tuple((h[0], pv(h[1]), *h[2:]) for h in c.arm[1]), c.arm[2])
+        cores.append(c._replace(buf=buf, tlb=tlb, arm=arm))
     return State(tuple(cores), mapping(s.mem), mapping(s.last), mapping(s.rec), s.freed)

@@ -9,18 +9,27 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from verifier.api import DEFAULT_MAX_STATES, check_spec, expected_models
+from verifier.api import (
+    DEFAULT_MAX_STATES,
+    check_spec,
+    expected_models,
+    load_within,
+    strict,
+    unloaded,
+)
 from verifier.cli import common as cli
 from verifier.cli.cost import cost_line
+from verifier.engine import ENGINES
 from verifier.lang.checked import ALL_MODELS, MODELS
 from verifier.lang.diagnostics import SpecError
-from verifier.lang.frontend import load
 from verifier.report import files
 from verifier.report.render_text import render_text
 from verifier.report.terminal import Progress, paint, use_color
+from verifier.run.budget import LimitReached
 from verifier.run.litmus import LitmusAnswer
 from verifier.run.litmus import answer as litmus_answer
 from verifier.run.result import Result, Trace
+from verifier.search.cluster.runtime import ClusterError
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -48,9 +57,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--svg", metavar="DIR", help="write each trace's swimlane picture to DIR")
     p.add_argument(
         "--engine",
-        choices=("explicit", "smt"),
-        default="explicit",
-        help="explicit-state search (default) or z3 bounded model checking",
+        choices=ENGINES,
+        default="auto",
+        help="native: the state search compiled to C; explicit: the Python state search; "
+        "auto (default): explicit for a small state space, native beyond it; "
+        "smt: z3 bounded model checking",
     )
     p.add_argument(
         "--depth",
@@ -68,10 +79,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--cost", action="store_true", help="print a timed run's cost beside each verdict"
     )
     cli.add_reduction_options(p)
+    cli.add_cluster_option(p, "spread the state table over the workers")
     p.add_argument(
         "--stop-at-first",
         action="store_true",
         help="end the search at the first problem found (default: find every kind)",
+    )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="a safe verdict that is vacuous for a kind (nothing could be judged) fails",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="print verdict lines only")
     p.add_argument("--no-color", action="store_true", help="never colour the output")
@@ -102,6 +119,10 @@ def verdict_line(r: Result, color: bool) -> str:
         extra += f"  [symmetry: {', '.join(reduced)}]"
     if any(x.startswith("partial-order") for x in r.reductions):
         extra += "  [por]"
+    if r.is_vacuous:
+        kinds_vacuous = ", ".join(v.split(":")[0] for v in r.vacuous)
+        extra += "  " + paint(f"[vacuous: {kinds_vacuous}]", "inconclusive", color)
+    extra += "".join(f"  [{x}]" for x in r.reductions if x.startswith("cluster:"))
     size = f"{r.states} states  {r.transitions} transitions"
     if r.engine == "smt":  # a proof holds at every depth: no bound to print beside it
         size = "every depth" if "proved" in r.reason else f"depth {r.states}"
@@ -111,36 +132,14 @@ def verdict_line(r: Result, color: bool) -> str:
     )
 
 
-def show(r: Result, answer: LitmusAnswer | None, cost: str, quiet: bool, color: bool) -> None:
-    """The verdict line of one run (a litmus test's answer for one), then its traces."""
-    print(verdict_line(r, color) if answer is None else litmus_line(r, answer))
-    if cost:
-        print(cost)
-    if not quiet:
-        for t in r.traces if answer is None else witness(r, answer):
-            print()
-            print(render_text(t))
-            print()
-
-
-def litmus_line(r: Result, a: LitmusAnswer) -> str:
-    """A litmus test's answer as herd7 words it: outcome, observation, whether the
-    condition is validated (``Ok``/``No``)."""
-    if a.validated is None:
-        return f"{r.file}  {r.model}  inconclusive  ({r.reason})"
-    other = f"  (also reached: {', '.join(a.other)})" if a.other else ""
-    return (
-        f"{r.file}  {r.model}  Test {a.test} {a.outcome}  Observation {a.observation}  "
-        f"{a.condition}: {'Ok' if a.validated else 'No'}  "
-        f"{r.states} states  {r.seconds:.2f}s{other}"
-    )
-
-
-def witness(r: Result, a: LitmusAnswer) -> list[Trace]:
-    """The trace worth showing: a final state satisfying the condition's proposition
-    (when the outcome is allowed), else one that does not (a `forall` that fails)."""
-    t = r.trace("positive") or (r.trace("negative") if a.condition.startswith("forall") else None)
-    return [t] if t is not None else []
+def coverage_lines(r: Result) -> list[str]:
+    """The vacuity warnings of a safe verdict, then the statements no explored state
+    reached (SPIN's "unreached in proctype"), one line each."""
+    out = [f"  warning: safe says nothing of {v}" for v in r.vacuous]
+    if r.coverage and (r.unreached or r.engine != "explicit"):
+        out.append(f"  ({r.coverage})")
+    out += [f"  unreached: {u.who}: {u.where}  {u.text}" for u in r.unreached]
+    return out
 
 
 def write_traces(r: Result, name: str, out: Path | None, svg: Path | None) -> list[Path]:
@@ -174,6 +173,57 @@ def exit_code(results: list[Result], bad_input: bool) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.cluster is not None and args.engine not in ("explicit", "auto"):
+        sys.stderr.write("tlbcheck check: error: --cluster runs the explicit search only\n")
+        return cli.EXIT_BAD_INPUT
+    try:
+        return _run(args)
+    except ClusterError as err:
+        sys.stderr.write(f"tlbcheck check: error: {err}\n")
+        return cli.EXIT_BAD_INPUT
+
+
+def _print_result(
+    r: Result, answer: LitmusAnswer | None, cost: str, quiet: bool, color: bool
+) -> None:
+    """The verdict line (a litmus test's answer for one), the cost line, then (unless
+    ``quiet``) what coverage says and each trace (a litmus test's witness)."""
+    print(verdict_line(r, color) if answer is None else litmus_line(r, answer))
+    if cost:
+        print(cost)
+    if quiet:
+        return
+    if answer is None:
+        for text in coverage_lines(r):
+            print(text)
+    for t in r.traces if answer is None else witness(r, answer):
+        print()
+        print(render_text(t))
+        print()
+
+
+def litmus_line(r: Result, a: LitmusAnswer) -> str:
+    """A litmus test's answer as herd7 words it: outcome, observation, whether the
+    condition is validated (``Ok``/``No``)."""
+    if a.validated is None:
+        return f"{r.file}  {r.model}  inconclusive  ({r.reason})"
+    other = f"  (also reached: {', '.join(a.other)})" if a.other else ""
+    other += "".join(f"  Flag {f}" for f in a.flags)
+    return (
+        f"{r.file}  {r.model}  Test {a.test} {a.outcome}  Observation {a.observation}  "
+        f"{a.condition}: {'Ok' if a.validated else 'No'}  "
+        f"{r.states} states  {r.seconds:.2f}s{other}"
+    )
+
+
+def witness(r: Result, a: LitmusAnswer) -> list[Trace]:
+    """The trace worth showing: a final state satisfying the condition's proposition
+    (when the outcome is allowed), else one that does not (a `forall` that fails)."""
+    t = r.trace("positive") or (r.trace("negative") if a.condition.startswith("forall") else None)
+    return [t] if t is not None else []
+
+
+def _run(args: argparse.Namespace) -> int:
     color = use_color(sys.stdout, args.no_color) and not args.json
     results: list[Result] = []
     costs: list[dict[str, object] | None] = []
@@ -182,11 +232,22 @@ def run(args: argparse.Namespace) -> int:
     errors: list[dict[str, object]] = []
     out = files.ensure_dir(args.out) if args.out else None  # a bad place fails before any run
     svg = files.ensure_dir(args.svg) if args.svg else None
-    names = files.unique_names(args.files)
-    for f in args.files:
-        started: float | None = time.monotonic()  # reading counts against the first model
+    names = files.trace_names(args.files)
+    limits = {"timeout": args.timeout, "max_memory": args.max_memory}
+    for n, f in enumerate(args.files):
+        # reading counts against the first model; the first file's clock starts with the
+        # process when tlbcheck is the program (not a call of `main` in a longer one)
+        started: float = args.started if n == 0 else time.monotonic()
         try:
-            checked = load(f, args.define)
+            checked = load_within(f, args.define, limits, started)
+        except LimitReached as limit:
+            r = unloaded(f, args.model or "-", limit.reason, started, args.engine)
+            results.append(r)
+            costs.append(None)
+            answers.append(None)
+            if not args.json:
+                print(verdict_line(r, color))
+            continue
         except SpecError as err:
             bad_input = True
             sys.stderr.write(str(err) + "\n")
@@ -204,7 +265,7 @@ def run(args: argparse.Namespace) -> int:
             bad_input = True
             sys.stderr.write(f"{f}: error: a litmus test is checked under arm only\n")
             continue
-        for model in models:
+        for i, model in enumerate(models):
             progress = Progress(sys.stderr, enabled=not args.json)
             r = check_spec(
                 checked,
@@ -217,13 +278,16 @@ def run(args: argparse.Namespace) -> int:
                 depth=args.depth,
                 prove=args.prove,
                 max_memory=args.max_memory,
-                started=started,
+                started=started if i == 0 else None,
                 symmetry=not args.no_symmetry,
                 por=not args.no_por,
                 stop_at_first=args.stop_at_first,
+                cluster=args.cluster,
+                workers=args.workers,
             )
-            started = None
             progress.done()
+            if args.strict:
+                r = strict(r)
             answer = litmus_answer(checked, r) if checked.litmus is not None else None
             if answer is not None:  # a litmus test states no expectation to meet
                 r = replace(r, expectation_met=True)
@@ -231,10 +295,10 @@ def run(args: argparse.Namespace) -> int:
             answers.append(answer)
             line, run_cost = cost_line(checked, model) if args.cost else ("", None)
             costs.append(run_cost.to_json() if run_cost else None)
-            for path in write_traces(r, names[f], out, svg):
+            for path in write_traces(r, names[n], out, svg):
                 sys.stderr.write(f"trace written to {path}\n")
             if not args.json:
-                show(r, answer, line, args.quiet, color)
+                _print_result(r, answer, line, args.quiet, color)
             sys.stdout.flush()
     if args.json:
         out_json = [

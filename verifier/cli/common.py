@@ -21,6 +21,20 @@ def add_define_option(p: argparse.ArgumentParser) -> None:
         metavar="NAME=VALUE",
         help="override a param of the spec (repeatable)",
     )
+    add_input_option(p)
+
+
+def add_input_option(p: argparse.ArgumentParser) -> None:
+    """--max-input: the largest spec or trace file read, in MB."""
+    from verifier.lang.frontend import MAX_INPUT_MB
+
+    p.add_argument(
+        "--max-input",
+        type=amount,
+        default=MAX_INPUT_MB,
+        metavar="MB",
+        help=f"refuse spec and trace files larger than MB megabytes (default {MAX_INPUT_MB:g})",
+    )
 
 
 def _whole(text: str, lo: int) -> int:
@@ -65,6 +79,24 @@ def add_reduction_options(p: argparse.ArgumentParser) -> None:
         "--no-por",
         action="store_true",
         help="explore every interleaving of independent steps (no partial-order reduction)",
+    )
+
+
+def add_cluster_option(p: argparse.ArgumentParser, what: str) -> None:
+    """--cluster ADDRESS (and --workers N): run on a Ray cluster (the extra tlbcheck[ray])."""
+    p.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help=f"{what} on a Ray cluster: auto (the Ray started here by `ray start`), "
+        "HOST:PORT (a head's address) or ray://HOST:PORT (its Ray Client server); "
+        "needs the extra tlbcheck[ray]",
+    )
+    p.add_argument(
+        "--workers",
+        type=count,
+        default=None,
+        metavar="N",
+        help="with --cluster: how many Ray workers (default: one per CPU of the cluster)",
     )
 
 

@@ -179,6 +179,10 @@ def run(args: argparse.Namespace) -> int:
             sys.stderr.write(str(err) + "\n")
             bad = True
             continue
+        if not checked:  # every count asked for was skipped
+            sys.stderr.write(f"tlbcheck: error: {f}: no run at {'; '.join(skipped)}\n")
+            bad = True
+            continue
         runs = [timed_run(c, table, args.model) for c in checked]
         results.append(SpecCost(f, checked[0], runs, scaled, skipped))
     if args.json:

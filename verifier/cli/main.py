@@ -6,6 +6,10 @@ Exit codes (stable, documented in the README):
   2  bad input: a diagnostic was printed
   3  inconclusive: a state or time limit ended a run before it finished
   4  internal error (a bug in tlbcheck; please report it)
+  128+n  stopped by signal n: 130 Ctrl-C (SIGINT), 143 SIGTERM, 129 SIGHUP
+  141  stdout's reader went away (a broken pipe)
+A stdout that cannot be written (full, closed) is exit 2 with one line on stderr;
+a stderr that cannot be written loses its messages but not the exit code.
 """
 
 from __future__ import annotations
@@ -13,10 +17,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Sequence
 
 from verifier import __version__
-from verifier.cli import check, cost, repair, show, suite
+from verifier.cli import check, cost, repair, show, streams, suite
 from verifier.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_INCONCLUSIVE,
@@ -48,7 +53,8 @@ examples:
   tlbcheck replay traces/missing_fence.pso.use-after-free.json
   tlbcheck repair specs/switch_mm/loaded_mm_no_smp_mb.tlb
 
-exit codes: 0 ok, 1 expectation not met, 2 bad input, 3 inconclusive, 4 internal error
+exit codes: 0 ok, 1 expectation not met, 2 bad input, 3 inconclusive, 4 internal error,
+  128+n stopped by signal n (130 Ctrl-C, 143 SIGTERM), 141 broken pipe
 """
 
 
@@ -82,27 +88,49 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line (``argv``: the program's own arguments when None).  Limits count
+    from the start of the process when it is tlbcheck's (``argv`` None), else from now."""
+    from verifier.run.budget import process_started
+
+    started = process_started() if argv is None else time.monotonic()
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.started = started
     if args.command is None:
         parser.print_help()
         return EXIT_BAD_INPUT
+    if not streams.stdout_usable():
+        if sys.stderr is not None:
+            sys.stderr.write("tlbcheck: error: standard output is closed\n")
+        return EXIT_BAD_INPUT
+    if getattr(args, "max_input", None) is not None:
+        from verifier.lang import frontend
+
+        frontend.max_input_mb = args.max_input
+    with streams.guarded():
+        return streams.finish_stdout(_run(args))
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args))
     except SpecError as err:
         sys.stderr.write(str(err) + "\n")
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        sys.stderr.write("tlbcheck: interrupted\n")
-        return 130
+    except KeyboardInterrupt as stop:  # Ctrl-C, SIGTERM, SIGHUP
+        signum = streams.signum_of(stop)
+        sys.stderr.write(f"tlbcheck: interrupted ({streams.signal_name(signum)})\n")
+        return 128 + signum
     except OutputError as err:
         sys.stderr.write(f"tlbcheck: error: {err}\n")
         return EXIT_BAD_INPUT
+    except streams.StdoutError as err:
+        return streams.stdout_failed(err)
     except RecursionError:
         sys.stderr.write("tlbcheck: error: input nested too deeply\n")
         return EXIT_BAD_INPUT
     except BrokenPipeError:
-        return EXIT_OK
+        return streams.EXIT_BROKEN_PIPE
     except Exception as exc:  # a bug in tlbcheck: say so plainly, keep the details on demand
         if os.environ.get("TLBCHECK_DEBUG"):
             raise

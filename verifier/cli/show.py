@@ -4,7 +4,8 @@
     tlbcheck replay TRACE.json [--spec FILE] [-D NAME=VALUE ...]
 
 `show` prints a trace (text by default) or writes a picture; the format
-follows `-o`'s extension when `--format` is not given.  svg and html show the
+follows `-o`'s extension (.txt, .svg, .html/.htm, .dot/.gv); another extension,
+or a `--format` that contradicts it, is bad input (exit 2).  svg and html show the
 spec text the trace carries (or `--spec`; traces written before traces carried
 their spec: the trace's `file`, as written or beside the trace).  `replay`
 runs the trace against the spec again: the trace's `file` when it is found
@@ -53,12 +54,16 @@ def load_trace(path: str) -> Trace:
             "this is a spec; show expects a trace file (.json), which "
             "`tlbcheck check SPEC --out DIR` writes for each problem it finds",
         )
+    from verifier.lang.frontend import InputRefused, read_input
+
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_input(path).decode("utf-8")
     except FileNotFoundError:
         raise BadInput(path, "no such file") from None
     except IsADirectoryError:
         raise BadInput(path, "is a directory, not a trace file") from None
+    except InputRefused as exc:
+        raise BadInput(path, str(exc)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInput(path, f"cannot read: {exc}") from None
     try:
@@ -111,9 +116,11 @@ def find_spec(trace: Trace, trace_path: str, given: str | None) -> Path | None:
 def _read_source(spec: Path | None) -> str | None:
     if spec is None:
         return None
+    from verifier.lang.frontend import InputRefused, read_input
+
     try:
-        return spec.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        return read_input(str(spec)).decode("utf-8")
+    except (OSError, UnicodeDecodeError, InputRefused):
         return None
 
 
@@ -132,6 +139,32 @@ def render(trace: Trace, fmt: str, source: str | None) -> str:
     return render_text(trace)
 
 
+def output_format(output: str | None, given: str | None) -> str:
+    """The format to write: ``--format``, else the one ``-o``'s extension names (a file
+    without one: text). An extension show cannot write, or one that contradicts
+    ``--format``, is bad input: writing HTML into `race.svg` helps nobody."""
+    if output is None:
+        return given or "text"
+    ext = Path(output).suffix.lower()
+    if not ext:
+        return given or "text"
+    named = _EXTENSIONS.get(ext)
+    known = ", ".join(f"{e} ({f})" for e, f in _EXTENSIONS.items())
+    if named is None:
+        raise BadInput(output, f"show cannot write a {ext} file; it writes {known}")
+    if given is not None and given != named:
+        raise BadInput(
+            output,
+            f"--format {given} contradicts the extension {ext} ({named}); "
+            f"drop --format or name the file {Path(output).stem}{_suffix_of(given)}",
+        )
+    return named
+
+
+def _suffix_of(fmt: str) -> str:
+    return next(e for e, f in _EXTENSIONS.items() if f == fmt)
+
+
 def _heading(trace: Trace, color: bool) -> str:
     params = ", ".join(f"{k}={v}" for k, v in trace.params)
     where = f"{trace.file}, model {trace.model}" + (f", {params}" if params else "")
@@ -143,12 +176,8 @@ def _heading(trace: Trace, color: bool) -> str:
 
 def _show_cmd(args: argparse.Namespace) -> int:
     try:
+        fmt = output_format(args.output, args.format)
         trace = load_trace(args.trace)
-        fmt = args.format
-        if fmt is None:
-            fmt = (
-                _EXTENSIONS.get(Path(args.output).suffix.lower(), "text") if args.output else "text"
-            )
         source = None
         if fmt in ("svg", "html"):
             source = trace.source if args.spec is None else None
@@ -191,6 +220,9 @@ def _replay_cmd(args: argparse.Namespace) -> int:
     from verifier.api import replay_trace
 
     outcome = replay_trace(trace, None if spec is None else str(spec), list(args.define))
+    if getattr(outcome, "refused", False):  # edited or damaged since it was written
+        sys.stderr.write(f"{args.trace}: error: {outcome.message}\n")
+        return cli.EXIT_BAD_INPUT
     message = outcome.message.rstrip("\n")
     if spec is not None and trace.source is not None and _read_source(spec) != trace.source:
         message = (

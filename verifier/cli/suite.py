@@ -9,8 +9,10 @@ inconclusive run, 0 every run met its expectation; 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import sys
 
 from verifier.cli import common as cli
+from verifier.suite.command import UNFINISHED
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -40,23 +42,60 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("--junit", metavar="FILE", help="also write the results as JUnit XML")
     p.add_argument(
+        "--unfinished",
+        metavar="FILE",
+        default=UNFINISHED,
+        help=f"where Ctrl-C lists the runs it left unfinished (default {UNFINISHED})",
+    )
+    p.add_argument(
         "--update-counterexamples",
         action="store_true",
         help="rewrite counterexamples/ from this run and delete stale traces",
     )
     cli.add_limit_options(p, None)
+    cli.add_input_option(p)
     cli.add_reduction_options(p)
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="a safe verdict that is vacuous for a kind (nothing could be judged) fails",
+    )
+    p.add_argument(
+        "-D",
+        dest="define",
+        action="append",
+        default=[],
+        metavar="NAME=VALUES",
+        help="set or sweep a param of every spec declaring it: N=3, N=2..8 or N=2,4,8 "
+        "(repeatable; each value, or combination, is a job of its own)",
+    )
+    cli.add_cluster_option(p, "run each job as a task")
     p.add_argument("--no-color", action="store_true", help="plain output")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from verifier.search.cluster.runtime import ClusterError
     from verifier.suite import command as suite
+    from verifier.suite.sweep import SweepError, parse
+
+    try:
+        sweep = tuple(parse(args.define))
+    except SweepError as err:
+        sys.stderr.write(f"tlbcheck suite: error: {err}\n")
+        return cli.EXIT_BAD_INPUT
+    if sweep and args.update_counterexamples:
+        sys.stderr.write(
+            "tlbcheck suite: error: --update-counterexamples keeps the traces of the specs "
+            "as written; run it without -D\n"
+        )
+        return cli.EXIT_BAD_INPUT
 
     opts = suite.SuiteOptions(
         paths=tuple(args.paths),
         jobs=args.jobs,
         junit=args.junit,
+        unfinished=args.unfinished,
         update_counterexamples=args.update_counterexamples,
         limits=suite.Limits(
             args.max_states,
@@ -64,7 +103,14 @@ def run(args: argparse.Namespace) -> int:
             args.max_memory,
             symmetry=not args.no_symmetry,
             por=not args.no_por,
+            strict=args.strict,
         ),
         no_color=args.no_color,
+        cluster=args.cluster,
+        sweep=sweep,
     )
-    return suite.main(opts)
+    try:
+        return suite.main(opts)
+    except ClusterError as err:
+        sys.stderr.write(f"tlbcheck suite: error: {err}\n")
+        return cli.EXIT_BAD_INPUT

@@ -38,6 +38,8 @@ class Latency:
     def addr_of(self, cmd: Cmd) -> int:
         if cmd.get("addr") is not None:
             return int(cmd.get("addr"))
+        if cmd.get("leaf") is not None:  # a two-level page's leaf (docs/page-tables.md)
+            return int(cmd.get("leaf"))
         return self.lay.pte_addr(cmd.get("space"), cmd.get("page"))
 
     def ends(self, c: int, cmd: Cmd, now: float) -> float:
@@ -52,7 +54,6 @@ class Latency:
             "await": "memory.load",
             "invlpg": "tlb.invlpg",
             "switch": "tlb.switch",
-            "fault": "tlb.walk",
             "handler-returned": "ipi.handler_exit",
             "handler-entered": "ipi.handler_entry",
         }
@@ -69,7 +70,19 @@ class Latency:
             )
         if a == "flush":
             return now + k("tlb.flush_asid" if cmd.get("asid") is not None else "tlb.flush_all")
+        if a == "fault":
+            return now + k("tlb.walk") * walk_levels(cmd)
         if a == "access":
-            walk = k("tlb.walk") if cmd.get("how") == "miss-fill" else 0.0
+            walk = k("tlb.walk") * walk_levels(cmd) if cmd.get("how") == "miss-fill" else 0.0
             return now + walk + k("memory.access")
         return now + k("memory.local")
+
+
+def walk_levels(cmd: Cmd) -> int:
+    """Page-table levels a walk reads from memory: one for a one-level page; for a two-level
+    one the dir and the leaf, or only the leaf through a cached pointer (docs/cost.md)."""
+    if cmd.get("dir") is None:
+        return 1
+    if cmd.get("level") == "dir" or cmd.get("via") == "cached":
+        return 1
+    return 2

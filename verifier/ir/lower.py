@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from verifier.ir import program as P
 from verifier.ir.flat import LowerError, fold, resolve_next, source_text
 from verifier.ir.limits import MAX_INSTRUCTIONS, too_big, unrolled_size
-from verifier.ir.lower_decls import Tables, lower_spaces, lower_words, tables
+from verifier.ir.lower_decls import Tables, lower_spaces, lower_tables, lower_words, tables
 from verifier.ir.lower_litmus import attach_litmus
 from verifier.lang import ast
 from verifier.lang.checked import DEFAULT_RANGE, CheckedSpec, CoreInstance, Ref
@@ -110,6 +110,9 @@ class _CoreLowerer:
                 return self.name(self.ref(e))
             case ast.Index(name=n, index=i):
                 return P.LWord(self.word(n, i))
+            case ast.PteRead(page=ref, field=f):
+                space, page = self.page(ref)
+                return P.LPte(space, page, f)
             case ast.Unary(op=o, operand=a):
                 return P.LUn("neg" if o == "-" else "not", self.expr(a))
             case ast.Binary(op=o, left=a, right=b):
@@ -268,6 +271,14 @@ class _CoreLowerer:
             case ast.Complete(page=ref):
                 space, page = self.page(ref)
                 self.emit(lambda a, b: P.IComplete(a, b, space, page), sp)
+            case ast.CopyFrame(src=x, dst=y):
+                self.emit(lambda a, b: P.ICopy(a, b, self.t.frames[x], self.t.frames[y]), sp)
+            case ast.ZeroFrame(frame=f):
+                self.emit(lambda a, b: P.IZero(a, b, self.t.frames[f]), sp)
+            case ast.DirWrite(dir=d, table=tbl):
+                di = self.t.dirs[d]
+                ti = -1 if tbl is None else self.t.spec.tables.index(tbl)
+                self.emit(lambda a, b: P.IDir(a, b, di, ti), sp)
             case _:
                 raise LowerError(f"unknown statement {s}")
 
@@ -323,6 +334,9 @@ _TRANSLATION = (
     ast.Switch,
     ast.Free,
     ast.Complete,
+    ast.DirWrite,
+    ast.CopyFrame,
+    ast.ZeroFrame,
 )
 
 
@@ -333,6 +347,7 @@ def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Progr
     spaces = lower_spaces(t)
     lcores = [_lower_core(t, ci, inst) for ci, inst in enumerate(spec.cores)]
     handlers = tuple(P.Handler(h.name, h.params, h.param_kinds, h.span) for h in spec.handlers)
+    levels = lower_tables(t)
     prog = P.Program(
         spec.title,
         spec.file,
@@ -348,8 +363,10 @@ def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Progr
         tuple(lcores),
         handlers,
         tuple(t.pte_values),
+        spec.flushes,
+        *levels,
         frame_data=spec.frame_data,
-        flushes=spec.flushes,
+        ad=spec.ad,
     )
     return attach_litmus(prog, spec)
 

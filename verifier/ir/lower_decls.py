@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from verifier.ir import program as P
 from verifier.ir.flat import decl_text
@@ -34,6 +35,7 @@ class Tables:
     word_index: dict[tuple[str, int | None], int] = field(default_factory=dict)  # (var, core)
     pte_values: list[P.PteValue] = field(default_factory=list)
     pte_index: dict[tuple[object, ...], int] = field(default_factory=dict)
+    dirs: dict[str, int] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)  # the source's lines, split once
     emitted: int = 0  # instructions over all cores, bounded by MAX_INSTRUCTIONS
     check: Callable[[], None] | None = None  # the run's time and memory budget
@@ -68,6 +70,7 @@ def tables(spec: CheckedSpec, check: Callable[[], None] | None) -> Tables:
         {f: tuple(v) for f, v in families.items()},
         lines=spec.source.splitlines(),
         check=check,
+        dirs={d.name: i for i, d in enumerate(spec.dirs)},
     )
 
 
@@ -100,3 +103,32 @@ def lower_spaces(t: Tables) -> list[P.Space]:
                 )
         spaces.append(P.Space(s.name, s.asid, tuple(entries)))
     return spaces
+
+
+def lower_tables(t: Tables) -> tuple[Any, ...]:
+    """Two-level pages (docs/page-tables.md): the table frames, the dirs, slots per table,
+    each page's (dir, slot) per space and each leaf's initial value; all empty for a
+    one-level spec (so its PTE values keep their numbers)."""
+    spec = t.spec
+    if not spec.dirs:
+        return (), (), 0, (), ()
+    tables = tuple(t.frames[n] for n in spec.tables)
+    spaces = [s.name for s in spec.spaces]
+    dirs = tuple(
+        P.Dir(d.name, spaces.index(d.space), -1 if d.table is None else spec.tables.index(d.table))
+        for d in spec.dirs
+    )
+    slots = 1 + max([0, *(i for s in spec.spaces for _, _, i in s.slots)])
+    walks = []
+    given: dict[tuple[int, int], int] = {}
+    for s in spec.spaces:
+        at = {page: (t.dirs[d], i) for page, d, i in s.slots}
+        walks.append(tuple(at.get(p) for p in spec.pages))
+        declared = dict(s.entries)
+        for page, (d, i) in at.items():
+            if dirs[d].init >= 0:
+                v = declared[page]
+                given[(dirs[d].init, i)] = t.pte_value(v, decl_text(spec, page, v), v.span)
+    zero = t.pte_value(ast.Invalid(), "an entry of a zeroed table page", None)
+    leaves = tuple(tuple(given.get((k, i), zero) for i in range(slots)) for k in range(len(tables)))
+    return tables, dirs, slots, tuple(walks), leaves

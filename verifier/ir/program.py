@@ -48,10 +48,21 @@ class LBin:
     right: LExpr
 
 
-LExpr = LConst | LReg | LWord | LUn | LBin
-
 # A page operand: a page index, or a handler register holding a page argument.
 PageOp = int | LReg
+
+
+@dataclass(frozen=True)
+class LPte:
+    """`pte(V).field`: a read of page ``page``'s PTE in ``space`` (None: the current one),
+    as the running core sees it (docs/page-tables.md)."""
+
+    space: int | None
+    page: PageOp
+    field: str  # present | read | write | exec | global | young | dirty
+
+
+LExpr = LConst | LReg | LWord | LUn | LBin | LPte
 
 
 def page_arg(page: int, space: int | None, npages: int) -> int:
@@ -79,6 +90,29 @@ class IPte(Instr):
     space: int | None  # None: the core's current space
     page: PageOp
     wid: int  # index into Program.pte_writes
+
+
+@dataclass(frozen=True)
+class IDir(Instr):
+    """`dir D := T`: a store to upper-level entry ``dir`` (``table`` -1: invalid)."""
+
+    dir: int
+    table: int  # an index into Program.tables
+
+
+@dataclass(frozen=True)
+class ICopy(Instr):
+    """`copy A to B`: B now holds A's data; later writes reaching A are lost."""
+
+    src: int
+    dst: int
+
+
+@dataclass(frozen=True)
+class IZero(Instr):
+    """`zero A`: A's data is discarded; later accesses reaching A are lost writes."""
+
+    frame: int
 
 
 @dataclass(frozen=True)
@@ -269,6 +303,16 @@ class PteValue:
 
 
 @dataclass(frozen=True)
+class Dir:
+    """An upper-level entry: its space and initial table (an index into Program.tables;
+    -1: invalid)."""
+
+    name: str
+    space: int
+    init: int
+
+
+@dataclass(frozen=True)
 class Handler:
     name: str
     params: tuple[str, ...]
@@ -305,10 +349,21 @@ class Program:
     cores: tuple[Core, ...]
     handlers: tuple[Handler, ...]
     pte_values: tuple[PteValue, ...]
+    flushes: str = "plain"  # 'serializing': invlpg, flush and switch drain the buffer first
+    # two-level pages (docs/page-tables.md); all empty in a one-level spec
+    tables: tuple[int, ...] = ()  # the frames that are table pages
+    dirs: tuple[Dir, ...] = ()
+    slots: int = 0  # leaf slots per table
+    walks: tuple[tuple[tuple[int, int] | None, ...], ...] = ()  # [space][page]: (dir, slot)
+    leaves: tuple[tuple[int, ...], ...] = ()  # [table][slot]: wid of the initial value
     frame_data: tuple[int, ...] = ()  # per frame: initial data word; () when no data access
     fatal: bool = False  # a fault stops its core (herd's `fatal`; `.litmus` input)
-    flushes: str = "plain"  # 'serializing': invlpg, flush and switch drain the buffer first
+    ad: str = "none"  # 'hardware': the walker sets accessed/dirty bits
     final: PFinal | None = None  # a litmus test's final condition (ir/final.py)
+
+    def walk(self, space: int, page: int) -> tuple[int, int] | None:
+        """(dir, slot) of a two-level page, None for a one-level one."""
+        return self.walks[space][page] if self.walks else None
 
     @property
     def asids(self) -> tuple[int, ...]:

@@ -10,66 +10,128 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from verifier.lang.ast_exprs import (  # the leaves, re-exported: ast.Name, ast.PageRef...
-    Binary as Binary,
-)
-from verifier.lang.ast_exprs import (
-    Expr as Expr,
-)
-from verifier.lang.ast_exprs import (
-    Ident as Ident,
-)
-from verifier.lang.ast_exprs import (
-    Index as Index,
-)
-from verifier.lang.ast_exprs import (
-    Invalid as Invalid,
-)
-from verifier.lang.ast_exprs import (
-    Mapping as Mapping,
-)
-from verifier.lang.ast_exprs import (
-    Name as Name,
-)
-from verifier.lang.ast_exprs import (
-    Node as Node,
-)
-from verifier.lang.ast_exprs import (
-    Num as Num,
-)
-from verifier.lang.ast_exprs import (
-    PageName as PageName,
-)
-from verifier.lang.ast_exprs import (
-    PageRef as PageRef,
-)
-from verifier.lang.ast_exprs import (
-    PteValue as PteValue,
-)
-from verifier.lang.ast_exprs import (
-    SelfRef as SelfRef,
-)
-from verifier.lang.ast_exprs import (
-    Target as Target,
-)
-from verifier.lang.ast_exprs import (
-    TargetAll as TargetAll,
-)
-from verifier.lang.ast_exprs import (
-    TargetFamily as TargetFamily,
-)
-from verifier.lang.ast_exprs import (
-    TargetIndex as TargetIndex,
-)
-from verifier.lang.ast_exprs import (
-    TargetName as TargetName,
-)
-from verifier.lang.ast_exprs import (
-    TargetOthers as TargetOthers,
-)
-from verifier.lang.ast_exprs import (
-    Unary as Unary,
-)
+# re-exported: every node is ast.X
+from verifier.lang.ast_arm import Barrier as Barrier
+from verifier.lang.ast_arm import Tlbi as Tlbi
+from verifier.lang.ast_base import Ident as Ident
+from verifier.lang.ast_base import Node as Node
+from verifier.lang.ast_base import PageRef as PageRef
+from verifier.lang.ast_memory import CopyFrame as CopyFrame
+from verifier.lang.ast_memory import DirDecl as DirDecl
+from verifier.lang.ast_memory import DirWrite as DirWrite
+from verifier.lang.ast_memory import PteRead as PteRead
+from verifier.lang.ast_memory import TableDecl as TableDecl
+from verifier.lang.ast_memory import ZeroFrame as ZeroFrame
+
+# ---------------------------------------------------------------- expressions
+
+
+@dataclass(frozen=True)
+class Num(Node):
+    value: int
+
+
+@dataclass(frozen=True)
+class Name(Node):
+    """A register, param, shared word, page (as IPI argument) or core variable."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class SelfRef(Node):
+    """`self`: the running core (its index inside its family)."""
+
+
+@dataclass(frozen=True)
+class Index(Node):
+    """`seen[c]`, `seen[self]`, `seen[cpu[2]]`: one word of a per-core variable."""
+
+    name: str
+    index: Expr | Target
+
+
+@dataclass(frozen=True)
+class PageName(Node):
+    """`P.V` used as a value (an IPI argument naming a page of space P)."""
+
+    space: str
+    page: str
+
+
+@dataclass(frozen=True)
+class Unary(Node):
+    op: str  # '-' | '!'
+    operand: Expr
+
+
+@dataclass(frozen=True)
+class Binary(Node):
+    op: str  # + - * / % == != < <= > >= && ||
+    left: Expr
+    right: Expr
+
+
+Expr = Num | Name | SelfRef | Index | PageName | PteRead | Unary | Binary
+
+
+# ---------------------------------------------------------------- core sets
+
+
+@dataclass(frozen=True)
+class TargetName(Node):
+    """A core name (`init`) or a `for` variable (`c`)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class TargetIndex(Node):
+    """`cpu[2]`: one core of a family."""
+
+    family: str
+    index: Expr
+
+
+@dataclass(frozen=True)
+class TargetFamily(Node):
+    """`cpu[*]`: every core of a family."""
+
+    family: str
+
+
+@dataclass(frozen=True)
+class TargetOthers(Node):
+    """`others`: every core but the one executing."""
+
+
+@dataclass(frozen=True)
+class TargetAll(Node):
+    """`all`: every core."""
+
+
+Target = TargetName | TargetIndex | TargetFamily | TargetOthers | TargetAll
+
+
+# ---------------------------------------------------------------- pages and PTE values
+
+
+@dataclass(frozen=True)
+class Mapping(Node):
+    """`B rw` or `C rx global`."""
+
+    frame: str
+    perms: str  # canonical order: subset of "rwx" in that order
+    global_: bool = False
+
+
+@dataclass(frozen=True)
+class Invalid(Node):
+    """`invalid`: no valid mapping."""
+
+
+PteValue = Mapping | Invalid
+
 
 # ---------------------------------------------------------------- statements
 
@@ -131,27 +193,10 @@ class FlushAll(Node):
 
 @dataclass(frozen=True)
 class Access(Node):
-    """`read V` · `write V` · `exec V`; `r := read V` (``dest``) and `write V := e`
-    (``value``) carry data (docs/arm64.md)."""
-
     kind: str  # 'read' | 'write' | 'exec'
     page: PageRef
-    dest: Name | None = None
-    value: Expr | None = None
-
-
-@dataclass(frozen=True)
-class Barrier(Node):
-    kind: str  # 'dmb' | 'dsb' | 'isb'
-    which: str = "full"  # 'full' | 'ld' | 'st'
-
-
-@dataclass(frozen=True)
-class Tlbi(Node):
-    scope: str  # 'page' | 'asid' | 'all'
-    broadcast: bool
-    page: PageRef | None = None
-    space: str | None = None  # the space of `tlbi asid P`
+    dest: Name | None = None  # `r := read V` (docs/arm64.md)
+    value: Expr | None = None  # `write V := e`
 
 
 @dataclass(frozen=True)
@@ -221,30 +266,10 @@ class Skip(Node):
 
 
 Stmt = (
-    PteWrite
-    | Assign
-    | Atomic
-    | Fence
-    | Ipi
-    | Invlpg
-    | FlushAsid
-    | FlushAll
-    | Access
-    | Barrier
-    | Tlbi
-    | Switch
-    | Free
-    | Complete
-    | Await
-    | If
-    | While
-    | Loop
-    | Repeat
-    | For
-    | Irq
-    | Assert
-    | Skip
-)
+    PteWrite | Assign | Atomic | Fence | Ipi | Invlpg | FlushAsid | FlushAll | Access | Switch
+    | Free | Complete | Await | If | While | Loop | Repeat | For | Irq | Assert | Skip | DirWrite
+    | CopyFrame | ZeroFrame | Barrier | Tlbi
+)  # fmt: skip
 
 
 # ---------------------------------------------------------------- declarations
@@ -282,6 +307,7 @@ class FrameDecl(Node):
 class PageDecl(Node):
     name: str
     value: PteValue
+    at: tuple[str, Expr] | None = None  # `at D[i]`: (dir, slot) of a two-level page
 
 
 @dataclass(frozen=True)
@@ -289,6 +315,7 @@ class SpaceDecl(Node):
     name: str
     asid: Expr
     pages: tuple[PageDecl, ...]
+    dirs: tuple[DirDecl, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -330,18 +357,9 @@ class ExpectDecl(Node):
 
 
 Decl = (
-    SpecTitle
-    | ModelDecl
-    | ParamDecl
-    | OptionDecl
-    | FrameDecl
-    | PageDecl
-    | SpaceDecl
-    | VarDecl
-    | CoreDecl
-    | HandlerDecl
-    | ExpectDecl
-)
+    SpecTitle | ModelDecl | ParamDecl | OptionDecl | FrameDecl | TableDecl | DirDecl | PageDecl
+    | SpaceDecl | VarDecl | CoreDecl | HandlerDecl | ExpectDecl
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

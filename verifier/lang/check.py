@@ -7,6 +7,8 @@ related declarations.
 
 from __future__ import annotations
 
+from typing import Any
+
 from verifier.lang import ast, check_header, kinds
 from verifier.lang.check_body import check_body
 from verifier.lang.check_names import Ctx
@@ -15,16 +17,19 @@ from verifier.lang.checked import (
     DEFAULT_SPACE,
     CheckedSpec,
     CoreInstance,
+    DirInfo,
     HandlerInfo,
     SpaceInfo,
     VarInfo,
 )  # fmt: skip
 from verifier.lang.diagnostics import Diagnostic, Note, SpecError
+from verifier.lang.parse_hints import did_you_mean
 from verifier.lang.span import NOSPAN, Span
 from verifier.lang.symbols import MAX_INT, Symbols, first_declared
 
 MAX_ASID = 4095
 MAX_CORES = 64
+MAX_SLOT = 7  # slots of a table page (docs/page-tables.md)
 
 
 def check(
@@ -50,6 +55,10 @@ class _Checker(Symbols):
                 self.declare(self.frames, ident.name, ident, "frame")
                 if init is not None:
                     data[ident.name] = self.bounded(init, "a frame's data word", -(2**15), 2**15)
+        for d in self.decls(ast.TableDecl):
+            for ident in d.names:
+                if self.declare(self.frames, ident.name, ident, "frame"):
+                    self.tables[ident.name] = ident
         self.declare_spaces()
         self.declare_cores()
         self.declare_vars()
@@ -71,7 +80,9 @@ class _Checker(Symbols):
             frames=tuple(self.frames), pages=tuple(self.pages), spaces=self.space_infos(),
             vars=self.var_infos(), families=families,
             cores=cores, handlers=handlers, expects=expects, flushes=str(header["flushes"]),
-            refs=dict(self.refs), frame_data=self.frame_data(data),
+            ad=str(header["ad"]),
+            tables=tuple(self.tables), dirs=self.dir_infos(), refs=dict(self.refs),
+            frame_data=self.frame_data(data),
         )  # fmt: skip
 
     def frame_data(self, data: dict[str, int | None]) -> tuple[int, ...]:
@@ -105,23 +116,74 @@ class _Checker(Symbols):
 
     def declare_spaces(self) -> None:
         spaces = self.decls(ast.SpaceDecl)
-        for top in self.decls(ast.PageDecl):
+        for top in self.decls(ast.PageDecl) + self.decls(ast.DirDecl):
             if spaces:
                 note = Note(spaces[0].span, "spaces are declared here")
-                self.err(top.span, f"page '{top.name}' is outside every space", note)
+                what = "page" if isinstance(top, ast.PageDecl) else "dir"
+                self.err(top.span, f"{what} '{top.name}' is outside every space", note)
         for s in spaces:
             self.declare(self.spaces, s.name, s, "space")
             self.bounded(s.asid, f"asid of space {s.name}", 0, MAX_ASID)
-        groups = [(s.name, s.pages) for s in spaces] or [
-            (DEFAULT_SPACE, tuple(self.decls(ast.PageDecl)))
+        groups = [(s.name, s.pages, s.dirs) for s in spaces] or [
+            (DEFAULT_SPACE, tuple(self.decls(ast.PageDecl)), tuple(self.decls(ast.DirDecl)))
         ]
-        for space, pages in groups:
+        for space, _, dirs in groups:
+            for d in dirs:
+                if self.declare(self.dirs, d.name, d, "dir"):
+                    self.dir_space[d.name] = space
+                self.dir_target(d, d.table)
+        for space, pages, _ in groups:
             table = self.space_pages.setdefault(space, {})
             where = f" in space {space}" if spaces else ""
             for p in pages:
                 if self.declare(table, p.name, p, "page", where):
                     self.pages.setdefault(p.name, p)
                 self.pte_value(p.value)
+                if p.at is not None:
+                    self.page_slot(space, p)
+        self.initial_slots()
+
+    def page_slot(self, space: str, p: ast.PageDecl) -> None:
+        assert p.at is not None
+        d = p.at[0]
+        if d not in self.dirs:
+            self.err(p.span, f"unknown dir '{d}'" + did_you_mean(d, self.dirs))
+        elif self.dir_space[d] != space:
+            note = Note(self.dirs[d].span, f"dir '{d}' declared here")
+            self.err(p.span, f"dir '{d}' is not in the space of page '{p.name}'", note)
+        self.bounded(p.at[1], f"slot of page {p.name}", 0, MAX_SLOT)
+
+    def initial_slots(self) -> None:
+        """A slot's initial value comes from the pages declared at it through their dir's
+        initial table; two different values for one slot are an error, and so is a valid
+        page under an invalid dir."""
+        given: dict[tuple[str, int], ast.PageDecl] = {}
+        for p in self.decls(ast.PageDecl) + [q for s in self.decls(ast.SpaceDecl) for q in s.pages]:
+            if p.at is None or p.at[0] not in self.dirs:
+                continue
+            table = self.dirs[p.at[0]].table
+            slot = self.const(p.at[1], f"slot of page {p.name}")
+            if table is None:
+                if not isinstance(p.value, ast.Invalid):
+                    note = Note(self.dirs[p.at[0]].span, f"dir '{p.at[0]}' declared here")
+                    self.err(
+                        p.span, f"page '{p.name}' is under dir '{p.at[0]}', which is "
+                        "invalid: declare the page invalid", note,
+                    )  # fmt: skip
+                continue
+            if slot is None:
+                continue
+            other = given.setdefault((table, slot), p)
+            if other is not p and _pte_key(other.value) != _pte_key(p.value):
+                note = Note(other.span, f"page '{other.name}' gives it here")
+                self.err(
+                    p.span, f"slot {slot} of table {table} is given two different values", note
+                )
+
+    def dir_infos(self) -> tuple[DirInfo, ...]:
+        return tuple(
+            DirInfo(d.name, self.dir_space[d.name], d.table, d.span) for d in self.dirs.values()
+        )
 
     def declare_cores(self) -> None:
         for c in self.decls(ast.CoreDecl):
@@ -197,10 +259,16 @@ class _Checker(Symbols):
             pages = tuple(
                 (p.name, p.value) for p in self.space_pages.get(DEFAULT_SPACE, {}).values()
             )
-            return (SpaceInfo(DEFAULT_SPACE, 0, pages, self.spec.span),)
+            decls = tuple(self.space_pages.get(DEFAULT_SPACE, {}).values())
+            slots = _slots(decls, self.params_eval)
+            return (SpaceInfo(DEFAULT_SPACE, 0, pages, self.spec.span, slots),)
         return tuple(
             SpaceInfo(
-                s.name, self.params_eval(s.asid), tuple((p.name, p.value) for p in s.pages), s.span
+                s.name,
+                self.params_eval(s.asid),
+                tuple((p.name, p.value) for p in s.pages),
+                s.span,
+                _slots(s.pages, self.params_eval),
             )
             for s in self.spaces.values()
         )
@@ -253,6 +321,16 @@ class _Checker(Symbols):
             names = tuple(p.name for p in h.params)
             out.append(HandlerInfo(h.name, names, tuple(kinds[n] for n in names), h.body, h.span))
         return tuple(out)
+
+
+def _slots(pages: tuple[ast.PageDecl, ...], value: Any) -> tuple[tuple[str, str, int], ...]:
+    return tuple((p.name, p.at[0], value(p.at[1])) for p in pages if p.at is not None)
+
+
+def _pte_key(v: ast.PteValue) -> tuple[object, ...]:
+    if isinstance(v, ast.Invalid):
+        return ()
+    return (v.frame, v.perms, v.global_)
 
 
 def _position(d: Diagnostic) -> tuple[bool, str, int, int]:

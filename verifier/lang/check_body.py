@@ -82,6 +82,17 @@ class _Body(Names):
             case ast.Free(frame=f):
                 if f not in self.c.frames:
                     self.err(s, f"unknown frame '{f}'")
+            case ast.CopyFrame(src=a, dst=b):
+                self.data_frame(s, a)
+                self.data_frame(s, b)
+                if a == b:
+                    self.err(s, f"copy {a} to itself")
+            case ast.ZeroFrame(frame=f):
+                self.data_frame(s, f)
+            case ast.DirWrite(dir=d, table=t):
+                if d not in self.c.dirs:
+                    self.err(s, f"unknown dir '{d}'" + did_you_mean(d, self.c.dirs))
+                self.c.dir_target(s, t)
             case ast.Await(cond=e) | ast.Assert(cond=e):
                 self.one_word(s, self.expr(e))
             case ast.If(cond=e, then=then, orelse=orelse):
@@ -98,6 +109,12 @@ class _Body(Names):
                 self.stmts(body)
             case ast.For():
                 self.for_(s)
+
+    def data_frame(self, s: ast.Stmt, f: str) -> None:
+        if f in self.c.tables:
+            self.err(s, f"'{f}' is a page table: copy and zero take data frames")
+        elif f not in self.c.frames:
+            self.err(s, f"unknown frame '{f}'" + did_you_mean(f, self.c.frames))
 
     def assign(self, s: ast.Assign) -> None:
         t = s.target

@@ -15,13 +15,14 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "ipi": ("unordered", "ordered"),
     "buffer": (),  # an integer
     "flushes": ("plain", "serializing"),
+    "ad": ("none", "hardware"),
 }
 OPTION_DEFAULTS: dict[str, str | int] = {
-    "walker": "speculative", "ipi": "unordered", "buffer": 0, "flushes": "plain",
+    "walker": "speculative", "ipi": "unordered", "buffer": 0, "flushes": "plain", "ad": "none",
 }  # fmt: skip
 PROBLEM_KINDS = (
-    "use-after-free", "stale-translation", "stale-permission", "asid-reuse", "assertion",
-    "range", "hang",
+    "use-after-free", "stale-translation", "stale-permission", "asid-reuse", "freed-table",
+    "lost-write", "assertion", "range", "hang", "bbm",
 )  # fmt: skip
 VERDICTS = ("safe", "race", "hang")
 

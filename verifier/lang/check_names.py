@@ -33,6 +33,10 @@ class Ctx:
         return f"handler {self.name}" if self.kind == "handler" else f"core {self.name}"
 
 
+# `pte(V).FIELD` (docs/page-tables.md): each is 0 or 1
+PTE_FIELDS = ("present", "read", "write", "exec", "global", "young", "dirty")
+
+
 class Names:
     """Resolving and checking the names of one body (see the module docstring)."""
 
@@ -201,6 +205,14 @@ class Names:
             case ast.PageName():
                 self.err(e, "a page is not a value (pages are only IPI arguments)")
                 return 0
+            case ast.PteRead(page=p, field=f):
+                self.page(p)
+                if f not in PTE_FIELDS:
+                    self.err(
+                        e, f"unknown PTE field '{f}' (expected {', '.join(PTE_FIELDS)})"
+                        + did_you_mean(f, PTE_FIELDS)
+                    )  # fmt: skip
+                return 1
             case ast.Unary(operand=a):
                 return self.expr(a)
             case ast.Binary(left=a, right=b):

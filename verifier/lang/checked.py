@@ -40,6 +40,18 @@ class SpaceInfo:
     asid: int
     entries: tuple[tuple[str, ast.PteValue], ...]  # (page, value) for declared pages
     span: Span
+    slots: tuple[tuple[str, str, int], ...] = ()  # (page, dir, slot) of two-level pages
+
+
+@dataclass(frozen=True)
+class DirInfo:
+    """An upper-level entry (docs/page-tables.md): its space and initial table (None:
+    invalid)."""
+
+    name: str
+    space: str
+    table: str | None
+    span: Span
 
 
 @dataclass(frozen=True)
@@ -93,6 +105,9 @@ class CheckedSpec:
     handlers: tuple[HandlerInfo, ...]
     expects: tuple[ast.ExpectDecl, ...]
     flushes: str = "plain"  # 'plain' | 'serializing' (docs/page-tables.md)
+    ad: str = "none"  # 'hardware': accessed/dirty bits (docs/page-tables.md)
+    tables: tuple[str, ...] = ()  # the frames that are page-table pages
+    dirs: tuple[DirInfo, ...] = ()
     # id(node) -> what it names, for every Name, PageRef, PageName and TargetName in a body
     refs: Mapping[int, Ref] = field(default_factory=dict, compare=False, repr=False)
     frame_data: tuple[int, ...] = ()  # per frame: initial data word; () when none is used

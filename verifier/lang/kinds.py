@@ -27,18 +27,27 @@ def walk(stmts: tuple[ast.Stmt, ...]) -> Iterator[ast.Stmt]:
             yield from walk(s.body)
 
 
+def nodes_in(e: ast.Expr | ast.Target) -> Iterator[ast.Expr | ast.Target]:
+    """An expression and every expression inside it (per-core indices included)."""
+    yield e
+    match e:
+        case ast.Index(index=i) | ast.TargetIndex(index=i):
+            yield from nodes_in(i)
+        case ast.Unary(operand=a):
+            yield from nodes_in(a)
+        case ast.Binary(left=a, right=b):
+            yield from nodes_in(a)
+            yield from nodes_in(b)
+
+
 def names_in(e: ast.Expr | ast.Target) -> Iterator[str]:
     """Every bare name an expression reads (per-core indices included)."""
-    match e:
-        case ast.Name(name=n):
-            yield n
-        case ast.Index(index=i) | ast.TargetIndex(index=i):
-            yield from names_in(i)
-        case ast.Unary(operand=a):
-            yield from names_in(a)
-        case ast.Binary(left=a, right=b):
-            yield from names_in(a)
-            yield from names_in(b)
+    return (n.name for n in nodes_in(e) if isinstance(n, ast.Name))
+
+
+def pte_reads_in(e: ast.Expr | ast.Target) -> Iterator[ast.PteRead]:
+    """Every `pte(V).field` an expression reads."""
+    return (n for n in nodes_in(e) if isinstance(n, ast.PteRead))
 
 
 def value_exprs(s: ast.Stmt) -> Iterator[ast.Expr | ast.Target]:
@@ -87,6 +96,9 @@ def _uses(h: ast.HandlerDecl, kinds: dict[str, dict[str, str]]) -> Iterator[tupl
         if page is not None and page.space is None:
             yield page.page, "page"
         for e in value_exprs(s):
+            for r in pte_reads_in(e):
+                if r.page.space is None:
+                    yield r.page.page, "page"
             for n in names_in(e):
                 yield n, "int"
         if isinstance(s, ast.Ipi):

@@ -61,11 +61,16 @@ def _decl(d: ast.Decl) -> list[str]:
                 for i, d in zip(names, inits, strict=True)
             )
             return ["frame " + ", ".join(items)]
+        case ast.TableDecl(names=names):
+            return ["table " + ", ".join(i.name for i in names)]
+        case ast.DirDecl():
+            return [_dir(d)]
         case ast.PageDecl():
             return [_page(d)]
-        case ast.SpaceDecl(name=n, asid=a, pages=pages):
+        case ast.SpaceDecl(name=n, asid=a, pages=pages, dirs=dirs):
             head = f"space {n} asid {expr(a)}"
-            return [head + " {", *(INDENT + _page(p) for p in pages), "}"]
+            items = [_dir(x) for x in dirs] + [_page(p) for p in pages]
+            return [head + " {", *(INDENT + x for x in items), "}"]
         case ast.VarDecl(name=n, family=f, init=init, lo=lo, hi=hi):
             fam = f"[{f}]" if f is not None else ""
             rng = f" : {expr(lo)}..{expr(hi)}" if lo is not None and hi is not None else ""
@@ -92,9 +97,14 @@ def _escape(title: str) -> str:
 
 
 def _page(p: ast.PageDecl) -> str:
+    at = f" at {p.at[0]}[{expr(p.at[1])}]" if p.at is not None else ""
     if isinstance(p.value, ast.Invalid):
-        return f"page {p.name} invalid"
-    return f"page {p.name} -> {_pte(p.value)}"
+        return f"page {p.name}{at} invalid"
+    return f"page {p.name}{at} -> {_pte(p.value)}"
+
+
+def _dir(d: ast.DirDecl) -> str:
+    return f"dir {d.name} invalid" if d.table is None else f"dir {d.name} -> {d.table}"
 
 
 def _pte(v: ast.PteValue) -> str:
@@ -194,6 +204,12 @@ def simple_stmt(s: ast.Stmt) -> str:
             return f"assert {expr(c)}"
         case ast.Skip():
             return "skip"
+        case ast.DirWrite(dir=d, table=t):
+            return f"dir {d} := {t if t is not None else 'invalid'}"
+        case ast.CopyFrame(src=a, dst=b):
+            return f"copy {a} to {b}"
+        case ast.ZeroFrame(frame=f):
+            return f"zero {f}"
     return _stmt(s, 0)[0]  # a compound statement: its first line
 
 
@@ -229,6 +245,8 @@ def expr(e: ast.Expr | ast.Target, prec: int = 0) -> str:
             return f"{n}[{expr(i)}]"
         case ast.PageName(space=sp, page=pg):
             return f"{sp}.{pg}"
+        case ast.PteRead(page=p, field=f):
+            return f"pte({page_ref(p)}).{f}"
         case ast.Unary(op=op, operand=a):
             text = op + expr(a, UNARY)
             return f"({text})" if prec > UNARY else text

@@ -9,6 +9,7 @@ from __future__ import annotations
 from verifier.lang import ast
 from verifier.lang.checked import Ref
 from verifier.lang.diagnostics import Diagnostic, Note
+from verifier.lang.parse_hints import did_you_mean
 from verifier.lang.span import Span
 
 MAX_INT = 2**31 - 1
@@ -39,6 +40,9 @@ class Symbols:
         self.params: dict[str, int] = {}
         self.param_decls: dict[str, ast.Node] = {}
         self.frames: dict[str, ast.Node] = {}
+        self.tables: dict[str, ast.Node] = {}  # the frames that are page-table pages
+        self.dirs: dict[str, ast.DirDecl] = {}
+        self.dir_space: dict[str, str] = {}
         self.spaces: dict[str, ast.SpaceDecl] = {}
         self.space_pages: dict[str, dict[str, ast.PageDecl]] = {}
         self.pages: dict[str, ast.PageDecl] = {}
@@ -106,11 +110,22 @@ class Symbols:
         table[name] = node
         return True
 
+    def dir_target(self, node: ast.Node, table: str | None) -> None:
+        """What `dir D -> T` or `dir D := T` may point at: a table page."""
+        if table is None or table in self.tables:
+            return
+        if table in self.frames:
+            self.err(node.span, f"'{table}' is a data frame: a dir points at a table page")
+        else:
+            self.err(node.span, f"unknown table '{table}'" + did_you_mean(table, self.tables))
+
     def pte_value(self, value: ast.PteValue) -> None:
         if isinstance(value, ast.Invalid):
             return
         if value.frame not in self.frames:
             self.err(value.span, f"unknown frame '{value.frame}'")
+        elif value.frame in self.tables:
+            self.err(value.span, f"'{value.frame}' is a page table: a PTE maps a data frame")
         p = value.perms
         if not p or not set(p) <= set("rwx"):
             bad = ", ".join(sorted({c for c in p if c not in "rwx"}))

@@ -58,7 +58,18 @@ class DeclRules(Spans):
         return ast.Ident(str(c[0]), span=self._span(meta))
 
     def page_decl(self, meta: Any, c: list[Any]) -> ast.PageDecl:
-        return ast.PageDecl(str(c[0]), c[1], span=self._span(meta))
+        at = c[1] if isinstance(c[1], tuple) else None
+        return ast.PageDecl(str(c[0]), c[-1], at, span=self._span(meta))
+
+    def table_decl(self, meta: Any, c: list[ast.Ident]) -> ast.TableDecl:
+        return ast.TableDecl(tuple(c), span=self._span(meta))
+
+    def dir_decl(self, meta: Any, c: list[Any]) -> ast.DirDecl:
+        table = str(c[1]) if isinstance(c[1], Token) else None
+        return ast.DirDecl(str(c[0]), table, span=self._span(meta))
+
+    def slot(self, meta: Any, c: list[Any]) -> tuple[str, ast.Expr]:
+        return (str(c[0]), c[1])
 
     def mapping(self, meta: Any, c: list[Token]) -> ast.Mapping:
         perms = canonical_perms(str(c[1]))
@@ -68,7 +79,9 @@ class DeclRules(Spans):
         return ast.Invalid(span=self._span(meta))
 
     def space_decl(self, meta: Any, c: list[Any]) -> ast.SpaceDecl:
-        return ast.SpaceDecl(str(c[0]), c[1], tuple(c[2:]), span=self._span(meta))
+        pages = tuple(x for x in c[2:] if isinstance(x, ast.PageDecl))
+        dirs = tuple(x for x in c[2:] if isinstance(x, ast.DirDecl))
+        return ast.SpaceDecl(str(c[0]), c[1], pages, dirs, span=self._span(meta))
 
     def var_decl(self, meta: Any, c: list[Any]) -> ast.VarDecl:
         family = next((x[0] for x in c[1:] if isinstance(x, list) and len(x) == 1), None)

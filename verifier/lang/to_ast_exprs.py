@@ -58,6 +58,9 @@ class ExprRules(Spans):
     def index(self, meta: Any, c: list[Any]) -> ast.Index:
         return index_node(self._span(meta), c)
 
+    def pte_read(self, meta: Any, c: list[Any]) -> ast.PteRead:
+        return ast.PteRead(c[0], str(c[1]), span=self._span(meta))
+
     def neg(self, meta: Any, c: list[Any]) -> ast.Unary:
         return ast.Unary("-", c[0], span=self._span(meta))
 

@@ -71,6 +71,16 @@ class StmtRules(Spans):
     def pte_stmt(self, meta: Any, c: list[Any]) -> ast.PteWrite:
         return ast.PteWrite(c[0], c[1], span=self._span(meta))
 
+    def dir_stmt(self, meta: Any, c: list[Any]) -> ast.DirWrite:
+        table = str(c[1]) if isinstance(c[1], Token) else None
+        return ast.DirWrite(str(c[0]), table, span=self._span(meta))
+
+    def copy_stmt(self, meta: Any, c: list[Token]) -> ast.CopyFrame:
+        return ast.CopyFrame(str(c[0]), str(c[1]), span=self._span(meta))
+
+    def zero_stmt(self, meta: Any, c: list[Token]) -> ast.ZeroFrame:
+        return ast.ZeroFrame(str(c[0]), span=self._span(meta))
+
     def page_ref(self, meta: Any, c: list[Token]) -> ast.PageRef:
         if len(c) == 2:
             return ast.PageRef(str(c[0]), str(c[1]), span=self._span(meta))

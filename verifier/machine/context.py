@@ -28,7 +28,7 @@ from verifier.ir.system import (
     judged_in_order,
     op,
 )
-from verifier.machine.layout import C, Layout, build_layout
+from verifier.machine.layout import C, Layout, build_layout, pte_wid
 from verifier.machine.layout_arm import add_arm_fields
 
 
@@ -71,11 +71,11 @@ class Rule:
 class Ctx:
     """The program, memory model and layout being translated, and the commands so far."""
 
-    def __init__(self, prog: P.Program, model: str) -> None:
+    def __init__(self, prog: P.Program, model: str, lay: Layout | None = None) -> None:
         self.prog = prog
         self.model = model
-        self.lay: Layout = build_layout(prog, model)
-        if model == "arm":
+        self.lay: Layout = lay if lay is not None else build_layout(prog, model)
+        if not hasattr(self.lay.arm, "data"):  # a layout of its own, not one shared
             add_arm_fields(self.lay)
         self.commands: list[Command] = []
 
@@ -118,6 +118,8 @@ class Ctx:
                 return self.lay.load(c, a)
             case P.LUn(op=o, arg=a):
                 return op(o, self.expr(c, a, rule))
+            case P.LPte():
+                return self.pte_field(c, e)
             case P.LBin(op=o, left=a, right=b):
                 x, y = self.expr(c, a, rule), self.expr(c, b, rule)
                 if o in ("div", "mod"):
@@ -126,6 +128,26 @@ class Ctx:
                     )
                 return op(o, x, y)
         raise TypeError(e)
+
+    def pte_field(self, c: int, e: P.LPte) -> Expr:
+        """`pte(V).field` in core ``c``'s view: its youngest buffered store to the entry,
+        else memory; a two-level page reads its dir the same way, then the leaf of that
+        table (an invalid dir reads as a non-present PTE)."""
+        lay = self.lay
+        out: Expr = C(0)
+        for v, s, guards in reversed(list(self.entries_of(c, e.page, e.space))):
+            at = self.prog.walk(s, v)
+            if at is None:
+                value = _pte_field(lay, c, e.field, lay.pte_addr(s, v))
+            else:
+                value = C(0)
+                for k, cond in lay.tables_seen(c, at[0]):
+                    if k >= 0:
+                        leaf = _pte_field(lay, c, e.field, lay.leaf_addr(k, at[1]))
+                        value = ite(cond, leaf, value)
+            g = conj(*guards)
+            out = value if g == TRUE else ite(g, value, out)
+        return out
 
     def range_check(self, rule: Rule, value: Expr, lo: int, hi: int, what: str) -> None:
         cond = disj(op("lt", value, C(lo)), op("gt", value, C(hi)))
@@ -182,6 +204,24 @@ class Ctx:
     def pte_entries(self, c: int, ins: P.IPte) -> set[tuple[int, int]]:
         """The (space, page) entries a `pte` statement of core ``c`` can write."""
         return {(s, v) for v, s, _ in self.entries_of(c, ins.page, ins.space)}
+
+
+PERM_BIT = {"read": 1, "write": 2, "exec": 4}
+
+
+def _pte_field(lay: Layout, c: int, name: str, addr: int) -> Expr:
+    """One field of the PTE entry at ``addr`` as core ``c`` sees it."""
+    w = pte_wid(lay.load(c, addr))
+    if name in ("young", "dirty") and addr in lay.ad:
+        bits = lay.ad_view(c, addr)
+        return op("mod", bits, C(2)) if name == "young" else op("div", bits, C(2))
+    if name == "present":
+        return lay.valid(w)
+    if name in PERM_BIT:
+        return lay.allows(w, PERM_BIT[name])
+    if name == "global":
+        return lay.table(lambda v: int(v.frame >= 0 and v.global_), w)
+    return C(0)  # young, dirty without `option ad = hardware`
 
 
 @dataclass

@@ -16,7 +16,7 @@ race rules need of issue order, so the state stays finite under loops.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,8 +86,10 @@ class CoreFields:
     sbv: list[list[int]]  # buffer slot values (a store uses [0]; an IPI its args)
     qh: list[int]  # queued IPI: handler+1, 0 empty
     qa: list[list[int]]  # queued IPI arguments
-    te: dict[tuple[int, int], int]  # (page, tag) -> source space+1, 0 empty
+    te: dict[tuple[int, int], int]  # (page, tag) -> source (see Layout.src), 0 empty
     tw: dict[tuple[int, int], int]  # (page, tag) -> PTE value
+    psc: dict[int, int] = field(default_factory=dict)  # dir -> cached table+1, 0 empty
+    td: dict[tuple[int, int], int] = field(default_factory=dict)  # (page, tag) -> cached D bit
 
 
 @dataclass
@@ -102,11 +104,15 @@ class Layout:
     last: list[int] = field(default_factory=list)  # per PTE entry: wid last issued
     rec: list[int] = field(default_factory=list)  # per PTE entry: wid+1 recorded at complete
     freed: list[int] = field(default_factory=list)  # per frame
+    # per frame named by a `copy` or `zero` (docs/page-tables.md): 0 its data is live,
+    # 1 zeroed, 2+B copied to frame B; none in a spec without those statements
+    contents: dict[int, int] = field(default_factory=dict)
+    # per PTE entry address (`option ad = hardware`): accessed bit 1, dirty bit 2
+    ad: dict[int, int] = field(default_factory=dict)
     ipi_codes: dict[tuple[int, int], int] = field(default_factory=dict)  # (core, pc) -> code
     page_values: int = 0  # a page argument is below this (`P.V` carries its space: page_arg)
     bound: BufferBound = field(default_factory=lambda: BufferBound("none", 0))  # (see System)
-    data: list[int] = field(default_factory=list)  # per frame: its data word (docs/arm64.md)
-    arm: list[Any] = field(default_factory=list)  # per core under `arm`: layout_arm.ArmCore
+    arm: Any = field(default_factory=list)  # layout_arm.ArmLayout: data words, `arm` fields
 
     def groups(self) -> tuple[tuple[int, ...], ...]:
         """The fields that together describe one machine object: a core's control state
@@ -120,13 +126,16 @@ class Layout:
             out += [(k, *vs) for k, vs in zip(cf.sba, cf.sbv, strict=True)]
             out += [(h, *vs) for h, vs in zip(cf.qh, cf.qa, strict=True)]
             out += [(cf.te[key], cf.tw[key]) for key in sorted(cf.te)]
+            out += [(cf.psc[d],) for d in sorted(cf.psc)]
+            out += [(cf.td[key],) for key in sorted(cf.td)]
         out += [(f,) for f in self.mem[: self.nwords]]
-        for i, f in enumerate(self.mem[self.nwords :]):
+        for i, f in enumerate(self.mem[self.nwords : self.nwords + len(self.last)]):
             out.append((f, self.last[i], self.rec[i]))
+        out += [(f,) for f in self.mem[self.nwords + len(self.last) :]]
         out += [(f,) for f in self.freed]
-        out += [(f,) for f in self.data]
-        for a in self.arm:
-            out += a.groups()
+        out += [(self.contents[f],) for f in sorted(self.contents)]
+        out += self.arm.groups() if hasattr(self.arm, "groups") else []
+        out += [(self.ad[a],) for a in sorted(self.ad)]
         assert sorted(i for g in out for i in g) == list(range(len(self.fields)))
         return tuple(out)
 
@@ -142,16 +151,47 @@ class Layout:
     def pte_addr(self, space: int, page: int) -> int:
         return self.nwords + space * len(self.prog.pages) + page
 
+    # -- two-level pages (docs/page-tables.md): after the PTE entries come the leaf entries
+    # of every table (table-major), then the dirs
+    @property
+    def nentries(self) -> int:
+        return len(self.prog.spaces) * len(self.prog.pages)
+
+    def leaf_addr(self, table: int, slot: int) -> int:
+        return self.nwords + self.nentries + table * self.prog.slots + slot
+
+    def dir_addr(self, d: int) -> int:
+        return self.nwords + self.nentries + len(self.prog.tables) * self.prog.slots + d
+
+    def src(self, space: int, table: int = 0) -> int:
+        """A TLB entry's source: the space it was filled from and, for a two-level page, the
+        table its leaf was read from (0 for a one-level page: then it is space+1)."""
+        return 1 + space + len(self.prog.spaces) * table
+
+    def src_space(self, te: Expr) -> Expr:
+        """The space+1 of a TLB entry's source (``te`` nonzero)."""
+        if not self.prog.dirs:
+            return te
+        return op("add", op("mod", op("sub", te, C(1)), C(len(self.prog.spaces))), C(1))
+
     def addr_name(self, a: int) -> str:
         if a < self.nwords:
             return self.prog.words[a].name
+        if a >= self.nwords + self.nentries:
+            k = a - self.nwords - self.nentries
+            ntab = len(self.prog.tables) * self.prog.slots
+            if k >= ntab:
+                return self.prog.dirs[k - ntab].name
+            table, slot = divmod(k, self.prog.slots)
+            return f"{self.prog.frames[self.prog.tables[table]]}[{slot}]"
         s, p = divmod(a - self.nwords, len(self.prog.pages))
         page = self.prog.pages[p]
         return page if len(self.prog.spaces) == 1 else f"{self.prog.spaces[s].name}.{page}"
 
     @property
     def naddrs(self) -> int:
-        return self.nwords + len(self.prog.spaces) * len(self.prog.pages)
+        prog = self.prog
+        return self.nwords + self.nentries + len(prog.tables) * prog.slots + len(prog.dirs)
 
     @property
     def barrier(self) -> int:
@@ -200,8 +240,7 @@ class Layout:
 
     # -- store buffers
     def buffered(self, c: int) -> bool:
-        """Stores go through a store buffer (tso, pso; not sc, nor arm: docs/arm64.md)."""
-        return self.model in ("tso", "pso")
+        return self.model in ("tso", "pso")  # not sc, nor arm (docs/arm64.md)
 
     def is_store(self, kind: Expr) -> Expr:
         return conj(op("ge", kind, C(1)), op("le", kind, C(self.naddrs)))
@@ -219,6 +258,21 @@ class Layout:
         if not self.buffered(c):
             return FALSE
         return disj(*(pred(Field(k)) for k in self.cores[c].sba))
+
+    def tables_seen(self, c: int, d: int) -> Iterator[tuple[int, Expr]]:
+        """The table dir ``d`` points to in core ``c``'s view (its youngest buffered store
+        to the dir, else memory): each table index with its condition, then -1 (invalid)."""
+        view = self.load(c, self.dir_addr(d))
+        for k in range(len(self.prog.tables)):
+            yield k, eq(view, k + 1)
+        yield -1, eq(view, 0)
+
+    def ad_view(self, c: int, addr: int) -> Expr:
+        """The accessed/dirty bits of PTE entry ``addr`` as core ``c`` reads them: those of
+        memory, or 0 where its own buffer holds a store to the entry (a `pte` write
+        stores both bits clear)."""
+        mine = self.buffer_any(c, lambda k: eq(k, addr + 1))
+        return ite(mine, C(0), Field(self.ad[addr])) if mine != FALSE else Field(self.ad[addr])
 
     def load(self, c: int, addr: int) -> Expr:
         """A core's view of a word: its youngest buffered store to it, else memory."""
@@ -289,23 +343,56 @@ def build_layout(prog: P.Program, model: str) -> Layout:
             te={},
             tw={},
         )
-        for v in range(npages):
-            for t in lay.tags:
-                cf.te[(v, t)] = lay.add(f"{n}.tlb[{prog.pages[v]},{t}].src", 0, len(prog.spaces), 0)
-                cf.tw[(v, t)] = lay.add(f"{n}.tlb[{prog.pages[v]},{t}].pte", 0, nwid * 4 + 3, 0)
+        _tlb_fields(lay, cf, n)
         lay.cores.append(cf)
+    _shared_fields(lay, val_lo, val_hi)
+    return lay
+
+
+def _tlb_fields(lay: Layout, cf: CoreFields, n: str) -> None:
+    """A core's TLB (one entry per page and tag) and paging-structure cache (one entry per
+    dir; none in a one-level spec)."""
+    prog = lay.prog
+    nwid = len(prog.pte_values)
+    src_hi = lay.src(len(prog.spaces) - 1, max(0, len(prog.tables) - 1))
+    for v in range(len(prog.pages)):
+        for t in lay.tags:
+            cf.te[(v, t)] = lay.add(f"{n}.tlb[{prog.pages[v]},{t}].src", 0, src_hi, 0)
+            cf.tw[(v, t)] = lay.add(f"{n}.tlb[{prog.pages[v]},{t}].pte", 0, nwid * 4 + 3, 0)
+    for d, dr in enumerate(prog.dirs):
+        cf.psc[d] = lay.add(f"{n}.psc[{dr.name}]", 0, len(prog.tables), 0)
+    if prog.ad == "hardware":
+        for v, t in sorted(cf.te):
+            cf.td[(v, t)] = lay.add(f"{n}.tlb[{prog.pages[v]},{t}].dirty", 0, 1, 0)
+
+
+def _shared_fields(lay: Layout, val_lo: int, val_hi: int) -> None:
+    """Memory (words, PTE entries, then leaf entries and dirs of two-level pages), each
+    entry's issue and completion records, and a freed flag per frame."""
+    prog = lay.prog
+    nwid = len(prog.pte_values)
+
+    def entry(name: str, wid: int) -> None:
+        lay.mem.append(lay.add(f"pte.{name}", 0, nwid * 4 + 3, fresh_pte(wid)))
+        lay.last.append(lay.add(f"last.{name}", 0, nwid - 1, wid))
+        lay.rec.append(lay.add(f"recorded.{name}", 0, nwid, 0))
+
     for w in prog.words:
         lay.mem.append(lay.add(f"mem.{w.name}", min(w.lo, val_lo), max(w.hi, val_hi), w.init))
     for s, space in enumerate(prog.spaces):
-        for v in range(npages):
-            wid = space.entries[v]
-            name = lay.addr_name(lay.pte_addr(s, v))
-            lay.mem.append(lay.add(f"pte.{name}", 0, nwid * 4 + 3, fresh_pte(wid)))
-            lay.last.append(lay.add(f"last.{name}", 0, nwid - 1, wid))
-            lay.rec.append(lay.add(f"recorded.{name}", 0, nwid, 0))
+        for v in range(len(prog.pages)):
+            entry(lay.addr_name(lay.pte_addr(s, v)), space.entries[v])
+    for k, row in enumerate(prog.leaves):
+        for slot, wid in enumerate(row):
+            entry(lay.addr_name(lay.leaf_addr(k, slot)), wid)
+    for dr in prog.dirs:
+        lay.mem.append(lay.add(f"dir.{dr.name}", 0, len(prog.tables), dr.init + 1))
     for frame in prog.frames:
         lay.freed.append(lay.add(f"freed.{frame}", 0, 1, 0))
-    for f, init in enumerate(prog.frame_data):
-        name = f"data.{prog.frames[f]}"
-        lay.data.append(lay.add(name, min(val_lo, init), max(val_hi, init), init))
-    return lay
+    copies = [i for core in prog.cores for i in core.code if isinstance(i, P.ICopy | P.IZero)]
+    named = {f for i in copies for f in ((i.src, i.dst) if isinstance(i, P.ICopy) else (i.frame,))}
+    for f in sorted(named):
+        lay.contents[f] = lay.add(f"contents.{prog.frames[f]}", 0, len(prog.frames) + 1, 0)
+    if prog.ad == "hardware":
+        for a in range(lay.nwords, lay.nwords + len(lay.last)):
+            lay.ad[a] = lay.add(f"ad.{lay.addr_name(a)}", 0, 3, 0)

@@ -18,6 +18,23 @@ from verifier.machine.layout import Layout
 from verifier.machine.window import Window
 
 
+class ArmLayout(list):  # type: ignore[type-arg]
+    """``Layout.arm``: the `arm` fields of each core (a list of `ArmCore`), the data words
+    of frames (``data``, any model) and the break-before-make fields (``bbm``: per PTE a
+    valid value is stored to, (last valid wid + 1, cleared bit))."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: list[int] = []
+        self.bbm: dict[tuple[int, int], tuple[int, int]] = {}
+
+    def groups(self) -> list[tuple[int, ...]]:
+        out: list[tuple[int, ...]] = [(f,) for f in self.data]
+        for a in self:
+            out += a.groups()
+        return out + [f for _, f in sorted(self.bbm.items())]
+
+
 @dataclass
 class ArmCore:
     done: dict[int, int] = field(default_factory=dict)
@@ -47,7 +64,16 @@ def broadcasters(prog: P.Program) -> list[int]:
 
 
 def add_arm_fields(lay: Layout) -> None:
+    """The data words of frames (any model), then under `arm` the per-core and
+    break-before-make fields."""
     prog = lay.prog
+    lay.arm = ArmLayout()
+    vals = [lay.fields[f] for cf in lay.cores for f in cf.regs] + [lay.fields[f] for f in lay.mem]
+    lo, hi = min([0, *(f.lo for f in vals)]), max([15, *(f.hi for f in vals)])
+    for f, init in enumerate(prog.frame_data):
+        lay.arm.data.append(lay.add(f"data.{prog.frames[f]}", min(lo, init), max(hi, init), init))
+    if lay.model != "arm":
+        return
     win = Window(prog)
     nwid = len(prog.pte_values)
     issuers = broadcasters(prog)
@@ -68,3 +94,24 @@ def add_arm_fields(lay: Layout) -> None:
         if prog.fatal:
             a.fault = lay.add(f"{n}.fault", 0, len(core.code), 0)
         lay.arm.append(a)
+    for s, v in sorted(remapped(prog)):
+        wid = prog.spaces[s].entries[v]
+        last = wid + 1 if prog.pte_values[wid].frame >= 0 else 0
+        name = lay.addr_name(lay.pte_addr(s, v))
+        lay.arm.bbm[(s, v)] = (
+            lay.add(f"bbm.{name}.last_valid", 0, nwid, last),
+            lay.add(f"bbm.{name}.cleared", 0, 1, 0),
+        )
+
+
+def remapped(prog: P.Program) -> set[tuple[int, int]]:
+    """One-level PTEs some `pte` statement may store a valid value to: break-before-make
+    is judged there (docs/arm64.md §5)."""
+    out = set()
+    for core in prog.cores:
+        for ins in core.code:
+            if isinstance(ins, P.IPte) and prog.pte_values[ins.wid].frame >= 0:
+                spaces = range(len(prog.spaces)) if ins.space is None else (ins.space,)
+                pages = (ins.page,) if isinstance(ins.page, int) else range(len(prog.pages))
+                out |= {(s, v) for s in spaces for v in pages if prog.walk(s, v) is None}
+    return out

@@ -18,11 +18,10 @@ from collections.abc import Iterator
 from functools import cache
 
 from verifier.ir import program as P
-from verifier.ir.system import FALSE, TRUE, Expr, Field, conj, disj, eq, ite, ne, op
+from verifier.ir.system import FALSE, TRUE, Check, Expr, Field, conj, disj, eq, ite, ne, op
 from verifier.machine.context import Ctx, Rule, Site
 from verifier.machine.layout import C, pte_wid
 from verifier.machine.layout_arm import ArmCore
-from verifier.machine.rules_race import races
 from verifier.machine.window import Window
 
 ACCESS_BIT = {"read": 1, "write": 2, "exec": 4}
@@ -61,8 +60,10 @@ class Early(Site):
         pc = Field(ctx.lay.cores[c].pc)
         start = window(ctx.prog).run_start(c, i)
         r = Rule([op("ge", pc, C(start)), op("lt", pc, C(i)), eq(Field(a.done[i]), 0)])
+        located = info.get("how") != "fault"  # a fault touches no memory: no location order
         for k in range(start, i):
-            r.guard.append(disj(op("gt", pc, C(k)), performed(ctx, c, k), relief(ctx, c, k, i)))
+            free = relief(ctx, c, k, i, located)
+            r.guard.append(disj(op("gt", pc, C(k)), performed(ctx, c, k), free))
         r.upd.set(a.done[i], 1)
         r.info.update(info)
         return r
@@ -92,11 +93,12 @@ def performed(ctx: Ctx, c: int, k: int) -> Expr:
     return FALSE if f is None else eq(Field(f), 1)
 
 
-def relief(ctx: Ctx, c: int, k: int, i: int) -> Expr:
-    """When pending instruction ``k`` does not hold later instruction ``i`` back."""
+def relief(ctx: Ctx, c: int, k: int, i: int, located: bool = True) -> Expr:
+    """When pending instruction ``k`` does not hold later instruction ``i`` back
+    (``located`` False: ``i`` is a fault, which no access to a location orders)."""
     code = ctx.prog.cores[c].code
     kins, iins = code[k], code[i]
-    if window(ctx.prog).orders(kins, iins):
+    if window(ctx.prog).orders(kins, iins, located):
         return FALSE
     out: Expr = TRUE
     if isinstance(kins, P.IAccess):
@@ -106,8 +108,9 @@ def relief(ctx: Ctx, c: int, k: int, i: int) -> Expr:
             out = ne(Field(a.ts[k]), 0)  # an isb waits for earlier translation reads
         elif isinstance(iins, P.IPte) and set(win.pages(iins.page)) & set(win.pages(kins.page)):
             out = ne(Field(a.ts[k]), 0)  # no translation read from a later PTE store
-        if ctx.prog.fatal:
-            out = conj(out, tr_ok(ctx, c, k))
+        eff = window(ctx.prog).effects(iins)
+        if ctx.prog.fatal and (eff.writes or eff.invalidates):
+            out = conj(out, tr_ok(ctx, c, k))  # nothing visible passes a possible fault
     return out
 
 
@@ -186,6 +189,7 @@ def tlbi(site: Site, ins: P.ITlbi) -> None:
                 clear(ctx, r, d, v, tag)
                 clear(ctx, r, d, v, lay.gtag)
             mark(ctx, r, c, reached, tag, v)
+            bbm_cleared(ctx, r, tag, v)
             site.emit(r, "invlpg", f"{v}.{s}")
         return
     r = site.rule(broadcast=ins.broadcast)
@@ -195,7 +199,41 @@ def tlbi(site: Site, ins: P.ITlbi) -> None:
             for t in tags:
                 clear(ctx, r, d, v, t)
     mark(ctx, r, c, reached, None if ins.scope == "all" else tags[0], None)
+    bbm_cleared(ctx, r, None if ins.scope == "all" else tags[0], None)
     site.emit(r, "flush")
+
+
+def bbm_store(ctx: Ctx, r: Rule, s: int, v: int, wid: int) -> None:
+    """Break-before-make (docs/arm64.md §5): storing a valid value that maps another
+    frame, or other permissions, than the entry's last valid value is a `bbm` problem
+    unless an invalid value was stored since and a covering `tlbi` was performed while
+    it was in memory."""
+    fields = ctx.lay.arm.bbm.get((s, v))
+    if fields is None:
+        return
+    last, cleared = fields
+    pv = ctx.prog.pte_values[wid]
+    r.upd.set(cleared, 0)
+    if pv.frame < 0:
+        return
+    lay = ctx.lay
+    prev = ite(eq(Field(last), 0), C(0), op("sub", Field(last), C(1)))
+    perms = lay.table(lambda x: x.perms, prev)
+    moved = disj(ne(lay.frame(prev), C(pv.frame)), ne(perms, C(pv.perms)))
+    name = lay.addr_name(lay.pte_addr(s, v))
+    what = f"PTE {name} changed between two valid values without break-before-make"
+    cond = conj(ne(Field(last), 0), moved, eq(Field(cleared), 0))
+    r.checks.append(Check("bbm", cond, False, (("what", what),)))
+    r.upd.set(last, wid + 1)
+
+
+def bbm_cleared(ctx: Ctx, r: Rule, tag: int | None, v: int | None) -> None:
+    """A `tlbi` covering an entry that is invalid in memory completes its break."""
+    lay = ctx.lay
+    for (s, page), (_, cleared) in sorted(lay.arm.bbm.items()):
+        if (v is None or page == v) and (tag is None or lay.tag_of_space(s) == tag):
+            invalid = op("not", lay.valid(pte_wid(Field(lay.mem[lay.pte_addr(s, page)]))))
+            r.upd.set(cleared, ite(invalid, C(1), Field(cleared)))
 
 
 def clear(ctx: Ctx, rule: Rule, c: int, v: int, t: int) -> None:
@@ -238,12 +276,12 @@ def mark(
 def data(ctx: Ctx, c: int, r: Rule, ins: P.IAccess, entry: Expr) -> None:
     """`r := read V` / `write V := e`: move the data word of the frame ``entry`` maps."""
     lay = ctx.lay
-    if not lay.data or (ins.dest is None and ins.value is None):
+    if not lay.arm.data or (ins.dest is None and ins.value is None):
         return
     frame = lay.frame(pte_wid(entry))
     if ins.dest is not None:
         word: Expr = C(0)
-        for f, fld in enumerate(lay.data):
+        for f, fld in enumerate(lay.arm.data):
             word = ite(eq(frame, f), Field(fld), word)
         reg = ctx.reg_field(c, ins.dest)
         lo, hi = lay.fields[reg].lo, lay.fields[reg].hi
@@ -251,132 +289,5 @@ def data(ctx: Ctx, c: int, r: Rule, ins: P.IAccess, entry: Expr) -> None:
         r.upd.set(reg, word)
     if ins.value is not None:
         val = ctx.expr(c, ins.value, r)
-        for f, fld in enumerate(lay.data):
+        for f, fld in enumerate(lay.arm.data):
             r.upd.set(fld, ite(eq(frame, f), val, Field(fld)))
-
-
-# ---------------------------------------------------------------- translation under arm
-
-
-def translation_reads(ctx: Ctx, c: int, i: int, ins: P.IAccess) -> None:
-    """The translation read of access ``i``: a TLB entry, or a walk of the table in
-    memory (a valid entry found is cached, an invalid one never), at any moment from
-    when its run is reached, but after every earlier `isb`."""
-    lay = ctx.lay
-    a, cf = arm(ctx, c), lay.cores[c]
-    core = ctx.prog.cores[c]
-    pc = Field(cf.pc)
-    win = window(ctx.prog)
-    start = win.run_start(c, i)
-    base = [op("ge", pc, C(start)), op("le", pc, C(i)), eq(Field(a.ts[i]), 0)]
-    if i in a.done:
-        base.append(eq(Field(a.done[i]), 0))
-    if a.fault is not None:
-        base.append(eq(Field(a.fault), 0))
-    for k in range(start, i):
-        if win.tr_orders(core.code[k], ins):
-            base.append(disj(op("gt", pc, C(k)), performed(ctx, c, k)))
-
-    def emit(r: Rule, variant: str) -> None:
-        r.info["at"] = i
-        ctx.emit(c, None, r, "translate", f"{core.name}@{i}:tr.{variant}", ins.text, ins.span)
-
-    for v, s, guards in ctx.entries_of(c, ins.page, None, current=True):
-        t, g = lay.tag_of_space(s), lay.gtag
-        at = [*base, *guards]
-        for tag, how, key in ((g, "hit-global", "hg"), (t, "hit", "ht")):
-            r = _tr_rule(a, i, at, v, s, how=how, slot=cf.te[(v, tag)])
-            r.guard.append(ne(Field(cf.te[(v, tag)]), 0))
-            r.upd.set(a.tr[i], Field(cf.tw[(v, tag)]))
-            r.upd.set(a.ts[i], Field(cf.te[(v, tag)]))
-            emit(r, f"{v}.{s}.{key}")
-        mem = Field(lay.mem[lay.pte_addr(s, v)])
-        r = _tr_rule(a, i, at, v, s, how="walk-invalid")
-        r.guard.append(op("not", lay.valid(pte_wid(mem))))
-        r.upd.set(a.tr[i], mem)
-        r.upd.set(a.ts[i], s + 1)
-        emit(r, f"{v}.{s}.wi")
-        for glob, tag in ((1, g), (0, t)):
-            r = _tr_rule(a, i, at, v, s, how="walk-fill", slot=cf.te[(v, tag)])
-            r.guard += [lay.valid(pte_wid(mem)), eq(lay.is_global(pte_wid(mem)), glob)]
-            r.upd.set(cf.te[(v, tag)], s + 1)
-            r.upd.set(cf.tw[(v, tag)], mem)
-            r.upd.set(a.tr[i], mem)
-            r.upd.set(a.ts[i], s + 1)
-            emit(r, f"{v}.{s}.w{glob}")
-
-
-def _tr_rule(a: ArmCore, i: int, guard: list[Expr], v: int, s: int, **info: object) -> Rule:
-    r = Rule(list(guard))
-    r.upd.set(a.tv[i], v + 1)
-    r.info.update(page=v, space=s, **info)
-    return r
-
-
-def access(site: Site, ins: P.IAccess) -> None:
-    """The access that uses the held translation read (docs/arm64.md §3)."""
-    ctx, c, i = site.ctx, site.c, site.pc
-    lay = ctx.lay
-    a = arm(ctx, c)
-    if isinstance(site, InOrder):
-        translation_reads(ctx, c, i, ins)
-        if a.fault is not None:
-            stop(ctx, c, i, ins)
-    bit = ACCESS_BIT[ins.kind]
-    entry, ts, tv = Field(a.tr[i]), Field(a.ts[i]), Field(a.tv[i])
-    ok = lay.allows(pte_wid(entry), bit)
-    for v in window(ctx.prog).pages(ins.page):
-        r = site.rule(page=v, bit=bit, how="translated", slot=a.ts[i])
-        r.guard += [ne(ts, 0), eq(tv, v + 1), ok]
-        if a.fault is not None:
-            r.guard.append(ne(Field(a.fault), i + 1))
-        races(ctx, r, v, bit, entry, ts, a.tr[i])
-        data(ctx, c, r, ins, entry)
-        release(ctx, c, r, i)
-        site.emit(r, "access", f"{v}")
-        r = site.rule(page=v, bit=bit, how="fault")
-        r.guard += [ne(ts, 0), eq(tv, v + 1), op("not", ok)]
-        if a.fault is None:
-            release(ctx, c, r, i)
-        else:  # fatal: the core stops once every earlier instruction is performed
-            r.guard.append(ne(Field(a.fault), i + 1))
-            r.upd.set(a.fault, i + 1)
-            for f in mark_fields(a, i):
-                r.upd.set(f, 0)
-            if isinstance(site, InOrder):
-                stop_updates(ctx, c, r)
-            else:  # not performed: `stop` ends the core when pc gets here
-                r.upd.set(a.done[i], Field(a.done[i]))
-        site.emit(r, "fault", f"{v}")
-
-
-def mark_fields(a: ArmCore, i: int) -> list[int]:
-    return [f for (j, _), f in a.mark.items() if j == i]
-
-
-def release(ctx: Ctx, c: int, r: Rule, i: int) -> None:
-    """The access is performed: its translation read and the marks on it go."""
-    a = arm(ctx, c)
-    for f in (a.tr[i], a.ts[i], a.tv[i], *mark_fields(a, i)):
-        r.upd.set(f, 0)
-
-
-def stop_updates(ctx: Ctx, c: int, r: Rule) -> None:
-    """A fatal fault: the core goes to its program's end, holding nothing."""
-    a = arm(ctx, c)
-    r.upd.set(ctx.lay.cores[c].pc, ctx.prog.cores[c].program_end)
-    for f in (*a.done.values(), *a.tr.values(), *a.ts.values(), *a.tv.values()):
-        r.upd.set(f, 0)
-    for f in a.mark.values():
-        r.upd.set(f, 0)
-
-
-def stop(ctx: Ctx, c: int, i: int, ins: P.IAccess) -> None:
-    """``pc`` reached an access that faulted early (fatal): the core stops."""
-    a = arm(ctx, c)
-    assert a.fault is not None
-    cf = ctx.lay.cores[c]
-    r = Rule([eq(Field(cf.pc), i), eq(Field(a.fault), i + 1)])
-    stop_updates(ctx, c, r)
-    name = ctx.prog.cores[c].name
-    ctx.emit(c, i, r, "stop", f"{name}@{i}:stop", ins.text, ins.span)

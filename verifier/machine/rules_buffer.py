@@ -60,6 +60,8 @@ def drains(ctx: Ctx, c: int) -> None:
         r = Rule([lay.is_store(me), older_ok])
         for a in targets:
             r.upd.set(lay.mem[a], ite(eq(me, a + 1), Field(cf.sbv[i][0]), Field(lay.mem[a])))
+            if a in lay.ad:  # a `pte` store clears the accessed and dirty bits
+                r.upd.set(lay.ad[a], ite(eq(me, a + 1), C(0), Field(lay.ad[a])))
         shift_out(r, cf.sba, cf.sbv, i)
         r.info["slot"] = i
         ctx.emit(c, None, r, "drain", f"{core.name}:drain:{i}", "store reaches memory")
@@ -83,5 +85,12 @@ def store_targets(ctx: Ctx, c: int) -> set[int]:
         if isinstance(ins, P.IStore):
             out.add(ins.addr)
         elif isinstance(ins, P.IPte):
-            out.update(ctx.lay.pte_addr(s, v) for s, v in ctx.pte_entries(c, ins))
+            for s, v in ctx.pte_entries(c, ins):
+                at = ctx.prog.walk(s, v)
+                if at is None:
+                    out.add(ctx.lay.pte_addr(s, v))
+                else:  # the leaf of whichever table its dir points to
+                    out.update(ctx.lay.leaf_addr(k, at[1]) for k in range(len(ctx.prog.tables)))
+        elif isinstance(ins, P.IDir):
+            out.add(ctx.lay.dir_addr(ins.dir))
     return out

@@ -43,8 +43,8 @@ def term(ctx: Ctx, t: F.PReg | F.PData | L.FNum) -> Expr:
         case F.PReg(core=c, reg=r):
             return C(0) if r is None else Field(lay.cores[c].regs[r])
         case F.PData(frame=f):
-            if f < len(lay.data):
-                return Field(lay.data[f])
+            if f < len(lay.arm.data):
+                return Field(lay.arm.data[f])
             return C(ctx.prog.frame_data[f] if f < len(ctx.prog.frame_data) else 0)
     return C(t.value)
 
@@ -79,5 +79,5 @@ def final_state(prog: P.Program, lay: Layout, s: tuple[int, ...]) -> str:
         if fault is not None and s[fault]:
             ins = core.code[s[fault] - 1]
             out.append(f"fault({core.name} at `{ins.text}`, line {ins.span.line})")
-    out += [f"{prog.frames[f]}={s[x]}" for f, x in enumerate(lay.data)]
+    out += [f"{prog.frames[f]}={s[x]}" for f, x in enumerate(lay.arm.data)]
     return "; ".join(out)

@@ -12,7 +12,15 @@ from typing import Any
 
 from verifier.ir import program as P
 from verifier.ir.system import TRUE, Check, Field, disj, eq, ite, op
-from verifier.machine import rules_arm, rules_ipi, rules_pte, rules_tlb
+from verifier.machine import (
+    rules_arm,
+    rules_frames,
+    rules_ipi,
+    rules_pte,
+    rules_tlb,
+    rules_translate,
+    rules_walk,
+)
 from verifier.machine.context import Ctx, Site
 from verifier.machine.layout import C
 from verifier.machine.rules_buffer import buffer_append
@@ -164,7 +172,7 @@ RULES: dict[type, Callable[[Site, Any], None]] = {
     P.IFlushAsid: rules_tlb.flush_asid,
     P.IFlushAll: rules_tlb.flush_all,
     P.IAccess: lambda site, ins: (
-        rules_arm.access if site.ctx.model == "arm" else rules_tlb.access
+        rules_translate.access if site.ctx.model == "arm" else rules_tlb.access
     )(site, ins),
     P.IBarrier: rules_arm.barrier,
     P.ITlbi: rules_arm.tlbi,
@@ -181,6 +189,9 @@ RULES: dict[type, Callable[[Site, Any], None]] = {
     P.IFail: fail,
     P.IReturn: return_,
     P.IEnd: end,
+    P.IDir: rules_walk.dir_store,
+    P.ICopy: rules_frames.copy,
+    P.IZero: rules_frames.zero,
 }
 
 
@@ -201,4 +212,6 @@ def _has_load(e: P.LExpr) -> bool:
             return _has_load(a)
         case P.LBin(left=a, right=b):
             return _has_load(a) or _has_load(b)
+        case P.LPte():
+            return True
     return False

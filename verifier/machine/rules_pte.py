@@ -8,52 +8,127 @@ every copy of the entry: memory, store buffers and TLBs (see ``layout.py``).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from itertools import chain
 
 from verifier.ir import program as P
-from verifier.ir.system import TRUE, Expr, Field, conj, eq, op
+from verifier.ir.system import TRUE, Check, Expr, Field, conj, eq, op
 from verifier.machine.context import Ctx, Rule, Site, apply_if
-from verifier.machine.layout import C, fresh_pte, pte_clear_latest, pte_mark_stale
+from verifier.machine.layout import C, CoreFields, fresh_pte, pte_clear_latest, pte_mark_stale
+from verifier.machine.rules_arm import bbm_store
 from verifier.machine.rules_buffer import buffer_append
 
 
-def pte_copies(ctx: Ctx, s: int, v: int) -> Iterator[tuple[int, Expr]]:
-    """Every field that may hold a value of PTE entry (s, v), with the condition that
-    it does."""
+def entry_copies(
+    ctx: Ctx, a: int, in_tlb: Callable[[CoreFields], Iterator[tuple[int, Expr]]]
+) -> Iterator[tuple[int, Expr]]:
+    """Every field that may hold a value of the entry at address ``a``, with the condition
+    that it does: memory, each core's buffered stores, then the TLB copies ``in_tlb``
+    names for each core."""
     lay = ctx.lay
-    a = lay.pte_addr(s, v)
     yield lay.mem[a], TRUE
     for cf in lay.cores:
         for k, kind in enumerate(cf.sba):
             yield cf.sbv[k][0], eq(Field(kind), a + 1)
+        yield from in_tlb(cf)
+
+
+def pte_copies(ctx: Ctx, s: int, v: int) -> Iterator[tuple[int, Expr]]:
+    """The copies of one-level PTE entry (s, v)."""
+    lay = ctx.lay
+
+    def in_tlb(cf: CoreFields) -> Iterator[tuple[int, Expr]]:
         for t in (lay.tag_of_space(s), lay.gtag):
             yield cf.tw[(v, t)], eq(Field(cf.te[(v, t)]), s + 1)
-    for a in lay.arm:  # translation reads held by accesses (`arm`)
+
+    return chain(entry_copies(ctx, lay.pte_addr(s, v), in_tlb), held_copies(ctx, s, v))
+
+
+def held_copies(ctx: Ctx, s: int, v: int) -> Iterator[tuple[int, Expr]]:
+    """Translation reads of entry (s, v) held by accesses not yet performed (`arm`)."""
+    for a in ctx.lay.arm:
         for pc, tr in sorted(a.tr.items()):
             yield tr, conj(eq(Field(a.ts[pc]), s + 1), eq(Field(a.tv[pc]), v + 1))
 
 
-def on_pte_copies(ctx: Ctx, rule: Rule, s: int, v: int, fn: Callable[[Expr], Expr]) -> None:
-    for f, cond in pte_copies(ctx, s, v):
+def leaf_copies(ctx: Ctx, k: int, slot: int) -> Iterator[tuple[int, Expr]]:
+    """The copies of leaf ``slot`` of table ``k``: in TLBs, the entries of every two-level
+    page at that slot filled from table ``k`` (docs/page-tables.md)."""
+    lay, prog = ctx.lay, ctx.prog
+    pages = [
+        (so, v)
+        for so in range(len(prog.spaces))
+        for v in range(len(prog.pages))
+        if (at := prog.walk(so, v)) is not None and at[1] == slot
+    ]
+
+    def in_tlb(cf: CoreFields) -> Iterator[tuple[int, Expr]]:
+        for so, v in pages:
+            for t in (lay.tag_of_space(so), lay.gtag):
+                yield cf.tw[(v, t)], eq(Field(cf.te[(v, t)]), lay.src(so, k))
+
+    return entry_copies(ctx, lay.leaf_addr(k, slot), in_tlb)
+
+
+def dir_invalid(ctx: Ctx, r: Rule, what: str, d: int) -> None:
+    """A `pte` or `complete` of a page whose dir is invalid: a `range` problem."""
+    name = ctx.prog.dirs[d].name
+    r.checks.append(Check("range", TRUE, True, (("what", f"{what}: dir {name} is invalid"),)))
+
+
+def on_copies(rule: Rule, copies: Iterator[tuple[int, Expr]], fn: Callable[[Expr], Expr]) -> None:
+    for f, cond in copies:
         rule.upd.modify(f, apply_if(cond, fn))
+
+
+def entry_choices(
+    site: Site, page: P.PageOp, space: int | None, what: str
+) -> Iterator[tuple[Rule, int, int, int, Iterator[tuple[int, Expr]], str]]:
+    """The entry a `pte` or `complete` acts on, per page and space its operands name: a
+    one-level page's PTE, or the leaf of a two-level page in the table its dir points to
+    in this core's view (an invalid dir is a `range` problem, and the rule has no
+    entry: its address is -1).  Yields (rule, page, space, address, copies, key)."""
+    ctx = site.ctx
+    lay = ctx.lay
+    for v, s, guards in ctx.entries_of(site.c, page, space):
+        at = ctx.prog.walk(s, v)
+        if at is None:
+            r = site.rule(page=v, space=s)
+            r.guard += guards
+            yield r, v, s, lay.pte_addr(s, v), pte_copies(ctx, s, v), f"{v}.{s}"
+            continue
+        for k, cond in ctx.lay.tables_seen(site.c, at[0]):
+            r = site.rule(page=v, space=s, dir=at[0], table=k)
+            r.guard += [*guards, cond]
+            if k < 0:
+                dir_invalid(ctx, r, f"{what} {ctx.prog.pages[v]}", at[0])
+                yield r, v, s, -1, iter(()), f"{v}.{s}.nodir"
+            else:
+                a = lay.leaf_addr(k, at[1])
+                r.info["leaf"] = a
+                yield r, v, s, a, leaf_copies(ctx, k, at[1]), f"{v}.{s}.t{k}"
 
 
 def pte(site: Site, ins: P.IPte) -> None:
     ctx = site.ctx
     action = "store-buffered" if ctx.lay.buffered(site.c) else "store"
-    for v, s, guards in ctx.entries_of(site.c, ins.page, ins.space):
-        r = site.rule(page=v, space=s, wid=ins.wid)
-        r.guard += guards
-        pte_write(ctx, site.c, r, s, v, ins.wid)
-        site.emit(r, action, f"{v}.{s}")
+    for r, v, s, a, copies, key in entry_choices(site, ins.page, ins.space, "pte"):
+        r.info["wid"] = ins.wid
+        if a >= 0:
+            write_entry(ctx, site.c, r, a, copies, ins.wid)
+            bbm_store(ctx, r, s, v, ins.wid)
+        site.emit(r, action, key)
 
 
-def pte_write(ctx: Ctx, c: int, r: Rule, s: int, v: int, wid: int) -> None:
+def write_entry(
+    ctx: Ctx, c: int, r: Rule, a: int, copies: Iterator[tuple[int, Expr]], wid: int
+) -> None:
     lay = ctx.lay
-    a = lay.pte_addr(s, v)
-    on_pte_copies(ctx, r, s, v, pte_clear_latest)
+    on_copies(r, copies, pte_clear_latest)
     r.upd.set(lay.last[a - lay.nwords], wid)
     if not lay.buffered(c):
         r.upd.set(lay.mem[a], fresh_pte(wid))
+        if a in lay.ad:  # a `pte` store clears the accessed and dirty bits
+            r.upd.set(lay.ad[a], 0)
     else:
         ctx.room(c, r)
         buffer_append(ctx, c, r, a + 1, [C(fresh_pte(wid))])
@@ -61,12 +136,10 @@ def pte_write(ctx: Ctx, c: int, r: Rule, s: int, v: int, wid: int) -> None:
 
 def complete(site: Site, ins: P.IComplete) -> None:
     """Every copy of the entry older than the latest issued write becomes stale."""
-    ctx = site.ctx
-    lay = ctx.lay
-    for v, s, guards in ctx.entries_of(site.c, ins.page, ins.space):
-        r = site.rule(page=v, space=s)
-        r.guard += guards
-        i = lay.pte_addr(s, v) - lay.nwords
-        r.upd.set(lay.rec[i], op("add", Field(lay.last[i]), C(1)))
-        on_pte_copies(ctx, r, s, v, pte_mark_stale)
-        site.emit(r, "complete", f"{v}.{s}")
+    lay = site.ctx.lay
+    for r, _, _, a, copies, key in entry_choices(site, ins.page, ins.space, "complete"):
+        if a >= 0:
+            i = a - lay.nwords
+            r.upd.set(lay.rec[i], op("add", Field(lay.last[i]), C(1)))
+            on_copies(r, copies, pte_mark_stale)
+        site.emit(r, "complete", key)

@@ -12,22 +12,32 @@ from __future__ import annotations
 from verifier.ir.system import Check, Expr, Field, conj, disj, eq, ite, ne, op
 from verifier.machine.context import Ctx, Rule
 from verifier.machine.layout import C, pte_stale, pte_wid
+from verifier.machine.rules_ad import entry_sources
+from verifier.machine.rules_frames import lost_write
+
+
+def rec_options(ctx: Ctx, v: int) -> list[tuple[int, Expr]]:
+    """(TLB source value, the `complete` record of the entry it was filled from) for every
+    source an entry of page ``v`` can have (``rules_ad.entry_sources``)."""
+    lay = ctx.lay
+    return [(src, Field(lay.rec[a - lay.nwords])) for src, a in entry_sources(ctx, v)]
 
 
 def races(ctx: Ctx, r: Rule, v: int, bit: int, entry: Expr, src: Expr, slot: int | None) -> None:
     """Checks of an access with permission ``bit`` to page ``v`` using PTE value ``entry``,
-    found for space ``src - 1`` (an expression) in TLB field ``slot``."""
+    found for source ``src`` (an expression, see Layout.src) in TLB field ``slot``."""
     lay = ctx.lay
     w = pte_wid(entry)
     ok = lay.allows(w, bit)
-    info = (("entry", slot), ("pte", entry))
-    r.checks.append(Check("use-after-free", conj(ok, lay.freed_at(lay.frame(w))), False, info))
-    recs = [
-        (so, Field(lay.rec[lay.pte_addr(so, v) - lay.nwords])) for so in range(len(ctx.prog.spaces))
-    ]
+    recs = rec_options(ctx, v)
     rec: Expr = C(0)
     for so, f in recs:
-        rec = ite(eq(src, so + 1), f, rec) if len(recs) > 1 else f
+        rec = ite(eq(src, so), f, rec) if len(recs) > 1 else f
+    info: tuple[tuple[str, object], ...] = (("entry", slot), ("pte", entry))
+    if ctx.prog.dirs:
+        info += (("rec", rec),)
+    r.checks.append(Check("use-after-free", conj(ok, lay.freed_at(lay.frame(w))), False, info))
+    lost_write(ctx, r, lay.frame(w), ok, bit, info)
     rw = op("sub", rec, C(1))
     stale = conj(ok, eq(pte_stale(entry), 1))
     moved = disj(op("not", lay.valid(rw)), ne(lay.frame(rw), lay.frame(w)))
@@ -57,7 +67,7 @@ def asid_reuse(ctx: Ctx, r: Rule, c: int, v: int, s: int, bit: int) -> None:
                 "asid-reuse",
                 conj(
                     ctx.lay.allows(pte_wid(Field(cf.tw[(v, t)])), bit),
-                    ne(Field(cf.te[(v, t)]), s + 1),
+                    ne(ctx.lay.src_space(Field(cf.te[(v, t)])), s + 1),
                 ),
                 False,
                 (("entry", cf.tw[(v, t)]), ("pte", Field(cf.tw[(v, t)]))),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from verifier.ir import program as P
 from verifier.ir.system import TRUE, Check, Expr, Field, conj, eq, ite, ne, op
+from verifier.machine import rules_ad, rules_walk
 from verifier.machine.context import Ctx, Rule, Site
 from verifier.machine.layout import C, pte_wid
 from verifier.machine.rules_arm import data
@@ -21,6 +22,8 @@ def tlb_clear(ctx: Ctx, rule: Rule, c: int, v: int, t: int) -> None:
     cf = ctx.lay.cores[c]
     rule.upd.set(cf.te[(v, t)], 0)
     rule.upd.set(cf.tw[(v, t)], 0)
+    if cf.td:
+        rule.upd.set(cf.td[(v, t)], 0)
 
 
 def serialize(site: Site, r: Rule) -> None:
@@ -38,14 +41,20 @@ def invlpg(site: Site, ins: P.IInvlpg) -> None:
         serialize(site, r)
         tlb_clear(ctx, r, site.c, v, ctx.lay.tag_of_space(s))
         tlb_clear(ctx, r, site.c, v, ctx.lay.gtag)
+        at = ctx.prog.walk(s, v)
+        if at is not None:  # the paging-structure entry on the page's path too
+            rules_walk.drop_psc(ctx, r, site.c, iter((at[0],)))
         site.emit(r, "invlpg", f"{v}.{s}")
 
 
 def flush_asid(site: Site, ins: P.IFlushAsid) -> None:
     r = site.rule(asid=ins.asid)
     serialize(site, r)
-    for v in range(len(site.ctx.prog.pages)):
+    prog = site.ctx.prog
+    for v in range(len(prog.pages)):
         tlb_clear(site.ctx, r, site.c, v, site.ctx.lay.tag_of_asid(ins.asid))
+    tagged = (d for d, dr in enumerate(prog.dirs) if prog.spaces[dr.space].asid == ins.asid)
+    rules_walk.drop_psc(site.ctx, r, site.c, tagged)
     site.emit(r, "flush")
 
 
@@ -55,6 +64,7 @@ def flush_all(site: Site, ins: P.IFlushAll) -> None:
     for v in range(len(site.ctx.prog.pages)):
         for t in site.ctx.lay.tags:
             tlb_clear(site.ctx, r, site.c, v, t)
+    rules_walk.drop_psc(site.ctx, r, site.c, range(len(site.ctx.prog.dirs)))
     site.emit(r, "flush")
 
 
@@ -86,21 +96,31 @@ def access_page(
             r.checks += [Check(k.kind, conj(allowed, k.cond), k.fatal, k.info) for k in ok.checks]
 
     # hit on a global entry
-    r = site.rule(page=v, space=s, slot=cf.te[(v, g)], how="hit-global", bit=bit)
-    r.guard += [*guards, ne(te_g, 0)]
-    races(ctx, r, v, bit, Field(cf.tw[(v, g)]), te_g, cf.tw[(v, g)])
-    moves(r, Field(cf.tw[(v, g)]))
-    site.emit(r, "access", f"{v}.{s}.hg")
+    def hit_global() -> Rule:
+        r = site.rule(page=v, space=s, slot=cf.te[(v, g)], how="hit-global", bit=bit)
+        r.guard += [*guards, ne(te_g, 0)]
+        races(ctx, r, v, bit, Field(cf.tw[(v, g)]), te_g, cf.tw[(v, g)])
+        moves(r, Field(cf.tw[(v, g)]))
+        return r
+
+    rules_ad.hit(site, hit_global, bit, v, g, f"{v}.{s}.hg")
+
     # hit on an entry tagged with the current ASID (whether or not a global one exists)
-    r = site.rule(page=v, space=s, slot=cf.te[(v, t)], how="hit", bit=bit)
-    r.guard += [*guards, ne(te_t, 0)]
-    races(ctx, r, v, bit, Field(cf.tw[(v, t)]), te_t, cf.tw[(v, t)])
-    moves(r, Field(cf.tw[(v, t)]))
-    asid_reuse(ctx, r, c, v, s, bit)
-    site.emit(r, "access", f"{v}.{s}.ht")
+    def hit_tagged() -> Rule:
+        r = site.rule(page=v, space=s, slot=cf.te[(v, t)], how="hit", bit=bit)
+        r.guard += [*guards, ne(te_t, 0)]
+        races(ctx, r, v, bit, Field(cf.tw[(v, t)]), te_t, cf.tw[(v, t)])
+        asid_reuse(ctx, r, c, v, s, bit)
+        moves(r, Field(cf.tw[(v, t)]))
+        return r
+
+    rules_ad.hit(site, hit_tagged, bit, v, t, f"{v}.{s}.ht")
     # miss: walk the page table in memory
-    mem = Field(lay.mem[lay.pte_addr(s, v)])
     miss = [*guards, eq(te_g, 0), eq(te_t, 0)]
+    if ctx.prog.walk(s, v) is not None:
+        rules_walk.walk_miss(site, bit, v, s, miss)
+        return
+    mem = Field(lay.mem[lay.pte_addr(s, v)])
     r = site.rule(page=v, space=s, how="miss-invalid", bit=bit)
     r.guard += [*miss, op("not", lay.valid(pte_wid(mem)))]
     site.emit(r, "fault", f"{v}.{s}.mi")
@@ -109,6 +129,7 @@ def access_page(
         r.guard += [*miss, lay.valid(pte_wid(mem)), eq(lay.is_global(pte_wid(mem)), glob)]
         r.upd.set(cf.te[(v, tag)], s + 1)
         r.upd.set(cf.tw[(v, tag)], mem)
+        rules_ad.on_fill(ctx, r, c, (v, tag), lay.pte_addr(s, v), mem, bit)
         races(ctx, r, v, bit, mem, C(s + 1), cf.tw[(v, tag)])
         moves(r, mem)
         site.emit(r, "access", f"{v}.{s}.m{glob}")
@@ -120,9 +141,11 @@ def fills(ctx: Ctx, c: int) -> None:
     cf = lay.cores[c]
     core = ctx.prog.cores[c]
     used = accessed_pages(ctx, c)
+    if ctx.prog.dirs:
+        rules_walk.walker_fills(ctx, c, used)
     for s in range(len(ctx.prog.spaces)):
         for v in range(len(ctx.prog.pages)):
-            if v not in used or not may_be_valid(ctx, s, v):
+            if v not in used or ctx.prog.walk(s, v) is not None or not may_be_valid(ctx, s, v):
                 continue
             t, g = lay.tag_of_space(s), lay.gtag
             mem = Field(lay.mem[lay.pte_addr(s, v)])
@@ -138,6 +161,7 @@ def fills(ctx: Ctx, c: int) -> None:
                 )
                 r.upd.set(cf.te[(v, tag)], s + 1)
                 r.upd.set(cf.tw[(v, tag)], mem)
+                rules_ad.on_fill(ctx, r, c, (v, tag), lay.pte_addr(s, v), mem, None)
                 r.info.update(page=v, space=s, slot=cf.te[(v, tag)])
                 ctx.emit(c, None, r, "fill", f"{core.name}:fill:{v}.{s}.{glob}", "walker fill")
 

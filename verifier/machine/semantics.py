@@ -14,6 +14,7 @@ The rules themselves are grouped by what the machine does:
 | ``rules_buffer`` | store buffers: appending, drains, release-fence retirement |
 | ``rules_ipi`` | IPIs: sending, holding, queueing, handler entry |
 | ``rules_tlb`` | TLB accesses, invalidations, walker fills |
+| ``rules_walk`` | two-level pages: walks, paging-structure caches, `dir` stores |
 | ``rules_race`` | the race checks of an access |
 | ``rules_final`` | a litmus test's final condition, judged on final states |
 

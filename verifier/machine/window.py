@@ -49,14 +49,14 @@ def expr_regs(e: P.LExpr | None) -> set[P.LReg]:
     return set()
 
 
-def expr_words(e: P.LExpr | None) -> set[Loc]:
+def expr_addrs(e: P.LExpr | None) -> set[int]:
     match e:
         case P.LWord(addr=a):
-            return {("w", a, 0)}
+            return {a}
         case P.LUn(arg=a):
-            return expr_words(a)
+            return expr_addrs(a)
         case P.LBin(left=a, right=b):
-            return expr_words(a) | expr_words(b)
+            return expr_addrs(a) | expr_addrs(b)
     return set()
 
 
@@ -81,6 +81,14 @@ class Window:
                         out[v].add(frame)
         return {v: frozenset(f for f in fs if f >= 0) for v, fs in out.items()}
 
+    def words(self, e: P.LExpr | None) -> frozenset[Loc]:
+        """The locations an expression loads: words, or PTEs (an address past the words:
+        a `.litmus` load of a PTE)."""
+        nw, npages = len(self.prog.words), len(self.prog.pages)
+        return frozenset(
+            ("w", a, 0) if a < nw else ("pte", *divmod(a - nw, npages)) for a in expr_addrs(e)
+        )
+
     def pages(self, page: P.PageOp) -> range | tuple[int]:
         return (page,) if isinstance(page, int) else range(len(self.prog.pages))
 
@@ -88,13 +96,11 @@ class Window:
         match ins:
             case P.IStore(addr=a, value=v):
                 return Effects(
-                    frozenset(expr_regs(v)), frozenset(), frozenset(expr_words(v)),
+                    frozenset(expr_regs(v)), frozenset(), self.words(v),
                     frozenset({("w", a, 0)}),
                 )  # fmt: skip
             case P.IAssign(reg=r, value=v):
-                return Effects(
-                    frozenset(expr_regs(v)), frozenset({r}), frozenset(expr_words(v)), frozenset()
-                )
+                return Effects(frozenset(expr_regs(v)), frozenset({r}), self.words(v), frozenset())
             case P.IAtomic(dest=d, addr=a, args=args):
                 regs = set().union(*(expr_regs(x) for x in args))
                 loc = frozenset({("w", a, 0)})
@@ -121,7 +127,7 @@ class Window:
             case P.ICtrl(regs=regs):
                 return Effects(frozenset(regs), frozenset(), frozenset(), frozenset())
             case P.IAssert(cond=e) | P.IAwait(cond=e) | P.IBranch(cond=e):
-                return Effects(frozenset(expr_regs(e)), frozenset(), frozenset(expr_words(e)),
+                return Effects(frozenset(expr_regs(e)), frozenset(), self.words(e),
                                frozenset())  # fmt: skip
         return Effects(frozenset(), frozenset(), frozenset(), frozenset())
 
@@ -141,12 +147,17 @@ class Window:
         return not isinstance(ins, STOPS + IN_ORDER) and self.run_start(c, i) < i
 
     # -- ordering
-    def orders(self, k: P.Instr, i: P.Instr) -> bool:
-        """Must ``i`` (later) wait until ``k`` (earlier) is performed?"""
+    def orders(self, k: P.Instr, i: P.Instr, located: bool = True) -> bool:
+        """Must ``i`` (later) wait until ``k`` (earlier) is performed? ``located`` False:
+        accesses to one location do not count (``i`` is a fault: it touches no memory)."""
         ek, ei = self.effects(k), self.effects(i)
-        if ek.wregs & (ei.rregs | ei.wregs) or ek.rregs & ei.wregs:
+        rregs = ei.rregs
+        if not located and isinstance(i, P.IAccess):  # a fault needs only the address
+            rregs = frozenset(expr_regs(i.page) if isinstance(i.page, P.LReg) else ())
+        if ek.wregs & (rregs | ei.wregs) or ek.rregs & ei.wregs:
             return True
-        if ek.memory and ei.memory and (ek.reads | ek.writes) & (ei.reads | ei.writes):
+        same = (ek.reads | ek.writes) & (ei.reads | ei.writes)
+        if located and ek.memory and ei.memory and same:
             return True
         return self._barrier_after(k, ek, i, ei) or self._barrier_before(k, ek, i, ei)
 

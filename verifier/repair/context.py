@@ -34,6 +34,16 @@ class Context:
         ref = self.checked.refs.get(id(s.target))
         return ref is not None and ref.kind == "word"
 
+    def loads_word(self, s: ast.Stmt) -> str | None:
+        """The shared word a plain load `r := w` reads into a register, else None."""
+        if not (isinstance(s, ast.Assign) and isinstance(s.value, ast.Name)):
+            return None
+        dest = self.checked.refs.get(id(s.target))
+        src = self.checked.refs.get(id(s.value))
+        if dest is None or dest.kind != "reg" or src is None or src.kind != "word":
+            return None
+        return s.value.name
+
 
 @dataclass(frozen=True)
 class EditKind:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from verifier.lang import ast
-from verifier.lang.printer import expr, simple_stmt
+from verifier.lang.printer import expr, format_spec, simple_stmt
 from verifier.lang.span import Span
 
 
@@ -57,7 +57,15 @@ class Replace:
     unguard: bool = False
 
 
-Op = Insert | Remove | Replace
+@dataclass(frozen=True)
+class AddDecl:
+    """A new declaration (the handler and counter of an added shootdown), placed before
+    the first `expect` line (or at the end)."""
+
+    decl: ast.Decl
+
+
+Op = Insert | Remove | Replace | AddDecl
 
 
 @dataclass(frozen=True)
@@ -81,8 +89,11 @@ def apply_ast(spec: ast.Spec, ops: Sequence[Op]) -> ast.Spec:
     after: dict[int, list[ast.Stmt]] = {}
     gone: set[int] = set()
     instead: dict[int, tuple[ast.Stmt, ...]] = {}
+    new_decls: list[ast.Decl] = []
     for op in ops:
         match op:
+            case AddDecl(decl=d):
+                new_decls.append(d)
             case Insert(anchor=a, stmts=s, after=False):
                 before.setdefault(id(a), []).extend(s)
             case Insert(anchor=a, stmts=s, after=True):
@@ -111,11 +122,13 @@ def apply_ast(spec: ast.Spec, ops: Sequence[Op]) -> ast.Spec:
                 return _same_or(s, body=block(b))
         return s
 
-    decls = tuple(
+    decls = [
         _same_or(d, body=block(d.body)) if isinstance(d, ast.CoreDecl | ast.HandlerDecl) else d
         for d in spec.decls
-    )
-    return dataclasses.replace(spec, decls=decls)
+    ]
+    at = next((i for i, d in enumerate(decls) if isinstance(d, ast.ExpectDecl)), len(decls))
+    decls[at:at] = new_decls
+    return dataclasses.replace(spec, decls=tuple(decls))
 
 
 def _same_or(node: ast.Node, **fields: object) -> ast.Node:  # type: ignore[misc]
@@ -136,15 +149,17 @@ def _same_ids(a: object, b: object) -> bool:
 LineOp = tuple[int, int, list[str]]  # replace lines [start, end) (0-based) by these
 
 
-def apply_text(text: str, ops: Sequence[Op]) -> str:
+def apply_text(text: str, ops: Sequence[Op], expect_line: int | None = None) -> str:
     """The user's text with ``ops`` made by rewriting whole lines; `NotLocal` when an
-    operation cannot be (then the caller prints the edited AST instead)."""
+    operation cannot be (then the caller prints the edited AST instead).  New
+    declarations go before line ``expect_line`` (0-based: the first `expect`), or last."""
     lines = text.splitlines(keepends=True)
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"
     changes: list[LineOp] = []
+    expect = expect_line if expect_line is not None else len(lines)
     for op in ops:
-        changes += _line_ops(lines, op)
+        changes += _line_ops(lines, op, expect)
     changes.sort(key=lambda c: (c[0], c[1]))
     for (s1, e1, _), (s2, _e2, _) in itertools.pairwise(changes):
         if s2 < e1 or (s2 == s1 and e1 > s1):
@@ -152,6 +167,12 @@ def apply_text(text: str, ops: Sequence[Op]) -> str:
     for start, end, new in reversed(changes):
         lines[start:end] = new
     return "".join(lines)
+
+
+def expect_line(spec: ast.Spec) -> int | None:
+    """The 0-based line of the first `expect` (new declarations go just before it)."""
+    first = next((d for d in spec.decls if isinstance(d, ast.ExpectDecl)), None)
+    return first.span.line - 1 if first is not None and first.span.line > 0 else None
 
 
 def _own_lines(lines: list[str], span: Span) -> tuple[int, int]:
@@ -184,8 +205,11 @@ def _text_of(lines: list[str], stmt: ast.Stmt, pad: str) -> list[str]:
     return [pad + simple_stmt(stmt) + "\n"]
 
 
-def _line_ops(lines: list[str], op: Op) -> list[LineOp]:
+def _line_ops(lines: list[str], op: Op, expect_line: int) -> list[LineOp]:
     match op:
+        case AddDecl(decl=d):
+            text = format_spec(ast.Spec((d,))).splitlines(keepends=True)
+            return [(expect_line, expect_line, [*text, "\n"])]
         case Insert(anchor=a, stmts=stmts, after=after):
             s, e = _own_lines(lines, a.span)
             pad = _indent(lines, a.span)

@@ -7,15 +7,8 @@ from collections.abc import Iterator
 
 from verifier.lang import ast
 from verifier.lang.printer import simple_stmt
-from verifier.repair.context import (
-    Context,
-    gaps,
-    is_flush,
-    neighbours,
-    register,
-    where,
-)
-from verifier.repair.edits import Edit, Insert, Replace, contains, line_of
+from verifier.repair.context import Context, gaps, is_ack, is_flush, neighbours, register, where
+from verifier.repair.edits import Edit, Insert, Place, Replace, contains, line_of
 
 # ---------------------------------------------------------------- invalidations
 
@@ -52,7 +45,8 @@ def _pages(ctx: Context) -> list[str]:
 @register(
     "add-flush",
     "add an `invlpg` of a page, or a `flush all`, between two statements (not inside an "
-    "endless `loop`: flushing at every turn of the workload defeats the TLB, it fixes nothing)",
+    "endless `loop`: flushing at every turn of the workload defeats the TLB, it fixes "
+    "nothing; in a handler, not after its acknowledgement: the sender waits for the ack)",
     1,
 )
 def _add_flush(ctx: Context) -> Iterator[Edit]:
@@ -60,7 +54,7 @@ def _add_flush(ctx: Context) -> Iterator[Edit]:
     flushes.append(ast.FlushAll())
     for f in flushes:
         for anchor, after, p in gaps(ctx):
-            if p.in_loop:
+            if p.in_loop or _after_ack(ctx, p, after):
                 continue
             prev, nxt = neighbours(p, after)
             if any(isinstance(n, ast.FlushAll) or n == f for n in (prev, nxt) if n is not None):
@@ -72,6 +66,14 @@ def _add_flush(ctx: Context) -> Iterator[Edit]:
                 (anchor,),
                 prev,
             )
+
+
+def _after_ack(ctx: Context, p: Place, after: bool) -> bool:
+    """A place in a handler after its acknowledgement (`acks += 1`, `ack := 1`)."""
+    if not isinstance(p.owner, ast.HandlerDecl):
+        return False
+    before = p.block[: p.index + 1] if after else p.block[: p.index]
+    return any(is_ack(s) or ctx.stores_word(s) for s in before)
 
 
 @register(

@@ -1,5 +1,5 @@
-"""Edits of interrupts: more IPI targets, a wait for acknowledgements, and `irq off` /
-`irq on` around a window."""
+"""Edits of interrupts: a shootdown where there was a local flush only, more IPI
+targets, a wait for acknowledgements, and `irq off` / `irq on` around a window."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from verifier.repair.context import (
     is_ack,
     register,
 )
-from verifier.repair.edits import Edit, Insert, Replace, contains, line_of
+from verifier.repair.edits import AddDecl, Edit, Insert, Replace, contains, line_of
+
+LOCAL_FLUSHES = (ast.Invlpg, ast.FlushAsid, ast.FlushAll)
 
 # ---------------------------------------------------------------- IPIs and acknowledgements
 
@@ -23,6 +25,66 @@ def _targets(ctx: Context) -> list[ast.Target]:
         if isinstance(d, ast.CoreDecl):
             out.append(ast.TargetFamily(d.name) if d.lo is not None else ast.TargetName(d.name))
     return out
+
+
+@register(
+    "shootdown",
+    "after a local invalidation of a core, shoot down every other core too: `fence`, an "
+    "IPI whose new handler makes the same invalidation and counts, and a wait for every "
+    "count",
+)
+def _shootdown(ctx: Context) -> Iterator[Edit]:
+    names = {d.name for d in ctx.spec.decls if isinstance(d, ast.HandlerDecl | ast.VarDecl)}
+    handler, acks = _fresh("repair_flush", names), _fresh("repair_acks", names)
+    for p in ctx.places:
+        s = p.stmt
+        if not isinstance(p.owner, ast.CoreDecl) or p.owner.lo is not None or p.in_loop:
+            continue
+        if not isinstance(s, LOCAL_FLUSHES):
+            continue
+        if isinstance(s, ast.Invlpg) and ctx.checked.refs.get(id(s.page), None) is None:
+            continue
+        targets = tuple(t for t in _targets(ctx) if t != ast.TargetName(p.owner.name))
+        count = _count(ctx, targets)
+        if not targets or count is None:
+            continue
+        if isinstance(s, ast.Invlpg):
+            page = s.page
+            arg: ast.Expr = (
+                ast.Name(page.page) if page.space is None else ast.PageName(page.space, page.page)
+            )
+            params, local = (ast.Ident("pg"),), ast.Invlpg(ast.PageRef(None, "pg"))
+            args: tuple[ast.Expr, ...] = (arg,)
+        else:
+            params, local, args = (), s, ()
+        body = (local, ast.Atomic(None, "+=", ast.Name(acks), (ast.Num(1),)))
+        new = [
+            AddDecl(ast.VarDecl(acks, None, ast.Num(0), ast.Num(0), ast.Num(64))),
+            AddDecl(ast.HandlerDecl(handler, params, body)),
+        ]
+        ipi = ast.Ipi(targets, handler, args, bool(args))
+        wait = ast.Await(ast.Binary("==", ast.Name(acks), count))
+        fence = () if p.index and _orders(p.block[p.index - 1]) else (ast.Fence("full"),)
+        added = (*fence, ipi, wait)
+        yield Edit(
+            "shootdown",
+            f"after {line_of(s)}, shoot down the other cores: "
+            f"`{'; '.join(simple_stmt(x) for x in added)}` with a new handler {handler}",
+            (Insert(s, added, after=True), *new),
+            (s,),
+        )
+
+
+def _fresh(name: str, taken: set[str]) -> str:
+    k, out = 1, name
+    while out in taken:
+        k, out = k + 1, f"{name}{k + 1}"
+    return out
+
+
+def _orders(s: ast.Stmt) -> bool:
+    """A full fence or an atomic: the buffered stores before it are in memory."""
+    return (isinstance(s, ast.Fence) and s.kind == "full") or isinstance(s, ast.Atomic)
 
 
 @register("ipi-target", "add a core (or a family) to an IPI's targets")

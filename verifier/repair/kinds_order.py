@@ -17,7 +17,7 @@ from verifier.repair.context import (
     register,
     where,
 )
-from verifier.repair.edits import Edit, Insert, Place, Remove, contains, line_of
+from verifier.repair.edits import Edit, Insert, Place, Remove, Replace, contains, line_of
 
 # ---------------------------------------------------------------- barriers
 
@@ -97,19 +97,41 @@ def _move(kind: str, moved: tuple[ast.Stmt, ...], what: str, to: ast.Stmt, after
 
 @register(
     "move-earlier",
-    "move a PTE write before an invalidation or IPI of its block, or a flush (with the "
-    "`fence` before it and the `await` after it) earlier, not above the PTE write it follows",
+    "move a PTE write (with the `fence` after it) before an invalidation or IPI of its "
+    "block; a store to a shared word "
+    "before the barriers and loads above it (a store-buffering pair: publish, then read); "
+    "a flush (with the `fence` before it and the `await` after it) earlier, not above the "
+    "PTE write it follows; an `irq on` before the `await` it used to follow",
 )
 def _move_earlier(ctx: Context) -> Iterator[Edit]:
     for p in ctx.places:
         s = p.stmt
-        if isinstance(s, ast.PteWrite):
+        if ctx.stores_word(s):
+            for k in range(p.index - 1, -1, -1):
+                t = p.block[k]
+                if isinstance(t, ast.PteWrite | ast.Await | ast.Irq | ast.Loop | ast.While):
+                    break
+                if isinstance(t, ast.Fence) or ctx.loads_word(t) or isinstance(t, ast.If):
+                    yield _move("move-earlier", (s,), line_of(s), t, after=False)
+        elif isinstance(s, ast.Irq) and s.on:  # never wait for others with interrupts off
+            for k in range(p.index - 1, -1, -1):
+                t = p.block[k]
+                if isinstance(t, ast.Irq):
+                    break
+                if contains(t, lambda x: isinstance(x, ast.Await)):
+                    yield _move("move-earlier", (s,), line_of(s), t, after=False)
+        elif isinstance(s, ast.PteWrite):
+            nxt = p.block[p.index + 1] if p.index + 1 < len(p.block) else None
+            groups = [(s,)]
+            if isinstance(nxt, ast.Fence) and nxt.kind == "full":  # the write and its barrier
+                groups.insert(0, (s, nxt))
             for k in range(p.index - 1, -1, -1):
                 t = p.block[k]
                 if isinstance(t, ast.PteWrite):
                     break
                 if contains(t, is_flush):
-                    yield _move("move-earlier", (s,), line_of(s), t, after=False)
+                    for g in groups:
+                        yield _move("move-earlier", g, _names(g), t, after=False)
         elif is_flush(s):
             lo, group = _flush_group(p)
             for k in range(lo - 1, -1, -1):
@@ -117,6 +139,41 @@ def _move_earlier(ctx: Context) -> Iterator[Edit]:
                 if isinstance(t, ast.PteWrite):
                     break
                 yield _move("move-earlier", group, _names(group), t, after=False)
+
+
+@register(
+    "atomic",
+    "make a load of a word and a later store to it one atomic swap (`r := w` ... `w := v` "
+    "-> `r := swap(w, v)`): nobody's write can fall between them",
+)
+def _atomic(ctx: Context) -> Iterator[Edit]:
+    for p in ctx.places:
+        word = ctx.loads_word(p.stmt)
+        if word is None:
+            continue
+        load = p.stmt
+        assert isinstance(load, ast.Assign) and isinstance(load.target, ast.Name)
+        for t in p.block[p.index + 1 :]:
+            if isinstance(t, ast.Await | ast.Loop | ast.While):
+                break
+            store = _store_to(ctx, t, word)
+            if store is None:
+                continue
+            swap = ast.Atomic(load.target.name, "swap", ast.Name(word), (store.value,))
+            yield Edit(
+                "atomic",
+                f"make {line_of(load)} and {line_of(store)} one `{simple_stmt(swap)}`",
+                (Replace(load, (swap,)), Remove(store)),
+                (load, store),
+            )
+            break
+
+
+def _store_to(ctx: Context, s: ast.Stmt, word: str) -> ast.Assign | None:
+    """``s`` when it stores a constant to ``word``."""
+    if ctx.stores_word(s) and isinstance(s, ast.Assign) and isinstance(s.value, ast.Num):
+        return s if isinstance(s.target, ast.Name) and s.target.name == word else None
+    return None
 
 
 def _flush_group(p: Place) -> tuple[int, tuple[ast.Stmt, ...]]:

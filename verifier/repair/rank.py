@@ -3,9 +3,9 @@
 The cost is that of `tlbcheck cost` (`verifier/cost/timing.py`, the default
 table): one timed run along the protocol's intended schedule, under the weakest
 model checked, at the spec's own size and with its core-count param (`N`) set so
-that it has 64 cores.  A fix is ranked by its size, then by the initiator's
-latency at 64 cores, at the spec's size, its IPIs, invalidations and fences
-(roughly their price).
+that it has 64 cores.  A fix is ranked by its size, then by its IPIs,
+invalidations, fences, and the initiator's latency (stall) at the spec's size and
+at 64 cores.
 
 A fixed spec's `expect` lines say what it now does: the first becomes
 `expect safe` and the others go, so that `tlbcheck check --expected-models`
@@ -26,7 +26,7 @@ from verifier.lang.diagnostics import SpecError
 from verifier.lang.frontend import load_text
 from verifier.lang.parse import parse_text
 from verifier.lang.printer import format_spec
-from verifier.repair.edits import NotLocal
+from verifier.repair.edits import NotLocal, contains
 from verifier.repair.search import WEAKEST_FIRST, Candidate
 
 WIDE = 64  # the core count every fix is also costed at
@@ -46,15 +46,31 @@ class Fix:
     def size(self) -> int:
         return len(self.candidate.edits)
 
+    @property
+    def ipis(self) -> int:
+        """IPIs of the timed run, plus one for each IPI a fix sends where its guard used
+        to say no (`unguard`, `widen-guard`): the intended schedule takes the guarded
+        branch anyway, so the timed run alone would price those IPIs at nothing."""
+        run = self.at_n.ipis if self.at_n else 0
+        return run + sum(
+            1
+            for e in self.candidate.edits
+            if e.kind in ("unguard", "widen-guard")
+            and contains(e.at[0], lambda s: isinstance(s, ast.Ipi))
+        )
+
     def key(self) -> tuple[float, ...]:
-        wide = self.at_wide or self.at_n
+        """Size, then IPIs, invalidations (each costs the TLB misses that follow, which
+        the initiator's latency does not show), fences, and the stall at the spec's size
+        and at `WIDE` cores."""
+        n, wide = self.at_n, self.at_wide or self.at_n
         return (
             self.size,
+            self.ipis,
+            n.invalidations if n else 0,
+            n.fences if n else 0,
+            n.latency_ns if n else 0.0,
             wide.latency_ns if wide else 0.0,
-            self.at_n.latency_ns if self.at_n else 0.0,
-            self.at_n.ipis if self.at_n else 0,
-            self.at_n.invalidations if self.at_n else 0,
-            self.at_n.fences if self.at_n else 0,
         )
 
 
@@ -77,8 +93,8 @@ def unified_diff(before: str, after: str, file: str) -> str:
         difflib.unified_diff(
             before.splitlines(keepends=True),
             after.splitlines(keepends=True),
-            fromfile=f"a/{file}",
-            tofile=f"b/{file}",
+            fromfile=f"a/{file.lstrip('/')}",
+            tofile=f"b/{file.lstrip('/')}",
         )
     )
 

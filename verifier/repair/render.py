@@ -19,7 +19,7 @@ STATUS_STOPPED = "stopped"  # a limit ended the search before a fix was found
 def status(out: Outcome) -> str:
     if out.fixes:
         return STATUS_FIXED
-    if out.stopped:
+    if out.stopped or out.undecided:
         return STATUS_STOPPED
     if all(r.verdict == "safe" for r in out.original):
         return STATUS_SAFE
@@ -89,8 +89,13 @@ def render_text(out: Outcome, fixes: Sequence[Fix], applied: str | None = None) 
         if applied:
             lines += ["", f"applied fix 1 to {applied}"]
         return "\n".join(lines) + "\n"
-    if st == STATUS_STOPPED:
+    if st == STATUS_STOPPED and out.stopped:
         lines.append(f"repair: no fix found before a limit ended the search: {out.stopped}")
+    elif st == STATUS_STOPPED:
+        lines.append(
+            f"repair: no fix found, but {_plural(out.undecided, 'candidate')} ended in a "
+            f"limit ({out.undecided_why}): a fix may be among them"
+        )
     else:
         lines.append(
             f"repair: no fix within {_plural(out.max_edits, 'edit')}: every candidate of the "
@@ -129,6 +134,7 @@ def to_json(out: Outcome, fixes: Sequence[Fix], applied: str | None = None) -> d
         "engine_runs": out.checks,
         "seconds": round(out.seconds, 3),
         "stopped": out.stopped or None,
+        "undecided": out.undecided,
         "fixes": [
             {
                 "rank": i,

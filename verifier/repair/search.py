@@ -4,11 +4,12 @@ suggests, each checked by the engines under every model; fewest edits first.
 A candidate is a fix when every model's check is `safe`: every problem the
 spec had is gone and no new one (a hang included) appeared.  Nothing is
 guessed: a candidate whose check ends in a limit is not a fix.  Candidates are
-checked model by model, the models that found problems first (weakest first),
-and a candidate is dropped at its first model that is not safe, so most cost
-one check.  After the single edits, pairs are tried (`max_edits` 2), built
-from the single edits that came closest (passed more models, or left fewer
-problem kinds) combined with every other edit, and so on up to ``max_edits``.
+checked model by model, the models that found problems first (smallest state
+space first), each search stopping at its first problem; a candidate is dropped
+at its first model that is not safe, so most cost one short search.  After the
+single edits, pairs are tried (`max_edits` 2), built from the single edits that
+came closest (passed more models, or pushed the first problem deeper) combined
+with every other edit, and so on up to ``max_edits``.
 """
 
 from __future__ import annotations
@@ -23,14 +24,22 @@ from verifier.lang.diagnostics import SpecError
 from verifier.lang.frontend import load_text
 from verifier.lang.parse import parse_text
 from verifier.lang.printer import format_spec
-from verifier.repair.edits import Edit, NotLocal, Remove, Replace, apply_ast, apply_text
+from verifier.repair.edits import (
+    Edit,
+    NotLocal,
+    Remove,
+    Replace,
+    apply_ast,
+    apply_text,
+    expect_line,
+)
 from verifier.repair.guide import Guide
 from verifier.repair.space import EDIT_KINDS, Context, candidates
 from verifier.run.result import Result
 
 WEAKEST_FIRST = ("pso", "tso", "sc")
 BEAM = 12  # single edits (or pairs, ...) carried to the next size
-DEFAULT_FIXES = 3
+DEFAULT_FIXES = 5
 DEFAULT_MAX_CHECKS = 2000
 DEFAULT_SEARCH_SECONDS = 600.0
 FOLLOW = 40  # candidates checked after the first fix, looking for cheaper ones
@@ -60,11 +69,12 @@ class Candidate:
         return bool(self.results) and all(r.verdict == "safe" for r in self.results)
 
     def score(self, models: int) -> tuple[int, int]:
-        """Lower is closer: (models not passed, kinds left at the first one that failed)."""
+        """Lower is closer: (models not passed, minus the length of the shortest trace to
+        a problem at the first one that failed: a race pushed deeper is half closed)."""
         passed = sum(r.verdict == "safe" for r in self.results)
         bad = next((r for r in self.results if r.verdict != "safe"), None)
-        left = len(bad.kinds) if bad is not None and bad.verdict == "unsafe" else 99
-        return (models - passed, left if bad is not None else 0)
+        depth = min((len(t.steps) for t in bad.traces), default=0) if bad is not None else 0
+        return (models - passed, -depth)
 
 
 @dataclass
@@ -84,6 +94,8 @@ class Outcome:
     seconds: float
     max_edits: int
     stopped: str = ""  # the limit that ended the search, if one did
+    undecided: int = 0  # candidates whose check ended in a limit (neither fix nor not)
+    undecided_why: str = ""
     size_done: int = 0  # every candidate of at most this many edits was checked
 
 
@@ -91,10 +103,9 @@ ProgressFn = Callable[[int, int, str], None]  # (tried, fixes, what is being che
 
 
 def model_order(original: Sequence[Result]) -> list[str]:
-    """Models that found problems first, weakest first; then the others."""
-    bad = [r.model for r in original if r.verdict != "safe"]
-    rest = [r.model for r in original if r.verdict == "safe"]
-    return sorted(bad, key=WEAKEST_FIRST.index) + sorted(rest, key=WEAKEST_FIRST.index)
+    """Models that found problems first, then the others; each the smallest state space
+    first (a candidate is most often dropped at the first model, so that is cheapest)."""
+    return [r.model for r in sorted(original, key=lambda r: (r.verdict == "safe", r.states))]
 
 
 def repair(
@@ -162,12 +173,19 @@ class _Search:
         self.order: list[str] = []
         self.out: Outcome
 
-    def check(self, c: CheckedSpec, model: str) -> Result:
+    def check(self, c: CheckedSpec, model: str, first: bool = False) -> Result:
+        """``first``: stop at the first problem (a candidate needs only one to be dropped;
+        a search that finds none is as complete as any)."""
         left = max(0.1, self.deadline - time.monotonic())
         per = left if self.limits.timeout is None else min(self.limits.timeout, left)
         lim = self.limits
         return api.check_spec(
-            c, model, max_states=lim.max_states, timeout=per, max_memory=lim.max_memory
+            c,
+            model,
+            max_states=lim.max_states,
+            timeout=per,
+            max_memory=lim.max_memory,
+            stop_at_first=first,
         )
 
     def _stop(self, fixes_wanted: int) -> bool:
@@ -197,9 +215,13 @@ class _Search:
                 self.progress(out.tried, len(out.fixes), "; ".join(e.text for e in edits))
             c2 = load_text(cand.text, self.checked.file, self.defines)
             for m in self.order:
-                cand.results.append(self.check(c2, m))
+                r = self.check(c2, m, first=True)
+                cand.results.append(r)
                 out.checks += 1
-                if cand.results[-1].verdict != "safe":
+                if r.verdict == "inconclusive":
+                    out.undecided += 1
+                    out.undecided_why = out.undecided_why or r.reason
+                if r.verdict != "safe":
                     break
             if cand.fixed:
                 self.first = self.first if out.fixes else out.tried
@@ -209,12 +231,10 @@ class _Search:
         return rejected
 
     def completed(self, closest: list[Candidate]) -> list[Candidate]:
-        """``closest`` checked under every model, to say what each would leave."""
+        """``closest`` checked in full under every model, to say what each would leave."""
         for c in closest:
-            done = {r.model for r in c.results}
             c2 = load_text(c.text, self.checked.file, self.defines)
-            c.results += [self.check(c2, m) for m in self.order if m not in done]
-            c.results.sort(key=lambda r: self.order.index(r.model))
+            c.results = [self.check(c2, m) for m in self.order]
         return closest
 
 
@@ -229,7 +249,7 @@ def _build(checked: CheckedSpec, edits: tuple[Edit, ...], seen: set[str]) -> Can
     seen.add(canonical)
     reprinted = False
     try:
-        text = apply_text(checked.source, ops)
+        text = apply_text(checked.source, ops, expect_line(checked.spec))
         if parse_text(text, checked.file) != edited:
             raise NotLocal("the edited text does not parse to the edited spec")
     except (NotLocal, SpecError):

@@ -9,19 +9,49 @@ call (tens of nanoseconds); the resident set size only when at least
 check often.  A loop that is too hot even for that asks `stride()` how many more
 items it may do before checking again, sized to about ``EVERY`` seconds of its
 own measured speed.
+
+A phase that never calls `check()` (parsing, one long compile, the encoding of a
+huge formula) is still bounded: inside `Budget.watch()` a timer looks at the
+limits every ``WATCH_EVERY`` seconds and, once a limit has been passed for
+``WATCH_SLACK`` seconds without a phase noticing, raises `LimitReached` wherever
+the main thread is (signal handlers run between two bytecodes).  A single C call
+(z3) is bounded by its own timeout, set from `remaining()`.
+The clock starts at ``started``; the command line passes `process_started()`,
+so the time to start Python and read the spec counts too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import signal
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 EVERY = 0.05  # seconds of work between two checks of a hot loop
 MEMORY_EVERY = 0.05  # seconds between two reads of the resident set size
 DEFAULT_MEMORY_FRACTION = 0.5  # of the machine's physical memory
 FALLBACK_MEMORY_MB = 4096  # when the machine's memory cannot be read
+WATCH_EVERY = 0.1  # seconds between two looks of the watchdog timer
+WATCH_SLACK = 0.3  # seconds a limit may stay unnoticed by the phase before the watchdog acts
+_IMPORTED = time.monotonic()
+
+
+def process_started() -> float:
+    """`time.monotonic()` when this process started (Linux: from /proc; elsewhere when
+    this module was imported)."""
+    try:
+        with open("/proc/self/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        ticks = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # starttime, since boot
+        age = time.clock_gettime(time.CLOCK_BOOTTIME) - ticks
+    except (OSError, ValueError, IndexError, AttributeError):
+        return _IMPORTED
+    return min(_IMPORTED, time.monotonic() - max(0.0, age))
 
 
 class LimitReached(Exception):
@@ -59,6 +89,26 @@ def rss_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+_OURS = ("verifier.", "lark.")  # where the watchdog may raise (tlbcheck's code, the parser)
+
+
+def _no_raise_here(frame: Any) -> bool:
+    """Whether an exception raised in ``frame`` could be lost, changed or leave things
+    half done: code not tlbcheck's or the parser's (z3's wrappers: ctypes turns an
+    exception in an argument's conversion into its own error), a finaliser (``__del__``,
+    a weakref callback of the GC) anywhere on the stack, or the entry or exit of a
+    context manager (`Budget.watch` itself among them)."""
+    if frame is None or not frame.f_globals.get("__name__", "").startswith(_OURS):
+        return True
+    if frame.f_code.co_name in ("watch", "__enter__", "__exit__"):
+        return True
+    while frame is not None:
+        if frame.f_code.co_name in ("__del__", "_remove", "callback"):
+            return True
+        frame = frame.f_back
+    return False
+
+
 @dataclass
 class Budget:
     """Limits of one run.  ``timeout`` in seconds and ``max_memory`` in MB; None: no limit."""
@@ -67,15 +117,20 @@ class Budget:
     timeout: float | None = None
     max_memory: float | None = None
     started: float = field(default_factory=time.monotonic)
+    limit: float | None = None  # the timeout messages name (the user's, of which this is a part)
     phase: str = "start"
     _deadline: float = math.inf
     _memory_next: float = 0.0
     _rate_at: float = 0.0
     _rate_items: int = 0
+    _memory_seen: float = 0.0  # when a phase last read the memory
+    _pid: int = 0  # the process whose timer watches (a forked child's inherited handler: not)
 
     def __post_init__(self) -> None:
         if self.timeout is not None:
             self._deadline = self.started + self.timeout
+        if self.limit is None:
+            self.limit = self.timeout
         self._rate_at = self.started
 
     def enter(self, phase: str) -> None:
@@ -101,11 +156,45 @@ class Budget:
         """Raise `LimitReached` if the time or memory limit has been passed."""
         now = time.monotonic()
         if now > self._deadline:
-            raise LimitReached(f"timeout after {self.timeout:g} s ({self.phase})")
+            raise LimitReached(f"timeout after {self.limit:g} s ({self.phase})")
         if self.max_memory is not None and now >= self._memory_next:
             self._memory_next = now + MEMORY_EVERY
-            if rss_mb() > self.max_memory:
-                raise LimitReached(f"memory limit of {self.max_memory:g} MB reached ({self.phase})")
+            self._memory_seen = now
+            self._memory_check()
+
+    def _memory_check(self) -> None:
+        if self.max_memory is not None and rss_mb() > self.max_memory:
+            raise LimitReached(f"memory limit of {self.max_memory:g} MB reached ({self.phase})")
+
+    def _watchdog(self, _signum: int, frame: Any) -> None:
+        """The timer's look: raise when a limit has gone unnoticed for `WATCH_SLACK` s
+        (not inside a finaliser, where the exception would be lost: at the next look)."""
+        if os.getpid() != self._pid or _no_raise_here(frame):  # at the next look
+            return
+        now = time.monotonic()
+        if now > self._deadline + WATCH_SLACK:
+            raise LimitReached(f"timeout after {self.limit:g} s ({self.phase})")
+        if now > self._memory_seen + WATCH_SLACK:
+            self._memory_check()
+
+    @contextlib.contextmanager
+    def watch(self) -> Iterator[Budget]:
+        """Within: the limits hold wherever the main thread is (see the module's notes).
+        Elsewhere than in the main thread, or without a time and memory limit, only
+        the phases' own checks do."""
+        if (
+            self.timeout is None and self.max_memory is None
+        ) or threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        self._pid = os.getpid()
+        old = signal.signal(signal.SIGALRM, self._watchdog)
+        timer = signal.setitimer(signal.ITIMER_REAL, WATCH_EVERY, WATCH_EVERY)
+        try:
+            yield self
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, *timer)
+            signal.signal(signal.SIGALRM, old)
 
     def check_states(self, n: int) -> None:
         if self.max_states is not None and n > self.max_states:

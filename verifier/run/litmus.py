@@ -17,6 +17,8 @@ from typing import Any
 from verifier.lang.checked import CheckedSpec
 from verifier.run.result import Result
 
+FLAGS = ("bbm",)  # reported beside the outcomes, as herd7 flags them (docs/arm64.md)
+
 
 @dataclass(frozen=True)
 class LitmusAnswer:
@@ -26,6 +28,7 @@ class LitmusAnswer:
     outcome: str  # Allowed | Forbidden | inconclusive
     validated: bool | None  # None when inconclusive
     other: tuple[str, ...]  # problem kinds besides the final condition's (range...)
+    flags: tuple[str, ...] = ()  # `bbm` (herd7's Warning-BBM-expected flag)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -35,18 +38,22 @@ class LitmusAnswer:
             "outcome": self.outcome,
             "validated": self.validated,
             **({"other_problems": list(self.other)} if self.other else {}),
+            **({"flags": list(self.flags)} if self.flags else {}),
         }
 
 
 def answer(checked: CheckedSpec, r: Result) -> LitmusAnswer:
     lit = checked.litmus
     assert lit is not None
-    other = tuple(k for k in r.kinds if k not in ("positive", "negative"))
+    other = tuple(k for k in r.kinds if k not in ("positive", "negative", *FLAGS))
+    flags = tuple(k for k in r.kinds if k in FLAGS)
     if r.verdict == "inconclusive":
-        return LitmusAnswer(lit.name, lit.final.text, "inconclusive", "inconclusive", None, other)
+        return LitmusAnswer(
+            lit.name, lit.final.text, "inconclusive", "inconclusive", None, other, flags
+        )
     pos, neg = "positive" in r.kinds, "negative" in r.kinds
     observation = "Never" if not pos else "Always" if not neg else "Sometimes"
     outcome = "Allowed" if pos else "Forbidden"
     quant = lit.final.quant
     validated = pos if quant == "exists" else not pos if quant == "~exists" else not neg
-    return LitmusAnswer(lit.name, lit.final.text, observation, outcome, validated, other)
+    return LitmusAnswer(lit.name, lit.final.text, observation, outcome, validated, other, flags)

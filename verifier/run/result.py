@@ -13,10 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from verifier.lang.span import Span
+from verifier.run.coverage import Unreached
 
 TRACE_FORMAT = 1
 
-RACE_KINDS = ("use-after-free", "stale-translation", "stale-permission", "asid-reuse")
+RACE_KINDS = (
+    "use-after-free", "stale-translation", "stale-permission", "asid-reuse", "freed-table",
+    "lost-write",
+)  # fmt: skip
 PROBLEM_KINDS = (*RACE_KINDS, "assertion", "range", "hang")
 
 VERDICTS = ("safe", "unsafe", "inconclusive", "error")
@@ -227,6 +231,9 @@ class Result:
     reason: str = ""  # why a run is inconclusive, or what an engine did not check
     diagnostics: tuple[dict[str, Any], ...] = field(default=())
     reductions: tuple[str, ...] = ()  # what the search reduced, e.g. "symmetry over cpu"
+    unreached: tuple[Unreached, ...] = ()  # statements no explored state reached
+    vacuous: tuple[str, ...] = ()  # kinds a `safe` verdict could not have judged, and why
+    coverage: str = ""  # why ``unreached``/``vacuous`` are not known ("" when they are)
 
     def trace(self, kind: str) -> Trace | None:
         return next((t for t in self.traces if t.kind == kind), None)
@@ -249,4 +256,11 @@ class Result:
             "traces": {t.kind: [s.to_json() for s in t.steps] for t in self.traces},
             "diagnostics": list(self.diagnostics),
             **({"reductions": list(self.reductions)} if self.reductions else {}),
+            "unreached": [u.to_json() for u in self.unreached],
+            "vacuous": list(self.vacuous),
+            **({"coverage": self.coverage} if self.coverage else {}),
         }
+
+    @property
+    def is_vacuous(self) -> bool:
+        return self.verdict == "safe" and bool(self.vacuous)

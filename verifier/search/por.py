@@ -51,13 +51,16 @@ Traces of the reduced graph are real executions but need not be shortest; the ca
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from verifier.ir.system import FALSE, Command, Const, Expr, Field, Op, System, fields_of
 from verifier.run.compile import State
 
 Succ = list[tuple[int, "State | None"]]
 AmpleFn = Callable[[State, Succ], "Succ | None"]
+# A blocker alternative: ("ne", f, k), field f is not k; or ("zeros", fields), all 0.
+Alt = tuple[str, int, int] | tuple[str, tuple[int, ...]]
+Condition = tuple[tuple[Alt, ...], ...]  # every term holds: one of its alternatives does
 
 
 def reads(cmd: Command) -> frozenset[int]:
@@ -115,6 +118,7 @@ class Reduction:
     ample: AmpleFn
     at: frozenset[tuple[int, int]]  # the (core, pc) sites that can be ample
     of: int  # sites in the code
+    conditions: dict[tuple[int, int], Condition] = field(default_factory=dict)  # per site in ``at``
 
     @property
     def sites(self) -> int:
@@ -146,30 +150,30 @@ def reduction(system: System) -> Reduction:
     def outside(f: int, c: int) -> list[Command]:
         return [w for w in writers.get(f, ()) if w.core != c or w.site is None]
 
-    def blockers(u: Command, c: int) -> list[str]:
+    def blockers(u: Command, c: int) -> list[Alt]:
         """Conditions on a state under which ``u`` is disabled and stays so whatever
         runs outside core ``c``'s code: a conjunct ``f == k`` false that no command
         outside can make true (each writes ``f`` only with a constant other than k);
         or a conjunct that needs ``f`` nonzero while ``f`` and every field it can be
         copied from outside are 0 (a store buffer that is empty stays empty: its
         drains shift zeros)."""
-        out = []
+        out: list[Alt] = []
         for f, k in equalities(u.guard):
             if all(_sets_other_than(w, f, k) for w in outside(f, c)):
-                out.append(f"s[{f}] != {k}")
+                out.append(("ne", f, k))
         for f in nonzero(u.guard):
             zeros = _zero_closed(f, lambda g: outside(g, c))
             if zeros is not None:
-                out.append("(" + " and ".join(f"s[{z}] == 0" for z in sorted(zeros)) + ")")
+                out.append(("zeros", tuple(sorted(zeros))))
         return out
 
-    conditions: dict[tuple[int, int], str | None] = {}  # site -> condition source, or None
+    conditions: dict[tuple[int, int], Condition] = {}
     for (c, p), at in sites.items():
         if any(cmd.action == "await" for cmd in at):
             continue
         w_at = frozenset().union(*(wr[a.id] for a in at))
         r_at = frozenset().union(*(rd[a.id] for a in at))
-        terms: list[str] = []
+        terms: list[tuple[Alt, ...]] = []
         for u in live:
             if u.core == c and u.site is not None:
                 continue
@@ -178,13 +182,13 @@ def reduction(system: System) -> Reduction:
             alts = blockers(u, c)
             if not alts:
                 break
-            terms.append("(" + " or ".join(alts) + ")")
+            terms.append(tuple(alts))
         else:
-            conditions[(c, p)] = " and ".join(sorted(set(terms))) or "True"
+            conditions[(c, p)] = tuple(sorted(set(terms)))
     namespace: dict[str, object] = {}
     ok: dict[tuple[int, int], Callable[[State], bool]] = {}
     for site, cond in conditions.items():
-        exec(f"def _ok(s):\n    return {cond}", namespace)
+        exec(f"def _ok(s):\n    return {python_condition(cond)}", namespace)
         ok[site] = namespace.pop("_ok")  # type: ignore[assignment]
     pcs = [core.pc for core in system.cores]
     core_of = [cmd.core for cmd in cmds]
@@ -200,7 +204,23 @@ def reduction(system: System) -> Reduction:
                 return mine
         return None
 
-    return Reduction(ample, frozenset(conditions), len(sites))
+    return Reduction(ample, frozenset(conditions), len(sites), conditions)
+
+
+def condition_source(cond: Condition, field: str, and_: str, or_: str, true: str) -> str:
+    """Source of a site's ample condition, in Python or C: ``field`` formats a field's
+    value (``s[{}]``), ``and_``/``or_`` join, ``true`` when there is no term."""
+
+    def alt(a: Alt) -> str:
+        if a[0] == "ne":
+            return f"{field.format(a[1])} != {a[2]}"
+        return "(" + and_.join(f"{field.format(z)} == 0" for z in a[1]) + ")"  # type: ignore[union-attr]
+
+    return and_.join("(" + or_.join(alt(a) for a in term) + ")" for term in cond) or true
+
+
+def python_condition(cond: Condition) -> str:
+    return condition_source(cond, "s[{}]", " and ", " or ", "True")
 
 
 def _zero_closed(f: int, outside: Callable[[int], list[Command]]) -> frozenset[int] | None:

@@ -189,6 +189,7 @@ class Canon:
 
     fn: CanonFn | None  # None when no family is reduced
     families: tuple[Family, ...]  # every family (reduced or not), for the output
+    plans: tuple[tuple[Block, ...], ...] = ()  # per reduced family, what ``fn`` sorts
 
     @property
     def reduced(self) -> tuple[str, ...]:
@@ -200,7 +201,7 @@ def _block(lay: Layout, c: int) -> tuple[int, int, tuple[int, int]]:
     cf = lay.cores[c]
     fields = [cf.pc, cf.irq, cf.inh, cf.spc, cf.space, *cf.regs, *cf.hregs, *cf.sba]
     fields += [f for vs in cf.sbv for f in vs] + cf.qh + [f for vs in cf.qa for f in vs]
-    fields += list(cf.te.values()) + list(cf.tw.values())
+    fields += list(cf.te.values()) + list(cf.tw.values()) + list(cf.psc.values())
     lo, hi = min(fields), max(fields) + 1
     assert sorted(fields) == list(range(lo, hi)), "a core's fields are contiguous"
     kinds = (min(cf.sba), max(cf.sba) + 1) if cf.sba else (lo, lo)
@@ -232,47 +233,72 @@ def _inverse(t: bytes) -> bytes:
     return bytes(inv)
 
 
-def _family_source(lay: Layout, fam: Family, f: int, ns: dict[str, object]) -> list[str]:
-    """Source lines that sort one family's blocks of ``s`` into ``s`` (a bytes value)."""
+@dataclass(frozen=True)
+class Block:
+    """One instance of a reduced family in the state vector: its fields ``lo:hi``, the
+    range ``kinds`` of them holding store-buffer kind codes, renamed by ``table`` (a
+    `bytes.translate` table; None when it renames nothing) to those of instance 0, and
+    the state fields of the words it owns.  Its sort key is the block, renamed, then
+    those words; `canon` sorts the family's keys and writes them back in order, each
+    position renaming its kinds back with ``inverse`` of its own table."""
+
+    lo: int
+    hi: int
+    kinds: tuple[int, int]
+    table: bytes | None
+    inverse: bytes | None
+    words: tuple[int, ...]
+
+
+def plan(lay: Layout, fam: Family) -> tuple[Block, ...]:
+    """The blocks of a reduced family, in instance order (what every search's
+    canonical form is generated from)."""
     tables = _kind_tables(lay, fam)
+    out = []
+    for k, c in enumerate(fam.cores):
+        lo, hi, (ka, kb) = _block(lay, c)
+        plain = tables[k] == bytes(range(256)) or ka == kb
+        table = None if plain else tables[k]
+        inverse = None if table is None else _inverse(table)
+        out.append(Block(lo, hi, (ka, kb), table, inverse, tuple(lay.mem[a] for a in fam.words[k])))
+    assert len({b.hi - b.lo for b in out}) == 1
+    return tuple(out)
+
+
+def _family_source(blocks: tuple[Block, ...], f: int, ns: dict[str, object]) -> list[str]:
+    """Source lines that sort one family's blocks of ``s`` into ``s`` (a bytes value)."""
     keys, lines = [], []
-    blocks = [_block(lay, c) for c in fam.cores]
-    size = blocks[0][1] - blocks[0][0]
-    for k, (lo, hi, (ka, kb)) in enumerate(blocks):
-        assert hi - lo == size
-        ident = tables[k] == bytes(range(256))
-        if ident or ka == kb:
+    size = blocks[0].hi - blocks[0].lo
+    for k, b in enumerate(blocks):
+        (lo, hi), (ka, kb) = (b.lo, b.hi), b.kinds
+        if b.table is None:
             key = f"s[{lo}:{hi}]"
         else:
-            ns[f"_T{f}_{k}"] = tables[k]
+            ns[f"_T{f}_{k}"] = b.table
             key = f"s[{lo}:{ka}] + s[{ka}:{kb}].translate(_T{f}_{k}) + s[{kb}:{hi}]"
-        words = [lay.mem[a] for a in fam.words[k]]
-        if words:
-            key += " + bytes((" + ", ".join(f"s[{w}]" for w in words) + ",))"
+        if b.words:
+            key += " + bytes((" + ", ".join(f"s[{w}]" for w in b.words) + ",))"
         keys.append(key)
     lines.append(f"    k = [{', '.join(keys)}]")
     lines.append("    o = sorted(k)")
     lines.append("    if o != k:")
-    plain = all(
-        tables[k] == bytes(range(256)) or ka == kb for k, (_, _, (ka, kb)) in enumerate(blocks)
-    )
-    adjacent = all(a[1] == b[0] for a, b in pairwise(blocks))
-    if plain and adjacent and not any(fam.words):  # the sorted blocks, end to end
-        lines.append(f"        s = s[:{blocks[0][0]}] + b''.join(o) + s[{blocks[-1][1]}:]")
+    plain = all(b.table is None for b in blocks)
+    adjacent = all(a.hi == b.lo for a, b in pairwise(blocks))
+    if plain and adjacent and not any(b.words for b in blocks):  # the sorted blocks, end to end
+        lines.append(f"        s = s[:{blocks[0].lo}] + b''.join(o) + s[{blocks[-1].hi}:]")
         return lines
     lines.append("        n = bytearray(s)")
-    for k, (lo, hi, (ka, kb)) in enumerate(blocks):
+    for k, b in enumerate(blocks):
         lines.append(f"        b = o[{k}]")
-        if tables[k] == bytes(range(256)) or ka == kb:
-            lines.append(f"        n[{lo}:{hi}] = b[:{size}]")
+        if b.table is None:
+            lines.append(f"        n[{b.lo}:{b.hi}] = b[:{size}]")
         else:
-            ns[f"_U{f}_{k}"] = _inverse(tables[k])
-            a, b = ka - lo, kb - lo
-            lines.append(
-                f"        n[{lo}:{hi}] = b[:{a}] + b[{a}:{b}].translate(_U{f}_{k}) + b[{b}:{size}]"
-            )
-        for j, a in enumerate(fam.words[k]):
-            lines.append(f"        n[{lay.mem[a]}] = b[{size + j}]")
+            ns[f"_U{f}_{k}"] = b.inverse
+            x, y = b.kinds[0] - b.lo, b.kinds[1] - b.lo
+            back = f"b[{x}:{y}].translate(_U{f}_{k})"
+            lines.append(f"        n[{b.lo}:{b.hi}] = b[:{x}] + {back} + b[{y}:{size}]")
+        for j, w in enumerate(b.words):
+            lines.append(f"        n[{w}] = b[{size + j}]")
     lines.append("        s = bytes(n)")
     return lines
 
@@ -291,10 +317,11 @@ def canon(system: System, prog: P.Program) -> Canon:
     if not todo:
         return Canon(None, tuple(fams))
     lay: Layout = system.meta["layout"]
+    plans = tuple(plan(lay, fam) for fam in todo)
     ns: dict[str, object] = {}
     lines = ["def canon(s):"]
-    for f, fam in enumerate(todo):
-        lines += _family_source(lay, fam, f, ns)
+    for f, blocks in enumerate(plans):
+        lines += _family_source(blocks, f, ns)
     lines.append("    return s")
     exec(compile("\n".join(lines), "<tlbcheck-symmetry>", "exec"), ns)
-    return Canon(ns["canon"], tuple(fams))  # type: ignore[arg-type]
+    return Canon(ns["canon"], tuple(fams), plans)  # type: ignore[arg-type]

@@ -300,9 +300,13 @@ class Encoding:
 class Deadline:
     """The time left of a ``--timeout`` (none: no limit)."""
 
-    def __init__(self, timeout: float | None) -> None:
+    def __init__(
+        self, timeout: float | None, limit: float | None = None, max_memory: float | None = None
+    ) -> None:
         self.end = None if timeout is None else time.monotonic() + timeout
         self.timeout = timeout
+        self.limit = limit if limit is not None else timeout  # the user's --timeout, for messages
+        self.max_memory = max_memory  # MB, for the explicit searches within
 
     def left(self) -> float | None:
         """Seconds left (at least a millisecond), or None without a limit."""
@@ -316,7 +320,17 @@ class Deadline:
     def within(self, seconds: float) -> Deadline:
         """A deadline ``seconds`` from now, or this one if it comes first."""
         left = self.left()
-        return Deadline(seconds if left is None else min(seconds, left))
+        return Deadline(
+            seconds if left is None else min(seconds, left), self.limit, self.max_memory
+        )
+
+
+def limit_memory(max_memory: float | None, used: float) -> None:
+    """Let z3's own allocations grow to what ``max_memory`` (MB) leaves beside the
+    ``used`` MB of the process: past it z3 stops with an error instead of growing on
+    within one long call, where no check of ours can run."""
+    if max_memory is not None:
+        z3.set_param("memory_max_size", max(1, int(max_memory - used)))
 
 
 def new_solver(sort: Sort) -> z3.Solver:

@@ -20,10 +20,20 @@ from __future__ import annotations
 import time
 
 from verifier.lang import ast
+from verifier.run.budget import rss_mb
 from verifier.run.model import Model, expect_text, meets
 from verifier.run.result import Result, Trace
 from verifier.smt.bmc import Induction, Search, SmtReplayError
-from verifier.smt.encode import INT, Deadline, Encoding, Sort, Unknown, Z3Error, bv_width
+from verifier.smt.encode import (
+    INT,
+    Deadline,
+    Encoding,
+    Sort,
+    Unknown,
+    Z3Error,
+    bv_width,
+    limit_memory,
+)
 from verifier.smt.prove import PhaseFn, Proof, Prover
 from verifier.trace.builder import TraceBuilder
 
@@ -44,6 +54,8 @@ def check_smt(
     max_states: int = DEFAULT_MAX_STATES,
     phase: PhaseFn | None = None,
     int_sort: bool = False,
+    limit: float | None = None,
+    max_memory: float | None = None,
 ) -> Result:
     """Check ``m`` with z3: bounded search up to ``depth`` commands before the problem
     (default DEFAULT_DEPTH, or as deep as an exact invariant says the reachable kinds
@@ -51,9 +63,12 @@ def check_smt(
     PROOF_BUDGET; at most ``max_states`` explicit states), then k-induction for the
     kinds it leaves open.  ``phase`` is told which phase runs.  Integers are
     bit-vectors wide enough for every reachable value (`bv_width`), or z3 Ints with
-    ``int_sort`` (much slower; kept to cross-check the encoding)."""
+    ``int_sort`` (much slower; kept to cross-check the encoding).  ``limit``: the
+    user's --timeout that ``timeout`` (the time left of it) comes from, for messages;
+    ``max_memory``: MB, for the explicit searches of the proof."""
     start = time.monotonic()
-    deadline = Deadline(timeout)
+    deadline = Deadline(timeout, limit, max_memory)
+    limit_memory(max_memory, rss_mb())
     tell: PhaseFn = phase or (lambda _text: None)
     run = _Run(m, deadline, tell, INT if int_sort else Sort(bv_width(m.system)))
     try:
@@ -61,13 +76,19 @@ def check_smt(
             budget = deadline.within(PROOF_BUDGET if timeout is None else timeout / 2)
             run.prove(Prover(m, run.search.enc, budget, max_states, tell))
         run.search_to(depth, prove)
-    except Unknown as err:
-        reason = str(err)
-        cut = timeout is not None and reason in ("timeout", "canceled")
-        run.notes.append(f"timeout after {timeout:g} s" if cut else f"z3 gave up ({reason})")
-    except Z3Error as err:
-        run.notes.append(f"z3 error: {err}")
+    except (Unknown, Z3Error) as err:
+        run.notes.append(_why_stopped(err, deadline))
     return run.result(expect, time.monotonic() - start)
+
+
+def _why_stopped(err: Exception, deadline: Deadline) -> str:
+    """z3's `unknown` or error in the user's terms: the limit it reached, if one."""
+    reason = str(err)
+    if deadline.limit is not None and reason in ("timeout", "canceled"):
+        return f"timeout after {deadline.limit:g} s (smt solving)"
+    if deadline.max_memory is not None and "memory" in reason:
+        return f"memory limit of {deadline.max_memory:g} MB reached (smt solving)"
+    return f"z3 gave up ({reason})" if isinstance(err, Unknown) else f"z3 error: {reason}"
 
 
 class _Run:
@@ -136,7 +157,7 @@ class _Run:
                     search.wanted = [w for w in search.wanted if w not in rem]
                     break
             if self.deadline.expired():
-                self.notes.append(f"timeout after {self.deadline.timeout:g} s")
+                self.notes.append(f"timeout after {self.deadline.limit:g} s")
                 searched = False
                 break
         if exact is not None and depth is None and searched and search.remaining():

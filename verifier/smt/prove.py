@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 
 import z3
 
+from verifier.run.budget import Budget
 from verifier.run.model import Model
 from verifier.search.explicit import explore
 from verifier.search.exploration import Exploration, Found
@@ -82,10 +83,10 @@ class Prover:
     def _explore(self, init: tuple[int, ...], limit: int, what: str) -> Exploration:
         """Explore from ``init`` within the deadline and the state budget."""
         limit = min(limit, self.budget)
+        d = self.deadline
         ex = explore(
             replace(self.m.system, init=init),
-            max_states=limit,
-            timeout=self.deadline.left(),
+            budget=Budget(limit, d.left(), d.max_memory, limit=d.limit),
             progress=lambda n, _f, _t: self.phase(f"{what}: {n:,} states"),
         )
         self.budget -= len(ex.states)

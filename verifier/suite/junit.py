@@ -35,7 +35,7 @@ def junit_xml(outcomes: Sequence[Outcome], seconds: float = 0.0) -> bytes:
             "testcase",
             {
                 "classname": o.path,
-                "name": o.model,
+                "name": " ".join([o.model, *(f"-D {d}" for d in o.defines)]),
                 "time": f"{o.result.seconds:.3f}" if o.result else "0.000",
             },
         )

@@ -87,7 +87,7 @@ def describe_expect(expect: ExpectDecl | None) -> str:
 def describe_got(result: Result) -> str:
     """What a run found, in the words of an `expect` line."""
     if result.verdict == "safe":
-        return "safe"
+        return "safe (vacuous)" if result.is_vacuous else "safe"
     if result.verdict == "unsafe":
         if tuple(result.kinds) == ("hang",):
             return "hang"
@@ -114,6 +114,7 @@ class Job:
     path: str
     model: str
     expected: str
+    defines: tuple[str, ...] = ()  # -D NAME=VALUE of a parameter sweep (`sweep.py`)
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,12 @@ class Outcome:
     result: Result | None = None
     error: str = ""  # the diagnostic of bad input, or an internal error's traceback
     bad_input: bool = False
+    defines: tuple[str, ...] = ()  # the job's -D NAME=VALUE (a parameter sweep)
+
+    @property
+    def spec(self) -> str:
+        """The spec as the table names it: its path, and the sweep's -D values."""
+        return " ".join([self.path, *(f"-D {d}" for d in self.defines)])
 
     @property
     def got(self) -> str:
@@ -136,26 +143,35 @@ class Outcome:
 
 
 Planned = Job | Outcome
+Sweep = tuple[str, tuple[int, ...]]  # a swept parameter and its values
 
 
-def plan(specs: Iterable[Path], base: Path | None = None) -> list[Planned]:
-    """Load each spec and list its jobs (or its failed `Outcome`), in order."""
+def plan(
+    specs: Iterable[Path], base: Path | None = None, sweep: Sequence[Sweep] = ()
+) -> list[Planned]:
+    """Load each spec and list its jobs (or its failed `Outcome`), in order; with a
+    ``sweep`` (`sweep.parse`), one set of jobs per combination of its values."""
     from verifier.lang.frontend import load
+    from verifier.suite.sweep import settings
 
     out: list[Planned] = []
     for spec in specs:
         path = display_path(spec, base)
         try:
             checked = load(path, [])
-            models = models_for(checked)
+            runs = []
+            declared = {k for k, _ in checked.params} if sweep else set()
+            for defines in settings(sweep, declared):
+                each = load(path, list(defines)) if defines else checked
+                runs += [(m, defines, each) for m in models_for(each)]
         except SpecError as err:
             out.append(Outcome(path, "-", "-", ERROR, error=str(err), bad_input=True))
             continue
         except Exception:
             out.append(Outcome(path, "-", "-", ERROR, error=_internal()))
             continue
-        for model in models:
-            out.append(Job(path, model, describe_expect(checked.expect_for(model))))
+        for model, defines, each in runs:
+            out.append(Job(path, model, describe_expect(each.expect_for(model)), defines))
     return out
 
 
@@ -175,6 +191,7 @@ class Limits:
     max_memory: float | None = None  # MB, per worker process
     symmetry: bool = True
     por: bool = True
+    strict: bool = False  # a vacuous safe verdict fails (`api.strict`)
 
     def kwargs(self) -> dict[str, Any]:
         kw: dict[str, Any] = {}
@@ -191,28 +208,41 @@ class Limits:
         return kw
 
 
-def run_job(job: Job, limits: Limits | None = None) -> Outcome:
-    """Run one job; never raises (bad input and internal errors become outcomes)."""
+def run_job(job: Job, limits: Limits | None = None, source: str | None = None) -> Outcome:
+    """Run one job; never raises (bad input and internal errors become outcomes).
+    ``source``: the spec's text (read by the caller: a cluster worker may not see the
+    file)."""
     from verifier import api
+    from verifier.lang.frontend import load_text
 
     limits = limits or Limits()
 
     def failed(error: str, bad_input: bool = False) -> Outcome:
-        return Outcome(job.path, job.model, job.expected, ERROR, error=error, bad_input=bad_input)
+        return Outcome(
+            job.path, job.model, job.expected, ERROR, error=error, bad_input=bad_input,
+            defines=job.defines,
+        )  # fmt: skip
 
     try:
-        results = api.check_file(job.path, [job.model], [], **limits.kwargs())
+        if source is None:
+            results = api.check_file(job.path, [job.model], job.defines, **limits.kwargs())
+        else:
+            checked = load_text(source, job.path, list(job.defines))
+            results = [api.check_spec(checked, job.model, **limits.kwargs())]
     except SpecError as err:
         return failed(str(err), bad_input=True)
     except Exception:
         return failed(_internal())
     if len(results) != 1:
         return failed(f"internal error: check_file gave {len(results)} results for one model")
-    result = results[0]
-    return Outcome(job.path, job.model, job.expected, judge(result), result=result)
+    result = api.strict(results[0]) if limits.strict else results[0]
+    return Outcome(
+        job.path, job.model, job.expected, judge(result), result=result, defines=job.defines
+    )
 
 
 Progress = Callable[[int, int, Outcome], None]
+Execute = Callable[[Sequence[Job], Limits, "Progress | None"], list[Outcome]]
 
 
 def run_jobs(
@@ -220,8 +250,10 @@ def run_jobs(
     limits: Limits | None = None,
     jobs: int = 1,
     progress: Progress | None = None,
+    execute: Execute | None = None,
 ) -> list[Outcome]:
-    """Run every `Job` in ``planned`` and return one `Outcome` per entry, in order."""
+    """Run every `Job` in ``planned`` and return one `Outcome` per entry, in order
+    (``execute``: runs the jobs elsewhere, e.g. as Ray tasks, `suite/cluster.py`)."""
     limits = limits or Limits()
     todo = [p for p in planned if isinstance(p, Job)]
     done: list[Outcome] = []
@@ -232,13 +264,15 @@ def run_jobs(
             progress(len(done), len(todo), o)
 
     try:
-        if jobs <= 1 or len(todo) <= 1:
+        if execute is not None:
+            done += execute(todo, limits, progress)
+        elif jobs <= 1 or len(todo) <= 1:
             for job in todo:
                 record(run_job(job, limits))
         else:
             run_parallel(run_job, [(job, limits) for job in todo], jobs, record)
-    except KeyboardInterrupt:
-        raise Interrupted(todo[len(done) :]) from None
+    except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM/SIGHUP under the command line
+        raise Interrupted(todo[len(done) :], getattr(stop, "signum", 2), done) from None
     ran = iter(done)
     return [next(ran) if isinstance(p, Job) else p for p in planned]
 
@@ -263,6 +297,7 @@ def failure_text(o: Outcome) -> str:
     if r is not None:
         if r.reason:
             lines.append(f"reason:   {r.reason}")
+        lines += [f"unreached: {u.who}: {u.where}  {u.text}" for u in r.unreached]
         lines.append(f"states:   {r.states}")
         for t in r.traces:
             lines.append("")
@@ -283,7 +318,7 @@ def rows(outcomes: Sequence[Outcome], color: bool = False) -> list[list[str]]:
         out.append(
             [
                 status,
-                o.path,
+                o.spec,
                 o.model,
                 o.expected,
                 o.got,
@@ -317,9 +352,13 @@ def render(outcomes: Sequence[Outcome], color: bool = False) -> str:
     """The table, each failure in detail, then the summary (deterministic)."""
     parts = [terminal.table(rows(outcomes, color), HEADERS).rstrip("\n")]
     for o in outcomes:
+        where = o.spec if o.model == "-" else f"{o.spec} under {o.model}"
+        if o.status == OK and o.result is not None and o.result.is_vacuous:
+            head = terminal.paint(f"VACUOUS: {where}", "inconclusive", color)
+            warn = "\n".join(f"safe says nothing of {v}" for v in o.result.vacuous)
+            parts.append(f"{head}\n{_indent(warn)}")
         if o.status == OK:
             continue
-        where = o.path if o.model == "-" else f"{o.path} under {o.model}"
         head = terminal.paint(f"{o.status.upper()}: {where}", _STYLE[o.status], color)
         parts.append(f"{head}\n{_indent(failure_text(o))}")
     parts.append("\n".join(summary_lines(outcomes)))

@@ -9,6 +9,8 @@ by ``trace.problems``.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from verifier.ir.program import Program
 from verifier.ir.system import Command, System
 from verifier.machine.layout import Layout
@@ -111,6 +113,11 @@ class TraceBuilder:
         engine: str = "explicit",
     ) -> Trace:
         steps, _ = self.steps(path)
+        if steps and final.kind == "freed-table" and steps[-1].links:
+            # which step cached the stale pointer (docs/page-tables.md)
+            final = replace(
+                final, now=f"{final.now}; the pointer was cached at step {steps[-1].links[-1]}"
+            )
         if steps:
             last = steps[-1]
             steps[-1] = Step(

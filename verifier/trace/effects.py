@@ -77,6 +77,14 @@ class Effects:
                 f"now running space {self.prog.spaces[cmd.get('space')].name}"
             ),
             "free": lambda cmd, pre, post: f"frame {self.prog.frames[cmd.get('frame')]} freed",
+            "copy": lambda cmd, pre, post: (
+                f"frame {self.prog.frames[cmd.get('frame')]} copied to "
+                f"{self.prog.frames[cmd.get('to')]}: writes to "
+                f"{self.prog.frames[cmd.get('frame')]} from now on are lost"
+            ),
+            "zero": lambda cmd, pre, post: (
+                f"frame {self.prog.frames[cmd.get('frame')]} zeroed: its data is gone"
+            ),
             "complete": self._complete,
             "irq": lambda cmd, pre, post: (
                 "interrupts " + ("on" if post[lay.cores[cmd.core].irq] else "off")
@@ -89,6 +97,13 @@ class Effects:
         arm = effects_arm.describe(self, cmd, pre, post)
         if arm is not None:
             return arm
+        if cmd.get("dirty") == "fault":
+            return (
+                "write hit an entry cached clean; the locked re-walk finds the PTE "
+                "no longer writable: page fault"
+            )
+        if cmd.get("dir") is not None and cmd.action in ("fault", "fill", "access"):
+            return self._walk(cmd, pre, post)
         if cmd.action in _FIXED:
             return _FIXED[cmd.action]
         reading = self._reading.get(cmd.action)
@@ -103,10 +118,41 @@ class Effects:
     def wid_of(self, value: int) -> PteValue:
         return self.prog.pte_values[value // 4]
 
+    def _walk(self, cmd: Command, pre: State, post: State) -> str:
+        """A step of a walk of a two-level page (docs/page-tables.md): which level it read
+        and where the table pointer came from."""
+        prog, info = self.prog, dict(cmd.info)
+        d = prog.dirs[info["dir"]].name
+        if info.get("how") == "psc-fill":
+            table = post[self.lay.cores[cmd.core].psc[info["dir"]]] - 1
+            name = prog.frames[prog.tables[table]]
+            return f"walker caches {d} -> {name} (paging-structure cache)"
+        if info.get("level") == "dir":
+            return f"TLB miss; dir {d} in memory is invalid: page fault"
+        k = info["table"]
+        table = prog.frames[prog.tables[k]]
+        via = "cached pointer" if info.get("via", "cached") == "cached" else "dir in memory"
+        at = prog.walk(info["space"], info["page"])
+        slot = at[1] if at is not None else 0
+        path = f"{d} -> {table} ({via}), slot {table}[{slot}]"
+        miss = "" if cmd.action == "fill" else "TLB miss; "
+        if info.get("how") == "walk-freed":
+            return f"{miss}walk reads {path} of a freed table"
+        if info.get("how") == "miss-invalid":
+            return f"{miss}walk reads {path}: invalid, page fault"
+        filled = self._fill(cmd, pre, post)
+        text = f"{miss}walk reads {path}; {filled}"
+        return text if cmd.action == "fill" else f"{text}; " + self._access_outcome(cmd, post)
+
     def _store(self, cmd: Command, pre: State, post: State) -> str:
         lay, a, info = self.lay, cmd.action, dict(cmd.info)
-        if "wid" in info:
-            where = lay.addr_name(lay.pte_addr(info["space"], info["page"]))
+        if "dir" in info and "wid" not in info:
+            k = info["table"]
+            to = "invalid" if k < 0 else self.prog.frames[self.prog.tables[k]]
+            desc = f"dir {self.prog.dirs[info['dir']].name} := {to}"
+        elif "wid" in info:
+            addr = info.get("leaf", lay.pte_addr(info["space"], info["page"]))
+            where = lay.addr_name(addr)
             desc = f"PTE {where} := {pte_desc(self.prog.pte_values[info['wid']], self.prog)}"
         else:
             addr = info["addr"]
@@ -124,6 +170,9 @@ class Effects:
         addr = pre[c.sba[i]] - 1
         value = pre[c.sbv[i][0]]
         name = self.values.word_name(addr)
+        if addr >= lay.dir_addr(0) and lay.prog.dirs:
+            to = "invalid" if value == 0 else self.prog.frames[self.prog.tables[value - 1]]
+            return f"dir {name} := {to} reaches memory"
         if addr >= lay.nwords:
             return f"PTE {name} := {pte_desc(self.wid_of(value), self.prog)} reaches memory"
         return f"{name} = {value} reaches memory"
@@ -224,16 +273,23 @@ class Effects:
             return f"TLB miss; {what}; " + self._access_outcome(cmd, post)
         pv = self.wid_of(pre[self.value_field[cmd.get("slot")]])
         page = self.prog.pages[cmd.get("page")]
+        dirty = (
+            "; entry was clean: the locked re-walk sets the PTE's dirty bit"
+            if cmd.get("dirty") == "set"
+            else ""
+        )
         return (
-            f"TLB hit: {page} -> {pte_desc(pv, self.prog)} (entry from {pte_source(pv)}); "
-            + self._access_outcome(cmd, pre)
+            f"TLB hit: {page} -> {pte_desc(pv, self.prog)} (entry from {pte_source(pv)})"
+            f"{dirty}; " + self._access_outcome(cmd, pre)
         )
 
     def _complete(self, cmd: Command, pre: State, post: State) -> str:
         lay = self.lay
-        i = lay.pte_addr(cmd.get("space"), cmd.get("page")) - lay.nwords
-        pv = self.prog.pte_values[post[lay.rec[i]] - 1]
         page = self.prog.pages[cmd.get("page")]
+        if cmd.get("table") == -1:
+            return f"dir {self.prog.dirs[cmd.get('dir')].name} of {page} is invalid"
+        i = cmd.get("leaf", lay.pte_addr(cmd.get("space"), cmd.get("page"))) - lay.nwords
+        pv = self.prog.pte_values[post[lay.rec[i]] - 1]
         return f"update of {page} declared done; recorded PTE: {pte_desc(pv, self.prog)}"
 
     def _access_outcome(self, cmd: Command, s: State) -> str:

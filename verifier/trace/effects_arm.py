@@ -62,6 +62,7 @@ def _translate(fx: Effects, cmd: Command, post: State) -> str:
         "hit-global": "TLB hit (global entry)",
         "hit": "TLB hit",
         "walk-fill": "walk of memory, entry cached",
+        "walk": "walk of memory, entry not cached",
         "walk-invalid": "walk of memory, invalid entry (never cached)",
     }[cmd.get("how")]
     return f"translation read of {page}: {how}: {pte_desc(pv, fx.prog)} from {pte_source(pv)}"
@@ -88,12 +89,14 @@ def data_text(fx: Effects, cmd: Command, pre: State, post: State) -> str:
     """`; r = 1` for a load through a page, `; A's word = 1` for a store."""
     i = cmd.get("at") if cmd.site is None else cmd.site
     ins = fx.prog.cores[cmd.core].code[i]
-    if not isinstance(ins, P.IAccess) or not fx.lay.data:
+    if not isinstance(ins, P.IAccess) or not fx.lay.arm.data:
         return ""
     if ins.dest is not None:
         reg = fx.values.reg_name(cmd.core, ins.dest)
         return f"; {reg} = {post[fx.values_reg(cmd.core, ins.dest)]}"
     if ins.value is not None:
-        changed = [f for f, fld in enumerate(fx.lay.data) if pre[fld] != post[fld]]
-        return "".join(f"; {fx.prog.frames[f]}'s word = {post[fx.lay.data[f]]}" for f in changed)
+        changed = [f for f, fld in enumerate(fx.lay.arm.data) if pre[fld] != post[fld]]
+        return "".join(
+            f"; {fx.prog.frames[f]}'s word = {post[fx.lay.arm.data[f]]}" for f in changed
+        )
     return ""

@@ -82,7 +82,7 @@ class Origins:
                 entered = pre[f] == 0 or cmd.action == "handler-entered"
                 if post[f] != 0 and entered and cmd.action in ("ipi-sent", "ipi-queued"):
                     que[k] = idx
-            for f in cf.te.values():
+            for f in (*cf.te.values(), *cf.psc.values()):
                 if post[f] == 0:
                     self.tlb.pop(f, None)
                 elif pre[f] == 0:
@@ -90,6 +90,10 @@ class Origins:
         slot = cmd.get("slot")
         if cmd.action == "access" and slot in self.tlb and self.tlb[slot] != idx:
             links.append(self.tlb[slot])
+        if cmd.get("via") == "cached":  # a walk through a cached pointer: who cached it
+            psc = self.lay.cores[cmd.core].psc[cmd.get("dir")]
+            if psc in self.tlb and self.tlb[psc] != idx:
+                links.append(self.tlb[psc])
         return sorted(set(links))
 
 

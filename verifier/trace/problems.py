@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from verifier.ir.program import IAwait, Program
 from verifier.ir.system import Command, evaluate
 from verifier.machine.layout import Layout
@@ -20,7 +22,7 @@ def check_problem(
     chk = cmd.checks[check]
     info = dict(chk.info)
     who = prog.cores[cmd.core].name
-    if kind in ("assertion", "range", "capacity"):
+    if kind in ("assertion", "range", "capacity", "bbm"):
         what = info.get("what", "assertion failed")
         return Problem(kind, who, f"{who}: {what} at `{cmd.text}`", cmd.text, cmd.span)
     if kind in ("positive", "negative"):
@@ -28,6 +30,8 @@ def check_problem(
         prop = cmd.text.lstrip("~").partition(" ")[2] or cmd.text
         msg = f"a final state {how} {prop}: {final_state(prog, lay, pre)}"
         return Problem(kind, "final", msg, cmd.text, cmd.span)
+    if kind == "freed-table":
+        return _freed_table(prog, cmd, info, who)
     pv = prog.pte_values[evaluate(info["pte"], pre) // 4]
     page = prog.pages[cmd.get("page")]
     access = cmd.text
@@ -36,22 +40,47 @@ def check_problem(
         frame = prog.frames[pv.frame]
         now = f"frame {frame} was freed"
         msg = f"{who}: `{access}` reached freed frame {frame} through the {src}"
+    elif kind == "lost-write":
+        frame = prog.frames[pv.frame]
+        state = pre[lay.contents[pv.frame]]
+        how = "zeroed" if state == 1 else f"copied to {prog.frames[state - 2]}"
+        now = f"frame {frame} was {how}"
+        verb = "wrote to" if "write" in access else "read"
+        msg = f"{who}: `{access}` {verb} frame {frame} after it was {how}: the data is lost"
     elif kind == "asid-reuse":
         s = cmd.get("space")
-        owner = pre[lay.cores[cmd.core].te[(cmd.get("page"), lay.tag_of_space(s))]] - 1
+        te = lay.cores[cmd.core].te[(cmd.get("page"), lay.tag_of_space(s))]
+        owner = (pre[te] - 1) % len(prog.spaces)
         now = (
             f"the entry belongs to space {prog.spaces[owner].name}, the core runs "
             f"{prog.spaces[s].name} (both ASID {prog.spaces[s].asid})"
         )
         msg = f"{who}: `{access}` hit a TLB entry of another address space with the same ASID"
     else:
-        s = _entry_space(cmd, pre)
-        i = lay.pte_addr(s, cmd.get("page")) - lay.nwords
-        rec = prog.pte_values[pre[lay.rec[i]] - 1]
+        if "rec" in info:  # a spec with two-level pages: the record of the entry's source
+            rec = prog.pte_values[evaluate(info["rec"], pre) - 1]
+        else:
+            i = lay.pte_addr(_entry_space(cmd, pre), cmd.get("page")) - lay.nwords
+            rec = prog.pte_values[pre[lay.rec[i]] - 1]
         now = f"PTE recorded at `complete`: {pte_desc(rec, prog)} from {pte_source(rec)}"
         what = "translation" if kind == "stale-translation" else "permission"
         msg = f"{who}: `{access}` used a stale {what}: the {src}"
     return Problem(kind, who, msg, access, cmd.span, pv.text, pv.span, now)
+
+
+def _freed_table(prog: Program, cmd: Command, info: dict[str, Any], who: str) -> Problem:
+    """A walk read a slot of a freed table page (docs/page-tables.md)."""
+    table = prog.frames[info["table"]]
+    d = prog.dirs[info["dir"]].name
+    how = "the cached pointer" if info["via"] == "cached" else "the dir in memory"
+    page = prog.pages[cmd.get("page")]
+    what = f"`{cmd.text}`" if cmd.site is not None else "the speculative walker"
+    msg = (
+        f"{who}: a walk of {page} for {what} read slot {info['slot']} of freed table "
+        f"{table} through {how} {d} -> {table}"
+    )
+    now = f"table {table} was freed"
+    return Problem("freed-table", who, msg, what, cmd.span, None, None, now)
 
 
 def _entry_space(cmd: Command, pre: State) -> int:

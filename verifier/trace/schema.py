@@ -98,9 +98,17 @@ def _params(v: Any, where: str) -> None:
 
 _STR = _type(str, "a string")
 _INT = _type(int, "a whole number")
+
+
+def _POSITIVE(v: Any, where: str) -> None:
+    _INT(v, where)
+    if v < 1:
+        raise TraceShapeError(where, f"expected a number from 1 up, got {v}")
+
+
 _BOOL = _type(bool, "true or false")
 _SPAN = _optional(
-    _object({k: _INT for k in ("line", "col", "end_line", "end_col")} | {"file": _STR}, {})
+    _object({k: _POSITIVE for k in ("line", "col", "end_line", "end_col")} | {"file": _STR}, {})
 )
 _PROBLEM = _object(
     {"kind": _one_of(PROBLEM_KINDS, "problem kind"), "core": _STR, "message": _STR},
@@ -113,7 +121,7 @@ _PROBLEM = _object(
     },
 )
 _STEP = _object(
-    {"index": _INT, "core": _STR, "action": _STR, "text": _STR, "effect": _STR},
+    {"index": _POSITIVE, "core": _STR, "action": _STR, "text": _STR, "effect": _STR},
     {
         "span": _SPAN,
         "links": _list(_INT),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from verifier.ir import program as P
 from verifier.ir.system import eval_op, evaluate
+from verifier.machine.context import Ctx
 from verifier.machine.layout import Layout
 
 State = tuple[int, ...]
@@ -50,6 +51,8 @@ class Values:
                 return eval_op(o, [self.value(c, a, s)])
             case P.LBin(op=o, left=a, right=b):
                 return eval_op(o, [self.value(c, a, s), self.value(c, b, s)])
+            case P.LPte():
+                return evaluate(Ctx(self.prog, self.lay.model, self.lay).pte_field(c, e), s)
         raise TypeError(e)
 
     def read(self, c: int, addr: int, s: State, reads_from: int | None, origin: bool = True) -> str:
@@ -86,6 +89,10 @@ class Values:
                 case P.LBin(left=a, right=b):
                     walk(a)
                     walk(b)
+                case P.LPte(page=p, field=f):
+                    seen.add(x)
+                    name = self.prog.pages[p] if isinstance(p, int) else self.reg_name(c, p)
+                    out.append(f"pte({name}).{f} = {self.value(c, x, s)}")
 
         walk(e)
         return out

@@ -1,0 +1,151 @@
+"""Which search explores a Model: the native one, the Python one, or `auto` (the Python
+search for a small state space, the native one beyond it); and the unreduced search
+that rebuilds shortest traces after a partial-order-reduced one (the same engine)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from verifier.run.budget import Budget, LimitReached
+from verifier.run.model import Model
+from verifier.search.explicit import ProgressFn, explore
+from verifier.search.exploration import Exploration
+from verifier.search.native import NativeExploration, NativeUnavailable, explore_native
+from verifier.search.native import available as native_available
+from verifier.search.por import Reduction, reduction
+from verifier.search.symmetry import Canon, canon
+
+ENGINES = ("auto", "native", "explicit", "smt")
+Explore = Callable[..., Any]  # `explicit.explore`, or a search with its keywords
+NATIVE_AFTER = 20_000  # `auto`: states the Python search may take before the native one runs
+
+
+@dataclass(frozen=True)
+class Search:
+    """How a search explores: ``symmetry`` stores one state per orbit of each symmetric
+    core family, ``por`` applies partial-order reduction, ``stop_at_first`` ends at the
+    first problem; ``progress`` hears from the search."""
+
+    symmetry: bool = True
+    por: bool = True
+    stop_at_first: bool = False
+    progress: ProgressFn | None = None
+    engine: str = "auto"  # `native`, `explicit`, or `auto`: see `explore_model`
+    cluster: str | None = None  # a Ray address: the search spread over its workers
+    workers: int | None = None  # partitions on the cluster (default: one per CPU)
+
+
+def explore_model(
+    m: Model,
+    budget: Budget,
+    search: Search,
+    sym: Canon | None,
+    red: Reduction | None,
+    notes: list[str],
+    *,
+    por: bool = True,
+    stop_when: frozenset[str] | None = None,
+    compiled: Any = None,
+    run: Explore = explore,
+) -> Exploration | NativeExploration:
+    """One search of ``m``: the native one (`search.native`), or the Python one; `auto`
+    runs the Python search up to `NATIVE_AFTER` states (no compiling for a small space)
+    and the native one when that is not enough.  Where the native search cannot run
+    (no C compiler), the Python one does and ``notes`` says why.  ``por``: use ``red``.
+    ``run``: the Python search, or one with its keywords (`ClusterSearch.explore`:
+    then that one runs, whatever the engine)."""
+    ample = red.ample if por and red is not None and red.sites else None
+
+    def python(b: Budget) -> Exploration:
+        return run(
+            m.system,
+            progress=search.progress,
+            budget=b,
+            canon=sym.fn if sym is not None else None,
+            stop_at_first=search.stop_at_first,
+            ample=ample,
+            stop_when=stop_when,
+            compiled=compiled,
+        )
+
+    engine = search.engine if run is explore else "explicit"
+    if engine == "auto" and not native_available():
+        engine = "explicit"
+        note(notes, "native search not used: no C compiler (cc, gcc or clang) found")
+    if engine == "auto" and budget.max_states is not None and budget.max_states <= NATIVE_AFTER:
+        engine = "explicit"
+    if engine == "auto":
+        ex = python(replace(budget, max_states=NATIVE_AFTER))
+        if ex.complete or ex.stopped or "state limit" not in ex.reason:
+            return ex
+    if engine in ("auto", "native"):
+        try:
+            return explore_native(
+                m.system,
+                budget=budget,
+                canon=sym or canon(m.system, m.program),  # one program, reductions on or off
+                reduction=red or reduction(m.system),
+                symmetry=sym is not None,
+                por=ample is not None,
+                stop_at_first=search.stop_at_first,
+                stop_when=stop_when,
+                progress=search.progress,
+            )
+        except NativeUnavailable as why:
+            note(notes, f"native search not used: {why}")
+    return python(budget)
+
+
+def note(notes: list[str], text: str) -> None:
+    if text not in notes:
+        notes.append(text)
+
+
+def shortest(
+    m: Model,
+    reduced: Exploration | NativeExploration,
+    sym: Canon | None,
+    red: Reduction | None,
+    budget: Budget,
+    search: Search,
+    notes: list[str],
+    run: Explore = explore,
+) -> Exploration | NativeExploration:
+    """The search to take shortest traces of what ``reduced`` (a search with
+    partial-order reduction) found from: one without the reduction, breadth first,
+    until it has found every kind ``reduced`` found (to the end when one is `hang`).
+    The verdict, kinds and counts stay those of ``reduced``.  When that search reaches
+    a limit, or ``reduced`` itself did (the other would too), ``reduced`` itself (its
+    traces are real executions, maybe not shortest), and ``notes`` says so."""
+    kinds = frozenset(reduced.found)
+    if not reduced.complete:  # that search would reach the same limit, later
+        notes.append(not_shortest(reduced.reason, "was not run"))
+        return reduced
+    try:
+        # the same search as ``reduced`` (a native one reuses its compiled program)
+        native = isinstance(reduced, NativeExploration)
+        full = explore_model(
+            m,
+            budget,
+            replace(search, stop_at_first=False, engine="native" if native else "explicit"),
+            sym,
+            red,
+            notes,
+            por=False,
+            stop_when=None if "hang" in kinds else kinds,
+            compiled=reduced.compiled,
+            run=run,
+        )
+    except LimitReached as limit:
+        notes.append(not_shortest(limit.reason))
+        return reduced
+    if not kinds <= full.found.keys():
+        notes.append(not_shortest(full.reason))
+        return reduced
+    return full
+
+
+def not_shortest(why: str, what: str = "ended") -> str:
+    return f"traces may not be shortest: the search without partial-order reduction {what} ({why})"

@@ -1,0 +1,54 @@
+"""Syntax-tree nodes of page tables as memory (docs/page-tables.md): table pages, upper-level
+entries, PTE reads and frame contents.  ``ast.py`` re-exports them (every node is ``ast.X``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from verifier.lang.ast_base import Ident, Node, PageRef
+
+
+@dataclass(frozen=True)
+class TableDecl(Node):
+    """`table T, U`: frames that are page-table pages."""
+
+    names: tuple[Ident, ...]
+
+
+@dataclass(frozen=True)
+class DirDecl(Node):
+    """`dir D -> T` / `dir D invalid` (``table`` None): an upper-level entry."""
+
+    name: str
+    table: str | None
+
+
+@dataclass(frozen=True)
+class DirWrite(Node):
+    """`dir D := T` / `dir D := invalid` (``table`` None)."""
+
+    dir: str
+    table: str | None
+
+
+@dataclass(frozen=True)
+class PteRead(Node):
+    """`pte(V).present`: one field of V's PTE as the running core sees it (a shared read)."""
+
+    page: PageRef
+    field: str
+
+
+@dataclass(frozen=True)
+class CopyFrame(Node):
+    """`copy A to B`: B now holds A's data (COW, migration)."""
+
+    src: str
+    dst: str
+
+
+@dataclass(frozen=True)
+class ZeroFrame(Node):
+    """`zero A`: A's data is discarded (MADV_DONTNEED)."""
+
+    frame: str

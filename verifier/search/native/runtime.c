@@ -1,0 +1,661 @@
+/* The native search's fixed part: breadth-first search, state table, limits, hang analysis.
+ *
+ * Included after the code `cgen.py` generates for one System, which defines:
+ *   NF, NCMD, NCORES, NKINDS, NVIEWS, W (packed bytes), NWORDS (uint64 words), MAXHITS
+ *   INIT[NF], CMD_CORE[NCMD], CMD_SITE[NCMD] (-1: no site), CHECK_BASE[NCMD] and
+ *   CHECK_KIND[] (kind index of check h of command c: CHECK_KIND[CHECK_BASE[c] + h]),
+ *   successors(s, o)   every enabled command's successor (or a path's end) and check hits,
+ *   pack(s, w) / unpack(w, s)   a state <-> its bit-packed form (pack: 0, or 1 + the field
+ *                      index of a value outside its declared range),
+ *   canon(s)           the canonical form under the reduced families (in place),
+ *   por_ok(c, s)       the ample condition of core c's current site (0: none),
+ *   VIEW_CORE[], view_pos(v, s), view_await(v, p)  where each core's awaits block,
+ *   CORE_INH[]         each core's in-handler flag field.
+ * Everything that says what a step does is in that generated part; nothing here knows
+ * the machine.
+ *
+ * Usage: search RESULT key=value...   (see `main`); progress lines on stdout.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct Out {
+    int n;                   /* entries */
+    int cid[NCMD + 1];
+    int has[NCMD + 1];       /* 0: the path ends (a fatal check held) */
+    int32_t st[NCMD + 1][NF];
+    int nh;
+    int hc[MAXHITS + 1], hh[MAXHITS + 1];
+} Out;
+
+static int64_t tdiv(int64_t a, int64_t b) { return b == 0 ? 0 : a / b; }
+static int64_t tmod(int64_t a, int64_t b) { return b == 0 ? 0 : a % b; }
+static int64_t tab(const int64_t *t, int64_t len, int64_t i) { return i >= 0 && i < len ? t[i] : 0; }
+
+#define HIT(c, h) do { o->hc[o->nh] = (c); o->hh[o->nh] = (h); o->nh++; } while (0)
+#define END(c) do { o->cid[o->n] = (c); o->has[o->n] = 0; o->n++; } while (0)
+#define NEXT(c) (o->cid[o->n] = (c), o->has[o->n] = 1, memcpy(o->st[o->n], s, sizeof(int32_t) * NF), o->st[o->n++])
+
+static int keycmp(const int32_t *a, const int32_t *b, int n) {
+    for (int x = 0; x < n; x++) if (a[x] != b[x]) return a[x] < b[x] ? -1 : 1;
+    return 0;
+}
+
+/* ord := the instance numbers 0..m-1 sorted by their keys (m rows of klen values, compared
+ * as `bytes` compare); whether that order differs from 0..m-1. */
+static int sort_keys(const int32_t *key, int m, int klen, int *ord) {
+    int moved = 0;
+    for (int a = 0; a < m; a++) ord[a] = a;
+    for (int a = 1; a < m; a++) {
+        int x = ord[a], b = a;
+        while (b > 0 && keycmp(key + ord[b - 1] * klen, key + x * klen, klen) > 0) {
+            ord[b] = ord[b - 1];
+            b--;
+            moved = 1;
+        }
+        ord[b] = x;
+    }
+    return moved;
+}
+
+/* @@ generated @@ */
+
+/* ------------------------------------------------------------ limits and memory */
+
+static double t_start, t_deadline = 1e300, t_progress;
+static size_t mem_used, mem_limit = (size_t)-1, mem_peak;
+static const char *stop_reason = "";
+static const char *phase = "search";
+static double progress_every = 0.5;
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Grow *p (of *cap elements of size elt) to hold at least `need`; 0 when the memory limit
+ * would be passed (stop_reason says so) or the allocation fails. */
+static int grow(void **p, size_t *cap, size_t need, size_t elt) {
+    if (need <= *cap) return 1;
+    size_t c = *cap ? *cap : 1024;
+    while (c < need) c += c / 4 + 4096;
+    size_t more = (c - *cap) * elt;
+    if (mem_used + more > mem_limit) { stop_reason = "memory"; return 0; }
+    void *q = realloc(*p, c * elt);
+    if (!q) { stop_reason = "memory"; return 0; }
+    *p = q;
+    mem_used += more;
+    if (mem_used > mem_peak) mem_peak = mem_used;
+    *cap = c;
+    return 1;
+}
+
+static void release(void **p, size_t *cap, size_t elt) {
+    free(*p);
+    *p = NULL;
+    mem_used -= *cap * elt;
+    *cap = 0;
+}
+
+/* ------------------------------------------------------------ the state table */
+
+static uint8_t *keys; static size_t keys_cap;       /* n * W: each state's key (canonical) */
+static uint8_t *queue; static size_t queue_cap;     /* concrete states not expanded yet (symmetry) */
+static size_t q_first;                              /* the state number queue[0] holds */
+static int32_t *parent; static size_t parent_cap;
+static VIA_T *via; static size_t via_cap;   /* the command that reached it */
+static uint32_t *table; static size_t table_cap;    /* state number + 1; 0: empty */
+static size_t tmask, nstates;
+static int sym_on, por_on, keep_edges;
+
+static uint64_t hash_key(const uint8_t *k) {
+    uint64_t h = 0x9E3779B97F4A7C15ull, x;
+    size_t i = 0;
+    for (; i + 8 <= W; i += 8) {
+        memcpy(&x, k + i, 8);
+        h = (h ^ x) * 0xBF58476D1CE4E5B9ull;
+        h ^= h >> 31;
+    }
+    if (i < W) {
+        x = 0;
+        memcpy(&x, k + i, W - i);
+        h = (h ^ x) * 0xBF58476D1CE4E5B9ull;
+        h ^= h >> 31;
+    }
+    h *= 0x94D049BB133111EBull;
+    return h ^ (h >> 29);
+}
+
+static long find(const uint8_t *k) {
+    size_t slot = hash_key(k) & tmask;
+    for (;;) {
+        uint32_t j = table[slot];
+        if (!j) return -1;
+        if (!memcmp(keys + (size_t)(j - 1) * W, k, W)) return j - 1;
+        slot = (slot + 1) & tmask;
+    }
+}
+
+static int grow_table(void) {
+    size_t size = table_cap ? 2 * table_cap : 1 << 12;
+    size_t more = (size - table_cap) * sizeof(uint32_t);
+    if (mem_used + more > mem_limit) { stop_reason = "memory"; return 0; }
+    uint32_t *t = calloc(size, sizeof(uint32_t));
+    if (!t) { stop_reason = "memory"; return 0; }
+    mem_used += more;
+    if (mem_used > mem_peak) mem_peak = mem_used;
+    size_t mask = size - 1;
+    for (size_t j = 0; j < nstates; j++) {
+        size_t slot = hash_key(keys + j * W) & mask;
+        while (t[slot]) slot = (slot + 1) & mask;
+        t[slot] = (uint32_t)(j + 1);
+    }
+    free(table);
+    table = t;
+    table_cap = size;
+    tmask = mask;
+    return 1;
+}
+
+/* The number of the state with key k, storing it (concrete form c, packed) as a new one
+ * reached from p by command v if there is none; -2 when a limit stops the search. */
+static long add(const uint8_t *k, const uint8_t *c, long p, int v) {
+    uint64_t h = hash_key(k);
+    size_t slot = h & tmask;
+    for (;;) {
+        uint32_t j = table[slot];
+        if (!j) break;
+        if (!memcmp(keys + (size_t)(j - 1) * W, k, W)) return j - 1;
+        slot = (slot + 1) & tmask;
+    }
+    size_t n = nstates;
+    if (n >= 0xFFFFFFF0u) { stop_reason = "states"; return -2; }
+    if (!grow((void **)&keys, &keys_cap, (n + 1) * W, 1)) return -2;
+    if (!grow((void **)&parent, &parent_cap, n + 1, sizeof(int32_t))) return -2;
+    if (!grow((void **)&via, &via_cap, n + 1, sizeof(VIA_T))) return -2;
+    if (sym_on && !grow((void **)&queue, &queue_cap, (n + 1 - q_first) * W, 1)) return -2;
+    memcpy(keys + n * W, k, W);
+    if (sym_on) memcpy(queue + (n - q_first) * W, c, W);
+    parent[n] = (int32_t)p;
+    via[n] = (VIA_T)v;
+    table[slot] = (uint32_t)(n + 1);
+    nstates = n + 1;
+    if (4 * nstates > 3 * tmask && !grow_table()) return -2;  /* at most 3/4 full */
+    return (long)n;
+}
+
+/* The concrete state number i (not expanded yet when symmetry is on), unpacked. */
+static void concrete(size_t i, int32_t *s) {
+    unpack(sym_on ? queue + (i - q_first) * W : keys + i * W, s);
+}
+
+/* Forget the concrete states before number i (expanded). */
+static void drop_expanded(size_t i) {
+    if (!sym_on || i - q_first < (nstates - q_first) / 2 + 4096) return;
+    memmove(queue, queue + (i - q_first) * W, (nstates - i) * W);
+    q_first = i;
+}
+
+/* ------------------------------------------------------------ edges, hang analysis */
+
+static uint32_t *succ_off; static size_t succ_off_cap;  /* fewer than 2^32 edges */
+static uint32_t *succ; static size_t succ_cap, nsucc;
+static POS_T *pos[NVIEWS + 1]; static size_t pos_cap[NVIEWS + 1];
+static uint8_t *leave[NVIEWS + 1]; static size_t leave_cap[NVIEWS + 1];
+
+typedef struct { long state; int core, pc, stuck; } Hang;
+
+/* The first state (in number order) at position p of view v from which the await at p never
+ * fires; -1 if none, -2 on a limit. */
+static long doomed(int v, int p, int32_t *local, uint8_t *can, uint32_t *start, uint32_t *preds) {
+    long count = 0;
+    for (size_t i = 0; i < nstates; i++) local[i] = pos[v][i] == (POS_T)p ? (int32_t)count++ : -1;
+    if (!count) return -1;
+    /* can[k]: inside state k can leave (its await fires, or an edge leaves position p);
+     * the edges inside, reversed: the predecessors of k are preds[start[k] .. start[k+1]) */
+    memset(start, 0, (count + 1) * sizeof(uint32_t));
+    for (size_t i = 0; i < nstates; i++) {
+        if (local[i] < 0) continue;
+        long k = local[i];
+        can[k] = leave[v][i];
+        for (uint32_t e = succ_off[i]; e < succ_off[i + 1]; e++) {
+            uint32_t j = succ[e];
+            if (pos[v][j] != (POS_T)p) can[k] = 1;
+            else start[local[j] + 1]++;
+        }
+    }
+    for (long k = 0; k < count; k++) start[k + 1] += start[k];
+    uint32_t total = start[count];
+    for (size_t i = 0; i < nstates; i++) { /* start[k + 1] moves down to where k's begin */
+        if (local[i] < 0) continue;
+        for (uint32_t e = succ_off[i]; e < succ_off[i + 1]; e++) {
+            uint32_t j = succ[e];
+            if (pos[v][j] == (POS_T)p) preds[--start[local[j] + 1]] = (uint32_t)local[i];
+        }
+    }
+    /* k's predecessors: preds[start[k + 1] .. end), end = start[k + 2], or total for the last */
+    uint32_t *stack = (uint32_t *)local; /* `local` is not needed any more */
+    long top = 0;
+    for (long k = 0; k < count; k++) if (can[k]) stack[top++] = (uint32_t)k;
+    while (top) {
+        uint32_t k = stack[--top];
+        uint32_t end = (long)k + 1 < count ? start[k + 2] : total;
+        for (uint32_t e = start[k + 1]; e < end; e++) {
+            uint32_t q = preds[e];
+            if (!can[q]) { can[q] = 1; stack[top++] = q; }
+        }
+    }
+    long first = -1;
+    for (long k = 0; k < count; k++) if (!can[k]) { first = k; break; }
+    if (first < 0) return -1;
+    /* the state number of inside state `first` */
+    long k = 0;
+    for (size_t i = 0; i < nstates; i++)
+        if (pos[v][i] == (POS_T)p && k++ == first) return (long)i;
+    return -1;
+}
+
+/* Is core c in a handler in state i that it never returns from? */
+static int stuck_in_handler(long i0, int c) {
+    uint8_t *seen = calloc(nstates, 1);
+    uint32_t *stack = malloc(nstates * sizeof(uint32_t));
+    int32_t s[NF];
+    int stuck = 1;
+    if (!seen || !stack) { free(seen); free(stack); return 0; }
+    long top = 0;
+    stack[top++] = (uint32_t)i0;
+    seen[i0] = 1;
+    while (top) {
+        uint32_t i = stack[--top];
+        unpack(keys + (size_t)i * W, s);
+        if (!s[CORE_INH[c]]) { stuck = 0; break; }
+        for (uint32_t e = succ_off[i]; e < succ_off[i + 1]; e++) {
+            uint32_t j = succ[e];
+            if (!seen[j]) { seen[j] = 1; stack[top++] = j; }
+        }
+    }
+    free(seen); free(stack);
+    return stuck;
+}
+
+/* 1: a hang found (in *h), 0: none, -1: a limit stopped the analysis. */
+static int find_hang(Hang *h) {
+    long best = -1;
+    int best_core = -1, best_pc = -1;
+    phase = "hang analysis";
+    /* the most states at one await, and the most edges between them: what `doomed` needs */
+    size_t most = 1, most_inner = 1;
+    for (int v = 0; v < NVIEWS; v++) {
+        size_t cnt[VIEW_NAWAITS[v] + 1], inner[VIEW_NAWAITS[v] + 1];
+        memset(cnt, 0, sizeof cnt);
+        memset(inner, 0, sizeof inner);
+        for (size_t i = 0; i < nstates; i++) {
+            int k = 0, p = (int)pos[v][i];
+            while (k < VIEW_NAWAITS[v] && VIEW_AWAITS[v][k] != p) k++;
+            if (k == VIEW_NAWAITS[v]) continue;
+            cnt[k]++;
+            for (uint32_t e = succ_off[i]; e < succ_off[i + 1]; e++) inner[k] += pos[v][succ[e]] == pos[v][i];
+        }
+        for (int k = 0; k < VIEW_NAWAITS[v]; k++) {
+            if (cnt[k] > most) most = cnt[k];
+            if (inner[k] > most_inner) most_inner = inner[k];
+        }
+    }
+    size_t need = nstates * 4 + most * (1 + 4) + 4 + most_inner * 4;
+    if (mem_used + need > mem_limit) { stop_reason = "memory"; return -1; }
+    int32_t *local = malloc(nstates * sizeof(int32_t));
+    uint8_t *can = malloc(most);
+    uint32_t *start = malloc((most + 1) * sizeof(uint32_t));
+    uint32_t *preds = malloc(most_inner * sizeof(uint32_t));
+    if (!local || !can || !start || !preds) { stop_reason = "memory"; return -1; }
+    mem_used += need;
+    if (mem_used > mem_peak) mem_peak = mem_used;
+    for (int v = 0; v < NVIEWS; v++) {
+        for (int k = 0; k < VIEW_NAWAITS[v]; k++) {
+            if (now() > t_deadline) { stop_reason = "time"; return -1; }
+            int p = VIEW_AWAITS[v][k];
+            long first = doomed(v, p, local, can, start, preds);
+            if (first >= 0 && (best < 0 || first < best)) {
+                best = first; best_core = VIEW_CORE[v]; best_pc = p;
+            }
+        }
+    }
+    free(local); free(can); free(start); free(preds);
+    mem_used -= need;
+    if (best < 0) return 0;
+    h->state = best; h->core = best_core; h->pc = best_pc;
+    h->stuck = stuck_in_handler(best, best_core);
+    return 1;
+}
+
+/* ------------------------------------------------------------ the search */
+
+typedef struct { long state; int cid, check; } Found;
+
+static Out out_buf;
+static Found found[NKINDS + 1];
+static int nfound;
+static uint64_t transitions;
+static size_t expanded;
+
+static int range_error(int f) {
+    fprintf(stderr, "range %d\n", f - 1);
+    exit(4);
+}
+
+/* Pack the key (canonical form) and the concrete state of s. */
+static void keyed(const int32_t *s, uint8_t *k, uint8_t *c) {
+    int bad;
+    if (sym_on) {
+        int32_t t[NF];
+        memcpy(t, s, sizeof t);
+        canon(t);
+        if ((bad = pack(t, k))) range_error(bad);
+        if ((bad = pack(s, c))) range_error(bad);
+    } else if ((bad = pack(s, k))) range_error(bad);
+    else memcpy(c, k, W);
+}
+
+static int fires(const Out *o, int c, int p) {
+    for (int e = 0; e < o->n; e++) {
+        int cid = o->cid[e];
+        if (CMD_CORE[cid] == c && (CMD_SITE[cid] == p || !o->has[e])) return 1;
+    }
+    return 0;
+}
+
+/* One state's expansion, as bytes appended to a buffer: [nsel, nh, hits (cid, check)...,
+ * views (pos, leave)..., successors (cid, has, key, concrete)...].  Computed by `expand`
+ * (any thread: it only reads the table), consumed in state order by `merge`. */
+typedef struct { uint8_t *p; size_t n, cap; } Buf;
+
+static void put(Buf *b, const void *x, size_t len) {
+    if (b->n + len > b->cap) {
+        size_t c = b->cap ? b->cap : 1 << 16;
+        while (c < b->n + len) c *= 2;
+        uint8_t *q = realloc(b->p, c);
+        if (!q) { fprintf(stderr, "out of memory\n"); exit(3); }
+        b->p = q;
+        b->cap = c;
+    }
+    memcpy(b->p + b->n, x, len);
+    b->n += len;
+}
+
+static void put_int(Buf *b, int32_t x) { put(b, &x, sizeof x); }
+
+static int32_t get_int(const uint8_t **p) {
+    int32_t x;
+    memcpy(&x, *p, sizeof x);
+    *p += sizeof x;
+    return x;
+}
+
+/* The ample subset (partial-order reduction) of o's entries in sel, with the cycle proviso
+ * (an ample step must not lead to a state numbered <= i); returns its size. */
+static int ample(size_t i, const int32_t *s, const Out *o, int *sel) {
+    uint8_t k[W + 8], c[W + 8];
+    for (int cc = 0; cc < NCORES; cc++) {
+        if (!por_ok(cc, s)) continue;
+        int m = 0, mine[NCMD + 1];
+        for (int e = 0; e < o->n; e++)
+            if (CMD_CORE[o->cid[e]] == cc && CMD_SITE[o->cid[e]] >= 0) mine[m++] = e;
+        if (m && m < o->n) {
+            for (int x = 0; x < m; x++) {
+                int e = mine[x];
+                if (!o->has[e]) return o->n;
+                keyed(o->st[e], k, c);
+                long j = find(k);
+                if (j >= 0 && (size_t)j <= i) return o->n;
+            }
+            memcpy(sel, mine, sizeof(int) * m);
+            return m;
+        }
+    }
+    return o->n;
+}
+
+static void expand(size_t i, Out *o, Buf *b) {
+    int32_t s[NF];
+    uint8_t k[W + 8], c[W + 8];
+    int sel[NCMD + 1];
+    concrete(i, s);
+    o->n = 0;
+    o->nh = 0;
+    successors(s, o);
+    for (int e = 0; e < o->n; e++) sel[e] = e;
+    int nsel = por_on && o->n > 1 ? ample(i, s, o, sel) : o->n;
+    put_int(b, nsel);
+    put_int(b, o->nh);
+    for (int x = 0; x < o->nh; x++) { put_int(b, o->hc[x]); put_int(b, o->hh[x]); }
+    for (int v = 0; v < NVIEWS; v++) {
+        int p = view_pos(v, s);
+        put_int(b, p);
+        put_int(b, view_await(v, p) ? fires(o, VIEW_CORE[v], p) : 0);
+    }
+    for (int x = 0; x < nsel; x++) {
+        int e = sel[x];
+        put_int(b, o->cid[e]);
+        put_int(b, o->has[e]);
+        if (!o->has[e]) continue;
+        keyed(o->st[e], k, c);
+        put(b, k, W);
+        if (sym_on) put(b, c, W);
+    }
+}
+
+/* Add state i's expansion (at *p, moved past it) to the graph; 0 when a limit stops it. */
+static int merge(size_t i, const uint8_t **p) {
+    int nsel = get_int(p), nh = get_int(p);
+    transitions += nsel;
+    for (int x = 0; x < nh; x++) {
+        int cid = get_int(p), h = get_int(p);
+        int kind = CHECK_KIND[CHECK_BASE[cid] + h];
+        if (found[kind].state < 0) {
+            found[kind].state = (long)i; found[kind].cid = cid; found[kind].check = h;
+            nfound++;
+        }
+    }
+    for (int v = 0; v < NVIEWS; v++) {
+        int ps = get_int(p), lv = get_int(p);
+        if (!grow((void **)&pos[v], &pos_cap[v], i + 1, sizeof(POS_T))) return 0;
+        if (!grow((void **)&leave[v], &leave_cap[v], i + 1, 1)) return 0;
+        pos[v][i] = (POS_T)ps;
+        leave[v][i] = (uint8_t)lv;
+    }
+    for (int x = 0; x < nsel; x++) {
+        int cid = get_int(p), has = get_int(p);
+        if (!has) continue;
+        const uint8_t *k = *p, *c = k;
+        *p += W;
+        if (sym_on) { c = *p; *p += W; }
+        long j = add(k, c, (long)i, cid);
+        if (j == -2) return 0;
+        if (keep_edges) {
+            if (!grow((void **)&succ, &succ_cap, nsucc + 1, sizeof(uint32_t))) return 0;
+            succ[nsucc++] = (uint32_t)j;
+        }
+    }
+    if (keep_edges) {
+        if (!grow((void **)&succ_off, &succ_off_cap, i + 2, sizeof(uint32_t))) return 0;
+        if (nsucc >= 0xFFFFFFF0u) { stop_reason = "memory"; return 0; }
+        succ_off[i + 1] = (uint32_t)nsucc;
+    }
+    return 1;
+}
+
+/* Threads: each expands a contiguous run of the chunk's states into its own buffer. */
+#define CHUNK 8192
+static int nthreads = 1;
+typedef struct { size_t a, b; Out *o; Buf buf; } Work;
+
+static void *work(void *arg) {
+    Work *w = arg;
+    w->buf.n = 0;
+    for (size_t i = w->a; i < w->b; i++) expand(i, w->o, &w->buf);
+    return NULL;
+}
+
+/* Breadth-first search; returns the reason it ended ("" when complete).  States are
+ * expanded in chunks (in parallel when nthreads > 1: the table is only read meanwhile)
+ * and merged in state order, so the numbering is that of a one-state-at-a-time search. */
+static const char *search(long max_states, int stop_first, const int *stop_when, int nwhen) {
+    static uint8_t k[W + 8], c[W + 8];
+    Work ws[64];
+    int nt = nthreads < 1 ? 1 : nthreads > 64 ? 64 : nthreads;
+    for (int x = 0; x < nt; x++) {
+        memset(&ws[x], 0, sizeof ws[x]);
+        ws[x].o = x == 0 ? &out_buf : malloc(sizeof(Out));
+        if (!ws[x].o) { stop_reason = "memory"; return stop_reason; }
+    }
+    if (!grow_table()) return stop_reason;
+    keyed(INIT, k, c);
+    if (add(k, c, -1, -1) < 0) return stop_reason;
+    if (keep_edges && !grow((void **)&succ_off, &succ_off_cap, 1, sizeof(uint32_t))) return stop_reason;
+    if (keep_edges) succ_off[0] = 0;
+    double next_look = now();
+    size_t i = 0;
+    while (i < nstates) {
+        size_t end = nstates - i > CHUNK ? i + CHUNK : nstates;
+        int used = end - i >= 64 * (size_t)nt ? nt : 1;
+        size_t per = (end - i + used - 1) / used;
+        pthread_t tid[64];
+        for (int x = 0; x < used; x++) {
+            ws[x].a = i + per * x < end ? i + per * x : end;
+            ws[x].b = ws[x].a + per < end ? ws[x].a + per : end;
+            if (x == 0 || pthread_create(&tid[x], NULL, work, &ws[x])) tid[x] = 0;
+        }
+        for (int x = 1; x < used; x++) if (!tid[x]) work(&ws[x]); /* no thread: do it here */
+        work(&ws[0]);
+        for (int x = 1; x < used; x++) if (tid[x]) pthread_join(tid[x], NULL);
+        for (int x = 0; x < used; x++) {
+            const uint8_t *p = ws[x].buf.p;
+            for (; i < ws[x].b; i++) {
+                if (!merge(i, &p)) return stop_reason;
+                expanded = i + 1;
+                if (stop_first && nfound) return "first";
+                if (nwhen) {
+                    int all = 1;
+                    for (int y = 0; y < nwhen; y++) if (found[stop_when[y]].state < 0) all = 0;
+                    if (all) return "when";
+                }
+                if (((i + 1) & 255) == 0) {
+                    double t = now();
+                    if (t > t_deadline) return "time";
+                    if (t >= next_look) {
+                        next_look = t + progress_every;
+                        printf("progress %zu %zu %llu\n", nstates, nstates - i - 1,
+                               (unsigned long long)transitions);
+                        fflush(stdout);
+                    }
+                }
+                if (max_states >= 0 && (long)nstates > max_states) return "states";
+            }
+        }
+        drop_expanded(i);
+    }
+    return "";
+}
+
+/* The command path from the initial state to state i. */
+static long path_of(long i, int32_t **cids) {
+    long len = 0;
+    for (long x = i; x > 0; x = parent[x]) len++;
+    *cids = malloc((len + 1) * sizeof(int32_t));
+    long k = len;
+    for (long x = i; x > 0; x = parent[x]) (*cids)[--k] = via[x];
+    return len;
+}
+
+/* The concrete state at the end of a path (re-executed). */
+static void replay(const int32_t *cids, long len, int32_t *s) {
+    memcpy(s, INIT, sizeof(int32_t) * NF);
+    for (long x = 0; x < len; x++) {
+        out_buf.n = 0; out_buf.nh = 0;
+        successors(s, &out_buf);
+        for (int e = 0; e < out_buf.n; e++)
+            if (out_buf.cid[e] == cids[x] && out_buf.has[e]) { memcpy(s, out_buf.st[e], sizeof(int32_t) * NF); break; }
+    }
+}
+
+static void write_found(FILE *f, int kind, long state, int cid, int check, int core, int pc, int stuck) {
+    int32_t *cids, s[NF];
+    long len = path_of(state, &cids);
+    fprintf(f, "found %d %ld %d %d %d %d %d\n", kind, state, cid, check, core, pc, stuck);
+    fprintf(f, "path %d %ld", kind, len);
+    for (long x = 0; x < len; x++) fprintf(f, " %d", cids[x]);
+    replay(cids, len, s);
+    fprintf(f, "\nstate %d", kind);
+    for (int x = 0; x < NF; x++) fprintf(f, " %d", s[x]);
+    fprintf(f, "\n");
+    free(cids);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) { fprintf(stderr, "usage: search RESULT key=value...\n"); return 2; }
+    long max_states = -1;
+    int stop_first = 0, nwhen = 0, when[NKINDS + 1];
+    double timeout = -1, max_mb = -1;
+    for (int a = 2; a < argc; a++) {
+        char *eq = strchr(argv[a], '=');
+        if (!eq) { fprintf(stderr, "bad argument %s\n", argv[a]); return 2; }
+        *eq = 0;
+        const char *key = argv[a], *val = eq + 1;
+        if (!strcmp(key, "max_states")) max_states = atol(val);
+        else if (!strcmp(key, "timeout")) timeout = atof(val);
+        else if (!strcmp(key, "max_mb")) max_mb = atof(val);
+        else if (!strcmp(key, "symmetry")) sym_on = atoi(val) && HAS_SYMMETRY;
+        else if (!strcmp(key, "por")) por_on = atoi(val) && HAS_POR;
+        else if (!strcmp(key, "edges")) keep_edges = atoi(val);
+        else if (!strcmp(key, "stop_first")) stop_first = atoi(val);
+        else if (!strcmp(key, "progress")) progress_every = atof(val);
+        else if (!strcmp(key, "threads")) nthreads = atoi(val);
+        else if (!strcmp(key, "stop_when")) {
+            for (const char *p = val; *p;) {
+                char *end;
+                long x = strtol(p, &end, 10);
+                if (end == p) break;
+                if (x >= 0 && x < NKINDS && nwhen < NKINDS) when[nwhen++] = (int)x;
+                p = *end ? end + 1 : end;
+            }
+        } else { fprintf(stderr, "unknown argument %s\n", key); return 2; }
+    }
+    t_start = now();
+    if (timeout >= 0) t_deadline = t_start + timeout;
+    if (max_mb >= 0) mem_limit = (size_t)(max_mb * 1048576.0);
+    for (int x = 0; x < NKINDS; x++) found[x].state = -1;
+    if (NVIEWS) keep_edges = 1;
+    const char *why = search(max_states, stop_first, when, nwhen);
+    int complete = !*why;
+    Hang h = {-1, -1, -1, 0};
+    int hang = 0;
+    if (complete && keep_edges && NVIEWS) {
+        release((void **)&table, &table_cap, sizeof(uint32_t)); /* no more lookups */
+        release((void **)&queue, &queue_cap, 1);
+        hang = find_hang(&h);
+        if (hang < 0) { complete = 0; why = stop_reason; hang = 0; }
+    }
+    FILE *f = fopen(argv[1], "w");
+    if (!f) { perror(argv[1]); return 2; }
+    fprintf(f, "states %zu\ntransitions %llu\nexpanded %zu\ncomplete %d\nreason %s\nphase %s\n",
+            nstates, (unsigned long long)transitions, expanded, complete, *why ? why : "-", phase);
+    /* the depth every execution up to which was checked (as `api.depth_done`) */
+    int32_t *cids;
+    long depth = expanded >= nstates ? path_of((long)nstates - 1, &cids) + 1 : path_of((long)expanded, &cids);
+    free(cids);
+    size_t per_state = sizeof(int32_t) * 2 + W * (sym_on ? 1 : 1);
+    fprintf(f, "depth %ld\nbytes %zu\nwidth %d\nper_state %zu\nseconds %.6f\n", depth, mem_peak, W,
+            per_state, now() - t_start);
+    for (int x = 0; x < NKINDS; x++)
+        if (found[x].state >= 0) write_found(f, x, found[x].state, found[x].cid, found[x].check, -1, -1, 0);
+    if (hang) write_found(f, NKINDS, h.state, -1, -1, h.core, h.pc, h.stuck);
+    fprintf(f, "end\n");
+    if (fclose(f)) { perror(argv[1]); return 2; }
+    return 0;
+}
