@@ -20,7 +20,7 @@ from verifier.api import (
 from verifier.cli import common as cli
 from verifier.cli.cost import cost_line
 from verifier.engine import ENGINES
-from verifier.lang.checked import ALL_MODELS, MODELS
+from verifier.lang.checked import MODELS, CheckedSpec
 from verifier.lang.diagnostics import SpecError
 from verifier.report import files
 from verifier.report.render_text import render_text
@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("files", nargs="+", metavar="FILE")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--model", choices=ALL_MODELS, help="memory model (default: the spec's `model`)")
+    g.add_argument("--model", choices=MODELS, help="memory model (default: the spec's `model`)")
     g.add_argument("--all-models", action="store_true", help="check under sc, tso and pso")
     g.add_argument(
         "--expected-models",
@@ -183,6 +183,49 @@ def run(args: argparse.Namespace) -> int:
         return cli.EXIT_BAD_INPUT
 
 
+def _check_one(
+    args: argparse.Namespace,
+    checked: CheckedSpec,
+    model: str,
+    started: float | None,
+    before: list[Result],
+) -> Result:
+    """One spec under one model, with a progress line. Ctrl-C (or another signal that
+    stops tlbcheck) ends the line, says on stdout how far this run got and what the
+    runs ``before`` it decided, and goes on to the caller."""
+    progress = Progress(sys.stderr, enabled=not args.json)
+    try:
+        r = check_spec(
+            checked,
+            model,
+            max_states=args.max_states,
+            timeout=args.timeout,
+            engine=args.engine,
+            progress=progress.update,
+            phase=progress.phase,
+            depth=args.depth,
+            prove=args.prove,
+            max_memory=args.max_memory,
+            started=started,
+            symmetry=not args.no_symmetry,
+            por=not args.no_por,
+            stop_at_first=args.stop_at_first,
+            cluster=args.cluster,
+            workers=args.workers,
+        )
+    except KeyboardInterrupt:
+        progress.done()
+        decided = ", ".join(f"{x.file} {x.model} {x.verdict}" for x in before) or "nothing"
+        sys.stdout.write(
+            f"\ninterrupted: {checked.file} under {model} after {progress.so_far()}; "
+            f"not decided\ndecided before: {decided}\n"
+        )
+        sys.stdout.flush()
+        raise
+    progress.done()
+    return r
+
+
 def _print_result(
     r: Result, answer: LitmusAnswer | None, cost: str, quiet: bool, color: bool
 ) -> None:
@@ -204,7 +247,7 @@ def _print_result(
 
 def litmus_line(r: Result, a: LitmusAnswer) -> str:
     """A litmus test's answer as herd7 words it: outcome, observation, whether the
-    condition is validated (``Ok``/``No``)."""
+    condition is validated (``Ok``/``No``), and herd7's flags."""
     if a.validated is None:
         return f"{r.file}  {r.model}  inconclusive  ({r.reason})"
     other = f"  (also reached: {', '.join(a.other)})" if a.other else ""
@@ -266,26 +309,7 @@ def _run(args: argparse.Namespace) -> int:
             sys.stderr.write(f"{f}: error: a litmus test is checked under arm only\n")
             continue
         for i, model in enumerate(models):
-            progress = Progress(sys.stderr, enabled=not args.json)
-            r = check_spec(
-                checked,
-                model,
-                max_states=args.max_states,
-                timeout=args.timeout,
-                engine=args.engine,
-                progress=progress.update,
-                phase=progress.phase,
-                depth=args.depth,
-                prove=args.prove,
-                max_memory=args.max_memory,
-                started=started if i == 0 else None,
-                symmetry=not args.no_symmetry,
-                por=not args.no_por,
-                stop_at_first=args.stop_at_first,
-                cluster=args.cluster,
-                workers=args.workers,
-            )
-            progress.done()
+            r = _check_one(args, checked, model, started if i == 0 else None, results)
             if args.strict:
                 r = strict(r)
             answer = litmus_answer(checked, r) if checked.litmus is not None else None
