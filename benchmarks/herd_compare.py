@@ -139,6 +139,7 @@ class Job:
     timeout: float
     max_states: int
     ours: bool  # run tlbcheck too
+    cached: tuple[str, float, int] | None = None  # tlbcheck's answer from --cache
 
 
 def _one(job: Job) -> Row:
@@ -147,7 +148,10 @@ def _one(job: Job) -> Row:
     herd = job.herd
     if herd.startswith("run:"):
         herd = herd_run(herd[4:], path, job.timeout)
-    got, secs, states = ours(path, job.timeout, job.max_states) if job.ours else ("-", 0.0, 0)
+    if job.cached is not None:
+        got, secs, states = job.cached
+    else:
+        got, secs, states = ours(path, job.timeout, job.max_states) if job.ours else ("-", 0.0, 0)
     return Row(job.test, name, cls, why, herd, got, secs, states)
 
 
@@ -173,6 +177,28 @@ def write_table(path: Path, rows: list[Row]) -> None:
         w.writerow(["test", "name", "class", "herd"])
         for key in sorted(old):
             w.writerow(old[key])
+
+
+def read_cache(path: Path) -> dict[str, tuple[str, float, int]]:
+    if not path.is_file():
+        return {}
+    with path.open() as fh:
+        return {
+            r["test"]: (r["ours"], float(r["seconds"]), int(r["states"]))
+            for r in csv.DictReader(fh)
+        }
+
+
+def write_cache(path: Path, rows: list[Row]) -> None:
+    old = read_cache(path)
+    for r in rows:
+        if r.ours != "-":
+            old[r.test] = (r.ours, r.seconds, r.states)
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["test", "ours", "seconds", "states"])
+        for key in sorted(old):
+            w.writerow([key, *old[key]])
 
 
 def read_causes(path: Path) -> dict[str, str]:
@@ -271,7 +297,9 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds per test and tool")
     ap.add_argument("--max-states", type=int, default=2_000_000)
     ap.add_argument("--verbose", action="store_true", help="list every test not stated")
+    ap.add_argument("--fill", action="store_true", help="run herd7 where the table lacks a test")
     ap.add_argument("--herd-only", action="store_true", help="run herd7 only (with --record)")
+    ap.add_argument("--cache", type=Path, help="tlbcheck's answers kept in FILE and reused")
     args = ap.parse_args()
     if args.record and not args.herd:
         ap.error("--record needs --herd")
@@ -279,22 +307,30 @@ def main() -> int:
     tests = [t for t in tests if args.match in t]
     only = set(args.only.split(","))
     table = read_table(args.table)
+    cache = read_cache(args.cache) if args.cache else {}
     jobs = []
     for test in tests:
         _, cls, _ = classify_text(base / test)
         if cls not in only:
             continue
-        herd = (
-            f"run:{args.herd}" if args.herd else table.get(test, "error: not in the verdict table")
+        if args.herd and not (args.fill and test in table):
+            herd = f"run:{args.herd}"
+        else:
+            herd = table.get(test, "error: not in the verdict table")
+        jobs.append(
+            Job(
+                base, test, herd, args.timeout, args.max_states, not args.herd_only, cache.get(test)
+            )
         )
-        jobs.append(Job(base, test, herd, args.timeout, args.max_states, not args.herd_only))
-    if args.jobs > 1:
-        with Pool(args.jobs) as pool:
-            rows = pool.map(_one, jobs, chunksize=1)
-    else:
-        rows = [_one(j) for j in jobs]
-    if args.record:
-        write_table(args.table, rows)
+    rows: list[Row] = []
+    with Pool(max(1, args.jobs)) as pool:
+        for row in pool.imap(_one, jobs, chunksize=1):
+            rows.append(row)
+            if len(rows) % 20 == 0 or len(rows) == len(jobs):  # kept as the run goes
+                if args.record:
+                    write_table(args.table, rows)
+                if args.cache:
+                    write_cache(args.cache, rows)
     if args.herd_only:
         for cls in CLASSES:
             got = Counter(r.herd if decided(r.herd) else "no verdict" for r in rows if r.cls == cls)

@@ -148,6 +148,11 @@ def test_classes() -> None:
         "AArch64 t\n{ 0:X1=x; }\nP0 ;\nDMB SY ;\nexists (pte_x=(oa:phy_x,af:1))\n", "t.litmus"
     )
     assert classify(flags) == ("c", "the condition reads a page-table entry")
+    tthm = parse_litmus(
+        "AArch64 t\nTTHM=P0:HA\n{ pte_x=(af:0); 0:X1=x; }\nP0 ;\nLDR W2,[X1] ;\nexists (0:X2=0)\n",
+        "t.litmus",
+    )
+    assert classify(tthm) == ("c", "hardware access/dirty flag management (TTHM=P0:HA)")
 
 
 # ---------------------------------------------------------------- lowering and verdicts
@@ -299,6 +304,10 @@ def test_error_files(name: str, message: str) -> None:
 def test_unstated_variants_handlers_and_fault_types() -> None:
     assert lower_error("AArch64 t\nVariant=imprecise\n{ }\nP0 ;\nNOP ;\nexists (0:X0=0)\n") == (
         "t.litmus:1:9: error: Variant=imprecise is outside the litmus subset (docs/arm64.md §4)"
+    )
+    assert lower_error("AArch64 t\nTTHM=HA HD\n{ }\nP0 ;\nNOP ;\nexists (0:X0=0)\n") == (
+        "t.litmus:1:9: error: hardware access/dirty flag management (TTHM=HA HD) is outside "
+        "the litmus subset (docs/arm64.md §4)"
     )
     handler = "AArch64 t\n{ }\nP0 | P0.F ;\nNOP | NOP ;\nexists (0:X0=0)\n"
     assert "fault handlers (P0.F) are outside" in lower_error(handler)

@@ -51,6 +51,10 @@ def load_litmus(path: str, text: str) -> CheckedSpec:
 
 
 def lower_litmus(t: L.LitmusTest) -> tuple[ast.Spec, Litmus]:
+    for key, value in t.info:
+        if key.upper() == "TTHM":  # the walker sets access/dirty flags (no af:0 fault)
+            what = f"hardware access/dirty flag management (TTHM={value})"
+            raise Unstated(t.span, f"{what} is outside the litmus subset (docs/arm64.md §4)")
     for v in t.variants():
         if v.lower() not in VARIANTS:
             raise Unstated(t.span, f"Variant={v} is outside the litmus subset (docs/arm64.md §4)")
