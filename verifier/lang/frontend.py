@@ -184,10 +184,9 @@ def load(
     phase: Callable[[str], None] | None = None,
 ) -> CheckedSpec:
     """Read, parse and check the spec at `path` with `-D NAME=VALUE` overrides;
-    ``phase`` is told "reading", "parsing", then "checking".  A ``.litmus`` file is a
-    herd7 AArch64 litmus test (docs/arm64.md §4), which has no parameters."""
-    if phase is not None:
-        phase("reading")
+    ``phase`` is told "parsing", then "checking" (a file that cannot be read is bad
+    input before any limit is looked at).  A ``.litmus`` file is a herd7 AArch64 litmus
+    test (docs/arm64.md §4), which has no parameters."""
     if path.endswith(".litmus"):
         from verifier.lang.litmus_lower import load_litmus
 
