@@ -267,3 +267,12 @@ def test_unknown_trace_params_name_the_trace(
     assert cli.main(["replay", str(tmp_path / "t.json")]) == 2
     err = capsys.readouterr().err
     assert "the trace's params: Q=2: the spec declares no param 'Q'" in err and "-D" not in err
+
+
+def test_progress_after_the_last_state_is_no_crash(tmp_path: Path) -> None:
+    """Found by the fuzzer: the search's progress asked the depth of a state past the
+    last one when every state had been expanded at a check (here: after the first)."""
+    spec = tmp_path / "one.tlb"
+    spec.write_text(rel.HEAD.format(name="one") + "var x = 0\ncore c0 {\n    await x == 1\n}\n")
+    (r,) = api.check_file(str(spec), ["sc"], progress=lambda *_: None)
+    assert r.verdict == "unsafe" and r.kinds == ("hang",)
