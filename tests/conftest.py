@@ -48,6 +48,7 @@ def _ray_missing() -> str | None:
     return None
 
 
+@pytest.hookimpl(trylast=True)  # after -k and -m have deselected what will not run
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Start the test cluster as soon as a selected test needs it, so that its
     start-up (tens of seconds on a busy machine) overlaps the tests before it."""

@@ -137,7 +137,12 @@ def _suite(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, st
 
 
 def _no_times(text: str) -> str:
-    return re.sub(r"\s+\d+\.\d\ds$", "", text, flags=re.M)
+    """The report without times, the lines streamed as runs finished put in order (on a
+    cluster they come in the order the jobs end)."""
+    text = re.sub(r"\s+\d+\.\d\ds$", "", text, flags=re.M)
+    streamed = [ln for ln in text.splitlines() if re.match(r"\[\d+/\d+\] ", ln)]
+    rest = [ln for ln in text.splitlines() if not re.match(r"\[\d+/\d+\] ", ln)]
+    return "\n".join(sorted(ln.split("] ", 1)[1] for ln in streamed) + rest)
 
 
 @pytest.mark.slow  # Ray's task workers start in ~12 s here: beyond the default run's share
@@ -231,6 +236,17 @@ def test_without_ray_the_option_says_how_to_get_it(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(builtins, "__import__", no_ray)
     with pytest.raises(ClusterError, match=r"pip install 'tlbcheck\[ray\]'"):
         need_ray()
+
+
+def test_no_cluster_at_the_address_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("ray", reason="ray is not installed (the extra tlbcheck[ray])")
+    from verifier.cli.main import main
+
+    spec = str(SPECS / "eager/missing_fence.tlb")
+    assert main(["check", spec, "--cluster", "127.0.0.1:1", "-q"]) == 2
+    assert "no Ray cluster at 127.0.0.1:1: Connection refused" in capsys.readouterr().err
+    assert main(["check", spec, "--cluster", "nowhere", "-q"]) == 2
+    assert "expected auto, HOST:PORT or ray://HOST:PORT" in capsys.readouterr().err
 
 
 def test_a_sweep_runs_each_value_locally(capsys: pytest.CaptureFixture[str]) -> None:

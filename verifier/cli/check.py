@@ -19,7 +19,7 @@ from verifier.api import (
 from verifier.cli import common as cli
 from verifier.cli.cost import cost_line
 from verifier.engine import ENGINES
-from verifier.lang.checked import ALL_MODELS, MODELS
+from verifier.lang.checked import ALL_MODELS, MODELS, CheckedSpec
 from verifier.lang.diagnostics import SpecError
 from verifier.litmus import check_litmus
 from verifier.report import files
@@ -185,6 +185,49 @@ def run(args: argparse.Namespace) -> int:
         return cli.EXIT_BAD_INPUT
 
 
+def _check_one(
+    args: argparse.Namespace,
+    checked: CheckedSpec,
+    model: str,
+    started: float | None,
+    before: list[Result],
+) -> Result:
+    """One spec under one model, with a progress line. Ctrl-C (or another signal that
+    stops tlbcheck) ends the line, says on stdout how far this run got and what the
+    runs ``before`` it decided, and goes on to the caller."""
+    progress = Progress(sys.stderr, enabled=not args.json)
+    try:
+        r = check_spec(
+            checked,
+            model,
+            max_states=args.max_states,
+            timeout=args.timeout,
+            engine=args.engine,
+            progress=progress.update,
+            phase=progress.phase,
+            depth=args.depth,
+            prove=args.prove,
+            max_memory=args.max_memory,
+            started=started,
+            symmetry=not args.no_symmetry,
+            por=not args.no_por,
+            stop_at_first=args.stop_at_first,
+            cluster=args.cluster,
+            workers=args.workers,
+        )
+    except KeyboardInterrupt:
+        progress.done()
+        decided = ", ".join(f"{x.file} {x.model} {x.verdict}" for x in before) or "nothing"
+        sys.stdout.write(
+            f"\ninterrupted: {checked.file} under {model} after {progress.so_far()}; "
+            f"not decided\ndecided before: {decided}\n"
+        )
+        sys.stdout.flush()
+        raise
+    progress.done()
+    return r
+
+
 def _print_result(r: Result, cost: str, quiet: bool, color: bool) -> None:
     """The verdict line, the cost line, then (unless ``quiet``) what coverage says and
     each trace."""
@@ -237,26 +280,7 @@ def _run(args: argparse.Namespace) -> int:
             )
             continue
         for i, model in enumerate(_models(args, checked.model, expected_models(checked))):
-            progress = Progress(sys.stderr, enabled=not args.json)
-            r = check_spec(
-                checked,
-                model,
-                max_states=args.max_states,
-                timeout=args.timeout,
-                engine=args.engine,
-                progress=progress.update,
-                phase=progress.phase,
-                depth=args.depth,
-                prove=args.prove,
-                max_memory=args.max_memory,
-                started=started if i == 0 else None,
-                symmetry=not args.no_symmetry,
-                por=not args.no_por,
-                stop_at_first=args.stop_at_first,
-                cluster=args.cluster,
-                workers=args.workers,
-            )
-            progress.done()
+            r = _check_one(args, checked, model, started if i == 0 else None, results)
             if args.strict:
                 r = strict(r)
             results.append(r)

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
+from typing import NoReturn
 
 from verifier import __version__
 from verifier.cli import check, cost, repair, show, streams, suite
@@ -67,8 +69,36 @@ def _parse_cmd(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with "did you mean" for a misspelt command, choice or option."""
+
+    def error(self, message: str) -> NoReturn:
+        from verifier.lang.parse_hints import did_you_mean
+
+        choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if choice:
+            message += did_you_mean(choice.group(1), re.findall(r"'([^']*)'", choice.group(2)))
+        unknown = re.search(r"unrecognized arguments: (.*)", message)
+        if unknown:
+            options = self._every_option()
+            for word in unknown.group(1).split():
+                if word.startswith("-"):
+                    hint = did_you_mean(word.split("=")[0], options)
+                    message += hint.replace("; did", f"; for {word}, did") if hint else ""
+        super().error(message)
+
+    def _every_option(self) -> set[str]:
+        """Option strings of this parser and of every subcommand's."""
+        out = set(self._option_string_actions)
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    out |= set(sub._option_string_actions)
+        return out
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tlbcheck",
         description="Verify TLB coherence protocols written in the .tlb spec language.",
         epilog=EPILOG,

@@ -112,7 +112,11 @@ class _Checker(Symbols):
                 self.params[d.name] = v
         for name, value in self.defines.items():
             if name not in self.param_decls:
-                self.err(NOSPAN, f"-D {name}={value}: the spec declares no param '{name}'")
+                self.err(
+                    NOSPAN,
+                    f"-D {name}={value}: the spec declares no param '{name}'"
+                    + did_you_mean(name, self.param_decls),
+                )
 
     def declare_spaces(self) -> None:
         spaces = self.decls(ast.SpaceDecl)
@@ -288,7 +292,7 @@ class _Checker(Symbols):
     def start_space(self, c: ast.CoreDecl) -> str:
         if c.space is not None:
             if c.space not in self.spaces:
-                self.err(c.span, f"unknown space '{c.space}'")
+                self.err(c.span, f"unknown space '{c.space}'" + did_you_mean(c.space, self.spaces))
             return c.space
         if len(self.spaces) > 1:
             note = Note(next(iter(self.spaces.values())).span, "spaces are declared here")

@@ -78,10 +78,10 @@ class _Body(Names):
                     self.err(s, f"unknown space '{sp}'")
             case ast.FlushAsid(space=sp) | ast.Switch(space=sp):
                 if sp not in self.c.space_pages:
-                    self.err(s, f"unknown space '{sp}'")
+                    self.err(s, f"unknown space '{sp}'" + did_you_mean(sp, self.c.space_pages))
             case ast.Free(frame=f):
                 if f not in self.c.frames:
-                    self.err(s, f"unknown frame '{f}'")
+                    self.err(s, f"unknown frame '{f}'" + did_you_mean(f, self.c.frames))
             case ast.CopyFrame(src=a, dst=b):
                 self.data_frame(s, a)
                 self.data_frame(s, b)

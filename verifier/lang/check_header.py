@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import PurePath
 
 from verifier.lang import ast
 from verifier.lang.checked import ALL_MODELS, MODELS
 from verifier.lang.diagnostics import Note
+from verifier.lang.parse_hints import did_you_mean
 from verifier.lang.symbols import Symbols
 
 MAX_BUFFER = 64
@@ -37,7 +39,7 @@ def header(self: Symbols) -> dict[str, str | int]:
             out["title"] = d.title
         elif isinstance(d, ast.ModelDecl) and self.declare(seen, "model", d, "model declaration"):
             if d.model not in ALL_MODELS:
-                self.err(d.span, f"unknown model '{d.model}' (expected {', '.join(ALL_MODELS)})")
+                self.err(d.span, f"unknown model '{d.model}'" + _expected(d.model, ALL_MODELS))
             out["model"] = d.model
         elif isinstance(d, ast.OptionDecl) and self.declare(seen, d.name, d, "option"):
             _option(self, d, out)
@@ -46,7 +48,7 @@ def header(self: Symbols) -> dict[str, str | int]:
 
 def _option(self: Symbols, d: ast.OptionDecl, out: dict[str, str | int]) -> None:
     if d.name not in OPTIONS:
-        self.err(d.span, f"unknown option '{d.name}' (expected {', '.join(OPTIONS)})")
+        self.err(d.span, f"unknown option '{d.name}'" + _expected(d.name, OPTIONS))
     elif d.name == "buffer":
         value = self.params.get(d.value, d.value) if isinstance(d.value, str) else d.value
         if not isinstance(value, int) or not 1 <= value <= MAX_BUFFER:
@@ -55,7 +57,11 @@ def _option(self: Symbols, d: ast.OptionDecl, out: dict[str, str | int]) -> None
             out["buffer"] = value
     elif d.value not in OPTIONS[d.name]:
         allowed = " or ".join(OPTIONS[d.name])
-        self.err(d.span, f"unknown value '{d.value}' for option {d.name} (expected {allowed})")
+        self.err(
+            d.span,
+            f"unknown value '{d.value}' for option {d.name} (expected {allowed})"
+            + did_you_mean(str(d.value), OPTIONS[d.name]),
+        )
     else:
         out[d.name] = d.value
 
@@ -64,18 +70,20 @@ def check_expects(self: Symbols) -> tuple[ast.ExpectDecl, ...]:
     covered: dict[str, ast.ExpectDecl] = {}
     for e in self.decls(ast.ExpectDecl):
         if e.verdict not in VERDICTS:
-            self.err(e.span, f"unknown verdict '{e.verdict}' (expected safe, race or hang)")
+            self.err(
+                e.span,
+                f"unknown verdict '{e.verdict}' (expected safe, race or hang)"
+                + did_you_mean(e.verdict, VERDICTS),
+            )
         elif e.kinds and e.verdict != "race":
             self.err(e.span, f"'expect {e.verdict}' takes no problem kinds")
         for k in e.kinds:
             if k not in PROBLEM_KINDS:
-                self.err(
-                    e.span, f"unknown problem kind '{k}' (expected {', '.join(PROBLEM_KINDS)})"
-                )
+                self.err(e.span, f"unknown problem kind '{k}'" + _expected(k, PROBLEM_KINDS))
         clash: dict[str, ast.ExpectDecl] = {}
         for m in e.models or MODELS:
             if m not in ALL_MODELS:
-                self.err(e.span, f"unknown model '{m}' (expected {', '.join(ALL_MODELS)})")
+                self.err(e.span, f"unknown model '{m}'" + _expected(m, ALL_MODELS))
             elif m in covered:
                 clash[m] = covered[m]
             else:
@@ -86,3 +94,8 @@ def check_expects(self: Symbols) -> tuple[ast.ExpectDecl, ...]:
             models = ", ".join(clash)
             self.err(e.span, f"more than one expect line covers {models}", *notes)
     return tuple(self.decls(ast.ExpectDecl))
+
+
+def _expected(word: str, choices: Iterable[str]) -> str:
+    """`` (expected sc, tso, pso)``, then a suggestion when one of them is close."""
+    return f" (expected {', '.join(choices)})" + did_you_mean(word, choices)

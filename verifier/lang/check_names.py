@@ -79,7 +79,8 @@ class Names:
         elif kind is not None:
             c.resolve(ref, Ref("reg", ref.page))
         elif ref.page not in c.pages:
-            self.err(ref, f"unknown page '{ref.page}'")
+            hint = did_you_mean(ref.page, [*c.pages, *self.ctx.params])
+            self.err(ref, f"unknown page '{ref.page}'" + hint)
         else:
             c.resolve(ref, Ref("page", ref.page))
 
@@ -87,9 +88,13 @@ class Names:
         """A page named with its space: `P.V`."""
         c = self.c
         if space not in c.spaces:
-            self.err(node, f"unknown space '{space}'")
+            self.err(node, f"unknown space '{space}'" + did_you_mean(space, c.spaces))
         elif page not in c.space_pages[space]:
-            self.err(node, f"space {space} declares no page '{page}'")
+            self.err(
+                node,
+                f"space {space} declares no page '{page}'"
+                + did_you_mean(page, c.space_pages[space]),
+            )
         else:
             c.resolve(node, Ref("page", page, space))
 
@@ -108,7 +113,11 @@ class Names:
                 elif n in c.vars or n in c.param_decls:
                     self.err(t, f"'{n}' is not a core: a set of cores is expected here")
                 elif n not in c.cores:
-                    self.err(t, f"unknown core '{n}' (not a core, a core family or a for variable)")
+                    self.err(
+                        t,
+                        f"unknown core '{n}' (not a core, a core family or a for variable)"
+                        + did_you_mean(n, [*c.cores, *c.families, *self.ctx.loopvars]),
+                    )
                 else:
                     c.resolve(t, Ref("core", n))
                 return None
@@ -129,7 +138,7 @@ class Names:
         if f in self.c.cores and self.c.cores[f].lo is None:
             self.err(node, f"'{f}' is a single core, not a core family")
         elif f not in self.c.cores:
-            self.err(node, f"unknown core family '{f}'")
+            self.err(node, f"unknown core family '{f}'" + did_you_mean(f, self.c.families))
         return False
 
     def scalar_word(self, e: ast.Name) -> int:

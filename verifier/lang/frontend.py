@@ -26,11 +26,26 @@ from verifier.lang.diagnostics import Diagnostic, SpecError
 from verifier.lang.nesting import check_nesting
 from verifier.lang.parse import parse_text
 from verifier.lang.span import NOSPAN, Span
+from verifier.lang.to_ast import int_literal
 
 MAX_INPUT_MB = 16.0  # the largest spec or trace file read; `--max-input` changes it
 max_input_mb = MAX_INPUT_MB
 
 _DEFINE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(-?(?:0[xX][0-9a-fA-F]+|[0-9]+))\s*")
+
+
+_INTEGER = re.compile(r"\s*(-?)(0[xX][0-9a-fA-F]+|[0-9]+)\s*")
+
+
+def integer(text: str) -> int | None:
+    """``text`` read as a spec reads an integer (decimal, leading zeros allowed, or `0x`
+    hex; a `-` before it), or None; beyond 20 digits, a value past MAX_INT."""
+    m = _INTEGER.fullmatch(text)
+    if m is None:
+        return None
+    if len(m.group(2)) > 20:
+        return MAX_INT + 1  # too long to read
+    return (-1 if m.group(1) else 1) * int_literal(m.group(2))
 
 
 def parse_defines(defines: list[str]) -> dict[str, int]:
@@ -42,8 +57,8 @@ def parse_defines(defines: list[str]) -> dict[str, int]:
         if m is None:
             diags.append(Diagnostic(NOSPAN, f"-D {d}: expected NAME=INTEGER (for example -D N=3)"))
             continue
-        digits = m.group(2).lstrip("-")
-        value = int(m.group(2), 0) if len(digits) <= 20 else MAX_INT + 1  # too long to read
+        value = integer(m.group(2))
+        assert value is not None  # _DEFINE matched an integer
         if abs(value) > MAX_INT:
             diags.append(Diagnostic(NOSPAN, f"-D {d}: value out of range (at most {MAX_INT})"))
         elif m.group(1) in out and out[m.group(1)] != value:

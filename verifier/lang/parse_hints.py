@@ -17,10 +17,31 @@ _FIRST_WORD = re.compile(r"^(\s*)([A-Za-z_]\w*)")
 
 
 def closest(word: str, candidates: Iterable[str]) -> str | None:
-    """The candidate ``word`` is most likely a misspelling of, if any is close."""
+    """The candidate ``word`` is most likely a misspelling of, if any is close: the same
+    but for case, else a close match by similarity, else (short names, where one letter
+    is a large share: `NN` for `N`, `Aa` for `A`) one letter added, dropped, changed or
+    two swapped."""
     names = sorted({c for c in candidates if c != word})
+    same_case = [c for c in names if c.lower() == word.lower()]
+    if same_case:
+        return same_case[0]
     found = difflib.get_close_matches(word, names, n=1, cutoff=0.7)
-    return found[0] if found else None
+    if found:
+        return found[0]
+    near = [c for c in names if _one_edit(word, c)]
+    return near[0] if len(word) >= 2 and near else None
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """``a`` and ``b`` differ by one inserted, deleted or changed letter, or two swapped."""
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        swapped = len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]]
+        return len(diff) == 1 or (swapped and a[diff[1]] == b[diff[0]])
+    short, long = sorted((a, b), key=len)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:

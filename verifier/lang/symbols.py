@@ -123,7 +123,8 @@ class Symbols:
         if isinstance(value, ast.Invalid):
             return
         if value.frame not in self.frames:
-            self.err(value.span, f"unknown frame '{value.frame}'")
+            hint = did_you_mean(value.frame, self.frames)
+            self.err(value.span, f"unknown frame '{value.frame}'" + hint)
         elif value.frame in self.tables:
             self.err(value.span, f"'{value.frame}' is a page table: a PTE maps a data frame")
         p = value.perms

@@ -46,18 +46,27 @@ class Fix:
     def size(self) -> int:
         return len(self.candidate.edits)
 
-    @property
-    def ipis(self) -> int:
-        """IPIs of the timed run, plus one for each IPI a fix sends where its guard used
-        to say no (`unguard`, `widen-guard`): the intended schedule takes the guarded
-        branch anyway, so the timed run alone would price those IPIs at nothing."""
-        run = self.at_n.ipis if self.at_n else 0
-        return run + sum(
+    def _unguarded(self, kinds: tuple[type, ...]) -> int:
+        """Statements of ``kinds`` a fix runs where their guard used to say no (`unguard`,
+        `widen-guard`): the intended schedule takes the guarded branch anyway, so the
+        timed run alone would price them at nothing.  One each."""
+        return sum(
             1
             for e in self.candidate.edits
             if e.kind in ("unguard", "widen-guard")
-            and contains(e.at[0], lambda s: isinstance(s, ast.Ipi))
+            and contains(e.at[0], lambda s: isinstance(s, kinds))
         )
+
+    @property
+    def ipis(self) -> int:
+        """IPIs of the timed run, and one per IPI a fix no longer guards."""
+        return (self.at_n.ipis if self.at_n else 0) + self._unguarded((ast.Ipi,))
+
+    @property
+    def invalidations(self) -> int:
+        """Invalidations of the timed run, and one per invalidation a fix no longer guards."""
+        flushes = (ast.Invlpg, ast.FlushAsid, ast.FlushAll)
+        return (self.at_n.invalidations if self.at_n else 0) + self._unguarded(flushes)
 
     def key(self) -> tuple[float, ...]:
         """Size, then IPIs, invalidations (each costs the TLB misses that follow, which
@@ -67,7 +76,7 @@ class Fix:
         return (
             self.size,
             self.ipis,
-            n.invalidations if n else 0,
+            self.invalidations,
             n.fences if n else 0,
             n.latency_ns if n else 0.0,
             wide.latency_ns if wide else 0.0,

@@ -79,6 +79,15 @@ def render_text(out: Outcome, fixes: Sequence[Fix], applied: str | None = None) 
             lines.append(f"fix {i} ({_plural(f.size, 'edit')}): {what}")
             lines.append(f"  re-checked: {_verdicts(f.candidate.results)}")
             lines.append(f"  cost ({f.at_n.model if f.at_n else '-'}): {_cost(f.at_n)}")
+            if f.at_n is not None and (f.ipis, f.invalidations) != (
+                f.at_n.ipis,
+                f.at_n.invalidations,
+            ):
+                lines.append(
+                    f"  ranked as {_plural(f.ipis, 'IPI')}, "
+                    f"{_plural(f.invalidations, 'invalidation')}: it also runs them where "
+                    "its guard said no"
+                )
             if f.at_wide is not None:
                 lines.append(f"  at {WIDE} cores: {_cost(f.at_wide)}")
             if f.reprinted:

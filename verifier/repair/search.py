@@ -145,7 +145,7 @@ def repair(
             if size < max_edits:
                 level = _next_level(here, singles, len(s.order), original)
         if not out.fixes:
-            out.closest = s.completed(_closest(tried, len(s.order)))
+            out.closest = _fewest_left(s.completed(_closest(tried, len(s.order))))
     out.seconds = time.monotonic() - s.start
     return out
 
@@ -285,5 +285,19 @@ def _moves_twice(edits: Sequence[Edit]) -> bool:
     return len(gone) != len(set(gone))
 
 
+CLOSEST = 3  # candidates shown when none fixes the spec
+
+
 def _closest(tried: list[Candidate], models: int) -> list[Candidate]:
-    return sorted(tried, key=lambda c: c.score(models))[:3]
+    """Twice as many candidates as are shown, closest by the search's own measure."""
+    return sorted(tried, key=lambda c: c.score(models))[: 2 * CLOSEST]
+
+
+def _fewest_left(checked: list[Candidate]) -> list[Candidate]:
+    """Of candidates checked in full under every model, those leaving the fewest problem
+    kinds (summed over the models; a model that ended in a limit counts as every kind)."""
+
+    def left(c: Candidate) -> int:
+        return sum(len(r.kinds) if r.verdict != "inconclusive" else 99 for r in c.results)
+
+    return sorted(checked, key=left)[:CLOSEST]

@@ -127,15 +127,17 @@ class Progress:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
+        self.counts = (0, 0, 0, -1)  # the latest (states, frontier, transitions, depth)
 
-    def update(self, states: int, frontier: int, transitions: int) -> None:
+    def update(self, states: int, frontier: int, transitions: int, depth: int = -1) -> None:
+        self.counts = (states, frontier, transitions, depth)  # for an interrupt to tell
         if not self.enabled:
             return
         now = self.clock()
         if now < self._next:
             return
         self._next = now + self.INTERVAL
-        self.stream.write(CLEAR_LINE + self.line(states, frontier, transitions, now))
+        self.stream.write(CLEAR_LINE + self.line(states, frontier, transitions, now, depth))
         self.stream.flush()
         self._drawn = True
 
@@ -163,15 +165,25 @@ class Progress:
                 self.stream.flush()
                 self._drawn = True
 
-    def line(self, states: int, frontier: int, transitions: int, now: float) -> str:
+    def line(
+        self, states: int, frontier: int, transitions: int, now: float, depth: int = -1
+    ) -> str:
         elapsed = max(now - self.start, 1e-9)
+        at = f"depth {depth}  " if depth >= 0 else ""
         text = (
-            f"{_thousands(states)} states  {_thousands(states / elapsed)}/s  "
+            f"{_thousands(states)} states  {_thousands(states / elapsed)}/s  {at}"
             f"frontier {_thousands(frontier)}  {_thousands(transitions)} transitions  "
             f"{_elapsed(elapsed)}"
         )
         width = shutil.get_terminal_size((80, 24)).columns - 1
         return text[:width] if width > 10 else text
+
+    def so_far(self) -> str:
+        """What the run had done when it was stopped: its counts and time."""
+        states, _, transitions, depth = self.counts
+        at = f", breadth-first depth {depth}" if depth >= 0 else ""
+        elapsed = _elapsed(max(self.clock() - self.start, 1e-9))
+        return f"{_thousands(states)} states, {_thousands(transitions)} transitions{at}, {elapsed}"
 
     def done(self) -> None:
         if self._ticker is not None:

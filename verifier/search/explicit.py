@@ -20,7 +20,9 @@ from verifier.search.hang import Hang, find_hang
 from verifier.search.por import AmpleFn
 from verifier.search.store import FlatStates, Links, ListStates, Store
 
-ProgressFn = Callable[[int, int, int], None]  # (states, frontier, transitions)
+# (states, frontier, transitions[, depth]): a search that knows its breadth-first depth
+# passes it too
+ProgressFn = Callable[..., None]
 
 
 def has_awaits(system: System) -> bool:
@@ -161,12 +163,19 @@ class _Search:
                 if i >= next_check:  # about every `budget.EVERY` seconds of work
                     next_check = i + budget.stride(i)
                     if progress is not None:
-                        progress(len(parent), len(parent) - i, self.transitions)
+                        progress(len(parent), len(parent) - i, self.transitions, self.depth(i))
                 if len(parent) > max_states:
                     return False, f"state limit of {max_states} reached"
         except LimitReached as limit:  # a budget stride, or compiling the code at a new pc
             return False, limit.reason
         return True, ""
+
+    def depth(self, i: int) -> int:
+        """The breadth-first depth of state ``i``: the steps from the initial state."""
+        n, parent = 0, self.parent
+        while i > 0:
+            i, n = parent[i], n + 1
+        return n
 
     def proviso(
         self,

@@ -11,6 +11,8 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
+from verifier.lang.frontend import integer
+
 MAX_VALUES = 64  # values of one swept parameter (a range is written by hand)
 
 
@@ -26,18 +28,17 @@ def parse(defines: Sequence[str]) -> list[tuple[str, tuple[int, ...]]]:
         name = name.strip()
         if not eq or not name.isidentifier():
             raise SweepError(f"-D {d}: expected NAME=VALUE, NAME=LO..HI or NAME=A,B,...")
-        try:
-            if ".." in text:
-                lo, hi = (int(x) for x in text.split("..", 1))
-                values = tuple(range(lo, hi + 1))
-            else:
-                values = tuple(int(x) for x in text.split(","))
-        except ValueError:
-            raise SweepError(f"-D {d}: the values must be whole numbers") from None
-        if not values:
+        # each value read as a spec reads an integer (`007` is 7, `0x10` is 16)
+        ends = [integer(x) for x in (text.split("..", 1) if ".." in text else text.split(","))]
+        if any(v is None for v in ends):
+            raise SweepError(f"-D {d}: the values must be whole numbers (decimal or 0x hex)")
+        nums = [v for v in ends if v is not None]
+        count = nums[1] - nums[0] + 1 if ".." in text else len(nums)
+        if count <= 0:
             raise SweepError(f"-D {d}: the range is empty")
-        if len(values) > MAX_VALUES:
-            raise SweepError(f"-D {d}: {len(values)} values; at most {MAX_VALUES} in one sweep")
+        if count > MAX_VALUES:
+            raise SweepError(f"-D {d}: {count} values; at most {MAX_VALUES} in one sweep")
+        values = tuple(range(nums[0], nums[1] + 1)) if ".." in text else tuple(nums)
         if any(n == name for n, _ in out):
             raise SweepError(f"-D {name} is given twice")
         out.append((name, values))

@@ -13,6 +13,8 @@ from types import ModuleType
 from typing import Any
 
 LOOPBACK = ("127.0.0.1", "localhost")
+_CONNECTED: dict[str, str] = {}  # the address this process joined
+_POOL: dict[int, list[Any]] = {}  # this driver's partition actors, by count
 
 
 class ClusterError(Exception):
@@ -44,8 +46,13 @@ def connect(address: str) -> ModuleType:
             options["_node_ip_address"] = "127.0.0.1"
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     ray = need_ray()
+    if address != "auto":
+        _reachable(address)
     if ray.is_initialized():
-        return ray
+        if _CONNECTED.get("address") == address:
+            return ray
+        ray.shutdown()  # joined to another cluster before: its workers are gone
+        _POOL.clear()
     # the workers run this driver's own `verifier` package (uploaded once, by content
     # hash), so every node checks with the same code whatever is installed there;
     # TLBCHECK_RAY_SHIP=0: the workers import their own (the same, installed or on
@@ -55,17 +62,29 @@ def connect(address: str) -> ModuleType:
         options["runtime_env"] = {"py_modules": [package], "excludes": ["__pycache__"]}
     try:
         ray.init(address=address, **options)
+        _CONNECTED["address"] = address
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise ClusterError(f"no Ray cluster at {address}: {str(exc).splitlines()[0]}") from None
     return ray
 
 
+def _reachable(address: str) -> None:
+    """Fail at once when nothing listens at ``address`` (Ray itself retries for
+    minutes)."""
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise ClusterError(f"--cluster {address}: expected auto, HOST:PORT or ray://HOST:PORT")
+    try:
+        socket.create_connection((host, int(port)), timeout=10).close()
+    except OSError as exc:
+        raise ClusterError(f"no Ray cluster at {address}: {exc.strerror or exc}") from None
+
+
 def cluster_cpus(ray: ModuleType) -> int:
     """CPUs of the cluster's alive nodes: the default number of partitions and jobs."""
     return max(1, int(ray.cluster_resources().get("CPU", 1)))
-
-
-_POOL: dict[int, list[Any]] = {}  # this driver's partition actors, by count
 
 
 def remote_partitions(ray: ModuleType, workers: int) -> list[Any]:
