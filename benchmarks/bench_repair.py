@@ -61,7 +61,8 @@ def pairs() -> list[tuple[str, str, str]]:
 
 
 def racing_examples() -> list[str]:
-    """The language examples of the repository that some model they name finds unsafe."""
+    """The language examples of the repository that some model they name finds unsafe (a
+    race, or another problem: an assertion, a hang, a range)."""
     out = []
     for p in sorted((ROOT / "examples").glob("*.tlb")):
         checked = load(str(p), [])
@@ -182,10 +183,15 @@ def table(rows: list[dict]) -> str:
     for r in rows:
         lines.append(
             f"| {r['commit']} | `{r['racy']}` | {r['result']} | {r['kernel']} | {r['best']} "
-            f"| {'yes' if r['equivalent'] else 'no'} | {'ok' if r['recheck'] else 'FAIL'} "
+            f"| {_yes(r['found'], r['equivalent'], 'yes', 'no')} "
+            f"| {_yes(r['found'], r['recheck'], 'ok', 'FAIL')} "
             f"| {r['checks']} | {r['cpu']:.1f} | {r['wall']:.1f} |"
         )
     return "\n".join(lines)
+
+
+def _yes(found: bool, ok: bool, yes: str, no: str) -> str:
+    return "-" if not found else yes if ok else no
 
 
 def summary(rows: list[dict], what: str) -> str:
@@ -193,9 +199,9 @@ def summary(rows: list[dict], what: str) -> str:
     kernel = [r for r in rows if r["kernel"].startswith("proposed")]
     slow = max((r["wall"] for r in rows), default=0.0)
     cpu = max((r["cpu"] for r in rows), default=0.0)
+    own = f" (the kernel's own among the proposals for {len(kernel)})" if what == "bugs" else ""
     return (
-        f"{what}: a verified fix for {len(found)} of {len(rows)} "
-        f"(the kernel's own among the proposals for {len(kernel)}); "
+        f"{what}: a verified fix for {len(found)} of {len(rows)}{own}; "
         f"slowest {cpu:.1f} CPU s, {slow:.1f} s wall"
     )
 
@@ -214,7 +220,7 @@ def main() -> None:
         [
             "Real kernel bugs (specs/README.md):",
             table(bugs),
-            summary(bugs, "kernel bugs"),
+            summary(bugs, "bugs"),
             "Language examples that race (examples/):",
             table(examples) if examples else "(no example in examples/ races, or none is there)",
             *([summary(examples, "examples")] if examples else []),

@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_render import SOURCE, eager_missing_fence_trace
@@ -119,6 +120,21 @@ def test_screenshot_is_drawn(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------- rendered layout
 
+
+def measured(tmp_path: Path, trace: Any, script: str, attr: str, size: str) -> Any:
+    """What ``script`` (run after the page's own) left as JSON in the body's ``attr``,
+    in a window of ``size``."""
+    import json
+
+    html = render_html(trace, trace.source).replace("</body>", f"<script>{script}</script></body>")
+    path = tmp_path / "trace.html"
+    path.write_text(html, encoding="utf-8")
+    dom = chromium(tmp_path, path.as_uri(), "--dump-dom", f"--window-size={size}")
+    m = re.search(rf'{attr}="([^"]*)"', dom)
+    assert m, "the measuring script did not run"
+    return json.loads(m.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+
+
 MEASURE = """
 (function () {
   function rect(el) { var r = el.getBoundingClientRect();
@@ -175,14 +191,7 @@ def test_rendered_layout_of_the_longest_stored_trace(tmp_path: Path, size: str) 
     )
     trace = Trace.from_json(json.loads(stored.read_text()))
     assert len(trace.cores) + 1 == 4 and trace.source is not None
-    html = render_html(trace, trace.source)
-    html = html.replace("</body>", f"<script>{MEASURE}</script>\n</body>")
-    path = tmp_path / "trace.html"
-    path.write_text(html, encoding="utf-8")
-    dom = chromium(tmp_path, path.as_uri(), "--dump-dom", f"--window-size={size}")
-    m = re.search(r'data-measure="([^"]*)"', dom)
-    assert m, "the measuring script did not run"
-    got = json.loads(m.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    got = measured(tmp_path, trace, MEASURE, "data-measure", size)
     assert got["boxes"] >= 27 and got["labels"] > 0
     assert got["overlaps"] == []
     assert got["pageWidth"] <= got["width"] and got["svgRight"] <= got["picRight"] + 1
@@ -192,3 +201,51 @@ def test_rendered_layout_of_the_longest_stored_trace(tmp_path: Path, size: str) 
     assert len(got["keys"]) == 2
     for key in got["keys"]:
         assert key["t"] >= got["navBottom"] - 1 and key["b"] <= got["height"] + 1, (key, got)
+
+
+LANES = """
+(function () {
+  function rect(el) { var r = el.getBoundingClientRect();
+    return {l: r.left, t: r.top, r: r.right, b: r.bottom}; }
+  var heads = Array.prototype.map.call(
+    document.querySelectorAll('#tc-picture svg text.lane-head'), function (h) {
+      var r = h.getBoundingClientRect(); return (r.left + r.right) / 2; });
+  var shown = Array.prototype.map.call(document.querySelectorAll('#tc-lanes span'), function (s) {
+    var r = rect(s); r.text = s.textContent; return r; });
+  var race = document.querySelector('#tc-picture g.step > .box-race');
+  document.body.setAttribute('data-lanes', JSON.stringify({
+    heads: heads, shown: shown, race: race ? rect(race) : null,
+    nav: document.getElementById('tc-nav').getBoundingClientRect().bottom,
+    row: document.getElementById('tc-lanes').getBoundingClientRect().bottom,
+    height: window.innerHeight, width: window.innerWidth}));
+})();
+"""
+
+
+@pytest.mark.parametrize("size", ["1400,1000", "1920,1080"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "specs__reclaim__mremap_flush_after_unlock.pso.use-after-free.json",
+        "specs__asid__flush_before_switch.pso.asid-reuse.json",
+    ],
+)
+def test_the_page_opens_with_the_lane_heads_and_the_racing_step_in_view(
+    tmp_path: Path, size: str, name: str
+) -> None:
+    """Measured in the rendered page: a row of lane names stays under the step bar, each
+    name over its lane; the racing step is in view below that row."""
+    import json
+
+    from verifier.run.result import Trace
+
+    root = Path(__file__).resolve().parent.parent
+    trace = Trace.from_json(json.loads((root / "counterexamples" / name).read_text()))
+    got = measured(tmp_path, trace, LANES, "data-lanes", size)
+    assert len(got["shown"]) == len(got["heads"]) >= 2
+    for head, span in zip(got["heads"], got["shown"], strict=True):
+        assert abs((span["l"] + span["r"]) / 2 - head) <= 2, (head, span)
+        assert span["t"] >= got["nav"] - 1 and span["b"] <= got["row"] + 1
+        assert span["l"] >= 0 and span["r"] <= got["width"]
+    race = got["race"]
+    assert race is not None and race["t"] >= got["row"] - 1 and race["b"] <= got["height"] + 1

@@ -277,7 +277,7 @@ def test_a_killed_worker_is_never_safe(ray_cluster: Any) -> None:
     assert api.check_spec(checked, "sc").verdict == "safe"
     layers = [0]
 
-    def kill_one(states: int, frontier: int, transitions: int) -> None:
+    def kill_one(states: int, frontier: int, transitions: int, depth: int = -1) -> None:
         layers[0] += 1
         if layers[0] == 2:
             ray = runtime.need_ray()

@@ -402,9 +402,13 @@ def _engines_agree(seed: int, model: str) -> None:
     from test_differential import compare as engines_agree
 
     from verifier.run.model import Model
+    from verifier.search.explicit import explore
 
     _, _, checked = gen_checked(seed, ext=True)
-    engines_agree(Model.of(checked, model))  # same kinds, same shortest-trace lengths
+    m = Model.of(checked, model)
+    if not explore(m.system, max_states=50_000).complete:
+        pytest.skip("over the 50,000 states the engine comparison explores")
+    engines_agree(m)  # same kinds, same shortest-trace lengths
 
 
 @pytest.mark.parametrize(("seed", "model"), [(9, "sc"), (9, "pso")])

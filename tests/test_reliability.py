@@ -125,6 +125,12 @@ def test_special_inputs_are_refused(inputs: Path, path: str, said: str) -> None:
         frontend.read_source(str(inputs / path) if path == "fifo" else path)
 
 
+def test_bad_input_is_said_even_past_the_deadline(inputs: Path) -> None:
+    """A timeout already passed (a slow start) does not hide that the input is bad."""
+    with pytest.raises(SpecError, match="is a FIFO"):
+        api.check_file(str(inputs / "fifo"), None, timeout=1.0, started=time.monotonic() - 100)
+
+
 def test_input_size_is_bounded_before_reading(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -261,3 +267,12 @@ def test_unknown_trace_params_name_the_trace(
     assert cli.main(["replay", str(tmp_path / "t.json")]) == 2
     err = capsys.readouterr().err
     assert "the trace's params: Q=2: the spec declares no param 'Q'" in err and "-D" not in err
+
+
+def test_progress_after_the_last_state_is_no_crash(tmp_path: Path) -> None:
+    """Found by the fuzzer: the search's progress asked the depth of a state past the
+    last one when every state had been expanded at a check (here: after the first)."""
+    spec = tmp_path / "one.tlb"
+    spec.write_text(rel.HEAD.format(name="one") + "var x = 0\ncore c0 {\n    await x == 1\n}\n")
+    (r,) = api.check_file(str(spec), ["sc"], progress=lambda *_: None)
+    assert r.verdict == "unsafe" and r.kinds == ("hang",)

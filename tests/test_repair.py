@@ -125,6 +125,14 @@ def test_apply_writes_the_best_fix_and_it_checks(tmp_path: Path) -> None:
     assert main(["check", str(path), "--expected-models", "-q"]) == 0
 
 
+def test_a_fix_checked_under_one_model_says_safe_under_that_model_only(tmp_path: Path) -> None:
+    path = _spec(tmp_path, MISSING_FENCE)
+    assert main(["repair", str(path), "--model", "tso", "--apply", "--fixes", "1"]) == 0
+    text = path.read_text()
+    kept = "expect race stale-translation, use-after-free under pso\n"
+    assert "expect safe under sc, tso\n" + kept in text
+
+
 def test_json_shape(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = _spec(tmp_path, MISSING_FENCE)
     assert main(["repair", str(path), "--json", "--fixes", "1", "--max-edits", "1"]) == 0

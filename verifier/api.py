@@ -383,6 +383,7 @@ def load_within(
     counted from ``started``: reading and parsing a huge spec end as `LimitReached`
     naming the phase, like any other."""
     budget = Budget(None, options.get("timeout"), options.get("max_memory"), started=started)
+    budget.phase = "reading"  # named by the watchdog if the read itself takes long
     with budget.watch():
         return load(path, list(defines), phase=budget.enter)
 

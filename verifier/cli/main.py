@@ -159,8 +159,8 @@ def _run(args: argparse.Namespace) -> int:
     except RecursionError:
         sys.stderr.write("tlbcheck: error: input nested too deeply\n")
         return EXIT_BAD_INPUT
-    except BrokenPipeError:
-        return streams.EXIT_BROKEN_PIPE
+    except BrokenPipeError:  # a pipe the command wrote to itself, not through sys.stdout
+        return streams.stdout_failed(streams.StdoutError("broken pipe", broken=True))
     except Exception as exc:  # a bug in tlbcheck: say so plainly, keep the details on demand
         if os.environ.get("TLBCHECK_DEBUG"):
             raise

@@ -184,7 +184,6 @@ def load(
     phase: Callable[[str], None] | None = None,
 ) -> CheckedSpec:
     """Read, parse and check the spec at `path` with `-D NAME=VALUE` overrides;
-    ``phase`` is told "reading", "parsing", then "checking"."""
-    if phase is not None:
-        phase("reading")
+    ``phase`` is told "parsing", then "checking" (a file that cannot be read is bad
+    input before any limit is looked at)."""
     return load_text(read_source(path), path, defines, max_cores=max_cores, phase=phase)

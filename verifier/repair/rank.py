@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from verifier.cost.table import load_table
 from verifier.cost.timing import CostRun, timed_run
 from verifier.lang import ast
-from verifier.lang.checked import CheckedSpec
+from verifier.lang.checked import MODELS, CheckedSpec
 from verifier.lang.diagnostics import SpecError
 from verifier.lang.frontend import load_text
 from verifier.lang.parse import parse_text
@@ -90,7 +90,7 @@ def ranked(
     model = min(models, key=WEAKEST_FIRST.index)
     out = []
     for c in fixes:
-        text, reprinted = expect_safe(c.text, c.reprinted, checked.file)
+        text, reprinted = expect_safe(c.text, c.reprinted, checked.file, models)
         at_n, at_wide = costs(text, checked.file, defines, model)
         diff = unified_diff(checked.source, text, checked.file)
         out.append(Fix(c, text, diff, reprinted, at_n, at_wide))
@@ -108,22 +108,42 @@ def unified_diff(before: str, after: str, file: str) -> str:
     )
 
 
-def expect_safe(text: str, reprinted: bool, file: str) -> tuple[str, bool]:
-    """``text`` with its `expect` lines saying `expect safe` (unchanged when they do)."""
+def expected_after(
+    expects: Sequence[ast.ExpectDecl], models: Sequence[str]
+) -> list[ast.ExpectDecl]:
+    """The `expect` lines of a fix verified safe under ``models``: `expect safe` under
+    those, and what the spec expected under any other model it names."""
+    covered = [m for m in MODELS if any(e.models is None or m in e.models for e in expects)]
+    want: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for m in dict.fromkeys([*covered, *models]):
+        if m in models:
+            want[m] = ("safe", ())
+        else:
+            e = next(e for e in expects if e.models is None or m in e.models)
+            want[m] = (e.verdict, e.kinds)
+    groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    for m in MODELS:
+        if m in want:
+            groups.setdefault(want[m], []).append(m)
+    if len(groups) == 1 and set(want) >= set(covered) and len(want) == len(MODELS):
+        ((verdict, kinds),) = groups
+        return [ast.ExpectDecl(verdict, kinds, None)]
+    return [ast.ExpectDecl(v, k, tuple(ms)) for (v, k), ms in groups.items()]
+
+
+def expect_safe(
+    text: str, reprinted: bool, file: str, models: Sequence[str] = MODELS
+) -> tuple[str, bool]:
+    """``text`` with its `expect` lines saying `safe` under ``models`` (the others keep
+    theirs); unchanged when they already do."""
     spec = parse_text(text, file)
     expects = [d for d in spec.decls if isinstance(d, ast.ExpectDecl)]
-    safe = ast.ExpectDecl("safe", (), None)
-    if not expects or expects == [safe]:
+    new = expected_after(expects, models)
+    if not expects or expects == new:  # no `expect` line: safe is what it expects
         return text, reprinted
-    first = True
-    decls: list[ast.Decl] = []
-    for d in spec.decls:
-        if isinstance(d, ast.ExpectDecl):
-            if first:
-                decls.append(safe)
-            first = False
-        else:
-            decls.append(d)
+    decls: list[ast.Decl] = [d for d in spec.decls if not isinstance(d, ast.ExpectDecl)]
+    at = next((i for i, d in enumerate(spec.decls) if isinstance(d, ast.ExpectDecl)), len(decls))
+    decls[at:at] = new
     wanted = ast.Spec(tuple(decls), file=file)
     if not reprinted:
         lines = text.splitlines(keepends=True)
@@ -136,13 +156,17 @@ def expect_safe(text: str, reprinted: bool, file: str) -> tuple[str, bool]:
                     != lines[s.line - 1][s.col - 1 : s.end_col - 1].strip()
                 ):
                     raise NotLocal("an expect line shared with something else")
-                lines[s.line - 1 : s.line] = ["expect safe\n"] if i == 0 else []
+                lines[s.line - 1 : s.line] = _expect_lines(new) if i == 0 else []
             edited = "".join(lines)
             if parse_text(edited, file) == wanted:
                 return edited, False
         except (NotLocal, SpecError):
             pass
     return format_spec(wanted), True
+
+
+def _expect_lines(expects: Sequence[ast.ExpectDecl]) -> list[str]:
+    return format_spec(ast.Spec(tuple(expects))).splitlines(keepends=True)
 
 
 def costs(

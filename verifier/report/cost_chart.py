@@ -105,8 +105,9 @@ def render_cost_chart(series: list[Series], title: str) -> str:
         f'font-weight="bold">{escape(title)}</text>',
     ]
     out += _axes(scale, ticks)
+    label_y = _end_label_ys(scale, series)
     for i, s in enumerate(series):
-        out += _series(scale, i, s)
+        out += _series(scale, i, s, label_y.get(i, 0.0))
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
@@ -139,10 +140,45 @@ def _axes(scale: _Scale, ticks: list[float]) -> list[str]:
     return out
 
 
-def _series(scale: _Scale, i: int, s: Series) -> list[str]:
+LABEL_H = 15.0  # a 13px label's line
+LABEL_CHAR_W = 7.5  # width of one of its characters, generously
+
+
+def _end_label(scale: _Scale, s: Series) -> tuple[float, float, bool, str] | None:
+    """(x, y, left, text) of a series' last-value label: left of its point in the right
+    half of the plot, right of it otherwise; None without points."""
+    if not s.points:
+        return None
+    last = max(s.points, key=lambda p: p.cores)
+    x = scale.px(last.cores)
+    left = x > LEFT + (WIDTH - LEFT - RIGHT) / 2
+    return x, scale.py(last.latency_ns) - 9, left, f"{last.latency_ns / 1000:.2f} µs"
+
+
+def _end_label_ys(scale: _Scale, series: list[Series]) -> dict[int, float]:
+    """The y of each series' last-value label, moved down until it overlaps no label
+    placed before it (placed top to bottom), so two close values never overprint."""
+    spans: list[tuple[float, float, float]] = []  # (x0, x1, y) of labels placed
+    out: dict[int, float] = {}
+    labels = [(i, lab) for i, s in enumerate(series) if (lab := _end_label(scale, s))]
+    for i, (x, y, left, text) in sorted(labels, key=lambda il: il[1][1]):
+        w = LABEL_CHAR_W * len(text)
+        x0, x1 = (x - 9 - w, x - 9) if left else (x + 9, x + 9 + w)
+        moved = True
+        while moved:
+            moved = False
+            for a0, a1, ay in spans:
+                if x0 < a1 and a0 < x1 and abs(y - ay) < LABEL_H:
+                    y, moved = ay + LABEL_H, True
+        spans.append((x0, x1, y))
+        out[i] = y
+    return out
+
+
+def _series(scale: _Scale, i: int, s: Series, label_y: float) -> list[str]:
     """One series: its line, markers, last value and legend entry."""
     px, py = scale.px, scale.py
-    pw, ph = WIDTH - LEFT - RIGHT, PLOT_HEIGHT
+    ph = PLOT_HEIGHT
     out = []
     color, dash = COLORS[i % len(COLORS)], DASHES[i % len(DASHES)]
     ordered = sorted(s.points, key=lambda p: p.cores)
@@ -155,14 +191,12 @@ def _series(scale: _Scale, i: int, s: Series) -> list[str]:
         )
     for p in ordered:
         out.append(_marker(i, px(p.cores), py(p.latency_ns), color, p.finished))
-    if ordered:  # the last value, written beside its point
-        last = ordered[-1]
-        x = px(last.cores)
-        left = x > LEFT + pw / 2
+    end = _end_label(scale, s)
+    if end is not None:  # the last value, written beside its point (`_end_label_ys`)
+        x, _, left, text = end
         out.append(
-            f'<text x="{x - 9 if left else x + 9:.1f}" y="{py(last.latency_ns) - 9:.1f}" '
-            f'text-anchor="{"end" if left else "start"}" fill="{color}">'
-            f"{last.latency_ns / 1000:.2f} µs</text>"
+            f'<text class="end-label" x="{x - 9 if left else x + 9:.1f}" y="{label_y:.1f}" '
+            f'text-anchor="{"end" if left else "start"}" fill="{color}">{text}</text>'
         )
     ly = TOP + ph + 64 + 20 * i
     out.append(

@@ -45,6 +45,11 @@ body { margin: 0; font: 14px/1.4 system-ui, sans-serif; color: #111827; backgrou
   align-items: start; }
 #tc-picture { padding: 8px; border-right: 1px solid #e5e7eb; min-width: 0; }
 #tc-picture svg { display: block; width: 100%; height: auto; }
+#tc-lanes { position: sticky; top: var(--nav-h, 48px); height: 22px; margin: -8px -8px 0;
+  background: rgba(255, 255, 255, .94); border-bottom: 1px solid #e5e7eb; z-index: 1;
+  overflow: hidden; }
+#tc-lanes span { position: absolute; top: 3px; transform: translateX(-50%);
+  font: bold 12px sans-serif; white-space: nowrap; color: #374151; }
 #tc-picture .step { cursor: pointer; }
 #tc-source { position: sticky; top: var(--nav-h, 48px);
   max-height: calc(100vh - var(--nav-h, 48px)); overflow-y: auto;
@@ -70,6 +75,26 @@ JS = """
   function byId(id) { return document.getElementById(id); }
   var nav = byId('tc-nav');
   document.documentElement.style.setProperty('--nav-h', nav.offsetHeight + 'px');
+  function barHeight() {
+    // what stays on top while the page scrolls: the step bar and the lane heads
+    var lanes = byId('tc-lanes');
+    return nav.offsetHeight + (lanes ? lanes.offsetHeight : 0);
+  }
+  function placeLanes() {
+    // the lanes' names in a row that stays in view, each over its lane's head
+    var row = byId('tc-lanes');
+    if (!row) { return; }
+    var at = row.getBoundingClientRect().left;
+    row.textContent = '';
+    var heads = document.querySelectorAll('#tc-picture svg text.lane-head');
+    for (var i = 0; i < heads.length; i++) {
+      var r = heads[i].getBoundingClientRect(), s = document.createElement('span');
+      s.textContent = heads[i].textContent;
+      s.style.left = Math.round(r.left + r.width / 2 - at) + 'px';
+      row.appendChild(s);
+    }
+  }
+  window.addEventListener('resize', placeLanes);
   function reveal(els) {
     // scroll the page so that all of `els` are in view below the bar (or the last one)
     var top = Infinity, bottom = -Infinity;
@@ -79,10 +104,10 @@ JS = """
       top = Math.min(top, r.top); bottom = Math.max(bottom, r.bottom);
     });
     if (top === Infinity) { return; }
-    var room = window.innerHeight - nav.offsetHeight;
-    if (top >= nav.offsetHeight && bottom <= window.innerHeight) { return; }
+    var bar = barHeight(), room = window.innerHeight - bar;
+    if (top >= bar && bottom <= window.innerHeight) { return; }
     var span = bottom - top, y;
-    if (span < room) { y = window.scrollY + top - nav.offsetHeight - (room - span) / 2; }
+    if (span < room) { y = window.scrollY + top - bar - (room - span) / 2; }
     else { y = window.scrollY + bottom - window.innerHeight + 8; }
     window.scrollTo(0, Math.max(0, y));
   }
@@ -113,6 +138,8 @@ JS = """
     var desc = byId('tc-current');
     desc.textContent = cur.describe;
     desc.className = cur.kinds.length ? 'race' : '';
+    // the bar grows when the step's description wraps: what sticks below it follows
+    document.documentElement.style.setProperty('--nav-h', nav.offsetHeight + 'px');
     document.body.setAttribute('data-current', String(cur.index));
     byId('tc-first').disabled = byId('tc-prev').disabled = pos === 0;
     byId('tc-last').disabled = byId('tc-next').disabled = pos === steps.length - 1;
@@ -153,14 +180,16 @@ JS = """
       var tops = keys.map(function (k) { return k.getBoundingClientRect().top; });
       var bottoms = keys.map(function (k) { return k.getBoundingClientRect().bottom; });
       var span = Math.max.apply(null, bottoms) - Math.min.apply(null, tops);
-      var room = window.innerHeight - nav.offsetHeight - 16;
+      var room = window.innerHeight - barHeight() - 16;
       if (span > room) {
         var w = svg.getBoundingClientRect().width;
         svg.style.width = Math.round(w * Math.max(room / span, 0.55)) + 'px';
       }
     }
+    placeLanes();
     reveal(keys);
   }
+  placeLanes();
 })();
 """
 
@@ -246,6 +275,7 @@ def render_html(trace: Trace, source: str | None = None) -> str:
 </div>
 <div id="tc-main">
 <div id="tc-picture">
+<div id="tc-lanes" aria-hidden="true"></div>
 {svg}</div>
 <div id="tc-source">
 <h2 title="{esc(trace.file)}">{esc(os.path.basename(trace.file))}</h2>

@@ -41,6 +41,7 @@ from verifier.report.svg_layout import (
     Content,
     Layout,
     fit,
+    fit_location,
     handler_frames,
     layout,
     legend_height,
@@ -95,7 +96,7 @@ def _step_svg(step: Step, box: Box, classes: str, content: Content, note_cls: st
         ty += EFFECT_H
     parts.append(
         f'<text class="loc" x="{_num(x + 6)}" y="{_num(ty + 1)}">'
-        f"{esc(fit(loc, box.w - 12, SMALL_W))}</text>"
+        f"{esc(fit_location(loc, box.w - 12, SMALL_W))}</text>"
     )
     ty += 17
     for note in content.notes:
@@ -126,15 +127,15 @@ def _aside_svg(box: Box, lines: list[str], kind: str) -> str:
 
 
 def render_svg(trace: Trace, source: str | None = None, *, title: bool = True) -> str:
-    """The swimlane diagram of a trace.  `source` is accepted for symmetry with
-    `render_html`; statements and locations already come from the trace.  Without
-    ``title`` the picture starts at the lane heads (the HTML page has its own)."""
-    del source
+    """The swimlane diagram of a trace.  Statements and locations come from the trace;
+    ``source`` (the spec text, the trace's own copy when None) gives the address space
+    each lane runs, shown in its head when the spec declares spaces.  Without ``title``
+    the picture starts at the lane heads (the HTML page has its own)."""
     lay = layout(trace)
     # a hang on another core than the one that moved last is drawn in that core's lane
     race = race_step(trace) if lay.blocked is None else None
     fill = stale_fill(trace)
-    body = _lanes(trace, lay)
+    body = _lanes(trace, lay, lane_spaces(trace, source if source is not None else trace.source))
     body += _frames(trace, lay)
     body += _boxes(trace, lay, race, fill)
     body += arrows(trace, lay, race, fill)
@@ -186,7 +187,32 @@ def _header(trace: Trace, width: float, top: float, height: float, title: bool) 
     return out
 
 
-def _lanes(trace: Trace, lay: Layout) -> list[str]:
+def lane_spaces(trace: Trace, source: str | None) -> dict[str, str]:
+    """lane -> the address spaces its core runs, in order (`P → Q` after a `switch Q`),
+    for a spec that declares spaces; empty without the spec text or spaces."""
+    from verifier.lang.checked import DEFAULT_SPACE
+    from verifier.lang.diagnostics import SpecError
+    from verifier.lang.frontend import load_text
+
+    if source is None or "space" not in source:
+        return {}
+    try:
+        checked = load_text(source, trace.file, [f"{k}={v}" for k, v in trace.params])
+    except SpecError:
+        return {}
+    if [s.name for s in checked.spaces] in ([], [DEFAULT_SPACE]):
+        return {}
+    out: dict[str, str] = {}
+    for core in checked.cores:
+        runs = [core.space]
+        for step in trace.steps:
+            if step.core == core.name and step.action == "switch" and not step.in_handler:
+                runs.append(step.text.split()[-1])
+        out[core.name] = " → ".join(runs)
+    return out
+
+
+def _lanes(trace: Trace, lay: Layout, spaces: dict[str, str]) -> list[str]:
     """One band per lane with its name and lifeline; a thin band for an idle lane;
     the lane of a core that hangs says so."""
     out: list[str] = []
@@ -196,6 +222,8 @@ def _lanes(trace: Trace, lay: Layout) -> list[str]:
         x, w = lay.lane_x(lane), lay.widths[lane]
         cls = "lane-mem" if lane == MEMORY else ("lane-even" if i % 2 == 0 else "lane-odd")
         head, head_cls = lane, "lane-head"
+        if lane in spaces and w >= LANE_W:
+            head = f"{lane} · runs {spaces[lane]}"
         if w < LANE_W:
             head_cls += " lane-idle"
         elif lay.blocked is not None and lane == trace.problem.core:

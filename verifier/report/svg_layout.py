@@ -10,7 +10,6 @@ width.  Drawing is in ``render_svg``.
 from __future__ import annotations
 
 import re
-import textwrap
 from dataclasses import dataclass
 
 from verifier.report.render_text import (
@@ -46,8 +45,40 @@ def short_paths(text: str) -> str:
 
 
 def fit(text: str, width: float, char_w: float) -> str:
+    """``text`` within ``width``: whole, else cut at a word boundary (a word is cut only
+    when it alone is longer than the room) and ended with an ellipsis."""
     n = max(int(width / char_w), 1)
-    return text if len(text) <= n else text[: max(n - 1, 0)] + "\u2026"
+    if len(text) <= n:
+        return text
+    head = text[: max(n - 1, 0)]
+    space = head.rfind(" ")
+    if space >= n // 2:
+        head = head[:space]
+    return head.rstrip() + "\u2026"
+
+
+_LINE = re.compile(r"(.*?)(:\d+(?::\d+)?)$")
+
+
+def fit_location(loc: str, width: float, char_w: float) -> str:
+    """`file.tlb:12` within ``width``: the `:line` is never cut; a long file name loses
+    the middle of its stem (`eager_mis…fence.tlb:12`), a folder goes first."""
+    n = max(int(width / char_w), 1)
+    if len(loc) <= n:
+        return loc
+    m = _LINE.fullmatch(loc)
+    if m is None:
+        return fit(loc, width, char_w)
+    name, line = m.group(1).rsplit("/", 1)[-1], m.group(2)
+    if len(name) + len(line) <= n:
+        return name + line
+    stem, dot, ext = name.rpartition(".")
+    stem, ext = (stem, dot + ext) if dot else (name, "")
+    room = n - len(line) - len(ext) - 1  # the ellipsis
+    if room < 2:
+        return "\u2026" + line
+    keep = stem[: (room + 1) // 2] + "\u2026" + stem[len(stem) - room // 2 :]
+    return keep + ext + line
 
 
 @dataclass(frozen=True)
@@ -212,10 +243,43 @@ def layout(trace: Trace) -> Layout:
 
 
 def _wrap(text: str, chars: int, most: int, indent: str = "") -> list[str]:
-    lines = textwrap.wrap(text, chars, subsequent_indent=indent) or [""]
+    """``text`` in lines of at most ``chars``, broken between words; a word longer than
+    a line (a file name with its line) is broken after one of `_ / . : -`, never inside
+    a word part; at most ``most`` lines, the last one cut at a word when there is more."""
+    lines: list[str] = []
+    line = ""
+    for piece, spaced in _pieces(text, chars):
+        add = (" " if spaced and line.strip() else "") + piece
+        if line.strip() and len(line) + len(add) > chars:
+            lines.append(line)
+            line = indent + piece
+        else:
+            line += add
+    lines.append(line)
     if len(lines) > most:
         lines = [*lines[: most - 1], fit(" ".join(lines[most - 1 :]), chars, 1)]
     return lines
+
+
+_PART = re.compile(r"[^_/.:\-]*[_/.:\-]?")
+
+
+def _pieces(text: str, chars: int) -> list[tuple[str, bool]]:
+    """The words of ``text`` (and whether a space comes before each); a word longer
+    than ``chars`` comes in parts, each ending at `_ / . : -`, none with a space before."""
+    out: list[tuple[str, bool]] = []
+    for word in text.split():
+        if len(word) <= chars:
+            out.append((word, True))
+            continue
+        part, first = "", True
+        for bit in (b for b in _PART.findall(word) if b):
+            if part and len(part) + len(bit) > chars:
+                out.append((part, first))
+                part, first = "", False
+            part += bit
+        out.append((part, first))
+    return out
 
 
 def handler_frames(trace: Trace) -> list[tuple[str, Step, Step]]:

@@ -163,7 +163,7 @@ class _Search:
                 if i >= next_check:  # about every `budget.EVERY` seconds of work
                     next_check = i + budget.stride(i)
                     if progress is not None:
-                        progress(len(parent), len(parent) - i, self.transitions, self.depth(i))
+                        progress(len(parent), len(parent) - i, self.transitions, self.depth(i - 1))
                 if len(parent) > max_states:
                     return False, f"state limit of {max_states} reached"
         except LimitReached as limit:  # a budget stride, or compiling the code at a new pc

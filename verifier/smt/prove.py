@@ -87,7 +87,7 @@ class Prover:
         ex = explore(
             replace(self.m.system, init=init),
             budget=Budget(limit, d.left(), d.max_memory, limit=d.limit),
-            progress=lambda n, _f, _t: self.phase(f"{what}: {n:,} states"),
+            progress=lambda n, *_: self.phase(f"{what}: {n:,} states"),
         )
         self.budget -= len(ex.states)
         return ex

@@ -40,7 +40,7 @@ from verifier.search.cluster.partition import owner_of
 from verifier.search.exploration import Found
 from verifier.search.hang import await_views
 
-ProgressFn = Callable[[int, int, int], None]  # (states, frontier, transitions)
+ProgressFn = Callable[..., None]  # (states, frontier, transitions, depth)
 
 
 class PartitionLost(Exception):
@@ -241,7 +241,7 @@ def _search(
         ex.states = range(total)
         layer += 1
         if progress is not None:
-            progress(total, size, ex.transitions)
+            progress(total, size, ex.transitions, layer)  # layer: the depth searched
         if total > max_states:
             ex.complete, ex.reason = False, f"state limit of {max_states} reached"
             return
