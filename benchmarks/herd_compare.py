@@ -1,179 +1,346 @@
-"""tlbcheck against herd7 on herdtools7's AArch64 VMSA catalogue (docs/arm64.md §4).
+"""tlbcheck against herd7 on herdtools7's AArch64 VMSA catalogue (issue 25, docs/arm64.md §4).
 
-    python3 benchmarks/herd_compare.py CATALOGUE [--herd HERD7] [--classes abc] [--timeout S]
+    python3 benchmarks/herd_compare.py --catalogue HERDTOOLS/catalogue/aarch64-VMSA
+        [--herd PATH/herd7 [--record]] [--only a,b] [--match TEXT] [--jobs 2]
+        [--timeout 60] [--max-states 2000000] [--verbose]
 
-CATALOGUE is `catalogue/aarch64-VMSA/tests` of a herdtools7 clone (the repository keeps
-no test of it).  herd7's verdicts come from running HERD7 (`herd7 -variant vmsa,fatal`)
-when given or on PATH, else from `benchmarks/herd_verdicts.tsv` (written by
-`--write-table` from a live run).  Each test falls in one class:
+Every test listed by the catalogue's ``tests/@all`` is read by tlbcheck's litmus
+reader, put in a class (verifier/lang/litmus_classify.py: a = page-table stores, TLBI,
+DSB, ISB and faults only; b = also DMB, dependencies, acquire/release, atomics, fault
+handlers; c = hardware access/dirty flags), checked under `arm`, and its observation
+(Never/Sometimes/Always) compared with herd7's.
 
-  (a) PTE stores, TLBI, DSB, ISB and faults only;
-  (b) also DMB, dependencies, acquire/release, atomics, fault handlers;
-  (c) hardware access/dirty flag management (TTHM, af, dbm).
+herd7's verdicts come from a live run when ``--herd`` names a herd7 binary (run as
+``herd7 -variant vmsa,fatal``: without ``vmsa`` herd7 treats pte_x as an ordinary
+variable and gives wrong verdicts silently), else from ``benchmarks/herd_verdicts.csv``,
+which ``--record`` rewrites from the live run.  The catalogue's own expected results
+(``tests/kinds.txt``) are shown where herd7 disagrees with them.  The repository holds
+no catalogue test, only the verdict table.
 
-Printed: one line per test that disagrees or that tlbcheck cannot state (with the
-reason), then agree / disagree / cannot state / no herd verdict, per class.
+Printed: agree/disagree per class, every disagreement with its cause (the analysed
+causes are in ``benchmarks/herd_causes.txt``: TEST: cause), and every test tlbcheck
+cannot state or decide, with the reason.  Exit status 0; 2 on bad arguments.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import os
 import re
 import shutil
 import subprocess
 import sys
 import time
+from collections import Counter
+from dataclasses import dataclass
+from multiprocessing import Pool
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
+from verifier.api import check_spec  # noqa: E402
 from verifier.lang.diagnostics import SpecError  # noqa: E402
 from verifier.lang.litmus_classify import classify  # noqa: E402
+from verifier.lang.litmus_lower import load_litmus  # noqa: E402
 from verifier.lang.litmus_parse import parse_litmus  # noqa: E402
-from verifier.litmus import check_litmus  # noqa: E402
-from verifier.run.budget import Budget  # noqa: E402
+from verifier.run.litmus import answer  # noqa: E402
 
-TABLE = HERE / "herd_verdicts.tsv"
-CLASS_B = re.compile(
-    r"\b(DMB|LDAR|LDAPR|STLR|SWP\w*|CAS\w*|LD(ADD|SET|CLR|EOR)\w*|ST(ADD|SET|CLR|EOR)\w*|"
-    r"LDXR|STXR|LDAXR|STLXR|EOR|ADD|AND|ORR|CMP|CSEL|CSET|B\.\w+|CBN?Z|SXTW|LSL|ERET|MSR)\b"
-)
+TABLE = ROOT / "benchmarks" / "herd_verdicts.csv"
+CAUSES = ROOT / "benchmarks" / "herd_causes.txt"
+CLASSES = ("a", "b", "c")
+_OBS = re.compile(r"^Observation\s+(\S+)\s+(Never|Sometimes|Always)\s+(\d+)\s+(\d+)", re.M)
 
 
-def tests_of(catalogue: Path) -> list[Path]:
-    return sorted(catalogue.rglob("*.litmus"))
+@dataclass(frozen=True)
+class Row:
+    test: str  # path under tests/, e.g. MP+shoot+dsb-isb.litmus or newlob/X.litmus
+    name: str
+    cls: str
+    why: str  # the class's reason
+    herd: str  # Never | Sometimes | Always | error: ...
+    ours: str  # Never | Sometimes | Always | cannot state: ... | inconclusive: ...
+    seconds: float
+    states: int
 
 
-def test_class(text: str, path: Path) -> str:
-    """The class `verifier.lang.litmus_classify` gives; a test it cannot read, by its text."""
+def tests_of(catalogue: Path) -> tuple[Path, list[str]]:
+    """The tests directory and its tests (paths relative to it), as ``@all`` lists them."""
+    base = catalogue / "tests" if (catalogue / "tests" / "@all").is_file() else catalogue
+    if not (base / "@all").is_file():
+        sys.exit(f"herd_compare: no tests/@all under {catalogue}")
+
+    def expand(listing: Path) -> list[str]:
+        out: list[str] = []
+        for line in listing.read_text().splitlines():
+            item = line.strip()
+            if not item or item.startswith("#"):
+                continue
+            path = listing.parent / item
+            if Path(item).name.startswith("@"):
+                out += expand(path)
+            else:
+                out.append(os.path.relpath(path, base))
+        return out
+
+    return base, expand(base / "@all")
+
+
+def classify_text(path: Path) -> tuple[str, str, str]:
+    """Name, class and reason; a test the reader cannot parse is classed by its text."""
+    text = path.read_text()
     try:
-        return classify(parse_litmus(text, str(path)))[0]
+        t = parse_litmus(text, str(path))
     except SpecError:
-        pass
-    body = text.partition("}")[2]
-    if re.search(r"TTHM|\baf\s*:|\bdbm\s*:", text):
-        return "c"
-    if CLASS_B.search(body) or re.search(r"P\d+\.F|\[X\d+,\s*[XW]\d+", body):
-        return "b"
-    return "a"
+        name = text.split(maxsplit=2)[1] if len(text.split()) > 1 else path.stem
+        if re.search(r"dbm\s*:\s*1", text) or re.search(r"(exists|forall)[^\n]*pte", text):
+            return name, "c", "hardware access/dirty flags (by its text: unreadable)"
+        return name, "b", "outside the a-subset (by its text: unreadable)"
+    cls, why = classify(t)
+    return t.name, cls, why
 
 
-def herd_live(herd: str, path: Path, timeout: float) -> tuple[str, int, int] | None:
-    """(Never|Sometimes|Always, positive, negative) from herd7, or None."""
+def herd_run(herd: str, path: Path, timeout: float) -> str:
     cmd = [herd, "-variant", "vmsa,fatal", str(path)]
+    if shutil.which("prlimit"):
+        cmd = ["prlimit", "--as=3000000000", "--", *cmd]
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout).stdout
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
-        return None
-    m = re.search(r"^Observation \S+ (Never|Sometimes|Always) (\d+) (\d+)", out, re.M)
-    return (m.group(1), int(m.group(2)), int(m.group(3))) if m else None
+        return f"error: herd7 timed out after {timeout:.0f}s"
+    m = _OBS.search(p.stdout)
+    if m is None:
+        err = (p.stderr.strip().splitlines() or ["no Observation line"])[-1]
+        return f"error: {err[:200]}"
+    return m.group(2)
 
 
-def read_table() -> dict[str, tuple[str, int, int]]:
-    out = {}
-    if TABLE.exists():
-        for line in TABLE.read_text().splitlines():
-            if line and not line.startswith("#"):
-                rel, obs, pos, neg = line.split("\t")
-                out[rel] = (obs, int(pos), int(neg))
-    return out
-
-
-def read_kinds(catalogue: Path) -> dict[str, tuple[str, int, int]]:
-    """The catalogue's own expected results (kinds.txt) as observations: Forbidden ->
-    Never, Required -> Always, Allowed -> Sometimes (read as "not Never")."""
-    out = {}
-    obs = {"Forbidden": "Never", "Forbid": "Never", "Required": "Always"}
-    for kinds in catalogue.rglob("kinds.txt"):
-        for line in kinds.read_text().splitlines():
-            parts = line.split()
-            if len(parts) == 2:
-                out[parts[0]] = (obs.get(parts[1], "Sometimes"), -1, -1)
-    return out
-
-
-def agrees(got: str, ref: tuple[str, int, int]) -> bool:
-    if ref[1] < 0 and ref[0] == "Sometimes":  # kinds.txt's Allowed: reachable
-        return got != "Never"
-    return got == ref[0]
-
-
-def ours(path: Path, states: int, timeout: float) -> tuple[str, str]:
-    """(Never|Sometimes|Always, '') or ('', why it cannot be stated or decided)."""
+def ours(path: Path, timeout: float, max_states: int) -> tuple[str, float, int]:
+    start = time.monotonic()
     try:
-        r = check_litmus(str(path), Budget(states, timeout, 1500))
+        checked = load_litmus(str(path), path.read_text())
     except SpecError as err:
-        return "", err.diagnostics[0].message.replace("tlbcheck cannot state this test: ", "")
-    except Exception as exc:
-        return "", f"internal error: {type(exc).__name__}: {exc}"
-    if not r.complete:
-        return "", f"inconclusive: {r.reason}"
-    return r.observation, ""
+        return f"cannot state: {err.diagnostics[0].message}", time.monotonic() - start, 0
+    r = check_spec(checked, "arm", max_states=max_states, timeout=timeout)
+    a = answer(checked, r)
+    if a.observation == "inconclusive":
+        return f"inconclusive: {r.reason}", r.seconds, r.states
+    if a.other:
+        return f"cannot state: the run also reached {', '.join(a.other)}", r.seconds, r.states
+    return a.observation, r.seconds, r.states
+
+
+@dataclass(frozen=True)
+class Job:
+    base: Path
+    test: str
+    herd: str  # a verdict from the table, or "run:PATH" to run herd7 at PATH
+    timeout: float
+    max_states: int
+    ours: bool  # run tlbcheck too
+    cached: tuple[str, float, int] | None = None  # tlbcheck's answer from --cache
+
+
+def _one(job: Job) -> Row:
+    path = job.base / job.test
+    name, cls, why = classify_text(path)
+    herd = job.herd
+    if herd.startswith("run:"):
+        herd = herd_run(herd[4:], path, job.timeout)
+    if job.cached is not None:
+        got, secs, states = job.cached
+    else:
+        got, secs, states = ours(path, job.timeout, job.max_states) if job.ours else ("-", 0.0, 0)
+    return Row(job.test, name, cls, why, herd, got, secs, states)
+
+
+def read_table(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        return {}
+    with path.open() as fh:
+        return {r["test"]: r["herd"] for r in csv.DictReader(fh)}
+
+
+def write_table(path: Path, rows: list[Row]) -> None:
+    """Rewrite the verdict table with ``rows``, keeping the other tests' lines."""
+    old: dict[str, list[str]] = {}
+    if path.is_file():
+        with path.open() as fh:
+            old = {
+                r["test"]: [r["test"], r["name"], r["class"], r["herd"]] for r in csv.DictReader(fh)
+            }
+    for r in rows:
+        old[r.test] = [r.test, r.name, r.cls, r.herd]
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["test", "name", "class", "herd"])
+        for key in sorted(old):
+            w.writerow(old[key])
+
+
+def read_cache(path: Path) -> dict[str, tuple[str, float, int]]:
+    if not path.is_file():
+        return {}
+    with path.open() as fh:
+        return {
+            r["test"]: (r["ours"], float(r["seconds"]), int(r["states"]))
+            for r in csv.DictReader(fh)
+        }
+
+
+def write_cache(path: Path, rows: list[Row]) -> None:
+    old = read_cache(path)
+    for r in rows:
+        if r.ours != "-":
+            old[r.test] = (r.ours, r.seconds, r.states)
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["test", "ours", "seconds", "states"])
+        for key in sorted(old):
+            w.writerow([key, *old[key]])
+
+
+def read_causes(path: Path) -> dict[str, str]:
+    out = {}
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            if line.strip() and not line.startswith("#") and ": " in line:
+                k, v = line.split(": ", 1)
+                out[k.strip()] = v.strip()
+    return out
+
+
+def kinds_expected(base: Path) -> dict[str, str]:
+    path = base / "kinds.txt"
+    out = {}
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            parts = line.split()
+            if len(parts) >= 2 and not line.startswith("#"):
+                out[parts[0]] = parts[1]
+    return out
+
+
+def decided(v: str) -> bool:
+    return v in ("Never", "Sometimes", "Always")
+
+
+def report(rows: list[Row], kinds: dict[str, str], causes: dict[str, str], verbose: bool) -> None:
+    print(
+        f"{'class':5} {'tests':>5} {'compared':>8} {'agree':>5} {'disagree':>8} "
+        f"{'cannot state':>12} {'undecided':>9} {'herd7 n/a':>9}  agreement"
+    )
+    for cls in CLASSES:
+        mine = [r for r in rows if r.cls == cls]
+        if not mine:
+            continue
+        herd_ok = [r for r in mine if decided(r.herd)]
+        cmp_ = [r for r in herd_ok if decided(r.ours)]
+        agree = sum(r.ours == r.herd for r in cmp_)
+        cannot = sum(r.ours.startswith("cannot state") for r in herd_ok)
+        undecided = sum(r.ours.startswith("inconclusive") for r in herd_ok)
+        pct = f"{100 * agree / len(mine):.0f}% of the class" if mine else ""
+        print(
+            f"{cls:5} {len(mine):>5} {len(cmp_):>8} {agree:>5} {len(cmp_) - agree:>8} "
+            f"{cannot:>12} {undecided:>9} {len(mine) - len(herd_ok):>9}  {pct}"
+        )
+    print()
+    bad = [r for r in rows if decided(r.herd) and decided(r.ours) and r.ours != r.herd]
+    print(f"Disagreements ({len(bad)}):")
+    for r in sorted(bad, key=lambda r: (r.cls, r.test)):
+        cause = causes.get(r.name, "not analysed yet")
+        print(f"  [{r.cls}] {r.name}: herd7 {r.herd}, tlbcheck {r.ours} -- {cause}")
+    print()
+    reasons = Counter(_short(r.ours) for r in rows if not decided(r.ours))
+    print(f"Not stated or not decided by tlbcheck ({sum(reasons.values())}), by reason:")
+    for reason, n in reasons.most_common():
+        print(f"  {n:4}  {reason}")
+    if verbose:
+        for r in sorted(rows, key=lambda r: (r.cls, r.test)):
+            if not decided(r.ours):
+                print(f"  [{r.cls}] {r.name}: {r.ours}")
+    herd_bad = [r for r in rows if not decided(r.herd)]
+    if herd_bad:
+        print(f"\nherd7 gave no verdict ({len(herd_bad)}):")
+        for r in herd_bad:
+            print(f"  [{r.cls}] {r.name}: {r.herd}")
+    wrong_kind = [r for r in rows if _kind_mismatch(r, kinds)]
+    if wrong_kind:
+        print(f"\nherd7 differs from the catalogue's kinds.txt ({len(wrong_kind)}):")
+        for r in wrong_kind:
+            print(f"  {r.name}: herd7 {r.herd}, kinds.txt {kinds[r.name]}")
+
+
+def _short(v: str) -> str:
+    """A reason without the instruction text in parentheses, so reasons group."""
+    return re.sub(r"\s*\([^()]*\)", "", v, count=1) if "outside" in v else v
+
+
+def _kind_mismatch(r: Row, kinds: dict[str, str]) -> bool:
+    want = kinds.get(r.name)
+    if want is None or not decided(r.herd):
+        return False
+    allowed = r.herd != "Never"
+    return (want.startswith("Allow") and not allowed) or (want.startswith("Forbid") and allowed)
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("catalogue", type=Path)
-    ap.add_argument("--herd", help="herd7 binary (default: herd7 on PATH, else the table)")
-    ap.add_argument("--classes", default="abc")
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--catalogue", required=True, type=Path, help="catalogue/aarch64-VMSA")
+    ap.add_argument("--herd", help="a herd7 binary to run live (default: the verdict table)")
+    ap.add_argument("--record", action="store_true", help="rewrite the verdict table from --herd")
+    ap.add_argument("--table", type=Path, default=TABLE)
+    ap.add_argument("--only", default="a,b,c", help="classes to run (default a,b,c)")
+    ap.add_argument("--match", default="", help="only tests whose path contains TEXT")
+    ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds per test and tool")
-    ap.add_argument("--max-states", type=int, default=500_000)
-    ap.add_argument("--only", help="a regular expression on test names")
-    ap.add_argument("--write-table", action="store_true", help="save herd7's live verdicts")
+    ap.add_argument("--max-states", type=int, default=2_000_000)
+    ap.add_argument("--verbose", action="store_true", help="list every test not stated")
+    ap.add_argument("--fill", action="store_true", help="run herd7 where the table lacks a test")
+    ap.add_argument("--herd-only", action="store_true", help="run herd7 only (with --record)")
+    ap.add_argument("--cache", type=Path, help="tlbcheck's answers kept in FILE and reused")
     args = ap.parse_args()
-    herd = args.herd or shutil.which("herd7")
-    table = {} if herd else read_table()
-    kinds = {} if herd or table else read_kinds(args.catalogue)
-    live: dict[str, tuple[str, int, int]] = {}
-    counts = {
-        c: {"agree": 0, "disagree": 0, "cannot state": 0, "no herd verdict": 0} for c in "abc"
-    }
-    started = time.monotonic()
-    for path in tests_of(args.catalogue):
-        rel = str(path.relative_to(args.catalogue))
-        if args.only and not re.search(args.only, rel):
+    if args.record and not args.herd:
+        ap.error("--record needs --herd")
+    base, tests = tests_of(args.catalogue)
+    tests = [t for t in tests if args.match in t]
+    only = set(args.only.split(","))
+    table = read_table(args.table)
+    cache = read_cache(args.cache) if args.cache else {}
+    jobs = []
+    for test in tests:
+        _, cls, _ = classify_text(base / test)
+        if cls not in only:
             continue
-        cls = test_class(path.read_text(errors="replace"), path)
-        if cls not in args.classes:
-            continue
-        text = path.read_text()
-        name = text.split(None, 2)[1] if len(text.split(None, 2)) > 1 else path.stem
-        ref = herd_live(herd, path, args.timeout) if herd else table.get(rel) or kinds.get(name)
-        if ref is not None:
-            live[rel] = ref
-        got, why = ours(path, args.max_states, args.timeout)
-        if ref is None:
-            counts[cls]["no herd verdict"] += 1
-            print(f"({cls}) {rel}: no herd7 verdict")
-        elif not got:
-            counts[cls]["cannot state"] += 1
-            print(f"({cls}) {rel}: cannot state: {why}")
-        elif agrees(got, ref):
-            counts[cls]["agree"] += 1
+        if args.herd and not (args.fill and test in table):
+            herd = f"run:{args.herd}"
         else:
-            counts[cls]["disagree"] += 1
-            print(f"({cls}) {rel}: DISAGREE tlbcheck {got}, herd7 {ref[0]} {ref[1]} {ref[2]}")
-        sys.stdout.flush()
-    if args.write_table and herd:
-        rows = [f"{rel}\t{o}\t{p}\t{n}" for rel, (o, p, n) in sorted(live.items())]
-        TABLE.write_text("# herd7 -variant vmsa,fatal: test, observation, positive, negative\n"
-                         + "\n".join(rows) + "\n")  # fmt: skip
-    source = (
-        f"herd7 live ({herd})" if herd else f"the table {TABLE.name}" if table
-        else "the catalogue's kinds.txt (no herd7, no table)"
-    )  # fmt: skip
-    print(f"\nherd7 verdicts from {source}; {time.monotonic() - started:.0f} s")
-    print(
-        f"{'class':6} {'tests':>6} {'agree':>6} {'disagree':>9} {'cannot state':>13} {'no herd':>8}"
-    )
-    for c in args.classes:
-        k = counts[c]
-        total = sum(k.values())
-        print(f"({c})    {total:6} {k['agree']:6} {k['disagree']:9} {k['cannot state']:13} "
-              f"{k['no herd verdict']:8}")  # fmt: skip
+            herd = table.get(test, "error: not in the verdict table")
+        jobs.append(
+            Job(
+                base, test, herd, args.timeout, args.max_states, not args.herd_only, cache.get(test)
+            )
+        )
+    rows: list[Row] = []
+    with Pool(max(1, args.jobs)) as pool:
+        for row in pool.imap(_one, jobs, chunksize=1):
+            rows.append(row)
+            if len(rows) % 20 == 0 or len(rows) == len(jobs):  # kept as the run goes
+                if args.record:
+                    write_table(args.table, rows)
+                if args.cache:
+                    write_cache(args.cache, rows)
+    if args.herd_only:
+        for cls in CLASSES:
+            got = Counter(r.herd if decided(r.herd) else "no verdict" for r in rows if r.cls == cls)
+            print(f"{cls}: " + ", ".join(f"{k} {v}" for k, v in sorted(got.items())))
+        return 0
+    source = f"herd7 live ({args.herd})" if args.herd else f"verdict table {args.table.name}"
+    print(f"{len(rows)} tests of {base}; herd7 verdicts: {source}\n")
+    report(rows, kinds_expected(base), read_causes(CAUSES), args.verbose)
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

@@ -25,7 +25,6 @@ LAYERS = [
     "report",
     "engine",
     "api",
-    "litmus",
     "repair",
     "suite",
     "cli",

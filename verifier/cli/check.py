@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from verifier.api import (
@@ -19,14 +20,15 @@ from verifier.api import (
 from verifier.cli import common as cli
 from verifier.cli.cost import cost_line
 from verifier.engine import ENGINES
-from verifier.lang.checked import ALL_MODELS, MODELS, CheckedSpec
+from verifier.lang.checked import MODELS, CheckedSpec
 from verifier.lang.diagnostics import SpecError
-from verifier.litmus import check_litmus
 from verifier.report import files
 from verifier.report.render_text import render_text
 from verifier.report.terminal import Progress, paint, use_color
-from verifier.run.budget import Budget, LimitReached
-from verifier.run.result import Result
+from verifier.run.budget import LimitReached
+from verifier.run.litmus import LitmusAnswer
+from verifier.run.litmus import answer as litmus_answer
+from verifier.run.result import Result, Trace
 from verifier.search.cluster.runtime import ClusterError
 
 
@@ -39,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("files", nargs="+", metavar="FILE")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--model", choices=ALL_MODELS, help="memory model (default: the spec's `model`)")
+    g.add_argument("--model", choices=MODELS, help="memory model (default: the spec's `model`)")
     g.add_argument("--all-models", action="store_true", help="check under sc, tso and pso")
     g.add_argument(
         "--expected-models",
@@ -174,12 +176,8 @@ def run(args: argparse.Namespace) -> int:
     if args.cluster is not None and args.engine not in ("explicit", "auto"):
         sys.stderr.write("tlbcheck check: error: --cluster runs the explicit search only\n")
         return cli.EXIT_BAD_INPUT
-    litmus = [check_litmus_file(f, args) for f in args.files if f.endswith(".litmus")]
-    args.files = [f for f in args.files if not f.endswith(".litmus")]
-    if not args.files:
-        return max(litmus)
     try:
-        return max([_run(args), *litmus])
+        return _run(args)
     except ClusterError as err:
         sys.stderr.write(f"tlbcheck check: error: {err}\n")
         return cli.EXIT_BAD_INPUT
@@ -228,26 +226,51 @@ def _check_one(
     return r
 
 
-def _print_result(r: Result, cost: str, quiet: bool, color: bool) -> None:
-    """The verdict line, the cost line, then (unless ``quiet``) what coverage says and
-    each trace."""
-    print(verdict_line(r, color))
+def _print_result(
+    r: Result, answer: LitmusAnswer | None, cost: str, quiet: bool, color: bool
+) -> None:
+    """The verdict line (a litmus test's answer for one), the cost line, then (unless
+    ``quiet``) what coverage says and each trace (a litmus test's witness)."""
+    print(verdict_line(r, color) if answer is None else litmus_line(r, answer))
     if cost:
         print(cost)
     if quiet:
         return
-    for text in coverage_lines(r):
-        print(text)
-    for t in r.traces:
+    if answer is None:
+        for text in coverage_lines(r):
+            print(text)
+    for t in r.traces if answer is None else witness(r, answer):
         print()
         print(render_text(t))
         print()
+
+
+def litmus_line(r: Result, a: LitmusAnswer) -> str:
+    """A litmus test's answer as herd7 words it: outcome, observation, whether the
+    condition is validated (``Ok``/``No``), and herd7's flags."""
+    if a.validated is None:
+        return f"{r.file}  {r.model}  inconclusive  ({r.reason})"
+    other = f"  (also reached: {', '.join(a.other)})" if a.other else ""
+    other += "".join(f"  Flag {f}" for f in a.flags)
+    return (
+        f"{r.file}  {r.model}  Test {a.test} {a.outcome}  Observation {a.observation}  "
+        f"{a.condition}: {'Ok' if a.validated else 'No'}  "
+        f"{r.states} states  {r.seconds:.2f}s{other}"
+    )
+
+
+def witness(r: Result, a: LitmusAnswer) -> list[Trace]:
+    """The trace worth showing: a final state satisfying the condition's proposition
+    (when the outcome is allowed), else one that does not (a `forall` that fails)."""
+    t = r.trace("positive") or (r.trace("negative") if a.condition.startswith("forall") else None)
+    return [t] if t is not None else []
 
 
 def _run(args: argparse.Namespace) -> int:
     color = use_color(sys.stdout, args.no_color) and not args.json
     results: list[Result] = []
     costs: list[dict[str, object] | None] = []
+    answers: list[LitmusAnswer | None] = []
     bad_input = False
     errors: list[dict[str, object]] = []
     out = files.ensure_dir(args.out) if args.out else None  # a bad place fails before any run
@@ -264,6 +287,7 @@ def _run(args: argparse.Namespace) -> int:
             r = unloaded(f, args.model or "-", limit.reason, started, args.engine)
             results.append(r)
             costs.append(None)
+            answers.append(None)
             if not args.json:
                 print(verdict_line(r, color))
             continue
@@ -279,41 +303,35 @@ def _run(args: argparse.Namespace) -> int:
                 }
             )
             continue
-        for i, model in enumerate(_models(args, checked.model, expected_models(checked))):
+        models = _models(args, checked.model, expected_models(checked))
+        if checked.litmus is not None and models != ["arm"]:
+            bad_input = True
+            sys.stderr.write(f"{f}: error: a litmus test is checked under arm only\n")
+            continue
+        for i, model in enumerate(models):
             r = _check_one(args, checked, model, started if i == 0 else None, results)
             if args.strict:
                 r = strict(r)
+            answer = litmus_answer(checked, r) if checked.litmus is not None else None
+            if answer is not None:  # a litmus test states no expectation to meet
+                r = replace(r, expectation_met=True)
             results.append(r)
+            answers.append(answer)
             line, run_cost = cost_line(checked, model) if args.cost else ("", None)
             costs.append(run_cost.to_json() if run_cost else None)
             for path in write_traces(r, names[n], out, svg):
                 sys.stderr.write(f"trace written to {path}\n")
             if not args.json:
-                _print_result(r, line, args.quiet, color)
+                _print_result(r, answer, line, args.quiet, color)
             sys.stdout.flush()
     if args.json:
         out_json = [
-            {**r.to_json(), **({"cost": c} if c is not None else {})}
-            for r, c in zip(results, costs, strict=True)
+            {
+                **r.to_json(),
+                **({"cost": c} if c is not None else {}),
+                **({"litmus": a.to_json()} if a is not None else {}),
+            }
+            for r, c, a in zip(results, costs, answers, strict=True)
         ]
         print(json.dumps(out_json + errors, indent=1))
     return exit_code(results, bad_input)
-
-
-def check_litmus_file(f: str, args: argparse.Namespace) -> int:
-    """A herd `.litmus` test under `arm` (docs/arm64.md §4): its answer line and, unless
-    -q, the trace of an outcome satisfying the condition. Exit code 0 when answered, 2 on
-    unreadable or unstateable input, 3 when a limit ended the search."""
-    try:
-        r = check_litmus(f, Budget(args.max_states, args.timeout, args.max_memory))
-    except SpecError as err:
-        sys.stderr.write(str(err) + "\n")
-        return cli.EXIT_BAD_INPUT
-    print(r.line())
-    if not args.quiet:
-        for t in r.traces:
-            print()
-            print(render_text(t))
-            print()
-    sys.stdout.flush()
-    return cli.EXIT_INCONCLUSIVE if not r.complete else cli.EXIT_OK

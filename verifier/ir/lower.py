@@ -10,6 +10,7 @@ from verifier.ir import program as P
 from verifier.ir.flat import LowerError, fold, resolve_next, source_text
 from verifier.ir.limits import MAX_INSTRUCTIONS, too_big, unrolled_size
 from verifier.ir.lower_decls import Tables, lower_spaces, lower_tables, lower_words, tables
+from verifier.ir.lower_litmus import attach_litmus
 from verifier.lang import ast
 from verifier.lang.checked import DEFAULT_RANGE, CheckedSpec, CoreInstance, Ref
 from verifier.lang.span import Span
@@ -347,7 +348,7 @@ def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Progr
     lcores = [_lower_core(t, ci, inst) for ci, inst in enumerate(spec.cores)]
     handlers = tuple(P.Handler(h.name, h.params, h.param_kinds, h.span) for h in spec.handlers)
     levels = lower_tables(t)
-    return P.Program(
+    prog = P.Program(
         spec.title,
         spec.file,
         spec.source,
@@ -367,6 +368,7 @@ def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Progr
         frame_data=spec.frame_data,
         ad=spec.ad,
     )
+    return attach_litmus(prog, spec)
 
 
 def _lower_core(t: Tables, ci: int, inst: CoreInstance) -> P.Core:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from verifier.ir.final import PFinal
 from verifier.lang.span import Span
 
 # ---------------------------------------------------------------- expressions
@@ -358,6 +359,7 @@ class Program:
     frame_data: tuple[int, ...] = ()  # per frame: initial data word; () when no data access
     fatal: bool = False  # a fault stops its core (herd's `fatal`; `.litmus` input)
     ad: str = "none"  # 'hardware': the walker sets accessed/dirty bits
+    final: PFinal | None = None  # a litmus test's final condition (ir/final.py)
 
     def walk(self, space: int, page: int) -> tuple[int, int] | None:
         """(dir, slot) of a two-level page, None for a one-level one."""

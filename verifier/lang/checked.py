@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from verifier.lang import ast
+from verifier.lang.final import Litmus
 from verifier.lang.span import Span
 
 MODELS = ("sc", "tso", "pso")  # what `expect` without `under` and --all-models cover
@@ -110,6 +111,7 @@ class CheckedSpec:
     # id(node) -> what it names, for every Name, PageRef, PageName and TargetName in a body
     refs: Mapping[int, Ref] = field(default_factory=dict, compare=False, repr=False)
     frame_data: tuple[int, ...] = ()  # per frame: initial data word; () when none is used
+    litmus: Litmus | None = None  # a spec lowered from a `.litmus` test (lang/final.py)
 
     def param(self, name: str) -> int:
         return dict(self.params)[name]
