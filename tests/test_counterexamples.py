@@ -100,7 +100,8 @@ def test_names() -> None:
     assert cx.file_name("specs__x", "tso", "use-after-free") == "specs__x.tso.use-after-free.json"
     assert cx.parse_name("specs__x.y.tso.hang.json") == ("specs__x.y", "tso", "hang")
     assert cx.parse_name("specs__x.tso.nonsense.json") is None
-    assert cx.parse_name("specs__x.arm.hang.json") is None
+    assert cx.parse_name("specs__x.vax.hang.json") is None
+    assert cx.parse_name("specs__x.arm.hang.json") == ("specs__x", "arm", "hang")
     assert cx.parse_name("README.md") is None
     assert all("." not in k for k in PROBLEM_KINDS)
 

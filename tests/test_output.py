@@ -154,7 +154,7 @@ def saved_trace(two_stems: list[str], tmp_path: Path, capsys: pytest.CaptureFixt
 @pytest.mark.parametrize(
     "change, message",
     [
-        (lambda d: d.update(model="arm"), "model: unknown memory model 'arm'"),
+        (lambda d: d.update(model="vax"), "model: unknown memory model 'vax'"),
         (lambda d: d.update(kind="bogus"), "kind: unknown problem kind 'bogus'"),
         (lambda d: d.update(params={"N": "abc"}), "params.N: expected a whole number"),
         (lambda d: d["steps"][0].update(text=12), "steps[0].text: expected a string, got a number"),

@@ -13,7 +13,7 @@ from typing import Any
 
 from verifier.engine import Explore, Search, depth_done, explore_model, shortest
 from verifier.lang.ast import ExpectDecl
-from verifier.lang.checked import MODELS, CheckedSpec
+from verifier.lang.checked import ALL_MODELS, MODELS, CheckedSpec
 from verifier.lang.frontend import load
 from verifier.replay import ReplayOutcome, replay_trace  # noqa: F401 (part of the API)
 from verifier.run.budget import Budget, LimitReached
@@ -41,7 +41,7 @@ def expected_models(checked: CheckedSpec) -> list[str]:
     named: set[str] = set()
     for e in checked.expects:
         named.update(e.models if e.models is not None else MODELS)
-    return [m for m in MODELS if m in named] or [checked.model]
+    return [m for m in ALL_MODELS if m in named] or [checked.model]
 
 
 def traces_of(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from verifier.lang.checked import CheckedSpec
 from verifier.lang.frontend import load, load_text
 
+from .arm import machine_for
 from .machine import Machine, Out
 from .state import State
 
@@ -31,7 +32,7 @@ class OracleResult:
 
 
 def run_oracle(checked: CheckedSpec, model: str, max_states: int = 200_000) -> OracleResult:
-    m = Machine(checked, model)
+    m = machine_for(checked, model)
     start = m.initial()
     index: dict[State, int] = {start: 0}
     states = [start]

@@ -43,6 +43,9 @@ class CoreSt(NamedTuple):
     buf: tuple[tuple[Any, ...], ...]
     tlb: frozenset[tuple[Any, ...]]
     queue: tuple[tuple[Any, ...], ...]
+    # the `arm` model (oracle/arm.py): (instructions performed early, held translation
+    # reads as (pc, (pte, wid), page, space), marks as (pc, issuer)); () otherwise
+    arm: tuple[Any, ...] = ()
     psc: frozenset[tuple[str, str]] = frozenset()  # (dir, table): cached upper-level entries
 
 
@@ -106,6 +109,8 @@ def _wids(s: State) -> set[int]:
     for c in s.cores:
         out.update(e[2][1] for e in c.buf if e[0] == "st" and e[1][0] in PTE_ADDRS)
         out.update(e[5] for e in c.tlb)
+        if c.arm:
+            out.update(h[1][1] for h in c.arm[1])
     return out
 
 
@@ -131,5 +136,6 @@ def compact(s: State) -> State:
             ("st", e[1], pv(e[2])) if e[0] == "st" and e[1][0] in PTE_ADDRS else e for e in c.buf
         )
         tlb = frozenset((*e[:5], rank[e[5]], *e[6:]) for e in c.tlb)
-        cores.append(c._replace(buf=buf, tlb=tlb))
+        arm = c.arm and (c.arm[0], tuple((h[0], pv(h[1]), *h[2:]) for h in c.arm[1]), c.arm[2])
+        cores.append(c._replace(buf=buf, tlb=tlb, arm=arm))
     return State(tuple(cores), mapping(s.mem), mapping(s.last), mapping(s.rec), s.freed)

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from verifier.api import (
@@ -25,7 +26,9 @@ from verifier.report import files
 from verifier.report.render_text import render_text
 from verifier.report.terminal import Progress, paint, use_color
 from verifier.run.budget import LimitReached
-from verifier.run.result import Result
+from verifier.run.litmus import LitmusAnswer
+from verifier.run.litmus import answer as litmus_answer
+from verifier.run.result import Result, Trace
 from verifier.search.cluster.runtime import ClusterError
 
 
@@ -233,26 +236,51 @@ def _check_one(
     return r
 
 
-def _print_result(r: Result, cost: str, quiet: bool, color: bool) -> None:
-    """The verdict line, the cost line, then (unless ``quiet``) what coverage says and
-    each trace."""
-    print(verdict_line(r, color))
+def _print_result(
+    r: Result, answer: LitmusAnswer | None, cost: str, quiet: bool, color: bool
+) -> None:
+    """The verdict line (a litmus test's answer for one), the cost line, then (unless
+    ``quiet``) what coverage says and each trace (a litmus test's witness)."""
+    print(verdict_line(r, color) if answer is None else litmus_line(r, answer))
     if cost:
         print(cost)
     if quiet:
         return
-    for text in coverage_lines(r):
-        print(text)
-    for t in r.traces:
+    if answer is None:
+        for text in coverage_lines(r):
+            print(text)
+    for t in r.traces if answer is None else witness(r, answer):
         print()
         print(render_text(t))
         print()
+
+
+def litmus_line(r: Result, a: LitmusAnswer) -> str:
+    """A litmus test's answer as herd7 words it: outcome, observation, whether the
+    condition is validated (``Ok``/``No``), and herd7's flags."""
+    if a.validated is None:
+        return f"{r.file}  {r.model}  inconclusive  ({r.reason})"
+    other = f"  (also reached: {', '.join(a.other)})" if a.other else ""
+    other += "".join(f"  Flag {f}" for f in a.flags)
+    return (
+        f"{r.file}  {r.model}  Test {a.test} {a.outcome}  Observation {a.observation}  "
+        f"{a.condition}: {'Ok' if a.validated else 'No'}  "
+        f"{r.states} states  {r.seconds:.2f}s{other}"
+    )
+
+
+def witness(r: Result, a: LitmusAnswer) -> list[Trace]:
+    """The trace worth showing: a final state satisfying the condition's proposition
+    (when the outcome is allowed), else one that does not (a `forall` that fails)."""
+    t = r.trace("positive") or (r.trace("negative") if a.condition.startswith("forall") else None)
+    return [t] if t is not None else []
 
 
 def _run(args: argparse.Namespace) -> int:
     color = use_color(sys.stdout, args.no_color) and not args.json
     results: list[Result] = []
     costs: list[dict[str, object] | None] = []
+    answers: list[LitmusAnswer | None] = []
     bad_input = False
     errors: list[dict[str, object]] = []
     out = files.ensure_dir(args.out) if args.out else None  # a bad place fails before any run
@@ -269,6 +297,7 @@ def _run(args: argparse.Namespace) -> int:
             r = unloaded(f, args.model or "-", limit.reason, started, args.engine)
             results.append(r)
             costs.append(None)
+            answers.append(None)
             if not args.json:
                 print(verdict_line(r, color))
             continue
@@ -284,22 +313,35 @@ def _run(args: argparse.Namespace) -> int:
                 }
             )
             continue
-        for i, model in enumerate(_models(args, checked.model, expected_models(checked))):
+        models = _models(args, checked.model, expected_models(checked))
+        if checked.litmus is not None and models != ["arm"]:
+            bad_input = True
+            sys.stderr.write(f"{f}: error: a litmus test is checked under arm only\n")
+            continue
+        for i, model in enumerate(models):
             r = _check_one(args, checked, model, started if i == 0 else None, results)
             if args.strict:
                 r = strict(r)
+            answer = litmus_answer(checked, r) if checked.litmus is not None else None
+            if answer is not None:  # a litmus test states no expectation to meet
+                r = replace(r, expectation_met=True)
             results.append(r)
+            answers.append(answer)
             line, run_cost = cost_line(checked, model) if args.cost else ("", None)
             costs.append(run_cost.to_json() if run_cost else None)
             for path in write_traces(r, names[n], out, svg):
                 sys.stderr.write(f"trace written to {path}\n")
             if not args.json:
-                _print_result(r, line, args.quiet, color)
+                _print_result(r, answer, line, args.quiet, color)
             sys.stdout.flush()
     if args.json:
         out_json = [
-            {**r.to_json(), **({"cost": c} if c is not None else {})}
-            for r, c in zip(results, costs, strict=True)
+            {
+                **r.to_json(),
+                **({"cost": c} if c is not None else {}),
+                **({"litmus": a.to_json()} if a is not None else {}),
+            }
+            for r, c, a in zip(results, costs, answers, strict=True)
         ]
         print(json.dumps(out_json + errors, indent=1))
     return exit_code(results, bad_input)

@@ -17,7 +17,7 @@ from pathlib import Path
 from verifier.cli import common as cli
 from verifier.cost.table import CostTable, load_table
 from verifier.cost.timing import PHASES, CostRun, timed_run
-from verifier.lang.checked import MODELS, CheckedSpec
+from verifier.lang.checked import ALL_MODELS, CheckedSpec
 from verifier.lang.diagnostics import SpecError
 from verifier.lang.frontend import load
 from verifier.report.cost_chart import Point, Series, render_cost_chart
@@ -52,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="the param that sets the core count (default N)",
     )
     p.add_argument("--costs", metavar="FILE", help="a TOML cost table replacing default figures")
-    p.add_argument("--model", choices=MODELS, help="memory model (default: the spec's `model`)")
+    p.add_argument("--model", choices=ALL_MODELS, help="memory model (default: the spec's `model`)")
     p.add_argument("--plot", metavar="FILE.svg", help="write a latency-vs-cores chart")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.set_defaults(func=run)

@@ -31,6 +31,8 @@ def weight(ins: P.Instr) -> int | None:
     buffer is empty."""
     if isinstance(ins, P.IAtomic) or (isinstance(ins, P.IFence) and ins.kind == "full"):
         return None
+    if isinstance(ins, P.IBarrier) and ins.kind != "isb":
+        return None
     if isinstance(ins, BUFFERED) or (isinstance(ins, P.IFence) and ins.kind == "release"):
         return 1
     return 0

@@ -10,6 +10,7 @@ from verifier.ir import program as P
 from verifier.ir.flat import LowerError, fold, resolve_next, source_text
 from verifier.ir.limits import MAX_INSTRUCTIONS, too_big, unrolled_size
 from verifier.ir.lower_decls import Tables, lower_spaces, lower_tables, lower_words, tables
+from verifier.ir.lower_litmus import attach_litmus
 from verifier.lang import ast
 from verifier.lang.checked import DEFAULT_RANGE, CheckedSpec, CoreInstance, Ref
 from verifier.lang.span import Span
@@ -215,6 +216,8 @@ class _CoreLowerer:
                 self.emit(lambda a, b: P.IAtomic(a, b, dest, o, addr, largs), sp)
             case ast.Fence(kind=fence_kind):
                 self.emit(lambda a, b: P.IFence(a, b, fence_kind), sp)
+            case ast.Barrier(kind=k, which=w):
+                self.emit(lambda a, b: P.IBarrier(a, b, k, w), sp)
             case ast.Ipi(targets=ts, handler=h, args=args):
                 cores = tuple(sorted({c for t in ts for c in self.targets(t)}))
                 hi = [x.name for x in self.t.spec.handlers].index(h)
@@ -248,9 +251,19 @@ class _CoreLowerer:
                 self.emit(lambda a, b: P.IFlushAsid(a, b, asid), sp)
             case ast.FlushAll():
                 self.emit(lambda a, b: P.IFlushAll(a, b), sp)
-            case ast.Access(kind=access_kind, page=ref):
+            case ast.Access(kind=access_kind, page=ref, dest=d, value=v):
                 _, page = self.page(ref)
-                self.emit(lambda a, b: P.IAccess(a, b, access_kind, page), sp)
+                dest = self.reg(d.name) if d is not None else None
+                val = self.expr(v) if v is not None else None
+                self.emit(lambda a, b: P.IAccess(a, b, access_kind, page, dest, val), sp)
+            case ast.Tlbi(scope="page", broadcast=bc, page=ref) if ref is not None:
+                space, page = self.page(ref)
+                self.emit(lambda a, b: P.ITlbi(a, b, "page", bc, space, page), sp)
+            case ast.Tlbi(scope="asid", broadcast=bc, space=name) if name is not None:
+                asid = self.t.spec.spaces[self.t.spaces[name]].asid
+                self.emit(lambda a, b: P.ITlbi(a, b, "asid", bc, asid=asid), sp)
+            case ast.Tlbi(scope="all", broadcast=bc):
+                self.emit(lambda a, b: P.ITlbi(a, b, "all", bc), sp)
             case ast.Switch(space=name):
                 self.emit(lambda a, b: P.ISwitch(a, b, self.t.spaces[name]), sp)
             case ast.Free(frame=f):
@@ -316,6 +329,7 @@ _TRANSLATION = (
     ast.Invlpg,
     ast.FlushAsid,
     ast.FlushAll,
+    ast.Tlbi,
     ast.Access,
     ast.Switch,
     ast.Free,
@@ -334,7 +348,7 @@ def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Progr
     lcores = [_lower_core(t, ci, inst) for ci, inst in enumerate(spec.cores)]
     handlers = tuple(P.Handler(h.name, h.params, h.param_kinds, h.span) for h in spec.handlers)
     levels = lower_tables(t)
-    return P.Program(
+    prog = P.Program(
         spec.title,
         spec.file,
         spec.source,
@@ -351,8 +365,10 @@ def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Progr
         tuple(t.pte_values),
         spec.flushes,
         *levels,
+        frame_data=spec.frame_data,
         ad=spec.ad,
     )
+    return attach_litmus(prog, spec)
 
 
 def _lower_core(t: Tables, ci: int, inst: CoreInstance) -> P.Core:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from verifier.ir.final import PFinal
 from verifier.lang.span import Span
 
 # ---------------------------------------------------------------- expressions
@@ -167,8 +168,41 @@ class IFlushAll(Instr):
 
 @dataclass(frozen=True)
 class IAccess(Instr):
+    """An access through translation; `r := read V` loads the frame's data word into
+    ``dest``, `write V := e` stores ``value`` into it (docs/arm64.md)."""
+
     kind: str  # read | write | exec
     page: PageOp
+    dest: LReg | None = None
+    value: LExpr | None = None
+
+
+@dataclass(frozen=True)
+class IBarrier(Instr):
+    """`dmb`, `dsb` (``which``: full | ld | st) or `isb` (docs/arm64.md)."""
+
+    kind: str  # dmb | dsb | isb
+    which: str = "full"
+
+
+@dataclass(frozen=True)
+class ITlbi(Instr):
+    """`tlbi [is] V | asid P | all`: ``scope`` page | asid | all; ``broadcast`` for `is`."""
+
+    scope: str
+    broadcast: bool
+    space: int | None = None
+    page: PageOp = 0
+    asid: int = 0
+
+
+@dataclass(frozen=True)
+class ICtrl(Instr):
+    """A control dependency on ``regs`` that branches nowhere (a litmus `CBNZ` to the next
+    label): under `arm` it orders later stores, `tlbi`s and `isb`s after the loads of
+    those registers."""
+
+    regs: tuple[LReg, ...]
 
 
 @dataclass(frozen=True)
@@ -322,7 +356,10 @@ class Program:
     slots: int = 0  # leaf slots per table
     walks: tuple[tuple[tuple[int, int] | None, ...], ...] = ()  # [space][page]: (dir, slot)
     leaves: tuple[tuple[int, ...], ...] = ()  # [table][slot]: wid of the initial value
+    frame_data: tuple[int, ...] = ()  # per frame: initial data word; () when no data access
+    fatal: bool = False  # a fault stops its core (herd's `fatal`; `.litmus` input)
     ad: str = "none"  # 'hardware': the walker sets accessed/dirty bits
+    final: PFinal | None = None  # a litmus test's final condition (ir/final.py)
 
     def walk(self, space: int, page: int) -> tuple[int, int] | None:
         """(dir, slot) of a two-level page, None for a one-level one."""

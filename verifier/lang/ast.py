@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 # re-exported: every node is ast.X
+from verifier.lang.ast_arm import Barrier as Barrier
+from verifier.lang.ast_arm import Tlbi as Tlbi
 from verifier.lang.ast_base import Ident as Ident
 from verifier.lang.ast_base import Node as Node
 from verifier.lang.ast_base import PageRef as PageRef
@@ -193,6 +195,8 @@ class FlushAll(Node):
 class Access(Node):
     kind: str  # 'read' | 'write' | 'exec'
     page: PageRef
+    dest: Name | None = None  # `r := read V` (docs/arm64.md)
+    value: Expr | None = None  # `write V := e`
 
 
 @dataclass(frozen=True)
@@ -264,7 +268,7 @@ class Skip(Node):
 Stmt = (
     PteWrite | Assign | Atomic | Fence | Ipi | Invlpg | FlushAsid | FlushAll | Access | Switch
     | Free | Complete | Await | If | While | Loop | Repeat | For | Irq | Assert | Skip | DirWrite
-    | CopyFrame | ZeroFrame
+    | CopyFrame | ZeroFrame | Barrier | Tlbi
 )  # fmt: skip
 
 
@@ -296,6 +300,7 @@ class OptionDecl(Node):
 @dataclass(frozen=True)
 class FrameDecl(Node):
     names: tuple[Ident, ...]
+    data: tuple[Expr | None, ...] = ()  # per name: the initial data word (`frame A = 1`)
 
 
 @dataclass(frozen=True)

@@ -49,9 +49,12 @@ class _Checker(Symbols):
 
     def run(self) -> CheckedSpec:
         self.declare_params()
+        data: dict[str, int] = {}
         for d in self.decls(ast.FrameDecl):
-            for ident in d.names:
+            for ident, init in zip(d.names, d.data or [None] * len(d.names), strict=True):
                 self.declare(self.frames, ident.name, ident, "frame")
+                if init is not None:
+                    data[ident.name] = self.bounded(init, "a frame's data word", -(2**15), 2**15)
         for d in self.decls(ast.TableDecl):
             for ident in d.names:
                 if self.declare(self.frames, ident.name, ident, "frame"):
@@ -79,7 +82,21 @@ class _Checker(Symbols):
             cores=cores, handlers=handlers, expects=expects, flushes=str(header["flushes"]),
             ad=str(header["ad"]),
             tables=tuple(self.tables), dirs=self.dir_infos(), refs=dict(self.refs),
+            frame_data=self.frame_data(data),
         )  # fmt: skip
+
+    def frame_data(self, data: dict[str, int | None]) -> tuple[int, ...]:
+        """Each frame's initial data word when the spec declares one or moves data through
+        a page (`r := read V`, `write V := e`); else () and no data words exist."""
+        moves = any(
+            isinstance(s, ast.Access) and (s.dest is not None or s.value is not None)
+            for d in self.spec.decls
+            if isinstance(d, ast.CoreDecl | ast.HandlerDecl)
+            for s in kinds.walk(d.body)
+        )
+        if not data and not moves:
+            return ()
+        return tuple(data.get(f) or 0 for f in self.frames)
 
     def declare_params(self) -> None:
         for d in self.decls(ast.ParamDecl):

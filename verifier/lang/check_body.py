@@ -32,6 +32,8 @@ def check_body(checker: Symbols, body: tuple[ast.Stmt, ...], ctx: Ctx) -> None:
             name = s.target.name
         elif isinstance(s, ast.Atomic):
             name = s.dest
+        elif isinstance(s, ast.Access) and s.dest is not None:
+            name = s.dest.name
         if name is None or not b.is_register(name) or name in ctx.regs:
             continue
         ctx.regs.add(name)
@@ -61,8 +63,19 @@ class _Body(Names):
                 self.atomic(s)
             case ast.Ipi():
                 self.ipi(s)
+            case ast.Access(page=p, dest=d, value=v) if d is not None or v is not None:
+                self.page(p)
+                if d is not None:
+                    self.register_target(d)
+                if v is not None:
+                    self.one_word(s, self.expr(v) + 1)
             case ast.Invlpg(page=p) | ast.Access(page=p) | ast.Complete(page=p):
                 self.page(p)
+            case ast.Tlbi(page=p) if p is not None:
+                self.page(p)
+            case ast.Tlbi(space=sp) if sp is not None:
+                if sp not in self.c.space_pages:
+                    self.err(s, f"unknown space '{sp}'")
             case ast.FlushAsid(space=sp) | ast.Switch(space=sp):
                 if sp not in self.c.space_pages:
                     self.err(s, f"unknown space '{sp}'" + did_you_mean(sp, self.c.space_pages))
@@ -104,21 +117,38 @@ class _Body(Names):
             self.err(s, f"unknown frame '{f}'" + did_you_mean(f, self.c.frames))
 
     def assign(self, s: ast.Assign) -> None:
-        t, c = s.target, self.c
+        t = s.target
         count = self.expr(s.value)
         if isinstance(t, ast.Index):
             count += self.index(t)
-        elif t.name in c.param_decls:
+        elif not self.assignable(t):
+            pass
+        elif t.name in self.c.vars:
+            count += self.scalar_word(t)
+        else:
+            self.c.resolve(t, Ref("reg", t.name))
+        self.one_word(s, count)
+
+    def assignable(self, t: ast.Name) -> bool:
+        """Report (and say False) when ``t`` names a param, a core or a page parameter."""
+        if t.name in self.c.param_decls:
             self.err(t, f"cannot assign to param '{t.name}'")
         elif t.name in self.ctx.loopvars:
             self.err(t, f"cannot assign to '{t.name}': it names a core")
         elif self.ctx.params.get(t.name) == "page":
             self.err(t, f"cannot assign to '{t.name}': it is a page parameter")
-        elif t.name in c.vars:
-            count += self.scalar_word(t)
         else:
-            c.resolve(t, Ref("reg", t.name))
-        self.one_word(s, count)
+            return True
+        return False
+
+    def register_target(self, t: ast.Name) -> None:
+        """``t`` receives a value in a register (created by this assignment)."""
+        if not self.assignable(t):
+            return
+        if t.name in self.c.vars:
+            self.err(t, f"'{t.name}' is a shared word: `read V` loads into a register")
+        else:
+            self.c.resolve(t, Ref("reg", t.name))
 
     def atomic(self, s: ast.Atomic) -> None:
         c, op = self.c, s.op

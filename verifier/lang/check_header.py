@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from pathlib import PurePath
 
 from verifier.lang import ast
-from verifier.lang.checked import MODELS
+from verifier.lang.checked import ALL_MODELS, MODELS
 from verifier.lang.diagnostics import Note
 from verifier.lang.parse_hints import did_you_mean
 from verifier.lang.symbols import Symbols
@@ -24,7 +24,7 @@ OPTION_DEFAULTS: dict[str, str | int] = {
 }  # fmt: skip
 PROBLEM_KINDS = (
     "use-after-free", "stale-translation", "stale-permission", "asid-reuse", "freed-table",
-    "lost-write", "assertion", "range", "hang",
+    "lost-write", "assertion", "range", "hang", "bbm",
 )  # fmt: skip
 VERDICTS = ("safe", "race", "hang")
 
@@ -38,8 +38,8 @@ def header(self: Symbols) -> dict[str, str | int]:
         if isinstance(d, ast.SpecTitle) and self.declare(seen, "spec", d, "title"):
             out["title"] = d.title
         elif isinstance(d, ast.ModelDecl) and self.declare(seen, "model", d, "model declaration"):
-            if d.model not in MODELS:
-                self.err(d.span, f"unknown model '{d.model}'" + _expected(d.model, MODELS))
+            if d.model not in ALL_MODELS:
+                self.err(d.span, f"unknown model '{d.model}'" + _expected(d.model, ALL_MODELS))
             out["model"] = d.model
         elif isinstance(d, ast.OptionDecl) and self.declare(seen, d.name, d, "option"):
             _option(self, d, out)
@@ -82,8 +82,8 @@ def check_expects(self: Symbols) -> tuple[ast.ExpectDecl, ...]:
                 self.err(e.span, f"unknown problem kind '{k}'" + _expected(k, PROBLEM_KINDS))
         clash: dict[str, ast.ExpectDecl] = {}
         for m in e.models or MODELS:
-            if m not in MODELS:
-                self.err(e.span, f"unknown model '{m}'" + _expected(m, MODELS))
+            if m not in ALL_MODELS:
+                self.err(e.span, f"unknown model '{m}'" + _expected(m, ALL_MODELS))
             elif m in covered:
                 clash[m] = covered[m]
             else:

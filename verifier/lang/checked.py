@@ -10,9 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from verifier.lang import ast
+from verifier.lang.final import Litmus
 from verifier.lang.span import Span
 
-MODELS = ("sc", "tso", "pso")
+MODELS = ("sc", "tso", "pso")  # what `expect` without `under` and --all-models cover
+ALL_MODELS = (*MODELS, "arm")  # every model a spec may name (docs/arm64.md)
 DEFAULT_SPACE = "default"  # the implicit space when no `space` is declared
 DEFAULT_RANGE = (0, 15)
 
@@ -108,6 +110,8 @@ class CheckedSpec:
     dirs: tuple[DirInfo, ...] = ()
     # id(node) -> what it names, for every Name, PageRef, PageName and TargetName in a body
     refs: Mapping[int, Ref] = field(default_factory=dict, compare=False, repr=False)
+    frame_data: tuple[int, ...] = ()  # per frame: initial data word; () when none is used
+    litmus: Litmus | None = None  # a spec lowered from a `.litmus` test (lang/final.py)
 
     def param(self, name: str) -> int:
         return dict(self.params)[name]

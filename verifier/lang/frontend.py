@@ -185,5 +185,13 @@ def load(
 ) -> CheckedSpec:
     """Read, parse and check the spec at `path` with `-D NAME=VALUE` overrides;
     ``phase`` is told "parsing", then "checking" (a file that cannot be read is bad
-    input before any limit is looked at)."""
+    input before any limit is looked at).  A ``.litmus`` file is a herd7 AArch64 litmus
+    test (docs/arm64.md §4), which has no parameters."""
+    if path.endswith(".litmus"):
+        from verifier.lang.litmus_lower import load_litmus
+
+        if defines:
+            span = Span(path, 1, 1, 1, 1)
+            raise SpecError([Diagnostic(span, "a litmus test has no parameters to set with -D")])
+        return load_litmus(path, read_source(path))
     return load_text(read_source(path), path, defines, max_cores=max_cores, phase=phase)

@@ -63,6 +63,11 @@ def value_exprs(s: ast.Stmt) -> Iterator[ast.Expr | ast.Target]:
             yield e
         case ast.Repeat(count=e):
             yield e
+        case ast.Access(dest=d, value=v):
+            if d is not None:
+                yield d
+            if v is not None:
+                yield v
         case ast.Ipi(targets=ts):
             yield from ts
     if isinstance(s, ast.Atomic) and s.dest is not None:
@@ -87,8 +92,9 @@ def _uses(h: ast.HandlerDecl, kinds: dict[str, dict[str, str]]) -> Iterator[tupl
     """(name, kind) for every use of a bare name in `h` that decides a kind. A page use
     wins over a value use (the checker then reports the value use)."""
     for s in walk(h.body):
-        if isinstance(s, PAGE_STMTS) and s.page.space is None:
-            yield s.page.page, "page"
+        page = getattr(s, "page", None) if isinstance(s, (*PAGE_STMTS, ast.Tlbi)) else None
+        if page is not None and page.space is None:
+            yield page.page, "page"
         for e in value_exprs(s):
             for r in pte_reads_in(e):
                 if r.page.space is None:

@@ -92,7 +92,7 @@ class Operand(LNode):
 @dataclass(frozen=True)
 class Instr(LNode):
     proc: int
-    label: str | None
+    labels: tuple[str, ...]  # `L0:` before it (a label alone in a cell names the next one)
     op: str  # upper case mnemonic: LDR, STR, DSB, B.EQ...
     args: tuple[Operand, ...]
     text: str  # the instruction as written (without its label)
@@ -105,6 +105,7 @@ class Thread(LNode):
     proc: int
     handler: bool
     code: tuple[Instr, ...]
+    end_labels: tuple[str, ...] = ()  # labels after the last instruction
 
 
 # ---------------------------------------------------------------- condition

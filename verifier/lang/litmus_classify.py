@@ -5,8 +5,9 @@
   and moves of data: the shootdown tests);
 - ``b``: also DMB, dependencies, acquire/release accesses, atomics, fault handlers
   (anything outside the ``a`` instructions);
-- ``c``: hardware access/dirty flags: a descriptor with hardware dirty-bit management
-  (``dbm:1``), or a condition that inspects a descriptor's flags or a page-table entry.
+- ``c``: hardware access/dirty flags: hardware flag management switched on
+  (``TTHM=P0:HA``), a descriptor with hardware dirty-bit management (``dbm:1``), or a
+  condition that inspects a descriptor's flags or a page-table entry.
 
 The first that applies of c, b, a.  Decided from the test's text alone, so the harness
 can count every test, stated or not.
@@ -34,6 +35,9 @@ def classify(t: L.LitmusTest) -> tuple[str, str]:
 
 
 def _flag_reason(t: L.LitmusTest) -> str:
+    for key, value in t.info:
+        if key.upper() == "TTHM":
+            return f"hardware access/dirty flag management (TTHM={value})"
     for d in _descs(t):
         v = d.get("dbm")
         if isinstance(v, L.Int) and v.value == 1:

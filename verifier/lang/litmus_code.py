@@ -29,7 +29,7 @@ def parse_program(src: Src, start: int, end: int) -> tuple[L.Thread, ...]:
             )
         heads.append((int(m.group(1)), m.group(2) is not None, src.span(off_of(text, a), b)))
     code: list[list[L.Instr]] = [[] for _ in heads]
-    pending: list[str | None] = [None] * len(heads)
+    pending: list[tuple[str, ...]] = [()] * len(heads)
     for row in rows[1:]:
         if len(row) > len(heads):
             text, a, b = row[len(heads)]
@@ -39,12 +39,13 @@ def parse_program(src: Src, start: int, end: int) -> tuple[L.Thread, ...]:
                 f"this row has {len(row)} cells but the test has {len(heads)} threads",
             )
         for col, (text, a, _) in enumerate(row):
-            instr, label = _cell(src, heads[col][0], text, a, pending[col])
-            pending[col] = label
+            instr, left = _cell(src, heads[col][0], text, a, pending[col])
+            pending[col] = left
             if instr is not None:
                 code[col].append(instr)
     return tuple(
-        L.Thread(p, h, tuple(c), span=sp) for (p, h, sp), c in zip(heads, code, strict=True)
+        L.Thread(p, h, tuple(c), end, span=sp)
+        for (p, h, sp), c, end in zip(heads, code, pending, strict=True)
     )
 
 
@@ -71,23 +72,17 @@ def _cells(src: Src, start: int, end: int) -> list[list[tuple[str, int, int]]]:
 
 
 def _cell(
-    src: Src, proc: int, text: str, a: int, label: str | None
-) -> tuple[L.Instr | None, str | None]:
-    """The instruction in one cell (None for an empty cell) and the label still waiting
+    src: Src, proc: int, text: str, a: int, labels: tuple[str, ...]
+) -> tuple[L.Instr | None, tuple[str, ...]]:
+    """The instruction in one cell (None for an empty cell) and the labels still waiting
     for an instruction."""
     i = 0
     while m := _LABEL.match(text, i):
-        if label is not None:
-            raise src.error(
-                a + m.start(1),
-                a + m.end(1),
-                f"two labels on one instruction ({label}, {m.group(1)})",
-            )
-        label = m.group(1)
+        labels += (m.group(1),)
         i = m.end()
     rest = text[i:]
     if rest.strip() == "":
-        return None, label
+        return None, labels
     m = _MNEMONIC.match(rest)
     start = a + i + len(rest) - len(rest.lstrip())
     if m is None:
@@ -95,8 +90,8 @@ def _cell(
     op = m.group(1).upper()
     args = _operands(src, rest[m.end() :], a + i + m.end())
     stop = a + len(text.rstrip())
-    instr = L.Instr(proc, label, op, args, src.text[start:stop], span=src.span(start, stop))
-    return instr, None
+    instr = L.Instr(proc, labels, op, args, src.text[start:stop], span=src.span(start, stop))
+    return instr, ()
 
 
 def _operands(src: Src, text: str, a: int) -> tuple[L.Operand, ...]:
@@ -128,14 +123,14 @@ def _operand(src: Src, text: str, a: int) -> L.Operand:
         inner = s[1:-1]
         parts = _operands(src, inner, start + 1)
         return L.Operand("mem", s, parts, span=span)
-    if s.startswith("#"):
+    if s.startswith("#") or s[:1].isdigit():  # herd7 also takes `LSR X9,X5,12`
         try:
-            int(s[1:].strip(), 0)
+            int(s.lstrip("#").strip(), 0)
         except ValueError:
             raise src.error(
                 start, start + len(s), f"expected a number after '#', found '{s}'"
             ) from None
-        return L.Operand("imm", s, span=span)
+        return L.Operand("imm", "#" + s.lstrip("#").strip(), span=span)
     if REG.match(s):
         return L.Operand("reg", s.upper(), span=span)
     return L.Operand("name", s, span=span)

@@ -54,8 +54,13 @@ def _decl(d: ast.Decl) -> list[str]:
             return [f"param {n} = {expr(v)}"]
         case ast.OptionDecl(name=n, value=v):
             return [f"option {n} = {v}"]
-        case ast.FrameDecl(names=names):
-            return ["frame " + ", ".join(i.name for i in names)]
+        case ast.FrameDecl(names=names, data=data):
+            inits = data or (None,) * len(names)
+            items = (
+                i.name + ("" if d is None else f" = {expr(d)}")
+                for i, d in zip(names, inits, strict=True)
+            )
+            return ["frame " + ", ".join(items)]
         case ast.TableDecl(names=names):
             return ["table " + ", ".join(i.name for i in names)]
         case ast.DirDecl():
@@ -174,8 +179,17 @@ def simple_stmt(s: ast.Stmt) -> str:
             return f"flush asid {sp}"
         case ast.FlushAll():
             return "flush all"
-        case ast.Access(kind=k, page=p):
+        case ast.Access(kind=k, page=p, dest=d, value=v):
+            if d is not None:
+                return f"{d.name} := read {page_ref(p)}"
+            if v is not None:
+                return f"write {page_ref(p)} := {expr(v)}"
             return f"{k} {page_ref(p)}"
+        case ast.Barrier(kind=k, which=w):
+            return k if w == "full" else f"{k} {w}"
+        case ast.Tlbi(scope=sc, broadcast=b, page=p, space=sp):
+            what = {"page": page_ref(p) if p else "", "asid": f"asid {sp}", "all": "all"}[sc]
+            return "tlbi " + ("is " if b else "") + what
         case ast.Switch(space=sp):
             return f"switch {sp}"
         case ast.Free(frame=f):

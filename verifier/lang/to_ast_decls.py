@@ -46,8 +46,13 @@ class DeclRules(Spans):
             return int_literal(str(c[0]))
         return "-".join(str(t) for t in c)
 
-    def frame_decl(self, meta: Any, c: list[ast.Ident]) -> ast.FrameDecl:
-        return ast.FrameDecl(tuple(c), span=self._span(meta))
+    def frame_decl(self, meta: Any, c: list[tuple[ast.Ident, Any]]) -> ast.FrameDecl:
+        names = tuple(i for i, _ in c)
+        data = tuple(d for _, d in c) if any(d is not None for _, d in c) else ()
+        return ast.FrameDecl(names, data, span=self._span(meta))
+
+    def frame_item(self, meta: Any, c: list[Any]) -> tuple[ast.Ident, Any]:
+        return c[0], (c[1] if len(c) > 1 else None)
 
     def ident(self, meta: Any, c: list[Token]) -> ast.Ident:
         return ast.Ident(str(c[0]), span=self._span(meta))

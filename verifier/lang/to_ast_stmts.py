@@ -138,6 +138,27 @@ class StmtRules(Spans):
     def access(self, meta: Any, c: list[Any]) -> ast.Access:
         return ast.Access(str(c[0]), c[1], span=self._span(meta))
 
+    def barrier(self, meta: Any, c: list[Token]) -> ast.Barrier:
+        return ast.Barrier(str(c[0]), str(c[1]) if len(c) > 1 else "full", span=self._span(meta))
+
+    def tlbi_page(self, meta: Any, c: list[Any]) -> ast.Tlbi:
+        return ast.Tlbi("page", len(c) == 2, page=c[-1], span=self._span(meta))
+
+    def tlbi_asid(self, meta: Any, c: list[Token]) -> ast.Tlbi:
+        return ast.Tlbi("asid", len(c) == 2, space=str(c[-1]), span=self._span(meta))
+
+    def tlbi_all(self, meta: Any, c: list[Token]) -> ast.Tlbi:
+        return ast.Tlbi("all", len(c) == 1, span=self._span(meta))
+
+    def data_read(self, meta: Any, c: list[Any]) -> ast.Access:
+        dest = c[0]
+        if not isinstance(dest, ast.Name):
+            raise Problem(dest.span, "the value of `read` must go to a register")
+        return ast.Access("read", c[2], dest=dest, span=self._span(meta))
+
+    def data_write(self, meta: Any, c: list[Any]) -> ast.Access:
+        return ast.Access("write", c[1], value=c[2], span=self._span(meta))
+
     def switch(self, meta: Any, c: list[Token]) -> ast.Switch:
         return ast.Switch(str(c[0]), span=self._span(meta))
 

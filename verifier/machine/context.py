@@ -29,6 +29,7 @@ from verifier.ir.system import (
     op,
 )
 from verifier.machine.layout import C, Layout, build_layout, pte_wid
+from verifier.machine.layout_arm import add_arm_fields
 
 
 def replace_if(cond: Expr, new: Expr) -> Callable[[Expr], Expr]:
@@ -74,6 +75,8 @@ class Ctx:
         self.prog = prog
         self.model = model
         self.lay: Layout = lay if lay is not None else build_layout(prog, model)
+        if not hasattr(self.lay.arm, "data"):  # a layout of its own, not one shared
+            add_arm_fields(self.lay)
         self.commands: list[Command] = []
 
     def emit(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from verifier.ir import buffers
 from verifier.ir import program as P
@@ -111,6 +112,7 @@ class Layout:
     ipi_codes: dict[tuple[int, int], int] = field(default_factory=dict)  # (core, pc) -> code
     page_values: int = 0  # a page argument is below this (`P.V` carries its space: page_arg)
     bound: BufferBound = field(default_factory=lambda: BufferBound("none", 0))  # (see System)
+    arm: Any = field(default_factory=list)  # layout_arm.ArmLayout: data words, `arm` fields
 
     def groups(self) -> tuple[tuple[int, ...], ...]:
         """The fields that together describe one machine object: a core's control state
@@ -132,6 +134,7 @@ class Layout:
         out += [(f,) for f in self.mem[self.nwords + len(self.last) :]]
         out += [(f,) for f in self.freed]
         out += [(self.contents[f],) for f in sorted(self.contents)]
+        out += self.arm.groups() if hasattr(self.arm, "groups") else []
         out += [(self.ad[a],) for a in sorted(self.ad)]
         assert sorted(i for g in out for i in g) == list(range(len(self.fields)))
         return tuple(out)
@@ -237,7 +240,7 @@ class Layout:
 
     # -- store buffers
     def buffered(self, c: int) -> bool:
-        return self.model != "sc"
+        return self.model in ("tso", "pso")  # not sc, nor arm (docs/arm64.md)
 
     def is_store(self, kind: Expr) -> Expr:
         return conj(op("ge", kind, C(1)), op("le", kind, C(self.naddrs)))
@@ -303,7 +306,7 @@ def build_layout(prog: P.Program, model: str) -> Layout:
     lay.page_values = max([npages, *(a.value + 1 for a in page_args if isinstance(a, P.LConst))])
     val_hi = max([reg_hi, lay.page_values - 1, nwid * 4 + 3, *(w.hi for w in prog.words)])
     kind_hi = lay.ipi0 + len(ipi_instrs)
-    if model == "sc":
+    if model in ("sc", "arm"):
         lay.bound = BufferBound("none", 0)
     elif prog.buffer:
         lay.bound = BufferBound("option", prog.buffer)

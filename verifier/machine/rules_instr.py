@@ -12,7 +12,15 @@ from typing import Any
 
 from verifier.ir import program as P
 from verifier.ir.system import TRUE, Check, Field, disj, eq, ite, op
-from verifier.machine import rules_frames, rules_ipi, rules_pte, rules_tlb, rules_walk
+from verifier.machine import (
+    rules_arm,
+    rules_frames,
+    rules_ipi,
+    rules_pte,
+    rules_tlb,
+    rules_translate,
+    rules_walk,
+)
 from verifier.machine.context import Ctx, Site
 from verifier.machine.layout import C
 from verifier.machine.rules_buffer import buffer_append
@@ -24,7 +32,7 @@ def store(site: Site, ins: P.IStore) -> None:
     val = ctx.expr(c, ins.value, r)
     w = ctx.prog.words[ins.addr]
     ctx.range_check(r, val, w.lo, w.hi, f"{w.name} := value outside {w.lo}..{w.hi}")
-    if ctx.model == "sc":
+    if not ctx.lay.buffered(c):
         r.upd.set(ctx.lay.mem[ins.addr], val)
         site.emit(r, "store")
     else:
@@ -72,7 +80,7 @@ def fence(site: Site, ins: P.IFence) -> None:
     r = site.rule(kind=ins.kind)
     if ins.kind == "full":
         r.guard.append(lay.buffer_empty(c))
-    elif ins.kind == "release" and ctx.model != "sc":
+    elif ins.kind == "release" and lay.buffered(c):
         has_store = lay.buffer_any(c, lay.is_store)
         ctx.room(c, r, when=has_store)
         buffer_append(ctx, c, r, lay.barrier, [], when=has_store)
@@ -163,7 +171,12 @@ RULES: dict[type, Callable[[Site, Any], None]] = {
     P.IInvlpg: rules_tlb.invlpg,
     P.IFlushAsid: rules_tlb.flush_asid,
     P.IFlushAll: rules_tlb.flush_all,
-    P.IAccess: rules_tlb.access,
+    P.IAccess: lambda site, ins: (
+        rules_translate.access if site.ctx.model == "arm" else rules_tlb.access
+    )(site, ins),
+    P.IBarrier: rules_arm.barrier,
+    P.ITlbi: rules_arm.tlbi,
+    P.ICtrl: rules_arm.ctrl,
     P.ISwitch: switch,
     P.IFree: free,
     P.IComplete: rules_pte.complete,
@@ -187,7 +200,8 @@ def instruction(ctx: Ctx, c: int, pc: int, ins: P.Instr, nxt: int) -> None:
     rule = RULES.get(type(ins))
     if rule is None:
         raise TypeError(ins)
-    rule(Site(ctx, c, pc, nxt, ins), ins)
+    for site in rules_arm.sites(ctx, c, pc, ins, nxt):
+        rule(site, ins)
 
 
 def _has_load(e: P.LExpr) -> bool:

@@ -12,6 +12,7 @@ from verifier.ir import program as P
 from verifier.ir.system import FALSE, TRUE, Check, Expr, Field, conj, disj, eq, ne, op
 from verifier.machine.context import Ctx, Rule, Site, replace_if
 from verifier.machine.layout import QUEUE, C
+from verifier.machine.rules_arm import quiet
 from verifier.machine.rules_buffer import append_pos, buffer_append, shift_out
 
 
@@ -41,7 +42,7 @@ def ipi_send(site: Site, ins: P.IIpi) -> None:
     lay = ctx.lay
     direct = site.rule(targets=ins.targets, handler=ins.handler)
     args = ipi_args(ctx, c, ins, direct)
-    if ctx.model == "sc":
+    if not lay.buffered(c):
         enqueue_ipi(ctx, direct, ins.targets, ins.handler, args)
         site.emit(direct, "ipi-sent", "")
         return
@@ -80,6 +81,7 @@ def deliveries(ctx: Ctx, c: int) -> None:
     core = ctx.prog.cores[c]
     for h, handler in enumerate(ctx.prog.handlers):
         r = Rule([eq(Field(cf.irq), 1), eq(Field(cf.inh), 0), eq(Field(cf.qh[0]), h + 1)])
+        r.guard.append(quiet(ctx, c))
         r.upd.set(cf.spc, Field(cf.pc))
         r.upd.set(cf.pc, core.handler_entry[h])
         r.upd.set(cf.irq, 0)

@@ -8,11 +8,13 @@ every copy of the entry: memory, store buffers and TLBs (see ``layout.py``).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from itertools import chain
 
 from verifier.ir import program as P
-from verifier.ir.system import TRUE, Check, Expr, Field, eq, op
+from verifier.ir.system import TRUE, Check, Expr, Field, conj, eq, op
 from verifier.machine.context import Ctx, Rule, Site, apply_if
 from verifier.machine.layout import C, CoreFields, fresh_pte, pte_clear_latest, pte_mark_stale
+from verifier.machine.rules_arm import bbm_store
 from verifier.machine.rules_buffer import buffer_append
 
 
@@ -38,7 +40,14 @@ def pte_copies(ctx: Ctx, s: int, v: int) -> Iterator[tuple[int, Expr]]:
         for t in (lay.tag_of_space(s), lay.gtag):
             yield cf.tw[(v, t)], eq(Field(cf.te[(v, t)]), s + 1)
 
-    return entry_copies(ctx, lay.pte_addr(s, v), in_tlb)
+    return chain(entry_copies(ctx, lay.pte_addr(s, v), in_tlb), held_copies(ctx, s, v))
+
+
+def held_copies(ctx: Ctx, s: int, v: int) -> Iterator[tuple[int, Expr]]:
+    """Translation reads of entry (s, v) held by accesses not yet performed (`arm`)."""
+    for a in ctx.lay.arm:
+        for pc, tr in sorted(a.tr.items()):
+            yield tr, conj(eq(Field(a.ts[pc]), s + 1), eq(Field(a.tv[pc]), v + 1))
 
 
 def leaf_copies(ctx: Ctx, k: int, slot: int) -> Iterator[tuple[int, Expr]]:
@@ -101,11 +110,12 @@ def entry_choices(
 
 def pte(site: Site, ins: P.IPte) -> None:
     ctx = site.ctx
-    action = "store" if ctx.model == "sc" else "store-buffered"
-    for r, _, _, a, copies, key in entry_choices(site, ins.page, ins.space, "pte"):
+    action = "store-buffered" if ctx.lay.buffered(site.c) else "store"
+    for r, v, s, a, copies, key in entry_choices(site, ins.page, ins.space, "pte"):
         r.info["wid"] = ins.wid
         if a >= 0:
             write_entry(ctx, site.c, r, a, copies, ins.wid)
+            bbm_store(ctx, r, s, v, ins.wid)
         site.emit(r, action, key)
 
 
@@ -115,7 +125,7 @@ def write_entry(
     lay = ctx.lay
     on_copies(r, copies, pte_clear_latest)
     r.upd.set(lay.last[a - lay.nwords], wid)
-    if ctx.model == "sc":
+    if not lay.buffered(c):
         r.upd.set(lay.mem[a], fresh_pte(wid))
         if a in lay.ad:  # a `pte` store clears the accessed and dirty bits
             r.upd.set(lay.ad[a], 0)

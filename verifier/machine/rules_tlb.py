@@ -8,10 +8,11 @@ walks the page table in memory and fills the entry the PTE's global bit picks.
 from __future__ import annotations
 
 from verifier.ir import program as P
-from verifier.ir.system import TRUE, Expr, Field, eq, ne, op
+from verifier.ir.system import TRUE, Check, Expr, Field, conj, eq, ite, ne, op
 from verifier.machine import rules_ad, rules_walk
 from verifier.machine.context import Ctx, Rule, Site
 from verifier.machine.layout import C, pte_wid
+from verifier.machine.rules_arm import data
 from verifier.machine.rules_race import asid_reuse, races
 
 ACCESS_BIT = {"read": 1, "write": 2, "exec": 4}
@@ -69,10 +70,12 @@ def flush_all(site: Site, ins: P.IFlushAll) -> None:
 
 def access(site: Site, ins: P.IAccess) -> None:
     for v, s, guards in site.ctx.entries_of(site.c, ins.page, None, current=True):
-        access_page(site, ACCESS_BIT[ins.kind], v, s, guards)
+        access_page(site, ACCESS_BIT[ins.kind], v, s, guards, ins)
 
 
-def access_page(site: Site, bit: int, v: int, s: int, guards: list[Expr]) -> None:
+def access_page(
+    site: Site, bit: int, v: int, s: int, guards: list[Expr], ins: P.IAccess | None = None
+) -> None:
     """The ways an access to page ``v`` in space ``s`` can go. A core may hold a global
     and a tagged entry for ``v`` at once (each filled while the other was not usable, in
     another space): the access may then use either, and both are explored."""
@@ -82,11 +85,22 @@ def access_page(site: Site, bit: int, v: int, s: int, guards: list[Expr]) -> Non
     t, g = lay.tag_of_space(s), lay.gtag
     te_t, te_g = Field(cf.te[(v, t)]), Field(cf.te[(v, g)])
 
+    def moves(r: Rule, entry: Expr) -> None:
+        """Data through the page moves only when the access is allowed."""
+        if ins is not None and (ins.dest is not None or ins.value is not None):
+            ok = Rule()
+            data(ctx, c, ok, ins, entry)
+            allowed = lay.allows(pte_wid(entry), bit)
+            for f, e in ok.upd.items():
+                r.upd.set(f, ite(allowed, e, Field(f)))
+            r.checks += [Check(k.kind, conj(allowed, k.cond), k.fatal, k.info) for k in ok.checks]
+
     # hit on a global entry
     def hit_global() -> Rule:
         r = site.rule(page=v, space=s, slot=cf.te[(v, g)], how="hit-global", bit=bit)
         r.guard += [*guards, ne(te_g, 0)]
         races(ctx, r, v, bit, Field(cf.tw[(v, g)]), te_g, cf.tw[(v, g)])
+        moves(r, Field(cf.tw[(v, g)]))
         return r
 
     rules_ad.hit(site, hit_global, bit, v, g, f"{v}.{s}.hg")
@@ -97,6 +111,7 @@ def access_page(site: Site, bit: int, v: int, s: int, guards: list[Expr]) -> Non
         r.guard += [*guards, ne(te_t, 0)]
         races(ctx, r, v, bit, Field(cf.tw[(v, t)]), te_t, cf.tw[(v, t)])
         asid_reuse(ctx, r, c, v, s, bit)
+        moves(r, Field(cf.tw[(v, t)]))
         return r
 
     rules_ad.hit(site, hit_tagged, bit, v, t, f"{v}.{s}.ht")
@@ -116,6 +131,7 @@ def access_page(site: Site, bit: int, v: int, s: int, guards: list[Expr]) -> Non
         r.upd.set(cf.tw[(v, tag)], mem)
         rules_ad.on_fill(ctx, r, c, (v, tag), lay.pte_addr(s, v), mem, bit)
         races(ctx, r, v, bit, mem, C(s + 1), cf.tw[(v, tag)])
+        moves(r, mem)
         site.emit(r, "access", f"{v}.{s}.m{glob}")
 
 

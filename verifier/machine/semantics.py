@@ -16,6 +16,7 @@ The rules themselves are grouped by what the machine does:
 | ``rules_tlb`` | TLB accesses, invalidations, walker fills |
 | ``rules_walk`` | two-level pages: walks, paging-structure caches, `dir` stores |
 | ``rules_race`` | the race checks of an access |
+| ``rules_final`` | a litmus test's final condition, judged on final states |
 
 They share ``context.Ctx`` (program, model, layout, commands) and ``context.Rule``.
 Command ids follow the order below; stored counterexamples name commands by key.
@@ -29,6 +30,7 @@ from verifier.ir import program as P
 from verifier.ir.system import CoreLayout, System
 from verifier.machine.context import Ctx
 from verifier.machine.rules_buffer import drains
+from verifier.machine.rules_final import final_rule
 from verifier.machine.rules_instr import instruction
 from verifier.machine.rules_ipi import deliveries, held_ipis_leave
 from verifier.machine.rules_tlb import fills
@@ -44,11 +46,12 @@ def build(prog: P.Program, model: str, check: Callable[[], None] | None = None) 
                 check()
             instruction(ctx, c, pc, ins, core.next[pc])
         deliveries(ctx, c)
-        if model != "sc":
+        if ctx.lay.buffered(c):
             drains(ctx, c)
             held_ipis_leave(ctx, c)
         if prog.walker == "speculative":
             fills(ctx, c)
+    final_rule(ctx)
     return _system(ctx)
 
 

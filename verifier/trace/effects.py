@@ -12,6 +12,7 @@ from verifier.ir import program as P
 from verifier.ir.program import Program, PteValue, page_of_arg
 from verifier.ir.system import Command, Const, evaluate
 from verifier.machine.layout import Layout
+from verifier.trace import effects_arm
 from verifier.trace.values import Values
 
 PERMS = "rwx"
@@ -93,6 +94,9 @@ class Effects:
     def of(self, cmd: Command, pre: State, post: State, reads_from: int | None = None) -> str:
         """The effect of ``cmd`` taken from ``pre`` to ``post``; ``reads_from`` is the step
         whose store its load read (None: the initial value)."""
+        arm = effects_arm.describe(self, cmd, pre, post)
+        if arm is not None:
+            return arm
         if cmd.get("dirty") == "fault":
             return (
                 "write hit an entry cached clean; the locked re-walk finds the PTE "
@@ -174,8 +178,9 @@ class Effects:
         return f"{name} = {value} reaches memory"
 
     def _instr(self, cmd: Command) -> P.Instr:
-        assert cmd.site is not None
-        return self.prog.cores[cmd.core].code[cmd.site]
+        pc = cmd.site if cmd.site is not None else cmd.get("at")  # early (arm): "at"
+        assert pc is not None
+        return self.prog.cores[cmd.core].code[pc]
 
     def _assign(self, cmd: Command, pre: State, post: State, reads_from: int | None) -> str:
         ins = self._instr(cmd)
@@ -291,8 +296,13 @@ class Effects:
         value = s[self.value_field[cmd.get("slot")]]
         wid = value // 4
         if evaluate(self.lay.allows(Const(wid), cmd.get("bit")), s):  # the rule's own table
-            return f"access reaches frame {self.prog.frames[self.prog.pte_values[wid].frame]}"
+            frame = self.prog.frames[self.prog.pte_values[wid].frame]
+            return f"access reaches frame {frame}"
         return "permission fault, no access"
+
+    def values_reg(self, c: int, r: P.LReg) -> int:
+        cf = self.lay.cores[c]
+        return cf.hregs[r.index] if r.handler else cf.regs[r.index]
 
     def _buffered_value(self, cmd: Command, post: State) -> int:
         cf = self.lay.cores[cmd.core]

@@ -7,6 +7,7 @@ from typing import Any
 from verifier.ir.program import IAwait, Program
 from verifier.ir.system import Command, evaluate
 from verifier.machine.layout import Layout
+from verifier.machine.rules_final import final_state
 from verifier.run.result import Problem
 from verifier.trace.effects import pte_desc, pte_source
 from verifier.trace.values import Values
@@ -21,9 +22,14 @@ def check_problem(
     chk = cmd.checks[check]
     info = dict(chk.info)
     who = prog.cores[cmd.core].name
-    if kind in ("assertion", "range", "capacity"):
+    if kind in ("assertion", "range", "capacity", "bbm"):
         what = info.get("what", "assertion failed")
         return Problem(kind, who, f"{who}: {what} at `{cmd.text}`", cmd.text, cmd.span)
+    if kind in ("positive", "negative"):
+        how = "satisfying" if kind == "positive" else "not satisfying"
+        prop = cmd.text.lstrip("~").partition(" ")[2] or cmd.text
+        msg = f"a final state {how} {prop}: {final_state(prog, lay, pre)}"
+        return Problem(kind, "final", msg, cmd.text, cmd.span)
     if kind == "freed-table":
         return _freed_table(prog, cmd, info, who)
     pv = prog.pte_values[evaluate(info["pte"], pre) // 4]

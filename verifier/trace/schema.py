@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from verifier.lang.checked import MODELS
+from verifier.lang.checked import ALL_MODELS
 from verifier.run.result import PROBLEM_KINDS, source_hash
 
 ENGINES = ("explicit", "smt")
@@ -135,7 +135,7 @@ _TRACE = _object(
     {
         "spec": _STR,
         "file": _STR,
-        "model": _one_of(MODELS, "memory model"),
+        "model": _one_of(ALL_MODELS, "memory model"),
         "params": _params,
         "kind": _one_of(PROBLEM_KINDS, "problem kind"),
         "cores": _list(_STR),

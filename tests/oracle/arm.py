@@ -1,0 +1,447 @@
+"""The reference's Arm64 additions (docs/arm64.md), written from the document and not
+from verifier/machine: `dmb`/`dsb`/`isb`, `tlbi`, data through pages in every model,
+and the `arm` model.
+
+`ExtMachine` adds the statements to sc/tso/pso.  `ArmMachine` runs a core's main code
+out of order: from ``pc`` on, along straight-line code, any statement no pending
+earlier statement holds back may be performed (`holds`); an access through a page is a
+translation read (held until used) and then the access itself.  Readings:
+  A1  Handlers, IPIs and address-space switches are not modelled under `arm` here (the
+      generator does not produce them with `arm`).
+  A2  `asid-reuse` is not judged under `arm` (the generator uses one space with `arm`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from verifier.lang import ast
+from verifier.lang.checked import CheckedSpec
+
+from .code import Instr
+from .machine import Ctx, Fatal, Machine, Out, _walk
+from .state import State, Work
+
+LETTER = {"read": "r", "write": "w", "exec": "x"}
+MEMORY_BARRIERS = (ast.Barrier, ast.Fence, ast.Atomic)
+
+
+def _names(e: ast.Expr | None) -> set[str]:
+    match e:
+        case ast.Name(name=n):
+            return {n}
+        case ast.Unary(operand=a):
+            return _names(a)
+        case ast.Binary(left=a, right=b):
+            return _names(a) | _names(b)
+    return set()
+
+
+class ExtMachine(Machine):
+    """The Arm64 statements under sc, tso and pso (and the data words of frames)."""
+
+    def initial(self) -> State:
+        s = super().initial()
+        if not self.c.frame_data:
+            return s
+        w = Work(s)
+        for f, v in zip(self.c.frames, self.c.frame_data, strict=True):
+            w.mem[("f", f, "")] = v
+        return w.freeze()
+
+    def step(self, s: State, ctx: Ctx, ins: Instr, loc: tuple[Any, ...]) -> list[Any]:
+        st = ins.node
+        pc = loc[-1]
+        if isinstance(st, ast.Barrier):
+            w = Work(s)
+            if st.kind != "isb" and w.core(ctx.i).buf:
+                return []  # dmb and dsb wait for the store buffer like `fence`
+            return [(w, set(), pc + 1, None)]
+        if isinstance(st, ast.Tlbi):
+            w = Work(s)
+            self.tlbi(w, ctx, st)
+            return [(w, set(), pc + 1, None)]
+        if isinstance(st, ast.Access) and (st.dest is not None or st.value is not None):
+            return [(w, k, pc + 1, None) for w, k in self.data_access(s, ctx, st)]
+        return super().step(s, ctx, ins, loc)
+
+    def tlbi_scope(self, w: Work, i: int, st: ast.Tlbi) -> tuple[Any, ...]:
+        """(page or None, tag or None): what a `tlbi` names, seen from core ``i``."""
+        cs = w.core(i)
+        if st.scope == "page":
+            assert st.page is not None
+            sp = st.page.space or cs.space
+            return (st.page.page, self.asid[sp])
+        if st.scope == "asid":
+            assert st.space is not None
+            return (None, self.asid[st.space])
+        return (None, None)
+
+    def tlbi(self, w: Work, ctx: Ctx, st: ast.Tlbi) -> None:
+        page, tag = self.tlbi_scope(w, ctx.i, st)
+        for j in range(len(w.cores)) if st.broadcast else (ctx.i,):
+            keep = frozenset(e for e in w.core(j).tlb if not _covers(e[1], e[0], page, tag))
+            w.set_core(j, tlb=keep)
+
+    def data_access(self, s: State, ctx: Ctx, st: ast.Access) -> list[tuple[Work, set[str]]]:
+        """An access that moves data: as `read V`/`write V`, then the frame's word."""
+        page = self.pte_addr(s.cores[ctx.i], ctx, st.page)[2]
+        out = []
+        for w, kinds in self.access(s, ctx, st.kind, page):
+            entry = self.used_entry(w, s, ctx.i, page)
+            if entry is not None and LETTER[st.kind] in entry[3]:
+                self.move(w, ctx, st, entry[2])
+            out.append((w, kinds))
+        return out
+
+    def used_entry(self, w: Work, s: State, i: int, page: str) -> Any:
+        """The entry an access just used (the only matching one, or the one it filled)."""
+        tag = self.asid[s.cores[i].space]
+        now = [e for e in w.core(i).tlb if e[1] == page and e[0] in ("G", tag)]
+        return now[0] if len(now) == 1 else None
+
+    def move(self, w: Work, ctx: Ctx, st: ast.Access, frame: str) -> None:
+        if st.dest is not None:
+            ctx.regs[st.dest.name] = self.reg_checked(int(w.mem[("f", frame, "")]))
+        if st.value is not None:
+            w.mem[("f", frame, "")] = self.value(w, ctx, st.value)
+
+
+def _covers(entry_page: str, entry_tag: Any, page: str | None, tag: Any) -> bool:
+    if page is not None and entry_page != page:
+        return False
+    if tag is None:
+        return True
+    return entry_tag == tag or (page is not None and entry_tag == "G")
+
+
+class ArmMachine(ExtMachine):
+    def __init__(self, checked: CheckedSpec, model: str) -> None:
+        super().__init__(checked, model)
+        if checked.handlers:
+            raise ValueError("the oracle's arm model runs no handlers (reading A1)")
+        self.frames_of = self._frames_of_pages()
+
+    def _frames_of_pages(self) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {p: set() for p in self.c.pages}
+        for sp in self.c.spaces:
+            for page, v in sp.entries:
+                if isinstance(v, ast.Mapping):
+                    out[page].add(v.frame)
+        for body in [c.body for c in self.c.cores]:
+            for s in _walk(body):
+                if isinstance(s, ast.PteWrite) and isinstance(s.value, ast.Mapping):
+                    out[s.page.page].add(s.value.frame)
+        return out
+
+    def initial(self) -> State:
+        s = super().initial()
+        w = Work(s)
+        for i in range(len(w.cores)):
+            w.set_core(i, arm=(frozenset(), (), frozenset()))
+        return w.freeze()
+
+    def store(self, w: Work, i: int, addr: tuple[Any, ...], v: Any) -> None:
+        w.mem[addr] = v  # no store buffer: a store is seen by all once performed
+
+    def successors(self, s: State) -> list[Out]:
+        out: list[Out] = []
+        for i in range(len(s.cores)):
+            out += self.arm_steps(s, i)
+            out += self.walks(s, i)
+        return out
+
+    # ------------------------------------------------------------ what may run
+
+    def window(self, s: State, i: int) -> list[int]:
+        """The statements from ``pc`` along straight-line code."""
+        code, pc = self.code[i], s.cores[i].pc
+        out = []
+        k = pc
+        while k < len(code):
+            out.append(k)
+            if _stop(code[k]):
+                break
+            k += 1
+        return out
+
+    def arm_steps(self, s: State, i: int) -> list[Out]:
+        cs = s.cores[i]
+        done, held, _ = cs.arm
+        held_at = dict((h[0], h) for h in held)
+        code, pc = self.code[i], cs.pc
+        out: list[Out] = []
+        for k in self.window(s, i):
+            if k in done or (k != pc and (_stop(code[k]) or _in_order(code[k]))):
+                continue
+            pending = [j for j in range(pc, k) if j not in done]
+            st = code[k].node
+            if isinstance(st, ast.Access):
+                if k not in held_at and not any(_is(code[j], "isb") for j in pending):
+                    out += self.translation_reads(s, i, k, st)
+                if k in held_at:
+                    out += self.use(s, i, k, st, held_at[k], pending)
+                continue
+            if any(self.holds(s, i, j, k, memory=True) for j in pending):
+                continue
+            full_dsb = isinstance(st, ast.Barrier) and st.kind == "dsb" and st.which == "full"
+            if full_dsb and any(m[1] == i for c in s.cores for m in c.arm[2]):
+                continue  # waits for the in-flight users of its tlbis
+            out += self.perform(s, i, k)
+        return out
+
+    def holds(self, s: State, i: int, j: int, k: int, memory: bool) -> bool:
+        """Does pending statement ``j`` hold later statement ``k`` back? ``memory`` False:
+        ``k`` is a fault (it touches no location and needs no data register)."""
+        code = self.code[i]
+        a, b = code[j].node, code[k].node
+        ea, eb = self.effects(a), self.effects(b)
+        b_reads = eb["rregs"] if memory else set()
+        if ea["wregs"] & (b_reads | eb["wregs"]) or ea["rregs"] & eb["wregs"]:
+            return True
+        mem_a, mem_b = ea["reads"] | ea["writes"], eb["reads"] | eb["writes"]
+        if memory and mem_a & mem_b:
+            return True
+        if _barrier_holds(a, eb) or _barrier_waits(b, ea, a):
+            return True
+        held = {h[0] for h in s.cores[i].arm[1]}
+        if isinstance(a, ast.Access) and j not in held:
+            if _is(code[k], "isb"):
+                return True  # an isb waits for earlier translation reads
+            if isinstance(b, ast.PteWrite) and b.page.page == a.page.page:
+                return True  # no translation read takes a later store of its own core
+        return False
+
+    def effects(self, st: Any) -> dict[str, set[Any]]:
+        regs = lambda e: {n for n in _names(e) if n not in self.vars and n not in self.params}  # noqa: E731
+        words = lambda e: {("w", n) for n in _names(e) if n in self.vars}  # noqa: E731
+        out: dict[str, set[Any]] = {"rregs": set(), "wregs": set(), "reads": set(), "writes": set()}
+        match st:
+            case ast.PteWrite(page=p):
+                out["writes"].add(("pte", p.page))
+            case ast.Assign(target=t, value=v):
+                out["rregs"] |= regs(v)
+                out["reads"] |= words(v)
+                if isinstance(t, ast.Name) and t.name in self.vars:
+                    out["writes"].add(("w", t.name))
+                elif isinstance(t, ast.Name):
+                    out["wregs"].add(t.name)
+            case ast.Atomic(dest=d, target=t, args=args):
+                out["reads"].add(("w", t.name))
+                out["writes"].add(("w", t.name))
+                for x in args:
+                    out["rregs"] |= regs(x)
+                if d is not None:
+                    out["wregs"].add(d)
+            case ast.Access(kind=k, page=p, dest=d, value=v):
+                frames = {("f", f) for f in self.frames_of[p.page]}
+                out["writes" if k == "write" else "reads"] |= frames
+                out["rregs"] |= regs(v)
+                if d is not None:
+                    out["wregs"].add(d.name)
+            case ast.Assert(cond=e):
+                out["rregs"] |= regs(e)
+                out["reads"] |= words(e)
+        out["tlbi"] = (
+            {1} if isinstance(st, ast.Tlbi | ast.Invlpg | ast.FlushAll | ast.FlushAsid) else set()
+        )
+        return out
+
+    # ------------------------------------------------------------ steps
+
+    def perform(self, s: State, i: int, k: int) -> list[Out]:
+        cs = s.cores[i]
+        ins = self.code[i][k]
+        if k == cs.pc:
+            return [self.advanced(o, i) for o in self.execute(s, self.ctx(s, i), ins, ("main", k))]
+        ctx = self.ctx(s, i)
+        ctx.env = dict(ins.env)
+        try:
+            results = self.step(s, ctx, ins, ("main", k))
+        except Fatal as f:
+            return [Out(f"{self.names[i]} early {k}", None, frozenset({f.kind}), i)]
+        out = []
+        for w, kinds, _, _ in results:
+            c = w.core(i)
+            w.set_core(i, regs=tuple(sorted(ctx.regs.items())), arm=(c.arm[0] | {k}, *c.arm[1:]))
+            out.append(Out(f"{self.names[i]} early {k}", w.freeze(), frozenset(kinds), i))
+        return out
+
+    def ctx(self, s: State, i: int) -> Ctx:
+        return Ctx(i, self.names[i], {}, dict(s.cores[i].regs), (), self.core_regs[i])
+
+    def advanced(self, o: Out, i: int) -> Out:
+        """After the statement at ``pc``: ``pc`` moves past statements done early."""
+        if o.state is None:
+            return o
+        w = Work(o.state)
+        c = w.core(i)
+        done, pc = set(c.arm[0]), c.pc
+        while pc in done:
+            done.discard(pc)
+            pc += 1
+        w.set_core(i, pc=pc, arm=(frozenset(done), *c.arm[1:]))
+        return Out(o.label, w.freeze(), o.kinds, o.core, o.passed)
+
+    def step(self, s: State, ctx: Ctx, ins: Instr, loc: tuple[Any, ...]) -> list[Any]:
+        st = ins.node
+        if isinstance(st, ast.Tlbi):
+            w = Work(s)
+            self.tlbi(w, ctx, st)
+            self.mark(w, ctx.i, st)
+            self.break_done(w, ctx.i, st)
+            return [(w, set(), loc[-1] + 1, None)]
+        out = super().step(s, ctx, ins, loc)
+        if isinstance(st, ast.PteWrite):
+            _, sp, page = self.pte_addr(s.cores[ctx.i], ctx, st.page)
+            for w, kinds, _, _ in out:
+                kinds |= self.break_before_make(w, sp, page, st.value)
+        return out
+
+    def bbm_of(self, w: Work, sp: str, page: str) -> tuple[Any, bool]:
+        """(the entry's last valid value, whether a break was completed since)."""
+        if ("bbm", sp, page) not in w.mem:
+            first = dict(next(x for x in self.c.spaces if x.name == sp).entries).get(page)
+            valid = isinstance(first, ast.Mapping)
+            return ((first.frame, first.perms) if valid else None, False)  # type: ignore[union-attr]
+        return w.mem[("bbm", sp, page)]  # type: ignore[no-any-return]
+
+    def break_before_make(self, w: Work, sp: str, page: str, value: Any) -> set[str]:
+        last, cleared = self.bbm_of(w, sp, page)
+        if not isinstance(value, ast.Mapping):
+            w.mem[("bbm", sp, page)] = (last, False)
+            return set()
+        new = (value.frame, value.perms)
+        w.mem[("bbm", sp, page)] = (new, False)
+        return {"bbm"} if last is not None and last != new and not cleared else set()
+
+    def break_done(self, w: Work, i: int, st: ast.Tlbi) -> None:
+        """A tlbi covering an entry that is invalid in memory completes its break."""
+        page, tag = self.tlbi_scope(w, i, st)
+        for sp in self.c.spaces:
+            if tag is not None and sp.asid != tag:
+                continue
+            for p in self.c.pages:
+                if (page is None or p == page) and w.mem[("p", sp.name, p)][0] is None:
+                    w.mem[("bbm", sp.name, p)] = (self.bbm_of(w, sp.name, p)[0], True)
+
+    def mark(self, w: Work, i: int, st: ast.Tlbi) -> None:
+        if not st.broadcast:
+            return
+        page, tag = self.tlbi_scope(w, i, st)
+        for j in range(len(w.cores)):
+            c = w.core(j)
+            if j == i:
+                continue
+            new = set(c.arm[2])
+            for pc, (pte, _), hpage, src in c.arm[1]:
+                etag = "G" if pte is not None and pte[2] else self.asid[src]
+                if _covers(hpage, etag, page, tag):
+                    new.add((pc, i))
+            w.set_core(j, arm=(c.arm[0], c.arm[1], frozenset(new)))
+
+    def translation_reads(self, s: State, i: int, k: int, st: ast.Access) -> list[Out]:
+        cs = s.cores[i]
+        page = st.page.page
+        sp, tag = cs.space, self.asid[cs.space]
+        choices = []
+        for e in sorted(cs.tlb, key=repr):
+            if e[1] == page and e[0] in ("G", tag):
+                pte = (e[2], e[3], e[0] == "G")
+                choices.append(((pte, e[5]), e[4], cs.tlb))
+        pte, wid = dict(s.mem)[("p", sp, page)]
+        choices.append(((pte, wid), sp, cs.tlb))  # a walk, not cached
+        if pte is not None:
+            e = ("G" if pte[2] else tag, page, pte[0], pte[1], sp, wid, ("p", sp, page))
+            choices.append(((pte, wid), sp, cs.tlb | {e}))  # a walk that fills the TLB
+        out = []
+        for value, src, tlb in choices:
+            w = Work(s)
+            c = w.core(i)
+            held = (*c.arm[1], (k, value, page, src))
+            w.set_core(i, tlb=tlb, arm=(c.arm[0], tuple(sorted(held, key=repr)), c.arm[2]))
+            out.append(Out(f"{self.names[i]} translates {k}", w.freeze(), frozenset(), i))
+        return out
+
+    def use(
+        self, s: State, i: int, k: int, st: ast.Access, h: Any, pending: list[int]
+    ) -> list[Out]:
+        """The access with its held translation read: it reaches the frame, or faults."""
+        (pte, wid), page, src = h[1], h[2], h[3]
+        letter = LETTER[st.kind]
+        ok = pte is not None and letter in pte[1]
+        if any(self.holds(s, i, j, k, memory=ok) for j in pending):
+            return []
+        w = Work(s)
+        ctx = self.ctx(s, i)
+        kinds: set[str] = set()
+        try:
+            if ok:
+                tag = "G" if pte[2] else self.asid[src]
+                e = (tag, page, pte[0], pte[1], src, wid, ("p", src, page))
+                kinds = self.races(w, e, letter)
+                if st.dest is not None or st.value is not None:
+                    self.move(w, ctx, st, pte[0])
+        except Fatal as f:
+            return [Out(f"{self.names[i]} uses {k}", None, frozenset({f.kind}), i)]
+        c = w.core(i)
+        held = tuple(x for x in c.arm[1] if x[0] != k)
+        marks = frozenset(m for m in c.arm[2] if m[0] != k)
+        done = c.arm[0] | ({k} if k != c.pc else set())
+        w.set_core(i, regs=tuple(sorted(ctx.regs.items())), arm=(done, held, marks))
+        o = Out(f"{self.names[i]} uses {k}", w.freeze(), frozenset(kinds), i)
+        if k == c.pc:
+            w2 = Work(o.state)  # type: ignore[arg-type]
+            w2.set_core(i, pc=k + 1)
+            o = self.advanced(Out(o.label, w2.freeze(), o.kinds, i), i)
+        return [o]
+
+
+def _stop(ins: Instr) -> bool:
+    return ins.op != "stmt" or isinstance(ins.node, ast.Await | ast.Ipi | ast.Switch | ast.Irq)
+
+
+def _in_order(ins: Instr) -> bool:
+    return isinstance(ins.node, ast.Complete | ast.Free | ast.Assert)
+
+
+def _is(ins: Instr, kind: str) -> bool:
+    return isinstance(ins.node, ast.Barrier) and ins.node.kind == kind
+
+
+def _barrier_holds(a: Any, eb: dict[str, set[Any]]) -> bool:
+    """Pending barrier ``a`` holds back a later statement with effects ``eb``."""
+    mem = bool(eb["reads"] or eb["writes"])
+    match a:
+        case ast.Barrier(kind="dmb", which="st"):
+            return bool(eb["writes"])
+        case ast.Barrier(kind="dmb"):
+            return mem
+        case ast.Barrier():
+            return True
+        case ast.Fence(kind="release"):
+            return bool(eb["writes"])
+        case ast.Fence() | ast.Atomic():
+            return mem
+    return False
+
+
+def _barrier_waits(b: Any, ea: dict[str, set[Any]], a: Any) -> bool:
+    """Barrier ``b`` waits for the earlier pending statement ``a`` (effects ``ea``)."""
+    mem = bool(ea["reads"] or ea["writes"])
+    match b:
+        case ast.Barrier(kind="isb"):
+            return isinstance(a, ast.Barrier) and a.kind == "dsb"
+        case ast.Barrier(which="ld") | ast.Fence(kind="acquire"):
+            return bool(ea["reads"])
+        case ast.Barrier(which="st"):
+            return bool(ea["writes"])
+        case ast.Barrier(kind="dsb"):
+            return mem or bool(ea["tlbi"])
+        case ast.Barrier() | ast.Fence() | ast.Atomic():
+            return mem
+    return False
+
+
+def machine_for(checked: CheckedSpec, model: str) -> Machine:
+    return ArmMachine(checked, model) if model == "arm" else ExtMachine(checked, model)

@@ -1,0 +1,98 @@
+"""A litmus test's final condition -> `lang/final.py`'s proposition over the lowered
+spec's names (docs/arm64.md §4): ``1:X4=0`` is core P1's register X4, ``x=1`` /
+``[x]=1`` the data word of x's frame ``phy_x``, ``fault(P1:L0,x)`` core P1 stopped at a
+fault of the instruction labelled L0 (never, when that instruction does not access x),
+``fault(P1,x)`` at a fault of any of its accesses to x."""
+
+from __future__ import annotations
+
+from verifier.lang import litmus_ast as L
+from verifier.lang.final import FAnd, FBool, FCmp, FData, FFault, FNot, FNum, FOr, FProp, FReg
+from verifier.lang.litmus_instr import Symbols, ThreadOut
+from verifier.lang.span import Span
+
+
+def lower_condition(
+    cond: L.Condition, syms: Symbols, threads: dict[int, ThreadOut], err: type[Exception]
+) -> FProp:
+    def go(p: L.Prop) -> FProp:
+        match p:
+            case L.Bool(value=v):
+                return FBool(v)
+            case L.Not(arg=a):
+                return FNot(go(a))
+            case L.And(args=args):
+                return FAnd(tuple(go(a) for a in args))
+            case L.Or(args=args):
+                return FOr(tuple(go(a) for a in args))
+            case L.FaultAtom():
+                return _fault(p, syms, threads, err)
+            case L.Eq():
+                return _eq(p, syms, threads, err)
+        raise err(p.span, "unexpected proposition")
+
+    return go(cond.prop)
+
+
+def _eq(p: L.Eq, syms: Symbols, threads: dict[int, ThreadOut], err: type[Exception]) -> FProp:
+    loc = p.loc
+    if isinstance(loc, L.Mem) and loc.kind == "pte":
+        raise err(loc.span, "a condition on a page-table entry is outside the litmus subset")
+    if not isinstance(p.value, L.Int):
+        raise err(
+            p.value.span, "a condition on an address or a descriptor is outside the litmus subset"
+        )
+    left: FReg | FData
+    if isinstance(loc, L.Reg):
+        if loc.proc not in threads:
+            raise err(loc.span, f"the test has no thread P{loc.proc}")
+        left = FReg(f"P{loc.proc}", loc.reg)
+    else:
+        left = FData(syms.frame(syms.page(loc.name)))
+    return FCmp("!=" if p.negated else "==", left, FNum(p.value.value))
+
+
+def _fault(
+    p: L.FaultAtom, syms: Symbols, threads: dict[int, ThreadOut], err: type[Exception]
+) -> FProp:
+    th = threads.get(p.proc)
+    if th is None:
+        raise err(p.span, f"the test has no thread P{p.proc}")
+    page = None
+    if p.loc is not None:
+        if p.loc.kind != "va":
+            raise err(p.loc.span, "a fault on a page-table entry is outside the litmus subset")
+        page = p.loc.name
+    if p.label is not None:
+        if p.label not in th.labels:
+            raise err(p.span, f"P{p.proc} has no instruction labelled {p.label}")
+        span, accessed, kind = th.labels[p.label]
+        if accessed is None or (page is not None and accessed != page):
+            return FBool(False)  # that instruction never faults on this page
+        chosen = [(span, accessed, kind)]
+    else:
+        chosen = [a for a in th.accesses if page is None or a[1] == page]
+    if p.ftype is not None:
+        chosen = _of_type(p, chosen, syms, err)
+    return FFault(f"P{p.proc}", tuple(s for s, _, _ in chosen)) if chosen else FBool(False)
+
+
+def _of_type(
+    p: L.FaultAtom, chosen: list[tuple[Span, str, str]], syms: Symbols, err: type[Exception]
+) -> list[tuple[Span, str, str]]:
+    """The accesses whose faults can only be of type ``p.ftype``; a fault whose type the
+    machine does not tell apart (both a translation and a permission fault possible at one
+    instruction) cannot be stated."""
+    want = "MMU:" + p.ftype.split(":")[-1] if p.ftype else ""
+    out = []
+    for a in chosen:
+        types = syms.fault_types(a[1], a[2])
+        if want not in types:
+            continue
+        if len(types) > 1:
+            raise err(
+                p.span,
+                f"a fault of type {p.ftype} where {' and '.join(sorted(types))} are both possible",
+            )
+        out.append(a)
+    return out

@@ -1,0 +1,332 @@
+"""One litmus thread -> `.tlb` statements (docs/arm64.md §4).
+
+Registers are followed through the thread: one holding an address (``x``), a
+page-table entry's address (``pte_x``), a page number (``LSR X9,X3,#12``) or a
+descriptor is *static* and names what an instruction acts on; one holding data is a
+register of the spec.  What cannot be stated raises the lowering's error with the
+instruction's span and a message naming the construct.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from verifier.lang import ast
+from verifier.lang import litmus_ast as L
+from verifier.lang.span import NOSPAN, Span
+
+FULL = {"SY", "ISH", "OSH", "NSH"}
+BY_PAGE = {"VAE1", "VAAE1", "VALE1", "VAALE1"}
+ALL = {"VMALLE1", "ALLE1", "VMALLS12E1"}
+ACQ_REL = {"LDAR", "LDAPR", "STLR", "LDARB", "STLRB", "LDAXR", "STLXR"}
+ATOMICS = {"SWP", "SWPAL", "SWPL", "SWPA", "CAS", "CASAL", "CASA", "CASL", "LDADD", "LDSET"}
+ATOMICS |= {"LDCLR", "STCLR", "STADD", "STSET", "LDXR", "STXR", "LDADDAL"}
+ARITH = {"EOR", "ADD", "SUB", "AND", "ORR", "BIC", "LSL", "CMP", "CSEL", "CSET", "ADR"}
+
+
+@dataclass
+class Symbols:
+    """The pages (virtual addresses) and frames (``phy_x``) a test names, in order."""
+
+    pages: list[str] = field(default_factory=list)
+    frames: list[str] = field(default_factory=list)
+    descs: dict[str, list[L.Desc | None]] = field(default_factory=dict)  # values each PTE takes
+
+    def fault_types(self, page: str, kind: str) -> set[str]:
+        """The fault types (herd7's MMU:...) an access of ``kind`` to ``page`` can take."""
+        out = set()
+        for d in self.descs.get(page, [None]):
+            flag = {k: v.value for k, v in (d.fields if d else ()) if isinstance(v, L.Int)}
+            if not flag.get("valid", 1):
+                out.add("MMU:Translation")
+            elif not flag.get("af", 1):
+                out.add("MMU:AccessFlag")
+            elif not flag.get("db", 1) and kind == "write":
+                out.add("MMU:Permission")
+        return out
+
+    def page(self, name: str) -> str:
+        if name not in self.pages:
+            self.pages.append(name)
+        self.frame(name)
+        return name
+
+    def frame(self, name: str) -> str:
+        f = "phy_" + name
+        if f not in self.frames:
+            self.frames.append(f)
+        return f
+
+
+def pte_of(d: L.Desc, page: str, syms: Symbols) -> ast.PteValue:
+    """A descriptor as a `.tlb` PTE value: invalid unless valid and af are set (an
+    access-flag fault is not cached either, like a translation fault); writable when the
+    dirty bit is set (without hardware dirty-bit management, db:0 is read-only); the
+    output address defaults to the page's own frame."""
+
+    def flag(key: str) -> int:
+        v = d.get(key)
+        return v.value if isinstance(v, L.Int) else 0 if key == "dbm" else 1
+
+    if not flag("valid") or not flag("af"):
+        return ast.Invalid(span=d.span)
+    oa = d.get("oa")
+    frame = syms.frame(oa.name) if isinstance(oa, L.Sym) else syms.frame(page)
+    return ast.Mapping(frame, "rw" if flag("db") else "r", span=d.span)
+
+
+@dataclass
+class Static:
+    """What a register holds when the lowering knows it: ``kind`` is 'int' (data with a
+    known initial value), 'va' (the address of page ``page``), 'pte' (the address of
+    its entry), 'page' (its page number), 'desc' (a descriptor) or 'data'."""
+
+    kind: str
+    page: str = ""
+    value: int = 0
+    desc: L.Desc | None = None
+    span: Span = NOSPAN
+
+
+@dataclass
+class Env:
+    regs: dict[str, Static] = field(default_factory=dict)
+
+    def get(self, reg: str) -> Static:
+        if reg in ("XZR", "WZR"):
+            return Static("int")
+        return self.regs.get(reg, Static("int"))
+
+
+def reg_name(op: L.Operand) -> str:
+    return "X" + op.text[1:] if op.text[0] in "WX" and op.text[1:].isdigit() else op.text
+
+
+@dataclass
+class ThreadOut:
+    th: L.Thread
+    env: Env
+    syms: Symbols
+    err: type[Exception]
+    out: list[ast.Stmt] = field(default_factory=list)
+    labels: dict[str, tuple[Span, str | None, str]] = field(default_factory=dict)
+    accesses: list[tuple[Span, str, str]] = field(default_factory=list)  # span, page, kind
+    ctrl: list[tuple[Span, tuple[str, ...]]] = field(default_factory=list)
+
+    def fail(self, node: L.LNode, message: str) -> Exception:
+        return self.err(node.span, message)
+
+    def args(self, i: L.Instr, kinds: str) -> tuple[L.Operand, ...]:
+        """The operands of ``i``, which must be of ``kinds`` (r: register, i: immediate,
+        m: memory, n: name), else an error naming the instruction's form."""
+        if len(i.args) != len(kinds) or any(
+            a.kind[0] != k for a, k in zip(i.args, kinds, strict=False)
+        ):
+            raise self.fail(i, f"this form of {i.op} is outside the litmus subset ({i.text})")
+        return i.args
+
+    def address(self, i: L.Instr, m: L.Operand) -> Static:
+        if len(m.parts) == 2 and m.parts[1].kind == "imm" and int(m.parts[1].text[1:], 0) == 0:
+            pass
+        elif len(m.parts) != 1 or m.parts[0].kind != "reg":
+            raise self.fail(m, f"an address with an offset ({m.text}) is outside the litmus subset")
+        s = self.env.get(reg_name(m.parts[0]))
+        if s.kind not in ("va", "pte"):
+            raise self.fail(m, f"{m.parts[0].text} holds no known address when {i.op} runs")
+        return s
+
+    def emit(self, i: L.Instr, stmt: ast.Stmt, page: str | None = None) -> None:
+        """Add ``stmt`` for ``i``; ``page``: the page ``i`` accesses through translation."""
+        self.out.append(stmt)
+        kind = stmt.kind if isinstance(stmt, ast.Access) else ""
+        if page is not None:
+            self.accesses.append((i.span, page, kind))
+        for label in i.labels:
+            self.labels[label] = (i.span, page, kind)
+
+
+def lower_thread(th: L.Thread, env: Env, syms: Symbols, err: type[Exception]) -> ThreadOut:
+    """Thread ``th`` lowered: its statements (``out``), its labels (span of the
+    instruction, page it accesses), its accesses, its control dependencies."""
+    t = ThreadOut(th, env, syms, err)
+    for reg, s in sorted(env.regs.items(), key=lambda kv: int(kv[0][1:])):
+        if s.kind == "int" and s.value != 0:
+            t.out.append(
+                ast.Assign(ast.Name(reg, span=s.span), ast.Num(s.value, span=s.span), span=s.span)
+            )
+            env.regs[reg] = Static("data")
+    for k, i in enumerate(th.code):
+        nxt = th.code[k + 1].labels if k + 1 < len(th.code) else th.end_labels
+        _instr(t, i, nxt)
+    return t
+
+
+def _instr(t: ThreadOut, i: L.Instr, next_labels: tuple[str, ...]) -> None:
+    sp = i.span
+    op = i.op
+    if op == "LDR":
+        dst, m = t.args(i, "rm")
+        s = t.address(i, m)
+        if s.kind == "pte":
+            raise t.fail(i, f"a load of a page-table entry ({i.text}) is outside the litmus subset")
+        d = reg_name(dst)
+        t.env.regs[d] = Static("data")
+        t.emit(
+            i,
+            ast.Access(
+                "read", ast.PageRef(None, s.page, span=sp), ast.Name(d, span=dst.span), span=sp
+            ),
+            s.page,
+        )
+    elif op == "STR":
+        _store(t, i)
+    elif op == "MOV":
+        _mov(t, i)
+    elif op == "LSR":
+        d, n, imm = t.args(i, "rri")
+        s = t.env.get(reg_name(n))
+        if s.kind != "va" or int(imm.text[1:], 0) != 12:
+            raise t.fail(i, f"only LSR Xd,Xn,#12 of an address (a page number) is read ({i.text})")
+        t.env.regs[reg_name(d)] = Static("page", s.page)
+        _label_only(t, i)
+    elif op in ("DMB", "DSB"):
+        (opt,) = t.args(i, "n")
+        which = _which(t, i, opt)
+        t.emit(i, ast.Barrier(op.lower(), which, span=sp))
+    elif op == "ISB":
+        t.args(i, "")
+        t.emit(i, ast.Barrier("isb", span=sp))
+    elif op == "TLBI":
+        _tlbi(t, i)
+    elif op in ("CBZ", "CBNZ"):
+        _ctrl(t, i, next_labels)
+    elif op == "NOP":
+        _label_only(t, i)
+    else:
+        raise t.fail(i, _outside(op, i.text))
+
+
+def _outside(op: str, text: str) -> str:
+    if op in ACQ_REL:
+        what = "acquire/release accesses"
+    elif op in ATOMICS:
+        what = "atomic read-modify-writes"
+    elif op in ARITH:
+        what = "register arithmetic for dependencies"
+    elif op == "B" or op.startswith("B."):
+        what = "branches"
+    else:
+        what = f"`{op}`"
+    return f"{what} ({text}) are outside the litmus subset tlbcheck reads (docs/arm64.md §4)"
+
+
+def _label_only(t: ThreadOut, i: L.Instr) -> None:
+    if i.labels:
+        t.emit(i, ast.Skip(span=i.span))
+
+
+def _store(t: ThreadOut, i: L.Instr) -> None:
+    src, m = t.args(i, "rm")
+    s = t.address(i, m)
+    v = t.env.get(reg_name(src))
+    sp = i.span
+    ref = ast.PageRef(None, s.page, span=sp)
+    if s.kind == "pte":
+        if v.kind != "desc" or v.desc is None:
+            raise t.fail(
+                i, f"{src.text} holds no known descriptor for the page-table store ({i.text})"
+            )
+        t.syms.descs.setdefault(s.page, [None]).append(v.desc)
+        t.emit(i, ast.PteWrite(ref, pte_of(v.desc, s.page, t.syms), span=sp))
+        return
+    if v.kind not in ("int", "data"):
+        raise t.fail(i, f"{src.text} holds an address or a descriptor, stored as data ({i.text})")
+    value_expr = data_of(t, src)
+    t.emit(i, ast.Access("write", ref, None, value_expr, span=sp), s.page)
+
+
+def data_of(t: ThreadOut, r: L.Operand) -> ast.Expr:
+    """The data register ``r`` as an expression: its name once the thread has set it, else
+    its value (0: never set, or the zero register)."""
+    s = t.env.get(reg_name(r))
+    if s.kind == "data":
+        return ast.Name(reg_name(r), span=r.span)
+    return ast.Num(s.value, span=r.span)
+
+
+def _mov(t: ThreadOut, i: L.Instr) -> None:
+    if len(i.args) == 2 and i.args[1].kind == "imm":
+        d, imm = i.args
+        name = reg_name(d)
+        t.env.regs[name] = Static("data")
+        t.emit(
+            i,
+            ast.Assign(
+                ast.Name(name, span=d.span),
+                ast.Num(int(imm.text[1:], 0), span=imm.span),
+                span=i.span,
+            ),
+        )
+        return
+    d, s = t.args(i, "rr")
+    src = t.env.get(reg_name(s))
+    if src.kind in ("int", "data"):
+        rhs = data_of(t, s)
+        t.env.regs[reg_name(d)] = Static("data")
+        t.emit(i, ast.Assign(ast.Name(reg_name(d), span=d.span), rhs, span=i.span))
+    else:
+        t.env.regs[reg_name(d)] = src
+        _label_only(t, i)
+
+
+def _which(t: ThreadOut, i: L.Instr, opt: L.Operand) -> str:
+    o = opt.text.upper()
+    if o in FULL:
+        return "full"
+    if o in {"LD", "ISHLD", "OSHLD", "NSHLD"}:
+        return "ld"
+    if o in {"ST", "ISHST", "OSHST", "NSHST"}:
+        return "st"
+    raise t.fail(opt, f"unknown barrier option {opt.text} ({i.text})")
+
+
+def _tlbi(t: ThreadOut, i: L.Instr) -> None:
+    if not i.args or i.args[0].kind != "name":
+        raise t.fail(i, f"expected a TLBI operation ({i.text})")
+    name = i.args[0].text.upper()
+    broadcast = name.endswith("IS") or name.endswith("OS")
+    base = name[:-2] if broadcast else name
+    sp = i.span
+    if base in ALL:
+        t.args(i, "n")
+        t.emit(i, ast.Tlbi("all", broadcast, span=sp))
+        return
+    if base not in BY_PAGE:
+        what = "ASID-wide TLBI (herd7 has no ASIDs)" if base.startswith("ASID") else f"TLBI {name}"
+        raise t.fail(i.args[0], f"{what} is outside the litmus subset ({i.text})")
+    _, reg = t.args(i, "nr")
+    s = t.env.get(reg_name(reg))
+    if s.kind != "page":
+        # herd7 reads the register as a page number: it names no page of the test
+        t.emit(i, ast.Skip(span=sp))
+        return
+    t.emit(i, ast.Tlbi("page", broadcast, ast.PageRef(None, s.page, span=sp), span=sp))
+
+
+def _ctrl(t: ThreadOut, i: L.Instr, next_labels: tuple[str, ...]) -> None:
+    reg, target = t.args(i, "rn")
+    if target.text not in next_labels:
+        raise t.fail(
+            target,
+            f"a branch to {target.text}, not to the next instruction, is outside the litmus subset",
+        )
+    s = t.env.get(reg_name(reg))
+    if s.kind not in ("int", "data"):
+        raise t.fail(reg, f"{reg.text} holds no data to test ({i.text})")
+    if s.kind == "int":  # a register no instruction set: no dependency
+        _label_only(t, i)
+        return
+    name = reg_name(reg)
+    test = ast.Binary("!=", ast.Name(name, span=reg.span), ast.Num(0, span=reg.span), span=i.span)
+    t.emit(i, ast.If(test, (), None, span=i.span))
+    t.ctrl.append((i.span, (name,)))

@@ -1,0 +1,168 @@
+"""A litmus test -> the `.tlb` syntax tree of the same program (docs/arm64.md §4), then
+the normal checker: `load_litmus` returns a `CheckedSpec` under `model arm` whose
+``litmus`` field carries the final condition and the control dependencies.
+
+Each virtual address ``x`` of the test is a page ``x`` mapping the frame ``phy_x``
+(``pte_x`` as the test sets it, else valid and writable); each physical page is a frame
+with one data word.  Registers that hold addresses, page numbers or descriptors are
+known when the test starts and are not registers of the spec: an ``LDR``/``STR``
+through them names its page, a ``STR`` of a descriptor to ``pte_x`` is a `pte` store.
+Registers holding data are the spec's registers (``X4``; ``W4`` is the same).
+Every statement keeps the span of its instruction, so traces show the test's lines.
+Anything outside the subset is a located error naming the construct.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from verifier.lang import ast
+from verifier.lang import litmus_ast as L
+from verifier.lang.check import check
+from verifier.lang.checked import CheckedSpec
+from verifier.lang.diagnostics import Diagnostic, SpecError
+from verifier.lang.final import Final, FProp, Litmus
+from verifier.lang.litmus_final import lower_condition
+from verifier.lang.litmus_instr import Env, Static, Symbols, ThreadOut, lower_thread, pte_of
+from verifier.lang.litmus_parse import parse_litmus
+from verifier.lang.span import Span
+
+VARIANTS = ("vmsa", "fatal", "precise")
+
+
+class Unstated(Exception):
+    """A construct of the test the lowering cannot state, at ``span``."""
+
+    def __init__(self, span: Span, message: str) -> None:
+        super().__init__(message)
+        self.span = span
+        self.message = message
+
+
+def load_litmus(path: str, text: str) -> CheckedSpec:
+    """Parse, lower and check the litmus test ``text`` read from ``path``."""
+    test = parse_litmus(text, path)
+    try:
+        spec, litmus = lower_litmus(test)
+    except Unstated as u:
+        raise SpecError([Diagnostic(u.span, u.message)], {path: text}) from None
+    checked = check(spec, text, {})
+    return replace(checked, litmus=litmus)
+
+
+def lower_litmus(t: L.LitmusTest) -> tuple[ast.Spec, Litmus]:
+    for key, value in t.info:
+        if key.upper() == "TTHM":  # the walker sets access/dirty flags (no af:0 fault)
+            what = f"hardware access/dirty flag management (TTHM={value})"
+            raise Unstated(t.span, f"{what} is outside the litmus subset (docs/arm64.md §4)")
+    for v in t.variants():
+        if v.lower() not in VARIANTS:
+            raise Unstated(t.span, f"Variant={v} is outside the litmus subset (docs/arm64.md §4)")
+    syms = Symbols()
+    envs = {th.proc: Env() for th in t.threads}
+    ptes: dict[str, L.Desc] = {}
+    data: dict[str, int] = {}
+    for item in t.init:
+        _initial(item, syms, envs, ptes, data)
+    cores: list[ast.Decl] = []
+    threads: dict[int, ThreadOut] = {}
+    ctrl: list[tuple[Span, tuple[str, ...]]] = []
+    for th in t.threads:
+        if th.handler:
+            raise Unstated(th.span, f"fault handlers (P{th.proc}.F) are outside the litmus subset")
+        out = lower_thread(th, envs[th.proc], syms, Unstated)
+        cores.append(ast.CoreDecl(f"P{th.proc}", None, None, None, tuple(out.out), span=th.span))
+        threads[th.proc] = out
+        ctrl += out.ctrl
+    prop = lower_condition(t.condition, syms, threads, Unstated)
+    decls: list[ast.Decl] = [ast.SpecTitle(t.name, span=t.span), ast.ModelDecl("arm", span=t.span)]
+    frames = tuple(ast.Ident(f, span=t.span) for f in syms.frames)
+    values = tuple(ast.Num(data.get(f, 0), span=t.span) for f in syms.frames)
+    decls.append(ast.FrameDecl(frames, values, span=t.span))
+    for name in syms.pages:
+        value = _pte_value(ptes.get(name), name, syms, t.span)
+        decls.append(ast.PageDecl(name, value, span=t.span))
+    decls += cores
+    text = t.source[_offset(t.source, t.condition.span) :].strip()
+    final = _final(t, prop, text)
+    return ast.Spec(tuple(decls), file=t.file, span=t.span), Litmus(t.name, final, tuple(ctrl))
+
+
+def _final(t: L.LitmusTest, prop: FProp, text: str) -> Final:
+    return Final(t.condition.quant, prop, text.splitlines()[0] if text else "", t.condition.span)
+
+
+def _offset(source: str, span: Span) -> int:
+    lines = source.splitlines(keepends=True)
+    return sum(len(x) for x in lines[: span.line - 1]) + span.col - 1
+
+
+def _initial(
+    item: L.Init,
+    syms: Symbols,
+    envs: dict[int, Env],
+    ptes: dict[str, L.Desc],
+    data: dict[str, int],
+) -> None:
+    loc, value = item.loc, item.value
+    if isinstance(loc, L.Reg):
+        env = envs.get(loc.proc)
+        if env is None:
+            raise Unstated(loc.span, f"the test has no thread P{loc.proc}")
+        env.regs[loc.reg] = _static(value, syms)
+        return
+    if loc.kind == "pte":
+        if not isinstance(value, L.Desc):
+            raise Unstated(
+                value.span, f"pte_{loc.name} must be set to a descriptor (oa:..., valid:...)"
+            )
+        syms.page(loc.name)
+        ptes[loc.name] = value
+        syms.descs.setdefault(loc.name, [None])[0] = value
+        return
+    if not isinstance(value, L.Int):
+        raise Unstated(value.span, f"{loc.name} holds data: only a number can be stored in it")
+    syms.page(loc.name)
+    data[syms.frame(loc.name)] = value.value
+
+
+def _static(value: L.Value, syms: Symbols) -> Static:
+    match value:
+        case L.Int(value=v):
+            return Static("int", "", v, span=value.span)
+        case L.Sym(kind="va", name=n):
+            return Static("va", syms.page(n))
+        case L.Sym(kind="pte", name=n):
+            return Static("pte", syms.page(n))
+        case L.Desc():
+            _check_desc(value, syms)
+            return Static("desc", "", 0, value)
+    raise Unstated(value.span, f"a register holding {_what(value)} is outside the litmus subset")
+
+
+def _what(value: L.Value) -> str:
+    if isinstance(value, L.Sym):
+        return {"pa": "a physical address", "label": "a code label"}.get(value.kind, value.kind)
+    return "this value"
+
+
+def _check_desc(d: L.Desc, syms: Symbols) -> None:
+    for key, v in d.fields:
+        if key == "oa":
+            if not (isinstance(v, L.Sym) and v.kind == "pa"):
+                raise Unstated(v.span, "a descriptor's oa is a physical page (phy_x or PA(x))")
+            syms.frame(v.name)
+        elif key in ("valid", "af", "db", "dbm"):
+            if not isinstance(v, L.Int) or v.value not in (0, 1):
+                raise Unstated(v.span, f"descriptor field {key} is 0 or 1")
+        else:
+            raise Unstated(d.span, f"descriptor field '{key}' is outside the litmus subset")
+
+
+def _pte_value(d: L.Desc | None, page: str, syms: Symbols, span: Span) -> ast.PteValue:
+    """The initial entry of ``page``: as the test sets it, else valid and writable (herd7's
+    default descriptor) -- located at the test's name."""
+    if d is None:
+        return ast.Mapping(syms.frame(page), "rw", span=span)
+    _check_desc(d, syms)
+    return pte_of(d, page, syms)

@@ -1,0 +1,293 @@
+"""Arm64 statements in every model, and the `arm` model's out-of-order window and
+translation reads (docs/arm64.md).
+
+- `dmb`/`dsb`/`isb`: under sc/tso/pso `dmb` and `dsb` wait for an empty store buffer,
+  `isb` does nothing; under `arm` they order through the window (`window.Window`) and
+  a full `dsb` also waits until the in-flight accesses its core's broadcast `tlbi`s
+  covered are performed.
+- `tlbi`: drops the entries it names on its own core, or on every core (`is`); under
+  `arm` a broadcast one also marks the translation reads it covers on other cores.
+- Under `arm`, an instruction is performed at ``pc`` (`InOrder`) or early (`Early`),
+  and an access through translation is a translation read (`translation_reads`) and
+  the access that uses it (`access`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cache
+
+from verifier.ir import program as P
+from verifier.ir.system import FALSE, TRUE, Check, Expr, Field, conj, disj, eq, ite, ne, op
+from verifier.machine.context import Ctx, Rule, Site
+from verifier.machine.layout import C, pte_wid
+from verifier.machine.layout_arm import ArmCore
+from verifier.machine.window import Window
+
+ACCESS_BIT = {"read": 1, "write": 2, "exec": 4}
+
+
+@cache
+def window(prog: P.Program) -> Window:
+    return Window(prog)
+
+
+def arm(ctx: Ctx, c: int) -> ArmCore:
+    a: ArmCore = ctx.lay.arm[c]
+    return a
+
+
+# ---------------------------------------------------------------- sites
+
+
+class InOrder(Site):
+    """An instruction performed at ``pc`` under `arm`: ``pc`` then moves past every
+    later instruction already performed early."""
+
+    def rule(self, **info: object) -> Rule:
+        r = super().rule(**info)
+        advance(self.ctx, self.c, r, self.nxt)
+        return r
+
+
+class Early(Site):
+    """An instruction performed before the one at ``pc``: its run holds ``pc`` and no
+    earlier instruction still pending orders it."""
+
+    def rule(self, **info: object) -> Rule:
+        ctx, c, i = self.ctx, self.c, self.pc
+        a = arm(ctx, c)
+        pc = Field(ctx.lay.cores[c].pc)
+        start = window(ctx.prog).run_start(c, i)
+        r = Rule([op("ge", pc, C(start)), op("lt", pc, C(i)), eq(Field(a.done[i]), 0)])
+        located = info.get("how") != "fault"  # a fault touches no memory: no location order
+        for k in range(start, i):
+            free = relief(ctx, c, k, i, located)
+            r.guard.append(disj(op("gt", pc, C(k)), performed(ctx, c, k), free))
+        r.upd.set(a.done[i], 1)
+        r.info.update(info)
+        return r
+
+    def emit(self, rule: Rule, action: str, variant: str = "") -> None:
+        """Early commands are not at ``pc``: they go with the core's machine commands
+        (``site`` None), naming their instruction in ``info['at']``."""
+        rule.info["at"] = self.pc
+        name = self.ctx.prog.cores[self.c].name
+        key = f"{name}@{self.pc}:early" + (f".{variant}" if variant else "")
+        self.ctx.emit(self.c, None, rule, action, key, self.ins.text, self.ins.span)
+
+
+def sites(ctx: Ctx, c: int, pc: int, ins: P.Instr, nxt: int) -> Iterator[Site]:
+    """The sites an instruction is translated at: one under sc/tso/pso; under `arm`,
+    at ``pc`` and, where the window allows, early."""
+    if ctx.model != "arm":
+        yield Site(ctx, c, pc, nxt, ins)
+        return
+    yield InOrder(ctx, c, pc, nxt, ins)
+    if pc in arm(ctx, c).done:
+        yield Early(ctx, c, pc, nxt, ins)
+
+
+def performed(ctx: Ctx, c: int, k: int) -> Expr:
+    f = arm(ctx, c).done.get(k)
+    return FALSE if f is None else eq(Field(f), 1)
+
+
+def relief(ctx: Ctx, c: int, k: int, i: int, located: bool = True) -> Expr:
+    """When pending instruction ``k`` does not hold later instruction ``i`` back
+    (``located`` False: ``i`` is a fault, which no access to a location orders)."""
+    code = ctx.prog.cores[c].code
+    kins, iins = code[k], code[i]
+    if window(ctx.prog).orders(kins, iins, located):
+        return FALSE
+    out: Expr = TRUE
+    if isinstance(kins, P.IAccess):
+        a = arm(ctx, c)
+        win = window(ctx.prog)
+        if isinstance(iins, P.IBarrier) and iins.kind == "isb":
+            out = ne(Field(a.ts[k]), 0)  # an isb waits for earlier translation reads
+        elif isinstance(iins, P.IPte) and set(win.pages(iins.page)) & set(win.pages(kins.page)):
+            out = ne(Field(a.ts[k]), 0)  # no translation read from a later PTE store
+        eff = window(ctx.prog).effects(iins)
+        if ctx.prog.fatal and (eff.writes or eff.invalidates):
+            out = conj(out, tr_ok(ctx, c, k))  # nothing visible passes a possible fault
+    return out
+
+
+def tr_ok(ctx: Ctx, c: int, k: int) -> Expr:
+    """Access ``k``'s translation read is held and will not fault."""
+    ins = ctx.prog.cores[c].code[k]
+    assert isinstance(ins, P.IAccess)
+    a = arm(ctx, c)
+    held = ne(Field(a.ts[k]), 0)
+    return conj(held, ctx.lay.allows(pte_wid(Field(a.tr[k])), ACCESS_BIT[ins.kind]))
+
+
+def advance(ctx: Ctx, c: int, r: Rule, nxt: int) -> None:
+    a = arm(ctx, c)
+    chain = []
+    n = nxt
+    while n in a.done:
+        chain.append(n)
+        n += 1
+    if not chain:
+        return
+    new: Expr = C(n)
+    for k in reversed(chain):
+        new = ite(eq(Field(a.done[k]), 0), C(k), new)
+    r.upd.set(ctx.lay.cores[c].pc, new)
+    for j, k in enumerate(chain):
+        before = conj(*(eq(Field(a.done[m]), 1) for m in chain[:j]))
+        r.upd.set(a.done[k], ite(before, C(0), Field(a.done[k])))
+
+
+def quiet(ctx: Ctx, c: int) -> Expr:
+    """No instruction performed early and no translation read held: an interrupt may be
+    taken (interrupt entry is context synchronizing)."""
+    if ctx.model != "arm":
+        return TRUE
+    a = arm(ctx, c)
+    return conj(*(eq(Field(f), 0) for f in (*a.done.values(), *a.ts.values())))
+
+
+# ---------------------------------------------------------------- barriers
+
+
+def barrier(site: Site, ins: P.IBarrier) -> None:
+    ctx, c = site.ctx, site.c
+    r = site.rule(kind=ins.kind, which=ins.which)
+    if ctx.model != "arm":
+        if ins.kind != "isb":
+            r.guard.append(ctx.lay.buffer_empty(c))
+    elif ins.kind == "dsb" and ins.which == "full":
+        r.guard += [eq(Field(f), 0) for f in marks_of(ctx, c)]
+    site.emit(r, "fence")
+
+
+def marks_of(ctx: Ctx, issuer: int) -> list[int]:
+    return [f for a in ctx.lay.arm for (_, i), f in sorted(a.mark.items()) if i == issuer]
+
+
+def ctrl(site: Site, ins: P.ICtrl) -> None:
+    site.emit(site.rule(), "skip")
+
+
+# ---------------------------------------------------------------- tlbi
+
+
+def tlbi(site: Site, ins: P.ITlbi) -> None:
+    ctx, c = site.ctx, site.c
+    lay = ctx.lay
+    reached = range(len(ctx.prog.cores)) if ins.broadcast else (c,)
+    npages = len(ctx.prog.pages)
+    if ins.scope == "page":
+        for v, s, guards in ctx.entries_of(c, ins.page, ins.space):
+            r = site.rule(page=v, space=s, broadcast=ins.broadcast)
+            r.guard += guards
+            tag = lay.tag_of_space(s)
+            for d in reached:
+                clear(ctx, r, d, v, tag)
+                clear(ctx, r, d, v, lay.gtag)
+            mark(ctx, r, c, reached, tag, v)
+            bbm_cleared(ctx, r, tag, v)
+            site.emit(r, "invlpg", f"{v}.{s}")
+        return
+    r = site.rule(broadcast=ins.broadcast)
+    tags = lay.tags if ins.scope == "all" else (lay.tag_of_asid(ins.asid),)
+    for d in reached:
+        for v in range(npages):
+            for t in tags:
+                clear(ctx, r, d, v, t)
+    mark(ctx, r, c, reached, None if ins.scope == "all" else tags[0], None)
+    bbm_cleared(ctx, r, None if ins.scope == "all" else tags[0], None)
+    site.emit(r, "flush")
+
+
+def bbm_store(ctx: Ctx, r: Rule, s: int, v: int, wid: int) -> None:
+    """Break-before-make (docs/arm64.md §5): storing a valid value that maps another
+    frame, or other permissions, than the entry's last valid value is a `bbm` problem
+    unless an invalid value was stored since and a covering `tlbi` was performed while
+    it was in memory."""
+    fields = ctx.lay.arm.bbm.get((s, v))
+    if fields is None:
+        return
+    last, cleared = fields
+    pv = ctx.prog.pte_values[wid]
+    r.upd.set(cleared, 0)
+    if pv.frame < 0:
+        return
+    lay = ctx.lay
+    prev = ite(eq(Field(last), 0), C(0), op("sub", Field(last), C(1)))
+    perms = lay.table(lambda x: x.perms, prev)
+    moved = disj(ne(lay.frame(prev), C(pv.frame)), ne(perms, C(pv.perms)))
+    name = lay.addr_name(lay.pte_addr(s, v))
+    what = f"PTE {name} changed between two valid values without break-before-make"
+    cond = conj(ne(Field(last), 0), moved, eq(Field(cleared), 0))
+    r.checks.append(Check("bbm", cond, False, (("what", what),)))
+    r.upd.set(last, wid + 1)
+
+
+def bbm_cleared(ctx: Ctx, r: Rule, tag: int | None, v: int | None) -> None:
+    """A `tlbi` covering an entry that is invalid in memory completes its break."""
+    lay = ctx.lay
+    for (s, page), (_, cleared) in sorted(lay.arm.bbm.items()):
+        if (v is None or page == v) and (tag is None or lay.tag_of_space(s) == tag):
+            invalid = op("not", lay.valid(pte_wid(Field(lay.mem[lay.pte_addr(s, page)]))))
+            r.upd.set(cleared, ite(invalid, C(1), Field(cleared)))
+
+
+def clear(ctx: Ctx, rule: Rule, c: int, v: int, t: int) -> None:
+    cf = ctx.lay.cores[c]
+    rule.upd.set(cf.te[(v, t)], 0)
+    rule.upd.set(cf.tw[(v, t)], 0)
+
+
+def covers(ctx: Ctx, a: ArmCore, j: int, tag: int, v: int | None) -> Expr:
+    """The translation read held for access ``j`` is for page ``v`` (any page: None)
+    and tagged ``tag`` or global."""
+    lay = ctx.lay
+    glob = lay.is_global(pte_wid(Field(a.tr[j])))
+    same = [eq(Field(a.ts[j]), s + 1) for s in range(len(ctx.prog.spaces))
+            if lay.tag_of_space(s) == tag]  # fmt: skip
+    tagged = conj(op("not", glob), disj(*same))
+    page = TRUE if v is None else eq(Field(a.tv[j]), v + 1)
+    return conj(page, tagged if v is None else disj(glob, tagged))
+
+
+def mark(
+    ctx: Ctx, r: Rule, c: int, reached: range | tuple[int], tag: int | None, v: int | None
+) -> None:
+    """Core ``c``'s `tlbi` marks the translation reads it covers (``tag`` None: all) held
+    on the other cores it reaches."""
+    if ctx.model != "arm":
+        return
+    for d in reached:
+        a = arm(ctx, d)
+        for (j, issuer), f in sorted(a.mark.items()):
+            if issuer == c:
+                cover = TRUE if tag is None else covers(ctx, a, j, tag, v)
+                held = conj(ne(Field(a.ts[j]), 0), cover)
+                r.upd.set(f, ite(held, C(1), Field(f)))
+
+
+# ---------------------------------------------------------------- data
+
+
+def data(ctx: Ctx, c: int, r: Rule, ins: P.IAccess, entry: Expr) -> None:
+    """`r := read V` / `write V := e`: move the data word of the frame ``entry`` maps."""
+    lay = ctx.lay
+    if not lay.arm.data or (ins.dest is None and ins.value is None):
+        return
+    frame = lay.frame(pte_wid(entry))
+    if ins.dest is not None:
+        word: Expr = C(0)
+        for f, fld in enumerate(lay.arm.data):
+            word = ite(eq(frame, f), Field(fld), word)
+        reg = ctx.reg_field(c, ins.dest)
+        lo, hi = lay.fields[reg].lo, lay.fields[reg].hi
+        ctx.range_check(r, word, lo, hi, f"register value outside {lo}..{hi}")
+        r.upd.set(reg, word)
+    if ins.value is not None:
+        val = ctx.expr(c, ins.value, r)
+        for f, fld in enumerate(lay.arm.data):
+            r.upd.set(fld, ite(eq(frame, f), val, Field(fld)))

@@ -1,0 +1,149 @@
+"""Translation under `arm` (docs/arm64.md §3): an access through a page is a translation
+read (a TLB entry or a walk, held until used) and then the access itself, which uses it:
+it reaches the frame (race checks, data) or faults; a fatal fault stops the core."""
+
+from __future__ import annotations
+
+from verifier.ir import program as P
+from verifier.ir.system import Expr, Field, disj, eq, ite, ne, op
+from verifier.machine.context import Ctx, Rule, Site
+from verifier.machine.layout import C, pte_wid
+from verifier.machine.layout_arm import ArmCore
+from verifier.machine.rules_arm import ACCESS_BIT, InOrder, arm, data, performed, window
+from verifier.machine.rules_race import races
+
+
+def translation_reads(ctx: Ctx, c: int, i: int, ins: P.IAccess) -> None:
+    """The translation read of access ``i``: a TLB entry, or a walk of the table in
+    memory (a valid entry found is cached, an invalid one never), at any moment from
+    when its run is reached, but after every earlier `isb`."""
+    lay = ctx.lay
+    a, cf = arm(ctx, c), lay.cores[c]
+    core = ctx.prog.cores[c]
+    pc = Field(cf.pc)
+    win = window(ctx.prog)
+    start = win.run_start(c, i)
+    base = [op("ge", pc, C(start)), op("le", pc, C(i)), eq(Field(a.ts[i]), 0)]
+    if i in a.done:
+        base.append(eq(Field(a.done[i]), 0))
+    if a.fault is not None:
+        base.append(eq(Field(a.fault), 0))
+    for k in range(start, i):
+        if win.tr_orders(core.code[k], ins):
+            base.append(disj(op("gt", pc, C(k)), performed(ctx, c, k)))
+
+    def emit(r: Rule, variant: str) -> None:
+        r.info["at"] = i
+        ctx.emit(c, None, r, "translate", f"{core.name}@{i}:tr.{variant}", ins.text, ins.span)
+
+    for v, s, guards in ctx.entries_of(c, ins.page, None, current=True):
+        t, g = lay.tag_of_space(s), lay.gtag
+        at = [*base, *guards]
+        for tag, how, key in ((g, "hit-global", "hg"), (t, "hit", "ht")):
+            r = _tr_rule(a, i, at, v, s, how=how, slot=cf.te[(v, tag)])
+            r.guard.append(ne(Field(cf.te[(v, tag)]), 0))
+            r.upd.set(a.tr[i], Field(cf.tw[(v, tag)]))
+            r.upd.set(a.ts[i], Field(cf.te[(v, tag)]))
+            emit(r, f"{v}.{s}.{key}")
+        mem = Field(lay.mem[lay.pte_addr(s, v)])
+        for how, valid in (("walk-invalid", False), ("walk", True)):
+            r = _tr_rule(a, i, at, v, s, how=how)  # invalid: never cached; valid: need not be
+            ok = lay.valid(pte_wid(mem))
+            r.guard.append(ok if valid else op("not", ok))
+            r.upd.set(a.tr[i], mem)
+            r.upd.set(a.ts[i], s + 1)
+            emit(r, f"{v}.{s}.{'wv' if valid else 'wi'}")
+        for glob, tag in ((1, g), (0, t)):
+            r = _tr_rule(a, i, at, v, s, how="walk-fill", slot=cf.te[(v, tag)])
+            r.guard += [lay.valid(pte_wid(mem)), eq(lay.is_global(pte_wid(mem)), glob)]
+            r.upd.set(cf.te[(v, tag)], s + 1)
+            r.upd.set(cf.tw[(v, tag)], mem)
+            r.upd.set(a.tr[i], mem)
+            r.upd.set(a.ts[i], s + 1)
+            emit(r, f"{v}.{s}.w{glob}")
+
+
+def _tr_rule(a: ArmCore, i: int, guard: list[Expr], v: int, s: int, **info: object) -> Rule:
+    r = Rule(list(guard))
+    r.upd.set(a.tv[i], v + 1)
+    r.info.update(page=v, space=s, **info)
+    return r
+
+
+def access(site: Site, ins: P.IAccess) -> None:
+    """The access that uses the held translation read (docs/arm64.md §3)."""
+    ctx, c, i = site.ctx, site.c, site.pc
+    lay = ctx.lay
+    a = arm(ctx, c)
+    if isinstance(site, InOrder):
+        translation_reads(ctx, c, i, ins)
+        if a.fault is not None:
+            stop(ctx, c, i, ins)
+    bit = ACCESS_BIT[ins.kind]
+    entry, ts, tv = Field(a.tr[i]), Field(a.ts[i]), Field(a.tv[i])
+    ok = lay.allows(pte_wid(entry), bit)
+    for v in window(ctx.prog).pages(ins.page):
+        r = site.rule(page=v, bit=bit, how="translated", slot=a.ts[i])
+        r.guard += [ne(ts, 0), eq(tv, v + 1), ok]
+        if a.fault is not None:
+            r.guard.append(ne(Field(a.fault), i + 1))
+        races(ctx, r, v, bit, entry, ts, a.tr[i])
+        data(ctx, c, r, ins, entry)
+        release(ctx, c, r, i)
+        site.emit(r, "access", f"{v}")
+        r = site.rule(page=v, bit=bit, how="fault")
+        r.guard += [ne(ts, 0), eq(tv, v + 1), op("not", ok)]
+        if a.fault is None:
+            release(ctx, c, r, i)
+        else:  # fatal: the core stops once every earlier instruction is performed
+            r.guard.append(ne(Field(a.fault), i + 1))
+            r.upd.set(a.fault, i + 1)
+            for f in mark_fields(a, i):
+                r.upd.set(f, 0)
+            if isinstance(site, InOrder):
+                stop_updates(ctx, c, r, i)
+            else:  # not performed: `stop` ends the core when pc gets here
+                r.upd.set(a.done[i], Field(a.done[i]))
+        site.emit(r, "fault", f"{v}")
+
+
+def mark_fields(a: ArmCore, i: int) -> list[int]:
+    return [f for (j, _), f in a.mark.items() if j == i]
+
+
+def release(ctx: Ctx, c: int, r: Rule, i: int) -> None:
+    """The access is performed: its translation read and the marks on it go."""
+    a = arm(ctx, c)
+    for f in (a.tr[i], a.ts[i], a.tv[i], *mark_fields(a, i)):
+        r.upd.set(f, 0)
+
+
+def stop_updates(ctx: Ctx, c: int, r: Rule, at: int) -> None:
+    """A fatal fault at ``at``: the core goes to its program's end, holding nothing. Loads
+    after ``at`` performed early never happened: a register only they write is back
+    at 0 (stores and `tlbi`s after a pending access wait until it cannot fault)."""
+    a = arm(ctx, c)
+    code = ctx.prog.cores[c].code
+    win = window(ctx.prog)
+    before = {reg for ins in code[: at + 1] for reg in win.effects(ins).wregs}
+    for j, f in sorted(a.done.items()):
+        for reg in sorted(win.effects(code[j]).wregs - before, key=lambda x: x.index):
+            if j > at:
+                fld = ctx.reg_field(c, reg)
+                r.upd.modify(fld, lambda old, f=f: ite(eq(Field(f), 1), C(0), old))
+    r.upd.set(ctx.lay.cores[c].pc, ctx.prog.cores[c].program_end)
+    for f in (*a.done.values(), *a.tr.values(), *a.ts.values(), *a.tv.values()):
+        r.upd.set(f, 0)
+    for f in a.mark.values():
+        r.upd.set(f, 0)
+
+
+def stop(ctx: Ctx, c: int, i: int, ins: P.IAccess) -> None:
+    """``pc`` reached an access that faulted early (fatal): the core stops."""
+    a = arm(ctx, c)
+    assert a.fault is not None
+    cf = ctx.lay.cores[c]
+    r = Rule([eq(Field(cf.pc), i), eq(Field(a.fault), i + 1)])
+    stop_updates(ctx, c, r, i)
+    name = ctx.prog.cores[c].name
+    ctx.emit(c, i, r, "stop", f"{name}@{i}:stop", ins.text, ins.span)

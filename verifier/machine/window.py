@@ -1,0 +1,204 @@
+"""The `arm` model's out-of-order window (docs/arm64.md §2): which instruction may be
+performed before which, decided from the Program alone.
+
+A core's ``pc`` is its oldest instruction not yet performed.  An instruction in the
+same straight-line run as ``pc`` may be performed early unless an earlier, not yet
+performed instruction *orders* it (`orders`).  The stops end a run; they, and the
+in-order instructions, are performed only at ``pc``.  This module answers the static
+questions; `rules_arm` turns them into guards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from verifier.ir import program as P
+
+STOPS = (P.IBranch, P.IJump, P.IAwait, P.IIpi, P.ISwitch, P.IIrq, P.IReturn, P.IEnd, P.IFail)
+IN_ORDER = (P.IComplete, P.IFree, P.IAssert)
+INVALIDATIONS = (P.ITlbi, P.IInvlpg, P.IFlushAsid, P.IFlushAll)
+
+Loc = tuple[str, int, int]  # ("w", addr, 0) | ("pte", space, page) | ("f", frame, 0)
+
+
+@dataclass(frozen=True)
+class Effects:
+    """What an instruction touches: registers read and written, locations read and
+    written, and whether it is an invalidation (`tlbi`, `invlpg`, `flush`)."""
+
+    rregs: frozenset[P.LReg]
+    wregs: frozenset[P.LReg]
+    reads: frozenset[Loc]
+    writes: frozenset[Loc]
+    invalidates: bool = False
+
+    @property
+    def memory(self) -> bool:
+        return bool(self.reads or self.writes)
+
+
+def expr_regs(e: P.LExpr | None) -> set[P.LReg]:
+    match e:
+        case P.LReg():
+            return {e}
+        case P.LUn(arg=a):
+            return expr_regs(a)
+        case P.LBin(left=a, right=b):
+            return expr_regs(a) | expr_regs(b)
+    return set()
+
+
+def expr_addrs(e: P.LExpr | None) -> set[int]:
+    match e:
+        case P.LWord(addr=a):
+            return {a}
+        case P.LUn(arg=a):
+            return expr_addrs(a)
+        case P.LBin(left=a, right=b):
+            return expr_addrs(a) | expr_addrs(b)
+    return set()
+
+
+class Window:
+    """The static ordering facts of one program."""
+
+    def __init__(self, prog: P.Program) -> None:
+        self.prog = prog
+
+    # -- which frames a page may map (accesses through pages that may alias are ordered)
+    @cached_property
+    def page_frames(self) -> dict[int, frozenset[int]]:
+        out: dict[int, set[int]] = {v: set() for v in range(len(self.prog.pages))}
+        for space in self.prog.spaces:
+            for v, wid in enumerate(space.entries):
+                out[v].add(self.prog.pte_values[wid].frame)
+        for core in self.prog.cores:
+            for ins in core.code:
+                if isinstance(ins, P.IPte):
+                    frame = self.prog.pte_values[ins.wid].frame
+                    for v in self.pages(ins.page):
+                        out[v].add(frame)
+        return {v: frozenset(f for f in fs if f >= 0) for v, fs in out.items()}
+
+    def words(self, e: P.LExpr | None) -> frozenset[Loc]:
+        """The locations an expression loads: words, or PTEs (an address past the words:
+        a `.litmus` load of a PTE)."""
+        nw, npages = len(self.prog.words), len(self.prog.pages)
+        return frozenset(
+            ("w", a, 0) if a < nw else ("pte", *divmod(a - nw, npages)) for a in expr_addrs(e)
+        )
+
+    def pages(self, page: P.PageOp) -> range | tuple[int]:
+        return (page,) if isinstance(page, int) else range(len(self.prog.pages))
+
+    def effects(self, ins: P.Instr) -> Effects:
+        match ins:
+            case P.IStore(addr=a, value=v):
+                return Effects(
+                    frozenset(expr_regs(v)), frozenset(), self.words(v),
+                    frozenset({("w", a, 0)}),
+                )  # fmt: skip
+            case P.IAssign(reg=r, value=v):
+                return Effects(frozenset(expr_regs(v)), frozenset({r}), self.words(v), frozenset())
+            case P.IAtomic(dest=d, addr=a, args=args):
+                regs = set().union(*(expr_regs(x) for x in args))
+                loc = frozenset({("w", a, 0)})
+                return Effects(frozenset(regs), frozenset({d} if d else ()), loc, loc)
+            case P.IPte(space=s, page=page):
+                spaces = range(len(self.prog.spaces)) if s is None else (s,)
+                locs = frozenset(("pte", sp, v) for sp in spaces for v in self.pages(page))
+                return Effects(frozenset(expr_regs(page) if isinstance(page, P.LReg) else ()),
+                               frozenset(), frozenset(), locs)  # fmt: skip
+            case P.IAccess(kind=k, page=page, dest=d, value=v):
+                frames = frozenset(
+                    ("f", f, 0) for p in self.pages(page) for f in self.page_frames[p]
+                )
+                rregs = expr_regs(v) | (expr_regs(page) if isinstance(page, P.LReg) else set())
+                wregs = frozenset({d} if d else ())
+                if k == "write":
+                    return Effects(frozenset(rregs), wregs, frozenset(), frames)
+                return Effects(frozenset(rregs), wregs, frames, frozenset())
+            case P.ITlbi(page=page) | P.IInvlpg(page=page):
+                regs = frozenset(expr_regs(page) if isinstance(page, P.LReg) else ())
+                return Effects(regs, frozenset(), frozenset(), frozenset(), True)
+            case P.IFlushAsid() | P.IFlushAll():
+                return Effects(frozenset(), frozenset(), frozenset(), frozenset(), True)
+            case P.ICtrl(regs=regs):
+                return Effects(frozenset(regs), frozenset(), frozenset(), frozenset())
+            case P.IAssert(cond=e) | P.IAwait(cond=e) | P.IBranch(cond=e):
+                return Effects(frozenset(expr_regs(e)), frozenset(), self.words(e),
+                               frozenset())  # fmt: skip
+        return Effects(frozenset(), frozenset(), frozenset(), frozenset())
+
+    # -- runs
+    def run_start(self, c: int, i: int) -> int:
+        """The first pc of the straight-line run that ends at ``i``: ``pc`` may be
+        anywhere from there to ``i`` while ``i`` is performed."""
+        core = self.prog.cores[c]
+        p = i
+        while p > 0 and not isinstance(core.code[p - 1], STOPS) and core.next[p - 1] == p:
+            p -= 1
+        return p
+
+    def early(self, c: int, i: int) -> bool:
+        """May instruction ``i`` be performed before the one at ``pc``?"""
+        ins = self.prog.cores[c].code[i]
+        return not isinstance(ins, STOPS + IN_ORDER) and self.run_start(c, i) < i
+
+    # -- ordering
+    def orders(self, k: P.Instr, i: P.Instr, located: bool = True) -> bool:
+        """Must ``i`` (later) wait until ``k`` (earlier) is performed? ``located`` False:
+        accesses to one location do not count (``i`` is a fault: it touches no memory)."""
+        ek, ei = self.effects(k), self.effects(i)
+        rregs = ei.rregs
+        if not located and isinstance(i, P.IAccess):  # a fault needs only the address
+            rregs = frozenset(expr_regs(i.page) if isinstance(i.page, P.LReg) else ())
+        if ek.wregs & (rregs | ei.wregs) or ek.rregs & ei.wregs:
+            return True
+        same = (ek.reads | ek.writes) & (ei.reads | ei.writes)
+        if located and ek.memory and ei.memory and same:
+            return True
+        return self._barrier_after(k, ek, i, ei) or self._barrier_before(k, ek, i, ei)
+
+    @staticmethod
+    def _barrier_after(k: P.Instr, ek: Effects, i: P.Instr, ei: Effects) -> bool:
+        """``k`` is a barrier (or atomic, or control dependency) holding ``i`` back."""
+        mem = ei.memory
+        match k:
+            case P.IBarrier(kind="dmb", which="st"):
+                return bool(ei.writes)
+            case P.IBarrier(kind="dmb"):
+                return mem
+            case P.IBarrier():  # dsb of any kind, isb: everything after
+                return True
+            case P.IFence(kind="full") | P.IFence(kind="acquire") | P.IAtomic():
+                return mem
+            case P.IFence(kind="release"):
+                return bool(ei.writes)
+            case P.ICtrl():
+                return bool(ei.writes) or ei.invalidates or isinstance(i, P.IBarrier)
+        return False
+
+    @staticmethod
+    def _barrier_before(k: P.Instr, ek: Effects, i: P.Instr, ei: Effects) -> bool:
+        """``i`` is a barrier (or atomic) waiting for ``k``."""
+        match i:
+            case P.IBarrier(kind="isb"):
+                return isinstance(k, P.ICtrl) or (isinstance(k, P.IBarrier) and k.kind == "dsb")
+            case P.IBarrier(which="ld") | P.IFence(kind="acquire"):
+                return bool(ek.reads)
+            case P.IBarrier(which="st"):
+                return bool(ek.writes)
+            case P.IBarrier(kind="dsb"):
+                return ek.memory or ek.invalidates
+            case P.IBarrier(kind="dmb") | P.IFence() | P.IAtomic():
+                return ek.memory
+        return False
+
+    def tr_orders(self, k: P.Instr, i: P.IAccess) -> bool:
+        """Must access ``i``'s translation read wait until ``k`` is performed? Only an
+        `isb` and the instruction setting a register page operand hold it back."""
+        if isinstance(k, P.IBarrier) and k.kind == "isb":
+            return True
+        return isinstance(i.page, P.LReg) and i.page in self.effects(k).wregs

@@ -1,0 +1,102 @@
+"""What the Arm64 statements and the `arm` model's steps did, in words (docs/arm64.md):
+barriers, `tlbi` (on one core or every core), translation reads, accesses using a
+held translation, faults, and data moved through a page."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from verifier.ir import program as P
+from verifier.ir.system import Command
+from verifier.machine.layout_arm import ArmCore
+
+if TYPE_CHECKING:
+    from verifier.trace.effects import Effects, State
+
+BARRIER = {
+    ("dmb", "full"): "earlier loads and stores ordered before later ones",
+    ("dmb", "ld"): "earlier loads ordered before later loads and stores",
+    ("dmb", "st"): "earlier stores ordered before later stores",
+    ("dsb", "full"): "waited for earlier accesses, tlbis and their in-flight users",
+    ("dsb", "ld"): "waited for earlier loads",
+    ("dsb", "st"): "waited for earlier stores",
+    ("isb", "full"): "context synchronized: later translation reads come after",
+}
+
+
+def describe(fx: Effects, cmd: Command, pre: State, post: State) -> str | None:
+    """The effect text of an Arm64 step, or None for the describers of effects.py."""
+    a = cmd.action
+    early = " (early)" if cmd.site is None and cmd.get("at") is not None else ""
+    if a == "fence" and cmd.get("kind") in ("dmb", "dsb", "isb"):
+        text = BARRIER[(cmd.get("kind"), cmd.get("which"))]
+        if fx.lay.model != "arm" and cmd.get("kind") != "isb":
+            text = "store buffer is empty"
+        return text + early
+    if a in ("invlpg", "flush") and cmd.get("broadcast") is not None:
+        what = fx.prog.pages[cmd.get("page")] if a == "invlpg" else "all"
+        where = "on every core" if cmd.get("broadcast") else "on this core"
+        return f"tlbi: TLB entries for {what} dropped {where}{early}"
+    if a == "translate":
+        return _translate(fx, cmd, post)
+    if fx.lay.model == "arm" and a in ("access", "fault", "stop"):
+        return _use(fx, cmd, pre, post) + early
+    if a == "skip" and isinstance(fx._instr(cmd), P.ICtrl):
+        return "control dependency resolved" + early
+    return None
+
+
+def _arm(fx: Effects, c: int) -> ArmCore:
+    a: ArmCore = fx.lay.arm[c]
+    return a
+
+
+def _translate(fx: Effects, cmd: Command, post: State) -> str:
+    i = cmd.get("at")
+    value = post[_arm(fx, cmd.core).tr[i]]
+    pv = fx.wid_of(value)
+    from verifier.trace.effects import pte_desc, pte_source
+
+    page = fx.prog.pages[cmd.get("page")]
+    how = {
+        "hit-global": "TLB hit (global entry)",
+        "hit": "TLB hit",
+        "walk-fill": "walk of memory, entry cached",
+        "walk": "walk of memory, entry not cached",
+        "walk-invalid": "walk of memory, invalid entry (never cached)",
+    }[cmd.get("how")]
+    return f"translation read of {page}: {how}: {pte_desc(pv, fx.prog)} from {pte_source(pv)}"
+
+
+def _use(fx: Effects, cmd: Command, pre: State, post: State) -> str:
+    from verifier.trace.effects import pte_desc
+
+    i = cmd.get("at") if cmd.site is None else cmd.site
+    tr = pre[_arm(fx, cmd.core).tr[i]]
+    if cmd.action == "stop":
+        return "the core stops at its earlier fault"
+    pv = fx.wid_of(tr)
+    page = fx.prog.pages[cmd.get("page")]
+    if cmd.action == "fault":
+        kind = "translation" if pv.frame < 0 else "permission"
+        stops = ", the core stops" if fx.lay.arm[cmd.core].fault is not None else ""
+        return f"{kind} fault on {page} (translation read: {pte_desc(pv, fx.prog)}){stops}"
+    frame = fx.prog.frames[pv.frame]
+    return f"{page} -> {frame}: access reaches frame {frame}" + data_text(fx, cmd, pre, post)
+
+
+def data_text(fx: Effects, cmd: Command, pre: State, post: State) -> str:
+    """`; r = 1` for a load through a page, `; A's word = 1` for a store."""
+    i = cmd.get("at") if cmd.site is None else cmd.site
+    ins = fx.prog.cores[cmd.core].code[i]
+    if not isinstance(ins, P.IAccess) or not fx.lay.arm.data:
+        return ""
+    if ins.dest is not None:
+        reg = fx.values.reg_name(cmd.core, ins.dest)
+        return f"; {reg} = {post[fx.values_reg(cmd.core, ins.dest)]}"
+    if ins.value is not None:
+        changed = [f for f, fld in enumerate(fx.lay.arm.data) if pre[fld] != post[fld]]
+        return "".join(
+            f"; {fx.prog.frames[f]}'s word = {post[fx.lay.arm.data[f]]}" for f in changed
+        )
+    return ""
