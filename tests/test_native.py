@@ -12,6 +12,7 @@ over every spec, every example and >= 2,000 generated (spec, model) pairs is `sl
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -32,6 +33,7 @@ from verifier.search.por import reduction
 from verifier.search.symmetry import canon
 
 pytestmark = pytest.mark.skipif(not available(), reason="no C compiler")
+os.environ.setdefault("TLBCHECK_NATIVE_OPT", "-O0")  # these searches are small: compile fast
 
 MODES = [(False, False), (True, True), (True, False), (False, True)]  # (symmetry, por)
 STATES = 300_000
@@ -100,6 +102,26 @@ def test_threads_give_the_same_search() -> None:
     ]
     one, three = ((r.transitions, len(r.states), r.found, r.paths) for r in runs)
     assert one == three and len(runs[0].states) > 8192  # more than one chunk
+
+
+def test_hash_compaction_finds_the_same_and_says_what_safe_is_worth() -> None:
+    """64-bit hashes of 2,608 states: no collision to expect, so the same search; the
+    verdict states the omission probability."""
+    m = _model(load(str(EXAMPLES / "lazy_missing_fence.tlb"), ["N=2"]), "pso")
+    sym, red = canon(m.system, m.program), reduction(m.system)
+    exact, hashed = (
+        explore_native(m.system, budget=Budget(STATES), canon=sym, reduction=red, hash_compact=h)
+        for h in (False, True)
+    )
+    assert (hashed.transitions, len(hashed.states), hashed.found, hashed.paths) == (
+        exact.transitions, len(exact.states), exact.found, exact.paths
+    )  # fmt: skip
+    assert exact.omission == 0 and 0 < hashed.omission < 1e-9
+    r = check_spec(load(str(SPECS / "irq" / "shootdown_irqoff_hang.tlb"), []), "sc",
+                   engine="native", hash_compact=True)  # fmt: skip
+    assert r.verdict == "unsafe" and r.kinds == ("hang",)
+    r = check_spec(m.checked, "sc", engine="native", hash_compact=True)
+    assert r.verdict == "safe" and "omitted, with probability at most" in r.reason
 
 
 def test_hang_agrees() -> None:
@@ -188,6 +210,7 @@ def test_campaign_every_spec_and_example() -> None:
         for model in MODELS:
             states += _compare(_model(checked, model))
             pairs += 1
+        print(f"  {pairs} pairs agree so far ({path.name})", flush=True)
     print(f"\nnative = explicit on {pairs} (spec, model) pairs, 4 modes each, "
           f"{states} states, {time.monotonic() - start:.0f} s")  # fmt: skip
 
@@ -200,5 +223,9 @@ def test_campaign_generated() -> None:
         for model in MODELS:
             states += _compare(_model(checked, model), [(False, False), (True, True)])
             pairs += 1
+        if seed % 50 == 49:
+            print(
+                f"  {pairs} generated pairs so far ({time.monotonic() - start:.0f} s)", flush=True
+            )
     print(f"\nnative = explicit on {pairs} generated (spec, model) pairs, reductions off and "
           f"on, {states} states, {time.monotonic() - start:.0f} s")  # fmt: skip

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from verifier.engine import Explore, Search, explore_model, shortest
+from verifier.engine import Explore, Search, depth_done, explore_model, shortest
 from verifier.lang.ast import ExpectDecl
 from verifier.lang.checked import ALL_MODELS, MODELS, CheckedSpec
 from verifier.lang.frontend import load
@@ -82,6 +82,7 @@ def check_spec(
     stop_at_first: bool = False,
     cluster: str | None = None,
     workers: int | None = None,
+    hash_compact: bool = False,
 ) -> Result:
     """One spec under one model.  Limits (states, seconds, MB) end the run as
     `inconclusive`, in whichever phase they are reached; the clock starts at
@@ -102,10 +103,12 @@ def check_spec(
             m = Model.of(checked, model, budget)
             if engine == "smt":
                 return _check_smt(m, budget, start, depth=depth, prove=prove, phase=phase)
-            search = Search(symmetry, por, stop_at_first, progress, engine, cluster, workers)
+            s = Search(
+                symmetry, por, stop_at_first, progress, engine, cluster, workers, hash_compact
+            )
             if cluster is not None:
-                return _check_cluster(m, budget, start, search)
-            return _check_explicit(m, budget, start, search)
+                return _check_cluster(m, budget, start, s)
+            return _check_explicit(m, budget, start, s)
     except LimitReached as limit:  # in a phase that does not end with a result of its own
         release_frozen()
         return _stopped(checked, model, expect, engine, limit.reason, start)
@@ -322,17 +325,6 @@ def _stopped(
         engine,
         reason,
     )
-
-
-def depth_done(ex: Exploration | NativeExploration) -> int:
-    """Every execution of at most this many steps was checked: the search is breadth
-    first, so all states shallower than the first one left unexpanded were expanded."""
-    if isinstance(ex, NativeExploration):
-        return ex.depth
-    first = ex.expanded  # states 0 .. first-1 were expanded (edges are not always kept)
-    if first >= len(ex.states):
-        return len(ex.path(len(ex.states) - 1)) + 1
-    return len(ex.path(first))
 
 
 _LIMIT_OPTIONS = (("state limit", "--max-states"), ("memory limit", "--max-memory"))

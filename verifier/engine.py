@@ -35,6 +35,7 @@ class Search:
     engine: str = "auto"  # `native`, `explicit`, or `auto`: see `explore_model`
     cluster: str | None = None  # a Ray address: the search spread over its workers
     workers: int | None = None  # partitions on the cluster (default: one per CPU)
+    hash_compact: bool = False  # native: states kept as 64-bit hashes (see `hashed`)
 
 
 def explore_model(
@@ -76,13 +77,15 @@ def explore_model(
         note(notes, "native search not used: no C compiler (cc, gcc or clang) found")
     if engine == "auto" and budget.max_states is not None and budget.max_states <= NATIVE_AFTER:
         engine = "explicit"
-    if engine == "auto":
+    if search.hash_compact and engine == "explicit":
+        note(notes, "no hash compaction: only the native search has it (this search is exact)")
+    if engine == "auto" and not search.hash_compact:
         ex = python(replace(budget, max_states=NATIVE_AFTER))
         if ex.complete or ex.stopped or "state limit" not in ex.reason:
             return ex
     if engine in ("auto", "native"):
         try:
-            return explore_native(
+            ex = explore_native(
                 m.system,
                 budget=budget,
                 canon=sym or canon(m.system, m.program),  # one program, reductions on or off
@@ -92,10 +95,24 @@ def explore_model(
                 stop_at_first=search.stop_at_first,
                 stop_when=stop_when,
                 progress=search.progress,
+                hash_compact=search.hash_compact,
             )
+            return hashed(ex) if search.hash_compact else ex
         except NativeUnavailable as why:
             note(notes, f"native search not used: {why}")
+        except RuntimeError as bug:  # the compiler or the program failed: a bug, said so
+            note(notes, f"native search not used: it failed ({str(bug)[:300]})")
     return python(budget)
+
+
+def hashed(ex: NativeExploration) -> NativeExploration:
+    """A search with hash compaction says plainly what its `safe` is worth."""
+    if ex.complete:
+        ex.reason = (
+            f"hash compaction: a state may have been omitted, with probability at most "
+            f"{ex.omission:.1g}; `safe`, and every kind not found, hold up to that probability"
+        )
+    return ex
 
 
 def note(notes: list[str], text: str) -> None:
@@ -149,3 +166,14 @@ def shortest(
 
 def not_shortest(why: str, what: str = "ended") -> str:
     return f"traces may not be shortest: the search without partial-order reduction {what} ({why})"
+
+
+def depth_done(ex: Exploration | NativeExploration) -> int:
+    """Every execution of at most this many steps was checked: the search is breadth
+    first, so all states shallower than the first one left unexpanded were expanded."""
+    if isinstance(ex, NativeExploration):
+        return ex.depth
+    first = ex.expanded  # states 0 .. first-1 were expanded (edges are not always kept)
+    if first >= len(ex.states):
+        return len(ex.path(len(ex.states) - 1)) + 1
+    return len(ex.path(first))

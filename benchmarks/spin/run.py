@@ -52,10 +52,11 @@ from verifier.api import check_spec
 from verifier.lang.frontend import load
 path, n, model, stop = sys.argv[1:5]
 r = check_spec(load(path, [f"N={n}"]), model, max_states=10**9, stop_at_first=stop == "1")
+rss = max(resource.getrusage(w).ru_maxrss for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
 print(json.dumps({"states": r.states, "transitions": r.transitions, "verdict": r.verdict,
-                  "kinds": list(r.kinds), "reason": r.reason,
+                  "kinds": list(r.kinds), "reason": r.reason, "engine": r.engine,
                   "trace": min((len(t.steps) for t in r.traces), default=None),
-                  "mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "mb": rss / 1024}))
 """
 
 
@@ -147,8 +148,8 @@ def run_tlbcheck(name: str, n: int, model: str, stop: bool, budget: float, mb: i
         preexec_fn=lambda: _limits(budget, mb),
     )
     secs = _cpu() - before
-    over = _over(p.returncode, budget)
-    if over:
+    over = _over(p.returncode, budget) or (f"over {budget:g} CPU s" if secs > budget else None)
+    if over:  # (the native search is a child of the worker, with its own CPU limit)
         return {"verdict": over, "seconds": secs}
     if p.returncode != 0:
         return {"verdict": "out of memory" if "MemoryError" in p.stderr else "failed"}
@@ -181,12 +182,16 @@ def main() -> None:
         "transitions",
         "seconds",
         "peak MB",
+        "states/s",
+        "bytes/state",
         "verdict",
         "trace",
     )
     print(" | ".join(cols))
     print(" | ".join("---" for _ in cols))
     ratios: list[str] = []
+    largest: dict[tuple[str, str], int] = {}
+    sizes: dict[tuple[str, str], list[int]] = {}
     for name, model, expected in PROTOCOLS:
         if args.only not in name:
             continue
@@ -205,10 +210,17 @@ def main() -> None:
                 got[tool] = r
                 ok = r["verdict"] in ("safe", "unsafe")
                 alive[tool] = ok and r.get("seconds", 0) <= args.budget
+                if alive[tool]:
+                    largest[(name, tool)] = n
+                    sizes.setdefault((name, tool), []).append(r.get("states") or 0)
+                rate = r["states"] / r["seconds"] if r.get("states") and r.get("seconds") else None
+                per = r["mb"] * 2**20 / r["states"] if r.get("states") and r.get("mb") else None
+                label = f"{tool} ({r['engine']})" if r.get("engine") else tool
                 print(
-                    f"{name} ({model}) | {n} | {tool} | {_fmt(r.get('states'), ',')} | "
+                    f"{name} ({model}) | {n} | {label} | {_fmt(r.get('states'), ',')} | "
                     f"{_fmt(r.get('transitions'), ',')} | {_fmt(r.get('seconds'), '.2f')} | "
-                    f"{_fmt(r.get('mb'), ',.0f')} | {r['verdict']} | {_fmt(r.get('trace'))}"
+                    f"{_fmt(r.get('mb'), ',.0f')} | {_fmt(rate, ',.0f')} | {_fmt(per, ',.0f')} | "
+                    f"{r['verdict']} | {_fmt(r.get('trace'))}"
                 )
                 sys.stdout.flush()
             t, s = got.get("tlbcheck", {}), got.get("spin", {})
@@ -218,6 +230,17 @@ def main() -> None:
                     f"seconds {t['seconds'] / s['seconds']:.3g}x, "
                     f"peak MB {t['mb'] / s['mb']:.3g}x (tlbcheck/SPIN)"
                 )
+    print()
+    print(f"largest N within {args.budget:g} CPU s, and states growth per responder there:")
+    for name, _, _ in PROTOCOLS:
+        if args.only not in name:
+            continue
+        parts = []
+        for tool in ("tlbcheck", "spin"):
+            s = sizes.get((name, tool), [])
+            growth = f", x{s[-1] / s[-2]:.2g} per responder" if len(s) > 1 and s[-2] else ""
+            parts.append(f"{tool} {largest.get((name, tool), '-')}{growth}")
+        print(f"  {name}: " + "; ".join(parts))
     print()
     print("ratios measured in this run:")
     for line in ratios:

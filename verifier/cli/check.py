@@ -64,6 +64,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "smt: z3 bounded model checking",
     )
     p.add_argument(
+        "--hash-compact",
+        action="store_true",
+        help="native search: keep each state as a 64-bit hash (8 bytes); `safe` then holds "
+        "up to the omission probability the result states",
+    )
+    p.add_argument(
         "--depth",
         type=cli.natural,
         default=None,
@@ -123,6 +129,9 @@ def verdict_line(r: Result, color: bool) -> str:
         kinds_vacuous = ", ".join(v.split(":")[0] for v in r.vacuous)
         extra += "  " + paint(f"[vacuous: {kinds_vacuous}]", "inconclusive", color)
     extra += "".join(f"  [{x}]" for x in r.reductions if x.startswith("cluster:"))
+    if r.engine == "native":  # the search compiled to C (`--engine auto` beyond a small space)
+        extra += "  [native]"
+    extra += "".join(f"  [{x}]" for x in r.reductions if x.startswith("native search not"))
     size = f"{r.states} states  {r.transitions} transitions"
     if r.engine == "smt":  # a proof holds at every depth: no bound to print beside it
         size = "every depth" if "proved" in r.reason else f"depth {r.states}"
@@ -212,6 +221,7 @@ def _check_one(
             stop_at_first=args.stop_at_first,
             cluster=args.cluster,
             workers=args.workers,
+            hash_compact=args.hash_compact,
         )
     except KeyboardInterrupt:
         progress.done()

@@ -16,6 +16,7 @@ class Context:
     """A spec as the generators see it: its checked form and every statement's place."""
 
     checked: CheckedSpec
+    models: tuple[str, ...] = ()  # the models repair checks (Arm edits only under `arm`)
     places: list[Place] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -69,7 +70,7 @@ def register(
     return add
 
 
-INVALIDATIONS = (ast.Invlpg, ast.FlushAsid, ast.FlushAll)
+INVALIDATIONS = (ast.Invlpg, ast.FlushAsid, ast.FlushAll, ast.Tlbi)
 
 
 def is_flush(s: ast.Stmt) -> bool:

@@ -13,7 +13,11 @@ from verifier.repair.edits import Edit, Insert, Place, Replace, contains, line_o
 # ---------------------------------------------------------------- invalidations
 
 
-@register("widen", "widen an invalidation: `invlpg` -> `flush asid` -> `flush all`")
+@register(
+    "widen",
+    "widen an invalidation: `invlpg` -> `flush asid` -> `flush all`; `tlbi V` -> "
+    "`tlbi is V` (every core) and `tlbi V` -> `tlbi asid P` -> `tlbi all`",
+)
 def _widen(ctx: Context) -> Iterator[Edit]:
     spaces = [
         s.name for s in ctx.checked.spaces if any(d.name == s.name for d in _space_decls(ctx))
@@ -25,10 +29,24 @@ def _widen(ctx: Context) -> Iterator[Edit]:
             wider = [*(ast.FlushAsid(sp) for sp in spaces), ast.FlushAll()]
         elif isinstance(s, ast.FlushAsid):
             wider = [ast.FlushAll()]
+        elif isinstance(s, ast.Tlbi):
+            wider = _wider_tlbi(s, spaces)
         for w in wider:
             yield Edit(
                 "widen", f"widen {line_of(s)} to `{simple_stmt(w)}`", (Replace(s, (w,)),), (s,)
             )
+
+
+def _wider_tlbi(s: ast.Tlbi, spaces: list[str]) -> list[ast.Stmt]:
+    """`tlbi V` -> `tlbi is V` (every core's TLB), and page -> asid -> all, same reach."""
+    out: list[ast.Stmt] = []
+    if not s.broadcast:
+        out.append(ast.Tlbi(s.scope, True, s.page, s.space))
+    if s.scope == "page":
+        out += [ast.Tlbi("asid", s.broadcast, None, sp) for sp in spaces]
+    if s.scope != "all":
+        out.append(ast.Tlbi("all", s.broadcast))
+    return out
 
 
 def _space_decls(ctx: Context) -> list[ast.SpaceDecl]:
@@ -44,7 +62,8 @@ def _pages(ctx: Context) -> list[str]:
 
 @register(
     "add-flush",
-    "add an `invlpg` of a page, or a `flush all`, between two statements (not inside an "
+    "add an `invlpg` of a page, or a `flush all` (under `arm`, a `tlbi is` of a page), "
+    "between two statements (not inside an "
     "endless `loop`: flushing at every turn of the workload defeats the TLB, it fixes "
     "nothing; in a handler, not after its acknowledgement: the sender waits for the ack)",
     1,
@@ -52,6 +71,8 @@ def _pages(ctx: Context) -> list[str]:
 def _add_flush(ctx: Context) -> Iterator[Edit]:
     flushes: list[ast.Stmt] = [ast.Invlpg(ast.PageRef(None, pg)) for pg in _pages(ctx)]
     flushes.append(ast.FlushAll())
+    if "arm" in ctx.models:  # Arm's broadcast invalidation, with the dsb that completes it
+        flushes += [ast.Tlbi("page", True, ast.PageRef(None, pg)) for pg in _pages(ctx)]
     for f in flushes:
         for anchor, after, p in gaps(ctx):
             if p.in_loop or _after_ack(ctx, p, after):

@@ -21,26 +21,42 @@ from verifier.repair.edits import Edit, Insert, Place, Remove, Replace, contains
 
 # ---------------------------------------------------------------- barriers
 
-# (statement, the kinds of barrier already there that make it pointless beside them)
-BARRIERS: list[tuple[ast.Stmt, tuple[str, ...]]] = [
-    (ast.Fence("full"), ("full",)),
-    (ast.Fence("release"), ("full", "release")),
-    (ast.Fence("acquire"), ("full", "acquire")),
+# (statement, the kinds of `fence` already there that make it pointless beside it, the
+# model it is for: None for every model, "arm" for the Arm barriers of docs/arm64.md)
+BARRIERS: list[tuple[ast.Stmt, tuple[str, ...], str | None]] = [
+    (ast.Fence("full"), ("full",), None),
+    (ast.Fence("release"), ("full", "release"), None),
+    (ast.Fence("acquire"), ("full", "acquire"), None),
+    (ast.Barrier("dmb"), ("full",), "arm"),
+    (ast.Barrier("dmb", "st"), ("full",), "arm"),
+    (ast.Barrier("dmb", "ld"), ("full",), "arm"),
+    (ast.Barrier("dsb"), (), "arm"),
+    (ast.Barrier("dsb", "st"), (), "arm"),
+    (ast.Barrier("isb"), (), "arm"),
 ]
 
 
-def _barrier_there(s: ast.Stmt | None, covers: tuple[str, ...]) -> bool:
+def _barrier_there(s: ast.Stmt | None, barrier: ast.Stmt, covers: tuple[str, ...]) -> bool:
+    if s == barrier:
+        return True
     if isinstance(s, ast.Fence):
         return s.kind in covers
     return isinstance(s, ast.Atomic) and "full" in covers  # an atomic is a full fence
 
 
-@register("fence", "insert `fence`, `fence release` or `fence acquire` between two statements", 1)
+@register(
+    "fence",
+    "insert `fence`, `fence release` or `fence acquire` between two statements (and, "
+    "repairing under `arm`, `dmb`, `dmb st`, `dmb ld`, `dsb`, `dsb st`, `isb`)",
+    1,
+)
 def _fences(ctx: Context) -> Iterator[Edit]:
-    for barrier, covers in BARRIERS:
+    for barrier, covers, model in BARRIERS:
+        if model is not None and model not in ctx.models:
+            continue
         for anchor, after, p in gaps(ctx):
             prev, nxt = neighbours(p, after)
-            if _barrier_there(prev, covers) or _barrier_there(nxt, covers):
+            if _barrier_there(prev, barrier, covers) or _barrier_there(nxt, barrier, covers):
                 continue
             yield Edit(
                 "fence",

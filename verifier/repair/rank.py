@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from verifier.cost.table import load_table
 from verifier.cost.timing import CostRun, timed_run
 from verifier.lang import ast
-from verifier.lang.checked import MODELS, CheckedSpec
+from verifier.lang.checked import ALL_MODELS, MODELS, CheckedSpec
 from verifier.lang.diagnostics import SpecError
 from verifier.lang.frontend import load_text
 from verifier.lang.parse import parse_text
@@ -65,7 +65,7 @@ class Fix:
     @property
     def invalidations(self) -> int:
         """Invalidations of the timed run, and one per invalidation a fix no longer guards."""
-        flushes = (ast.Invlpg, ast.FlushAsid, ast.FlushAll)
+        flushes = (ast.Invlpg, ast.FlushAsid, ast.FlushAll, ast.Tlbi)
         return (self.at_n.invalidations if self.at_n else 0) + self._unguarded(flushes)
 
     def key(self) -> tuple[float, ...]:
@@ -113,22 +113,26 @@ def expected_after(
 ) -> list[ast.ExpectDecl]:
     """The `expect` lines of a fix verified safe under ``models``: `expect safe` under
     those, and what the spec expected under any other model it names."""
-    covered = [m for m in MODELS if any(e.models is None or m in e.models for e in expects)]
+    covered = [m for m in ALL_MODELS if any(_covers(e, m) for e in expects)]
     want: dict[str, tuple[str, tuple[str, ...]]] = {}
     for m in dict.fromkeys([*covered, *models]):
         if m in models:
             want[m] = ("safe", ())
         else:
-            e = next(e for e in expects if e.models is None or m in e.models)
+            e = next(e for e in expects if _covers(e, m))
             want[m] = (e.verdict, e.kinds)
     groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
-    for m in MODELS:
+    for m in ALL_MODELS:
         if m in want:
             groups.setdefault(want[m], []).append(m)
-    if len(groups) == 1 and set(want) >= set(covered) and len(want) == len(MODELS):
-        ((verdict, kinds),) = groups
-        return [ast.ExpectDecl(verdict, kinds, None)]
-    return [ast.ExpectDecl(v, k, tuple(ms)) for (v, k), ms in groups.items()]
+    return [  # a line without `under` covers sc, tso and pso
+        ast.ExpectDecl(v, k, None if ms == list(MODELS) else tuple(ms))
+        for (v, k), ms in groups.items()
+    ]
+
+
+def _covers(e: ast.ExpectDecl, model: str) -> bool:
+    return (e.models is None and model in MODELS) or (e.models is not None and model in e.models)
 
 
 def expect_safe(

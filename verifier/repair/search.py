@@ -37,7 +37,7 @@ from verifier.repair.guide import Guide
 from verifier.repair.space import EDIT_KINDS, Context, candidates
 from verifier.run.result import Result
 
-WEAKEST_FIRST = ("pso", "tso", "sc")
+WEAKEST_FIRST = ("arm", "pso", "tso", "sc")
 BEAM = 12  # single edits (or pairs, ...) carried to the next size
 DEFAULT_FIXES = 5
 DEFAULT_MAX_CHECKS = 2000
@@ -131,7 +131,7 @@ def repair(
         )
     elif any(r.verdict != "safe" for r in original):
         guide = Guide.of(original)
-        edits = candidates(Context(checked), kinds)
+        edits = candidates(Context(checked, tuple(models)), kinds)
         singles = guide.order(edits, [(k.name, k.spread) for k in EDIT_KINDS])
         out.candidates = len(singles)
         tried: list[Candidate] = []

@@ -93,6 +93,7 @@ class NativeExploration:
     paths: dict[int, list[int]] = field(default_factory=dict)
     peak_bytes: int = 0  # the C search's largest allocation total
     width: int = 0  # bytes of a packed state
+    omission: float = 0.0  # hash compaction: the probability that some state was omitted
     compiled: None = None  # the explicit search's compiled commands (none here)
     engine: str = "native"
 
@@ -143,6 +144,7 @@ def explore_native(
     progress: ProgressFn | None = None,
     max_states: int = 1_000_000,
     threads: int | None = None,
+    hash_compact: bool = False,
 ) -> NativeExploration:
     """Explore every reachable state of ``system`` in the native search, within
     ``budget``'s limits (``max_states`` when it has none); ``canon``: symmetry reduction
@@ -151,7 +153,9 @@ def explore_native(
     ``stop_at_first``/``stop_when`` as `explicit.explore`.  Raises `NativeUnavailable`
     when it cannot run here (the caller runs the Python search).  ``threads``: how many
     expand states at once (default: one per CPU this process may use); the result is
-    the same whatever the number."""
+    the same whatever the number.  ``hash_compact``: keep each state as a 64-bit hash of
+    its key (8 bytes, not the packed state): a state whose hash another one already has
+    is omitted, with the probability ``omission`` of the result at most."""
     start = time.monotonic()
     if budget.max_states is not None:
         max_states = budget.max_states
@@ -178,6 +182,7 @@ def explore_native(
         f"stop_first={int(stop_at_first)}",
         "progress=0.5",
         f"threads={threads or len(os.sched_getaffinity(0))}",
+        f"hash_compact={int(hash_compact)}",
     ]
     if stop_when is not None:
         args.append(
@@ -280,4 +285,5 @@ def _parse(
         paths=paths,
         peak_bytes=int(head["bytes"]),
         width=int(head["width"]),
+        omission=float(head.get("omission", "0")),
     )

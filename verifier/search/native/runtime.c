@@ -113,18 +113,19 @@ static VIA_T *via; static size_t via_cap;   /* the command that reached it */
 static uint32_t *table; static size_t table_cap;    /* state number + 1; 0: empty */
 static size_t tmask, nstates;
 static int sym_on, por_on, keep_edges;
+static int queued; /* the frontier's concrete states are kept apart from the keys */
 
-static uint64_t hash_key(const uint8_t *k) {
-    uint64_t h = 0x9E3779B97F4A7C15ull, x;
+static uint64_t hash_bytes(const uint8_t *k, size_t len, uint64_t seed) {
+    uint64_t h = seed, x;
     size_t i = 0;
-    for (; i + 8 <= W; i += 8) {
+    for (; i + 8 <= len; i += 8) {
         memcpy(&x, k + i, 8);
         h = (h ^ x) * 0xBF58476D1CE4E5B9ull;
         h ^= h >> 31;
     }
-    if (i < W) {
+    if (i < len) {
         x = 0;
-        memcpy(&x, k + i, W - i);
+        memcpy(&x, k + i, len - i);
         h = (h ^ x) * 0xBF58476D1CE4E5B9ull;
         h ^= h >> 31;
     }
@@ -132,12 +133,17 @@ static uint64_t hash_key(const uint8_t *k) {
     return h ^ (h >> 29);
 }
 
+/* A stored key: the packed (canonical) state, or with hash compaction its 64-bit hash. */
+static int hc_on;
+static size_t KW = W;
+static uint64_t hash_key(const uint8_t *k) { return hash_bytes(k, KW, 0x9E3779B97F4A7C15ull); }
+
 static long find(const uint8_t *k) {
     size_t slot = hash_key(k) & tmask;
     for (;;) {
         uint32_t j = table[slot];
         if (!j) return -1;
-        if (!memcmp(keys + (size_t)(j - 1) * W, k, W)) return j - 1;
+        if (!memcmp(keys + (size_t)(j - 1) * KW, k, KW)) return j - 1;
         slot = (slot + 1) & tmask;
     }
 }
@@ -152,7 +158,7 @@ static int grow_table(void) {
     if (mem_used > mem_peak) mem_peak = mem_used;
     size_t mask = size - 1;
     for (size_t j = 0; j < nstates; j++) {
-        size_t slot = hash_key(keys + j * W) & mask;
+        size_t slot = hash_key(keys + j * KW) & mask;
         while (t[slot]) slot = (slot + 1) & mask;
         t[slot] = (uint32_t)(j + 1);
     }
@@ -171,17 +177,17 @@ static long add(const uint8_t *k, const uint8_t *c, long p, int v) {
     for (;;) {
         uint32_t j = table[slot];
         if (!j) break;
-        if (!memcmp(keys + (size_t)(j - 1) * W, k, W)) return j - 1;
+        if (!memcmp(keys + (size_t)(j - 1) * KW, k, KW)) return j - 1;
         slot = (slot + 1) & tmask;
     }
     size_t n = nstates;
     if (n >= 0xFFFFFFF0u) { stop_reason = "states"; return -2; }
-    if (!grow((void **)&keys, &keys_cap, (n + 1) * W, 1)) return -2;
+    if (!grow((void **)&keys, &keys_cap, (n + 1) * KW, 1)) return -2;
     if (!grow((void **)&parent, &parent_cap, n + 1, sizeof(int32_t))) return -2;
     if (!grow((void **)&via, &via_cap, n + 1, sizeof(VIA_T))) return -2;
-    if (sym_on && !grow((void **)&queue, &queue_cap, (n + 1 - q_first) * W, 1)) return -2;
-    memcpy(keys + n * W, k, W);
-    if (sym_on) memcpy(queue + (n - q_first) * W, c, W);
+    if (queued && !grow((void **)&queue, &queue_cap, (n + 1 - q_first) * W, 1)) return -2;
+    memcpy(keys + n * KW, k, KW);
+    if (queued) memcpy(queue + (n - q_first) * W, c, W);
     parent[n] = (int32_t)p;
     via[n] = (VIA_T)v;
     table[slot] = (uint32_t)(n + 1);
@@ -192,12 +198,12 @@ static long add(const uint8_t *k, const uint8_t *c, long p, int v) {
 
 /* The concrete state number i (not expanded yet when symmetry is on), unpacked. */
 static void concrete(size_t i, int32_t *s) {
-    unpack(sym_on ? queue + (i - q_first) * W : keys + i * W, s);
+    unpack(queued ? queue + (i - q_first) * W : keys + i * W, s);
 }
 
 /* Forget the concrete states before number i (expanded). */
 static void drop_expanded(size_t i) {
-    if (!sym_on || i - q_first < (nstates - q_first) / 2 + 4096) return;
+    if (!queued || i - q_first < (nstates - q_first) / 2 + 4096) return;
     memmove(queue, queue + (i - q_first) * W, (nstates - i) * W);
     q_first = i;
 }
@@ -208,6 +214,7 @@ static uint32_t *succ_off; static size_t succ_off_cap;  /* fewer than 2^32 edges
 static uint32_t *succ; static size_t succ_cap, nsucc;
 static POS_T *pos[NVIEWS + 1]; static size_t pos_cap[NVIEWS + 1];
 static uint8_t *leave[NVIEWS + 1]; static size_t leave_cap[NVIEWS + 1];
+static uint8_t *inh[NVIEWS + 1]; static size_t inh_cap[NVIEWS + 1]; /* the view's core in a handler */
 
 typedef struct { long state; int core, pc, stuck; } Hang;
 
@@ -261,11 +268,10 @@ static long doomed(int v, int p, int32_t *local, uint8_t *can, uint32_t *start, 
     return -1;
 }
 
-/* Is core c in a handler in state i that it never returns from? */
-static int stuck_in_handler(long i0, int c) {
+/* Is core c (of view v) in a handler in state i that it never returns from? */
+static int stuck_in_handler(long i0, int v) {
     uint8_t *seen = calloc(nstates, 1);
     uint32_t *stack = malloc(nstates * sizeof(uint32_t));
-    int32_t s[NF];
     int stuck = 1;
     if (!seen || !stack) { free(seen); free(stack); return 0; }
     long top = 0;
@@ -273,8 +279,7 @@ static int stuck_in_handler(long i0, int c) {
     seen[i0] = 1;
     while (top) {
         uint32_t i = stack[--top];
-        unpack(keys + (size_t)i * W, s);
-        if (!s[CORE_INH[c]]) { stuck = 0; break; }
+        if (!inh[v][i]) { stuck = 0; break; }
         for (uint32_t e = succ_off[i]; e < succ_off[i + 1]; e++) {
             uint32_t j = succ[e];
             if (!seen[j]) { seen[j] = 1; stack[top++] = j; }
@@ -287,7 +292,7 @@ static int stuck_in_handler(long i0, int c) {
 /* 1: a hang found (in *h), 0: none, -1: a limit stopped the analysis. */
 static int find_hang(Hang *h) {
     long best = -1;
-    int best_core = -1, best_pc = -1;
+    int best_core = -1, best_pc = -1, best_view = 0;
     phase = "hang analysis";
     /* the most states at one await, and the most edges between them: what `doomed` needs */
     size_t most = 1, most_inner = 1;
@@ -322,7 +327,7 @@ static int find_hang(Hang *h) {
             int p = VIEW_AWAITS[v][k];
             long first = doomed(v, p, local, can, start, preds);
             if (first >= 0 && (best < 0 || first < best)) {
-                best = first; best_core = VIEW_CORE[v]; best_pc = p;
+                best = first; best_core = VIEW_CORE[v]; best_pc = p; best_view = v;
             }
         }
     }
@@ -330,7 +335,7 @@ static int find_hang(Hang *h) {
     mem_used -= need;
     if (best < 0) return 0;
     h->state = best; h->core = best_core; h->pc = best_pc;
-    h->stuck = stuck_in_handler(best, best_core);
+    h->stuck = stuck_in_handler(best, best_view);
     return 1;
 }
 
@@ -349,17 +354,25 @@ static int range_error(int f) {
     exit(4);
 }
 
-/* Pack the key (canonical form) and the concrete state of s. */
+/* Pack the key (canonical form, or its hash) and the concrete state of s. */
 static void keyed(const int32_t *s, uint8_t *k, uint8_t *c) {
     int bad;
+    uint8_t full[W + 8];
+    uint8_t *into = hc_on ? full : k;
     if (sym_on) {
         int32_t t[NF];
         memcpy(t, s, sizeof t);
         canon(t);
-        if ((bad = pack(t, k))) range_error(bad);
+        if ((bad = pack(t, into))) range_error(bad);
         if ((bad = pack(s, c))) range_error(bad);
-    } else if ((bad = pack(s, k))) range_error(bad);
-    else memcpy(c, k, W);
+    } else {
+        if ((bad = pack(s, into))) range_error(bad);
+        memcpy(c, into, W);
+    }
+    if (hc_on) {
+        uint64_t h = hash_bytes(full, W, 0x51ED270B27A9F3C5ull);
+        memcpy(k, &h, 8);
+    }
 }
 
 static int fires(const Out *o, int c, int p) {
@@ -438,6 +451,7 @@ static void expand(size_t i, Out *o, Buf *b) {
         int p = view_pos(v, s);
         put_int(b, p);
         put_int(b, view_await(v, p) ? fires(o, VIEW_CORE[v], p) : 0);
+        put_int(b, s[CORE_INH[VIEW_CORE[v]]] != 0);
     }
     for (int x = 0; x < nsel; x++) {
         int e = sel[x];
@@ -445,8 +459,8 @@ static void expand(size_t i, Out *o, Buf *b) {
         put_int(b, o->has[e]);
         if (!o->has[e]) continue;
         keyed(o->st[e], k, c);
-        put(b, k, W);
-        if (sym_on) put(b, c, W);
+        put(b, k, KW);
+        if (queued) put(b, c, W);
     }
 }
 
@@ -463,18 +477,20 @@ static int merge(size_t i, const uint8_t **p) {
         }
     }
     for (int v = 0; v < NVIEWS; v++) {
-        int ps = get_int(p), lv = get_int(p);
+        int ps = get_int(p), lv = get_int(p), in = get_int(p);
         if (!grow((void **)&pos[v], &pos_cap[v], i + 1, sizeof(POS_T))) return 0;
         if (!grow((void **)&leave[v], &leave_cap[v], i + 1, 1)) return 0;
         pos[v][i] = (POS_T)ps;
         leave[v][i] = (uint8_t)lv;
+        if (!grow((void **)&inh[v], &inh_cap[v], i + 1, 1)) return 0;
+        inh[v][i] = (uint8_t)in;
     }
     for (int x = 0; x < nsel; x++) {
         int cid = get_int(p), has = get_int(p);
         if (!has) continue;
         const uint8_t *k = *p, *c = k;
-        *p += W;
-        if (sym_on) { c = *p; *p += W; }
+        *p += KW;
+        if (queued) { c = *p; *p += W; }
         long j = add(k, c, (long)i, cid);
         if (j == -2) return 0;
         if (keep_edges) {
@@ -616,6 +632,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(key, "stop_first")) stop_first = atoi(val);
         else if (!strcmp(key, "progress")) progress_every = atof(val);
         else if (!strcmp(key, "threads")) nthreads = atoi(val);
+        else if (!strcmp(key, "hash_compact")) hc_on = atoi(val);
         else if (!strcmp(key, "stop_when")) {
             for (const char *p = val; *p;) {
                 char *end;
@@ -626,6 +643,8 @@ int main(int argc, char **argv) {
             }
         } else { fprintf(stderr, "unknown argument %s\n", key); return 2; }
     }
+    if (hc_on) KW = 8;
+    queued = sym_on || hc_on;
     t_start = now();
     if (timeout >= 0) t_deadline = t_start + timeout;
     if (max_mb >= 0) mem_limit = (size_t)(max_mb * 1048576.0);
@@ -649,7 +668,11 @@ int main(int argc, char **argv) {
     int32_t *cids;
     long depth = expanded >= nstates ? path_of((long)nstates - 1, &cids) + 1 : path_of((long)expanded, &cids);
     free(cids);
-    size_t per_state = sizeof(int32_t) * 2 + W * (sym_on ? 1 : 1);
+    size_t per_state = sizeof(int32_t) + sizeof(VIA_T) + KW;
+    /* hash compaction: the probability that two of the n states share a 64-bit hash (one of
+     * them then omitted) is at most n(n-1)/2 / 2^64 */
+    double omission = hc_on ? (double)nstates * ((double)nstates - 1) / 2 / 18446744073709551616.0 : 0;
+    fprintf(f, "omission %.3g\n", omission);
     fprintf(f, "depth %ld\nbytes %zu\nwidth %d\nper_state %zu\nseconds %.6f\n", depth, mem_peak, W,
             per_state, now() - t_start);
     for (int x = 0; x < NKINDS; x++)
