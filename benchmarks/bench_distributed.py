@@ -1,7 +1,8 @@
 """The distributed search (`--cluster`) against the one-process search, in one run.
 
     python3 benchmarks/bench_distributed.py                      # starts a 2-node cluster
-    python3 benchmarks/bench_distributed.py --cluster 127.0.0.1:6379 specs/lazy/generation.tlb -D N=3
+    python3 benchmarks/bench_distributed.py --cluster 127.0.0.1:6379 \
+        specs/lazy/generation.tlb -D N=3
 
 For each search: states, seconds, states per second, and per worker the states it
 held, the bytes of its store and its process's resident memory; the one-process
