@@ -229,7 +229,8 @@ def limit_cases(timeout: float) -> list[Case]:
                     f"{what} ({engine})",
                     ["check", spec, "-q", *limited, *flags],
                     (3,),
-                    rf"\(timeout after {timeout:g} s \(\w",
+                    # whichever limit is reached first, named with its phase
+                    rf"\((timeout after {timeout:g} s|memory limit of 1000 MB reached) \(\w",
                     timeout,
                     1000,
                 )
