@@ -175,6 +175,8 @@ class IAccess(Instr):
     page: PageOp
     dest: LReg | None = None
     value: LExpr | None = None
+    order: str = ""  # '' | acquire | acquire_pc | release (docs/arm64.md §1)
+    via: tuple[LReg, ...] = ()  # registers the address is computed from (a dependency)
 
 
 @dataclass(frozen=True)
@@ -331,6 +333,8 @@ class Core:
     regs: tuple[str, ...]
     hregs: tuple[str, ...]
     reg_range: tuple[int, int]
+    fault_entry: int = -1  # pc where the `on fault` code starts, after the handlers' (-1: none)
+    fault_end: int = -1  # pc of its IEnd
 
 
 @dataclass(frozen=True)

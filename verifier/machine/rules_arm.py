@@ -77,6 +77,39 @@ class Early(Site):
         self.ctx.emit(self.c, None, rule, action, key, self.ins.text, self.ins.span)
 
 
+class Handled(Early):
+    """An instruction of the `on fault` code performed once the fault is taken but
+    before ``pc`` gets to it: instructions before the fault may still be pending.  The
+    exception entry is context synchronizing, so it waits for what an `isb` would."""
+
+    def rule(self, **info: object) -> Rule:
+        ctx, c, h = self.ctx, self.c, self.pc
+        a = arm(ctx, c)
+        core = ctx.prog.cores[c]
+        pc, fault = Field(ctx.lay.cores[c].pc), Field(a.fault)  # type: ignore[arg-type]
+        r = Rule([op("lt", pc, C(core.fault_entry)), ne(fault, 0), eq(Field(a.done[h]), 0)])
+        for k in range(core.program_end):
+            gone = op("ge", C(k + 1), fault)  # the fault itself, or cancelled after it
+            free = conj(relief(ctx, c, k, h), entry_relief(ctx, c, k))
+            r.guard.append(disj(op("gt", pc, C(k)), performed(ctx, c, k), gone, free))
+        for k in range(core.fault_entry, h):
+            r.guard.append(disj(performed(ctx, c, k), relief(ctx, c, k, h)))
+        r.upd.set(a.done[h], 1)
+        r.info.update(info)
+        return r
+
+    def emit(self, rule: Rule, action: str, variant: str = "") -> None:
+        super().emit(rule, action, "handled" + (f".{variant}" if variant else ""))
+
+
+def entry_relief(ctx: Ctx, c: int, k: int) -> Expr:
+    """Pending instruction ``k`` does not hold back the exception entry (an `isb`)."""
+    kins = ctx.prog.cores[c].code[k]
+    if isinstance(kins, P.ICtrl) or (isinstance(kins, P.IBarrier) and kins.kind == "dsb"):
+        return FALSE
+    return ne(Field(arm(ctx, c).ts[k]), 0) if isinstance(kins, P.IAccess) else TRUE
+
+
 def sites(ctx: Ctx, c: int, pc: int, ins: P.Instr, nxt: int) -> Iterator[Site]:
     """The sites an instruction is translated at: one under sc/tso/pso; under `arm`,
     at ``pc`` and, where the window allows, early."""
@@ -86,6 +119,8 @@ def sites(ctx: Ctx, c: int, pc: int, ins: P.Instr, nxt: int) -> Iterator[Site]:
     yield InOrder(ctx, c, pc, nxt, ins)
     if pc in arm(ctx, c).done:
         yield Early(ctx, c, pc, nxt, ins)
+    if window(ctx.prog).handled(c, pc):
+        yield Handled(ctx, c, pc, nxt, ins)
 
 
 def performed(ctx: Ctx, c: int, k: int) -> Expr:
@@ -109,7 +144,7 @@ def relief(ctx: Ctx, c: int, k: int, i: int, located: bool = True) -> Expr:
         elif isinstance(iins, P.IPte) and set(win.pages(iins.page)) & set(win.pages(kins.page)):
             out = ne(Field(a.ts[k]), 0)  # no translation read from a later PTE store
         eff = window(ctx.prog).effects(iins)
-        if ctx.prog.fatal and (eff.writes or eff.invalidates):
+        if win.fatal(c) and (eff.writes or eff.invalidates):
             out = conj(out, tr_ok(ctx, c, k))  # nothing visible passes a possible fault
     return out
 
