@@ -14,7 +14,7 @@ translation reads (docs/arm64.md).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 
 from verifier.ir import program as P
@@ -86,12 +86,13 @@ class Handled(Early):
         ctx, c, h = self.ctx, self.c, self.pc
         a = arm(ctx, c)
         core = ctx.prog.cores[c]
-        pc, fault = Field(ctx.lay.cores[c].pc), Field(a.fault)  # type: ignore[arg-type]
-        r = Rule([op("lt", pc, C(core.fault_entry)), ne(fault, 0), eq(Field(a.done[h]), 0)])
-        for k in range(core.program_end):
-            gone = op("ge", C(k + 1), fault)  # the fault itself, or cancelled after it
-            free = conj(relief(ctx, c, k, h), entry_relief(ctx, c, k))
-            r.guard.append(disj(op("gt", pc, C(k)), performed(ctx, c, k), gone, free))
+        pc = Field(ctx.lay.cores[c].pc)
+        r = Rule([op("lt", pc, C(core.fault_entry)), eq(Field(a.done[h]), 0)])
+
+        def free(k: int) -> Expr:
+            return conj(relief(ctx, c, k, h), entry_relief(ctx, c, k))
+
+        r.guard.append(fault_taken(ctx, c, free))
         for k in range(core.fault_entry, h):
             r.guard.append(disj(performed(ctx, c, k), relief(ctx, c, k, h)))
         r.upd.set(a.done[h], 1)
@@ -100,6 +101,24 @@ class Handled(Early):
 
     def emit(self, rule: Rule, action: str, variant: str = "") -> None:
         super().emit(rule, action, "handled" + (f".{variant}" if variant else ""))
+
+
+def fault_taken(ctx: Ctx, c: int, free: Callable[[int], Expr]) -> Expr:
+    """Core ``c`` takes a fault at some access ``i`` (its fault performed, or its held
+    translation read faults: it will) and every instruction before ``i`` still pending
+    is ``free`` (does not hold back what comes after the exception entry)."""
+    a, core = arm(ctx, c), ctx.prog.cores[c]
+    pc, fault = Field(ctx.lay.cores[c].pc), Field(a.fault)  # type: ignore[arg-type]
+    out = []
+    for i, ins in enumerate(core.code[: core.program_end]):
+        if not isinstance(ins, P.IAccess):
+            continue
+        held = conj(ne(Field(a.ts[i]), 0), op("le", pc, C(i)))
+        faults = op("not", ctx.lay.allows(pte_wid(Field(a.tr[i])), ACCESS_BIT[ins.kind]))
+        known = disj(eq(fault, i + 1), conj(held, faults))
+        pending = [disj(op("gt", pc, C(k)), performed(ctx, c, k), free(k)) for k in range(i)]
+        out.append(conj(known, *pending))
+    return disj(*out)
 
 
 def entry_relief(ctx: Ctx, c: int, k: int) -> Expr:

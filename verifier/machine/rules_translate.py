@@ -5,12 +5,13 @@ it reaches the frame (race checks, data) or faults; a fatal fault stops the core
 from __future__ import annotations
 
 from verifier.ir import program as P
-from verifier.ir.system import FALSE, TRUE, Expr, Field, conj, disj, eq, ite, ne, op
+from verifier.ir.system import FALSE, Expr, Field, conj, disj, eq, ite, ne, op
 from verifier.machine.context import Ctx, Rule, Site
 from verifier.machine.layout import C, pte_wid
 from verifier.machine.layout_arm import ArmCore
 from verifier.machine.rules_arm import (
-    ACCESS_BIT, InOrder, advance, arm, data, entry_relief, performed, window,
+    ACCESS_BIT, InOrder, advance, arm, data, entry_relief, fault_taken, performed,
+    window,
 )  # fmt: skip
 from verifier.machine.rules_race import races
 
@@ -72,16 +73,15 @@ def translation_reads(ctx: Ctx, c: int, i: int, ins: P.IAccess) -> None:
 def handler_started(ctx: Ctx, c: int, i: int, ins: P.IAccess) -> Expr:
     """The translation read of `on fault` access ``i`` may run once ``pc`` is in that
     code, or once the fault is taken and nothing pending before it orders the read."""
-    a, core = arm(ctx, c), ctx.prog.cores[c]
-    pc, fault = Field(ctx.lay.cores[c].pc), Field(a.fault)  # type: ignore[arg-type]
+    core = ctx.prog.cores[c]
+    pc = Field(ctx.lay.cores[c].pc)
     win = window(ctx.prog)
-    early = [op("lt", pc, C(core.fault_entry)), ne(fault, 0)]
-    for k in range(core.program_end):
-        if win.tr_orders(core.code[k], ins) or not entry_relief(ctx, c, k) is TRUE:
-            gone = op("ge", C(k + 1), fault)
-            free = FALSE if win.tr_orders(core.code[k], ins) else entry_relief(ctx, c, k)
-            early.append(disj(op("gt", pc, C(k)), performed(ctx, c, k), gone, free))
-    return disj(op("ge", pc, C(core.fault_entry)), conj(*early))
+
+    def free(k: int) -> Expr:
+        return FALSE if win.tr_orders(core.code[k], ins) else entry_relief(ctx, c, k)
+
+    early = conj(op("lt", pc, C(core.fault_entry)), fault_taken(ctx, c, free))
+    return disj(op("ge", pc, C(core.fault_entry)), early)
 
 
 def _tr_rule(a: ArmCore, i: int, guard: list[Expr], v: int, s: int, **info: object) -> Rule:
