@@ -29,8 +29,15 @@ def _searches(name: str, n: int, model: str, bits: int, sym: bool, por: bool = F
     m = Model.of(load(str(EXAMPLES / name), [f"N={n}"]), model)
     c, red = canon(m.system, m.program), reduction(m.system)
     return [
-        explore_native(m.system, budget=Budget(STATES), canon=c, reduction=red, symmetry=sym,
-                       por=por, bitstate=b)  # fmt: skip
+        explore_native(
+            m.system,
+            budget=Budget(STATES),
+            canon=c,
+            reduction=red,
+            symmetry=sym,
+            por=por,
+            bitstate=b,
+        )
         for b in (0, bits)
     ]
 

@@ -105,7 +105,14 @@ def check_spec(
             if engine == "smt":
                 return _check_smt(m, budget, start, depth=depth, prove=prove, phase=phase)
             s = Search(
-                symmetry, por, stop_at_first, progress, engine, cluster, workers, hash_compact,
+                symmetry,
+                por,
+                stop_at_first,
+                progress,
+                engine,
+                cluster,
+                workers,
+                hash_compact,
                 bitstate,
             )
             if cluster is not None:

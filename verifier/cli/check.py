@@ -96,7 +96,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=run)
 
 
-
 def _add_storage_options(p: argparse.ArgumentParser) -> None:
     """How the native search keeps its states: exactly, as hashes, or as bits."""
     p.add_argument(
@@ -119,6 +118,7 @@ def _add_storage_options(p: argparse.ArgumentParser) -> None:
         help="size of --bitstate's bit array (implies --bitstate; default: half of "
         "--max-memory, or of the default memory limit)",
     )
+
 
 def _models(args: argparse.Namespace, checked_model: str, expected: list[str]) -> list[str]:
     if args.all_models:
