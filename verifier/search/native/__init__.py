@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -210,6 +211,8 @@ def explore_native(
             raise err
         with open(result) as f:
             lines = f.read().split("\n")
+        if os.environ.get("TLBCHECK_NATIVE_MEMORY"):  # where the bytes went (benchmarks)
+            print(*(x for x in lines if x.startswith("memory")), file=sys.stderr)
     ex = _parse(system, lines, kinds, budget, max_states, stop_at_first, stop_when)
     ex.seconds = time.monotonic() - start
     return ex
