@@ -23,6 +23,8 @@ from verifier.lang.ast_memory import PteLit as PteLit
 from verifier.lang.ast_memory import PteRead as PteRead
 from verifier.lang.ast_memory import TableDecl as TableDecl
 from verifier.lang.ast_memory import ZeroFrame as ZeroFrame
+from verifier.lang.ast_riscv import RvFence as RvFence
+from verifier.lang.ast_riscv import Sfence as Sfence
 
 # ---------------------------------------------------------------- expressions
 
@@ -275,7 +277,7 @@ class Skip(Node):
 Stmt = (
     PteWrite | Assign | Atomic | Fence | Ipi | Invlpg | FlushAsid | FlushAll | Access | Switch
     | Free | Complete | Await | If | While | Loop | Repeat | For | Irq | Assert | Skip | DirWrite
-    | CopyFrame | ZeroFrame | Barrier | Tlbi
+    | CopyFrame | ZeroFrame | Barrier | Tlbi | RvFence | Sfence
 )  # fmt: skip
 
 
