@@ -202,7 +202,7 @@ class _CoreLowerer:
             case ast.PteWrite(page=ref, value=v):
                 space, page = self.page(ref)
                 wid = self.t.pte_value(v, source_text(self.t.lines, sp), sp)
-                self.emit(lambda a, b: P.IPte(a, b, space, page, wid), sp)
+                self.emit(lambda a, b: P.IPte(a, b, space, page, wid, None, (wid,)), sp)
             case ast.Assign(target=tgt, value=v):
                 val = self.expr(v)
                 if self.is_word(tgt):

@@ -87,19 +87,13 @@ class Instr:
 
 @dataclass(frozen=True)
 class IPte(Instr):
-    """`pte V := value`; with ``src`` (`pte V := r`) the value register ``src`` holds:
-    ``wids[k - 1]`` is the value stored when it holds PTE value number k (``wid`` is then
-    ``wids[0]``, and a register holding no PTE value is a `range` problem)."""
+    """`pte V := value`; `pte V := r` (``src``) stores wids[k-1] if r holds PTE value k."""
 
     space: int | None  # None: the core's current space
     page: PageOp
     wid: int  # index into Program.pte_writes
     src: LReg | None = None
-    wids: tuple[int, ...] = ()
-
-    def values(self) -> tuple[int, ...]:
-        """Every wid the statement may store."""
-        return self.wids if self.src is not None else (self.wid,)
+    wids: tuple[int, ...] = ()  # every value it may store
 
 
 @dataclass(frozen=True)
@@ -323,19 +317,17 @@ class Space:
 
 @dataclass(frozen=True)
 class PteValue:
-    """A PTE value a write or declaration stores (``frame`` -1: invalid; ``kept``: the
-    frame and permissions an invalid entry keeps, `invalid A rw`)."""
+    """A PTE value a write or declaration stores (``frame`` -1: invalid)."""
 
     frame: int
     perms: int  # bit 1 r, 2 w, 4 x
     global_: bool
     text: str
     span: Span | None
-    kept: tuple[int, int] = (-1, 0)
+    kept: tuple[int, int] = (-1, 0)  # frame, perms an invalid entry keeps (`invalid A rw`)
 
     @property
-    def key(self) -> tuple[int, int, bool, tuple[int, int]]:
-        """What a whole-value comparison sees: equal keys are equal PTE values."""
+    def key(self) -> tuple[int, int, bool, tuple[int, int]]:  # whole-value comparisons
         return (self.frame, self.perms, self.global_, self.kept)
 
 
@@ -398,10 +390,6 @@ class Program:
     ad: str = "none"  # 'hardware': the walker sets accessed/dirty bits
     final: PFinal | None = None  # a litmus test's final condition (ir/final.py)
     pte_keys: tuple[tuple[object, ...], ...] = ()  # PTE value k (1-based) has key [k - 1]
-
-    def pte_number(self, wid: int) -> int:
-        """The number a register holds for PTE value ``wid`` (docs/arm64.md §1)."""
-        return self.pte_keys.index(self.pte_values[wid].key) + 1
 
     def walk(self, space: int, page: int) -> tuple[int, int] | None:
         """(dir, slot) of a two-level page, None for a one-level one."""

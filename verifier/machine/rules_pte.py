@@ -116,7 +116,7 @@ def pte(site: Site, ins: P.IPte) -> None:
     held = Field(ctx.reg_field(site.c, ins.src)) if ins.src is not None else None
     for r0, v, s, a, copies, key in entry_choices(site, ins.page, ins.space, "pte"):
         copies = list(copies)
-        for k, wid in enumerate(ins.values(), start=1):
+        for k, wid in enumerate(ins.wids, start=1):
             r = Rule(list(r0.guard), Upd(dict(r0.upd.exprs)), list(r0.checks), dict(r0.info))
             if held is not None:
                 r.guard.append(eq(held, k))

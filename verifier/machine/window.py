@@ -87,7 +87,7 @@ class Window:
         for core in self.prog.cores:
             for ins in core.code:
                 if isinstance(ins, P.IPte):
-                    for wid in ins.values():
+                    for wid in ins.wids:
                         for v in self.pages(ins.page):
                             out[v].add(self.prog.pte_values[wid].frame)
         return {v: frozenset(f for f in fs if f >= 0) for v, fs in out.items()}
