@@ -20,7 +20,7 @@ from verifier.api import (
 from verifier.cli import common as cli
 from verifier.cli.cost import cost_line
 from verifier.engine import ENGINES
-from verifier.lang.checked import MODELS, CheckedSpec
+from verifier.lang.checked import ALL_MODELS, MODELS, CheckedSpec
 from verifier.lang.diagnostics import SpecError
 from verifier.report import files
 from verifier.report.render_text import render_text
@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("files", nargs="+", metavar="FILE")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--model", choices=MODELS, help="memory model (default: the spec's `model`)")
+    g.add_argument("--model", choices=ALL_MODELS, help="memory model (default: the spec's `model`)")
     g.add_argument("--all-models", action="store_true", help="check under sc, tso and pso")
     g.add_argument(
         "--expected-models",
