@@ -54,8 +54,7 @@ PageOp = int | LReg
 
 @dataclass(frozen=True)
 class LPte:
-    """`pte(V).field`: a read of page ``page``'s PTE in ``space`` (None: the current one),
-    as the running core sees it (docs/page-tables.md)."""
+    """`pte(V).field`: page ``page``'s PTE in ``space`` (None: current), as the core sees it."""
 
     space: int | None
     page: PageOp
@@ -87,9 +86,13 @@ class Instr:
 
 @dataclass(frozen=True)
 class IPte(Instr):
+    """`pte V := value`; `pte V := r` (``src``) stores wids[k-1] if r holds PTE value k."""
+
     space: int | None  # None: the core's current space
     page: PageOp
     wid: int  # index into Program.pte_writes
+    src: LReg | None = None
+    wids: tuple[int, ...] = ()  # every value it may store
 
 
 @dataclass(frozen=True)
@@ -168,15 +171,14 @@ class IFlushAll(Instr):
 
 @dataclass(frozen=True)
 class IAccess(Instr):
-    """An access through translation; `r := read V` loads the frame's data word into
-    ``dest``, `write V := e` stores ``value`` into it (docs/arm64.md)."""
+    """An access through translation; `r := read V` / `write V := e` (docs/arm64.md)."""
 
     kind: str  # read | write | exec
     page: PageOp
     dest: LReg | None = None
     value: LExpr | None = None
-    order: str = ""  # '' | acquire | acquire_pc | release (docs/arm64.md §1)
-    via: tuple[LReg, ...] = ()  # registers the address is computed from (a dependency)
+    order: str = ""  # '' | acquire | acquire_pc | release
+    via: tuple[LReg, ...] = ()  # the registers of the address (a dependency)
 
 
 @dataclass(frozen=True)
@@ -221,8 +223,7 @@ class ISfence(Instr):
 @dataclass(frozen=True)
 class ICtrl(Instr):
     """A control dependency on ``regs`` that branches nowhere (a litmus `CBNZ` to the next
-    label): under `arm` it orders later stores, `tlbi`s and `isb`s after the loads of
-    those registers."""
+    label): under `arm` it orders later stores, `tlbi`s and `isb`s after their loads."""
 
     regs: tuple[LReg, ...]
 
@@ -278,8 +279,8 @@ class ISkip(Instr):
 
 @dataclass(frozen=True)
 class IFail(Instr):
-    """A statement that cannot execute on this core (e.g. `seen[self]` in a handler running
-    on a core outside `seen`'s family): reaching it is a `range` problem."""
+    """A statement this core cannot execute (`seen[self]` in a handler on a core outside
+    `seen`'s family): reaching it is a `range` problem."""
 
     message: str
 
@@ -322,12 +323,16 @@ class PteValue:
     global_: bool
     text: str
     span: Span | None
+    kept: tuple[int, int] = (-1, 0)  # frame, perms an invalid entry keeps (`invalid A rw`)
+
+    @property
+    def key(self) -> tuple[int, int, bool, tuple[int, int]]:  # whole-value comparisons
+        return (self.frame, self.perms, self.global_, self.kept)
 
 
 @dataclass(frozen=True)
 class Dir:
-    """An upper-level entry: its space and initial table (an index into Program.tables;
-    -1: invalid)."""
+    """An upper-level entry: its space and initial table (in Program.tables; -1: invalid)."""
 
     name: str
     space: int
@@ -353,7 +358,7 @@ class Core:
     regs: tuple[str, ...]
     hregs: tuple[str, ...]
     reg_range: tuple[int, int]
-    fault_entry: int = -1  # pc where the `on fault` code starts, after the handlers' (-1: none)
+    fault_entry: int = -1  # where the `on fault` code starts, after the handlers' (-1: none)
     fault_end: int = -1  # pc of its IEnd
 
 
@@ -384,6 +389,7 @@ class Program:
     fatal: bool = False  # a fault stops its core (herd's `fatal`; `.litmus` input)
     ad: str = "none"  # 'hardware': the walker sets accessed/dirty bits
     final: PFinal | None = None  # a litmus test's final condition (ir/final.py)
+    pte_keys: tuple[tuple[object, ...], ...] = ()  # PTE value k (1-based) has key [k - 1]
 
     def walk(self, space: int, page: int) -> tuple[int, int] | None:
         """(dir, slot) of a two-level page, None for a one-level one."""

@@ -8,11 +8,11 @@ non-zero is one tlbcheck cannot state.
 
 from __future__ import annotations
 
-from verifier.lang import ast
-from verifier.lang import litmus_ast as L
 from dataclasses import dataclass, field
 from typing import Any
 
+from verifier.lang import ast
+from verifier.lang import litmus_ast as L
 from verifier.lang.span import NOSPAN, Span
 
 ARITH_OPS = {"EOR", "ADD", "SUB", "AND", "ORR", "CMP", "CSEL", "CSET"}
@@ -24,8 +24,9 @@ EXTENDS = {"SXTW", "UXTW", "SXTX", "UXTX"}
 class Static:
     """What a register holds when the lowering knows it: ``kind`` is 'int' (data with a
     known initial value), 'va' (the address of page ``page``), 'pte' (the address of
-    its entry), 'page' (its page number), 'desc' (a descriptor) or 'data' (``zero``:
-    zero whatever the loads read, as after `EOR W1,W0,W0`)."""
+    its entry), 'page' (its page number), 'desc' (a descriptor), 'data' (``zero``:
+    zero whatever the loads read, as after `EOR W1,W0,W0`), or 'ptev' (data that is a
+    PTE value loaded from a page-table entry)."""
 
     kind: str
     page: str = ""
@@ -53,7 +54,7 @@ def data_of(t: Any, r: L.Operand) -> ast.Expr:
     """The data register ``r`` as an expression: its name once the thread has set it, else
     its value (0: never set, or the zero register)."""
     s = t.env.get(reg_name(r))
-    if s.kind == "data":
+    if s.kind in ("data", "ptev"):
         return ast.Name(reg_name(r), span=r.span)
     return ast.Num(s.value, span=r.span)
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from verifier.ir import program as P
-from verifier.lang.checked import WEAK_MODELS
 from verifier.ir.system import (
     FALSE,
     TRUE,
@@ -29,6 +28,7 @@ from verifier.ir.system import (
     judged_in_order,
     op,
 )
+from verifier.lang.checked import WEAK_MODELS
 from verifier.machine.layout import C, Layout, build_layout, pte_wid
 from verifier.machine.layout_arm import add_arm_fields
 
@@ -216,6 +216,8 @@ def _pte_field(lay: Layout, c: int, name: str, addr: int) -> Expr:
     if name in ("young", "dirty") and addr in lay.ad:
         bits = lay.ad_view(c, addr)
         return op("mod", bits, C(2)) if name == "young" else op("div", bits, C(2))
+    if name == "":  # the whole value, as the number a register holds (docs/arm64.md §1)
+        return lay.table(lambda v: lay.prog.pte_keys.index(v.key) + 1, w)
     if name == "present":
         return lay.valid(w)
     if name in PERM_BIT:

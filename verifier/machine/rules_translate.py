@@ -10,7 +10,14 @@ from verifier.machine.context import Ctx, Rule, Site
 from verifier.machine.layout import C, pte_wid
 from verifier.machine.layout_arm import ArmCore
 from verifier.machine.rules_arm import (
-    ACCESS_BIT, InOrder, advance, arm, data, entry_relief, fault_taken, performed,
+    ACCESS_BIT,
+    InOrder,
+    advance,
+    arm,
+    data,
+    entry_relief,
+    fault_taken,
+    performed,
     window,
 )  # fmt: skip
 from verifier.machine.rules_race import races
