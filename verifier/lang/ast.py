@@ -19,6 +19,7 @@ from verifier.lang.ast_base import PageRef as PageRef
 from verifier.lang.ast_memory import CopyFrame as CopyFrame
 from verifier.lang.ast_memory import DirDecl as DirDecl
 from verifier.lang.ast_memory import DirWrite as DirWrite
+from verifier.lang.ast_memory import PteLit as PteLit
 from verifier.lang.ast_memory import PteRead as PteRead
 from verifier.lang.ast_memory import TableDecl as TableDecl
 from verifier.lang.ast_memory import ZeroFrame as ZeroFrame
@@ -74,7 +75,7 @@ class Binary(Node):
     right: Expr
 
 
-Expr = Num | Name | SelfRef | Index | PageName | PteRead | Unary | Binary
+Expr = Num | Name | SelfRef | Index | PageName | PteRead | PteLit | Unary | Binary
 
 
 # ---------------------------------------------------------------- core sets
@@ -129,7 +130,10 @@ class Mapping(Node):
 
 @dataclass(frozen=True)
 class Invalid(Node):
-    """`invalid`: no valid mapping."""
+    """`invalid`: no valid mapping; `invalid A rw` keeps frame and permissions (bits the
+    hardware ignores in an invalid entry, seen only by whole-value comparisons)."""
+
+    kept: Mapping | None = None
 
 
 PteValue = Mapping | Invalid
@@ -140,8 +144,11 @@ PteValue = Mapping | Invalid
 
 @dataclass(frozen=True)
 class PteWrite(Node):
+    """`pte V := B rw` / `pte V := invalid` / `pte V := r` (``value`` a `Name`: the PTE
+    value register r holds)."""
+
     page: PageRef
-    value: PteValue
+    value: PteValue | Name
 
 
 @dataclass(frozen=True)
