@@ -194,6 +194,7 @@ class ITlbi(Instr):
     space: int | None = None
     page: PageOp = 0
     asid: int = 0
+    leaf: bool = False  # last level only: paging-structure cache entries are kept
 
 
 @dataclass(frozen=True)
