@@ -17,6 +17,7 @@ from collections.abc import Iterator
 
 from verifier.ir import program as P
 from verifier.ir.system import TRUE, Check, Expr, Field, conj, eq, ne, op
+from verifier.lang.checked import WEAK_MODELS
 from verifier.machine import rules_ad
 from verifier.machine.context import Ctx, Rule, Site
 from verifier.machine.layout import C, pte_wid
@@ -31,7 +32,7 @@ def dir_store(site: Site, ins: P.IDir) -> None:
     ctx, c, lay = site.ctx, site.c, site.ctx.lay
     a = lay.dir_addr(ins.dir)
     r = site.rule(dir=ins.dir, table=ins.table, addr=a)
-    if ctx.model in ("sc", "arm"):  # `arm` has no store buffers
+    if ctx.model in ("sc", *WEAK_MODELS):  # `arm` and `riscv` have no store buffers
         r.upd.set(lay.mem[a], ins.table + 1)
         site.emit(r, "store")
     else:
