@@ -76,7 +76,12 @@ class GenArm:
         r = self.r
         lines = ["frame A = 1, B = 2, C", "page V -> A rw", "page W -> C r", "var x : 0..3 = 0"]
         if self.two:
-            lines[1:3] = ["table T, U", "dir D -> T", "page V at D[0] -> A rw", "page W at D[1] -> C r"]
+            lines[1:3] = [
+                "table T, U",
+                "dir D -> T",
+                "page V at D[0] -> A rw",
+                "page W at D[1] -> C r",
+            ]
         for c in range(r.randint(2, 3)):
             lines.append(f"core c{c} {{")
             lines += [f"    {s}" for s in self.body()]
