@@ -34,6 +34,7 @@ class Static:
     desc: L.Desc | None = None
     span: Span = NOSPAN
     zero: bool = False
+    pick: bool = False  # its value is picked by a condition (`CSEL`, `CSET`), not computed
 
 
 @dataclass
@@ -68,14 +69,17 @@ def lower_arith(t: Any, i: L.Instr) -> None:
         t.flags = (_value(t, a), _value(t, b), _zero(t, a) and _zero(t, b))
         _label(t, i)
         return
+    pick = False
     if i.op in ("CSEL", "CSET"):
         expr, zero = _select(t, i)
         dst = i.args[0]
+        picked = i.args[1:3] if i.op == "CSEL" else ()
+        pick = not any(t.env.get(reg_name(o)).kind == "data" for o in picked if o.kind == "reg")
     else:
         dst, a, b = t.args(i, "rr" + _kind(i, 2))
         expr, zero = _binary(t, i, a, b)
     name = reg_name(dst)
-    t.env.regs[name] = Static("data", zero=zero)
+    t.env.regs[name] = Static("data", zero=zero, pick=pick)
     t.emit(i, ast.Assign(ast.Name(name, span=dst.span), expr, span=sp))
 
 
@@ -172,7 +176,13 @@ def offset(t: Any, i: L.Instr, m: L.Operand) -> tuple[ast.Name, ...]:
         return ()
     if s.kind != "data" or not s.zero:
         raise t.fail(r, f"an address offset {r.text} that may not be zero is outside the subset")
-    return (ast.Name(reg_name(r), span=r.span),)
+    name = ast.Name(reg_name(r), span=r.span)
+    if s.pick:  # herd's pick-addr-dep: a control dependency right before the access
+        t.emit(i, ast.If(ast.Binary("!=", name, ast.Num(0, span=r.span), span=i.span), (), None,
+                         span=i.span))  # fmt: skip
+        t.ctrl.append((i.span, (name.name,)))
+        return ()
+    return (name,)
 
 
 def _label(t: Any, i: L.Instr) -> None:

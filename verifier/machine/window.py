@@ -10,7 +10,7 @@ questions; `rules_arm` turns them into guards.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 from verifier.ir import program as P
@@ -203,6 +203,9 @@ class Window:
         rregs = ei.rregs
         if not located and isinstance(i, P.IAccess):  # a fault needs only the address
             rregs = frozenset(address_regs(i))
+            fault = frozenset({("fault", 0, 0)})  # an access event, whatever the page maps
+            ei = replace(ei, reads=fault if i.kind != "write" else frozenset(),
+                         writes=fault if i.kind == "write" else frozenset())  # fmt: skip
         if ek.wregs & (rregs | ei.wregs) or ek.rregs & ei.wregs:
             return True
         same = (ek.reads | ek.writes) & (ei.reads | ei.writes)
@@ -210,6 +213,10 @@ class Window:
             return True
         if acquire_release(k, ek, i, ei, located):
             return True
+        if not located and isinstance(k, P.ICtrl):
+            return False  # a control dependency orders no fault (herd: ctrl; [Exp & W])
+        if not located and isinstance(k, P.IBarrier) and k.kind == "dmb":
+            return True  # every dmb orders a later fault (herd's bob: ...; [MMU & FAULT])
         return self._barrier_after(k, ek, i, ei) or self._barrier_before(k, ek, i, ei)
 
     @staticmethod
