@@ -9,6 +9,19 @@ translation read (held until used) and then the access itself.  Readings:
   A1  Handlers, IPIs and address-space switches are not modelled under `arm` here (the
       generator does not produce them with `arm`).
   A2  `asid-reuse` is not judged under `arm` (the generator uses one space with `arm`).
+  A3  `on fault` (docs/arm64.md §3): a fault of the body is recorded (the core's 4th arm
+      field) and, once ``pc`` gets there, the core goes to the `on fault` code; loads of
+      the body after the fault performed early are undone (a register only they write
+      is 0 again).  The straight-line start of that code may run earlier, once some
+      access of the body faults or holds a faulting translation read, past pending
+      earlier statements that neither hold it back nor hold back an `isb` (a `dsb`, an
+      access whose translation read is not held).  With `on fault`, a store, `pte` or
+      `tlbi` waits until every earlier access holds a translation read that does not
+      fault (nothing visible passes a fault).
+  A4  A translation read may be performed from any earlier ``pc`` reached through
+      branches and jumps only (no other stop between), past pending statements that do
+      not order it (an `isb`, the statements setting its `via` registers); a branch or
+      jump that skips the access drops the read it holds.
 """
 
 from __future__ import annotations
@@ -62,7 +75,10 @@ class ExtMachine(Machine):
             self.tlbi(w, ctx, st)
             return [(w, set(), pc + 1, None)]
         if isinstance(st, ast.Access) and (st.dest is not None or st.value is not None):
-            return [(w, k, pc + 1, None) for w, k in self.data_access(s, ctx, st)]
+            if st.order == "release" and s.cores[ctx.i].buf:
+                return []  # a release write waits for the store buffer (tso/pso)
+            out = self.data_access(s, ctx, st)
+            return [(w, k, self.after_access(ctx.i, pc, f), None) for w, k, f in out]
         return super().step(s, ctx, ins, loc)
 
     def tlbi_scope(self, w: Work, i: int, st: ast.Tlbi) -> tuple[Any, ...]:
@@ -94,15 +110,15 @@ class ExtMachine(Machine):
             psc = frozenset(x for x in w.core(j).psc if x[0] not in dirs)
             w.set_core(j, tlb=keep, psc=psc)
 
-    def data_access(self, s: State, ctx: Ctx, st: ast.Access) -> list[tuple[Work, set[str]]]:
+    def data_access(self, s: State, ctx: Ctx, st: ast.Access) -> list[tuple[Work, set[str], bool]]:
         """An access that moves data: as `read V`/`write V`, then the frame's word."""
         page = self.pte_addr(s.cores[ctx.i], ctx, st.page)[2]
         out = []
-        for w, kinds in self.access(s, ctx, st.kind, page):
+        for w, kinds, faulted in self.access(s, ctx, st.kind, page):
             entry = self.used_entry(w, s, ctx.i, page)
             if entry is not None and LETTER[st.kind] in entry[3]:
                 self.move(w, ctx, st, entry[2])
-            out.append((w, kinds))
+            out.append((w, kinds, faulted))
         return out
 
     def used_entry(self, w: Work, s: State, i: int, page: str) -> Any:
@@ -149,7 +165,7 @@ class ArmMachine(ExtMachine):
         s = super().initial()
         w = Work(s)
         for i in range(len(w.cores)):
-            w.set_core(i, arm=(frozenset(), (), frozenset()))
+            w.set_core(i, arm=(frozenset(), (), frozenset(), None))
         return w.freeze()
 
     def store(self, w: Work, i: int, addr: tuple[Any, ...], v: Any) -> None:
@@ -178,28 +194,133 @@ class ArmMachine(ExtMachine):
 
     def arm_steps(self, s: State, i: int) -> list[Out]:
         cs = s.cores[i]
-        done, held, _ = cs.arm
-        held_at = dict((h[0], h) for h in held)
+        done, fault = cs.arm[0], cs.arm[3]
         code, pc = self.code[i], cs.pc
+        if fault is not None and pc == fault:
+            return [self.take_fault(s, i, fault)]
         out: list[Out] = []
         for k in self.window(s, i):
-            if k in done or (k != pc and (_stop(code[k]) or _in_order(code[k]))):
+            if fault is not None and fault < k < self.main_end[i]:
+                break  # cancelled by the fault (A3)
+            if code[k].op == "end" or k in done:
                 continue
-            pending = [j for j in range(pc, k) if j not in done]
+            if k != pc and (_stop(code[k]) or _in_order(code[k])):
+                continue
+            out += self.candidate(s, i, k, [j for j in range(pc, k) if j not in done], set())
+        window = set(self.window(s, i))
+        for k in range(pc, self.main_end[i]):  # translation reads past branches (A4)
             st = code[k].node
-            if isinstance(st, ast.Access):
-                if k not in held_at and not any(_is(code[j], "isb") for j in pending):
+            if k in window or not isinstance(st, ast.Access) or self.tr_start(i, k) > pc:
+                continue
+            if fault is not None and k > fault:
+                break
+            if k not in {h[0] for h in cs.arm[1]}:
+                vias = {n.name for n in st.via}
+                pending = [j for j in range(pc, k) if j not in done]
+                if not any(
+                    _is(code[j], "isb") or self.effects(code[j].node)["wregs"] & vias
+                    for j in pending
+                ):
                     out += self.translation_reads(s, i, k, st)
-                if k in held_at:
-                    out += self.use(s, i, k, st, held_at[k], pending)
-                continue
-            if any(self.holds(s, i, j, k, memory=True) for j in pending):
-                continue
-            full_dsb = isinstance(st, ast.Barrier) and st.kind == "dsb" and st.which == "full"
-            if full_dsb and any(m[1] == i for c in s.cores for m in c.arm[2]):
-                continue  # waits for the in-flight users of its tlbis
-            out += self.perform(s, i, k)
+        if pc < self.main_end[i] and self.fault_at[i] >= 0:
+            for f in self.faults_known(s, i):
+                main = [j for j in range(pc, f) if j not in done]
+                for k in self.handler_run(i):
+                    if k not in done:
+                        mine = [j for j in range(self.fault_at[i], k) if j not in done]
+                        out += self.candidate(s, i, k, main + mine, set(main))
         return out
+
+    def candidate(self, s: State, i: int, k: int, pending: list[int], entry: set[int]) -> list[Out]:
+        """Statement ``k`` performed now, past ``pending``; ``entry``: those of them before a
+        fault whose exception entry ``k`` follows (none may hold back an `isb`)."""
+        code = self.code[i]
+        held_at = dict((h[0], h) for h in s.cores[i].arm[1])
+        if any(not self.entry_free(s, i, j) for j in entry):
+            return []
+        st = code[k].node
+        if isinstance(st, ast.Access):
+            out = []
+            vias = {n.name for n in st.via}
+            blocked = any(
+                _is(code[j], "isb") or self.effects(code[j].node)["wregs"] & vias for j in pending
+            )
+            if k not in held_at and not blocked:
+                out += self.translation_reads(s, i, k, st)
+            if k in held_at:
+                out += self.use(s, i, k, st, held_at[k], pending)
+            return out
+        if any(self.holds(s, i, j, k, memory=True) for j in pending):
+            return []
+        full_dsb = isinstance(st, ast.Barrier) and st.kind == "dsb" and st.which == "full"
+        if full_dsb and any(m[1] == i for c in s.cores for m in c.arm[2]):
+            return []  # waits for the in-flight users of its tlbis
+        return self.perform(s, i, k)
+
+    def entry_free(self, s: State, i: int, j: int) -> bool:
+        """Pending ``j`` does not hold back an exception entry (an `isb`)."""
+        st = self.code[i][j].node
+        if isinstance(st, ast.Barrier) and st.kind == "dsb":
+            return False
+        return not isinstance(st, ast.Access) or j in {h[0] for h in s.cores[i].arm[1]}
+
+    def faults_known(self, s: State, i: int) -> list[int]:
+        """Accesses of the body at which core ``i`` takes a fault: the recorded one, and
+        every pending one holding a faulting translation read (it will fault)."""
+        cs = s.cores[i]
+        out = [] if cs.arm[3] is None else [cs.arm[3]]
+        for h in cs.arm[1]:
+            k, pte = h[0], h[1][0]
+            st = self.code[i][k].node
+            straight = k in self.window(s, i)  # a branch cannot skip it any more
+            if straight and k < self.main_end[i] and (pte is None or LETTER[st.kind] not in pte[1]):
+                out.append(k)
+        return sorted(set(out))
+
+    def handler_run(self, i: int) -> list[int]:
+        """The straight-line start of core ``i``'s `on fault` code."""
+        code, out = self.code[i], []
+        for k in range(self.fault_at[i], len(code)):
+            if _stop(code[k]) or _in_order(code[k]):
+                break
+            out.append(k)
+        return out
+
+    def record_fault(self, s: State, i: int, k: int) -> list[Out]:
+        """Access ``k`` of the body faults (A3): recorded, its translation read kept; the
+        core goes to the `on fault` code once ``pc`` is at ``k`` (now, if it is)."""
+        c = s.cores[i]
+        if c.arm[3] == k:
+            return []
+        w = Work(s)
+        marks = frozenset(m for m in c.arm[2] if m[0] != k)
+        w.set_core(i, arm=(c.arm[0], c.arm[1], marks, k))
+        o = Out(f"{self.names[i]} faults at {k}", w.freeze(), frozenset(), i)
+        if k == c.pc:
+            return [self.take_fault(o.state, i, k)]  # type: ignore[arg-type]
+        return [o]
+
+    def take_fault(self, s: State, i: int, at: int) -> Out:
+        """``pc`` reached the recorded fault: on to the `on fault` code (A3)."""
+        w = Work(s)
+        c = w.core(i)
+        code, end = self.code[i], self.main_end[i]
+        before: set[str] = set().union(*(self.effects(x.node)["wregs"] for x in code[: at + 1]))
+        regs = dict(c.regs)
+        for j in c.arm[0]:
+            if at < j < end:
+                for r in self.effects(code[j].node)["wregs"] - before:
+                    regs[r] = 0
+        done = {j for j in c.arm[0] if j > end}
+        held = tuple(h for h in c.arm[1] if h[0] > end)
+        marks = frozenset(m for m in c.arm[2] if m[0] > end)
+        pc = self.fault_at[i]
+        while pc in done:
+            done.discard(pc)
+            pc += 1
+        arm = (frozenset(done), held, marks, at)
+        w.set_core(i, pc=pc, regs=tuple(sorted(regs.items())), arm=arm)
+        return Out(f"{self.names[i]} takes its fault", w.freeze(), frozenset(), i)
 
     def holds(self, s: State, i: int, j: int, k: int, memory: bool) -> bool:
         """Does pending statement ``j`` hold later statement ``k`` back? ``memory`` False:
@@ -207,15 +328,29 @@ class ArmMachine(ExtMachine):
         code = self.code[i]
         a, b = code[j].node, code[k].node
         ea, eb = self.effects(a), self.effects(b)
-        b_reads = eb["rregs"] if memory else set()
+        b_reads = eb["rregs"]
+        if not memory and isinstance(b, ast.Access):  # a fault: an access event, no data
+            b_reads = {n.name for n in b.via}
+            ev = {("fault",)}
+            eb = {**eb, "reads": ev if b.kind != "write" else set(),
+                  "writes": ev if b.kind == "write" else set()}  # fmt: skip
         if ea["wregs"] & (b_reads | eb["wregs"]) or ea["rregs"] & eb["wregs"]:
             return True
         mem_a, mem_b = ea["reads"] | ea["writes"], eb["reads"] | eb["writes"]
         if memory and mem_a & mem_b:
             return True
+        if _acquire_release(a, ea, b, eb, memory):
+            return True
+        if not memory and isinstance(a, ast.Barrier) and a.kind == "dmb":
+            return True  # every dmb orders a later fault
         if _barrier_holds(a, eb) or _barrier_waits(b, ea, a):
             return True
         held = {h[0] for h in s.cores[i].arm[1]}
+        visible = eb["writes"] or eb["tlbi"]  # nothing visible passes a possible fault (A3)
+        if self.fault_at[i] >= 0 and memory and isinstance(a, ast.Access) and visible:
+            h = next((x for x in s.cores[i].arm[1] if x[0] == j), None)
+            if h is None or h[1][0] is None or LETTER[a.kind] not in h[1][0][1]:
+                return True
         if isinstance(a, ast.Access) and j not in held:
             if _is(code[k], "isb"):
                 return True  # an isb waits for earlier translation reads
@@ -249,7 +384,7 @@ class ArmMachine(ExtMachine):
             case ast.Access(kind=k, page=p, dest=d, value=v):
                 frames = {("f", f) for f in self.frames_of[p.page]}
                 out["writes" if k == "write" else "reads"] |= frames
-                out["rregs"] |= regs(v)
+                out["rregs"] |= regs(v) | {n.name for n in st.via}
                 if d is not None:
                     out["wregs"].add(d.name)
             case ast.Assert(cond=e):
@@ -266,7 +401,8 @@ class ArmMachine(ExtMachine):
         cs = s.cores[i]
         ins = self.code[i][k]
         if k == cs.pc:
-            return [self.advanced(o, i) for o in self.execute(s, self.ctx(s, i), ins, ("main", k))]
+            outs = self.execute(s, self.ctx(s, i), ins, ("main", k))
+            return [self.advanced(self.skipped(o, i, k), i) for o in outs]
         ctx = self.ctx(s, i)
         ctx.env = dict(ins.env)
         try:
@@ -279,6 +415,26 @@ class ArmMachine(ExtMachine):
             w.set_core(i, regs=tuple(sorted(ctx.regs.items())), arm=(c.arm[0] | {k}, *c.arm[1:]))
             out.append(Out(f"{self.names[i]} early {k}", w.freeze(), frozenset(kinds), i))
         return out
+
+    def skipped(self, o: Out, i: int, k: int) -> Out:
+        """A branch or jump at ``k`` that skipped instructions: the translation reads held
+        for them (speculated past it, A4) go, with their marks."""
+        if o.state is None or self.code[i][k].op == "stmt":
+            return o
+        w = Work(o.state)
+        c = w.core(i)
+        gone = range(k + 1, c.pc)
+        held = tuple(h for h in c.arm[1] if h[0] not in gone)
+        marks = frozenset(m for m in c.arm[2] if m[0] not in gone)
+        w.set_core(i, arm=(c.arm[0], held, marks, c.arm[3]))
+        return Out(o.label, w.freeze(), o.kinds, o.core, o.passed)
+
+    def tr_start(self, i: int, k: int) -> int:
+        """A translation read may be speculated back past branches and jumps (A4)."""
+        code = self.code[i]
+        while k > 0 and (code[k - 1].op in ("br", "jmp") or not _stop(code[k - 1])):
+            k -= 1
+        return k
 
     def ctx(self, s: State, i: int) -> Ctx:
         return Ctx(i, self.names[i], {}, dict(s.cores[i].regs), (), self.core_regs[i])
@@ -353,7 +509,7 @@ class ArmMachine(ExtMachine):
                 etag = "G" if pte is not None and pte[2] else self.asid[src]
                 if _covers(hpage, etag, page, tag):
                     new.add((pc, i))
-            w.set_core(j, arm=(c.arm[0], c.arm[1], frozenset(new)))
+            w.set_core(j, arm=(c.arm[0], c.arm[1], frozenset(new), c.arm[3]))
 
     def translation_reads(self, s: State, i: int, k: int, st: ast.Access) -> list[Out]:
         cs = s.cores[i]
@@ -375,7 +531,7 @@ class ArmMachine(ExtMachine):
             w = Work(s)
             c = w.core(i)
             held = (*c.arm[1], (k, value, page, src, where))
-            arm = (c.arm[0], tuple(sorted(held, key=repr)), c.arm[2])
+            arm = (c.arm[0], tuple(sorted(held, key=repr)), c.arm[2], c.arm[3])
             w.set_core(i, tlb=tlb, psc=psc, arm=arm)
             out.append(Out(f"{self.names[i]} translates {k}", w.freeze(), frozenset(found), i))
         return out
@@ -409,6 +565,8 @@ class ArmMachine(ExtMachine):
         ok = pte is not None and letter in pte[1]
         if any(self.holds(s, i, j, k, memory=ok) for j in pending):
             return []
+        if not ok and self.fault_at[i] >= 0 and k < self.main_end[i]:
+            return self.record_fault(s, i, k)
         w = Work(s)
         ctx = self.ctx(s, i)
         kinds: set[str] = set()
@@ -425,7 +583,7 @@ class ArmMachine(ExtMachine):
         held = tuple(x for x in c.arm[1] if x[0] != k)
         marks = frozenset(m for m in c.arm[2] if m[0] != k)
         done = c.arm[0] | ({k} if k != c.pc else set())
-        w.set_core(i, regs=tuple(sorted(ctx.regs.items())), arm=(done, held, marks))
+        w.set_core(i, regs=tuple(sorted(ctx.regs.items())), arm=(done, held, marks, c.arm[3]))
         o = Out(f"{self.names[i]} uses {k}", w.freeze(), frozenset(kinds), i)
         if k == c.pc:
             w2 = Work(o.state)  # type: ignore[arg-type]
@@ -444,6 +602,20 @@ def _in_order(ins: Instr) -> bool:
 
 def _is(ins: Instr, kind: str) -> bool:
     return isinstance(ins.node, ast.Barrier) and ins.node.kind == kind
+
+
+def _acquire_release(a: Any, ea: dict[str, set[Any]], b: Any, eb: dict[str, set[Any]],
+                     memory: bool) -> bool:  # fmt: skip
+    """An acquire read before every later access or fault; a release write (not its
+    fault) after every earlier access; a release write before a later `acquire` read."""
+    acquire = isinstance(a, ast.Access) and a.order in ("acquire", "acquire_pc")
+    if acquire and (eb["reads"] or eb["writes"]):
+        return True
+    if not (memory and isinstance(b, ast.Access)):
+        return False
+    if b.order == "release" and (ea["reads"] or ea["writes"]):
+        return True
+    return b.order == "acquire" and isinstance(a, ast.Access) and a.order == "release"
 
 
 def _barrier_holds(a: Any, eb: dict[str, set[Any]]) -> bool:

@@ -1,6 +1,7 @@
 """A seeded generator of small specs with the Arm64 statements (docs/arm64.md): PTE
 stores, words, data through pages, every barrier, local and broadcast `tlbi`, fences,
-atomics, `complete`/`free`, `if`/`await`/`assert`.  Two or three cores, one address
+atomics, acquire/release accesses, `via` dependencies, `on fault` handlers,
+`complete`/`free`, `if`/`await`/`assert`.  Two or three cores, one address
 space, no handlers (the oracle's reading A1), so that both the oracle and tlbcheck
 explore them in well under a second under `arm` (and sc/tso/pso)."""
 
@@ -33,6 +34,10 @@ class GenArm:
                 f"x := {r.randint(0, 2)}",
                 f"{reg} := x",
                 f"{reg} := read {p}",
+                f"{reg} := read {self.pick('acquire', 'acquire_pc')} {p}",
+                f"write release {p} := {r.randint(1, 2)}",
+                f"{reg} := read {p} via {self.pick(*self.regs)}",
+                f"write {p} via {self.pick(*self.regs)} := {reg}",
                 f"write {p} := {r.randint(1, 2)}",
                 f"write {p} := {reg}",
                 self.pick("read", "write", "exec") + f" {p}",
@@ -85,6 +90,9 @@ class GenArm:
         for c in range(r.randint(2, 3)):
             lines.append(f"core c{c} {{")
             lines += [f"    {s}" for s in self.body()]
+            if r.random() < 0.3:  # a fault handler (docs/arm64.md §3)
+                lines.append("} on fault {")
+                lines += [f"    {self.stmt(self.pick('V', 'W'))}" for _ in range(r.randint(1, 2))]
             lines.append("}")
         return "\n".join(lines) + "\n"
 

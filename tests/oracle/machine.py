@@ -49,6 +49,9 @@ Readings chosen where the reference is silent (listed in the report too):
       writable, both bits are set and the entry becomes dirty; else the write faults.
       A `pte` store reaching memory clears both bits; `pte(V).young/dirty` read 0 while
       the core's own buffer holds a store to the entry.
+  R15 `core P { ... } on fault { ... }` (docs/arm64.md §3): the flat code is the body, an
+      `end` instruction (the core is done there), then the `on fault` code; an access of
+      the body that faults goes on at the `on fault` code instead of the next instruction.
   R11 `option flushes = serializing`: `invlpg`, `flush asid`, `flush all` and `switch`
       execute only with an empty store buffer (held IPIs and release markers included,
       as for `fence`).
@@ -118,7 +121,10 @@ class Machine:
         self.c, self.model = checked, model
         self.names = [c.name for c in checked.cores]
         self.insts = {c.name: c for c in checked.cores}
-        self.code = [flatten(checked, c.body, c.name) for c in checked.cores]
+        self.code = [self._code(c) for c in checked.cores]
+        self.main_end = [len(flatten(checked, c.body, c.name)) for c in checked.cores]
+        self.fault_at = [n + 1 if c.fault is not None else -1 for n, c in
+                         zip(self.main_end, checked.cores, strict=True)]  # fmt: skip
         self.handlers = {h.name: h for h in checked.handlers}
         self.hcode = {
             (h.name, i): flatten(checked, h.body, n)
@@ -128,7 +134,7 @@ class Machine:
         self.params = dict(checked.params)
         self.vars = {v.name: v for v in checked.vars}
         self.asid = {s.name: s.asid for s in checked.spaces}
-        self.core_regs = [self._regs_of(c.body) for c in checked.cores]
+        self.core_regs = [self._regs_of(c.body + (c.fault or ())) for c in checked.cores]
         self.at = {
             (sp.name, page): (d, slot) for sp in checked.spaces for page, d, slot in sp.slots
         }
@@ -137,6 +143,18 @@ class Machine:
         self.accessed = [self._accessed(c.body) for c in checked.cores]
         self.ad = checked.ad == "hardware"
         self.hregs = {h.name: self._regs_of(h.body) | set(h.params) for h in checked.handlers}
+
+    def _code(self, core: Any) -> list[Instr]:
+        main = flatten(self.c, core.body, core.name)
+        if core.fault is None:
+            return main
+        return [*main, Instr("end", None, ()), *flatten(self.c, core.fault, core.name)]
+
+    def after_access(self, i: int, pc: int, faulted: bool) -> int:
+        """Where the core goes after the access at ``pc`` (R15)."""
+        if faulted and self.fault_at[i] >= 0 and pc < self.main_end[i]:
+            return self.fault_at[i]
+        return pc + 1
 
     def _regs_of(self, body: tuple[ast.Stmt, ...]) -> set[str]:
         out = set()
@@ -221,7 +239,7 @@ class Machine:
             )  # fmt: skip
             loc = ("h", cs.hand.name, cs.hand.pc)
             return out + self.execute(s, ctx, code[cs.hand.pc], loc)
-        if cs.pc < len(self.code[i]):
+        if cs.pc < len(self.code[i]) and self.code[i][cs.pc].op != "end":
             ctx = Ctx(i, self.names[i], {}, dict(cs.regs), (), self.core_regs[i])
             out += self.execute(s, ctx, self.code[i][cs.pc], ("main", cs.pc))
         return out
@@ -300,7 +318,10 @@ class Machine:
                 w.set_core(ctx.i, tlb=frozenset(), psc=frozenset())
             case ast.Access(kind=k, page=ref):
                 page = self.pte_addr(cs, ctx, ref)[2]
-                return [(w2, kinds, pc + 1, None) for w2, kinds in self.access(s, ctx, k, page)]
+                return [
+                    (w2, kinds, self.after_access(ctx.i, pc, f), None)
+                    for w2, kinds, f in self.access(s, ctx, k, page)
+                ]
             case ast.Switch(space=sp):
                 w.set_core(ctx.i, space=sp)
             case ast.Free(frame=f):
@@ -524,7 +545,7 @@ class Machine:
 
     # ------------------------------------------------------------ TLB accesses
 
-    def access(self, s: State, ctx: Ctx, kind: str, page: str) -> list[tuple[Work, set[str]]]:
+    def access(self, s: State, ctx: Ctx, kind: str, page: str) -> list[tuple[Work, set[str], bool]]:
         cs = s.cores[ctx.i]
         sp, tag = cs.space, self.asid[cs.space]
         hits = sorted((e for e in cs.tlb if e[1] == page and e[0] in ("G", tag)), key=repr)
@@ -534,17 +555,17 @@ class Machine:
             w = Work(s)
             reuse = e[0] != "G" and e[4] != sp
             if letter not in e[3]:
-                out.append((w, {"asid-reuse"} if reuse and ASID_REUSE_ON_FAULT else set()))
+                out.append((w, {"asid-reuse"} if reuse and ASID_REUSE_ON_FAULT else set(), True))
                 continue
             if self.ad and letter == "w" and not e[7]:  # R14: the locked re-walk
                 now = w.mem[e[6]][0]
                 if now is None or "w" not in now[1]:
-                    out.append((w, set()))  # the write faults
+                    out.append((w, set(), True))  # the write faults
                     continue
                 w.mem[("ad", e[6])] = 3
                 cs2 = w.core(ctx.i)
                 w.set_core(ctx.i, tlb=(cs2.tlb - {e}) | {(*e[:7], 1)})
-            out.append((w, self.races(w, e, letter) | ({"asid-reuse"} if reuse else set())))
+            out.append((w, self.races(w, e, letter) | ({"asid-reuse"} if reuse else set()), False))
         if hits:
             return out
         w = Work(s)
@@ -556,20 +577,21 @@ class Machine:
             if table is None:
                 table = w.mem[("d", d)]
                 if table is None:
-                    return [(w, set())]  # the dir is invalid: a fault
+                    return [(w, set(), True)]  # the dir is invalid: a fault
                 w.set_core(ctx.i, psc=cs.psc | {(d, table)})
             if table in w.freed:
-                return [(w, {"freed-table"})]
+                return [(w, {"freed-table"}, True)]  # nothing is accessed: a fault
             src = ("l", table, slot)
         pte, wid = w.mem[src]
         if pte is None:
-            return [(w, set())]  # a fault: nothing is filled
+            return [(w, set(), True)]  # a fault: nothing is filled
         frame, perms, glob = pte
         dirty = int(letter == "w" and "w" in perms)
         e = ("G" if glob else tag, page, frame, perms, sp, wid, src, dirty)
         self.walked(w, src, dirty)
         w.set_core(ctx.i, tlb=w.core(ctx.i).tlb | {e})
-        return [(w, self.races(w, e, letter) if letter in perms else set())]
+        ok = letter in perms
+        return [(w, self.races(w, e, letter) if ok else set(), not ok)]
 
     def races(self, w: Work, e: tuple[Any, ...], letter: str) -> set[str]:
         out = set()

@@ -136,6 +136,6 @@ def compact(s: State) -> State:
             ("st", e[1], pv(e[2])) if e[0] == "st" and e[1][0] in PTE_ADDRS else e for e in c.buf
         )
         tlb = frozenset((*e[:5], rank[e[5]], *e[6:]) for e in c.tlb)
-        arm = c.arm and (c.arm[0], tuple((h[0], pv(h[1]), *h[2:]) for h in c.arm[1]), c.arm[2])
+        arm = c.arm and (c.arm[0], tuple((h[0], pv(h[1]), *h[2:]) for h in c.arm[1]), *c.arm[2:])
         cores.append(c._replace(buf=buf, tlb=tlb, arm=arm))
     return State(tuple(cores), mapping(s.mem), mapping(s.last), mapping(s.rec), s.freed)

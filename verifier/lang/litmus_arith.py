@@ -91,7 +91,7 @@ def _value(t: Any, o: L.Operand) -> ast.Expr:
     if o.kind == "imm":
         return ast.Num(int(o.text[1:], 0), span=o.span)
     s = t.env.get(reg_name(o))
-    if s.kind not in ("int", "data"):
+    if s.kind not in ("int", "data", "ptev"):
         raise t.fail(o, f"{o.text} holds an address or a descriptor, not data")
     return data_of(t, o)
 
@@ -112,6 +112,8 @@ def _binary(t: Any, i: L.Instr, a: L.Operand, b: L.Operand) -> tuple[ast.Expr, b
     sp = i.span
     x, y = _value(t, a), _value(t, b)
     same = a.kind == b.kind == "reg" and reg_name(a) == reg_name(b)
+    if not same and "ptev" in (t.env.get(reg_name(o)).kind for o in (a, b) if o.kind == "reg"):
+        raise t.fail(i, f"arithmetic on a PTE value is outside the litmus subset ({i.text})")
     za, zb = _zero(t, a), _zero(t, b)
     match i.op:
         case "EOR" if same:

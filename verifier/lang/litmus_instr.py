@@ -22,6 +22,7 @@ from verifier.lang.litmus_arith import (
     offset,
     reg_name,
 )
+from verifier.lang.litmus_flow import lower_code
 from verifier.lang.span import Span
 
 FULL = {"SY", "ISH", "OSH", "NSH"}
@@ -164,9 +165,7 @@ def lower_thread(
                 ast.Assign(ast.Name(reg, span=s.span), ast.Num(s.value, span=s.span), span=s.span)
             )
             env.regs[reg] = Static("data")
-    for k, i in enumerate(th.code):
-        nxt = th.code[k + 1].labels if k + 1 < len(th.code) else th.end_labels
-        _instr(t, i, nxt)
+    lower_code(t, th.code, th.end_labels, _instr)
     return t
 
 
@@ -220,8 +219,6 @@ def _instr(t: ThreadOut, i: L.Instr, next_labels: tuple[str, ...]) -> None:
         t.emit(i, ast.Barrier("isb", span=sp))
     elif op == "TLBI":
         _tlbi(t, i)
-    elif op in ("CBZ", "CBNZ"):
-        _ctrl(t, i, next_labels)
     elif op == "NOP":
         _label_only(t, i)
     else:
@@ -335,22 +332,3 @@ def _tlbi(t: ThreadOut, i: L.Instr) -> None:
     leaf = base in ("VALE1", "VAALE1")  # last level only (herd7: no walk caches, no difference)
     ref = ast.PageRef(None, s.page, span=sp)
     t.emit(i, ast.Tlbi("page", broadcast, ref, leaf=leaf, span=sp))
-
-
-def _ctrl(t: ThreadOut, i: L.Instr, next_labels: tuple[str, ...]) -> None:
-    reg, target = t.args(i, "rn")
-    if target.text not in next_labels:
-        raise t.fail(
-            target,
-            f"a branch to {target.text}, not to the next instruction, is outside the litmus subset",
-        )
-    s = t.env.get(reg_name(reg))
-    if s.kind not in ("int", "data"):
-        raise t.fail(reg, f"{reg.text} holds no data to test ({i.text})")
-    if s.kind == "int":  # a register no instruction set: no dependency
-        _label_only(t, i)
-        return
-    name = reg_name(reg)
-    test = ast.Binary("!=", ast.Name(name, span=reg.span), ast.Num(0, span=reg.span), span=i.span)
-    t.emit(i, ast.If(test, (), None, span=i.span))
-    t.ctrl.append((i.span, (name,)))

@@ -245,6 +245,15 @@ class Site:
         r.info.update(info)
         return r
 
+    def fault_exit(self, rule: Rule, allowed: Expr) -> None:
+        """An access that faults unless ``allowed`` goes to the `on fault` code instead of
+        ``nxt`` (sc/tso/pso; under arm `rules_translate` does it)."""
+        core = self.ctx.prog.cores[self.c]
+        if core.fault_entry >= 0 and self.pc < core.program_end:
+            rule.upd.set(
+                self.ctx.lay.cores[self.c].pc, ite(allowed, C(self.nxt), C(core.fault_entry))
+            )
+
     def emit(self, rule: Rule, action: str, variant: str = "") -> None:
         name = self.ctx.prog.cores[self.c].name
         core = self.ctx.prog.cores[self.c]

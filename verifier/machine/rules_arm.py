@@ -115,12 +115,25 @@ def fault_taken(ctx: Ctx, c: int, free: Callable[[int], Expr]) -> Expr:
     for i, ins in enumerate(core.code[: core.program_end]):
         if not isinstance(ins, P.IAccess):
             continue
-        held = conj(ne(Field(a.ts[i]), 0), op("le", pc, C(i)))
+        start = window(ctx.prog).run_start(c, i)  # not a read a branch may still skip
+        held = conj(ne(Field(a.ts[i]), 0), op("le", pc, C(i)), op("ge", pc, C(start)))
         faults = op("not", ctx.lay.allows(pte_wid(Field(a.tr[i])), ACCESS_BIT[ins.kind]))
         known = disj(eq(fault, i + 1), conj(held, faults))
         pending = [disj(op("gt", pc, C(k)), performed(ctx, c, k), free(k)) for k in range(i)]
         out.append(conj(known, *pending))
     return disj(*out)
+
+
+def skip_held(ctx: Ctx, c: int, r: Rule, lo: int, hi: int, when: Expr) -> None:
+    """A branch or jump that skips the instructions in (``lo``, ``hi``) ``when``: the
+    translation reads held for them (speculated past the branch) go, with their marks."""
+    if ctx.model not in WEAK_MODELS:
+        return
+    a = arm(ctx, c)
+    for j in range(lo + 1, hi):
+        if j in a.ts:
+            for f in (a.tr[j], a.ts[j], a.tv[j], *(f for (p, _), f in a.mark.items() if p == j)):
+                r.upd.set(f, ite(when, C(0), Field(f)))
 
 
 def entry_relief(ctx: Ctx, c: int, k: int) -> Expr:

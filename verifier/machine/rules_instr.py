@@ -125,12 +125,14 @@ def branch(site: Site, ins: P.IBranch) -> None:
     r = site.rule()
     cond = site.ctx.expr(site.c, ins.cond, r)
     r.upd.set(site.ctx.lay.cores[site.c].pc, ite(cond, C(site.nxt), C(ins.target)))
+    rules_arm.skip_held(site.ctx, site.c, r, site.pc, ins.target, op("not", cond))
     site.emit(r, "branch")
 
 
 def jump(site: Site, ins: P.IJump) -> None:
     r = site.rule()
     r.upd.set(site.ctx.lay.cores[site.c].pc, ins.target)
+    rules_arm.skip_held(site.ctx, site.c, r, site.pc, ins.target, TRUE)
     site.emit(r, "branch")
 
 

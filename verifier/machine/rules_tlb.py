@@ -98,6 +98,8 @@ def access_page(
 
     def moves(r: Rule, entry: Expr) -> None:
         """Data through the page moves only when the access is allowed."""
+        if ins is not None:
+            site.fault_exit(r, lay.allows(pte_wid(entry), bit))
         if ins is not None and (ins.dest is not None or ins.value is not None):
             ok = Rule()
             data(ctx, c, ok, ins, entry)

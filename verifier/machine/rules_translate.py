@@ -27,13 +27,14 @@ from verifier.machine.rules_race import races
 def translation_reads(ctx: Ctx, c: int, i: int, ins: P.IAccess) -> None:
     """The translation read of access ``i``: a TLB entry, or a walk of the table in
     memory (a valid entry found is cached, an invalid one never), at any moment from
-    when its run is reached, but after every earlier `isb`."""
+    when its run is reached (or a run before it, past branches), but after every
+    earlier `isb`."""
     lay = ctx.lay
     a, cf = arm(ctx, c), lay.cores[c]
     core = ctx.prog.cores[c]
     pc = Field(cf.pc)
     win = window(ctx.prog)
-    start = win.run_start(c, i)
+    start = win.tr_start(c, i)  # its run, or earlier past branches (docs/arm64.md §3)
     base = [op("le", pc, C(i)), eq(Field(a.ts[i]), 0)]
     if i in a.done:
         base.append(eq(Field(a.done[i]), 0))

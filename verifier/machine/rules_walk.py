@@ -90,6 +90,7 @@ def walk_miss(site: Site, bit: int, v: int, s: int, miss: list[Expr]) -> None:
                 r.upd.set(cf.tw[(v, tag)], leaf)
                 rules_ad.on_fill(ctx, r, c, (v, tag), lay.leaf_addr(k, slot), leaf, bit)
                 races(ctx, r, v, bit, leaf, C(lay.src(s, k)), cf.tw[(v, tag)])
+                site.fault_exit(r, lay.allows(pte_wid(leaf), bit))
                 site.emit(r, "access", f"{v}.{s}.{via[0]}{k}.m{glob}")
 
 

@@ -190,6 +190,17 @@ class Window:
         run = core.code[core.fault_entry : i + 1]
         return not any(isinstance(x, STOPS + IN_ORDER) for x in run)
 
+    def tr_start(self, c: int, i: int) -> int:
+        """The first pc from which access ``i``'s translation read may be performed: its
+        run, extended back over branches and jumps (a walk may be speculative)."""
+        code = self.prog.cores[c].code
+        p = i
+        while p > 0 and (
+            not isinstance(code[p - 1], STOPS) or isinstance(code[p - 1], P.IBranch | P.IJump)
+        ):
+            p -= 1
+        return p
+
     def early(self, c: int, i: int) -> bool:
         """May instruction ``i`` be performed before the one at ``pc``?"""
         ins = self.prog.cores[c].code[i]
