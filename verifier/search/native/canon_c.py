@@ -21,7 +21,8 @@ from verifier.ir.system import FieldInfo
 from verifier.search.symmetry import Block
 
 
-def _array(ctype: str, name: str, values: Sequence[int]) -> str:
+def array(ctype: str, name: str, values: Sequence[int]) -> str:
+    """A constant C array (one element at least: C has no empty arrays)."""
     items = ", ".join(map(str, values)) or "0"
     return f"static const {ctype} {name}[{max(len(values), 1)}] = {{{items}}};"
 
@@ -62,10 +63,10 @@ def canon_source(plans: Sequence[Sequence[Block]], fields: Sequence[FieldInfo]) 
     for f, blocks in enumerate(plans):
         for k, b in enumerate(blocks):
             if b.table is not None:
-                lines.append(_array("uint8_t", f"RN{f}_{k}", b.table))
-                lines.append(_array("uint8_t", f"BK{f}_{k}", b.inverse or b""))
+                lines.append(array("uint8_t", f"RN{f}_{k}", b.table))
+                lines.append(array("uint8_t", f"BK{f}_{k}", b.inverse or b""))
         if any(b.table is not None for b in blocks):
-            lines.append(_array("uint8_t", f"ID{f}", range(256)))
+            lines.append(array("uint8_t", f"ID{f}", range(256)))
             ids = ", ".join(
                 f"RN{f}_{k}" if b.table is not None else f"ID{f}" for k, b in enumerate(blocks)
             )
@@ -211,7 +212,7 @@ def pack_canon_source(
         bits = [(hi - lo).bit_length() for lo, hi in ranges]
         lines += [x[4:] for x in _sort(f, blocks, ranges, bits, f"key{f}", f"ord{f}", f"mv{f}")]
         lines.append(f"    (void)mv{f};")
-        lines.append(_array("int", f"B{f}", [b.lo for b in blocks]).replace("static ", ""))
+        lines.append(array("int", f"B{f}", [b.lo for b in blocks]).replace("static ", ""))
         nw = len(blocks[0].words)
         if nw:
             rows = ", ".join("{" + ", ".join(map(str, b.words)) + "}" for b in blocks)

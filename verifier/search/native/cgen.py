@@ -32,6 +32,7 @@ from verifier.ir.system import (
     Table,
     interval,
 )
+from verifier.search.native.canon_c import array as _array
 from verifier.search.native.canon_c import canon_source, pack_canon_source
 from verifier.search.por import Reduction, condition_source
 from verifier.search.symmetry import Block
@@ -98,12 +99,6 @@ class CGen:
 
     def table_source(self) -> list[str]:
         return [_array("int64_t", name, values) for values, name in self.tables.items()]
-
-
-def _array(ctype: str, name: str, values: Sequence[int]) -> str:
-    """A constant C array (one element at least: C has no empty arrays)."""
-    items = ", ".join(map(str, values)) or "0"
-    return f"static const {ctype} {name}[{max(len(values), 1)}] = {{{items}}};"
 
 
 def fits(system: System) -> str:
