@@ -20,7 +20,6 @@ from __future__ import annotations
 import time
 
 from verifier.lang import ast
-from verifier.run.budget import rss_mb
 from verifier.run.model import Model, expect_text, meets
 from verifier.run.result import Result, Trace
 from verifier.smt.bmc import Induction, Search, SmtReplayError
@@ -28,11 +27,13 @@ from verifier.smt.encode import (
     INT,
     Deadline,
     Encoding,
+    Poll,
     Sort,
     Unknown,
     Z3Error,
     bv_width,
     limit_memory,
+    no_poll,
 )
 from verifier.smt.prove import PhaseFn, Proof, Prover
 from verifier.trace.builder import TraceBuilder
@@ -56,6 +57,7 @@ def check_smt(
     int_sort: bool = False,
     limit: float | None = None,
     max_memory: float | None = None,
+    poll: Poll | None = None,
 ) -> Result:
     """Check ``m`` with z3: bounded search up to ``depth`` commands before the problem
     (default DEFAULT_DEPTH, or as deep as an exact invariant says the reachable kinds
@@ -65,12 +67,14 @@ def check_smt(
     bit-vectors wide enough for every reachable value (`bv_width`), or z3 Ints with
     ``int_sort`` (much slower; kept to cross-check the encoding).  ``limit``: the
     user's --timeout that ``timeout`` (the time left of it) comes from, for messages;
-    ``max_memory``: MB, for the explicit searches of the proof."""
+    ``max_memory``: MB, for the explicit searches of the proof and z3's allocations;
+    ``poll``: the run's own check of its limits, called often while encoding (it raises
+    `LimitReached`, which ends the engine)."""
     start = time.monotonic()
-    deadline = Deadline(timeout, limit, max_memory)
-    limit_memory(max_memory, rss_mb())
+    deadline = Deadline(timeout, limit, max_memory, poll or no_poll)
+    limit_memory(max_memory)
     tell: PhaseFn = phase or (lambda _text: None)
-    run = _Run(m, deadline, tell, INT if int_sort else Sort(bv_width(m.system)))
+    run = _Run(m, deadline, tell, INT if int_sort else Sort(bv_width(m.system, deadline.poll)))
     try:
         if prove:
             budget = deadline.within(PROOF_BUDGET if timeout is None else timeout / 2)
@@ -99,7 +103,7 @@ class _Run:
         self.deadline = deadline
         self.tell = tell
         tell("smt: encoding the transition relation")
-        self.search = Search(m, Encoding(m.system, sort), deadline)
+        self.search = Search(m, Encoding(m.system, sort, deadline.poll), deadline)
         self.kinds = list(self.search.wanted)  # every kind some check can reach
         self.unreachable: list[str] = []  # proved unreachable at every depth
         self.proof = Proof()
