@@ -342,15 +342,23 @@ class Deadline:
         )
 
 
+Z3_ROOM_MB = 16  # z3 given less room than this to grow fails inside its own API (SIGSEGV)
+
+
 def limit_memory(max_memory: float | None) -> None:
     """Let z3's own allocations grow only to what ``max_memory`` (MB) leaves beside the
     rest of the process (its resident size less what z3 holds now): past it z3 stops
     with an error instead of growing on within one long call, where no check of ours
-    can run.  Set again before every solver call, as the rest of the process grows."""
-    if max_memory is not None:
-        z3_now = z3.Z3_get_estimated_alloc_size() / 2**20
-        others = max(0.0, rss_mb() - z3_now)
-        z3.set_param("memory_max_size", max(1, int(max_memory - others)))
+    can run.  Set again before every solver call, as the rest of the process grows;
+    with less than `Z3_ROOM_MB` of room the limit counts as reached (`Unknown`)."""
+    if max_memory is None:
+        return
+    z3.main_ctx()  # made before the cap: a context made under a tiny cap crashes z3
+    z3_now = z3.Z3_get_estimated_alloc_size() / 2**20
+    others = max(0.0, rss_mb() - z3_now)
+    if max_memory - others < z3_now + Z3_ROOM_MB:
+        raise Unknown("memory")
+    z3.set_param("memory_max_size", int(max_memory - others))
 
 
 def new_solver(sort: Sort) -> z3.Solver:

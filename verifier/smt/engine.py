@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 
 from verifier.lang import ast
+from verifier.run.budget import LimitReached
 from verifier.run.model import Model, expect_text, meets
 from verifier.run.result import Result, Trace
 from verifier.smt.bmc import Induction, Search, SmtReplayError
@@ -72,9 +73,12 @@ def check_smt(
     `LimitReached`, which ends the engine)."""
     start = time.monotonic()
     deadline = Deadline(timeout, limit, max_memory, poll or no_poll)
-    limit_memory(max_memory)
     tell: PhaseFn = phase or (lambda _text: None)
-    run = _Run(m, deadline, tell, INT if int_sort else Sort(bv_width(m.system, deadline.poll)))
+    try:
+        limit_memory(max_memory)
+        run = _Run(m, deadline, tell, INT if int_sort else Sort(bv_width(m.system, deadline.poll)))
+    except (Unknown, Z3Error) as err:  # no run to report on: the limit ends the engine
+        raise LimitReached(_why_stopped(err, deadline, "smt encoding")) from None
     try:
         if prove:
             budget = deadline.within(PROOF_BUDGET if timeout is None else timeout / 2)
@@ -85,13 +89,13 @@ def check_smt(
     return run.result(expect, time.monotonic() - start)
 
 
-def _why_stopped(err: Exception, deadline: Deadline) -> str:
+def _why_stopped(err: Exception, deadline: Deadline, phase: str = "smt solving") -> str:
     """z3's `unknown` or error in the user's terms: the limit it reached, if one."""
     reason = str(err)
     if deadline.limit is not None and reason in ("timeout", "canceled"):
-        return f"timeout after {deadline.limit:g} s (smt solving)"
+        return f"timeout after {deadline.limit:g} s ({phase})"
     if deadline.max_memory is not None and "memory" in reason:
-        return f"memory limit of {deadline.max_memory:g} MB reached (smt solving)"
+        return f"memory limit of {deadline.max_memory:g} MB reached ({phase})"
     return f"z3 gave up ({reason})" if isinstance(err, Unknown) else f"z3 error: {reason}"
 
 
