@@ -10,26 +10,17 @@ from verifier.ir import program as P
 from verifier.ir.flat import LowerError, fold, resolve_next, source_text
 from verifier.ir.limits import MAX_INSTRUCTIONS, too_big, unrolled_size
 from verifier.ir.lower_decls import Tables, lower_spaces, lower_tables, lower_words, tables
+from verifier.ir.lower_decls import pte_regs
 from verifier.ir.lower_litmus import attach_litmus
+from verifier.ir.lower_riscv import lower_riscv
 from verifier.lang import ast
 from verifier.lang.checked import DEFAULT_RANGE, CheckedSpec, CoreInstance, Ref
 from verifier.lang.span import Span
 
 _BINOPS = {
-    "+": "add",
-    "-": "sub",
-    "*": "mul",
-    "/": "div",
-    "%": "mod",
-    "==": "eq",
-    "!=": "ne",
-    "<": "lt",
-    "<=": "le",
-    ">": "gt",
-    ">=": "ge",
-    "&&": "and",
-    "||": "or",
-}
+    "+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod", "==": "eq", "!=": "ne",
+    "<": "lt", "<=": "le", ">": "gt", ">=": "ge", "&&": "and", "||": "or",
+}  # fmt: skip
 
 
 class _NotOnThisCore(Exception):
@@ -112,7 +103,11 @@ class _CoreLowerer:
                 return P.LWord(self.word(n, i))
             case ast.PteRead(page=ref, field=f):
                 space, page = self.page(ref)
+                self.t.whole = self.t.whole or not f
                 return P.LPte(space, page, f)
+            case ast.PteLit(value=v):
+                self.t.whole = True
+                return P.LConst(self.t.pte_number(v))
             case ast.Unary(op=o, operand=a):
                 return P.LUn("neg" if o == "-" else "not", self.expr(a))
             case ast.Binary(op=o, left=a, right=b):
@@ -189,6 +184,8 @@ class _CoreLowerer:
             self.control(s)
         elif isinstance(s, _TRANSLATION):
             self.translation(s)
+        elif isinstance(s, ast.RvFence | ast.Sfence):
+            lower_riscv(self, s)
         else:
             self.instruction(s)
 
@@ -197,10 +194,15 @@ class _CoreLowerer:
         checks."""
         sp = s.span
         match s:
+            case ast.PteWrite(page=ref, value=ast.Name(name=n)):
+                space, page = self.page(ref)
+                src = self.reg(n)  # its wids come once every PTE value is known (_pte_regs)
+                self.t.whole = True
+                self.emit(lambda a, b: P.IPte(a, b, space, page, -1, src), sp)
             case ast.PteWrite(page=ref, value=v):
                 space, page = self.page(ref)
                 wid = self.t.pte_value(v, source_text(self.t.lines, sp), sp)
-                self.emit(lambda a, b: P.IPte(a, b, space, page, wid), sp)
+                self.emit(lambda a, b: P.IPte(a, b, space, page, wid, None, (wid,)), sp)
             case ast.Assign(target=tgt, value=v):
                 val = self.expr(v)
                 if self.is_word(tgt):
@@ -326,18 +328,9 @@ class _CoreLowerer:
 
 _CONTROL = (ast.If, ast.While, ast.Loop, ast.Repeat, ast.For)
 _TRANSLATION = (
-    ast.Invlpg,
-    ast.FlushAsid,
-    ast.FlushAll,
-    ast.Tlbi,
-    ast.Access,
-    ast.Switch,
-    ast.Free,
-    ast.Complete,
-    ast.DirWrite,
-    ast.CopyFrame,
-    ast.ZeroFrame,
-)
+    ast.Invlpg, ast.FlushAsid, ast.FlushAll, ast.Tlbi, ast.Access, ast.Switch, ast.Free,
+    ast.Complete, ast.DirWrite, ast.CopyFrame, ast.ZeroFrame,
+)  # fmt: skip
 
 
 def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Program:
@@ -345,7 +338,7 @@ def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Progr
     t = tables(spec, check)
     lower_words(t)
     spaces = lower_spaces(t)
-    lcores = [_lower_core(t, ci, inst) for ci, inst in enumerate(spec.cores)]
+    lcores = pte_regs(t, [_lower_core(t, ci, inst) for ci, inst in enumerate(spec.cores)])
     handlers = tuple(P.Handler(h.name, h.params, h.param_kinds, h.span) for h in spec.handlers)
     levels = lower_tables(t)
     prog = P.Program(
@@ -367,6 +360,7 @@ def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Progr
         *levels,
         frame_data=spec.frame_data,
         ad=spec.ad,
+        pte_keys=tuple(t.pte_keys),
     )
     return attach_litmus(prog, spec)
 
