@@ -250,3 +250,15 @@ def test_z3_memory_cap_ends_the_run_as_a_memory_limit() -> None:
     assert re.search(r"memory limit of [\d.]+ MB reached \(smt (solving|encoding)\)", r.reason)
     with pytest.raises(LimitReached, match=r"memory limit .* \(smt encoding\)"):
         check_smt(m, None, depth=25, max_memory=rss_mb() + 1)
+
+
+def test_a_run_without_a_memory_limit_lifts_an_earlier_runs_cap() -> None:
+    """z3's memory cap is global to the process: a run with --max-memory must not leave
+    its cap on a later run without one (a suite, the API, the tests)."""
+    from verifier.run.budget import rss_mb
+
+    m = Model.of(load(str(EXAMPLES / "lazy_generation.tlb"), ["N=4"]), "pso")
+    check_smt(m, None, depth=2, max_memory=rss_mb() + 40)
+    assert z3.get_param("memory_max_size") != "0"
+    r = check_smt(m, None, depth=3)
+    assert "memory" not in r.reason and z3.get_param("memory_max_size") == "0"

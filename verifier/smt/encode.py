@@ -350,8 +350,11 @@ def limit_memory(max_memory: float | None) -> None:
     rest of the process (its resident size less what z3 holds now): past it z3 stops
     with an error instead of growing on within one long call, where no check of ours
     can run.  Set again before every solver call, as the rest of the process grows;
-    with less than `Z3_ROOM_MB` of room the limit counts as reached (`Unknown`)."""
+    with less than `Z3_ROOM_MB` of room the limit counts as reached (`Unknown`).
+    Without a limit, z3's cap is lifted (it is a global setting: an earlier run's in
+    the same process must not hold)."""
     if max_memory is None:
+        z3.set_param("memory_max_size", 0)  # 0: no cap
         return
     z3.main_ctx()  # made before the cap: a context made under a tiny cap crashes z3
     z3_now = z3.Z3_get_estimated_alloc_size() / 2**20
