@@ -94,7 +94,7 @@ class Translator:
     def __init__(self, state: Sequence[Term], sort: Sort = INT, poll: Poll = no_poll) -> None:
         self.state = state
         self.sort = sort
-        self.poll = poll  # called once per node translated: the run's limits hold within
+        self.poll = poll  # once per node translated: the run's limits hold within
         self._values: dict[int, Term] = {}
         self._conds: dict[int, Cond] = {}
         self._keep: list[Expr] = []  # keeps id() keys alive
@@ -351,8 +351,7 @@ def limit_memory(max_memory: float | None) -> None:
     with an error instead of growing on within one long call, where no check of ours
     can run.  Set again before every solver call, as the rest of the process grows;
     with less than `Z3_ROOM_MB` of room the limit counts as reached (`Unknown`).
-    Without a limit, z3's cap is lifted (it is a global setting: an earlier run's in
-    the same process must not hold)."""
+    Without a limit, the (process-wide) cap an earlier run set is lifted."""
     if max_memory is None:
         z3.set_param("memory_max_size", 0)  # 0: no cap
         return
