@@ -54,8 +54,7 @@ PageOp = int | LReg
 
 @dataclass(frozen=True)
 class LPte:
-    """`pte(V).field`: a read of page ``page``'s PTE in ``space`` (None: the current one),
-    as the running core sees it (docs/page-tables.md)."""
+    """`pte(V).field`: page ``page``'s PTE in ``space`` (None: current), as the core sees it."""
 
     space: int | None
     page: PageOp
@@ -172,13 +171,14 @@ class IFlushAll(Instr):
 
 @dataclass(frozen=True)
 class IAccess(Instr):
-    """An access through translation; `r := read V` loads the frame's data word into
-    ``dest``, `write V := e` stores ``value`` into it (docs/arm64.md)."""
+    """An access through translation; `r := read V` / `write V := e` (docs/arm64.md)."""
 
     kind: str  # read | write | exec
     page: PageOp
     dest: LReg | None = None
     value: LExpr | None = None
+    order: str = ""  # '' | acquire | acquire_pc | release
+    via: tuple[LReg, ...] = ()  # the registers of the address (a dependency)
 
 
 @dataclass(frozen=True)
@@ -191,19 +191,19 @@ class IBarrier(Instr):
 
 @dataclass(frozen=True)
 class ITlbi(Instr):
-    """`tlbi [is] V | asid P | all`: ``scope`` page | asid | all; ``broadcast`` for `is`."""
+    """`tlbi [is] V [leaf] | asid P | all` (``leaf``: last level only; docs/arm64.md)."""
 
     scope: str
     broadcast: bool
     space: int | None = None
     page: PageOp = 0
     asid: int = 0
+    leaf: bool = False
 
 
 @dataclass(frozen=True)
 class IRvFence(Instr):
-    """`fence PRED, SUCC` (docs/riscv.md): earlier accesses of kinds ``pred`` before later
-    accesses of kinds ``succ`` ('r', 'w' or 'rw'); `fence.tso` is two of them."""
+    """`fence PRED, SUCC` (docs/riscv.md): accesses ``pred`` before ``succ`` ('r', 'w', 'rw')."""
 
     pred: str
     succ: str
@@ -223,8 +223,7 @@ class ISfence(Instr):
 @dataclass(frozen=True)
 class ICtrl(Instr):
     """A control dependency on ``regs`` that branches nowhere (a litmus `CBNZ` to the next
-    label): under `arm` it orders later stores, `tlbi`s and `isb`s after the loads of
-    those registers."""
+    label): under `arm` it orders later stores, `tlbi`s and `isb`s after their loads."""
 
     regs: tuple[LReg, ...]
 
@@ -280,8 +279,8 @@ class ISkip(Instr):
 
 @dataclass(frozen=True)
 class IFail(Instr):
-    """A statement that cannot execute on this core (e.g. `seen[self]` in a handler running
-    on a core outside `seen`'s family): reaching it is a `range` problem."""
+    """A statement this core cannot execute (`seen[self]` in a handler on a core outside
+    `seen`'s family): reaching it is a `range` problem."""
 
     message: str
 
@@ -333,8 +332,7 @@ class PteValue:
 
 @dataclass(frozen=True)
 class Dir:
-    """An upper-level entry: its space and initial table (an index into Program.tables;
-    -1: invalid)."""
+    """An upper-level entry: its space and initial table (in Program.tables; -1: invalid)."""
 
     name: str
     space: int
@@ -360,6 +358,8 @@ class Core:
     regs: tuple[str, ...]
     hregs: tuple[str, ...]
     reg_range: tuple[int, int]
+    fault_entry: int = -1  # where the `on fault` code starts, after the handlers' (-1: none)
+    fault_end: int = -1  # pc of its IEnd
 
 
 @dataclass(frozen=True)
