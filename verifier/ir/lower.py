@@ -113,6 +113,10 @@ class _CoreLowerer:
             case ast.PteRead(page=ref, field=f):
                 space, page = self.page(ref)
                 return P.LPte(space, page, f)
+            case ast.SlotRead(table=tbl, index=i, field=f):
+                return P.LSlot(self.t.spec.tables.index(tbl), self.const(i), f)
+            case ast.DirRead(dir=d, field=f):
+                return P.LDir(self.t.dirs[d], f)
             case ast.Unary(op=o, operand=a):
                 return P.LUn("neg" if o == "-" else "not", self.expr(a))
             case ast.Binary(op=o, left=a, right=b):
@@ -201,6 +205,10 @@ class _CoreLowerer:
                 space, page = self.page(ref)
                 wid = self.t.pte_value(v, source_text(self.t.lines, sp), sp)
                 self.emit(lambda a, b: P.IPte(a, b, space, page, wid), sp)
+            case ast.SlotWrite(table=tbl, index=i, value=v):
+                k, slot = self.t.spec.tables.index(tbl), self.const(i)
+                wid = self.t.pte_value(v, source_text(self.t.lines, sp), sp)
+                self.emit(lambda a, b: P.ISlot(a, b, k, slot, wid), sp)
             case ast.Assign(target=tgt, value=v):
                 val = self.expr(v)
                 if self.is_word(tgt):
@@ -326,18 +334,9 @@ class _CoreLowerer:
 
 _CONTROL = (ast.If, ast.While, ast.Loop, ast.Repeat, ast.For)
 _TRANSLATION = (
-    ast.Invlpg,
-    ast.FlushAsid,
-    ast.FlushAll,
-    ast.Tlbi,
-    ast.Access,
-    ast.Switch,
-    ast.Free,
-    ast.Complete,
-    ast.DirWrite,
-    ast.CopyFrame,
-    ast.ZeroFrame,
-)
+    ast.Invlpg, ast.FlushAsid, ast.FlushAll, ast.Tlbi, ast.Access, ast.Switch, ast.Free,
+    ast.Complete, ast.DirWrite, ast.CopyFrame, ast.ZeroFrame,
+)  # fmt: skip
 
 
 def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Program:

@@ -62,7 +62,25 @@ class LPte:
     field: str  # present | read | write | exec | global | young | dirty
 
 
-LExpr = LConst | LReg | LWord | LUn | LBin | LPte
+@dataclass(frozen=True)
+class LSlot:
+    """`pte(T[i]).field`: a read of slot ``slot`` of table ``table`` (an index into
+    Program.tables) as the running core sees it; a freed table is a `freed-table` race."""
+
+    table: int
+    slot: int
+    field: str
+
+
+@dataclass(frozen=True)
+class LDir:
+    """`dir(D).present`: 1 when upper-level entry ``dir`` is valid in the core's view."""
+
+    dir: int
+    field: str
+
+
+LExpr = LConst | LReg | LWord | LUn | LBin | LPte | LSlot | LDir
 
 
 def page_arg(page: int, space: int | None, npages: int) -> int:
@@ -89,6 +107,16 @@ class Instr:
 class IPte(Instr):
     space: int | None  # None: the core's current space
     page: PageOp
+    wid: int  # index into Program.pte_writes
+
+
+@dataclass(frozen=True)
+class ISlot(Instr):
+    """`pte T[i] := ...`: a store to slot ``slot`` of table ``table`` (an index into
+    Program.tables), linked or not."""
+
+    table: int
+    slot: int
     wid: int  # index into Program.pte_writes
 
 

@@ -18,8 +18,11 @@ from verifier.lang.ast_base import Node as Node
 from verifier.lang.ast_base import PageRef as PageRef
 from verifier.lang.ast_memory import CopyFrame as CopyFrame
 from verifier.lang.ast_memory import DirDecl as DirDecl
+from verifier.lang.ast_memory import DirRead as DirRead
 from verifier.lang.ast_memory import DirWrite as DirWrite
 from verifier.lang.ast_memory import PteRead as PteRead
+from verifier.lang.ast_memory import SlotRead as SlotRead
+from verifier.lang.ast_memory import SlotWrite as SlotWrite
 from verifier.lang.ast_memory import TableDecl as TableDecl
 from verifier.lang.ast_memory import ZeroFrame as ZeroFrame
 
@@ -72,7 +75,7 @@ class Binary(Node):
     right: Expr
 
 
-Expr = Num | Name | SelfRef | Index | PageName | PteRead | Unary | Binary
+Expr = Num | Name | SelfRef | Index | PageName | PteRead | SlotRead | DirRead | Unary | Binary
 
 
 # ---------------------------------------------------------------- core sets
@@ -268,7 +271,7 @@ class Skip(Node):
 Stmt = (
     PteWrite | Assign | Atomic | Fence | Ipi | Invlpg | FlushAsid | FlushAll | Access | Switch
     | Free | Complete | Await | If | While | Loop | Repeat | For | Irq | Assert | Skip | DirWrite
-    | CopyFrame | ZeroFrame | Barrier | Tlbi
+    | CopyFrame | ZeroFrame | Barrier | Tlbi | SlotWrite
 )  # fmt: skip
 
 
