@@ -11,6 +11,7 @@ from verifier.ir.flat import LowerError, fold, resolve_next, source_text
 from verifier.ir.limits import MAX_INSTRUCTIONS, too_big, unrolled_size
 from verifier.ir.lower_decls import Tables, lower_spaces, lower_tables, lower_words, tables
 from verifier.ir.lower_litmus import attach_litmus
+from verifier.ir.lower_riscv import lower_riscv
 from verifier.lang import ast
 from verifier.lang.checked import DEFAULT_RANGE, CheckedSpec, CoreInstance, Ref
 from verifier.lang.span import Span
@@ -193,6 +194,8 @@ class _CoreLowerer:
             self.control(s)
         elif isinstance(s, _TRANSLATION):
             self.translation(s)
+        elif isinstance(s, ast.RvFence | ast.Sfence):
+            lower_riscv(self, s)
         else:
             self.instruction(s)
 

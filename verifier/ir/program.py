@@ -225,6 +225,26 @@ class ITlbi(Instr):
 
 
 @dataclass(frozen=True)
+class IRvFence(Instr):
+    """`fence PRED, SUCC` (docs/riscv.md): earlier accesses of kinds ``pred`` before later
+    accesses of kinds ``succ`` ('r', 'w' or 'rw'); `fence.tso` is two of them."""
+
+    pred: str
+    succ: str
+
+
+@dataclass(frozen=True)
+class ISfence(Instr):
+    """`sfence.vma` (docs/riscv.md): ``scope`` all | asid | page; a page's ``space`` None
+    covers every ASID and global entries, else only that space's ASID, not global."""
+
+    scope: str
+    space: int | None = None
+    page: PageOp = 0
+    asid: int = 0
+
+
+@dataclass(frozen=True)
 class ICtrl(Instr):
     """A control dependency on ``regs`` that branches nowhere (a litmus `CBNZ` to the next
     label): under `arm` it orders later stores, `tlbi`s and `isb`s after the loads of

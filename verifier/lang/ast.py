@@ -25,6 +25,8 @@ from verifier.lang.ast_memory import SlotRead as SlotRead
 from verifier.lang.ast_memory import SlotWrite as SlotWrite
 from verifier.lang.ast_memory import TableDecl as TableDecl
 from verifier.lang.ast_memory import ZeroFrame as ZeroFrame
+from verifier.lang.ast_riscv import RvFence as RvFence
+from verifier.lang.ast_riscv import Sfence as Sfence
 
 # ---------------------------------------------------------------- expressions
 
@@ -271,7 +273,7 @@ class Skip(Node):
 Stmt = (
     PteWrite | Assign | Atomic | Fence | Ipi | Invlpg | FlushAsid | FlushAll | Access | Switch
     | Free | Complete | Await | If | While | Loop | Repeat | For | Irq | Assert | Skip | DirWrite
-    | CopyFrame | ZeroFrame | Barrier | Tlbi | SlotWrite
+    | CopyFrame | ZeroFrame | Barrier | Tlbi | RvFence | Sfence | SlotWrite
 )  # fmt: skip
 
 

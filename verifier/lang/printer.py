@@ -190,6 +190,10 @@ def simple_stmt(s: ast.Stmt) -> str:
         case ast.Tlbi(scope=sc, broadcast=b, page=p, space=sp):
             what = {"page": page_ref(p) if p else "", "asid": f"asid {sp}", "all": "all"}[sc]
             return "tlbi " + ("is " if b else "") + what
+        case ast.RvFence(pred=a, succ=b, tso=tso):
+            return "fence.tso" if tso else f"fence {a},{b}"
+        case ast.Sfence(page=p, space=sp):
+            return "sfence.vma" + (f" {page_ref(p)}" if p else f" asid {sp}" if sp else "")
         case ast.Switch(space=sp):
             return f"switch {sp}"
         case ast.Free(frame=f):

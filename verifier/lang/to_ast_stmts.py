@@ -153,6 +153,21 @@ class StmtRules(Spans):
     def tlbi_all(self, meta: Any, c: list[Token]) -> ast.Tlbi:
         return ast.Tlbi("all", len(c) == 1, span=self._span(meta))
 
+    def rv_fence(self, meta: Any, c: list[Token]) -> ast.RvFence:
+        return ast.RvFence(str(c[0]), str(c[1]), span=self._span(meta))
+
+    def fence_tso(self, meta: Any, c: list[Token]) -> ast.RvFence:
+        return ast.RvFence("rw", "rw", tso=True, span=self._span(meta))
+
+    def sfence_all(self, meta: Any, c: list[Token]) -> ast.Sfence:
+        return ast.Sfence(span=self._span(meta))
+
+    def sfence_page(self, meta: Any, c: list[Any]) -> ast.Sfence:
+        return ast.Sfence(page=c[-1], span=self._span(meta))
+
+    def sfence_asid(self, meta: Any, c: list[Token]) -> ast.Sfence:
+        return ast.Sfence(space=str(c[-1]), span=self._span(meta))
+
     def data_read(self, meta: Any, c: list[Any]) -> ast.Access:
         dest = c[0]
         if not isinstance(dest, ast.Name):

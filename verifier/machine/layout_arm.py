@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from verifier.ir import program as P
+from verifier.lang.checked import WEAK_MODELS
 from verifier.machine.layout import Layout
 from verifier.machine.window import Window
 
@@ -72,7 +73,7 @@ def add_arm_fields(lay: Layout) -> None:
     lo, hi = min([0, *(f.lo for f in vals)]), max([15, *(f.hi for f in vals)])
     for f, init in enumerate(prog.frame_data):
         lay.arm.data.append(lay.add(f"data.{prog.frames[f]}", min(lo, init), max(hi, init), init))
-    if lay.model != "arm":
+    if lay.model not in WEAK_MODELS:
         return
     win = Window(prog)
     nwid = len(prog.pte_values)
@@ -94,7 +95,7 @@ def add_arm_fields(lay: Layout) -> None:
         if prog.fatal:
             a.fault = lay.add(f"{n}.fault", 0, len(core.code), 0)
         lay.arm.append(a)
-    for s, v in sorted(remapped(prog)):
+    for s, v in sorted(remapped(prog) if lay.model == "arm" else ()):  # no bbm under riscv
         wid = prog.spaces[s].entries[v]
         last = wid + 1 if prog.pte_values[wid].frame >= 0 else 0
         name = lay.addr_name(lay.pte_addr(s, v))

@@ -17,7 +17,7 @@ from verifier.ir import program as P
 
 STOPS = (P.IBranch, P.IJump, P.IAwait, P.IIpi, P.ISwitch, P.IIrq, P.IReturn, P.IEnd, P.IFail)
 IN_ORDER = (P.IComplete, P.IFree, P.IAssert)
-INVALIDATIONS = (P.ITlbi, P.IInvlpg, P.IFlushAsid, P.IFlushAll)
+INVALIDATIONS = (P.ITlbi, P.IInvlpg, P.IFlushAsid, P.IFlushAll, P.ISfence)
 
 Loc = tuple[str, int, int]  # ("w", addr, 0) | ("pte", space, page) | ("f", frame, 0)
 
@@ -119,7 +119,7 @@ class Window:
                 if k == "write":
                     return Effects(frozenset(rregs), wregs, frozenset(), frames)
                 return Effects(frozenset(rregs), wregs, frames, frozenset())
-            case P.ITlbi(page=page) | P.IInvlpg(page=page):
+            case P.ITlbi(page=page) | P.IInvlpg(page=page) | P.ISfence(page=page):
                 regs = frozenset(expr_regs(page) if isinstance(page, P.LReg) else ())
                 return Effects(regs, frozenset(), frozenset(), frozenset(), True)
             case P.IFlushAsid() | P.IFlushAll():
@@ -172,6 +172,8 @@ class Window:
                 return mem
             case P.IBarrier():  # dsb of any kind, isb: everything after
                 return True
+            case P.IRvFence(succ=succ):  # docs/riscv.md §2
+                return bool((ei.reads and "r" in succ) or (ei.writes and "w" in succ))
             case P.IFence(kind="full") | P.IFence(kind="acquire") | P.IAtomic():
                 return mem
             case P.IFence(kind="release"):
@@ -186,6 +188,10 @@ class Window:
         match i:
             case P.IBarrier(kind="isb"):
                 return isinstance(k, P.ICtrl) or (isinstance(k, P.IBarrier) and k.kind == "dsb")
+            case P.IRvFence(pred=pred):
+                return bool((ek.reads and "r" in pred) or (ek.writes and "w" in pred))
+            case P.ISfence():  # this core's earlier stores before its later walks
+                return bool(ek.writes)
             case P.IBarrier(which="ld") | P.IFence(kind="acquire"):
                 return bool(ek.reads)
             case P.IBarrier(which="st"):
@@ -198,7 +204,8 @@ class Window:
 
     def tr_orders(self, k: P.Instr, i: P.IAccess) -> bool:
         """Must access ``i``'s translation read wait until ``k`` is performed? Only an
-        `isb` and the instruction setting a register page operand hold it back."""
-        if isinstance(k, P.IBarrier) and k.kind == "isb":
+        `isb`, an `sfence.vma` and the instruction setting a register page operand hold it
+        back."""
+        if (isinstance(k, P.IBarrier) and k.kind == "isb") or isinstance(k, P.ISfence):
             return True
         return isinstance(i.page, P.LReg) and i.page in self.effects(k).wregs

@@ -133,12 +133,50 @@ static uint64_t hash_bytes(const uint8_t *k, size_t len, uint64_t seed) {
     return h ^ (h >> 29);
 }
 
-/* A stored key: the packed (canonical) state, or with hash compaction its 64-bit hash. */
-static int hc_on;
+/* A stored key: the packed (canonical) state, or with hash compaction its 64-bit hash;
+ * with bitstate two 64-bit hashes of it, from which BS_K bit positions are drawn. */
+static int hc_on, bs_on;
 static size_t KW = W;
 static uint64_t hash_key(const uint8_t *k) { return hash_bytes(k, KW, 0x9E3779B97F4A7C15ull); }
 
+/* ------------------------------------------------------------ bitstate (supertrace) */
+
+static uint64_t *bits; static size_t bits_cap;   /* bs_nbits bits, in 64-bit words */
+static uint64_t bs_nbits, bs_set;                   /* size, bits set */
+static int bs_k = 3;                                /* hash functions */
+static double bs_expected;                          /* sum over new states of P(all k bits set) */
+
+/* Bit j of the array for key k (j < bs_k): h1 + j*h2 (double hashing), scaled to the size. */
+static uint64_t bs_bit(const uint8_t *k, int j) {
+    uint64_t h1, h2;
+    memcpy(&h1, k, 8);
+    memcpy(&h2, k + 8, 8);
+    uint64_t h = h1 + (uint64_t)j * (h2 | 1);
+    return (uint64_t)(((unsigned __int128)h * bs_nbits) >> 64);
+}
+
+static int bs_seen(const uint8_t *k) {
+    for (int j = 0; j < bs_k; j++) {
+        uint64_t b = bs_bit(k, j);
+        if (!(bits[b >> 6] >> (b & 63) & 1)) return 0;
+    }
+    return 1;
+}
+
+/* Mark k's bits; the chance that a new state had all its bits set already (and would
+ * have been omitted) is (set / size)^k, summed over the states stored. */
+static void bs_mark(const uint8_t *k) {
+    double f = (double)bs_set / (double)bs_nbits, p = 1;
+    for (int j = 0; j < bs_k; j++) p *= f;
+    bs_expected += p;
+    for (int j = 0; j < bs_k; j++) {
+        uint64_t b = bs_bit(k, j);
+        if (!(bits[b >> 6] >> (b & 63) & 1)) { bits[b >> 6] |= 1ull << (b & 63); bs_set++; }
+    }
+}
+
 static long find(const uint8_t *k) {
+    if (bs_on) return bs_seen(k) ? 0 : -1; /* seen: taken as expanded already (conservative) */
     size_t slot = hash_key(k) & tmask;
     for (;;) {
         uint32_t j = table[slot];
@@ -169,9 +207,28 @@ static int grow_table(void) {
     return 1;
 }
 
+/* add() with bitstate: a state whose bits are all set counts as visited (-3: its number
+ * is not known); a new one is stored as its parent link and, until expanded, its
+ * concrete form. */
+static long add_bits(const uint8_t *k, const uint8_t *c, long p, int v) {
+    if (bs_seen(k)) return -3;
+    size_t n = nstates;
+    if (n >= 0xFFFFFFF0u) { stop_reason = "states"; return -2; }
+    if (!grow((void **)&parent, &parent_cap, n + 1, sizeof(int32_t))) return -2;
+    if (!grow((void **)&via, &via_cap, n + 1, sizeof(VIA_T))) return -2;
+    if (!grow((void **)&queue, &queue_cap, (n + 1 - q_first) * W, 1)) return -2;
+    bs_mark(k);
+    memcpy(queue + (n - q_first) * W, c, W);
+    parent[n] = (int32_t)p;
+    via[n] = (VIA_T)v;
+    nstates = n + 1;
+    return (long)n;
+}
+
 /* The number of the state with key k, storing it (concrete form c, packed) as a new one
  * reached from p by command v if there is none; -2 when a limit stops the search. */
 static long add(const uint8_t *k, const uint8_t *c, long p, int v) {
+    if (bs_on) return add_bits(k, c, p, v);
     uint64_t h = hash_key(k);
     size_t slot = h & tmask;
     for (;;) {
@@ -358,7 +415,7 @@ static int range_error(int f) {
 static void keyed(const int32_t *s, uint8_t *k, uint8_t *c) {
     int bad;
     uint8_t full[W + 8];
-    uint8_t *into = hc_on ? full : k;
+    uint8_t *into = hc_on || bs_on ? full : k;
     if (sym_on) {
         int32_t t[NF];
         memcpy(t, s, sizeof t);
@@ -369,9 +426,13 @@ static void keyed(const int32_t *s, uint8_t *k, uint8_t *c) {
         if ((bad = pack(s, into))) range_error(bad);
         memcpy(c, into, W);
     }
-    if (hc_on) {
+    if (hc_on || bs_on) {
         uint64_t h = hash_bytes(full, W, 0x51ED270B27A9F3C5ull);
         memcpy(k, &h, 8);
+    }
+    if (bs_on) {
+        uint64_t h = hash_bytes(full, W, 0xD6E8FEB86659FD93ull);
+        memcpy(k + 8, &h, 8);
     }
 }
 
@@ -478,6 +539,7 @@ static int merge(size_t i, const uint8_t **p) {
     }
     for (int v = 0; v < NVIEWS; v++) {
         int ps = get_int(p), lv = get_int(p), in = get_int(p);
+        if (!keep_edges) continue;
         if (!grow((void **)&pos[v], &pos_cap[v], i + 1, sizeof(POS_T))) return 0;
         if (!grow((void **)&leave[v], &leave_cap[v], i + 1, 1)) return 0;
         pos[v][i] = (POS_T)ps;
@@ -493,7 +555,7 @@ static int merge(size_t i, const uint8_t **p) {
         if (queued) { c = *p; *p += W; }
         long j = add(k, c, (long)i, cid);
         if (j == -2) return 0;
-        if (keep_edges) {
+        if (keep_edges && j >= 0) {
             if (!grow((void **)&succ, &succ_cap, nsucc + 1, sizeof(uint32_t))) return 0;
             succ[nsucc++] = (uint32_t)j;
         }
@@ -530,7 +592,16 @@ static const char *search(long max_states, int stop_first, const int *stop_when,
         ws[x].o = x == 0 ? &out_buf : malloc(sizeof(Out));
         if (!ws[x].o) { stop_reason = "memory"; return stop_reason; }
     }
-    if (!grow_table()) return stop_reason;
+    if (bs_on) {
+        size_t words = (size_t)((bs_nbits + 63) / 64);  /* zeroed pages, touched as used */
+        if (mem_used + words * 8 > mem_limit || !(bits = calloc(words, 8))) {
+            stop_reason = "memory";
+            return stop_reason;
+        }
+        bits_cap = words;
+        mem_used += words * 8;
+        if (mem_used > mem_peak) mem_peak = mem_used;
+    } else if (!grow_table()) return stop_reason;
     keyed(INIT, k, c);
     if (add(k, c, -1, -1) < 0) return stop_reason;
     if (keep_edges && !grow((void **)&succ_off, &succ_off_cap, 1, sizeof(uint32_t))) return stop_reason;
@@ -633,6 +704,8 @@ int main(int argc, char **argv) {
         else if (!strcmp(key, "progress")) progress_every = atof(val);
         else if (!strcmp(key, "threads")) nthreads = atoi(val);
         else if (!strcmp(key, "hash_compact")) hc_on = atoi(val);
+        else if (!strcmp(key, "bitstate")) { bs_nbits = strtoull(val, NULL, 10); bs_on = bs_nbits > 0; }
+        else if (!strcmp(key, "hashes")) bs_k = atoi(val) < 1 ? 1 : atoi(val) > 16 ? 16 : atoi(val);
         else if (!strcmp(key, "stop_when")) {
             for (const char *p = val; *p;) {
                 char *end;
@@ -643,13 +716,15 @@ int main(int argc, char **argv) {
             }
         } else { fprintf(stderr, "unknown argument %s\n", key); return 2; }
     }
+    if (bs_on) hc_on = 0;
     if (hc_on) KW = 8;
-    queued = sym_on || hc_on;
+    if (bs_on) KW = 16;
+    queued = sym_on || hc_on || bs_on;
     t_start = now();
     if (timeout >= 0) t_deadline = t_start + timeout;
     if (max_mb >= 0) mem_limit = (size_t)(max_mb * 1048576.0);
     for (int x = 0; x < NKINDS; x++) found[x].state = -1;
-    if (NVIEWS) keep_edges = 1;
+    if (NVIEWS && !bs_on) keep_edges = 1; /* bitstate: no graph, so no hang analysis */
     const char *why = search(max_states, stop_first, when, nwhen);
     int complete = !*why;
     Hang h = {-1, -1, -1, 0};
@@ -668,11 +743,15 @@ int main(int argc, char **argv) {
     int32_t *cids;
     long depth = expanded >= nstates ? path_of((long)nstates - 1, &cids) + 1 : path_of((long)expanded, &cids);
     free(cids);
-    size_t per_state = sizeof(int32_t) + sizeof(VIA_T) + KW;
+    size_t per_state = sizeof(int32_t) + sizeof(VIA_T) + (bs_on ? 0 : KW);
     /* hash compaction: the probability that two of the n states share a 64-bit hash (one of
      * them then omitted) is at most n(n-1)/2 / 2^64 */
     double omission = hc_on ? (double)nstates * ((double)nstates - 1) / 2 / 18446744073709551616.0 : 0;
+    if (bs_on) omission = bs_expected < 1 ? bs_expected : 1;
     fprintf(f, "omission %.3g\n", omission);
+    if (bs_on)
+        fprintf(f, "bitstate %llu %d %llu %d\n", (unsigned long long)bs_nbits, bs_k,
+                (unsigned long long)bs_set, NVIEWS > 0);
     fprintf(f, "depth %ld\nbytes %zu\nwidth %d\nper_state %zu\nseconds %.6f\n", depth, mem_peak, W,
             per_state, now() - t_start);
     for (int x = 0; x < NKINDS; x++)
