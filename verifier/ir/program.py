@@ -10,6 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from verifier.ir.final import PFinal
+from verifier.ir.program_decls import Dir as Dir
+from verifier.ir.program_decls import Handler as Handler
+from verifier.ir.program_decls import PteValue as PteValue
+from verifier.ir.program_decls import Space as Space
+from verifier.ir.program_decls import Word as Word
 from verifier.lang.span import Span
 
 # ---------------------------------------------------------------- expressions
@@ -321,51 +326,6 @@ class IEnd(Instr):
 
 
 # ---------------------------------------------------------------- program
-
-
-@dataclass(frozen=True)
-class Word:
-    name: str
-    lo: int
-    hi: int
-    init: int
-    owner: str | None = None  # the core a family variable's word belongs to (`seen[cpu[1]]`)
-
-
-@dataclass(frozen=True)
-class Space:
-    name: str
-    asid: int
-    entries: tuple[int, ...]  # per page: the wid of its initial PTE value
-
-
-@dataclass(frozen=True)
-class PteValue:
-    """A PTE value a write or declaration stores (``frame`` -1: invalid)."""
-
-    frame: int
-    perms: int  # bit 1 r, 2 w, 4 x
-    global_: bool
-    text: str
-    span: Span | None
-
-
-@dataclass(frozen=True)
-class Dir:
-    """An upper-level entry: its space and initial table (an index into Program.tables;
-    -1: invalid)."""
-
-    name: str
-    space: int
-    init: int
-
-
-@dataclass(frozen=True)
-class Handler:
-    name: str
-    params: tuple[str, ...]
-    param_kinds: tuple[str, ...]
-    span: Span
 
 
 @dataclass(frozen=True)
