@@ -10,6 +10,7 @@ from verifier.ir import program as P
 from verifier.ir.flat import LowerError, fold, resolve_next, source_text
 from verifier.ir.limits import MAX_INSTRUCTIONS, too_big, unrolled_size
 from verifier.ir.lower_decls import Tables, lower_spaces, lower_tables, lower_words, tables
+from verifier.ir.lower_decls import pte_regs
 from verifier.ir.lower_litmus import attach_litmus
 from verifier.ir.lower_riscv import lower_riscv
 from verifier.lang import ast
@@ -102,7 +103,11 @@ class _CoreLowerer:
                 return P.LWord(self.word(n, i))
             case ast.PteRead(page=ref, field=f):
                 space, page = self.page(ref)
+                self.t.whole = self.t.whole or not f
                 return P.LPte(space, page, f)
+            case ast.PteLit(value=v):
+                self.t.whole = True
+                return P.LConst(self.t.pte_number(v))
             case ast.SlotRead(table=tbl, index=i, field=f):
                 return P.LSlot(self.t.spec.tables.index(tbl), self.const(i), f)
             case ast.DirRead(dir=d, field=f):
@@ -193,10 +198,15 @@ class _CoreLowerer:
         checks."""
         sp = s.span
         match s:
+            case ast.PteWrite(page=ref, value=ast.Name(name=n)):
+                space, page = self.page(ref)
+                src = self.reg(n)  # its wids come once every PTE value is known (_pte_regs)
+                self.t.whole = True
+                self.emit(lambda a, b: P.IPte(a, b, space, page, -1, src), sp)
             case ast.PteWrite(page=ref, value=v):
                 space, page = self.page(ref)
                 wid = self.t.pte_value(v, source_text(self.t.lines, sp), sp)
-                self.emit(lambda a, b: P.IPte(a, b, space, page, wid), sp)
+                self.emit(lambda a, b: P.IPte(a, b, space, page, wid, None, (wid,)), sp)
             case ast.SlotWrite(table=tbl, index=i, value=v):
                 k, slot = self.t.spec.tables.index(tbl), self.const(i)
                 wid = self.t.pte_value(v, source_text(self.t.lines, sp), sp)
@@ -336,7 +346,7 @@ def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Progr
     t = tables(spec, check)
     lower_words(t)
     spaces = lower_spaces(t)
-    lcores = [_lower_core(t, ci, inst) for ci, inst in enumerate(spec.cores)]
+    lcores = pte_regs(t, [_lower_core(t, ci, inst) for ci, inst in enumerate(spec.cores)])
     handlers = tuple(P.Handler(h.name, h.params, h.param_kinds, h.span) for h in spec.handlers)
     levels = lower_tables(t)
     prog = P.Program(
@@ -358,6 +368,7 @@ def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Progr
         *levels,
         frame_data=spec.frame_data,
         ad=spec.ad,
+        pte_keys=tuple(t.pte_keys),
     )
     return attach_litmus(prog, spec)
 

@@ -110,9 +110,13 @@ class Instr:
 
 @dataclass(frozen=True)
 class IPte(Instr):
+    """`pte V := value`; `pte V := r` (``src``) stores wids[k-1] if r holds PTE value k."""
+
     space: int | None  # None: the core's current space
     page: PageOp
     wid: int  # index into Program.pte_writes
+    src: LReg | None = None
+    wids: tuple[int, ...] = ()  # every value it may store
 
 
 @dataclass(frozen=True)
@@ -368,6 +372,7 @@ class Program:
     fatal: bool = False  # a fault stops its core (herd's `fatal`; `.litmus` input)
     ad: str = "none"  # 'hardware': the walker sets accessed/dirty bits
     final: PFinal | None = None  # a litmus test's final condition (ir/final.py)
+    pte_keys: tuple[tuple[object, ...], ...] = ()  # PTE value k (1-based) has key [k - 1]
 
     def walk(self, space: int, page: int) -> tuple[int, int] | None:
         """(dir, slot) of a two-level page, None for a one-level one."""

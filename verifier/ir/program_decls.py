@@ -33,6 +33,11 @@ class PteValue:
     global_: bool
     text: str
     span: Span | None
+    kept: tuple[int, int] = (-1, 0)  # frame, perms an invalid entry keeps (`invalid A rw`)
+
+    @property
+    def key(self) -> tuple[int, int, bool, tuple[int, int]]:  # whole-value comparisons
+        return (self.frame, self.perms, self.global_, self.kept)
 
 
 @dataclass(frozen=True)

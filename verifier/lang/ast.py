@@ -20,6 +20,7 @@ from verifier.lang.ast_memory import CopyFrame as CopyFrame
 from verifier.lang.ast_memory import DirDecl as DirDecl
 from verifier.lang.ast_memory import DirRead as DirRead
 from verifier.lang.ast_memory import DirWrite as DirWrite
+from verifier.lang.ast_memory import PteLit as PteLit
 from verifier.lang.ast_memory import PteRead as PteRead
 from verifier.lang.ast_memory import SlotRead as SlotRead
 from verifier.lang.ast_memory import SlotWrite as SlotWrite
@@ -77,7 +78,10 @@ class Binary(Node):
     right: Expr
 
 
-Expr = Num | Name | SelfRef | Index | PageName | PteRead | SlotRead | DirRead | Unary | Binary
+Expr = (
+    Num | Name | SelfRef | Index | PageName | PteRead | PteLit | SlotRead | DirRead | Unary
+    | Binary
+)  # fmt: skip
 
 
 # ---------------------------------------------------------------- core sets
@@ -132,7 +136,10 @@ class Mapping(Node):
 
 @dataclass(frozen=True)
 class Invalid(Node):
-    """`invalid`: no valid mapping."""
+    """`invalid`: no valid mapping; `invalid A rw` keeps frame and permissions (bits the
+    hardware ignores in an invalid entry, seen only by whole-value comparisons)."""
+
+    kept: Mapping | None = None
 
 
 PteValue = Mapping | Invalid
@@ -143,8 +150,11 @@ PteValue = Mapping | Invalid
 
 @dataclass(frozen=True)
 class PteWrite(Node):
+    """`pte V := B rw` / `pte V := invalid` / `pte V := r` (``value`` a `Name`: the PTE
+    value register r holds)."""
+
     page: PageRef
-    value: PteValue
+    value: PteValue | Name
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,11 @@ class _Body(Names):
 
     def stmt(self, s: ast.Stmt) -> None:
         match s:
+            case ast.PteWrite(page=page, value=ast.Name() as value):
+                self.page(page)
+                if self.expr(value):
+                    self.err(value, f"'{value.name}' is a shared word: `pte V := r` stores the "
+                             "PTE value a register holds")  # fmt: skip
             case ast.PteWrite(page=page, value=value):
                 self.page(page)
                 self.c.pte_value(value)

@@ -214,6 +214,9 @@ class Names:
             case ast.PageName():
                 self.err(e, "a page is not a value (pages are only IPI arguments)")
                 return 0
+            case ast.PteLit(value=v):
+                self.c.pte_value(v)
+                return 0
             case ast.PteRead(page=p, field=f):
                 self.page(p)
                 self.pte_field(e, f)
@@ -235,7 +238,8 @@ class Names:
         return 0  # pragma: no cover
 
     def pte_field(self, e: ast.Node, f: str) -> None:
-        if f not in PTE_FIELDS:
+        """A field of `pte(V).f` or `pte(T[i]).f` ("": the whole value, `pte(V)`)."""
+        if f and f not in PTE_FIELDS:
             self.err(
                 e, f"unknown PTE field '{f}' (expected {', '.join(PTE_FIELDS)})"
                 + did_you_mean(f, PTE_FIELDS)

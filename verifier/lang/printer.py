@@ -99,7 +99,7 @@ def _escape(title: str) -> str:
 def _page(p: ast.PageDecl) -> str:
     at = f" at {p.at[0]}[{expr(p.at[1])}]" if p.at is not None else ""
     if isinstance(p.value, ast.Invalid):
-        return f"page {p.name}{at} invalid"
+        return f"page {p.name}{at} {_pte(p.value)}"
     return f"page {p.name}{at} -> {_pte(p.value)}"
 
 
@@ -107,9 +107,11 @@ def _dir(d: ast.DirDecl) -> str:
     return f"dir {d.name} invalid" if d.table is None else f"dir {d.name} -> {d.table}"
 
 
-def _pte(v: ast.PteValue) -> str:
+def _pte(v: ast.PteValue | ast.Name) -> str:
+    if isinstance(v, ast.Name):
+        return v.name
     if isinstance(v, ast.Invalid):
-        return "invalid"
+        return "invalid" if v.kept is None else f"invalid {_pte(v.kept)}"
     return f"{v.frame} {v.perms}" + (" global" if v.global_ else "")
 
 
@@ -252,7 +254,9 @@ def expr(e: ast.Expr | ast.Target, prec: int = 0) -> str:
         case ast.PageName(space=sp, page=pg):
             return f"{sp}.{pg}"
         case ast.PteRead(page=p, field=f):
-            return f"pte({page_ref(p)}).{f}"
+            return f"pte({page_ref(p)})" + (f".{f}" if f else "")
+        case ast.PteLit(value=v):
+            return f"({_pte(v)})"
         case ast.SlotRead(table=t, index=i, field=f):
             return f"pte({t}[{expr(i)}]).{f}"
         case ast.DirRead(dir=d, field=f):

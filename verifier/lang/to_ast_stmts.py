@@ -74,6 +74,9 @@ class StmtRules(Spans):
     def slot_stmt(self, meta: Any, c: list[Any]) -> ast.SlotWrite:
         return ast.SlotWrite(c[0][0], c[0][1], c[1], span=self._span(meta))
 
+    def pte_reg(self, meta: Any, c: list[Any]) -> ast.Name:
+        return ast.Name(str(c[0]), span=self._span(meta))
+
     def dir_stmt(self, meta: Any, c: list[Any]) -> ast.DirWrite:
         table = str(c[1]) if isinstance(c[1], Token) else None
         return ast.DirWrite(str(c[0]), table, span=self._span(meta))

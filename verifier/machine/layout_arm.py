@@ -111,7 +111,7 @@ def remapped(prog: P.Program) -> set[tuple[int, int]]:
     out = set()
     for core in prog.cores:
         for ins in core.code:
-            if isinstance(ins, P.IPte) and prog.pte_values[ins.wid].frame >= 0:
+            if isinstance(ins, P.IPte) and any(prog.pte_values[w].frame >= 0 for w in ins.wids):
                 spaces = range(len(prog.spaces)) if ins.space is None else (ins.space,)
                 pages = (ins.page,) if isinstance(ins.page, int) else range(len(prog.pages))
                 out |= {(s, v) for s in spaces for v in pages if prog.walk(s, v) is None}

@@ -49,6 +49,17 @@ def expr_regs(e: P.LExpr | None) -> set[P.LReg]:
     return set()
 
 
+def expr_ptes(e: P.LExpr | None) -> list[P.LPte]:
+    match e:
+        case P.LPte():
+            return [e]
+        case P.LUn(arg=a):
+            return expr_ptes(a)
+        case P.LBin(left=a, right=b):
+            return expr_ptes(a) + expr_ptes(b)
+    return []
+
+
 def expr_addrs(e: P.LExpr | None) -> set[int]:
     match e:
         case P.LWord(addr=a):
@@ -76,18 +87,21 @@ class Window:
         for core in self.prog.cores:
             for ins in core.code:
                 if isinstance(ins, P.IPte):
-                    frame = self.prog.pte_values[ins.wid].frame
-                    for v in self.pages(ins.page):
-                        out[v].add(frame)
+                    for wid in ins.wids:
+                        for v in self.pages(ins.page):
+                            out[v].add(self.prog.pte_values[wid].frame)
         return {v: frozenset(f for f in fs if f >= 0) for v, fs in out.items()}
 
     def words(self, e: P.LExpr | None) -> frozenset[Loc]:
-        """The locations an expression loads: words, or PTEs (an address past the words:
-        a `.litmus` load of a PTE)."""
-        nw, npages = len(self.prog.words), len(self.prog.pages)
-        return frozenset(
-            ("w", a, 0) if a < nw else ("pte", *divmod(a - nw, npages)) for a in expr_addrs(e)
-        )
+        """The locations an expression loads: words, or PTEs (`pte(V)`, `pte(V).field`)."""
+        out = {("w", a, 0) for a in expr_addrs(e)}
+        for pte in expr_ptes(e):
+            out |= self.pte_locs(pte.space, pte.page)
+        return frozenset(out)
+
+    def pte_locs(self, s: int | None, page: P.PageOp) -> frozenset[Loc]:
+        spaces = range(len(self.prog.spaces)) if s is None else (s,)
+        return frozenset(("pte", sp, v) for sp in spaces for v in self.pages(page))
 
     def pages(self, page: P.PageOp) -> range | tuple[int]:
         return (page,) if isinstance(page, int) else range(len(self.prog.pages))
@@ -105,11 +119,11 @@ class Window:
                 regs = set().union(*(expr_regs(x) for x in args))
                 loc = frozenset({("w", a, 0)})
                 return Effects(frozenset(regs), frozenset({d} if d else ()), loc, loc)
-            case P.IPte(space=s, page=page):
-                spaces = range(len(self.prog.spaces)) if s is None else (s,)
-                locs = frozenset(("pte", sp, v) for sp in spaces for v in self.pages(page))
-                return Effects(frozenset(expr_regs(page) if isinstance(page, P.LReg) else ()),
-                               frozenset(), frozenset(), locs)  # fmt: skip
+            case P.IPte(space=s, page=page, src=src):
+                locs = self.pte_locs(s, page)
+                regs = expr_regs(page) if isinstance(page, P.LReg) else set()
+                regs |= {src} if src is not None else set()
+                return Effects(frozenset(regs), frozenset(), frozenset(), locs)
             case P.IAccess(kind=k, page=page, dest=d, value=v):
                 frames = frozenset(
                     ("f", f, 0) for p in self.pages(page) for f in self.page_frames[p]
