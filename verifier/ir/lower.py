@@ -13,6 +13,7 @@ from verifier.ir.lower_decls import Tables, lower_spaces, lower_tables, lower_wo
 from verifier.ir.lower_decls import pte_regs
 from verifier.ir.lower_litmus import attach_litmus
 from verifier.ir.lower_riscv import lower_riscv
+from verifier.ir.lower_tables import lower_slot_write, lower_table_read
 from verifier.lang import ast
 from verifier.lang.checked import DEFAULT_RANGE, CheckedSpec, CoreInstance, Ref
 from verifier.lang.span import Span
@@ -108,10 +109,8 @@ class _CoreLowerer:
             case ast.PteLit(value=v):
                 self.t.whole = True
                 return P.LConst(self.t.pte_number(v))
-            case ast.SlotRead(table=tbl, index=i, field=f):
-                return P.LSlot(self.t.spec.tables.index(tbl), self.const(i), f)
-            case ast.DirRead(dir=d, field=f):
-                return P.LDir(self.t.dirs[d], f)
+            case ast.SlotRead() | ast.DirRead():
+                return lower_table_read(self, e)
             case ast.Unary(op=o, operand=a):
                 return P.LUn("neg" if o == "-" else "not", self.expr(a))
             case ast.Binary(op=o, left=a, right=b):
@@ -207,10 +206,8 @@ class _CoreLowerer:
                 space, page = self.page(ref)
                 wid = self.t.pte_value(v, source_text(self.t.lines, sp), sp)
                 self.emit(lambda a, b: P.IPte(a, b, space, page, wid, None, (wid,)), sp)
-            case ast.SlotWrite(table=tbl, index=i, value=v):
-                k, slot = self.t.spec.tables.index(tbl), self.const(i)
-                wid = self.t.pte_value(v, source_text(self.t.lines, sp), sp)
-                self.emit(lambda a, b: P.ISlot(a, b, k, slot, wid), sp)
+            case ast.SlotWrite():
+                lower_slot_write(self, s)
             case ast.Assign(target=tgt, value=v):
                 val = self.expr(v)
                 if self.is_word(tgt):
