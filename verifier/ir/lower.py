@@ -383,17 +383,9 @@ def _lower_core(t: Tables, ci: int, inst: CoreInstance) -> P.Core:
     fault = (len(lc.code), *_fault_code(lc, inst)) if inst.fault is not None else (-1, -1)
     code, nexts = resolve_next(lc.code)
     return P.Core(
-        inst.name,
-        t.spaces[inst.space],
-        tuple(code),
-        nexts,
-        tuple(entries),
-        end,
-        tuple(lc.regs),
-        tuple(lc.hregs),
-        DEFAULT_RANGE,
-        *fault,
-    )
+        inst.name, t.spaces[inst.space], tuple(code), nexts, tuple(entries), end,
+        tuple(lc.regs), tuple(lc.hregs), DEFAULT_RANGE, *fault,
+    )  # fmt: skip
 
 
 def _fault_code(lc: _CoreLowerer, inst: CoreInstance) -> tuple[int]:
