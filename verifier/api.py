@@ -11,13 +11,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from verifier.engine import Explore, Search, depth_done, explore_model, shortest
+from verifier.engine import Explore, Search, depth_done, explore_model, searched, shortest
 from verifier.lang.ast import ExpectDecl
 from verifier.lang.checked import ALL_MODELS, MODELS, CheckedSpec
 from verifier.lang.frontend import load
 from verifier.replay import ReplayOutcome, replay_trace  # noqa: F401 (part of the API)
 from verifier.run.budget import Budget, LimitReached
 from verifier.run.capacity import settle
+from verifier.run.compile import compile_system
 from verifier.run.coverage import Coverage, coverage
 from verifier.run.model import Model, expect_text, meets, meets_so_far, release_frozen
 from verifier.run.result import Result, Trace
@@ -26,6 +27,7 @@ from verifier.search.exploration import Exploration
 from verifier.search.native import NativeExploration
 from verifier.search.por import Reduction, reduction
 from verifier.search.symmetry import Canon, canon
+from verifier.search.symmetry_loops import real_path
 from verifier.trace.builder import TraceBuilder
 
 DEFAULT_MAX_STATES = 2_000_000
@@ -52,14 +54,19 @@ def traces_of(
     meanwhile raises `LimitReached`."""
     tb = TraceBuilder.of(m, budget)
     out = []
+    system = getattr(ex, "system", None) or m.system
+    loops = system.meta.get("symloop")  # paths of the any-order loop: renamed back
+    compiled = compile_system(system, packed=True) if loops else None
     for kind in sorted(ex.found if kinds is None else kinds):
         f = ex.found[kind]
-        path = ex.path(f.state)
-        if kind == "hang":
+        path, last = ex.path(f.state), (None if kind == "hang" else f.command)
+        if loops:
+            path, last = real_path(system, compiled, loops, path, last)
+        if last is None:
             final = tb.hang_problem(f.core, f.await_pc, ex.state(f.state), f.stuck)
         else:
-            path.append(f.command)
-            final = tb.problem(kind, m.system.commands[f.command], f.check, ex.state(f.state))
+            path.append(last)
+            final = tb.problem(kind, m.system.commands[last], f.check, ex.state(f.state))
         out.append(tb.trace(kind, path, final, m.checked.title, m.model))
     return out
 
@@ -182,7 +189,7 @@ def _check_explicit(
     keywords such as `ClusterSearch.explore`), then a shortest trace per kind found."""
     sym = canon(m.system, m.program) if search.symmetry else None
     # --stop-at-first promises a shortest trace to the first problem of the search
-    red = reduction(m.system) if search.por and not search.stop_at_first else None
+    red = reduction(searched(m, sym)) if search.por and not search.stop_at_first else None
     ample = red.ample if red is not None and red.sites else None
     notes: list[str] = []
     ex = explore_model(m, budget, search, sym, red, notes, run=run)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from verifier.ir.system import System
 from verifier.run.budget import Budget, LimitReached
 from verifier.run.model import Model
 from verifier.search.explicit import ProgressFn, explore
@@ -58,10 +59,11 @@ def explore_model(
     ``run``: the Python search, or one with its keywords (`ClusterSearch.explore`:
     then that one runs, whatever the engine)."""
     ample = red.ample if por and red is not None and red.sites else None
+    system = searched(m, sym)
 
     def python(b: Budget) -> Exploration:
         return run(
-            m.system,
+            system,
             progress=search.progress,
             budget=b,
             canon=sym.fn if sym is not None else None,
@@ -86,10 +88,10 @@ def explore_model(
     if engine in ("auto", "native"):
         try:
             ex = explore_native(
-                m.system,
+                system,
                 budget=budget,
                 canon=sym or canon(m.system, m.program),  # one program, reductions on or off
-                reduction=red or reduction(m.system),
+                reduction=red or reduction(system),
                 symmetry=sym is not None,
                 por=ample is not None,
                 stop_at_first=search.stop_at_first,
@@ -103,6 +105,12 @@ def explore_model(
         except RuntimeError as bug:  # the compiler or the program failed: a bug, said so
             note(notes, f"native search not used: it failed ({str(bug)[:300]})")
     return python(budget)
+
+
+def searched(m: Model, sym: Canon | None) -> System:
+    """The system a search of ``m`` explores: with symmetry through a loop over a
+    family, the program's with the loop's alternative commands (`symmetry_loops`)."""
+    return sym.system if sym is not None and sym.system is not None else m.system
 
 
 def hashed(ex: NativeExploration) -> NativeExploration:

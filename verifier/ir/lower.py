@@ -7,29 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from verifier.ir import program as P
-from verifier.ir.flat import LowerError, fold, resolve_next, source_text
+from verifier.ir.flat import BINOPS, LowerError, fold, resolve_next, source_text
 from verifier.ir.limits import MAX_INSTRUCTIONS, too_big, unrolled_size
 from verifier.ir.lower_decls import Tables, lower_spaces, lower_tables, lower_words, tables
 from verifier.ir.lower_litmus import attach_litmus
 from verifier.lang import ast
 from verifier.lang.checked import DEFAULT_RANGE, CheckedSpec, CoreInstance, Ref
 from verifier.lang.span import Span
-
-_BINOPS = {
-    "+": "add",
-    "-": "sub",
-    "*": "mul",
-    "/": "div",
-    "%": "mod",
-    "==": "eq",
-    "!=": "ne",
-    "<": "lt",
-    "<=": "le",
-    ">": "gt",
-    ">=": "ge",
-    "&&": "and",
-    "||": "or",
-}
 
 
 class _NotOnThisCore(Exception):
@@ -46,6 +30,8 @@ class _CoreLowerer:
     hregs: list[str] = field(default_factory=list)
     in_handler: bool = False
     bound: dict[str, int] = field(default_factory=dict)  # for-variables -> core index
+    loops: list[P.ForLoop] = field(default_factory=list)  # `for` over a whole family
+    cyclic: int = 0  # `while`/`loop` bodies being lowered around this point
 
     # -- names
     def reg(self, name: str) -> P.LReg:
@@ -116,7 +102,7 @@ class _CoreLowerer:
             case ast.Unary(op=o, operand=a):
                 return P.LUn("neg" if o == "-" else "not", self.expr(a))
             case ast.Binary(op=o, left=a, right=b):
-                return P.LBin(_BINOPS[o], self.expr(a), self.expr(b))
+                return P.LBin(BINOPS[o], self.expr(a), self.expr(b))
         raise LowerError(f"unknown expression {e}")
 
     def name(self, ref: Ref) -> P.LExpr:
@@ -299,12 +285,16 @@ class _CoreLowerer:
             case ast.While(cond=c, body=body):
                 top = len(self.code)
                 br = self.emit(lambda a, b: P.IBranch(a, b, self.expr(c), -1), sp)
+                self.cyclic += 1
                 self.block(body)
+                self.cyclic -= 1
                 self.emit(lambda a, b: P.IJump(a, b, top), sp)
                 self.patch(br, len(self.code))
             case ast.Loop(body=body):
                 top = len(self.code)
+                self.cyclic += 1
                 self.block(body)
+                self.cyclic -= 1
                 self.emit(lambda a, b: P.IJump(a, b, top), sp)
             case ast.Repeat(count=k, body=body):
                 self.bound_unrolling(s, f"`repeat {self.const(k)}`")
@@ -313,9 +303,16 @@ class _CoreLowerer:
             case ast.For(var=var, over=over, body=body):
                 self.bound_unrolling(s, f"`for {var}` over {len(self.targets(over))} cores")
                 saved = self.bound.get(var)
+                starts = []
                 for core in self.targets(over):
                     self.bound[var] = core
+                    starts.append(len(self.code))
                     self.block(body)
+                if isinstance(over, ast.TargetFamily):
+                    once = self.cyclic == 0 and not self.in_handler
+                    cores = self.targets(over)
+                    loop = P.ForLoop(over.family, cores, tuple(starts), len(self.code), once, sp)
+                    self.loops.append(loop)
                 if saved is None:
                     self.bound.pop(var, None)
                 else:
@@ -397,4 +394,5 @@ def _lower_core(t: Tables, ci: int, inst: CoreInstance) -> P.Core:
         tuple(lc.regs),
         tuple(lc.hregs),
         DEFAULT_RANGE,
+        tuple(lc.loops),
     )

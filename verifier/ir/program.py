@@ -321,6 +321,22 @@ class Handler:
 
 
 @dataclass(frozen=True)
+class ForLoop:
+    """A `for c in F[*]` over a whole core family, unrolled: iteration k runs the code at
+    ``starts[k]`` .. (the next start, or ``end``) with ``c`` bound to ``cores[k]``
+    (the family's cores in index order).  ``once``: the loop runs at most once per
+    execution (not inside `while`/`loop`, not in a handler).  Symmetry reduction reads it
+    (search/symmetry_loops.py)."""
+
+    family: str
+    cores: tuple[int, ...]
+    starts: tuple[int, ...]
+    end: int
+    once: bool
+    span: Span
+
+
+@dataclass(frozen=True)
 class Core:
     name: str
     space: int  # starting space
@@ -331,6 +347,7 @@ class Core:
     regs: tuple[str, ...]
     hregs: tuple[str, ...]
     reg_range: tuple[int, int]
+    loops: tuple[ForLoop, ...] = ()  # its `for` loops over a whole family (symmetry reads them)
 
 
 @dataclass(frozen=True)

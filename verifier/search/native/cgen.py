@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from verifier.ir.system import (
     Command,
@@ -34,6 +35,7 @@ from verifier.ir.system import (
 )
 from verifier.search.por import Reduction, condition_source
 from verifier.search.symmetry import Block
+from verifier.search.symmetry_loops import c_sort
 
 _ARITH = {"add": "+", "sub": "-", "mul": "*"}
 _CMP = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
@@ -227,11 +229,17 @@ def _packing_source(fields: Sequence[FieldInfo], pk: Packing) -> list[str]:
     return lines
 
 
-def _canon_source(plans: Sequence[Sequence[Block]]) -> list[str]:
+def _canon_source(plans: Sequence[Sequence[Block]], loops: Sequence[Any] = ()) -> list[str]:
     """`symmetry.canon`'s sort, over int fields: per family, each instance's key (its
-    block with kinds renamed, then its words), sorted, written back if the order
-    changed (each position renaming the kinds back)."""
-    lines = []
+    block with kinds renamed, then its words), sorted (with a loop over the family, the
+    positions from `LoopPlan.start` on), written back if the order changed (each
+    position renaming the kinds back)."""
+    lines = [
+        _array("uint8_t", f"L{w}{f}", getattr(lp, a))
+        for f, lp in enumerate(loops)
+        if lp
+        for w, a in (("F", "first"), ("C", "codes"))
+    ]
     for f, blocks in enumerate(plans):
         for k, b in enumerate(blocks):
             if b.table is not None:
@@ -254,7 +262,9 @@ def _canon_source(plans: Sequence[Sequence[Block]]) -> list[str]:
                 lines.append(f"            key[{k}][x] = RN{f}_{k}[key[{k}][x]];")
             for j, w in enumerate(b.words):
                 lines.append(f"        key[{k}][{size + j}] = s[{w}];")
-        lines.append(f"        int moved = sort_keys(&key[0][0], {m}, {klen}, ord);")
+        lp = loops[f] if f < len(loops) else None
+        sort = [f"        int moved = sort_keys(&key[0][0], {m}, {klen}, ord);"]
+        lines += sort if lp is None else c_sort(f, lp, m, klen)
         lines.append("        if (moved) {")
         for k, b in enumerate(blocks):
             ka, kb = b.kinds
@@ -331,7 +341,11 @@ def kinds_of(system: System) -> list[str]:
 
 
 def source(
-    system: System, plans: Sequence[Sequence[Block]], red: Reduction | None, runtime: str
+    system: System,
+    plans: Sequence[Sequence[Block]],
+    red: Reduction | None,
+    runtime: str,
+    loops: Sequence[Any] = (),
 ) -> str:
     """The whole C program: the System's constants, the runtime's declarations, the
     System's functions, the runtime's search (``runtime``: `runtime.c`, split at its
@@ -372,7 +386,7 @@ def source(
     ]
     tail = [
         *_packing_source(system.fields, pk),
-        *_canon_source(plans),
+        *_canon_source(plans, loops),
         *_por_source(system, red),
     ]
     head, marker, rest = runtime.partition("/* @@ generated @@ */")
