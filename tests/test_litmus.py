@@ -231,9 +231,9 @@ HEAD = "AArch64 t\n{ 0:X1=a; 0:X2=pte_a; 0:X3=(oa:phy_b); 1:X1=a; }\nP0 | P1 ;\n
     ("code", "cond", "message"),
     [
         (
-            "LDR W0,[X2] | NOP",
-            "0:X0=0",
-            "4:1: error: a load of a page-table entry (LDR W0,[X2]) is outside",
+            "LDR X0,[X2] | NOP",
+            "0:X0=(valid:0)",
+            "5:14: error: a descriptor in the condition names its output address",
         ),
         (
             "LDAR W0,[X1] | NOP",
@@ -268,7 +268,7 @@ HEAD = "AArch64 t\n{ 0:X1=a; 0:X2=pte_a; 0:X3=(oa:phy_b); 1:X1=a; }\nP0 | P1 ;\n
         ),
         (
             "LDR W0,[X1] | NOP",
-            "0:X0=(oa:phy_a)",
+            "0:X0=pte_a",
             "5:14: error: a condition on an address or a descriptor",
         ),
         (

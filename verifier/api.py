@@ -11,14 +11,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from verifier.engine import Explore, Search, depth_done, explore_model, searched, shortest
+from verifier.engine import Explore, Search, depth_done, explore_model, searched_order, shortest
 from verifier.lang.ast import ExpectDecl
 from verifier.lang.checked import ALL_MODELS, MODELS, CheckedSpec
 from verifier.lang.frontend import load
 from verifier.replay import ReplayOutcome, replay_trace  # noqa: F401 (part of the API)
 from verifier.run.budget import Budget, LimitReached
 from verifier.run.capacity import settle
-from verifier.run.compile import compile_system
 from verifier.run.coverage import Coverage, coverage
 from verifier.run.model import Model, expect_text, meets, meets_so_far, release_frozen
 from verifier.run.result import Result, Trace
@@ -27,7 +26,6 @@ from verifier.search.exploration import Exploration
 from verifier.search.native import NativeExploration
 from verifier.search.por import Reduction, reduction
 from verifier.search.symmetry import Canon, canon
-from verifier.search.symmetry_loops import real_path
 from verifier.trace.builder import TraceBuilder
 
 DEFAULT_MAX_STATES = 2_000_000
@@ -54,14 +52,9 @@ def traces_of(
     meanwhile raises `LimitReached`."""
     tb = TraceBuilder.of(m, budget)
     out = []
-    system = getattr(ex, "system", None) or m.system
-    loops = system.meta.get("symloop")  # paths of the any-order loop: renamed back
-    compiled = compile_system(system, packed=True) if loops else None
     for kind in sorted(ex.found if kinds is None else kinds):
         f = ex.found[kind]
-        path, last = ex.path(f.state), (None if kind == "hang" else f.command)
-        if loops:
-            path, last = real_path(system, compiled, loops, path, last)
+        path, last = searched_order(ex, m)(ex.path(f.state), None if kind == "hang" else f.command)
         if last is None:
             final = tb.hang_problem(f.core, f.await_pc, ex.state(f.state), f.stuck)
         else:
@@ -90,6 +83,7 @@ def check_spec(
     cluster: str | None = None,
     workers: int | None = None,
     hash_compact: bool = False,
+    bitstate: float | None = None,
 ) -> Result:
     """One spec under one model.  Limits (states, seconds, MB) end the run as
     `inconclusive`, in whichever phase they are reached; the clock starts at
@@ -111,7 +105,15 @@ def check_spec(
             if engine == "smt":
                 return _check_smt(m, budget, start, depth=depth, prove=prove, phase=phase)
             s = Search(
-                symmetry, por, stop_at_first, progress, engine, cluster, workers, hash_compact
+                symmetry,
+                por,
+                stop_at_first,
+                progress,
+                engine,
+                cluster,
+                workers,
+                hash_compact,
+                bitstate,
             )
             if cluster is not None:
                 return _check_cluster(m, budget, start, s)
@@ -189,7 +191,8 @@ def _check_explicit(
     keywords such as `ClusterSearch.explore`), then a shortest trace per kind found."""
     sym = canon(m.system, m.program) if search.symmetry else None
     # --stop-at-first promises a shortest trace to the first problem of the search
-    red = reduction(searched(m, sym)) if search.por and not search.stop_at_first else None
+    system = (sym.system if sym else None) or m.system  # with a loop's alternatives
+    red = reduction(system) if search.por and not search.stop_at_first else None
     ample = red.ample if red is not None and red.sites else None
     notes: list[str] = []
     ex = explore_model(m, budget, search, sym, red, notes, run=run)

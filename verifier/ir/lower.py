@@ -10,7 +10,9 @@ from verifier.ir import program as P
 from verifier.ir.flat import BINOPS, LowerError, fold, resolve_next, source_text
 from verifier.ir.limits import MAX_INSTRUCTIONS, too_big, unrolled_size
 from verifier.ir.lower_decls import Tables, lower_spaces, lower_tables, lower_words, tables
+from verifier.ir.lower_decls import pte_regs
 from verifier.ir.lower_litmus import attach_litmus
+from verifier.ir.lower_riscv import lower_riscv
 from verifier.lang import ast
 from verifier.lang.checked import DEFAULT_RANGE, CheckedSpec, CoreInstance, Ref
 from verifier.lang.span import Span
@@ -31,7 +33,6 @@ class _CoreLowerer:
     in_handler: bool = False
     bound: dict[str, int] = field(default_factory=dict)  # for-variables -> core index
     loops: list[P.ForLoop] = field(default_factory=list)  # `for` over a whole family
-    cyclic: int = 0  # `while`/`loop` bodies being lowered around this point
 
     # -- names
     def reg(self, name: str) -> P.LReg:
@@ -98,7 +99,11 @@ class _CoreLowerer:
                 return P.LWord(self.word(n, i))
             case ast.PteRead(page=ref, field=f):
                 space, page = self.page(ref)
+                self.t.whole = self.t.whole or not f
                 return P.LPte(space, page, f)
+            case ast.PteLit(value=v):
+                self.t.whole = True
+                return P.LConst(self.t.pte_number(v))
             case ast.Unary(op=o, operand=a):
                 return P.LUn("neg" if o == "-" else "not", self.expr(a))
             case ast.Binary(op=o, left=a, right=b):
@@ -175,6 +180,8 @@ class _CoreLowerer:
             self.control(s)
         elif isinstance(s, _TRANSLATION):
             self.translation(s)
+        elif isinstance(s, ast.RvFence | ast.Sfence):
+            lower_riscv(self, s)
         else:
             self.instruction(s)
 
@@ -183,10 +190,15 @@ class _CoreLowerer:
         checks."""
         sp = s.span
         match s:
+            case ast.PteWrite(page=ref, value=ast.Name(name=n)):
+                space, page = self.page(ref)
+                src = self.reg(n)  # its wids come once every PTE value is known (_pte_regs)
+                self.t.whole = True
+                self.emit(lambda a, b: P.IPte(a, b, space, page, -1, src), sp)
             case ast.PteWrite(page=ref, value=v):
                 space, page = self.page(ref)
                 wid = self.t.pte_value(v, source_text(self.t.lines, sp), sp)
-                self.emit(lambda a, b: P.IPte(a, b, space, page, wid), sp)
+                self.emit(lambda a, b: P.IPte(a, b, space, page, wid, None, (wid,)), sp)
             case ast.Assign(target=tgt, value=v):
                 val = self.expr(v)
                 if self.is_word(tgt):
@@ -285,16 +297,12 @@ class _CoreLowerer:
             case ast.While(cond=c, body=body):
                 top = len(self.code)
                 br = self.emit(lambda a, b: P.IBranch(a, b, self.expr(c), -1), sp)
-                self.cyclic += 1
                 self.block(body)
-                self.cyclic -= 1
                 self.emit(lambda a, b: P.IJump(a, b, top), sp)
                 self.patch(br, len(self.code))
             case ast.Loop(body=body):
                 top = len(self.code)
-                self.cyclic += 1
                 self.block(body)
-                self.cyclic -= 1
                 self.emit(lambda a, b: P.IJump(a, b, top), sp)
             case ast.Repeat(count=k, body=body):
                 self.bound_unrolling(s, f"`repeat {self.const(k)}`")
@@ -302,17 +310,14 @@ class _CoreLowerer:
                     self.block(body)
             case ast.For(var=var, over=over, body=body):
                 self.bound_unrolling(s, f"`for {var}` over {len(self.targets(over))} cores")
-                saved = self.bound.get(var)
-                starts = []
+                saved, starts = self.bound.get(var), []
                 for core in self.targets(over):
                     self.bound[var] = core
                     starts.append(len(self.code))
                     self.block(body)
                 if isinstance(over, ast.TargetFamily):
-                    once = self.cyclic == 0 and not self.in_handler
-                    cores = self.targets(over)
-                    loop = P.ForLoop(over.family, cores, tuple(starts), len(self.code), once, sp)
-                    self.loops.append(loop)
+                    cores, end = self.targets(over), len(self.code)
+                    self.loops.append(P.ForLoop(over.family, cores, tuple(starts), end, sp))
                 if saved is None:
                     self.bound.pop(var, None)
                 else:
@@ -323,18 +328,9 @@ class _CoreLowerer:
 
 _CONTROL = (ast.If, ast.While, ast.Loop, ast.Repeat, ast.For)
 _TRANSLATION = (
-    ast.Invlpg,
-    ast.FlushAsid,
-    ast.FlushAll,
-    ast.Tlbi,
-    ast.Access,
-    ast.Switch,
-    ast.Free,
-    ast.Complete,
-    ast.DirWrite,
-    ast.CopyFrame,
-    ast.ZeroFrame,
-)
+    ast.Invlpg, ast.FlushAsid, ast.FlushAll, ast.Tlbi, ast.Access, ast.Switch, ast.Free,
+    ast.Complete, ast.DirWrite, ast.CopyFrame, ast.ZeroFrame,
+)  # fmt: skip
 
 
 def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Program:
@@ -342,7 +338,7 @@ def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Progr
     t = tables(spec, check)
     lower_words(t)
     spaces = lower_spaces(t)
-    lcores = [_lower_core(t, ci, inst) for ci, inst in enumerate(spec.cores)]
+    lcores = pte_regs(t, [_lower_core(t, ci, inst) for ci, inst in enumerate(spec.cores)])
     handlers = tuple(P.Handler(h.name, h.params, h.param_kinds, h.span) for h in spec.handlers)
     levels = lower_tables(t)
     prog = P.Program(
@@ -364,6 +360,7 @@ def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Progr
         *levels,
         frame_data=spec.frame_data,
         ad=spec.ad,
+        pte_keys=tuple(t.pte_keys),
     )
     return attach_litmus(prog, spec)
 

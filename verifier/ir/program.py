@@ -2,14 +2,14 @@
 
 Names are resolved to indices, core families are expanded, `for` and `repeat`
 are unrolled, control flow is flat (branches and jumps with resolved targets),
-and every instruction carries its source span and the statement as written.
-"""
+and every instruction carries its source span and the statement as written."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from verifier.ir.final import PFinal
+from verifier.ir.loops import ForLoop
 from verifier.lang.span import Span
 
 # ---------------------------------------------------------------- expressions
@@ -87,9 +87,13 @@ class Instr:
 
 @dataclass(frozen=True)
 class IPte(Instr):
+    """`pte V := value`; `pte V := r` (``src``) stores wids[k-1] if r holds PTE value k."""
+
     space: int | None  # None: the core's current space
     page: PageOp
     wid: int  # index into Program.pte_writes
+    src: LReg | None = None
+    wids: tuple[int, ...] = ()  # every value it may store
 
 
 @dataclass(frozen=True)
@@ -191,6 +195,26 @@ class ITlbi(Instr):
 
     scope: str
     broadcast: bool
+    space: int | None = None
+    page: PageOp = 0
+    asid: int = 0
+
+
+@dataclass(frozen=True)
+class IRvFence(Instr):
+    """`fence PRED, SUCC` (docs/riscv.md): earlier accesses of kinds ``pred`` before later
+    accesses of kinds ``succ`` ('r', 'w' or 'rw'); `fence.tso` is two of them."""
+
+    pred: str
+    succ: str
+
+
+@dataclass(frozen=True)
+class ISfence(Instr):
+    """`sfence.vma` (docs/riscv.md): ``scope`` all | asid | page; a page's ``space`` None
+    covers every ASID and global entries, else only that space's ASID, not global."""
+
+    scope: str
     space: int | None = None
     page: PageOp = 0
     asid: int = 0
@@ -300,12 +324,16 @@ class PteValue:
     global_: bool
     text: str
     span: Span | None
+    kept: tuple[int, int] = (-1, 0)  # frame, perms an invalid entry keeps (`invalid A rw`)
+
+    @property
+    def key(self) -> tuple[int, int, bool, tuple[int, int]]:  # whole-value comparisons
+        return (self.frame, self.perms, self.global_, self.kept)
 
 
 @dataclass(frozen=True)
 class Dir:
-    """An upper-level entry: its space and initial table (an index into Program.tables;
-    -1: invalid)."""
+    """An upper-level entry: its space and initial table (Program.tables index; -1: none)."""
 
     name: str
     space: int
@@ -317,22 +345,6 @@ class Handler:
     name: str
     params: tuple[str, ...]
     param_kinds: tuple[str, ...]
-    span: Span
-
-
-@dataclass(frozen=True)
-class ForLoop:
-    """A `for c in F[*]` over a whole core family, unrolled: iteration k runs the code at
-    ``starts[k]`` .. (the next start, or ``end``) with ``c`` bound to ``cores[k]``
-    (the family's cores in index order).  ``once``: the loop runs at most once per
-    execution (not inside `while`/`loop`, not in a handler).  Symmetry reduction reads it
-    (search/symmetry_loops.py)."""
-
-    family: str
-    cores: tuple[int, ...]
-    starts: tuple[int, ...]
-    end: int
-    once: bool
     span: Span
 
 
@@ -377,6 +389,7 @@ class Program:
     fatal: bool = False  # a fault stops its core (herd's `fatal`; `.litmus` input)
     ad: str = "none"  # 'hardware': the walker sets accessed/dirty bits
     final: PFinal | None = None  # a litmus test's final condition (ir/final.py)
+    pte_keys: tuple[tuple[object, ...], ...] = ()  # PTE value k (1-based) has key [k - 1]
 
     def walk(self, space: int, page: int) -> tuple[int, int] | None:
         """(dir, slot) of a two-level page, None for a one-level one."""

@@ -4,6 +4,7 @@ entries, PTE reads and frame contents.  ``ast.py`` re-exports them (every node i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from verifier.lang.ast_base import Ident, Node, PageRef
 
@@ -33,10 +34,19 @@ class DirWrite(Node):
 
 @dataclass(frozen=True)
 class PteRead(Node):
-    """`pte(V).present`: one field of V's PTE as the running core sees it (a shared read)."""
+    """`pte(V).present`: one field of V's PTE as the running core sees it (a shared read);
+    ``field`` empty: `pte(V)`, the whole PTE value (docs/arm64.md §1, PTE values)."""
 
     page: PageRef
     field: str
+
+
+@dataclass(frozen=True)
+class PteLit(Node):
+    """`(A rw)`, `(invalid)`, `(invalid A rw)`: a PTE value in an expression, compared
+    with a register holding one (docs/arm64.md §1)."""
+
+    value: Any  # ast.Mapping | ast.Invalid
 
 
 @dataclass(frozen=True)

@@ -333,7 +333,7 @@ def _slots(pages: tuple[ast.PageDecl, ...], value: Any) -> tuple[tuple[str, str,
 
 def _pte_key(v: ast.PteValue) -> tuple[object, ...]:
     if isinstance(v, ast.Invalid):
-        return ()
+        return () if v.kept is None else ("invalid", *_pte_key(v.kept))
     return (v.frame, v.perms, v.global_)
 
 

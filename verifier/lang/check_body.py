@@ -54,6 +54,11 @@ class _Body(Names):
 
     def stmt(self, s: ast.Stmt) -> None:
         match s:
+            case ast.PteWrite(page=page, value=ast.Name() as value):
+                self.page(page)
+                if self.expr(value):
+                    self.err(value, f"'{value.name}' is a shared word: `pte V := r` stores the "
+                             "PTE value a register holds")  # fmt: skip
             case ast.PteWrite(page=page, value=value):
                 self.page(page)
                 self.c.pte_value(value)
@@ -71,9 +76,9 @@ class _Body(Names):
                     self.one_word(s, self.expr(v) + 1)
             case ast.Invlpg(page=p) | ast.Access(page=p) | ast.Complete(page=p):
                 self.page(p)
-            case ast.Tlbi(page=p) if p is not None:
+            case ast.Tlbi(page=p) | ast.Sfence(page=p) if p is not None:
                 self.page(p)
-            case ast.Tlbi(space=sp) if sp is not None:
+            case ast.Tlbi(space=sp) | ast.Sfence(space=sp) if sp is not None:
                 if sp not in self.c.space_pages:
                     self.err(s, f"unknown space '{sp}'")
             case ast.FlushAsid(space=sp) | ast.Switch(space=sp):

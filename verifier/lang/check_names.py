@@ -214,9 +214,12 @@ class Names:
             case ast.PageName():
                 self.err(e, "a page is not a value (pages are only IPI arguments)")
                 return 0
+            case ast.PteLit(value=v):
+                self.c.pte_value(v)
+                return 0
             case ast.PteRead(page=p, field=f):
                 self.page(p)
-                if f not in PTE_FIELDS:
+                if f and f not in PTE_FIELDS:
                     self.err(
                         e, f"unknown PTE field '{f}' (expected {', '.join(PTE_FIELDS)})"
                         + did_you_mean(f, PTE_FIELDS)

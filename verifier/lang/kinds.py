@@ -92,7 +92,9 @@ def _uses(h: ast.HandlerDecl, kinds: dict[str, dict[str, str]]) -> Iterator[tupl
     """(name, kind) for every use of a bare name in `h` that decides a kind. A page use
     wins over a value use (the checker then reports the value use)."""
     for s in walk(h.body):
-        page = getattr(s, "page", None) if isinstance(s, (*PAGE_STMTS, ast.Tlbi)) else None
+        page = (
+            getattr(s, "page", None) if isinstance(s, (*PAGE_STMTS, ast.Tlbi, ast.Sfence)) else None
+        )
         if page is not None and page.space is None:
             yield page.page, "page"
         for e in value_exprs(s):

@@ -31,6 +31,8 @@ class Symbols:
     pages: list[str] = field(default_factory=list)
     frames: list[str] = field(default_factory=list)
     descs: dict[str, list[L.Desc | None]] = field(default_factory=dict)  # values each PTE takes
+    pte_loads: bool = False  # an LDR of a page-table entry
+    reg_stores: bool = False  # an STR of a loaded PTE value to a page-table entry
 
     def fault_types(self, page: str, kind: str) -> set[str]:
         """The fault types (herd7's MMU:...) an access of ``kind`` to ``page`` can take."""
@@ -60,26 +62,44 @@ class Symbols:
 
 def pte_of(d: L.Desc, page: str, syms: Symbols) -> ast.PteValue:
     """A descriptor as a `.tlb` PTE value: invalid unless valid and af are set (an
-    access-flag fault is not cached either, like a translation fault); writable when the
-    dirty bit is set (without hardware dirty-bit management, db:0 is read-only); the
-    output address defaults to the page's own frame."""
+    access-flag fault is not cached either, like a translation fault), keeping its output
+    address and permissions (`invalid A rw`); writable when the dirty bit is set (without
+    hardware dirty-bit management, db:0 is read-only); the output address defaults to
+    the page's own frame."""
 
     def flag(key: str) -> int:
         v = d.get(key)
         return v.value if isinstance(v, L.Int) else 0 if key == "dbm" else 1
 
-    if not flag("valid") or not flag("af"):
-        return ast.Invalid(span=d.span)
     oa = d.get("oa")
     frame = syms.frame(oa.name) if isinstance(oa, L.Sym) else syms.frame(page)
-    return ast.Mapping(frame, "rw" if flag("db") else "r", span=d.span)
+    mapping = ast.Mapping(frame, "rw" if flag("db") else "r", span=d.span)
+    if not flag("valid") or not flag("af"):  # the rest is kept (whole-value comparisons)
+        return ast.Invalid(mapping, span=d.span)
+    return mapping
+
+
+def check_desc(d: L.Desc, syms: Symbols, err: type[Exception]) -> None:
+    """The fields of descriptor ``d`` are within the subset: ``oa`` a physical page,
+    ``valid``, ``af``, ``db``, ``dbm`` 0 or 1."""
+    for key, v in d.fields:
+        if key == "oa":
+            if not (isinstance(v, L.Sym) and v.kind == "pa"):
+                raise err(v.span, "a descriptor's oa is a physical page (phy_x or PA(x))")
+            syms.frame(v.name)
+        elif key in ("valid", "af", "db", "dbm"):
+            if not isinstance(v, L.Int) or v.value not in (0, 1):
+                raise err(v.span, f"descriptor field {key} is 0 or 1")
+        else:
+            raise err(d.span, f"descriptor field '{key}' is outside the litmus subset")
 
 
 @dataclass
 class Static:
     """What a register holds when the lowering knows it: ``kind`` is 'int' (data with a
     known initial value), 'va' (the address of page ``page``), 'pte' (the address of
-    its entry), 'page' (its page number), 'desc' (a descriptor) or 'data'."""
+    its entry), 'page' (its page number), 'desc' (a descriptor), 'data', or 'ptev' (data
+    that is a PTE value loaded from a page-table entry)."""
 
     kind: str
     page: str = ""
@@ -167,9 +187,13 @@ def _instr(t: ThreadOut, i: L.Instr, next_labels: tuple[str, ...]) -> None:
     if op == "LDR":
         dst, m = t.args(i, "rm")
         s = t.address(i, m)
-        if s.kind == "pte":
-            raise t.fail(i, f"a load of a page-table entry ({i.text}) is outside the litmus subset")
         d = reg_name(dst)
+        if s.kind == "pte":  # the whole entry as a PTE value (docs/arm64.md §1)
+            t.syms.pte_loads = True
+            t.env.regs[d] = Static("ptev")
+            read = ast.PteRead(ast.PageRef(None, s.page, span=sp), "", span=sp)
+            t.emit(i, ast.Assign(ast.Name(d, span=dst.span), read, span=sp))
+            return
         t.env.regs[d] = Static("data")
         t.emit(
             i,
@@ -185,6 +209,12 @@ def _instr(t: ThreadOut, i: L.Instr, next_labels: tuple[str, ...]) -> None:
     elif op == "LSR":
         d, n, imm = t.args(i, "rri")
         s = t.env.get(reg_name(n))
+        if s.kind in ("int", "data"):  # data: a shift right is a division
+            shift = ast.Num(1 << int(imm.text[1:], 0), span=imm.span)
+            value = ast.Binary("/", data_of(t, n), shift, span=sp)
+            t.env.regs[reg_name(d)] = Static("data")
+            t.emit(i, ast.Assign(ast.Name(reg_name(d), span=d.span), value, span=sp))
+            return
         if s.kind not in ("va", "pte") or int(imm.text[1:], 0) != 12:
             raise t.fail(i, f"only LSR Xd,Xn,#12 of an address (a page number) is read ({i.text})")
         # the page number of a PTE's address names no page of the test (a TLBI of it: skip)
@@ -232,6 +262,10 @@ def _store(t: ThreadOut, i: L.Instr) -> None:
     v = t.env.get(reg_name(src))
     sp = i.span
     ref = ast.PageRef(None, s.page, span=sp)
+    if s.kind == "pte" and v.kind == "ptev":  # a PTE value loaded earlier
+        t.syms.reg_stores = True
+        t.emit(i, ast.PteWrite(ref, ast.Name(reg_name(src), span=src.span), span=sp))
+        return
     if s.kind == "pte":
         if v.kind != "desc" or v.desc is None:
             raise t.fail(
@@ -250,7 +284,7 @@ def data_of(t: ThreadOut, r: L.Operand) -> ast.Expr:
     """The data register ``r`` as an expression: its name once the thread has set it, else
     its value (0: never set, or the zero register)."""
     s = t.env.get(reg_name(r))
-    if s.kind == "data":
+    if s.kind in ("data", "ptev"):
         return ast.Name(reg_name(r), span=r.span)
     return ast.Num(s.value, span=r.span)
 
@@ -271,9 +305,9 @@ def _mov(t: ThreadOut, i: L.Instr) -> None:
         return
     d, s = t.args(i, "rr")
     src = t.env.get(reg_name(s))
-    if src.kind in ("int", "data"):
+    if src.kind in ("int", "data", "ptev"):
         rhs = data_of(t, s)
-        t.env.regs[reg_name(d)] = Static("data")
+        t.env.regs[reg_name(d)] = Static("ptev" if src.kind == "ptev" else "data")
         t.emit(i, ast.Assign(ast.Name(reg_name(d), span=d.span), rhs, span=i.span))
     else:
         t.env.regs[reg_name(d)] = src

@@ -99,7 +99,7 @@ def _escape(title: str) -> str:
 def _page(p: ast.PageDecl) -> str:
     at = f" at {p.at[0]}[{expr(p.at[1])}]" if p.at is not None else ""
     if isinstance(p.value, ast.Invalid):
-        return f"page {p.name}{at} invalid"
+        return f"page {p.name}{at} {_pte(p.value)}"
     return f"page {p.name}{at} -> {_pte(p.value)}"
 
 
@@ -107,9 +107,11 @@ def _dir(d: ast.DirDecl) -> str:
     return f"dir {d.name} invalid" if d.table is None else f"dir {d.name} -> {d.table}"
 
 
-def _pte(v: ast.PteValue) -> str:
+def _pte(v: ast.PteValue | ast.Name) -> str:
+    if isinstance(v, ast.Name):
+        return v.name
     if isinstance(v, ast.Invalid):
-        return "invalid"
+        return "invalid" if v.kept is None else f"invalid {_pte(v.kept)}"
     return f"{v.frame} {v.perms}" + (" global" if v.global_ else "")
 
 
@@ -190,6 +192,10 @@ def simple_stmt(s: ast.Stmt) -> str:
         case ast.Tlbi(scope=sc, broadcast=b, page=p, space=sp):
             what = {"page": page_ref(p) if p else "", "asid": f"asid {sp}", "all": "all"}[sc]
             return "tlbi " + ("is " if b else "") + what
+        case ast.RvFence(pred=a, succ=b, tso=tso):
+            return "fence.tso" if tso else f"fence {a},{b}"
+        case ast.Sfence(page=p, space=sp):
+            return "sfence.vma" + (f" {page_ref(p)}" if p else f" asid {sp}" if sp else "")
         case ast.Switch(space=sp):
             return f"switch {sp}"
         case ast.Free(frame=f):
@@ -246,7 +252,9 @@ def expr(e: ast.Expr | ast.Target, prec: int = 0) -> str:
         case ast.PageName(space=sp, page=pg):
             return f"{sp}.{pg}"
         case ast.PteRead(page=p, field=f):
-            return f"pte({page_ref(p)}).{f}"
+            return f"pte({page_ref(p)})" + (f".{f}" if f else "")
+        case ast.PteLit(value=v):
+            return f"({_pte(v)})"
         case ast.Unary(op=op, operand=a):
             text = op + expr(a, UNARY)
             return f"({text})" if prec > UNARY else text

@@ -78,6 +78,9 @@ class DeclRules(Spans):
     def invalid(self, meta: Any, c: list[Any]) -> ast.Invalid:
         return ast.Invalid(span=self._span(meta))
 
+    def kept(self, meta: Any, c: list[Any]) -> ast.Invalid:
+        return ast.Invalid(c[0], span=self._span(meta))
+
     def space_decl(self, meta: Any, c: list[Any]) -> ast.SpaceDecl:
         pages = tuple(x for x in c[2:] if isinstance(x, ast.PageDecl))
         dirs = tuple(x for x in c[2:] if isinstance(x, ast.DirDecl))

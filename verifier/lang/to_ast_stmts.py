@@ -71,6 +71,9 @@ class StmtRules(Spans):
     def pte_stmt(self, meta: Any, c: list[Any]) -> ast.PteWrite:
         return ast.PteWrite(c[0], c[1], span=self._span(meta))
 
+    def pte_reg(self, meta: Any, c: list[Any]) -> ast.Name:
+        return ast.Name(str(c[0]), span=self._span(meta))
+
     def dir_stmt(self, meta: Any, c: list[Any]) -> ast.DirWrite:
         table = str(c[1]) if isinstance(c[1], Token) else None
         return ast.DirWrite(str(c[0]), table, span=self._span(meta))
@@ -149,6 +152,21 @@ class StmtRules(Spans):
 
     def tlbi_all(self, meta: Any, c: list[Token]) -> ast.Tlbi:
         return ast.Tlbi("all", len(c) == 1, span=self._span(meta))
+
+    def rv_fence(self, meta: Any, c: list[Token]) -> ast.RvFence:
+        return ast.RvFence(str(c[0]), str(c[1]), span=self._span(meta))
+
+    def fence_tso(self, meta: Any, c: list[Token]) -> ast.RvFence:
+        return ast.RvFence("rw", "rw", tso=True, span=self._span(meta))
+
+    def sfence_all(self, meta: Any, c: list[Token]) -> ast.Sfence:
+        return ast.Sfence(span=self._span(meta))
+
+    def sfence_page(self, meta: Any, c: list[Any]) -> ast.Sfence:
+        return ast.Sfence(page=c[-1], span=self._span(meta))
+
+    def sfence_asid(self, meta: Any, c: list[Token]) -> ast.Sfence:
+        return ast.Sfence(space=str(c[-1]), span=self._span(meta))
 
     def data_read(self, meta: Any, c: list[Any]) -> ast.Access:
         dest = c[0]

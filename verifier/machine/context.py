@@ -215,6 +215,8 @@ def _pte_field(lay: Layout, c: int, name: str, addr: int) -> Expr:
     if name in ("young", "dirty") and addr in lay.ad:
         bits = lay.ad_view(c, addr)
         return op("mod", bits, C(2)) if name == "young" else op("div", bits, C(2))
+    if name == "":  # the whole value, as the number a register holds (docs/arm64.md §1)
+        return lay.table(lambda v: lay.prog.pte_keys.index(v.key) + 1, w)
     if name == "present":
         return lay.valid(w)
     if name in PERM_BIT:

@@ -38,6 +38,7 @@ from verifier.ir.system import (
     ne,
     op,
 )
+from verifier.lang.checked import WEAK_MODELS
 
 QUEUE = 4  # pending IPIs a core holds at most
 
@@ -306,7 +307,7 @@ def build_layout(prog: P.Program, model: str) -> Layout:
     lay.page_values = max([npages, *(a.value + 1 for a in page_args if isinstance(a, P.LConst))])
     val_hi = max([reg_hi, lay.page_values - 1, nwid * 4 + 3, *(w.hi for w in prog.words)])
     kind_hi = lay.ipi0 + len(ipi_instrs)
-    if model in ("sc", "arm"):
+    if model in ("sc", *WEAK_MODELS):
         lay.bound = BufferBound("none", 0)
     elif prog.buffer:
         lay.bound = BufferBound("option", prog.buffer)

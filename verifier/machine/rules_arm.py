@@ -19,6 +19,7 @@ from functools import cache
 
 from verifier.ir import program as P
 from verifier.ir.system import FALSE, TRUE, Check, Expr, Field, conj, disj, eq, ite, ne, op
+from verifier.lang.checked import WEAK_MODELS
 from verifier.machine.context import Ctx, Rule, Site
 from verifier.machine.layout import C, pte_wid
 from verifier.machine.layout_arm import ArmCore
@@ -80,7 +81,7 @@ class Early(Site):
 def sites(ctx: Ctx, c: int, pc: int, ins: P.Instr, nxt: int) -> Iterator[Site]:
     """The sites an instruction is translated at: one under sc/tso/pso; under `arm`,
     at ``pc`` and, where the window allows, early."""
-    if ctx.model != "arm":
+    if ctx.model not in WEAK_MODELS:
         yield Site(ctx, c, pc, nxt, ins)
         return
     yield InOrder(ctx, c, pc, nxt, ins)
@@ -144,7 +145,7 @@ def advance(ctx: Ctx, c: int, r: Rule, nxt: int) -> None:
 def quiet(ctx: Ctx, c: int) -> Expr:
     """No instruction performed early and no translation read held: an interrupt may be
     taken (interrupt entry is context synchronizing)."""
-    if ctx.model != "arm":
+    if ctx.model not in WEAK_MODELS:
         return TRUE
     a = arm(ctx, c)
     return conj(*(eq(Field(f), 0) for f in (*a.done.values(), *a.ts.values())))
@@ -156,7 +157,7 @@ def quiet(ctx: Ctx, c: int) -> Expr:
 def barrier(site: Site, ins: P.IBarrier) -> None:
     ctx, c = site.ctx, site.c
     r = site.rule(kind=ins.kind, which=ins.which)
-    if ctx.model != "arm":
+    if ctx.model not in WEAK_MODELS:
         if ins.kind != "isb":
             r.guard.append(ctx.lay.buffer_empty(c))
     elif ins.kind == "dsb" and ins.which == "full":
@@ -259,7 +260,7 @@ def mark(
 ) -> None:
     """Core ``c``'s `tlbi` marks the translation reads it covers (``tag`` None: all) held
     on the other cores it reaches."""
-    if ctx.model != "arm":
+    if ctx.model not in WEAK_MODELS:
         return
     for d in reached:
         a = arm(ctx, d)

@@ -183,5 +183,5 @@ def may_be_valid(ctx: Ctx, s: int, v: int) -> bool:
     for c, core in enumerate(ctx.prog.cores):
         for ins in core.code:
             if isinstance(ins, P.IPte) and (s, v) in ctx.pte_entries(c, ins):
-                wids.add(ins.wid)
+                wids.update(ins.wids)
     return any(ctx.prog.pte_values[w].frame >= 0 for w in wids)

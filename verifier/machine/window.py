@@ -17,7 +17,7 @@ from verifier.ir import program as P
 
 STOPS = (P.IBranch, P.IJump, P.IAwait, P.IIpi, P.ISwitch, P.IIrq, P.IReturn, P.IEnd, P.IFail)
 IN_ORDER = (P.IComplete, P.IFree, P.IAssert)
-INVALIDATIONS = (P.ITlbi, P.IInvlpg, P.IFlushAsid, P.IFlushAll)
+INVALIDATIONS = (P.ITlbi, P.IInvlpg, P.IFlushAsid, P.IFlushAll, P.ISfence)
 
 Loc = tuple[str, int, int]  # ("w", addr, 0) | ("pte", space, page) | ("f", frame, 0)
 
@@ -49,6 +49,17 @@ def expr_regs(e: P.LExpr | None) -> set[P.LReg]:
     return set()
 
 
+def expr_ptes(e: P.LExpr | None) -> list[P.LPte]:
+    match e:
+        case P.LPte():
+            return [e]
+        case P.LUn(arg=a):
+            return expr_ptes(a)
+        case P.LBin(left=a, right=b):
+            return expr_ptes(a) + expr_ptes(b)
+    return []
+
+
 def expr_addrs(e: P.LExpr | None) -> set[int]:
     match e:
         case P.LWord(addr=a):
@@ -76,18 +87,21 @@ class Window:
         for core in self.prog.cores:
             for ins in core.code:
                 if isinstance(ins, P.IPte):
-                    frame = self.prog.pte_values[ins.wid].frame
-                    for v in self.pages(ins.page):
-                        out[v].add(frame)
+                    for wid in ins.wids:
+                        for v in self.pages(ins.page):
+                            out[v].add(self.prog.pte_values[wid].frame)
         return {v: frozenset(f for f in fs if f >= 0) for v, fs in out.items()}
 
     def words(self, e: P.LExpr | None) -> frozenset[Loc]:
-        """The locations an expression loads: words, or PTEs (an address past the words:
-        a `.litmus` load of a PTE)."""
-        nw, npages = len(self.prog.words), len(self.prog.pages)
-        return frozenset(
-            ("w", a, 0) if a < nw else ("pte", *divmod(a - nw, npages)) for a in expr_addrs(e)
-        )
+        """The locations an expression loads: words, or PTEs (`pte(V)`, `pte(V).field`)."""
+        out = {("w", a, 0) for a in expr_addrs(e)}
+        for pte in expr_ptes(e):
+            out |= self.pte_locs(pte.space, pte.page)
+        return frozenset(out)
+
+    def pte_locs(self, s: int | None, page: P.PageOp) -> frozenset[Loc]:
+        spaces = range(len(self.prog.spaces)) if s is None else (s,)
+        return frozenset(("pte", sp, v) for sp in spaces for v in self.pages(page))
 
     def pages(self, page: P.PageOp) -> range | tuple[int]:
         return (page,) if isinstance(page, int) else range(len(self.prog.pages))
@@ -105,11 +119,11 @@ class Window:
                 regs = set().union(*(expr_regs(x) for x in args))
                 loc = frozenset({("w", a, 0)})
                 return Effects(frozenset(regs), frozenset({d} if d else ()), loc, loc)
-            case P.IPte(space=s, page=page):
-                spaces = range(len(self.prog.spaces)) if s is None else (s,)
-                locs = frozenset(("pte", sp, v) for sp in spaces for v in self.pages(page))
-                return Effects(frozenset(expr_regs(page) if isinstance(page, P.LReg) else ()),
-                               frozenset(), frozenset(), locs)  # fmt: skip
+            case P.IPte(space=s, page=page, src=src):
+                locs = self.pte_locs(s, page)
+                regs = expr_regs(page) if isinstance(page, P.LReg) else set()
+                regs |= {src} if src is not None else set()
+                return Effects(frozenset(regs), frozenset(), frozenset(), locs)
             case P.IAccess(kind=k, page=page, dest=d, value=v):
                 frames = frozenset(
                     ("f", f, 0) for p in self.pages(page) for f in self.page_frames[p]
@@ -119,7 +133,7 @@ class Window:
                 if k == "write":
                     return Effects(frozenset(rregs), wregs, frozenset(), frames)
                 return Effects(frozenset(rregs), wregs, frames, frozenset())
-            case P.ITlbi(page=page) | P.IInvlpg(page=page):
+            case P.ITlbi(page=page) | P.IInvlpg(page=page) | P.ISfence(page=page):
                 regs = frozenset(expr_regs(page) if isinstance(page, P.LReg) else ())
                 return Effects(regs, frozenset(), frozenset(), frozenset(), True)
             case P.IFlushAsid() | P.IFlushAll():
@@ -172,6 +186,8 @@ class Window:
                 return mem
             case P.IBarrier():  # dsb of any kind, isb: everything after
                 return True
+            case P.IRvFence(succ=succ):  # docs/riscv.md §2
+                return bool((ei.reads and "r" in succ) or (ei.writes and "w" in succ))
             case P.IFence(kind="full") | P.IFence(kind="acquire") | P.IAtomic():
                 return mem
             case P.IFence(kind="release"):
@@ -186,6 +202,10 @@ class Window:
         match i:
             case P.IBarrier(kind="isb"):
                 return isinstance(k, P.ICtrl) or (isinstance(k, P.IBarrier) and k.kind == "dsb")
+            case P.IRvFence(pred=pred):
+                return bool((ek.reads and "r" in pred) or (ek.writes and "w" in pred))
+            case P.ISfence():  # this core's earlier stores before its later walks
+                return bool(ek.writes)
             case P.IBarrier(which="ld") | P.IFence(kind="acquire"):
                 return bool(ek.reads)
             case P.IBarrier(which="st"):
@@ -198,7 +218,8 @@ class Window:
 
     def tr_orders(self, k: P.Instr, i: P.IAccess) -> bool:
         """Must access ``i``'s translation read wait until ``k`` is performed? Only an
-        `isb` and the instruction setting a register page operand hold it back."""
-        if isinstance(k, P.IBarrier) and k.kind == "isb":
+        `isb`, an `sfence.vma` and the instruction setting a register page operand hold it
+        back."""
+        if (isinstance(k, P.IBarrier) and k.kind == "isb") or isinstance(k, P.ISfence):
             return True
         return isinstance(i.page, P.LReg) and i.page in self.effects(k).wregs

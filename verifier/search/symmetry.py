@@ -29,6 +29,7 @@ from itertools import pairwise
 
 from verifier.ir import program as P
 from verifier.ir.system import Command, System
+from verifier.lang.checked import WEAK_MODELS
 from verifier.machine.layout import Layout
 from verifier.search import symmetry_loops as L
 
@@ -216,8 +217,8 @@ class Canon:
     families: tuple[Family, ...]  # every family (reduced or not), for the output
     plans: tuple[tuple[Block, ...], ...] = ()  # per reduced family, what ``fn`` sorts
     loops: tuple[L.LoopPlan | None, ...] = ()  # per reduced family, its loop's plan
-    system: System | None = None  # the system to search with ``fn`` (with the loops'
-    # alternative commands, `symmetry_loops.alternatives`); None: the one given
+    system: System | None = None  # the system to search with ``fn``: the one given, with
+    # the loops' alternative commands (`symmetry_loops.alternatives`)
 
     @property
     def reduced(self) -> tuple[str, ...]:
@@ -346,14 +347,14 @@ def canon(system: System, prog: P.Program) -> Canon:
     if not all(f.lo >= 0 and f.hi <= 255 for f in system.fields):
         why = "a state field does not fit in a byte"
         fams = [replace(f, reduced=False, why=f.why or why) for f in fams]
-    if system.model == "arm":
-        why = "the arm model keeps per-instruction fields outside the core's block"
+    if system.model in WEAK_MODELS:
+        why = f"the {system.model} model keeps per-instruction fields outside the core's block"
         fams = [replace(f, reduced=False, why=f.why or why) for f in fams]
     lay: Layout = system.meta["layout"]
     while True:
         todo = [f for f in fams if f.reduced]
         if not todo:
-            return Canon(None, tuple(fams))
+            return Canon(None, tuple(fams), system=system)
         plans = tuple(plan(lay, fam) for fam in todo)
         loops = tuple(None if f.loop is None else L.loop_plan(lay, prog, *f.loop) for f in todo)
         extra, why = _alternatives(system, todo, plans, loops)
@@ -366,7 +367,7 @@ def canon(system: System, prog: P.Program) -> Canon:
         lines += _family_source(blocks, f, ns, loops[f])
     lines.append("    return s")
     exec(compile("\n".join(lines), "<tlbcheck-symmetry>", "exec"), ns)
-    ext = None
+    ext = system
     if extra:
         meta = {**system.meta, "symloop": plans}
         ext = replace(system, commands=system.commands + tuple(extra), meta=meta)

@@ -32,6 +32,7 @@ from typing import Any
 from verifier.ir import program as P
 from verifier.ir.system import Command, Const, Expr, Field, Op, System, Table, conj, eq
 from verifier.machine.layout import Layout
+from verifier.run.compile import compile_system
 
 AFTER = 255  # `LoopPlan.first` of a pc after the loop
 
@@ -88,7 +89,7 @@ def find_loop(
         return f"{len(found)} loops over {family}[*] (lines {lines}); one is reduced, not more"
     if c in cores or _in_family(prog, c):
         return f"{where} runs on a core of a family"
-    if not lp.once:
+    if not _once(prog.cores[c], lp):
         return f"{where} can run more than once (inside `while`/`loop` or a handler)"
     if tuple(lp.cores) != tuple(cores):
         return f"{where} does not visit {family} in index order"
@@ -99,6 +100,21 @@ def find_loop(
                     f"{where}: {prog.cores[c].name} takes IPIs (a handler would save the loop's pc)"
                 )
     return c, lp
+
+
+def _once(core: P.Core, lp: P.ForLoop) -> bool:
+    """Whether the loop runs at most once: it is in the program (not a handler) and no
+    step from the loop or after it goes back to its start or before."""
+    if lp.starts[0] > core.program_end:
+        return False
+    for pc in range(lp.starts[0], core.program_end):
+        ins = core.code[pc]
+        nexts = {core.next[pc]}
+        if isinstance(ins, P.IBranch | P.IJump):
+            nexts.add(ins.target)
+        if min(nexts) <= lp.starts[0]:
+            return False
+    return True
 
 
 def _in_family(prog: P.Program, c: int) -> bool:
@@ -303,6 +319,18 @@ def swap_of(cmd: Command) -> tuple[int, int, int] | None:
     """(family, position, position) an alternative command swaps, None for a step of the
     program itself."""
     return dict(cmd.info).get("swap")
+
+
+def program_order(
+    system: System,
+) -> Callable[[list[int], int | None], tuple[list[int], int | None]]:
+    """`real_path` for the paths of a search of ``system`` (the identity when it has no
+    loop's alternatives)."""
+    plans = system.meta.get("symloop")
+    if not plans:
+        return lambda path, last: (path, last)
+    compiled = compile_system(system, packed=True)
+    return lambda path, last: real_path(system, compiled, plans, path, last)
 
 
 def real_path(

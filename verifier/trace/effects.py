@@ -21,6 +21,9 @@ State = tuple[int, ...]
 
 def pte_desc(pv: PteValue, prog: Program) -> str:
     if pv.frame < 0:
+        if pv.kept[0] >= 0:
+            perms = "".join(p for i, p in enumerate(PERMS) if pv.kept[1] & (1 << i))
+            return f"invalid {prog.frames[pv.kept[0]]} {perms}"
         return "invalid"
     perms = "".join(p for i, p in enumerate(PERMS) if pv.perms & (1 << i))
     return f"{prog.frames[pv.frame]} {perms}" + (" global" if pv.global_ else "")
