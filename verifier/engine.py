@@ -91,12 +91,14 @@ def explore_model(
         if ex.complete or ex.stopped or "state limit" not in ex.reason:
             return ex
     if engine in ("auto", "native"):
+        full = sym or canon(m.system, m.program)  # one program, reductions on or off (a
+        # loop's alternative commands fire only with symmetry on: symmetry_loops)
         try:
             ex = explore_native(
-                system,
+                searched(m, full),
                 budget=budget,
-                canon=sym or canon(m.system, m.program),  # one program, reductions on or off
-                reduction=red or reduction(system),
+                canon=full,
+                reduction=red or reduction(searched(m, full)),
                 symmetry=sym is not None,
                 por=ample is not None,
                 stop_at_first=search.stop_at_first,

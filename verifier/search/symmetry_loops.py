@@ -59,9 +59,12 @@ class LoopPlan:
 
 def c_sort(f: int, lp: LoopPlan, m: int, klen: int) -> list[str]:
     """The native search's `LoopPlan.start` and sort of the positions from there on (C
-    lines over the key rows ``key``, ``m`` of ``klen`` values, arrays ``LF<f>``/``LC<f>``)."""
+    lines over the key rows ``key``, ``m`` of ``klen`` values)."""
     ka, kb = lp.kinds
+    first, codes = (", ".join(map(str, t)) for t in (lp.first, lp.codes))
     return [
+        f"        static const uint8_t LF{f}[256] = {{{first}}};",
+        f"        static const uint8_t LC{f}[256] = {{{codes}}};",
         f"        int st = LF{f}[s[{lp.pc}]];",
         f"        if (st == 255) {{ st = 0; for (int x = {ka}; x < {kb}; x++)",
         f"            if (LC{f}[s[x]]) st = {m}; }}",
@@ -370,10 +373,12 @@ def real_path(
 
 
 def _step_between(system: System, compiled: Any, pre: bytes, post: bytes, cid: int) -> int:
-    """The lowest command of the program (no alternative) taking ``pre`` to ``post``."""
+    """The command of the program (no alternative) taking ``pre`` to ``post``: ``cid``'s
+    own step when it does, else the lowest."""
     succ: list[tuple[int, Any]] = []
     compiled.state_succ(pre, succ, [])
-    for c, n in sorted(succ, key=lambda x: x[0]):
+    base = dict(system.commands[cid].info).get("base", cid)
+    for c, n in sorted(succ, key=lambda x: (x[0] != base, x[0])):  # the step itself first
         if swap_of(system.commands[c]) is None and n is not None and bytes(n) == post:
             return c
     raise AssertionError(f"no step of the program matches command {cid} renamed")

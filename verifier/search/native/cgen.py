@@ -135,7 +135,8 @@ def _command(g: CGen, cmd: Command, known: Expr | None) -> list[str]:
     """One command's part of `successors`: its guard (less ``known``, the pc test of
     the switch case it is in), its checks, its successor."""
     guard = [c for c in _conjuncts(cmd.guard) if c != known]
-    lines = [f"    if ({' && '.join(g.cond(c) for c in guard) or '1'}) {{"]
+    alt = "sym_on && " if dict(cmd.info).get("swap") else ""  # symmetry_loops.alternatives
+    lines = [f"    if ({alt}{' && '.join(g.cond(c) for c in guard) or '1'}) {{"]
     fatal = any(ch.fatal for ch in cmd.checks)
     if fatal:
         lines.append("        int d = 0;")
@@ -234,12 +235,7 @@ def _canon_source(plans: Sequence[Sequence[Block]], loops: Sequence[Any] = ()) -
     block with kinds renamed, then its words), sorted (with a loop over the family, the
     positions from `LoopPlan.start` on), written back if the order changed (each
     position renaming the kinds back)."""
-    lines = [
-        _array("uint8_t", f"L{w}{f}", getattr(lp, a))
-        for f, lp in enumerate(loops)
-        if lp
-        for w, a in (("F", "first"), ("C", "codes"))
-    ]
+    lines = []
     for f, blocks in enumerate(plans):
         for k, b in enumerate(blocks):
             if b.table is not None:
