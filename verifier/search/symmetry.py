@@ -18,7 +18,9 @@ the unreduced search.
 Families whose code contains an `await` are not reduced: hang analysis follows
 one core's position along the edges of the explored graph, and an edge between
 two orbit representatives may rename the family's cores.
-"""
+
+A core looping over the family (`for c in cpu[*]`) names each instance in turn:
+`symmetry_loops.py` explores that loop in any order and keeps the family reduced."""
 
 from __future__ import annotations
 
