@@ -57,20 +57,17 @@ class LoopPlan:
         return n if any(self.codes[s[x]] for x in range(ka, kb)) else 0
 
 
-def c_sort(f: int, lp: LoopPlan, m: int, klen: int) -> list[str]:
-    """The native search's `LoopPlan.start` and sort of the positions from there on (C
-    lines over the key rows ``key``, ``m`` of ``klen`` values)."""
+def c_start(f: int, lp: LoopPlan, m: int, st: str) -> list[str]:
+    """C lines declaring ``st``: `LoopPlan.start` of the state ``s`` (``m`` members), for
+    the native search's canonical form of family ``f``."""
     ka, kb = lp.kinds
     first, codes = (", ".join(map(str, t)) for t in (lp.first, lp.codes))
     return [
         f"        static const uint8_t LF{f}[256] = {{{first}}};",
         f"        static const uint8_t LC{f}[256] = {{{codes}}};",
-        f"        int st = LF{f}[s[{lp.pc}]];",
-        f"        if (st == 255) {{ st = 0; for (int x = {ka}; x < {kb}; x++)",
-        f"            if (LC{f}[s[x]]) st = {m}; }}",
-        "        for (int x = 0; x < st; x++) ord[x] = x;",
-        f"        int moved = st < {m} ? sort_keys(&key[st][0], {m} - st, {klen}, ord + st) : 0;",
-        f"        for (int x = st; x < {m}; x++) ord[x] += st;",
+        f"        int {st} = LF{f}[s[{lp.pc}]];",
+        f"        if ({st} == {AFTER}) {{ {st} = 0; for (int x = {ka}; x < {kb}; x++)",
+        f"            if (LC{f}[s[x]]) {st} = {m}; }}",
     ]
 
 

@@ -33,9 +33,10 @@ from verifier.ir.system import (
     Table,
     interval,
 )
+from verifier.search.native.canon_c import array as _array
+from verifier.search.native.canon_c import canon_source, pack_canon_source
 from verifier.search.por import Reduction, condition_source
 from verifier.search.symmetry import Block
-from verifier.search.symmetry_loops import c_sort
 
 _ARITH = {"add": "+", "sub": "-", "mul": "*"}
 _CMP = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
@@ -101,12 +102,6 @@ class CGen:
         return [_array("int64_t", name, values) for values, name in self.tables.items()]
 
 
-def _array(ctype: str, name: str, values: Sequence[int]) -> str:
-    """A constant C array (one element at least: C has no empty arrays)."""
-    items = ", ".join(map(str, values)) or "0"
-    return f"static const {ctype} {name}[{max(len(values), 1)}] = {{{items}}};"
-
-
 def fits(system: System) -> str:
     """Why the System cannot run natively ("" when it can): a subexpression whose
     bounds leave 64-bit arithmetic, or a field outside 32 bits."""
@@ -149,7 +144,12 @@ def _command(g: CGen, cmd: Command, known: Expr | None) -> list[str]:
         body += "    "
     lines.append(f"{body}int32_t *n = NEXT({cmd.id});")
     for f, e in cmd.updates:
-        lines.append(f"{body}n[{f}] = (int32_t)({g.value(e)});")
+        info = g.fields[f]
+        lo, hi = interval(e, g.fields)
+        if info.lo <= lo and hi <= info.hi:  # within the field's range: no check
+            lines.append(f"{body}n[{f}] = (int32_t)({g.value(e)});")
+        else:  # the range is checked here, so packing need not check it
+            lines.append(f"{body}n[{f}] = ranged({g.value(e)}, {info.lo}, {info.hi}, {f});")
     if fatal:
         lines.append("        }")
     lines.append("    }")
@@ -206,15 +206,20 @@ def packing(fields: Sequence[FieldInfo]) -> Packing:
 
 
 def _packing_source(fields: Sequence[FieldInfo], pk: Packing) -> list[str]:
-    lines = [
-        "static int pack(const int32_t *s, uint8_t *out) {",
+    """pack/unpack; pack trusts the ranges (checked where a value is computed, `ranged`,
+    and for the initial state by `in_range`)."""
+    lines = ["static int in_range(const int32_t *s) {"]
+    for i, f in enumerate(fields):
+        lines.append(f"    if (s[{i}] < {f.lo} || s[{i}] > {f.hi}) return {i + 1};")
+    lines += ["    return 0;", "}"]
+    lines += [
+        "static void pack(const int32_t *s, uint8_t *out) {",
         f"    uint64_t w[{pk.words}] = {{0}};",
     ]
     for i, (f, (word, shift, bits)) in enumerate(zip(fields, pk.places, strict=True)):
-        lines.append(f"    if (s[{i}] < {f.lo} || s[{i}] > {f.hi}) return {i + 1};")
         if bits:
             lines.append(f"    w[{word}] |= (uint64_t)(s[{i}] - ({f.lo})) << {shift};")
-    lines += ["    memcpy(out, w, W);", "    return 0;", "}"]
+    lines += ["    memcpy(out, w, W);", "}"]
     lines += [
         "static void unpack(const uint8_t *in, int32_t *s) {",
         f"    uint64_t w[{pk.words}] = {{0}};",
@@ -226,55 +231,6 @@ def _packing_source(fields: Sequence[FieldInfo], pk: Packing) -> list[str]:
             lines.append(f"    s[{i}] = (int32_t)((w[{word}] >> {shift}) & {mask}u) + ({f.lo});")
         else:
             lines.append(f"    s[{i}] = {f.lo};")
-    lines.append("}")
-    return lines
-
-
-def _canon_source(plans: Sequence[Sequence[Block]], loops: Sequence[Any] = ()) -> list[str]:
-    """`symmetry.canon`'s sort, over int fields: per family, each instance's key (its
-    block with kinds renamed, then its words), sorted (with a loop over the family, the
-    positions from `LoopPlan.start` on), written back if the order changed (each
-    position renaming the kinds back)."""
-    lines = []
-    for f, blocks in enumerate(plans):
-        for k, b in enumerate(blocks):
-            if b.table is not None:
-                lines.append(_array("uint8_t", f"RN{f}_{k}", b.table))
-                lines.append(_array("uint8_t", f"BK{f}_{k}", b.inverse or b""))
-    lines.append("static void canon(int32_t *s) {")
-    if not plans:
-        lines.append("    (void)s;")
-    for f, blocks in enumerate(plans):
-        size = blocks[0].hi - blocks[0].lo
-        klen = size + len(blocks[0].words)
-        m = len(blocks)
-        lines.append("    {")
-        lines.append(f"        int32_t key[{m}][{klen}]; int ord[{m}];")
-        for k, b in enumerate(blocks):
-            ka, kb = b.kinds
-            lines.append(f"        for (int x = 0; x < {size}; x++) key[{k}][x] = s[{b.lo} + x];")
-            if b.table is not None:
-                lines.append(f"        for (int x = {ka - b.lo}; x < {kb - b.lo}; x++)")
-                lines.append(f"            key[{k}][x] = RN{f}_{k}[key[{k}][x]];")
-            for j, w in enumerate(b.words):
-                lines.append(f"        key[{k}][{size + j}] = s[{w}];")
-        lp = loops[f] if f < len(loops) else None
-        sort = [f"        int moved = sort_keys(&key[0][0], {m}, {klen}, ord);"]
-        lines += sort if lp is None else c_sort(f, lp, m, klen)
-        lines.append("        if (moved) {")
-        for k, b in enumerate(blocks):
-            ka, kb = b.kinds
-            lines.append(
-                f"            for (int x = 0; x < {size}; x++) s[{b.lo} + x] = key[ord[{k}]][x];"
-            )
-            if b.table is not None:
-                lines.append(
-                    f"            for (int x = {ka}; x < {kb}; x++) s[x] = BK{f}_{k}[s[x]];"
-                )
-            for j, w in enumerate(b.words):
-                lines.append(f"            s[{w}] = key[ord[{k}]][{size + j}];")
-        lines.append("        }")
-        lines.append("    }")
     lines.append("}")
     return lines
 
@@ -388,7 +344,8 @@ def source(
     ]
     tail = [
         *_packing_source(system.fields, pk),
-        *_canon_source(plans, loops),
+        *canon_source(plans, system.fields, loops),
+        *pack_canon_source(plans, system.fields, pk.places, pk.words, loops),
         *_por_source(system, red),
     ]
     head, marker, rest = runtime.partition("/* @@ generated @@ */")
