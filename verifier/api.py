@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from verifier.engine import Explore, Search, depth_done, explore_model, searched_order, shortest
+from verifier.engine import Explore, Search, depth_done, explore_model, searched, shortest, unloop
 from verifier.lang.ast import ExpectDecl
 from verifier.lang.checked import ALL_MODELS, MODELS, CheckedSpec
 from verifier.lang.frontend import load
@@ -54,7 +54,7 @@ def traces_of(
     out = []
     for kind in sorted(ex.found if kinds is None else kinds):
         f = ex.found[kind]
-        path, last = searched_order(ex, m)(ex.path(f.state), None if kind == "hang" else f.command)
+        path, last = unloop(ex, m)(ex.path(f.state), None if kind == "hang" else f.command)
         if last is None:
             final = tb.hang_problem(f.core, f.await_pc, ex.state(f.state), f.stuck)
         else:
@@ -192,8 +192,7 @@ def _check_explicit(
     keywords such as `ClusterSearch.explore`), then a shortest trace per kind found."""
     sym = canon(m.system, m.program) if search.symmetry else None
     # --stop-at-first promises a shortest trace to the first problem of the search
-    system = (sym.system if sym else None) or m.system  # with a loop's alternatives
-    red = reduction(system) if search.por and not search.stop_at_first else None
+    red = reduction(searched(m, sym)) if search.por and not search.stop_at_first else None
     ample = red.ample if red is not None and red.sites else None
     notes: list[str] = []
     ex = explore_model(m, budget, search, sym, red, notes, run=run)

@@ -131,7 +131,7 @@ def bitstate_bits(mb: float | None, budget: Budget) -> int:
     return max(1 << 16, int(mb * 8 * 2**20))
 
 
-def searched_order(ex: Any, m: Model) -> Callable[[list[int], int | None], Any]:
+def unloop(ex: Any, m: Model) -> Callable[[list[int], int | None], Any]:
     """What turns a path of search ``ex`` of ``m`` into one of the user's program
     (`symmetry_loops.program_order`: a loop's alternatives renamed back)."""
     return program_order(getattr(ex, "system", None) or m.system)
