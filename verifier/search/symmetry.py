@@ -47,7 +47,7 @@ class Family:
     words: tuple[tuple[int, ...], ...]  # per instance: addresses of the words it owns
     reduced: bool
     why: str  # why not reduced ("" when reduced)
-    loop: tuple[int, P.ForLoop] | None = None  # the core looping over it, and its loop
+    loop: tuple[int, tuple[P.ForLoop, ...]] | None = None  # the core looping over it, its loops
 
 
 def _instances(prog: P.Program) -> dict[str, list[tuple[int, int]]]:
@@ -147,7 +147,7 @@ def _why_not(
     prog: P.Program,
     cores: list[int],
     owned: dict[int, tuple[int, ...]],
-    loop: tuple[int, P.ForLoop] | None,
+    loop: tuple[int, tuple[P.ForLoop, ...]] | None,
 ) -> str:
     """Why permuting ``cores`` is not a symmetry of ``prog`` ("" when it is); with
     ``loop``, of ``prog`` with that loop visiting the family in any order."""
@@ -190,7 +190,7 @@ def _why_not(
     return ""
 
 
-def _masked(prog: P.Program, loop: tuple[int, P.ForLoop]) -> tuple[P.Core, ...]:
+def _masked(prog: P.Program, loop: tuple[int, tuple[P.ForLoop, ...]]) -> tuple[P.Core, ...]:
     x, lp = loop
     return tuple(L.mask(c, lp) if i == x else c for i, c in enumerate(prog.cores))
 

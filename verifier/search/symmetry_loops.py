@@ -57,49 +57,34 @@ class LoopPlan:
         return n if any(self.codes[s[x]] for x in range(ka, kb)) else 0
 
 
-def c_start(f: int, lp: LoopPlan, m: int, st: str) -> list[str]:
-    """C lines declaring ``st``: `LoopPlan.start` of the state ``s`` (``m`` members), for
-    the native search's canonical form of family ``f``."""
-    ka, kb = lp.kinds
-    first, codes = (", ".join(map(str, t)) for t in (lp.first, lp.codes))
-    return [
-        f"        static const uint8_t LF{f}[256] = {{{first}}};",
-        f"        static const uint8_t LC{f}[256] = {{{codes}}};",
-        f"        int {st} = LF{f}[s[{lp.pc}]];",
-        f"        if ({st} == {AFTER}) {{ {st} = 0; for (int x = {ka}; x < {kb}; x++)",
-        f"            if (LC{f}[s[x]]) {st} = {m}; }}",
-    ]
-
-
 def find_loop(
     prog: P.Program, family: str, cores: Sequence[int]
-) -> tuple[int, P.ForLoop] | str | None:
-    """The one loop over ``family`` and its core; None when there is none; why not when
-    it cannot be reduced."""
-    found = [
-        (c, lp) for c, core in enumerate(prog.cores) for lp in core.loops if lp.family == family
-    ]
-    found = [(c, lp) for c, lp in found if lp.starts[0] != lp.end]  # an empty body names nobody
-    if not found:
+) -> tuple[int, tuple[P.ForLoop, ...]] | str | None:
+    """The core looping over ``family`` and its loops (in code order); None when there
+    is none; why not when they cannot be reduced."""
+    found = [(c, lp) for c, core in enumerate(prog.cores) for lp in core.loops]
+    found = [(c, lp) for c, lp in found if lp.family == family and lp.starts[0] != lp.end]
+    if not found:  # (an empty body names nobody)
         return None
-    c, lp = found[0]
-    where = f"{prog.cores[c].name}'s `for` over {family}[*] at line {lp.span.line}"
-    if len(found) > 1:
-        lines = ", ".join(str(lp.span.line) for _, lp in found)
-        return f"{len(found)} loops over {family}[*] (lines {lines}); one is reduced, not more"
+    c = found[0][0]
+    lps = tuple(sorted((lp for _, lp in found), key=lambda lp: lp.starts[0]))
+    where = f"{prog.cores[c].name}'s `for` over {family}[*] at line {lps[0].span.line}"
+    if len({x for x, _ in found}) > 1:
+        names = ", ".join(sorted({prog.cores[x].name for x, _ in found}))
+        return f"{names} loop over {family}[*]: one core's loops are reduced, not more"
     if c in cores or _in_family(prog, c):
         return f"{where} runs on a core of a family"
-    if not _once(prog.cores[c], lp):
-        return f"{where} can run more than once (inside `while`/`loop` or a handler)"
-    if tuple(lp.cores) != tuple(cores):
-        return f"{where} does not visit {family} in index order"
-    for core in prog.cores:
-        for ins in core.code:
-            if isinstance(ins, P.IIpi) and c in ins.targets:
-                return (
-                    f"{where}: {prog.cores[c].name} takes IPIs (a handler would save the loop's pc)"
-                )
-    return c, lp
+    if any(b.starts[0] < a.end for a, b in pairwise(lps)):
+        return f"{where} holds another loop over {family}[*]"
+    for lp in lps:
+        if not _once(prog.cores[c], lp):
+            at = f"the `for` over {family}[*] at line {lp.span.line}"
+            return f"{at} can run more than once (inside `while`/`loop` or a handler)"
+        if tuple(lp.cores) != tuple(cores):
+            return f"{where} does not visit {family} in index order"
+    if any(isinstance(i, P.IIpi) and c in i.targets for core in prog.cores for i in core.code):
+        return f"{where}: {prog.cores[c].name} takes IPIs (a handler would save the loop's pc)"
+    return c, lps
 
 
 def _once(core: P.Core, lp: P.ForLoop) -> bool:
@@ -122,15 +107,19 @@ def _in_family(prog: P.Program, c: int) -> bool:
     return name.endswith("]") and "[" in name
 
 
-def mask(core: P.Core, lp: P.ForLoop) -> P.Core:
-    """``core`` with the loop's iterations blanked (what must be symmetric on its own)."""
-    code = tuple(
-        P.ISkip(i.span, "") if lp.starts[0] <= pc < lp.end else i for pc, i in enumerate(core.code)
-    )
+def mask(core: P.Core, lps: Sequence[P.ForLoop]) -> P.Core:
+    """``core`` with the loops' iterations blanked (what must be symmetric on its own)."""
+    inside = {pc for lp in lps for pc in range(lp.starts[0], lp.end)}
+    code = tuple(P.ISkip(i.span, "") if pc in inside else i for pc, i in enumerate(core.code))
     return replace(core, code=code)
 
 
-def copies_why(
+def copies_why(prog: P.Program, x: int, lps: Sequence[P.ForLoop], *rest: Any) -> str:
+    """`_copy_why` of each loop ("" when every one passes)."""
+    return next((w for lp in lps if (w := _copy_why(prog, x, lp, *rest))), "")
+
+
+def _copy_why(
     prog: P.Program,
     x: int,
     lp: P.ForLoop,
@@ -172,17 +161,22 @@ def copies_why(
     return ""
 
 
-def loop_plan(lay: Layout, prog: P.Program, x: int, lp: P.ForLoop) -> LoopPlan:
-    """The plan of a loop that passed `find_loop` and `copies_why`."""
+def loop_plan(lay: Layout, prog: P.Program, x: int, lps: Sequence[P.ForLoop]) -> LoopPlan:
+    """The plan of loops that passed `find_loop` and `copies_why`: the first picks the
+    order (in its iteration k positions 0..k are pinned); from its end to the last
+    loop's every position is (the later loops follow that order); after them, none."""
     first = bytearray(256)
+    lp, n = lps[0], len(lps[0].starts)
     for pc in range(256):
-        if pc >= lp.end:
+        if pc >= lps[-1].end:
             first[pc] = AFTER
+        elif pc >= lp.end:
+            first[pc] = n
         elif pc >= lp.starts[0]:
             first[pc] = max(k for k, st in enumerate(lp.starts) if st <= pc) + 1
     codes = bytearray(256)
     cf = lay.cores[x]
-    for pc in range(lp.starts[0], lp.end):
+    for pc in (pc for lp in lps for pc in range(lp.starts[0], lp.end)):
         ins = prog.cores[x].code[pc]
         if isinstance(ins, P.IStore):
             codes[ins.addr + 1] = 1
@@ -226,17 +220,18 @@ def alternatives(
     system: System,
     fam: int,
     x: int,
-    lp: P.ForLoop,
+    lps: Sequence[P.ForLoop],
     blocks: Sequence[Any],
     plan: LoopPlan,
     nid: int,
     handlers: int,
 ) -> tuple[list[Command], str]:
-    """The alternative commands of the loop (``blocks``: the family's `symmetry.Block`s),
-    or why the loop cannot be reduced after all.  ``handlers``: where ``x``'s handler
-    code starts (its end of program), code that never runs (`find_loop`)."""
+    """The alternative commands of the first loop, the one that picks the order
+    (``blocks``: the family's `symmetry.Block`s), or why it cannot be reduced after all.
+    ``handlers``: where ``x``'s handler code starts (its end of program), code that
+    never runs (`find_loop`)."""
     out: list[Command] = []
-    n = len(blocks)
+    n, lp = len(blocks), lps[0]
     for cmd in system.commands:
         if cmd.core != x:
             continue

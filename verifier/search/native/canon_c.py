@@ -19,7 +19,21 @@ from collections.abc import Sequence
 
 from verifier.ir.system import FieldInfo
 from verifier.search.symmetry import Block
-from verifier.search.symmetry_loops import LoopPlan, c_start
+from verifier.search.symmetry_loops import AFTER, LoopPlan
+
+
+def c_start(f: int, lp: LoopPlan, m: int, st: str) -> list[str]:
+    """C lines declaring ``st``: `LoopPlan.start` of the state ``s`` (``m`` members), for
+    the native search's canonical form of family ``f``."""
+    ka, kb = lp.kinds
+    first, codes = (", ".join(map(str, t)) for t in (lp.first, lp.codes))
+    return [
+        f"        static const uint8_t LF{f}[256] = {{{first}}};",
+        f"        static const uint8_t LC{f}[256] = {{{codes}}};",
+        f"        int {st} = LF{f}[s[{lp.pc}]];",
+        f"        if ({st} == {AFTER}) {{ {st} = 0; for (int x = {ka}; x < {kb}; x++)",
+        f"            if (LC{f}[s[x]]) {st} = {m}; }}",
+    ]
 
 
 def array(ctype: str, name: str, values: Sequence[int]) -> str:
