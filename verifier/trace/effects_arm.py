@@ -102,13 +102,15 @@ def _use(fx: Effects, cmd: Command, pre: State, post: State) -> str:
 
     i = cmd.get("at") if cmd.site is None else cmd.site
     tr = pre[_arm(fx, cmd.core).tr[i]]
+    handler = fx.prog.cores[cmd.core].fault_entry >= 0
+    then = "goes to its fault handler" if handler else "stops"
     if cmd.action == "stop":
-        return "the core stops at its earlier fault"
+        return f"the core {then} at its earlier fault"
     pv = fx.wid_of(tr)
     page = fx.prog.pages[cmd.get("page")]
     if cmd.action == "fault":
         kind = "translation" if pv.frame < 0 else "permission"
-        stops = ", the core stops" if fx.lay.arm[cmd.core].fault is not None else ""
+        stops = f", the core {then}" if fx.lay.arm[cmd.core].fault is not None else ""
         return f"{kind} fault on {page} (translation read: {pte_desc(pv, fx.prog)}){stops}"
     frame = fx.prog.frames[pv.frame]
     return f"{page} -> {frame}: access reaches frame {frame}" + data_text(fx, cmd, pre, post)
