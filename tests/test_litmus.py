@@ -269,7 +269,7 @@ HEAD = "AArch64 t\n{ 0:X1=a; 0:X2=pte_a; 0:X3=(oa:phy_b); 1:X1=a; }\nP0 | P1 ;\n
         (
             "CBZ W0,L9 | NOP",
             "0:X0=0",
-            "4:8: error: a branch to L9, not to the next instruction, is outside",
+            "4:1: error: CBZ to L9, a label this thread does not have (CBZ W0,L9)",
         ),
         (
             "TLBI ASIDE1IS,X1 | NOP",
