@@ -5,12 +5,12 @@ it reaches the frame (race checks, data) or faults; a fatal fault stops the core
 from __future__ import annotations
 
 from verifier.ir import program as P
-from verifier.ir.system import Expr, Field, disj, eq, ite, ne, op
+from verifier.ir.system import Expr, Field, conj, disj, eq, ite, ne, op
 from verifier.machine.context import Ctx, Rule, Site
 from verifier.machine.layout import C, pte_wid
 from verifier.machine.layout_arm import ArmCore
 from verifier.machine.rules_arm import ACCESS_BIT, InOrder, arm, data, performed, window
-from verifier.machine.rules_race import races
+from verifier.machine.rules_race import asid_reuse, races
 
 
 def translation_reads(ctx: Ctx, c: int, i: int, ins: P.IAccess) -> None:
@@ -88,6 +88,10 @@ def access(site: Site, ins: P.IAccess) -> None:
         if a.fault is not None:
             r.guard.append(ne(Field(a.fault), i + 1))
         races(ctx, r, v, bit, entry, ts, a.tr[i])
+        tagged = op("not", lay.is_global(pte_wid(entry)))
+        for s in range(len(ctx.prog.spaces)):
+            here = conj(eq(Field(lay.cores[c].space), s), tagged)
+            asid_reuse(ctx, r, s, bit, entry, ts, a.tr[i], here)
         data(ctx, c, r, ins, entry)
         release(ctx, c, r, i)
         site.emit(r, "access", f"{v}")
