@@ -83,6 +83,7 @@ def check_spec(
     cluster: str | None = None,
     workers: int | None = None,
     hash_compact: bool = False,
+    bitstate: float | None = None,
 ) -> Result:
     """One spec under one model.  Limits (states, seconds, MB) end the run as
     `inconclusive`, in whichever phase they are reached; the clock starts at
@@ -104,7 +105,15 @@ def check_spec(
             if engine == "smt":
                 return _check_smt(m, budget, start, depth=depth, prove=prove, phase=phase)
             s = Search(
-                symmetry, por, stop_at_first, progress, engine, cluster, workers, hash_compact
+                symmetry,
+                por,
+                stop_at_first,
+                progress,
+                engine,
+                cluster,
+                workers,
+                hash_compact,
+                bitstate,
             )
             if cluster is not None:
                 return _check_cluster(m, budget, start, s)
@@ -158,6 +167,7 @@ def _check_smt(
             phase=tell,
             limit=budget.timeout,
             max_memory=budget.max_memory,
+            poll=budget.check,
         )
         return replace(settle(r, m.system), coverage=SMT_COVERAGE)
     except LimitReached as limit:

@@ -19,6 +19,7 @@ from verifier.search.symmetry import Canon, canon
 
 ENGINES = ("auto", "native", "explicit", "smt")
 Explore = Callable[..., Any]  # `explicit.explore`, or a search with its keywords
+BITSTATE_MB = 1024  # --bitstate's array at most, unless sized (2^33 bits)
 NATIVE_AFTER = 20_000  # `auto`: states the Python search may take before the native one runs
 
 
@@ -36,6 +37,7 @@ class Search:
     cluster: str | None = None  # a Ray address: the search spread over its workers
     workers: int | None = None  # partitions on the cluster (default: one per CPU)
     hash_compact: bool = False  # native: states kept as 64-bit hashes (see `hashed`)
+    bitstate: float | None = None  # native: MB of SPIN's bit array, no state table (0: auto)
 
 
 def explore_model(
@@ -77,9 +79,11 @@ def explore_model(
         note(notes, "native search not used: no C compiler (cc, gcc or clang) found")
     if engine == "auto" and budget.max_states is not None and budget.max_states <= NATIVE_AFTER:
         engine = "explicit"
-    if search.hash_compact and engine == "explicit":
-        note(notes, "no hash compaction: only the native search has it (this search is exact)")
-    if engine == "auto" and not search.hash_compact:
+    lossy = search.hash_compact or search.bitstate is not None
+    if lossy and engine == "explicit":
+        what = "bitstate" if search.bitstate is not None else "hash compaction"
+        note(notes, f"no {what}: only the native search has it (this search is exact)")
+    if engine == "auto" and not lossy:
         ex = python(replace(budget, max_states=NATIVE_AFTER))
         if ex.complete or ex.stopped or "state limit" not in ex.reason:
             return ex
@@ -96,8 +100,9 @@ def explore_model(
                 stop_when=stop_when,
                 progress=search.progress,
                 hash_compact=search.hash_compact,
+                bitstate=bitstate_bits(search.bitstate, budget),
             )
-            return hashed(ex) if search.hash_compact else ex
+            return hashed(ex) if lossy else ex
         except NativeUnavailable as why:
             note(notes, f"native search not used: {why}")
         except RuntimeError as bug:  # the compiler or the program failed: a bug, said so
@@ -105,13 +110,34 @@ def explore_model(
     return python(budget)
 
 
+def bitstate_bits(mb: float | None, budget: Budget) -> int:
+    """The bit array's size for ``--bitstate MB`` (0: half of ``--max-memory``, at most
+    `BITSTATE_MB`); 0 when bitstate is off."""
+    if mb is None:
+        return 0
+    if not mb:
+        mb = min(budget.max_memory / 2, BITSTATE_MB) if budget.max_memory else BITSTATE_MB
+    return max(1 << 16, int(mb * 8 * 2**20))
+
+
 def hashed(ex: NativeExploration) -> NativeExploration:
-    """A search with hash compaction says plainly what its `safe` is worth."""
-    if ex.complete:
-        ex.reason = (
-            f"hash compaction: a state may have been omitted, with probability at most "
-            f"{ex.omission:.1g}; `safe`, and every kind not found, hold up to that probability"
+    """A search with hash compaction or bitstate says plainly what its `safe` is worth."""
+    if not ex.complete:
+        return ex
+    if ex.bitstate is None:
+        how = "hash compaction"
+    else:
+        nbits, k, nset = ex.bitstate
+        how = (
+            f"bitstate: {nbits / 8 / 2**20:.4g} MB of bits, {k} per state, "
+            f"{100 * nset / nbits:.2g}% of them set"
         )
+    ex.reason = (
+        f"{how}: a state may have been omitted, with probability at most {ex.omission:.1g}; "
+        "`safe`, and every kind not found, hold only up to that probability"
+    )
+    if ex.hangs_skipped:
+        ex.reason += "; hangs were not looked for (bitstate keeps no graph to analyse awaits on)"
     return ex
 
 

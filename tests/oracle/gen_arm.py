@@ -18,7 +18,9 @@ class GenArm:
     def __init__(self, seed: int) -> None:
         self.r = random.Random(seed)
         self.regs = ["r", "s"]
-        self.spaces = seed % 4 == 3  # two spaces sharing ASID 1 (keeps other seeds' specs)
+        # two-level pages (docs/page-tables.md), drawn apart so older seeds keep their specs
+        self.two = random.Random(seed * 7 + 1).random() < 0.35
+        self.spaces = seed % 4 == 3 and not self.two  # two spaces sharing ASID 1
 
     def pick(self, *xs: str) -> str:
         return self.r.choice(xs)
@@ -50,8 +52,20 @@ class GenArm:
                 ),
                 f"free {self.pick('A', 'B')}",
                 "skip",
+                *self.levels(p),
             ]
         )
+
+    def levels(self, p: str) -> list[str]:
+        """Two-level statements: dir stores, freeing a table, leaf-only `tlbi`."""
+        if not self.two:
+            return []
+        return [
+            f"dir D := {self.pick('T', 'U', 'invalid')}",
+            f"free {self.pick('T', 'U')}",
+            self.pick(f"tlbi {p} leaf", f"tlbi is {p} leaf"),
+            f"tlbi is {p} leaf",
+        ]
 
     def body(self) -> list[str]:
         r = self.r
@@ -69,12 +83,19 @@ class GenArm:
         """``family``: the last core becomes a family of two instances of one body (for
         symmetry reduction under `arm`)."""
         r = self.r
-        lines = ["frame A = 1, B = 2, C", "var x : 0..3 = 0"]
+        lines = ["frame A = 1, B = 2, C", "page V -> A rw", "page W -> C r", "var x : 0..3 = 0"]
+        if self.two:
+            lines[1:3] = [
+                "table T, U",
+                "dir D -> T",
+                "page V at D[0] -> A rw",
+                "page W at D[1] -> C r",
+            ]
         if self.spaces:
-            lines += ["space P asid 1 { page V -> A rw; page W -> C r }"]
-            lines += ["space Q asid 1 { page V -> B rw; page W -> C r }"]
-        else:
-            lines += ["page V -> A rw", "page W -> C r"]
+            lines[1:3] = [
+                "space P asid 1 { page V -> A rw; page W -> C r }",
+                "space Q asid 1 { page V -> B rw; page W -> C r }",
+            ]
         n = r.randint(2, 3)
         for c in range(n):
             name = "u[1..2]" if family and c == n - 1 else f"c{c}"

@@ -20,7 +20,7 @@ from verifier.api import (
 from verifier.cli import common as cli
 from verifier.cli.cost import cost_line
 from verifier.engine import ENGINES
-from verifier.lang.checked import MODELS, CheckedSpec
+from verifier.lang.checked import ALL_MODELS, MODELS, CheckedSpec
 from verifier.lang.diagnostics import SpecError
 from verifier.report import files
 from verifier.report.render_text import render_text
@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("files", nargs="+", metavar="FILE")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--model", choices=MODELS, help="memory model (default: the spec's `model`)")
+    g.add_argument("--model", choices=ALL_MODELS, help="memory model (default: the spec's `model`)")
     g.add_argument("--all-models", action="store_true", help="check under sc, tso and pso")
     g.add_argument(
         "--expected-models",
@@ -63,12 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "auto (default): explicit for a small state space, native beyond it; "
         "smt: z3 bounded model checking",
     )
-    p.add_argument(
-        "--hash-compact",
-        action="store_true",
-        help="native search: keep each state as a 64-bit hash (8 bytes); `safe` then holds "
-        "up to the omission probability the result states",
-    )
+    _add_storage_options(p)
     p.add_argument(
         "--depth",
         type=cli.natural,
@@ -99,6 +94,30 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("-q", "--quiet", action="store_true", help="print verdict lines only")
     p.add_argument("--no-color", action="store_true", help="never colour the output")
     p.set_defaults(func=run)
+
+
+def _add_storage_options(p: argparse.ArgumentParser) -> None:
+    """How the native search keeps its states: exactly, as hashes, or as bits."""
+    p.add_argument(
+        "--hash-compact",
+        action="store_true",
+        help="native search: keep each state as a 64-bit hash (8 bytes); `safe` then holds "
+        "up to the omission probability the result states",
+    )
+    p.add_argument(
+        "--bitstate",
+        action="store_true",
+        help="native search: SPIN's supertrace, no state table, only a bit array (3 bits "
+        "per state); `safe` then holds up to the omission probability the result states, "
+        "and hangs are not looked for",
+    )
+    p.add_argument(
+        "--bitstate-mb",
+        type=cli.amount,
+        metavar="MB",
+        help="size of --bitstate's bit array (implies --bitstate; default: half of "
+        "--max-memory, or of the default memory limit)",
+    )
 
 
 def _models(args: argparse.Namespace, checked_model: str, expected: list[str]) -> list[str]:
@@ -222,6 +241,7 @@ def _check_one(
             cluster=args.cluster,
             workers=args.workers,
             hash_compact=args.hash_compact,
+            bitstate=args.bitstate_mb or (0.0 if args.bitstate else None),
         )
     except KeyboardInterrupt:
         progress.done()

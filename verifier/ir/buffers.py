@@ -19,11 +19,12 @@ from collections.abc import Iterator
 import networkx as nx
 
 from verifier.ir import program as P
+from verifier.ir.lower_riscv import buffered_kind
 
 FALLBACK = 4  # the capacity where no bound exists (reaching it is reported)
 MAX_DELIVERIES = 64  # more IPIs than this at one core counts as unbounded
 
-BUFFERED = (P.IStore, P.IPte, P.IIpi, P.IDir)
+BUFFERED = (P.IStore, P.IPte, P.IIpi, P.IDir, P.ISlot)
 
 
 def weight(ins: P.Instr) -> int | None:
@@ -31,9 +32,14 @@ def weight(ins: P.Instr) -> int | None:
     buffer is empty."""
     if isinstance(ins, P.IAtomic) or (isinstance(ins, P.IFence) and ins.kind == "full"):
         return None
-    if isinstance(ins, P.IBarrier) and ins.kind != "isb":
+    if (isinstance(ins, P.IBarrier) and ins.kind != "isb") or isinstance(ins, P.ISfence):
+        return None
+    rv = buffered_kind(ins) if isinstance(ins, P.IRvFence) else None
+    if rv == "full":
         return None
     if isinstance(ins, BUFFERED) or (isinstance(ins, P.IFence) and ins.kind == "release"):
+        return 1
+    if rv == "release":
         return 1
     return 0
 

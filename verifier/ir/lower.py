@@ -9,27 +9,25 @@ from dataclasses import dataclass, field
 from verifier.ir import program as P
 from verifier.ir.flat import LowerError, fold, resolve_next, source_text
 from verifier.ir.limits import MAX_INSTRUCTIONS, too_big, unrolled_size
-from verifier.ir.lower_decls import Tables, lower_spaces, lower_tables, lower_words, tables
+from verifier.ir.lower_decls import (
+    Tables,
+    lower_spaces,
+    lower_tables,
+    lower_words,
+    pte_regs,
+    tables,
+)
 from verifier.ir.lower_litmus import attach_litmus
+from verifier.ir.lower_riscv import lower_riscv
+from verifier.ir.lower_tables import lower_slot_write, lower_table_read
 from verifier.lang import ast
 from verifier.lang.checked import DEFAULT_RANGE, CheckedSpec, CoreInstance, Ref
 from verifier.lang.span import Span
 
 _BINOPS = {
-    "+": "add",
-    "-": "sub",
-    "*": "mul",
-    "/": "div",
-    "%": "mod",
-    "==": "eq",
-    "!=": "ne",
-    "<": "lt",
-    "<=": "le",
-    ">": "gt",
-    ">=": "ge",
-    "&&": "and",
-    "||": "or",
-}
+    "+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod", "==": "eq", "!=": "ne",
+    "<": "lt", "<=": "le", ">": "gt", ">=": "ge", "&&": "and", "||": "or",
+}  # fmt: skip
 
 
 class _NotOnThisCore(Exception):
@@ -112,7 +110,13 @@ class _CoreLowerer:
                 return P.LWord(self.word(n, i))
             case ast.PteRead(page=ref, field=f):
                 space, page = self.page(ref)
+                self.t.whole = self.t.whole or not f
                 return P.LPte(space, page, f)
+            case ast.PteLit(value=v):
+                self.t.whole = True
+                return P.LConst(self.t.pte_number(v))
+            case ast.SlotRead() | ast.DirRead():
+                return lower_table_read(self, e)
             case ast.Unary(op=o, operand=a):
                 return P.LUn("neg" if o == "-" else "not", self.expr(a))
             case ast.Binary(op=o, left=a, right=b):
@@ -189,6 +193,8 @@ class _CoreLowerer:
             self.control(s)
         elif isinstance(s, _TRANSLATION):
             self.translation(s)
+        elif isinstance(s, ast.RvFence | ast.Sfence):
+            lower_riscv(self, s)
         else:
             self.instruction(s)
 
@@ -197,10 +203,17 @@ class _CoreLowerer:
         checks."""
         sp = s.span
         match s:
+            case ast.PteWrite(page=ref, value=ast.Name(name=n)):
+                space, page = self.page(ref)
+                src = self.reg(n)  # its wids come once every PTE value is known (_pte_regs)
+                self.t.whole = True
+                self.emit(lambda a, b: P.IPte(a, b, space, page, -1, src), sp)
             case ast.PteWrite(page=ref, value=v):
                 space, page = self.page(ref)
                 wid = self.t.pte_value(v, source_text(self.t.lines, sp), sp)
-                self.emit(lambda a, b: P.IPte(a, b, space, page, wid), sp)
+                self.emit(lambda a, b: P.IPte(a, b, space, page, wid, None, (wid,)), sp)
+            case ast.SlotWrite():
+                lower_slot_write(self, s)
             case ast.Assign(target=tgt, value=v):
                 val = self.expr(v)
                 if self.is_word(tgt):
@@ -251,14 +264,17 @@ class _CoreLowerer:
                 self.emit(lambda a, b: P.IFlushAsid(a, b, asid), sp)
             case ast.FlushAll():
                 self.emit(lambda a, b: P.IFlushAll(a, b), sp)
-            case ast.Access(kind=access_kind, page=ref, dest=d, value=v):
+            case ast.Access(kind=access_kind, page=ref, dest=d, value=v, order=o, via=via):
                 _, page = self.page(ref)
                 dest = self.reg(d.name) if d is not None else None
                 val = self.expr(v) if v is not None else None
-                self.emit(lambda a, b: P.IAccess(a, b, access_kind, page, dest, val), sp)
-            case ast.Tlbi(scope="page", broadcast=bc, page=ref) if ref is not None:
+                deps = tuple(self.reg(n.name) for n in via)
+                self.emit(
+                    lambda a, b: P.IAccess(a, b, access_kind, page, dest, val, o, deps), sp
+                )
+            case ast.Tlbi(scope="page", broadcast=bc, page=ref, leaf=leaf) if ref is not None:
                 space, page = self.page(ref)
-                self.emit(lambda a, b: P.ITlbi(a, b, "page", bc, space, page), sp)
+                self.emit(lambda a, b: P.ITlbi(a, b, "page", bc, space, page, leaf=leaf), sp)
             case ast.Tlbi(scope="asid", broadcast=bc, space=name) if name is not None:
                 asid = self.t.spec.spaces[self.t.spaces[name]].asid
                 self.emit(lambda a, b: P.ITlbi(a, b, "asid", bc, asid=asid), sp)
@@ -326,18 +342,9 @@ class _CoreLowerer:
 
 _CONTROL = (ast.If, ast.While, ast.Loop, ast.Repeat, ast.For)
 _TRANSLATION = (
-    ast.Invlpg,
-    ast.FlushAsid,
-    ast.FlushAll,
-    ast.Tlbi,
-    ast.Access,
-    ast.Switch,
-    ast.Free,
-    ast.Complete,
-    ast.DirWrite,
-    ast.CopyFrame,
-    ast.ZeroFrame,
-)
+    ast.Invlpg, ast.FlushAsid, ast.FlushAll, ast.Tlbi, ast.Access, ast.Switch, ast.Free,
+    ast.Complete, ast.DirWrite, ast.CopyFrame, ast.ZeroFrame,
+)  # fmt: skip
 
 
 def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Program:
@@ -345,29 +352,15 @@ def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Progr
     t = tables(spec, check)
     lower_words(t)
     spaces = lower_spaces(t)
-    lcores = [_lower_core(t, ci, inst) for ci, inst in enumerate(spec.cores)]
+    lcores = pte_regs(t, [_lower_core(t, ci, inst) for ci, inst in enumerate(spec.cores)])
     handlers = tuple(P.Handler(h.name, h.params, h.param_kinds, h.span) for h in spec.handlers)
     levels = lower_tables(t)
     prog = P.Program(
-        spec.title,
-        spec.file,
-        spec.source,
-        spec.params,
-        spec.walker,
-        spec.ipi,
-        spec.buffer,
-        spec.frames,
-        spec.pages,
-        tuple(spaces),
-        tuple(t.words),
-        tuple(lcores),
-        handlers,
-        tuple(t.pte_values),
-        spec.flushes,
-        *levels,
-        frame_data=spec.frame_data,
-        ad=spec.ad,
-    )
+        spec.title, spec.file, spec.source, spec.params, spec.walker, spec.ipi, spec.buffer,
+        spec.frames, spec.pages, tuple(spaces), tuple(t.words), tuple(lcores), handlers,
+        tuple(t.pte_values), spec.flushes, *levels, frame_data=spec.frame_data, ad=spec.ad,
+        pte_keys=tuple(t.pte_keys),
+    )  # fmt: skip
     return attach_litmus(prog, spec)
 
 
@@ -386,15 +379,18 @@ def _lower_core(t: Tables, ci: int, inst: CoreInstance) -> P.Core:
         lc.block(h.body)
         ret = lc.emit(lambda a, b: P.IReturn(a, b), h.span)
         lc.code[ret] = P.IReturn(h.span, f"return from {h.name}")
+    lc.in_handler = False
+    fault = (len(lc.code), *_fault_code(lc, inst)) if inst.fault is not None else (-1, -1)
     code, nexts = resolve_next(lc.code)
     return P.Core(
-        inst.name,
-        t.spaces[inst.space],
-        tuple(code),
-        nexts,
-        tuple(entries),
-        end,
-        tuple(lc.regs),
-        tuple(lc.hregs),
-        DEFAULT_RANGE,
-    )
+        inst.name, t.spaces[inst.space], tuple(code), nexts, tuple(entries), end,
+        tuple(lc.regs), tuple(lc.hregs), DEFAULT_RANGE, *fault,
+    )  # fmt: skip
+
+
+def _fault_code(lc: _CoreLowerer, inst: CoreInstance) -> tuple[int]:
+    """The `on fault` code after the program's end, ending in its own IEnd."""
+    lc.block(inst.fault or ())
+    end = lc.emit(lambda a, b: P.IEnd(a, b), inst.span)
+    lc.code[end] = P.IEnd(inst.span, "end of the fault handler")
+    return (end,)

@@ -5,7 +5,7 @@ once) and every space's initial page table."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from verifier.ir import program as P
@@ -35,23 +35,41 @@ class Tables:
     word_index: dict[tuple[str, int | None], int] = field(default_factory=dict)  # (var, core)
     pte_values: list[P.PteValue] = field(default_factory=list)
     pte_index: dict[tuple[object, ...], int] = field(default_factory=dict)
+    pte_keys: list[tuple[object, ...]] = field(default_factory=list)  # PTE values by number
+    whole: bool = False  # whole PTE values are read, written in expressions or stored from registers
     dirs: dict[str, int] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)  # the source's lines, split once
     emitted: int = 0  # instructions over all cores, bounded by MAX_INSTRUCTIONS
     check: Callable[[], None] | None = None  # the run's time and memory budget
 
     def pte_value(self, value: ast.PteValue, text: str, span: Span | None) -> int:
+        return self.add_pte(self.value_of(value, text, span))
+
+    def value_of(self, value: ast.PteValue, text: str, span: Span | None) -> P.PteValue:
         if isinstance(value, ast.Invalid):
-            v = P.PteValue(-1, 0, False, text, span)
-        else:
-            v = P.PteValue(
-                self.frames[value.frame], perm_bits(value.perms), value.global_, text, span
-            )
-        key = (v.frame, v.perms, v.global_, v.text, v.span)
+            kept = (-1, 0)
+            if value.kept is not None:
+                kept = (self.frames[value.kept.frame], perm_bits(value.kept.perms))
+            return P.PteValue(-1, 0, False, text, span, kept)
+        return P.PteValue(
+            self.frames[value.frame], perm_bits(value.perms), value.global_, text, span
+        )
+
+    def add_pte(self, v: P.PteValue) -> int:
+        key = (v.frame, v.perms, v.global_, v.kept, v.text, v.span)
         if key not in self.pte_index:
             self.pte_index[key] = len(self.pte_values)
             self.pte_values.append(v)
+        if v.key not in self.pte_keys:
+            self.pte_keys.append(v.key)
         return self.pte_index[key]
+
+    def pte_number(self, value: ast.PteValue) -> int:
+        """The number of a PTE value written in an expression (docs/arm64.md §1)."""
+        key = self.value_of(value, "", None).key
+        if key not in self.pte_keys:
+            self.pte_keys.append(key)
+        return self.pte_keys.index(key) + 1
 
 
 def tables(spec: CheckedSpec, check: Callable[[], None] | None) -> Tables:
@@ -132,3 +150,20 @@ def lower_tables(t: Tables) -> tuple[Any, ...]:
     zero = t.pte_value(ast.Invalid(), "an entry of a zeroed table page", None)
     leaves = tuple(tuple(given.get((k, i), zero) for i in range(slots)) for k in range(len(tables)))
     return tables, dirs, slots, tuple(walks), leaves
+
+def pte_regs(t: Tables, cores: list[P.Core]) -> list[P.Core]:
+    """Once every PTE value of the spec is numbered: each `pte V := r` gets one wid per
+    PTE value r may hold, and registers range over those numbers (docs/arm64.md §1)."""
+    if not t.whole:
+        return cores
+    out = []
+    for core in cores:
+        code = list(core.code)
+        for pc, ins in enumerate(code):
+            if isinstance(ins, P.IPte) and ins.src is not None:
+                wids = tuple(t.add_pte(P.PteValue(*k[:3], ins.text, ins.span, k[3]))  # type: ignore[arg-type]
+                             for k in list(t.pte_keys))  # fmt: skip
+                code[pc] = replace(ins, wid=wids[0], wids=wids)
+        hi = max(core.reg_range[1], len(t.pte_keys))
+        out.append(replace(core, code=tuple(code), reg_range=(core.reg_range[0], hi)))
+    return out

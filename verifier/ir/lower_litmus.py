@@ -10,6 +10,8 @@ from dataclasses import replace
 from verifier.ir import final as F
 from verifier.ir import program as P
 from verifier.ir.flat import LowerError
+from verifier.ir.lower_decls import perm_bits
+from verifier.lang import ast
 from verifier.lang import final as L
 from verifier.lang.checked import CheckedSpec
 
@@ -50,7 +52,18 @@ def _term(prog: P.Program, t: L.FReg | L.FData | L.FNum) -> F.PReg | F.PData | L
             return F.PReg(c, regs.index(r) if r in regs else None)
         case L.FData(frame=f):
             return F.PData(prog.frames.index(f))
+        case L.FPte(value=v):
+            key = _pte_key(prog, v)
+            return L.FNum(prog.pte_keys.index(key) + 1 if key in prog.pte_keys else -1)
     return t
+
+
+def _pte_key(prog: P.Program, v: ast.Mapping | ast.Invalid) -> tuple[object, ...]:
+    """The key (`PteValue.key`) of a PTE value written in the condition."""
+    if isinstance(v, ast.Invalid):
+        kept = _pte_key(prog, v.kept) if v.kept is not None else (-1, 0)
+        return (-1, 0, False, kept[:2])
+    return (prog.frames.index(v.frame), perm_bits(v.perms), v.global_, (-1, 0))
 
 
 def _prop(prog: P.Program, p: L.FProp) -> F.PProp:

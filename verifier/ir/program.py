@@ -10,6 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from verifier.ir.final import PFinal
+from verifier.ir.program_decls import Dir as Dir
+from verifier.ir.program_decls import Handler as Handler
+from verifier.ir.program_decls import PteValue as PteValue
+from verifier.ir.program_decls import Space as Space
+from verifier.ir.program_decls import Word as Word
 from verifier.lang.span import Span
 
 # ---------------------------------------------------------------- expressions
@@ -54,15 +59,32 @@ PageOp = int | LReg
 
 @dataclass(frozen=True)
 class LPte:
-    """`pte(V).field`: a read of page ``page``'s PTE in ``space`` (None: the current one),
-    as the running core sees it (docs/page-tables.md)."""
+    """`pte(V).field`: page ``page``'s PTE in ``space`` (None: current), as the core sees it."""
 
     space: int | None
     page: PageOp
     field: str  # present | read | write | exec | global | young | dirty
 
 
-LExpr = LConst | LReg | LWord | LUn | LBin | LPte
+@dataclass(frozen=True)
+class LSlot:
+    """`pte(T[i]).field`: a read of slot ``slot`` of table ``table`` (an index into
+    Program.tables) as the running core sees it; a freed table is a `freed-table` race."""
+
+    table: int
+    slot: int
+    field: str
+
+
+@dataclass(frozen=True)
+class LDir:
+    """`dir(D).present`: 1 when upper-level entry ``dir`` is valid in the core's view."""
+
+    dir: int
+    field: str
+
+
+LExpr = LConst | LReg | LWord | LUn | LBin | LPte | LSlot | LDir
 
 
 def page_arg(page: int, space: int | None, npages: int) -> int:
@@ -87,8 +109,22 @@ class Instr:
 
 @dataclass(frozen=True)
 class IPte(Instr):
+    """`pte V := value`; `pte V := r` (``src``) stores wids[k-1] if r holds PTE value k."""
+
     space: int | None  # None: the core's current space
     page: PageOp
+    wid: int  # index into Program.pte_writes
+    src: LReg | None = None
+    wids: tuple[int, ...] = ()  # every value it may store
+
+
+@dataclass(frozen=True)
+class ISlot(Instr):
+    """`pte T[i] := ...`: a store to slot ``slot`` of table ``table`` (an index into
+    Program.tables), linked or not."""
+
+    table: int
+    slot: int
     wid: int  # index into Program.pte_writes
 
 
@@ -168,13 +204,14 @@ class IFlushAll(Instr):
 
 @dataclass(frozen=True)
 class IAccess(Instr):
-    """An access through translation; `r := read V` loads the frame's data word into
-    ``dest``, `write V := e` stores ``value`` into it (docs/arm64.md)."""
+    """An access through translation; `r := read V` / `write V := e` (docs/arm64.md)."""
 
     kind: str  # read | write | exec
     page: PageOp
     dest: LReg | None = None
     value: LExpr | None = None
+    order: str = ""  # '' | acquire | acquire_pc | release
+    via: tuple[LReg, ...] = ()  # the registers of the address (a dependency)
 
 
 @dataclass(frozen=True)
@@ -187,10 +224,30 @@ class IBarrier(Instr):
 
 @dataclass(frozen=True)
 class ITlbi(Instr):
-    """`tlbi [is] V | asid P | all`: ``scope`` page | asid | all; ``broadcast`` for `is`."""
+    """`tlbi [is] V [leaf] | asid P | all` (``leaf``: last level only; docs/arm64.md)."""
 
     scope: str
     broadcast: bool
+    space: int | None = None
+    page: PageOp = 0
+    asid: int = 0
+    leaf: bool = False
+
+
+@dataclass(frozen=True)
+class IRvFence(Instr):
+    """`fence PRED, SUCC` (docs/riscv.md): accesses ``pred`` before ``succ`` ('r', 'w', 'rw')."""
+
+    pred: str
+    succ: str
+
+
+@dataclass(frozen=True)
+class ISfence(Instr):
+    """`sfence.vma` (docs/riscv.md): ``scope`` all | asid | page; a page's ``space`` None
+    covers every ASID and global entries, else only that space's ASID, not global."""
+
+    scope: str
     space: int | None = None
     page: PageOp = 0
     asid: int = 0
@@ -199,8 +256,7 @@ class ITlbi(Instr):
 @dataclass(frozen=True)
 class ICtrl(Instr):
     """A control dependency on ``regs`` that branches nowhere (a litmus `CBNZ` to the next
-    label): under `arm` it orders later stores, `tlbi`s and `isb`s after the loads of
-    those registers."""
+    label): under `arm` it orders later stores, `tlbi`s and `isb`s after their loads."""
 
     regs: tuple[LReg, ...]
 
@@ -256,8 +312,8 @@ class ISkip(Instr):
 
 @dataclass(frozen=True)
 class IFail(Instr):
-    """A statement that cannot execute on this core (e.g. `seen[self]` in a handler running
-    on a core outside `seen`'s family): reaching it is a `range` problem."""
+    """A statement this core cannot execute (`seen[self]` in a handler on a core outside
+    `seen`'s family): reaching it is a `range` problem."""
 
     message: str
 
@@ -276,51 +332,6 @@ class IEnd(Instr):
 
 
 @dataclass(frozen=True)
-class Word:
-    name: str
-    lo: int
-    hi: int
-    init: int
-    owner: str | None = None  # the core a family variable's word belongs to (`seen[cpu[1]]`)
-
-
-@dataclass(frozen=True)
-class Space:
-    name: str
-    asid: int
-    entries: tuple[int, ...]  # per page: the wid of its initial PTE value
-
-
-@dataclass(frozen=True)
-class PteValue:
-    """A PTE value a write or declaration stores (``frame`` -1: invalid)."""
-
-    frame: int
-    perms: int  # bit 1 r, 2 w, 4 x
-    global_: bool
-    text: str
-    span: Span | None
-
-
-@dataclass(frozen=True)
-class Dir:
-    """An upper-level entry: its space and initial table (an index into Program.tables;
-    -1: invalid)."""
-
-    name: str
-    space: int
-    init: int
-
-
-@dataclass(frozen=True)
-class Handler:
-    name: str
-    params: tuple[str, ...]
-    param_kinds: tuple[str, ...]
-    span: Span
-
-
-@dataclass(frozen=True)
 class Core:
     name: str
     space: int  # starting space
@@ -331,6 +342,8 @@ class Core:
     regs: tuple[str, ...]
     hregs: tuple[str, ...]
     reg_range: tuple[int, int]
+    fault_entry: int = -1  # where the `on fault` code starts, after the handlers' (-1: none)
+    fault_end: int = -1  # pc of its IEnd
 
 
 @dataclass(frozen=True)
@@ -360,6 +373,7 @@ class Program:
     fatal: bool = False  # a fault stops its core (herd's `fatal`; `.litmus` input)
     ad: str = "none"  # 'hardware': the walker sets accessed/dirty bits
     final: PFinal | None = None  # a litmus test's final condition (ir/final.py)
+    pte_keys: tuple[tuple[object, ...], ...] = ()  # PTE value k (1-based) has key [k - 1]
 
     def walk(self, space: int, page: int) -> tuple[int, int] | None:
         """(dir, slot) of a two-level page, None for a one-level one."""

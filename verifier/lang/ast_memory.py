@@ -4,6 +4,9 @@ entries, PTE reads and frame contents.  ``ast.py`` re-exports them (every node i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from typing import Any
 
 from verifier.lang.ast_base import Ident, Node, PageRef
 
@@ -33,10 +36,47 @@ class DirWrite(Node):
 
 @dataclass(frozen=True)
 class PteRead(Node):
-    """`pte(V).present`: one field of V's PTE as the running core sees it (a shared read)."""
+    """`pte(V).present`: one field of V's PTE as the running core sees it (a shared read);
+    ``field`` empty: `pte(V)`, the whole PTE value (docs/arm64.md §1, PTE values)."""
 
     page: PageRef
     field: str
+
+
+@dataclass(frozen=True)
+class SlotWrite(Node):
+    """`pte T[i] := A rw` / `pte T[i] := invalid`: a store to slot ``index`` of table
+    ``table`` itself, linked or not (filling a table, moving entries)."""
+
+    table: str
+    index: Any  # ast.Expr, a constant
+    value: Any  # ast.PteValue
+
+
+@dataclass(frozen=True)
+class SlotRead(Node):
+    """`pte(T[i]).present`: one field of slot ``index`` of table ``table`` as the running
+    core sees it (a lockless read of a table page: GUP-fast)."""
+
+    table: str
+    index: Any  # ast.Expr, a constant
+    field: str
+
+
+@dataclass(frozen=True)
+class DirRead(Node):
+    """`dir(D).present`: whether upper-level entry D is valid as the running core sees it."""
+
+    dir: str
+    field: str
+
+
+@dataclass(frozen=True)
+class PteLit(Node):
+    """`(A rw)`, `(invalid)`, `(invalid A rw)`: a PTE value in an expression, compared
+    with a register holding one (docs/arm64.md §1)."""
+
+    value: Any  # ast.Mapping | ast.Invalid
 
 
 @dataclass(frozen=True)

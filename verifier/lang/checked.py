@@ -14,7 +14,8 @@ from verifier.lang.final import Litmus
 from verifier.lang.span import Span
 
 MODELS = ("sc", "tso", "pso")  # what `expect` without `under` and --all-models cover
-ALL_MODELS = (*MODELS, "arm")  # every model a spec may name (docs/arm64.md)
+ALL_MODELS = (*MODELS, "arm", "riscv")  # every model a spec may name (docs/arm64.md, riscv.md)
+WEAK_MODELS = ("arm", "riscv")  # models with the out-of-order window (machine/window.py)
 DEFAULT_SPACE = "default"  # the implicit space when no `space` is declared
 DEFAULT_RANGE = (0, 15)
 
@@ -74,6 +75,7 @@ class CoreInstance:
     space: str  # the space it starts in
     body: tuple[ast.Stmt, ...]
     span: Span
+    fault: tuple[ast.Stmt, ...] | None = None  # `on fault { ... }`
 
 
 @dataclass(frozen=True)

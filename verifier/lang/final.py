@@ -10,6 +10,7 @@ satisfies ``prop``), ``~exists`` (none does), ``forall`` (every one does)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from verifier.lang.span import NOSPAN, Span
 
@@ -31,6 +32,14 @@ class FNum:
 
 
 @dataclass(frozen=True)
+class FPte:
+    """A PTE value written in the condition (`ast.Mapping` or `ast.Invalid`), compared
+    with a register holding one (docs/arm64.md §1: the number of that value)."""
+
+    value: Any
+
+
+@dataclass(frozen=True)
 class FFault:
     """Core ``core`` stopped at a fault of one of the statements at ``at`` (their spans);
     ``at`` empty: at any statement."""
@@ -42,8 +51,8 @@ class FFault:
 @dataclass(frozen=True)
 class FCmp:
     op: str  # '==' | '!='
-    left: FReg | FData | FNum
-    right: FReg | FData | FNum
+    left: FReg | FData | FNum | FPte
+    right: FReg | FData | FNum | FPte
 
 
 @dataclass(frozen=True)

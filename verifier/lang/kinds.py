@@ -63,11 +63,12 @@ def value_exprs(s: ast.Stmt) -> Iterator[ast.Expr | ast.Target]:
             yield e
         case ast.Repeat(count=e):
             yield e
-        case ast.Access(dest=d, value=v):
+        case ast.Access(dest=d, value=v, via=via):
             if d is not None:
                 yield d
             if v is not None:
                 yield v
+            yield from via
         case ast.Ipi(targets=ts):
             yield from ts
     if isinstance(s, ast.Atomic) and s.dest is not None:
@@ -92,7 +93,9 @@ def _uses(h: ast.HandlerDecl, kinds: dict[str, dict[str, str]]) -> Iterator[tupl
     """(name, kind) for every use of a bare name in `h` that decides a kind. A page use
     wins over a value use (the checker then reports the value use)."""
     for s in walk(h.body):
-        page = getattr(s, "page", None) if isinstance(s, (*PAGE_STMTS, ast.Tlbi)) else None
+        page = (
+            getattr(s, "page", None) if isinstance(s, (*PAGE_STMTS, ast.Tlbi, ast.Sfence)) else None
+        )
         if page is not None and page.space is None:
             yield page.page, "page"
         for e in value_exprs(s):

@@ -7,8 +7,8 @@ fault of the instruction labelled L0 (never, when that instruction does not acce
 from __future__ import annotations
 
 from verifier.lang import litmus_ast as L
-from verifier.lang.final import FAnd, FBool, FCmp, FData, FFault, FNot, FNum, FOr, FProp, FReg
-from verifier.lang.litmus_instr import Symbols, ThreadOut
+from verifier.lang.final import FAnd, FBool, FCmp, FData, FFault, FNot, FNum, FOr, FProp, FPte, FReg
+from verifier.lang.litmus_instr import Symbols, ThreadOut, check_desc, pte_of
 from verifier.lang.span import Span
 
 
@@ -38,6 +38,8 @@ def _eq(p: L.Eq, syms: Symbols, threads: dict[int, ThreadOut], err: type[Excepti
     loc = p.loc
     if isinstance(loc, L.Mem) and loc.kind == "pte":
         raise err(loc.span, "a condition on a page-table entry is outside the litmus subset")
+    if isinstance(loc, L.Reg) and isinstance(p.value, L.Desc):
+        return _desc_eq(p, loc, p.value, syms, threads, err)
     if not isinstance(p.value, L.Int):
         raise err(
             p.value.span, "a condition on an address or a descriptor is outside the litmus subset"
@@ -50,6 +52,29 @@ def _eq(p: L.Eq, syms: Symbols, threads: dict[int, ThreadOut], err: type[Excepti
     else:
         left = FData(syms.frame(syms.page(loc.name)))
     return FCmp("!=" if p.negated else "==", left, FNum(p.value.value))
+
+
+def _desc_eq(
+    p: L.Eq, loc: L.Reg, d: L.Desc, syms: Symbols, threads: dict[int, ThreadOut], err: type
+) -> FProp:
+    """``1:X5=(oa:phy_y,valid:0)``: a register compared with a descriptor. A register
+    holding a loaded PTE value compares its number (docs/arm64.md §1); one still holding
+    the descriptor it started with compares now; one holding a number never equals a
+    descriptor."""
+    th = threads.get(loc.proc)
+    if th is None:
+        raise err(loc.span, f"the test has no thread P{loc.proc}")
+    if not isinstance(d.get("oa"), L.Sym):
+        raise err(d.span, "a descriptor in the condition names its output address (oa:...)")
+    check_desc(d, syms, err)
+    value = pte_of(d, "", syms)
+    held = th.env.get(loc.reg)
+    if held.kind == "ptev":
+        return FCmp("!=" if p.negated else "==", FReg(f"P{loc.proc}", loc.reg), FPte(value))
+    if held.kind == "desc" and held.desc is not None and held.desc.get("oa") is None:
+        raise err(p.span, f"P{loc.proc}:{loc.reg} starts with a descriptor without an oa")
+    same = held.kind == "desc" and held.desc is not None and pte_of(held.desc, "", syms) == value
+    return FBool(same != p.negated)
 
 
 def _fault(

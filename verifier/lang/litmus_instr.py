@@ -13,11 +13,21 @@ from dataclasses import dataclass, field
 
 from verifier.lang import ast
 from verifier.lang import litmus_ast as L
-from verifier.lang.span import NOSPAN, Span
+from verifier.lang.litmus_arith import (
+    ARITH_OPS,
+    Env,
+    Static,
+    data_of,
+    lower_arith,
+    offset,
+    reg_name,
+)
+from verifier.lang.span import Span
 
 FULL = {"SY", "ISH", "OSH", "NSH"}
 BY_PAGE = {"VAE1", "VAAE1", "VALE1", "VAALE1"}
 ALL = {"VMALLE1", "ALLE1", "VMALLS12E1"}
+LOADS = {"LDR": "", "LDAR": "acquire", "LDAPR": "acquire_pc"}
 ACQ_REL = {"LDAR", "LDAPR", "STLR", "LDARB", "STLRB", "LDAXR", "STLXR"}
 ATOMICS = {"SWP", "SWPAL", "SWPL", "SWPA", "CAS", "CASAL", "CASA", "CASL", "LDADD", "LDSET"}
 ATOMICS |= {"LDCLR", "STCLR", "STADD", "STSET", "LDXR", "STXR", "LDADDAL"}
@@ -31,6 +41,8 @@ class Symbols:
     pages: list[str] = field(default_factory=list)
     frames: list[str] = field(default_factory=list)
     descs: dict[str, list[L.Desc | None]] = field(default_factory=dict)  # values each PTE takes
+    pte_loads: bool = False  # an LDR of a page-table entry
+    reg_stores: bool = False  # an STR of a loaded PTE value to a page-table entry
 
     def fault_types(self, page: str, kind: str) -> set[str]:
         """The fault types (herd7's MMU:...) an access of ``kind`` to ``page`` can take."""
@@ -60,46 +72,36 @@ class Symbols:
 
 def pte_of(d: L.Desc, page: str, syms: Symbols) -> ast.PteValue:
     """A descriptor as a `.tlb` PTE value: invalid unless valid and af are set (an
-    access-flag fault is not cached either, like a translation fault); writable when the
-    dirty bit is set (without hardware dirty-bit management, db:0 is read-only); the
-    output address defaults to the page's own frame."""
+    access-flag fault is not cached either, like a translation fault), keeping its output
+    address and permissions (`invalid A rw`); writable when the dirty bit is set (without
+    hardware dirty-bit management, db:0 is read-only); the output address defaults to
+    the page's own frame."""
 
     def flag(key: str) -> int:
         v = d.get(key)
         return v.value if isinstance(v, L.Int) else 0 if key == "dbm" else 1
 
-    if not flag("valid") or not flag("af"):
-        return ast.Invalid(span=d.span)
     oa = d.get("oa")
     frame = syms.frame(oa.name) if isinstance(oa, L.Sym) else syms.frame(page)
-    return ast.Mapping(frame, "rw" if flag("db") else "r", span=d.span)
+    mapping = ast.Mapping(frame, "rw" if flag("db") else "r", span=d.span)
+    if not flag("valid") or not flag("af"):  # the rest is kept (whole-value comparisons)
+        return ast.Invalid(mapping, span=d.span)
+    return mapping
 
 
-@dataclass
-class Static:
-    """What a register holds when the lowering knows it: ``kind`` is 'int' (data with a
-    known initial value), 'va' (the address of page ``page``), 'pte' (the address of
-    its entry), 'page' (its page number), 'desc' (a descriptor) or 'data'."""
-
-    kind: str
-    page: str = ""
-    value: int = 0
-    desc: L.Desc | None = None
-    span: Span = NOSPAN
-
-
-@dataclass
-class Env:
-    regs: dict[str, Static] = field(default_factory=dict)
-
-    def get(self, reg: str) -> Static:
-        if reg in ("XZR", "WZR"):
-            return Static("int")
-        return self.regs.get(reg, Static("int"))
-
-
-def reg_name(op: L.Operand) -> str:
-    return "X" + op.text[1:] if op.text[0] in "WX" and op.text[1:].isdigit() else op.text
+def check_desc(d: L.Desc, syms: Symbols, err: type[Exception]) -> None:
+    """The fields of descriptor ``d`` are within the subset: ``oa`` a physical page,
+    ``valid``, ``af``, ``db``, ``dbm`` 0 or 1."""
+    for key, v in d.fields:
+        if key == "oa":
+            if not (isinstance(v, L.Sym) and v.kind == "pa"):
+                raise err(v.span, "a descriptor's oa is a physical page (phy_x or PA(x))")
+            syms.frame(v.name)
+        elif key in ("valid", "af", "db", "dbm"):
+            if not isinstance(v, L.Int) or v.value not in (0, 1):
+                raise err(v.span, f"descriptor field {key} is 0 or 1")
+        else:
+            raise err(d.span, f"descriptor field '{key}' is outside the litmus subset")
 
 
 @dataclass
@@ -112,6 +114,7 @@ class ThreadOut:
     labels: dict[str, tuple[Span, str | None, str]] = field(default_factory=dict)
     accesses: list[tuple[Span, str, str]] = field(default_factory=list)  # span, page, kind
     ctrl: list[tuple[Span, tuple[str, ...]]] = field(default_factory=list)
+    flags: tuple[ast.Expr, ast.Expr, bool] | None = None  # the last CMP's operands
 
     def fail(self, node: L.LNode, message: str) -> Exception:
         return self.err(node.span, message)
@@ -128,7 +131,11 @@ class ThreadOut:
     def address(self, i: L.Instr, m: L.Operand) -> Static:
         if len(m.parts) == 2 and m.parts[1].kind == "imm" and int(m.parts[1].text[1:], 0) == 0:
             pass
-        elif len(m.parts) != 1 or m.parts[0].kind != "reg":
+        elif (
+            not 1 <= len(m.parts) <= 3
+            or m.parts[0].kind != "reg"
+            or (len(m.parts) > 1 and m.parts[1].kind != "reg")
+        ):
             raise self.fail(m, f"an address with an offset ({m.text}) is outside the litmus subset")
         s = self.env.get(reg_name(m.parts[0]))
         if s.kind not in ("va", "pte"):
@@ -145,11 +152,13 @@ class ThreadOut:
             self.labels[label] = (i.span, page, kind)
 
 
-def lower_thread(th: L.Thread, env: Env, syms: Symbols, err: type[Exception]) -> ThreadOut:
+def lower_thread(
+    th: L.Thread, env: Env, syms: Symbols, err: type[Exception], setup: bool = True
+) -> ThreadOut:
     """Thread ``th`` lowered: its statements (``out``), its labels (span of the
     instruction, page it accesses), its accesses, its control dependencies."""
     t = ThreadOut(th, env, syms, err)
-    for reg, s in sorted(env.regs.items(), key=lambda kv: int(kv[0][1:])):
+    for reg, s in sorted(env.regs.items(), key=lambda kv: int(kv[0][1:])) if setup else ():
         if s.kind == "int" and s.value != 0:
             t.out.append(
                 ast.Assign(ast.Name(reg, span=s.span), ast.Num(s.value, span=s.span), span=s.span)
@@ -164,27 +173,39 @@ def lower_thread(th: L.Thread, env: Env, syms: Symbols, err: type[Exception]) ->
 def _instr(t: ThreadOut, i: L.Instr, next_labels: tuple[str, ...]) -> None:
     sp = i.span
     op = i.op
-    if op == "LDR":
+    if op in LOADS:
         dst, m = t.args(i, "rm")
         s = t.address(i, m)
-        if s.kind == "pte":
-            raise t.fail(i, f"a load of a page-table entry ({i.text}) is outside the litmus subset")
+        via = offset(t, i, m)
+        if s.kind == "pte" and (via or op != "LDR"):
+            raise t.fail(
+                i, f"this load of a page-table entry is outside the litmus subset ({i.text})"
+            )
         d = reg_name(dst)
+        if s.kind == "pte":  # the whole entry as a PTE value (docs/arm64.md §1)
+            t.syms.pte_loads = True
+            t.env.regs[d] = Static("ptev")
+            read = ast.PteRead(ast.PageRef(None, s.page, span=sp), "", span=sp)
+            t.emit(i, ast.Assign(ast.Name(d, span=dst.span), read, span=sp))
+            return
         t.env.regs[d] = Static("data")
-        t.emit(
-            i,
-            ast.Access(
-                "read", ast.PageRef(None, s.page, span=sp), ast.Name(d, span=dst.span), span=sp
-            ),
-            s.page,
-        )
-    elif op == "STR":
+        ref, name = ast.PageRef(None, s.page, span=sp), ast.Name(d, span=dst.span)
+        t.emit(i, ast.Access("read", ref, name, order=LOADS[op], via=via, span=sp), s.page)
+    elif op in ("STR", "STLR"):
         _store(t, i)
+    elif op in ARITH_OPS:
+        lower_arith(t, i)
     elif op == "MOV":
         _mov(t, i)
     elif op == "LSR":
         d, n, imm = t.args(i, "rri")
         s = t.env.get(reg_name(n))
+        if s.kind in ("int", "data"):  # data: a shift right is a division
+            shift = ast.Num(1 << int(imm.text[1:], 0), span=imm.span)
+            value = ast.Binary("/", data_of(t, n), shift, span=sp)
+            t.env.regs[reg_name(d)] = Static("data")
+            t.emit(i, ast.Assign(ast.Name(reg_name(d), span=d.span), value, span=sp))
+            return
         if s.kind not in ("va", "pte") or int(imm.text[1:], 0) != 12:
             raise t.fail(i, f"only LSR Xd,Xn,#12 of an address (a page number) is read ({i.text})")
         # the page number of a PTE's address names no page of the test (a TLBI of it: skip)
@@ -232,7 +253,15 @@ def _store(t: ThreadOut, i: L.Instr) -> None:
     v = t.env.get(reg_name(src))
     sp = i.span
     ref = ast.PageRef(None, s.page, span=sp)
+    via = offset(t, i, m)
+    if s.kind == "pte" and v.kind == "ptev" and not via and i.op == "STR":  # a PTE value loaded
+        t.syms.reg_stores = True
+        t.emit(i, ast.PteWrite(ref, ast.Name(reg_name(src), span=src.span), span=sp))
+        return
     if s.kind == "pte":
+        if via or i.op == "STLR":
+            what = "with an offset register" if via else "by a release store"
+            raise t.fail(i, f"a page-table store {what} is outside the litmus subset ({i.text})")
         if v.kind != "desc" or v.desc is None:
             raise t.fail(
                 i, f"{src.text} holds no known descriptor for the page-table store ({i.text})"
@@ -243,16 +272,8 @@ def _store(t: ThreadOut, i: L.Instr) -> None:
     if v.kind not in ("int", "data"):
         raise t.fail(i, f"{src.text} holds an address or a descriptor, stored as data ({i.text})")
     value_expr = data_of(t, src)
-    t.emit(i, ast.Access("write", ref, None, value_expr, span=sp), s.page)
-
-
-def data_of(t: ThreadOut, r: L.Operand) -> ast.Expr:
-    """The data register ``r`` as an expression: its name once the thread has set it, else
-    its value (0: never set, or the zero register)."""
-    s = t.env.get(reg_name(r))
-    if s.kind == "data":
-        return ast.Name(reg_name(r), span=r.span)
-    return ast.Num(s.value, span=r.span)
+    order = "release" if i.op == "STLR" else ""
+    t.emit(i, ast.Access("write", ref, None, value_expr, order, via, span=sp), s.page)
 
 
 def _mov(t: ThreadOut, i: L.Instr) -> None:
@@ -271,9 +292,9 @@ def _mov(t: ThreadOut, i: L.Instr) -> None:
         return
     d, s = t.args(i, "rr")
     src = t.env.get(reg_name(s))
-    if src.kind in ("int", "data"):
+    if src.kind in ("int", "data", "ptev"):
         rhs = data_of(t, s)
-        t.env.regs[reg_name(d)] = Static("data")
+        t.env.regs[reg_name(d)] = Static("ptev" if src.kind == "ptev" else "data")
         t.emit(i, ast.Assign(ast.Name(reg_name(d), span=d.span), rhs, span=i.span))
     else:
         t.env.regs[reg_name(d)] = src
@@ -311,7 +332,9 @@ def _tlbi(t: ThreadOut, i: L.Instr) -> None:
         # herd7 reads the register as a page number: it names no page of the test
         t.emit(i, ast.Skip(span=sp))
         return
-    t.emit(i, ast.Tlbi("page", broadcast, ast.PageRef(None, s.page, span=sp), span=sp))
+    leaf = base in ("VALE1", "VAALE1")  # last level only (herd7: no walk caches, no difference)
+    ref = ast.PageRef(None, s.page, span=sp)
+    t.emit(i, ast.Tlbi("page", broadcast, ref, leaf=leaf, span=sp))
 
 
 def _ctrl(t: ThreadOut, i: L.Instr, next_labels: tuple[str, ...]) -> None:

@@ -23,7 +23,15 @@ from verifier.lang.checked import CheckedSpec
 from verifier.lang.diagnostics import Diagnostic, SpecError
 from verifier.lang.final import Final, FProp, Litmus
 from verifier.lang.litmus_final import lower_condition
-from verifier.lang.litmus_instr import Env, Static, Symbols, ThreadOut, lower_thread, pte_of
+from verifier.lang.litmus_instr import (
+    Env,
+    Static,
+    Symbols,
+    ThreadOut,
+    check_desc,
+    lower_thread,
+    pte_of,
+)
 from verifier.lang.litmus_parse import parse_litmus
 from verifier.lang.span import Span
 
@@ -64,16 +72,26 @@ def lower_litmus(t: L.LitmusTest) -> tuple[ast.Spec, Litmus]:
     data: dict[str, int] = {}
     for item in t.init:
         _initial(item, syms, envs, ptes, data)
-    cores: list[ast.Decl] = []
+    cores: list[ast.CoreDecl] = []
     threads: dict[int, ThreadOut] = {}
     ctrl: list[tuple[Span, tuple[str, ...]]] = []
-    for th in t.threads:
-        if th.handler:
-            raise Unstated(th.span, f"fault handlers (P{th.proc}.F) are outside the litmus subset")
-        out = lower_thread(th, envs[th.proc], syms, Unstated)
-        cores.append(ast.CoreDecl(f"P{th.proc}", None, None, None, tuple(out.out), span=th.span))
-        threads[th.proc] = out
+    for th in sorted(t.threads, key=lambda th: th.handler):  # a handler after its thread
+        if th.handler and th.proc not in threads:
+            raise Unstated(th.span, f"a fault handler P{th.proc}.F without a thread P{th.proc}")
+        out = lower_thread(th, envs[th.proc], syms, Unstated, setup=not th.handler)
+        if th.handler:  # the `on fault` code of its thread's core (docs/arm64.md §4)
+            k = next(j for j, d in enumerate(cores) if d.name == f"P{th.proc}")
+            cores[k] = replace(cores[k], fault=tuple(out.out))
+            threads[th.proc].labels.update(out.labels)
+            threads[th.proc].accesses += out.accesses
+        else:
+            core = ast.CoreDecl(f"P{th.proc}", None, None, None, tuple(out.out), span=th.span)
+            cores.append(core)
+            threads[th.proc] = out
         ctrl += out.ctrl
+    if syms.pte_loads and any(_af0(i.value) for i in t.init):
+        what = "a load of a page-table entry in a test with af:0 descriptors"
+        raise Unstated(t.span, f"{what} (an af:0 and a valid:0 entry compare equal here)")
     prop = lower_condition(t.condition, syms, threads, Unstated)
     decls: list[ast.Decl] = [ast.SpecTitle(t.name, span=t.span), ast.ModelDecl("arm", span=t.span)]
     frames = tuple(ast.Ident(f, span=t.span) for f in syms.frames)
@@ -86,6 +104,10 @@ def lower_litmus(t: L.LitmusTest) -> tuple[ast.Spec, Litmus]:
     text = t.source[_offset(t.source, t.condition.span) :].strip()
     final = _final(t, prop, text)
     return ast.Spec(tuple(decls), file=t.file, span=t.span), Litmus(t.name, final, tuple(ctrl))
+
+
+def _af0(v: L.Value) -> bool:
+    return isinstance(v, L.Desc) and isinstance(f := v.get("af"), L.Int) and f.value == 0
 
 
 def _final(t: L.LitmusTest, prop: FProp, text: str) -> Final:
@@ -135,7 +157,7 @@ def _static(value: L.Value, syms: Symbols) -> Static:
         case L.Sym(kind="pte", name=n):
             return Static("pte", syms.page(n))
         case L.Desc():
-            _check_desc(value, syms)
+            check_desc(value, syms, Unstated)
             return Static("desc", "", 0, value)
     raise Unstated(value.span, f"a register holding {_what(value)} is outside the litmus subset")
 
@@ -146,23 +168,10 @@ def _what(value: L.Value) -> str:
     return "this value"
 
 
-def _check_desc(d: L.Desc, syms: Symbols) -> None:
-    for key, v in d.fields:
-        if key == "oa":
-            if not (isinstance(v, L.Sym) and v.kind == "pa"):
-                raise Unstated(v.span, "a descriptor's oa is a physical page (phy_x or PA(x))")
-            syms.frame(v.name)
-        elif key in ("valid", "af", "db", "dbm"):
-            if not isinstance(v, L.Int) or v.value not in (0, 1):
-                raise Unstated(v.span, f"descriptor field {key} is 0 or 1")
-        else:
-            raise Unstated(d.span, f"descriptor field '{key}' is outside the litmus subset")
-
-
 def _pte_value(d: L.Desc | None, page: str, syms: Symbols, span: Span) -> ast.PteValue:
     """The initial entry of ``page``: as the test sets it, else valid and writable (herd7's
     default descriptor) -- located at the test's name."""
     if d is None:
         return ast.Mapping(syms.frame(page), "rw", span=span)
-    _check_desc(d, syms)
+    check_desc(d, syms, Unstated)
     return pte_of(d, page, syms)

@@ -75,10 +75,13 @@ def _decl(d: ast.Decl) -> list[str]:
             fam = f"[{f}]" if f is not None else ""
             rng = f" : {expr(lo)}..{expr(hi)}" if lo is not None and hi is not None else ""
             return [f"var {n}{fam}{rng} = {expr(init)}"]
-        case ast.CoreDecl(name=n, lo=lo, hi=hi, space=sp, body=body):
+        case ast.CoreDecl(name=n, lo=lo, hi=hi, space=sp, body=body, fault=fault):
             rng = f"[{expr(lo)}..{expr(hi)}]" if lo is not None and hi is not None else ""
             where = f" in {sp}" if sp is not None else ""
-            return _block(f"core {n}{rng}{where}", body, 0)
+            out = _block(f"core {n}{rng}{where}", body, 0)
+            if fault is not None:
+                out[-1:] = _block("} on fault", fault, 0)
+            return out
         case ast.HandlerDecl(name=n, params=params, body=body):
             ps = "(" + ", ".join(p.name for p in params) + ")" if params else ""
             return _block(f"handler {n}{ps}", body, 0)
@@ -99,7 +102,7 @@ def _escape(title: str) -> str:
 def _page(p: ast.PageDecl) -> str:
     at = f" at {p.at[0]}[{expr(p.at[1])}]" if p.at is not None else ""
     if isinstance(p.value, ast.Invalid):
-        return f"page {p.name}{at} invalid"
+        return f"page {p.name}{at} {_pte(p.value)}"
     return f"page {p.name}{at} -> {_pte(p.value)}"
 
 
@@ -107,9 +110,11 @@ def _dir(d: ast.DirDecl) -> str:
     return f"dir {d.name} invalid" if d.table is None else f"dir {d.name} -> {d.table}"
 
 
-def _pte(v: ast.PteValue) -> str:
+def _pte(v: ast.PteValue | ast.Name) -> str:
+    if isinstance(v, ast.Name):
+        return v.name
     if isinstance(v, ast.Invalid):
-        return "invalid"
+        return "invalid" if v.kept is None else f"invalid {_pte(v.kept)}"
     return f"{v.frame} {v.perms}" + (" global" if v.global_ else "")
 
 
@@ -179,17 +184,23 @@ def simple_stmt(s: ast.Stmt) -> str:
             return f"flush asid {sp}"
         case ast.FlushAll():
             return "flush all"
-        case ast.Access(kind=k, page=p, dest=d, value=v):
+        case ast.Access(kind=k, page=p, dest=d, value=v, order=o, via=via):
+            where = (f"{o} " if o else "") + page_ref(p)
+            where += " via " + ", ".join(n.name for n in via) if via else ""
             if d is not None:
-                return f"{d.name} := read {page_ref(p)}"
+                return f"{d.name} := read {where}"
             if v is not None:
-                return f"write {page_ref(p)} := {expr(v)}"
+                return f"write {where} := {expr(v)}"
             return f"{k} {page_ref(p)}"
         case ast.Barrier(kind=k, which=w):
             return k if w == "full" else f"{k} {w}"
-        case ast.Tlbi(scope=sc, broadcast=b, page=p, space=sp):
+        case ast.Tlbi(scope=sc, broadcast=b, page=p, space=sp, leaf=leaf):
             what = {"page": page_ref(p) if p else "", "asid": f"asid {sp}", "all": "all"}[sc]
-            return "tlbi " + ("is " if b else "") + what
+            return "tlbi " + ("is " if b else "") + what + (" leaf" if leaf else "")
+        case ast.RvFence(pred=a, succ=b, tso=tso):
+            return "fence.tso" if tso else f"fence {a},{b}"
+        case ast.Sfence(page=p, space=sp):
+            return "sfence.vma" + (f" {page_ref(p)}" if p else f" asid {sp}" if sp else "")
         case ast.Switch(space=sp):
             return f"switch {sp}"
         case ast.Free(frame=f):
@@ -206,6 +217,8 @@ def simple_stmt(s: ast.Stmt) -> str:
             return "skip"
         case ast.DirWrite(dir=d, table=t):
             return f"dir {d} := {t if t is not None else 'invalid'}"
+        case ast.SlotWrite(table=t, index=i, value=v):
+            return f"pte {t}[{expr(i)}] := {_pte(v)}"
         case ast.CopyFrame(src=a, dst=b):
             return f"copy {a} to {b}"
         case ast.ZeroFrame(frame=f):
@@ -246,7 +259,13 @@ def expr(e: ast.Expr | ast.Target, prec: int = 0) -> str:
         case ast.PageName(space=sp, page=pg):
             return f"{sp}.{pg}"
         case ast.PteRead(page=p, field=f):
-            return f"pte({page_ref(p)}).{f}"
+            return f"pte({page_ref(p)})" + (f".{f}" if f else "")
+        case ast.PteLit(value=v):
+            return f"({_pte(v)})"
+        case ast.SlotRead(table=t, index=i, field=f):
+            return f"pte({t}[{expr(i)}]).{f}"
+        case ast.DirRead(dir=d, field=f):
+            return f"dir({d}).{f}"
         case ast.Unary(op=op, operand=a):
             text = op + expr(a, UNARY)
             return f"({text})" if prec > UNARY else text

@@ -121,6 +121,8 @@ class Symbols:
 
     def pte_value(self, value: ast.PteValue) -> None:
         if isinstance(value, ast.Invalid):
+            if value.kept is not None:
+                self.pte_value(value.kept)
             return
         if value.frame not in self.frames:
             hint = did_you_mean(value.frame, self.frames)

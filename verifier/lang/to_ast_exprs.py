@@ -61,6 +61,18 @@ class ExprRules(Spans):
     def pte_read(self, meta: Any, c: list[Any]) -> ast.PteRead:
         return ast.PteRead(c[0], str(c[1]), span=self._span(meta))
 
+    def slot_read(self, meta: Any, c: list[Any]) -> ast.SlotRead:
+        return ast.SlotRead(c[0][0], c[0][1], str(c[1]), span=self._span(meta))
+
+    def dir_read(self, meta: Any, c: list[Any]) -> ast.DirRead:
+        return ast.DirRead(str(c[0]), str(c[1]), span=self._span(meta))
+
+    def pte_whole(self, meta: Any, c: list[Any]) -> ast.PteRead:
+        return ast.PteRead(c[0], "", span=self._span(meta))
+
+    def pte_lit(self, meta: Any, c: list[Any]) -> ast.PteLit:
+        return ast.PteLit(c[0], span=self._span(meta))
+
     def neg(self, meta: Any, c: list[Any]) -> ast.Unary:
         return ast.Unary("-", c[0], span=self._span(meta))
 

@@ -71,6 +71,12 @@ class StmtRules(Spans):
     def pte_stmt(self, meta: Any, c: list[Any]) -> ast.PteWrite:
         return ast.PteWrite(c[0], c[1], span=self._span(meta))
 
+    def slot_stmt(self, meta: Any, c: list[Any]) -> ast.SlotWrite:
+        return ast.SlotWrite(c[0][0], c[0][1], c[1], span=self._span(meta))
+
+    def pte_reg(self, meta: Any, c: list[Any]) -> ast.Name:
+        return ast.Name(str(c[0]), span=self._span(meta))
+
     def dir_stmt(self, meta: Any, c: list[Any]) -> ast.DirWrite:
         table = str(c[1]) if isinstance(c[1], Token) else None
         return ast.DirWrite(str(c[0]), table, span=self._span(meta))
@@ -142,7 +148,10 @@ class StmtRules(Spans):
         return ast.Barrier(str(c[0]), str(c[1]) if len(c) > 1 else "full", span=self._span(meta))
 
     def tlbi_page(self, meta: Any, c: list[Any]) -> ast.Tlbi:
-        return ast.Tlbi("page", len(c) == 2, page=c[-1], span=self._span(meta))
+        leaf = isinstance(c[-1], Token) and c[-1].type == "LEAF"
+        refs = [x for x in c if isinstance(x, ast.PageRef)]
+        broadcast = any(isinstance(x, Token) and x.type == "IS" for x in c)
+        return ast.Tlbi("page", broadcast, page=refs[0], leaf=leaf, span=self._span(meta))
 
     def tlbi_asid(self, meta: Any, c: list[Token]) -> ast.Tlbi:
         return ast.Tlbi("asid", len(c) == 2, space=str(c[-1]), span=self._span(meta))
@@ -150,14 +159,40 @@ class StmtRules(Spans):
     def tlbi_all(self, meta: Any, c: list[Token]) -> ast.Tlbi:
         return ast.Tlbi("all", len(c) == 1, span=self._span(meta))
 
+    def rv_fence(self, meta: Any, c: list[Token]) -> ast.RvFence:
+        return ast.RvFence(str(c[0]), str(c[1]), span=self._span(meta))
+
+    def fence_tso(self, meta: Any, c: list[Token]) -> ast.RvFence:
+        return ast.RvFence("rw", "rw", tso=True, span=self._span(meta))
+
+    def sfence_all(self, meta: Any, c: list[Token]) -> ast.Sfence:
+        return ast.Sfence(span=self._span(meta))
+
+    def sfence_page(self, meta: Any, c: list[Any]) -> ast.Sfence:
+        return ast.Sfence(page=c[-1], span=self._span(meta))
+
+    def sfence_asid(self, meta: Any, c: list[Token]) -> ast.Sfence:
+        return ast.Sfence(space=str(c[-1]), span=self._span(meta))
+
     def data_read(self, meta: Any, c: list[Any]) -> ast.Access:
         dest = c[0]
         if not isinstance(dest, ast.Name):
             raise Problem(dest.span, "the value of `read` must go to a register")
-        return ast.Access("read", c[2], dest=dest, span=self._span(meta))
+        order = next((str(x) for x in c[2:] if isinstance(x, Token)), "")
+        page = next(x for x in c[2:] if isinstance(x, ast.PageRef))
+        via = next((x for x in c[2:] if isinstance(x, tuple)), ())
+        return ast.Access("read", page, dest=dest, order=order, via=via, span=self._span(meta))
 
     def data_write(self, meta: Any, c: list[Any]) -> ast.Access:
-        return ast.Access("write", c[1], value=c[2], span=self._span(meta))
+        order = next((str(x) for x in c[1:-1] if isinstance(x, Token)), "")
+        page = next(x for x in c[1:-1] if isinstance(x, ast.PageRef))
+        via = next((x for x in c[1:-1] if isinstance(x, tuple)), ())
+        return ast.Access(
+            "write", page, value=c[-1], order=order, via=via, span=self._span(meta)
+        )
+
+    def via(self, meta: Any, c: list[Token]) -> tuple[ast.Name, ...]:
+        return tuple(ast.Name(str(t), span=self._tok(t)) for t in c)
 
     def switch(self, meta: Any, c: list[Token]) -> ast.Switch:
         return ast.Switch(str(c[0]), span=self._span(meta))

@@ -38,6 +38,7 @@ from verifier.ir.system import (
     ne,
     op,
 )
+from verifier.lang.checked import WEAK_MODELS
 
 QUEUE = 4  # pending IPIs a core holds at most
 
@@ -306,7 +307,7 @@ def build_layout(prog: P.Program, model: str) -> Layout:
     lay.page_values = max([npages, *(a.value + 1 for a in page_args if isinstance(a, P.LConst))])
     val_hi = max([reg_hi, lay.page_values - 1, nwid * 4 + 3, *(w.hi for w in prog.words)])
     kind_hi = lay.ipi0 + len(ipi_instrs)
-    if model in ("sc", "arm"):
+    if model in ("sc", *WEAK_MODELS):
         lay.bound = BufferBound("none", 0)
     elif prog.buffer:
         lay.bound = BufferBound("option", prog.buffer)
@@ -392,7 +393,7 @@ def _shared_fields(lay: Layout, val_lo: int, val_hi: int) -> None:
     copies = [i for core in prog.cores for i in core.code if isinstance(i, P.ICopy | P.IZero)]
     named = {f for i in copies for f in ((i.src, i.dst) if isinstance(i, P.ICopy) else (i.frame,))}
     for f in sorted(named):
-        lay.contents[f] = lay.add(f"contents.{prog.frames[f]}", 0, len(prog.frames) + 1, 0)
+        lay.contents[f] = lay.add(f"contents.{prog.frames[f]}", 0, 2 * len(prog.frames) + 1, 0)
     if prog.ad == "hardware":
         for a in range(lay.nwords, lay.nwords + len(lay.last)):
             lay.ad[a] = lay.add(f"ad.{lay.addr_name(a)}", 0, 3, 0)

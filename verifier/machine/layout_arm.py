@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from verifier.ir import program as P
+from verifier.lang.checked import WEAK_MODELS
 from verifier.machine.layout import Layout
 from verifier.machine.window import Window
 
@@ -72,7 +73,7 @@ def add_arm_fields(lay: Layout) -> None:
     lo, hi = min([0, *(f.lo for f in vals)]), max([15, *(f.hi for f in vals)])
     for f, init in enumerate(prog.frame_data):
         lay.arm.data.append(lay.add(f"data.{prog.frames[f]}", min(lo, init), max(hi, init), init))
-    if lay.model != "arm":
+    if lay.model not in WEAK_MODELS:
         return
     win = Window(prog)
     nwid = len(prog.pte_values)
@@ -81,7 +82,7 @@ def add_arm_fields(lay: Layout) -> None:
         a = ArmCore()
         n = core.name
         for pc in range(len(core.code)):
-            if win.early(c, pc):
+            if win.early(c, pc) or win.handled(c, pc):
                 a.done[pc] = lay.add(f"{n}.done@{pc}", 0, 1, 0)
         for pc, ins in enumerate(core.code):
             if isinstance(ins, P.IAccess):
@@ -91,10 +92,10 @@ def add_arm_fields(lay: Layout) -> None:
                 for i in issuers:
                     if i != c:
                         a.mark[(pc, i)] = lay.add(f"{n}.tr@{pc}.mark.{prog.cores[i].name}", 0, 1, 0)
-        if prog.fatal:
+        if win.fatal(c):
             a.fault = lay.add(f"{n}.fault", 0, len(core.code), 0)
         lay.arm.append(a)
-    for s, v in sorted(remapped(prog)):
+    for s, v in sorted(remapped(prog) if lay.model == "arm" else ()):  # no bbm under riscv
         wid = prog.spaces[s].entries[v]
         last = wid + 1 if prog.pte_values[wid].frame >= 0 else 0
         name = lay.addr_name(lay.pte_addr(s, v))
@@ -110,7 +111,7 @@ def remapped(prog: P.Program) -> set[tuple[int, int]]:
     out = set()
     for core in prog.cores:
         for ins in core.code:
-            if isinstance(ins, P.IPte) and prog.pte_values[ins.wid].frame >= 0:
+            if isinstance(ins, P.IPte) and any(prog.pte_values[w].frame >= 0 for w in ins.wids):
                 spaces = range(len(prog.spaces)) if ins.space is None else (ins.space,)
                 pages = (ins.page,) if isinstance(ins.page, int) else range(len(prog.pages))
                 out |= {(s, v) for s in spaces for v in pages if prog.walk(s, v) is None}

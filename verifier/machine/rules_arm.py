@@ -14,11 +14,13 @@ translation reads (docs/arm64.md).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 
 from verifier.ir import program as P
 from verifier.ir.system import FALSE, TRUE, Check, Expr, Field, conj, disj, eq, ite, ne, op
+from verifier.lang.checked import WEAK_MODELS
+from verifier.machine import rules_walk
 from verifier.machine.context import Ctx, Rule, Site
 from verifier.machine.layout import C, pte_wid
 from verifier.machine.layout_arm import ArmCore
@@ -77,15 +79,69 @@ class Early(Site):
         self.ctx.emit(self.c, None, rule, action, key, self.ins.text, self.ins.span)
 
 
+class Handled(Early):
+    """An instruction of the `on fault` code performed once the fault is taken but
+    before ``pc`` gets to it: instructions before the fault may still be pending.  The
+    exception entry is context synchronizing, so it waits for what an `isb` would."""
+
+    def rule(self, **info: object) -> Rule:
+        ctx, c, h = self.ctx, self.c, self.pc
+        a = arm(ctx, c)
+        core = ctx.prog.cores[c]
+        pc = Field(ctx.lay.cores[c].pc)
+        r = Rule([op("lt", pc, C(core.fault_entry)), eq(Field(a.done[h]), 0)])
+
+        def free(k: int) -> Expr:
+            return conj(relief(ctx, c, k, h), entry_relief(ctx, c, k))
+
+        r.guard.append(fault_taken(ctx, c, free))
+        for k in range(core.fault_entry, h):
+            r.guard.append(disj(performed(ctx, c, k), relief(ctx, c, k, h)))
+        r.upd.set(a.done[h], 1)
+        r.info.update(info)
+        return r
+
+    def emit(self, rule: Rule, action: str, variant: str = "") -> None:
+        super().emit(rule, action, "handled" + (f".{variant}" if variant else ""))
+
+
+def fault_taken(ctx: Ctx, c: int, free: Callable[[int], Expr]) -> Expr:
+    """Core ``c`` takes a fault at some access ``i`` (its fault performed, or its held
+    translation read faults: it will) and every instruction before ``i`` still pending
+    is ``free`` (does not hold back what comes after the exception entry)."""
+    a, core = arm(ctx, c), ctx.prog.cores[c]
+    pc, fault = Field(ctx.lay.cores[c].pc), Field(a.fault)  # type: ignore[arg-type]
+    out = []
+    for i, ins in enumerate(core.code[: core.program_end]):
+        if not isinstance(ins, P.IAccess):
+            continue
+        held = conj(ne(Field(a.ts[i]), 0), op("le", pc, C(i)))
+        faults = op("not", ctx.lay.allows(pte_wid(Field(a.tr[i])), ACCESS_BIT[ins.kind]))
+        known = disj(eq(fault, i + 1), conj(held, faults))
+        pending = [disj(op("gt", pc, C(k)), performed(ctx, c, k), free(k)) for k in range(i)]
+        out.append(conj(known, *pending))
+    return disj(*out)
+
+
+def entry_relief(ctx: Ctx, c: int, k: int) -> Expr:
+    """Pending instruction ``k`` does not hold back the exception entry (an `isb`)."""
+    kins = ctx.prog.cores[c].code[k]
+    if isinstance(kins, P.ICtrl) or (isinstance(kins, P.IBarrier) and kins.kind == "dsb"):
+        return FALSE
+    return ne(Field(arm(ctx, c).ts[k]), 0) if isinstance(kins, P.IAccess) else TRUE
+
+
 def sites(ctx: Ctx, c: int, pc: int, ins: P.Instr, nxt: int) -> Iterator[Site]:
     """The sites an instruction is translated at: one under sc/tso/pso; under `arm`,
     at ``pc`` and, where the window allows, early."""
-    if ctx.model != "arm":
+    if ctx.model not in WEAK_MODELS:
         yield Site(ctx, c, pc, nxt, ins)
         return
     yield InOrder(ctx, c, pc, nxt, ins)
     if pc in arm(ctx, c).done:
         yield Early(ctx, c, pc, nxt, ins)
+    if window(ctx.prog).handled(c, pc):
+        yield Handled(ctx, c, pc, nxt, ins)
 
 
 def performed(ctx: Ctx, c: int, k: int) -> Expr:
@@ -109,7 +165,7 @@ def relief(ctx: Ctx, c: int, k: int, i: int, located: bool = True) -> Expr:
         elif isinstance(iins, P.IPte) and set(win.pages(iins.page)) & set(win.pages(kins.page)):
             out = ne(Field(a.ts[k]), 0)  # no translation read from a later PTE store
         eff = window(ctx.prog).effects(iins)
-        if ctx.prog.fatal and (eff.writes or eff.invalidates):
+        if win.fatal(c) and (eff.writes or eff.invalidates):
             out = conj(out, tr_ok(ctx, c, k))  # nothing visible passes a possible fault
     return out
 
@@ -144,7 +200,7 @@ def advance(ctx: Ctx, c: int, r: Rule, nxt: int) -> None:
 def quiet(ctx: Ctx, c: int) -> Expr:
     """No instruction performed early and no translation read held: an interrupt may be
     taken (interrupt entry is context synchronizing)."""
-    if ctx.model != "arm":
+    if ctx.model not in WEAK_MODELS:
         return TRUE
     a = arm(ctx, c)
     return conj(*(eq(Field(f), 0) for f in (*a.done.values(), *a.ts.values())))
@@ -156,7 +212,7 @@ def quiet(ctx: Ctx, c: int) -> Expr:
 def barrier(site: Site, ins: P.IBarrier) -> None:
     ctx, c = site.ctx, site.c
     r = site.rule(kind=ins.kind, which=ins.which)
-    if ctx.model != "arm":
+    if ctx.model not in WEAK_MODELS:
         if ins.kind != "isb":
             r.guard.append(ctx.lay.buffer_empty(c))
     elif ins.kind == "dsb" and ins.which == "full":
@@ -176,28 +232,39 @@ def ctrl(site: Site, ins: P.ICtrl) -> None:
 
 
 def tlbi(site: Site, ins: P.ITlbi) -> None:
+    """What a `tlbi` drops (docs/arm64.md §1, docs/page-tables.md): the named TLB entries
+    and, unless it is a last-level-only (`leaf`) form, the paging-structure cache
+    entries on the path of the page (by page), of the ASID's spaces, or all."""
     ctx, c = site.ctx, site.c
-    lay = ctx.lay
-    reached = range(len(ctx.prog.cores)) if ins.broadcast else (c,)
-    npages = len(ctx.prog.pages)
+    lay, prog = ctx.lay, ctx.prog
+    reached = range(len(prog.cores)) if ins.broadcast else (c,)
+    npages = len(prog.pages)
     if ins.scope == "page":
         for v, s, guards in ctx.entries_of(c, ins.page, ins.space):
             r = site.rule(page=v, space=s, broadcast=ins.broadcast)
             r.guard += guards
             tag = lay.tag_of_space(s)
+            at = prog.walk(s, v)
             for d in reached:
                 clear(ctx, r, d, v, tag)
                 clear(ctx, r, d, v, lay.gtag)
+                if at is not None and not ins.leaf:
+                    rules_walk.drop_psc(ctx, r, d, iter((at[0],)))
             mark(ctx, r, c, reached, tag, v)
             bbm_cleared(ctx, r, tag, v)
             site.emit(r, "invlpg", f"{v}.{s}")
         return
     r = site.rule(broadcast=ins.broadcast)
     tags = lay.tags if ins.scope == "all" else (lay.tag_of_asid(ins.asid),)
+    dirs = [
+        k for k, dr in enumerate(prog.dirs)
+        if ins.scope == "all" or prog.spaces[dr.space].asid == ins.asid
+    ]  # fmt: skip
     for d in reached:
         for v in range(npages):
             for t in tags:
                 clear(ctx, r, d, v, t)
+        rules_walk.drop_psc(ctx, r, d, iter(dirs))
     mark(ctx, r, c, reached, None if ins.scope == "all" else tags[0], None)
     bbm_cleared(ctx, r, None if ins.scope == "all" else tags[0], None)
     site.emit(r, "flush")
@@ -240,6 +307,8 @@ def clear(ctx: Ctx, rule: Rule, c: int, v: int, t: int) -> None:
     cf = ctx.lay.cores[c]
     rule.upd.set(cf.te[(v, t)], 0)
     rule.upd.set(cf.tw[(v, t)], 0)
+    if cf.td:
+        rule.upd.set(cf.td[(v, t)], 0)
 
 
 def covers(ctx: Ctx, a: ArmCore, j: int, tag: int, v: int | None) -> Expr:
@@ -247,7 +316,8 @@ def covers(ctx: Ctx, a: ArmCore, j: int, tag: int, v: int | None) -> Expr:
     and tagged ``tag`` or global."""
     lay = ctx.lay
     glob = lay.is_global(pte_wid(Field(a.tr[j])))
-    same = [eq(Field(a.ts[j]), s + 1) for s in range(len(ctx.prog.spaces))
+    space = lay.src_space(Field(a.ts[j]))
+    same = [eq(space, s + 1) for s in range(len(ctx.prog.spaces))
             if lay.tag_of_space(s) == tag]  # fmt: skip
     tagged = conj(op("not", glob), disj(*same))
     page = TRUE if v is None else eq(Field(a.tv[j]), v + 1)
@@ -259,7 +329,7 @@ def mark(
 ) -> None:
     """Core ``c``'s `tlbi` marks the translation reads it covers (``tag`` None: all) held
     on the other cores it reaches."""
-    if ctx.model != "arm":
+    if ctx.model not in WEAK_MODELS:
         return
     for d in reached:
         a = arm(ctx, d)

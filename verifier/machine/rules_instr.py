@@ -11,12 +11,15 @@ from collections.abc import Callable
 from typing import Any
 
 from verifier.ir import program as P
+from verifier.ir.lower_riscv import buffered_kind
 from verifier.ir.system import TRUE, Check, Field, disj, eq, ite, op
+from verifier.lang.checked import WEAK_MODELS
 from verifier.machine import (
     rules_arm,
     rules_frames,
     rules_ipi,
     rules_pte,
+    rules_riscv,
     rules_tlb,
     rules_translate,
     rules_walk,
@@ -85,6 +88,16 @@ def fence(site: Site, ins: P.IFence) -> None:
         ctx.room(c, r, when=has_store)
         buffer_append(ctx, c, r, lay.barrier, [], when=has_store)
     site.emit(r, "fence")
+
+
+def rv_fence(site: Site, ins: P.IRvFence) -> None:
+    """`fence PRED, SUCC` (docs/riscv.md): under arm/riscv the window orders around it;
+    under sc/tso/pso it is the fence it amounts to there (`buffered_kind`), or nothing."""
+    kind = None if site.ctx.model in WEAK_MODELS else buffered_kind(ins)
+    if kind is None:
+        site.emit(site.rule(pred=ins.pred, succ=ins.succ), "fence")
+    else:
+        fence(site, P.IFence(ins.span, ins.text, kind))
 
 
 def switch(site: Site, ins: P.ISwitch) -> None:
@@ -172,11 +185,13 @@ RULES: dict[type, Callable[[Site, Any], None]] = {
     P.IFlushAsid: rules_tlb.flush_asid,
     P.IFlushAll: rules_tlb.flush_all,
     P.IAccess: lambda site, ins: (
-        rules_translate.access if site.ctx.model == "arm" else rules_tlb.access
+        rules_translate.access if site.ctx.model in WEAK_MODELS else rules_tlb.access
     )(site, ins),
     P.IBarrier: rules_arm.barrier,
     P.ITlbi: rules_arm.tlbi,
     P.ICtrl: rules_arm.ctrl,
+    P.IRvFence: rv_fence,
+    P.ISfence: rules_riscv.sfence,
     P.ISwitch: switch,
     P.IFree: free,
     P.IComplete: rules_pte.complete,
@@ -190,6 +205,7 @@ RULES: dict[type, Callable[[Site, Any], None]] = {
     P.IReturn: return_,
     P.IEnd: end,
     P.IDir: rules_walk.dir_store,
+    P.ISlot: rules_pte.slot_store,
     P.ICopy: rules_frames.copy,
     P.IZero: rules_frames.zero,
 }
@@ -212,6 +228,6 @@ def _has_load(e: P.LExpr) -> bool:
             return _has_load(a)
         case P.LBin(left=a, right=b):
             return _has_load(a) or _has_load(b)
-        case P.LPte():
+        case P.LPte() | P.LSlot() | P.LDir():
             return True
     return False

@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterator
 from itertools import chain
 
 from verifier.ir import program as P
-from verifier.ir.system import TRUE, Check, Expr, Field, conj, eq, op
-from verifier.machine.context import Ctx, Rule, Site, apply_if
+from verifier.ir.system import TRUE, Check, Expr, Field, conj, disj, eq, op
+from verifier.machine.context import Ctx, Rule, Site, Upd, apply_if
 from verifier.machine.layout import C, CoreFields, fresh_pte, pte_clear_latest, pte_mark_stale
 from verifier.machine.rules_arm import bbm_store
 from verifier.machine.rules_buffer import buffer_append
@@ -109,14 +109,38 @@ def entry_choices(
 
 
 def pte(site: Site, ins: P.IPte) -> None:
+    """`pte V := value`; `pte V := r` is one command per PTE value r may hold (``wids``),
+    and a `range` problem when it holds none (docs/arm64.md §1)."""
     ctx = site.ctx
     action = "store-buffered" if ctx.lay.buffered(site.c) else "store"
-    for r, v, s, a, copies, key in entry_choices(site, ins.page, ins.space, "pte"):
-        r.info["wid"] = ins.wid
-        if a >= 0:
-            write_entry(ctx, site.c, r, a, copies, ins.wid)
-            bbm_store(ctx, r, s, v, ins.wid)
-        site.emit(r, action, key)
+    held = Field(ctx.reg_field(site.c, ins.src)) if ins.src is not None else None
+    for r0, v, s, a, copies, key in entry_choices(site, ins.page, ins.space, "pte"):
+        copies = list(copies)
+        for k, wid in enumerate(ins.wids, start=1):
+            r = Rule(list(r0.guard), Upd(dict(r0.upd.exprs)), list(r0.checks), dict(r0.info))
+            if held is not None:
+                r.guard.append(eq(held, k))
+            r.info["wid"] = wid
+            if a >= 0:
+                write_entry(ctx, site.c, r, a, iter(copies), wid)
+                bbm_store(ctx, r, s, v, wid)
+            site.emit(r, action, key if held is None else f"{key}.v{k}")
+    if held is not None:
+        r = site.rule()
+        r.guard.append(disj(op("lt", held, C(1)), op("gt", held, C(len(ins.wids)))))
+        what = f"{ctx.prog.cores[site.c].regs[ins.src.index]} holds no PTE value"
+        r.checks.append(Check("range", TRUE, True, (("what", what),)))
+        site.emit(r, action, "nopte")
+
+
+def slot_store(site: Site, ins: P.ISlot) -> None:
+    """`pte T[i] := ...`: a store to the slot itself, whichever dir points at the table."""
+    ctx = site.ctx
+    action = "store-buffered" if ctx.lay.buffered(site.c) else "store"
+    a = ctx.lay.leaf_addr(ins.table, ins.slot)
+    r = site.rule(table=ins.table, leaf=a, wid=ins.wid)
+    write_entry(ctx, site.c, r, a, leaf_copies(ctx, ins.table, ins.slot), ins.wid)
+    site.emit(r, action)
 
 
 def write_entry(

@@ -33,6 +33,7 @@ from verifier.machine.rules_buffer import drains
 from verifier.machine.rules_final import final_rule
 from verifier.machine.rules_instr import instruction
 from verifier.machine.rules_ipi import deliveries, held_ipis_leave
+from verifier.machine.rules_riscv import invalid_fills
 from verifier.machine.rules_tlb import fills
 
 
@@ -51,6 +52,7 @@ def build(prog: P.Program, model: str, check: Callable[[], None] | None = None) 
             held_ipis_leave(ctx, c)
         if prog.walker == "speculative":
             fills(ctx, c)
+            invalid_fills(ctx, c)
     final_rule(ctx)
     return _system(ctx)
 

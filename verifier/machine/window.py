@@ -17,7 +17,7 @@ from verifier.ir import program as P
 
 STOPS = (P.IBranch, P.IJump, P.IAwait, P.IIpi, P.ISwitch, P.IIrq, P.IReturn, P.IEnd, P.IFail)
 IN_ORDER = (P.IComplete, P.IFree, P.IAssert)
-INVALIDATIONS = (P.ITlbi, P.IInvlpg, P.IFlushAsid, P.IFlushAll)
+INVALIDATIONS = (P.ITlbi, P.IInvlpg, P.IFlushAsid, P.IFlushAll, P.ISfence)
 
 Loc = tuple[str, int, int]  # ("w", addr, 0) | ("pte", space, page) | ("f", frame, 0)
 
@@ -49,6 +49,17 @@ def expr_regs(e: P.LExpr | None) -> set[P.LReg]:
     return set()
 
 
+def expr_ptes(e: P.LExpr | None) -> list[P.LPte]:
+    match e:
+        case P.LPte():
+            return [e]
+        case P.LUn(arg=a):
+            return expr_ptes(a)
+        case P.LBin(left=a, right=b):
+            return expr_ptes(a) + expr_ptes(b)
+    return []
+
+
 def expr_addrs(e: P.LExpr | None) -> set[int]:
     match e:
         case P.LWord(addr=a):
@@ -58,6 +69,26 @@ def expr_addrs(e: P.LExpr | None) -> set[int]:
         case P.LBin(left=a, right=b):
             return expr_addrs(a) | expr_addrs(b)
     return set()
+
+
+def address_regs(ins: P.IAccess) -> set[P.LReg]:
+    """The registers access ``ins``'s address comes from: a register page operand and
+    the registers after `via` (an address dependency)."""
+    return {*(ins.page,) * isinstance(ins.page, P.LReg), *ins.via}  # type: ignore[arg-type]
+
+
+def acquire_release(k: P.Instr, ek: Effects, i: P.Instr, ei: Effects, located: bool) -> bool:
+    """Ordering by acquire and release accesses (docs/arm64.md §2): an acquire read
+    (either kind) before every later access and fault; a release write after every
+    earlier access (a release write that faults is not held back: ``located`` False);
+    a release write before a later `acquire` (not `acquire_pc`) read."""
+    if isinstance(k, P.IAccess) and k.order in ("acquire", "acquire_pc") and ei.memory:
+        return True
+    if not (isinstance(i, P.IAccess) and located):
+        return False
+    if i.order == "release" and ek.memory:
+        return True
+    return i.order == "acquire" and isinstance(k, P.IAccess) and k.order == "release"
 
 
 class Window:
@@ -76,18 +107,21 @@ class Window:
         for core in self.prog.cores:
             for ins in core.code:
                 if isinstance(ins, P.IPte):
-                    frame = self.prog.pte_values[ins.wid].frame
-                    for v in self.pages(ins.page):
-                        out[v].add(frame)
+                    for wid in ins.wids:
+                        for v in self.pages(ins.page):
+                            out[v].add(self.prog.pte_values[wid].frame)
         return {v: frozenset(f for f in fs if f >= 0) for v, fs in out.items()}
 
     def words(self, e: P.LExpr | None) -> frozenset[Loc]:
-        """The locations an expression loads: words, or PTEs (an address past the words:
-        a `.litmus` load of a PTE)."""
-        nw, npages = len(self.prog.words), len(self.prog.pages)
-        return frozenset(
-            ("w", a, 0) if a < nw else ("pte", *divmod(a - nw, npages)) for a in expr_addrs(e)
-        )
+        """The locations an expression loads: words, or PTEs (`pte(V)`, `pte(V).field`)."""
+        out = {("w", a, 0) for a in expr_addrs(e)}
+        for pte in expr_ptes(e):
+            out |= self.pte_locs(pte.space, pte.page)
+        return frozenset(out)
+
+    def pte_locs(self, s: int | None, page: P.PageOp) -> frozenset[Loc]:
+        spaces = range(len(self.prog.spaces)) if s is None else (s,)
+        return frozenset(("pte", sp, v) for sp in spaces for v in self.pages(page))
 
     def pages(self, page: P.PageOp) -> range | tuple[int]:
         return (page,) if isinstance(page, int) else range(len(self.prog.pages))
@@ -105,27 +139,29 @@ class Window:
                 regs = set().union(*(expr_regs(x) for x in args))
                 loc = frozenset({("w", a, 0)})
                 return Effects(frozenset(regs), frozenset({d} if d else ()), loc, loc)
-            case P.IPte(space=s, page=page):
-                spaces = range(len(self.prog.spaces)) if s is None else (s,)
-                locs = frozenset(("pte", sp, v) for sp in spaces for v in self.pages(page))
-                return Effects(frozenset(expr_regs(page) if isinstance(page, P.LReg) else ()),
-                               frozenset(), frozenset(), locs)  # fmt: skip
+            case P.IPte(space=s, page=page, src=src):
+                locs = self.pte_locs(s, page)
+                regs = expr_regs(page) if isinstance(page, P.LReg) else set()
+                regs |= {src} if src is not None else set()
+                return Effects(frozenset(regs), frozenset(), frozenset(), locs)
             case P.IAccess(kind=k, page=page, dest=d, value=v):
                 frames = frozenset(
                     ("f", f, 0) for p in self.pages(page) for f in self.page_frames[p]
                 )
-                rregs = expr_regs(v) | (expr_regs(page) if isinstance(page, P.LReg) else set())
+                rregs = expr_regs(v) | address_regs(ins)
                 wregs = frozenset({d} if d else ())
                 if k == "write":
                     return Effects(frozenset(rregs), wregs, frozenset(), frames)
                 return Effects(frozenset(rregs), wregs, frames, frozenset())
-            case P.ITlbi(page=page) | P.IInvlpg(page=page):
+            case P.ITlbi(page=page) | P.IInvlpg(page=page) | P.ISfence(page=page):
                 regs = frozenset(expr_regs(page) if isinstance(page, P.LReg) else ())
                 return Effects(regs, frozenset(), frozenset(), frozenset(), True)
             case P.IFlushAsid() | P.IFlushAll():
                 return Effects(frozenset(), frozenset(), frozenset(), frozenset(), True)
             case P.ICtrl(regs=regs):
                 return Effects(frozenset(regs), frozenset(), frozenset(), frozenset())
+            case P.IDir(dir=d):  # a store to an upper-level entry
+                return Effects(frozenset(), frozenset(), frozenset(), frozenset({("dir", d, 0)}))
             case P.IAssert(cond=e) | P.IAwait(cond=e) | P.IBranch(cond=e):
                 return Effects(frozenset(expr_regs(e)), frozenset(), self.words(e),
                                frozenset())  # fmt: skip
@@ -141,6 +177,19 @@ class Window:
             p -= 1
         return p
 
+    def fatal(self, c: int) -> bool:
+        """Does a fault stop core ``c`` (`.litmus` input, or an `on fault` block)?"""
+        return self.prog.fatal or self.prog.cores[c].fault_entry >= 0
+
+    def handled(self, c: int, i: int) -> bool:
+        """Is ``i`` in core ``c``'s `on fault` code, straight-line from its start, so that
+        it may be performed once a fault is taken but before ``pc`` gets there?"""
+        core = self.prog.cores[c]
+        if not core.fault_entry <= i < core.fault_end:
+            return False
+        run = core.code[core.fault_entry : i + 1]
+        return not any(isinstance(x, STOPS + IN_ORDER) for x in run)
+
     def early(self, c: int, i: int) -> bool:
         """May instruction ``i`` be performed before the one at ``pc``?"""
         ins = self.prog.cores[c].code[i]
@@ -153,11 +202,13 @@ class Window:
         ek, ei = self.effects(k), self.effects(i)
         rregs = ei.rregs
         if not located and isinstance(i, P.IAccess):  # a fault needs only the address
-            rregs = frozenset(expr_regs(i.page) if isinstance(i.page, P.LReg) else ())
+            rregs = frozenset(address_regs(i))
         if ek.wregs & (rregs | ei.wregs) or ek.rregs & ei.wregs:
             return True
         same = (ek.reads | ek.writes) & (ei.reads | ei.writes)
         if located and ek.memory and ei.memory and same:
+            return True
+        if acquire_release(k, ek, i, ei, located):
             return True
         return self._barrier_after(k, ek, i, ei) or self._barrier_before(k, ek, i, ei)
 
@@ -172,6 +223,8 @@ class Window:
                 return mem
             case P.IBarrier():  # dsb of any kind, isb: everything after
                 return True
+            case P.IRvFence(succ=succ):  # docs/riscv.md §2
+                return bool((ei.reads and "r" in succ) or (ei.writes and "w" in succ))
             case P.IFence(kind="full") | P.IFence(kind="acquire") | P.IAtomic():
                 return mem
             case P.IFence(kind="release"):
@@ -186,6 +239,10 @@ class Window:
         match i:
             case P.IBarrier(kind="isb"):
                 return isinstance(k, P.ICtrl) or (isinstance(k, P.IBarrier) and k.kind == "dsb")
+            case P.IRvFence(pred=pred):
+                return bool((ek.reads and "r" in pred) or (ek.writes and "w" in pred))
+            case P.ISfence():  # this core's earlier stores before its later walks
+                return bool(ek.writes)
             case P.IBarrier(which="ld") | P.IFence(kind="acquire"):
                 return bool(ek.reads)
             case P.IBarrier(which="st"):
@@ -198,7 +255,8 @@ class Window:
 
     def tr_orders(self, k: P.Instr, i: P.IAccess) -> bool:
         """Must access ``i``'s translation read wait until ``k`` is performed? Only an
-        `isb` and the instruction setting a register page operand hold it back."""
-        if isinstance(k, P.IBarrier) and k.kind == "isb":
+        `isb`, an `sfence.vma` and the instruction setting a register page operand hold it
+        back."""
+        if (isinstance(k, P.IBarrier) and k.kind == "isb") or isinstance(k, P.ISfence):
             return True
-        return isinstance(i.page, P.LReg) and i.page in self.effects(k).wregs
+        return bool(address_regs(i) & self.effects(k).wregs)

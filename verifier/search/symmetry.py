@@ -29,6 +29,7 @@ from itertools import pairwise
 
 from verifier.ir import program as P
 from verifier.ir.system import System
+from verifier.lang.checked import WEAK_MODELS
 from verifier.machine.layout import Layout
 
 CanonFn = Callable[[bytes], bytes]
@@ -310,8 +311,8 @@ def canon(system: System, prog: P.Program) -> Canon:
     if not all(f.lo >= 0 and f.hi <= 255 for f in system.fields):
         why = "a state field does not fit in a byte"
         fams = [replace(f, reduced=False, why=f.why or why) for f in fams]
-    if system.model == "arm":
-        why = "the arm model keeps per-instruction fields outside the core's block"
+    if system.model in WEAK_MODELS:
+        why = f"the {system.model} model keeps per-instruction fields outside the core's block"
         fams = [replace(f, reduced=False, why=f.why or why) for f in fams]
     todo = [f for f in fams if f.reduced]
     if not todo:

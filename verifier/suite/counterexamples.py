@@ -24,7 +24,7 @@ from verifier.report.files import ensure_dir, write_atomic
 from verifier.run.result import PROBLEM_KINDS, Result, Trace
 
 DIRNAME = "counterexamples"
-MODELS = ("sc", "tso", "pso", "arm")
+MODELS = ("sc", "tso", "pso", "arm", "riscv")
 _ROOT_MARKERS = ("pyproject.toml", ".git")
 
 

@@ -21,6 +21,9 @@ State = tuple[int, ...]
 
 def pte_desc(pv: PteValue, prog: Program) -> str:
     if pv.frame < 0:
+        if pv.kept[0] >= 0:
+            perms = "".join(p for i, p in enumerate(PERMS) if pv.kept[1] & (1 << i))
+            return f"invalid {prog.frames[pv.kept[0]]} {perms}"
         return "invalid"
     perms = "".join(p for i, p in enumerate(PERMS) if pv.perms & (1 << i))
     return f"{prog.frames[pv.frame]} {perms}" + (" global" if pv.global_ else "")
@@ -151,7 +154,7 @@ class Effects:
             to = "invalid" if k < 0 else self.prog.frames[self.prog.tables[k]]
             desc = f"dir {self.prog.dirs[info['dir']].name} := {to}"
         elif "wid" in info:
-            addr = info.get("leaf", lay.pte_addr(info["space"], info["page"]))
+            addr = info["leaf"] if "leaf" in info else lay.pte_addr(info["space"], info["page"])
             where = lay.addr_name(addr)
             desc = f"PTE {where} := {pte_desc(self.prog.pte_values[info['wid']], self.prog)}"
         else:

@@ -8,11 +8,13 @@ from typing import TYPE_CHECKING
 
 from verifier.ir import program as P
 from verifier.ir.system import Command
+from verifier.lang.checked import WEAK_MODELS
 from verifier.machine.layout_arm import ArmCore
 
 if TYPE_CHECKING:
     from verifier.trace.effects import Effects, State
 
+RV_SET = {"r": "loads", "w": "stores", "rw": "loads and stores"}
 BARRIER = {
     ("dmb", "full"): "earlier loads and stores ordered before later ones",
     ("dmb", "ld"): "earlier loads ordered before later loads and stores",
@@ -30,16 +32,26 @@ def describe(fx: Effects, cmd: Command, pre: State, post: State) -> str | None:
     early = " (early)" if cmd.site is None and cmd.get("at") is not None else ""
     if a == "fence" and cmd.get("kind") in ("dmb", "dsb", "isb"):
         text = BARRIER[(cmd.get("kind"), cmd.get("which"))]
-        if fx.lay.model != "arm" and cmd.get("kind") != "isb":
+        if fx.lay.model not in WEAK_MODELS and cmd.get("kind") != "isb":
             text = "store buffer is empty"
         return text + early
+    if a == "fence" and cmd.get("pred") is not None:  # RISC-V (docs/riscv.md)
+        if fx.lay.model not in WEAK_MODELS:
+            return "no effect on this model"
+        pred, succ = (RV_SET[cmd.get(k)] for k in ("pred", "succ"))
+        return f"earlier {pred} ordered before later {succ}{early}"
+    if a in ("invlpg", "flush") and cmd.get("sfence"):
+        what = fx.prog.pages[cmd.get("page")] if a == "invlpg" else "all pages"
+        if a == "flush" and cmd.get("asid") is not None:
+            what = f"ASID {cmd.get('asid')} (not global)"
+        return f"sfence.vma: TLB entries for {what} dropped on this core{early}"
     if a in ("invlpg", "flush") and cmd.get("broadcast") is not None:
         what = fx.prog.pages[cmd.get("page")] if a == "invlpg" else "all"
         where = "on every core" if cmd.get("broadcast") else "on this core"
         return f"tlbi: TLB entries for {what} dropped {where}{early}"
     if a == "translate":
         return _translate(fx, cmd, post)
-    if fx.lay.model == "arm" and a in ("access", "fault", "stop"):
+    if fx.lay.model in WEAK_MODELS and a in ("access", "fault", "stop"):
         return _use(fx, cmd, pre, post) + early
     if a == "skip" and isinstance(fx._instr(cmd), P.ICtrl):
         return "control dependency resolved" + early
@@ -64,8 +76,23 @@ def _translate(fx: Effects, cmd: Command, post: State) -> str:
         "walk-fill": "walk of memory, entry cached",
         "walk": "walk of memory, entry not cached",
         "walk-invalid": "walk of memory, invalid entry (never cached)",
+        "walk-freed": "walk of memory, a freed table (nothing cached)",
     }[cmd.get("how")]
-    return f"translation read of {page}: {how}: {pte_desc(pv, fx.prog)} from {pte_source(pv)}"
+    path = _path(fx, cmd)
+    return f"translation read of {page}: {how}{path}: {pte_desc(pv, fx.prog)} from {pte_source(pv)}"
+
+
+def _path(fx: Effects, cmd: Command) -> str:
+    """For a two-level page: which level the walk read, and through which pointer."""
+    if "dir" not in cmd.info:
+        return ""
+    d = fx.prog.dirs[cmd.get("dir")].name
+    if cmd.get("level") == "dir":
+        return f" (dir {d} in memory is invalid)"
+    table = fx.prog.frames[fx.prog.tables[cmd.get("table")]]
+    via = "cached pointer" if cmd.get("via") == "cached" else "dir in memory"
+    at = fx.prog.walk(cmd.get("space"), cmd.get("page"))
+    return f" ({d} -> {table} ({via}), slot {table}[{at[1] if at else 0}])"
 
 
 def _use(fx: Effects, cmd: Command, pre: State, post: State) -> str:

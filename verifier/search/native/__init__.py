@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -36,6 +37,7 @@ from verifier.search.por import Reduction
 from verifier.search.symmetry import Canon
 
 ProgressFn = Callable[[int, int, int], None]  # (states, frontier, transitions)
+BITSTATE_HASHES = 3  # bits set per state with --bitstate (SPIN's default -k3)
 MAX_COMMANDS = 20_000  # a bigger System runs in the Python search (its C takes minutes)
 
 
@@ -93,7 +95,9 @@ class NativeExploration:
     paths: dict[int, list[int]] = field(default_factory=dict)
     peak_bytes: int = 0  # the C search's largest allocation total
     width: int = 0  # bytes of a packed state
-    omission: float = 0.0  # hash compaction: the probability that some state was omitted
+    omission: float = 0.0  # hash compaction, bitstate: the probability that some state was omitted
+    bitstate: tuple[int, int, int] | None = None  # (bits, hash functions, bits set)
+    hangs_skipped: bool = False  # bitstate keeps no graph: awaits were not analysed
     compiled: None = None  # the explicit search's compiled commands (none here)
     engine: str = "native"
 
@@ -145,6 +149,8 @@ def explore_native(
     max_states: int = 1_000_000,
     threads: int | None = None,
     hash_compact: bool = False,
+    bitstate: int = 0,
+    hashes: int = BITSTATE_HASHES,
 ) -> NativeExploration:
     """Explore every reachable state of ``system`` in the native search, within
     ``budget``'s limits (``max_states`` when it has none); ``canon``: symmetry reduction
@@ -155,7 +161,11 @@ def explore_native(
     expand states at once (default: one per CPU this process may use); the result is
     the same whatever the number.  ``hash_compact``: keep each state as a 64-bit hash of
     its key (8 bytes, not the packed state): a state whose hash another one already has
-    is omitted, with the probability ``omission`` of the result at most."""
+    is omitted, with the probability ``omission`` of the result at most.  ``bitstate``:
+    (SPIN's supertrace) no state table at all, a bit array of that many bits, each
+    state setting ``hashes`` of them; a state whose bits are all set already is taken
+    as visited (omitted, if it was not), ``omission`` bounds the probability; no graph
+    is kept, so there is no hang analysis (``hangs_skipped``)."""
     start = time.monotonic()
     if budget.max_states is not None:
         max_states = budget.max_states
@@ -183,6 +193,8 @@ def explore_native(
         "progress=0.5",
         f"threads={threads or len(os.sched_getaffinity(0))}",
         f"hash_compact={int(hash_compact)}",
+        f"bitstate={max(0, int(bitstate))}",
+        f"hashes={hashes}",
     ]
     if stop_when is not None:
         args.append(
@@ -197,11 +209,18 @@ def explore_native(
         lines, err = _run([str(exe), result, *args], budget, progress)
         if err:
             raise err
-        with open(result) as f:
-            lines = f.read().split("\n")
+        lines = _read_result(result)
     ex = _parse(system, lines, kinds, budget, max_states, stop_at_first, stop_when)
     ex.seconds = time.monotonic() - start
     return ex
+
+
+def _read_result(path: str) -> list[str]:
+    with open(path) as f:
+        lines = f.read().split("\n")
+    if os.environ.get("TLBCHECK_NATIVE_MEMORY"):  # where the bytes went (benchmarks)
+        print(*(x for x in lines if x.startswith("memory")), file=sys.stderr)
+    return lines
 
 
 def _run(
@@ -248,6 +267,8 @@ def _parse(
     paths: dict[int, list[int]] = {}
     known: dict[int, tuple[int, ...]] = {}
     where: dict[int, int] = {}  # kind number -> state
+    bits: tuple[int, int, int] | None = None
+    no_hangs = False
     for line in lines:
         word, _, rest = line.partition(" ")
         if word == "found":
@@ -262,6 +283,9 @@ def _parse(
         elif word == "state":
             k, *values = map(int, rest.split())
             known[where[k]] = tuple(values)
+        elif word == "bitstate":
+            nbits, k, nset, views = map(int, rest.split())
+            bits, no_hangs = (nbits, k, nset), bool(views)
         elif word:
             head[word] = rest
     if "end" not in head:
@@ -286,4 +310,6 @@ def _parse(
         peak_bytes=int(head["bytes"]),
         width=int(head["width"]),
         omission=float(head.get("omission", "0")),
+        bitstate=bits,
+        hangs_skipped=no_hangs,
     )
