@@ -18,6 +18,10 @@ the unreduced search.
 Families whose code contains an `await` are not reduced: hang analysis follows
 one core's position along the edges of the explored graph, and an edge between
 two orbit representatives may rename the family's cores.
+
+Under `arm` each instance's own fields outside its block (`layout_arm.ArmCore`) are
+sorted with it, and a family whose code has a broadcast `tlbi` is not reduced: a mark
+names its issuer (docs/arm64.md §3 argues the rest).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from verifier.ir import program as P
 from verifier.ir.system import System
 from verifier.lang.checked import WEAK_MODELS
 from verifier.machine.layout import Layout
+from verifier.machine.layout_arm import broadcasters
 
 CanonFn = Callable[[bytes], bytes]
 
@@ -210,6 +215,15 @@ def _block(lay: Layout, c: int) -> tuple[int, int, tuple[int, int]]:
     return lo, hi, kinds
 
 
+def _arm_fields(lay: Layout, c: int) -> tuple[int, ...]:
+    """Under `arm`, core ``c``'s own fields outside its block (layout_arm.ArmCore: early
+    instructions, held translation reads and their marks, the fatal fault), in layout
+    order; the same shape for every instance, whose code is the same."""
+    if lay.model != "arm":
+        return ()
+    return tuple(f for g in lay.arm[c].groups() for f in g)
+
+
 def _kind_tables(lay: Layout, fam: Family) -> list[bytes]:
     """Per instance: a `bytes.translate` table renaming its store-buffer kind codes (its
     own IPIs, stores to the words it owns) to those of instance 0."""
@@ -261,8 +275,9 @@ def plan(lay: Layout, fam: Family) -> tuple[Block, ...]:
         plain = tables[k] == bytes(range(256)) or ka == kb
         table = None if plain else tables[k]
         inverse = None if table is None else _inverse(table)
-        out.append(Block(lo, hi, (ka, kb), table, inverse, tuple(lay.mem[a] for a in fam.words[k])))
-    assert len({b.hi - b.lo for b in out}) == 1
+        words = tuple(lay.mem[a] for a in fam.words[k]) + _arm_fields(lay, c)
+        out.append(Block(lo, hi, (ka, kb), table, inverse, words))
+    assert len({b.hi - b.lo for b in out}) == 1 and len({len(b.words) for b in out}) == 1
     return tuple(out)
 
 
@@ -311,9 +326,16 @@ def canon(system: System, prog: P.Program) -> Canon:
     if not all(f.lo >= 0 and f.hi <= 255 for f in system.fields):
         why = "a state field does not fit in a byte"
         fams = [replace(f, reduced=False, why=f.why or why) for f in fams]
-    if system.model in WEAK_MODELS:
+    if system.model in WEAK_MODELS and system.model != "arm":
         why = f"the {system.model} model keeps per-instruction fields outside the core's block"
         fams = [replace(f, reduced=False, why=f.why or why) for f in fams]
+    if system.model == "arm":  # a mark names the core whose broadcast tlbi set it
+        issuers = set(broadcasters(prog))
+        why = "its code has a broadcast tlbi (under arm a mark names its issuer)"
+        fams = [
+            replace(f, reduced=False, why=f.why or why) if issuers & set(f.cores) else f
+            for f in fams
+        ]
     todo = [f for f in fams if f.reduced]
     if not todo:
         return Canon(None, tuple(fams))
