@@ -71,6 +71,8 @@ static int sort_keys(const int32_t *key, int m, int klen, int *ord) {
     return moved;
 }
 
+static int sym_on;  /* symmetry reduction on (the arguments below); a loop's alternatives need it */
+
 /* @@ generated @@ */
 
 /* ------------------------------------------------------------ limits and memory */
@@ -307,11 +309,26 @@ static int await_code(int v, int pc) {
     return 0;
 }
 
+/* The graph hang analysis walks, once the search is over: each state's tree edges (to
+ * the states it added: not stored, the kids counts say which) and its stored edges. */
 static int build_offsets(void) {
+    uint32_t *all = NULL;
+    size_t all_cap = 0, n = 0, child = 1, e = 0;
     if (!grow((void **)&succ_off, &succ_off_cap, nstates + 1, sizeof(uint32_t))) return 0;
-    succ_off[0] = 0;
-    for (size_t i = 0; i < nstates; i++) succ_off[i + 1] = succ_off[i] + (i < nkids ? ecnt[i] : 0);
+    if (!grow((void **)&all, &all_cap, nsucc + nstates, sizeof(uint32_t))) return 0;
+    for (size_t i = 0; i < nstates; i++) {
+        succ_off[i] = (uint32_t)n;
+        size_t nk = i < nkids ? kids[i] : 0, ne = i < nkids ? ecnt[i] : 0;
+        for (size_t t = 0; t < nk; t++) all[n++] = (uint32_t)(child + t);
+        child += nk;
+        for (size_t t = 0; t < ne; t++) all[n++] = succ[e++];
+    }
+    succ_off[nstates] = (uint32_t)n;
+    release((void **)&succ, &succ_cap, sizeof(uint32_t));
     release((void **)&ecnt, &ecnt_cap, sizeof(KIDS_T));
+    succ = all;
+    succ_cap = all_cap;
+    nsucc = n;
     return 1;
 }
 
@@ -620,14 +637,17 @@ static int merge(size_t i, const uint8_t **p) {
         long j;
         memcpy(&j, *p, sizeof j);
         *p += sizeof j;
+        int fresh = 0; /* a tree edge, to a state this one adds: not stored (see build_offsets) */
         if (j == -1) {
             const uint8_t *k = *p, *c = k;
+            size_t before = nstates;
             *p += KW;
             if (queued) { c = *p; *p += QW; }
             j = add(k, c, (long)i, cid);
             if (j == -2) return 0;
+            fresh = j >= 0 && (size_t)j == before;
         }
-        if (keep_edges && j >= 0 && has == 2) {
+        if (keep_edges && j >= 0 && has == 2 && !fresh) {
             if (!grow((void **)&succ, &succ_cap, nsucc + 1, sizeof(uint32_t))) return 0;
             succ[nsucc++] = (uint32_t)j;
         }
