@@ -10,7 +10,7 @@ from verifier.ir import program as P
 from verifier.ir.flat import LowerError, fold, resolve_next, source_text
 from verifier.ir.limits import MAX_INSTRUCTIONS, too_big, unrolled_size
 from verifier.ir.lower_decls import Tables, lower_spaces, lower_tables, lower_words, tables
-from verifier.ir.lower_decls import pte_regs
+from verifier.ir.lower_decls import ad_cores, hardware_values, pte_regs
 from verifier.ir.lower_litmus import attach_litmus
 from verifier.ir.lower_riscv import lower_riscv
 from verifier.lang import ast
@@ -341,6 +341,7 @@ def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Progr
     lcores = pte_regs(t, [_lower_core(t, ci, inst) for ci, inst in enumerate(spec.cores)])
     handlers = tuple(P.Handler(h.name, h.params, h.param_kinds, h.span) for h in spec.handlers)
     levels = lower_tables(t)
+    hardware_values(t)
     prog = P.Program(
         spec.title,
         spec.file,
@@ -359,7 +360,8 @@ def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Progr
         spec.flushes,
         *levels,
         frame_data=spec.frame_data,
-        ad=spec.ad,
+        ad="hardware" if {spec.ad, *dict(spec.ad_cores).values()} - {"none"} else "none",
+        ad_cores=ad_cores(spec),
         pte_keys=tuple(t.pte_keys),
     )
     return attach_litmus(prog, spec)

@@ -51,12 +51,11 @@ class Tables:
             if value.kept is not None:
                 kept = (self.frames[value.kept.frame], perm_bits(value.kept.perms))
             return P.PteValue(-1, 0, False, text, span, kept)
-        return P.PteValue(
-            self.frames[value.frame], perm_bits(value.perms), value.global_, text, span
-        )
+        frame, perms = self.frames[value.frame], perm_bits(value.perms)
+        return P.PteValue(frame, perms, value.global_, text, span, af=not value.old, dbm=value.dbm)
 
     def add_pte(self, v: P.PteValue) -> int:
-        key = (v.frame, v.perms, v.global_, v.kept, v.text, v.span)
+        key = (*v.key, v.text, v.span)
         if key not in self.pte_index:
             self.pte_index[key] = len(self.pte_values)
             self.pte_values.append(v)
@@ -167,3 +166,25 @@ def pte_regs(t: Tables, cores: list[P.Core]) -> list[P.Core]:
         hi = max(core.reg_range[1], len(t.pte_keys))
         out.append(replace(core, code=tuple(code), reg_range=(core.reg_range[0], hi)))
     return out
+
+
+def ad_cores(spec: CheckedSpec) -> tuple[str, ...]:
+    """Per core instance, its hardware flag management under `arm` (docs/arm64.md section 7):
+    its `option ad = V for CORE` line, else the spec's `option ad`."""
+    per = dict(spec.ad_cores)
+    out = tuple(per.get(c.family or c.name, spec.ad) for c in spec.cores)
+    return out if any(x != "none" for x in out) else ()
+
+
+def hardware_values(t: Tables) -> None:
+    """The values an arm64 walker's update can make of the spec's `old` and `dbm` values
+    (the access flag set; a `dbm` entry also made writable), so that every value an
+    entry can hold has a number (docs/arm64.md section 7)."""
+    for v in list(t.pte_values):
+        if v.frame < 0 or (v.af and not v.dbm):
+            continue
+        if not v.af:
+            t.add_pte(replace(v, af=True, text=f"{v.text}, access flag set by the walker"))
+        if v.dbm and not v.perms & 2:
+            text = f"{v.text}, made dirty (writable) by the walker"
+            t.add_pte(replace(v, af=True, perms=v.perms | 2, text=text))

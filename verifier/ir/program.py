@@ -1,9 +1,8 @@
 """The lowered Program: all an engine ever sees of a spec.
 
-Names are resolved to indices, core families are expanded, `for` and `repeat`
-are unrolled, control flow is flat (branches and jumps with resolved targets),
-and every instruction carries its source span and the statement as written.
-"""
+Names are resolved to indices, core families are expanded, `for` and `repeat` are
+unrolled, control flow is flat (branches and jumps with resolved targets), and every
+instruction carries its source span and the statement as written."""
 
 from __future__ import annotations
 
@@ -325,16 +324,17 @@ class PteValue:
     text: str
     span: Span | None
     kept: tuple[int, int] = (-1, 0)  # frame, perms an invalid entry keeps (`invalid A rw`)
+    af: bool = True  # arm64 access flag (`old`: clear) and dirty-bit modifier (`dbm`)
+    dbm: bool = False
 
     @property
-    def key(self) -> tuple[int, int, bool, tuple[int, int]]:  # whole-value comparisons
-        return (self.frame, self.perms, self.global_, self.kept)
+    def key(self) -> tuple[object, ...]:  # whole-value comparisons
+        return (self.frame, self.perms, self.global_, self.kept, self.af, self.dbm)
 
 
 @dataclass(frozen=True)
 class Dir:
-    """An upper-level entry: its space and initial table (an index into Program.tables;
-    -1: invalid)."""
+    """An upper-level entry: its space and initial table (Program.tables index; -1 invalid)."""
 
     name: str
     space: int
@@ -379,8 +379,7 @@ class Program:
     handlers: tuple[Handler, ...]
     pte_values: tuple[PteValue, ...]
     flushes: str = "plain"  # 'serializing': invlpg, flush and switch drain the buffer first
-    # two-level pages (docs/page-tables.md); all empty in a one-level spec
-    tables: tuple[int, ...] = ()  # the frames that are table pages
+    tables: tuple[int, ...] = ()  # table page frames (docs/page-tables.md; () if one-level)
     dirs: tuple[Dir, ...] = ()
     slots: int = 0  # leaf slots per table
     walks: tuple[tuple[tuple[int, int] | None, ...], ...] = ()  # [space][page]: (dir, slot)
@@ -388,6 +387,7 @@ class Program:
     frame_data: tuple[int, ...] = ()  # per frame: initial data word; () when no data access
     fatal: bool = False  # a fault stops its core (herd's `fatal`; `.litmus` input)
     ad: str = "none"  # 'hardware': the walker sets accessed/dirty bits
+    ad_cores: tuple[str, ...] = ()  # under `arm`, per core: none | access | hardware
     final: PFinal | None = None  # a litmus test's final condition (ir/final.py)
     pte_keys: tuple[tuple[object, ...], ...] = ()  # PTE value k (1-based) has key [k - 1]
 

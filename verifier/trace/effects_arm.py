@@ -77,6 +77,9 @@ def _translate(fx: Effects, cmd: Command, post: State) -> str:
         "walk": "walk of memory, entry not cached",
         "walk-invalid": "walk of memory, invalid entry (never cached)",
         "walk-freed": "walk of memory, a freed table (nothing cached)",
+        "walk-update": "walk of memory, the walker updates the entry in memory (hardware flags)",
+        "walk-update-fill": "walk of memory, the walker updates the entry in memory "
+        "(hardware flags), entry cached",
     }[cmd.get("how")]
     path = _path(fx, cmd)
     return f"translation read of {page}: {how}{path}: {pte_desc(pv, fx.prog)} from {pte_source(pv)}"
@@ -105,7 +108,7 @@ def _use(fx: Effects, cmd: Command, pre: State, post: State) -> str:
     pv = fx.wid_of(tr)
     page = fx.prog.pages[cmd.get("page")]
     if cmd.action == "fault":
-        kind = "translation" if pv.frame < 0 else "permission"
+        kind = "translation" if pv.frame < 0 else "access-flag" if not pv.af else "permission"
         stops = ", the core stops" if fx.lay.arm[cmd.core].fault is not None else ""
         return f"{kind} fault on {page} (translation read: {pte_desc(pv, fx.prog)}){stops}"
     frame = fx.prog.frames[pv.frame]
