@@ -9,8 +9,15 @@ from dataclasses import dataclass, field
 from verifier.ir import program as P
 from verifier.ir.flat import LowerError, fold, resolve_next, source_text
 from verifier.ir.limits import MAX_INSTRUCTIONS, too_big, unrolled_size
-from verifier.ir.lower_decls import Tables, lower_spaces, lower_tables, lower_words, tables
-from verifier.ir.lower_decls import ad_cores, hardware_values, pte_regs
+from verifier.ir.lower_decls import (
+    Tables,
+    lower_spaces,
+    lower_tables,
+    lower_words,
+    pte_regs,
+    tables,
+)
+from verifier.ir.lower_hw import ad_settings
 from verifier.ir.lower_litmus import attach_litmus
 from verifier.ir.lower_riscv import lower_riscv
 from verifier.lang import ast
@@ -253,11 +260,14 @@ class _CoreLowerer:
                 self.emit(lambda a, b: P.IFlushAsid(a, b, asid), sp)
             case ast.FlushAll():
                 self.emit(lambda a, b: P.IFlushAll(a, b), sp)
-            case ast.Access(kind=access_kind, page=ref, dest=d, value=v):
+            case ast.Access(kind=access_kind, page=ref, dest=d, value=v, order=o, via=via):
                 _, page = self.page(ref)
                 dest = self.reg(d.name) if d is not None else None
                 val = self.expr(v) if v is not None else None
-                self.emit(lambda a, b: P.IAccess(a, b, access_kind, page, dest, val), sp)
+                deps = tuple(self.reg(n.name) for n in via)
+                self.emit(
+                    lambda a, b: P.IAccess(a, b, access_kind, page, dest, val, o, deps), sp
+                )
             case ast.Tlbi(scope="page", broadcast=bc, page=ref, leaf=leaf) if ref is not None:
                 space, page = self.page(ref)
                 self.emit(lambda a, b: P.ITlbi(a, b, "page", bc, space, page, leaf=leaf), sp)
@@ -341,29 +351,12 @@ def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Progr
     lcores = pte_regs(t, [_lower_core(t, ci, inst) for ci, inst in enumerate(spec.cores)])
     handlers = tuple(P.Handler(h.name, h.params, h.param_kinds, h.span) for h in spec.handlers)
     levels = lower_tables(t)
-    hardware_values(t)
     prog = P.Program(
-        spec.title,
-        spec.file,
-        spec.source,
-        spec.params,
-        spec.walker,
-        spec.ipi,
-        spec.buffer,
-        spec.frames,
-        spec.pages,
-        tuple(spaces),
-        tuple(t.words),
-        tuple(lcores),
-        handlers,
-        tuple(t.pte_values),
-        spec.flushes,
-        *levels,
-        frame_data=spec.frame_data,
-        ad="hardware" if {spec.ad, *dict(spec.ad_cores).values()} - {"none"} else "none",
-        ad_cores=ad_cores(spec),
-        pte_keys=tuple(t.pte_keys),
-    )
+        spec.title, spec.file, spec.source, spec.params, spec.walker, spec.ipi, spec.buffer,
+        spec.frames, spec.pages, tuple(spaces), tuple(t.words), tuple(lcores), handlers,
+        tuple(t.pte_values), spec.flushes, *levels, frame_data=spec.frame_data,
+        pte_keys=tuple(t.pte_keys), **ad_settings(spec),
+    )  # fmt: skip
     return attach_litmus(prog, spec)
 
 
@@ -382,6 +375,8 @@ def _lower_core(t: Tables, ci: int, inst: CoreInstance) -> P.Core:
         lc.block(h.body)
         ret = lc.emit(lambda a, b: P.IReturn(a, b), h.span)
         lc.code[ret] = P.IReturn(h.span, f"return from {h.name}")
+    lc.in_handler = False
+    fault = (len(lc.code), *_fault_code(lc, inst)) if inst.fault is not None else (-1, -1)
     code, nexts = resolve_next(lc.code)
     return P.Core(
         inst.name,
@@ -393,4 +388,13 @@ def _lower_core(t: Tables, ci: int, inst: CoreInstance) -> P.Core:
         tuple(lc.regs),
         tuple(lc.hregs),
         DEFAULT_RANGE,
+        *fault,
     )
+
+
+def _fault_code(lc: _CoreLowerer, inst: CoreInstance) -> tuple[int]:
+    """The `on fault` code after the program's end, ending in its own IEnd."""
+    lc.block(inst.fault or ())
+    end = lc.emit(lambda a, b: P.IEnd(a, b), inst.span)
+    lc.code[end] = P.IEnd(inst.span, "end of the fault handler")
+    return (end,)

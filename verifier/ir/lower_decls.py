@@ -126,6 +126,7 @@ def lower_tables(t: Tables) -> tuple[Any, ...]:
     """Two-level pages (docs/page-tables.md): the table frames, the dirs, slots per table,
     each page's (dir, slot) per space and each leaf's initial value; all empty for a
     one-level spec (so its PTE values keep their numbers)."""
+    hardware_values(t)
     spec = t.spec
     if not spec.dirs:
         return (), (), 0, (), ()
@@ -166,14 +167,6 @@ def pte_regs(t: Tables, cores: list[P.Core]) -> list[P.Core]:
         hi = max(core.reg_range[1], len(t.pte_keys))
         out.append(replace(core, code=tuple(code), reg_range=(core.reg_range[0], hi)))
     return out
-
-
-def ad_cores(spec: CheckedSpec) -> tuple[str, ...]:
-    """Per core instance, its hardware flag management under `arm` (docs/arm64.md section 7):
-    its `option ad = V for CORE` line, else the spec's `option ad`."""
-    per = dict(spec.ad_cores)
-    out = tuple(per.get(c.family or c.name, spec.ad) for c in spec.cores)
-    return out if any(x != "none" for x in out) else ()
 
 
 def hardware_values(t: Tables) -> None:

@@ -53,8 +53,7 @@ PageOp = int | LReg
 
 @dataclass(frozen=True)
 class LPte:
-    """`pte(V).field`: a read of page ``page``'s PTE in ``space`` (None: the current one),
-    as the running core sees it (docs/page-tables.md)."""
+    """`pte(V).field`: page ``page``'s PTE in ``space`` (None: current), as the core sees it."""
 
     space: int | None
     page: PageOp
@@ -65,8 +64,7 @@ LExpr = LConst | LReg | LWord | LUn | LBin | LPte
 
 
 def page_arg(page: int, space: int | None, npages: int) -> int:
-    """The value an IPI passes for a page argument: `V` is V's index (the target's current
-    space), `P.V` also carries space P (see `page_of_arg`)."""
+    """An IPI's page argument: `V` is V's index (the target's space), `P.V` carries P too."""
     return page if space is None else (space + 1) * npages + page
 
 
@@ -171,13 +169,14 @@ class IFlushAll(Instr):
 
 @dataclass(frozen=True)
 class IAccess(Instr):
-    """An access through translation; `r := read V` loads the frame's data word into
-    ``dest``, `write V := e` stores ``value`` into it (docs/arm64.md)."""
+    """An access through translation; `r := read V` / `write V := e` (docs/arm64.md)."""
 
     kind: str  # read | write | exec
     page: PageOp
     dest: LReg | None = None
     value: LExpr | None = None
+    order: str = ""  # '' | acquire | acquire_pc | release
+    via: tuple[LReg, ...] = ()  # the registers of the address (a dependency)
 
 
 @dataclass(frozen=True)
@@ -222,8 +221,7 @@ class ISfence(Instr):
 @dataclass(frozen=True)
 class ICtrl(Instr):
     """A control dependency on ``regs`` that branches nowhere (a litmus `CBNZ` to the next
-    label): under `arm` it orders later stores, `tlbi`s and `isb`s after the loads of
-    those registers."""
+    label): under `arm` it orders later stores, `tlbi`s and `isb`s after their loads."""
 
     regs: tuple[LReg, ...]
 
@@ -279,8 +277,8 @@ class ISkip(Instr):
 
 @dataclass(frozen=True)
 class IFail(Instr):
-    """A statement that cannot execute on this core (e.g. `seen[self]` in a handler running
-    on a core outside `seen`'s family): reaching it is a `range` problem."""
+    """A statement this core cannot execute (`seen[self]` in a handler on a core outside
+    `seen`'s family): reaching it is a `range` problem."""
 
     message: str
 
@@ -334,7 +332,7 @@ class PteValue:
 
 @dataclass(frozen=True)
 class Dir:
-    """An upper-level entry: its space and initial table (Program.tables index; -1 invalid)."""
+    """An upper-level entry: its space and initial table (in Program.tables; -1: invalid)."""
 
     name: str
     space: int
@@ -360,6 +358,8 @@ class Core:
     regs: tuple[str, ...]
     hregs: tuple[str, ...]
     reg_range: tuple[int, int]
+    fault_entry: int = -1  # where the `on fault` code starts, after the handlers' (-1: none)
+    fault_end: int = -1  # pc of its IEnd
 
 
 @dataclass(frozen=True)

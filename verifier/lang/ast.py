@@ -208,6 +208,8 @@ class Access(Node):
     page: PageRef
     dest: Name | None = None  # `r := read V` (docs/arm64.md)
     value: Expr | None = None  # `write V := e`
+    order: str = ""  # '' | 'acquire' | 'acquire_pc' (`read`) | 'release' (`write`)
+    via: tuple[Name, ...] = ()  # `via r, s`: registers the address is computed from
 
 
 @dataclass(frozen=True)
@@ -346,6 +348,7 @@ class CoreDecl(Node):
     hi: Expr | None
     space: str | None
     body: tuple[Stmt, ...]
+    fault: tuple[Stmt, ...] | None = None  # `on fault { ... }` (docs/arm64.md §3)
 
 
 @dataclass(frozen=True)

@@ -305,14 +305,15 @@ class _Checker(Symbols):
         out: list[CoreInstance] = []
         for c in self.cores.values():
             space = self.start_space(c)
+            body = c.body + (c.fault or ())
             if c.lo is None:
-                check_body(self, c.body, Ctx("core", c.name))
-                out.append(CoreInstance(c.name, None, None, space, c.body, c.span))
+                check_body(self, body, Ctx("core", c.name))
+                out.append(CoreInstance(c.name, None, None, space, c.body, c.span, c.fault))
             elif c.name in self.families:
-                check_body(self, c.body, Ctx("family", c.name, family=c.name))
+                check_body(self, body, Ctx("family", c.name, family=c.name))
                 lo, hi = self.families[c.name]
                 out += [
-                    CoreInstance(f"{c.name}[{i}]", c.name, i, space, c.body, c.span)
+                    CoreInstance(f"{c.name}[{i}]", c.name, i, space, c.body, c.span, c.fault)
                     for i in range(lo, hi + 1)
                 ]
         return tuple(out)

@@ -75,10 +75,13 @@ def _decl(d: ast.Decl) -> list[str]:
             fam = f"[{f}]" if f is not None else ""
             rng = f" : {expr(lo)}..{expr(hi)}" if lo is not None and hi is not None else ""
             return [f"var {n}{fam}{rng} = {expr(init)}"]
-        case ast.CoreDecl(name=n, lo=lo, hi=hi, space=sp, body=body):
+        case ast.CoreDecl(name=n, lo=lo, hi=hi, space=sp, body=body, fault=fault):
             rng = f"[{expr(lo)}..{expr(hi)}]" if lo is not None and hi is not None else ""
             where = f" in {sp}" if sp is not None else ""
-            return _block(f"core {n}{rng}{where}", body, 0)
+            out = _block(f"core {n}{rng}{where}", body, 0)
+            if fault is not None:
+                out[-1:] = _block("} on fault", fault, 0)
+            return out
         case ast.HandlerDecl(name=n, params=params, body=body):
             ps = "(" + ", ".join(p.name for p in params) + ")" if params else ""
             return _block(f"handler {n}{ps}", body, 0)
@@ -182,11 +185,13 @@ def simple_stmt(s: ast.Stmt) -> str:
             return f"flush asid {sp}"
         case ast.FlushAll():
             return "flush all"
-        case ast.Access(kind=k, page=p, dest=d, value=v):
+        case ast.Access(kind=k, page=p, dest=d, value=v, order=o, via=via):
+            where = (f"{o} " if o else "") + page_ref(p)
+            where += " via " + ", ".join(n.name for n in via) if via else ""
             if d is not None:
-                return f"{d.name} := read {page_ref(p)}"
+                return f"{d.name} := read {where}"
             if v is not None:
-                return f"write {page_ref(p)} := {expr(v)}"
+                return f"write {where} := {expr(v)}"
             return f"{k} {page_ref(p)}"
         case ast.Barrier(kind=k, which=w):
             return k if w == "full" else f"{k} {w}"

@@ -28,6 +28,7 @@ from verifier.ir.system import (
     judged_in_order,
     op,
 )
+from verifier.lang.checked import WEAK_MODELS
 from verifier.machine.layout import C, Layout, build_layout, pte_wid
 from verifier.machine.layout_arm import add_arm_fields
 
@@ -258,5 +259,9 @@ class Site:
 
     def emit(self, rule: Rule, action: str, variant: str = "") -> None:
         name = self.ctx.prog.cores[self.c].name
+        core = self.ctx.prog.cores[self.c]
+        weak = self.ctx.model in WEAK_MODELS  # there `rules_translate` goes to the handler
+        if action == "fault" and self.pc < core.program_end and core.fault_entry >= 0 and not weak:
+            rule.upd.set(self.ctx.lay.cores[self.c].pc, core.fault_entry)  # `on fault`
         key = f"{name}@{self.pc}" + (f":{variant}" if variant else "")
         self.ctx.emit(self.c, self.pc, rule, action, key, self.ins.text, self.ins.span)

@@ -34,7 +34,12 @@ def core_done(ctx: Ctx, c: int) -> Expr:
     if lay.buffered(c):
         end = conj(end, lay.buffer_empty(c))
     fault = lay.arm[c].fault if lay.arm else None
-    return end if fault is None else disj(end, op("ne", Field(fault), C(0)))
+    core = ctx.prog.cores[c]
+    if fault is None:
+        return end
+    if core.fault_end >= 0:  # the fault handler ran to its end
+        return disj(end, eq(Field(lay.cores[c].pc), core.fault_end))
+    return disj(end, op("ne", Field(fault), C(0)))
 
 
 def term(ctx: Ctx, t: F.PReg | F.PData | L.FNum) -> Expr:

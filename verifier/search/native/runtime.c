@@ -33,6 +33,14 @@ typedef struct Out {
     int hc[MAXHITS + 1], hh[MAXHITS + 1];
 } Out;
 
+static int range_error(int f);
+/* A computed value bound for field f: outside its declared range the program stops (the
+ * Python search runs instead); the ranges are checked here, so packing need not check. */
+static inline int32_t ranged(int64_t v, int64_t lo, int64_t hi, int f) {
+    if (v < lo || v > hi) range_error(f + 1);
+    return (int32_t)v;
+}
+
 static int64_t tdiv(int64_t a, int64_t b) { return b == 0 ? 0 : a / b; }
 static int64_t tmod(int64_t a, int64_t b) { return b == 0 ? 0 : a % b; }
 static int64_t tab(const int64_t *t, int64_t len, int64_t i) { return i >= 0 && i < len ? t[i] : 0; }
@@ -216,8 +224,9 @@ static int grow_table(void) {
 /* add() with bitstate: a state whose bits are all set counts as visited (-3: its number
  * is not known); a new one is stored as its parent link and, until expanded, its
  * concrete form. */
+#define SEEN (-3)
 static long add_bits(const uint8_t *k, const uint8_t *c, long p, int v) {
-    if (bs_seen(k)) return -3;
+    if (bs_seen(k)) return SEEN;
     size_t n = nstates;
     if (n >= 0xFFFFFFF0u) { stop_reason = "states"; return -2; }
     if (!grow((void **)&via, &via_cap, n + 1, sizeof(VIA_T))) return -2;
@@ -432,20 +441,14 @@ static int range_error(int f) {
     exit(4);
 }
 
-/* Pack the key (canonical form, or its hash) and the concrete state of s. */
-static void keyed(const int32_t *s, uint8_t *k, uint8_t *c) {
-    int bad;
+/* The key of s: its canonical form packed (or its hash, hash compaction or bitstate). */
+static void key_of(const int32_t *s, uint8_t *k) {
     uint8_t full[W + 8];
     uint8_t *into = hc_on || bs_on ? full : k;
     if (sym_on) {
-        int32_t t[NF];
-        memcpy(t, s, sizeof t);
-        canon(t);
-        if ((bad = pack(t, into))) range_error(bad);
-        if ((bad = pack(s, c))) range_error(bad);
+        pack_canon(s, into);
     } else {
-        if ((bad = pack(s, into))) range_error(bad);
-        memcpy(c, into, W);
+        pack(s, into);
     }
     if (hc_on || bs_on) {
         uint64_t h = hash_bytes(full, W, 0x51ED270B27A9F3C5ull);
@@ -495,7 +498,7 @@ static int32_t get_int(const uint8_t **p) {
 /* The ample subset (partial-order reduction) of o's entries in sel, with the cycle proviso
  * (an ample step must not lead to a state numbered <= i); returns its size. */
 static int ample(size_t i, const int32_t *s, const Out *o, int *sel) {
-    uint8_t k[W + 8], c[W + 8];
+    uint8_t k[W + 16];
     for (int cc = 0; cc < NCORES; cc++) {
         if (!por_ok(cc, s)) continue;
         int m = 0, mine[NCMD + 1];
@@ -505,7 +508,7 @@ static int ample(size_t i, const int32_t *s, const Out *o, int *sel) {
             for (int x = 0; x < m; x++) {
                 int e = mine[x];
                 if (!o->has[e]) return o->n;
-                keyed(o->st[e], k, c);
+                key_of(o->st[e], k);
                 long j = find(k);
                 if (j >= 0 && (size_t)j <= i) return o->n;
             }
@@ -518,7 +521,7 @@ static int ample(size_t i, const int32_t *s, const Out *o, int *sel) {
 
 static void expand(size_t i, Out *o, Buf *b) {
     int32_t s[NF];
-    uint8_t k[W + 8], c[W + 8];
+    uint8_t k[W + 16], c[W + 16];
     int sel[NCMD + 1];
     concrete(i, s);
     o->n = 0;
@@ -563,9 +566,15 @@ static void expand(size_t i, Out *o, Buf *b) {
         put_int(b, o->cid[e]);
         put_int(b, o->has[e] ? 1 + inner[x] : 0);
         if (!o->has[e]) continue;
-        keyed(o->st[e], k, c);
+        /* the table is only read while chunks expand: a state it has is passed on by
+         * number; a new one (to `add` in order) with its key and concrete form */
+        key_of(o->st[e], k);
+        long j = find(k);
+        if (bs_on && j >= 0) j = SEEN;
+        put(b, &j, sizeof j);
+        if (j != -1) continue;
         put(b, k, KW);
-        if (queued) put(b, c, W);
+        if (queued) { pack(o->st[e], c); put(b, c, W); }
     }
 }
 
@@ -597,11 +606,16 @@ static int merge(size_t i, const uint8_t **p) {
     for (int x = 0; x < nsel; x++) {
         int cid = get_int(p), has = get_int(p);
         if (!has) continue;
-        const uint8_t *k = *p, *c = k;
-        *p += KW;
-        if (queued) { c = *p; *p += W; }
-        long j = add(k, c, (long)i, cid);
-        if (j == -2) return 0;
+        long j;
+        memcpy(&j, *p, sizeof j);
+        *p += sizeof j;
+        if (j == -1) {
+            const uint8_t *k = *p, *c = k;
+            *p += KW;
+            if (queued) { c = *p; *p += W; }
+            j = add(k, c, (long)i, cid);
+            if (j == -2) return 0;
+        }
         if (keep_edges && j >= 0 && has == 2) {
             if (!grow((void **)&succ, &succ_cap, nsucc + 1, sizeof(uint32_t))) return 0;
             succ[nsucc++] = (uint32_t)j;
@@ -630,7 +644,7 @@ static void *work(void *arg) {
  * expanded in chunks (in parallel when nthreads > 1: the table is only read meanwhile)
  * and merged in state order, so the numbering is that of a one-state-at-a-time search. */
 static const char *search(long max_states, int stop_first, const int *stop_when, int nwhen) {
-    static uint8_t k[W + 8], c[W + 8];
+    static uint8_t k[W + 16], c[W + 16];
     Work ws[64];
     int nt = nthreads < 1 ? 1 : nthreads > 64 ? 64 : nthreads;
     for (int x = 0; x < nt; x++) {
@@ -648,7 +662,10 @@ static const char *search(long max_states, int stop_first, const int *stop_when,
         mem_used += words * 8;
         if (mem_used > mem_peak) mem_peak = mem_used;
     } else if (!grow_table()) return stop_reason;
-    keyed(INIT, k, c);
+    int bad = in_range(INIT);
+    if (bad) range_error(bad);
+    key_of(INIT, k);
+    pack(INIT, c);
     if (add(k, c, -1, -1) < 0) return stop_reason;
     double next_look = now();
     size_t i = 0;
