@@ -19,6 +19,10 @@ class GenArm:
         self.regs = ["r", "s"]
         # two-level pages (docs/page-tables.md), drawn apart so older seeds keep their specs
         self.two = random.Random(seed * 7 + 1).random() < 0.35
+        # arm64 hardware flag management (docs/arm64.md section 7), drawn apart likewise
+        hw = random.Random(seed * 11 + 3)
+        self.hw = hw.random() < 0.35
+        self.ad = hw.choice(["access", "hardware", "hardware for c0", "access for c1", "none"])
 
     def pick(self, *xs: str) -> str:
         return self.r.choice(xs)
@@ -46,6 +50,7 @@ class GenArm:
                 f"free {self.pick('A', 'B')}",
                 "skip",
                 *self.levels(p),
+                *self.flags(p),
             ]
         )
 
@@ -59,6 +64,14 @@ class GenArm:
             self.pick(f"tlbi {p} leaf", f"tlbi is {p} leaf"),
             f"tlbi is {p} leaf",
         ]
+
+    def flags(self, p: str) -> list[str]:
+        """Hardware flag statements: `old`/`dbm` values, reads of the young and dirty bits."""
+        if not self.hw:
+            return []
+        reg = self.pick(*self.regs)
+        value = f"{self.pick('A', 'B')} {self.pick('rw', 'r')} {self.pick('old', 'dbm', 'old dbm')}"
+        return [f"pte {p} := {value}", f"{reg} := pte({p}).{self.pick('young', 'dirty')}"]
 
     def body(self) -> list[str]:
         r = self.r
@@ -82,6 +95,12 @@ class GenArm:
                 "page V at D[0] -> A rw",
                 "page W at D[1] -> C r",
             ]
+        if self.hw:
+            flag = {" rw": " r dbm", " -> C r": " -> C r old"}
+            for k, x in enumerate(lines):
+                if x.startswith("page"):
+                    lines[k] = next((x.replace(a, b) for a, b in flag.items() if a in x), x)
+            lines.insert(0, f"option ad = {self.ad}")
         for c in range(r.randint(2, 3)):
             lines.append(f"core c{c} {{")
             lines += [f"    {s}" for s in self.body()]

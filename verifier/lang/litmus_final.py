@@ -111,7 +111,7 @@ def _of_type(
     want = "MMU:" + p.ftype.split(":")[-1] if p.ftype else ""
     out = []
     for a in chosen:
-        types = syms.fault_types(a[1], a[2])
+        types = syms.fault_types(a[1], a[2], p.proc)
         if want not in types:
             continue
         if len(types) > 1:

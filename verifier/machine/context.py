@@ -220,8 +220,8 @@ def _pte_field(lay: Layout, c: int, name: str, addr: int) -> Expr:
         return lay.table(lambda v: lay.prog.pte_keys.index(v.key) + 1, w)
     if name == "present":
         return lay.valid(w)
-    if name in PERM_BIT:
-        return lay.allows(w, PERM_BIT[name])
+    if name in PERM_BIT:  # the descriptor's bits (an `old` entry keeps them)
+        return lay.table(lambda v: int(v.frame >= 0 and bool(v.perms & PERM_BIT[name])), w)
     if name == "global":
         return lay.table(lambda v: int(v.frame >= 0 and v.global_), w)
     if name in ("young", "dirty") and lay.model == "arm":  # docs/arm64.md section 7

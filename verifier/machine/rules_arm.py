@@ -217,6 +217,8 @@ def barrier(site: Site, ins: P.IBarrier) -> None:
             r.guard.append(ctx.lay.buffer_empty(c))
     elif ins.kind == "dsb" and ins.which == "full":
         r.guard += [eq(Field(f), 0) for f in marks_of(ctx, c)]
+        # and for the walker's pending updates of earlier accesses (docs/arm64.md 7)
+        r.guard += [eq(Field(v), 0) for i, (v, _) in arm(ctx, c).hu.items() if i < site.pc]
     site.emit(r, "fence")
 
 

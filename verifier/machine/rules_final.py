@@ -34,6 +34,8 @@ def core_done(ctx: Ctx, c: int) -> Expr:
     if lay.buffered(c):
         end = conj(end, lay.buffer_empty(c))
     fault = lay.arm[c].fault if lay.arm else None
+    if lay.arm:  # every walker update reached memory (docs/arm64.md section 7)
+        end = conj(end, *(eq(Field(v), 0) for v, _ in lay.arm[c].hu.values()))
     core = ctx.prog.cores[c]
     if fault is None:
         return end

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from verifier.ir import program as P
 from verifier.ir.system import FALSE, TRUE, Expr, Field, Table, conj, disj, eq, ne, op
-from verifier.machine.context import Ctx
+from verifier.machine.context import Ctx, Rule
 from verifier.machine.layout import C, pte_wid
-from verifier.machine.rules_arm import arm, performed, tr_ok
+from verifier.machine.rules_arm import ACCESS_BIT, arm, performed, tr_ok, window
 
 WRITE = 2
 
@@ -71,6 +71,71 @@ def must_walk(ctx: Ctx, c: int, entry: Expr, bit: int) -> Expr:
     w = pte_wid(entry)
     clean = ctx.lay.table(lambda v: int(v.frame >= 0 and v.dbm and not v.perms & WRITE), w)
     return eq(clean, 1)
+
+
+def pending(ctx: Ctx, r: Rule, pend: tuple[int, int], leaf: Expr, addr: int) -> None:
+    """The translation read holds the updated value; the update itself is left pending
+    (``ArmCore.hu``: the value read + 1, the entry's index + 1), performed by `updates`."""
+    r.upd.set(pend[0], op("add", leaf, C(1)))
+    r.upd.set(pend[1], addr - ctx.lay.nwords + 1)
+
+
+def updates(ctx: Ctx, c: int) -> None:
+    """The pending updates of core ``c``'s accesses reach memory: each at any moment once
+    earlier control dependencies and translation reads are resolved, and only while the
+    entry still holds the value read (an atomic read-modify-write: herd7's ``atomic``)."""
+    lay = ctx.lay
+    a = arm(ctx, c)
+    core = ctx.prog.cores[c]
+    win = window(ctx.prog)
+    for i, (val, at) in sorted(a.hu.items()):
+        ins = core.code[i]
+        assert isinstance(ins, P.IAccess)
+        read = op("sub", Field(val), C(1))
+        _, new = update(ctx, c, pte_wid(read), ACCESS_BIT[ins.kind])
+        for addr in entry_addrs(ctx, ins):
+            now = Field(lay.mem[addr])
+            r = Rule([ne(Field(val), 0), eq(Field(at), addr - lay.nwords + 1)])
+            r.guard += [
+                eq(pte_wid(now), pte_wid(read)),
+                *update_ready(ctx, c, i, win.run_start(c, i)),
+            ]
+            r.upd.set(lay.mem[addr], with_wid(now, new))
+            r.upd.set(val, 0)
+            r.upd.set(at, 0)
+            r.info.update(at=i, addr=addr, how="hw-update")
+            key = f"{core.name}@{i}:hu.{addr}"
+            ctx.emit(c, None, r, "hw-update", key, ins.text, ins.span)
+
+
+def entry_addrs(ctx: Ctx, ins: P.IAccess) -> list[int]:
+    """The PTE entries (one-level PTEs, leaf slots) access ``ins`` may translate through."""
+    lay, prog = ctx.lay, ctx.prog
+    out = []
+    for v in window(prog).pages(ins.page):
+        for s in range(len(prog.spaces)):
+            at = prog.walk(s, v)
+            if at is None:
+                out.append(lay.pte_addr(s, v))
+            else:
+                out += [lay.leaf_addr(k, at[1]) for k in range(len(prog.tables))]
+    return sorted(set(out))
+
+
+def spontaneous(ctx: Ctx) -> None:
+    """herd7's spurious updates: while some core manages the access flag, an entry holding
+    a valid value with the access flag clear may have it set at any moment."""
+    lay, prog = ctx.lay, ctx.prog
+    if ctx.model != "arm" or not prog.ad_cores or all(v.af for v in prog.pte_values):
+        return
+    table = tuple(updated_wid(prog, w, False) for w in range(len(prog.pte_values)))
+    for addr in range(lay.nwords, lay.nwords + len(lay.last)):
+        now = Field(lay.mem[addr])
+        old = lay.table(lambda v: int(v.frame >= 0 and not v.af), pte_wid(now))
+        r = Rule([eq(old, 1)])
+        r.upd.set(lay.mem[addr], with_wid(now, Table(table, pte_wid(now))))
+        r.info.update(addr=addr, how="spontaneous")
+        ctx.emit(0, None, r, "hw-update", f"af:{addr}", "hardware update", None)
 
 
 def update_ready(ctx: Ctx, c: int, i: int, start: int) -> list[Expr]:

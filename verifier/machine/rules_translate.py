@@ -95,14 +95,13 @@ def _walk_variants(
     wid = pte_wid(leaf)
     need, new = rules_hafdbs.update(ctx, c, wid, bit)
     upd = rules_hafdbs.with_wid(leaf, new)
-    start = window(ctx.prog).run_start(c, i)
-    ready = rules_hafdbs.update_ready(ctx, c, i, start)
+    pend = arm(ctx, c).hu.get(i)
     for how, cond in (("walk-invalid", op("not", lay.valid(wid))), ("walk", lay.valid(wid))):
         r = _copy(r0, how, cond, op("not", need))
         yield r, leaf, "wi" if how == "walk-invalid" else "wv"
-    if need != FALSE:
-        r = _copy(r0, "walk-update", need, *ready)
-        r.upd.set(lay.mem[addr], upd)
+    if need != FALSE and pend is not None:
+        r = _copy(r0, "walk-update", need, eq(Field(pend[0]), 0))
+        rules_hafdbs.pending(ctx, r, pend, leaf, addr)
         yield r, upd, "wu"
     for glob, tag in ((1, lay.gtag), (0, lay.tag_of_space(s))):
         g = eq(lay.is_global(wid), glob)
@@ -111,10 +110,10 @@ def _walk_variants(
         r.upd.set(cf.te[(v, tag)], _src(ctx, s, addr))
         r.upd.set(cf.tw[(v, tag)], leaf)
         yield r, leaf, f"w{glob}"
-        if need != FALSE:
-            r = _copy(r0, "walk-update-fill", need, g, *ready)
+        if need != FALSE and pend is not None:
+            r = _copy(r0, "walk-update-fill", need, g, eq(Field(pend[0]), 0))
             r.info["slot"] = cf.te[(v, tag)]
-            r.upd.set(lay.mem[addr], upd)
+            rules_hafdbs.pending(ctx, r, pend, leaf, addr)
             r.upd.set(cf.te[(v, tag)], _src(ctx, s, addr))
             r.upd.set(cf.tw[(v, tag)], upd)
             yield r, upd, f"wu{glob}"
