@@ -174,7 +174,8 @@ class ArmMachine(ExtMachine):
         for i in range(len(s.cores)):
             out += self.arm_steps(s, i)
             out += self.walks(s, i)
-        return out
+            out += self.updates(s, i)
+        return out + self.spontaneous(s)
 
     # ------------------------------------------------------------ what may run
 
@@ -212,6 +213,8 @@ class ArmMachine(ExtMachine):
             full_dsb = isinstance(st, ast.Barrier) and st.kind == "dsb" and st.which == "full"
             if full_dsb and any(m[1] == i for c in s.cores for m in c.arm[2]):
                 continue  # waits for the in-flight users of its tlbis
+            if full_dsb and any(a[:2] == ("hu", i) and a[2] < k for a, _ in s.mem):
+                continue  # and for the walker's pending updates of earlier accesses
             out += self.perform(s, i, k)
         return out
 
@@ -383,8 +386,8 @@ class ArmMachine(ExtMachine):
         loc, psc, kinds = self.walk_to_leaf(s, cs, sp, page)
         pte, wid = dict(s.mem)[loc] if loc is not None else (None, 0)
         new = self.updated(i, pte, letter)
-        if new is not None and not self.update_ready(s, i, k):
-            return []
+        if new is not None and ("hu", i, k) in dict(s.mem):
+            return []  # its earlier update is still pending
         held = pte if new is None else new
         choices.append(((held, wid), sp, cs.tlb, loc, psc, kinds))  # a walk, not cached
         if held is not None and "o" not in held[1]:  # an access-flag fault is never cached
@@ -393,8 +396,8 @@ class ArmMachine(ExtMachine):
         out = []
         for value, src, tlb, where, psc, found in choices:
             w = Work(s)
-            if new is not None:
-                w.mem[where] = (new, wid)  # the walker's update, in the same step
+            if new is not None:  # the walker's update is left pending (`updates`)
+                w.mem[("hu", i, k)] = (where, pte, new)
             c = w.core(i)
             held = (*c.arm[1], (k, value, page, src, where))
             arm = (c.arm[0], tuple(sorted(held, key=repr)), c.arm[2])
@@ -419,6 +422,40 @@ class ArmMachine(ExtMachine):
         if perms == pte[1] or letter not in perms:
             return None
         return (pte[0], perms, pte[2])
+
+    def updates(self, s: State, i: int) -> list[Out]:
+        """Pending walker updates of core ``i`` reach memory: once every earlier access in
+        the window holds its translation read, and only while the entry still holds the
+        value read (an atomic read-modify-write)."""
+        out = []
+        mem = dict(s.mem)
+        for key, item in sorted(mem.items(), key=repr):
+            if key[:2] != ("hu", i):
+                continue
+            where, read, new = item
+            if mem[where][0] != read or not self.update_ready(s, i, key[2]):
+                continue
+            w = Work(s)
+            w.mem[where] = (new, mem[where][1])
+            del w.mem[key]
+            out.append(Out(f"{self.names[i]} walker update {key[2]}", w.freeze(), frozenset(), i))
+        return out
+
+    def spontaneous(self, s: State) -> list[Out]:
+        """While some core manages the access flag, a valid entry with the flag clear may
+        have it set at any moment (herd7's spurious updates)."""
+        if all(m == "none" for m in self.mode):
+            return []
+        out = []
+        for where, item in s.mem:
+            if where[0] not in ("p", "l"):
+                continue
+            pte, wid = item
+            if pte is not None and "o" in pte[1]:
+                w = Work(s)
+                w.mem[where] = ((pte[0], pte[1].replace("o", ""), pte[2]), wid)
+                out.append(Out(f"spontaneous update {where}", w.freeze(), frozenset(), 0))
+        return out
 
     def update_ready(self, s: State, i: int, k: int) -> bool:
         """The update is a write: every earlier access of the core in its window has its

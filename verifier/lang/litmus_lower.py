@@ -59,6 +59,9 @@ def load_litmus(path: str, text: str) -> CheckedSpec:
 
 
 def lower_litmus(t: L.LitmusTest) -> tuple[ast.Spec, Litmus]:
+    for v in t.variants():
+        if v.lower() not in VARIANTS:
+            raise Unstated(t.span, f"Variant={v} is outside the litmus subset (docs/arm64.md §4)")
     syms = Symbols(tthm=_tthm(t))
     envs = {th.proc: Env() for th in t.threads}
     ptes: dict[str, L.Desc] = {}

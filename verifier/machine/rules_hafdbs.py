@@ -96,16 +96,22 @@ def updates(ctx: Ctx, c: int) -> None:
         for addr in entry_addrs(ctx, ins):
             now = Field(lay.mem[addr])
             r = Rule([ne(Field(val), 0), eq(Field(at), addr - lay.nwords + 1)])
-            r.guard += [
-                eq(pte_wid(now), pte_wid(read)),
-                *update_ready(ctx, c, i, win.run_start(c, i)),
-            ]
+            same = eq(
+                desc_key(ctx, pte_wid(now)), desc_key(ctx, pte_wid(read))
+            )  # still the value read
+            r.guard += [same, *update_ready(ctx, c, i, win.run_start(c, i))]
             r.upd.set(lay.mem[addr], with_wid(now, new))
             r.upd.set(val, 0)
             r.upd.set(at, 0)
             r.info.update(at=i, addr=addr, how="hw-update")
             key = f"{core.name}@{i}:hu.{addr}"
             ctx.emit(c, None, r, "hw-update", key, ins.text, ins.span)
+
+
+def desc_key(ctx: Ctx, wid: Expr) -> Expr:
+    """The descriptor a value stands for (values written by different statements alike)."""
+    keys = [v.key for v in ctx.prog.pte_values]
+    return ctx.lay.table(lambda v: keys.index(v.key), wid)
 
 
 def entry_addrs(ctx: Ctx, ins: P.IAccess) -> list[int]:
