@@ -167,6 +167,7 @@ def _check_smt(
             phase=tell,
             limit=budget.timeout,
             max_memory=budget.max_memory,
+            poll=budget.check,
         )
         return replace(settle(r, m.system), coverage=SMT_COVERAGE)
     except LimitReached as limit:

@@ -20,6 +20,7 @@ from verifier.ir.lower_decls import (
 from verifier.ir.lower_hw import ad_settings
 from verifier.ir.lower_litmus import attach_litmus
 from verifier.ir.lower_riscv import lower_riscv
+from verifier.ir.lower_tables import lower_slot_write, lower_table_read
 from verifier.lang import ast
 from verifier.lang.checked import DEFAULT_RANGE, CheckedSpec, CoreInstance, Ref
 from verifier.lang.span import Span
@@ -115,6 +116,8 @@ class _CoreLowerer:
             case ast.PteLit(value=v):
                 self.t.whole = True
                 return P.LConst(self.t.pte_number(v))
+            case ast.SlotRead() | ast.DirRead():
+                return lower_table_read(self, e)
             case ast.Unary(op=o, operand=a):
                 return P.LUn("neg" if o == "-" else "not", self.expr(a))
             case ast.Binary(op=o, left=a, right=b):
@@ -210,6 +213,8 @@ class _CoreLowerer:
                 space, page = self.page(ref)
                 wid = self.t.pte_value(v, source_text(self.t.lines, sp), sp)
                 self.emit(lambda a, b: P.IPte(a, b, space, page, wid, None, (wid,)), sp)
+            case ast.SlotWrite():
+                lower_slot_write(self, s)
             case ast.Assign(target=tgt, value=v):
                 val = self.expr(v)
                 if self.is_word(tgt):
@@ -379,17 +384,9 @@ def _lower_core(t: Tables, ci: int, inst: CoreInstance) -> P.Core:
     fault = (len(lc.code), *_fault_code(lc, inst)) if inst.fault is not None else (-1, -1)
     code, nexts = resolve_next(lc.code)
     return P.Core(
-        inst.name,
-        t.spaces[inst.space],
-        tuple(code),
-        nexts,
-        tuple(entries),
-        end,
-        tuple(lc.regs),
-        tuple(lc.hregs),
-        DEFAULT_RANGE,
-        *fault,
-    )
+        inst.name, t.spaces[inst.space], tuple(code), nexts, tuple(entries), end,
+        tuple(lc.regs), tuple(lc.hregs), DEFAULT_RANGE, *fault,
+    )  # fmt: skip
 
 
 def _fault_code(lc: _CoreLowerer, inst: CoreInstance) -> tuple[int]:

@@ -9,6 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from verifier.ir.final import PFinal
+from verifier.ir.program_decls import Dir as Dir
+from verifier.ir.program_decls import Handler as Handler
+from verifier.ir.program_decls import PteValue as PteValue
+from verifier.ir.program_decls import Space as Space
+from verifier.ir.program_decls import Word as Word
 from verifier.lang.span import Span
 
 # ---------------------------------------------------------------- expressions
@@ -60,7 +65,25 @@ class LPte:
     field: str  # present | read | write | exec | global | young | dirty
 
 
-LExpr = LConst | LReg | LWord | LUn | LBin | LPte
+@dataclass(frozen=True)
+class LSlot:
+    """`pte(T[i]).field`: a read of slot ``slot`` of table ``table`` (an index into
+    Program.tables) as the running core sees it; a freed table is a `freed-table` race."""
+
+    table: int
+    slot: int
+    field: str
+
+
+@dataclass(frozen=True)
+class LDir:
+    """`dir(D).present`: 1 when upper-level entry ``dir`` is valid in the core's view."""
+
+    dir: int
+    field: str
+
+
+LExpr = LConst | LReg | LWord | LUn | LBin | LPte | LSlot | LDir
 
 
 def page_arg(page: int, space: int | None, npages: int) -> int:
@@ -91,6 +114,16 @@ class IPte(Instr):
     wid: int  # index into Program.pte_writes
     src: LReg | None = None
     wids: tuple[int, ...] = ()  # every value it may store
+
+
+@dataclass(frozen=True)
+class ISlot(Instr):
+    """`pte T[i] := ...`: a store to slot ``slot`` of table ``table`` (an index into
+    Program.tables), linked or not."""
+
+    table: int
+    slot: int
+    wid: int  # index into Program.pte_writes
 
 
 @dataclass(frozen=True)
@@ -294,57 +327,6 @@ class IEnd(Instr):
 
 
 # ---------------------------------------------------------------- program
-
-
-@dataclass(frozen=True)
-class Word:
-    name: str
-    lo: int
-    hi: int
-    init: int
-    owner: str | None = None  # the core a family variable's word belongs to (`seen[cpu[1]]`)
-
-
-@dataclass(frozen=True)
-class Space:
-    name: str
-    asid: int
-    entries: tuple[int, ...]  # per page: the wid of its initial PTE value
-
-
-@dataclass(frozen=True)
-class PteValue:
-    """A PTE value a write or declaration stores (``frame`` -1: invalid)."""
-
-    frame: int
-    perms: int  # bit 1 r, 2 w, 4 x
-    global_: bool
-    text: str
-    span: Span | None
-    kept: tuple[int, int] = (-1, 0)  # frame, perms an invalid entry keeps (`invalid A rw`)
-    af: bool = True  # arm64 access flag (`old`: clear) and dirty-bit modifier (`dbm`)
-    dbm: bool = False
-
-    @property
-    def key(self) -> tuple[object, ...]:  # whole-value comparisons
-        return (self.frame, self.perms, self.global_, self.kept, self.af, self.dbm)
-
-
-@dataclass(frozen=True)
-class Dir:
-    """An upper-level entry: its space and initial table (in Program.tables; -1: invalid)."""
-
-    name: str
-    space: int
-    init: int
-
-
-@dataclass(frozen=True)
-class Handler:
-    name: str
-    params: tuple[str, ...]
-    param_kinds: tuple[str, ...]
-    span: Span
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,9 @@ class _Body(Names):
                     self.err(s, f"copy {a} to itself")
             case ast.ZeroFrame(frame=f):
                 self.data_frame(s, f)
+            case ast.SlotWrite(table=t, index=i, value=value):
+                self.c.table_slot(s, t, i)
+                self.c.pte_value(value)
             case ast.DirWrite(dir=d, table=t):
                 if d not in self.c.dirs:
                     self.err(s, f"unknown dir '{d}'" + did_you_mean(d, self.c.dirs))

@@ -218,6 +218,8 @@ def simple_stmt(s: ast.Stmt) -> str:
             return "skip"
         case ast.DirWrite(dir=d, table=t):
             return f"dir {d} := {t if t is not None else 'invalid'}"
+        case ast.SlotWrite(table=t, index=i, value=v):
+            return f"pte {t}[{expr(i)}] := {_pte(v)}"
         case ast.CopyFrame(src=a, dst=b):
             return f"copy {a} to {b}"
         case ast.ZeroFrame(frame=f):
@@ -261,6 +263,10 @@ def expr(e: ast.Expr | ast.Target, prec: int = 0) -> str:
             return f"pte({page_ref(p)})" + (f".{f}" if f else "")
         case ast.PteLit(value=v):
             return f"({_pte(v)})"
+        case ast.SlotRead(table=t, index=i, field=f):
+            return f"pte({t}[{expr(i)}]).{f}"
+        case ast.DirRead(dir=d, field=f):
+            return f"dir({d}).{f}"
         case ast.Unary(op=op, operand=a):
             text = op + expr(a, UNARY)
             return f"({text})" if prec > UNARY else text

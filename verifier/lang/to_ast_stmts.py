@@ -71,6 +71,9 @@ class StmtRules(Spans):
     def pte_stmt(self, meta: Any, c: list[Any]) -> ast.PteWrite:
         return ast.PteWrite(c[0], c[1], span=self._span(meta))
 
+    def slot_stmt(self, meta: Any, c: list[Any]) -> ast.SlotWrite:
+        return ast.SlotWrite(c[0][0], c[0][1], c[1], span=self._span(meta))
+
     def pte_reg(self, meta: Any, c: list[Any]) -> ast.Name:
         return ast.Name(str(c[0]), span=self._span(meta))
 

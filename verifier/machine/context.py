@@ -121,6 +121,14 @@ class Ctx:
                 return op(o, self.expr(c, a, rule))
             case P.LPte():
                 return self.pte_field(c, e)
+            case P.LSlot(table=k, slot=i, field=f):
+                frame = self.prog.tables[k]
+                info = (("table", frame), ("slot", i), ("via", "software"), ("tindex", k))
+                rule.checks.append(Check("freed-table", eq(Field(self.lay.freed[frame]), 1),
+                                         False, info))  # fmt: skip
+                return _pte_field(self.lay, c, f, self.lay.leaf_addr(k, i))
+            case P.LDir(dir=d):
+                return op("ne", self.lay.load(c, self.lay.dir_addr(d)), C(0))
             case P.LBin(op=o, left=a, right=b):
                 x, y = self.expr(c, a, rule), self.expr(c, b, rule)
                 if o in ("div", "mod"):

@@ -202,21 +202,30 @@ def pack_canon_source(
     every family's keys are integers and every instance's fields hold every value the
     canonical form may move into them, it packs straight from ``s`` through the sorted
     order (nothing copied); else it packs `canon`'s result (range-checked there)."""
-    lines = ["static void pack_canon(const int32_t *s, uint8_t *out) {"]
-    fast = all(_direct(blocks, fields) for blocks in plans)
+    fast = bool(plans) and all(_direct(blocks, fields) for blocks in plans)
     if not fast:
-        return [*lines, "    int32_t t[NF];", "    pack(canon(s, t), out);", "}"]
+        return [
+            "#define PERM_BYTES 0",
+            "static void uncanon(const int32_t *t, const uint8_t *perm, int32_t *s) {}",
+            "static void pack_canon(const int32_t *s, uint8_t *out, uint8_t *perm) {",
+            "    int32_t t[NF];",
+            "    pack(canon(s, t), out);",
+            "}",
+        ]
+    lines = [f"#define PERM_BYTES {sum(len(b) for b in plans)}"]
+    lines += _layout_arrays(plans)
+    lines += _uncanon(plans)
+    lines.append("static void pack_canon(const int32_t *s, uint8_t *out, uint8_t *perm) {")
     src: dict[int, str] = {}
+    at = 0
     for f, blocks in enumerate(plans):
         ranges, _ = _ranges(blocks, fields)
         bits = [(hi - lo).bit_length() for lo, hi in ranges]
         lines += [x[4:] for x in _sort(f, blocks, ranges, bits, f"key{f}", f"ord{f}", f"mv{f}")]
         lines.append(f"    (void)mv{f};")
-        lines.append(array("int", f"B{f}", [b.lo for b in blocks]).replace("static ", ""))
-        nw = len(blocks[0].words)
-        if nw:
-            rows = ", ".join("{" + ", ".join(map(str, b.words)) + "}" for b in blocks)
-            lines.append(f"    const int WD{f}[{len(blocks)}][{nw}] = {{{rows}}};")
+        m = len(blocks)
+        lines.append(f"    if (perm) for (int k = 0; k < {m}; k++) perm[{at} + k] = ord{f}[k];")
+        at += m
         renames = any(b.table is not None for b in blocks)
         for k, b in enumerate(blocks):
             ka, kb = b.kinds
@@ -254,3 +263,46 @@ def _direct(blocks: Sequence[Block], fields: Sequence[FieldInfo]) -> bool:
                 if any(not f.lo <= back[t[v]] <= f.hi for v in range(f.lo, f.hi + 1)):
                     return False
     return True
+
+
+def _layout_arrays(plans: Sequence[Sequence[Block]]) -> list[str]:
+    """Per family: each instance's block start, owned words, kind range, and (when
+    kinds are renamed) its table back from instance 0's codes."""
+    lines = []
+    for f, blocks in enumerate(plans):
+        lines.append(array("int", f"B{f}", [b.lo for b in blocks]))
+        nw = len(blocks[0].words)
+        if nw:
+            rows = ", ".join("{" + ", ".join(map(str, b.words)) + "}" for b in blocks)
+            lines.append(f"static const int WD{f}[{len(blocks)}][{nw}] = {{{rows}}};")
+        if any(b.table is not None for b in blocks):
+            ids = ", ".join(f"BK{f}_{k}" if b.table else f"ID{f}" for k, b in enumerate(blocks))
+            lines.append(f"static const uint8_t *BKP{f}[{len(blocks)}] = {{{ids}}};")
+    return lines
+
+
+def _uncanon(plans: Sequence[Sequence[Block]]) -> list[str]:
+    """``uncanon(t, perm, s)``: the concrete state ``s`` whose canonical form is ``t``,
+    ``perm`` being the sorted order `pack_canon` gave: instance perm[k]'s block and words
+    are at position k of ``t``, its kinds renamed by position k's table to instance 0's
+    codes and back by its own."""
+    lines = ["static void uncanon(const int32_t *t, const uint8_t *perm, int32_t *s) {"]
+    lines.append("    memcpy(s, t, sizeof(int32_t) * NF);")
+    at = 0
+    for f, blocks in enumerate(plans):
+        size = blocks[0].hi - blocks[0].lo
+        renames = any(b.table is not None for b in blocks)
+        for k, b in enumerate(blocks):
+            lines.append("    {")
+            lines.append(f"        int j = perm[{at + k}];")
+            lines.append(f"        memcpy(s + B{f}[j], t + {b.lo}, {4 * size});")
+            ka, kb = b.kinds
+            if renames and ka < kb:
+                lines.append(f"        for (int x = {ka - b.lo}; x < {kb - b.lo}; x++)")
+                lines.append(f"            s[B{f}[j] + x] = BKP{f}[j][RN{f}[{k}][t[{b.lo} + x]]];")
+            for jj, w in enumerate(b.words):
+                lines.append(f"        s[WD{f}[j][{jj}]] = t[{w}];")
+            lines.append("    }")
+        at += len(blocks)
+    lines.append("}")
+    return lines
