@@ -115,7 +115,8 @@ def _tthm(t: L.LitmusTest) -> dict[int, str]:
         items = [w.split(":") for w in value.split()]
         soft = {int(p[0].lstrip("Pp")) for p in items if len(p) == 2 and p[1].upper() == "SW"}
         for th in t.threads:
-            keys = {p[-1].upper() for p in items if len(p) == 1 or int(p[0].lstrip("Pp")) == th.proc}
+            mine = [p for p in items if len(p) == 1 or int(p[0].lstrip("Pp")) == th.proc]
+            keys = {p[-1].upper() for p in mine}
             if th.proc in soft or not keys & {"HA", "HD"}:
                 continue
             out[th.proc] = "hardware" if "HD" in keys else "access"
