@@ -188,6 +188,11 @@ def answer_of(name: str) -> tuple[str, str, bool | None]:
         ("mp_shoot_local.litmus", ("Allowed", "Sometimes", True)),
         ("v2i_isb.litmus", ("Allowed", "Always", True)),
         ("db_stale.litmus", ("Allowed", "Sometimes", True)),
+        # hardware flag management (docs/arm64.md section 7); herd7 gives the same observation
+        ("ha_mp_dsbld.litmus", ("Allowed", "Sometimes", True)),
+        ("ha_mp_dsb.litmus", ("Forbidden", "Never", False)),
+        ("hd_dbm_store.litmus", ("Forbidden", "Never", False)),
+        ("ha_dbm_store.litmus", ("Allowed", "Always", True)),
     ],
 )
 def test_verdicts(name: str, expected: tuple[str, str, bool]) -> None:
