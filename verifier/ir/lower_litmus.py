@@ -52,6 +52,8 @@ def _term(prog: P.Program, t: L.FReg | L.FData | L.FNum) -> F.PReg | F.PData | L
             return F.PReg(c, regs.index(r) if r in regs else None)
         case L.FData(frame=f):
             return F.PData(prog.frames.index(f))
+        case L.FPteMem(page=page):
+            return F.PPte(prog.pages.index(page))
         case L.FPte(value=v):
             key = _pte_key(prog, v)
             return L.FNum(prog.pte_keys.index(key) + 1 if key in prog.pte_keys else -1)
