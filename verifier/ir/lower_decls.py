@@ -47,10 +47,11 @@ class Tables:
 
     def value_of(self, value: ast.PteValue, text: str, span: Span | None) -> P.PteValue:
         if isinstance(value, ast.Invalid):
-            kept = (-1, 0)
-            if value.kept is not None:
-                kept = (self.frames[value.kept.frame], perm_bits(value.kept.perms))
-            return P.PteValue(-1, 0, False, text, span, kept)
+            kept, k = (-1, 0), value.kept
+            if k is not None:
+                kept = (self.frames[k.frame], perm_bits(k.perms))
+            flags = {"af": not k.old, "dbm": k.dbm} if k is not None else {}
+            return P.PteValue(-1, 0, False, text, span, kept, **flags)
         frame, perms = self.frames[value.frame], perm_bits(value.perms)
         return P.PteValue(frame, perms, value.global_, text, span, af=not value.old, dbm=value.dbm)
 

@@ -64,7 +64,8 @@ def _pte_key(prog: P.Program, v: ast.Mapping | ast.Invalid) -> tuple[object, ...
     """The key (`PteValue.key`) of a PTE value written in the condition."""
     if isinstance(v, ast.Invalid):
         kept = _pte_key(prog, v.kept) if v.kept is not None else (-1, 0)
-        return (-1, 0, False, kept[:2], True, False)
+        flags = (not v.kept.old, v.kept.dbm) if v.kept is not None else (True, False)
+        return (-1, 0, False, kept[:2], *flags)
     frame, perms = prog.frames.index(v.frame), perm_bits(v.perms)
     return (frame, perms, v.global_, (-1, 0), not v.old, v.dbm)  # PteValue.key
 
