@@ -25,6 +25,7 @@ from verifier.lang import ast
 from verifier.lang.checked import DEFAULT_RANGE, CheckedSpec, CoreInstance, Ref
 from verifier.lang.span import Span
 
+
 class _NotOnThisCore(Exception):
     """A per-core word indexed by `self` on a core outside the word's family."""
 
@@ -265,9 +266,7 @@ class _CoreLowerer:
                 dest = self.reg(d.name) if d is not None else None
                 val = self.expr(v) if v is not None else None
                 deps = tuple(self.reg(n.name) for n in via)
-                self.emit(
-                    lambda a, b: P.IAccess(a, b, access_kind, page, dest, val, o, deps), sp
-                )
+                self.emit(lambda a, b: P.IAccess(a, b, access_kind, page, dest, val, o, deps), sp)
             case ast.Tlbi(scope="page", broadcast=bc, page=ref, leaf=leaf) if ref is not None:
                 space, page = self.page(ref)
                 self.emit(lambda a, b: P.ITlbi(a, b, "page", bc, space, page, leaf=leaf), sp)
