@@ -17,6 +17,7 @@ from verifier.ir.lower_decls import (
     pte_regs,
     tables,
 )
+from verifier.ir.lower_hw import ad_settings
 from verifier.ir.lower_litmus import attach_litmus
 from verifier.ir.lower_riscv import lower_riscv
 from verifier.ir.lower_tables import lower_slot_write, lower_table_read
@@ -356,8 +357,8 @@ def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Progr
     prog = P.Program(
         spec.title, spec.file, spec.source, spec.params, spec.walker, spec.ipi, spec.buffer,
         spec.frames, spec.pages, tuple(spaces), tuple(t.words), tuple(lcores), handlers,
-        tuple(t.pte_values), spec.flushes, *levels, frame_data=spec.frame_data, ad=spec.ad,
-        pte_keys=tuple(t.pte_keys),
+        tuple(t.pte_values), spec.flushes, *levels, frame_data=spec.frame_data,
+        pte_keys=tuple(t.pte_keys), **ad_settings(spec),
     )  # fmt: skip
     return attach_litmus(prog, spec)
 
