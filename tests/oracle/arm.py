@@ -627,7 +627,7 @@ class ArmMachine(ExtMachine):
     def update_ready(self, s: State, i: int, k: int) -> bool:
         """The update is a write: every earlier access of the core in its window has its
         translation read held (or is done)."""
-        done, held, _ = s.cores[i].arm
+        done, held = s.cores[i].arm[0], s.cores[i].arm[1]
         mine = {h[0] for h in held}
         pending = [j for j in range(s.cores[i].pc, k) if j not in done]
         return all(j in mine for j in pending if isinstance(self.code[i][j].node, ast.Access))
