@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from verifier.ir import program as P
-from verifier.ir.flat import LowerError, fold, resolve_next, source_text
+from verifier.ir.flat import BINOPS, LowerError, fold, resolve_next, source_text
 from verifier.ir.limits import MAX_INSTRUCTIONS, too_big, unrolled_size
 from verifier.ir.lower_decls import (
     Tables,
@@ -24,12 +24,6 @@ from verifier.lang import ast
 from verifier.lang.checked import DEFAULT_RANGE, CheckedSpec, CoreInstance, Ref
 from verifier.lang.span import Span
 
-_BINOPS = {
-    "+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod", "==": "eq", "!=": "ne",
-    "<": "lt", "<=": "le", ">": "gt", ">=": "ge", "&&": "and", "||": "or",
-}  # fmt: skip
-
-
 class _NotOnThisCore(Exception):
     """A per-core word indexed by `self` on a core outside the word's family."""
 
@@ -44,6 +38,7 @@ class _CoreLowerer:
     hregs: list[str] = field(default_factory=list)
     in_handler: bool = False
     bound: dict[str, int] = field(default_factory=dict)  # for-variables -> core index
+    loops: list[P.ForLoop] = field(default_factory=list)  # `for` over a whole family
 
     # -- names
     def reg(self, name: str) -> P.LReg:
@@ -120,7 +115,7 @@ class _CoreLowerer:
             case ast.Unary(op=o, operand=a):
                 return P.LUn("neg" if o == "-" else "not", self.expr(a))
             case ast.Binary(op=o, left=a, right=b):
-                return P.LBin(_BINOPS[o], self.expr(a), self.expr(b))
+                return P.LBin(BINOPS[o], self.expr(a), self.expr(b))
         raise LowerError(f"unknown expression {e}")
 
     def name(self, ref: Ref) -> P.LExpr:
@@ -328,10 +323,14 @@ class _CoreLowerer:
                     self.block(body)
             case ast.For(var=var, over=over, body=body):
                 self.bound_unrolling(s, f"`for {var}` over {len(self.targets(over))} cores")
-                saved = self.bound.get(var)
+                saved, starts = self.bound.get(var), []
                 for core in self.targets(over):
                     self.bound[var] = core
+                    starts.append(len(self.code))
                     self.block(body)
+                if isinstance(over, ast.TargetFamily):
+                    cores, end = self.targets(over), len(self.code)
+                    self.loops.append(P.ForLoop(over.family, cores, tuple(starts), end, sp))
                 if saved is None:
                     self.bound.pop(var, None)
                 else:
@@ -384,7 +383,7 @@ def _lower_core(t: Tables, ci: int, inst: CoreInstance) -> P.Core:
     code, nexts = resolve_next(lc.code)
     return P.Core(
         inst.name, t.spaces[inst.space], tuple(code), nexts, tuple(entries), end,
-        tuple(lc.regs), tuple(lc.hregs), DEFAULT_RANGE, *fault,
+        tuple(lc.regs), tuple(lc.hregs), DEFAULT_RANGE, *fault, tuple(lc.loops),
     )  # fmt: skip
 
 

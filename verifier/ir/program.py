@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from verifier.ir.final import PFinal
+from verifier.ir.loops import ForLoop
 from verifier.ir.program_decls import Dir as Dir
 from verifier.ir.program_decls import Handler as Handler
 from verifier.ir.program_decls import PteValue as PteValue
@@ -344,6 +345,7 @@ class Core:
     reg_range: tuple[int, int]
     fault_entry: int = -1  # where the `on fault` code starts, after the handlers' (-1: none)
     fault_end: int = -1  # pc of its IEnd
+    loops: tuple[ForLoop, ...] = ()  # its `for` loops over a whole family (symmetry reads them)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,21 @@ from collections.abc import Sequence
 
 from verifier.ir.system import FieldInfo
 from verifier.search.symmetry import Block
+from verifier.search.symmetry_loops import AFTER, LoopPlan
+
+
+def c_start(f: int, lp: LoopPlan, m: int, st: str) -> list[str]:
+    """C lines declaring ``st``: `LoopPlan.start` of the state ``s`` (``m`` members), for
+    the native search's canonical form of family ``f``."""
+    ka, kb = lp.kinds
+    first, codes = (", ".join(map(str, t)) for t in (lp.first, lp.codes))
+    return [
+        f"        static const uint8_t LF{f}[256] = {{{first}}};",
+        f"        static const uint8_t LC{f}[256] = {{{codes}}};",
+        f"        int {st} = LF{f}[s[{lp.pc}]];",
+        f"        if ({st} == {AFTER}) {{ {st} = 0; for (int x = {ka}; x < {kb}; x++)",
+        f"            if (LC{f}[s[x]]) {st} = {m}; }}",
+    ]
 
 
 def array(ctype: str, name: str, values: Sequence[int]) -> str:
@@ -56,9 +71,14 @@ def _ranges(
     return out, same
 
 
-def canon_source(plans: Sequence[Sequence[Block]], fields: Sequence[FieldInfo]) -> list[str]:
+def canon_source(
+    plans: Sequence[Sequence[Block]],
+    fields: Sequence[FieldInfo],
+    loops: Sequence[LoopPlan | None] = (),
+) -> list[str]:
     """The C function ``canon(s, t)``: the canonical form of ``s`` (ints): ``s`` itself
-    when it is canonical already, else ``t``, written (``s`` is only read)."""
+    when it is canonical already, else ``t``, written (``s`` is only read).  A family with
+    a loop (``loops``) sorts only the positions from `LoopPlan.start` on."""
     lines: list[str] = []
     for f, blocks in enumerate(plans):
         for k, b in enumerate(blocks):
@@ -78,10 +98,11 @@ def canon_source(plans: Sequence[Sequence[Block]], fields: Sequence[FieldInfo]) 
         ranges, same = _ranges(blocks, fields)
         bits = [(hi - lo).bit_length() for lo, hi in ranges]
         lines.append("    {")
+        lp = loops[f] if f < len(loops) else None
         if sum(bits) <= 128:
-            lines += _packed_family(f, blocks, ranges, bits)
+            lines += _packed_family(f, blocks, ranges, bits, lp)
         else:
-            lines += _array_family(f, blocks)
+            lines += _array_family(f, blocks, lp)
         if not same:
             lines.append("        int bad = in_range(s);")
             lines.append("        if (bad) range_error(bad);")
@@ -92,10 +113,14 @@ def canon_source(plans: Sequence[Sequence[Block]], fields: Sequence[FieldInfo]) 
 
 
 def _packed_family(
-    f: int, blocks: Sequence[Block], ranges: list[tuple[int, int]], bits: list[int]
+    f: int,
+    blocks: Sequence[Block],
+    ranges: list[tuple[int, int]],
+    bits: list[int],
+    lp: LoopPlan | None,
 ) -> list[str]:
     """One family's sort with each key one integer (64 or 128 bits)."""
-    lines = _sort(f, blocks, ranges, bits, "key", "ord", "moved")
+    lines = _sort(f, blocks, ranges, bits, ("key", "ord", "moved"), lp)
     lines += [
         "        if (moved) {",
         "            if (s != t) { memcpy(t, s, sizeof(int32_t) * NF); s = t; }",
@@ -110,15 +135,20 @@ def _sort(
     blocks: Sequence[Block],
     ranges: list[tuple[int, int]],
     bits: list[int],
-    key: str,
-    ord_: str,
-    moved: str,
+    names: tuple[str, str, str],
+    lp: LoopPlan | None,
 ) -> list[str]:
     """Each instance's key as one integer, and ``ord_``: the instances in key order
-    (stable, as Python's sort); ``moved``: whether that order is not 0, 1, ..."""
+    (stable, as Python's sort); ``moved``: whether that order is not 0, 1, ...  With a
+    loop ``lp``, the positions before `LoopPlan.start` stay where they are."""
+    key, ord_, moved = names
     kt = "uint64_t" if sum(bits) <= 64 else "unsigned __int128"
     m = len(blocks)
     lines = [f"        {kt} {key}[{m}]; int {ord_}[{m}], {moved} = 0;"]
+    st = "0"
+    if lp is not None:
+        st = f"st{f}"
+        lines += c_start(f, lp, m, st)
     for k, b in enumerate(blocks):
         parts, shift = [], sum(bits)
         for (fld, renamed), (lo, _), nb in zip(_positions(b), ranges, bits, strict=True):
@@ -130,9 +160,9 @@ def _sort(
         lines.append(f"        {key}[{k}] = {' | '.join(parts) or '0'};")
     lines += [
         f"        for (int a = 0; a < {m}; a++) {ord_}[a] = a;",
-        f"        for (int a = 1; a < {m}; a++) {{",
+        f"        for (int a = {st} + 1; a < {m}; a++) {{",
         f"            int x = {ord_}[a], b = a; {kt} kx = {key}[x];",
-        f"            while (b > 0 && {key}[{ord_}[b - 1]] > kx)",
+        f"            while (b > {st} && {key}[{ord_}[b - 1]] > kx)",
         f"                {{ {ord_}[b] = {ord_}[b - 1]; b--; {moved} = 1; }}",
         f"            {ord_}[b] = x;",
         "        }",
@@ -163,7 +193,7 @@ def _write_back(f: int, blocks: Sequence[Block]) -> list[str]:
     return lines
 
 
-def _array_family(f: int, blocks: Sequence[Block]) -> list[str]:
+def _array_family(f: int, blocks: Sequence[Block], lp: LoopPlan | None) -> list[str]:
     """One family's sort with keys compared as arrays of values (wide keys)."""
     size = blocks[0].hi - blocks[0].lo
     klen = size + len(blocks[0].words)
@@ -177,7 +207,15 @@ def _array_family(f: int, blocks: Sequence[Block]) -> list[str]:
             lines.append(f"            key[{k}][x] = RN{f}_{k}[key[{k}][x]];")
         for j, w in enumerate(b.words):
             lines.append(f"        key[{k}][{size + j}] = s[{w}];")
-    lines.append(f"        int moved = sort_keys(&key[0][0], {m}, {klen}, ord);")
+    if lp is None:
+        lines.append(f"        int moved = sort_keys(&key[0][0], {m}, {klen}, ord);")
+    else:
+        lines += c_start(f, lp, m, "st")
+        lines.append("        for (int x = 0; x < st; x++) ord[x] = x;")
+        lines.append(
+            f"        int moved = st < {m} ? sort_keys(key[st], {m} - st, {klen}, ord + st) : 0;"
+        )
+        lines.append(f"        for (int x = st; x < {m}; x++) ord[x] += st;")
     lines.append("        if (moved) {")
     lines.append("            if (s != t) { memcpy(t, s, sizeof(int32_t) * NF); s = t; }")
     for k, b in enumerate(blocks):
@@ -197,26 +235,38 @@ def pack_canon_source(
     fields: Sequence[FieldInfo],
     places: Sequence[tuple[int, int, int]],
     words: int,
+    loops: Sequence[LoopPlan | None] = (),
 ) -> list[str]:
     """The C function ``pack_canon(s, out)``: the canonical form of ``s``, packed.  Where
     every family's keys are integers and every instance's fields hold every value the
     canonical form may move into them, it packs straight from ``s`` through the sorted
     order (nothing copied); else it packs `canon`'s result (range-checked there)."""
-    lines = ["static void pack_canon(const int32_t *s, uint8_t *out) {"]
-    fast = all(_direct(blocks, fields) for blocks in plans)
+    fast = bool(plans) and all(_direct(blocks, fields) for blocks in plans)
     if not fast:
-        return [*lines, "    int32_t t[NF];", "    pack(canon(s, t), out);", "}"]
+        return [
+            "#define PERM_BYTES 0",
+            "static void uncanon(const int32_t *t, const uint8_t *perm, int32_t *s) {}",
+            "static void pack_canon(const int32_t *s, uint8_t *out, uint8_t *perm) {",
+            "    int32_t t[NF];",
+            "    pack(canon(s, t), out);",
+            "}",
+        ]
+    lines = [f"#define PERM_BYTES {sum(len(b) for b in plans)}"]
+    lines += _layout_arrays(plans)
+    lines += _uncanon(plans)
+    lines.append("static void pack_canon(const int32_t *s, uint8_t *out, uint8_t *perm) {")
     src: dict[int, str] = {}
+    at = 0
     for f, blocks in enumerate(plans):
         ranges, _ = _ranges(blocks, fields)
         bits = [(hi - lo).bit_length() for lo, hi in ranges]
-        lines += [x[4:] for x in _sort(f, blocks, ranges, bits, f"key{f}", f"ord{f}", f"mv{f}")]
+        lp = loops[f] if f < len(loops) else None
+        names = (f"key{f}", f"ord{f}", f"mv{f}")
+        lines += [x[4:] for x in _sort(f, blocks, ranges, bits, names, lp)]
         lines.append(f"    (void)mv{f};")
-        lines.append(array("int", f"B{f}", [b.lo for b in blocks]).replace("static ", ""))
-        nw = len(blocks[0].words)
-        if nw:
-            rows = ", ".join("{" + ", ".join(map(str, b.words)) + "}" for b in blocks)
-            lines.append(f"    const int WD{f}[{len(blocks)}][{nw}] = {{{rows}}};")
+        m = len(blocks)
+        lines.append(f"    if (perm) for (int k = 0; k < {m}; k++) perm[{at} + k] = ord{f}[k];")
+        at += m
         renames = any(b.table is not None for b in blocks)
         for k, b in enumerate(blocks):
             ka, kb = b.kinds
@@ -254,3 +304,46 @@ def _direct(blocks: Sequence[Block], fields: Sequence[FieldInfo]) -> bool:
                 if any(not f.lo <= back[t[v]] <= f.hi for v in range(f.lo, f.hi + 1)):
                     return False
     return True
+
+
+def _layout_arrays(plans: Sequence[Sequence[Block]]) -> list[str]:
+    """Per family: each instance's block start, owned words, kind range, and (when
+    kinds are renamed) its table back from instance 0's codes."""
+    lines = []
+    for f, blocks in enumerate(plans):
+        lines.append(array("int", f"B{f}", [b.lo for b in blocks]))
+        nw = len(blocks[0].words)
+        if nw:
+            rows = ", ".join("{" + ", ".join(map(str, b.words)) + "}" for b in blocks)
+            lines.append(f"static const int WD{f}[{len(blocks)}][{nw}] = {{{rows}}};")
+        if any(b.table is not None for b in blocks):
+            ids = ", ".join(f"BK{f}_{k}" if b.table else f"ID{f}" for k, b in enumerate(blocks))
+            lines.append(f"static const uint8_t *BKP{f}[{len(blocks)}] = {{{ids}}};")
+    return lines
+
+
+def _uncanon(plans: Sequence[Sequence[Block]]) -> list[str]:
+    """``uncanon(t, perm, s)``: the concrete state ``s`` whose canonical form is ``t``,
+    ``perm`` being the sorted order `pack_canon` gave: instance perm[k]'s block and words
+    are at position k of ``t``, its kinds renamed by position k's table to instance 0's
+    codes and back by its own."""
+    lines = ["static void uncanon(const int32_t *t, const uint8_t *perm, int32_t *s) {"]
+    lines.append("    memcpy(s, t, sizeof(int32_t) * NF);")
+    at = 0
+    for f, blocks in enumerate(plans):
+        size = blocks[0].hi - blocks[0].lo
+        renames = any(b.table is not None for b in blocks)
+        for k, b in enumerate(blocks):
+            lines.append("    {")
+            lines.append(f"        int j = perm[{at + k}];")
+            lines.append(f"        memcpy(s + B{f}[j], t + {b.lo}, {4 * size});")
+            ka, kb = b.kinds
+            if renames and ka < kb:
+                lines.append(f"        for (int x = {ka - b.lo}; x < {kb - b.lo}; x++)")
+                lines.append(f"            s[B{f}[j] + x] = BKP{f}[j][RN{f}[{k}][t[{b.lo} + x]]];")
+            for jj, w in enumerate(b.words):
+                lines.append(f"        s[WD{f}[j][{jj}]] = t[{w}];")
+            lines.append("    }")
+        at += len(blocks)
+    lines.append("}")
+    return lines

@@ -71,6 +71,8 @@ static int sort_keys(const int32_t *key, int m, int klen, int *ord) {
     return moved;
 }
 
+static int sym_on;  /* symmetry reduction on (the arguments below); a loop's alternatives need it */
+
 /* @@ generated @@ */
 
 /* ------------------------------------------------------------ limits and memory */
@@ -125,6 +127,10 @@ static uint32_t *table; static size_t table_cap;    /* state number + 1; 0: empt
 static size_t nstates;
 static int sym_on, por_on, keep_edges;
 static int queued; /* the frontier's concrete states are kept apart from the keys */
+/* With symmetry and exact keys, a frontier state is kept as the permutation that took it
+ * to its canonical form (its key): PERM_BYTES bytes, not W (`uncanon` undoes it). */
+static int permq;
+static size_t QW = W; /* bytes of a queue entry */
 
 static uint64_t hash_bytes(const uint8_t *k, size_t len, uint64_t seed) {
     uint64_t h = seed, x;
@@ -230,9 +236,9 @@ static long add_bits(const uint8_t *k, const uint8_t *c, long p, int v) {
     size_t n = nstates;
     if (n >= 0xFFFFFFF0u) { stop_reason = "states"; return -2; }
     if (!grow((void **)&via, &via_cap, n + 1, sizeof(VIA_T))) return -2;
-    if (!grow((void **)&queue, &queue_cap, (n + 1 - q_first) * W, 1)) return -2;
+    if (!grow((void **)&queue, &queue_cap, (n + 1 - q_first) * QW, 1)) return -2;
     bs_mark(k);
-    memcpy(queue + (n - q_first) * W, c, W);
+    memcpy(queue + (n - q_first) * QW, c, QW);
     if (p >= 0) kids[p]++;
     via[n] = (VIA_T)v;
     nstates = n + 1;
@@ -254,9 +260,9 @@ static long add(const uint8_t *k, const uint8_t *c, long p, int v) {
     if (n >= 0xFFFFFFF0u) { stop_reason = "states"; return -2; }
     if (!grow((void **)&keys, &keys_cap, (n + 1) * KW, 1)) return -2;
     if (!grow((void **)&via, &via_cap, n + 1, sizeof(VIA_T))) return -2;
-    if (queued && !grow((void **)&queue, &queue_cap, (n + 1 - q_first) * W, 1)) return -2;
+    if (queued && !grow((void **)&queue, &queue_cap, (n + 1 - q_first) * QW, 1)) return -2;
     memcpy(keys + n * KW, k, KW);
-    if (queued) memcpy(queue + (n - q_first) * W, c, W);
+    if (queued) memcpy(queue + (n - q_first) * QW, c, QW);
     if (p >= 0) kids[p]++;
     via[n] = (VIA_T)v;
     table[slot] = (uint32_t)(n + 1);
@@ -267,13 +273,19 @@ static long add(const uint8_t *k, const uint8_t *c, long p, int v) {
 
 /* The concrete state number i (not expanded yet when symmetry is on), unpacked. */
 static void concrete(size_t i, int32_t *s) {
+    if (permq) {
+        int32_t t[NF];
+        unpack(keys + i * W, t);
+        uncanon(t, queue + (i - q_first) * QW, s);
+        return;
+    }
     unpack(queued ? queue + (i - q_first) * W : keys + i * W, s);
 }
 
 /* Forget the concrete states before number i (expanded). */
 static void drop_expanded(size_t i) {
     if (!queued || i - q_first < (nstates - q_first) / 2 + 4096) return;
-    memmove(queue, queue + (i - q_first) * W, (nstates - i) * W);
+    memmove(queue, queue + (i - q_first) * QW, (nstates - i) * QW);
     q_first = i;
 }
 
@@ -297,11 +309,26 @@ static int await_code(int v, int pc) {
     return 0;
 }
 
+/* The graph hang analysis walks, once the search is over: each state's tree edges (to
+ * the states it added: not stored, the kids counts say which) and its stored edges. */
 static int build_offsets(void) {
+    uint32_t *all = NULL;
+    size_t all_cap = 0, n = 0, child = 1, e = 0;
     if (!grow((void **)&succ_off, &succ_off_cap, nstates + 1, sizeof(uint32_t))) return 0;
-    succ_off[0] = 0;
-    for (size_t i = 0; i < nstates; i++) succ_off[i + 1] = succ_off[i] + (i < nkids ? ecnt[i] : 0);
+    if (!grow((void **)&all, &all_cap, nsucc + nstates, sizeof(uint32_t))) return 0;
+    for (size_t i = 0; i < nstates; i++) {
+        succ_off[i] = (uint32_t)n;
+        size_t nk = i < nkids ? kids[i] : 0, ne = i < nkids ? ecnt[i] : 0;
+        for (size_t t = 0; t < nk; t++) all[n++] = (uint32_t)(child + t);
+        child += nk;
+        for (size_t t = 0; t < ne; t++) all[n++] = succ[e++];
+    }
+    succ_off[nstates] = (uint32_t)n;
+    release((void **)&succ, &succ_cap, sizeof(uint32_t));
     release((void **)&ecnt, &ecnt_cap, sizeof(KIDS_T));
+    succ = all;
+    succ_cap = all_cap;
+    nsucc = n;
     return 1;
 }
 
@@ -442,11 +469,11 @@ static int range_error(int f) {
 }
 
 /* The key of s: its canonical form packed (or its hash, hash compaction or bitstate). */
-static void key_of(const int32_t *s, uint8_t *k) {
+static void key_of(const int32_t *s, uint8_t *k, uint8_t *perm) {
     uint8_t full[W + 8];
     uint8_t *into = hc_on || bs_on ? full : k;
     if (sym_on) {
-        pack_canon(s, into);
+        pack_canon(s, into, perm);
     } else {
         pack(s, into);
     }
@@ -508,7 +535,7 @@ static int ample(size_t i, const int32_t *s, const Out *o, int *sel) {
             for (int x = 0; x < m; x++) {
                 int e = mine[x];
                 if (!o->has[e]) return o->n;
-                key_of(o->st[e], k);
+                key_of(o->st[e], k, NULL);
                 long j = find(k);
                 if (j >= 0 && (size_t)j <= i) return o->n;
             }
@@ -568,13 +595,14 @@ static void expand(size_t i, Out *o, Buf *b) {
         if (!o->has[e]) continue;
         /* the table is only read while chunks expand: a state it has is passed on by
          * number; a new one (to `add` in order) with its key and concrete form */
-        key_of(o->st[e], k);
+        key_of(o->st[e], k, c);
         long j = find(k);
         if (bs_on && j >= 0) j = SEEN;
         put(b, &j, sizeof j);
         if (j != -1) continue;
         put(b, k, KW);
-        if (queued) { pack(o->st[e], c); put(b, c, W); }
+        if (permq) put(b, c, QW);
+        else if (queued) { pack(o->st[e], c); put(b, c, W); }
     }
 }
 
@@ -609,14 +637,17 @@ static int merge(size_t i, const uint8_t **p) {
         long j;
         memcpy(&j, *p, sizeof j);
         *p += sizeof j;
+        int fresh = 0; /* a tree edge, to a state this one adds: not stored (see build_offsets) */
         if (j == -1) {
             const uint8_t *k = *p, *c = k;
+            size_t before = nstates;
             *p += KW;
-            if (queued) { c = *p; *p += W; }
+            if (queued) { c = *p; *p += QW; }
             j = add(k, c, (long)i, cid);
             if (j == -2) return 0;
+            fresh = j >= 0 && (size_t)j == before;
         }
-        if (keep_edges && j >= 0 && has == 2) {
+        if (keep_edges && j >= 0 && has == 2 && !fresh) {
             if (!grow((void **)&succ, &succ_cap, nsucc + 1, sizeof(uint32_t))) return 0;
             succ[nsucc++] = (uint32_t)j;
         }
@@ -664,8 +695,8 @@ static const char *search(long max_states, int stop_first, const int *stop_when,
     } else if (!grow_table()) return stop_reason;
     int bad = in_range(INIT);
     if (bad) range_error(bad);
-    key_of(INIT, k);
-    pack(INIT, c);
+    key_of(INIT, k, c);
+    if (!permq) pack(INIT, c);
     if (add(k, c, -1, -1) < 0) return stop_reason;
     double next_look = now();
     size_t i = 0;
@@ -790,6 +821,8 @@ int main(int argc, char **argv) {
     if (hc_on) KW = 8;
     if (bs_on) KW = 16;
     queued = sym_on || hc_on || bs_on;
+    permq = sym_on && !hc_on && !bs_on && PERM_BYTES > 0;
+    if (permq) QW = PERM_BYTES;
     t_start = now();
     if (timeout >= 0) t_deadline = t_start + timeout;
     if (max_mb >= 0) mem_limit = (size_t)(max_mb * 1048576.0);
