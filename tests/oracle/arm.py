@@ -6,9 +6,11 @@ and the `arm` model.
 out of order: from ``pc`` on, along straight-line code, any statement no pending
 earlier statement holds back may be performed (`holds`); an access through a page is a
 translation read (held until used) and then the access itself.  Readings:
-  A1  Handlers, IPIs and address-space switches are not modelled under `arm` here (the
-      generator does not produce them with `arm`).
-  A2  `asid-reuse` is not judged under `arm` (the generator uses one space with `arm`).
+  A1  Handlers and IPIs are not modelled under `arm` here (the generator does not
+      produce them with `arm`); a `switch` is performed only at ``pc``.
+  A2  `asid-reuse` under `arm`: the access's held translation read came from a tagged
+      entry that another space filled (the core runs the space it ran at the read:
+      a switch is performed only at ``pc``).
 """
 
 from __future__ import annotations
@@ -443,6 +445,8 @@ class ArmMachine(ExtMachine):
                 tag = "G" if pte[2] else self.asid[src]
                 e = (tag, page, pte[0], pte[1], src, wid, where)
                 kinds = self.races(w, e, letter)
+                if not pte[2] and src != s.cores[i].space:
+                    kinds = kinds | {"asid-reuse"}
                 if st.dest is not None or st.value is not None:
                     self.move(w, ctx, st, pte[0])
         except Fatal as f:

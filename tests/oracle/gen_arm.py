@@ -1,8 +1,9 @@
 """A seeded generator of small specs with the Arm64 statements (docs/arm64.md): PTE
 stores, words, data through pages, every barrier, local and broadcast `tlbi`, fences,
-atomics, `complete`/`free`, `if`/`await`/`assert`.  Two or three cores, one address
-space, no handlers (the oracle's reading A1), so that both the oracle and tlbcheck
-explore them in well under a second under `arm` (and sc/tso/pso)."""
+atomics, `complete`/`free`, `if`/`await`/`assert`.  Two or three cores, no handlers
+(the oracle's reading A1), so that both the oracle and tlbcheck explore them in well
+under a second under `arm` (and sc/tso/pso).  Some specs (``spaces``) have two address
+spaces sharing one ASID, with `switch` and `flush asid`, for `asid-reuse`."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ class GenArm:
         # two-level pages (docs/page-tables.md), drawn apart so older seeds keep their specs
         self.two = random.Random(seed * 7 + 1).random() < 0.35
         self.slots = random.Random(seed * 7 + 2)  # table slots and dir reads, drawn apart too
+        self.spaces = seed % 4 == 3 and not self.two  # two spaces sharing ASID 1
 
     def pick(self, *xs: str) -> str:
         return self.r.choice(xs)
@@ -57,6 +59,11 @@ class GenArm:
                 self.pick("fence", "fence release", "fence acquire"),
                 f"{reg} := fetch_add(x, 1)",
                 f"complete {p}",
+                *(
+                    [self.pick("switch Q", "switch P"), self.pick("flush asid P", "flush asid Q")]
+                    if self.spaces
+                    else []
+                ),
                 f"free {self.pick('A', 'B')}",
                 "skip",
                 *self.levels(p),
@@ -86,7 +93,9 @@ class GenArm:
             out.append(f"assert {self.pick('r', 's')} != {r.randint(0, 2)}")
         return out
 
-    def spec(self) -> str:
+    def spec(self, family: bool = False) -> str:
+        """``family``: the last core becomes a family of two instances of one body (for
+        symmetry reduction under `arm`)."""
         r = self.r
         lines = ["frame A = 1, B = 2, C", "page V -> A rw", "page W -> C r", "var x : 0..3 = 0"]
         if self.two:
@@ -96,17 +105,24 @@ class GenArm:
                 "page V at D[0] -> A rw",
                 "page W at D[1] -> C r",
             ]
-        for c in range(r.randint(2, 3)):
-            lines.append(f"core c{c} {{")
+        if self.spaces:
+            lines[1:3] = [
+                "space P asid 1 { page V -> A rw; page W -> C r }",
+                "space Q asid 1 { page V -> B rw; page W -> C r }",
+            ]
+        n = r.randint(2, 3)
+        for c in range(n):
+            name = "u[1..2]" if family and c == n - 1 else f"c{c}"
+            lines.append(f"core {name}{' in P' if self.spaces else ''} {{")
             lines += [f"    {s}" for s in self.body()]
             lines.append("}")
         return "\n".join(lines) + "\n"
 
 
-def gen_arm_checked(seed: int) -> tuple[int, str, CheckedSpec]:
+def gen_arm_checked(seed: int, family: bool = False) -> tuple[int, str, CheckedSpec]:
     """The first spec from ``seed`` on that checks (a few do not): (seed used, text, spec)."""
     while True:
-        text = GenArm(seed).spec()
+        text = GenArm(seed).spec(family)
         try:
             return seed, text, load_text(text, f"arm{seed}.tlb", [])
         except SpecError:

@@ -121,7 +121,7 @@ def access_page(
         r = site.rule(page=v, space=s, slot=cf.te[(v, t)], how="hit", bit=bit)
         r.guard += [*guards, ne(te_t, 0)]
         races(ctx, r, v, bit, Field(cf.tw[(v, t)]), te_t, cf.tw[(v, t)])
-        asid_reuse(ctx, r, c, v, s, bit)
+        asid_reuse(ctx, r, s, bit, Field(cf.tw[(v, t)]), te_t, cf.tw[(v, t)])
         moves(r, Field(cf.tw[(v, t)]))
         return r
 

@@ -21,7 +21,7 @@ from verifier.machine.rules_arm import (
     performed,
     window,
 )  # fmt: skip
-from verifier.machine.rules_race import races
+from verifier.machine.rules_race import asid_reuse, races
 
 
 def translation_reads(ctx: Ctx, c: int, i: int, ins: P.IAccess) -> None:
@@ -125,6 +125,10 @@ def access(site: Site, ins: P.IAccess) -> None:
         if a.fault is not None:
             r.guard.append(ne(Field(a.fault), i + 1))
         races(ctx, r, v, bit, entry, ts, a.tr[i])
+        tagged = op("not", lay.is_global(pte_wid(entry)))
+        for s in range(len(ctx.prog.spaces)):
+            here = conj(eq(Field(lay.cores[c].space), s), tagged)
+            asid_reuse(ctx, r, s, bit, entry, ts, a.tr[i], here)
         data(ctx, c, r, ins, entry)
         release(ctx, c, r, i)
         site.emit(r, "access", f"{v}")
