@@ -21,6 +21,10 @@ class GenArm:
         # two-level pages (docs/page-tables.md), drawn apart so older seeds keep their specs
         self.two = random.Random(seed * 7 + 1).random() < 0.35
         self.slots = random.Random(seed * 7 + 2)  # table slots and dir reads, drawn apart too
+        # arm64 hardware flag management (docs/arm64.md section 7), drawn apart likewise
+        hw = random.Random(seed * 11 + 3)
+        self.hw = hw.random() < 0.35
+        self.ad = hw.choice(["access", "hardware", "hardware for c0", "access for c1", "none"])
         self.spaces = seed % 4 == 3 and not self.two  # two spaces sharing ASID 1
 
     def pick(self, *xs: str) -> str:
@@ -67,6 +71,7 @@ class GenArm:
                 f"free {self.pick('A', 'B')}",
                 "skip",
                 *self.levels(p),
+                *self.flags(p),
             ]
         )
 
@@ -80,6 +85,14 @@ class GenArm:
             self.pick(f"tlbi {p} leaf", f"tlbi is {p} leaf"),
             f"tlbi is {p} leaf",
         ]
+
+    def flags(self, p: str) -> list[str]:
+        """Hardware flag statements: `old`/`dbm` values, reads of the young and dirty bits."""
+        if not self.hw:
+            return []
+        reg = self.pick(*self.regs)
+        value = f"{self.pick('A', 'B')} {self.pick('rw', 'r')} {self.pick('old', 'dbm', 'old dbm')}"
+        return [f"pte {p} := {value}", f"{reg} := pte({p}).{self.pick('young', 'dirty')}"]
 
     def body(self) -> list[str]:
         r = self.r
@@ -110,6 +123,12 @@ class GenArm:
                 "space P asid 1 { page V -> A rw; page W -> C r }",
                 "space Q asid 1 { page V -> B rw; page W -> C r }",
             ]
+        if self.hw:
+            flag = {" rw": " r dbm", " -> C r": " -> C r old"}
+            for k, x in enumerate(lines):
+                if x.startswith("page"):
+                    lines[k] = next((x.replace(a, b) for a, b in flag.items() if a in x), x)
+            lines.insert(0, f"option ad = {self.ad}")
         n = r.randint(2, 3)
         for c in range(n):
             name = "u[1..2]" if family and c == n - 1 else f"c{c}"

@@ -44,6 +44,7 @@ class ArmCore:
     tv: dict[int, int] = field(default_factory=dict)
     mark: dict[tuple[int, int], int] = field(default_factory=dict)
     fault: int | None = None
+    hu: dict[int, tuple[int, int]] = field(default_factory=dict)  # pending walker update
 
     def groups(self) -> list[tuple[int, ...]]:
         out: list[tuple[int, ...]] = [(f,) for _, f in sorted(self.done.items())]
@@ -52,6 +53,7 @@ class ArmCore:
             out.append((self.tr[pc], self.ts[pc], self.tv[pc], *marks))
         if self.fault is not None:
             out.append((self.fault,))
+        out += [self.hu[pc] for pc in sorted(self.hu)]
         return out
 
 
@@ -78,6 +80,7 @@ def add_arm_fields(lay: Layout) -> None:
     win = Window(prog)
     nwid = len(prog.pte_values)
     issuers = broadcasters(prog)
+    flags = any(not v.af or v.dbm for v in prog.pte_values)  # docs/arm64.md section 7
     for c, core in enumerate(prog.cores):
         a = ArmCore()
         n = core.name
@@ -92,12 +95,16 @@ def add_arm_fields(lay: Layout) -> None:
                 for i in issuers:
                     if i != c:
                         a.mark[(pc, i)] = lay.add(f"{n}.tr@{pc}.mark.{prog.cores[i].name}", 0, 1, 0)
+                if flags and prog.ad_cores and prog.ad_cores[c] != "none" and lay.model == "arm":
+                    value = lay.add(f"{n}.hu@{pc}.pte", 0, nwid * 4 + 4, 0)  # read value + 1
+                    a.hu[pc] = (value, lay.add(f"{n}.hu@{pc}.addr", 0, len(lay.last), 0))
         if win.fatal(c):
             a.fault = lay.add(f"{n}.fault", 0, len(core.code), 0)
         lay.arm.append(a)
     for s, v in sorted(remapped(prog) if lay.model == "arm" else ()):  # no bbm under riscv
         wid = prog.spaces[s].entries[v]
-        last = wid + 1 if prog.pte_values[wid].frame >= 0 else 0
+        first = prog.pte_values[wid]
+        last = wid + 1 if first.frame >= 0 and first.af else 0  # `old`: never cached
         name = lay.addr_name(lay.pte_addr(s, v))
         lay.arm.bbm[(s, v)] = (
             lay.add(f"bbm.{name}.last_valid", 0, nwid, last),

@@ -321,8 +321,8 @@ def _family_source(
         lines.append("    o = sorted(k)")
     else:
         ns[f"_L{f}"] = loop
-        lines.append(f"    st = _L{f}.start(s, {len(blocks)})")
-        lines.append("    o = k[:st] + sorted(k[st:])")
+        lines.append(f"    a, b = _L{f}.ranges(s, {len(blocks)})")
+        lines.append("    o = sorted(k[:a]) + k[a:b] + sorted(k[b:])")
     lines.append("    if o != k:")
     plain = all(b.table is None for b in blocks)
     adjacent = all(a.hi == b.lo for a, b in pairwise(blocks))
