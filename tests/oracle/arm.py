@@ -444,4 +444,6 @@ def _barrier_waits(b: Any, ea: dict[str, set[Any]], a: Any) -> bool:
 
 
 def machine_for(checked: CheckedSpec, model: str) -> Machine:
-    return ArmMachine(checked, model) if model == "arm" else ExtMachine(checked, model)
+    from .litmus import OracleArm, OracleExt  # whole PTE values, `.litmus` rules
+
+    return OracleArm(checked, model) if model == "arm" else OracleExt(checked, model)

@@ -46,6 +46,7 @@ class FFault:
 
     core: str
     at: tuple[Span, ...]
+    ftype: str = ""  # 'Translation' | 'Permission': of that type only (machine-told)
 
 
 @dataclass(frozen=True)

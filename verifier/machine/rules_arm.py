@@ -110,7 +110,7 @@ def relief(ctx: Ctx, c: int, k: int, i: int, located: bool = True) -> Expr:
         elif isinstance(iins, P.IPte) and set(win.pages(iins.page)) & set(win.pages(kins.page)):
             out = ne(Field(a.ts[k]), 0)  # no translation read from a later PTE store
         eff = window(ctx.prog).effects(iins)
-        if ctx.prog.fatal and (eff.writes or eff.invalidates):
+        if ctx.prog.fatal and located and (eff.writes or eff.invalidates):
             out = conj(out, tr_ok(ctx, c, k))  # nothing visible passes a possible fault
     return out
 

@@ -33,8 +33,7 @@ def core_done(ctx: Ctx, c: int) -> Expr:
     end = eq(Field(lay.cores[c].pc), ctx.prog.cores[c].program_end)
     if lay.buffered(c):
         end = conj(end, lay.buffer_empty(c))
-    fault = lay.arm[c].fault if lay.arm else None
-    return end if fault is None else disj(end, op("ne", Field(fault), C(0)))
+    return end  # a fault that stops the core moves it to its end (early: once pc gets there)
 
 
 def term(ctx: Ctx, t: F.PReg | F.PData | L.FNum) -> Expr:
@@ -53,11 +52,13 @@ def prop(ctx: Ctx, p: F.PProp) -> Expr:
     match p:
         case L.FCmp(op=o, left=a, right=b):
             return op("eq" if o == "==" else "ne", term(ctx, a), term(ctx, b))  # type: ignore[arg-type]
-        case F.PFault(core=c, pcs=pcs):
+        case F.PFault(core=c, pcs=pcs):  # of type p.ftype when it is not 0
             fault = ctx.lay.arm[c].fault if ctx.lay.arm else None
             if fault is None:
                 return FALSE
-            return disj(*(eq(Field(fault), pc + 1) for pc in pcs))
+            at = disj(*(eq(Field(fault), pc + 1) for pc in pcs))
+            ftype = ctx.lay.arm[c].ftype
+            return at if p.ftype == 0 or ftype is None else conj(at, eq(Field(ftype), p.ftype))
         case L.FNot(arg=a):
             return op("not", prop(ctx, a))  # type: ignore[arg-type]
         case L.FAnd(args=args):
