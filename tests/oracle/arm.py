@@ -78,10 +78,21 @@ class ExtMachine(Machine):
         return (None, None)
 
     def tlbi(self, w: Work, ctx: Ctx, st: ast.Tlbi) -> None:
+        """The named TLB entries go; so do the cached dir pointers (PSC) on the page's path
+        (by page, unless `leaf`: last level only), of the ASID's spaces, or all."""
         page, tag = self.tlbi_scope(w, ctx.i, st)
+        dirs = set()
+        for name, d in self.dirs.items():
+            mine = tag is None or self.asid[d.space] == tag
+            on_path = page is None or any(
+                path[0] == name for (sp, p), path in self.at.items() if p == page and sp == d.space
+            )
+            if mine and on_path and not st.leaf:
+                dirs.add(name)
         for j in range(len(w.cores)) if st.broadcast else (ctx.i,):
             keep = frozenset(e for e in w.core(j).tlb if not _covers(e[1], e[0], page, tag))
-            w.set_core(j, tlb=keep)
+            psc = frozenset(x for x in w.core(j).psc if x[0] not in dirs)
+            w.set_core(j, tlb=keep, psc=psc)
 
     def data_access(self, s: State, ctx: Ctx, st: ast.Access) -> list[tuple[Work, set[str]]]:
         """An access that moves data: as `read V`/`write V`, then the frame's word."""
@@ -219,6 +230,8 @@ class ArmMachine(ExtMachine):
         match st:
             case ast.PteWrite(page=p):
                 out["writes"].add(("pte", p.page))
+            case ast.DirWrite(dir=d):
+                out["writes"].add(("dir", d))
             case ast.Assign(target=t, value=v):
                 out["rregs"] |= regs(v)
                 out["reads"] |= words(v)
@@ -294,6 +307,8 @@ class ArmMachine(ExtMachine):
         out = super().step(s, ctx, ins, loc)
         if isinstance(st, ast.PteWrite):
             _, sp, page = self.pte_addr(s.cores[ctx.i], ctx, st.page)
+            if (sp, page) in self.at:
+                return out  # `bbm` is judged on one-level entries only (docs/arm64.md 5)
             for w, kinds, _, _ in out:
                 kinds |= self.break_before_make(w, sp, page, st.value)
         return out
@@ -334,7 +349,7 @@ class ArmMachine(ExtMachine):
             if j == i:
                 continue
             new = set(c.arm[2])
-            for pc, (pte, _), hpage, src in c.arm[1]:
+            for pc, (pte, _), hpage, src, *_ in c.arm[1]:
                 etag = "G" if pte is not None and pte[2] else self.asid[src]
                 if _covers(hpage, etag, page, tag):
                     new.add((pc, i))
@@ -348,26 +363,48 @@ class ArmMachine(ExtMachine):
         for e in sorted(cs.tlb, key=repr):
             if e[1] == page and e[0] in ("G", tag):
                 pte = (e[2], e[3], e[0] == "G")
-                choices.append(((pte, e[5]), e[4], cs.tlb))
-        pte, wid = dict(s.mem)[("p", sp, page)]
-        choices.append(((pte, wid), sp, cs.tlb))  # a walk, not cached
+                choices.append(((pte, e[5]), e[4], cs.tlb, e[6], cs.psc, set()))
+        loc, psc, kinds = self.walk_to_leaf(s, cs, sp, page)
+        pte, wid = dict(s.mem)[loc] if loc is not None else (None, 0)
+        choices.append(((pte, wid), sp, cs.tlb, loc, psc, kinds))  # a walk, not cached
         if pte is not None:
-            e = ("G" if pte[2] else tag, page, pte[0], pte[1], sp, wid, ("p", sp, page))
-            choices.append(((pte, wid), sp, cs.tlb | {e}))  # a walk that fills the TLB
+            e = ("G" if pte[2] else tag, page, pte[0], pte[1], sp, wid, loc)
+            choices.append(((pte, wid), sp, cs.tlb | {e}, loc, psc, kinds))  # and it fills
         out = []
-        for value, src, tlb in choices:
+        for value, src, tlb, where, psc, found in choices:
             w = Work(s)
             c = w.core(i)
-            held = (*c.arm[1], (k, value, page, src))
-            w.set_core(i, tlb=tlb, arm=(c.arm[0], tuple(sorted(held, key=repr)), c.arm[2]))
-            out.append(Out(f"{self.names[i]} translates {k}", w.freeze(), frozenset(), i))
+            held = (*c.arm[1], (k, value, page, src, where))
+            arm = (c.arm[0], tuple(sorted(held, key=repr)), c.arm[2])
+            w.set_core(i, tlb=tlb, psc=psc, arm=arm)
+            out.append(Out(f"{self.names[i]} translates {k}", w.freeze(), frozenset(found), i))
         return out
+
+    def walk_to_leaf(self, s: State, cs: Any, sp: str, page: str) -> tuple[Any, Any, set[str]]:
+        """A walk's leaf location, the PSC after it and the problems it meets: a one-level
+        page's PTE; for a two-level page the cached dir pointer, else the dir in memory
+        (cached when valid), then the slot; an invalid dir or a freed table gives no
+        location (an invalid entry is held)."""
+        path = self.at.get((sp, page))
+        if path is None:
+            return ("p", sp, page), cs.psc, set()
+        d, slot = path
+        psc = cs.psc
+        table = dict(psc).get(d)
+        if table is None:
+            table = dict(s.mem)[("d", d)]
+            if table is None:
+                return None, psc, set()
+            psc = psc | {(d, table)}
+        if table in s.freed:
+            return None, psc, {"freed-table"}
+        return ("l", table, slot), psc, set()
 
     def use(
         self, s: State, i: int, k: int, st: ast.Access, h: Any, pending: list[int]
     ) -> list[Out]:
         """The access with its held translation read: it reaches the frame, or faults."""
-        (pte, wid), page, src = h[1], h[2], h[3]
+        (pte, wid), page, src, where = h[1], h[2], h[3], h[4]
         letter = LETTER[st.kind]
         ok = pte is not None and letter in pte[1]
         if any(self.holds(s, i, j, k, memory=ok) for j in pending):
@@ -378,7 +415,7 @@ class ArmMachine(ExtMachine):
         try:
             if ok:
                 tag = "G" if pte[2] else self.asid[src]
-                e = (tag, page, pte[0], pte[1], src, wid, ("p", src, page))
+                e = (tag, page, pte[0], pte[1], src, wid, where)
                 kinds = self.races(w, e, letter)
                 if st.dest is not None or st.value is not None:
                     self.move(w, ctx, st, pte[0])

@@ -17,6 +17,8 @@ class GenArm:
     def __init__(self, seed: int) -> None:
         self.r = random.Random(seed)
         self.regs = ["r", "s"]
+        # two-level pages (docs/page-tables.md), drawn apart so older seeds keep their specs
+        self.two = random.Random(seed * 7 + 1).random() < 0.35
 
     def pick(self, *xs: str) -> str:
         return self.r.choice(xs)
@@ -43,8 +45,20 @@ class GenArm:
                 f"complete {p}",
                 f"free {self.pick('A', 'B')}",
                 "skip",
+                *self.levels(p),
             ]
         )
+
+    def levels(self, p: str) -> list[str]:
+        """Two-level statements: dir stores, freeing a table, leaf-only `tlbi`."""
+        if not self.two:
+            return []
+        return [
+            f"dir D := {self.pick('T', 'U', 'invalid')}",
+            f"free {self.pick('T', 'U')}",
+            self.pick(f"tlbi {p} leaf", f"tlbi is {p} leaf"),
+            f"tlbi is {p} leaf",
+        ]
 
     def body(self) -> list[str]:
         r = self.r
@@ -61,6 +75,13 @@ class GenArm:
     def spec(self) -> str:
         r = self.r
         lines = ["frame A = 1, B = 2, C", "page V -> A rw", "page W -> C r", "var x : 0..3 = 0"]
+        if self.two:
+            lines[1:3] = [
+                "table T, U",
+                "dir D -> T",
+                "page V at D[0] -> A rw",
+                "page W at D[1] -> C r",
+            ]
         for c in range(r.randint(2, 3)):
             lines.append(f"core c{c} {{")
             lines += [f"    {s}" for s in self.body()]

@@ -258,9 +258,9 @@ class _CoreLowerer:
                 dest = self.reg(d.name) if d is not None else None
                 val = self.expr(v) if v is not None else None
                 self.emit(lambda a, b: P.IAccess(a, b, access_kind, page, dest, val), sp)
-            case ast.Tlbi(scope="page", broadcast=bc, page=ref) if ref is not None:
+            case ast.Tlbi(scope="page", broadcast=bc, page=ref, leaf=leaf) if ref is not None:
                 space, page = self.page(ref)
-                self.emit(lambda a, b: P.ITlbi(a, b, "page", bc, space, page), sp)
+                self.emit(lambda a, b: P.ITlbi(a, b, "page", bc, space, page, leaf=leaf), sp)
             case ast.Tlbi(scope="asid", broadcast=bc, space=name) if name is not None:
                 asid = self.t.spec.spaces[self.t.spaces[name]].asid
                 self.emit(lambda a, b: P.ITlbi(a, b, "asid", bc, asid=asid), sp)

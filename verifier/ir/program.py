@@ -191,19 +191,19 @@ class IBarrier(Instr):
 
 @dataclass(frozen=True)
 class ITlbi(Instr):
-    """`tlbi [is] V | asid P | all`: ``scope`` page | asid | all; ``broadcast`` for `is`."""
+    """`tlbi [is] V [leaf] | asid P | all` (``leaf``: last level only; docs/arm64.md)."""
 
     scope: str
     broadcast: bool
     space: int | None = None
     page: PageOp = 0
     asid: int = 0
+    leaf: bool = False
 
 
 @dataclass(frozen=True)
 class IRvFence(Instr):
-    """`fence PRED, SUCC` (docs/riscv.md): earlier accesses of kinds ``pred`` before later
-    accesses of kinds ``succ`` ('r', 'w' or 'rw'); `fence.tso` is two of them."""
+    """`fence PRED, SUCC` (docs/riscv.md): accesses ``pred`` before ``succ`` ('r', 'w', 'rw')."""
 
     pred: str
     succ: str

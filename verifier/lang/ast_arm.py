@@ -19,3 +19,4 @@ class Tlbi(Node):
     broadcast: bool
     page: PageRef | None = None
     space: str | None = None  # the space of `tlbi asid P`
+    leaf: bool = False  # `tlbi V leaf`: last level only (VALE1), walk caches kept

@@ -346,7 +346,9 @@ def _tlbi(t: ThreadOut, i: L.Instr) -> None:
         # herd7 reads the register as a page number: it names no page of the test
         t.emit(i, ast.Skip(span=sp))
         return
-    t.emit(i, ast.Tlbi("page", broadcast, ast.PageRef(None, s.page, span=sp), span=sp))
+    leaf = base in ("VALE1", "VAALE1")  # last level only (herd7: no walk caches, no difference)
+    ref = ast.PageRef(None, s.page, span=sp)
+    t.emit(i, ast.Tlbi("page", broadcast, ref, leaf=leaf, span=sp))
 
 
 def _ctrl(t: ThreadOut, i: L.Instr, next_labels: tuple[str, ...]) -> None:

@@ -20,6 +20,7 @@ from functools import cache
 from verifier.ir import program as P
 from verifier.ir.system import FALSE, TRUE, Check, Expr, Field, conj, disj, eq, ite, ne, op
 from verifier.lang.checked import WEAK_MODELS
+from verifier.machine import rules_walk
 from verifier.machine.context import Ctx, Rule, Site
 from verifier.machine.layout import C, pte_wid
 from verifier.machine.layout_arm import ArmCore
@@ -177,28 +178,39 @@ def ctrl(site: Site, ins: P.ICtrl) -> None:
 
 
 def tlbi(site: Site, ins: P.ITlbi) -> None:
+    """What a `tlbi` drops (docs/arm64.md §1, docs/page-tables.md): the named TLB entries
+    and, unless it is a last-level-only (`leaf`) form, the paging-structure cache
+    entries on the path of the page (by page), of the ASID's spaces, or all."""
     ctx, c = site.ctx, site.c
-    lay = ctx.lay
-    reached = range(len(ctx.prog.cores)) if ins.broadcast else (c,)
-    npages = len(ctx.prog.pages)
+    lay, prog = ctx.lay, ctx.prog
+    reached = range(len(prog.cores)) if ins.broadcast else (c,)
+    npages = len(prog.pages)
     if ins.scope == "page":
         for v, s, guards in ctx.entries_of(c, ins.page, ins.space):
             r = site.rule(page=v, space=s, broadcast=ins.broadcast)
             r.guard += guards
             tag = lay.tag_of_space(s)
+            at = prog.walk(s, v)
             for d in reached:
                 clear(ctx, r, d, v, tag)
                 clear(ctx, r, d, v, lay.gtag)
+                if at is not None and not ins.leaf:
+                    rules_walk.drop_psc(ctx, r, d, iter((at[0],)))
             mark(ctx, r, c, reached, tag, v)
             bbm_cleared(ctx, r, tag, v)
             site.emit(r, "invlpg", f"{v}.{s}")
         return
     r = site.rule(broadcast=ins.broadcast)
     tags = lay.tags if ins.scope == "all" else (lay.tag_of_asid(ins.asid),)
+    dirs = [
+        k for k, dr in enumerate(prog.dirs)
+        if ins.scope == "all" or prog.spaces[dr.space].asid == ins.asid
+    ]  # fmt: skip
     for d in reached:
         for v in range(npages):
             for t in tags:
                 clear(ctx, r, d, v, t)
+        rules_walk.drop_psc(ctx, r, d, iter(dirs))
     mark(ctx, r, c, reached, None if ins.scope == "all" else tags[0], None)
     bbm_cleared(ctx, r, None if ins.scope == "all" else tags[0], None)
     site.emit(r, "flush")
@@ -241,6 +253,8 @@ def clear(ctx: Ctx, rule: Rule, c: int, v: int, t: int) -> None:
     cf = ctx.lay.cores[c]
     rule.upd.set(cf.te[(v, t)], 0)
     rule.upd.set(cf.tw[(v, t)], 0)
+    if cf.td:
+        rule.upd.set(cf.td[(v, t)], 0)
 
 
 def covers(ctx: Ctx, a: ArmCore, j: int, tag: int, v: int | None) -> Expr:
@@ -248,7 +262,8 @@ def covers(ctx: Ctx, a: ArmCore, j: int, tag: int, v: int | None) -> Expr:
     and tagged ``tag`` or global."""
     lay = ctx.lay
     glob = lay.is_global(pte_wid(Field(a.tr[j])))
-    same = [eq(Field(a.ts[j]), s + 1) for s in range(len(ctx.prog.spaces))
+    space = lay.src_space(Field(a.ts[j]))
+    same = [eq(space, s + 1) for s in range(len(ctx.prog.spaces))
             if lay.tag_of_space(s) == tag]  # fmt: skip
     tagged = conj(op("not", glob), disj(*same))
     page = TRUE if v is None else eq(Field(a.tv[j]), v + 1)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from verifier.ir import program as P
 from verifier.ir.system import Expr, Field, disj, eq, ite, ne, op
+from verifier.machine import rules_walk
 from verifier.machine.context import Ctx, Rule, Site
 from verifier.machine.layout import C, pte_wid
 from verifier.machine.layout_arm import ArmCore
@@ -45,6 +46,14 @@ def translation_reads(ctx: Ctx, c: int, i: int, ins: P.IAccess) -> None:
             r.upd.set(a.tr[i], Field(cf.tw[(v, tag)]))
             r.upd.set(a.ts[i], Field(cf.te[(v, tag)]))
             emit(r, f"{v}.{s}.{key}")
+        if ctx.prog.walk(s, v) is not None:
+            for r, entry, src, key in rules_walk.translation_walks(ctx, c, v, s):
+                r.guard[:0] = at
+                r.upd.set(a.tv[i], v + 1)
+                r.upd.set(a.tr[i], entry)
+                r.upd.set(a.ts[i], src)
+                emit(r, f"{v}.{s}.{key}")
+            continue
         mem = Field(lay.mem[lay.pte_addr(s, v)])
         for how, valid in (("walk-invalid", False), ("walk", True)):
             r = _tr_rule(a, i, at, v, s, how=how)  # invalid: never cached; valid: need not be

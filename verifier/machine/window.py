@@ -140,6 +140,8 @@ class Window:
                 return Effects(frozenset(), frozenset(), frozenset(), frozenset(), True)
             case P.ICtrl(regs=regs):
                 return Effects(frozenset(regs), frozenset(), frozenset(), frozenset())
+            case P.IDir(dir=d):  # a store to an upper-level entry
+                return Effects(frozenset(), frozenset(), frozenset(), frozenset({("dir", d, 0)}))
             case P.IAssert(cond=e) | P.IAwait(cond=e) | P.IBranch(cond=e):
                 return Effects(frozenset(expr_regs(e)), frozenset(), self.words(e),
                                frozenset())  # fmt: skip

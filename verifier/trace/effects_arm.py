@@ -76,8 +76,23 @@ def _translate(fx: Effects, cmd: Command, post: State) -> str:
         "walk-fill": "walk of memory, entry cached",
         "walk": "walk of memory, entry not cached",
         "walk-invalid": "walk of memory, invalid entry (never cached)",
+        "walk-freed": "walk of memory, a freed table (nothing cached)",
     }[cmd.get("how")]
-    return f"translation read of {page}: {how}: {pte_desc(pv, fx.prog)} from {pte_source(pv)}"
+    path = _path(fx, cmd)
+    return f"translation read of {page}: {how}{path}: {pte_desc(pv, fx.prog)} from {pte_source(pv)}"
+
+
+def _path(fx: Effects, cmd: Command) -> str:
+    """For a two-level page: which level the walk read, and through which pointer."""
+    if "dir" not in cmd.info:
+        return ""
+    d = fx.prog.dirs[cmd.get("dir")].name
+    if cmd.get("level") == "dir":
+        return f" (dir {d} in memory is invalid)"
+    table = fx.prog.frames[fx.prog.tables[cmd.get("table")]]
+    via = "cached pointer" if cmd.get("via") == "cached" else "dir in memory"
+    at = fx.prog.walk(cmd.get("space"), cmd.get("page"))
+    return f" ({d} -> {table} ({via}), slot {table}[{at[1] if at else 0}])"
 
 
 def _use(fx: Effects, cmd: Command, pre: State, post: State) -> str:

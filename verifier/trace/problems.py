@@ -75,6 +75,8 @@ def _freed_table(prog: Program, cmd: Command, info: dict[str, Any], who: str) ->
     how = "the cached pointer" if info["via"] == "cached" else "the dir in memory"
     page = prog.pages[cmd.get("page")]
     what = f"`{cmd.text}`" if cmd.site is not None else "the speculative walker"
+    if cmd.action == "translate":  # under `arm`: an access's translation read
+        what = f"the translation read of `{cmd.text}`"
     msg = (
         f"{who}: a walk of {page} for {what} read slot {info['slot']} of freed table "
         f"{table} through {how} {d} -> {table}"

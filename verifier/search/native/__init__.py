@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -208,11 +209,18 @@ def explore_native(
         lines, err = _run([str(exe), result, *args], budget, progress)
         if err:
             raise err
-        with open(result) as f:
-            lines = f.read().split("\n")
+        lines = _read_result(result)
     ex = _parse(system, lines, kinds, budget, max_states, stop_at_first, stop_when)
     ex.seconds = time.monotonic() - start
     return ex
+
+
+def _read_result(path: str) -> list[str]:
+    with open(path) as f:
+        lines = f.read().split("\n")
+    if os.environ.get("TLBCHECK_NATIVE_MEMORY"):  # where the bytes went (benchmarks)
+        print(*(x for x in lines if x.startswith("memory")), file=sys.stderr)
+    return lines
 
 
 def _run(

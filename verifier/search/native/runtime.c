@@ -84,7 +84,7 @@ static double now(void) {
 static int grow(void **p, size_t *cap, size_t need, size_t elt) {
     if (need <= *cap) return 1;
     size_t c = *cap ? *cap : 1024;
-    while (c < need) c += c / 4 + 4096;
+    while (c < need) c += c / 8 + 4096; /* large blocks grow in place (mremap) */
     size_t more = (c - *cap) * elt;
     if (mem_used + more > mem_limit) { stop_reason = "memory"; return 0; }
     void *q = realloc(*p, c * elt);
@@ -108,10 +108,13 @@ static void release(void **p, size_t *cap, size_t elt) {
 static uint8_t *keys; static size_t keys_cap;       /* n * W: each state's key (canonical) */
 static uint8_t *queue; static size_t queue_cap;     /* concrete states not expanded yet (symmetry) */
 static size_t q_first;                              /* the state number queue[0] holds */
-static int32_t *parent; static size_t parent_cap;
+/* Parent links, narrowed: states are numbered as found, each while one state is merged, so
+ * a state's parent is the merged state whose run of new children holds its number; kept as
+ * the number of children each merged state added (`path_of` recovers the parents). */
+static KIDS_T *kids; static size_t kids_cap, nkids;
 static VIA_T *via; static size_t via_cap;   /* the command that reached it */
 static uint32_t *table; static size_t table_cap;    /* state number + 1; 0: empty */
-static size_t tmask, nstates;
+static size_t nstates;
 static int sym_on, por_on, keep_edges;
 static int queued; /* the frontier's concrete states are kept apart from the keys */
 
@@ -175,35 +178,38 @@ static void bs_mark(const uint8_t *k) {
     }
 }
 
+/* The table has any size (grown by half at 4/5 full: 5-7.5 bytes per state); a hash is
+ * mapped onto it by a multiply, probing runs linearly and wraps. */
+static size_t slot_of(uint64_t h) { return (size_t)(((unsigned __int128)h * table_cap) >> 64); }
+static size_t next_slot(size_t slot) { return slot + 1 == table_cap ? 0 : slot + 1; }
+
 static long find(const uint8_t *k) {
     if (bs_on) return bs_seen(k) ? 0 : -1; /* seen: taken as expanded already (conservative) */
-    size_t slot = hash_key(k) & tmask;
+    size_t slot = slot_of(hash_key(k));
     for (;;) {
         uint32_t j = table[slot];
         if (!j) return -1;
         if (!memcmp(keys + (size_t)(j - 1) * KW, k, KW)) return j - 1;
-        slot = (slot + 1) & tmask;
+        slot = next_slot(slot);
     }
 }
 
 static int grow_table(void) {
-    size_t size = table_cap ? 2 * table_cap : 1 << 12;
+    size_t size = table_cap ? table_cap + table_cap / 2 : 1 << 12;
     size_t more = (size - table_cap) * sizeof(uint32_t);
     if (mem_used + more > mem_limit) { stop_reason = "memory"; return 0; }
     uint32_t *t = calloc(size, sizeof(uint32_t));
     if (!t) { stop_reason = "memory"; return 0; }
     mem_used += more;
     if (mem_used > mem_peak) mem_peak = mem_used;
-    size_t mask = size - 1;
-    for (size_t j = 0; j < nstates; j++) {
-        size_t slot = hash_key(keys + j * KW) & mask;
-        while (t[slot]) slot = (slot + 1) & mask;
-        t[slot] = (uint32_t)(j + 1);
-    }
     free(table);
     table = t;
     table_cap = size;
-    tmask = mask;
+    for (size_t j = 0; j < nstates; j++) {
+        size_t slot = slot_of(hash_key(keys + j * KW));
+        while (t[slot]) slot = next_slot(slot);
+        t[slot] = (uint32_t)(j + 1);
+    }
     return 1;
 }
 
@@ -214,12 +220,11 @@ static long add_bits(const uint8_t *k, const uint8_t *c, long p, int v) {
     if (bs_seen(k)) return -3;
     size_t n = nstates;
     if (n >= 0xFFFFFFF0u) { stop_reason = "states"; return -2; }
-    if (!grow((void **)&parent, &parent_cap, n + 1, sizeof(int32_t))) return -2;
     if (!grow((void **)&via, &via_cap, n + 1, sizeof(VIA_T))) return -2;
     if (!grow((void **)&queue, &queue_cap, (n + 1 - q_first) * W, 1)) return -2;
     bs_mark(k);
     memcpy(queue + (n - q_first) * W, c, W);
-    parent[n] = (int32_t)p;
+    if (p >= 0) kids[p]++;
     via[n] = (VIA_T)v;
     nstates = n + 1;
     return (long)n;
@@ -229,27 +234,25 @@ static long add_bits(const uint8_t *k, const uint8_t *c, long p, int v) {
  * reached from p by command v if there is none; -2 when a limit stops the search. */
 static long add(const uint8_t *k, const uint8_t *c, long p, int v) {
     if (bs_on) return add_bits(k, c, p, v);
-    uint64_t h = hash_key(k);
-    size_t slot = h & tmask;
+    size_t slot = slot_of(hash_key(k));
     for (;;) {
         uint32_t j = table[slot];
         if (!j) break;
         if (!memcmp(keys + (size_t)(j - 1) * KW, k, KW)) return j - 1;
-        slot = (slot + 1) & tmask;
+        slot = next_slot(slot);
     }
     size_t n = nstates;
     if (n >= 0xFFFFFFF0u) { stop_reason = "states"; return -2; }
     if (!grow((void **)&keys, &keys_cap, (n + 1) * KW, 1)) return -2;
-    if (!grow((void **)&parent, &parent_cap, n + 1, sizeof(int32_t))) return -2;
     if (!grow((void **)&via, &via_cap, n + 1, sizeof(VIA_T))) return -2;
     if (queued && !grow((void **)&queue, &queue_cap, (n + 1 - q_first) * W, 1)) return -2;
     memcpy(keys + n * KW, k, KW);
     if (queued) memcpy(queue + (n - q_first) * W, c, W);
-    parent[n] = (int32_t)p;
+    if (p >= 0) kids[p]++;
     via[n] = (VIA_T)v;
     table[slot] = (uint32_t)(n + 1);
     nstates = n + 1;
-    if (4 * nstates > 3 * tmask && !grow_table()) return -2;  /* at most 3/4 full */
+    if (5 * nstates > 4 * table_cap && !grow_table()) return -2;  /* at most 4/5 full */
     return (long)n;
 }
 
@@ -267,11 +270,31 @@ static void drop_expanded(size_t i) {
 
 /* ------------------------------------------------------------ edges, hang analysis */
 
+/* The edges hang analysis needs (see `expand`), in state order: ecnt[i] of them leave state
+ * i; succ_off (where state i's begin) is built from the counts when the search is over. */
+static KIDS_T *ecnt; static size_t ecnt_cap;
 static uint32_t *succ_off; static size_t succ_off_cap;  /* fewer than 2^32 edges */
 static uint32_t *succ; static size_t succ_cap, nsucc;
+/* Per view and state: which of the view's awaits its core is at (k + 1 for
+ * VIEW_AWAITS[v][k], 0: none), and flags: LEAVES (the await fires, or an edge leaves the
+ * position), IN_HANDLER (the view's core is in a handler). */
+#define LEAVES 1
+#define IN_HANDLER 2
 static POS_T *pos[NVIEWS + 1]; static size_t pos_cap[NVIEWS + 1];
-static uint8_t *leave[NVIEWS + 1]; static size_t leave_cap[NVIEWS + 1];
-static uint8_t *inh[NVIEWS + 1]; static size_t inh_cap[NVIEWS + 1]; /* the view's core in a handler */
+static uint8_t *vflag[NVIEWS + 1]; static size_t vflag_cap[NVIEWS + 1];
+
+static int await_code(int v, int pc) {
+    for (int k = 0; k < VIEW_NAWAITS[v]; k++) if (VIEW_AWAITS[v][k] == pc) return k + 1;
+    return 0;
+}
+
+static int build_offsets(void) {
+    if (!grow((void **)&succ_off, &succ_off_cap, nstates + 1, sizeof(uint32_t))) return 0;
+    succ_off[0] = 0;
+    for (size_t i = 0; i < nstates; i++) succ_off[i + 1] = succ_off[i] + (i < nkids ? ecnt[i] : 0);
+    release((void **)&ecnt, &ecnt_cap, sizeof(KIDS_T));
+    return 1;
+}
 
 typedef struct { long state; int core, pc, stuck; } Hang;
 
@@ -287,11 +310,10 @@ static long doomed(int v, int p, int32_t *local, uint8_t *can, uint32_t *start, 
     for (size_t i = 0; i < nstates; i++) {
         if (local[i] < 0) continue;
         long k = local[i];
-        can[k] = leave[v][i];
+        can[k] = vflag[v][i] & LEAVES; /* its await fires, or an edge leaves p (see `expand`) */
         for (uint32_t e = succ_off[i]; e < succ_off[i + 1]; e++) {
             uint32_t j = succ[e];
-            if (pos[v][j] != (POS_T)p) can[k] = 1;
-            else start[local[j] + 1]++;
+            if (pos[v][j] == (POS_T)p) start[local[j] + 1]++;
         }
     }
     for (long k = 0; k < count; k++) start[k + 1] += start[k];
@@ -336,7 +358,7 @@ static int stuck_in_handler(long i0, int v) {
     seen[i0] = 1;
     while (top) {
         uint32_t i = stack[--top];
-        if (!inh[v][i]) { stuck = 0; break; }
+        if (!(vflag[v][i] & IN_HANDLER)) { stuck = 0; break; }
         for (uint32_t e = succ_off[i]; e < succ_off[i + 1]; e++) {
             uint32_t j = succ[e];
             if (!seen[j]) { seen[j] = 1; stack[top++] = j; }
@@ -358,9 +380,8 @@ static int find_hang(Hang *h) {
         memset(cnt, 0, sizeof cnt);
         memset(inner, 0, sizeof inner);
         for (size_t i = 0; i < nstates; i++) {
-            int k = 0, p = (int)pos[v][i];
-            while (k < VIEW_NAWAITS[v] && VIEW_AWAITS[v][k] != p) k++;
-            if (k == VIEW_NAWAITS[v]) continue;
+            int k = (int)pos[v][i] - 1;
+            if (k < 0) continue;
             cnt[k]++;
             for (uint32_t e = succ_off[i]; e < succ_off[i + 1]; e++) inner[k] += pos[v][succ[e]] == pos[v][i];
         }
@@ -382,7 +403,7 @@ static int find_hang(Hang *h) {
         for (int k = 0; k < VIEW_NAWAITS[v]; k++) {
             if (now() > t_deadline) { stop_reason = "time"; return -1; }
             int p = VIEW_AWAITS[v][k];
-            long first = doomed(v, p, local, can, start, preds);
+            long first = doomed(v, k + 1, local, can, start, preds);
             if (first >= 0 && (best < 0 || first < best)) {
                 best = first; best_core = VIEW_CORE[v]; best_pc = p; best_view = v;
             }
@@ -505,19 +526,42 @@ static void expand(size_t i, Out *o, Buf *b) {
     successors(s, o);
     for (int e = 0; e < o->n; e++) sel[e] = e;
     int nsel = por_on && o->n > 1 ? ample(i, s, o, sel) : o->n;
+    /* Hang analysis keeps only the edges that stay at an await of some view whose source
+     * cannot leave it otherwise (`inner`: from a state that can, every edge is moot); an
+     * edge that moves a view's core off its position is folded into that view's LEAVES
+     * flag.  A view's position is its (awaiting) core's, which the canonical
+     * form never permutes (a family with an await is not reduced), so the successor's
+     * concrete form tells it as its stored representative would. */
+    int ps[NVIEWS + 1], lv[NVIEWS + 1], inner[NCMD + 1];
+    for (int v = 0; v < NVIEWS; v++) {
+        ps[v] = view_pos(v, s);
+        lv[v] = view_await(v, ps[v]) ? fires(o, VIEW_CORE[v], ps[v]) : 0;
+    }
+    for (int x = 0; x < nsel; x++) {
+        int e = sel[x];
+        inner[x] = 0;
+        if (!keep_edges || !o->has[e]) continue;
+        for (int v = 0; v < NVIEWS; v++)
+            if (view_pos(v, o->st[e]) != ps[v]) lv[v] = 1;
+    }
+    /* an edge matters only where it stays at an await its source cannot leave by itself */
+    for (int x = 0; x < nsel; x++) {
+        int e = sel[x];
+        if (!keep_edges || !o->has[e]) continue;
+        for (int v = 0; v < NVIEWS; v++)
+            if (!lv[v] && view_await(v, ps[v]) && view_pos(v, o->st[e]) == ps[v]) inner[x] = 1;
+    }
     put_int(b, nsel);
     put_int(b, o->nh);
     for (int x = 0; x < o->nh; x++) { put_int(b, o->hc[x]); put_int(b, o->hh[x]); }
     for (int v = 0; v < NVIEWS; v++) {
-        int p = view_pos(v, s);
-        put_int(b, p);
-        put_int(b, view_await(v, p) ? fires(o, VIEW_CORE[v], p) : 0);
-        put_int(b, s[CORE_INH[VIEW_CORE[v]]] != 0);
+        put_int(b, await_code(v, ps[v]));
+        put_int(b, (lv[v] ? LEAVES : 0) | (s[CORE_INH[VIEW_CORE[v]]] ? IN_HANDLER : 0));
     }
     for (int x = 0; x < nsel; x++) {
         int e = sel[x];
         put_int(b, o->cid[e]);
-        put_int(b, o->has[e]);
+        put_int(b, o->has[e] ? 1 + inner[x] : 0);
         if (!o->has[e]) continue;
         keyed(o->st[e], k, c);
         put(b, k, KW);
@@ -537,16 +581,19 @@ static int merge(size_t i, const uint8_t **p) {
             nfound++;
         }
     }
+    if (!grow((void **)&kids, &kids_cap, i + 1, sizeof(KIDS_T))) return 0;
+    kids[i] = 0;
+    nkids = i + 1;
+    if (keep_edges && !grow((void **)&ecnt, &ecnt_cap, i + 1, sizeof(KIDS_T))) return 0;
     for (int v = 0; v < NVIEWS; v++) {
-        int ps = get_int(p), lv = get_int(p), in = get_int(p);
+        int code = get_int(p), flags = get_int(p);
         if (!keep_edges) continue;
         if (!grow((void **)&pos[v], &pos_cap[v], i + 1, sizeof(POS_T))) return 0;
-        if (!grow((void **)&leave[v], &leave_cap[v], i + 1, 1)) return 0;
-        pos[v][i] = (POS_T)ps;
-        leave[v][i] = (uint8_t)lv;
-        if (!grow((void **)&inh[v], &inh_cap[v], i + 1, 1)) return 0;
-        inh[v][i] = (uint8_t)in;
+        if (!grow((void **)&vflag[v], &vflag_cap[v], i + 1, 1)) return 0;
+        pos[v][i] = (POS_T)code;
+        vflag[v][i] = (uint8_t)flags;
     }
+    size_t edges_before = nsucc;
     for (int x = 0; x < nsel; x++) {
         int cid = get_int(p), has = get_int(p);
         if (!has) continue;
@@ -555,15 +602,14 @@ static int merge(size_t i, const uint8_t **p) {
         if (queued) { c = *p; *p += W; }
         long j = add(k, c, (long)i, cid);
         if (j == -2) return 0;
-        if (keep_edges && j >= 0) {
+        if (keep_edges && j >= 0 && has == 2) {
             if (!grow((void **)&succ, &succ_cap, nsucc + 1, sizeof(uint32_t))) return 0;
             succ[nsucc++] = (uint32_t)j;
         }
     }
     if (keep_edges) {
-        if (!grow((void **)&succ_off, &succ_off_cap, i + 2, sizeof(uint32_t))) return 0;
         if (nsucc >= 0xFFFFFFF0u) { stop_reason = "memory"; return 0; }
-        succ_off[i + 1] = (uint32_t)nsucc;
+        ecnt[i] = (KIDS_T)(nsucc - edges_before);
     }
     return 1;
 }
@@ -604,8 +650,6 @@ static const char *search(long max_states, int stop_first, const int *stop_when,
     } else if (!grow_table()) return stop_reason;
     keyed(INIT, k, c);
     if (add(k, c, -1, -1) < 0) return stop_reason;
-    if (keep_edges && !grow((void **)&succ_off, &succ_off_cap, 1, sizeof(uint32_t))) return stop_reason;
-    if (keep_edges) succ_off[0] = 0;
     double next_look = now();
     size_t i = 0;
     while (i < nstates) {
@@ -650,13 +694,22 @@ static const char *search(long max_states, int stop_first, const int *stop_when,
     return "";
 }
 
-/* The command path from the initial state to state i. */
+/* The command path from the initial state to state i: one pass down the merged states,
+ * whose children are numbered [c - kids[t], c), c counting down from nstates. */
 static long path_of(long i, int32_t **cids) {
-    long len = 0;
-    for (long x = i; x > 0; x = parent[x]) len++;
+    long len = 0, cap = 64, x = i;
+    int32_t *back = malloc(cap * sizeof(int32_t)); /* the commands, last first */
+    size_t c = nstates;
+    for (long t = (long)nkids - 1; t >= 0 && x > 0; t--) {
+        c -= kids[t];
+        if ((size_t)x < c) continue;
+        if (len == cap) back = realloc(back, (cap *= 2) * sizeof(int32_t));
+        back[len++] = via[x];
+        x = t;
+    }
     *cids = malloc((len + 1) * sizeof(int32_t));
-    long k = len;
-    for (long x = i; x > 0; x = parent[x]) (*cids)[--k] = via[x];
+    for (long k = 0; k < len; k++) (*cids)[k] = back[len - 1 - k];
+    free(back);
     return len;
 }
 
@@ -726,13 +779,15 @@ int main(int argc, char **argv) {
     for (int x = 0; x < NKINDS; x++) found[x].state = -1;
     if (NVIEWS && !bs_on) keep_edges = 1; /* bitstate: no graph, so no hang analysis */
     const char *why = search(max_states, stop_first, when, nwhen);
+    size_t at_end = mem_used, keys_at_end = keys_cap, table_at_end = table_cap * 4, queue_at_end = queue_cap;
     int complete = !*why;
     Hang h = {-1, -1, -1, 0};
     int hang = 0;
     if (complete && keep_edges && NVIEWS) {
         release((void **)&table, &table_cap, sizeof(uint32_t)); /* no more lookups */
         release((void **)&queue, &queue_cap, 1);
-        hang = find_hang(&h);
+        release((void **)&keys, &keys_cap, 1); /* nor keys: paths come from kids and via */
+        hang = build_offsets() ? find_hang(&h) : -1;
         if (hang < 0) { complete = 0; why = stop_reason; hang = 0; }
     }
     FILE *f = fopen(argv[1], "w");
@@ -743,12 +798,16 @@ int main(int argc, char **argv) {
     int32_t *cids;
     long depth = expanded >= nstates ? path_of((long)nstates - 1, &cids) + 1 : path_of((long)expanded, &cids);
     free(cids);
-    size_t per_state = sizeof(int32_t) + sizeof(VIA_T) + (bs_on ? 0 : KW);
+    size_t per_state = sizeof(KIDS_T) + sizeof(VIA_T) + (bs_on ? 0 : KW);
     /* hash compaction: the probability that two of the n states share a 64-bit hash (one of
      * them then omitted) is at most n(n-1)/2 / 2^64 */
     double omission = hc_on ? (double)nstates * ((double)nstates - 1) / 2 / 18446744073709551616.0 : 0;
     if (bs_on) omission = bs_expected < 1 ? bs_expected : 1;
     fprintf(f, "omission %.3g\n", omission);
+    fprintf(f, "memory keys=%zu table=%zu queue=%zu kids=%zu via=%zu edges=%zu offsets=%zu "
+            "at_end=%zu peak=%zu\n", keys_at_end, table_at_end, queue_at_end,
+            kids_cap * sizeof(KIDS_T), via_cap * sizeof(VIA_T), nsucc * 4, succ_off_cap * 4,
+            at_end, mem_peak);
     if (bs_on)
         fprintf(f, "bitstate %llu %d %llu %d\n", (unsigned long long)bs_nbits, bs_k,
                 (unsigned long long)bs_set, NVIEWS > 0);
