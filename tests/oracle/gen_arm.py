@@ -19,6 +19,9 @@ class GenArm:
         self.regs = ["r", "s"]
         # two-level pages (docs/page-tables.md), drawn apart so older seeds keep their specs
         self.two = random.Random(seed * 7 + 1).random() < 0.35
+        # whole PTE values (docs/arm64.md §1), drawn apart too
+        self.vr = random.Random(seed * 11 + 3)
+        self.whole = self.vr.random() < 0.35
 
     def pick(self, *xs: str) -> str:
         return self.r.choice(xs)
@@ -46,6 +49,7 @@ class GenArm:
                 f"free {self.pick('A', 'B')}",
                 "skip",
                 *self.levels(p),
+                *self.values(p),
             ]
         )
 
@@ -58,6 +62,21 @@ class GenArm:
             f"free {self.pick('T', 'U')}",
             self.pick(f"tlbi {p} leaf", f"tlbi is {p} leaf"),
             f"tlbi is {p} leaf",
+        ]
+
+    def values(self, p: str) -> list[str]:
+        """Whole PTE values: loads into registers, stores from them, kept invalid values,
+        comparisons with literals."""
+        if not self.whole:
+            return []
+        reg, v = self.pick(*self.regs), self.vr
+        lit = v.choice(("(A rw)", "(C r)", "(invalid)", "(invalid A rw)", "(invalid C r)"))
+        return [
+            f"{reg} := pte({p})",
+            f"{reg} := pte({p})",
+            f"pte {p} := {reg}",
+            f"pte {p} := invalid {v.choice(('A', 'C'))} {v.choice(('rw', 'r'))}",
+            f"assert {reg} != {lit}",
         ]
 
     def body(self) -> list[str]:
@@ -82,6 +101,8 @@ class GenArm:
                 "page V at D[0] -> A rw",
                 "page W at D[1] -> C r",
             ]
+        if self.whole and self.vr.random() < 0.4 and not self.two:
+            lines[2] = "page W invalid C rw"
         for c in range(r.randint(2, 3)):
             lines.append(f"core c{c} {{")
             lines += [f"    {s}" for s in self.body()]

@@ -21,12 +21,14 @@ Readings:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from verifier.lang import ast
 from verifier.lang import final as F
 
 from .arm import ArmMachine, ExtMachine
+from .code import Instr
 from .machine import Out
 from .ptevalues import PteValues, lit
 from .state import State, Work
@@ -34,9 +36,38 @@ from .state import State, Work
 TYPES = {"Translation": 1, "Permission": 2}
 
 
+@dataclass(frozen=True)
+class CtrlDep:
+    """A control dependency (a `CBZ`/`CBNZ` to the next instruction): it reads
+    ``regs``; every later store, `pte` store, `tlbi` and barrier waits for it."""
+
+    regs: frozenset[str]
+
+
 class LitmusRules:
     """A mixin over the oracle's `arm` machine, active when the spec came from a
     `.litmus` test (``checked.litmus``)."""
+
+    def __init__(self, checked: Any, model: str) -> None:
+        super().__init__(checked, model)  # type: ignore[call-arg]
+        lit_ = checked.litmus
+        ctrl = dict(lit_.ctrl) if lit_ is not None else {}
+        for code in self.code:  # type: ignore[attr-defined]
+            for k, ins in enumerate(code):
+                span = getattr(ins.node, "span", None)
+                if ins.op == "br" and ins.target == k + 1 and span in ctrl:
+                    code[k] = Instr("stmt", CtrlDep(frozenset(ctrl[span])), ins.env)  # type: ignore[arg-type]
+
+    def step(self, s: State, ctx: Any, ins: Any, loc: tuple[Any, ...]) -> list[Any]:
+        if isinstance(ins.node, CtrlDep):
+            return [(Work(s), set(), loc[-1] + 1, None)]
+        return super().step(s, ctx, ins, loc)  # type: ignore[misc, no-any-return]
+
+    def effects(self, st: Any) -> dict[str, set[Any]]:
+        if isinstance(st, CtrlDep):
+            return {"rregs": set(st.regs), "wregs": set(), "reads": set(), "writes": set(),
+                    "tlbi": set()}  # fmt: skip
+        return super().effects(st)  # type: ignore[misc, no-any-return]
 
     def fault_of(self, s: State, i: int) -> tuple[int, int] | None:
         return dict(s.mem).get(("fault", self.names[i]))  # type: ignore[attr-defined, no-any-return]
@@ -91,10 +122,14 @@ class LitmusRules:
     def holds(self, s: State, i: int, j: int, k: int, memory: bool) -> bool:
         if super().holds(s, i, j, k, memory):  # type: ignore[misc]
             return True
+        code = self.code[i]  # type: ignore[attr-defined]
+        eb = self.effects(code[k].node)
+        if isinstance(code[j].node, CtrlDep) and (
+            eb["writes"] or eb["tlbi"] or isinstance(code[k].node, ast.Barrier)
+        ):
+            return True
         if self.c.litmus is None or not memory:  # type: ignore[attr-defined]
             return False
-        code = self.code[i]  # type: ignore[attr-defined]
-        eb = self.effects(code[k].node)  # type: ignore[attr-defined]
         if not (eb["writes"] or eb["tlbi"]) or not isinstance(code[j].node, ast.Access):
             return False
         held = {h[0]: h for h in s.cores[i].arm[1]}
