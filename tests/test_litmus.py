@@ -245,19 +245,29 @@ HEAD = "AArch64 t\n{ 0:X1=a; 0:X2=pte_a; 0:X3=(oa:phy_b); 1:X1=a; }\nP0 | P1 ;\n
             "5:14: error: a descriptor in the condition names its output address",
         ),
         (
-            "LDAR W0,[X1] | NOP",
+            "LDAXR W0,[X1] | NOP",
             "0:X0=0",
-            "4:1: error: acquire/release accesses (LDAR W0,[X1]) are outside",
+            "4:1: error: acquire/release accesses (LDAXR W0,[X1]) are outside",
         ),
         (
-            "EOR W4,W0,W0 | NOP",
+            "LDR W5,[X1] | NOP ;\nLDR W0,[X1] | NOP ;\nEOR W4,W0,W5 | NOP",
             "0:X0=0",
-            "4:1: error: register arithmetic for dependencies (EOR W4,W0,W0)",
+            "6:1: error: this form of EOR is outside the litmus subset (EOR W4,W0,W5)",
         ),
         (
-            "LDR W0,[X1,X4] | NOP",
+            "LDR W0,[X1,#8] | NOP",
             "0:X0=0",
-            "4:8: error: an address with an offset ([X1,X4]) is outside",
+            "4:8: error: an address with an offset ([X1,#8]) is outside",
+        ),
+        (
+            "LDR W4,[X1] | NOP ;\nLDR W0,[X1,W4,SXTW] | NOP",
+            "0:X0=0",
+            "5:12: error: an address offset W4 that may not be zero is outside the subset",
+        ),
+        (
+            "CSET W0,EQ | NOP",
+            "0:X0=0",
+            "4:1: error: CSET without an earlier CMP (CSET W0,EQ)",
         ),
         (
             "STR W0,[X2] | NOP",
@@ -329,8 +339,8 @@ def test_unstated_variants_handlers_and_fault_types() -> None:
         "t.litmus:1:9: error: hardware access/dirty flag management (TTHM=HA HD) is outside "
         "the litmus subset (docs/arm64.md §4)"
     )
-    handler = "AArch64 t\n{ }\nP0 | P0.F ;\nNOP | NOP ;\nexists (0:X0=0)\n"
-    assert "fault handlers (P0.F) are outside" in lower_error(handler)
+    handler = "AArch64 t\n{ }\nP0 | P1.F ;\nNOP | NOP ;\nexists (0:X0=0)\n"
+    assert "a fault handler P1.F without a thread P1" in lower_error(handler)
     both = (  # an access-flag fault is a translation fault to the machine
         "AArch64 t\n{ 0:X1=a; 0:X2=pte_a; 0:X3=(oa:phy_a,af:0); 0:X4=(oa:phy_a,valid:0); }\n"
         "P0 ;\nSTR X3,[X2] ;\nSTR X4,[X2] ;\nL0: STR W0,[X1] ;\n"

@@ -105,6 +105,20 @@ def test_parsing_is_under_the_time_limit(tmp_path: Path) -> None:
     assert time.monotonic() - start < 3
 
 
+def test_suite_plans_within_the_limits(tmp_path: Path) -> None:
+    """`suite` loads every spec to plan its jobs: that load holds the jobs' limits too,
+    and a spec it stops is an inconclusive row naming the limit, not a hang."""
+    from verifier.suite.runner import INCONCLUSIVE, Limits, plan
+
+    (tmp_path / "big.tlb").write_text(BIG)
+    start = time.monotonic()
+    (planned,) = plan([tmp_path / "big.tlb"], limits=Limits(timeout=0.5))
+    assert time.monotonic() - start < 3
+    assert planned.status == INCONCLUSIVE and planned.result is not None
+    assert "timeout after 0.5 s (" in planned.result.reason
+    assert planned.result.reason.endswith("while planning the suite")
+
+
 def test_prove_names_the_real_timeout(tmp_path: Path) -> None:
     spec = tmp_path / "ipi.tlb"
     spec.write_text(rel.ipi_storm(12))

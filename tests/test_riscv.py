@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from engine_util import kinds
 
-from verifier.api import check_spec
+from verifier.api import check_spec, expected_models
 from verifier.lang.diagnostics import SpecError
 from verifier.lang.frontend import load, load_text
 from verifier.lang.printer import format_spec
+from verifier.repair.search import repair
 from verifier.run.model import meets
 
 RISCV = sorted((Path(__file__).parent / "riscv").glob("*.tlb"))
@@ -96,3 +97,16 @@ def test_printer_round_trip_and_errors() -> None:
     with pytest.raises(SpecError) as e:
         load_text("frame A\npage V -> A rw\ncore p { fence rx, w }\n", "t.tlb", [])
     assert (e.value.diagnostics[0].span.line, e.value.diagnostics[0].span.col) == (3, 17)
+
+
+def test_repair_under_riscv_adds_the_local_fence() -> None:
+    """The vmalloc race (7e3811521dc3) is fixed by one `sfence.vma V` on the reader before
+    its first use; the fix re-checks safe under every model the spec names."""
+    checked = load(
+        str(Path(__file__).parent.parent / "specs/riscv/vmap_no_flush_cache_vmap.tlb"), {}
+    )
+    models = expected_models(checked)
+    out = repair(checked, models, max_edits=1, fixes_wanted=1, kinds={"add-flush", "fence"})
+    assert out.fixes and "sfence.vma V" in out.fixes[0].edits[0].text
+    again = load_text(out.fixes[0].text, "fixed.tlb", [])
+    assert {check_spec(again, m).verdict for m in models} == {"safe"}

@@ -5,6 +5,7 @@ The proofs (`--prove`) are tested in test_smt_prove.py."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -234,3 +235,30 @@ def test_table_out_of_range() -> None:
     e = Table((3, 4), Field(0))
     for i in (-1, 0, 1, 2, 5):
         assert _z3_value(e, (i,), INT)[0] == evaluate(e, (i,))
+
+
+def test_z3_memory_cap_ends_the_run_as_a_memory_limit() -> None:
+    """z3's own allocations are capped at what --max-memory leaves beside the rest of
+    the process (set again before every solver call): past it the run ends inconclusive,
+    naming the limit, instead of growing on inside one long z3 call; and a cap too small
+    for z3 to start with is the limit reached, never a crash inside z3 (issue 24)."""
+    from verifier.run.budget import LimitReached, rss_mb
+
+    m = Model.of(load(str(EXAMPLES / "lazy_generation.tlb"), ["N=4"]), "pso")
+    r = check_smt(m, None, depth=25, timeout=120, max_memory=rss_mb() + 45)
+    assert r.verdict == "inconclusive"
+    assert re.search(r"memory limit of [\d.]+ MB reached \(smt (solving|encoding)\)", r.reason)
+    with pytest.raises(LimitReached, match=r"memory limit .* \(smt encoding\)"):
+        check_smt(m, None, depth=25, max_memory=rss_mb() + 1)
+
+
+def test_a_run_without_a_memory_limit_lifts_an_earlier_runs_cap() -> None:
+    """z3's memory cap is global to the process: a run with --max-memory must not leave
+    its cap on a later run without one (a suite, the API, the tests)."""
+    from verifier.run.budget import rss_mb
+
+    m = Model.of(load(str(EXAMPLES / "lazy_generation.tlb"), ["N=4"]), "pso")
+    check_smt(m, None, depth=2, max_memory=rss_mb() + 40)
+    assert z3.get_param("memory_max_size") != "0"
+    r = check_smt(m, None, depth=3)
+    assert "memory" not in r.reason and z3.get_param("memory_max_size") == "0"

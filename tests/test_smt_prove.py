@@ -147,7 +147,9 @@ def test_timeout_bounds_every_phase() -> None:
     to build; the run ends as inconclusive at the timeout (issue 9.8: it ran 15 minutes)."""
     checked = load(str(EXAMPLES / "lazy_generation.tlb"), ["N=5"])
     r = check_spec(checked, "pso", engine="smt", prove=True, timeout=6)
-    assert r.verdict == "inconclusive" and "not decided" in r.reason
+    # (on a loaded machine the limit may already end the encoding, naming that phase)
+    assert r.verdict == "inconclusive"
+    assert "not decided" in r.reason or "timeout after 6 s (smt encoding" in r.reason
 
 
 def test_phases_are_reported() -> None:

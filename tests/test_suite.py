@@ -57,7 +57,7 @@ class FakeChecked:
         return _expect_decl(self.runs.get(model, {}).get("expect"), model)
 
 
-def _fake_load(path: str, defines: Any = ()) -> FakeChecked:
+def _fake_load(path: str, defines: Any = (), phase: Any = None) -> FakeChecked:
     text = Path(path).read_text()
     data = json.loads(text)
     if "bad" in data:
@@ -125,6 +125,7 @@ def fake_engine(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(api, "check_file", _fake_check_file)
     monkeypatch.setattr(api, "expected_models", _fake_expected_models)
     monkeypatch.setattr(frontend, "load", _fake_load)
+    monkeypatch.setattr(api, "load", _fake_load)  # the suite plans through `api.load_within`
 
 
 def write_fake(path: Path, data: dict[str, Any]) -> Path:

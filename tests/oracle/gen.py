@@ -30,6 +30,7 @@ class _Spec:
     handlers: dict[str, list[str]] = field(default_factory=dict)  # name -> param kinds
     lines: list[str] = field(default_factory=list)
     tables: list[str] = field(default_factory=list)  # two-level pages (ext only)
+    slots: list[int] = field(default_factory=list)  # slot indices some page is declared at
     dirs: list[str] = field(default_factory=list)
 
 
@@ -114,6 +115,7 @@ class Gen:
             d = self.pick(*s.dirs)
             value = self.mapping() if init[d] and self.chance(0.85) else None
             at = f"at {d}[{n}]"
+            s.slots.append(n)
             out.append(f"page {p} {at} -> {value}" if value else f"page {p} {at} invalid")
 
     def mapping(self) -> str:
@@ -229,6 +231,7 @@ class Gen:
             kinds.append("shadow")
         if self.ext:
             kinds += ["pteread", "pteread", "frames"] + ["dir", "dir", "free"] * bool(s.dirs)
+            kinds += ["slot", "slotread", "dirread"] * bool(s.slots)
         k = self.pick(*kinds)
         if k == "pte":
             value = "invalid" if self.chance(0.2) else self.mapping()
@@ -268,6 +271,16 @@ class Gen:
             return self.pick(
                 f"{self.reg()} := {read}", f"if {read} {{ {self.block()} }}",
                 f"assert {read} == {self.pick('0', '1')}", f"await {read}",
+            )  # fmt: skip
+        if k == "slot":
+            value = "invalid" if self.chance(0.3) else self.mapping()
+            return f"pte {self.pick(*s.tables)}[{self.pick(*s.slots)}] := {value}"
+        if k in ("slotread", "dirread"):
+            field = self.pick("present", "present", "write", "read")
+            slot = f"{self.pick(*s.tables)}[{self.pick(*s.slots)}]"
+            read = f"pte({slot}).{field}" if k == "slotread" else f"dir({self.pick(*s.dirs)}).present"
+            return self.pick(
+                f"{self.reg()} := {read}", f"if {read} {{ {self.block()} }}", f"await {read}",
             )  # fmt: skip
         if k == "complete":
             return f"complete {self.page()}"

@@ -27,10 +27,10 @@ from typing import Any
 from verifier.lang import ast
 from verifier.lang import final as F
 
-from .arm import ArmMachine, ExtMachine
 from .code import Instr
-from .machine import Out
+from .machine import Machine, Out
 from .ptevalues import PteValues, lit
+from .riscv import RiscvMachine, RvArm, RvExt
 from .state import State, Work
 
 TYPES = {"Translation": 1, "Permission": 2}
@@ -123,6 +123,12 @@ class LitmusRules:
         if super().holds(s, i, j, k, memory):  # type: ignore[misc]
             return True
         code = self.code[i]  # type: ignore[attr-defined]
+        a = code[j].node
+        if not memory and (  # a fault waits for an earlier dmb (herd7's bob)
+            (isinstance(a, ast.Barrier) and a.kind == "dmb")
+            or (isinstance(a, ast.Fence) and a.kind in ("full", "acquire"))
+        ):
+            return True
         eb = self.effects(code[k].node)
         if isinstance(code[j].node, CtrlDep) and (
             eb["writes"] or eb["tlbi"] or isinstance(code[k].node, ast.Barrier)
@@ -207,9 +213,19 @@ def _early_pc(label: str) -> int | None:
     return None
 
 
-class OracleArm(LitmusRules, PteValues, ArmMachine):
+class OracleArm(LitmusRules, PteValues, RvArm):
     """The `arm` model with whole PTE values and the `.litmus` rules."""
 
 
-class OracleExt(PteValues, ExtMachine):
+class OracleExt(PteValues, RvExt):
     """sc, tso and pso with whole PTE values."""
+
+
+class OracleRiscv(PteValues, RiscvMachine):
+    """The `riscv` model with whole PTE values."""
+
+
+def machine_for(checked: Any, model: str) -> Machine:
+    if model == "riscv":
+        return OracleRiscv(checked, model)
+    return OracleArm(checked, model) if model == "arm" else OracleExt(checked, model)

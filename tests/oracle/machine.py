@@ -42,7 +42,11 @@ Readings chosen where the reference is silent (listed in the report too):
       `pte(V).f` reads the entry in the core's view (an invalid dir: not present).
   R13 `copy A to B` marks A copied (and B live again), `zero A` marks A zeroed; an
       access that happens and reaches a zeroed frame, or a write that reaches a copied
-      one, is a `lost-write`.
+      one, is a `lost-write`.  A write that reaches B marks A "copied, B written since";
+      from then on a read that reaches A is a `lost-write` too (it misses that write).
+  R15 `pte T[i] := ...` stores to slot i of table T whatever points at it; `pte(T[i]).f`
+      reads that slot in the core's view and, when T is freed, is a `freed-table` race
+      (reported, the statement goes on); `dir(D).present` reads D in the core's view.
   R14 `option ad = hardware`: a walk that fills an entry sets the PTE's accessed bit in
       memory, and the dirty bit too for a write it allows (the entry is then cached
       dirty); a write hitting an entry cached clean re-reads the PTE in memory: still
@@ -56,7 +60,7 @@ Readings chosen where the reference is silent (listed in the report too):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from verifier.lang import ast
@@ -94,6 +98,7 @@ class Ctx:
     regs: dict[str, Any]
     hparams: tuple[str, ...]
     body_regs: set[str]
+    kinds: set[str] = field(default_factory=set)  # races found while evaluating (R15)
 
 
 def _walk(stmts: tuple[ast.Stmt, ...]) -> list[ast.Stmt]:
@@ -232,9 +237,10 @@ class Machine:
         try:
             results = self.step(s, ctx, ins, loc)
         except Fatal as f:
-            return [Out(label, None, frozenset({f.kind}), ctx.i)]
+            return [Out(label, None, frozenset({f.kind} | ctx.kinds), ctx.i)]
         out = []
         for w, kinds, nxt, passed in results:
+            kinds = kinds | ctx.kinds
             cs = w.core(ctx.i)
             if cs.hand is not None:
                 regs = tuple(sorted(ctx.regs.items()))
@@ -310,6 +316,11 @@ class Machine:
                 w.rec[addr] = w.last[addr]
             case ast.DirWrite(dir=d, table=t):
                 self.store(w, ctx.i, ("d", d), t)
+            case ast.SlotWrite(table=t, index=k, value=value):
+                addr = ("l", t, const(self.c, k))
+                pv = (_pte(value), w.next_wid())
+                w.last[addr] = pv
+                self.store(w, ctx.i, addr, pv)
             case ast.CopyFrame(src=a, dst=b):
                 w.mem[("c", a)] = ("copied", b)
                 w.mem.pop(("c", b), None)
@@ -382,17 +393,13 @@ class Machine:
                 return self.load(w, ctx.i, word)
             case ast.PteRead(page=ref, field=f):
                 addr = self.entry_addr(w, ctx, self.pte_addr(w.core(ctx.i), ctx, ref))
-                pte = None if addr is None else self.view(w, ctx.i, addr)[0]
-                if pte is None:
-                    return 0
-                letter = {"read": "r", "write": "w", "exec": "x"}.get(f)
-                if letter is not None:
-                    return int(letter in pte[1])
-                if f in ("young", "dirty") and self.ad:
-                    mine = any(e[0] == "st" and e[1] == addr for e in w.core(ctx.i).buf)
-                    bits = 0 if mine else w.mem.get(("ad", addr), 0)
-                    return bits & 1 if f == "young" else bits >> 1
-                return {"present": 1, "global": int(pte[2])}.get(f, 0)
+                return self.pte_field(w, ctx, addr, f)
+            case ast.SlotRead(table=t, index=k, field=f):
+                if t in w.freed:
+                    ctx.kinds.add("freed-table")
+                return self.pte_field(w, ctx, ("l", t, const(self.c, k)), f)
+            case ast.DirRead(dir=d):
+                return int(self.view(w, ctx.i, ("d", d)) is not None)
             case ast.Unary(op=op, operand=a):
                 x = self.value(w, ctx, a)
                 return -x if op == "-" else int(not x)
@@ -402,6 +409,19 @@ class Machine:
                     raise Fatal("range")
                 return arith(op, x, y)
         raise ValueError(f"not a value: {e}")
+
+    def pte_field(self, w: Work, ctx: Ctx, addr: tuple[Any, ...] | None, f: str) -> int:
+        pte = None if addr is None else self.view(w, ctx.i, addr)[0]
+        if pte is None:
+            return 0
+        letter = {"read": "r", "write": "w", "exec": "x"}.get(f)
+        if letter is not None:
+            return int(letter in pte[1])
+        if f in ("young", "dirty") and self.ad:
+            mine = any(e[0] == "st" and e[1] == addr for e in w.core(ctx.i).buf)
+            bits = 0 if mine else w.mem.get(("ad", addr), 0)
+            return bits & 1 if f == "young" else bits >> 1
+        return {"present": 1, "global": int(pte[2])}.get(f, 0)
 
     def load(self, w: Work, i: int, addr: tuple[Any, ...]) -> int:
         return int(self.view(w, i, addr))
@@ -576,8 +596,12 @@ class Machine:
         if e[2] in w.freed:
             out.add("use-after-free")
         gone = w.mem.get(("c", e[2]))  # R13
-        if gone is not None and (gone[0] == "zeroed" or letter == "w"):
+        if gone is not None and (gone[0] == "zeroed" or letter == "w" or len(gone) == 3):
             out.add("lost-write")
+        if letter == "w":  # the copy's sources now miss this write
+            for k, v in list(w.mem.items()):
+                if k[0] == "c" and v == ("copied", e[2]):
+                    w.mem[k] = ("copied", e[2], "written")
         rec = w.rec.get(e[6])
         if rec is not None and e[5] < rec[1]:
             now = rec[0]

@@ -24,7 +24,7 @@ from verifier.ir.lower_riscv import buffered_kind
 FALLBACK = 4  # the capacity where no bound exists (reaching it is reported)
 MAX_DELIVERIES = 64  # more IPIs than this at one core counts as unbounded
 
-BUFFERED = (P.IStore, P.IPte, P.IIpi, P.IDir)
+BUFFERED = (P.IStore, P.IPte, P.IIpi, P.IDir, P.ISlot)
 
 
 def weight(ins: P.Instr) -> int | None:

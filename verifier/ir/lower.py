@@ -7,21 +7,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from verifier.ir import program as P
-from verifier.ir.flat import LowerError, fold, resolve_next, source_text
+from verifier.ir.flat import BINOPS, LowerError, fold, resolve_next, source_text
 from verifier.ir.limits import MAX_INSTRUCTIONS, too_big, unrolled_size
-from verifier.ir.lower_decls import Tables, lower_spaces, lower_tables, lower_words, tables
-from verifier.ir.lower_decls import pte_regs
+from verifier.ir.lower_decls import (
+    Tables,
+    lower_spaces,
+    lower_tables,
+    lower_words,
+    pte_regs,
+    tables,
+)
 from verifier.ir.lower_litmus import attach_litmus
 from verifier.ir.lower_riscv import lower_riscv
+from verifier.ir.lower_tables import lower_slot_write, lower_table_read
 from verifier.lang import ast
 from verifier.lang.checked import DEFAULT_RANGE, CheckedSpec, CoreInstance, Ref
 from verifier.lang.span import Span
-
-_BINOPS = {
-    "+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod", "==": "eq", "!=": "ne",
-    "<": "lt", "<=": "le", ">": "gt", ">=": "ge", "&&": "and", "||": "or",
-}  # fmt: skip
-
 
 class _NotOnThisCore(Exception):
     """A per-core word indexed by `self` on a core outside the word's family."""
@@ -37,6 +38,7 @@ class _CoreLowerer:
     hregs: list[str] = field(default_factory=list)
     in_handler: bool = False
     bound: dict[str, int] = field(default_factory=dict)  # for-variables -> core index
+    loops: list[P.ForLoop] = field(default_factory=list)  # `for` over a whole family
 
     # -- names
     def reg(self, name: str) -> P.LReg:
@@ -108,10 +110,12 @@ class _CoreLowerer:
             case ast.PteLit(value=v):
                 self.t.whole = True
                 return P.LConst(self.t.pte_number(v))
+            case ast.SlotRead() | ast.DirRead():
+                return lower_table_read(self, e)
             case ast.Unary(op=o, operand=a):
                 return P.LUn("neg" if o == "-" else "not", self.expr(a))
             case ast.Binary(op=o, left=a, right=b):
-                return P.LBin(_BINOPS[o], self.expr(a), self.expr(b))
+                return P.LBin(BINOPS[o], self.expr(a), self.expr(b))
         raise LowerError(f"unknown expression {e}")
 
     def name(self, ref: Ref) -> P.LExpr:
@@ -203,6 +207,8 @@ class _CoreLowerer:
                 space, page = self.page(ref)
                 wid = self.t.pte_value(v, source_text(self.t.lines, sp), sp)
                 self.emit(lambda a, b: P.IPte(a, b, space, page, wid, None, (wid,)), sp)
+            case ast.SlotWrite():
+                lower_slot_write(self, s)
             case ast.Assign(target=tgt, value=v):
                 val = self.expr(v)
                 if self.is_word(tgt):
@@ -253,11 +259,14 @@ class _CoreLowerer:
                 self.emit(lambda a, b: P.IFlushAsid(a, b, asid), sp)
             case ast.FlushAll():
                 self.emit(lambda a, b: P.IFlushAll(a, b), sp)
-            case ast.Access(kind=access_kind, page=ref, dest=d, value=v):
+            case ast.Access(kind=access_kind, page=ref, dest=d, value=v, order=o, via=via):
                 _, page = self.page(ref)
                 dest = self.reg(d.name) if d is not None else None
                 val = self.expr(v) if v is not None else None
-                self.emit(lambda a, b: P.IAccess(a, b, access_kind, page, dest, val), sp)
+                deps = tuple(self.reg(n.name) for n in via)
+                self.emit(
+                    lambda a, b: P.IAccess(a, b, access_kind, page, dest, val, o, deps), sp
+                )
             case ast.Tlbi(scope="page", broadcast=bc, page=ref, leaf=leaf) if ref is not None:
                 space, page = self.page(ref)
                 self.emit(lambda a, b: P.ITlbi(a, b, "page", bc, space, page, leaf=leaf), sp)
@@ -314,10 +323,14 @@ class _CoreLowerer:
                     self.block(body)
             case ast.For(var=var, over=over, body=body):
                 self.bound_unrolling(s, f"`for {var}` over {len(self.targets(over))} cores")
-                saved = self.bound.get(var)
+                saved, starts = self.bound.get(var), []
                 for core in self.targets(over):
                     self.bound[var] = core
+                    starts.append(len(self.code))
                     self.block(body)
+                if isinstance(over, ast.TargetFamily):
+                    cores, end = self.targets(over), len(self.code)
+                    self.loops.append(P.ForLoop(over.family, cores, tuple(starts), end, sp))
                 if saved is None:
                     self.bound.pop(var, None)
                 else:
@@ -342,26 +355,11 @@ def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Progr
     handlers = tuple(P.Handler(h.name, h.params, h.param_kinds, h.span) for h in spec.handlers)
     levels = lower_tables(t)
     prog = P.Program(
-        spec.title,
-        spec.file,
-        spec.source,
-        spec.params,
-        spec.walker,
-        spec.ipi,
-        spec.buffer,
-        spec.frames,
-        spec.pages,
-        tuple(spaces),
-        tuple(t.words),
-        tuple(lcores),
-        handlers,
-        tuple(t.pte_values),
-        spec.flushes,
-        *levels,
-        frame_data=spec.frame_data,
-        ad=spec.ad,
+        spec.title, spec.file, spec.source, spec.params, spec.walker, spec.ipi, spec.buffer,
+        spec.frames, spec.pages, tuple(spaces), tuple(t.words), tuple(lcores), handlers,
+        tuple(t.pte_values), spec.flushes, *levels, frame_data=spec.frame_data, ad=spec.ad,
         pte_keys=tuple(t.pte_keys),
-    )
+    )  # fmt: skip
     return attach_litmus(prog, spec)
 
 
@@ -380,15 +378,18 @@ def _lower_core(t: Tables, ci: int, inst: CoreInstance) -> P.Core:
         lc.block(h.body)
         ret = lc.emit(lambda a, b: P.IReturn(a, b), h.span)
         lc.code[ret] = P.IReturn(h.span, f"return from {h.name}")
+    lc.in_handler = False
+    fault = (len(lc.code), *_fault_code(lc, inst)) if inst.fault is not None else (-1, -1)
     code, nexts = resolve_next(lc.code)
     return P.Core(
-        inst.name,
-        t.spaces[inst.space],
-        tuple(code),
-        nexts,
-        tuple(entries),
-        end,
-        tuple(lc.regs),
-        tuple(lc.hregs),
-        DEFAULT_RANGE,
-    )
+        inst.name, t.spaces[inst.space], tuple(code), nexts, tuple(entries), end,
+        tuple(lc.regs), tuple(lc.hregs), DEFAULT_RANGE, *fault, tuple(lc.loops),
+    )  # fmt: skip
+
+
+def _fault_code(lc: _CoreLowerer, inst: CoreInstance) -> tuple[int]:
+    """The `on fault` code after the program's end, ending in its own IEnd."""
+    lc.block(inst.fault or ())
+    end = lc.emit(lambda a, b: P.IEnd(a, b), inst.span)
+    lc.code[end] = P.IEnd(inst.span, "end of the fault handler")
+    return (end,)

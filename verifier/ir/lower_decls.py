@@ -36,7 +36,9 @@ class Tables:
     pte_values: list[P.PteValue] = field(default_factory=list)
     pte_index: dict[tuple[object, ...], int] = field(default_factory=dict)
     pte_keys: list[tuple[object, ...]] = field(default_factory=list)  # PTE values by number
-    whole: bool = False  # whole PTE values are read, written in expressions or stored from registers
+    whole: bool = (
+        False  # whole PTE values are read, written in expressions or stored from registers
+    )
     dirs: dict[str, int] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)  # the source's lines, split once
     emitted: int = 0  # instructions over all cores, bounded by MAX_INSTRUCTIONS
@@ -150,6 +152,7 @@ def lower_tables(t: Tables) -> tuple[Any, ...]:
     zero = t.pte_value(ast.Invalid(), "an entry of a zeroed table page", None)
     leaves = tuple(tuple(given.get((k, i), zero) for i in range(slots)) for k in range(len(tables)))
     return tables, dirs, slots, tuple(walks), leaves
+
 
 def pte_regs(t: Tables, cores: list[P.Core]) -> list[P.Core]:
     """Once every PTE value of the spec is numbered: each `pte V := r` gets one wid per

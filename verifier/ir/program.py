@@ -10,6 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from verifier.ir.final import PFinal
+from verifier.ir.loops import ForLoop
+from verifier.ir.program_decls import Dir as Dir
+from verifier.ir.program_decls import Handler as Handler
+from verifier.ir.program_decls import PteValue as PteValue
+from verifier.ir.program_decls import Space as Space
+from verifier.ir.program_decls import Word as Word
 from verifier.lang.span import Span
 
 # ---------------------------------------------------------------- expressions
@@ -54,15 +60,32 @@ PageOp = int | LReg
 
 @dataclass(frozen=True)
 class LPte:
-    """`pte(V).field`: a read of page ``page``'s PTE in ``space`` (None: the current one),
-    as the running core sees it (docs/page-tables.md)."""
+    """`pte(V).field`: page ``page``'s PTE in ``space`` (None: current), as the core sees it."""
 
     space: int | None
     page: PageOp
     field: str  # present | read | write | exec | global | young | dirty
 
 
-LExpr = LConst | LReg | LWord | LUn | LBin | LPte
+@dataclass(frozen=True)
+class LSlot:
+    """`pte(T[i]).field`: a read of slot ``slot`` of table ``table`` (an index into
+    Program.tables) as the running core sees it; a freed table is a `freed-table` race."""
+
+    table: int
+    slot: int
+    field: str
+
+
+@dataclass(frozen=True)
+class LDir:
+    """`dir(D).present`: 1 when upper-level entry ``dir`` is valid in the core's view."""
+
+    dir: int
+    field: str
+
+
+LExpr = LConst | LReg | LWord | LUn | LBin | LPte | LSlot | LDir
 
 
 def page_arg(page: int, space: int | None, npages: int) -> int:
@@ -94,6 +117,16 @@ class IPte(Instr):
     wid: int  # index into Program.pte_writes
     src: LReg | None = None
     wids: tuple[int, ...] = ()  # every value it may store
+
+
+@dataclass(frozen=True)
+class ISlot(Instr):
+    """`pte T[i] := ...`: a store to slot ``slot`` of table ``table`` (an index into
+    Program.tables), linked or not."""
+
+    table: int
+    slot: int
+    wid: int  # index into Program.pte_writes
 
 
 @dataclass(frozen=True)
@@ -172,13 +205,14 @@ class IFlushAll(Instr):
 
 @dataclass(frozen=True)
 class IAccess(Instr):
-    """An access through translation; `r := read V` loads the frame's data word into
-    ``dest``, `write V := e` stores ``value`` into it (docs/arm64.md)."""
+    """An access through translation; `r := read V` / `write V := e` (docs/arm64.md)."""
 
     kind: str  # read | write | exec
     page: PageOp
     dest: LReg | None = None
     value: LExpr | None = None
+    order: str = ""  # '' | acquire | acquire_pc | release
+    via: tuple[LReg, ...] = ()  # the registers of the address (a dependency)
 
 
 @dataclass(frozen=True)
@@ -223,8 +257,7 @@ class ISfence(Instr):
 @dataclass(frozen=True)
 class ICtrl(Instr):
     """A control dependency on ``regs`` that branches nowhere (a litmus `CBNZ` to the next
-    label): under `arm` it orders later stores, `tlbi`s and `isb`s after the loads of
-    those registers."""
+    label): under `arm` it orders later stores, `tlbi`s and `isb`s after their loads."""
 
     regs: tuple[LReg, ...]
 
@@ -280,8 +313,8 @@ class ISkip(Instr):
 
 @dataclass(frozen=True)
 class IFail(Instr):
-    """A statement that cannot execute on this core (e.g. `seen[self]` in a handler running
-    on a core outside `seen`'s family): reaching it is a `range` problem."""
+    """A statement this core cannot execute (`seen[self]` in a handler on a core outside
+    `seen`'s family): reaching it is a `range` problem."""
 
     message: str
 
@@ -300,56 +333,6 @@ class IEnd(Instr):
 
 
 @dataclass(frozen=True)
-class Word:
-    name: str
-    lo: int
-    hi: int
-    init: int
-    owner: str | None = None  # the core a family variable's word belongs to (`seen[cpu[1]]`)
-
-
-@dataclass(frozen=True)
-class Space:
-    name: str
-    asid: int
-    entries: tuple[int, ...]  # per page: the wid of its initial PTE value
-
-
-@dataclass(frozen=True)
-class PteValue:
-    """A PTE value a write or declaration stores (``frame`` -1: invalid)."""
-
-    frame: int
-    perms: int  # bit 1 r, 2 w, 4 x
-    global_: bool
-    text: str
-    span: Span | None
-    kept: tuple[int, int] = (-1, 0)  # frame, perms an invalid entry keeps (`invalid A rw`)
-
-    @property
-    def key(self) -> tuple[int, int, bool, tuple[int, int]]:  # whole-value comparisons
-        return (self.frame, self.perms, self.global_, self.kept)
-
-
-@dataclass(frozen=True)
-class Dir:
-    """An upper-level entry: its space and initial table (an index into Program.tables;
-    -1: invalid)."""
-
-    name: str
-    space: int
-    init: int
-
-
-@dataclass(frozen=True)
-class Handler:
-    name: str
-    params: tuple[str, ...]
-    param_kinds: tuple[str, ...]
-    span: Span
-
-
-@dataclass(frozen=True)
 class Core:
     name: str
     space: int  # starting space
@@ -360,6 +343,9 @@ class Core:
     regs: tuple[str, ...]
     hregs: tuple[str, ...]
     reg_range: tuple[int, int]
+    fault_entry: int = -1  # where the `on fault` code starts, after the handlers' (-1: none)
+    fault_end: int = -1  # pc of its IEnd
+    loops: tuple[ForLoop, ...] = ()  # its `for` loops over a whole family (symmetry reads them)
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,12 @@ from verifier.lang.ast_base import Node as Node
 from verifier.lang.ast_base import PageRef as PageRef
 from verifier.lang.ast_memory import CopyFrame as CopyFrame
 from verifier.lang.ast_memory import DirDecl as DirDecl
+from verifier.lang.ast_memory import DirRead as DirRead
 from verifier.lang.ast_memory import DirWrite as DirWrite
 from verifier.lang.ast_memory import PteLit as PteLit
 from verifier.lang.ast_memory import PteRead as PteRead
+from verifier.lang.ast_memory import SlotRead as SlotRead
+from verifier.lang.ast_memory import SlotWrite as SlotWrite
 from verifier.lang.ast_memory import TableDecl as TableDecl
 from verifier.lang.ast_memory import ZeroFrame as ZeroFrame
 from verifier.lang.ast_riscv import RvFence as RvFence
@@ -75,7 +78,10 @@ class Binary(Node):
     right: Expr
 
 
-Expr = Num | Name | SelfRef | Index | PageName | PteRead | PteLit | Unary | Binary
+Expr = (
+    Num | Name | SelfRef | Index | PageName | PteRead | PteLit | SlotRead | DirRead | Unary
+    | Binary
+)  # fmt: skip
 
 
 # ---------------------------------------------------------------- core sets
@@ -206,6 +212,8 @@ class Access(Node):
     page: PageRef
     dest: Name | None = None  # `r := read V` (docs/arm64.md)
     value: Expr | None = None  # `write V := e`
+    order: str = ""  # '' | 'acquire' | 'acquire_pc' (`read`) | 'release' (`write`)
+    via: tuple[Name, ...] = ()  # `via r, s`: registers the address is computed from
 
 
 @dataclass(frozen=True)
@@ -277,7 +285,7 @@ class Skip(Node):
 Stmt = (
     PteWrite | Assign | Atomic | Fence | Ipi | Invlpg | FlushAsid | FlushAll | Access | Switch
     | Free | Complete | Await | If | While | Loop | Repeat | For | Irq | Assert | Skip | DirWrite
-    | CopyFrame | ZeroFrame | Barrier | Tlbi | RvFence | Sfence
+    | CopyFrame | ZeroFrame | Barrier | Tlbi | RvFence | Sfence | SlotWrite
 )  # fmt: skip
 
 
@@ -343,6 +351,7 @@ class CoreDecl(Node):
     hi: Expr | None
     space: str | None
     body: tuple[Stmt, ...]
+    fault: tuple[Stmt, ...] | None = None  # `on fault { ... }` (docs/arm64.md §3)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from typing import Any
+
 from verifier.lang.ast_base import Ident, Node, PageRef
 
 
@@ -38,6 +40,34 @@ class PteRead(Node):
     ``field`` empty: `pte(V)`, the whole PTE value (docs/arm64.md §1, PTE values)."""
 
     page: PageRef
+    field: str
+
+
+@dataclass(frozen=True)
+class SlotWrite(Node):
+    """`pte T[i] := A rw` / `pte T[i] := invalid`: a store to slot ``index`` of table
+    ``table`` itself, linked or not (filling a table, moving entries)."""
+
+    table: str
+    index: Any  # ast.Expr, a constant
+    value: Any  # ast.PteValue
+
+
+@dataclass(frozen=True)
+class SlotRead(Node):
+    """`pte(T[i]).present`: one field of slot ``index`` of table ``table`` as the running
+    core sees it (a lockless read of a table page: GUP-fast)."""
+
+    table: str
+    index: Any  # ast.Expr, a constant
+    field: str
+
+
+@dataclass(frozen=True)
+class DirRead(Node):
+    """`dir(D).present`: whether upper-level entry D is valid as the running core sees it."""
+
+    dir: str
     field: str
 
 

@@ -157,6 +157,21 @@ class _Checker(Symbols):
             self.err(p.span, f"dir '{d}' is not in the space of page '{p.name}'", note)
         self.bounded(p.at[1], f"slot of page {p.name}", 0, MAX_SLOT)
 
+    def table_slot(self, node: ast.Node, table: str, index: ast.Expr) -> None:
+        """`T[i]` in `pte T[i] := ...` and `pte(T[i]).f`: a table page and a slot some page
+        is declared at (a table has one slot per index used in a `page ... at D[i]`)."""
+        if table in self.frames and table not in self.tables:
+            self.err(node.span, f"'{table}' is a data frame: `{table}[i]` names a table slot")
+        elif table not in self.tables:
+            self.err(node.span, f"unknown table '{table}'" + did_you_mean(table, self.tables))
+        i = self.bounded(index, f"slot of table {table}", 0, MAX_SLOT)
+        pages = self.decls(ast.PageDecl) + [q for s in self.decls(ast.SpaceDecl) for q in s.pages]
+        used = {self.const(p.at[1], f"slot of page {p.name}") for p in pages if p.at is not None}
+        if i is not None and i not in used:
+            slots = ", ".join(str(x) for x in sorted(u for u in used if u is not None)) or "none"
+            self.err(index.span, f"table {table} has no slot {i} (no page is declared at "
+                     f"index {i}; declared: {slots})")  # fmt: skip
+
     def initial_slots(self) -> None:
         """A slot's initial value comes from the pages declared at it through their dir's
         initial table; two different values for one slot are an error, and so is a valid
@@ -305,14 +320,15 @@ class _Checker(Symbols):
         out: list[CoreInstance] = []
         for c in self.cores.values():
             space = self.start_space(c)
+            body = c.body + (c.fault or ())
             if c.lo is None:
-                check_body(self, c.body, Ctx("core", c.name))
-                out.append(CoreInstance(c.name, None, None, space, c.body, c.span))
+                check_body(self, body, Ctx("core", c.name))
+                out.append(CoreInstance(c.name, None, None, space, c.body, c.span, c.fault))
             elif c.name in self.families:
-                check_body(self, c.body, Ctx("family", c.name, family=c.name))
+                check_body(self, body, Ctx("family", c.name, family=c.name))
                 lo, hi = self.families[c.name]
                 out += [
-                    CoreInstance(f"{c.name}[{i}]", c.name, i, space, c.body, c.span)
+                    CoreInstance(f"{c.name}[{i}]", c.name, i, space, c.body, c.span, c.fault)
                     for i in range(lo, hi + 1)
                 ]
         return tuple(out)

@@ -68,8 +68,10 @@ class _Body(Names):
                 self.atomic(s)
             case ast.Ipi():
                 self.ipi(s)
-            case ast.Access(page=p, dest=d, value=v) if d is not None or v is not None:
+            case ast.Access(page=p, dest=d, value=v, via=via) if d is not None or v is not None:
                 self.page(p)
+                for n in via:
+                    self.via_register(n)
                 if d is not None:
                     self.register_target(d)
                 if v is not None:
@@ -94,6 +96,9 @@ class _Body(Names):
                     self.err(s, f"copy {a} to itself")
             case ast.ZeroFrame(frame=f):
                 self.data_frame(s, f)
+            case ast.SlotWrite(table=t, index=i, value=value):
+                self.c.table_slot(s, t, i)
+                self.c.pte_value(value)
             case ast.DirWrite(dir=d, table=t):
                 if d not in self.c.dirs:
                     self.err(s, f"unknown dir '{d}'" + did_you_mean(d, self.c.dirs))
@@ -154,6 +159,13 @@ class _Body(Names):
             self.err(t, f"'{t.name}' is a shared word: `read V` loads into a register")
         else:
             self.c.resolve(t, Ref("reg", t.name))
+
+    def via_register(self, n: ast.Name) -> None:
+        """``n`` in `via n`: a register the access's address is computed from."""
+        if not self.is_register(n.name) or n.name not in self.ctx.regs:
+            self.err(n, f"'{n.name}' after `via` must be a register this core sets")
+            return
+        self.expr(n)
 
     def atomic(self, s: ast.Atomic) -> None:
         c, op = self.c, s.op

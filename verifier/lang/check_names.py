@@ -219,17 +219,31 @@ class Names:
                 return 0
             case ast.PteRead(page=p, field=f):
                 self.page(p)
-                if f and f not in PTE_FIELDS:
-                    self.err(
-                        e, f"unknown PTE field '{f}' (expected {', '.join(PTE_FIELDS)})"
-                        + did_you_mean(f, PTE_FIELDS)
-                    )  # fmt: skip
+                self.pte_field(e, f)
+                return 1
+            case ast.SlotRead(table=t, index=i, field=f):
+                self.c.table_slot(e, t, i)
+                self.pte_field(e, f)
+                return 1
+            case ast.DirRead(dir=d, field=f):
+                if d not in self.c.dirs:
+                    self.err(e, f"unknown dir '{d}'" + did_you_mean(d, self.c.dirs))
+                if f != "present":
+                    self.err(e, f"unknown dir field '{f}' (expected present)")
                 return 1
             case ast.Unary(operand=a):
                 return self.expr(a)
             case ast.Binary(left=a, right=b):
                 return self.expr(a) + self.expr(b)
         return 0  # pragma: no cover
+
+    def pte_field(self, e: ast.Node, f: str) -> None:
+        """A field of `pte(V).f` or `pte(T[i]).f` ("": the whole value, `pte(V)`)."""
+        if f and f not in PTE_FIELDS:
+            self.err(
+                e, f"unknown PTE field '{f}' (expected {', '.join(PTE_FIELDS)})"
+                + did_you_mean(f, PTE_FIELDS)
+            )  # fmt: skip
 
     def name(self, e: ast.Name) -> int:
         """Resolve a name read as a value: innermost scope first (for variable, handler

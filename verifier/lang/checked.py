@@ -75,6 +75,7 @@ class CoreInstance:
     space: str  # the space it starts in
     body: tuple[ast.Stmt, ...]
     span: Span
+    fault: tuple[ast.Stmt, ...] | None = None  # `on fault { ... }`
 
 
 @dataclass(frozen=True)

@@ -63,11 +63,12 @@ def value_exprs(s: ast.Stmt) -> Iterator[ast.Expr | ast.Target]:
             yield e
         case ast.Repeat(count=e):
             yield e
-        case ast.Access(dest=d, value=v):
+        case ast.Access(dest=d, value=v, via=via):
             if d is not None:
                 yield d
             if v is not None:
                 yield v
+            yield from via
         case ast.Ipi(targets=ts):
             yield from ts
     if isinstance(s, ast.Atomic) and s.dest is not None:

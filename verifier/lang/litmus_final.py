@@ -7,8 +7,7 @@ fault of the instruction labelled L0 (never, when that instruction does not acce
 from __future__ import annotations
 
 from verifier.lang import litmus_ast as L
-from verifier.lang.final import FAnd, FBool, FCmp, FData, FFault, FNot, FNum, FOr, FProp, FPte
-from verifier.lang.final import FReg
+from verifier.lang.final import FAnd, FBool, FCmp, FData, FFault, FNot, FNum, FOr, FProp, FPte, FReg
 from verifier.lang.litmus_instr import Symbols, ThreadOut, check_desc, pte_of
 from verifier.lang.span import Span
 

@@ -13,11 +13,21 @@ from dataclasses import dataclass, field
 
 from verifier.lang import ast
 from verifier.lang import litmus_ast as L
-from verifier.lang.span import NOSPAN, Span
+from verifier.lang.litmus_arith import (
+    ARITH_OPS,
+    Env,
+    Static,
+    data_of,
+    lower_arith,
+    offset,
+    reg_name,
+)
+from verifier.lang.span import Span
 
 FULL = {"SY", "ISH", "OSH", "NSH"}
 BY_PAGE = {"VAE1", "VAAE1", "VALE1", "VAALE1"}
 ALL = {"VMALLE1", "ALLE1", "VMALLS12E1"}
+LOADS = {"LDR": "", "LDAR": "acquire", "LDAPR": "acquire_pc"}
 ACQ_REL = {"LDAR", "LDAPR", "STLR", "LDARB", "STLRB", "LDAXR", "STLXR"}
 ATOMICS = {"SWP", "SWPAL", "SWPL", "SWPA", "CAS", "CASAL", "CASA", "CASL", "LDADD", "LDSET"}
 ATOMICS |= {"LDCLR", "STCLR", "STADD", "STSET", "LDXR", "STXR", "LDADDAL"}
@@ -96,34 +106,6 @@ def check_desc(d: L.Desc, syms: Symbols, err: type[Exception]) -> None:
 
 
 @dataclass
-class Static:
-    """What a register holds when the lowering knows it: ``kind`` is 'int' (data with a
-    known initial value), 'va' (the address of page ``page``), 'pte' (the address of
-    its entry), 'page' (its page number), 'desc' (a descriptor), 'data', or 'ptev' (data
-    that is a PTE value loaded from a page-table entry)."""
-
-    kind: str
-    page: str = ""
-    value: int = 0
-    desc: L.Desc | None = None
-    span: Span = NOSPAN
-
-
-@dataclass
-class Env:
-    regs: dict[str, Static] = field(default_factory=dict)
-
-    def get(self, reg: str) -> Static:
-        if reg in ("XZR", "WZR"):
-            return Static("int")
-        return self.regs.get(reg, Static("int"))
-
-
-def reg_name(op: L.Operand) -> str:
-    return "X" + op.text[1:] if op.text[0] in "WX" and op.text[1:].isdigit() else op.text
-
-
-@dataclass
 class ThreadOut:
     th: L.Thread
     env: Env
@@ -133,6 +115,7 @@ class ThreadOut:
     labels: dict[str, tuple[Span, str | None, str]] = field(default_factory=dict)
     accesses: list[tuple[Span, str, str]] = field(default_factory=list)  # span, page, kind
     ctrl: list[tuple[Span, tuple[str, ...]]] = field(default_factory=list)
+    flags: tuple[ast.Expr, ast.Expr, bool] | None = None  # the last CMP's operands
 
     def fail(self, node: L.LNode, message: str) -> Exception:
         return self.err(node.span, message)
@@ -149,7 +132,11 @@ class ThreadOut:
     def address(self, i: L.Instr, m: L.Operand) -> Static:
         if len(m.parts) == 2 and m.parts[1].kind == "imm" and int(m.parts[1].text[1:], 0) == 0:
             pass
-        elif len(m.parts) != 1 or m.parts[0].kind != "reg":
+        elif (
+            not 1 <= len(m.parts) <= 3
+            or m.parts[0].kind != "reg"
+            or (len(m.parts) > 1 and m.parts[1].kind != "reg")
+        ):
             raise self.fail(m, f"an address with an offset ({m.text}) is outside the litmus subset")
         s = self.env.get(reg_name(m.parts[0]))
         if s.kind not in ("va", "pte"):
@@ -166,11 +153,13 @@ class ThreadOut:
             self.labels[label] = (i.span, page, kind)
 
 
-def lower_thread(th: L.Thread, env: Env, syms: Symbols, err: type[Exception]) -> ThreadOut:
+def lower_thread(
+    th: L.Thread, env: Env, syms: Symbols, err: type[Exception], setup: bool = True
+) -> ThreadOut:
     """Thread ``th`` lowered: its statements (``out``), its labels (span of the
     instruction, page it accesses), its accesses, its control dependencies."""
     t = ThreadOut(th, env, syms, err)
-    for reg, s in sorted(env.regs.items(), key=lambda kv: int(kv[0][1:])):
+    for reg, s in sorted(env.regs.items(), key=lambda kv: int(kv[0][1:])) if setup else ():
         if s.kind == "int" and s.value != 0:
             t.out.append(
                 ast.Assign(ast.Name(reg, span=s.span), ast.Num(s.value, span=s.span), span=s.span)
@@ -185,9 +174,14 @@ def lower_thread(th: L.Thread, env: Env, syms: Symbols, err: type[Exception]) ->
 def _instr(t: ThreadOut, i: L.Instr, next_labels: tuple[str, ...]) -> None:
     sp = i.span
     op = i.op
-    if op == "LDR":
+    if op in LOADS:
         dst, m = t.args(i, "rm")
         s = t.address(i, m)
+        via = offset(t, i, m)
+        if s.kind == "pte" and (via or op != "LDR"):
+            raise t.fail(
+                i, f"this load of a page-table entry is outside the litmus subset ({i.text})"
+            )
         d = reg_name(dst)
         if s.kind == "pte":  # the whole entry as a PTE value (docs/arm64.md §1)
             t.syms.pte_loads = True
@@ -196,15 +190,12 @@ def _instr(t: ThreadOut, i: L.Instr, next_labels: tuple[str, ...]) -> None:
             t.emit(i, ast.Assign(ast.Name(d, span=dst.span), read, span=sp))
             return
         t.env.regs[d] = Static("data")
-        t.emit(
-            i,
-            ast.Access(
-                "read", ast.PageRef(None, s.page, span=sp), ast.Name(d, span=dst.span), span=sp
-            ),
-            s.page,
-        )
-    elif op == "STR":
+        ref, name = ast.PageRef(None, s.page, span=sp), ast.Name(d, span=dst.span)
+        t.emit(i, ast.Access("read", ref, name, order=LOADS[op], via=via, span=sp), s.page)
+    elif op in ("STR", "STLR"):
         _store(t, i)
+    elif op in ARITH_OPS:
+        lower_arith(t, i)
     elif op == "MOV":
         _mov(t, i)
     elif op == "LSR":
@@ -263,11 +254,15 @@ def _store(t: ThreadOut, i: L.Instr) -> None:
     v = t.env.get(reg_name(src))
     sp = i.span
     ref = ast.PageRef(None, s.page, span=sp)
-    if s.kind == "pte" and v.kind == "ptev":  # a PTE value loaded earlier
+    via = offset(t, i, m)
+    if s.kind == "pte" and v.kind == "ptev" and not via and i.op == "STR":  # a PTE value loaded
         t.syms.reg_stores = True
         t.emit(i, ast.PteWrite(ref, ast.Name(reg_name(src), span=src.span), span=sp))
         return
     if s.kind == "pte":
+        if via or i.op == "STLR":
+            what = "with an offset register" if via else "by a release store"
+            raise t.fail(i, f"a page-table store {what} is outside the litmus subset ({i.text})")
         if v.kind != "desc" or v.desc is None:
             raise t.fail(
                 i, f"{src.text} holds no known descriptor for the page-table store ({i.text})"
@@ -278,16 +273,8 @@ def _store(t: ThreadOut, i: L.Instr) -> None:
     if v.kind not in ("int", "data"):
         raise t.fail(i, f"{src.text} holds an address or a descriptor, stored as data ({i.text})")
     value_expr = data_of(t, src)
-    t.emit(i, ast.Access("write", ref, None, value_expr, span=sp), s.page)
-
-
-def data_of(t: ThreadOut, r: L.Operand) -> ast.Expr:
-    """The data register ``r`` as an expression: its name once the thread has set it, else
-    its value (0: never set, or the zero register)."""
-    s = t.env.get(reg_name(r))
-    if s.kind in ("data", "ptev"):
-        return ast.Name(reg_name(r), span=r.span)
-    return ast.Num(s.value, span=r.span)
+    order = "release" if i.op == "STLR" else ""
+    t.emit(i, ast.Access("write", ref, None, value_expr, order, via, span=sp), s.page)
 
 
 def _mov(t: ThreadOut, i: L.Instr) -> None:

@@ -23,8 +23,15 @@ from verifier.lang.checked import CheckedSpec
 from verifier.lang.diagnostics import Diagnostic, SpecError
 from verifier.lang.final import Final, FProp, Litmus
 from verifier.lang.litmus_final import lower_condition
-from verifier.lang.litmus_instr import Env, Static, Symbols, ThreadOut, check_desc, lower_thread
-from verifier.lang.litmus_instr import pte_of
+from verifier.lang.litmus_instr import (
+    Env,
+    Static,
+    Symbols,
+    ThreadOut,
+    check_desc,
+    lower_thread,
+    pte_of,
+)
 from verifier.lang.litmus_parse import parse_litmus
 from verifier.lang.span import Span
 
@@ -65,15 +72,22 @@ def lower_litmus(t: L.LitmusTest) -> tuple[ast.Spec, Litmus]:
     data: dict[str, int] = {}
     for item in t.init:
         _initial(item, syms, envs, ptes, data)
-    cores: list[ast.Decl] = []
+    cores: list[ast.CoreDecl] = []
     threads: dict[int, ThreadOut] = {}
     ctrl: list[tuple[Span, tuple[str, ...]]] = []
-    for th in t.threads:
-        if th.handler:
-            raise Unstated(th.span, f"fault handlers (P{th.proc}.F) are outside the litmus subset")
-        out = lower_thread(th, envs[th.proc], syms, Unstated)
-        cores.append(ast.CoreDecl(f"P{th.proc}", None, None, None, tuple(out.out), span=th.span))
-        threads[th.proc] = out
+    for th in sorted(t.threads, key=lambda th: th.handler):  # a handler after its thread
+        if th.handler and th.proc not in threads:
+            raise Unstated(th.span, f"a fault handler P{th.proc}.F without a thread P{th.proc}")
+        out = lower_thread(th, envs[th.proc], syms, Unstated, setup=not th.handler)
+        if th.handler:  # the `on fault` code of its thread's core (docs/arm64.md §4)
+            k = next(j for j, d in enumerate(cores) if d.name == f"P{th.proc}")
+            cores[k] = replace(cores[k], fault=tuple(out.out))
+            threads[th.proc].labels.update(out.labels)
+            threads[th.proc].accesses += out.accesses
+        else:
+            core = ast.CoreDecl(f"P{th.proc}", None, None, None, tuple(out.out), span=th.span)
+            cores.append(core)
+            threads[th.proc] = out
         ctrl += out.ctrl
     syms.af0 = any(_af0(i.value) for i in t.init)
     if syms.pte_loads and syms.af0:

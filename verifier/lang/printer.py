@@ -75,10 +75,13 @@ def _decl(d: ast.Decl) -> list[str]:
             fam = f"[{f}]" if f is not None else ""
             rng = f" : {expr(lo)}..{expr(hi)}" if lo is not None and hi is not None else ""
             return [f"var {n}{fam}{rng} = {expr(init)}"]
-        case ast.CoreDecl(name=n, lo=lo, hi=hi, space=sp, body=body):
+        case ast.CoreDecl(name=n, lo=lo, hi=hi, space=sp, body=body, fault=fault):
             rng = f"[{expr(lo)}..{expr(hi)}]" if lo is not None and hi is not None else ""
             where = f" in {sp}" if sp is not None else ""
-            return _block(f"core {n}{rng}{where}", body, 0)
+            out = _block(f"core {n}{rng}{where}", body, 0)
+            if fault is not None:
+                out[-1:] = _block("} on fault", fault, 0)
+            return out
         case ast.HandlerDecl(name=n, params=params, body=body):
             ps = "(" + ", ".join(p.name for p in params) + ")" if params else ""
             return _block(f"handler {n}{ps}", body, 0)
@@ -181,11 +184,13 @@ def simple_stmt(s: ast.Stmt) -> str:
             return f"flush asid {sp}"
         case ast.FlushAll():
             return "flush all"
-        case ast.Access(kind=k, page=p, dest=d, value=v):
+        case ast.Access(kind=k, page=p, dest=d, value=v, order=o, via=via):
+            where = (f"{o} " if o else "") + page_ref(p)
+            where += " via " + ", ".join(n.name for n in via) if via else ""
             if d is not None:
-                return f"{d.name} := read {page_ref(p)}"
+                return f"{d.name} := read {where}"
             if v is not None:
-                return f"write {page_ref(p)} := {expr(v)}"
+                return f"write {where} := {expr(v)}"
             return f"{k} {page_ref(p)}"
         case ast.Barrier(kind=k, which=w):
             return k if w == "full" else f"{k} {w}"
@@ -212,6 +217,8 @@ def simple_stmt(s: ast.Stmt) -> str:
             return "skip"
         case ast.DirWrite(dir=d, table=t):
             return f"dir {d} := {t if t is not None else 'invalid'}"
+        case ast.SlotWrite(table=t, index=i, value=v):
+            return f"pte {t}[{expr(i)}] := {_pte(v)}"
         case ast.CopyFrame(src=a, dst=b):
             return f"copy {a} to {b}"
         case ast.ZeroFrame(frame=f):
@@ -255,6 +262,10 @@ def expr(e: ast.Expr | ast.Target, prec: int = 0) -> str:
             return f"pte({page_ref(p)})" + (f".{f}" if f else "")
         case ast.PteLit(value=v):
             return f"({_pte(v)})"
+        case ast.SlotRead(table=t, index=i, field=f):
+            return f"pte({t}[{expr(i)}]).{f}"
+        case ast.DirRead(dir=d, field=f):
+            return f"dir({d}).{f}"
         case ast.Unary(op=op, operand=a):
             text = op + expr(a, UNARY)
             return f"({text})" if prec > UNARY else text

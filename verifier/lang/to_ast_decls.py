@@ -4,6 +4,7 @@ variables, cores, handlers and expectations."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from lark import Token, v_args
@@ -19,6 +20,11 @@ def canonical_perms(letters: str) -> str:
     if set(letters) <= set(PERMS) and len(set(letters)) == len(letters):
         return "".join(p for p in PERMS if p in letters)
     return letters
+
+
+@dataclass(frozen=True)
+class OnFault:
+    body: tuple[ast.Stmt, ...]
 
 
 @v_args(meta=True)
@@ -98,13 +104,18 @@ class DeclRules(Spans):
         return (c[0], c[1])
 
     def core_decl(self, meta: Any, c: list[Any]) -> ast.CoreDecl:
-        lo = hi = space = None
+        lo = hi = space = fault = None
+        if isinstance(c[-1], OnFault):
+            fault = c.pop().body
         for x in c[1:-1]:
             if isinstance(x, tuple):
                 lo, hi = x
             else:
                 space = x
-        return ast.CoreDecl(str(c[0]), lo, hi, space, c[-1], span=self._span(meta))
+        return ast.CoreDecl(str(c[0]), lo, hi, space, c[-1], fault, span=self._span(meta))
+
+    def on_fault(self, meta: Any, c: list[Any]) -> OnFault:
+        return OnFault(c[0])
 
     def core_range(self, meta: Any, c: list[Any]) -> tuple[ast.Expr, ast.Expr]:
         return (c[0], c[1])

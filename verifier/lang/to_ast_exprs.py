@@ -61,6 +61,12 @@ class ExprRules(Spans):
     def pte_read(self, meta: Any, c: list[Any]) -> ast.PteRead:
         return ast.PteRead(c[0], str(c[1]), span=self._span(meta))
 
+    def slot_read(self, meta: Any, c: list[Any]) -> ast.SlotRead:
+        return ast.SlotRead(c[0][0], c[0][1], str(c[1]), span=self._span(meta))
+
+    def dir_read(self, meta: Any, c: list[Any]) -> ast.DirRead:
+        return ast.DirRead(str(c[0]), str(c[1]), span=self._span(meta))
+
     def pte_whole(self, meta: Any, c: list[Any]) -> ast.PteRead:
         return ast.PteRead(c[0], "", span=self._span(meta))
 

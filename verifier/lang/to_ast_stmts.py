@@ -71,6 +71,9 @@ class StmtRules(Spans):
     def pte_stmt(self, meta: Any, c: list[Any]) -> ast.PteWrite:
         return ast.PteWrite(c[0], c[1], span=self._span(meta))
 
+    def slot_stmt(self, meta: Any, c: list[Any]) -> ast.SlotWrite:
+        return ast.SlotWrite(c[0][0], c[0][1], c[1], span=self._span(meta))
+
     def pte_reg(self, meta: Any, c: list[Any]) -> ast.Name:
         return ast.Name(str(c[0]), span=self._span(meta))
 
@@ -175,10 +178,21 @@ class StmtRules(Spans):
         dest = c[0]
         if not isinstance(dest, ast.Name):
             raise Problem(dest.span, "the value of `read` must go to a register")
-        return ast.Access("read", c[2], dest=dest, span=self._span(meta))
+        order = next((str(x) for x in c[2:] if isinstance(x, Token)), "")
+        page = next(x for x in c[2:] if isinstance(x, ast.PageRef))
+        via = next((x for x in c[2:] if isinstance(x, tuple)), ())
+        return ast.Access("read", page, dest=dest, order=order, via=via, span=self._span(meta))
 
     def data_write(self, meta: Any, c: list[Any]) -> ast.Access:
-        return ast.Access("write", c[1], value=c[2], span=self._span(meta))
+        order = next((str(x) for x in c[1:-1] if isinstance(x, Token)), "")
+        page = next(x for x in c[1:-1] if isinstance(x, ast.PageRef))
+        via = next((x for x in c[1:-1] if isinstance(x, tuple)), ())
+        return ast.Access(
+            "write", page, value=c[-1], order=order, via=via, span=self._span(meta)
+        )
+
+    def via(self, meta: Any, c: list[Token]) -> tuple[ast.Name, ...]:
+        return tuple(ast.Name(str(t), span=self._tok(t)) for t in c)
 
     def switch(self, meta: Any, c: list[Token]) -> ast.Switch:
         return ast.Switch(str(c[0]), span=self._span(meta))

@@ -28,6 +28,7 @@ from verifier.ir.system import (
     judged_in_order,
     op,
 )
+from verifier.lang.checked import WEAK_MODELS
 from verifier.machine.layout import C, Layout, build_layout, pte_wid
 from verifier.machine.layout_arm import add_arm_fields
 
@@ -120,6 +121,14 @@ class Ctx:
                 return op(o, self.expr(c, a, rule))
             case P.LPte():
                 return self.pte_field(c, e)
+            case P.LSlot(table=k, slot=i, field=f):
+                frame = self.prog.tables[k]
+                info = (("table", frame), ("slot", i), ("via", "software"), ("tindex", k))
+                rule.checks.append(Check("freed-table", eq(Field(self.lay.freed[frame]), 1),
+                                         False, info))  # fmt: skip
+                return _pte_field(self.lay, c, f, self.lay.leaf_addr(k, i))
+            case P.LDir(dir=d):
+                return op("ne", self.lay.load(c, self.lay.dir_addr(d)), C(0))
             case P.LBin(op=o, left=a, right=b):
                 x, y = self.expr(c, a, rule), self.expr(c, b, rule)
                 if o in ("div", "mod"):
@@ -246,5 +255,9 @@ class Site:
 
     def emit(self, rule: Rule, action: str, variant: str = "") -> None:
         name = self.ctx.prog.cores[self.c].name
+        core = self.ctx.prog.cores[self.c]
+        weak = self.ctx.model in WEAK_MODELS  # there `rules_translate` goes to the handler
+        if action == "fault" and self.pc < core.program_end and core.fault_entry >= 0 and not weak:
+            rule.upd.set(self.ctx.lay.cores[self.c].pc, core.fault_entry)  # `on fault`
         key = f"{name}@{self.pc}" + (f":{variant}" if variant else "")
         self.ctx.emit(self.c, self.pc, rule, action, key, self.ins.text, self.ins.span)

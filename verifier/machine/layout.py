@@ -393,7 +393,7 @@ def _shared_fields(lay: Layout, val_lo: int, val_hi: int) -> None:
     copies = [i for core in prog.cores for i in core.code if isinstance(i, P.ICopy | P.IZero)]
     named = {f for i in copies for f in ((i.src, i.dst) if isinstance(i, P.ICopy) else (i.frame,))}
     for f in sorted(named):
-        lay.contents[f] = lay.add(f"contents.{prog.frames[f]}", 0, len(prog.frames) + 1, 0)
+        lay.contents[f] = lay.add(f"contents.{prog.frames[f]}", 0, 2 * len(prog.frames) + 1, 0)
     if prog.ad == "hardware":
         for a in range(lay.nwords, lay.nwords + len(lay.last)):
             lay.ad[a] = lay.add(f"ad.{lay.addr_name(a)}", 0, 3, 0)

@@ -85,7 +85,7 @@ def add_arm_fields(lay: Layout) -> None:
         a = ArmCore()
         n = core.name
         for pc in range(len(core.code)):
-            if win.early(c, pc):
+            if win.early(c, pc) or win.handled(c, pc):
                 a.done[pc] = lay.add(f"{n}.done@{pc}", 0, 1, 0)
         for pc, ins in enumerate(core.code):
             if isinstance(ins, P.IAccess):
@@ -95,7 +95,7 @@ def add_arm_fields(lay: Layout) -> None:
                 for i in issuers:
                     if i != c:
                         a.mark[(pc, i)] = lay.add(f"{n}.tr@{pc}.mark.{prog.cores[i].name}", 0, 1, 0)
-        if prog.fatal:
+        if win.fatal(c):
             a.fault = lay.add(f"{n}.fault", 0, len(core.code), 0)
             if prog.final is not None and prog.final.typed:
                 a.ftype = lay.add(f"{n}.fault_type", 0, 2, 0)

@@ -14,7 +14,7 @@ translation reads (docs/arm64.md).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 
 from verifier.ir import program as P
@@ -79,6 +79,58 @@ class Early(Site):
         self.ctx.emit(self.c, None, rule, action, key, self.ins.text, self.ins.span)
 
 
+class Handled(Early):
+    """An instruction of the `on fault` code performed once the fault is taken but
+    before ``pc`` gets to it: instructions before the fault may still be pending.  The
+    exception entry is context synchronizing, so it waits for what an `isb` would."""
+
+    def rule(self, **info: object) -> Rule:
+        ctx, c, h = self.ctx, self.c, self.pc
+        a = arm(ctx, c)
+        core = ctx.prog.cores[c]
+        pc = Field(ctx.lay.cores[c].pc)
+        r = Rule([op("lt", pc, C(core.fault_entry)), eq(Field(a.done[h]), 0)])
+
+        def free(k: int) -> Expr:
+            return conj(relief(ctx, c, k, h), entry_relief(ctx, c, k))
+
+        r.guard.append(fault_taken(ctx, c, free))
+        for k in range(core.fault_entry, h):
+            r.guard.append(disj(performed(ctx, c, k), relief(ctx, c, k, h)))
+        r.upd.set(a.done[h], 1)
+        r.info.update(info)
+        return r
+
+    def emit(self, rule: Rule, action: str, variant: str = "") -> None:
+        super().emit(rule, action, "handled" + (f".{variant}" if variant else ""))
+
+
+def fault_taken(ctx: Ctx, c: int, free: Callable[[int], Expr]) -> Expr:
+    """Core ``c`` takes a fault at some access ``i`` (its fault performed, or its held
+    translation read faults: it will) and every instruction before ``i`` still pending
+    is ``free`` (does not hold back what comes after the exception entry)."""
+    a, core = arm(ctx, c), ctx.prog.cores[c]
+    pc, fault = Field(ctx.lay.cores[c].pc), Field(a.fault)  # type: ignore[arg-type]
+    out = []
+    for i, ins in enumerate(core.code[: core.program_end]):
+        if not isinstance(ins, P.IAccess):
+            continue
+        held = conj(ne(Field(a.ts[i]), 0), op("le", pc, C(i)))
+        faults = op("not", ctx.lay.allows(pte_wid(Field(a.tr[i])), ACCESS_BIT[ins.kind]))
+        known = disj(eq(fault, i + 1), conj(held, faults))
+        pending = [disj(op("gt", pc, C(k)), performed(ctx, c, k), free(k)) for k in range(i)]
+        out.append(conj(known, *pending))
+    return disj(*out)
+
+
+def entry_relief(ctx: Ctx, c: int, k: int) -> Expr:
+    """Pending instruction ``k`` does not hold back the exception entry (an `isb`)."""
+    kins = ctx.prog.cores[c].code[k]
+    if isinstance(kins, P.ICtrl) or (isinstance(kins, P.IBarrier) and kins.kind == "dsb"):
+        return FALSE
+    return ne(Field(arm(ctx, c).ts[k]), 0) if isinstance(kins, P.IAccess) else TRUE
+
+
 def sites(ctx: Ctx, c: int, pc: int, ins: P.Instr, nxt: int) -> Iterator[Site]:
     """The sites an instruction is translated at: one under sc/tso/pso; under `arm`,
     at ``pc`` and, where the window allows, early."""
@@ -88,6 +140,8 @@ def sites(ctx: Ctx, c: int, pc: int, ins: P.Instr, nxt: int) -> Iterator[Site]:
     yield InOrder(ctx, c, pc, nxt, ins)
     if pc in arm(ctx, c).done:
         yield Early(ctx, c, pc, nxt, ins)
+    if window(ctx.prog).handled(c, pc):
+        yield Handled(ctx, c, pc, nxt, ins)
 
 
 def performed(ctx: Ctx, c: int, k: int) -> Expr:
@@ -111,7 +165,7 @@ def relief(ctx: Ctx, c: int, k: int, i: int, located: bool = True) -> Expr:
         elif isinstance(iins, P.IPte) and set(win.pages(iins.page)) & set(win.pages(kins.page)):
             out = ne(Field(a.ts[k]), 0)  # no translation read from a later PTE store
         eff = window(ctx.prog).effects(iins)
-        if ctx.prog.fatal and located and (eff.writes or eff.invalidates or undone(ctx, c, k, eff)):
+        if win.fatal(c) and located and (eff.writes or eff.invalidates or undone(ctx, c, k, eff)):
             out = conj(out, tr_ok(ctx, c, k))  # nothing visible passes a possible fault
     return out
 

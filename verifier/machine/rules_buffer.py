@@ -93,4 +93,6 @@ def store_targets(ctx: Ctx, c: int) -> set[int]:
                     out.update(ctx.lay.leaf_addr(k, at[1]) for k in range(len(ctx.prog.tables)))
         elif isinstance(ins, P.IDir):
             out.add(ctx.lay.dir_addr(ins.dir))
+        elif isinstance(ins, P.ISlot):
+            out.add(ctx.lay.leaf_addr(ins.table, ins.slot))
     return out

@@ -33,6 +33,10 @@ def core_done(ctx: Ctx, c: int) -> Expr:
     end = eq(Field(lay.cores[c].pc), ctx.prog.cores[c].program_end)
     if lay.buffered(c):
         end = conj(end, lay.buffer_empty(c))
+    fault = lay.arm[c].fault if lay.arm else None
+    core = ctx.prog.cores[c]
+    if fault is not None and core.fault_end >= 0:  # the fault handler ran to its end
+        return disj(end, eq(Field(lay.cores[c].pc), core.fault_end))
     return end  # a fault that stops the core moves it to its end (early: once pc gets there)
 
 

@@ -205,6 +205,7 @@ RULES: dict[type, Callable[[Site, Any], None]] = {
     P.IReturn: return_,
     P.IEnd: end,
     P.IDir: rules_walk.dir_store,
+    P.ISlot: rules_pte.slot_store,
     P.ICopy: rules_frames.copy,
     P.IZero: rules_frames.zero,
 }
@@ -227,6 +228,6 @@ def _has_load(e: P.LExpr) -> bool:
             return _has_load(a)
         case P.LBin(left=a, right=b):
             return _has_load(a) or _has_load(b)
-        case P.LPte():
+        case P.LPte() | P.LSlot() | P.LDir():
             return True
     return False

@@ -133,6 +133,16 @@ def pte(site: Site, ins: P.IPte) -> None:
         site.emit(r, action, "nopte")
 
 
+def slot_store(site: Site, ins: P.ISlot) -> None:
+    """`pte T[i] := ...`: a store to the slot itself, whichever dir points at the table."""
+    ctx = site.ctx
+    action = "store-buffered" if ctx.lay.buffered(site.c) else "store"
+    a = ctx.lay.leaf_addr(ins.table, ins.slot)
+    r = site.rule(table=ins.table, leaf=a, wid=ins.wid)
+    write_entry(ctx, site.c, r, a, leaf_copies(ctx, ins.table, ins.slot), ins.wid)
+    site.emit(r, action)
+
+
 def write_entry(
     ctx: Ctx, c: int, r: Rule, a: int, copies: Iterator[tuple[int, Expr]], wid: int
 ) -> None:

@@ -68,7 +68,18 @@ def flush_all(site: Site, ins: P.IFlushAll) -> None:
     site.emit(r, "flush")
 
 
+class _AfterBuffer(Site):
+    """`write release V := e` under tso/pso: earlier stores leave the buffer first."""
+
+    def rule(self, **info: object) -> Rule:
+        r = super().rule(**info)
+        r.guard.append(self.ctx.lay.buffer_empty(self.c))
+        return r
+
+
 def access(site: Site, ins: P.IAccess) -> None:
+    if ins.order == "release" and site.ctx.lay.buffered(site.c):
+        site = _AfterBuffer(site.ctx, site.c, site.pc, site.nxt, site.ins)
     for v, s, guards in site.ctx.entries_of(site.c, ins.page, None, current=True):
         access_page(site, ACCESS_BIT[ins.kind], v, s, guards, ins)
 

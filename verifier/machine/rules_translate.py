@@ -5,12 +5,22 @@ it reaches the frame (race checks, data) or faults; a fatal fault stops the core
 from __future__ import annotations
 
 from verifier.ir import program as P
-from verifier.ir.system import Expr, Field, disj, eq, ite, ne, op
+from verifier.ir.system import FALSE, Expr, Field, conj, disj, eq, ite, ne, op
 from verifier.machine import rules_walk
 from verifier.machine.context import Ctx, Rule, Site
 from verifier.machine.layout import C, pte_wid
 from verifier.machine.layout_arm import ArmCore
-from verifier.machine.rules_arm import ACCESS_BIT, InOrder, arm, data, performed, window
+from verifier.machine.rules_arm import (
+    ACCESS_BIT,
+    InOrder,
+    advance,
+    arm,
+    data,
+    entry_relief,
+    fault_taken,
+    performed,
+    window,
+)  # fmt: skip
 from verifier.machine.rules_race import races
 
 
@@ -24,11 +34,15 @@ def translation_reads(ctx: Ctx, c: int, i: int, ins: P.IAccess) -> None:
     pc = Field(cf.pc)
     win = window(ctx.prog)
     start = win.run_start(c, i)
-    base = [op("ge", pc, C(start)), op("le", pc, C(i)), eq(Field(a.ts[i]), 0)]
+    base = [op("le", pc, C(i)), eq(Field(a.ts[i]), 0)]
     if i in a.done:
         base.append(eq(Field(a.done[i]), 0))
-    if a.fault is not None:  # a fault of a later access performed early stops nothing before it
-        base.append(disj(eq(Field(a.fault), 0), op("gt", Field(a.fault), C(i + 1))))
+    if i > core.program_end:  # `on fault` code: from the fault on (docs/arm64.md §3)
+        base.append(handler_started(ctx, c, i, ins))
+    else:
+        base.append(op("ge", pc, C(start)))
+        if a.fault is not None:  # a later access's fault taken early stops nothing before it
+            base.append(disj(eq(Field(a.fault), 0), op("gt", Field(a.fault), C(i + 1))))
     for k in range(start, i):
         if win.tr_orders(core.code[k], ins):
             base.append(disj(op("gt", pc, C(k)), performed(ctx, c, k)))
@@ -70,6 +84,20 @@ def translation_reads(ctx: Ctx, c: int, i: int, ins: P.IAccess) -> None:
             r.upd.set(a.tr[i], mem)
             r.upd.set(a.ts[i], s + 1)
             emit(r, f"{v}.{s}.w{glob}")
+
+
+def handler_started(ctx: Ctx, c: int, i: int, ins: P.IAccess) -> Expr:
+    """The translation read of `on fault` access ``i`` may run once ``pc`` is in that
+    code, or once the fault is taken and nothing pending before it orders the read."""
+    core = ctx.prog.cores[c]
+    pc = Field(ctx.lay.cores[c].pc)
+    win = window(ctx.prog)
+
+    def free(k: int) -> Expr:
+        return FALSE if win.tr_orders(core.code[k], ins) else entry_relief(ctx, c, k)
+
+    early = conj(op("lt", pc, C(core.fault_entry)), fault_taken(ctx, c, free))
+    return disj(op("ge", pc, C(core.fault_entry)), early)
 
 
 def _tr_rule(a: ArmCore, i: int, guard: list[Expr], v: int, s: int, **info: object) -> Rule:
@@ -134,19 +162,26 @@ def stop_updates(ctx: Ctx, c: int, r: Rule, at: int) -> None:
     after ``at`` performed early never happened: a register only they write is back
     at 0 (stores and `tlbi`s after a pending access wait until it cannot fault)."""
     a = arm(ctx, c)
-    code = ctx.prog.cores[c].code
+    core = ctx.prog.cores[c]
+    code = core.code
     win = window(ctx.prog)
     before = {reg for ins in code[: at + 1] for reg in win.effects(ins).wregs}
-    for j, f in sorted(a.done.items()):
+    main = [(j, f) for j, f in sorted(a.done.items()) if j < core.program_end]
+    for j, f in main:
         for reg in sorted(win.effects(code[j]).wregs - before, key=lambda x: x.index):
             if j > at:
                 fld = ctx.reg_field(c, reg)
                 r.upd.modify(fld, lambda old, f=f: ite(eq(Field(f), 1), C(0), old))
-    r.upd.set(ctx.lay.cores[c].pc, ctx.prog.cores[c].program_end)
-    for f in (*a.done.values(), *a.tr.values(), *a.ts.values(), *a.tv.values()):
+    r.upd.set(ctx.lay.cores[c].pc, core.program_end)
+    held = [j for j in a.tr if j < core.program_end]
+    for f in (*(f for _, f in main), *(g[j] for g in (a.tr, a.ts, a.tv) for j in held)):
         r.upd.set(f, 0)
-    for f in a.mark.values():
-        r.upd.set(f, 0)
+    for (j, _), f in a.mark.items():
+        if j < core.program_end:
+            r.upd.set(f, 0)
+    if core.fault_entry >= 0:  # into the `on fault` code, past what it performed already
+        r.upd.set(ctx.lay.cores[c].pc, C(core.fault_entry))
+        advance(ctx, c, r, core.fault_entry)
 
 
 def stop(ctx: Ctx, c: int, i: int, ins: P.IAccess) -> None:

@@ -71,6 +71,26 @@ def expr_addrs(e: P.LExpr | None) -> set[int]:
     return set()
 
 
+def address_regs(ins: P.IAccess) -> set[P.LReg]:
+    """The registers access ``ins``'s address comes from: a register page operand and
+    the registers after `via` (an address dependency)."""
+    return {*(ins.page,) * isinstance(ins.page, P.LReg), *ins.via}  # type: ignore[arg-type]
+
+
+def acquire_release(k: P.Instr, ek: Effects, i: P.Instr, ei: Effects, located: bool) -> bool:
+    """Ordering by acquire and release accesses (docs/arm64.md §2): an acquire read
+    (either kind) before every later access and fault; a release write after every
+    earlier access (a release write that faults is not held back: ``located`` False);
+    a release write before a later `acquire` (not `acquire_pc`) read."""
+    if isinstance(k, P.IAccess) and k.order in ("acquire", "acquire_pc") and ei.memory:
+        return True
+    if not (isinstance(i, P.IAccess) and located):
+        return False
+    if i.order == "release" and ek.memory:
+        return True
+    return i.order == "acquire" and isinstance(k, P.IAccess) and k.order == "release"
+
+
 class Window:
     """The static ordering facts of one program."""
 
@@ -128,7 +148,7 @@ class Window:
                 frames = frozenset(
                     ("f", f, 0) for p in self.pages(page) for f in self.page_frames[p]
                 )
-                rregs = expr_regs(v) | (expr_regs(page) if isinstance(page, P.LReg) else set())
+                rregs = expr_regs(v) | address_regs(ins)
                 wregs = frozenset({d} if d else ())
                 if k == "write":
                     return Effects(frozenset(rregs), wregs, frozenset(), frames)
@@ -157,6 +177,19 @@ class Window:
             p -= 1
         return p
 
+    def fatal(self, c: int) -> bool:
+        """Does a fault stop core ``c`` (`.litmus` input, or an `on fault` block)?"""
+        return self.prog.fatal or self.prog.cores[c].fault_entry >= 0
+
+    def handled(self, c: int, i: int) -> bool:
+        """Is ``i`` in core ``c``'s `on fault` code, straight-line from its start, so that
+        it may be performed once a fault is taken but before ``pc`` gets there?"""
+        core = self.prog.cores[c]
+        if not core.fault_entry <= i < core.fault_end:
+            return False
+        run = core.code[core.fault_entry : i + 1]
+        return not any(isinstance(x, STOPS + IN_ORDER) for x in run)
+
     def early(self, c: int, i: int) -> bool:
         """May instruction ``i`` be performed before the one at ``pc``?"""
         ins = self.prog.cores[c].code[i]
@@ -169,11 +202,15 @@ class Window:
         ek, ei = self.effects(k), self.effects(i)
         rregs = ei.rregs
         if not located and isinstance(i, P.IAccess):  # a fault needs only the address
-            rregs = frozenset(expr_regs(i.page) if isinstance(i.page, P.LReg) else ())
+            rregs = frozenset(address_regs(i))
         if ek.wregs & (rregs | ei.wregs) or ek.rregs & ei.wregs:
             return True
         same = (ek.reads | ek.writes) & (ei.reads | ei.writes)
         if located and ek.memory and ei.memory and same:
+            return True
+        if acquire_release(k, ek, i, ei, located):
+            return True
+        if not located and _dmb(k):  # herd7 orders a fault after an earlier dmb of any kind
             return True
         return self._barrier_after(k, ek, i, ei) or self._barrier_before(k, ek, i, ei)
 
@@ -224,4 +261,11 @@ class Window:
         back."""
         if (isinstance(k, P.IBarrier) and k.kind == "isb") or isinstance(k, P.ISfence):
             return True
-        return isinstance(i.page, P.LReg) and i.page in self.effects(k).wregs
+        return bool(address_regs(i) & self.effects(k).wregs)
+
+
+def _dmb(k: P.Instr) -> bool:
+    """A `dmb` (any kind) or a `fence` that is one under `arm` (full, acquire)."""
+    return (isinstance(k, P.IBarrier) and k.kind == "dmb") or (
+        isinstance(k, P.IFence) and k.kind in ("full", "acquire")
+    )

@@ -138,8 +138,14 @@ class Compiled:
     step: Mapping[int, StepFn]  # by command id
     checks: Mapping[int, CheckFn | None]  # by command id
     site_succ: tuple[Mapping[int, SuccFn | None], ...]  # per core: pc -> successors at pc
-    machine_succ: tuple[SuccFn, ...]  # per core: successors of drains, deliveries, fills
-    state_succ: SuccFn  # every core's: the site's then the machine's, core by core
+    machine_succ: Mapping[int, SuccFn]  # per core: successors of drains, deliveries, fills
+    make_state_succ: Callable[[], SuccFn]
+
+    @functools.cached_property
+    def state_succ(self) -> SuccFn:
+        """Every core's successors: the site's then the machine's, core by core
+        (compiled on first use: the z3 engine's traces never need it)."""
+        return self.make_state_succ()
 
 
 def _step_source(g: _Gen, cmd: Command) -> list[str]:
@@ -220,10 +226,14 @@ def _succ_lines(g: _Gen, cmds: list[Command], packed: bool, known: Expr | None =
     return lines
 
 
-def _all_source(system: System, g: _Gen, machine: list[list[Command]], packed: bool) -> list[str]:
+INLINE_LINES = 20_000  # machine steps inlined into `_all` up to this many lines of source
+
+
+def _all_source(system: System, bodies: list[list[str]] | None) -> list[str]:
     """One function for a whole state: each core's site successors (``_S{c}``: its
-    lazily compiled pc -> function mapping) then its machine steps inline; the same
-    ``out`` as calling `Compiled.site_succ` and `Compiled.machine_succ` core by core."""
+    lazily compiled pc -> function mapping) then its machine steps, inline (``bodies``,
+    per core) or by calling ``_M{c}``; the same ``out`` as calling `Compiled.site_succ`
+    and `Compiled.machine_succ` core by core."""
     lines = ["def _all(s, out, hits):"]
     for c, core in enumerate(system.cores):
         lines += [
@@ -231,8 +241,11 @@ def _all_source(system: System, g: _Gen, machine: list[list[Command]], packed: b
             "    if f is not None:",
             "        f(s, out, hits)",
         ]
-        lines += _succ_lines(g, machine[c], packed)
+        lines += bodies[c] if bodies is not None else [f"    _M{c}(s, out, hits)"]
     return lines
+
+
+INLINE_LINES = 20_000  # lines of machine steps `_all` inlines at most (else it calls them)
 
 
 def compact(system: System) -> bool:
@@ -311,14 +324,22 @@ def compile_system(
 
         return _Lazy(make)
 
-    machine_succ = tuple(successors(f"_machine{c}", machine[c]) for c in range(ncores))
+    machine_succ = _Lazy(lambda c: successors(f"_machine{c}", machine[c]))
     site_succ = tuple(site_of(c) for c in range(ncores))
     cc.namespace.update({f"_S{c}": site_succ[c] for c in range(ncores)})
-    state_succ = cc.define(_all_source(system, cc.g, machine, packed), "_all")
+
+    def state_succ() -> SuccFn:
+        # machine steps inline, unless so long that one compile would hold them all
+        bodies: list[list[str]] | None = [_succ_lines(cc.g, m, packed) for m in machine]
+        if sum(map(len, bodies or ())) > INLINE_LINES:
+            bodies = None
+            cc.namespace.update({f"_M{c}": machine_succ[c] for c in range(ncores)})
+        return cc.define(_all_source(system, bodies), "_all")  # type: ignore[return-value]
+
     return Compiled(
         _Lazy(step),  # type: ignore[arg-type]
         checks,  # type: ignore[arg-type]
         site_succ,
-        machine_succ,
-        state_succ,  # type: ignore[arg-type]
+        machine_succ,  # type: ignore[arg-type]
+        state_succ,
     )

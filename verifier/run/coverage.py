@@ -89,6 +89,8 @@ def _unreached(prog: P.Program, pcs: list[set[int]]) -> tuple[Unreached, ...]:
             if isinstance(ins, _SYNTHETIC) or ins.span is None:
                 continue
             seen[ins.span] = seen.get(ins.span, False) or pc in pcs[c]
+            if pc >= core.fault_entry >= 0:
+                continue  # `on fault` code (docs/arm64.md §3): reached only by a fault
             if pc > core.program_end:
                 h = max((h for start, h in starts if start <= pc), default=0)
                 name = prog.handlers[h].name

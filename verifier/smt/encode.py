@@ -16,16 +16,22 @@ together.  These are the only modules that import z3.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeAlias
 
 import z3
 
 from verifier.ir.system import Const, Expr, Field, Op, System, Table, interval
+from verifier.run.budget import rss_mb
 
 Term: TypeAlias = Any  # a z3 integer or bit-vector term (z3 has no type stubs)
 Cond: TypeAlias = Any  # a z3 Boolean term
 Z3Error = z3.Z3Exception
+Poll: TypeAlias = Callable[[], None]  # raises when a limit of the run has been passed
+
+
+def no_poll() -> None:
+    pass
 
 
 class Unknown(Exception):
@@ -85,9 +91,10 @@ class Translator:
     comparisons and connectives are 0/1, a Table lookup out of range is 0.
     """
 
-    def __init__(self, state: Sequence[Term], sort: Sort = INT) -> None:
+    def __init__(self, state: Sequence[Term], sort: Sort = INT, poll: Poll = no_poll) -> None:
         self.state = state
         self.sort = sort
+        self.poll = poll  # once per node translated: the run's limits hold within
         self._values: dict[int, Term] = {}
         self._conds: dict[int, Cond] = {}
         self._keep: list[Expr] = []  # keeps id() keys alive
@@ -96,6 +103,7 @@ class Translator:
         key = id(e)
         t = self._values.get(key)
         if t is None:
+            self.poll()
             t = self._value(e)
             self._values[key] = t
             self._keep.append(e)
@@ -105,6 +113,7 @@ class Translator:
         key = id(e)
         t = self._conds.get(key)
         if t is None:
+            self.poll()
             t = self._cond(e)
             self._conds[key] = t
             self._keep.append(e)
@@ -170,11 +179,12 @@ class Translator:
         return z3.If(self.cond(e), k(1), k(0))
 
 
-def bv_width(system: System) -> int:
+def bv_width(system: System, poll: Poll = no_poll) -> int:
     """Bits that hold every value any guard, update or check can compute in a state whose
     fields are within their declared ranges (plus the sign and the range limits)."""
     memo: dict[int, tuple[int, int]] = {}
     for cmd in system.commands:  # the System keeps every node alive, so ids stay unique
+        poll()
         for e in (cmd.guard, *(e for _, e in cmd.updates), *(c.cond for c in cmd.checks)):
             interval(e, system.fields, memo)
     fields = [(f.lo, f.hi) for f in system.fields]
@@ -213,12 +223,12 @@ class Encoding:
     (``x!field``, ``sel!``) and instantiated per step by substitution (in z3, so the
     Python-side translation is paid once, not once per step)."""
 
-    def __init__(self, system: System, sort: Sort = INT) -> None:
+    def __init__(self, system: System, sort: Sort = INT, poll: Poll = no_poll) -> None:
         self.system = system
         self.sort = sort
         self.x = [sort.var(f"{f.name}!") for f in system.fields]
         self.sel = sort.var("sel!")
-        tr = Translator(self.x, sort)
+        tr = Translator(self.x, sort, poll)
         self.tr = tr
         # continuing transition: the chosen command is enabled and no fatal check holds
         cs: list[Cond] = [self.sel >= 0, self.sel < len(system.commands)]
@@ -234,6 +244,7 @@ class Encoding:
         for cmd in system.commands:
             for f, e in cmd.updates:
                 updaters[f].append((cmd.id, e))
+        self.poll = poll
         self.updated: list[int] = []  # fields some command updates
         self.next: list[Term] = []  # their next values, in the order of ``updated``
         for f, ups in enumerate(updaters):
@@ -273,6 +284,7 @@ class Encoding:
         if t is None:
             ors = []
             for cmd in self.system.commands:
+                self.poll()
                 conds = [self.tr.cond(ch.cond) for ch in cmd.checks if ch.kind in want]
                 if conds:
                     ors.append(z3.And(self.tr.cond(cmd.guard), z3.Or(*conds)))
@@ -301,12 +313,17 @@ class Deadline:
     """The time left of a ``--timeout`` (none: no limit)."""
 
     def __init__(
-        self, timeout: float | None, limit: float | None = None, max_memory: float | None = None
+        self,
+        timeout: float | None,
+        limit: float | None = None,
+        max_memory: float | None = None,
+        poll: Poll = no_poll,
     ) -> None:
         self.end = None if timeout is None else time.monotonic() + timeout
         self.timeout = timeout
         self.limit = limit if limit is not None else timeout  # the user's --timeout, for messages
-        self.max_memory = max_memory  # MB, for the explicit searches within
+        self.max_memory = max_memory  # MB: the explicit searches within, z3's allocations
+        self.poll = poll  # the run's own check of its limits (raises, naming the phase)
 
     def left(self) -> float | None:
         """Seconds left (at least a millisecond), or None without a limit."""
@@ -321,16 +338,29 @@ class Deadline:
         """A deadline ``seconds`` from now, or this one if it comes first."""
         left = self.left()
         return Deadline(
-            seconds if left is None else min(seconds, left), self.limit, self.max_memory
+            seconds if left is None else min(seconds, left), self.limit, self.max_memory, self.poll
         )
 
 
-def limit_memory(max_memory: float | None, used: float) -> None:
-    """Let z3's own allocations grow to what ``max_memory`` (MB) leaves beside the
-    ``used`` MB of the process: past it z3 stops with an error instead of growing on
-    within one long call, where no check of ours can run."""
-    if max_memory is not None:
-        z3.set_param("memory_max_size", max(1, int(max_memory - used)))
+Z3_ROOM_MB = 16  # z3 given less room than this to grow fails inside its own API (SIGSEGV)
+
+
+def limit_memory(max_memory: float | None) -> None:
+    """Let z3's own allocations grow only to what ``max_memory`` (MB) leaves beside the
+    rest of the process (its resident size less what z3 holds now): past it z3 stops
+    with an error instead of growing on within one long call, where no check of ours
+    can run.  Set again before every solver call, as the rest of the process grows;
+    with less than `Z3_ROOM_MB` of room the limit counts as reached (`Unknown`).
+    Without a limit, the (process-wide) cap an earlier run set is lifted."""
+    if max_memory is None:
+        z3.set_param("memory_max_size", 0)  # 0: no cap
+        return
+    z3.main_ctx()  # made before the cap: a context made under a tiny cap crashes z3
+    z3_now = z3.Z3_get_estimated_alloc_size() / 2**20
+    others = max(0.0, rss_mb() - z3_now)
+    if max_memory - others < z3_now + Z3_ROOM_MB:
+        raise Unknown("memory")
+    z3.set_param("memory_max_size", int(max_memory - others))
 
 
 def new_solver(sort: Sort) -> z3.Solver:
@@ -341,6 +371,8 @@ def new_solver(sort: Sort) -> z3.Solver:
 
 def satisfiable(solver: z3.Solver, deadline: Deadline, *assumptions: Cond) -> bool:
     """Check ``solver`` within ``deadline``; `Unknown` if z3 cannot tell."""
+    deadline.poll()
+    limit_memory(deadline.max_memory)
     left = deadline.left()
     if left is not None:
         solver.set("timeout", max(1, int(left * 1000)))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 
 from verifier.lang import ast
-from verifier.run.budget import rss_mb
+from verifier.run.budget import LimitReached
 from verifier.run.model import Model, expect_text, meets
 from verifier.run.result import Result, Trace
 from verifier.smt.bmc import Induction, Search, SmtReplayError
@@ -28,11 +28,13 @@ from verifier.smt.encode import (
     INT,
     Deadline,
     Encoding,
+    Poll,
     Sort,
     Unknown,
     Z3Error,
     bv_width,
     limit_memory,
+    no_poll,
 )
 from verifier.smt.prove import PhaseFn, Proof, Prover
 from verifier.trace.builder import TraceBuilder
@@ -56,6 +58,7 @@ def check_smt(
     int_sort: bool = False,
     limit: float | None = None,
     max_memory: float | None = None,
+    poll: Poll | None = None,
 ) -> Result:
     """Check ``m`` with z3: bounded search up to ``depth`` commands before the problem
     (default DEFAULT_DEPTH, or as deep as an exact invariant says the reachable kinds
@@ -65,12 +68,17 @@ def check_smt(
     bit-vectors wide enough for every reachable value (`bv_width`), or z3 Ints with
     ``int_sort`` (much slower; kept to cross-check the encoding).  ``limit``: the
     user's --timeout that ``timeout`` (the time left of it) comes from, for messages;
-    ``max_memory``: MB, for the explicit searches of the proof."""
+    ``max_memory``: MB, for the explicit searches of the proof and z3's allocations;
+    ``poll``: the run's own check of its limits, called often while encoding (it raises
+    `LimitReached`, which ends the engine)."""
     start = time.monotonic()
-    deadline = Deadline(timeout, limit, max_memory)
-    limit_memory(max_memory, rss_mb())
+    deadline = Deadline(timeout, limit, max_memory, poll or no_poll)
     tell: PhaseFn = phase or (lambda _text: None)
-    run = _Run(m, deadline, tell, INT if int_sort else Sort(bv_width(m.system)))
+    try:
+        limit_memory(max_memory)
+        run = _Run(m, deadline, tell, INT if int_sort else Sort(bv_width(m.system, deadline.poll)))
+    except (Unknown, Z3Error) as err:  # no run to report on: the limit ends the engine
+        raise LimitReached(_why_stopped(err, deadline, "smt encoding")) from None
     try:
         if prove:
             budget = deadline.within(PROOF_BUDGET if timeout is None else timeout / 2)
@@ -81,13 +89,13 @@ def check_smt(
     return run.result(expect, time.monotonic() - start)
 
 
-def _why_stopped(err: Exception, deadline: Deadline) -> str:
+def _why_stopped(err: Exception, deadline: Deadline, phase: str = "smt solving") -> str:
     """z3's `unknown` or error in the user's terms: the limit it reached, if one."""
     reason = str(err)
     if deadline.limit is not None and reason in ("timeout", "canceled"):
-        return f"timeout after {deadline.limit:g} s (smt solving)"
+        return f"timeout after {deadline.limit:g} s ({phase})"
     if deadline.max_memory is not None and "memory" in reason:
-        return f"memory limit of {deadline.max_memory:g} MB reached (smt solving)"
+        return f"memory limit of {deadline.max_memory:g} MB reached ({phase})"
     return f"z3 gave up ({reason})" if isinstance(err, Unknown) else f"z3 error: {reason}"
 
 
@@ -99,7 +107,7 @@ class _Run:
         self.deadline = deadline
         self.tell = tell
         tell("smt: encoding the transition relation")
-        self.search = Search(m, Encoding(m.system, sort), deadline)
+        self.search = Search(m, Encoding(m.system, sort, deadline.poll), deadline)
         self.kinds = list(self.search.wanted)  # every kind some check can reach
         self.unreachable: list[str] = []  # proved unreachable at every depth
         self.proof = Proof()

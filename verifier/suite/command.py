@@ -75,7 +75,7 @@ def main(opts: SuiteOptions, out: TextIO | None = None, err: TextIO | None = Non
         err.write(f"tlbcheck: error: {exc}\n")
         return 2
     start = time.monotonic()
-    planned = plan(specs, sweep=opts.sweep)
+    planned = plan(specs, sweep=opts.sweep, limits=opts.limits)
     # on a terminal a progress line on stderr; into a file or a pipe (a CI log) one
     # flushed line per finished run on stdout, as it finishes
     progress = _progress(err) if err.isatty() else None if _is_tty(out) else _log(out)

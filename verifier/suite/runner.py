@@ -17,6 +17,7 @@ The pytest plugin (`verifier.suite.pytest_plugin`) reuses `judge`, `describe_*` 
 
 from __future__ import annotations
 
+import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -147,23 +148,35 @@ Sweep = tuple[str, tuple[int, ...]]  # a swept parameter and its values
 
 
 def plan(
-    specs: Iterable[Path], base: Path | None = None, sweep: Sequence[Sweep] = ()
+    specs: Iterable[Path],
+    base: Path | None = None,
+    sweep: Sequence[Sweep] = (),
+    limits: Limits | None = None,
 ) -> list[Planned]:
     """Load each spec and list its jobs (or its failed `Outcome`), in order; with a
-    ``sweep`` (`sweep.parse`), one set of jobs per combination of its values."""
-    from verifier.lang.frontend import load
+    ``sweep`` (`sweep.parse`), one set of jobs per combination of its values.  Each
+    load holds the jobs' time and memory limits (``limits``): a spec that does not load
+    within them is an inconclusive `Outcome` naming the limit."""
+    from verifier.api import load_within, unloaded
+    from verifier.run.budget import LimitReached
     from verifier.suite.sweep import settings
 
+    options = (limits or Limits()).kwargs()
     out: list[Planned] = []
     for spec in specs:
         path = display_path(spec, base)
+        started = time.monotonic()
         try:
-            checked = load(path, [])
+            checked = load_within(path, [], options, started)
             runs = []
             declared = {k for k, _ in checked.params} if sweep else set()
             for defines in settings(sweep, declared):
-                each = load(path, list(defines)) if defines else checked
+                each = load_within(path, defines, options, started) if defines else checked
                 runs += [(m, defines, each) for m in models_for(each)]
+        except LimitReached as limit:
+            stopped = unloaded(path, "-", f"{limit.reason} while planning the suite", started)
+            out.append(Outcome(path, "-", "-", INCONCLUSIVE, result=stopped))
+            continue
         except SpecError as err:
             out.append(Outcome(path, "-", "-", ERROR, error=str(err), bad_input=True))
             continue

@@ -154,7 +154,7 @@ class Effects:
             to = "invalid" if k < 0 else self.prog.frames[self.prog.tables[k]]
             desc = f"dir {self.prog.dirs[info['dir']].name} := {to}"
         elif "wid" in info:
-            addr = info.get("leaf", lay.pte_addr(info["space"], info["page"]))
+            addr = info["leaf"] if "leaf" in info else lay.pte_addr(info["space"], info["page"])
             where = lay.addr_name(addr)
             desc = f"PTE {where} := {pte_desc(self.prog.pte_values[info['wid']], self.prog)}"
         else:

@@ -35,6 +35,8 @@ def describe(fx: Effects, cmd: Command, pre: State, post: State) -> str | None:
         if fx.lay.model not in WEAK_MODELS and cmd.get("kind") != "isb":
             text = "store buffer is empty"
         return text + early
+    if a == "fill" and cmd.get("invalid"):  # riscv: an invalid entry may be cached
+        return fx._fill(cmd, pre, post) + " (an invalid entry: RISC-V may cache it)"
     if a == "fence" and cmd.get("pred") is not None:  # RISC-V (docs/riscv.md)
         if fx.lay.model not in WEAK_MODELS:
             return "no effect on this model"

@@ -43,10 +43,16 @@ def check_problem(
     elif kind == "lost-write":
         frame = prog.frames[pv.frame]
         state = pre[lay.contents[pv.frame]]
-        how = "zeroed" if state == 1 else f"copied to {prog.frames[state - 2]}"
+        n = len(prog.frames)
+        how = "zeroed" if state == 1 else f"copied to {prog.frames[(state - 2) % n]}"
         now = f"frame {frame} was {how}"
         verb = "wrote to" if "write" in access else "read"
         msg = f"{who}: `{access}` {verb} frame {frame} after it was {how}: the data is lost"
+        if state >= 2 + n and "write" not in access:  # a read that misses a write
+            dst = prog.frames[state - 2 - n]
+            now = f"frame {frame} was copied to {dst}, and {dst} was written since"
+            msg = (f"{who}: `{access}` read frame {frame} after its data moved to {dst} and "
+                   f"{dst} was written: the read missed that write")  # fmt: skip
     elif kind == "asid-reuse":
         s = cmd.get("space")
         te = lay.cores[cmd.core].te[(cmd.get("page"), lay.tag_of_space(s))]
@@ -71,6 +77,10 @@ def check_problem(
 def _freed_table(prog: Program, cmd: Command, info: dict[str, Any], who: str) -> Problem:
     """A walk read a slot of a freed table page (docs/page-tables.md)."""
     table = prog.frames[info["table"]]
+    if info["via"] == "software":  # `pte(T[i])`: a lockless read of the table page
+        msg = f"{who}: `{cmd.text}` read slot {info['slot']} of freed table {table}"
+        what = f"`{cmd.text}`"
+        return Problem("freed-table", who, msg, what, cmd.span, None, None, f"table {table} was freed")
     d = prog.dirs[info["dir"]].name
     how = "the cached pointer" if info["via"] == "cached" else "the dir in memory"
     page = prog.pages[cmd.get("page")]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from verifier.ir import program as P
 from verifier.ir.system import eval_op, evaluate
-from verifier.machine.context import Ctx
+from verifier.machine.context import Ctx, Rule
 from verifier.machine.layout import Layout
 
 State = tuple[int, ...]
@@ -53,6 +53,9 @@ class Values:
                 return eval_op(o, [self.value(c, a, s), self.value(c, b, s)])
             case P.LPte():
                 return evaluate(Ctx(self.prog, self.lay.model, self.lay).pte_field(c, e), s)
+            case P.LSlot() | P.LDir():
+                ctx = Ctx(self.prog, self.lay.model, self.lay)
+                return evaluate(ctx.expr(c, e, Rule([])), s)
         raise TypeError(e)
 
     def read(self, c: int, addr: int, s: State, reads_from: int | None, origin: bool = True) -> str:
@@ -93,6 +96,13 @@ class Values:
                     seen.add(x)
                     name = self.prog.pages[p] if isinstance(p, int) else self.reg_name(c, p)
                     out.append(f"pte({name}).{f} = {self.value(c, x, s)}")
+                case P.LSlot(table=k, slot=i, field=f):
+                    seen.add(x)
+                    table = self.prog.frames[self.prog.tables[k]]
+                    out.append(f"pte({table}[{i}]).{f} = {self.value(c, x, s)}")
+                case P.LDir(dir=d, field=f):
+                    seen.add(x)
+                    out.append(f"dir({self.prog.dirs[d].name}).{f} = {self.value(c, x, s)}")
 
         walk(e)
         return out

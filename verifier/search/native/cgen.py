@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from verifier.ir.system import (
     Command,
@@ -32,6 +33,8 @@ from verifier.ir.system import (
     Table,
     interval,
 )
+from verifier.search.native.canon_c import array as _array
+from verifier.search.native.canon_c import canon_source, pack_canon_source
 from verifier.search.por import Reduction, condition_source
 from verifier.search.symmetry import Block
 
@@ -99,12 +102,6 @@ class CGen:
         return [_array("int64_t", name, values) for values, name in self.tables.items()]
 
 
-def _array(ctype: str, name: str, values: Sequence[int]) -> str:
-    """A constant C array (one element at least: C has no empty arrays)."""
-    items = ", ".join(map(str, values)) or "0"
-    return f"static const {ctype} {name}[{max(len(values), 1)}] = {{{items}}};"
-
-
 def fits(system: System) -> str:
     """Why the System cannot run natively ("" when it can): a subexpression whose
     bounds leave 64-bit arithmetic, or a field outside 32 bits."""
@@ -133,7 +130,8 @@ def _command(g: CGen, cmd: Command, known: Expr | None) -> list[str]:
     """One command's part of `successors`: its guard (less ``known``, the pc test of
     the switch case it is in), its checks, its successor."""
     guard = [c for c in _conjuncts(cmd.guard) if c != known]
-    lines = [f"    if ({' && '.join(g.cond(c) for c in guard) or '1'}) {{"]
+    alt = "sym_on && " if dict(cmd.info).get("swap") else ""  # symmetry_loops.alternatives
+    lines = [f"    if ({alt}{' && '.join(g.cond(c) for c in guard) or '1'}) {{"]
     fatal = any(ch.fatal for ch in cmd.checks)
     if fatal:
         lines.append("        int d = 0;")
@@ -146,7 +144,12 @@ def _command(g: CGen, cmd: Command, known: Expr | None) -> list[str]:
         body += "    "
     lines.append(f"{body}int32_t *n = NEXT({cmd.id});")
     for f, e in cmd.updates:
-        lines.append(f"{body}n[{f}] = (int32_t)({g.value(e)});")
+        info = g.fields[f]
+        lo, hi = interval(e, g.fields)
+        if info.lo <= lo and hi <= info.hi:  # within the field's range: no check
+            lines.append(f"{body}n[{f}] = (int32_t)({g.value(e)});")
+        else:  # the range is checked here, so packing need not check it
+            lines.append(f"{body}n[{f}] = ranged({g.value(e)}, {info.lo}, {info.hi}, {f});")
     if fatal:
         lines.append("        }")
     lines.append("    }")
@@ -203,15 +206,20 @@ def packing(fields: Sequence[FieldInfo]) -> Packing:
 
 
 def _packing_source(fields: Sequence[FieldInfo], pk: Packing) -> list[str]:
-    lines = [
-        "static int pack(const int32_t *s, uint8_t *out) {",
+    """pack/unpack; pack trusts the ranges (checked where a value is computed, `ranged`,
+    and for the initial state by `in_range`)."""
+    lines = ["static int in_range(const int32_t *s) {"]
+    for i, f in enumerate(fields):
+        lines.append(f"    if (s[{i}] < {f.lo} || s[{i}] > {f.hi}) return {i + 1};")
+    lines += ["    return 0;", "}"]
+    lines += [
+        "static void pack(const int32_t *s, uint8_t *out) {",
         f"    uint64_t w[{pk.words}] = {{0}};",
     ]
     for i, (f, (word, shift, bits)) in enumerate(zip(fields, pk.places, strict=True)):
-        lines.append(f"    if (s[{i}] < {f.lo} || s[{i}] > {f.hi}) return {i + 1};")
         if bits:
             lines.append(f"    w[{word}] |= (uint64_t)(s[{i}] - ({f.lo})) << {shift};")
-    lines += ["    memcpy(out, w, W);", "    return 0;", "}"]
+    lines += ["    memcpy(out, w, W);", "}"]
     lines += [
         "static void unpack(const uint8_t *in, int32_t *s) {",
         f"    uint64_t w[{pk.words}] = {{0}};",
@@ -223,52 +231,6 @@ def _packing_source(fields: Sequence[FieldInfo], pk: Packing) -> list[str]:
             lines.append(f"    s[{i}] = (int32_t)((w[{word}] >> {shift}) & {mask}u) + ({f.lo});")
         else:
             lines.append(f"    s[{i}] = {f.lo};")
-    lines.append("}")
-    return lines
-
-
-def _canon_source(plans: Sequence[Sequence[Block]]) -> list[str]:
-    """`symmetry.canon`'s sort, over int fields: per family, each instance's key (its
-    block with kinds renamed, then its words), sorted, written back if the order
-    changed (each position renaming the kinds back)."""
-    lines = []
-    for f, blocks in enumerate(plans):
-        for k, b in enumerate(blocks):
-            if b.table is not None:
-                lines.append(_array("uint8_t", f"RN{f}_{k}", b.table))
-                lines.append(_array("uint8_t", f"BK{f}_{k}", b.inverse or b""))
-    lines.append("static void canon(int32_t *s) {")
-    if not plans:
-        lines.append("    (void)s;")
-    for f, blocks in enumerate(plans):
-        size = blocks[0].hi - blocks[0].lo
-        klen = size + len(blocks[0].words)
-        m = len(blocks)
-        lines.append("    {")
-        lines.append(f"        int32_t key[{m}][{klen}]; int ord[{m}];")
-        for k, b in enumerate(blocks):
-            ka, kb = b.kinds
-            lines.append(f"        for (int x = 0; x < {size}; x++) key[{k}][x] = s[{b.lo} + x];")
-            if b.table is not None:
-                lines.append(f"        for (int x = {ka - b.lo}; x < {kb - b.lo}; x++)")
-                lines.append(f"            key[{k}][x] = RN{f}_{k}[key[{k}][x]];")
-            for j, w in enumerate(b.words):
-                lines.append(f"        key[{k}][{size + j}] = s[{w}];")
-        lines.append(f"        int moved = sort_keys(&key[0][0], {m}, {klen}, ord);")
-        lines.append("        if (moved) {")
-        for k, b in enumerate(blocks):
-            ka, kb = b.kinds
-            lines.append(
-                f"            for (int x = 0; x < {size}; x++) s[{b.lo} + x] = key[ord[{k}]][x];"
-            )
-            if b.table is not None:
-                lines.append(
-                    f"            for (int x = {ka}; x < {kb}; x++) s[x] = BK{f}_{k}[s[x]];"
-                )
-            for j, w in enumerate(b.words):
-                lines.append(f"            s[{w}] = key[ord[{k}]][{size + j}];")
-        lines.append("        }")
-        lines.append("    }")
     lines.append("}")
     return lines
 
@@ -336,7 +298,11 @@ def kinds_of(system: System) -> list[str]:
 
 
 def source(
-    system: System, plans: Sequence[Sequence[Block]], red: Reduction | None, runtime: str
+    system: System,
+    plans: Sequence[Sequence[Block]],
+    red: Reduction | None,
+    runtime: str,
+    loops: Sequence[Any] = (),
 ) -> str:
     """The whole C program: the System's constants, the runtime's declarations, the
     System's functions, the runtime's search (``runtime``: `runtime.c`, split at its
@@ -378,7 +344,8 @@ def source(
     ]
     tail = [
         *_packing_source(system.fields, pk),
-        *_canon_source(plans),
+        *canon_source(plans, system.fields, loops),
+        *pack_canon_source(plans, system.fields, pk.places, pk.words, loops),
         *_por_source(system, red),
     ]
     head, marker, rest = runtime.partition("/* @@ generated @@ */")

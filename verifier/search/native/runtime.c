@@ -33,6 +33,14 @@ typedef struct Out {
     int hc[MAXHITS + 1], hh[MAXHITS + 1];
 } Out;
 
+static int range_error(int f);
+/* A computed value bound for field f: outside its declared range the program stops (the
+ * Python search runs instead); the ranges are checked here, so packing need not check. */
+static inline int32_t ranged(int64_t v, int64_t lo, int64_t hi, int f) {
+    if (v < lo || v > hi) range_error(f + 1);
+    return (int32_t)v;
+}
+
 static int64_t tdiv(int64_t a, int64_t b) { return b == 0 ? 0 : a / b; }
 static int64_t tmod(int64_t a, int64_t b) { return b == 0 ? 0 : a % b; }
 static int64_t tab(const int64_t *t, int64_t len, int64_t i) { return i >= 0 && i < len ? t[i] : 0; }
@@ -62,6 +70,8 @@ static int sort_keys(const int32_t *key, int m, int klen, int *ord) {
     }
     return moved;
 }
+
+static int sym_on;  /* symmetry reduction on (the arguments below); a loop's alternatives need it */
 
 /* @@ generated @@ */
 
@@ -117,6 +127,10 @@ static uint32_t *table; static size_t table_cap;    /* state number + 1; 0: empt
 static size_t nstates;
 static int sym_on, por_on, keep_edges;
 static int queued; /* the frontier's concrete states are kept apart from the keys */
+/* With symmetry and exact keys, a frontier state is kept as the permutation that took it
+ * to its canonical form (its key): PERM_BYTES bytes, not W (`uncanon` undoes it). */
+static int permq;
+static size_t QW = W; /* bytes of a queue entry */
 
 static uint64_t hash_bytes(const uint8_t *k, size_t len, uint64_t seed) {
     uint64_t h = seed, x;
@@ -216,14 +230,15 @@ static int grow_table(void) {
 /* add() with bitstate: a state whose bits are all set counts as visited (-3: its number
  * is not known); a new one is stored as its parent link and, until expanded, its
  * concrete form. */
+#define SEEN (-3)
 static long add_bits(const uint8_t *k, const uint8_t *c, long p, int v) {
-    if (bs_seen(k)) return -3;
+    if (bs_seen(k)) return SEEN;
     size_t n = nstates;
     if (n >= 0xFFFFFFF0u) { stop_reason = "states"; return -2; }
     if (!grow((void **)&via, &via_cap, n + 1, sizeof(VIA_T))) return -2;
-    if (!grow((void **)&queue, &queue_cap, (n + 1 - q_first) * W, 1)) return -2;
+    if (!grow((void **)&queue, &queue_cap, (n + 1 - q_first) * QW, 1)) return -2;
     bs_mark(k);
-    memcpy(queue + (n - q_first) * W, c, W);
+    memcpy(queue + (n - q_first) * QW, c, QW);
     if (p >= 0) kids[p]++;
     via[n] = (VIA_T)v;
     nstates = n + 1;
@@ -245,9 +260,9 @@ static long add(const uint8_t *k, const uint8_t *c, long p, int v) {
     if (n >= 0xFFFFFFF0u) { stop_reason = "states"; return -2; }
     if (!grow((void **)&keys, &keys_cap, (n + 1) * KW, 1)) return -2;
     if (!grow((void **)&via, &via_cap, n + 1, sizeof(VIA_T))) return -2;
-    if (queued && !grow((void **)&queue, &queue_cap, (n + 1 - q_first) * W, 1)) return -2;
+    if (queued && !grow((void **)&queue, &queue_cap, (n + 1 - q_first) * QW, 1)) return -2;
     memcpy(keys + n * KW, k, KW);
-    if (queued) memcpy(queue + (n - q_first) * W, c, W);
+    if (queued) memcpy(queue + (n - q_first) * QW, c, QW);
     if (p >= 0) kids[p]++;
     via[n] = (VIA_T)v;
     table[slot] = (uint32_t)(n + 1);
@@ -258,13 +273,19 @@ static long add(const uint8_t *k, const uint8_t *c, long p, int v) {
 
 /* The concrete state number i (not expanded yet when symmetry is on), unpacked. */
 static void concrete(size_t i, int32_t *s) {
+    if (permq) {
+        int32_t t[NF];
+        unpack(keys + i * W, t);
+        uncanon(t, queue + (i - q_first) * QW, s);
+        return;
+    }
     unpack(queued ? queue + (i - q_first) * W : keys + i * W, s);
 }
 
 /* Forget the concrete states before number i (expanded). */
 static void drop_expanded(size_t i) {
     if (!queued || i - q_first < (nstates - q_first) / 2 + 4096) return;
-    memmove(queue, queue + (i - q_first) * W, (nstates - i) * W);
+    memmove(queue, queue + (i - q_first) * QW, (nstates - i) * QW);
     q_first = i;
 }
 
@@ -288,11 +309,26 @@ static int await_code(int v, int pc) {
     return 0;
 }
 
+/* The graph hang analysis walks, once the search is over: each state's tree edges (to
+ * the states it added: not stored, the kids counts say which) and its stored edges. */
 static int build_offsets(void) {
+    uint32_t *all = NULL;
+    size_t all_cap = 0, n = 0, child = 1, e = 0;
     if (!grow((void **)&succ_off, &succ_off_cap, nstates + 1, sizeof(uint32_t))) return 0;
-    succ_off[0] = 0;
-    for (size_t i = 0; i < nstates; i++) succ_off[i + 1] = succ_off[i] + (i < nkids ? ecnt[i] : 0);
+    if (!grow((void **)&all, &all_cap, nsucc + nstates, sizeof(uint32_t))) return 0;
+    for (size_t i = 0; i < nstates; i++) {
+        succ_off[i] = (uint32_t)n;
+        size_t nk = i < nkids ? kids[i] : 0, ne = i < nkids ? ecnt[i] : 0;
+        for (size_t t = 0; t < nk; t++) all[n++] = (uint32_t)(child + t);
+        child += nk;
+        for (size_t t = 0; t < ne; t++) all[n++] = succ[e++];
+    }
+    succ_off[nstates] = (uint32_t)n;
+    release((void **)&succ, &succ_cap, sizeof(uint32_t));
     release((void **)&ecnt, &ecnt_cap, sizeof(KIDS_T));
+    succ = all;
+    succ_cap = all_cap;
+    nsucc = n;
     return 1;
 }
 
@@ -432,20 +468,14 @@ static int range_error(int f) {
     exit(4);
 }
 
-/* Pack the key (canonical form, or its hash) and the concrete state of s. */
-static void keyed(const int32_t *s, uint8_t *k, uint8_t *c) {
-    int bad;
+/* The key of s: its canonical form packed (or its hash, hash compaction or bitstate). */
+static void key_of(const int32_t *s, uint8_t *k, uint8_t *perm) {
     uint8_t full[W + 8];
     uint8_t *into = hc_on || bs_on ? full : k;
     if (sym_on) {
-        int32_t t[NF];
-        memcpy(t, s, sizeof t);
-        canon(t);
-        if ((bad = pack(t, into))) range_error(bad);
-        if ((bad = pack(s, c))) range_error(bad);
+        pack_canon(s, into, perm);
     } else {
-        if ((bad = pack(s, into))) range_error(bad);
-        memcpy(c, into, W);
+        pack(s, into);
     }
     if (hc_on || bs_on) {
         uint64_t h = hash_bytes(full, W, 0x51ED270B27A9F3C5ull);
@@ -495,7 +525,7 @@ static int32_t get_int(const uint8_t **p) {
 /* The ample subset (partial-order reduction) of o's entries in sel, with the cycle proviso
  * (an ample step must not lead to a state numbered <= i); returns its size. */
 static int ample(size_t i, const int32_t *s, const Out *o, int *sel) {
-    uint8_t k[W + 8], c[W + 8];
+    uint8_t k[W + 16];
     for (int cc = 0; cc < NCORES; cc++) {
         if (!por_ok(cc, s)) continue;
         int m = 0, mine[NCMD + 1];
@@ -505,7 +535,7 @@ static int ample(size_t i, const int32_t *s, const Out *o, int *sel) {
             for (int x = 0; x < m; x++) {
                 int e = mine[x];
                 if (!o->has[e]) return o->n;
-                keyed(o->st[e], k, c);
+                key_of(o->st[e], k, NULL);
                 long j = find(k);
                 if (j >= 0 && (size_t)j <= i) return o->n;
             }
@@ -518,7 +548,7 @@ static int ample(size_t i, const int32_t *s, const Out *o, int *sel) {
 
 static void expand(size_t i, Out *o, Buf *b) {
     int32_t s[NF];
-    uint8_t k[W + 8], c[W + 8];
+    uint8_t k[W + 16], c[W + 16];
     int sel[NCMD + 1];
     concrete(i, s);
     o->n = 0;
@@ -563,9 +593,16 @@ static void expand(size_t i, Out *o, Buf *b) {
         put_int(b, o->cid[e]);
         put_int(b, o->has[e] ? 1 + inner[x] : 0);
         if (!o->has[e]) continue;
-        keyed(o->st[e], k, c);
+        /* the table is only read while chunks expand: a state it has is passed on by
+         * number; a new one (to `add` in order) with its key and concrete form */
+        key_of(o->st[e], k, c);
+        long j = find(k);
+        if (bs_on && j >= 0) j = SEEN;
+        put(b, &j, sizeof j);
+        if (j != -1) continue;
         put(b, k, KW);
-        if (queued) put(b, c, W);
+        if (permq) put(b, c, QW);
+        else if (queued) { pack(o->st[e], c); put(b, c, W); }
     }
 }
 
@@ -597,12 +634,20 @@ static int merge(size_t i, const uint8_t **p) {
     for (int x = 0; x < nsel; x++) {
         int cid = get_int(p), has = get_int(p);
         if (!has) continue;
-        const uint8_t *k = *p, *c = k;
-        *p += KW;
-        if (queued) { c = *p; *p += W; }
-        long j = add(k, c, (long)i, cid);
-        if (j == -2) return 0;
-        if (keep_edges && j >= 0 && has == 2) {
+        long j;
+        memcpy(&j, *p, sizeof j);
+        *p += sizeof j;
+        int fresh = 0; /* a tree edge, to a state this one adds: not stored (see build_offsets) */
+        if (j == -1) {
+            const uint8_t *k = *p, *c = k;
+            size_t before = nstates;
+            *p += KW;
+            if (queued) { c = *p; *p += QW; }
+            j = add(k, c, (long)i, cid);
+            if (j == -2) return 0;
+            fresh = j >= 0 && (size_t)j == before;
+        }
+        if (keep_edges && j >= 0 && has == 2 && !fresh) {
             if (!grow((void **)&succ, &succ_cap, nsucc + 1, sizeof(uint32_t))) return 0;
             succ[nsucc++] = (uint32_t)j;
         }
@@ -630,7 +675,7 @@ static void *work(void *arg) {
  * expanded in chunks (in parallel when nthreads > 1: the table is only read meanwhile)
  * and merged in state order, so the numbering is that of a one-state-at-a-time search. */
 static const char *search(long max_states, int stop_first, const int *stop_when, int nwhen) {
-    static uint8_t k[W + 8], c[W + 8];
+    static uint8_t k[W + 16], c[W + 16];
     Work ws[64];
     int nt = nthreads < 1 ? 1 : nthreads > 64 ? 64 : nthreads;
     for (int x = 0; x < nt; x++) {
@@ -648,7 +693,10 @@ static const char *search(long max_states, int stop_first, const int *stop_when,
         mem_used += words * 8;
         if (mem_used > mem_peak) mem_peak = mem_used;
     } else if (!grow_table()) return stop_reason;
-    keyed(INIT, k, c);
+    int bad = in_range(INIT);
+    if (bad) range_error(bad);
+    key_of(INIT, k, c);
+    if (!permq) pack(INIT, c);
     if (add(k, c, -1, -1) < 0) return stop_reason;
     double next_look = now();
     size_t i = 0;
@@ -773,6 +821,8 @@ int main(int argc, char **argv) {
     if (hc_on) KW = 8;
     if (bs_on) KW = 16;
     queued = sym_on || hc_on || bs_on;
+    permq = sym_on && !hc_on && !bs_on && PERM_BYTES > 0;
+    if (permq) QW = PERM_BYTES;
     t_start = now();
     if (timeout >= 0) t_deadline = t_start + timeout;
     if (max_mb >= 0) mem_limit = (size_t)(max_mb * 1048576.0);

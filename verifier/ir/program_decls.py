@@ -1,0 +1,58 @@
+"""The Program's declarations: shared words, address spaces, PTE values, upper-level
+entries and handlers (``program.py`` re-exports them: every class is ``P.X``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from verifier.lang.span import Span
+
+
+@dataclass(frozen=True)
+class Word:
+    name: str
+    lo: int
+    hi: int
+    init: int
+    owner: str | None = None  # the core a family variable's word belongs to (`seen[cpu[1]]`)
+
+
+@dataclass(frozen=True)
+class Space:
+    name: str
+    asid: int
+    entries: tuple[int, ...]  # per page: the wid of its initial PTE value
+
+
+@dataclass(frozen=True)
+class PteValue:
+    """A PTE value a write or declaration stores (``frame`` -1: invalid)."""
+
+    frame: int
+    perms: int  # bit 1 r, 2 w, 4 x
+    global_: bool
+    text: str
+    span: Span | None
+    kept: tuple[int, int] = (-1, 0)  # frame, perms an invalid entry keeps (`invalid A rw`)
+
+    @property
+    def key(self) -> tuple[int, int, bool, tuple[int, int]]:  # whole-value comparisons
+        return (self.frame, self.perms, self.global_, self.kept)
+
+
+@dataclass(frozen=True)
+class Dir:
+    """An upper-level entry: its space and initial table (an index into Program.tables;
+    -1: invalid)."""
+
+    name: str
+    space: int
+    init: int
+
+
+@dataclass(frozen=True)
+class Handler:
+    name: str
+    params: tuple[str, ...]
+    param_kinds: tuple[str, ...]
+    span: Span
