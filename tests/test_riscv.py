@@ -3,6 +3,7 @@ is one rule, with the verdict RVWMO / the privileged spec gives in its `expect`.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,12 @@ from verifier.lang.diagnostics import SpecError
 from verifier.lang.frontend import load, load_text
 from verifier.lang.printer import format_spec
 from verifier.repair.search import repair
-from verifier.run.model import meets
+from verifier.run.budget import Budget
+from verifier.run.model import Model, meets
+from verifier.search.explicit import explore
+from verifier.search.native import available, explore_native
+from verifier.search.por import reduction
+from verifier.search.symmetry import canon
 
 RISCV = sorted((Path(__file__).parent / "riscv").glob("*.tlb"))
 
@@ -110,3 +116,32 @@ def test_repair_under_riscv_adds_the_local_fence() -> None:
     assert out.fixes and "sfence.vma V" in out.fixes[0].edits[0].text
     again = load_text(out.fixes[0].text, "fixed.tlb", [])
     assert {check_spec(again, m).verdict for m in models} == {"safe"}
+
+
+SLOW = pytest.mark.slow  # a C compile each
+NATIVE = [
+    "specs/riscv/vmap_no_flush_cache_vmap.tlb",
+    "specs/riscv/freed_table_range_flush.tlb",
+    pytest.param("specs/riscv/freed_table_flush_mm.tlb", marks=SLOW),
+    pytest.param("tests/riscv/sb_fence_tso.tlb", marks=SLOW),
+    pytest.param("tests/riscv/sfence_asid_keeps_global.tlb", marks=SLOW),
+]
+
+
+@pytest.mark.skipif(not available(), reason="no C compiler")
+@pytest.mark.parametrize("name", NATIVE)
+def test_native_search_is_the_python_search(name: str) -> None:
+    """Same states, transitions, finds and paths under `riscv`, with and without POR."""
+    os.environ.setdefault("TLBCHECK_NATIVE_OPT", "-O0")
+    m = Model.of(load(str(Path(__file__).parent.parent / name), {}), "riscv")
+    red = reduction(m.system)
+    for por in (False, True):
+        ample = red.ample if por and red.sites else None
+        py = explore(m.system, budget=Budget(300_000), ample=ample)
+        sym = canon(m.system, m.program)
+        nat = explore_native(m.system, budget=Budget(300_000), canon=sym, reduction=red,
+                             symmetry=False, por=por)  # fmt: skip
+        assert (nat.complete, len(nat.states), nat.transitions, nat.found) == (
+            py.complete, len(py.states), py.transitions, py.found)  # fmt: skip
+        for f in py.found.values():
+            assert nat.path(f.state) == py.path(f.state)

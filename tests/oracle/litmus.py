@@ -202,6 +202,10 @@ class LitmusRules:
                 return mem.get(("f", f, ""), 0)
             case F.FPte(value=v):
                 return lit(v)
+            case F.FPteMem(page=page):  # the entry in memory, in the one space of a test
+                addr = ("p", self.c.spaces[0].name, page)  # type: ignore[attr-defined]
+                pte, wid = mem[addr]
+                return ("pte", pte, mem.get(("kept", addr, wid)))
         return t.value
 
 

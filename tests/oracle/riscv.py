@@ -8,8 +8,8 @@ before only leaves a release marker, the others do nothing; `sfence.vma` waits f
 empty buffer and drops the entries it names.  Under `arm`/`riscv` the ordering is read
 *pairwise* (not as an instruction that must itself be performed): a later access waits
 for an earlier pending access when some fence between them orders the pair, `sfence.vma`
-waits for every earlier pending store, and a pending `sfence.vma` holds later
-translation reads back.  `RiscvMachine` is the `arm` machine with invalid entries
+waits for every earlier pending store, and a pending `sfence.vma` holds later stores and
+later translation reads back.  `RiscvMachine` is the `arm` machine with invalid entries
 cached by the walker and no break-before-make.  Readings:
   V1  As for `arm` (reading A1): no handlers under `riscv`.
 """
@@ -94,9 +94,12 @@ class RvArm(RvStatements, ArmMachine):
         code = self.code[i]
         a, b = code[j].node, code[k].node
         ea = self.effects(a)
+        eb = self.effects(b)
         if isinstance(b, ast.Sfence):
             return bool(ea["writes"])
-        ka, kb = _kinds(ea), _kinds(self.effects(b))
+        if isinstance(a, ast.Sfence):
+            return bool(eb["writes"])
+        ka, kb = _kinds(ea), _kinds(eb)
         for f in range(j + 1, k):
             node = code[f].node
             if isinstance(node, ast.RvFence) and any(

@@ -27,6 +27,13 @@ class PData:
 
 
 @dataclass(frozen=True)
+class PPte:
+    """The PTE of page ``page`` (default space) in memory, as its value's number."""
+
+    page: int
+
+
+@dataclass(frozen=True)
 class PFault:
     """Core ``core`` stopped at a fault of the instruction at one of ``pcs``; of type
     ``ftype`` (1 translation, 2 permission; 0 any)."""

@@ -55,6 +55,8 @@ def _term(prog: P.Program, t: L.FReg | L.FData | L.FNum) -> F.PReg | F.PData | L
             return F.PReg(c, regs.index(r) if r in regs else None)
         case L.FData(frame=f):
             return F.PData(prog.frames.index(f))
+        case L.FPteMem(page=page):
+            return F.PPte(prog.pages.index(page))
         case L.FPte(value=v):
             key = _pte_key(prog, v)
             return L.FNum(prog.pte_keys.index(key) + 1 if key in prog.pte_keys else -1)
@@ -65,8 +67,10 @@ def _pte_key(prog: P.Program, v: ast.Mapping | ast.Invalid) -> tuple[object, ...
     """The key (`PteValue.key`) of a PTE value written in the condition."""
     if isinstance(v, ast.Invalid):
         kept = _pte_key(prog, v.kept) if v.kept is not None else (-1, 0)
-        return (-1, 0, False, kept[:2])
-    return (prog.frames.index(v.frame), perm_bits(v.perms), v.global_, (-1, 0))
+        flags = (not v.kept.old, v.kept.dbm) if v.kept is not None else (True, False)
+        return (-1, 0, False, kept[:2], *flags)
+    frame, perms = prog.frames.index(v.frame), perm_bits(v.perms)
+    return (frame, perms, v.global_, (-1, 0), not v.old, v.dbm)  # PteValue.key
 
 
 def _prop(prog: P.Program, p: L.FProp) -> F.PProp:

@@ -7,7 +7,20 @@ fault of the instruction labelled L0 (never, when that instruction does not acce
 from __future__ import annotations
 
 from verifier.lang import litmus_ast as L
-from verifier.lang.final import FAnd, FBool, FCmp, FData, FFault, FNot, FNum, FOr, FProp, FPte, FReg
+from verifier.lang.final import (
+    FAnd,
+    FBool,
+    FCmp,
+    FData,
+    FFault,
+    FNot,
+    FNum,
+    FOr,
+    FProp,
+    FPte,
+    FPteMem,
+    FReg,
+)
 from verifier.lang.litmus_instr import Symbols, ThreadOut, check_desc, pte_of
 from verifier.lang.span import Span
 
@@ -37,7 +50,11 @@ def lower_condition(
 def _eq(p: L.Eq, syms: Symbols, threads: dict[int, ThreadOut], err: type[Exception]) -> FProp:
     loc = p.loc
     if isinstance(loc, L.Mem) and loc.kind == "pte":
-        raise err(loc.span, "a condition on a page-table entry is outside the litmus subset")
+        if not isinstance(p.value, L.Desc):
+            raise err(loc.span, "a page-table entry is compared with a descriptor (oa:...)")
+        check_desc(p.value, syms, err)
+        value = pte_of(p.value, syms.page(loc.name), syms)
+        return FCmp("!=" if p.negated else "==", FPteMem(loc.name), FPte(value))
     if isinstance(loc, L.Reg) and isinstance(p.value, L.Desc):
         return _desc_eq(p, loc, p.value, syms, threads, err)
     if not isinstance(p.value, L.Int):
@@ -115,7 +132,7 @@ def _of_type(
     want = "MMU:" + p.ftype.split(":")[-1] if p.ftype else ""
     out = []
     for a in chosen:
-        types = syms.fault_types(a[1], a[2])
+        types = syms.fault_types(a[1], a[2], p.proc)
         if want not in types:
             continue
         if len(types) > 1:

@@ -47,6 +47,7 @@ class ArmCore:
     mark: dict[tuple[int, int], int] = field(default_factory=dict)
     fault: int | None = None
     ftype: int | None = None  # the fault's type: 1 translation, 2 permission (`.litmus`)
+    hu: dict[int, tuple[int, int]] = field(default_factory=dict)  # pending walker update
 
     def groups(self) -> list[tuple[int, ...]]:
         out: list[tuple[int, ...]] = [(f,) for _, f in sorted(self.done.items())]
@@ -55,6 +56,7 @@ class ArmCore:
             out.append((self.tr[pc], self.ts[pc], self.tv[pc], *marks))
         if self.fault is not None:
             out.append((self.fault,) if self.ftype is None else (self.fault, self.ftype))
+        out += [self.hu[pc] for pc in sorted(self.hu)]
         return out
 
 
@@ -81,6 +83,7 @@ def add_arm_fields(lay: Layout) -> None:
     win = Window(prog)
     nwid = len(prog.pte_values)
     issuers = broadcasters(prog)
+    flags = any(not v.af or v.dbm for v in prog.pte_values)  # docs/arm64.md section 7
     for c, core in enumerate(prog.cores):
         a = ArmCore()
         n = core.name
@@ -95,6 +98,9 @@ def add_arm_fields(lay: Layout) -> None:
                 for i in issuers:
                     if i != c:
                         a.mark[(pc, i)] = lay.add(f"{n}.tr@{pc}.mark.{prog.cores[i].name}", 0, 1, 0)
+                if flags and prog.ad_cores and prog.ad_cores[c] != "none" and lay.model == "arm":
+                    value = lay.add(f"{n}.hu@{pc}.pte", 0, nwid * 4 + 4, 0)  # read value + 1
+                    a.hu[pc] = (value, lay.add(f"{n}.hu@{pc}.addr", 0, len(lay.last), 0))
         if win.fatal(c):
             a.fault = lay.add(f"{n}.fault", 0, len(core.code), 0)
             if prog.final is not None and prog.final.typed:
@@ -102,7 +108,8 @@ def add_arm_fields(lay: Layout) -> None:
         lay.arm.append(a)
     for s, v in sorted(remapped(prog) if lay.model == "arm" else ()):  # no bbm under riscv
         wid = prog.spaces[s].entries[v]
-        last = wid + 1 if prog.pte_values[wid].frame >= 0 else 0
+        first = prog.pte_values[wid]
+        last = wid + 1 if first.frame >= 0 and first.af else 0  # `old`: never cached
         name = lay.addr_name(lay.pte_addr(s, v))
         lay.arm.bbm[(s, v)] = (
             lay.add(f"bbm.{name}.last_valid", 0, nwid, last),

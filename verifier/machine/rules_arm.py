@@ -21,7 +21,7 @@ from verifier.ir import program as P
 from verifier.ir.system import FALSE, TRUE, Check, Expr, Field, conj, disj, eq, ite, ne, op
 from verifier.lang.checked import WEAK_MODELS
 from verifier.machine import rules_walk
-from verifier.machine.context import Ctx, Rule, Site
+from verifier.machine.context import Ctx, Rule, Site, cacheable
 from verifier.machine.layout import C, pte_wid
 from verifier.machine.layout_arm import ArmCore
 from verifier.machine.window import Effects, Window
@@ -224,6 +224,8 @@ def barrier(site: Site, ins: P.IBarrier) -> None:
             r.guard.append(ctx.lay.buffer_empty(c))
     elif ins.kind == "dsb" and ins.which == "full":
         r.guard += [eq(Field(f), 0) for f in marks_of(ctx, c)]
+        # and for the walker's pending updates of earlier accesses (docs/arm64.md 7)
+        r.guard += [eq(Field(v), 0) for i, (v, _) in arm(ctx, c).hu.items() if i < site.pc]
     site.emit(r, "fence")
 
 
@@ -288,7 +290,7 @@ def bbm_store(ctx: Ctx, r: Rule, s: int, v: int, wid: int) -> None:
     last, cleared = fields
     pv = ctx.prog.pte_values[wid]
     r.upd.set(cleared, 0)
-    if pv.frame < 0:
+    if pv.frame < 0 or not pv.af:  # invalid or access flag clear: never cached, a break
         return
     lay = ctx.lay
     prev = ite(eq(Field(last), 0), C(0), op("sub", Field(last), C(1)))
@@ -306,7 +308,7 @@ def bbm_cleared(ctx: Ctx, r: Rule, tag: int | None, v: int | None) -> None:
     lay = ctx.lay
     for (s, page), (_, cleared) in sorted(lay.arm.bbm.items()):
         if (v is None or page == v) and (tag is None or lay.tag_of_space(s) == tag):
-            invalid = op("not", lay.valid(pte_wid(Field(lay.mem[lay.pte_addr(s, page)]))))
+            invalid = op("not", cacheable(ctx, pte_wid(Field(lay.mem[lay.pte_addr(s, page)]))))
             r.upd.set(cleared, ite(invalid, C(1), Field(cleared)))
 
 

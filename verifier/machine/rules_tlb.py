@@ -10,7 +10,7 @@ from __future__ import annotations
 from verifier.ir import program as P
 from verifier.ir.system import TRUE, Check, Expr, Field, conj, eq, ite, ne, op
 from verifier.machine import rules_ad, rules_walk
-from verifier.machine.context import Ctx, Rule, Site
+from verifier.machine.context import Ctx, Rule, Site, cacheable
 from verifier.machine.layout import C, pte_wid
 from verifier.machine.rules_arm import data
 from verifier.machine.rules_race import asid_reuse, races
@@ -121,7 +121,7 @@ def access_page(
         r = site.rule(page=v, space=s, slot=cf.te[(v, t)], how="hit", bit=bit)
         r.guard += [*guards, ne(te_t, 0)]
         races(ctx, r, v, bit, Field(cf.tw[(v, t)]), te_t, cf.tw[(v, t)])
-        asid_reuse(ctx, r, c, v, s, bit)
+        asid_reuse(ctx, r, s, bit, Field(cf.tw[(v, t)]), te_t, cf.tw[(v, t)])
         moves(r, Field(cf.tw[(v, t)]))
         return r
 
@@ -166,7 +166,7 @@ def fills(ctx: Ctx, c: int) -> None:
                         eq(Field(cf.space), s) if len(ctx.prog.spaces) > 1 else TRUE,
                         eq(Field(cf.te[(v, g)]), 0),
                         eq(Field(cf.te[(v, t)]), 0),
-                        lay.valid(pte_wid(mem)),
+                        cacheable(ctx, pte_wid(mem)),
                         eq(lay.is_global(pte_wid(mem)), glob),
                     ]
                 )

@@ -227,6 +227,8 @@ class Window:
                 return True
             case P.IRvFence(succ=succ):  # docs/riscv.md §2
                 return bool((ei.reads and "r" in succ) or (ei.writes and "w" in succ))
+            case P.ISfence():  # a later store (an acknowledgement) waits for the fence
+                return bool(ei.writes)
             case P.IFence(kind="full") | P.IFence(kind="acquire") | P.IAtomic():
                 return mem
             case P.IFence(kind="release"):

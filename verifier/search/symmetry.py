@@ -20,7 +20,9 @@ one core's position along the edges of the explored graph, and an edge between
 two orbit representatives may rename the family's cores.
 
 A core looping over the family (`for c in cpu[*]`) names each instance in turn:
-`symmetry_loops.py` explores that loop in any order and keeps the family reduced."""
+`symmetry_loops.py` explores that loop in any order and keeps the family reduced.
+
+Weak models: `symmetry_arm.py` (under `arm`, each instance's own fields go with it)."""
 
 from __future__ import annotations
 
@@ -31,9 +33,9 @@ from itertools import pairwise
 
 from verifier.ir import program as P
 from verifier.ir.system import Command, System
-from verifier.lang.checked import WEAK_MODELS
 from verifier.machine.layout import Layout
 from verifier.search import symmetry_loops as L
+from verifier.search.symmetry_arm import arm_fields, weak_exclusions
 
 CanonFn = Callable[[bytes], bytes]
 
@@ -269,9 +271,9 @@ class Block:
     """One instance of a reduced family in the state vector: its fields ``lo:hi``, the
     range ``kinds`` of them holding store-buffer kind codes, renamed by ``table`` (a
     `bytes.translate` table; None when it renames nothing) to those of instance 0, and
-    the state fields of the words it owns.  Its sort key is the block, renamed, then
-    those words; `canon` sorts the family's keys and writes them back in order, each
-    position renaming its kinds back with ``inverse`` of its own table."""
+    the fields of the words it owns (`arm`: its own fields too).  Its sort key is the
+    block, renamed, then those words; `canon` sorts the family's keys and writes them
+    back in order, each position renaming its kinds back with ``inverse`` of its table."""
 
     lo: int
     hi: int
@@ -291,8 +293,9 @@ def plan(lay: Layout, fam: Family) -> tuple[Block, ...]:
         plain = tables[k] == bytes(range(256)) or ka == kb
         table = None if plain else tables[k]
         inverse = None if table is None else _inverse(table)
-        out.append(Block(lo, hi, (ka, kb), table, inverse, tuple(lay.mem[a] for a in fam.words[k])))
-    assert len({b.hi - b.lo for b in out}) == 1
+        words = tuple(lay.mem[a] for a in fam.words[k]) + arm_fields(lay, c)
+        out.append(Block(lo, hi, (ka, kb), table, inverse, words))
+    assert len({b.hi - b.lo for b in out}) == 1 and len({len(b.words) for b in out}) == 1
     return tuple(out)
 
 
@@ -318,8 +321,8 @@ def _family_source(
         lines.append("    o = sorted(k)")
     else:
         ns[f"_L{f}"] = loop
-        lines.append(f"    st = _L{f}.start(s, {len(blocks)})")
-        lines.append("    o = k[:st] + sorted(k[st:])")
+        lines.append(f"    a, b = _L{f}.ranges(s, {len(blocks)})")
+        lines.append("    o = sorted(k[:a]) + k[a:b] + sorted(k[b:])")
     lines.append("    if o != k:")
     plain = all(b.table is None for b in blocks)
     adjacent = all(a.hi == b.lo for a, b in pairwise(blocks))
@@ -349,9 +352,7 @@ def canon(system: System, prog: P.Program) -> Canon:
     if not all(f.lo >= 0 and f.hi <= 255 for f in system.fields):
         why = "a state field does not fit in a byte"
         fams = [replace(f, reduced=False, why=f.why or why) for f in fams]
-    if system.model in WEAK_MODELS:
-        why = f"the {system.model} model keeps per-instruction fields outside the core's block"
-        fams = [replace(f, reduced=False, why=f.why or why) for f in fams]
+    fams = weak_exclusions(system.model, prog, fams)
     lay: Layout = system.meta["layout"]
     while True:
         todo = [f for f in fams if f.reduced]

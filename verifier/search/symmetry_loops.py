@@ -47,14 +47,20 @@ class LoopPlan:
     first: bytes  # 256 entries
     kinds: tuple[int, int]
     codes: bytes  # 256 entries of 0/1
+    prefix: bool  # one loop: the visited members may be sorted among themselves too
 
-    def start(self, s: Sequence[int], n: int) -> int:
-        """The first unpinned position in state ``s`` (``n`` members)."""
+    def ranges(self, s: Sequence[int], n: int) -> tuple[int, int]:
+        """(a, b): in state ``s`` (``n`` members) positions 0..a-1 are sorted among
+        themselves, b.. too, a..b-1 stay.  In iteration k, b = k+1 (the members not
+        visited yet) and a = k (those visited, unless the looping core's buffer holds
+        an IPI or store of an iteration, which names its member; or later loops follow
+        their order) else 0; after the loops, everything unless that buffer does."""
         st = self.first[s[self.pc]]
-        if st != AFTER:
-            return st
         ka, kb = self.kinds
-        return n if any(self.codes[s[x]] for x in range(ka, kb)) else 0
+        clean = not any(self.codes[s[x]] for x in range(ka, kb))
+        if st == AFTER:
+            return (0, 0) if clean else (0, n)
+        return (st - 1, st) if self.prefix and clean and st > 0 else (0, st)
 
 
 def find_loop(
@@ -183,7 +189,7 @@ def loop_plan(lay: Layout, prog: P.Program, x: int, lps: Sequence[P.ForLoop]) ->
         if (x, pc) in lay.ipi_codes:
             codes[lay.ipi_codes[(x, pc)]] = 1
     kinds = (min(cf.sba), max(cf.sba) + 1) if cf.sba and lay.buffered(x) else (0, 0)
-    return LoopPlan(cf.pc, bytes(first), kinds, bytes(codes))
+    return LoopPlan(cf.pc, bytes(first), kinds, bytes(codes), len(lps) == 1)
 
 
 # ---------------------------------------------------------------- alternatives

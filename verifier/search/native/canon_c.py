@@ -22,17 +22,18 @@ from verifier.search.symmetry import Block
 from verifier.search.symmetry_loops import AFTER, LoopPlan
 
 
-def c_start(f: int, lp: LoopPlan, m: int, st: str) -> list[str]:
-    """C lines declaring ``st``: `LoopPlan.start` of the state ``s`` (``m`` members), for
-    the native search's canonical form of family ``f``."""
+def c_start(f: int, lp: LoopPlan, m: int, st: str, pre: str) -> list[str]:
+    """C lines declaring ``pre`` and ``st``: `LoopPlan.ranges` of the state ``s`` (``m``
+    members), for the native search's canonical form of family ``f``."""
     ka, kb = lp.kinds
     first, codes = (", ".join(map(str, t)) for t in (lp.first, lp.codes))
     return [
         f"        static const uint8_t LF{f}[256] = {{{first}}};",
         f"        static const uint8_t LC{f}[256] = {{{codes}}};",
-        f"        int {st} = LF{f}[s[{lp.pc}]];",
-        f"        if ({st} == {AFTER}) {{ {st} = 0; for (int x = {ka}; x < {kb}; x++)",
-        f"            if (LC{f}[s[x]]) {st} = {m}; }}",
+        f"        int {st} = LF{f}[s[{lp.pc}]], {pre} = 0, cl{f} = 1;",
+        f"        for (int x = {ka}; x < {kb}; x++) if (LC{f}[s[x]]) cl{f} = 0;",
+        f"        if ({st} == {AFTER}) {st} = cl{f} ? 0 : {m};",
+        f"        else if ({int(lp.prefix)} && cl{f} && {st} > 0) {pre} = {st} - 1;",
     ]
 
 
@@ -145,10 +146,10 @@ def _sort(
     kt = "uint64_t" if sum(bits) <= 64 else "unsigned __int128"
     m = len(blocks)
     lines = [f"        {kt} {key}[{m}]; int {ord_}[{m}], {moved} = 0;"]
-    st = "0"
+    pre, st = "0", "0"
     if lp is not None:
-        st = f"st{f}"
-        lines += c_start(f, lp, m, st)
+        pre, st = f"pre{f}", f"st{f}"
+        lines += c_start(f, lp, m, st, pre)
     for k, b in enumerate(blocks):
         parts, shift = [], sum(bits)
         for (fld, renamed), (lo, _), nb in zip(_positions(b), ranges, bits, strict=True):
@@ -158,15 +159,16 @@ def _sort(
             v = f"RN{f}_{k}[s[{fld}]]" if renamed else f"s[{fld}]"
             parts.append(f"(({kt})({v} - ({lo})) << {shift})")
         lines.append(f"        {key}[{k}] = {' | '.join(parts) or '0'};")
-    lines += [
-        f"        for (int a = 0; a < {m}; a++) {ord_}[a] = a;",
-        f"        for (int a = {st} + 1; a < {m}; a++) {{",
-        f"            int x = {ord_}[a], b = a; {kt} kx = {key}[x];",
-        f"            while (b > {st} && {key}[{ord_}[b - 1]] > kx)",
-        f"                {{ {ord_}[b] = {ord_}[b - 1]; b--; {moved} = 1; }}",
-        f"            {ord_}[b] = x;",
-        "        }",
-    ]
+    lines.append(f"        for (int a = 0; a < {m}; a++) {ord_}[a] = a;")
+    for lo, hi in ((st, str(m)), ("0", pre))[: 1 + (lp is not None)]:  # each sorted range
+        lines += [
+            f"        for (int a = {lo} + 1; a < {hi}; a++) {{",
+            f"            int x = {ord_}[a], b = a; {kt} kx = {key}[x];",
+            f"            while (b > {lo} && {key}[{ord_}[b - 1]] > kx)",
+            f"                {{ {ord_}[b] = {ord_}[b - 1]; b--; {moved} = 1; }}",
+            f"            {ord_}[b] = x;",
+            "        }",
+        ]
     return lines
 
 
@@ -210,12 +212,13 @@ def _array_family(f: int, blocks: Sequence[Block], lp: LoopPlan | None) -> list[
     if lp is None:
         lines.append(f"        int moved = sort_keys(&key[0][0], {m}, {klen}, ord);")
     else:
-        lines += c_start(f, lp, m, "st")
+        lines += c_start(f, lp, m, "st", "pre")
         lines.append("        for (int x = 0; x < st; x++) ord[x] = x;")
         lines.append(
             f"        int moved = st < {m} ? sort_keys(key[st], {m} - st, {klen}, ord + st) : 0;"
         )
         lines.append(f"        for (int x = st; x < {m}; x++) ord[x] += st;")
+        lines.append("        if (pre > 1) moved |= sort_keys(key[0], pre, " + f"{klen}, ord);")
     lines.append("        if (moved) {")
     lines.append("            if (s != t) { memcpy(t, s, sizeof(int32_t) * NF); s = t; }")
     for k, b in enumerate(blocks):
