@@ -81,7 +81,7 @@ class GenArm:
         comparisons with literals."""
         if not self.whole:
             return []
-        reg, v = self.pick(*self.regs), self.vr
+        reg, v = "q", self.vr  # a register only for PTE values (the checker keeps them apart)
         lit = v.choice(("(A rw)", "(C r)", "(invalid)", "(invalid A rw)", "(invalid C r)"))
         return [
             f"{reg} := pte({p})",

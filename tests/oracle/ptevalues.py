@@ -10,7 +10,8 @@ keeps ``(pte, wid)`` as before; what an invalid value keeps is noted beside it, 
 ``("kept", address, wid)`` (declarations have wid 0, each write a fresh one).
 
 Readings:
-  P1  A register holding a number where a PTE value is stored is a `range` problem.
+  P1  A register holding no PTE value where one is stored (never loaded) is a `range`
+      problem (the checker rejects every other mix of numbers and PTE values).
   P2  The frames a page may map (which accesses may alias) are the frames of every
       mapping the spec writes anywhere (declarations, `pte` statements, literals) when
       some `pte V := r` stores a register.
