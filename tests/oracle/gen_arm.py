@@ -123,6 +123,9 @@ class GenArm:
             out.insert(k, f"if r == 1 {{ {self.stmt('V')} }}")
         if r.random() < 0.3:
             out.append(f"assert {self.pick('r', 's')} != {r.randint(0, 2)}")
+        if self.spaces:  # a read before and after a switch: where asid-reuse shows
+            k = r.randint(0, len(out))
+            out[k:k] = ["read V", "switch Q", "read V"]
         return out
 
     def spec(self, family: bool = False) -> str:
