@@ -57,8 +57,9 @@ def test_spaces_handler_parameters_params_models_options_and_kinds() -> None:
     assert "unknown page 'pag1'; did you mean 'page1'?" in _error(param)
     ok = BASE.replace("STMT", "skip")
     assert "declares no param 'NX'; did you mean 'N'?" in _error(ok, ("NX=3",))
-    assert "unknown model 'psoo' (expected sc, tso, pso, arm, riscv); did you mean 'pso'?" in _error(
-        "model psoo\n" + ok
+    assert (
+        "unknown model 'psoo' (expected sc, tso, pso, arm, riscv); did you mean 'pso'?"
+        in _error("model psoo\n" + ok)
     )
     assert "did you mean 'tso'?" in _error(ok + "expect safe under tsoo\n")
     assert "did you mean 'walker'?" in _error("option walkr = on-miss\n" + ok)

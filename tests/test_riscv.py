@@ -3,16 +3,23 @@ is one rule, with the verdict RVWMO / the privileged spec gives in its `expect`.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from engine_util import kinds
 
-from verifier.api import check_spec
+from verifier.api import check_spec, expected_models
 from verifier.lang.diagnostics import SpecError
 from verifier.lang.frontend import load, load_text
 from verifier.lang.printer import format_spec
-from verifier.run.model import meets
+from verifier.repair.search import repair
+from verifier.run.budget import Budget
+from verifier.run.model import Model, meets
+from verifier.search.explicit import explore
+from verifier.search.native import available, explore_native
+from verifier.search.por import reduction
+from verifier.search.symmetry import canon
 
 RISCV = sorted((Path(__file__).parent / "riscv").glob("*.tlb"))
 
@@ -96,3 +103,95 @@ def test_printer_round_trip_and_errors() -> None:
     with pytest.raises(SpecError) as e:
         load_text("frame A\npage V -> A rw\ncore p { fence rx, w }\n", "t.tlb", [])
     assert (e.value.diagnostics[0].span.line, e.value.diagnostics[0].span.col) == (3, 17)
+
+
+def test_repair_under_riscv_adds_the_local_fence() -> None:
+    """The vmalloc race (7e3811521dc3) is fixed by one `sfence.vma V` on the reader before
+    its first use; the fix re-checks safe under every model the spec names."""
+    checked = load(
+        str(Path(__file__).parent.parent / "specs/riscv/vmap_no_flush_cache_vmap.tlb"), {}
+    )
+    models = expected_models(checked)
+    out = repair(checked, models, max_edits=1, fixes_wanted=1, kinds={"add-flush", "fence"})
+    assert out.fixes and "sfence.vma V" in out.fixes[0].edits[0].text
+    again = load_text(out.fixes[0].text, "fixed.tlb", [])
+    assert {check_spec(again, m).verdict for m in models} == {"safe"}
+
+
+SLOW = pytest.mark.slow  # a C compile each
+NATIVE = [
+    "specs/riscv/vmap_no_flush_cache_vmap.tlb",
+    "specs/riscv/freed_table_range_flush.tlb",
+    pytest.param("specs/riscv/freed_table_flush_mm.tlb", marks=SLOW),
+    pytest.param("tests/riscv/sb_fence_tso.tlb", marks=SLOW),
+    pytest.param("tests/riscv/sfence_asid_keeps_global.tlb", marks=SLOW),
+]
+
+
+@pytest.mark.skipif(not available(), reason="no C compiler")
+@pytest.mark.parametrize("name", NATIVE)
+def test_native_search_is_the_python_search(name: str) -> None:
+    """Same states, transitions, finds and paths under `riscv`, with and without POR."""
+    os.environ.setdefault("TLBCHECK_NATIVE_OPT", "-O0")
+    m = Model.of(load(str(Path(__file__).parent.parent / name), {}), "riscv")
+    red = reduction(m.system)
+    for por in (False, True):
+        ample = red.ample if por and red.sites else None
+        py = explore(m.system, budget=Budget(300_000), ample=ample)
+        sym = canon(m.system, m.program)
+        nat = explore_native(m.system, budget=Budget(300_000), canon=sym, reduction=red,
+                             symmetry=False, por=por)  # fmt: skip
+        assert (nat.complete, len(nat.states), nat.transitions, nat.found) == (
+            py.complete, len(py.states), py.transitions, py.found)  # fmt: skip
+        for f in py.found.values():
+            assert nat.path(f.state) == py.path(f.state)
+
+
+FAMILY = """
+model riscv
+param N = 2
+frame A, B
+page V -> A rw
+var done = 0
+core init {
+    pte V := invalid
+    ipi cpu[*] rf(V)
+    sfence.vma V
+    await done == N
+    complete V
+    free A
+}
+core cpu[1..N] {
+    read V
+}
+handler rf(p) {
+    FENCE
+    done += 1
+}
+"""
+
+
+@pytest.mark.parametrize("fence", ["sfence.vma p", "skip"])
+def test_symmetry_under_riscv_keeps_the_verdict(fence: str) -> None:
+    """A family is reduced under `riscv` as under `arm`: fewer states, the same kinds."""
+    checked = load_text(FAMILY.replace("FENCE", fence), "fam.tlb", [])
+    on = check_spec(checked, "riscv", engine="explicit")
+    off = check_spec(checked, "riscv", engine="explicit", symmetry=False)
+    assert on.kinds == off.kinds and on.states < off.states
+    assert (on.kinds == ()) == (fence != "skip")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not available(), reason="no C compiler")
+def test_native_symmetric_search_is_the_python_one() -> None:
+    os.environ.setdefault("TLBCHECK_NATIVE_OPT", "-O0")
+    m = Model.of(load_text(FAMILY.replace("FENCE", "skip"), "fam.tlb", []), "riscv")
+    sym = canon(m.system, m.program)
+    assert sym.fn is not None  # the cpu family is reduced
+    red = reduction(sym.system or m.system)
+    system = sym.system or m.system
+    py = explore(system, budget=Budget(300_000), canon=sym.fn, ample=red.ample)
+    nat = explore_native(system, budget=Budget(300_000), canon=sym, reduction=red,
+                         symmetry=True, por=True)  # fmt: skip
+    assert (nat.complete, len(nat.states), nat.transitions, nat.found) == (
+        py.complete, len(py.states), py.transitions, py.found)  # fmt: skip

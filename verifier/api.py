@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from verifier.engine import Explore, Search, depth_done, explore_model, shortest
+from verifier.engine import Explore, Search, depth_done, explore_model, searched, shortest, unloop
 from verifier.lang.ast import ExpectDecl
 from verifier.lang.checked import ALL_MODELS, MODELS, CheckedSpec
 from verifier.lang.frontend import load
@@ -54,12 +54,12 @@ def traces_of(
     out = []
     for kind in sorted(ex.found if kinds is None else kinds):
         f = ex.found[kind]
-        path = ex.path(f.state)
-        if kind == "hang":
+        path, last = unloop(ex, m)(ex.path(f.state), None if kind == "hang" else f.command)
+        if last is None:
             final = tb.hang_problem(f.core, f.await_pc, ex.state(f.state), f.stuck)
         else:
-            path.append(f.command)
-            final = tb.problem(kind, m.system.commands[f.command], f.check, ex.state(f.state))
+            path.append(last)
+            final = tb.problem(kind, m.system.commands[last], f.check, ex.state(f.state))
         out.append(tb.trace(kind, path, final, m.checked.title, m.model))
     return out
 
@@ -192,7 +192,7 @@ def _check_explicit(
     keywords such as `ClusterSearch.explore`), then a shortest trace per kind found."""
     sym = canon(m.system, m.program) if search.symmetry else None
     # --stop-at-first promises a shortest trace to the first problem of the search
-    red = reduction(m.system) if search.por and not search.stop_at_first else None
+    red = reduction(searched(m, sym)) if search.por and not search.stop_at_first else None
     ample = red.ample if red is not None and red.sites else None
     notes: list[str] = []
     ex = explore_model(m, budget, search, sym, red, notes, run=run)

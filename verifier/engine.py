@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from verifier.ir.system import System
 from verifier.run.budget import Budget, LimitReached
 from verifier.run.model import Model
 from verifier.search.explicit import ProgressFn, explore
@@ -16,6 +17,7 @@ from verifier.search.native import NativeExploration, NativeUnavailable, explore
 from verifier.search.native import available as native_available
 from verifier.search.por import Reduction, reduction
 from verifier.search.symmetry import Canon, canon
+from verifier.search.symmetry_loops import program_order
 
 ENGINES = ("auto", "native", "explicit", "smt")
 Explore = Callable[..., Any]  # `explicit.explore`, or a search with its keywords
@@ -60,10 +62,11 @@ def explore_model(
     ``run``: the Python search, or one with its keywords (`ClusterSearch.explore`:
     then that one runs, whatever the engine)."""
     ample = red.ample if por and red is not None and red.sites else None
+    system = searched(m, sym)
 
     def python(b: Budget) -> Exploration:
         return run(
-            m.system,
+            system,
             progress=search.progress,
             budget=b,
             canon=sym.fn if sym is not None else None,
@@ -88,12 +91,14 @@ def explore_model(
         if ex.complete or ex.stopped or "state limit" not in ex.reason:
             return ex
     if engine in ("auto", "native"):
+        full = sym or canon(m.system, m.program)  # one program, reductions on or off (a
+        # loop's alternative commands fire only with symmetry on: symmetry_loops)
         try:
             ex = explore_native(
-                m.system,
+                searched(m, full),
                 budget=budget,
-                canon=sym or canon(m.system, m.program),  # one program, reductions on or off
-                reduction=red or reduction(m.system),
+                canon=full,
+                reduction=red or reduction(searched(m, full)),
                 symmetry=sym is not None,
                 por=ample is not None,
                 stop_at_first=search.stop_at_first,
@@ -110,6 +115,12 @@ def explore_model(
     return python(budget)
 
 
+def searched(m: Model, sym: Canon | None) -> System:
+    """The system a search of ``m`` explores: with symmetry through a loop over a
+    family, the program's with the loop's alternative commands (`symmetry_loops`)."""
+    return sym.system if sym is not None and sym.system is not None else m.system
+
+
 def bitstate_bits(mb: float | None, budget: Budget) -> int:
     """The bit array's size for ``--bitstate MB`` (0: half of ``--max-memory``, at most
     `BITSTATE_MB`); 0 when bitstate is off."""
@@ -118,6 +129,12 @@ def bitstate_bits(mb: float | None, budget: Budget) -> int:
     if not mb:
         mb = min(budget.max_memory / 2, BITSTATE_MB) if budget.max_memory else BITSTATE_MB
     return max(1 << 16, int(mb * 8 * 2**20))
+
+
+def unloop(ex: Any, m: Model) -> Callable[[list[int], int | None], Any]:
+    """What turns a path of search ``ex`` of ``m`` into one of the user's program
+    (`symmetry_loops.program_order`: a loop's alternatives renamed back)."""
+    return program_order(getattr(ex, "system", None) or m.system)
 
 
 def hashed(ex: NativeExploration) -> NativeExploration:

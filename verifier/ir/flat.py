@@ -9,6 +9,23 @@ from verifier.lang import ast
 from verifier.lang.checked import CheckedSpec
 from verifier.lang.span import Span
 
+# the language's binary operators -> the IR's
+BINOPS = {
+    "+": "add",
+    "-": "sub",
+    "*": "mul",
+    "/": "div",
+    "%": "mod",
+    "==": "eq",
+    "!=": "ne",
+    "<": "lt",
+    "<=": "le",
+    ">": "gt",
+    ">=": "ge",
+    "&&": "and",
+    "||": "or",
+}
+
 
 class LowerError(Exception):
     """A construct the checker should have rejected (an internal error)."""

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from verifier.ir import program as P
-from verifier.ir.flat import LowerError, fold, resolve_next, source_text
+from verifier.ir.flat import BINOPS, LowerError, fold, resolve_next, source_text
 from verifier.ir.limits import MAX_INSTRUCTIONS, too_big, unrolled_size
 from verifier.ir.lower_decls import (
     Tables,
@@ -17,17 +17,13 @@ from verifier.ir.lower_decls import (
     pte_regs,
     tables,
 )
+from verifier.ir.lower_hw import ad_settings
 from verifier.ir.lower_litmus import attach_litmus
 from verifier.ir.lower_riscv import lower_riscv
 from verifier.ir.lower_tables import lower_slot_write, lower_table_read
 from verifier.lang import ast
 from verifier.lang.checked import DEFAULT_RANGE, CheckedSpec, CoreInstance, Ref
 from verifier.lang.span import Span
-
-_BINOPS = {
-    "+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod", "==": "eq", "!=": "ne",
-    "<": "lt", "<=": "le", ">": "gt", ">=": "ge", "&&": "and", "||": "or",
-}  # fmt: skip
 
 
 class _NotOnThisCore(Exception):
@@ -44,6 +40,7 @@ class _CoreLowerer:
     hregs: list[str] = field(default_factory=list)
     in_handler: bool = False
     bound: dict[str, int] = field(default_factory=dict)  # for-variables -> core index
+    loops: list[P.ForLoop] = field(default_factory=list)  # `for` over a whole family
 
     # -- names
     def reg(self, name: str) -> P.LReg:
@@ -120,7 +117,7 @@ class _CoreLowerer:
             case ast.Unary(op=o, operand=a):
                 return P.LUn("neg" if o == "-" else "not", self.expr(a))
             case ast.Binary(op=o, left=a, right=b):
-                return P.LBin(_BINOPS[o], self.expr(a), self.expr(b))
+                return P.LBin(BINOPS[o], self.expr(a), self.expr(b))
         raise LowerError(f"unknown expression {e}")
 
     def name(self, ref: Ref) -> P.LExpr:
@@ -269,9 +266,7 @@ class _CoreLowerer:
                 dest = self.reg(d.name) if d is not None else None
                 val = self.expr(v) if v is not None else None
                 deps = tuple(self.reg(n.name) for n in via)
-                self.emit(
-                    lambda a, b: P.IAccess(a, b, access_kind, page, dest, val, o, deps), sp
-                )
+                self.emit(lambda a, b: P.IAccess(a, b, access_kind, page, dest, val, o, deps), sp)
             case ast.Tlbi(scope="page", broadcast=bc, page=ref, leaf=leaf) if ref is not None:
                 space, page = self.page(ref)
                 self.emit(lambda a, b: P.ITlbi(a, b, "page", bc, space, page, leaf=leaf), sp)
@@ -328,10 +323,14 @@ class _CoreLowerer:
                     self.block(body)
             case ast.For(var=var, over=over, body=body):
                 self.bound_unrolling(s, f"`for {var}` over {len(self.targets(over))} cores")
-                saved = self.bound.get(var)
+                saved, starts = self.bound.get(var), []
                 for core in self.targets(over):
                     self.bound[var] = core
+                    starts.append(len(self.code))
                     self.block(body)
+                if isinstance(over, ast.TargetFamily):
+                    cores, end = self.targets(over), len(self.code)
+                    self.loops.append(P.ForLoop(over.family, cores, tuple(starts), end, sp))
                 if saved is None:
                     self.bound.pop(var, None)
                 else:
@@ -358,8 +357,8 @@ def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Progr
     prog = P.Program(
         spec.title, spec.file, spec.source, spec.params, spec.walker, spec.ipi, spec.buffer,
         spec.frames, spec.pages, tuple(spaces), tuple(t.words), tuple(lcores), handlers,
-        tuple(t.pte_values), spec.flushes, *levels, frame_data=spec.frame_data, ad=spec.ad,
-        pte_keys=tuple(t.pte_keys),
+        tuple(t.pte_values), spec.flushes, *levels, frame_data=spec.frame_data,
+        pte_keys=tuple(t.pte_keys), **ad_settings(spec),
     )  # fmt: skip
     return attach_litmus(prog, spec)
 
@@ -384,7 +383,7 @@ def _lower_core(t: Tables, ci: int, inst: CoreInstance) -> P.Core:
     code, nexts = resolve_next(lc.code)
     return P.Core(
         inst.name, t.spaces[inst.space], tuple(code), nexts, tuple(entries), end,
-        tuple(lc.regs), tuple(lc.hregs), DEFAULT_RANGE, *fault,
+        tuple(lc.regs), tuple(lc.hregs), DEFAULT_RANGE, *fault, tuple(lc.loops),
     )  # fmt: skip
 
 

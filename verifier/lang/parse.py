@@ -114,7 +114,8 @@ _DECL_KEYWORDS = ("spec", "model", "param", "option", "frame", "page", "space", 
                   "handler", "expect")  # fmt: skip
 _EXPR_WORDS = {"(", "!", "INT"}
 _NAMED = {"NAME": "a name", "INT": "an integer", "STRING": "a string in double quotes",
-          "_SEP": "a new line or ';'", "$END": "end of file"}  # fmt: skip
+          "_SEP": "a new line or ';'", "$END": "end of file",
+          "FENCE_SET": "r, w or rw"}  # fmt: skip
 
 
 def _literal(terminal: str) -> str | None:
@@ -149,7 +150,9 @@ def _starting_words(prefix: str) -> frozenset[str]:
             pass
     finally:
         _TEXT.reset(token)
-    return frozenset(w for t in ip.accepts() if (w := _literal(t)) and w.isidentifier())
+    return frozenset(
+        w for t in ip.accepts() if (w := _literal(t)) and w.replace(".", "_").isidentifier()
+    )
 
 
 def _statement_words() -> frozenset[str]:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from verifier.lang.span import Span
 
-_FIRST_WORD = re.compile(r"^(\s*)([A-Za-z_]\w*)")
+_FIRST_WORD = re.compile(r"^(\s*)([A-Za-z_]\w*(?:\.\w+)?)")  # `sfence.vma`: one word
 
 
 def closest(word: str, candidates: Iterable[str]) -> str | None:

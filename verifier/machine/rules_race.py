@@ -9,7 +9,7 @@ access) and, for hits on an ASID shared by several spaces, ``asid-reuse``.
 
 from __future__ import annotations
 
-from verifier.ir.system import Check, Expr, Field, conj, disj, eq, ite, ne, op
+from verifier.ir.system import TRUE, Check, Expr, Field, conj, disj, eq, ite, ne, op
 from verifier.machine.context import Ctx, Rule
 from verifier.machine.layout import C, pte_stale, pte_wid
 from verifier.machine.rules_ad import entry_sources
@@ -52,12 +52,14 @@ def races(ctx: Ctx, r: Rule, v: int, bit: int, entry: Expr, src: Expr, slot: int
     )
 
 
-def asid_reuse(ctx: Ctx, r: Rule, c: int, v: int, s: int, bit: int) -> None:
-    """A hit on a tagged entry that another space sharing the ASID filled. Like every
-    race, only an access that happens counts: a hit that faults (the entry lacks the
-    permission) is no `asid-reuse`."""
-    cf = ctx.lay.cores[c]
-    t = ctx.lay.tag_of_space(s)
+def asid_reuse(
+    ctx: Ctx, r: Rule, s: int, bit: int, entry: Expr, src: Expr, slot: int, when: Expr = TRUE
+) -> None:
+    """An access in space ``s`` that uses a tagged entry (PTE value ``entry``, source
+    ``src``: see Layout.src) filled from another space sharing the ASID. Like every race,
+    only an access that happens counts: a hit that faults (the entry lacks the
+    permission) is no `asid-reuse`. ``when``: the further condition under which this
+    check applies (under `arm`: the core runs ``s`` and the entry is not global)."""
     shared_tag = any(
         o != s and sp.asid == ctx.prog.spaces[s].asid for o, sp in enumerate(ctx.prog.spaces)
     )
@@ -65,11 +67,8 @@ def asid_reuse(ctx: Ctx, r: Rule, c: int, v: int, s: int, bit: int) -> None:
         r.checks.append(
             Check(
                 "asid-reuse",
-                conj(
-                    ctx.lay.allows(pte_wid(Field(cf.tw[(v, t)])), bit),
-                    ne(ctx.lay.src_space(Field(cf.te[(v, t)])), s + 1),
-                ),
+                conj(when, ctx.lay.allows(pte_wid(entry), bit), ne(ctx.lay.src_space(src), s + 1)),
                 False,
-                (("entry", cf.tw[(v, t)]), ("pte", Field(cf.tw[(v, t)]))),
+                (("entry", slot), ("pte", entry), ("src", src), ("space", s)),
             )
         )

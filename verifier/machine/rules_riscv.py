@@ -92,5 +92,5 @@ def _may_be_invalid(ctx: Ctx, s: int, v: int) -> bool:
     for c, core in enumerate(ctx.prog.cores):
         for ins in core.code:
             if isinstance(ins, P.IPte) and (s, v) in ctx.pte_entries(c, ins):
-                wids.add(ins.wid)
+                wids.update(ins.wids)
     return any(ctx.prog.pte_values[w].frame < 0 for w in wids)

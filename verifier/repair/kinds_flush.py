@@ -62,7 +62,8 @@ def _pages(ctx: Context) -> list[str]:
 
 @register(
     "add-flush",
-    "add an `invlpg` of a page, or a `flush all` (under `arm`, a `tlbi is` of a page), "
+    "add an `invlpg` of a page, or a `flush all` (under `arm`, a `tlbi is` of a page; "
+    "under `riscv`, an `sfence.vma` of a page), "
     "between two statements (not inside an "
     "endless `loop`: flushing at every turn of the workload defeats the TLB, it fixes "
     "nothing; in a handler, not after its acknowledgement: the sender waits for the ack)",
@@ -73,6 +74,8 @@ def _add_flush(ctx: Context) -> Iterator[Edit]:
     flushes.append(ast.FlushAll())
     if "arm" in ctx.models:  # Arm's broadcast invalidation, with the dsb that completes it
         flushes += [ast.Tlbi("page", True, ast.PageRef(None, pg)) for pg in _pages(ctx)]
+    if "riscv" in ctx.models:  # RISC-V's local fence (docs/riscv.md)
+        flushes += [ast.Sfence(ast.PageRef(None, pg)) for pg in _pages(ctx)]
     for f in flushes:
         for anchor, after, p in gaps(ctx):
             if p.in_loop or _after_ack(ctx, p, after):

@@ -22,7 +22,8 @@ from verifier.repair.edits import Edit, Insert, Place, Remove, Replace, contains
 # ---------------------------------------------------------------- barriers
 
 # (statement, the kinds of `fence` already there that make it pointless beside it, the
-# model it is for: None for every model, "arm" for the Arm barriers of docs/arm64.md)
+# model it is for: None for every model, "arm" for the Arm barriers of docs/arm64.md,
+# "riscv" for the RISC-V fences of docs/riscv.md)
 BARRIERS: list[tuple[ast.Stmt, tuple[str, ...], str | None]] = [
     (ast.Fence("full"), ("full",), None),
     (ast.Fence("release"), ("full", "release"), None),
@@ -33,6 +34,10 @@ BARRIERS: list[tuple[ast.Stmt, tuple[str, ...], str | None]] = [
     (ast.Barrier("dsb"), (), "arm"),
     (ast.Barrier("dsb", "st"), (), "arm"),
     (ast.Barrier("isb"), (), "arm"),
+    (ast.RvFence("rw", "rw"), ("full",), "riscv"),
+    (ast.RvFence("w", "w"), ("full", "release"), "riscv"),
+    (ast.RvFence("r", "rw"), ("full", "acquire"), "riscv"),
+    (ast.RvFence("r", "r"), ("full", "acquire"), "riscv"),
 ]
 
 
@@ -47,7 +52,8 @@ def _barrier_there(s: ast.Stmt | None, barrier: ast.Stmt, covers: tuple[str, ...
 @register(
     "fence",
     "insert `fence`, `fence release` or `fence acquire` between two statements (and, "
-    "repairing under `arm`, `dmb`, `dmb st`, `dmb ld`, `dsb`, `dsb st`, `isb`)",
+    "repairing under `arm`, `dmb`, `dmb st`, `dmb ld`, `dsb`, `dsb st`, `isb`; under "
+    "`riscv`, `fence rw,rw`, `fence w,w`, `fence r,rw`, `fence r,r`)",
     1,
 )
 def _fences(ctx: Context) -> Iterator[Edit]:

@@ -37,7 +37,7 @@ from verifier.repair.guide import Guide
 from verifier.repair.space import EDIT_KINDS, Context, candidates
 from verifier.run.result import Result
 
-WEAKEST_FIRST = ("arm", "pso", "tso", "sc")
+WEAKEST_FIRST = ("arm", "riscv", "pso", "tso", "sc")
 BEAM = 12  # single edits (or pairs, ...) carried to the next size
 DEFAULT_FIXES = 5
 DEFAULT_MAX_CHECKS = 2000

@@ -51,7 +51,7 @@ Traces of the reduced graph are real executions but need not be shortest; the ca
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from verifier.ir.system import FALSE, Command, Const, Expr, Field, Op, System, fields_of
 from verifier.run.compile import State
@@ -134,7 +134,9 @@ def _never(cmd: Command, system: System) -> bool:
 
 
 def reduction(system: System) -> Reduction:
-    cmds = system.commands
+    # a loop's alternative (symmetry_loops) is read as its step: in the any-order program
+    # picking a member touches only the looping core (docs/engines.md)
+    cmds = tuple(replace(c, id=i) for i, c in enumerate(_steps(system.commands)))
     rd = [reads(c) for c in cmds]
     wr = [writes(c) for c in cmds]
     writers: dict[int, list[Command]] = {}
@@ -205,6 +207,11 @@ def reduction(system: System) -> Reduction:
         return None
 
     return Reduction(ample, frozenset(conditions), len(sites), conditions)
+
+
+def _steps(cmds: tuple[Command, ...]) -> list[Command]:
+    """Each command, an alternative replaced by the step it is taken with."""
+    return [cmds[dict(c.info)["base"]] if dict(c.info).get("swap") else c for c in cmds]
 
 
 def condition_source(cond: Condition, field: str, and_: str, or_: str, true: str) -> str:

@@ -18,7 +18,11 @@ the unreduced search.
 Families whose code contains an `await` are not reduced: hang analysis follows
 one core's position along the edges of the explored graph, and an edge between
 two orbit representatives may rename the family's cores.
-"""
+
+A core looping over the family (`for c in cpu[*]`) names each instance in turn:
+`symmetry_loops.py` explores that loop in any order and keeps the family reduced.
+
+Weak models: `symmetry_arm.py` (under `arm`, each instance's own fields go with it)."""
 
 from __future__ import annotations
 
@@ -28,9 +32,10 @@ from dataclasses import dataclass, replace
 from itertools import pairwise
 
 from verifier.ir import program as P
-from verifier.ir.system import System
-from verifier.lang.checked import WEAK_MODELS
+from verifier.ir.system import Command, System
 from verifier.machine.layout import Layout
+from verifier.search import symmetry_loops as L
+from verifier.search.symmetry_arm import arm_fields, weak_exclusions
 
 CanonFn = Callable[[bytes], bytes]
 
@@ -44,6 +49,7 @@ class Family:
     words: tuple[tuple[int, ...], ...]  # per instance: addresses of the words it owns
     reduced: bool
     why: str  # why not reduced ("" when reduced)
+    loop: tuple[int, tuple[P.ForLoop, ...]] | None = None  # the core looping over it, its loops
 
 
 def _instances(prog: P.Program) -> dict[str, list[tuple[int, int]]]:
@@ -135,8 +141,18 @@ def _words_named(ins: P.Instr) -> set[int]:
     return out
 
 
-def _why_not(prog: P.Program, cores: list[int], owned: dict[int, tuple[int, ...]]) -> str:
-    """Why permuting ``cores`` is not a symmetry of ``prog`` ("" when it is)."""
+def _rename(cores: dict[int, int], words: dict[int, int], ins: P.Instr) -> P.Instr:
+    return _Renamer(cores, words).instr(ins)
+
+
+def _why_not(
+    prog: P.Program,
+    cores: list[int],
+    owned: dict[int, tuple[int, ...]],
+    loop: tuple[int, tuple[P.ForLoop, ...]] | None,
+) -> str:
+    """Why permuting ``cores`` is not a symmetry of ``prog`` ("" when it is); with
+    ``loop``, of ``prog`` with that loop visiting the family in any order."""
     if len(cores) < 2:
         return "one instance"
     if any(isinstance(i, P.IAwait) for c in cores for i in prog.cores[c].code):
@@ -147,6 +163,11 @@ def _why_not(prog: P.Program, cores: list[int], owned: dict[int, tuple[int, ...]
         named = set().union(*(_words_named(i) for i in prog.cores[c].code))
         if (named & family_words) - set(words[k]):
             return f"{prog.cores[c].name} names another instance's word"
+    if loop is not None:
+        why = L.copies_why(prog, loop[0], loop[1], words, _words_named, _rename)
+        if why:
+            return why
+        prog = replace(prog, cores=_masked(prog, loop))
     for c, core in enumerate(prog.cores):
         if c not in cores and set().union(*(_words_named(i) for i in core.code)) & family_words:
             return f"{core.name} names a word of one instance"
@@ -171,6 +192,11 @@ def _why_not(prog: P.Program, cores: list[int], owned: dict[int, tuple[int, ...]
     return ""
 
 
+def _masked(prog: P.Program, loop: tuple[int, tuple[P.ForLoop, ...]]) -> tuple[P.Core, ...]:
+    x, lp = loop
+    return tuple(L.mask(c, lp) if i == x else c for i, c in enumerate(prog.cores))
+
+
 def families(prog: P.Program) -> list[Family]:
     """Every core family of the program, and whether it is reduced."""
     out = []
@@ -179,8 +205,11 @@ def families(prog: P.Program) -> list[Family]:
         indices = [i for i, _ in members]
         cores = [c for _, c in members]
         owned = _owned_words(prog, indices)
-        why = _why_not(prog, cores, owned)
-        out.append(Family(name, tuple(cores), tuple(owned[i] for i in indices), not why, why))
+        loop = L.find_loop(prog, name, cores)
+        why = loop if isinstance(loop, str) else _why_not(prog, cores, owned, loop)
+        lp = loop if isinstance(loop, tuple) else None
+        fam = Family(name, tuple(cores), tuple(owned[i] for i in indices), not why, why, lp)
+        out.append(fam)
     return out
 
 
@@ -191,6 +220,9 @@ class Canon:
     fn: CanonFn | None  # None when no family is reduced
     families: tuple[Family, ...]  # every family (reduced or not), for the output
     plans: tuple[tuple[Block, ...], ...] = ()  # per reduced family, what ``fn`` sorts
+    loops: tuple[L.LoopPlan | None, ...] = ()  # per reduced family, its loop's plan
+    system: System | None = None  # the system to search with ``fn``: the one given, with
+    # the loops' alternative commands (`symmetry_loops.alternatives`)
 
     @property
     def reduced(self) -> tuple[str, ...]:
@@ -239,9 +271,9 @@ class Block:
     """One instance of a reduced family in the state vector: its fields ``lo:hi``, the
     range ``kinds`` of them holding store-buffer kind codes, renamed by ``table`` (a
     `bytes.translate` table; None when it renames nothing) to those of instance 0, and
-    the state fields of the words it owns.  Its sort key is the block, renamed, then
-    those words; `canon` sorts the family's keys and writes them back in order, each
-    position renaming its kinds back with ``inverse`` of its own table."""
+    the fields of the words it owns (`arm`: its own fields too).  Its sort key is the
+    block, renamed, then those words; `canon` sorts the family's keys and writes them
+    back in order, each position renaming its kinds back with ``inverse`` of its table."""
 
     lo: int
     hi: int
@@ -261,13 +293,17 @@ def plan(lay: Layout, fam: Family) -> tuple[Block, ...]:
         plain = tables[k] == bytes(range(256)) or ka == kb
         table = None if plain else tables[k]
         inverse = None if table is None else _inverse(table)
-        out.append(Block(lo, hi, (ka, kb), table, inverse, tuple(lay.mem[a] for a in fam.words[k])))
-    assert len({b.hi - b.lo for b in out}) == 1
+        words = tuple(lay.mem[a] for a in fam.words[k]) + arm_fields(lay, c)
+        out.append(Block(lo, hi, (ka, kb), table, inverse, words))
+    assert len({b.hi - b.lo for b in out}) == 1 and len({len(b.words) for b in out}) == 1
     return tuple(out)
 
 
-def _family_source(blocks: tuple[Block, ...], f: int, ns: dict[str, object]) -> list[str]:
-    """Source lines that sort one family's blocks of ``s`` into ``s`` (a bytes value)."""
+def _family_source(
+    blocks: tuple[Block, ...], f: int, ns: dict[str, object], loop: L.LoopPlan | None
+) -> list[str]:
+    """Source lines that sort one family's blocks of ``s`` into ``s`` (a bytes value);
+    with a ``loop``, only the positions it has not pinned."""
     keys, lines = [], []
     size = blocks[0].hi - blocks[0].lo
     for k, b in enumerate(blocks):
@@ -281,7 +317,12 @@ def _family_source(blocks: tuple[Block, ...], f: int, ns: dict[str, object]) -> 
             key += " + bytes((" + ", ".join(f"s[{w}]" for w in b.words) + ",))"
         keys.append(key)
     lines.append(f"    k = [{', '.join(keys)}]")
-    lines.append("    o = sorted(k)")
+    if loop is None:
+        lines.append("    o = sorted(k)")
+    else:
+        ns[f"_L{f}"] = loop
+        lines.append(f"    a, b = _L{f}.ranges(s, {len(blocks)})")
+        lines.append("    o = sorted(k[:a]) + k[a:b] + sorted(k[b:])")
     lines.append("    if o != k:")
     plain = all(b.table is None for b in blocks)
     adjacent = all(a.hi == b.lo for a, b in pairwise(blocks))
@@ -311,18 +352,49 @@ def canon(system: System, prog: P.Program) -> Canon:
     if not all(f.lo >= 0 and f.hi <= 255 for f in system.fields):
         why = "a state field does not fit in a byte"
         fams = [replace(f, reduced=False, why=f.why or why) for f in fams]
-    if system.model in WEAK_MODELS:
-        why = f"the {system.model} model keeps per-instruction fields outside the core's block"
-        fams = [replace(f, reduced=False, why=f.why or why) for f in fams]
-    todo = [f for f in fams if f.reduced]
-    if not todo:
-        return Canon(None, tuple(fams))
+    fams = weak_exclusions(system.model, prog, fams)
     lay: Layout = system.meta["layout"]
-    plans = tuple(plan(lay, fam) for fam in todo)
+    while True:
+        todo = [f for f in fams if f.reduced]
+        if not todo:
+            return Canon(None, tuple(fams), system=system)
+        plans = tuple(plan(lay, fam) for fam in todo)
+        loops = tuple(None if f.loop is None else L.loop_plan(lay, prog, *f.loop) for f in todo)
+        extra, why = _alternatives(system, todo, plans, loops)
+        if not why:
+            break
+        fams = [replace(f, reduced=False, why=why[f.name]) if f.name in why else f for f in fams]
     ns: dict[str, object] = {}
     lines = ["def canon(s):"]
     for f, blocks in enumerate(plans):
-        lines += _family_source(blocks, f, ns)
+        lines += _family_source(blocks, f, ns, loops[f])
     lines.append("    return s")
     exec(compile("\n".join(lines), "<tlbcheck-symmetry>", "exec"), ns)
-    return Canon(ns["canon"], tuple(fams), plans)  # type: ignore[arg-type]
+    ext = system
+    if extra:
+        meta = {**system.meta, "symloop": plans}
+        ext = replace(system, commands=system.commands + tuple(extra), meta=meta)
+    return Canon(ns["canon"], tuple(fams), plans, loops, ext)  # type: ignore[arg-type]
+
+
+def _alternatives(
+    system: System,
+    todo: list[Family],
+    plans: tuple[tuple[Block, ...], ...],
+    loops: tuple[L.LoopPlan | None, ...],
+) -> tuple[list[Command], dict[str, str]]:
+    """Every loop's alternative commands, or why (per family) a loop cannot be reduced."""
+    extra: list[Command] = []
+    why: dict[str, str] = {}
+    for f, fam in enumerate(todo):
+        lp = loops[f]
+        if fam.loop is None or lp is None:
+            continue
+        nid = len(system.commands) + len(extra)
+        x, loop = fam.loop
+        end = system.meta["layout"].prog.cores[x].program_end
+        alts, w = L.alternatives(system, f, x, loop, plans[f], lp, nid, end)
+        if w:
+            why[fam.name] = w
+        extra += alts
+    return extra, why

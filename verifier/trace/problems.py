@@ -54,9 +54,8 @@ def check_problem(
             msg = (f"{who}: `{access}` read frame {frame} after its data moved to {dst} and "
                    f"{dst} was written: the read missed that write")  # fmt: skip
     elif kind == "asid-reuse":
-        s = cmd.get("space")
-        te = lay.cores[cmd.core].te[(cmd.get("page"), lay.tag_of_space(s))]
-        owner = (pre[te] - 1) % len(prog.spaces)
+        s = info["space"]
+        owner = (evaluate(info["src"], pre) - 1) % len(prog.spaces)
         now = (
             f"the entry belongs to space {prog.spaces[owner].name}, the core runs "
             f"{prog.spaces[s].name} (both ASID {prog.spaces[s].asid})"

@@ -69,10 +69,12 @@ class Partition:
         text, file, defines = spec  # read again here: a checked spec's names resolve by identity
         m = Model.of(load_text(text, file, list(defines)), model)
         release_frozen()
-        self.system = system = m.system
+        sym = canon(m.system, m.program) if symmetry else None
+        # with a loop over a family: the loop's alternative commands too (symmetry_loops)
+        self.system = system = sym.system if sym is not None and sym.system else m.system
         if not compact(system):
             raise ValueError("the distributed search needs states that fit in bytes")
-        self.canon = canon(system, m.program).fn if symmetry else None
+        self.canon = sym.fn if sym is not None else None
         red = reduction(system) if por else None
         self.ample_fn = red.ample if red is not None and red.sites else None
         self.compiled: Compiled = compile_system(system, packed=True)

@@ -82,6 +82,7 @@ class ClusterExploration:
     lost: bool = False  # a partition died: its states, and paths through them, are gone
     generation: int = 0  # the partitions' search this one is (they are reset by the next)
     current: list[int] = field(default_factory=lambda: [0])  # the partitions' generation
+    system: System | None = None
 
     def _link(self, g: int) -> tuple[int, int, bytes]:
         """(parent, command, state) of state ``g``, from its owner; a limit (so no trace,
@@ -140,6 +141,7 @@ def explore_cluster(
     start = time.monotonic()
     held = [replace(h) for h in where]
     ex = ClusterExploration(parts, ray, {}, 0, True, "", range(1), 0, held)
+    ex.system = system  # what its paths are paths of (traces rename a loop's back)
     try:
         _search(ex, system, key, ample, budget, max_states, stop_at_first, stop_when, progress)
         if ex.complete and any(await_views(c) for c in system.cores):

@@ -132,7 +132,8 @@ def program(system: System, canon: Canon | None, red: Reduction | None) -> str:
     """The C source of ``system``'s native search."""
     runtime = resources.files(__package__).joinpath("runtime.c").read_text()
     plans = canon.plans if canon is not None and canon.fn is not None else ()
-    return source(system, plans, red, runtime)
+    loops = canon.loops if canon is not None and canon.fn is not None else ()
+    return source(system, plans, red, runtime, loops)
 
 
 def explore_native(

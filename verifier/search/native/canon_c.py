@@ -19,6 +19,22 @@ from collections.abc import Sequence
 
 from verifier.ir.system import FieldInfo
 from verifier.search.symmetry import Block
+from verifier.search.symmetry_loops import AFTER, LoopPlan
+
+
+def c_start(f: int, lp: LoopPlan, m: int, st: str, pre: str) -> list[str]:
+    """C lines declaring ``pre`` and ``st``: `LoopPlan.ranges` of the state ``s`` (``m``
+    members), for the native search's canonical form of family ``f``."""
+    ka, kb = lp.kinds
+    first, codes = (", ".join(map(str, t)) for t in (lp.first, lp.codes))
+    return [
+        f"        static const uint8_t LF{f}[256] = {{{first}}};",
+        f"        static const uint8_t LC{f}[256] = {{{codes}}};",
+        f"        int {st} = LF{f}[s[{lp.pc}]], {pre} = 0, cl{f} = 1;",
+        f"        for (int x = {ka}; x < {kb}; x++) if (LC{f}[s[x]]) cl{f} = 0;",
+        f"        if ({st} == {AFTER}) {st} = cl{f} ? 0 : {m};",
+        f"        else if ({int(lp.prefix)} && cl{f} && {st} > 0) {pre} = {st} - 1;",
+    ]
 
 
 def array(ctype: str, name: str, values: Sequence[int]) -> str:
@@ -56,9 +72,14 @@ def _ranges(
     return out, same
 
 
-def canon_source(plans: Sequence[Sequence[Block]], fields: Sequence[FieldInfo]) -> list[str]:
+def canon_source(
+    plans: Sequence[Sequence[Block]],
+    fields: Sequence[FieldInfo],
+    loops: Sequence[LoopPlan | None] = (),
+) -> list[str]:
     """The C function ``canon(s, t)``: the canonical form of ``s`` (ints): ``s`` itself
-    when it is canonical already, else ``t``, written (``s`` is only read)."""
+    when it is canonical already, else ``t``, written (``s`` is only read).  A family with
+    a loop (``loops``) sorts only the positions from `LoopPlan.start` on."""
     lines: list[str] = []
     for f, blocks in enumerate(plans):
         for k, b in enumerate(blocks):
@@ -78,10 +99,11 @@ def canon_source(plans: Sequence[Sequence[Block]], fields: Sequence[FieldInfo]) 
         ranges, same = _ranges(blocks, fields)
         bits = [(hi - lo).bit_length() for lo, hi in ranges]
         lines.append("    {")
+        lp = loops[f] if f < len(loops) else None
         if sum(bits) <= 128:
-            lines += _packed_family(f, blocks, ranges, bits)
+            lines += _packed_family(f, blocks, ranges, bits, lp)
         else:
-            lines += _array_family(f, blocks)
+            lines += _array_family(f, blocks, lp)
         if not same:
             lines.append("        int bad = in_range(s);")
             lines.append("        if (bad) range_error(bad);")
@@ -92,10 +114,14 @@ def canon_source(plans: Sequence[Sequence[Block]], fields: Sequence[FieldInfo]) 
 
 
 def _packed_family(
-    f: int, blocks: Sequence[Block], ranges: list[tuple[int, int]], bits: list[int]
+    f: int,
+    blocks: Sequence[Block],
+    ranges: list[tuple[int, int]],
+    bits: list[int],
+    lp: LoopPlan | None,
 ) -> list[str]:
     """One family's sort with each key one integer (64 or 128 bits)."""
-    lines = _sort(f, blocks, ranges, bits, "key", "ord", "moved")
+    lines = _sort(f, blocks, ranges, bits, ("key", "ord", "moved"), lp)
     lines += [
         "        if (moved) {",
         "            if (s != t) { memcpy(t, s, sizeof(int32_t) * NF); s = t; }",
@@ -110,15 +136,20 @@ def _sort(
     blocks: Sequence[Block],
     ranges: list[tuple[int, int]],
     bits: list[int],
-    key: str,
-    ord_: str,
-    moved: str,
+    names: tuple[str, str, str],
+    lp: LoopPlan | None,
 ) -> list[str]:
     """Each instance's key as one integer, and ``ord_``: the instances in key order
-    (stable, as Python's sort); ``moved``: whether that order is not 0, 1, ..."""
+    (stable, as Python's sort); ``moved``: whether that order is not 0, 1, ...  With a
+    loop ``lp``, the positions before `LoopPlan.start` stay where they are."""
+    key, ord_, moved = names
     kt = "uint64_t" if sum(bits) <= 64 else "unsigned __int128"
     m = len(blocks)
     lines = [f"        {kt} {key}[{m}]; int {ord_}[{m}], {moved} = 0;"]
+    pre, st = "0", "0"
+    if lp is not None:
+        pre, st = f"pre{f}", f"st{f}"
+        lines += c_start(f, lp, m, st, pre)
     for k, b in enumerate(blocks):
         parts, shift = [], sum(bits)
         for (fld, renamed), (lo, _), nb in zip(_positions(b), ranges, bits, strict=True):
@@ -128,15 +159,16 @@ def _sort(
             v = f"RN{f}_{k}[s[{fld}]]" if renamed else f"s[{fld}]"
             parts.append(f"(({kt})({v} - ({lo})) << {shift})")
         lines.append(f"        {key}[{k}] = {' | '.join(parts) or '0'};")
-    lines += [
-        f"        for (int a = 0; a < {m}; a++) {ord_}[a] = a;",
-        f"        for (int a = 1; a < {m}; a++) {{",
-        f"            int x = {ord_}[a], b = a; {kt} kx = {key}[x];",
-        f"            while (b > 0 && {key}[{ord_}[b - 1]] > kx)",
-        f"                {{ {ord_}[b] = {ord_}[b - 1]; b--; {moved} = 1; }}",
-        f"            {ord_}[b] = x;",
-        "        }",
-    ]
+    lines.append(f"        for (int a = 0; a < {m}; a++) {ord_}[a] = a;")
+    for lo, hi in ((st, str(m)), ("0", pre))[: 1 + (lp is not None)]:  # each sorted range
+        lines += [
+            f"        for (int a = {lo} + 1; a < {hi}; a++) {{",
+            f"            int x = {ord_}[a], b = a; {kt} kx = {key}[x];",
+            f"            while (b > {lo} && {key}[{ord_}[b - 1]] > kx)",
+            f"                {{ {ord_}[b] = {ord_}[b - 1]; b--; {moved} = 1; }}",
+            f"            {ord_}[b] = x;",
+            "        }",
+        ]
     return lines
 
 
@@ -163,7 +195,7 @@ def _write_back(f: int, blocks: Sequence[Block]) -> list[str]:
     return lines
 
 
-def _array_family(f: int, blocks: Sequence[Block]) -> list[str]:
+def _array_family(f: int, blocks: Sequence[Block], lp: LoopPlan | None) -> list[str]:
     """One family's sort with keys compared as arrays of values (wide keys)."""
     size = blocks[0].hi - blocks[0].lo
     klen = size + len(blocks[0].words)
@@ -177,7 +209,16 @@ def _array_family(f: int, blocks: Sequence[Block]) -> list[str]:
             lines.append(f"            key[{k}][x] = RN{f}_{k}[key[{k}][x]];")
         for j, w in enumerate(b.words):
             lines.append(f"        key[{k}][{size + j}] = s[{w}];")
-    lines.append(f"        int moved = sort_keys(&key[0][0], {m}, {klen}, ord);")
+    if lp is None:
+        lines.append(f"        int moved = sort_keys(&key[0][0], {m}, {klen}, ord);")
+    else:
+        lines += c_start(f, lp, m, "st", "pre")
+        lines.append("        for (int x = 0; x < st; x++) ord[x] = x;")
+        lines.append(
+            f"        int moved = st < {m} ? sort_keys(key[st], {m} - st, {klen}, ord + st) : 0;"
+        )
+        lines.append(f"        for (int x = st; x < {m}; x++) ord[x] += st;")
+        lines.append("        if (pre > 1) moved |= sort_keys(key[0], pre, " + f"{klen}, ord);")
     lines.append("        if (moved) {")
     lines.append("            if (s != t) { memcpy(t, s, sizeof(int32_t) * NF); s = t; }")
     for k, b in enumerate(blocks):
@@ -197,6 +238,7 @@ def pack_canon_source(
     fields: Sequence[FieldInfo],
     places: Sequence[tuple[int, int, int]],
     words: int,
+    loops: Sequence[LoopPlan | None] = (),
 ) -> list[str]:
     """The C function ``pack_canon(s, out)``: the canonical form of ``s``, packed.  Where
     every family's keys are integers and every instance's fields hold every value the
@@ -221,7 +263,9 @@ def pack_canon_source(
     for f, blocks in enumerate(plans):
         ranges, _ = _ranges(blocks, fields)
         bits = [(hi - lo).bit_length() for lo, hi in ranges]
-        lines += [x[4:] for x in _sort(f, blocks, ranges, bits, f"key{f}", f"ord{f}", f"mv{f}")]
+        lp = loops[f] if f < len(loops) else None
+        names = (f"key{f}", f"ord{f}", f"mv{f}")
+        lines += [x[4:] for x in _sort(f, blocks, ranges, bits, names, lp)]
         lines.append(f"    (void)mv{f};")
         m = len(blocks)
         lines.append(f"    if (perm) for (int k = 0; k < {m}; k++) perm[{at} + k] = ord{f}[k];")

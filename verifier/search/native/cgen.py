@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from verifier.ir.system import (
     Command,
@@ -129,7 +130,8 @@ def _command(g: CGen, cmd: Command, known: Expr | None) -> list[str]:
     """One command's part of `successors`: its guard (less ``known``, the pc test of
     the switch case it is in), its checks, its successor."""
     guard = [c for c in _conjuncts(cmd.guard) if c != known]
-    lines = [f"    if ({' && '.join(g.cond(c) for c in guard) or '1'}) {{"]
+    alt = "sym_on && " if dict(cmd.info).get("swap") else ""  # symmetry_loops.alternatives
+    lines = [f"    if ({alt}{' && '.join(g.cond(c) for c in guard) or '1'}) {{"]
     fatal = any(ch.fatal for ch in cmd.checks)
     if fatal:
         lines.append("        int d = 0;")
@@ -296,7 +298,11 @@ def kinds_of(system: System) -> list[str]:
 
 
 def source(
-    system: System, plans: Sequence[Sequence[Block]], red: Reduction | None, runtime: str
+    system: System,
+    plans: Sequence[Sequence[Block]],
+    red: Reduction | None,
+    runtime: str,
+    loops: Sequence[Any] = (),
 ) -> str:
     """The whole C program: the System's constants, the runtime's declarations, the
     System's functions, the runtime's search (``runtime``: `runtime.c`, split at its
@@ -338,8 +344,8 @@ def source(
     ]
     tail = [
         *_packing_source(system.fields, pk),
-        *canon_source(plans, system.fields),
-        *pack_canon_source(plans, system.fields, pk.places, pk.words),
+        *canon_source(plans, system.fields, loops),
+        *pack_canon_source(plans, system.fields, pk.places, pk.words, loops),
         *_por_source(system, red),
     ]
     head, marker, rest = runtime.partition("/* @@ generated @@ */")

@@ -71,6 +71,8 @@ static int sort_keys(const int32_t *key, int m, int klen, int *ord) {
     return moved;
 }
 
+static int sym_on;  /* symmetry reduction on (the arguments below); a loop's alternatives need it */
+
 /* @@ generated @@ */
 
 /* ------------------------------------------------------------ limits and memory */
