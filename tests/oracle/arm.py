@@ -23,7 +23,7 @@ from typing import Any
 from verifier.lang import ast
 from verifier.lang.checked import CheckedSpec
 
-from .code import Instr
+from .code import Instr, const
 from .machine import Ctx, Fatal, Machine, Out, _walk
 from .state import State, Work
 
@@ -258,9 +258,11 @@ class ArmMachine(ExtMachine):
                 out["writes"].add(("pte", p.page))
             case ast.DirWrite(dir=d):
                 out["writes"].add(("dir", d))
+            case ast.SlotWrite(index=k):  # the PTE of every page at that slot
+                out["writes"] |= self.slot_pages(const(self.c, k))
             case ast.Assign(target=t, value=v):
                 out["rregs"] |= regs(v)
-                out["reads"] |= words(v)
+                out["reads"] |= words(v) | self.table_reads(v)
                 if isinstance(t, ast.Name) and t.name in self.vars:
                     out["writes"].add(("w", t.name))
                 elif isinstance(t, ast.Name):
@@ -280,13 +282,31 @@ class ArmMachine(ExtMachine):
                     out["wregs"].add(d.name)
             case ast.Assert(cond=e):
                 out["rregs"] |= regs(e)
-                out["reads"] |= words(e)
+                out["reads"] |= words(e) | self.table_reads(e)
         out["tlbi"] = (
             {1}
             if isinstance(st, ast.Tlbi | ast.Invlpg | ast.FlushAll | ast.FlushAsid | ast.Sfence)
             else set()
         )
         return out
+
+    def slot_pages(self, slot: int) -> set[Any]:
+        return {("pte", page) for (_, page), (_, k) in self.at.items() if k == slot}
+
+    def table_reads(self, e: Any) -> set[Any]:
+        """The page-table locations an expression reads (`pte(V)`, `pte(T[i])`, `dir(D)`)."""
+        match e:
+            case ast.PteRead(page=p):
+                return {("pte", p.page)}
+            case ast.SlotRead(index=k):
+                return self.slot_pages(const(self.c, k))
+            case ast.DirRead(dir=d):
+                return {("dir", d)}
+            case ast.Unary(operand=a):
+                return self.table_reads(a)
+            case ast.Binary(left=a, right=b):
+                return self.table_reads(a) | self.table_reads(b)
+        return set()
 
     # ------------------------------------------------------------ steps
 

@@ -20,6 +20,7 @@ class GenArm:
         self.regs = ["r", "s"]
         # two-level pages (docs/page-tables.md), drawn apart so older seeds keep their specs
         self.two = random.Random(seed * 7 + 1).random() < 0.35
+        self.slots = random.Random(seed * 7 + 2)  # table slots and dir reads, drawn apart too
         # arm64 hardware flag management (docs/arm64.md section 7), drawn apart likewise
         hw = random.Random(seed * 11 + 3)
         self.hw = hw.random() < 0.35
@@ -30,6 +31,19 @@ class GenArm:
         return self.r.choice(xs)
 
     def stmt(self, page: str) -> str:
+        s = self.stmt_drawn(page)
+        if self.two and self.slots.random() < 0.2:
+            reg, t = self.slots.choice(self.regs), self.slots.choice(["T[0]", "T[1]", "U[0]"])
+            s = self.slots.choice(
+                [
+                    f"pte {t} := {self.slots.choice(['A rw', 'C r', 'invalid'])}",
+                    f"{reg} := pte({t}).present",
+                    f"{reg} := dir(D).present",
+                ]
+            )
+        return s
+
+    def stmt_drawn(self, page: str) -> str:
         r, p = self.r, page
         reg = self.pick(*self.regs)
         return r.choice(

@@ -18,7 +18,20 @@ from collections.abc import Callable, Iterator
 from functools import cache
 
 from verifier.ir import program as P
-from verifier.ir.system import FALSE, TRUE, Check, Expr, Field, conj, disj, eq, ite, ne, op
+from verifier.ir.system import (
+    FALSE,
+    TRUE,
+    Check,
+    Expr,
+    Field,
+    conj,
+    conj_tree,
+    disj,
+    eq,
+    ite,
+    ne,
+    op,
+)
 from verifier.lang.checked import WEAK_MODELS
 from verifier.machine import rules_walk
 from verifier.machine.context import Ctx, Rule, Site, cacheable
@@ -216,7 +229,7 @@ def barrier(site: Site, ins: P.IBarrier) -> None:
         if ins.kind != "isb":
             r.guard.append(ctx.lay.buffer_empty(c))
     elif ins.kind == "dsb" and ins.which == "full":
-        r.guard += [eq(Field(f), 0) for f in marks_of(ctx, c)]
+        r.guard.append(conj_tree([eq(Field(f), 0) for f in marks_of(ctx, c)]))
         # and for the walker's pending updates of earlier accesses (docs/arm64.md 7)
         r.guard += [eq(Field(v), 0) for i, (v, _) in arm(ctx, c).hu.items() if i < site.pc]
     site.emit(r, "fence")
