@@ -228,6 +228,8 @@ class Window:
             return True
         if acquire_release(k, ek, i, ei, located):
             return True
+        if not located and _dmb(k):  # herd7 orders a fault after an earlier dmb of any kind
+            return True
         return self._barrier_after(k, ek, i, ei) or self._barrier_before(k, ek, i, ei)
 
     @staticmethod
@@ -280,3 +282,10 @@ class Window:
         if (isinstance(k, P.IBarrier) and k.kind == "isb") or isinstance(k, P.ISfence):
             return True
         return bool(address_regs(i) & self.effects(k).wregs)
+
+
+def _dmb(k: P.Instr) -> bool:
+    """A `dmb` (any kind) or a `fence` that is one under `arm` (full, acquire)."""
+    return (isinstance(k, P.IBarrier) and k.kind == "dmb") or (
+        isinstance(k, P.IFence) and k.kind in ("full", "acquire")
+    )
