@@ -55,7 +55,7 @@ def test_generated_arm_campaign() -> None:
     assert compared > 300 and not bad, bad
 
 
-FAST = ("v2i_dsb_tlbi_dsb", "v2i_dsb_tlbi_dsb_isb", "v2i_dsbld_tlbi", "mp_shoot_po")
+FAST = ("pte_value_corr_old_new", "pte_value_corr_new_old", "v2i_dsb_tlbi_dsb", "v2i_dsb_tlbi_dsb_isb", "v2i_dsbld_tlbi", "mp_shoot_po")
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,10 @@ translation read (held until used) and then the access itself.  Readings:
   A2  `asid-reuse` under `arm`: the access's held translation read came from a tagged
       entry that another space filled (the core runs the space it ran at the read:
       a switch is performed only at ``pc``).
-  A3  `on fault` (docs/arm64.md §3): a fault of the body is recorded (the core's 4th arm
+  A3  Hardware flags (docs/arm64.md section 7): a PTE value's permissions carry `o` (`old`)
+      and `d` (`dbm`); the walker's update is a pending item ("hu", core, pc) of memory,
+      done by a step of its own while the entry still holds the value read.
+  A4  `on fault` (docs/arm64.md §3): a fault of the body is recorded (the core's 4th arm
       field) and, once ``pc`` gets there, the core goes to the `on fault` code; loads of
       the body after the fault performed early are undone (a register only they write
       is 0 again).  The straight-line start of that code may run earlier, once some
@@ -20,7 +23,7 @@ translation read (held until used) and then the access itself.  Readings:
       access whose translation read is not held).  With `on fault`, a store, `pte` or
       `tlbi` waits until every earlier access holds a translation read that does not
       fault (nothing visible passes a fault).
-  A4  A translation read may be performed from any earlier ``pc`` reached through
+  A5  A translation read may be performed from any earlier ``pc`` reached through
       branches and jumps only (no other stop between), past pending statements that do
       not order it (an `isb`, the statements setting its `via` registers); a branch or
       jump that skips the access drops the read it holds.
@@ -33,7 +36,7 @@ from typing import Any
 from verifier.lang import ast
 from verifier.lang.checked import CheckedSpec
 
-from .code import Instr
+from .code import Instr, const
 from .machine import Ctx, Fatal, Machine, Out, _walk
 from .state import State, Work
 
@@ -218,14 +221,14 @@ class ArmMachine(ExtMachine):
         out: list[Out] = []
         for k in self.window(s, i):
             if fault is not None and fault < k < self.main_end[i]:
-                break  # cancelled by the fault (A3)
+                break  # cancelled by the fault (A4)
             if code[k].op == "end" or k in done:
                 continue
             if k != pc and (_stop(code[k]) or _in_order(code[k])):
                 continue
             out += self.candidate(s, i, k, [j for j in range(pc, k) if j not in done], set())
         window = set(self.window(s, i))
-        for k in range(pc, self.main_end[i]):  # translation reads past branches (A4)
+        for k in range(pc, self.main_end[i]):  # translation reads past branches (A5)
             st = code[k].node
             if k in window or not isinstance(st, ast.Access) or self.tr_start(i, k) > pc:
                 continue
@@ -308,7 +311,7 @@ class ArmMachine(ExtMachine):
         return out
 
     def record_fault(self, s: State, i: int, k: int) -> list[Out]:
-        """Access ``k`` of the body faults (A3): recorded, its translation read kept; the
+        """Access ``k`` of the body faults (A4): recorded, its translation read kept; the
         core goes to the `on fault` code once ``pc`` is at ``k`` (now, if it is)."""
         c = s.cores[i]
         if c.arm[3] == k:
@@ -322,7 +325,7 @@ class ArmMachine(ExtMachine):
         return [o]
 
     def take_fault(self, s: State, i: int, at: int) -> Out:
-        """``pc`` reached the recorded fault: on to the `on fault` code (A3)."""
+        """``pc`` reached the recorded fault: on to the `on fault` code (A4)."""
         w = Work(s)
         c = w.core(i)
         code, end = self.code[i], self.main_end[i]
@@ -371,7 +374,7 @@ class ArmMachine(ExtMachine):
         if _barrier_holds(a, eb) or _barrier_waits(b, ea, a):
             return True
         held = {h[0] for h in s.cores[i].arm[1]}
-        visible = eb["writes"] or eb["tlbi"]  # nothing visible passes a possible fault (A3)
+        visible = eb["writes"] or eb["tlbi"]  # nothing visible passes a possible fault (A4)
         if self.fault_at[i] >= 0 and memory and isinstance(a, ast.Access) and visible:
             h = next((x for x in s.cores[i].arm[1] if x[0] == j), None)
             perms = "" if h is None or h[1][0] is None else h[1][0][1]
@@ -393,9 +396,11 @@ class ArmMachine(ExtMachine):
                 out["writes"].add(("pte", p.page))
             case ast.DirWrite(dir=d):
                 out["writes"].add(("dir", d))
+            case ast.SlotWrite(index=k):  # the PTE of every page at that slot
+                out["writes"] |= self.slot_pages(const(self.c, k))
             case ast.Assign(target=t, value=v):
                 out["rregs"] |= regs(v)
-                out["reads"] |= words(v)
+                out["reads"] |= words(v) | self.table_reads(v)
                 if isinstance(t, ast.Name) and t.name in self.vars:
                     out["writes"].add(("w", t.name))
                 elif isinstance(t, ast.Name):
@@ -415,13 +420,31 @@ class ArmMachine(ExtMachine):
                     out["wregs"].add(d.name)
             case ast.Assert(cond=e):
                 out["rregs"] |= regs(e)
-                out["reads"] |= words(e)
+                out["reads"] |= words(e) | self.table_reads(e)
         out["tlbi"] = (
             {1}
             if isinstance(st, ast.Tlbi | ast.Invlpg | ast.FlushAll | ast.FlushAsid | ast.Sfence)
             else set()
         )
         return out
+
+    def slot_pages(self, slot: int) -> set[Any]:
+        return {("pte", page) for (_, page), (_, k) in self.at.items() if k == slot}
+
+    def table_reads(self, e: Any) -> set[Any]:
+        """The page-table locations an expression reads (`pte(V)`, `pte(T[i])`, `dir(D)`)."""
+        match e:
+            case ast.PteRead(page=p):
+                return {("pte", p.page)}
+            case ast.SlotRead(index=k):
+                return self.slot_pages(const(self.c, k))
+            case ast.DirRead(dir=d):
+                return {("dir", d)}
+            case ast.Unary(operand=a):
+                return self.table_reads(a)
+            case ast.Binary(left=a, right=b):
+                return self.table_reads(a) | self.table_reads(b)
+        return set()
 
     # ------------------------------------------------------------ steps
 
@@ -446,7 +469,7 @@ class ArmMachine(ExtMachine):
 
     def skipped(self, o: Out, i: int, k: int) -> Out:
         """A branch or jump at ``k`` that skipped instructions: the translation reads held
-        for them (speculated past it, A4) go, with their marks."""
+        for them (speculated past it, A5) go, with their marks."""
         if o.state is None or self.code[i][k].op == "stmt":
             return o
         w = Work(o.state)
@@ -458,7 +481,7 @@ class ArmMachine(ExtMachine):
         return Out(o.label, w.freeze(), o.kinds, o.core, o.passed)
 
     def tr_start(self, i: int, k: int) -> int:
-        """A translation read may be speculated back past branches and jumps (A4)."""
+        """A translation read may be speculated back past branches and jumps (A5)."""
         code = self.code[i]
         while k > 0 and (code[k - 1].op in ("br", "jmp") or not _stop(code[k - 1])):
             k -= 1
@@ -751,6 +774,6 @@ def _barrier_waits(b: Any, ea: dict[str, set[Any]], a: Any) -> bool:
 
 
 def machine_for(checked: CheckedSpec, model: str) -> Machine:
-    from .riscv import machine_for as with_riscv  # the RISC-V statements, every model
+    from .litmus import machine_for as composed  # PTE values, `.litmus` rules, RISC-V
 
-    return with_riscv(checked, model)
+    return composed(checked, model)

@@ -21,16 +21,33 @@ class GenArm:
         self.regs = ["r", "s"]
         # two-level pages (docs/page-tables.md), drawn apart so older seeds keep their specs
         self.two = random.Random(seed * 7 + 1).random() < 0.35
+        self.slots = random.Random(seed * 7 + 2)  # table slots and dir reads, drawn apart too
         # arm64 hardware flag management (docs/arm64.md section 7), drawn apart likewise
         hw = random.Random(seed * 11 + 3)
         self.hw = hw.random() < 0.35
         self.ad = hw.choice(["access", "hardware", "hardware for c0", "access for c1", "none"])
         self.spaces = seed % 4 == 3 and not self.two  # two spaces sharing ASID 1
+        # whole PTE values (docs/arm64.md §1), drawn apart too
+        self.vr = random.Random(seed * 13 + 5)
+        self.whole = self.vr.random() < 0.35
 
     def pick(self, *xs: str) -> str:
         return self.r.choice(xs)
 
     def stmt(self, page: str) -> str:
+        s = self.stmt_drawn(page)
+        if self.two and self.slots.random() < 0.2:
+            reg, t = self.slots.choice(self.regs), self.slots.choice(["T[0]", "T[1]", "U[0]"])
+            s = self.slots.choice(
+                [
+                    f"pte {t} := {self.slots.choice(['A rw', 'C r', 'invalid'])}",
+                    f"{reg} := pte({t}).present",
+                    f"{reg} := dir(D).present",
+                ]
+            )
+        return s
+
+    def stmt_drawn(self, page: str) -> str:
         r, p = self.r, page
         reg = self.pick(*self.regs)
         return r.choice(
@@ -62,6 +79,7 @@ class GenArm:
                 f"free {self.pick('A', 'B')}",
                 "skip",
                 *self.levels(p),
+                *self.values(p),
                 *self.flags(p),
             ]
         )
@@ -75,6 +93,21 @@ class GenArm:
             f"free {self.pick('T', 'U')}",
             self.pick(f"tlbi {p} leaf", f"tlbi is {p} leaf"),
             f"tlbi is {p} leaf",
+        ]
+
+    def values(self, p: str) -> list[str]:
+        """Whole PTE values: loads into registers, stores from them, kept invalid values,
+        comparisons with literals."""
+        if not self.whole:
+            return []
+        reg, v = "q", self.vr  # a register only for PTE values (the checker keeps them apart)
+        lit = v.choice(("(A rw)", "(C r)", "(invalid)", "(invalid A rw)", "(invalid C r)"))
+        return [
+            f"{reg} := pte({p})",
+            f"{reg} := pte({p})",
+            f"pte {p} := {reg}",
+            f"pte {p} := invalid {v.choice(('A', 'C'))} {v.choice(('rw', 'r'))}",
+            f"assert {reg} != {lit}",
         ]
 
     def flags(self, p: str) -> list[str]:
@@ -95,6 +128,9 @@ class GenArm:
             out.insert(k, f"if r == 1 {{ {self.stmt('V')} }}")
         if r.random() < 0.3:
             out.append(f"assert {self.pick('r', 's')} != {r.randint(0, 2)}")
+        if self.spaces:  # a read before and after a switch: where asid-reuse shows
+            k = r.randint(0, len(out))
+            out[k:k] = ["read V", "switch Q", "read V"]
         return out
 
     def spec(self, family: bool = False) -> str:
@@ -109,6 +145,8 @@ class GenArm:
                 "page V at D[0] -> A rw",
                 "page W at D[1] -> C r",
             ]
+        if self.whole and self.vr.random() < 0.4 and not (self.two or self.spaces or self.hw):
+            lines[2] = "page W invalid C rw"
         if self.spaces:
             lines[1:3] = [
                 "space P asid 1 { page V -> A rw; page W -> C r }",

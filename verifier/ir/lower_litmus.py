@@ -16,6 +16,9 @@ from verifier.lang import final as L
 from verifier.lang.checked import CheckedSpec
 
 
+FTYPES = {"Translation": 1, "Permission": 2}
+
+
 def attach_litmus(prog: P.Program, spec: CheckedSpec) -> P.Program:
     lit = spec.litmus
     if lit is None:
@@ -74,7 +77,7 @@ def _prop(prog: P.Program, p: L.FProp) -> F.PProp:
     match p:
         case L.FCmp(op=op, left=a, right=b):
             return L.FCmp(op, _term(prog, a), _term(prog, b))  # type: ignore[arg-type]
-        case L.FFault(core=name, at=spans):
+        case L.FFault(core=name, at=spans, ftype=ftype):
             c = _core(prog, name)
             code = prog.cores[c].code
             pcs = tuple(
@@ -82,7 +85,7 @@ def _prop(prog: P.Program, p: L.FProp) -> F.PProp:
                 for pc, ins in enumerate(code)
                 if isinstance(ins, P.IAccess) and (not spans or ins.span in spans)
             )
-            return F.PFault(c, pcs)
+            return F.PFault(c, pcs, FTYPES.get(ftype, 0))
         case L.FNot(arg=a):
             return L.FNot(_prop(prog, a))  # type: ignore[arg-type]
         case L.FAnd(args=args):

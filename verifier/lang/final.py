@@ -54,6 +54,7 @@ class FFault:
 
     core: str
     at: tuple[Span, ...]
+    ftype: str = ""  # 'Translation' | 'Permission': of that type only (machine-told)
 
 
 @dataclass(frozen=True)

@@ -114,6 +114,10 @@ def _fault(
         chosen = [(span, accessed, kind)]
     else:
         chosen = [a for a in th.accesses if page is None or a[1] == page]
+    kind = p.ftype.split(":")[-1] if p.ftype else ""
+    if kind in ("Translation", "Permission") and not syms.af0:  # the machine tells them apart
+        spans = tuple(s for s, _, _ in chosen)
+        return FFault(f"P{p.proc}", spans, kind) if chosen else FBool(False)
     if p.ftype is not None:
         chosen = _of_type(p, chosen, syms, err)
     return FFault(f"P{p.proc}", tuple(s for s, _, _ in chosen)) if chosen else FBool(False)
@@ -122,9 +126,9 @@ def _fault(
 def _of_type(
     p: L.FaultAtom, chosen: list[tuple[Span, str, str]], syms: Symbols, err: type[Exception]
 ) -> list[tuple[Span, str, str]]:
-    """The accesses whose faults can only be of type ``p.ftype``; a fault whose type the
-    machine does not tell apart (both a translation and a permission fault possible at one
-    instruction) cannot be stated."""
+    """The accesses whose faults can only be of type ``p.ftype``, where the machine does
+    not tell the types apart (an access-flag fault is a translation fault to it); where
+    both types are possible at one instruction, the test cannot be stated."""
     want = "MMU:" + p.ftype.split(":")[-1] if p.ftype else ""
     out = []
     for a in chosen:

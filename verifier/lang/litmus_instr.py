@@ -43,6 +43,7 @@ class Symbols:
     frames: list[str] = field(default_factory=list)
     descs: dict[str, list[L.Desc | None]] = field(default_factory=dict)  # values each PTE takes
     pte_loads: bool = False  # an LDR of a page-table entry
+    af0: bool = False  # some descriptor has af:0 (an access-flag fault: a translation one here)
     reg_stores: bool = False  # an STR of a loaded PTE value to a page-table entry
     tthm: dict[int, str] = field(default_factory=dict)  # TTHM=: thread -> access | hardware
 

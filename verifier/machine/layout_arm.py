@@ -6,7 +6,9 @@
   ``ts`` (the space it was found for + 1; 0: none held), ``tv`` (the page + 1);
 - ``mark[(pc, issuer)]``: a broadcast `tlbi` of core ``issuer`` covered the held
   translation read; the issuer's next full `dsb` waits until the access is performed;
-- ``fault``: pc + 1 of a fault that stops the core (``Program.fatal``), 0 none.
+- ``fault``: pc + 1 of a fault that stops the core (``Program.fatal``), 0 none;
+  ``ftype``, where the final condition asks for a fault's type: 1 translation (the
+  entry used is invalid), 2 permission (valid, without the permission).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class ArmCore:
     tv: dict[int, int] = field(default_factory=dict)
     mark: dict[tuple[int, int], int] = field(default_factory=dict)
     fault: int | None = None
+    ftype: int | None = None  # the fault's type: 1 translation, 2 permission (`.litmus`)
     hu: dict[int, tuple[int, int]] = field(default_factory=dict)  # pending walker update
 
     def groups(self) -> list[tuple[int, ...]]:
@@ -52,7 +55,7 @@ class ArmCore:
             marks = [f for (p, _), f in sorted(self.mark.items()) if p == pc]
             out.append((self.tr[pc], self.ts[pc], self.tv[pc], *marks))
         if self.fault is not None:
-            out.append((self.fault,))
+            out.append((self.fault,) if self.ftype is None else (self.fault, self.ftype))
         out += [self.hu[pc] for pc in sorted(self.hu)]
         return out
 
@@ -100,6 +103,8 @@ def add_arm_fields(lay: Layout) -> None:
                     a.hu[pc] = (value, lay.add(f"{n}.hu@{pc}.addr", 0, len(lay.last), 0))
         if win.fatal(c):
             a.fault = lay.add(f"{n}.fault", 0, len(core.code), 0)
+            if prog.final is not None and prog.final.typed:
+                a.ftype = lay.add(f"{n}.fault_type", 0, 2, 0)
         lay.arm.append(a)
     for s, v in sorted(remapped(prog) if lay.model == "arm" else ()):  # no bbm under riscv
         wid = prog.spaces[s].entries[v]

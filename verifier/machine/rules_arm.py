@@ -37,7 +37,7 @@ from verifier.machine import rules_walk
 from verifier.machine.context import Ctx, Rule, Site, cacheable
 from verifier.machine.layout import C, pte_wid
 from verifier.machine.layout_arm import ArmCore
-from verifier.machine.window import Window
+from verifier.machine.window import Effects, Window
 
 ACCESS_BIT = {"read": 1, "write": 2, "exec": 4}
 
@@ -191,9 +191,16 @@ def relief(ctx: Ctx, c: int, k: int, i: int, located: bool = True) -> Expr:
         elif isinstance(iins, P.IPte) and set(win.pages(iins.page)) & set(win.pages(kins.page)):
             out = ne(Field(a.ts[k]), 0)  # no translation read from a later PTE store
         eff = window(ctx.prog).effects(iins)
-        if win.fatal(c) and (eff.writes or eff.invalidates) and located:
+        if win.fatal(c) and located and (eff.writes or eff.invalidates or undone(ctx, c, k, eff)):
             out = conj(out, tr_ok(ctx, c, k))  # nothing visible passes a possible fault
     return out
+
+
+def undone(ctx: Ctx, c: int, k: int, eff: Effects) -> bool:
+    """Would a fault at ``k`` fail to undo an instruction with effects ``eff`` performed
+    early? Its registers go back to 0 (`stop_updates`), wrong for one written before."""
+    code = ctx.prog.cores[c].code
+    return any(eff.wregs & window(ctx.prog).effects(x).wregs for x in code[: k + 1])
 
 
 def tr_ok(ctx: Ctx, c: int, k: int) -> Expr:

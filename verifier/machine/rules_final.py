@@ -37,11 +37,9 @@ def core_done(ctx: Ctx, c: int) -> Expr:
     if lay.arm:  # every walker update reached memory (docs/arm64.md section 7)
         end = conj(end, *(eq(Field(v), 0) for v, _ in lay.arm[c].hu.values()))
     core = ctx.prog.cores[c]
-    if fault is None:
-        return end
-    if core.fault_end >= 0:  # the fault handler ran to its end
+    if fault is not None and core.fault_end >= 0:  # the fault handler ran to its end
         return disj(end, eq(Field(lay.cores[c].pc), core.fault_end))
-    return disj(end, op("ne", Field(fault), C(0)))
+    return end  # a fault that stops the core moves it to its end (early: once pc gets there)
 
 
 def term(ctx: Ctx, t: F.PReg | F.PData | L.FNum) -> Expr:
@@ -64,11 +62,13 @@ def prop(ctx: Ctx, p: F.PProp) -> Expr:
     match p:
         case L.FCmp(op=o, left=a, right=b):
             return op("eq" if o == "==" else "ne", term(ctx, a), term(ctx, b))  # type: ignore[arg-type]
-        case F.PFault(core=c, pcs=pcs):
+        case F.PFault(core=c, pcs=pcs):  # of type p.ftype when it is not 0
             fault = ctx.lay.arm[c].fault if ctx.lay.arm else None
             if fault is None:
                 return FALSE
-            return disj(*(eq(Field(fault), pc + 1) for pc in pcs))
+            at = disj(*(eq(Field(fault), pc + 1) for pc in pcs))
+            ftype = ctx.lay.arm[c].ftype
+            return at if p.ftype == 0 or ftype is None else conj(at, eq(Field(ftype), p.ftype))
         case L.FNot(arg=a):
             return op("not", prop(ctx, a))  # type: ignore[arg-type]
         case L.FAnd(args=args):

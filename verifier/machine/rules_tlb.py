@@ -131,7 +131,7 @@ def access_page(
     # miss: walk the page table in memory
     miss = [*guards, eq(te_g, 0), eq(te_t, 0)]
     if ctx.prog.walk(s, v) is not None:
-        rules_walk.walk_miss(site, bit, v, s, miss)
+        rules_walk.walk_miss(site, bit, v, s, miss, moves)
         return
     mem = Field(lay.mem[lay.pte_addr(s, v)])
     r = site.rule(page=v, space=s, how="miss-invalid", bit=bit)
@@ -156,6 +156,8 @@ def fills(ctx: Ctx, c: int) -> None:
     used = accessed_pages(ctx, c)
     if ctx.prog.dirs:
         rules_walk.walker_fills(ctx, c, used)
+    if ctx.prog.ad == "hardware":  # a fill sets the accessed bit: no longer invisible
+        used = set(range(len(ctx.prog.pages)))
     for s in range(len(ctx.prog.spaces)):
         for v in range(len(ctx.prog.pages)):
             if v not in used or ctx.prog.walk(s, v) is not None or not may_be_valid(ctx, s, v):
@@ -182,7 +184,9 @@ def fills(ctx: Ctx, c: int) -> None:
 def accessed_pages(ctx: Ctx, c: int) -> set[int]:
     """Pages the core's code (program and handlers) can access.  A TLB entry of another
     page is never used by this core: it changes no check and no other field, so the
-    walker need not fill it (a sound reduction of the state space)."""
+    walker need not fill it (a sound reduction of the state space; not with `option ad
+    = hardware`, where the fill sets the PTE's accessed bit, which `pte(V).young`
+    reads)."""
     out: set[int] = set()
     for ins in ctx.prog.cores[c].code:
         if isinstance(ins, P.IAccess):

@@ -44,8 +44,8 @@ def translation_reads(ctx: Ctx, c: int, i: int, ins: P.IAccess) -> None:
         base.append(handler_started(ctx, c, i, ins))
     else:
         base.append(op("ge", pc, C(start)))
-        if a.fault is not None:
-            base.append(eq(Field(a.fault), 0))
+        if a.fault is not None:  # a later access's fault taken early stops nothing before it
+            base.append(disj(eq(Field(a.fault), 0), op("gt", Field(a.fault), C(i + 1))))
     for k in range(start, i):
         if win.tr_orders(core.code[k], ins):
             base.append(disj(op("gt", pc, C(k)), performed(ctx, c, k)))
@@ -187,6 +187,8 @@ def access(site: Site, ins: P.IAccess) -> None:
         else:  # fatal: the core stops once every earlier instruction is performed
             r.guard.append(ne(Field(a.fault), i + 1))
             r.upd.set(a.fault, i + 1)
+            if a.ftype is not None:  # translation (invalid entry) or permission
+                r.upd.set(a.ftype, ite(lay.valid(pte_wid(entry)), C(2), C(1)))
             for f in mark_fields(a, i):
                 r.upd.set(f, 0)
             if isinstance(site, InOrder):

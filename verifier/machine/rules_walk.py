@@ -13,7 +13,7 @@ the race checks judge it against that leaf's `complete` record.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from verifier.ir import program as P
 from verifier.ir.system import TRUE, Check, Expr, Field, conj, eq, ne, op
@@ -52,9 +52,13 @@ def _freed_table(r: Rule, k: int, frame: int, d: int, slot: int, via: str) -> No
     r.checks.append(Check("freed-table", TRUE, False, info))
 
 
-def walk_miss(site: Site, bit: int, v: int, s: int, miss: list[Expr]) -> None:
+def walk_miss(
+    site: Site, bit: int, v: int, s: int, miss: list[Expr],
+    moves: Callable[[Rule, Expr], None] | None = None,
+) -> None:  # fmt: skip
     """An access to two-level page ``v`` that missed in the TLB: the walk's variants, by
-    where the table pointer came from (the PSC or the dir in memory) and which table."""
+    where the table pointer came from (the PSC or the dir in memory) and which table;
+    ``moves`` adds the access's data move (`r := read V`) to a walk that fills."""
     ctx, c = site.ctx, site.c
     lay, prog = ctx.lay, ctx.prog
     cf = lay.cores[c]
@@ -90,7 +94,8 @@ def walk_miss(site: Site, bit: int, v: int, s: int, miss: list[Expr]) -> None:
                 r.upd.set(cf.tw[(v, tag)], leaf)
                 rules_ad.on_fill(ctx, r, c, (v, tag), lay.leaf_addr(k, slot), leaf, bit)
                 races(ctx, r, v, bit, leaf, C(lay.src(s, k)), cf.tw[(v, tag)])
-                site.fault_exit(r, lay.allows(pte_wid(leaf), bit))
+                if moves is not None:
+                    moves(r, leaf)
                 site.emit(r, "access", f"{v}.{s}.{via[0]}{k}.m{glob}")
 
 
