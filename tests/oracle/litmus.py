@@ -158,7 +158,8 @@ class LitmusRules:
             self.stop(w, i, k)
         else:
             held = tuple(x for x in c.arm[1] if x[0] != k)
-            w.set_core(i, arm=(c.arm[0], held, frozenset(m for m in c.arm[2] if m[0] != k)))
+            marks = frozenset(m for m in c.arm[2] if m[0] != k)
+            w.set_core(i, arm=(c.arm[0], held, marks, *c.arm[3:]))
         return [Out(f"{self.names[i]} faults {k}", w.freeze(), frozenset(), i)]  # type: ignore[attr-defined]
 
     def stop(self, w: Work, i: int, at: int) -> None:
@@ -172,7 +173,7 @@ class LitmusRules:
                 regs[r] = old
         w.set_core(
             i, pc=len(self.code[i]), regs=tuple(sorted(regs.items())),  # type: ignore[attr-defined]
-            arm=(frozenset(), (), frozenset()),
+            arm=(frozenset(), (), frozenset(), None),
         )  # fmt: skip
 
     def judge(self, s: State, p: Any) -> bool:
