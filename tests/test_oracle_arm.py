@@ -30,7 +30,10 @@ def differ(seed: int, model: str) -> tuple[bool, object]:
     return True, (sorted(o.kinds), sorted(r.kinds), text)
 
 
-@pytest.mark.parametrize("seed, model", [(0, "arm"), (3, "arm"), (3, "pso")])
+# 20: hardware flags (old/dbm, option ad), 26: two-level pages with leaf-only tlbi
+@pytest.mark.parametrize(
+    "seed, model", [(0, "arm"), (3, "arm"), (3, "pso"), (20, "arm"), (26, "arm")]
+)
 def test_generated_arm_specs_agree(seed: int, model: str) -> None:
     compared, got = differ(seed, model)
     if compared:
@@ -52,7 +55,7 @@ def test_generated_arm_campaign() -> None:
     assert compared > 300 and not bad, bad
 
 
-FAST = ("v2i_dsb_tlbi_dsb", "v2i_dsb_tlbi_dsb_isb", "v2i_dsbld_tlbi", "mp_shoot_po")
+FAST = ("pte_value_corr_old_new", "pte_value_corr_new_old", "v2i_dsb_tlbi_dsb", "v2i_dsb_tlbi_dsb_isb", "v2i_dsbld_tlbi", "mp_shoot_po")
 
 
 @pytest.mark.parametrize(

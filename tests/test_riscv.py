@@ -145,3 +145,53 @@ def test_native_search_is_the_python_search(name: str) -> None:
             py.complete, len(py.states), py.transitions, py.found)  # fmt: skip
         for f in py.found.values():
             assert nat.path(f.state) == py.path(f.state)
+
+
+FAMILY = """
+model riscv
+param N = 2
+frame A, B
+page V -> A rw
+var done = 0
+core init {
+    pte V := invalid
+    ipi cpu[*] rf(V)
+    sfence.vma V
+    await done == N
+    complete V
+    free A
+}
+core cpu[1..N] {
+    read V
+}
+handler rf(p) {
+    FENCE
+    done += 1
+}
+"""
+
+
+@pytest.mark.parametrize("fence", ["sfence.vma p", "skip"])
+def test_symmetry_under_riscv_keeps_the_verdict(fence: str) -> None:
+    """A family is reduced under `riscv` as under `arm`: fewer states, the same kinds."""
+    checked = load_text(FAMILY.replace("FENCE", fence), "fam.tlb", [])
+    on = check_spec(checked, "riscv", engine="explicit")
+    off = check_spec(checked, "riscv", engine="explicit", symmetry=False)
+    assert on.kinds == off.kinds and on.states < off.states
+    assert (on.kinds == ()) == (fence != "skip")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not available(), reason="no C compiler")
+def test_native_symmetric_search_is_the_python_one() -> None:
+    os.environ.setdefault("TLBCHECK_NATIVE_OPT", "-O0")
+    m = Model.of(load_text(FAMILY.replace("FENCE", "skip"), "fam.tlb", []), "riscv")
+    sym = canon(m.system, m.program)
+    assert sym.fn is not None  # the cpu family is reduced
+    red = reduction(sym.system or m.system)
+    system = sym.system or m.system
+    py = explore(system, budget=Budget(300_000), canon=sym.fn, ample=red.ample)
+    nat = explore_native(system, budget=Budget(300_000), canon=sym, reduction=red,
+                         symmetry=True, por=True)  # fmt: skip
+    assert (nat.complete, len(nat.states), nat.transitions, nat.found) == (
+        py.complete, len(py.states), py.transitions, py.found)  # fmt: skip

@@ -20,7 +20,7 @@ from typing import Any
 from verifier.lang import ast
 from verifier.lang.checked import CheckedSpec
 
-from .code import Instr
+from .code import Instr, const
 from .machine import Ctx, Fatal, Machine, Out, _walk
 from .state import State, Work
 
@@ -36,6 +36,18 @@ def _names(e: ast.Expr | None) -> set[str]:
             return _names(a)
         case ast.Binary(left=a, right=b):
             return _names(a) | _names(b)
+    return set()
+
+
+def _pte_reads(e: ast.Expr | None) -> set[tuple[str, str]]:
+    """The PTEs an expression reads (`pte(V).young`): loads of the entry's location."""
+    match e:
+        case ast.PteRead(page=p):
+            return {("pte", p.page)}
+        case ast.Unary(operand=a):
+            return _pte_reads(a)
+        case ast.Binary(left=a, right=b):
+            return _pte_reads(a) | _pte_reads(b)
     return set()
 
 
@@ -134,6 +146,8 @@ class ArmMachine(ExtMachine):
         if checked.handlers:
             raise ValueError("the oracle's arm model runs no handlers (reading A1)")
         self.frames_of = self._frames_of_pages()
+        per = dict(checked.ad_cores)  # hardware flag management per core (docs/arm64.md 7)
+        self.mode = [per.get(c.family or c.name, checked.ad) for c in checked.cores]
 
     def _frames_of_pages(self) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {p: set() for p in self.c.pages}
@@ -162,7 +176,8 @@ class ArmMachine(ExtMachine):
         for i in range(len(s.cores)):
             out += self.arm_steps(s, i)
             out += self.walks(s, i)
-        return out
+            out += self.updates(s, i)
+        return out + self.spontaneous(s)
 
     # ------------------------------------------------------------ what may run
 
@@ -200,6 +215,8 @@ class ArmMachine(ExtMachine):
             full_dsb = isinstance(st, ast.Barrier) and st.kind == "dsb" and st.which == "full"
             if full_dsb and any(m[1] == i for c in s.cores for m in c.arm[2]):
                 continue  # waits for the in-flight users of its tlbis
+            if full_dsb and any(a[:2] == ("hu", i) and a[2] < k for a, _ in s.mem):
+                continue  # and for the walker's pending updates of earlier accesses
             out += self.perform(s, i, k)
         return out
 
@@ -231,16 +248,18 @@ class ArmMachine(ExtMachine):
 
     def effects(self, st: Any) -> dict[str, set[Any]]:
         regs = lambda e: {n for n in _names(e) if n not in self.vars and n not in self.params}  # noqa: E731
-        words = lambda e: {("w", n) for n in _names(e) if n in self.vars}  # noqa: E731
+        words = lambda e: {("w", n) for n in _names(e) if n in self.vars} | _pte_reads(e)  # noqa: E731
         out: dict[str, set[Any]] = {"rregs": set(), "wregs": set(), "reads": set(), "writes": set()}
         match st:
             case ast.PteWrite(page=p):
                 out["writes"].add(("pte", p.page))
             case ast.DirWrite(dir=d):
                 out["writes"].add(("dir", d))
+            case ast.SlotWrite(index=k):  # the PTE of every page at that slot
+                out["writes"] |= self.slot_pages(const(self.c, k))
             case ast.Assign(target=t, value=v):
                 out["rregs"] |= regs(v)
-                out["reads"] |= words(v)
+                out["reads"] |= words(v) | self.table_reads(v)
                 if isinstance(t, ast.Name) and t.name in self.vars:
                     out["writes"].add(("w", t.name))
                 elif isinstance(t, ast.Name):
@@ -260,13 +279,31 @@ class ArmMachine(ExtMachine):
                     out["wregs"].add(d.name)
             case ast.Assert(cond=e):
                 out["rregs"] |= regs(e)
-                out["reads"] |= words(e)
+                out["reads"] |= words(e) | self.table_reads(e)
         out["tlbi"] = (
             {1}
             if isinstance(st, ast.Tlbi | ast.Invlpg | ast.FlushAll | ast.FlushAsid | ast.Sfence)
             else set()
         )
         return out
+
+    def slot_pages(self, slot: int) -> set[Any]:
+        return {("pte", page) for (_, page), (_, k) in self.at.items() if k == slot}
+
+    def table_reads(self, e: Any) -> set[Any]:
+        """The page-table locations an expression reads (`pte(V)`, `pte(T[i])`, `dir(D)`)."""
+        match e:
+            case ast.PteRead(page=p):
+                return {("pte", p.page)}
+            case ast.SlotRead(index=k):
+                return self.slot_pages(const(self.c, k))
+            case ast.DirRead(dir=d):
+                return {("dir", d)}
+            case ast.Unary(operand=a):
+                return self.table_reads(a)
+            case ast.Binary(left=a, right=b):
+                return self.table_reads(a) | self.table_reads(b)
+        return set()
 
     # ------------------------------------------------------------ steps
 
@@ -325,13 +362,13 @@ class ArmMachine(ExtMachine):
         """(the entry's last valid value, whether a break was completed since)."""
         if ("bbm", sp, page) not in w.mem:
             first = dict(next(x for x in self.c.spaces if x.name == sp).entries).get(page)
-            valid = isinstance(first, ast.Mapping)
+            valid = isinstance(first, ast.Mapping) and not first.old
             return ((first.frame, first.perms) if valid else None, False)  # type: ignore[union-attr]
         return w.mem[("bbm", sp, page)]  # type: ignore[no-any-return]
 
     def break_before_make(self, w: Work, sp: str, page: str, value: Any) -> set[str]:
         last, cleared = self.bbm_of(w, sp, page)
-        if not isinstance(value, ast.Mapping):
+        if not isinstance(value, ast.Mapping) or value.old:  # never cached: a break
             w.mem[("bbm", sp, page)] = (last, False)
             return set()
         new = (value.frame, value.perms)
@@ -345,7 +382,8 @@ class ArmMachine(ExtMachine):
             if tag is not None and sp.asid != tag:
                 continue
             for p in self.c.pages:
-                if (page is None or p == page) and w.mem[("p", sp.name, p)][0] is None:
+                now = w.mem[("p", sp.name, p)][0]
+                if (page is None or p == page) and (now is None or "o" in now[1]):
                     w.mem[("bbm", sp.name, p)] = (self.bbm_of(w, sp.name, p)[0], True)
 
     def mark(self, w: Work, i: int, st: ast.Tlbi) -> None:
@@ -367,26 +405,93 @@ class ArmMachine(ExtMachine):
         cs = s.cores[i]
         page = st.page.page
         sp, tag = cs.space, self.asid[cs.space]
+        letter = LETTER[st.kind]
         choices = []
         for e in sorted(cs.tlb, key=repr):
-            if e[1] == page and e[0] in ("G", tag):
+            if e[1] == page and e[0] in ("G", tag) and not self.rewalk(i, e[3], letter):
                 pte = None if e[2] is None else (e[2], e[3], e[0] == "G")  # riscv: invalid
                 choices.append(((pte, e[5]), e[4], cs.tlb, e[6], cs.psc, set()))
         loc, psc, kinds = self.walk_to_leaf(s, cs, sp, page)
         pte, wid = dict(s.mem)[loc] if loc is not None else (None, 0)
-        choices.append(((pte, wid), sp, cs.tlb, loc, psc, kinds))  # a walk, not cached
-        if pte is not None:
-            e = ("G" if pte[2] else tag, page, pte[0], pte[1], sp, wid, loc)
-            choices.append(((pte, wid), sp, cs.tlb | {e}, loc, psc, kinds))  # and it fills
+        new = self.updated(i, pte, letter)
+        if new is not None and ("hu", i, k) in dict(s.mem):
+            return []  # its earlier update is still pending
+        held = pte if new is None else new
+        choices.append(((held, wid), sp, cs.tlb, loc, psc, kinds))  # a walk, not cached
+        if held is not None and "o" not in held[1]:  # an access-flag fault is never cached
+            e = ("G" if held[2] else tag, page, held[0], held[1], sp, wid, loc)
+            choices.append(((held, wid), sp, cs.tlb | {e}, loc, psc, kinds))  # and it fills
         out = []
         for value, src, tlb, where, psc, found in choices:
             w = Work(s)
+            if new is not None:  # the walker's update is left pending (`updates`)
+                w.mem[("hu", i, k)] = (where, pte, new)
             c = w.core(i)
             held = (*c.arm[1], (k, value, page, src, where))
             arm = (c.arm[0], tuple(sorted(held, key=repr)), c.arm[2])
             w.set_core(i, tlb=tlb, psc=psc, arm=arm)
             out.append(Out(f"{self.names[i]} translates {k}", w.freeze(), frozenset(found), i))
         return out
+
+    def rewalk(self, i: int, perms: str, letter: str) -> bool:
+        """A write with HD does not use a writable-clean (`r dbm`) TLB entry: it walks."""
+        return letter == "w" and self.mode[i] == "hardware" and "d" in perms and "w" not in perms
+
+    def updated(self, i: int, pte: Any, letter: str) -> Any:
+        """The value the walker of core ``i`` writes back before the access may use ``pte``
+        (the access flag set; with HD and a write, a `dbm` entry made writable), or None
+        when it writes nothing (no management, nothing to change, or the access would
+        fault anyway)."""
+        if pte is None or self.mode[i] == "none":
+            return None
+        perms = pte[1].replace("o", "")
+        if letter == "w" and self.mode[i] == "hardware" and "d" in perms and "w" not in perms:
+            perms = "".join(x for x in "rwx" if x in perms or x == "w") + "d"
+        if perms == pte[1] or letter not in perms:
+            return None
+        return (pte[0], perms, pte[2])
+
+    def updates(self, s: State, i: int) -> list[Out]:
+        """Pending walker updates of core ``i`` reach memory: once every earlier access in
+        the window holds its translation read, and only while the entry still holds the
+        value read (an atomic read-modify-write)."""
+        out = []
+        mem = dict(s.mem)
+        for key, item in sorted(mem.items(), key=repr):
+            if key[:2] != ("hu", i):
+                continue
+            where, read, new = item
+            if mem[where][0] != read or not self.update_ready(s, i, key[2]):
+                continue
+            w = Work(s)
+            w.mem[where] = (new, mem[where][1])
+            del w.mem[key]
+            out.append(Out(f"{self.names[i]} walker update {key[2]}", w.freeze(), frozenset(), i))
+        return out
+
+    def spontaneous(self, s: State) -> list[Out]:
+        """While some core manages the access flag, a valid entry with the flag clear may
+        have it set at any moment (herd7's spurious updates)."""
+        if all(m == "none" for m in self.mode):
+            return []
+        out = []
+        for where, item in s.mem:
+            if where[0] not in ("p", "l"):
+                continue
+            pte, wid = item
+            if pte is not None and "o" in pte[1]:
+                w = Work(s)
+                w.mem[where] = ((pte[0], pte[1].replace("o", ""), pte[2]), wid)
+                out.append(Out(f"spontaneous update {where}", w.freeze(), frozenset(), 0))
+        return out
+
+    def update_ready(self, s: State, i: int, k: int) -> bool:
+        """The update is a write: every earlier access of the core in its window has its
+        translation read held (or is done)."""
+        done, held, _ = s.cores[i].arm
+        mine = {h[0] for h in held}
+        pending = [j for j in range(s.cores[i].pc, k) if j not in done]
+        return all(j in mine for j in pending if isinstance(self.code[i][j].node, ast.Access))
 
     def walk_to_leaf(self, s: State, cs: Any, sp: str, page: str) -> tuple[Any, Any, set[str]]:
         """A walk's leaf location, the PSC after it and the problems it meets: a one-level
@@ -414,7 +519,7 @@ class ArmMachine(ExtMachine):
         """The access with its held translation read: it reaches the frame, or faults."""
         (pte, wid), page, src, where = h[1], h[2], h[3], h[4]
         letter = LETTER[st.kind]
-        ok = pte is not None and letter in pte[1]
+        ok = pte is not None and letter in pte[1] and "o" not in pte[1]
         if any(self.holds(s, i, j, k, memory=ok) for j in pending):
             return []
         w = Work(s)
@@ -491,6 +596,6 @@ def _barrier_waits(b: Any, ea: dict[str, set[Any]], a: Any) -> bool:
 
 
 def machine_for(checked: CheckedSpec, model: str) -> Machine:
-    from .riscv import machine_for as with_riscv  # the RISC-V statements, every model
+    from .litmus import machine_for as composed  # PTE values, `.litmus` rules, RISC-V
 
-    return with_riscv(checked, model)
+    return composed(checked, model)

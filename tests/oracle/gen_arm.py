@@ -20,12 +20,33 @@ class GenArm:
         self.regs = ["r", "s"]
         # two-level pages (docs/page-tables.md), drawn apart so older seeds keep their specs
         self.two = random.Random(seed * 7 + 1).random() < 0.35
+        self.slots = random.Random(seed * 7 + 2)  # table slots and dir reads, drawn apart too
+        # arm64 hardware flag management (docs/arm64.md section 7), drawn apart likewise
+        hw = random.Random(seed * 11 + 3)
+        self.hw = hw.random() < 0.35
+        self.ad = hw.choice(["access", "hardware", "hardware for c0", "access for c1", "none"])
         self.spaces = seed % 4 == 3 and not self.two  # two spaces sharing ASID 1
+        # whole PTE values (docs/arm64.md §1), drawn apart too
+        self.vr = random.Random(seed * 13 + 5)
+        self.whole = self.vr.random() < 0.35
 
     def pick(self, *xs: str) -> str:
         return self.r.choice(xs)
 
     def stmt(self, page: str) -> str:
+        s = self.stmt_drawn(page)
+        if self.two and self.slots.random() < 0.2:
+            reg, t = self.slots.choice(self.regs), self.slots.choice(["T[0]", "T[1]", "U[0]"])
+            s = self.slots.choice(
+                [
+                    f"pte {t} := {self.slots.choice(['A rw', 'C r', 'invalid'])}",
+                    f"{reg} := pte({t}).present",
+                    f"{reg} := dir(D).present",
+                ]
+            )
+        return s
+
+    def stmt_drawn(self, page: str) -> str:
         r, p = self.r, page
         reg = self.pick(*self.regs)
         return r.choice(
@@ -53,6 +74,8 @@ class GenArm:
                 f"free {self.pick('A', 'B')}",
                 "skip",
                 *self.levels(p),
+                *self.values(p),
+                *self.flags(p),
             ]
         )
 
@@ -67,6 +90,29 @@ class GenArm:
             f"tlbi is {p} leaf",
         ]
 
+    def values(self, p: str) -> list[str]:
+        """Whole PTE values: loads into registers, stores from them, kept invalid values,
+        comparisons with literals."""
+        if not self.whole:
+            return []
+        reg, v = "q", self.vr  # a register only for PTE values (the checker keeps them apart)
+        lit = v.choice(("(A rw)", "(C r)", "(invalid)", "(invalid A rw)", "(invalid C r)"))
+        return [
+            f"{reg} := pte({p})",
+            f"{reg} := pte({p})",
+            f"pte {p} := {reg}",
+            f"pte {p} := invalid {v.choice(('A', 'C'))} {v.choice(('rw', 'r'))}",
+            f"assert {reg} != {lit}",
+        ]
+
+    def flags(self, p: str) -> list[str]:
+        """Hardware flag statements: `old`/`dbm` values, reads of the young and dirty bits."""
+        if not self.hw:
+            return []
+        reg = self.pick(*self.regs)
+        value = f"{self.pick('A', 'B')} {self.pick('rw', 'r')} {self.pick('old', 'dbm', 'old dbm')}"
+        return [f"pte {p} := {value}", f"{reg} := pte({p}).{self.pick('young', 'dirty')}"]
+
     def body(self) -> list[str]:
         r = self.r
         out = [self.stmt(self.pick("V", "V", "W")) for _ in range(r.randint(2, 5))]
@@ -77,6 +123,9 @@ class GenArm:
             out.insert(k, f"if r == 1 {{ {self.stmt('V')} }}")
         if r.random() < 0.3:
             out.append(f"assert {self.pick('r', 's')} != {r.randint(0, 2)}")
+        if self.spaces:  # a read before and after a switch: where asid-reuse shows
+            k = r.randint(0, len(out))
+            out[k:k] = ["read V", "switch Q", "read V"]
         return out
 
     def spec(self, family: bool = False) -> str:
@@ -91,11 +140,19 @@ class GenArm:
                 "page V at D[0] -> A rw",
                 "page W at D[1] -> C r",
             ]
+        if self.whole and self.vr.random() < 0.4 and not (self.two or self.spaces or self.hw):
+            lines[2] = "page W invalid C rw"
         if self.spaces:
             lines[1:3] = [
                 "space P asid 1 { page V -> A rw; page W -> C r }",
                 "space Q asid 1 { page V -> B rw; page W -> C r }",
             ]
+        if self.hw:
+            flag = {" rw": " r dbm", " -> C r": " -> C r old"}
+            for k, x in enumerate(lines):
+                if x.startswith("page"):
+                    lines[k] = next((x.replace(a, b) for a, b in flag.items() if a in x), x)
+            lines.insert(0, f"option ad = {self.ad}")
         n = r.randint(2, 3)
         for c in range(n):
             name = "u[1..2]" if family and c == n - 1 else f"c{c}"

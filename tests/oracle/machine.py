@@ -113,9 +113,11 @@ def _walk(stmts: tuple[ast.Stmt, ...]) -> list[ast.Stmt]:
 
 
 def _pte(v: ast.PteValue | None) -> Any:
+    """(frame, permissions, global); the permissions carry `o` for an `old` entry and `d`
+    for `dbm` (arm64 flags, docs/arm64.md section 7: ignored outside `arm`)."""
     if v is None or isinstance(v, ast.Invalid):
         return None
-    return (v.frame, v.perms, v.global_)
+    return (v.frame, v.perms + "o" * v.old + "d" * v.dbm, v.global_)
 
 
 class Machine:
@@ -140,7 +142,8 @@ class Machine:
         self.dirs = {d.name: d for d in checked.dirs}
         self.nslots = 1 + max([0, *(slot for _, slot in self.at.values())])
         self.accessed = [self._accessed(c.body) for c in checked.cores]
-        self.ad = checked.ad == "hardware"
+        modes = {checked.ad, *dict(checked.ad_cores).values()}
+        self.ad = model != "arm" and bool(modes - {"none"})  # x86: every core manages both
         self.hregs = {h.name: self._regs_of(h.body) | set(h.params) for h in checked.handlers}
 
     def _regs_of(self, body: tuple[ast.Stmt, ...]) -> set[str]:
@@ -417,6 +420,9 @@ class Machine:
         letter = {"read": "r", "write": "w", "exec": "x"}.get(f)
         if letter is not None:
             return int(letter in pte[1])
+        if f in ("young", "dirty") and self.model == "arm":  # docs/arm64.md section 7
+            young = "o" not in pte[1]
+            return int(young if f == "young" else "d" in pte[1] and "w" in pte[1])
         if f in ("young", "dirty") and self.ad:
             mine = any(e[0] == "st" and e[1] == addr for e in w.core(ctx.i).buf)
             bits = 0 if mine else w.mem.get(("ad", addr), 0)
@@ -675,8 +681,8 @@ class Machine:
                     continue
                 src = ("l", psc[path[0]], path[1])
             pte, wid = mem[src]
-            if pte is None:
-                continue
+            if pte is None or (self.model == "arm" and "o" in pte[1]):
+                continue  # an access-flag fault is never cached either
             frame, perms, glob = pte
             w = Work(s)
             e = ("G" if glob else tag, page, frame, perms, cs.space, wid, src, 0)

@@ -16,6 +16,7 @@ class Latency:
         self.table, self.lay = table, lay
         self.line_free: dict[int, float] = {}
         self.line_writer: dict[int, int] = {}
+        self.broadcasts: set[int] = set()  # cores with a broadcast tlbi not yet completed
 
     def cost(self, key: str) -> float:
         return self.table[key]
@@ -48,6 +49,10 @@ class Latency:
             return self.write_line(c, self.addr_of(cmd), now, k("memory.atomic"))
         if a == "store":  # sc: the store reaches memory at once
             return self.write_line(c, self.addr_of(cmd), now, k("memory.store_drain"))
+        if a in ("invlpg", "flush") and cmd.get("broadcast") is not None:
+            return now + self.tlbi(c, bool(cmd.get("broadcast")))
+        if a == "fence" and cmd.get("kind") in ("dmb", "dsb", "isb"):
+            return now + self.barrier(c, cmd.get("kind"), cmd.get("which"))
         per = {
             "store-buffered": "memory.store",
             "load": "memory.load",
@@ -76,6 +81,24 @@ class Latency:
             walk = k("tlb.walk") * walk_levels(cmd) if cmd.get("how") == "miss-fill" else 0.0
             return now + walk + k("memory.access")
         return now + k("memory.local")
+
+    def tlbi(self, c: int, broadcast: bool) -> float:
+        """A `tlbi`: local, or broadcast (completed, and paid for, at the next full dsb)."""
+        if broadcast:
+            self.broadcasts.add(c)
+            return self.cost("arm.tlbi_broadcast")
+        return self.cost("arm.tlbi_local")
+
+    def barrier(self, c: int, kind: str, which: str) -> float:
+        """A `dmb`, `isb` or `dsb`; a full `dsb` after broadcast `tlbi`s of its core waits
+        for every other core of the machine to acknowledge them (docs/cost.md)."""
+        if kind != "dsb":
+            return self.cost(f"arm.{kind}")
+        if which != "full" or c not in self.broadcasts:
+            return self.cost("arm.dsb")
+        self.broadcasts.discard(c)
+        others = len(self.lay.cores) - 1
+        return self.cost("arm.dsb_sync") + self.cost("arm.dsb_sync_per_core") * others
 
 
 def walk_levels(cmd: Cmd) -> int:

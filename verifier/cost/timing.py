@@ -41,6 +41,14 @@ _PHASE_OF = {"ipi-sent": "send", "ipi-buffered": "send", "await": "wait", "invlp
 _PHASE_OF["flush"] = "flush"
 
 
+def _phase(cmd: Cmd) -> str:
+    """The phase a step of the initiator counts in; a `dsb` (which completes broadcast
+    `tlbi`s by waiting for every core) is waiting."""
+    if cmd.action == "fence" and cmd.get("kind") == "dsb":
+        return "wait"
+    return _PHASE_OF.get(cmd.action, "other")
+
+
 @dataclass(frozen=True)
 class CostRun:
     """One timed run: the initiator's critical path and what the whole machine did."""
@@ -261,7 +269,7 @@ class _Run:
         pc = self.s[cf.pc]
         changed = self.apply(c, cmd, at)
         if c == self.init:
-            self.phases[_PHASE_OF.get(cmd.action, "other")] += at - self.init_end
+            self.phases[_phase(cmd)] += at - self.init_end
             self.init_end = at
             if cmd.action == "complete":
                 self.done = (at, dict(self.phases))

@@ -27,11 +27,20 @@ class PData:
 
 
 @dataclass(frozen=True)
+class PPte:
+    """The PTE of page ``page`` (default space) in memory, as its value's number."""
+
+    page: int
+
+
+@dataclass(frozen=True)
 class PFault:
-    """Core ``core`` stopped at a fault of the instruction at one of ``pcs``."""
+    """Core ``core`` stopped at a fault of the instruction at one of ``pcs``; of type
+    ``ftype`` (1 translation, 2 permission; 0 any)."""
 
     core: int
     pcs: tuple[int, ...]
+    ftype: int = 0
 
 
 PProp = FCmp | PFault | FNot | FAnd | FOr | FBool  # over PReg, PData and FNum terms
@@ -43,3 +52,16 @@ class PFinal:
     prop: PProp
     text: str
     span: Span = field(default=NOSPAN, compare=False)
+
+    @property
+    def typed(self) -> bool:
+        """Does the condition ask for a fault's type?"""
+        return _typed(self.prop)
+
+
+def _typed(p: PProp) -> bool:
+    if isinstance(p, PFault):
+        return p.ftype != 0
+    if isinstance(p, FNot):
+        return _typed(p.arg)
+    return isinstance(p, FAnd | FOr) and any(_typed(a) for a in p.args)

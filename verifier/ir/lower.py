@@ -17,12 +17,14 @@ from verifier.ir.lower_decls import (
     pte_regs,
     tables,
 )
+from verifier.ir.lower_hw import ad_settings
 from verifier.ir.lower_litmus import attach_litmus
 from verifier.ir.lower_riscv import lower_riscv
 from verifier.ir.lower_tables import lower_slot_write, lower_table_read
 from verifier.lang import ast
 from verifier.lang.checked import DEFAULT_RANGE, CheckedSpec, CoreInstance, Ref
 from verifier.lang.span import Span
+
 
 class _NotOnThisCore(Exception):
     """A per-core word indexed by `self` on a core outside the word's family."""
@@ -264,9 +266,7 @@ class _CoreLowerer:
                 dest = self.reg(d.name) if d is not None else None
                 val = self.expr(v) if v is not None else None
                 deps = tuple(self.reg(n.name) for n in via)
-                self.emit(
-                    lambda a, b: P.IAccess(a, b, access_kind, page, dest, val, o, deps), sp
-                )
+                self.emit(lambda a, b: P.IAccess(a, b, access_kind, page, dest, val, o, deps), sp)
             case ast.Tlbi(scope="page", broadcast=bc, page=ref, leaf=leaf) if ref is not None:
                 space, page = self.page(ref)
                 self.emit(lambda a, b: P.ITlbi(a, b, "page", bc, space, page, leaf=leaf), sp)
@@ -357,8 +357,8 @@ def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Progr
     prog = P.Program(
         spec.title, spec.file, spec.source, spec.params, spec.walker, spec.ipi, spec.buffer,
         spec.frames, spec.pages, tuple(spaces), tuple(t.words), tuple(lcores), handlers,
-        tuple(t.pte_values), spec.flushes, *levels, frame_data=spec.frame_data, ad=spec.ad,
-        pte_keys=tuple(t.pte_keys),
+        tuple(t.pte_values), spec.flushes, *levels, frame_data=spec.frame_data,
+        pte_keys=tuple(t.pte_keys), **ad_settings(spec),
     )  # fmt: skip
     return attach_litmus(prog, spec)
 

@@ -49,16 +49,16 @@ class Tables:
 
     def value_of(self, value: ast.PteValue, text: str, span: Span | None) -> P.PteValue:
         if isinstance(value, ast.Invalid):
-            kept = (-1, 0)
-            if value.kept is not None:
-                kept = (self.frames[value.kept.frame], perm_bits(value.kept.perms))
-            return P.PteValue(-1, 0, False, text, span, kept)
-        return P.PteValue(
-            self.frames[value.frame], perm_bits(value.perms), value.global_, text, span
-        )
+            kept, k = (-1, 0), value.kept
+            if k is not None:
+                kept = (self.frames[k.frame], perm_bits(k.perms))
+            flags = {"af": not k.old, "dbm": k.dbm} if k is not None else {}
+            return P.PteValue(-1, 0, False, text, span, kept, **flags)
+        frame, perms = self.frames[value.frame], perm_bits(value.perms)
+        return P.PteValue(frame, perms, value.global_, text, span, af=not value.old, dbm=value.dbm)
 
     def add_pte(self, v: P.PteValue) -> int:
-        key = (v.frame, v.perms, v.global_, v.kept, v.text, v.span)
+        key = (*v.key, v.text, v.span)
         if key not in self.pte_index:
             self.pte_index[key] = len(self.pte_values)
             self.pte_values.append(v)
@@ -129,6 +129,7 @@ def lower_tables(t: Tables) -> tuple[Any, ...]:
     """Two-level pages (docs/page-tables.md): the table frames, the dirs, slots per table,
     each page's (dir, slot) per space and each leaf's initial value; all empty for a
     one-level spec (so its PTE values keep their numbers)."""
+    hardware_values(t)
     spec = t.spec
     if not spec.dirs:
         return (), (), 0, (), ()
@@ -170,3 +171,17 @@ def pte_regs(t: Tables, cores: list[P.Core]) -> list[P.Core]:
         hi = max(core.reg_range[1], len(t.pte_keys))
         out.append(replace(core, code=tuple(code), reg_range=(core.reg_range[0], hi)))
     return out
+
+
+def hardware_values(t: Tables) -> None:
+    """The values an arm64 walker's update can make of the spec's `old` and `dbm` values
+    (the access flag set; a `dbm` entry also made writable), so that every value an
+    entry can hold has a number (docs/arm64.md section 7)."""
+    for v in list(t.pte_values):
+        if v.frame < 0 or (v.af and not v.dbm):
+            continue
+        if not v.af:
+            t.add_pte(replace(v, af=True, text=f"{v.text}, access flag set by the walker"))
+        if v.dbm and not v.perms & 2:
+            text = f"{v.text}, made dirty (writable) by the walker"
+            t.add_pte(replace(v, af=True, perms=v.perms | 2, text=text))

@@ -16,6 +16,9 @@ from verifier.lang import final as L
 from verifier.lang.checked import CheckedSpec
 
 
+FTYPES = {"Translation": 1, "Permission": 2}
+
+
 def attach_litmus(prog: P.Program, spec: CheckedSpec) -> P.Program:
     lit = spec.litmus
     if lit is None:
@@ -52,6 +55,8 @@ def _term(prog: P.Program, t: L.FReg | L.FData | L.FNum) -> F.PReg | F.PData | L
             return F.PReg(c, regs.index(r) if r in regs else None)
         case L.FData(frame=f):
             return F.PData(prog.frames.index(f))
+        case L.FPteMem(page=page):
+            return F.PPte(prog.pages.index(page))
         case L.FPte(value=v):
             key = _pte_key(prog, v)
             return L.FNum(prog.pte_keys.index(key) + 1 if key in prog.pte_keys else -1)
@@ -62,15 +67,17 @@ def _pte_key(prog: P.Program, v: ast.Mapping | ast.Invalid) -> tuple[object, ...
     """The key (`PteValue.key`) of a PTE value written in the condition."""
     if isinstance(v, ast.Invalid):
         kept = _pte_key(prog, v.kept) if v.kept is not None else (-1, 0)
-        return (-1, 0, False, kept[:2])
-    return (prog.frames.index(v.frame), perm_bits(v.perms), v.global_, (-1, 0))
+        flags = (not v.kept.old, v.kept.dbm) if v.kept is not None else (True, False)
+        return (-1, 0, False, kept[:2], *flags)
+    frame, perms = prog.frames.index(v.frame), perm_bits(v.perms)
+    return (frame, perms, v.global_, (-1, 0), not v.old, v.dbm)  # PteValue.key
 
 
 def _prop(prog: P.Program, p: L.FProp) -> F.PProp:
     match p:
         case L.FCmp(op=op, left=a, right=b):
             return L.FCmp(op, _term(prog, a), _term(prog, b))  # type: ignore[arg-type]
-        case L.FFault(core=name, at=spans):
+        case L.FFault(core=name, at=spans, ftype=ftype):
             c = _core(prog, name)
             code = prog.cores[c].code
             pcs = tuple(
@@ -78,7 +85,7 @@ def _prop(prog: P.Program, p: L.FProp) -> F.PProp:
                 for pc, ins in enumerate(code)
                 if isinstance(ins, P.IAccess) and (not spans or ins.span in spans)
             )
-            return F.PFault(c, pcs)
+            return F.PFault(c, pcs, FTYPES.get(ftype, 0))
         case L.FNot(arg=a):
             return L.FNot(_prop(prog, a))  # type: ignore[arg-type]
         case L.FAnd(args=args):

@@ -1,9 +1,8 @@
 """The lowered Program: all an engine ever sees of a spec.
 
-Names are resolved to indices, core families are expanded, `for` and `repeat`
-are unrolled, control flow is flat (branches and jumps with resolved targets),
-and every instruction carries its source span and the statement as written.
-"""
+Names are resolved to indices, core families are expanded, `for` and `repeat` are
+unrolled, control flow is flat (branches and jumps with resolved targets), and every
+instruction carries its source span and the statement as written."""
 
 from __future__ import annotations
 
@@ -89,8 +88,7 @@ LExpr = LConst | LReg | LWord | LUn | LBin | LPte | LSlot | LDir
 
 
 def page_arg(page: int, space: int | None, npages: int) -> int:
-    """The value an IPI passes for a page argument: `V` is V's index (the target's current
-    space), `P.V` also carries space P (see `page_of_arg`)."""
+    """An IPI's page argument: `V` is V's index (the target's space), `P.V` carries P too."""
     return page if space is None else (space + 1) * npages + page
 
 
@@ -365,8 +363,7 @@ class Program:
     handlers: tuple[Handler, ...]
     pte_values: tuple[PteValue, ...]
     flushes: str = "plain"  # 'serializing': invlpg, flush and switch drain the buffer first
-    # two-level pages (docs/page-tables.md); all empty in a one-level spec
-    tables: tuple[int, ...] = ()  # the frames that are table pages
+    tables: tuple[int, ...] = ()  # table page frames (docs/page-tables.md; () if one-level)
     dirs: tuple[Dir, ...] = ()
     slots: int = 0  # leaf slots per table
     walks: tuple[tuple[tuple[int, int] | None, ...], ...] = ()  # [space][page]: (dir, slot)
@@ -374,6 +371,7 @@ class Program:
     frame_data: tuple[int, ...] = ()  # per frame: initial data word; () when no data access
     fatal: bool = False  # a fault stops its core (herd's `fatal`; `.litmus` input)
     ad: str = "none"  # 'hardware': the walker sets accessed/dirty bits
+    ad_cores: tuple[str, ...] = ()  # under `arm`, per core: none | access | hardware
     final: PFinal | None = None  # a litmus test's final condition (ir/final.py)
     pte_keys: tuple[tuple[object, ...], ...] = ()  # PTE value k (1-based) has key [k - 1]
 

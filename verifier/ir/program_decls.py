@@ -34,10 +34,12 @@ class PteValue:
     text: str
     span: Span | None
     kept: tuple[int, int] = (-1, 0)  # frame, perms an invalid entry keeps (`invalid A rw`)
+    af: bool = True  # arm64 access flag (`old`: clear) and dirty-bit modifier (`dbm`)
+    dbm: bool = False
 
     @property
-    def key(self) -> tuple[int, int, bool, tuple[int, int]]:  # whole-value comparisons
-        return (self.frame, self.perms, self.global_, self.kept)
+    def key(self) -> tuple[object, ...]:  # whole-value comparisons
+        return (self.frame, self.perms, self.global_, self.kept, self.af, self.dbm)
 
 
 @dataclass(frozen=True)

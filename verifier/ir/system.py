@@ -113,6 +113,15 @@ def conj(*xs: Expr) -> Expr:
     return out
 
 
+def conj_tree(xs: list[Expr]) -> Expr:
+    """``conj(*xs)`` as a balanced tree, nested log2(n) deep, not n: for a condition over
+    a field of every core, which a machine of hundreds of cores would nest too deeply."""
+    if len(xs) <= 2:
+        return conj(*xs)
+    m = len(xs) // 2
+    return op("and", conj_tree(xs[:m]), conj_tree(xs[m:]))
+
+
 def disj(*xs: Expr) -> Expr:
     out: Expr = FALSE
     for x in xs:

@@ -132,6 +132,8 @@ class Mapping(Node):
     frame: str
     perms: str  # canonical order: subset of "rwx" in that order
     global_: bool = False
+    old: bool = False  # arm64: the access flag is clear (docs/arm64.md section 7)
+    dbm: bool = False  # arm64: dirty-bit modifier set (writable-clean when not `w`)
 
 
 @dataclass(frozen=True)
@@ -312,6 +314,7 @@ class ParamDecl(Node):
 class OptionDecl(Node):
     name: str
     value: str | int
+    cores: tuple[str, ...] = ()  # `option ad = access for p0, p1`
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,7 @@ class _Checker(Symbols):
             frames=tuple(self.frames), pages=tuple(self.pages), spaces=self.space_infos(),
             vars=self.var_infos(), families=families,
             cores=cores, handlers=handlers, expects=expects, flushes=str(header["flushes"]),
-            ad=str(header["ad"]),
+            ad=str(header["ad"]), ad_cores=tuple(sorted(header.get("ad_cores", {}).items())),  # type: ignore[attr-defined]
             tables=tuple(self.tables), dirs=self.dir_infos(), refs=dict(self.refs),
             frame_data=self.frame_data(data),
         )  # fmt: skip

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from verifier.lang import ast
 from verifier.lang.check_names import Ctx, Names
+from verifier.lang.check_ptevalues import check_pte_values, pte_registers
 from verifier.lang.checked import Ref
 from verifier.lang.diagnostics import Note
 from verifier.lang.kinds import walk
@@ -41,6 +42,8 @@ def check_body(checker: Symbols, body: tuple[ast.Stmt, ...], ctx: Ctx) -> None:
             note = Note(checker.pages[name].span, f"page '{name}' declared here")
             b.err(s, f"register '{name}' is named like a page: rename one of them", note)
     b.stmts(body)
+    stmts = list(walk(body))
+    check_pte_values(stmts, pte_registers(stmts, b.is_register), b.err)
 
 
 class _Body(Names):

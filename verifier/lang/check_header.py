@@ -17,7 +17,7 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "ipi": ("unordered", "ordered"),
     "buffer": (),  # an integer
     "flushes": ("plain", "serializing"),
-    "ad": ("none", "hardware"),
+    "ad": ("none", "hardware", "access"),
 }
 OPTION_DEFAULTS: dict[str, str | int] = {
     "walker": "speculative", "ipi": "unordered", "buffer": 0, "flushes": "plain", "ad": "none",
@@ -41,9 +41,28 @@ def header(self: Symbols) -> dict[str, str | int]:
             if d.model not in ALL_MODELS:
                 self.err(d.span, f"unknown model '{d.model}'" + _expected(d.model, ALL_MODELS))
             out["model"] = d.model
+        elif isinstance(d, ast.OptionDecl) and d.cores:
+            _core_option(self, d, seen, out)
         elif isinstance(d, ast.OptionDecl) and self.declare(seen, d.name, d, "option"):
             _option(self, d, out)
     return out
+
+
+def _core_option(
+    self: Symbols, d: ast.OptionDecl, seen: dict[str, ast.Node], out: dict[str, object]
+) -> None:
+    """`option ad = access for p0, p1`: per-core hardware flag management (arm64 TTHM,
+    docs/arm64.md section 7); only `ad` takes a core list."""
+    if d.name != "ad":
+        self.err(d.span, f"option {d.name} takes no core list (only option ad does)")
+        return
+    cores: dict[str, str] = out.setdefault("ad_cores", {})  # type: ignore[assignment]
+    for name in d.cores:
+        if name not in self.cores:
+            self.err(d.span, f"unknown core '{name}'" + did_you_mean(name, list(self.cores)))
+        elif self.declare(seen, f"ad for {name}", d, f"option ad for {name}"):
+            cores[name] = str(d.value)
+    _option(self, d, {})
 
 
 def _option(self: Symbols, d: ast.OptionDecl, out: dict[str, str | int]) -> None:

@@ -108,6 +108,7 @@ class CheckedSpec:
     expects: tuple[ast.ExpectDecl, ...]
     flushes: str = "plain"  # 'plain' | 'serializing' (docs/page-tables.md)
     ad: str = "none"  # 'hardware': accessed/dirty bits (docs/page-tables.md)
+    ad_cores: tuple[tuple[str, str], ...] = ()  # `option ad = V for CORE` (docs/arm64.md 7)
     tables: tuple[str, ...] = ()  # the frames that are page-table pages
     dirs: tuple[DirInfo, ...] = ()
     # id(node) -> what it names, for every Name, PageRef, PageName and TargetName in a body

@@ -40,19 +40,28 @@ class FPte:
 
 
 @dataclass(frozen=True)
+class FPteMem:
+    """Page ``page``'s PTE in memory (`[PTE(x)]=...`), compared with an `FPte` by the
+    number of its value (docs/arm64.md section 7)."""
+
+    page: str
+
+
+@dataclass(frozen=True)
 class FFault:
     """Core ``core`` stopped at a fault of one of the statements at ``at`` (their spans);
     ``at`` empty: at any statement."""
 
     core: str
     at: tuple[Span, ...]
+    ftype: str = ""  # 'Translation' | 'Permission': of that type only (machine-told)
 
 
 @dataclass(frozen=True)
 class FCmp:
     op: str  # '==' | '!='
-    left: FReg | FData | FNum | FPte
-    right: FReg | FData | FNum | FPte
+    left: FReg | FData | FNum | FPte | FPteMem
+    right: FReg | FData | FNum | FPte | FPteMem
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,20 @@ fault of the instruction labelled L0 (never, when that instruction does not acce
 from __future__ import annotations
 
 from verifier.lang import litmus_ast as L
-from verifier.lang.final import FAnd, FBool, FCmp, FData, FFault, FNot, FNum, FOr, FProp, FPte, FReg
+from verifier.lang.final import (
+    FAnd,
+    FBool,
+    FCmp,
+    FData,
+    FFault,
+    FNot,
+    FNum,
+    FOr,
+    FProp,
+    FPte,
+    FPteMem,
+    FReg,
+)
 from verifier.lang.litmus_instr import Symbols, ThreadOut, check_desc, pte_of
 from verifier.lang.span import Span
 
@@ -37,7 +50,11 @@ def lower_condition(
 def _eq(p: L.Eq, syms: Symbols, threads: dict[int, ThreadOut], err: type[Exception]) -> FProp:
     loc = p.loc
     if isinstance(loc, L.Mem) and loc.kind == "pte":
-        raise err(loc.span, "a condition on a page-table entry is outside the litmus subset")
+        if not isinstance(p.value, L.Desc):
+            raise err(loc.span, "a page-table entry is compared with a descriptor (oa:...)")
+        check_desc(p.value, syms, err)
+        value = pte_of(p.value, syms.page(loc.name), syms)
+        return FCmp("!=" if p.negated else "==", FPteMem(loc.name), FPte(value))
     if isinstance(loc, L.Reg) and isinstance(p.value, L.Desc):
         return _desc_eq(p, loc, p.value, syms, threads, err)
     if not isinstance(p.value, L.Int):
@@ -97,6 +114,10 @@ def _fault(
         chosen = [(span, accessed, kind)]
     else:
         chosen = [a for a in th.accesses if page is None or a[1] == page]
+    kind = p.ftype.split(":")[-1] if p.ftype else ""
+    if kind in ("Translation", "Permission") and not syms.af0:  # the machine tells them apart
+        spans = tuple(s for s, _, _ in chosen)
+        return FFault(f"P{p.proc}", spans, kind) if chosen else FBool(False)
     if p.ftype is not None:
         chosen = _of_type(p, chosen, syms, err)
     return FFault(f"P{p.proc}", tuple(s for s, _, _ in chosen)) if chosen else FBool(False)
@@ -105,13 +126,13 @@ def _fault(
 def _of_type(
     p: L.FaultAtom, chosen: list[tuple[Span, str, str]], syms: Symbols, err: type[Exception]
 ) -> list[tuple[Span, str, str]]:
-    """The accesses whose faults can only be of type ``p.ftype``; a fault whose type the
-    machine does not tell apart (both a translation and a permission fault possible at one
-    instruction) cannot be stated."""
+    """The accesses whose faults can only be of type ``p.ftype``, where the machine does
+    not tell the types apart (an access-flag fault is a translation fault to it); where
+    both types are possible at one instruction, the test cannot be stated."""
     want = "MMU:" + p.ftype.split(":")[-1] if p.ftype else ""
     out = []
     for a in chosen:
-        types = syms.fault_types(a[1], a[2])
+        types = syms.fault_types(a[1], a[2], p.proc)
         if want not in types:
             continue
         if len(types) > 1:

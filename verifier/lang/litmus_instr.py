@@ -42,18 +42,23 @@ class Symbols:
     frames: list[str] = field(default_factory=list)
     descs: dict[str, list[L.Desc | None]] = field(default_factory=dict)  # values each PTE takes
     pte_loads: bool = False  # an LDR of a page-table entry
+    af0: bool = False  # some descriptor has af:0 (an access-flag fault: a translation one here)
     reg_stores: bool = False  # an STR of a loaded PTE value to a page-table entry
+    tthm: dict[int, str] = field(default_factory=dict)  # TTHM=: thread -> access | hardware
 
-    def fault_types(self, page: str, kind: str) -> set[str]:
-        """The fault types (herd7's MMU:...) an access of ``kind`` to ``page`` can take."""
+    def fault_types(self, page: str, kind: str, proc: int | None = None) -> set[str]:
+        """The fault types (herd7's MMU:...) an access of ``kind`` to ``page`` can take, on
+        thread ``proc`` (its hardware flag management, docs/arm64.md section 7)."""
         out = set()
+        mode = self.tthm.get(proc, "none") if proc is not None else "none"
         for d in self.descs.get(page, [None]):
             flag = {k: v.value for k, v in (d.fields if d else ()) if isinstance(v, L.Int)}
+            dirty = mode == "hardware" and flag.get("dbm", 0)
             if not flag.get("valid", 1):
                 out.add("MMU:Translation")
-            elif not flag.get("af", 1):
+            elif not flag.get("af", 1) and mode == "none":
                 out.add("MMU:AccessFlag")
-            elif not flag.get("db", 1) and kind == "write":
+            elif not flag.get("db", 1) and kind == "write" and not dirty:
                 out.add("MMU:Permission")
         return out
 
@@ -83,7 +88,11 @@ def pte_of(d: L.Desc, page: str, syms: Symbols) -> ast.PteValue:
 
     oa = d.get("oa")
     frame = syms.frame(oa.name) if isinstance(oa, L.Sym) else syms.frame(page)
-    mapping = ast.Mapping(frame, "rw" if flag("db") else "r", span=d.span)
+    perms = "rw" if flag("db") else "r"
+    if syms.tthm:  # hardware flag management: the access flag and DBM are kept as such
+        mapping = ast.Mapping(frame, perms, old=not flag("af"), dbm=bool(flag("dbm")), span=d.span)
+        return mapping if flag("valid") else ast.Invalid(mapping, span=d.span)
+    mapping = ast.Mapping(frame, perms, span=d.span)
     if not flag("valid") or not flag("af"):  # the rest is kept (whole-value comparisons)
         return ast.Invalid(mapping, span=d.span)
     return mapping

@@ -59,14 +59,10 @@ def load_litmus(path: str, text: str) -> CheckedSpec:
 
 
 def lower_litmus(t: L.LitmusTest) -> tuple[ast.Spec, Litmus]:
-    for key, value in t.info:
-        if key.upper() == "TTHM":  # the walker sets access/dirty flags (no af:0 fault)
-            what = f"hardware access/dirty flag management (TTHM={value})"
-            raise Unstated(t.span, f"{what} is outside the litmus subset (docs/arm64.md §4)")
     for v in t.variants():
         if v.lower() not in VARIANTS:
             raise Unstated(t.span, f"Variant={v} is outside the litmus subset (docs/arm64.md §4)")
-    syms = Symbols()
+    syms = Symbols(tthm=_tthm(t))
     envs = {th.proc: Env() for th in t.threads}
     ptes: dict[str, L.Desc] = {}
     data: dict[str, int] = {}
@@ -89,11 +85,14 @@ def lower_litmus(t: L.LitmusTest) -> tuple[ast.Spec, Litmus]:
             cores.append(core)
             threads[th.proc] = out
         ctrl += out.ctrl
-    if syms.pte_loads and any(_af0(i.value) for i in t.init):
+    syms.af0 = any(_af0(i.value) for i in t.init)
+    if syms.pte_loads and not syms.tthm and syms.af0:
         what = "a load of a page-table entry in a test with af:0 descriptors"
         raise Unstated(t.span, f"{what} (an af:0 and a valid:0 entry compare equal here)")
     prop = lower_condition(t.condition, syms, threads, Unstated)
     decls: list[ast.Decl] = [ast.SpecTitle(t.name, span=t.span), ast.ModelDecl("arm", span=t.span)]
+    for proc, mode in sorted(syms.tthm.items()):
+        decls.append(ast.OptionDecl("ad", mode, (f"P{proc}",), span=t.span))
     frames = tuple(ast.Ident(f, span=t.span) for f in syms.frames)
     values = tuple(ast.Num(data.get(f, 0), span=t.span) for f in syms.frames)
     decls.append(ast.FrameDecl(frames, values, span=t.span))
@@ -104,6 +103,25 @@ def lower_litmus(t: L.LitmusTest) -> tuple[ast.Spec, Litmus]:
     text = t.source[_offset(t.source, t.condition.span) :].strip()
     final = _final(t, prop, text)
     return ast.Spec(tuple(decls), file=t.file, span=t.span), Litmus(t.name, final, tuple(ctrl))
+
+
+def _tthm(t: L.LitmusTest) -> dict[int, str]:
+    """herd7's `TTHM=` line (lib/dirtyBit.mll): per thread, `hardware` (HA and HD: HD
+    implies HA), `access` (HA) or nothing; a key without a thread applies to every thread,
+    and `Pn:SW` turns management off on thread n."""
+    out: dict[int, str] = {}
+    for key, value in t.info:
+        if key.upper() != "TTHM":
+            continue
+        items = [w.split(":") for w in value.split()]
+        soft = {int(p[0].lstrip("Pp")) for p in items if len(p) == 2 and p[1].upper() == "SW"}
+        for th in t.threads:
+            mine = [p for p in items if len(p) == 1 or int(p[0].lstrip("Pp")) == th.proc]
+            keys = {p[-1].upper() for p in mine}
+            if th.proc in soft or not keys & {"HA", "HD"}:
+                continue
+            out[th.proc] = "hardware" if "HD" in keys else "access"
+    return out
 
 
 def _af0(v: L.Value) -> bool:

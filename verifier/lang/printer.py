@@ -52,8 +52,8 @@ def _decl(d: ast.Decl) -> list[str]:
             return [f"model {m}"]
         case ast.ParamDecl(name=n, value=v):
             return [f"param {n} = {expr(v)}"]
-        case ast.OptionDecl(name=n, value=v):
-            return [f"option {n} = {v}"]
+        case ast.OptionDecl(name=n, value=v, cores=cs):
+            return [f"option {n} = {v}" + (f" for {', '.join(cs)}" if cs else "")]
         case ast.FrameDecl(names=names, data=data):
             inits = data or (None,) * len(names)
             items = (
@@ -115,7 +115,8 @@ def _pte(v: ast.PteValue | ast.Name) -> str:
         return v.name
     if isinstance(v, ast.Invalid):
         return "invalid" if v.kept is None else f"invalid {_pte(v.kept)}"
-    return f"{v.frame} {v.perms}" + (" global" if v.global_ else "")
+    flags = " global" * v.global_ + " old" * v.old + " dbm" * v.dbm
+    return f"{v.frame} {v.perms}{flags}"
 
 
 def _block(head: str, body: tuple[ast.Stmt, ...], depth: int) -> list[str]:

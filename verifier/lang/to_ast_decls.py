@@ -45,7 +45,8 @@ class DeclRules(Spans):
         return ast.ParamDecl(str(c[0]), c[1], span=self._span(meta))
 
     def option_decl(self, meta: Any, c: list[Any]) -> ast.OptionDecl:
-        return ast.OptionDecl(str(c[0]), c[1], span=self._span(meta))
+        cores = tuple(str(t) for t in c[2:])
+        return ast.OptionDecl(str(c[0]), c[1], cores, span=self._span(meta))
 
     def option_value(self, meta: Any, c: list[Token]) -> str | int:
         if c[0].type == "INT":
@@ -79,7 +80,9 @@ class DeclRules(Spans):
 
     def mapping(self, meta: Any, c: list[Token]) -> ast.Mapping:
         perms = canonical_perms(str(c[1]))
-        return ast.Mapping(str(c[0]), perms, len(c) == 3, span=self._span(meta))
+        words = {str(t) for t in c[2:]}
+        glob, old, dbm = "global" in words, "old" in words, "dbm" in words
+        return ast.Mapping(str(c[0]), perms, glob, old, dbm, span=self._span(meta))
 
     def invalid(self, meta: Any, c: list[Any]) -> ast.Invalid:
         return ast.Invalid(span=self._span(meta))

@@ -228,11 +228,23 @@ def _pte_field(lay: Layout, c: int, name: str, addr: int) -> Expr:
         return lay.table(lambda v: lay.prog.pte_keys.index(v.key) + 1, w)
     if name == "present":
         return lay.valid(w)
-    if name in PERM_BIT:
-        return lay.allows(w, PERM_BIT[name])
+    if name in PERM_BIT:  # the descriptor's bits (an `old` entry keeps them)
+        return lay.table(lambda v: int(v.frame >= 0 and bool(v.perms & PERM_BIT[name])), w)
     if name == "global":
         return lay.table(lambda v: int(v.frame >= 0 and v.global_), w)
+    if name in ("young", "dirty") and lay.model == "arm":  # docs/arm64.md section 7
+        dirty = lambda v: v.frame >= 0 and (v.af if name == "young" else v.dbm and v.perms & 2)  # noqa: E731
+        return lay.table(lambda v: int(bool(dirty(v))), w)
     return C(0)  # young, dirty without `option ad = hardware`
+
+
+def cacheable(ctx: Ctx, wid: Expr) -> Expr:
+    """A walk may fill a TLB entry from this value: valid, and under `arm` the access
+    flag set (an access-flag fault is never cached)."""
+    lay = ctx.lay
+    if ctx.model == "arm" and any(not v.af for v in ctx.prog.pte_values):
+        return lay.table(lambda v: int(v.frame >= 0 and v.af), wid)
+    return lay.valid(wid)
 
 
 @dataclass

@@ -231,8 +231,9 @@ class Layout:
     def is_global(self, wid: Expr) -> Expr:
         return self.table(lambda v: int(v.global_), wid)
 
-    def allows(self, wid: Expr, bit: int) -> Expr:
-        return self.table(lambda v: int(v.frame >= 0 and bool(v.perms & bit)), wid)
+    def allows(self, wid: Expr, bit: int) -> Expr:  # under `arm` an `old` entry allows nothing
+        ok = lambda v: v.frame >= 0 and bool(v.perms & bit) and (v.af or self.model != "arm")  # noqa: E731
+        return self.table(lambda v: int(ok(v)), wid)
 
     def freed_at(self, frame: Expr) -> Expr:
         return disj(
@@ -362,7 +363,7 @@ def _tlb_fields(lay: Layout, cf: CoreFields, n: str) -> None:
             cf.tw[(v, t)] = lay.add(f"{n}.tlb[{prog.pages[v]},{t}].pte", 0, nwid * 4 + 3, 0)
     for d, dr in enumerate(prog.dirs):
         cf.psc[d] = lay.add(f"{n}.psc[{dr.name}]", 0, len(prog.tables), 0)
-    if prog.ad == "hardware":
+    if prog.ad == "hardware" and lay.model not in WEAK_MODELS:  # x86 A/D bits
         for v, t in sorted(cf.te):
             cf.td[(v, t)] = lay.add(f"{n}.tlb[{prog.pages[v]},{t}].dirty", 0, 1, 0)
 
@@ -394,6 +395,6 @@ def _shared_fields(lay: Layout, val_lo: int, val_hi: int) -> None:
     named = {f for i in copies for f in ((i.src, i.dst) if isinstance(i, P.ICopy) else (i.frame,))}
     for f in sorted(named):
         lay.contents[f] = lay.add(f"contents.{prog.frames[f]}", 0, 2 * len(prog.frames) + 1, 0)
-    if prog.ad == "hardware":
+    if prog.ad == "hardware" and lay.model not in WEAK_MODELS:
         for a in range(lay.nwords, lay.nwords + len(lay.last)):
             lay.ad[a] = lay.add(f"ad.{lay.addr_name(a)}", 0, 3, 0)

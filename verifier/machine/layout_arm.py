@@ -6,7 +6,9 @@
   ``ts`` (the space it was found for + 1; 0: none held), ``tv`` (the page + 1);
 - ``mark[(pc, issuer)]``: a broadcast `tlbi` of core ``issuer`` covered the held
   translation read; the issuer's next full `dsb` waits until the access is performed;
-- ``fault``: pc + 1 of a fault that stops the core (``Program.fatal``), 0 none.
+- ``fault``: pc + 1 of a fault that stops the core (``Program.fatal``), 0 none;
+  ``ftype``, where the final condition asks for a fault's type: 1 translation (the
+  entry used is invalid), 2 permission (valid, without the permission).
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ class ArmCore:
     tv: dict[int, int] = field(default_factory=dict)
     mark: dict[tuple[int, int], int] = field(default_factory=dict)
     fault: int | None = None
+    ftype: int | None = None  # the fault's type: 1 translation, 2 permission (`.litmus`)
+    hu: dict[int, tuple[int, int]] = field(default_factory=dict)  # pending walker update
 
     def groups(self) -> list[tuple[int, ...]]:
         out: list[tuple[int, ...]] = [(f,) for _, f in sorted(self.done.items())]
@@ -51,7 +55,8 @@ class ArmCore:
             marks = [f for (p, _), f in sorted(self.mark.items()) if p == pc]
             out.append((self.tr[pc], self.ts[pc], self.tv[pc], *marks))
         if self.fault is not None:
-            out.append((self.fault,))
+            out.append((self.fault,) if self.ftype is None else (self.fault, self.ftype))
+        out += [self.hu[pc] for pc in sorted(self.hu)]
         return out
 
 
@@ -78,6 +83,7 @@ def add_arm_fields(lay: Layout) -> None:
     win = Window(prog)
     nwid = len(prog.pte_values)
     issuers = broadcasters(prog)
+    flags = any(not v.af or v.dbm for v in prog.pte_values)  # docs/arm64.md section 7
     for c, core in enumerate(prog.cores):
         a = ArmCore()
         n = core.name
@@ -92,12 +98,18 @@ def add_arm_fields(lay: Layout) -> None:
                 for i in issuers:
                     if i != c:
                         a.mark[(pc, i)] = lay.add(f"{n}.tr@{pc}.mark.{prog.cores[i].name}", 0, 1, 0)
+                if flags and prog.ad_cores and prog.ad_cores[c] != "none" and lay.model == "arm":
+                    value = lay.add(f"{n}.hu@{pc}.pte", 0, nwid * 4 + 4, 0)  # read value + 1
+                    a.hu[pc] = (value, lay.add(f"{n}.hu@{pc}.addr", 0, len(lay.last), 0))
         if win.fatal(c):
             a.fault = lay.add(f"{n}.fault", 0, len(core.code), 0)
+            if prog.final is not None and prog.final.typed:
+                a.ftype = lay.add(f"{n}.fault_type", 0, 2, 0)
         lay.arm.append(a)
     for s, v in sorted(remapped(prog) if lay.model == "arm" else ()):  # no bbm under riscv
         wid = prog.spaces[s].entries[v]
-        last = wid + 1 if prog.pte_values[wid].frame >= 0 else 0
+        first = prog.pte_values[wid]
+        last = wid + 1 if first.frame >= 0 and first.af else 0  # `old`: never cached
         name = lay.addr_name(lay.pte_addr(s, v))
         lay.arm.bbm[(s, v)] = (
             lay.add(f"bbm.{name}.last_valid", 0, nwid, last),

@@ -18,13 +18,26 @@ from collections.abc import Callable, Iterator
 from functools import cache
 
 from verifier.ir import program as P
-from verifier.ir.system import FALSE, TRUE, Check, Expr, Field, conj, disj, eq, ite, ne, op
+from verifier.ir.system import (
+    FALSE,
+    TRUE,
+    Check,
+    Expr,
+    Field,
+    conj,
+    conj_tree,
+    disj,
+    eq,
+    ite,
+    ne,
+    op,
+)
 from verifier.lang.checked import WEAK_MODELS
 from verifier.machine import rules_walk
-from verifier.machine.context import Ctx, Rule, Site
+from verifier.machine.context import Ctx, Rule, Site, cacheable
 from verifier.machine.layout import C, pte_wid
 from verifier.machine.layout_arm import ArmCore
-from verifier.machine.window import Window
+from verifier.machine.window import Effects, Window
 
 ACCESS_BIT = {"read": 1, "write": 2, "exec": 4}
 
@@ -165,9 +178,16 @@ def relief(ctx: Ctx, c: int, k: int, i: int, located: bool = True) -> Expr:
         elif isinstance(iins, P.IPte) and set(win.pages(iins.page)) & set(win.pages(kins.page)):
             out = ne(Field(a.ts[k]), 0)  # no translation read from a later PTE store
         eff = window(ctx.prog).effects(iins)
-        if win.fatal(c) and (eff.writes or eff.invalidates):
+        if win.fatal(c) and located and (eff.writes or eff.invalidates or undone(ctx, c, k, eff)):
             out = conj(out, tr_ok(ctx, c, k))  # nothing visible passes a possible fault
     return out
+
+
+def undone(ctx: Ctx, c: int, k: int, eff: Effects) -> bool:
+    """Would a fault at ``k`` fail to undo an instruction with effects ``eff`` performed
+    early? Its registers go back to 0 (`stop_updates`), wrong for one written before."""
+    code = ctx.prog.cores[c].code
+    return any(eff.wregs & window(ctx.prog).effects(x).wregs for x in code[: k + 1])
 
 
 def tr_ok(ctx: Ctx, c: int, k: int) -> Expr:
@@ -216,7 +236,9 @@ def barrier(site: Site, ins: P.IBarrier) -> None:
         if ins.kind != "isb":
             r.guard.append(ctx.lay.buffer_empty(c))
     elif ins.kind == "dsb" and ins.which == "full":
-        r.guard += [eq(Field(f), 0) for f in marks_of(ctx, c)]
+        r.guard.append(conj_tree([eq(Field(f), 0) for f in marks_of(ctx, c)]))
+        # and for the walker's pending updates of earlier accesses (docs/arm64.md 7)
+        r.guard += [eq(Field(v), 0) for i, (v, _) in arm(ctx, c).hu.items() if i < site.pc]
     site.emit(r, "fence")
 
 
@@ -281,7 +303,7 @@ def bbm_store(ctx: Ctx, r: Rule, s: int, v: int, wid: int) -> None:
     last, cleared = fields
     pv = ctx.prog.pte_values[wid]
     r.upd.set(cleared, 0)
-    if pv.frame < 0:
+    if pv.frame < 0 or not pv.af:  # invalid or access flag clear: never cached, a break
         return
     lay = ctx.lay
     prev = ite(eq(Field(last), 0), C(0), op("sub", Field(last), C(1)))
@@ -299,7 +321,7 @@ def bbm_cleared(ctx: Ctx, r: Rule, tag: int | None, v: int | None) -> None:
     lay = ctx.lay
     for (s, page), (_, cleared) in sorted(lay.arm.bbm.items()):
         if (v is None or page == v) and (tag is None or lay.tag_of_space(s) == tag):
-            invalid = op("not", lay.valid(pte_wid(Field(lay.mem[lay.pte_addr(s, page)]))))
+            invalid = op("not", cacheable(ctx, pte_wid(Field(lay.mem[lay.pte_addr(s, page)]))))
             r.upd.set(cleared, ite(invalid, C(1), Field(cleared)))
 
 

@@ -12,7 +12,7 @@ from verifier.ir import program as P
 from verifier.ir.system import FALSE, TRUE, Check, Expr, Field, conj, disj, eq, op
 from verifier.lang import final as L
 from verifier.machine.context import Ctx, Rule
-from verifier.machine.layout import C, Layout
+from verifier.machine.layout import C, Layout, pte_wid
 
 KINDS = ("positive", "negative")
 
@@ -34,12 +34,12 @@ def core_done(ctx: Ctx, c: int) -> Expr:
     if lay.buffered(c):
         end = conj(end, lay.buffer_empty(c))
     fault = lay.arm[c].fault if lay.arm else None
+    if lay.arm:  # every walker update reached memory (docs/arm64.md section 7)
+        end = conj(end, *(eq(Field(v), 0) for v, _ in lay.arm[c].hu.values()))
     core = ctx.prog.cores[c]
-    if fault is None:
-        return end
-    if core.fault_end >= 0:  # the fault handler ran to its end
+    if fault is not None and core.fault_end >= 0:  # the fault handler ran to its end
         return disj(end, eq(Field(lay.cores[c].pc), core.fault_end))
-    return disj(end, op("ne", Field(fault), C(0)))
+    return end  # a fault that stops the core moves it to its end (early: once pc gets there)
 
 
 def term(ctx: Ctx, t: F.PReg | F.PData | L.FNum) -> Expr:
@@ -47,6 +47,10 @@ def term(ctx: Ctx, t: F.PReg | F.PData | L.FNum) -> Expr:
     match t:
         case F.PReg(core=c, reg=r):
             return C(0) if r is None else Field(lay.cores[c].regs[r])
+        case F.PPte(page=v):  # the number of the value in memory (docs/arm64.md 7)
+            keys = ctx.prog.pte_keys
+            now = pte_wid(Field(lay.mem[lay.pte_addr(0, v)]))
+            return lay.table(lambda x: keys.index(x.key) + 1 if x.key in keys else 0, now)
         case F.PData(frame=f):
             if f < len(lay.arm.data):
                 return Field(lay.arm.data[f])
@@ -58,11 +62,13 @@ def prop(ctx: Ctx, p: F.PProp) -> Expr:
     match p:
         case L.FCmp(op=o, left=a, right=b):
             return op("eq" if o == "==" else "ne", term(ctx, a), term(ctx, b))  # type: ignore[arg-type]
-        case F.PFault(core=c, pcs=pcs):
+        case F.PFault(core=c, pcs=pcs):  # of type p.ftype when it is not 0
             fault = ctx.lay.arm[c].fault if ctx.lay.arm else None
             if fault is None:
                 return FALSE
-            return disj(*(eq(Field(fault), pc + 1) for pc in pcs))
+            at = disj(*(eq(Field(fault), pc + 1) for pc in pcs))
+            ftype = ctx.lay.arm[c].ftype
+            return at if p.ftype == 0 or ftype is None else conj(at, eq(Field(ftype), p.ftype))
         case L.FNot(arg=a):
             return op("not", prop(ctx, a))  # type: ignore[arg-type]
         case L.FAnd(args=args):

@@ -130,7 +130,7 @@ def pte(site: Site, ins: P.IPte) -> None:
         r.guard.append(disj(op("lt", held, C(1)), op("gt", held, C(len(ins.wids)))))
         what = f"{ctx.prog.cores[site.c].regs[ins.src.index]} holds no PTE value"
         r.checks.append(Check("range", TRUE, True, (("what", what),)))
-        site.emit(r, action, "nopte")
+        site.emit(r, "range", "nopte")  # a fatal check: the path ends, nothing is stored
 
 
 def slot_store(site: Site, ins: P.ISlot) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from verifier.ir import program as P
 from verifier.ir.system import TRUE, Check, Expr, Field, conj, eq, ite, ne, op
 from verifier.machine import rules_ad, rules_walk
-from verifier.machine.context import Ctx, Rule, Site
+from verifier.machine.context import Ctx, Rule, Site, cacheable
 from verifier.machine.layout import C, pte_wid
 from verifier.machine.rules_arm import data
 from verifier.machine.rules_race import asid_reuse, races
@@ -129,7 +129,7 @@ def access_page(
     # miss: walk the page table in memory
     miss = [*guards, eq(te_g, 0), eq(te_t, 0)]
     if ctx.prog.walk(s, v) is not None:
-        rules_walk.walk_miss(site, bit, v, s, miss)
+        rules_walk.walk_miss(site, bit, v, s, miss, moves)
         return
     mem = Field(lay.mem[lay.pte_addr(s, v)])
     r = site.rule(page=v, space=s, how="miss-invalid", bit=bit)
@@ -154,6 +154,8 @@ def fills(ctx: Ctx, c: int) -> None:
     used = accessed_pages(ctx, c)
     if ctx.prog.dirs:
         rules_walk.walker_fills(ctx, c, used)
+    if ctx.prog.ad == "hardware":  # a fill sets the accessed bit: no longer invisible
+        used = set(range(len(ctx.prog.pages)))
     for s in range(len(ctx.prog.spaces)):
         for v in range(len(ctx.prog.pages)):
             if v not in used or ctx.prog.walk(s, v) is not None or not may_be_valid(ctx, s, v):
@@ -166,7 +168,7 @@ def fills(ctx: Ctx, c: int) -> None:
                         eq(Field(cf.space), s) if len(ctx.prog.spaces) > 1 else TRUE,
                         eq(Field(cf.te[(v, g)]), 0),
                         eq(Field(cf.te[(v, t)]), 0),
-                        lay.valid(pte_wid(mem)),
+                        cacheable(ctx, pte_wid(mem)),
                         eq(lay.is_global(pte_wid(mem)), glob),
                     ]
                 )
@@ -180,7 +182,9 @@ def fills(ctx: Ctx, c: int) -> None:
 def accessed_pages(ctx: Ctx, c: int) -> set[int]:
     """Pages the core's code (program and handlers) can access.  A TLB entry of another
     page is never used by this core: it changes no check and no other field, so the
-    walker need not fill it (a sound reduction of the state space)."""
+    walker need not fill it (a sound reduction of the state space; not with `option ad
+    = hardware`, where the fill sets the PTE's accessed bit, which `pte(V).young`
+    reads)."""
     out: set[int] = set()
     for ins in ctx.prog.cores[c].code:
         if isinstance(ins, P.IAccess):

@@ -4,10 +4,12 @@ it reaches the frame (race checks, data) or faults; a fatal fault stops the core
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from verifier.ir import program as P
 from verifier.ir.system import FALSE, Expr, Field, conj, disj, eq, ite, ne, op
-from verifier.machine import rules_walk
-from verifier.machine.context import Ctx, Rule, Site
+from verifier.machine import rules_hafdbs, rules_walk
+from verifier.machine.context import Ctx, Rule, Site, Upd, cacheable
 from verifier.machine.layout import C, pte_wid
 from verifier.machine.layout_arm import ArmCore
 from verifier.machine.rules_arm import (
@@ -41,8 +43,8 @@ def translation_reads(ctx: Ctx, c: int, i: int, ins: P.IAccess) -> None:
         base.append(handler_started(ctx, c, i, ins))
     else:
         base.append(op("ge", pc, C(start)))
-        if a.fault is not None:
-            base.append(eq(Field(a.fault), 0))
+        if a.fault is not None:  # a later access's fault taken early stops nothing before it
+            base.append(disj(eq(Field(a.fault), 0), op("gt", Field(a.fault), C(i + 1))))
     for k in range(start, i):
         if win.tr_orders(core.code[k], ins):
             base.append(disj(op("gt", pc, C(k)), performed(ctx, c, k)))
@@ -51,39 +53,84 @@ def translation_reads(ctx: Ctx, c: int, i: int, ins: P.IAccess) -> None:
         r.info["at"] = i
         ctx.emit(c, None, r, "translate", f"{core.name}@{i}:tr.{variant}", ins.text, ins.span)
 
+    bit = ACCESS_BIT[ins.kind]
     for v, s, guards in ctx.entries_of(c, ins.page, None, current=True):
-        t, g = lay.tag_of_space(s), lay.gtag
         at = [*base, *guards]
-        for tag, how, key in ((g, "hit-global", "hg"), (t, "hit", "ht")):
+        for tag, how, key in ((lay.gtag, "hit-global", "hg"), (lay.tag_of_space(s), "hit", "ht")):
             r = _tr_rule(a, i, at, v, s, how=how, slot=cf.te[(v, tag)])
             r.guard.append(ne(Field(cf.te[(v, tag)]), 0))
+            clean = rules_hafdbs.must_walk(ctx, c, Field(cf.tw[(v, tag)]), bit)
+            if clean != FALSE:  # a write with HD re-walks a writable-clean entry
+                r.guard.append(op("not", clean))
             r.upd.set(a.tr[i], Field(cf.tw[(v, tag)]))
             r.upd.set(a.ts[i], Field(cf.te[(v, tag)]))
             emit(r, f"{v}.{s}.{key}")
-        if ctx.prog.walk(s, v) is not None:
-            for r, entry, src, key in rules_walk.translation_walks(ctx, c, v, s):
+        if ctx.prog.walk(s, v) is None:
+            a_pte = lay.pte_addr(s, v)
+            leaves = iter([(Rule([]), Field(lay.mem[a_pte]), a_pte, C(s + 1), "")])
+        else:
+            leaves = rules_walk.translation_walks(ctx, c, v, s)
+        for r0, leaf, addr, src, key in leaves:
+            for r, entry, variant in _walk_variants(ctx, c, i, r0, leaf, addr, v, s, bit):
                 r.guard[:0] = at
+                r.info.update(page=v, space=s)
                 r.upd.set(a.tv[i], v + 1)
                 r.upd.set(a.tr[i], entry)
                 r.upd.set(a.ts[i], src)
-                emit(r, f"{v}.{s}.{key}")
-            continue
-        mem = Field(lay.mem[lay.pte_addr(s, v)])
-        for how, valid in (("walk-invalid", False), ("walk", True)):
-            r = _tr_rule(a, i, at, v, s, how=how)  # invalid: never cached; valid: need not be
-            ok = lay.valid(pte_wid(mem))
-            r.guard.append(ok if valid else op("not", ok))
-            r.upd.set(a.tr[i], mem)
-            r.upd.set(a.ts[i], s + 1)
-            emit(r, f"{v}.{s}.{'wv' if valid else 'wi'}")
-        for glob, tag in ((1, g), (0, t)):
-            r = _tr_rule(a, i, at, v, s, how="walk-fill", slot=cf.te[(v, tag)])
-            r.guard += [lay.valid(pte_wid(mem)), eq(lay.is_global(pte_wid(mem)), glob)]
-            r.upd.set(cf.te[(v, tag)], s + 1)
-            r.upd.set(cf.tw[(v, tag)], mem)
-            r.upd.set(a.tr[i], mem)
-            r.upd.set(a.ts[i], s + 1)
-            emit(r, f"{v}.{s}.w{glob}")
+                emit(r, f"{v}.{s}.{key}{variant}")
+
+
+def _walk_variants(
+    ctx: Ctx, c: int, i: int, r0: Rule, leaf: Expr | None, addr: int, v: int, s: int, bit: int
+) -> Iterator[tuple[Rule, Expr, str]]:
+    """A walk that read ``leaf`` at ``addr`` (None: no leaf, an invalid entry is held):
+    held as it is (an invalid one never cached, a valid one with or without filling the
+    TLB), or, where the core's walker must set the access flag or dirty state first
+    (docs/arm64.md section 7), updated in memory in the same step and held updated."""
+    lay = ctx.lay
+    cf = lay.cores[c]
+    if leaf is None:
+        yield r0, C(4 * next(w for w, x in enumerate(ctx.prog.pte_values) if x.frame < 0)), ""
+        return
+    wid = pte_wid(leaf)
+    need, new = rules_hafdbs.update(ctx, c, wid, bit)
+    upd = rules_hafdbs.with_wid(leaf, new)
+    pend = arm(ctx, c).hu.get(i)
+    for how, cond in (("walk-invalid", op("not", lay.valid(wid))), ("walk", lay.valid(wid))):
+        r = _copy(r0, how, cond, op("not", need))
+        yield r, leaf, "wi" if how == "walk-invalid" else "wv"
+    if need != FALSE and pend is not None:
+        r = _copy(r0, "walk-update", need, eq(Field(pend[0]), 0))
+        rules_hafdbs.pending(ctx, r, pend, leaf, addr)
+        yield r, upd, "wu"
+    for glob, tag in ((1, lay.gtag), (0, lay.tag_of_space(s))):
+        g = eq(lay.is_global(wid), glob)
+        r = _copy(r0, "walk-fill", cacheable(ctx, wid), g, op("not", need))
+        r.info["slot"] = cf.te[(v, tag)]
+        r.upd.set(cf.te[(v, tag)], _src(ctx, s, addr))
+        r.upd.set(cf.tw[(v, tag)], leaf)
+        yield r, leaf, f"w{glob}"
+        if need != FALSE and pend is not None:
+            r = _copy(r0, "walk-update-fill", need, g, eq(Field(pend[0]), 0))
+            r.info["slot"] = cf.te[(v, tag)]
+            rules_hafdbs.pending(ctx, r, pend, leaf, addr)
+            r.upd.set(cf.te[(v, tag)], _src(ctx, s, addr))
+            r.upd.set(cf.tw[(v, tag)], upd)
+            yield r, upd, f"wu{glob}"
+
+
+def _src(ctx: Ctx, s: int, addr: int) -> int:
+    """The TLB source of an entry filled from ``addr`` (Layout.src)."""
+    lay = ctx.lay
+    if addr < lay.nwords + lay.nentries:
+        return s + 1
+    return lay.src(s, (addr - lay.nwords - lay.nentries) // ctx.prog.slots)
+
+
+def _copy(r0: Rule, how: str, *guard: Expr) -> Rule:
+    r = Rule([*r0.guard, *guard], Upd(dict(r0.upd.exprs)), list(r0.checks), dict(r0.info))
+    r.info["how"] = how
+    return r
 
 
 def handler_started(ctx: Ctx, c: int, i: int, ins: P.IAccess) -> Expr:
@@ -139,6 +186,8 @@ def access(site: Site, ins: P.IAccess) -> None:
         else:  # fatal: the core stops once every earlier instruction is performed
             r.guard.append(ne(Field(a.fault), i + 1))
             r.upd.set(a.fault, i + 1)
+            if a.ftype is not None:  # translation (invalid entry) or permission
+                r.upd.set(a.ftype, ite(lay.valid(pte_wid(entry)), C(2), C(1)))
             for f in mark_fields(a, i):
                 r.upd.set(f, 0)
             if isinstance(site, InOrder):

@@ -13,13 +13,13 @@ the race checks judge it against that leaf's `complete` record.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from verifier.ir import program as P
 from verifier.ir.system import TRUE, Check, Expr, Field, conj, eq, ne, op
 from verifier.lang.checked import WEAK_MODELS
 from verifier.machine import rules_ad
-from verifier.machine.context import Ctx, Rule, Site
+from verifier.machine.context import Ctx, Rule, Site, cacheable
 from verifier.machine.layout import C, pte_wid
 from verifier.machine.rules_buffer import buffer_append
 from verifier.machine.rules_race import races
@@ -52,9 +52,13 @@ def _freed_table(r: Rule, k: int, frame: int, d: int, slot: int, via: str) -> No
     r.checks.append(Check("freed-table", TRUE, False, info))
 
 
-def walk_miss(site: Site, bit: int, v: int, s: int, miss: list[Expr]) -> None:
+def walk_miss(
+    site: Site, bit: int, v: int, s: int, miss: list[Expr],
+    moves: Callable[[Rule, Expr], None] | None = None,
+) -> None:  # fmt: skip
     """An access to two-level page ``v`` that missed in the TLB: the walk's variants, by
-    where the table pointer came from (the PSC or the dir in memory) and which table."""
+    where the table pointer came from (the PSC or the dir in memory) and which table;
+    ``moves`` adds the access's data move (`r := read V`) to a walk that fills."""
     ctx, c = site.ctx, site.c
     lay, prog = ctx.lay, ctx.prog
     cf = lay.cores[c]
@@ -90,25 +94,26 @@ def walk_miss(site: Site, bit: int, v: int, s: int, miss: list[Expr]) -> None:
                 r.upd.set(cf.tw[(v, tag)], leaf)
                 rules_ad.on_fill(ctx, r, c, (v, tag), lay.leaf_addr(k, slot), leaf, bit)
                 races(ctx, r, v, bit, leaf, C(lay.src(s, k)), cf.tw[(v, tag)])
+                if moves is not None:
+                    moves(r, leaf)
                 site.emit(r, "access", f"{v}.{s}.{via[0]}{k}.m{glob}")
 
 
-def translation_walks(ctx: Ctx, c: int, v: int, s: int) -> Iterator[tuple[Rule, Expr, Expr, str]]:
-    """Under `arm`, the walks a translation read of two-level page ``v`` may do (docs/arm64.md
-    section 3, docs/page-tables.md section 1): (rule, entry held, its source, key). The
-    upper level comes from the PSC or the dir in memory (a valid dir read in memory is
-    cached); an invalid dir, a freed table (a `freed-table` race) or an invalid leaf is
-    held as an invalid entry (the access faults) and fills no TLB entry; a valid leaf is
-    held, with or without filling the TLB entry."""
+def translation_walks(
+    ctx: Ctx, c: int, v: int, s: int
+) -> Iterator[tuple[Rule, Expr | None, int, Expr, str]]:
+    """Under `arm`, where a translation read of two-level page ``v`` finds its leaf (docs/arm64.md
+    section 3, docs/page-tables.md section 1): (rule, leaf value or None, its address, its
+    source, key). The upper level comes from the PSC or the dir in memory (a valid dir
+    read in memory is cached); an invalid dir or a freed table (a `freed-table` race)
+    gives no leaf: an invalid entry is held and nothing else is filled."""
     lay, prog = ctx.lay, ctx.prog
     cf = lay.cores[c]
     d, slot = prog.walk(s, v) or (0, 0)
     psc, dmem = Field(cf.psc[d]), Field(lay.mem[lay.dir_addr(d)])
-    # a spec with dirs always has an invalid value (a zeroed table page's entry)
-    invalid = C(4 * next(w for w, x in enumerate(prog.pte_values) if x.frame < 0))
     r = Rule([eq(psc, 0), eq(dmem, 0)])
     r.info.update(page=v, space=s, how="walk-invalid", level="dir", dir=d)
-    yield r, invalid, C(lay.src(s)), "di"
+    yield r, None, -1, C(lay.src(s)), "di"
     for k, frame in enumerate(prog.tables):
         for via in VIA:
             base = [eq(psc, k + 1) if via == "cached" else conj(eq(psc, 0), eq(dmem, k + 1))]
@@ -119,20 +124,12 @@ def translation_walks(ctx: Ctx, c: int, v: int, s: int) -> Iterator[tuple[Rule, 
             r.info.update(how="walk-freed", **info)
             _set(r, fill)
             _freed_table(r, k, frame, d, slot, via)
-            yield r, invalid, C(lay.src(s, k)), f"{via[0]}{k}.f"
-            leaf = Field(lay.mem[lay.leaf_addr(k, slot)])
-            ok = lay.valid(pte_wid(leaf))
-            for how, cond in (("walk-invalid", op("not", ok)), ("walk", ok)):
-                r = Rule([*base, eq(freed, 0), cond])
-                r.info.update(how=how, level="leaf", **info)
-                _set(r, fill)
-                yield r, leaf, C(lay.src(s, k)), f"{via[0]}{k}.{how[-1]}"
-            for glob, tag in ((1, lay.gtag), (0, lay.tag_of_space(s))):
-                r = Rule([*base, eq(freed, 0), ok, eq(lay.is_global(pte_wid(leaf)), glob)])
-                r.info.update(how="walk-fill", slot=cf.te[(v, tag)], **info)
-                _set(r, {**fill, cf.te[(v, tag)]: lay.src(s, k)})
-                r.upd.set(cf.tw[(v, tag)], leaf)
-                yield r, leaf, C(lay.src(s, k)), f"{via[0]}{k}.w{glob}"
+            yield r, None, -1, C(lay.src(s, k)), f"{via[0]}{k}.f"
+            r = Rule([*base, eq(freed, 0)])
+            r.info.update(level="leaf", **info)
+            _set(r, fill)
+            a = lay.leaf_addr(k, slot)
+            yield r, Field(lay.mem[a]), a, C(lay.src(s, k)), f"{via[0]}{k}"
 
 
 def _set(r: Rule, values: dict[int, int]) -> None:
@@ -172,7 +169,7 @@ def walker_fills(ctx: Ctx, c: int, used: set[int]) -> None:
                         [
                             *base,
                             eq(freed, 0),
-                            lay.valid(pte_wid(leaf)),
+                            cacheable(ctx, pte_wid(leaf)),
                             eq(lay.is_global(pte_wid(leaf)), glob),
                         ]
                     )

@@ -28,6 +28,7 @@ from collections.abc import Callable
 
 from verifier.ir import program as P
 from verifier.ir.system import CoreLayout, System
+from verifier.machine import rules_hafdbs
 from verifier.machine.context import Ctx
 from verifier.machine.rules_buffer import drains
 from verifier.machine.rules_final import final_rule
@@ -53,6 +54,9 @@ def build(prog: P.Program, model: str, check: Callable[[], None] | None = None) 
         if prog.walker == "speculative":
             fills(ctx, c)
             invalid_fills(ctx, c)
+        if model == "arm":
+            rules_hafdbs.updates(ctx, c)
+    rules_hafdbs.spontaneous(ctx)
     final_rule(ctx)
     return _system(ctx)
 

@@ -49,9 +49,10 @@ def expr_regs(e: P.LExpr | None) -> set[P.LReg]:
     return set()
 
 
-def expr_ptes(e: P.LExpr | None) -> list[P.LPte]:
+def expr_ptes(e: P.LExpr | None) -> list[P.LPte | P.LSlot | P.LDir]:
+    """The page-table reads of an expression: `pte(V)`, `pte(T[i])`, `dir(D)`."""
     match e:
-        case P.LPte():
+        case P.LPte() | P.LSlot() | P.LDir():
             return [e]
         case P.LUn(arg=a):
             return expr_ptes(a)
@@ -116,12 +117,27 @@ class Window:
         """The locations an expression loads: words, or PTEs (`pte(V)`, `pte(V).field`)."""
         out = {("w", a, 0) for a in expr_addrs(e)}
         for pte in expr_ptes(e):
-            out |= self.pte_locs(pte.space, pte.page)
+            match pte:
+                case P.LPte(space=sp, page=page):
+                    out |= self.pte_locs(sp, page)
+                case P.LSlot(slot=i):
+                    out |= self.slot_locs(i)
+                case P.LDir(dir=d):
+                    out.add(("dir", d, 0))
         return frozenset(out)
+
+    def slot_locs(self, slot: int) -> set[Loc]:
+        """A table slot: the PTE of every page at that index (whichever dir leads there)."""
+        sp, pages = range(len(self.prog.spaces)), range(len(self.prog.pages))
+        return {("pte", s, v) for s in sp for v in pages if self._at(s, v, slot)}
 
     def pte_locs(self, s: int | None, page: P.PageOp) -> frozenset[Loc]:
         spaces = range(len(self.prog.spaces)) if s is None else (s,)
         return frozenset(("pte", sp, v) for sp in spaces for v in self.pages(page))
+
+    def _at(self, s: int, v: int, slot: int) -> bool:
+        at = self.prog.walk(s, v)
+        return at is not None and at[1] == slot
 
     def pages(self, page: P.PageOp) -> range | tuple[int]:
         return (page,) if isinstance(page, int) else range(len(self.prog.pages))
@@ -162,6 +178,8 @@ class Window:
                 return Effects(frozenset(regs), frozenset(), frozenset(), frozenset())
             case P.IDir(dir=d):  # a store to an upper-level entry
                 return Effects(frozenset(), frozenset(), frozenset(), frozenset({("dir", d, 0)}))
+            case P.ISlot(slot=i):  # a store to a table slot
+                return Effects(frozenset(), frozenset(), frozenset(), frozenset(self.slot_locs(i)))
             case P.IAssert(cond=e) | P.IAwait(cond=e) | P.IBranch(cond=e):
                 return Effects(frozenset(expr_regs(e)), frozenset(), self.words(e),
                                frozenset())  # fmt: skip
@@ -209,6 +227,8 @@ class Window:
         if located and ek.memory and ei.memory and same:
             return True
         if acquire_release(k, ek, i, ei, located):
+            return True
+        if not located and _dmb(k):  # herd7 orders a fault after an earlier dmb of any kind
             return True
         return self._barrier_after(k, ek, i, ei) or self._barrier_before(k, ek, i, ei)
 
@@ -262,3 +282,10 @@ class Window:
         if (isinstance(k, P.IBarrier) and k.kind == "isb") or isinstance(k, P.ISfence):
             return True
         return bool(address_regs(i) & self.effects(k).wregs)
+
+
+def _dmb(k: P.Instr) -> bool:
+    """A `dmb` (any kind) or a `fence` that is one under `arm` (full, acquire)."""
+    return (isinstance(k, P.IBarrier) and k.kind == "dmb") or (
+        isinstance(k, P.IFence) and k.kind in ("full", "acquire")
+    )

@@ -138,6 +138,7 @@ def render_svg(trace: Trace, source: str | None = None, *, title: bool = True) -
     body = _lanes(trace, lay, lane_spaces(trace, source if source is not None else trace.source))
     body += _frames(trace, lay)
     body += _boxes(trace, lay, race, fill)
+    body += _reach(trace, lay)
     body += arrows(trace, lay, race, fill)
     drawn = set(re.findall(r'class="([\w-]+)', "".join(body)))
     drawn |= set(re.findall(r'class="box ([\w-]+)', "".join(body)))
@@ -277,6 +278,8 @@ def _boxes(trace: Trace, lay: Layout, race: Step | None, fill: Step | None) -> l
             classes += " box-mem"
         if step.action == "fill":
             classes += " box-walker"
+        if step.action == "fence" and step.links:  # an arm dsb waiting for its tlbis
+            classes += " box-wait"
         if fill is not None and step.index == fill.index:
             classes, note_cls = "box box-stale", "note-stale"
         if race is not None and step.index == race.index:
@@ -286,6 +289,27 @@ def _boxes(trace: Trace, lay: Layout, race: Step | None, fill: Step | None) -> l
         out.append(_aside_svg(lay.pending, pending_lines(trace), "pending"))
     if lay.blocked is not None:
         out.append(_aside_svg(lay.blocked, lay.blocked_text, "blocked"))
+    return out
+
+
+def _reach(trace: Trace, lay: Layout) -> list[str]:
+    """A broadcast `tlbi` drawn as reaching every core's lane: a dotted line along its row
+    from its box to the farthest lane, and a dot on each other core's lifeline."""
+    out: list[str] = []
+    for step in trace.steps:
+        box = lay.boxes[step.index]
+        mids = {c: lay.lefts[c] + lay.widths[c] / 2 for c in step.reach if c != step.core}
+        if not mids:
+            continue
+        y, lo, hi = box.mid_y, min(mids.values()), max(mids.values())
+        ends = [(box.x, min(lo, box.x))] if lo < box.x else []
+        ends += [(box.x + box.w, max(hi, box.x + box.w))] if hi > box.x + box.w else []
+        out.append(f'<g class="reach-of" data-step="{step.index}">')
+        for x0, x1 in ends:
+            out.append(f'<path class="reach-line" d="M{_num(x0)},{_num(y)} H{_num(x1)}"/>')
+        for c in sorted(mids):
+            out.append(f'<circle class="reach" cx="{_num(mids[c])}" cy="{_num(y)}" r="4"/>')
+        out.append("</g>")
     return out
 
 

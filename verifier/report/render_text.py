@@ -23,6 +23,7 @@ LINK_LABELS = {
     "ipi-queued": "queued",
     "handler-entered": "delivered",
     "access": "uses entry",
+    "fence": "waits for",  # an arm `dsb`: the broadcast tlbis it completes, the users it waited for
 }
 
 _TEXT_CAP = 36  # widest statement column; longer statements overflow their row
@@ -111,6 +112,17 @@ def problem_tags(step: Step) -> list[str]:
     return [p.kind if p.core == step.core else f"{p.kind} ({p.core})" for p in first.values()]
 
 
+def arm_note(step: Step) -> str:
+    """`[reaches cpu0, cpu1]` for a broadcast `tlbi`; `[waits for steps 3, 5]` for a `dsb`
+    that completed broadcast `tlbi`s (and waited for the accesses they marked)."""
+    if step.reach:
+        return f"[reaches {', '.join(step.reach)}]"
+    if step.action == "fence" and step.links:
+        steps = ", ".join(map(str, step.links))
+        return f"[waits for step{'s' if len(step.links) > 1 else ''} {steps}]"
+    return ""
+
+
 def describe(step: Step) -> str:
     """One line for a step: `3. cpu[1]: invlpg p — TLB entry for V dropped (file:30:5)`."""
     text = f"{step.index}. {step.core}: {step.text}"
@@ -159,7 +171,8 @@ def render_text(trace: Trace) -> str:
             note = "<-- stale entry"
         if race is not None and step.index == race.index:
             note = "<-- " + ", ".join(problem_tags(step))
-        effect = step.effect + ("   " + note if note and step.effect else note)
+        effect = " ".join(x for x in (step.effect, arm_note(step)) if x)
+        effect += "   " + note if note and effect else note
         rows.append((str(step.index), step.core, text, short_location(step), effect))
     num_w = max((len(r[0]) for r in rows), default=1)
     core_w = max((len(r[1]) for r in rows), default=0)

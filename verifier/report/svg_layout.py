@@ -341,6 +341,8 @@ LEGEND = (
     ("box box-blocked", "hung core"),
     ("handler", "interrupt handler"),
     ("box box-mem", "reaches memory"),
+    ("reach", "a broadcast tlbi reaches the core"),
+    ("box box-wait", "dsb: waits for its tlbis"),
 )
 
 

@@ -44,6 +44,9 @@ STYLE = """
 .box-blocked { fill: #fee2e2; stroke: #dc2626; stroke-width: 2; stroke-dasharray: 6 3; }
 .blocked-head { font: bold 11px monospace; fill: #b91c1c; }
 .blocked-item { font: 11px monospace; fill: #7f1d1d; }
+.reach { fill: #7c3aed; stroke: #ffffff; stroke-width: 1; }
+.reach-line { fill: none; stroke: #7c3aed; stroke-width: 1.5; stroke-dasharray: 1 3; }
+.box-wait { fill: #f5f3ff; stroke: #7c3aed; stroke-width: 1.5; stroke-dasharray: 8 2 2 2; }
 .step.current .box { stroke: #111827; stroke-width: 3; }
 .step.future { opacity: 0.3; }
 """

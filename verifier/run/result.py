@@ -104,7 +104,9 @@ class Step:
     complete, await, branch, irq, assert, skip.
     ``links`` are the numbers of earlier steps this one completes (a drain
     links to the step that buffered the store; a handler entry links to the
-    step that queued its IPI).  ``reads_from`` is the step whose store a load
+    step that queued its IPI; a full `dsb` under `arm` to the broadcast `tlbi`s
+    it completes and the accesses it waited for). ``reach``: the cores a
+    broadcast `tlbi` acts on.  ``reads_from`` is the step whose store a load
     (or await, atomic, branch) read: a buffered store of the same core, or the
     step that put the value in memory; None for an initial value.  ``key``
     identifies the machine rule taken, so a saved trace can be replayed against
@@ -122,9 +124,11 @@ class Step:
     problems: tuple[Problem, ...] = ()
     in_handler: bool = False
     reads_from: int | None = None
+    reach: tuple[str, ...] = ()  # the cores a broadcast `tlbi` acts on (every core)
 
     def to_json(self) -> dict[str, Any]:
         extra = {} if self.reads_from is None else {"reads_from": self.reads_from}
+        extra |= {"reach": list(self.reach)} if self.reach else {}
         return extra | {
             "index": self.index,
             "core": self.core,
@@ -152,6 +156,7 @@ class Step:
             tuple(Problem.from_json(p) for p in d.get("problems", ())),
             bool(d.get("in_handler", False)),
             d.get("reads_from"),
+            tuple(d.get("reach", ())),
         )
 
     def location(self) -> str:

@@ -16,7 +16,7 @@ def arm_fields(lay: Layout, c: int) -> tuple[int, ...]:
     """Under `arm`, core ``c``'s own fields outside its block (layout_arm.ArmCore: early
     instructions, held translation reads and their marks, the fatal fault), in layout
     order; the same shape for every instance, whose code is the same."""
-    if lay.model != "arm":
+    if lay.model not in WEAK_MODELS:
         return ()
     return tuple(f for g in lay.arm[c].groups() for f in g)
 
@@ -26,15 +26,13 @@ def weak_exclusions(model: str, prog: P.Program, fams: list[Any]) -> list[Any]:
     whose code has a broadcast `tlbi` (a mark names the core whose `tlbi` set it, so
     swapping issuers would rename marks on other cores), and one a loop names (a
     looping core's early-performed instructions are tied to positions of its unrolled
-    loop). Under another weak model (`riscv`): every family (not argued yet)."""
+    loop). `riscv` is the same machinery (docs/riscv.md): its invalid TLB entries and
+    local `sfence.vma` stay in the core's own fields, so the same two exclusions apply."""
     if model not in WEAK_MODELS:
         return fams
-    if model != "arm":
-        why = f"the {model} model keeps per-instruction fields outside the core's block"
-        return [replace(f, reduced=False, why=f.why or why) for f in fams]
     issuers = set(broadcasters(prog))
-    tlbi = "its code has a broadcast tlbi (under arm a mark names its issuer)"
-    loop = "a loop names its instances (under arm, early steps are per position)"
+    tlbi = f"its code has a broadcast tlbi (under {model} a mark names its issuer)"
+    loop = f"a loop names its instances (under {model}, early steps are per position)"
     out = []
     for f in fams:
         if issuers & set(f.cores):

@@ -90,9 +90,16 @@ class TraceBuilder:
                     (),
                     in_handler,
                     reads_from,
+                    self.reach(cmd),
                 )
             )
         return out, states
+
+    def reach(self, cmd: Command) -> tuple[str, ...]:
+        """Every core, for a broadcast `tlbi` (its invalidation acts on each core's TLB)."""
+        if cmd.action in ("invlpg", "flush") and cmd.get("broadcast"):
+            return tuple(c.name for c in self.prog.cores)
+        return ()
 
     def problem(self, kind: str, cmd: Command, check: int, pre: tuple[int, ...]) -> Problem:
         return check_problem(self.prog, self.lay, kind, cmd, check, pre)
@@ -131,6 +138,7 @@ class TraceBuilder:
                 last.key,
                 (final,),
                 last.in_handler,
+                reach=last.reach,
             )
         cores = tuple(c.name for c in self.prog.cores)
         return Trace(

@@ -26,7 +26,8 @@ def pte_desc(pv: PteValue, prog: Program) -> str:
             return f"invalid {prog.frames[pv.kept[0]]} {perms}"
         return "invalid"
     perms = "".join(p for i, p in enumerate(PERMS) if pv.perms & (1 << i))
-    return f"{prog.frames[pv.frame]} {perms}" + (" global" if pv.global_ else "")
+    flags = " global" * pv.global_ + " old" * (not pv.af) + " dbm" * pv.dbm
+    return f"{prog.frames[pv.frame]} {perms}{flags}"
 
 
 def pte_source(pv: PteValue) -> str:

@@ -53,6 +53,13 @@ def describe(fx: Effects, cmd: Command, pre: State, post: State) -> str | None:
         return f"tlbi: TLB entries for {what} dropped {where}{early}"
     if a == "translate":
         return _translate(fx, cmd, post)
+    if a == "hw-update":  # docs/arm64.md section 7
+        from verifier.trace.effects import pte_desc
+
+        addr = cmd.get("addr")
+        value = pte_desc(fx.wid_of(post[fx.lay.mem[addr]]), fx.prog)
+        who = "spontaneous update" if cmd.get("how") == "spontaneous" else "walker's update"
+        return f"{who}: PTE {fx.lay.addr_name(addr)} := {value} (in memory)"
     if fx.lay.model in WEAK_MODELS and a in ("access", "fault", "stop"):
         return _use(fx, cmd, pre, post) + early
     if a == "skip" and isinstance(fx._instr(cmd), P.ICtrl):
@@ -79,6 +86,8 @@ def _translate(fx: Effects, cmd: Command, post: State) -> str:
         "walk": "walk of memory, entry not cached",
         "walk-invalid": "walk of memory, invalid entry (never cached)",
         "walk-freed": "walk of memory, a freed table (nothing cached)",
+        "walk-update": "walk of memory, hardware flag update pending",
+        "walk-update-fill": "walk of memory, hardware flag update pending, entry cached",
     }[cmd.get("how")]
     path = _path(fx, cmd)
     return f"translation read of {page}: {how}{path}: {pte_desc(pv, fx.prog)} from {pte_source(pv)}"
@@ -107,7 +116,7 @@ def _use(fx: Effects, cmd: Command, pre: State, post: State) -> str:
     pv = fx.wid_of(tr)
     page = fx.prog.pages[cmd.get("page")]
     if cmd.action == "fault":
-        kind = "translation" if pv.frame < 0 else "permission"
+        kind = "translation" if pv.frame < 0 else "access-flag" if not pv.af else "permission"
         stops = ", the core stops" if fx.lay.arm[cmd.core].fault is not None else ""
         return f"{kind} fault on {page} (translation read: {pte_desc(pv, fx.prog)}){stops}"
     frame = fx.prog.frames[pv.frame]

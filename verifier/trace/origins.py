@@ -28,6 +28,10 @@ class Origins:
     queue: dict[int, list[int]] = field(default_factory=dict)  # core -> step per slot
     tlb: dict[int, int] = field(default_factory=dict)  # te field -> step
     memory: dict[int, int] = field(default_factory=dict)  # word field -> step of its store
+    # under `arm`, per issuing core: its broadcast tlbis not yet completed by a full dsb,
+    # and the accesses (of other cores) that their marks made it wait for
+    broadcasts: dict[int, list[int]] = field(default_factory=dict)
+    waited: dict[int, list[int]] = field(default_factory=dict)
 
     def track(
         self, cmd: Command, pre: State, post: State, idx: int
@@ -87,6 +91,7 @@ class Origins:
                     self.tlb.pop(f, None)
                 elif pre[f] == 0:
                     self.tlb[f] = idx
+        links += self._dsb(cmd, pre, post, idx)
         slot = cmd.get("slot")
         if cmd.action == "access" and slot in self.tlb and self.tlb[slot] != idx:
             links.append(self.tlb[slot])
@@ -95,6 +100,21 @@ class Origins:
             if psc in self.tlb and self.tlb[psc] != idx:
                 links.append(self.tlb[psc])
         return sorted(set(links))
+
+    def _dsb(self, cmd: Command, pre: State, post: State, idx: int) -> list[int]:
+        """Under `arm`: a full `dsb` links to the broadcast `tlbi`s of its core it completes
+        and to the accesses whose marks (set by those `tlbi`s) it waited for."""
+        if self.lay.model != "arm":
+            return []
+        if cmd.action in ("invlpg", "flush") and cmd.get("broadcast"):
+            self.broadcasts.setdefault(cmd.core, []).append(idx)
+        for a in self.lay.arm:
+            for (_, issuer), f in a.mark.items():
+                if pre[f] and not post[f] and cmd.action in ("access", "fault"):
+                    self.waited.setdefault(issuer, []).append(idx)
+        if cmd.action == "fence" and cmd.get("kind") == "dsb" and cmd.get("which") == "full":
+            return self.broadcasts.pop(cmd.core, []) + self.waited.pop(cmd.core, [])
+        return []
 
 
 def _leave(slots: list[int], i: int) -> list[int]:

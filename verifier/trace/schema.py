@@ -129,6 +129,7 @@ _STEP = _object(
         "in_handler": _BOOL,
         "problems": _list(_PROBLEM),
         "reads_from": _optional(_INT),
+        "reach": _list(_STR),
     },
 )
 _TRACE = _object(

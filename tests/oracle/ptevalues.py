@@ -1,0 +1,125 @@
+"""The reference's whole PTE values (docs/arm64.md §1), written from the document: a
+register may hold a PTE value (`r := pte(V)`), a `pte V := r` stores it, `(A rw)`,
+`(invalid)` and `(invalid A rw)` are PTE values in expressions, and two values are
+equal when they agree on validity, frame, permissions, the global bit and, for an
+invalid value, the frame and permissions it keeps.
+
+A value in a register is ``("pte", pte, kept)``: ``pte`` as the oracle's memory holds it
+(None: invalid, else (frame, perms, global)), ``kept`` None or (frame, perms).  Memory
+keeps ``(pte, wid)`` as before; what an invalid value keeps is noted beside it, under
+``("kept", address, wid)`` (declarations have wid 0, each write a fresh one).
+
+Readings:
+  P1  A register holding no PTE value where one is stored (never loaded) is a `range`
+      problem (the checker rejects every other mix of numbers and PTE values).
+  P2  The frames a page may map (which accesses may alias) are the frames of every
+      mapping the spec writes anywhere (declarations, `pte` statements, literals) when
+      some `pte V := r` stores a register.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields, is_dataclass
+from typing import Any
+
+from verifier.lang import ast
+
+from .machine import Ctx, Fatal, _pte
+from .state import State, Work
+
+
+def lit(v: ast.Mapping | ast.Invalid) -> tuple[Any, ...]:
+    """A PTE value written in the spec, as a register holds it."""
+    if isinstance(v, ast.Invalid):
+        kept = None if v.kept is None else (v.kept.frame, v.kept.perms)
+        return ("pte", None, kept)
+    return ("pte", _pte(v), None)
+
+
+def _nodes(x: Any) -> list[Any]:
+    out = [x]
+    if is_dataclass(x):
+        for f in fields(x):
+            out += _nodes(getattr(x, f.name))
+    elif isinstance(x, tuple):
+        for y in x:
+            out += _nodes(y)
+    return out
+
+
+class PteValues:
+    """A mixin over the oracle's machines (it calls their `value`, `step`, `effects`)."""
+
+    def _frames_of_pages(self) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = super()._frames_of_pages()  # type: ignore[misc]
+        every = [n for c in self.c.cores for n in _nodes(c.body)]  # type: ignore[attr-defined]
+        if any(isinstance(n, ast.PteWrite) and isinstance(n.value, ast.Name) for n in every):
+            frames = {n.frame for n in every if isinstance(n, ast.Mapping)}
+            for sp in self.c.spaces:  # type: ignore[attr-defined]
+                frames |= {v.frame for _, v in sp.entries if isinstance(v, ast.Mapping)}
+            for page in out:
+                out[page] |= frames
+        return out
+
+    def initial(self) -> State:
+        s = super().initial()  # type: ignore[misc]
+        w = Work(s)
+        for sp in self.c.spaces:  # type: ignore[attr-defined]
+            for page, v in sp.entries:
+                if isinstance(v, ast.Invalid) and v.kept is not None:
+                    w.mem[("kept", ("p", sp.name, page), 0)] = (v.kept.frame, v.kept.perms)
+        return w.freeze()
+
+    def whole(self, w: Work, ctx: Ctx, ref: ast.PageRef) -> tuple[Any, ...]:
+        """`pte(V)`: V's PTE value as this core sees it."""
+        addr = self.entry_addr(w, ctx, self.pte_addr(w.core(ctx.i), ctx, ref))  # type: ignore[attr-defined]
+        if addr is None:
+            return ("pte", None, None)
+        pte, wid = self.view(w, ctx.i, addr)  # type: ignore[attr-defined]
+        return ("pte", pte, w.mem.get(("kept", addr, wid)))
+
+    def value(self, w: Work, ctx: Ctx, e: ast.Expr) -> Any:
+        match e:
+            case ast.Name(name=n) if isinstance(ctx.regs.get(n), tuple):
+                return ctx.regs[n]
+            case ast.PteRead(page=ref, field=""):
+                return self.whole(w, ctx, ref)
+            case ast.PteLit(value=v):
+                return lit(v)
+        return super().value(w, ctx, e)  # type: ignore[misc]
+
+    def reg_checked(self, v: Any) -> Any:
+        return v if isinstance(v, tuple) else super().reg_checked(v)  # type: ignore[misc]
+
+    def step(self, s: State, ctx: Ctx, ins: Any, loc: tuple[Any, ...]) -> list[Any]:
+        st = ins.node
+        if not isinstance(st, ast.PteWrite):
+            return super().step(s, ctx, ins, loc)  # type: ignore[misc]
+        value = st.value
+        if isinstance(value, ast.Name):
+            held = ctx.regs.get(value.name, 0)
+            if not isinstance(held, tuple):
+                raise Fatal("range")  # P1
+            _, pte, kept = held
+            if pte is None:
+                value = ast.Invalid(None if kept is None else ast.Mapping(kept[0], kept[1]))
+            else:
+                value = ast.Mapping(pte[0], pte[1], pte[2])
+            st = ast.PteWrite(st.page, value, span=st.span)
+            ins = type(ins)(ins.op, st, ins.env, ins.target)
+        out = super().step(s, ctx, ins, loc)  # type: ignore[misc]
+        if isinstance(value, ast.Invalid) and value.kept is not None:
+            for w, *_ in out:
+                addr = self.entry_addr(w, ctx, self.pte_addr(w.core(ctx.i), ctx, st.page))  # type: ignore[attr-defined]
+                wid = w.last[addr][1]
+                w.mem[("kept", addr, wid)] = (value.kept.frame, value.kept.perms)
+        return out
+
+    def effects(self, st: Any) -> dict[str, set[Any]]:
+        out: dict[str, set[Any]] = super().effects(st)  # type: ignore[misc]
+        if isinstance(st, ast.PteWrite) and isinstance(st.value, ast.Name):
+            out["rregs"].add(st.value.name)
+        for n in _nodes(st):
+            if isinstance(n, ast.PteRead):
+                out["reads"].add(("pte", n.page.page))
+        return out
