@@ -1,7 +1,7 @@
 """A seeded generator of small specs with the Arm64 statements (docs/arm64.md): PTE
 stores, words, data through pages, every barrier, local and broadcast `tlbi`, fences,
-atomics, `complete`/`free`, `if`/`await`/`assert`.  Two or three cores, no handlers
-(the oracle's reading A1), so that both the oracle and tlbcheck explore them in well
+atomics, `complete`/`free`, `if`/`await`/`assert`.  Two or three cores, some with one
+IPI and its handler (gen_ipi.py; not with hardware flags: the oracle's reading A1), so that both the oracle and tlbcheck explore them in well
 under a second under `arm` (and sc/tso/pso).  Some specs (``spaces``) have two address
 spaces sharing one ASID, with `switch` and `flush asid`, for `asid-reuse`."""
 
@@ -12,6 +12,8 @@ import random
 from verifier.lang.checked import CheckedSpec
 from verifier.lang.diagnostics import SpecError
 from verifier.lang.frontend import load_text
+
+from .gen_ipi import ARM_HANDLER, IpiDraw
 
 
 class GenArm:
@@ -29,6 +31,7 @@ class GenArm:
         # whole PTE values (docs/arm64.md §1), drawn apart too
         self.vr = random.Random(seed * 13 + 5)
         self.whole = self.vr.random() < 0.35
+        self.ipi = IpiDraw(seed, ARM_HANDLER, allowed=not self.hw)
 
     def pick(self, *xs: str) -> str:
         return self.r.choice(xs)
@@ -153,11 +156,13 @@ class GenArm:
                 if x.startswith("page"):
                     lines[k] = next((x.replace(a, b) for a, b in flag.items() if a in x), x)
             lines.insert(0, f"option ad = {self.ad}")
+        lines += self.ipi.declarations()
         n = r.randint(2, 3)
         for c in range(n):
             name = "u[1..2]" if family and c == n - 1 else f"c{c}"
             lines.append(f"core {name}{' in P' if self.spaces else ''} {{")
-            lines += [f"    {s}" for s in self.body()]
+            body = self.body()
+            lines += [f"    {s}" for s in (self.ipi.send(body) if c == 0 else body)]
             lines.append("}")
         return "\n".join(lines) + "\n"
 
