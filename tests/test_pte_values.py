@@ -64,3 +64,15 @@ def test_store_of_a_register_never_loaded_is_a_range_problem() -> None:
     text = HEAD + "core P0 {\n    if v == 1 { r := pte(y) }\n    pte x := r\n}\n"
     r = check_spec(load_text(text, "t.tlb", []), "arm")
     assert set(r.kinds) == {"range"}
+
+
+def test_a_walker_made_value_can_be_copied() -> None:
+    """Under `option ad = hardware` the walker sets y's access flag: the value it makes
+    is numbered too, so `pte x := r` can store it (no `range` problem)."""
+    text = (
+        "model arm\noption ad = hardware\nframe A, B\npage x -> A rw\npage y -> B rw old\n"
+        "core P0 {\n    r := pte(y)\n    pte x := r\n    s := pte(x)\n"
+        "    assert s == (B rw old) || s == (B rw)\n}\n"
+    )
+    r = check_spec(load_text(text, "t.tlb", []), "arm")
+    assert set(r.kinds) == {"bbm"}, r.kinds

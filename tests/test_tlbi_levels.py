@@ -73,3 +73,23 @@ def test_the_trace_names_the_stale_pointer() -> None:
     assert t is not None
     assert "the translation read of `read V`" in t.problem.message
     assert "through the cached pointer D -> T" in t.problem.message
+
+
+ASID = """
+frame A
+table T, U
+space P asid 1 {
+    dir D -> T
+    page V at D[0] -> A rw
+}
+core c0 in P { read V; read V }
+core c1 in P { dir D := U; dsb; TLBI; dsb; free T }
+"""
+
+
+@pytest.mark.parametrize(
+    "tlbi, want", [("tlbi is asid P", set()), ("tlbi asid P", {"freed-table"})]
+)
+def test_tlbi_by_asid_drops_the_walk_cache_of_its_spaces(tlbi: str, want: set[str]) -> None:
+    text = ASID.replace("TLBI", tlbi)
+    assert kinds(text, "arm") == oracle(text, "arm") == want

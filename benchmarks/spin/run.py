@@ -1,7 +1,7 @@
 """tlbcheck against SPIN on the same five shootdown protocols, N = 2, 3, ... in one run.
 
     python benchmarks/spin/run.py [--budget 120] [--memory 8192] [--max-n 16]
-        [--only eager] [--spin-bfs]
+        [--only eager] [--spin-bfs] [--min-n 5] [--tools tlbcheck]
 
 Each protocol has a Promela model (`*.pml`, written by us) beside the repository's
 example of the same name (`examples/*.tlb`), equal to it as far as the language
@@ -176,8 +176,13 @@ def main() -> None:
     ap.add_argument("--max-n", type=int, default=16)
     ap.add_argument("--only", default="", help="substring of protocol names")
     ap.add_argument("--spin-bfs", action="store_true", help="breadth-first pan (shortest trails)")
+    ap.add_argument(
+        "--tools", default="tlbcheck,spin", help="which to run (e.g. tlbcheck alone on a rerun)"
+    )
     args = ap.parse_args()
-    ensure_spin()
+    tools = tuple(t for t in ("tlbcheck", "spin") if t in args.tools.split(","))
+    if "spin" in tools:
+        ensure_spin()
     cols = (
         "protocol",
         "N",
@@ -199,7 +204,7 @@ def main() -> None:
     for name, model, expected in PROTOCOLS:
         if args.only not in name:
             continue
-        alive = {"tlbcheck": True, "spin": True}
+        alive = {t: t in tools for t in ("tlbcheck", "spin")}
         for n in range(args.min_n, args.max_n + 1):
             if not any(alive.values()):
                 break

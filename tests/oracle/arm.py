@@ -16,6 +16,9 @@ translation read (held until used) and then the access itself.  Readings:
   A2  `asid-reuse` under `arm`: the access's held translation read came from a tagged
       entry that another space filled (the core runs the space it ran at the read:
       a switch is performed only at ``pc``).
+  A3  Hardware flags (docs/arm64.md section 7): a PTE value's permissions carry `o` (`old`)
+      and `d` (`dbm`); the walker's update is a pending item ("hu", core, pc) of memory,
+      done by a step of its own while the entry still holds the value read.
 """
 
 from __future__ import annotations

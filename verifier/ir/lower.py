@@ -351,9 +351,10 @@ def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Progr
     t = tables(spec, check)
     lower_words(t)
     spaces = lower_spaces(t)
-    lcores = pte_regs(t, [_lower_core(t, ci, inst) for ci, inst in enumerate(spec.cores)])
+    lcores = [_lower_core(t, ci, inst) for ci, inst in enumerate(spec.cores)]
     handlers = tuple(P.Handler(h.name, h.params, h.param_kinds, h.span) for h in spec.handlers)
-    levels = lower_tables(t)
+    levels = lower_tables(t)  # table slots and walker-made values are numbered too
+    lcores = pte_regs(t, lcores)
     prog = P.Program(
         spec.title, spec.file, spec.source, spec.params, spec.walker, spec.ipi, spec.buffer,
         spec.frames, spec.pages, tuple(spaces), tuple(t.words), tuple(lcores), handlers,

@@ -165,7 +165,7 @@ def pte_regs(t: Tables, cores: list[P.Core]) -> list[P.Core]:
         code = list(core.code)
         for pc, ins in enumerate(code):
             if isinstance(ins, P.IPte) and ins.src is not None:
-                wids = tuple(t.add_pte(P.PteValue(*k[:3], ins.text, ins.span, k[3]))  # type: ignore[arg-type]
+                wids = tuple(t.add_pte(P.PteValue(*k[:3], ins.text, ins.span, *k[3:]))  # type: ignore[arg-type]
                              for k in list(t.pte_keys))  # fmt: skip
                 code[pc] = replace(ins, wid=wids[0], wids=wids)
         hi = max(core.reg_range[1], len(t.pte_keys))

@@ -30,6 +30,14 @@ def pte_desc(pv: PteValue, prog: Program) -> str:
     return f"{prog.frames[pv.frame]} {perms}{flags}"
 
 
+def pte_number_desc(prog: Program, n: int) -> str:
+    """The PTE value a register holds as number ``n`` (docs/arm64.md §1)."""
+    if not 0 < n <= len(prog.pte_keys):
+        return str(n)
+    frame, perms, glob, *rest = prog.pte_keys[n - 1]
+    return pte_desc(PteValue(frame, perms, glob, "", None, *rest), prog)  # type: ignore[arg-type]
+
+
 def pte_source(pv: PteValue) -> str:
     where = f" ({pv.span})" if pv.span is not None else ""
     return f"`{pv.text}`{where}"
@@ -191,6 +199,9 @@ class Effects:
         assert isinstance(ins, P.IAssign)
         reg = self.values.reg_name(cmd.core, ins.reg)
         value = f"{reg} = {self.values.value(cmd.core, ins.value, pre)}"
+        if isinstance(ins.value, P.LPte) and not ins.value.field:  # a whole PTE value
+            n = post[self.lay.cores[cmd.core].regs[ins.reg.index]]
+            value = f"{reg} = {pte_number_desc(self.prog, n)}"
         if cmd.get("reads") is None:
             return value
         return f"read {self.values.read(cmd.core, cmd.get('reads'), pre, reads_from)}; {value}"
