@@ -1,9 +1,10 @@
 """A seeded generator of small specs with the Arm64 statements (docs/arm64.md): PTE
 stores, words, data through pages, every barrier, local and broadcast `tlbi`, fences,
 atomics, `complete`/`free`, `if`/`await`/`assert`.  Two or three cores, some with one
-IPI and its handler (gen_ipi.py; not with hardware flags: the oracle's reading A1), so that both the oracle and tlbcheck explore them in well
-under a second under `arm` (and sc/tso/pso).  Some specs (``spaces``) have two address
-spaces sharing one ASID, with `switch` and `flush asid`, for `asid-reuse`."""
+IPI and its handler (gen_ipi.py; not with hardware flags: the oracle's reading A1), so
+that both the oracle and tlbcheck explore them in well under a second under `arm` (and
+sc/tso/pso).  Some specs (``spaces``) have two address spaces sharing one ASID, with
+`switch` and `flush asid`, for `asid-reuse`."""
 
 from __future__ import annotations
 

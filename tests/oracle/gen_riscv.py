@@ -2,8 +2,8 @@
 `fence PRED, SUCC` and `fence.tso`, the four forms of `sfence.vma`, PTE stores (valid
 and invalid, pages that start invalid), words, data through pages, atomics,
 `complete`/`free`, `if`/`await`/`assert`.  Two or three cores in one named address
-space, some with one IPI whose handler fences (gen_ipi.py), small enough for the oracle under `riscv`, `arm` and
-sc/tso/pso."""
+space, some with one IPI whose handler fences (gen_ipi.py), small enough for the oracle
+under `riscv`, `arm` and sc/tso/pso."""
 
 from __future__ import annotations
 
