@@ -15,9 +15,10 @@ from verifier.lang.frontend import load, load_text
 from verifier.search.explicit import explore
 from verifier.smt import prove as smt_prove
 from verifier.smt.bmc import SmtReplayError
-from verifier.smt.encode import Deadline, Encoding, Sort, bv_width
+from verifier.smt.encode import Encoding, Sort, bv_width
 from verifier.smt.invariants import Diagram
 from verifier.smt.prove import Prover
+from verifier.smt.solve import Deadline
 
 _LOOP_FREE = """
 frame A, B

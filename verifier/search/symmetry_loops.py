@@ -5,21 +5,19 @@ The lowering unrolls the loop in the family's index order, so iteration k names
 instead the program whose loop visits the members in any order ("pick any member not
 visited yet"), which is symmetric, and stores its states in *program form*: the
 member running iteration k is moved to position k, so the looping core's pc, its
-store buffer and everything it names stay those of the user's program.  In a state
-where the loop is in iteration k (0-based), positions 0..k are *pinned* (their members
-were visited, in this order) and only positions k+1.. are permuted: the canonical
-form sorts that suffix (`LoopPlan.first` says where it starts, per pc of the looping
-core).  Entering iteration k from iteration k-1 (or from before the loop) may pick
-any unpinned member: besides the step itself, one *alternative* command per
+store buffer and everything it names stay those of the user's program.  The
+canonical form sorts only members whose identity nothing else records
+(`LoopPlan.ranges`): in iteration k the members not visited yet, and the visited
+ones among themselves; the current one stays.  Entering iteration k may pick any
+member not visited yet: besides the step itself, one *alternative* command per
 position j > k does the same step and swaps the members at positions k and j
-(`alternatives`).  After the loop nothing is pinned (every member was visited),
-unless the looping core's store buffer still holds an IPI or store its iterations
-made, which names a member: then all stay pinned until it drains.
+(`alternatives`).  Later loops over the family follow the first one's order.
 
 A path of the reduced search is a path of the any-order program; `real_path` renames
 it back (the members permuted so that iterations come in the program's order), so
 every trace shown is one of the user's program.  The soundness argument and the
-conditions checked in `loop_why` are in docs/engines.md ("Symmetry through loops").
+conditions (`find_loop`, `copies_why`) are in docs/engines.md ("Symmetry through
+loops over a family").
 """
 
 from __future__ import annotations

@@ -23,15 +23,8 @@ import z3
 
 from verifier.run.model import Model
 from verifier.run.result import Trace
-from verifier.smt.encode import (
-    Cond,
-    Deadline,
-    Encoding,
-    State,
-    Term,
-    new_solver,
-    satisfiable,
-)
+from verifier.smt.encode import Cond, Encoding, State, Term
+from verifier.smt.solve import Deadline, new_solver, satisfiable
 from verifier.trace.builder import ReplayError, TraceBuilder
 
 

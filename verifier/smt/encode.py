@@ -8,21 +8,20 @@ must hold and, since the path goes on, none of its fatal checks.
 
 Integers are signed bit-vectors wide enough for every reachable value
 (`bv_width`), or z3 Ints (much slower; kept to cross-check the encoding).
-The z3 engine is `smt_encode` (this module), `smt_bmc` (bounded model checking
-and k-induction) and `smt_prove` (inductive invariants); `smt` puts them
-together.  These are the only modules that import z3.
+The z3 engine is `encode` (this module), `solve` (solver calls within the run's
+limits), `bmc` (bounded model checking and k-induction) and `prove` (inductive
+invariants); `engine` puts them together.  These are the only modules that
+import z3.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeAlias
 
 import z3
 
 from verifier.ir.system import Const, Expr, Field, Op, System, Table, interval
-from verifier.run.budget import rss_mb
 
 Term: TypeAlias = Any  # a z3 integer or bit-vector term (z3 has no type stubs)
 Cond: TypeAlias = Any  # a z3 Boolean term
@@ -304,97 +303,3 @@ class Encoding:
 
     def distinct(self, a: State, b: State) -> Cond:
         return z3.Or(*[x != y for x, y in zip(a, b, strict=True)])
-
-
-# ---------------------------------------------------------------- solving
-
-
-class Deadline:
-    """The time left of a ``--timeout`` (none: no limit)."""
-
-    def __init__(
-        self,
-        timeout: float | None,
-        limit: float | None = None,
-        max_memory: float | None = None,
-        poll: Poll = no_poll,
-    ) -> None:
-        self.end = None if timeout is None else time.monotonic() + timeout
-        self.timeout = timeout
-        self.limit = limit if limit is not None else timeout  # the user's --timeout, for messages
-        self.max_memory = max_memory  # MB: the explicit searches within, z3's allocations
-        self.poll = poll  # the run's own check of its limits (raises, naming the phase)
-
-    def left(self) -> float | None:
-        """Seconds left (at least a millisecond), or None without a limit."""
-        if self.end is None:
-            return None
-        return max(0.001, self.end - time.monotonic())
-
-    def expired(self) -> bool:
-        return self.end is not None and time.monotonic() >= self.end
-
-    def within(self, seconds: float) -> Deadline:
-        """A deadline ``seconds`` from now, or this one if it comes first."""
-        left = self.left()
-        return Deadline(
-            seconds if left is None else min(seconds, left), self.limit, self.max_memory, self.poll
-        )
-
-
-Z3_ROOM_MB = 16  # z3 given less room than this to grow fails inside its own API (SIGSEGV)
-
-
-def limit_memory(max_memory: float | None) -> None:
-    """Let z3's own allocations grow only to what ``max_memory`` (MB) leaves beside the
-    rest of the process (its resident size less what z3 holds now): past it z3 stops
-    with an error instead of growing on within one long call, where no check of ours
-    can run.  Set again before every solver call, as the rest of the process grows;
-    with less than `Z3_ROOM_MB` of room the limit counts as reached (`Unknown`).
-    Without a limit, the (process-wide) cap an earlier run set is lifted."""
-    if max_memory is None:
-        z3.set_param("memory_max_size", 0)  # 0: no cap
-        return
-    z3.main_ctx()  # made before the cap: a context made under a tiny cap crashes z3
-    z3_now = z3.Z3_get_estimated_alloc_size() / 2**20
-    others = max(0.0, rss_mb() - z3_now)
-    if max_memory - others < z3_now + Z3_ROOM_MB:
-        raise Unknown("memory")
-    z3.set_param("memory_max_size", int(max_memory - others))
-
-
-def new_solver(sort: Sort) -> z3.Solver:
-    # For bit-vectors, QF_BV bit-blasts to z3's incremental SAT solver: on these
-    # systems it is two orders of magnitude faster than the default (and than Int).
-    return z3.SolverFor("QF_BV") if sort.width else z3.Solver()
-
-
-def satisfiable(solver: z3.Solver, deadline: Deadline, *assumptions: Cond) -> bool:
-    """Check ``solver`` within ``deadline``; `Unknown` if z3 cannot tell."""
-    deadline.poll()
-    limit_memory(deadline.max_memory)
-    left = deadline.left()
-    if left is not None:
-        solver.set("timeout", max(1, int(left * 1000)))
-    r = solver.check(*assumptions)
-    if r == z3.unknown:
-        raise Unknown(solver.reason_unknown() or "unknown")
-    return bool(r == z3.sat)
-
-
-def model_state(solver: z3.Solver, s: State) -> tuple[int, ...]:
-    """The values of state ``s`` in the solver's model."""
-    model = solver.model()
-    return tuple(as_int(model.eval(v, model_completion=True)) for v in s)
-
-
-def as_int(v: Term) -> int:
-    return int(v.as_signed_long()) if z3.is_bv_value(v) else int(v.as_long())
-
-
-def one_of(s: State, idx: Sequence[int], allowed: Iterable[tuple[int, ...]], sort: Sort) -> Cond:
-    """The fields ``idx`` of ``s`` take one of the ``allowed`` value tuples."""
-    k = sort.const
-    return z3.Or(
-        *[z3.And(*[s[i] == k(v) for i, v in zip(idx, vals, strict=True)]) for vals in allowed]
-    )

@@ -24,19 +24,9 @@ from verifier.run.budget import LimitReached
 from verifier.run.model import Model, expect_text, meets
 from verifier.run.result import Result, Trace
 from verifier.smt.bmc import Induction, Search, SmtReplayError
-from verifier.smt.encode import (
-    INT,
-    Deadline,
-    Encoding,
-    Poll,
-    Sort,
-    Unknown,
-    Z3Error,
-    bv_width,
-    limit_memory,
-    no_poll,
-)
+from verifier.smt.encode import INT, Encoding, Poll, Sort, Unknown, Z3Error, bv_width, no_poll
 from verifier.smt.prove import PhaseFn, Proof, Prover
+from verifier.smt.solve import Deadline
 from verifier.trace.builder import TraceBuilder
 
 __all__ = ["DEFAULT_DEPTH", "PROOF_BUDGET", "SmtReplayError", "check_smt"]
@@ -75,7 +65,6 @@ def check_smt(
     deadline = Deadline(timeout, limit, max_memory, poll or no_poll)
     tell: PhaseFn = phase or (lambda _text: None)
     try:
-        limit_memory(max_memory)
         run = _Run(m, deadline, tell, INT if int_sort else Sort(bv_width(m.system, deadline.poll)))
     except (Unknown, Z3Error) as err:  # no run to report on: the limit ends the engine
         raise LimitReached(_why_stopped(err, deadline, "smt encoding")) from None

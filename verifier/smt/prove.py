@@ -35,19 +35,9 @@ from verifier.run.model import Model
 from verifier.search.explicit import explore
 from verifier.search.exploration import Exploration, Found
 from verifier.smt.bmc import SmtReplayError
-from verifier.smt.encode import (
-    Cond,
-    Deadline,
-    Encoding,
-    State,
-    Subst,
-    Unknown,
-    model_state,
-    new_solver,
-    one_of,
-    satisfiable,
-)
+from verifier.smt.encode import Cond, Encoding, State, Subst, Unknown
 from verifier.smt.invariants import Diagram, OutOfTime, Relations, TooLarge
+from verifier.smt.solve import Deadline, model_state, new_solver, one_of, satisfiable
 
 PhaseFn = Callable[[str], None]
 
