@@ -30,7 +30,11 @@ def differ(seed: int, model: str) -> tuple[bool, object]:
     return True, (sorted(o.kinds), sorted(r.kinds), text)
 
 
-@pytest.mark.parametrize("seed, model", [(9, "riscv"), (2, "pso")])
+# 17, 29: one ipi whose handler fences and acknowledges (29 found an IPI handler's
+# translation read taken before the IPI, a spurious hang)
+@pytest.mark.parametrize(
+    "seed, model", [(9, "riscv"), (2, "pso"), (17, "riscv"), (29, "riscv")]
+)
 def test_generated_riscv_specs_agree(seed: int, model: str) -> None:
     compared, got = differ(seed, model)
     assert compared

@@ -6,8 +6,13 @@ and the `arm` model.
 out of order: from ``pc`` on, along straight-line code, any statement no pending
 earlier statement holds back may be performed (`holds`); an access through a page is a
 translation read (held until used) and then the access itself.  Readings:
-  A1  Handlers and IPIs are not modelled under `arm` here (the generator does not
-      produce them with `arm`); a `switch` is performed only at ``pc``.
+  A1  Handlers under `arm` (tests/oracle/handlers.py): an IPI is taken only when nothing
+      after ``pc`` was performed early and no translation read is held (docs/riscv.md §2
+      says both; docs/arm64.md §2 names only the first); the handler's code then runs
+      in the same window, its return a stop; `option ad` with handlers is refused.  A
+      handler's page parameter may be any page for the one-location order (static
+      "may"); its translation reads and access resolve it.  A `switch` is performed
+      only at ``pc``.
   A2  `asid-reuse` under `arm`: the access's held translation read came from a tagged
       entry that another space filled (the core runs the space it ran at the read:
       a switch is performed only at ``pc``).
@@ -38,7 +43,7 @@ from verifier.lang.checked import CheckedSpec
 
 from .code import Instr, const
 from .machine import Ctx, Fatal, Machine, Out, _walk
-from .state import State, Work
+from .state import Hand, State, Work
 
 LETTER = {"read": "r", "write": "w", "exec": "x"}
 MEMORY_BARRIERS = (ast.Barrier, ast.Fence, ast.Atomic)
@@ -98,13 +103,12 @@ class ExtMachine(Machine):
             return [(w, k, self.after_access(ctx.i, pc, f), None) for w, k, f in out]
         return super().step(s, ctx, ins, loc)
 
-    def tlbi_scope(self, w: Work, i: int, st: ast.Tlbi) -> tuple[Any, ...]:
-        """(page or None, tag or None): what a `tlbi` names, seen from core ``i``."""
-        cs = w.core(i)
+    def tlbi_scope(self, w: Work, ctx: Ctx, st: ast.Tlbi) -> tuple[Any, ...]:
+        """(page or None, tag or None): what a `tlbi` names, seen from core ``ctx.i``."""
         if st.scope == "page":
             assert st.page is not None
-            sp = st.page.space or cs.space
-            return (st.page.page, self.asid[sp])
+            _, sp, page = self.pte_addr(w.core(ctx.i), ctx, st.page)
+            return (page, self.asid[sp])
         if st.scope == "asid":
             assert st.space is not None
             return (None, self.asid[st.space])
@@ -113,7 +117,7 @@ class ExtMachine(Machine):
     def tlbi(self, w: Work, ctx: Ctx, st: ast.Tlbi) -> None:
         """The named TLB entries go; so do the cached dir pointers (PSC) on the page's path
         (by page, unless `leaf`: last level only), of the ASID's spaces, or all."""
-        page, tag = self.tlbi_scope(w, ctx.i, st)
+        page, tag = self.tlbi_scope(w, ctx, st)
         dirs = set()
         for name, d in self.dirs.items():
             mine = tag is None or self.asid[d.space] == tag
@@ -162,11 +166,47 @@ def _covers(entry_page: str, entry_tag: Any, page: str | None, tag: Any) -> bool
 class ArmMachine(ExtMachine):
     def __init__(self, checked: CheckedSpec, model: str) -> None:
         super().__init__(checked, model)
-        if checked.handlers:
-            raise ValueError("the oracle's arm model runs no handlers (reading A1)")
         self.frames_of = self._frames_of_pages()
         per = dict(checked.ad_cores)  # hardware flag management per core (docs/arm64.md 7)
         self.mode = [per.get(c.family or c.name, checked.ad) for c in checked.cores]
+        if checked.handlers and any(m != "none" for m in self.mode):
+            raise ValueError("the oracle runs no handlers with `option ad` (reading A1)")
+        self.page_params = {p for h in checked.handlers for p in h.params}
+
+    # ------------------------------------------------------------ the running code
+
+    def code_of(self, s: State, i: int) -> list[Instr]:
+        """The code core ``i`` runs: its handler's while one runs, else its own."""
+        hand = s.cores[i].hand
+        return self.code[i] if hand is None else self.hcode[(hand.name, i)]
+
+    def set_pc(self, w: Work, i: int, pc: int) -> None:
+        hand = w.core(i).hand
+        if hand is None:
+            w.set_core(i, pc=pc)
+        else:
+            w.set_core(i, hand=hand._replace(pc=pc))
+
+    def set_regs(self, w: Work, i: int, regs: dict[str, Any]) -> None:
+        hand, items = w.core(i).hand, tuple(sorted(regs.items()))
+        if hand is None:
+            w.set_core(i, regs=items)
+        else:
+            w.set_core(i, hand=hand._replace(regs=items))
+
+    def loc(self, s: State, i: int, k: int) -> tuple[Any, ...]:
+        hand = s.cores[i].hand
+        return ("main", k) if hand is None else ("h", hand.name, k)
+
+    def page_of(self, s: State, i: int, ref: ast.PageRef) -> str:
+        """The page an access names: a handler's page parameter resolved."""
+        return self.pte_addr(s.cores[i], self.ctx(s, i), ref)[2]
+
+    def frames_at(self, page: str) -> set[str]:
+        """The frames a page may map; a handler's page parameter may be any page."""
+        if page in self.page_params:
+            return set().union(*self.frames_of.values())
+        return self.frames_of[page]
 
     def _frames_of_pages(self) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {p: set() for p in self.c.pages}
@@ -193,16 +233,36 @@ class ArmMachine(ExtMachine):
     def successors(self, s: State) -> list[Out]:
         out: list[Out] = []
         for i in range(len(s.cores)):
+            out += self.interrupts(s, i)
             out += self.arm_steps(s, i)
             out += self.walks(s, i)
             out += self.updates(s, i)
         return out + self.spontaneous(s)
 
+    def interrupts(self, s: State, i: int) -> list[Out]:
+        """Taking the first queued IPI, or returning from a finished handler: only with
+        nothing performed early and no translation read held (reading A1)."""
+        cs = s.cores[i]
+        if cs.arm[0] or cs.arm[1]:
+            return []
+        w = Work(s)
+        if cs.hand is not None:
+            if cs.hand.pc < len(self.hcode[(cs.hand.name, i)]):
+                return []
+            w.set_core(i, hand=None, irq=cs.hand.saved_irq)
+            return [Out(f"{self.names[i]} returns", w.freeze(), frozenset(), i)]
+        if not (cs.irq and cs.queue):
+            return []
+        (h, args), rest = cs.queue[0], cs.queue[1:]
+        regs = tuple(zip(self.handlers[h].params, args, strict=True))
+        w.set_core(i, hand=Hand(h, 0, regs, cs.irq), irq=False, queue=rest)
+        return [Out(f"{self.names[i]} takes {h}", w.freeze(), frozenset(), i)]
+
     # ------------------------------------------------------------ what may run
 
     def window(self, s: State, i: int) -> list[int]:
         """The statements from ``pc`` along straight-line code."""
-        code, pc = self.code[i], s.cores[i].pc
+        code, pc = self.code_of(s, i), pc_of(s.cores[i])
         out = []
         k = pc
         while k < len(code):
@@ -215,8 +275,8 @@ class ArmMachine(ExtMachine):
     def arm_steps(self, s: State, i: int) -> list[Out]:
         cs = s.cores[i]
         done, fault = cs.arm[0], cs.arm[3]
-        code, pc = self.code[i], cs.pc
-        if fault is not None and pc == fault:
+        code, pc = self.code_of(s, i), pc_of(cs)
+        if fault is not None and pc == fault and cs.hand is None:
             return [self.take_fault(s, i, fault)]
         out: list[Out] = []
         for k in self.window(s, i):
@@ -228,7 +288,7 @@ class ArmMachine(ExtMachine):
                 continue
             out += self.candidate(s, i, k, [j for j in range(pc, k) if j not in done], set())
         window = set(self.window(s, i))
-        for k in range(pc, self.main_end[i]):  # translation reads past branches (A5)
+        for k in range(pc, self.main_end[i] if cs.hand is None else pc):  # (A5)
             st = code[k].node
             if k in window or not isinstance(st, ast.Access) or self.tr_start(i, k) > pc:
                 continue
@@ -242,7 +302,7 @@ class ArmMachine(ExtMachine):
                     for j in pending
                 ):
                     out += self.translation_reads(s, i, k, st)
-        if pc < self.main_end[i] and self.fault_at[i] >= 0:
+        if cs.hand is None and pc < self.main_end[i] and self.fault_at[i] >= 0:
             for f in self.faults_known(s, i):
                 main = [j for j in range(pc, f) if j not in done]
                 for k in self.handler_run(i):
@@ -254,7 +314,7 @@ class ArmMachine(ExtMachine):
     def candidate(self, s: State, i: int, k: int, pending: list[int], entry: set[int]) -> list[Out]:
         """Statement ``k`` performed now, past ``pending``; ``entry``: those of them before a
         fault whose exception entry ``k`` follows (none may hold back an `isb`)."""
-        code = self.code[i]
+        code = self.code_of(s, i)
         held_at = dict((h[0], h) for h in s.cores[i].arm[1])
         if any(not self.entry_free(s, i, j) for j in entry):
             return []
@@ -353,7 +413,7 @@ class ArmMachine(ExtMachine):
     def holds(self, s: State, i: int, j: int, k: int, memory: bool) -> bool:
         """Does pending statement ``j`` hold later statement ``k`` back? ``memory`` False:
         ``k`` is a fault (it touches no location and needs no data register)."""
-        code = self.code[i]
+        code = self.code_of(s, i)
         a, b = code[j].node, code[k].node
         ea, eb = self.effects(a), self.effects(b)
         b_reads = eb["rregs"]
@@ -383,15 +443,20 @@ class ArmMachine(ExtMachine):
         if isinstance(a, ast.Access) and j not in held:
             if _is(code[k], "isb"):
                 return True  # an isb waits for earlier translation reads
-            if isinstance(b, ast.PteWrite) and b.page.page == a.page.page:
+            if isinstance(b, ast.PteWrite) and self.same_page(a.page.page, b.page.page):
                 return True  # no translation read takes a later store of its own core
         return False
+
+    def same_page(self, a: str, b: str) -> bool:
+        return a == b or bool({a, b} & self.page_params)
 
     def effects(self, st: Any) -> dict[str, set[Any]]:
         regs = lambda e: {n for n in _names(e) if n not in self.vars and n not in self.params}  # noqa: E731
         words = lambda e: {("w", n) for n in _names(e) if n in self.vars} | _pte_reads(e)  # noqa: E731
         out: dict[str, set[Any]] = {"rregs": set(), "wregs": set(), "reads": set(), "writes": set()}
         match st:
+            case ast.PteWrite(page=p) if p.page in self.page_params:
+                out["writes"] |= {("pte", q) for q in self.c.pages}
             case ast.PteWrite(page=p):
                 out["writes"].add(("pte", p.page))
             case ast.DirWrite(dir=d):
@@ -413,7 +478,7 @@ class ArmMachine(ExtMachine):
                 if d is not None:
                     out["wregs"].add(d)
             case ast.Access(kind=k, page=p, dest=d, value=v):
-                frames = {("f", f) for f in self.frames_of[p.page]}
+                frames = {("f", f) for f in self.frames_at(p.page)}
                 out["writes" if k == "write" else "reads"] |= frames
                 out["rregs"] |= regs(v) | {n.name for n in st.via}
                 if d is not None:
@@ -450,27 +515,28 @@ class ArmMachine(ExtMachine):
 
     def perform(self, s: State, i: int, k: int) -> list[Out]:
         cs = s.cores[i]
-        ins = self.code[i][k]
-        if k == cs.pc:
-            outs = self.execute(s, self.ctx(s, i), ins, ("main", k))
+        ins = self.code_of(s, i)[k]
+        if k == pc_of(cs):
+            outs = self.execute(s, self.ctx(s, i), ins, self.loc(s, i, k))
             return [self.advanced(self.skipped(o, i, k), i) for o in outs]
         ctx = self.ctx(s, i)
         ctx.env = dict(ins.env)
         try:
-            results = self.step(s, ctx, ins, ("main", k))
+            results = self.step(s, ctx, ins, self.loc(s, i, k))
         except Fatal as f:
             return [Out(f"{self.names[i]} early {k}", None, frozenset({f.kind}), i)]
         out = []
         for w, kinds, _, _ in results:
             c = w.core(i)
-            w.set_core(i, regs=tuple(sorted(ctx.regs.items())), arm=(c.arm[0] | {k}, *c.arm[1:]))
+            self.set_regs(w, i, ctx.regs)
+            w.set_core(i, arm=(c.arm[0] | {k}, *c.arm[1:]))
             out.append(Out(f"{self.names[i]} early {k}", w.freeze(), frozenset(kinds), i))
         return out
 
     def skipped(self, o: Out, i: int, k: int) -> Out:
         """A branch or jump at ``k`` that skipped instructions: the translation reads held
         for them (speculated past it, A5) go, with their marks."""
-        if o.state is None or self.code[i][k].op == "stmt":
+        if o.state is None or o.state.cores[i].hand is not None or self.code[i][k].op == "stmt":
             return o
         w = Work(o.state)
         c = w.core(i)
@@ -488,7 +554,11 @@ class ArmMachine(ExtMachine):
         return k
 
     def ctx(self, s: State, i: int) -> Ctx:
-        return Ctx(i, self.names[i], {}, dict(s.cores[i].regs), (), self.core_regs[i])
+        hand = s.cores[i].hand
+        if hand is None:
+            return Ctx(i, self.names[i], {}, dict(s.cores[i].regs), (), self.core_regs[i])
+        params = self.handlers[hand.name].params
+        return Ctx(i, self.names[i], {}, dict(hand.regs), params, self.hregs[hand.name])
 
     def advanced(self, o: Out, i: int) -> Out:
         """After the statement at ``pc``: ``pc`` moves past statements done early."""
@@ -496,11 +566,12 @@ class ArmMachine(ExtMachine):
             return o
         w = Work(o.state)
         c = w.core(i)
-        done, pc = set(c.arm[0]), c.pc
+        done, pc = set(c.arm[0]), pc_of(c)
         while pc in done:
             done.discard(pc)
             pc += 1
-        w.set_core(i, pc=pc, arm=(frozenset(done), *c.arm[1:]))
+        self.set_pc(w, i, pc)
+        w.set_core(i, arm=(frozenset(done), *c.arm[1:]))
         return Out(o.label, w.freeze(), o.kinds, o.core, o.passed)
 
     def step(self, s: State, ctx: Ctx, ins: Instr, loc: tuple[Any, ...]) -> list[Any]:
@@ -508,8 +579,8 @@ class ArmMachine(ExtMachine):
         if isinstance(st, ast.Tlbi):
             w = Work(s)
             self.tlbi(w, ctx, st)
-            self.mark(w, ctx.i, st)
-            self.break_done(w, ctx.i, st)
+            self.mark(w, ctx, st)
+            self.break_done(w, ctx, st)
             return [(w, set(), loc[-1] + 1, None)]
         out = super().step(s, ctx, ins, loc)
         if isinstance(st, ast.PteWrite):
@@ -537,9 +608,9 @@ class ArmMachine(ExtMachine):
         w.mem[("bbm", sp, page)] = (new, False)
         return {"bbm"} if last is not None and last != new and not cleared else set()
 
-    def break_done(self, w: Work, i: int, st: ast.Tlbi) -> None:
+    def break_done(self, w: Work, ctx: Ctx, st: ast.Tlbi) -> None:
         """A tlbi covering an entry that is invalid in memory completes its break."""
-        page, tag = self.tlbi_scope(w, i, st)
+        page, tag = self.tlbi_scope(w, ctx, st)
         for sp in self.c.spaces:
             if tag is not None and sp.asid != tag:
                 continue
@@ -548,10 +619,11 @@ class ArmMachine(ExtMachine):
                 if (page is None or p == page) and (now is None or "o" in now[1]):
                     w.mem[("bbm", sp.name, p)] = (self.bbm_of(w, sp.name, p)[0], True)
 
-    def mark(self, w: Work, i: int, st: ast.Tlbi) -> None:
+    def mark(self, w: Work, ctx: Ctx, st: ast.Tlbi) -> None:
         if not st.broadcast:
             return
-        page, tag = self.tlbi_scope(w, i, st)
+        i = ctx.i
+        page, tag = self.tlbi_scope(w, ctx, st)
         for j in range(len(w.cores)):
             c = w.core(j)
             if j == i:
@@ -565,7 +637,7 @@ class ArmMachine(ExtMachine):
 
     def translation_reads(self, s: State, i: int, k: int, st: ast.Access) -> list[Out]:
         cs = s.cores[i]
-        page = st.page.page
+        page = self.page_of(s, i, st.page)
         sp, tag = cs.space, self.asid[cs.space]
         letter = LETTER[st.kind]
         choices = []
@@ -652,8 +724,9 @@ class ArmMachine(ExtMachine):
         translation read held (or is done)."""
         done, held = s.cores[i].arm[0], s.cores[i].arm[1]
         mine = {h[0] for h in held}
-        pending = [j for j in range(s.cores[i].pc, k) if j not in done]
-        return all(j in mine for j in pending if isinstance(self.code[i][j].node, ast.Access))
+        pending = [j for j in range(pc_of(s.cores[i]), k) if j not in done]
+        code = self.code_of(s, i)
+        return all(j in mine for j in pending if isinstance(code[j].node, ast.Access))
 
     def walk_to_leaf(self, s: State, cs: Any, sp: str, page: str) -> tuple[Any, Any, set[str]]:
         """A walk's leaf location, the PSC after it and the problems it meets: a one-level
@@ -703,14 +776,19 @@ class ArmMachine(ExtMachine):
         c = w.core(i)
         held = tuple(x for x in c.arm[1] if x[0] != k)
         marks = frozenset(m for m in c.arm[2] if m[0] != k)
-        done = c.arm[0] | ({k} if k != c.pc else set())
-        w.set_core(i, regs=tuple(sorted(ctx.regs.items())), arm=(done, held, marks, c.arm[3]))
+        done = c.arm[0] | ({k} if k != pc_of(c) else set())
+        self.set_regs(w, i, ctx.regs)
+        w.set_core(i, arm=(done, held, marks, c.arm[3]))
         o = Out(f"{self.names[i]} uses {k}", w.freeze(), frozenset(kinds), i)
-        if k == c.pc:
+        if k == pc_of(c):
             w2 = Work(o.state)  # type: ignore[arg-type]
-            w2.set_core(i, pc=k + 1)
+            self.set_pc(w2, i, k + 1)
             o = self.advanced(Out(o.label, w2.freeze(), o.kinds, i), i)
         return [o]
+
+
+def pc_of(cs: Any) -> int:
+    return int(cs.pc if cs.hand is None else cs.hand.pc)
 
 
 def _stop(ins: Instr) -> bool:

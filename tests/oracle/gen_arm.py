@@ -1,10 +1,11 @@
 """A seeded generator of small specs with the Arm64 statements (docs/arm64.md): PTE
 stores, words, data through pages, every barrier, local and broadcast `tlbi`, fences,
 atomics, acquire/release accesses, `via` dependencies, `on fault` handlers,
-`complete`/`free`, `if`/`await`/`assert`.  Two or three cores, no handlers
-(the oracle's reading A1), so that both the oracle and tlbcheck explore them in well
-under a second under `arm` (and sc/tso/pso).  Some specs (``spaces``) have two address
-spaces sharing one ASID, with `switch` and `flush asid`, for `asid-reuse`."""
+`complete`/`free`, `if`/`await`/`assert`.  Two or three cores, some with one
+IPI and its handler (gen_ipi.py; not with hardware flags: the oracle's reading A1), so
+that both the oracle and tlbcheck explore them in well under a second under `arm` (and
+sc/tso/pso).  Some specs (``spaces``) have two address spaces sharing one ASID, with
+`switch` and `flush asid`, for `asid-reuse`."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import random
 from verifier.lang.checked import CheckedSpec
 from verifier.lang.diagnostics import SpecError
 from verifier.lang.frontend import load_text
+
+from .gen_ipi import ARM_HANDLER, IpiDraw
 
 
 class GenArm:
@@ -30,6 +33,7 @@ class GenArm:
         # whole PTE values (docs/arm64.md §1), drawn apart too
         self.vr = random.Random(seed * 13 + 5)
         self.whole = self.vr.random() < 0.35
+        self.ipi = IpiDraw(seed, ARM_HANDLER, allowed=not self.hw)
 
     def pick(self, *xs: str) -> str:
         return self.r.choice(xs)
@@ -158,11 +162,13 @@ class GenArm:
                 if x.startswith("page"):
                     lines[k] = next((x.replace(a, b) for a, b in flag.items() if a in x), x)
             lines.insert(0, f"option ad = {self.ad}")
+        lines += self.ipi.declarations()
         n = r.randint(2, 3)
         for c in range(n):
             name = "u[1..2]" if family and c == n - 1 else f"c{c}"
             lines.append(f"core {name}{' in P' if self.spaces else ''} {{")
-            lines += [f"    {s}" for s in self.body()]
+            body = self.body()
+            lines += [f"    {s}" for s in (self.ipi.send(body) if c == 0 else body)]
             if r.random() < 0.3:  # a fault handler (docs/arm64.md §3)
                 lines.append("} on fault {")
                 lines += [f"    {self.stmt(self.pick('V', 'W'))}" for _ in range(r.randint(1, 2))]

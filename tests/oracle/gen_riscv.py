@@ -2,8 +2,8 @@
 `fence PRED, SUCC` and `fence.tso`, the four forms of `sfence.vma`, PTE stores (valid
 and invalid, pages that start invalid), words, data through pages, atomics,
 `complete`/`free`, `if`/`await`/`assert`.  Two or three cores in one named address
-space, no handlers (reading V1), small enough for the oracle under `riscv`, `arm` and
-sc/tso/pso."""
+space, some with one IPI whose handler fences (gen_ipi.py), small enough for the oracle
+under `riscv`, `arm` and sc/tso/pso."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from verifier.lang.checked import CheckedSpec
 from verifier.lang.diagnostics import SpecError
 from verifier.lang.frontend import load_text
 
+from .gen_ipi import RISCV_HANDLER, IpiDraw
+
 SETS = ("r", "w", "rw")
 
 
@@ -21,6 +23,7 @@ class GenRiscv:
     def __init__(self, seed: int) -> None:
         self.r = random.Random(seed)
         self.regs = ["r", "s"]
+        self.ipi = IpiDraw(seed, RISCV_HANDLER)
 
     def pick(self, *xs: Any) -> Any:
         return self.r.choice(xs)
@@ -70,11 +73,13 @@ class GenRiscv:
         r = self.r
         v = self.pick("V -> A rw", "V invalid")
         lines = ["frame A = 1, B = 2, C", "space mm asid 1 {", f"    page {v}", "    page W -> C r",
-                 "}", "var x : 0..3 = 0"]  # fmt: skip
+                 "}", "var x : 0..3 = 0", *self.ipi.declarations()]  # fmt: skip
         for c in range(self.pick(2, 2, 3)):
             body = self.body()
             if c == 0 and r.random() < 0.5:  # an update that ends: the races are judged
                 body += ["complete V", "free A"]
+            if c == 0:
+                body = self.ipi.send(body)
             lines.append(f"core c{c} in mm {{")
             lines += [f"    {s}" for s in body]
             lines.append("}")

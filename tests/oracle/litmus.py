@@ -122,7 +122,7 @@ class LitmusRules:
     def holds(self, s: State, i: int, j: int, k: int, memory: bool) -> bool:
         if super().holds(s, i, j, k, memory):  # type: ignore[misc]
             return True
-        code = self.code[i]  # type: ignore[attr-defined]
+        code = self.code_of(s, i)  # type: ignore[attr-defined]
         a = code[j].node
         if not memory and (  # a fault waits for an earlier dmb (herd7's bob)
             (isinstance(a, ast.Barrier) and a.kind == "dmb")

@@ -11,7 +11,8 @@ for an earlier pending access when some fence between them orders the pair, `sfe
 waits for every earlier pending store, and a pending `sfence.vma` holds later stores and
 later translation reads back.  `RiscvMachine` is the `arm` machine with invalid entries
 cached by the walker and no break-before-make.  Readings:
-  V1  As for `arm` (reading A1): no handlers under `riscv`.
+  V1  As for `arm` (reading A1): handlers run in the window, an IPI is taken only with
+      nothing performed early and no translation read held (docs/riscv.md §2).
 """
 
 from __future__ import annotations
@@ -35,6 +36,15 @@ def _pairs(f: ast.RvFence) -> set[tuple[str, str]]:
     return {(a, b) for a in f.pred for b in f.succ}
 
 
+def named_page(ctx: Ctx, ref: ast.PageRef) -> tuple[str | None, str]:
+    """(space or None, page) an `sfence.vma` names: a handler's page parameter carries
+    the space of the IPI's argument (None for a bare `V`: every ASID)."""
+    if ref.space is None and ref.page in ctx.hparams:
+        _, space, page = ctx.regs[ref.page]
+        return space, page
+    return ref.space, ref.page
+
+
 class RvStatements(Machine):
     def step(self, s: State, ctx: Ctx, ins: Instr, loc: tuple[Any, ...]) -> list[Any]:
         st = ins.node
@@ -53,27 +63,27 @@ class RvStatements(Machine):
             w = Work(s)
             if self.model in BUFFERED and w.core(ctx.i).buf:
                 return []
-            self.sfence(w, ctx.i, st)
+            self.sfence(w, ctx, st)
             return [(w, set(), pc + 1, None)]
         return super().step(s, ctx, ins, loc)  # type: ignore[no-any-return]
 
-    def sfence(self, w: Work, i: int, st: ast.Sfence) -> None:
-        cs = w.core(i)
+    def sfence(self, w: Work, ctx: Ctx, st: ast.Sfence) -> None:
+        cs = w.core(ctx.i)
         if st.page is not None:
-            page = st.page.page
-            if st.page.space is None:  # every ASID, global entries too
+            space, page = named_page(ctx, st.page)
+            if space is None:  # every ASID, global entries too
                 gone = lambda e: e[1] == page  # noqa: E731
             else:
-                tag = self.asid[st.page.space]
+                tag = self.asid[space]
                 gone = lambda e: e[1] == page and e[0] == tag  # noqa: E731
-            w.set_core(i, tlb=frozenset(e for e in cs.tlb if not gone(e)))
+            w.set_core(ctx.i, tlb=frozenset(e for e in cs.tlb if not gone(e)))
             return  # a leaf fence: paging-structure entries stay
         if st.space is not None:
             tag = self.asid[st.space]
             psc = frozenset(x for x in cs.psc if self.asid[self.dirs[x[0]].space] != tag)
-            w.set_core(i, tlb=frozenset(e for e in cs.tlb if e[0] != tag), psc=psc)
+            w.set_core(ctx.i, tlb=frozenset(e for e in cs.tlb if e[0] != tag), psc=psc)
             return
-        w.set_core(i, tlb=frozenset(), psc=frozenset())
+        w.set_core(ctx.i, tlb=frozenset(), psc=frozenset())
 
 
 class RvExt(RvStatements, ExtMachine):
@@ -91,7 +101,7 @@ class RvArm(RvStatements, ArmMachine):
     def holds(self, s: State, i: int, j: int, k: int, memory: bool) -> bool:
         if super().holds(s, i, j, k, memory):
             return True
-        code = self.code[i]
+        code = self.code_of(s, i)
         a, b = code[j].node, code[k].node
         ea = self.effects(a)
         eb = self.effects(b)

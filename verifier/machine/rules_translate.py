@@ -40,7 +40,7 @@ def translation_reads(ctx: Ctx, c: int, i: int, ins: P.IAccess) -> None:
     base = [op("le", pc, C(i)), eq(Field(a.ts[i]), 0)]
     if i in a.done:
         base.append(eq(Field(a.done[i]), 0))
-    if i > core.program_end:  # `on fault` code: from the fault on (docs/arm64.md §3)
+    if 0 <= core.fault_entry <= i:  # `on fault` code (after the IPI handlers'): from the fault on
         base.append(handler_started(ctx, c, i, ins))
     else:
         base.append(op("ge", pc, C(start)))
