@@ -7,27 +7,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from oracle import campaign
 from oracle.explore import run_oracle
 from oracle.gen_arm import gen_arm_checked
 
-from verifier.api import check_spec
 from verifier.lang.frontend import load
 from verifier.run.model import meets
 
-ORACLE_STATES = 20_000
 RULES = sorted((Path(__file__).parent / "arm").glob("*.tlb"))
 
 
 def differ(seed: int, model: str) -> tuple[bool, object]:
-    """(compared, (oracle kinds, tlbcheck kinds, text)) for the spec of ``seed``."""
-    _, text, checked = gen_arm_checked(seed)
-    o = run_oracle(checked, model, max_states=ORACLE_STATES)
-    if not o.complete:
-        return False, None
-    r = check_spec(checked, model, max_states=200_000, timeout=60)
-    if r.verdict == "inconclusive":
-        return False, None
-    return True, (sorted(o.kinds), sorted(r.kinds), text)
+    return campaign.differ(gen_arm_checked, seed, model)
 
 
 # 20: hardware flags (old/dbm, option ad), 26: two-level pages with leaf-only tlbi,
@@ -56,7 +47,14 @@ def test_generated_arm_campaign() -> None:
     assert compared > 300 and not bad, bad
 
 
-FAST = ("pte_value_corr_old_new", "pte_value_corr_new_old", "v2i_dsb_tlbi_dsb", "v2i_dsb_tlbi_dsb_isb", "v2i_dsbld_tlbi", "mp_shoot_po")
+FAST = (
+    "pte_value_corr_old_new",
+    "pte_value_corr_new_old",
+    "v2i_dsb_tlbi_dsb",
+    "v2i_dsb_tlbi_dsb_isb",
+    "v2i_dsbld_tlbi",
+    "mp_shoot_po",
+)
 
 
 @pytest.mark.parametrize(

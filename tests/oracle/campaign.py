@@ -12,12 +12,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing import Pool
 from pathlib import Path
 
 from verifier.api import check_spec
-from verifier.lang.checked import MODELS
+from verifier.lang.checked import MODELS, CheckedSpec
 
 from .explore import run_oracle
 from .gen import gen_checked
@@ -57,6 +58,21 @@ def compare(seed: int, model: str, ext: bool = False) -> Pair:
     r = check_spec(checked, model, max_states=TLBCHECK_STATES, timeout=60)
     theirs = None if r.verdict == "inconclusive" else tuple(sorted(r.kinds))
     return Pair(used, model, text, ours, theirs, o.states)
+
+
+def differ(
+    make: Callable[[int], tuple[object, str, CheckedSpec]], seed: int, model: str
+) -> tuple[bool, object]:
+    """For the spec ``make(seed)`` makes (a generator's ``*_checked``): (compared, (oracle
+    kinds, tlbcheck kinds, text)); not compared when either side stops at its limit."""
+    _, text, checked = make(seed)
+    o = run_oracle(checked, model, max_states=20_000)
+    if not o.complete:
+        return False, None
+    r = check_spec(checked, model, max_states=200_000, timeout=60)
+    if r.verdict == "inconclusive":
+        return False, None
+    return True, (sorted(o.kinds), sorted(r.kinds), text)
 
 
 def _one(job: tuple[int, str, bool]) -> Pair:
