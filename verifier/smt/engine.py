@@ -75,6 +75,8 @@ def check_smt(
         run.search_to(depth, prove)
     except (Unknown, Z3Error) as err:
         run.notes.append(_why_stopped(err, deadline))
+    except LimitReached as limit:  # the run's own check (`poll`): keep what was decided
+        run.notes.append(limit.reason)
     return run.result(expect, time.monotonic() - start)
 
 
