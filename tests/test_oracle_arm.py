@@ -35,15 +35,7 @@ def test_generated_arm_specs_agree(seed: int, model: str) -> None:
 
 @pytest.mark.slow
 def test_generated_arm_campaign() -> None:
-    bad, compared = [], 0
-    for seed in range(100, 300):
-        for model in ("arm", "sc", "pso"):
-            ok, got = differ(seed, model)
-            if ok:
-                compared += 1
-                ours, theirs, _ = got  # type: ignore[misc]
-                if ours != theirs:
-                    bad.append((seed, model, ours, theirs))
+    compared, bad = campaign.disagreements(gen_arm_checked, range(100, 300), ("arm", "sc", "pso"))
     assert compared > 300 and not bad, bad
 
 

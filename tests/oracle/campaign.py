@@ -75,6 +75,24 @@ def differ(
     return True, (sorted(o.kinds), sorted(r.kinds), text)
 
 
+def disagreements(
+    make: Callable[[int], tuple[object, str, CheckedSpec]],
+    seeds: range,
+    models: tuple[str, ...],
+) -> tuple[int, list[tuple[int, str, object, object]]]:
+    """`differ` over ``seeds`` x ``models``: the pairs compared and those that differ."""
+    bad, compared = [], 0
+    for seed in seeds:
+        for model in models:
+            ok, got = differ(make, seed, model)
+            if ok:
+                compared += 1
+                ours, theirs, _ = got  # type: ignore[misc]
+                if ours != theirs:
+                    bad.append((seed, model, ours, theirs))
+    return compared, bad
+
+
 def _one(job: tuple[int, str, bool]) -> Pair:
     try:
         return compare(*job)
