@@ -55,3 +55,41 @@ def test_pte_value_misuse_is_located(instr: str, message: str) -> None:
     with pytest.raises(SpecError) as e:
         load_litmus("t.litmus", BAD.replace("INSTR", instr))
     assert message in str(e.value)
+
+
+JOIN = """AArch64 t
+{ 0:X1=y; 0:X4=x; 1:X1=y; }
+ P0                  | P1          ;
+ LDR W0,[X1]         | MOV W9,#1   ;
+ CODE
+ LDR W2,[X4,W6,SXTW] | STR W9,[X1] ;
+exists (0:X2=0)
+"""
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        # W6 is 1 on the path that skips the EOR: after the branch it may be 1
+        (
+            "MOV W6,#1 | ;\n CBZ W0,over | ;\n EOR W6,W0,W0 | ;\n over: | ;",
+            "9:13: error: an address offset W6 that may be 1 (another word of the page)",
+        ),
+        # W6 grows on every turn of the loop: its values are not bounded
+        (
+            "L1: | ;\n ADD W6,W6,#4 | ;\n LDR W0,[X1] | ;\n CBZ W0,L1 | ;",
+            "9:13: error: an address offset W6 that may not be zero is outside the subset",
+        ),
+    ],
+)
+def test_values_after_branches_and_loops(code: str, message: str) -> None:
+    with pytest.raises(SpecError) as e:
+        load_litmus("t.litmus", JOIN.replace("CODE", code))
+    assert message in str(e.value)
+
+
+def test_a_word_holding_an_address_that_is_read_is_located() -> None:
+    text = (HERE / "regs_unread_pointer.litmus").read_text().replace("1:X3=y;", "1:X3=z;")
+    with pytest.raises(SpecError) as e:
+        load_litmus("t.litmus", text)
+    assert "6:5: error: z holds the address y, and the test reads it" in str(e.value)

@@ -15,6 +15,7 @@ from verifier.lang.litmus_lower import load_litmus
 
 AND = " /\\ "
 DESCS = ("(oa:phy_a)", "(oa:phy_b)", "(oa:phy_a,db:0)", "(oa:phy_a,valid:0)", "(oa:phy_b,valid:0)")
+DESCS += ("(oa:phy_a,af:0)", "(oa:phy_b,db:0,dbm:1)")  # flags kept whole, no TTHM
 
 
 class GenLitmus:
@@ -24,7 +25,7 @@ class GenLitmus:
         self.loaded: list[tuple[int, str]] = []  # (thread, register holding an entry)
         self.data: list[tuple[int, str]] = []
 
-    def instr(self, t: int, k: int, has_lsr: bool) -> str:
+    def instr(self, t: int, k: int, has_lsr: bool) -> list[str]:
         r = self.r
         page, preg, pte = r.choice([("a", "X1", "X3"), ("b", "X2", "X4")])
         label = f"L{k}"
@@ -48,7 +49,31 @@ class GenLitmus:
             self.data.append((t, f"X{7 + k}"))
         if kind == "pteload":
             self.loaded.append((t, f"X{10 + k}"))
-        return text
+        return [text, *self.regs(t, k, kind, f"X{7 + k}" if kind == "load" else "", preg)]
+
+    def regs(self, t: int, k: int, kind: str, data: str, preg: str) -> list[str]:
+        """Register arithmetic after a load (docs/arm64.md §4): a loaded entry compared
+        with a descriptor (CSET) or made an address dependency (EOR with itself); a
+        loaded number (0 or 1: every store stores 1) ANDed with 2 as a zero offset, or
+        ORed with an immediate and stored."""
+        r, out = self.r, []
+        w = f"W{14 + k}"
+        if kind == "pteload" and r.random() < 0.6:
+            reg = f"X{10 + k}"
+            if r.random() < 0.5:
+                out = [f"CMP {reg},X{r.choice((5, 6))}", f"CSET {w},EQ"]
+                self.data.append((t, f"X{14 + k}"))
+            else:
+                out = [f"EOR X{14 + k},{reg},{reg}", f"LDR W{12 + k},[{preg},X{14 + k}]"]
+                self.data.append((t, f"X{12 + k}"))
+        elif data and r.random() < 0.5:
+            w0 = "W" + data[1:]
+            if r.random() < 0.5:
+                out = [f"AND {w},{w0},#2", f"LDR W{12 + k},[{preg},{w},SXTW]"]
+                self.data.append((t, f"X{12 + k}"))
+            else:
+                out = [f"ORR {w},{w0},#{r.choice((1, 4))}", f"STR {w},[{preg}]"]
+        return out
 
     def thread(self, t: int) -> list[str]:
         r = self.r
@@ -57,7 +82,7 @@ class GenLitmus:
         if lsr:
             out.append("LSR X9,X1,#12")
         for k in range(r.randint(1, 2)):
-            out.append(self.instr(t, k, lsr))
+            out += self.instr(t, k, lsr)
         return out
 
     def atom(self) -> str:

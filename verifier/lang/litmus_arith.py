@@ -2,20 +2,29 @@
 `AND`, `ORR`, `CMP` with `CSEL`/`CSET`, lowered into assignments of the spec's
 registers, so a value's dependencies are the registers its expression reads.  An
 address with an offset register (``[X5,W6,SXTW]``) is an access `via` that register,
-which must be zero whatever the loads read (``Static.zero``): a test whose offset may be
-non-zero is one tlbcheck cannot state.
+which must be zero whatever the loads read (``Static.zero``, from the values
+`litmus_vals` finds): a test whose offset may be non-zero is one tlbcheck cannot state.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from collections.abc import Callable
 from typing import Any
 
 from verifier.lang import ast
 from verifier.lang import litmus_ast as L
+from verifier.lang.litmus_vals import Vals, capped, union, value_set
 from verifier.lang.span import NOSPAN, Span
 
 ARITH_OPS = {"EOR", "ADD", "SUB", "AND", "ORR", "CMP", "CSEL", "CSET"}
+BITWISE: dict[str, Callable[[int, int], int]] = {
+    "EOR": lambda x, y: x ^ y,
+    "AND": lambda x, y: x & y,
+    "ORR": lambda x, y: x | y,
+    "ADD": lambda x, y: x + y,
+    "SUB": lambda x, y: x - y,
+}
 CONDS = {"EQ": "==", "NE": "!="}
 EXTENDS = {"SXTW", "UXTW", "SXTX", "UXTX"}
 
@@ -24,17 +33,35 @@ EXTENDS = {"SXTW", "UXTW", "SXTX", "UXTX"}
 class Static:
     """What a register holds when the lowering knows it: ``kind`` is 'int' (data with a
     known initial value), 'va' (the address of page ``page``), 'pte' (the address of
-    its entry), 'page' (its page number), 'desc' (a descriptor), 'data' (``zero``:
-    zero whatever the loads read, as after `EOR W1,W0,W0`), or 'ptev' (data that is a
-    PTE value loaded from a page-table entry)."""
+    its entry), 'page' (its page number), 'desc' (a descriptor), 'data' (a register of
+    the spec, holding one of ``vals``: `litmus_vals`), or 'ptev' (data that is a PTE
+    value loaded from a page-table entry)."""
 
     kind: str
     page: str = ""
     value: int = 0
     desc: L.Desc | None = None
     span: Span = NOSPAN
-    zero: bool = False
+    vals: Vals = None  # the values it may hold (kind 'int': its value; None: unknown)
     pick: bool = False  # its value is picked by a condition (`CSEL`, `CSET`), not computed
+
+    def __post_init__(self) -> None:
+        if self.kind == "int":
+            self.vals = frozenset({self.value})
+
+    @property
+    def zero(self) -> bool:
+        """Zero whatever the loads read (as after `EOR W1,W0,W0`)."""
+        return self.vals == frozenset({0})
+
+
+def join(a: Static, b: Static) -> Static:
+    """What a register holds after a branch: ``a`` on one path, ``b`` on the other."""
+    if a == b:
+        return a
+    if {a.kind, b.kind} <= {"int", "data"}:
+        return Static("data", vals=union(a.vals, b.vals), pick=a.pick or b.pick)
+    return Static("mixed")  # an address on one path, something else on the other
 
 
 @dataclass
@@ -45,6 +72,23 @@ class Env:
         if reg in ("XZR", "WZR"):
             return Static("int")
         return self.regs.get(reg, Static("int"))
+
+    def vals(self, reg: str) -> Vals:
+        s = self.get(reg)
+        return s.vals if s.kind in ("int", "data") else None
+
+    def copy(self) -> Env:
+        return Env(dict(self.regs))
+
+    def joined(self, other: Env, widen: bool = False) -> Env:
+        """What a register holds on either path (``widen``: a data register whose values
+        differ holds unknown values, so a loop's registers stop growing)."""
+        out = {}
+        for r in sorted(self.regs.keys() | other.regs.keys()):
+            a, b = self.get(r), other.get(r)
+            j = join(a, b)
+            out[r] = replace(j, vals=None) if widen and j != a and j.kind == "data" else j
+        return Env(out)
 
 
 def reg_name(op: L.Operand) -> str:
@@ -63,7 +107,6 @@ def data_of(t: Any, r: L.Operand) -> ast.Expr:
 def lower_arith(t: Any, i: L.Instr) -> None:
     """One arithmetic instruction: an assignment of its destination register (`CMP`
     sets no register: the flags it sets are the comparison, kept for `CSEL`/`CSET`)."""
-    sp = i.span
     if i.op == "CMP":
         a, b = t.args(i, "r" + _kind(i, 1))
         t.flags = _compare(t, i, a, b)
@@ -71,16 +114,27 @@ def lower_arith(t: Any, i: L.Instr) -> None:
         return
     pick = False
     if i.op in ("CSEL", "CSET"):
-        expr, zero = _select(t, i)
+        expr = _select(t, i)
         dst = i.args[0]
         picked = i.args[1:3] if i.op == "CSEL" else ()
         pick = not any(t.env.get(reg_name(o)).kind == "data" for o in picked if o.kind == "reg")
+        vals = union(*(_vals(t, o) for o in picked)) if picked else value_set(expr, t.env.vals)
     else:
         dst, a, b = t.args(i, "rr" + _kind(i, 2))
-        expr, zero = _binary(t, i, a, b)
-    name = reg_name(dst)
-    t.env.regs[name] = Static("data", zero=zero, pick=pick)
-    t.emit(i, ast.Assign(ast.Name(name, span=dst.span), expr, span=sp))
+        expr = _binary(t, i, a, b)
+        vals = _results(i.op, a, b, _vals(t, a), _vals(t, b))
+    t.assign(i, dst, expr, pick=pick, vals=vals or value_set(expr, t.env.vals))
+
+
+def _results(op: str, a: L.Operand, b: L.Operand, va: Vals, vb: Vals) -> Vals:
+    """The values of ``a op b`` (pairwise: the expression the lowering writes for a
+    bitwise operation loses the link between its bits)."""
+    fn = BITWISE.get(op)
+    if fn is None or va is None or vb is None:
+        return None
+    if a.kind == b.kind == "reg" and reg_name(a) == reg_name(b):
+        return capped(fn(x, x) for x in va)
+    return capped(fn(x, y) for x in va for y in vb)
 
 
 def _kind(i: L.Instr, k: int) -> str:
@@ -89,31 +143,38 @@ def _kind(i: L.Instr, k: int) -> str:
 
 def _value(t: Any, o: L.Operand) -> ast.Expr:
     if o.kind == "imm":
-        return ast.Num(int(o.text[1:], 0), span=o.span)
+        return ast.Num(_imm(o), span=o.span)
     s = t.env.get(reg_name(o))
     if s.kind not in ("int", "data", "ptev"):
         raise t.fail(o, f"{o.text} holds an address or a descriptor, not data")
     return data_of(t, o)
 
 
-def _compare(t: Any, i: L.Instr, a: L.Operand, b: L.Operand) -> tuple[ast.Expr, ast.Expr, bool]:
-    """The flags `CMP a,b` sets, as the two sides of the comparison (and whether both are
-    zero whatever the loads read).  A PTE value (a loaded entry, or a descriptor the
-    register starts with) compares whole with another (herd7's `sub` of two PteVals is
-    their comparison); it is never equal to 0 (herd7: a PteVal minus 0 is 1); herd7 rejects
-    its comparison with any other number."""
+def _imm(o: L.Operand) -> int:
+    return int(o.text[1:], 0)
+
+
+def _vals(t: Any, o: L.Operand) -> Vals:
+    return frozenset({_imm(o)}) if o.kind == "imm" else t.env.vals(reg_name(o))
+
+
+def _compare(t: Any, i: L.Instr, a: L.Operand, b: L.Operand) -> tuple[ast.Expr, ast.Expr]:
+    """The flags `CMP a,b` sets, as the two sides of the comparison.  A PTE value (a
+    loaded entry, or a descriptor the register starts with) compares whole with another
+    (herd7's `sub` of two PteVals is their comparison); it is never equal to 0 (herd7: a
+    PteVal minus 0 is 1); herd7 rejects its comparison with any other number."""
     kinds = [t.env.get(reg_name(o)).kind if o.kind == "reg" else "int" for o in (a, b)]
     if not {"ptev", "desc"} & set(kinds):
-        return _value(t, a), _value(t, b), _zero(t, a) and _zero(t, b)
+        return _value(t, a), _value(t, b)
     sides = [_pte_side(t, i, o, k) for o, k in zip((a, b), kinds, strict=True)]
-    if all(s is not None for s in sides):
-        return sides[0], sides[1], False  # type: ignore[return-value]
-    pte = next(s for s in sides if s is not None)
+    if sides[0] is not None and sides[1] is not None:
+        return sides[0], sides[1]
+    pte = sides[0] if sides[0] is not None else sides[1]
     num = b if sides[1] is None else a
-    if not _zero(t, num):
+    if _vals(t, num) != frozenset({0}):
         raise t.fail(num, f"a PTE value compared with a number that may not be 0 ({i.text})")
     # never equal, yet the comparison reads both registers (its dependencies)
-    return ast.Binary("==", pte, pte, span=i.span), _value(t, num), False
+    return ast.Binary("==", pte, pte, span=i.span), _value(t, num)
 
 
 def _pte_side(t: Any, i: L.Instr, o: L.Operand, kind: str) -> ast.Expr | None:
@@ -127,75 +188,81 @@ def _pte_side(t: Any, i: L.Instr, o: L.Operand, kind: str) -> ast.Expr | None:
     return ast.PteLit(t.descriptor(o), span=o.span)
 
 
-def _zero(t: Any, o: L.Operand) -> bool:
-    """Is ``o`` zero whatever the loads read?"""
-    if o.kind == "imm":
-        return int(o.text[1:], 0) == 0
-    s = t.env.get(reg_name(o))
-    return s.zero or (s.kind == "int" and s.value == 0)
-
-
 def _bin(op: str, a: ast.Expr, b: ast.Expr, sp: Span) -> ast.Expr:
     return ast.Binary(op, a, b, span=sp)
 
 
-def _binary(t: Any, i: L.Instr, a: L.Operand, b: L.Operand) -> tuple[ast.Expr, bool]:
+def _binary(t: Any, i: L.Instr, a: L.Operand, b: L.Operand) -> ast.Expr:
     sp = i.span
     x, y = _value(t, a), _value(t, b)
     same = a.kind == b.kind == "reg" and reg_name(a) == reg_name(b)
     ptev = "ptev" in (t.env.get(reg_name(o)).kind for o in (a, b) if o.kind == "reg")
     if ptev and same and i.op in ("EOR", "SUB"):  # herd7: zero, read from the PTE register
-        return _bin("!=", x, x, sp), True
+        return _bin("!=", x, x, sp)
     if ptev:
         raise t.fail(i, f"arithmetic on a PTE value is outside the litmus subset ({i.text})")
-    za, zb = _zero(t, a), _zero(t, b)
+    va, vb = _vals(t, a), _vals(t, b)
     match i.op:
-        case "EOR" if same:
-            return _bin("-", x, x, sp), True
-        case "SUB" if same:
-            return _bin("-", x, x, sp), True
-        case "ADD" | "EOR" | "ORR" if zb:
-            return _bin("+", x, y, sp), za
+        case "EOR" | "SUB" if same:
+            return _bin("-", x, x, sp)
+        case "AND" | "ORR" if same:
+            return x
         case "ADD":
-            return _bin("+", x, y, sp), za and zb
+            return _bin("+", x, y, sp)
+        case "EOR" | "ORR" if frozenset({0}) in (va, vb):
+            return _bin("+", x, y, sp)
         case "SUB":
-            return _bin("-", x, y, sp), za and zb
-        case "AND" if b.kind == "imm":
-            return _and_imm(x, int(b.text[1:], 0), sp), za or zb
-        case "AND" if za or zb:
-            return _bin("*", _bin("-", x, x, sp), y, sp), True
-    raise t.fail(i, f"this form of {i.op} is outside the litmus subset ({i.text})")
+            return _bin("-", x, y, sp)
+        case "AND" | "ORR" | "EOR" if va is not None and vb is not None:
+            if min(va | vb) < 0:
+                raise t.fail(i, f"{i.op} of a value that may be negative ({i.text})")
+            return _bitwise(i.op, x, y, max(v.bit_length() for v in va | vb), sp)
+    raise t.fail(i, f"{i.op} of values tlbcheck cannot bound ({i.text})")
 
 
-def _and_imm(x: ast.Expr, k: int, sp: Span) -> ast.Expr:
-    """``x & k`` for a non-negative ``x``: the sum of ``k``'s bits that ``x`` has."""
-    out: ast.Expr = _bin("-", x, x, sp)  # keeps the dependency when k is 0
-    for b in range(max(k.bit_length(), 0)):
-        if k >> b & 1:
-            bit = _bin("%", _bin("/", x, ast.Num(1 << b, span=sp), sp), ast.Num(2, span=sp), sp)
-            out = _bin("+", out, _bin("*", bit, ast.Num(1 << b, span=sp), sp), sp)
+def _bit(x: ast.Expr, b: int, sp: Span) -> ast.Expr:
+    return _bin("%", _bin("/", x, ast.Num(1 << b, span=sp), sp), ast.Num(2, span=sp), sp)
+
+
+def _bitwise(op: str, x: ast.Expr, y: ast.Expr, width: int, sp: Span) -> ast.Expr:
+    """``x & y``, ``x | y`` or ``x ^ y`` of non-negative values below ``2**width``: the
+    sum of the result's bits, each computed from the operands' bits."""
+    out: ast.Expr = _bin("+", _bin("-", x, x, sp), _bin("-", y, y, sp), sp)  # the dependencies
+    for b in range(width):
+        xb, yb = _bit(x, b, sp), _bit(y, b, sp)
+        if isinstance(y, ast.Num):  # an immediate
+            yb = ast.Num(y.value >> b & 1, span=sp)
+            if op == "AND" and not yb.value:
+                continue
+        both = _bin("*", xb, yb, sp)
+        bit = {
+            "AND": both,
+            "ORR": _bin("-", _bin("+", xb, yb, sp), both, sp),
+            "EOR": _bin("%", _bin("+", xb, yb, sp), ast.Num(2, span=sp), sp),
+        }[op]
+        out = _bin("+", out, _bin("*", bit, ast.Num(1 << b, span=sp), sp), sp)
     return out
 
 
-def _select(t: Any, i: L.Instr) -> tuple[ast.Expr, bool]:
+def _select(t: Any, i: L.Instr) -> ast.Expr:
     """`CSEL Wd,Wa,Wb,cond` / `CSET Wd,cond` after a `CMP`: ``cond`` EQ or NE."""
     sp = i.span
     if t.flags is None:
         raise t.fail(i, f"{i.op} without an earlier CMP ({i.text})")
-    left, right, flags_zero = t.flags
+    left, right = t.flags
     cond_op = i.args[-1].text.upper() if i.args and i.args[-1].kind == "name" else ""
     if cond_op not in CONDS:
         raise t.fail(i, f"only the EQ and NE conditions are read ({i.text})")
     c = _bin(CONDS[cond_op], left, right, sp)
     if i.op == "CSET":
         t.args(i, "rn")
-        return c, False
+        return c
     _, a, b, _ = t.args(i, "rrrn")
     x, y = _value(t, a), _value(t, b)
-    if _zero(t, a) and _zero(t, b):  # WZR or WZR: zero, but it depends on the compare
-        return _bin("*", c, ast.Num(0, span=sp), sp), True
+    if _vals(t, a) == _vals(t, b) == frozenset({0}):  # zero, but it depends on the compare
+        return _bin("*", c, ast.Num(0, span=sp), sp)
     other = _bin("-", ast.Num(1, span=sp), c, sp)
-    return _bin("+", _bin("*", c, x, sp), _bin("*", other, y, sp), sp), flags_zero
+    return _bin("+", _bin("*", c, x, sp), _bin("*", other, y, sp), sp)
 
 
 def offset(t: Any, i: L.Instr, m: L.Operand) -> tuple[ast.Name, ...]:
@@ -211,7 +278,10 @@ def offset(t: Any, i: L.Instr, m: L.Operand) -> tuple[ast.Name, ...]:
     if s.kind == "int" and s.value == 0:
         return ()
     if s.kind != "data" or not s.zero:
-        raise t.fail(r, f"an address offset {r.text} that may not be zero is outside the subset")
+        may = "may not be zero"
+        if s.vals and max(s.vals):
+            may = f"may be {max(s.vals)} (another word of the page)"
+        raise t.fail(r, f"an address offset {r.text} that {may} is outside the subset")
     name = ast.Name(reg_name(r), span=r.span)
     if s.pick:  # herd's pick-addr-dep: a control dependency right before the access
         t.emit(i, ast.If(ast.Binary("!=", name, ast.Num(0, span=r.span), span=i.span), (), None,

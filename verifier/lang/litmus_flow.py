@@ -15,6 +15,7 @@ from verifier.lang import litmus_ast as L
 from verifier.lang.litmus_arith import CONDS, reg_name
 
 BRANCHES = {"CBZ", "CBNZ", "B.EQ", "B.NE", "B"}
+LOOP_ROUNDS = 4  # lowerings of a loop body before its growing registers become unknown
 
 Lower = Callable[[Any, L.Instr, tuple[str, ...]], None]
 
@@ -22,18 +23,27 @@ Lower = Callable[[Any, L.Instr, tuple[str, ...]], None]
 def lower_code(t: Any, code: tuple[L.Instr, ...], end: tuple[str, ...], one: Lower) -> None:
     """Lower ``code`` into ``t.out``: ``one`` lowers an instruction that is no branch."""
     starts: dict[str, int] = {}  # label -> index in t.out where its instruction begins
+    marks: dict[str, tuple[int, int, int, Any, int]] = {}  # label -> where to lower again
     k = 0
     while k < len(code):
         i = code[k]
         for label in i.labels:
             starts[label] = len(t.out)
+            rounds = marks[label][-1] + 1 if label in marks else 0
+            marks[label] = (k, len(t.accesses), len(t.ctrl), t.env.copy(), rounds)
         nxt = code[k + 1].labels if k + 1 < len(code) else end
         if i.op not in BRANCHES:
             one(t, i, nxt)
             k += 1
             continue
         target = _target(t, i)
-        if target in starts:  # backward: a loop
+        if target in starts:  # backward: a loop, once its registers' values are stable
+            back, accesses, ctrl, before, rounds = marks[target]
+            after = before.joined(t.env, widen=rounds >= LOOP_ROUNDS)
+            if after != before:  # a register holds more values on the next turn: again
+                del t.out[starts[target] :], t.accesses[accesses:], t.ctrl[ctrl:]
+                t.env.regs, k = after.regs, back
+                continue
             _loop(t, i, starts[target])
             k += 1
             continue
@@ -59,7 +69,7 @@ def _taken(t: Any, i: L.Instr) -> tuple[ast.Expr | None, tuple[str, ...]]:
     if i.op in ("B.EQ", "B.NE"):
         if t.flags is None:
             raise t.fail(i, f"{i.op} without an earlier CMP ({i.text})")
-        left, right, _ = t.flags
+        left, right = t.flags
         op = CONDS[i.op[2:]]
         regs = tuple(sorted(_names(left) | _names(right)))
         return ast.Binary(op, left, right, span=sp), regs
@@ -99,8 +109,11 @@ def _forward(
             t.emit(i, ast.Skip(span=i.span))
         return
     saved, t.out = t.out, []
+    env, flags = t.env.copy(), t.flags
     lower_code(t, body, end, one)
     inner, t.out = tuple(t.out), saved
+    t.env.regs = env.joined(t.env).regs  # what a register holds on either path
+    t.flags = flags if t.flags == flags else None
     t.emit(i, ast.If(_not(taken), inner, None, span=i.span))
     if not inner and regs:  # a branch to the next instruction: a control dependency
         t.ctrl.append((i.span, regs))

@@ -23,6 +23,7 @@ from verifier.lang.litmus_arith import (
     reg_name,
 )
 from verifier.lang.litmus_flow import lower_code
+from verifier.lang.litmus_vals import Vals, union, value_set
 from verifier.lang.span import Span
 
 FULL = {"SY", "ISH", "OSH", "NSH"}
@@ -45,6 +46,13 @@ class Symbols:
     pte_loads: bool = False  # an LDR of a page-table entry
     af0: bool = False  # some descriptor has af:0 (an access-flag fault: a translation one here)
     reg_stores: bool = False  # an STR of a loaded PTE value to a page-table entry
+    mem: Vals = frozenset({0})  # the values a data load may return (litmus_vals)
+    pointers: dict[str, L.Sym] = field(default_factory=dict)  # `[z]=y`: words holding addresses
+    oas: set[str] = field(default_factory=set)  # the pages whose frames descriptors name
+    stored: Vals = frozenset()  # the values the threads store to data words
+
+    def store(self, vals: Vals) -> None:
+        self.stored = union(self.stored, vals)
     tthm: dict[int, str] = field(default_factory=dict)  # TTHM=: thread -> access | hardware
 
     def fault_types(self, page: str, kind: str, proc: int | None = None) -> set[str]:
@@ -103,11 +111,16 @@ def check_desc(d: L.Desc, syms: Symbols, err: type[Exception]) -> None:
             if not (isinstance(v, L.Sym) and v.kind == "pa"):
                 raise err(v.span, "a descriptor's oa is a physical page (phy_x or PA(x))")
             syms.frame(v.name)
+            syms.oas.add(v.name)
         elif key in ("valid", "af", "db", "dbm"):
             if not isinstance(v, L.Int) or v.value not in (0, 1):
                 raise err(v.span, f"descriptor field {key} is 0 or 1")
         else:
             raise err(d.span, f"descriptor field '{key}' is outside the litmus subset")
+
+
+# statements that store no data word (any other may: the loads' values become unknown)
+QUIET = (ast.Assign, ast.Access, ast.PteWrite, ast.Barrier, ast.Tlbi, ast.Skip, ast.If, ast.While)
 
 
 @dataclass
@@ -120,7 +133,7 @@ class ThreadOut:
     labels: dict[str, tuple[Span, str | None, str]] = field(default_factory=dict)
     accesses: list[tuple[Span, str, str]] = field(default_factory=list)  # span, page, kind
     ctrl: list[tuple[Span, tuple[str, ...]]] = field(default_factory=list)
-    flags: tuple[ast.Expr, ast.Expr, bool] | None = None  # the last CMP's operands
+    flags: tuple[ast.Expr, ast.Expr] | None = None  # the last CMP's operands
 
     def fail(self, node: L.LNode, message: str) -> Exception:
         return self.err(node.span, message)
@@ -155,9 +168,30 @@ class ThreadOut:
             raise self.fail(r, f"{r.text} holds a descriptor without an oa")
         return pte_of(d, "", self.syms)
 
+    def assign(
+        self,
+        i: L.Instr,
+        dst: L.Operand,
+        expr: ast.Expr,
+        kind: str = "data",
+        pick: bool = False,
+        vals: Vals = None,
+    ) -> None:
+        """``dst := expr`` for ``i``: ``dst`` now holds data (or a PTE value: ``kind``
+        'ptev') with the values ``vals`` (default: those ``expr`` may take)."""
+        name = reg_name(dst)
+        if kind == "data" and vals is None:
+            vals = value_set(expr, self.env.vals)
+        self.env.regs[name] = Static(kind, vals=vals, pick=pick)
+        self.emit(i, ast.Assign(ast.Name(name, span=dst.span), expr, span=i.span))
+
     def emit(self, i: L.Instr, stmt: ast.Stmt, page: str | None = None) -> None:
         """Add ``stmt`` for ``i``; ``page``: the page ``i`` accesses through translation."""
         self.out.append(stmt)
+        if isinstance(stmt, ast.Access) and stmt.kind == "write":
+            self.syms.store(value_set(stmt.value, self.env.vals) if stmt.value else None)
+        elif not isinstance(stmt, QUIET):  # a statement that may store data of its own
+            self.syms.store(None)
         kind = stmt.kind if isinstance(stmt, ast.Access) else ""
         if page is not None:
             self.accesses.append((i.span, page, kind))
@@ -176,7 +210,7 @@ def lower_thread(
             t.out.append(
                 ast.Assign(ast.Name(reg, span=s.span), ast.Num(s.value, span=s.span), span=s.span)
             )
-            env.regs[reg] = Static("data")
+            env.regs[reg] = Static("data", vals=s.vals)
     lower_code(t, th.code, th.end_labels, _instr)
     return t
 
@@ -195,11 +229,9 @@ def _instr(t: ThreadOut, i: L.Instr, next_labels: tuple[str, ...]) -> None:
         d = reg_name(dst)
         if s.kind == "pte":  # the whole entry as a PTE value (docs/arm64.md §1)
             t.syms.pte_loads = True
-            t.env.regs[d] = Static("ptev")
-            read = ast.PteRead(ast.PageRef(None, s.page, span=sp), "", span=sp)
-            t.emit(i, ast.Assign(ast.Name(d, span=dst.span), read, span=sp))
+            t.assign(i, dst, ast.PteRead(ast.PageRef(None, s.page, span=sp), "", span=sp), "ptev")
             return
-        t.env.regs[d] = Static("data")
+        t.env.regs[d] = Static("data", vals=t.syms.mem)
         ref, name = ast.PageRef(None, s.page, span=sp), ast.Name(d, span=dst.span)
         t.emit(i, ast.Access("read", ref, name, order=LOADS[op], via=via, span=sp), s.page)
     elif op in ("STR", "STLR"):
@@ -213,9 +245,7 @@ def _instr(t: ThreadOut, i: L.Instr, next_labels: tuple[str, ...]) -> None:
         s = t.env.get(reg_name(n))
         if s.kind in ("int", "data"):  # data: a shift right is a division
             shift = ast.Num(1 << int(imm.text[1:], 0), span=imm.span)
-            value = ast.Binary("/", data_of(t, n), shift, span=sp)
-            t.env.regs[reg_name(d)] = Static("data")
-            t.emit(i, ast.Assign(ast.Name(reg_name(d), span=d.span), value, span=sp))
+            t.assign(i, d, ast.Binary("/", data_of(t, n), shift, span=sp))
             return
         if s.kind not in ("va", "pte") or int(imm.text[1:], 0) != 12:
             raise t.fail(i, f"only LSR Xd,Xn,#12 of an address (a page number) is read ({i.text})")
@@ -288,23 +318,12 @@ def _store(t: ThreadOut, i: L.Instr) -> None:
 def _mov(t: ThreadOut, i: L.Instr) -> None:
     if len(i.args) == 2 and i.args[1].kind == "imm":
         d, imm = i.args
-        name = reg_name(d)
-        t.env.regs[name] = Static("data")
-        t.emit(
-            i,
-            ast.Assign(
-                ast.Name(name, span=d.span),
-                ast.Num(int(imm.text[1:], 0), span=imm.span),
-                span=i.span,
-            ),
-        )
+        t.assign(i, d, ast.Num(int(imm.text[1:], 0), span=imm.span))
         return
     d, s = t.args(i, "rr")
     src = t.env.get(reg_name(s))
     if src.kind in ("int", "data", "ptev"):
-        rhs = data_of(t, s)
-        t.env.regs[reg_name(d)] = Static("ptev" if src.kind == "ptev" else "data")
-        t.emit(i, ast.Assign(ast.Name(reg_name(d), span=d.span), rhs, span=i.span))
+        t.assign(i, d, data_of(t, s), "ptev" if src.kind == "ptev" else "data")
     else:
         t.env.regs[reg_name(d)] = src
         _label_only(t, i)

@@ -33,9 +33,11 @@ from verifier.lang.litmus_instr import (
     pte_of,
 )
 from verifier.lang.litmus_parse import parse_litmus
+from verifier.lang.litmus_vals import Vals, union
 from verifier.lang.span import Span
 
 VARIANTS = ("vmsa", "fatal", "precise")
+ROUNDS = 6  # lowerings to find the values loads may return, then: unknown
 
 
 class Unstated(Exception):
@@ -62,7 +64,39 @@ def lower_litmus(t: L.LitmusTest) -> tuple[ast.Spec, Litmus]:
     for v in t.variants():
         if v.lower() not in VARIANTS:
             raise Unstated(t.span, f"Variant={v} is outside the litmus subset (docs/arm64.md §4)")
-    syms = Symbols(tthm=_tthm(t))
+    mem: Vals = frozenset({0})
+    for _ in range(ROUNDS):  # the values loads may return: a fixed point (litmus_vals)
+        syms, ptes, data, cores, threads, ctrl = _lower_threads(t, mem)
+        grown = union(mem, union(frozenset(data.values()), syms.stored))
+        if grown == mem:
+            break
+        mem = grown
+    else:
+        syms, ptes, data, cores, threads, ctrl = _lower_threads(t, None)
+    syms.af0 = any(_af0(i.value) for i in t.init)
+    _unread(t, syms, threads)
+    prop = lower_condition(t.condition, syms, threads, Unstated)
+    decls: list[ast.Decl] = [ast.SpecTitle(t.name, span=t.span), ast.ModelDecl("arm", span=t.span)]
+    for proc, mode in sorted(syms.tthm.items()):
+        decls.append(ast.OptionDecl("ad", mode, (f"P{proc}",), span=t.span))
+    frames = tuple(ast.Ident(f, span=t.span) for f in syms.frames)
+    values = tuple(ast.Num(data.get(f, 0), span=t.span) for f in syms.frames)
+    decls.append(ast.FrameDecl(frames, values, span=t.span))
+    for name in syms.pages:
+        value = _pte_value(ptes.get(name), name, syms, t.span)
+        decls.append(ast.PageDecl(name, value, span=t.span))
+    decls += cores
+    text = t.source[_offset(t.source, t.condition.span) :].strip()
+    final = _final(t, prop, text)
+    return ast.Spec(tuple(decls), file=t.file, span=t.span), Litmus(t.name, final, tuple(ctrl))
+
+
+def _lower_threads(t: L.LitmusTest, mem: Vals) -> tuple[
+    Symbols, dict[str, L.Desc], dict[str, int], list[ast.CoreDecl], dict[int, ThreadOut],
+    list[tuple[Span, tuple[str, ...]]],
+]:  # fmt: skip
+    """The initial state and every thread lowered, a data load returning one of ``mem``."""
+    syms = Symbols(tthm=_tthm(t), mem=mem)
     envs = {th.proc: Env() for th in t.threads}
     ptes: dict[str, L.Desc] = {}
     data: dict[str, int] = {}
@@ -85,21 +119,33 @@ def lower_litmus(t: L.LitmusTest) -> tuple[ast.Spec, Litmus]:
             cores.append(core)
             threads[th.proc] = out
         ctrl += out.ctrl
-    syms.af0 = any(_af0(i.value) for i in t.init)
-    prop = lower_condition(t.condition, syms, threads, Unstated)
-    decls: list[ast.Decl] = [ast.SpecTitle(t.name, span=t.span), ast.ModelDecl("arm", span=t.span)]
-    for proc, mode in sorted(syms.tthm.items()):
-        decls.append(ast.OptionDecl("ad", mode, (f"P{proc}",), span=t.span))
-    frames = tuple(ast.Ident(f, span=t.span) for f in syms.frames)
-    values = tuple(ast.Num(data.get(f, 0), span=t.span) for f in syms.frames)
-    decls.append(ast.FrameDecl(frames, values, span=t.span))
-    for name in syms.pages:
-        value = _pte_value(ptes.get(name), name, syms, t.span)
-        decls.append(ast.PageDecl(name, value, span=t.span))
-    decls += cores
-    text = t.source[_offset(t.source, t.condition.span) :].strip()
-    final = _final(t, prop, text)
-    return ast.Spec(tuple(decls), file=t.file, span=t.span), Litmus(t.name, final, tuple(ctrl))
+    return syms, ptes, data, cores, threads, ctrl
+
+
+def _unread(t: L.LitmusTest, syms: Symbols, threads: dict[int, ThreadOut]) -> None:
+    """A word the test starts with an address in (``[z]=y``) is stated only when nothing
+    reads it: no access to page z, no descriptor mapping another page to z's frame, no
+    condition on z.  Its initial value is then unobservable and left 0."""
+    used = {page for out in threads.values() for _, page, _ in out.accesses}
+    used |= {name for name in syms.oas if name in syms.pointers}
+    used |= {loc.name for loc in _locations(t.condition.prop)}
+    for name, value in syms.pointers.items():
+        if name in used:
+            what = f"{name} holds the address {value.name}, and the test reads it"
+            raise Unstated(value.span, f"{what}: an address as data is outside the litmus subset")
+
+
+def _locations(p: L.Prop) -> list[L.Mem]:
+    match p:
+        case L.Eq(loc=L.Mem() as m):
+            return [m]
+        case L.FaultAtom(loc=L.Mem() as m):
+            return [m]
+        case L.Not(arg=a):
+            return _locations(a)
+        case L.And(args=args) | L.Or(args=args):
+            return [m for a in args for m in _locations(a)]
+    return []
 
 
 def _tthm(t: L.LitmusTest) -> dict[int, str]:
@@ -126,7 +172,8 @@ def _af0(v: L.Value) -> bool:
 
 
 def _final(t: L.LitmusTest, prop: FProp, text: str) -> Final:
-    return Final(t.condition.quant, prop, text.splitlines()[0] if text else "", t.condition.span)
+    shown = text.splitlines()[0] if text else "forall (true)"  # no condition (herd7's default)
+    return Final(t.condition.quant, prop, shown, t.condition.span)
 
 
 def _offset(source: str, span: Span) -> int:
@@ -157,9 +204,12 @@ def _initial(
         ptes[loc.name] = value
         syms.descs.setdefault(loc.name, [None])[0] = value
         return
+    syms.page(loc.name)
+    if isinstance(value, L.Sym):  # an address as data: stated only if never read (_unread)
+        syms.pointers[loc.name] = value
+        return
     if not isinstance(value, L.Int):
         raise Unstated(value.span, f"{loc.name} holds data: only a number can be stored in it")
-    syms.page(loc.name)
     data[syms.frame(loc.name)] = value.value
 
 

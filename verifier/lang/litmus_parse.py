@@ -13,7 +13,7 @@ import re
 
 from verifier.lang import litmus_ast as L
 from verifier.lang.litmus_code import parse_program
-from verifier.lang.litmus_cond import parse_tail
+from verifier.lang.litmus_cond import no_condition, parse_tail
 from verifier.lang.litmus_lex import COND_START, TYPES, Src, Tokens, loc, value
 
 
@@ -36,10 +36,8 @@ def parse_litmus(text: str, file: str) -> L.LitmusTest:
         raise src.error(brace, brace + 1, "the initial state's '{' is never closed")
     init = _init(src, brace + 1, close)
     cm = COND_START.search(s, close + 1)
-    if cm is None:
-        raise src.error(len(s), len(s) + 1, "no final condition (exists, ~exists or forall)")
-    threads = parse_program(src, close + 1, cm.start())
-    extra, cond = parse_tail(src, cm.start())
+    threads = parse_program(src, close + 1, cm.start() if cm else len(s))
+    extra, cond = parse_tail(src, cm.start()) if cm else ([], no_condition(src))
     return L.LitmusTest(
         arch,
         name,
