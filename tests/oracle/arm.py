@@ -486,6 +486,8 @@ class ArmMachine(ExtMachine):
             case ast.Assert(cond=e):
                 out["rregs"] |= regs(e)
                 out["reads"] |= words(e) | self.table_reads(e)
+            case ast.Tlbi(via=via):  # waits for the registers its page is computed from
+                out["rregs"] |= {n.name for n in via}
         out["tlbi"] = (
             {1}
             if isinstance(st, ast.Tlbi | ast.Invlpg | ast.FlushAll | ast.FlushAsid | ast.Sfence)

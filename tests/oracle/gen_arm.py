@@ -1,6 +1,6 @@
 """A seeded generator of small specs with the Arm64 statements (docs/arm64.md): PTE
 stores, words, data through pages, every barrier, local and broadcast `tlbi`, fences,
-atomics, acquire/release accesses, `via` dependencies, `on fault` handlers,
+atomics, acquire/release accesses, `via` dependencies (of accesses and `tlbi`), `on fault` handlers,
 `complete`/`free`, `if`/`await`/`assert`.  Two or three cores, some with one
 IPI and its handler (gen_ipi.py; not with hardware flags: the oracle's reading A1), so
 that both the oracle and tlbcheck explore them in well under a second under `arm` (and
@@ -34,6 +34,7 @@ class GenArm:
         self.vr = random.Random(seed * 13 + 5)
         self.whole = self.vr.random() < 0.35
         self.ipi = IpiDraw(seed, ARM_HANDLER, allowed=not self.hw)
+        self.dep = random.Random(seed * 17 + 7)  # `tlbi V via r`, drawn apart too
 
     def pick(self, *xs: str) -> str:
         return self.r.choice(xs)
@@ -49,6 +50,8 @@ class GenArm:
                     f"{reg} := dir(D).present",
                 ]
             )
+        if s.startswith("tlbi") and " all" not in s and self.dep.random() < 0.5:
+            s += f" via {self.dep.choice(self.regs)}"  # an address dependency (drawn apart)
         return s
 
     def stmt_drawn(self, page: str) -> str:

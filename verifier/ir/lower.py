@@ -267,9 +267,10 @@ class _CoreLowerer:
                 val = self.expr(v) if v is not None else None
                 deps = tuple(self.reg(n.name) for n in via)
                 self.emit(lambda a, b: P.IAccess(a, b, access_kind, page, dest, val, o, deps), sp)
-            case ast.Tlbi(scope="page", broadcast=bc, page=ref, leaf=leaf) if ref is not None:
+            case ast.Tlbi(scope="page", broadcast=bc, page=ref, leaf=leaf, via=via) if ref:
                 space, page = self.page(ref)
-                self.emit(lambda a, b: P.ITlbi(a, b, "page", bc, space, page, leaf=leaf), sp)
+                deps = tuple(self.reg(n.name) for n in via)
+                self.emit(lambda a, b: P.ITlbi(a, b, "page", bc, space, page, leaf=leaf, via=deps), sp)
             case ast.Tlbi(scope="asid", broadcast=bc, space=name) if name is not None:
                 asid = self.t.spec.spaces[self.t.spaces[name]].asid
                 self.emit(lambda a, b: P.ITlbi(a, b, "asid", bc, asid=asid), sp)

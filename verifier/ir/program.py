@@ -231,6 +231,7 @@ class ITlbi(Instr):
     page: PageOp = 0
     asid: int = 0
     leaf: bool = False
+    via: tuple[LReg, ...] = ()  # the registers of the page (an address dependency)
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,8 @@ class _Body(Names):
                 self.page(p)
             case ast.Tlbi(page=p) | ast.Sfence(page=p) if p is not None:
                 self.page(p)
+                for n in getattr(s, "via", ()):
+                    self.via_register(n)
             case ast.Tlbi(space=sp) | ast.Sfence(space=sp) if sp is not None:
                 if sp not in self.c.space_pages:
                     self.err(s, f"unknown space '{sp}'")

@@ -69,6 +69,8 @@ def value_exprs(s: ast.Stmt) -> Iterator[ast.Expr | ast.Target]:
             if v is not None:
                 yield v
             yield from via
+        case ast.Tlbi(via=via):
+            yield from via
         case ast.Ipi(targets=ts):
             yield from ts
     if isinstance(s, ast.Atomic) and s.dest is not None:

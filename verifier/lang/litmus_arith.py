@@ -44,6 +44,11 @@ class Static:
     span: Span = NOSPAN
     vals: Vals = None  # the values it may hold (kind 'int': its value; None: unknown)
     pick: bool = False  # its value is picked by a condition (`CSEL`, `CSET`), not computed
+    deps: tuple[str, ...] = ()  # an address plus data that is 0: the data registers added
+
+    def via(self) -> tuple[ast.Name, ...]:
+        """The registers an access through this address depends on (herd's addr)."""
+        return tuple(ast.Name(r, span=self.span) for r in self.deps)
 
     def __post_init__(self) -> None:
         if self.kind == "int":
@@ -107,6 +112,8 @@ def data_of(t: Any, r: L.Operand) -> ast.Expr:
 def lower_arith(t: Any, i: L.Instr) -> None:
     """One arithmetic instruction: an assignment of its destination register (`CMP`
     sets no register: the flags it sets are the comparison, kept for `CSEL`/`CSET`)."""
+    if i.op == "ADD" and _address_add(t, i):
+        return
     if i.op == "CMP":
         a, b = t.args(i, "r" + _kind(i, 1))
         t.flags = _compare(t, i, a, b)
@@ -135,6 +142,25 @@ def _results(op: str, a: L.Operand, b: L.Operand, va: Vals, vb: Vals) -> Vals:
     if a.kind == b.kind == "reg" and reg_name(a) == reg_name(b):
         return capped(fn(x, x) for x in va)
     return capped(fn(x, y) for x in va for y in vb)
+
+
+def _address_add(t: Any, i: L.Instr) -> bool:
+    """`ADD Xd,Xa,Wm{,SXTW}` of an address and data that is 0 whatever the loads read:
+    the same address, now depending on Wm (herd's addr through the sum)."""
+    regs = [o for o in i.args[1:3] if o.kind == "reg"]
+    holds = [t.env.get(reg_name(o)) for o in regs]
+    addr = [s for s in holds if s.kind in ("va", "pte", "page", "nopage")]
+    if not addr:
+        return False
+    if len(i.args) == 4 and not (i.args[3].kind == "name" and i.args[3].text.upper() in EXTENDS):
+        raise t.fail(i, f"this form of ADD is outside the litmus subset ({i.text})")
+    other = i.args[2] if holds[0] is addr[0] else i.args[1]
+    if len(addr) > 1 or _vals(t, other) != frozenset({0}):
+        raise t.fail(i, f"arithmetic on an address other than adding 0 ({i.text})")
+    deps = (reg_name(other),) if other.kind == "reg" and t.env.get(reg_name(other)).kind == "data" else ()
+    t.env.regs[reg_name(i.args[0])] = replace(addr[0], deps=addr[0].deps + deps)
+    _label(t, i)
+    return True
 
 
 def _kind(i: L.Instr, k: int) -> str:

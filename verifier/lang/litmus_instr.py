@@ -221,7 +221,7 @@ def _instr(t: ThreadOut, i: L.Instr, next_labels: tuple[str, ...]) -> None:
     if op in LOADS:
         dst, m = t.args(i, "rm")
         s = t.address(i, m)
-        via = offset(t, i, m)
+        via = offset(t, i, m) + s.via()
         if s.kind == "pte" and (via or op != "LDR"):
             raise t.fail(
                 i, f"this load of a page-table entry is outside the litmus subset ({i.text})"
@@ -250,7 +250,8 @@ def _instr(t: ThreadOut, i: L.Instr, next_labels: tuple[str, ...]) -> None:
         if s.kind not in ("va", "pte") or int(imm.text[1:], 0) != 12:
             raise t.fail(i, f"only LSR Xd,Xn,#12 of an address (a page number) is read ({i.text})")
         # the page number of a PTE's address names no page of the test (a TLBI of it: skip)
-        t.env.regs[reg_name(d)] = Static("page" if s.kind == "va" else "nopage", s.page)
+        kind = "page" if s.kind == "va" else "nopage"
+        t.env.regs[reg_name(d)] = Static(kind, s.page, deps=s.deps)
         _label_only(t, i)
     elif op in ("DMB", "DSB"):
         (opt,) = t.args(i, "n")
@@ -292,7 +293,7 @@ def _store(t: ThreadOut, i: L.Instr) -> None:
     v = t.env.get(reg_name(src))
     sp = i.span
     ref = ast.PageRef(None, s.page, span=sp)
-    via = offset(t, i, m)
+    via = offset(t, i, m) + s.via()
     if s.kind == "pte" and v.kind == "ptev" and not via and i.op == "STR":  # a PTE value loaded
         t.syms.reg_stores = True
         t.emit(i, ast.PteWrite(ref, ast.Name(reg_name(src), span=src.span), span=sp))
@@ -362,4 +363,4 @@ def _tlbi(t: ThreadOut, i: L.Instr) -> None:
         return
     leaf = base in ("VALE1", "VAALE1")  # last level only (herd7: no walk caches, no difference)
     ref = ast.PageRef(None, s.page, span=sp)
-    t.emit(i, ast.Tlbi("page", broadcast, ref, leaf=leaf, span=sp))
+    t.emit(i, ast.Tlbi("page", broadcast, ref, leaf=leaf, via=s.via(), span=sp))

@@ -195,9 +195,10 @@ def simple_stmt(s: ast.Stmt) -> str:
             return f"{k} {page_ref(p)}"
         case ast.Barrier(kind=k, which=w):
             return k if w == "full" else f"{k} {w}"
-        case ast.Tlbi(scope=sc, broadcast=b, page=p, space=sp, leaf=leaf):
+        case ast.Tlbi(scope=sc, broadcast=b, page=p, space=sp, leaf=leaf, via=via):
             what = {"page": page_ref(p) if p else "", "asid": f"asid {sp}", "all": "all"}[sc]
-            return "tlbi " + ("is " if b else "") + what + (" leaf" if leaf else "")
+            what += (" leaf" if leaf else "") + (" via " + ", ".join(n.name for n in via) if via else "")
+            return "tlbi " + ("is " if b else "") + what
         case ast.RvFence(pred=a, succ=b, tso=tso):
             return "fence.tso" if tso else f"fence {a},{b}"
         case ast.Sfence(page=p, space=sp):

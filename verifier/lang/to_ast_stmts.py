@@ -148,10 +148,11 @@ class StmtRules(Spans):
         return ast.Barrier(str(c[0]), str(c[1]) if len(c) > 1 else "full", span=self._span(meta))
 
     def tlbi_page(self, meta: Any, c: list[Any]) -> ast.Tlbi:
-        leaf = isinstance(c[-1], Token) and c[-1].type == "LEAF"
+        leaf = any(isinstance(x, Token) and x.type == "LEAF" for x in c)
         refs = [x for x in c if isinstance(x, ast.PageRef)]
         broadcast = any(isinstance(x, Token) and x.type == "IS" for x in c)
-        return ast.Tlbi("page", broadcast, page=refs[0], leaf=leaf, span=self._span(meta))
+        via = next((x for x in c if isinstance(x, tuple)), ())
+        return ast.Tlbi("page", broadcast, refs[0], leaf=leaf, via=via, span=self._span(meta))
 
     def tlbi_asid(self, meta: Any, c: list[Token]) -> ast.Tlbi:
         return ast.Tlbi("asid", len(c) == 2, space=str(c[-1]), span=self._span(meta))

@@ -171,6 +171,7 @@ class Window:
                 return Effects(frozenset(rregs), wregs, frames, frozenset())
             case P.ITlbi(page=page) | P.IInvlpg(page=page) | P.ISfence(page=page):
                 regs = frozenset(expr_regs(page) if isinstance(page, P.LReg) else ())
+                regs |= frozenset(getattr(ins, "via", ()))  # `tlbi V via r`
                 return Effects(regs, frozenset(), frozenset(), frozenset(), True)
             case P.IFlushAsid() | P.IFlushAll():
                 return Effects(frozenset(), frozenset(), frozenset(), frozenset(), True)
