@@ -1,26 +1,40 @@
-"""Commuting siblings: the search that rebuilds shortest traces fires fewer commands.
+"""Sleep sets: the search that rebuilds shortest traces fires fewer commands.
 
 After a search with partial-order reduction has found something, a search without it
 (`engine.shortest`) explores the unreduced machine breadth first until it has found
-every kind again, and its traces are shown.  With ``sleep`` on, that search skips,
-in a state ``x`` reached from its parent ``p`` by command ``b``, every command ``a``
-that reached an earlier child of ``p`` (a state first stored from ``p``, numbered
-below ``x``) and commutes with ``b``: neither writes a field the other reads or
-writes (reads: guard, updates, checks' conditions; `por.reads`).
+every kind again, and its traces are shown.  With ``sleep`` on, each state has a sleep
+set of commands it does not fire.  The initial state's is empty; a state ``x`` first
+stored from its parent ``p`` by command ``b`` sleeps on the commands ``a`` that commute
+with ``b`` (neither writes a field the other reads or writes; reads: guard, updates,
+checks' conditions, `por.reads`) and either reached an earlier child of ``p`` (a state
+first stored from ``p``, numbered below ``x``) or are in ``p``'s sleep set.
 
-Why nothing changes but the work.  Let ``y = a(p)`` be that earlier child.  Since
-``a`` and ``b`` commute, ``a`` is enabled in ``x = b(p)``, ``b`` in ``y``, and
-``a(x) = b(y)``; ``a``'s checks read nothing ``b`` writes, so they hold in ``x``
-exactly as in ``p``.  ``y`` is numbered below ``x``, so it is expanded first, and
-there ``b`` is not skipped (it reached ``x``, a later child of ``p``, and one command
-reaches one child).  So when ``x`` is expanded, ``a(x)`` (its orbit, under symmetry:
-the stored concrete state of a child is the successor itself) is already stored, and
-every problem ``a`` reaches from ``x`` was already found from ``p``, numbered lower.
-The skipped step would have found a known state and a known kind: the states, their
+Why nothing changes but the work.  Claim: when a state ``z`` is expanded, ``a(z)`` is
+stored already (its orbit, under symmetry) for every ``a`` it sleeps on, and every
+problem ``a`` reaches from ``z`` was found from a state numbered below ``z``.  By
+induction on ``z``'s number; ``z = b(p)`` is a child of ``p``, and ``a`` commutes with
+``b``, so ``a`` is enabled in ``z``, ``b`` in ``a(p)``, ``a(z) = b(a(p))``, and ``a``'s
+checks read nothing ``b`` writes: they hold in ``z`` exactly as in ``p``.
+
+- ``a`` reached an earlier child ``y = a(p)``: ``y`` is numbered below ``z``, so it is
+  expanded first, and its stored concrete state is ``a(p)`` itself.  It does not sleep
+  on ``b``: ``b`` is not in ``p``'s sleep set (``p`` fired it) and reached no child of
+  ``p`` before ``y`` (one command, one successor).  So ``y`` fires ``b`` and stores
+  ``a(z)``.  ``a`` fired from ``p``, which found its problems.
+- ``a`` is in ``p``'s sleep set: by induction ``a(p)`` was stored when ``p`` was
+  expanded, as some state ``w`` numbered below ``z`` (``z`` was new then).  ``w`` is
+  ``a(p)`` or, under symmetry, a permutation of it, whose successors are the permuted
+  successors of ``a(p)``; expanding ``w`` (before ``z``) fires the step matching ``b``
+  or sleeps on it, and either way (the second by induction, ``w`` < ``z``) ``a(z)``'s
+  orbit is stored.  ``a``'s problems from ``p`` are those from ``z``, found below
+  ``p`` by induction.
+
+So a skipped step would have found a known state and known problems: the states, their
 numbers, parents, first problems and traces are exactly those of the search without
-skipping (tested on every spec and on generated ones); only the transitions it counts
-are fewer.  The edges hang analysis walks are not all kept, so the search runs
-without skipping when ``hang`` is wanted.
+sleep sets (tested on every spec, example and generated specs, the native search
+against the Python one); only the transitions it counts are fewer.  The edges hang
+analysis walks are not all fired, so the search runs without sleep sets (and with its
+edges) when ``hang`` is wanted.
 """
 
 from __future__ import annotations
