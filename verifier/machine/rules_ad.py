@@ -35,7 +35,7 @@ def on_fill(
         return
     bits = Field(lay.ad[addr])
     cf = lay.cores[c]
-    if bit == WRITE:
+    if bit & WRITE:
         dirty = lay.allows(pte_wid(pte), WRITE)
         r.upd.set(lay.ad[addr], ite(dirty, C(3), young(bits)))
         r.upd.set(cf.td[key], ite(dirty, C(1), C(0)))
@@ -62,7 +62,7 @@ def hit(site: Site, build: Callable[[], Rule], bit: int, v: int, tag: int, key: 
     clean takes the locked re-walk (two more variants)."""
     lay = site.ctx.lay
     cf = lay.cores[site.c]
-    if not lay.ad or bit != WRITE:
+    if not lay.ad or not bit & WRITE:
         site.emit(build(), "access", key)
         return
     te, tw, td = Field(cf.te[(v, tag)]), Field(cf.tw[(v, tag)]), Field(cf.td[(v, tag)])
