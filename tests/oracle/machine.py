@@ -599,7 +599,7 @@ class Machine:
                 continue
             if self.ad and letter == "w" and not e[7]:  # R14: the locked re-walk
                 now = w.mem[e[6]][0]
-                if now is None or "w" not in now[1]:
+                if now is None or not grants(now[1], "w", ctx.user):
                     out.append((w, set(), True))  # the write faults
                     continue
                 w.mem[("ad", e[6])] = 3
@@ -627,7 +627,7 @@ class Machine:
         if pte is None:
             return [(w, set(), True)]  # a fault: nothing is filled
         frame, perms, glob = pte
-        dirty = int(letter == "w" and "w" in perms)
+        dirty = int(letter == "w" and grants(perms, "w", ctx.user))
         e = ("G" if glob else tag, page, frame, perms, sp, wid, src, dirty)
         self.walked(w, src, dirty)
         w.set_core(ctx.i, tlb=w.core(ctx.i).tlb | {e})
