@@ -42,7 +42,7 @@ from verifier.lang import ast
 from verifier.lang.checked import CheckedSpec
 
 from .code import Instr, const
-from .machine import Ctx, Fatal, Machine, Out, _walk
+from .machine import Ctx, Fatal, Machine, Out, _walk, grants
 from .state import Hand, State, Work
 
 LETTER = {"read": "r", "write": "w", "exec": "x"}
@@ -137,7 +137,7 @@ class ExtMachine(Machine):
         out = []
         for w, kinds, faulted in self.access(s, ctx, st.kind, page):
             entry = self.used_entry(w, s, ctx.i, page)
-            if entry is not None and LETTER[st.kind] in entry[3]:
+            if entry is not None and grants(entry[3], LETTER[st.kind], ctx.user):
                 self.move(w, ctx, st, entry[2])
             out.append((w, kinds, faulted))
         return out
@@ -356,7 +356,8 @@ class ArmMachine(ExtMachine):
             k, pte = h[0], h[1][0]
             st = self.code[i][k].node
             straight = k in self.window(s, i)  # a branch cannot skip it any more
-            bad = pte is None or LETTER[st.kind] not in pte[1] or "o" in pte[1]
+            bad = pte is None or not grants(pte[1], LETTER[st.kind], self.in_user(i, k))
+            bad = bad or "o" in pte[1]
             if straight and k < self.main_end[i] and bad:
                 out.append(k)
         return sorted(set(out))
@@ -438,7 +439,7 @@ class ArmMachine(ExtMachine):
         if self.fault_at[i] >= 0 and memory and isinstance(a, ast.Access) and visible:
             h = next((x for x in s.cores[i].arm[1] if x[0] == j), None)
             perms = "" if h is None or h[1][0] is None else h[1][0][1]
-            if LETTER[a.kind] not in perms or "o" in perms:
+            if not grants(perms, LETTER[a.kind], self.in_user(i, j)) or "o" in perms:
                 return True
         if isinstance(a, ast.Access) and j not in held:
             if _is(code[k], "isb"):
@@ -553,6 +554,11 @@ class ArmMachine(ExtMachine):
             k -= 1
         return k
 
+    def in_user(self, i: int, k: int) -> bool:
+        """Is instruction ``k`` of core ``i`` user-mode code (R16: its program, not its
+        `on fault` code)?"""
+        return self.user[i] and k < self.main_end[i]
+
     def ctx(self, s: State, i: int) -> Ctx:
         hand = s.cores[i].hand
         if hand is None:
@@ -596,7 +602,7 @@ class ArmMachine(ExtMachine):
         if ("bbm", sp, page) not in w.mem:
             first = dict(next(x for x in self.c.spaces if x.name == sp).entries).get(page)
             valid = isinstance(first, ast.Mapping) and not first.old
-            return ((first.frame, first.perms) if valid else None, False)  # type: ignore[union-attr]
+            return (_perms_of(first) if valid else None, False)
         return w.mem[("bbm", sp, page)]  # type: ignore[no-any-return]
 
     def break_before_make(self, w: Work, sp: str, page: str, value: Any) -> set[str]:
@@ -604,7 +610,7 @@ class ArmMachine(ExtMachine):
         if not isinstance(value, ast.Mapping) or value.old:  # never cached: a break
             w.mem[("bbm", sp, page)] = (last, False)
             return set()
-        new = (value.frame, value.perms)
+        new = _perms_of(value)
         w.mem[("bbm", sp, page)] = (new, False)
         return {"bbm"} if last is not None and last != new and not cleared else set()
 
@@ -647,7 +653,7 @@ class ArmMachine(ExtMachine):
                 choices.append(((pte, e[5]), e[4], cs.tlb, e[6], cs.psc, set()))
         loc, psc, kinds = self.walk_to_leaf(s, cs, sp, page)
         pte, wid = dict(s.mem)[loc] if loc is not None else (None, 0)
-        new = self.updated(i, pte, letter)
+        new = self.updated(i, pte, letter, self.in_user(i, k))
         if new is not None and ("hu", i, k) in dict(s.mem):
             return []  # its earlier update is still pending
         held = pte if new is None else new
@@ -671,7 +677,7 @@ class ArmMachine(ExtMachine):
         """A write with HD does not use a writable-clean (`r dbm`) TLB entry: it walks."""
         return letter == "w" and self.mode[i] == "hardware" and "d" in perms and "w" not in perms
 
-    def updated(self, i: int, pte: Any, letter: str) -> Any:
+    def updated(self, i: int, pte: Any, letter: str, user: bool) -> Any:
         """The value the walker of core ``i`` writes back before the access may use ``pte``
         (the access flag set; with HD and a write, a `dbm` entry made writable), or None
         when it writes nothing (no management, nothing to change, or the access would
@@ -680,8 +686,8 @@ class ArmMachine(ExtMachine):
             return None
         perms = pte[1].replace("o", "")
         if letter == "w" and self.mode[i] == "hardware" and "d" in perms and "w" not in perms:
-            perms = "".join(x for x in "rwx" if x in perms or x == "w") + "d"
-        if perms == pte[1] or letter not in perms:
+            perms = "".join(x for x in "rwx" if x in perms or x == "w") + "d" + "u" * ("u" in perms)
+        if perms == pte[1] or not grants(perms, letter, user):
             return None
         return (pte[0], perms, pte[2])
 
@@ -754,7 +760,7 @@ class ArmMachine(ExtMachine):
         """The access with its held translation read: it reaches the frame, or faults."""
         (pte, wid), page, src, where = h[1], h[2], h[3], h[4]
         letter = LETTER[st.kind]
-        ok = pte is not None and letter in pte[1] and "o" not in pte[1]
+        ok = pte is not None and grants(pte[1], letter, self.in_user(i, k)) and "o" not in pte[1]
         if any(self.holds(s, i, j, k, memory=ok) for j in pending):
             return []
         if not ok and self.fault_at[i] >= 0 and k < self.main_end[i]:
@@ -766,7 +772,7 @@ class ArmMachine(ExtMachine):
             if ok:
                 tag = "G" if pte[2] else self.asid[src]
                 e = (tag, page, pte[0], pte[1], src, wid, where)
-                kinds = self.races(w, e, letter)
+                kinds = self.races(w, e, letter, self.in_user(i, k))
                 if not pte[2] and src != s.cores[i].space:
                     kinds = kinds | {"asid-reuse"}
                 if st.dest is not None or st.value is not None:
@@ -855,3 +861,9 @@ def machine_for(checked: CheckedSpec, model: str) -> Machine:
     from .litmus import machine_for as composed  # PTE values, `.litmus` rules, RISC-V
 
     return composed(checked, model)
+
+
+def _perms_of(v: Any) -> tuple[str, str]:
+    """A valid value's frame and permissions for break-before-make (`user` is one: Linux's
+    pgattr_change_is_safe() does not let PTE_USER change on a live entry)."""
+    return (v.frame, v.perms + "u" * v.user)

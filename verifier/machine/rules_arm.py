@@ -39,8 +39,6 @@ from verifier.machine.layout import C, pte_wid
 from verifier.machine.layout_arm import ArmCore
 from verifier.machine.window import Effects, Window
 
-ACCESS_BIT = {"read": 1, "write": 2, "exec": 4}
-
 
 @cache
 def window(prog: P.Program) -> Window:
@@ -130,7 +128,7 @@ def fault_taken(ctx: Ctx, c: int, free: Callable[[int], Expr]) -> Expr:
             continue
         start = window(ctx.prog).run_start(c, i)  # not a read a branch may still skip
         held = conj(ne(Field(a.ts[i]), 0), op("le", pc, C(i)), op("ge", pc, C(start)))
-        faults = op("not", ctx.lay.allows(pte_wid(Field(a.tr[i])), ACCESS_BIT[ins.kind]))
+        faults = op("not", ctx.lay.allows(pte_wid(Field(a.tr[i])), ins.bit))
         known = disj(eq(fault, i + 1), conj(held, faults))
         pending = [disj(op("gt", pc, C(k)), performed(ctx, c, k), free(k)) for k in range(i)]
         out.append(conj(known, *pending))
@@ -209,7 +207,7 @@ def tr_ok(ctx: Ctx, c: int, k: int) -> Expr:
     assert isinstance(ins, P.IAccess)
     a = arm(ctx, c)
     held = ne(Field(a.ts[k]), 0)
-    return conj(held, ctx.lay.allows(pte_wid(Field(a.tr[k])), ACCESS_BIT[ins.kind]))
+    return conj(held, ctx.lay.allows(pte_wid(Field(a.tr[k])), ins.bit))
 
 
 def advance(ctx: Ctx, c: int, r: Rule, nxt: int) -> None:

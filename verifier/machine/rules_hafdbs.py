@@ -20,7 +20,7 @@ from verifier.ir import program as P
 from verifier.ir.system import FALSE, TRUE, Expr, Field, Table, conj, disj, eq, ne, op
 from verifier.machine.context import Ctx, Rule
 from verifier.machine.layout import C, pte_wid
-from verifier.machine.rules_arm import ACCESS_BIT, arm, performed, tr_ok, window
+from verifier.machine.rules_arm import arm, performed, tr_ok, window
 
 WRITE = 2
 
@@ -50,7 +50,7 @@ def update(ctx: Ctx, c: int, wid: Expr, bit: int) -> tuple[Expr, Expr]:
     m = mode(ctx, c)
     if m == "none":
         return FALSE, wid
-    dirty = bit == WRITE and m == "hardware"
+    dirty = bool(bit & WRITE) and m == "hardware"
     table = tuple(updated_wid(ctx.prog, w, dirty) for w in range(len(ctx.prog.pte_values)))
     if all(t == w for w, t in enumerate(table)):
         return FALSE, wid
@@ -66,7 +66,7 @@ def with_wid(entry: Expr, wid: Expr) -> Expr:
 def must_walk(ctx: Ctx, c: int, entry: Expr, bit: int) -> Expr:
     """A write with HD that finds a writable-clean (`r dbm`) TLB entry re-walks memory
     (the update is done on the descriptor in memory)."""
-    if bit != WRITE or mode(ctx, c) != "hardware":
+    if not bit & WRITE or mode(ctx, c) != "hardware":
         return FALSE
     w = pte_wid(entry)
     clean = ctx.lay.table(lambda v: int(v.frame >= 0 and v.dbm and not v.perms & WRITE), w)
@@ -92,7 +92,7 @@ def updates(ctx: Ctx, c: int) -> None:
         ins = core.code[i]
         assert isinstance(ins, P.IAccess)
         read = op("sub", Field(val), C(1))
-        _, new = update(ctx, c, pte_wid(read), ACCESS_BIT[ins.kind])
+        _, new = update(ctx, c, pte_wid(read), ins.bit)
         for addr in entry_addrs(ctx, ins):
             now = Field(lay.mem[addr])
             r = Rule([ne(Field(val), 0), eq(Field(at), addr - lay.nwords + 1)])
