@@ -18,7 +18,10 @@ translation read (held until used) and then the access itself.  Readings:
       a switch is performed only at ``pc``).
   A3  Hardware flags (docs/arm64.md section 7): a PTE value's permissions carry `o` (`old`)
       and `d` (`dbm`); the walker's update is a pending item ("hu", core, pc) of memory,
-      done by a step of its own while the entry still holds the value read.
+      done by a step of its own while the entry still holds the value read, once no
+      branch between ``pc`` and the access is still to be taken (a branch is a control
+      dependency); until then a walk holds the updated value without caching it, and a
+      branch that skips the access drops its pending update.
   A4  `on fault` (docs/arm64.md §3): a fault of the body is recorded (the core's 4th arm
       field) and, once ``pc`` gets there, the core goes to the `on fault` code; loads of
       the body after the fault performed early are undone (a register only they write
@@ -545,6 +548,8 @@ class ArmMachine(ExtMachine):
         held = tuple(h for h in c.arm[1] if h[0] not in gone)
         marks = frozenset(m for m in c.arm[2] if m[0] not in gone)
         w.set_core(i, arm=(c.arm[0], held, marks, c.arm[3]))
+        for j in gone:  # and the walker's updates left pending for them (A3)
+            w.mem.pop(("hu", i, j), None)
         return Out(o.label, w.freeze(), o.kinds, o.core, o.passed)
 
     def tr_start(self, i: int, k: int) -> int:
@@ -658,7 +663,8 @@ class ArmMachine(ExtMachine):
             return []  # its earlier update is still pending
         held = pte if new is None else new
         choices.append(((held, wid), sp, cs.tlb, loc, psc, kinds))  # a walk, not cached
-        if held is not None and "o" not in held[1]:  # an access-flag fault is never cached
+        speculated = new is not None and self.unresolved(s, i, k)  # not cached yet (A3)
+        if held is not None and "o" not in held[1] and not speculated:  # nor a fault
             e = ("G" if held[2] else tag, page, held[0], held[1], sp, wid, loc)
             choices.append(((held, wid), sp, cs.tlb | {e}, loc, psc, kinds))  # and it fills
         out = []
@@ -732,7 +738,16 @@ class ArmMachine(ExtMachine):
         mine = {h[0] for h in held}
         pending = [j for j in range(pc_of(s.cores[i]), k) if j not in done]
         code = self.code_of(s, i)
+        if self.unresolved(s, i, k):
+            return False
         return all(j in mine for j in pending if isinstance(code[j].node, ast.Access))
+
+    def unresolved(self, s: State, i: int, k: int) -> bool:
+        """Is a branch between ``pc`` and statement ``k`` still to be taken (a translation
+        read for ``k`` was speculated past it, A5)?"""
+        code = self.code_of(s, i)
+        lo = max(pc_of(s.cores[i]), self.tr_start(i, k))
+        return any(code[j].op == "br" for j in range(lo, k))
 
     def walk_to_leaf(self, s: State, cs: Any, sp: str, page: str) -> tuple[Any, Any, set[str]]:
         """A walk's leaf location, the PSC after it and the problems it meets: a one-level

@@ -137,13 +137,15 @@ def fault_taken(ctx: Ctx, c: int, free: Callable[[int], Expr]) -> Expr:
 
 def skip_held(ctx: Ctx, c: int, r: Rule, lo: int, hi: int, when: Expr) -> None:
     """A branch or jump that skips the instructions in (``lo``, ``hi``) ``when``: the
-    translation reads held for them (speculated past the branch) go, with their marks."""
+    translation reads held for them (speculated past the branch) go, with their marks
+    and the walker's pending updates (docs/arm64.md section 7)."""
     if ctx.model not in WEAK_MODELS:
         return
     a = arm(ctx, c)
     for j in range(lo + 1, hi):
         if j in a.ts:
-            for f in (a.tr[j], a.ts[j], a.tv[j], *(f for (p, _), f in a.mark.items() if p == j)):
+            marks = (f for (p, _), f in a.mark.items() if p == j)
+            for f in (a.tr[j], a.ts[j], a.tv[j], *marks, *a.hu.get(j, ())):
                 r.upd.set(f, ite(when, C(0), Field(f)))
 
 

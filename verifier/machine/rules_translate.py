@@ -112,6 +112,7 @@ def _walk_variants(
         yield r, leaf, f"w{glob}"
         if need != FALSE and pend is not None:
             r = _copy(r0, "walk-update-fill", need, g, eq(Field(pend[0]), 0))
+            r.guard += rules_hafdbs.branches_resolved(ctx, c, i)
             r.info["slot"] = cf.te[(v, tag)]
             rules_hafdbs.pending(ctx, r, pend, leaf, addr)
             r.upd.set(cf.te[(v, tag)], _src(ctx, s, addr))
