@@ -39,6 +39,7 @@ class _CoreLowerer:
     regs: list[str] = field(default_factory=list)
     hregs: list[str] = field(default_factory=list)
     in_handler: bool = False
+    user: bool = False  # lowering user-mode code (`option mode = user`; not handlers)
     bound: dict[str, int] = field(default_factory=dict)  # for-variables -> core index
     loops: list[P.ForLoop] = field(default_factory=list)  # `for` over a whole family
 
@@ -265,8 +266,8 @@ class _CoreLowerer:
                 _, page = self.page(ref)
                 dest = self.reg(d.name) if d is not None else None
                 val = self.expr(v) if v is not None else None
-                deps = tuple(self.reg(n.name) for n in via)
-                self.emit(lambda a, b: P.IAccess(a, b, access_kind, page, dest, val, o, deps), sp)
+                deps, u, k = tuple(self.reg(n.name) for n in via), self.user, access_kind
+                self.emit(lambda a, b: P.IAccess(a, b, k, page, dest, val, o, deps, u), sp)
             case ast.Tlbi(scope="page", broadcast=bc, page=ref, leaf=leaf, via=via) if ref:
                 space, page = self.page(ref)
                 deps = tuple(self.reg(n.name) for n in via)
@@ -367,8 +368,9 @@ def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Progr
 
 def _lower_core(t: Tables, ci: int, inst: CoreInstance) -> P.Core:
     """A core's program, then every handler's code on that core, as one flat code list."""
-    lc = _CoreLowerer(t, ci, inst.index)
+    lc = _CoreLowerer(t, ci, inst.index, user=t.spec.user_mode(inst))
     lc.block(inst.body)
+    lc.user = False  # IPI and fault handlers run in kernel mode
     end = lc.emit(lambda a, b: P.IEnd(a, b), inst.span)
     lc.code[end] = P.IEnd(inst.span, "end of program")
     entries = []

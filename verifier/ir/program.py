@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from verifier.ir.final import PFinal
 from verifier.ir.loops import ForLoop
+from verifier.ir.program_decls import USER as USER
 from verifier.ir.program_decls import Dir as Dir
 from verifier.ir.program_decls import Handler as Handler
 from verifier.ir.program_decls import PteValue as PteValue
@@ -211,6 +212,12 @@ class IAccess(Instr):
     value: LExpr | None = None
     order: str = ""  # '' | acquire | acquire_pc | release
     via: tuple[LReg, ...] = ()  # the registers of the address (a dependency)
+    user: bool = False  # made by user-mode code: needs the `user` permission (arm64.md 8)
+
+    @property
+    def bit(self) -> int:
+        """The permission bits the access needs (every one): its kind's, and USER."""
+        return {"read": 1, "write": 2, "exec": 4}[self.kind] | USER * self.user
 
 
 @dataclass(frozen=True)

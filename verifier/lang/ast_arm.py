@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 from verifier.lang.ast_base import Node, PageRef
-
-if TYPE_CHECKING:
-    from verifier.lang.ast import Name
 
 
 @dataclass(frozen=True)
@@ -24,4 +21,4 @@ class Tlbi(Node):
     page: PageRef | None = None
     space: str | None = None  # the space of `tlbi asid P`
     leaf: bool = False  # `tlbi V leaf`: last level only (VALE1), walk caches kept
-    via: tuple[Name, ...] = ()  # `tlbi is V via r`: registers the page is computed from
+    via: tuple[Any, ...] = ()  # `tlbi is V via r` (ast.Name): registers the page comes from
