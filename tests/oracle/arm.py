@@ -95,6 +95,8 @@ class ExtMachine(Machine):
             if st.kind != "isb" and w.core(ctx.i).buf:
                 return []  # dmb and dsb wait for the store buffer like `fence`
             return [(w, set(), pc + 1, None)]
+        if isinstance(st, ast.PteWrite) and st.order == "release" and s.cores[ctx.i].buf:
+            return []  # a release store waits for the store buffer (tso/pso)
         if isinstance(st, ast.Tlbi):
             w = Work(s)
             self.tlbi(w, ctx, st)
@@ -833,11 +835,14 @@ def _acquire_release(a: Any, ea: dict[str, set[Any]], b: Any, eb: dict[str, set[
     acquire = isinstance(a, ast.Access) and a.order in ("acquire", "acquire_pc")
     if acquire and (eb["reads"] or eb["writes"]):
         return True
+    if isinstance(b, ast.PteWrite) and b.order == "release" and (ea["reads"] or ea["writes"]):
+        return True  # `pte release V := ...` after every earlier access
     if not (memory and isinstance(b, ast.Access)):
         return False
     if b.order == "release" and (ea["reads"] or ea["writes"]):
         return True
-    return b.order == "acquire" and isinstance(a, ast.Access) and a.order == "release"
+    released = isinstance(a, ast.Access | ast.PteWrite) and a.order == "release"
+    return b.order == "acquire" and released
 
 
 def _barrier_holds(a: Any, eb: dict[str, set[Any]]) -> bool:

@@ -55,6 +55,8 @@ class GenArm:
             )
         if s.startswith("tlbi") and " all" not in s and self.dep.random() < 0.5:
             s += f" via {self.dep.choice(self.regs)}"  # an address dependency (drawn apart)
+        if s.startswith("pte ") and "[" not in s and self.dep.random() < 0.3:
+            s = "pte release " + s[4:]  # a release store of a PTE (drawn apart)
         return s
 
     def stmt_drawn(self, page: str) -> str:

@@ -105,7 +105,7 @@ class PteValues:
                 value = ast.Invalid(None if kept is None else ast.Mapping(kept[0], kept[1]))
             else:
                 value = ast.Mapping(pte[0], pte[1], pte[2])
-            st = ast.PteWrite(st.page, value, span=st.span)
+            st = ast.PteWrite(st.page, value, st.order, span=st.span)
             ins = type(ins)(ins.op, st, ins.env, ins.target)
         out = super().step(s, ctx, ins, loc)  # type: ignore[misc]
         if isinstance(value, ast.Invalid) and value.kept is not None:

@@ -201,15 +201,15 @@ class _CoreLowerer:
         checks."""
         sp = s.span
         match s:
-            case ast.PteWrite(page=ref, value=ast.Name(name=n)):
+            case ast.PteWrite(page=ref, value=ast.Name(name=n), order=o):
                 space, page = self.page(ref)
                 src = self.reg(n)  # its wids come once every PTE value is known (_pte_regs)
                 self.t.whole = True
-                self.emit(lambda a, b: P.IPte(a, b, space, page, -1, src), sp)
-            case ast.PteWrite(page=ref, value=v):
+                self.emit(lambda a, b: P.IPte(a, b, space, page, -1, src, order=o), sp)
+            case ast.PteWrite(page=ref, value=v, order=o):
                 space, page = self.page(ref)
                 wid = self.t.pte_value(v, source_text(self.t.lines, sp), sp)
-                self.emit(lambda a, b: P.IPte(a, b, space, page, wid, None, (wid,)), sp)
+                self.emit(lambda a, b: P.IPte(a, b, space, page, wid, None, (wid,), o), sp)
             case ast.SlotWrite():
                 lower_slot_write(self, s)
             case ast.Assign(target=tgt, value=v):

@@ -116,6 +116,7 @@ class IPte(Instr):
     wid: int  # index into Program.pte_writes
     src: LReg | None = None
     wids: tuple[int, ...] = ()  # every value it may store
+    order: str = ""  # 'release': `pte release V := ...`
 
 
 @dataclass(frozen=True)

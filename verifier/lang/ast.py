@@ -158,6 +158,7 @@ class PteWrite(Node):
 
     page: PageRef
     value: PteValue | Name
+    order: str = ""  # 'release': `pte release V := ...`, a release store (Arm `STLR`)
 
 
 @dataclass(frozen=True)

@@ -322,25 +322,25 @@ def _store(t: ThreadOut, i: L.Instr) -> None:
         page = t.syms.kernel_page(s.page)
         t.emit(i, ast.Access("write", ast.PageRef(None, page, span=sp), span=sp), page)
         return
-    if s.kind == "pte" and v.kind == "ptev" and not via and i.op == "STR":  # a PTE value loaded
+    order = "release" if i.op == "STLR" else ""  # STLR: `pte release x := ...`
+    if s.kind == "pte" and v.kind == "ptev" and not via:  # a PTE value loaded
         t.syms.reg_stores = True
-        t.emit(i, ast.PteWrite(ref, ast.Name(reg_name(src), span=src.span), span=sp))
+        t.emit(i, ast.PteWrite(ref, ast.Name(reg_name(src), span=src.span), order, span=sp))
         return
     if s.kind == "pte":
-        if via or i.op == "STLR":
-            what = "with an offset register" if via else "by a release store"
-            raise t.fail(i, f"a page-table store {what} is outside the litmus subset ({i.text})")
+        if via:
+            what = "a page-table store with an offset register"
+            raise t.fail(i, f"{what} is outside the litmus subset ({i.text})")
         if v.kind != "desc" or v.desc is None:
             raise t.fail(
                 i, f"{src.text} holds no known descriptor for the page-table store ({i.text})"
             )
         t.syms.descs.setdefault(s.page, [None]).append(v.desc)
-        t.emit(i, ast.PteWrite(ref, pte_of(v.desc, s.page, t.syms), span=sp))
+        t.emit(i, ast.PteWrite(ref, pte_of(v.desc, s.page, t.syms), order, span=sp))
         return
     if v.kind not in ("int", "data"):
         raise t.fail(i, f"{src.text} holds an address or a descriptor, stored as data ({i.text})")
     value_expr = data_of(t, src)
-    order = "release" if i.op == "STLR" else ""
     t.emit(i, ast.Access("write", ref, None, value_expr, order, via, span=sp), s.page)
 
 

@@ -166,8 +166,8 @@ def _if(s: ast.If, depth: int) -> list[str]:
 def simple_stmt(s: ast.Stmt) -> str:
     """One line of text for a statement without a body (also used by trace output)."""
     match s:
-        case ast.PteWrite(page=p, value=v):
-            return f"pte {page_ref(p)} := {_pte(v)}"
+        case ast.PteWrite(page=p, value=v, order=o):
+            return f"pte {o + ' ' if o else ''}{page_ref(p)} := {_pte(v)}"
         case ast.Assign(target=t, value=v):
             return f"{expr(t)} := {expr(v)}"
         case ast.Atomic(dest=d, op="+=", target=t, args=args):

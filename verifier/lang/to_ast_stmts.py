@@ -69,7 +69,8 @@ class StmtRules(Spans):
         return _statements(c)
 
     def pte_stmt(self, meta: Any, c: list[Any]) -> ast.PteWrite:
-        return ast.PteWrite(c[0], c[1], span=self._span(meta))
+        order = "release" if isinstance(c[0], Token) else ""
+        return ast.PteWrite(c[-2], c[-1], order=order, span=self._span(meta))
 
     def slot_stmt(self, meta: Any, c: list[Any]) -> ast.SlotWrite:
         return ast.SlotWrite(c[0][0], c[0][1], c[1], span=self._span(meta))

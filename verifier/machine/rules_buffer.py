@@ -10,8 +10,18 @@ from __future__ import annotations
 
 from verifier.ir import program as P
 from verifier.ir.system import FALSE, TRUE, Expr, Field, conj, eq, ite, ne
-from verifier.machine.context import Ctx, Rule, replace_if
+from verifier.machine.context import Ctx, Rule, Site, replace_if
 from verifier.machine.layout import C
+
+
+class AfterBuffer(Site):
+    """A release store (`write release V := e`, `pte release V := ...`) under tso/pso:
+    earlier stores leave the buffer first."""
+
+    def rule(self, **info: object) -> Rule:
+        r = super().rule(**info)
+        r.guard.append(self.ctx.lay.buffer_empty(self.c))
+        return r
 
 
 def append_pos(slots: list[int], k: int) -> Expr:

@@ -15,7 +15,7 @@ from verifier.ir.system import TRUE, Check, Expr, Field, conj, disj, eq, op
 from verifier.machine.context import Ctx, Rule, Site, Upd, apply_if
 from verifier.machine.layout import C, CoreFields, fresh_pte, pte_clear_latest, pte_mark_stale
 from verifier.machine.rules_arm import bbm_store
-from verifier.machine.rules_buffer import buffer_append
+from verifier.machine.rules_buffer import AfterBuffer, buffer_append
 
 
 def entry_copies(
@@ -113,6 +113,8 @@ def pte(site: Site, ins: P.IPte) -> None:
     and a `range` problem when it holds none (docs/arm64.md §1)."""
     ctx = site.ctx
     action = "store-buffered" if ctx.lay.buffered(site.c) else "store"
+    if ins.order == "release" and ctx.lay.buffered(site.c):
+        site = AfterBuffer(ctx, site.c, site.pc, site.nxt, site.ins)
     held = Field(ctx.reg_field(site.c, ins.src)) if ins.src is not None else None
     for r0, v, s, a, copies, key in entry_choices(site, ins.page, ins.space, "pte"):
         copies = list(copies)

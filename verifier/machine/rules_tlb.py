@@ -13,6 +13,7 @@ from verifier.machine import rules_ad, rules_walk
 from verifier.machine.context import Ctx, Rule, Site, cacheable
 from verifier.machine.layout import C, pte_wid
 from verifier.machine.rules_arm import data
+from verifier.machine.rules_buffer import AfterBuffer
 from verifier.machine.rules_race import asid_reuse, races
 
 
@@ -66,18 +67,9 @@ def flush_all(site: Site, ins: P.IFlushAll) -> None:
     site.emit(r, "flush")
 
 
-class _AfterBuffer(Site):
-    """`write release V := e` under tso/pso: earlier stores leave the buffer first."""
-
-    def rule(self, **info: object) -> Rule:
-        r = super().rule(**info)
-        r.guard.append(self.ctx.lay.buffer_empty(self.c))
-        return r
-
-
 def access(site: Site, ins: P.IAccess) -> None:
     if ins.order == "release" and site.ctx.lay.buffered(site.c):
-        site = _AfterBuffer(site.ctx, site.c, site.pc, site.nxt, site.ins)
+        site = AfterBuffer(site.ctx, site.c, site.pc, site.nxt, site.ins)
     for v, s, guards in site.ctx.entries_of(site.c, ins.page, None, current=True):
         access_page(site, ins.bit, v, s, guards, ins)
 

@@ -85,11 +85,13 @@ def acquire_release(k: P.Instr, ek: Effects, i: P.Instr, ei: Effects, located: b
     a release write before a later `acquire` (not `acquire_pc`) read."""
     if isinstance(k, P.IAccess) and k.order in ("acquire", "acquire_pc") and ei.memory:
         return True
+    if isinstance(i, P.IPte) and i.order == "release" and ek.memory:  # `pte release`
+        return True
     if not (isinstance(i, P.IAccess) and located):
         return False
     if i.order == "release" and ek.memory:
         return True
-    return i.order == "acquire" and isinstance(k, P.IAccess) and k.order == "release"
+    return i.order == "acquire" and isinstance(k, P.IAccess | P.IPte) and k.order == "release"
 
 
 class Window:
