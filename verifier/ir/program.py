@@ -115,6 +115,12 @@ class IPte(Instr):
     wid: int  # index into Program.pte_writes
     src: LReg | None = None
     wids: tuple[int, ...] = ()  # every value it may store
+    # an atomic on the PTE (docs/arm64.md §1, atomics): 'swap' | 'cas' ('' a plain store);
+    # ``dest`` gets the old value's number; `cas` stores only when it equals ``expect``
+    rmw: str = ""
+    dest: LReg | None = None
+    expect: LExpr | None = None
+    order: str = ""  # as IAccess.order
 
 
 @dataclass(frozen=True)
@@ -170,6 +176,7 @@ class IAtomic(Instr):
     op: str  # 'fetch_add' | 'swap' | 'cas' | '+='
     addr: int
     args: tuple[LExpr, ...]
+    order: str = ""  # '' (acquire and release) | relaxed | acquire | release | acq_rel
 
 
 @dataclass(frozen=True)
@@ -209,8 +216,14 @@ class IAccess(Instr):
     page: PageOp
     dest: LReg | None = None
     value: LExpr | None = None
-    order: str = ""  # '' | acquire | acquire_pc | release
+    order: str = ""  # '' | acquire | acquire_pc | release | acq_rel | relaxed (atomics)
     via: tuple[LReg, ...] = ()  # the registers of the address (a dependency)
+    # an atomic read-modify-write of the frame's data word (``kind`` write): 'fetch_add' |
+    # 'swap' | 'cas' with ``args``; ``dest`` gets the old value (docs/arm64.md §1)
+    rmw: str = ""
+    args: tuple[LExpr, ...] = ()
+    # load-exclusive (read) / store-exclusive (write: ``dest`` gets 0 stored, 1 failed)
+    exclusive: bool = False
 
 
 @dataclass(frozen=True)

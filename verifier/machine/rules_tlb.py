@@ -12,7 +12,7 @@ from verifier.ir.system import TRUE, Check, Expr, Field, conj, eq, ite, ne, op
 from verifier.machine import rules_ad, rules_walk
 from verifier.machine.context import Ctx, Rule, Site, cacheable
 from verifier.machine.layout import C, pte_wid
-from verifier.machine.rules_arm import data
+from verifier.machine.rules_data import data, exclusive_failure
 from verifier.machine.rules_race import asid_reuse, races
 
 ACCESS_BIT = {"read": 1, "write": 2, "exec": 4}
@@ -69,7 +69,8 @@ def flush_all(site: Site, ins: P.IFlushAll) -> None:
 
 
 class _AfterBuffer(Site):
-    """`write release V := e` under tso/pso: earlier stores leave the buffer first."""
+    """`write release V := e` and atomics under tso/pso: earlier stores leave the buffer
+    first."""
 
     def rule(self, **info: object) -> Rule:
         r = super().rule(**info)
@@ -78,10 +79,14 @@ class _AfterBuffer(Site):
 
 
 def access(site: Site, ins: P.IAccess) -> None:
-    if ins.order == "release" and site.ctx.lay.buffered(site.c):
+    if (ins.order == "release" or ins.rmw) and site.ctx.lay.buffered(site.c):
         site = _AfterBuffer(site.ctx, site.c, site.pc, site.nxt, site.ins)
     for v, s, guards in site.ctx.entries_of(site.c, ins.page, None, current=True):
         access_page(site, ACCESS_BIT[ins.kind], v, s, guards, ins)
+    if ins.exclusive and ins.kind == "write":  # a store-exclusive may always fail
+        r = site.rule(how="exclusive-failed")
+        exclusive_failure(site.ctx, site.c, r, ins)
+        site.emit(r, "access", "xfail")
 
 
 def access_page(
@@ -102,7 +107,7 @@ def access_page(
             site.fault_exit(r, lay.allows(pte_wid(entry), bit))
         if ins is not None and (ins.dest is not None or ins.value is not None):
             ok = Rule()
-            data(ctx, c, ok, ins, entry)
+            data(ctx, c, ok, ins, entry, v)
             allowed = lay.allows(pte_wid(entry), bit)
             for f, e in ok.upd.items():
                 r.upd.set(f, ite(allowed, e, Field(f)))
