@@ -66,7 +66,7 @@ def lower_arith(t: Any, i: L.Instr) -> None:
     sp = i.span
     if i.op == "CMP":
         a, b = t.args(i, "r" + _kind(i, 1))
-        t.flags = (_value(t, a), _value(t, b), _zero(t, a) and _zero(t, b))
+        t.flags = _compare(t, i, a, b)
         _label(t, i)
         return
     pick = False
@@ -96,6 +96,37 @@ def _value(t: Any, o: L.Operand) -> ast.Expr:
     return data_of(t, o)
 
 
+def _compare(t: Any, i: L.Instr, a: L.Operand, b: L.Operand) -> tuple[ast.Expr, ast.Expr, bool]:
+    """The flags `CMP a,b` sets, as the two sides of the comparison (and whether both are
+    zero whatever the loads read).  A PTE value (a loaded entry, or a descriptor the
+    register starts with) compares whole with another (herd7's `sub` of two PteVals is
+    their comparison); it is never equal to 0 (herd7: a PteVal minus 0 is 1); herd7 rejects
+    its comparison with any other number."""
+    kinds = [t.env.get(reg_name(o)).kind if o.kind == "reg" else "int" for o in (a, b)]
+    if not {"ptev", "desc"} & set(kinds):
+        return _value(t, a), _value(t, b), _zero(t, a) and _zero(t, b)
+    sides = [_pte_side(t, i, o, k) for o, k in zip((a, b), kinds, strict=True)]
+    if all(s is not None for s in sides):
+        return sides[0], sides[1], False  # type: ignore[return-value]
+    pte = next(s for s in sides if s is not None)
+    num = b if sides[1] is None else a
+    if not _zero(t, num):
+        raise t.fail(num, f"a PTE value compared with a number that may not be 0 ({i.text})")
+    # never equal, yet the comparison reads both registers (its dependencies)
+    return ast.Binary("==", pte, pte, span=i.span), _value(t, num), False
+
+
+def _pte_side(t: Any, i: L.Instr, o: L.Operand, kind: str) -> ast.Expr | None:
+    """Operand ``o`` of a comparison as a PTE value (None: it holds a number)."""
+    if kind == "ptev":
+        return ast.Name(reg_name(o), span=o.span)
+    if kind != "desc":
+        if kind not in ("int", "data"):
+            raise t.fail(o, f"{o.text} holds an address, compared with a PTE value ({i.text})")
+        return None
+    return ast.PteLit(t.descriptor(o), span=o.span)
+
+
 def _zero(t: Any, o: L.Operand) -> bool:
     """Is ``o`` zero whatever the loads read?"""
     if o.kind == "imm":
@@ -112,7 +143,10 @@ def _binary(t: Any, i: L.Instr, a: L.Operand, b: L.Operand) -> tuple[ast.Expr, b
     sp = i.span
     x, y = _value(t, a), _value(t, b)
     same = a.kind == b.kind == "reg" and reg_name(a) == reg_name(b)
-    if not same and "ptev" in (t.env.get(reg_name(o)).kind for o in (a, b) if o.kind == "reg"):
+    ptev = "ptev" in (t.env.get(reg_name(o)).kind for o in (a, b) if o.kind == "reg")
+    if ptev and same and i.op in ("EOR", "SUB"):  # herd7: zero, read from the PTE register
+        return _bin("!=", x, x, sp), True
+    if ptev:
         raise t.fail(i, f"arithmetic on a PTE value is outside the litmus subset ({i.text})")
     za, zb = _zero(t, a), _zero(t, b)
     match i.op:

@@ -77,11 +77,12 @@ class Symbols:
 
 
 def pte_of(d: L.Desc, page: str, syms: Symbols) -> ast.PteValue:
-    """A descriptor as a `.tlb` PTE value: invalid unless valid and af are set (an
-    access-flag fault is not cached either, like a translation fault), keeping its output
-    address and permissions (`invalid A rw`); writable when the dirty bit is set (without
-    hardware dirty-bit management, db:0 is read-only); the output address defaults to
-    the page's own frame."""
+    """A descriptor as a `.tlb` PTE value, field for field, so two descriptors are equal
+    exactly when herd7's are (oa, valid, af, db, dbm): invalid unless valid, keeping its
+    output address, permissions and flags (`invalid A rw old`); `old` when af is clear
+    (without hardware management an access-flag fault, never cached, docs/arm64.md §7);
+    writable when db is set; `dbm` as given; the output address defaults to the page's
+    own frame."""
 
     def flag(key: str) -> int:
         v = d.get(key)
@@ -90,13 +91,8 @@ def pte_of(d: L.Desc, page: str, syms: Symbols) -> ast.PteValue:
     oa = d.get("oa")
     frame = syms.frame(oa.name) if isinstance(oa, L.Sym) else syms.frame(page)
     perms = "rw" if flag("db") else "r"
-    if syms.tthm:  # hardware flag management: the access flag and DBM are kept as such
-        mapping = ast.Mapping(frame, perms, old=not flag("af"), dbm=bool(flag("dbm")), span=d.span)
-        return mapping if flag("valid") else ast.Invalid(mapping, span=d.span)
-    mapping = ast.Mapping(frame, perms, span=d.span)
-    if not flag("valid") or not flag("af"):  # the rest is kept (whole-value comparisons)
-        return ast.Invalid(mapping, span=d.span)
-    return mapping
+    mapping = ast.Mapping(frame, perms, old=not flag("af"), dbm=bool(flag("dbm")), span=d.span)
+    return mapping if flag("valid") else ast.Invalid(mapping, span=d.span)
 
 
 def check_desc(d: L.Desc, syms: Symbols, err: type[Exception]) -> None:
@@ -151,6 +147,13 @@ class ThreadOut:
         if s.kind not in ("va", "pte"):
             raise self.fail(m, f"{m.parts[0].text} holds no known address when {i.op} runs")
         return s
+
+    def descriptor(self, r: L.Operand) -> ast.PteValue:
+        """The PTE value of the descriptor register ``r`` holds (it names its ``oa``)."""
+        d = self.env.get(reg_name(r)).desc
+        if d is None or d.get("oa") is None:
+            raise self.fail(r, f"{r.text} holds a descriptor without an oa")
+        return pte_of(d, "", self.syms)
 
     def emit(self, i: L.Instr, stmt: ast.Stmt, page: str | None = None) -> None:
         """Add ``stmt`` for ``i``; ``page``: the page ``i`` accesses through translation."""
