@@ -192,7 +192,7 @@ class _Body(Names):
             what = "x += e" if op == "+=" else op
             self.err(
                 t,
-                f"{what} needs a shared word, a page or pte(V): '{t.name}' is none"
+                f"{what} needs a shared word, a page or pte(V): '{t.name}' is not a var or a page"
                 + did_you_mean(t.name, [*c.vars, *c.pages]),
             )
         through = isinstance(t, ast.PteRead) or (isinstance(t, ast.Name) and self.names_page(t.name))
