@@ -381,7 +381,8 @@ def test_cli_litmus(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_herd_compare_harness(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The comparison harness on a catalogue of our own tests with a made-up verdict table:
-    per-class counts, a disagreement, and a test that cannot be stated (never dropped)."""
+    per-class counts, a disagreement, a test that cannot be stated (never dropped), and a
+    test herd7 gave no verdict for, judged by the catalogue's kinds.txt."""
     import importlib.util
     import shutil
     import sys
@@ -392,11 +393,11 @@ def test_herd_compare_harness(tmp_path: Path, capsys: pytest.CaptureFixture[str]
         shutil.copy(HERE / f"{name}.litmus", tests / f"{name}.litmus")
     (tests / "@all").write_text("remap_flag_dsb.litmus\nremap_flag_po.litmus\n@more\n")
     (tests / "@more").write_text("sb_dmb.litmus\nbad_swp.litmus\n")
-    (tests / "kinds.txt").write_text("remap-flag+po Forbidden\n")
+    (tests / "kinds.txt").write_text("remap-flag+po Forbidden\nremap-flag+dsb Forbidden\n")
     table = tmp_path / "verdicts.csv"
     table.write_text(
         "test,name,class,herd\n"
-        "remap_flag_dsb.litmus,remap-flag+dsb,a,Never\n"
+        "remap_flag_dsb.litmus,remap-flag+dsb,a,error: herd7 timed out after 60s\n"
         "remap_flag_po.litmus,remap-flag+po,a,Never\n"
         "sb_dmb.litmus,sb+dmb,b,Never\n"
         "bad_swp.litmus,bad-swp,b,Sometimes\n"
@@ -415,13 +416,15 @@ def test_herd_compare_harness(tmp_path: Path, capsys: pytest.CaptureFixture[str]
         sys.argv = old
     out = capsys.readouterr().out
     rows = {
-        line.split()[0]: line.split()[1:6] for line in out.splitlines() if line[:2] in ("a ", "b ")
+        line.split()[0]: line.split()[1:7] for line in out.splitlines() if line[:2] in ("a ", "b ")
     }
-    assert rows["a"] == ["2", "2", "1", "1", "0"]  # tests, compared, agree, disagree, cannot
-    assert rows["b"] == ["2", "1", "1", "0", "1"]
+    # tests, compared, by kind, agree, disagree, cannot state
+    assert rows["a"] == ["2", "2", "1", "1", "1", "0"]
+    assert rows["b"] == ["2", "1", "0", "1", "0", "1"]
     assert "[a] remap-flag+po: herd7 Never, tlbcheck Sometimes -- not analysed yet" in out
     assert "1  cannot state: atomic read-modify-writes are outside the litmus subset" in out
-    assert "remap-flag+po: herd7 Never, kinds.txt Forbidden" not in out
+    assert "remap-flag+dsb: error: herd7 timed out after 60s; kinds.txt: Forbidden" in out
+    assert "kinds.txt agrees with herd7's verdict on 1 of the 1 tests both give." in out
 
 
 def _judge(final: object, prog: object, lay: object, s: tuple[int, ...]) -> bool:
