@@ -22,6 +22,7 @@ from verifier.lang.litmus_arith import (
     offset,
     reg_name,
 )
+from verifier.lang.litmus_atomic import is_atomic, lower_atomic
 from verifier.lang.litmus_flow import lower_code
 from verifier.lang.span import Span
 
@@ -155,10 +156,13 @@ class ThreadOut:
             raise self.fail(r, f"{r.text} holds a descriptor without an oa")
         return pte_of(d, "", self.syms)
 
+    def pte_of(self, d: L.Desc, page: str) -> ast.PteValue:
+        return pte_of(d, page, self.syms)
+
     def emit(self, i: L.Instr, stmt: ast.Stmt, page: str | None = None) -> None:
         """Add ``stmt`` for ``i``; ``page``: the page ``i`` accesses through translation."""
         self.out.append(stmt)
-        kind = stmt.kind if isinstance(stmt, ast.Access) else ""
+        kind = stmt.kind if isinstance(stmt, ast.Access) else "write" * isinstance(stmt, ast.Atomic)
         if page is not None:
             self.accesses.append((i.span, page, kind))
         for label in i.labels:
@@ -233,6 +237,8 @@ def _instr(t: ThreadOut, i: L.Instr, next_labels: tuple[str, ...]) -> None:
         _tlbi(t, i)
     elif op == "NOP":
         _label_only(t, i)
+    elif is_atomic(op):
+        lower_atomic(t, i)
     else:
         raise t.fail(i, _outside(op, i.text))
 

@@ -30,12 +30,12 @@ class ArmLayout(list):  # type: ignore[type-arg]
         super().__init__()
         self.data: list[int] = []
         self.bbm: dict[tuple[int, int], tuple[int, int]] = {}
-        # per core with a load-exclusive: its reservation (page + 1, frame + 1; 0 none)
-        self.res: dict[int, tuple[int, int]] = {}
+        # per core with a load-exclusive: its reservation (frame + 1; 0 none)
+        self.res: dict[int, int] = {}
 
     def groups(self) -> list[tuple[int, ...]]:
         out: list[tuple[int, ...]] = [(f,) for f in self.data]
-        out += [self.res[c] for c in sorted(self.res)]
+        out += [(self.res[c],) for c in sorted(self.res)]
         for a in self:
             out += a.groups()
         return out + [f for _, f in sorted(self.bbm.items())]
@@ -84,10 +84,7 @@ def add_arm_fields(lay: Layout) -> None:
     for c, core in enumerate(prog.cores):
         if any(isinstance(x, P.IAccess) and x.exclusive and x.kind == "read" for x in core.code):
             n = core.name
-            lay.arm.res[c] = (
-                lay.add(f"{n}.reserved.page", 0, len(prog.pages), 0),
-                lay.add(f"{n}.reserved.frame", 0, len(prog.frames), 0),
-            )
+            lay.arm.res[c] = lay.add(f"{n}.reserved", 0, len(prog.frames), 0)  # frame + 1
     if lay.model not in WEAK_MODELS:
         return
     win = Window(prog)

@@ -2,17 +2,17 @@
 moved by `r := read V` / `write V := e`, read and written in one step by an atomic
 through a page, and the exclusives' reservation (any model).
 
-A load-exclusive (`r := read exclusive V`) arms its core's reservation with the page it
-named and the frame it read; a store to that frame by another core clears it.  A
-store-exclusive (`s := write exclusive V := e`) stores only while the reservation is
-armed for the same page (status ``s`` 0), else it fails (status 1); it may also fail
-at any time (`exclusive_failure`).  Either way the reservation is cleared.
+A load-exclusive (`r := read exclusive V`) sets its core's reservation to the frame it
+read (herd7 keeps the physical address); a store to that frame by another core clears
+it.  A store-exclusive (`s := write exclusive V := e`) stores only while the
+reservation is the frame it writes (status ``s`` 0), else it fails (status 1); it may
+also fail at any time (`exclusive_failure`).  Either way the reservation is cleared.
 """
 
 from __future__ import annotations
 
 from verifier.ir import program as P
-from verifier.ir.system import Expr, Field, conj, eq, ite, ne, op
+from verifier.ir.system import Expr, Field, conj, eq, ite, op
 from verifier.machine.context import Ctx, Rule
 from verifier.machine.layout import C, pte_wid
 
@@ -27,8 +27,8 @@ def rmw_value(name: str, old: Expr, xs: list[Expr]) -> Expr:
     }[name]()
 
 
-def data(ctx: Ctx, c: int, r: Rule, ins: P.IAccess, entry: Expr, v: int = -1) -> None:
-    """The access moves the data word of the frame ``entry`` maps (``v``: the page)."""
+def data(ctx: Ctx, c: int, r: Rule, ins: P.IAccess, entry: Expr) -> None:
+    """The access moves the data word of the frame ``entry`` maps."""
     lay = ctx.lay
     if not lay.arm.data or (ins.dest is None and ins.value is None and not ins.rmw):
         return
@@ -38,7 +38,7 @@ def data(ctx: Ctx, c: int, r: Rule, ins: P.IAccess, entry: Expr, v: int = -1) ->
         word = ite(eq(frame, f), Field(fld), word)
     if ins.exclusive and ins.kind == "write":
         assert ins.dest is not None and ins.value is not None
-        ok = armed(ctx, c, v)
+        ok = armed(ctx, c, frame)
         _store(ctx, c, r, frame, ctx.expr(c, ins.value, r), ok)
         _set_reg(ctx, c, r, ins.dest, ite(ok, C(0), C(1)))
         disarm(ctx, c, r)
@@ -46,9 +46,7 @@ def data(ctx: Ctx, c: int, r: Rule, ins: P.IAccess, entry: Expr, v: int = -1) ->
     if ins.dest is not None:
         _set_reg(ctx, c, r, ins.dest, word)
     if ins.exclusive:
-        res = lay.arm.res[c]
-        r.upd.set(res[0], v + 1)
-        r.upd.set(res[1], op("add", frame, C(1)))
+        r.upd.set(lay.arm.res[c], op("add", frame, C(1)))
     if ins.rmw:
         new = rmw_value(ins.rmw, word, [ctx.expr(c, x, r) for x in ins.args])
         lo, hi = min(lay.fields[f].lo for f in lay.arm.data), max(lay.fields[f].hi for f in lay.arm.data)
@@ -72,24 +70,22 @@ def _store(ctx: Ctx, c: int, r: Rule, frame: Expr, val: Expr, when: Expr | None)
     for f, fld in enumerate(lay.arm.data):
         hit = eq(frame, f) if when is None else conj(when, eq(frame, f))
         r.upd.set(fld, ite(hit, val, Field(fld)))
-    for d, (_, rf) in sorted(lay.arm.res.items()):
+    for d, rf in sorted(lay.arm.res.items()):
         if d != c:
             hit = eq(Field(rf), op("add", frame, C(1)))
             hit = hit if when is None else conj(when, hit)
             r.upd.set(rf, ite(hit, C(0), Field(rf)))
 
 
-def armed(ctx: Ctx, c: int, v: int) -> Expr:
-    """Core ``c``'s reservation is armed for page ``v``."""
+def armed(ctx: Ctx, c: int, frame: Expr) -> Expr:
+    """Core ``c``'s reservation is set, to ``frame``."""
     res = ctx.lay.arm.res.get(c)
-    if res is None:
-        return C(0)
-    return conj(eq(Field(res[0]), v + 1), ne(Field(res[1]), 0))
+    return C(0) if res is None else eq(Field(res), op("add", frame, C(1)))
 
 
 def disarm(ctx: Ctx, c: int, r: Rule) -> None:
-    for f in ctx.lay.arm.res.get(c, ()):
-        r.upd.set(f, 0)
+    if c in ctx.lay.arm.res:
+        r.upd.set(ctx.lay.arm.res[c], 0)
 
 
 def exclusive_failure(ctx: Ctx, c: int, r: Rule, ins: P.IAccess) -> None:

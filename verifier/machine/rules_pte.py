@@ -131,7 +131,7 @@ def pte(site: Site, ins: P.IPte) -> None:
         if stores is not TRUE:  # a `cas` that finds another value: a read only
             r = Rule([*r0.guard, op("not", stores)], Upd(dict(r0.upd.exprs)), list(r0.checks),
                      dict(r0.info))  # fmt: skip
-            site.emit(r, "load", f"{key}.casfail")
+            site.emit(r, "cas-failed", f"{key}.casfail")
     if held is not None:
         r = site.rule()
         r.guard.append(disj(op("lt", held, C(1)), op("gt", held, C(len(ins.wids)))))

@@ -107,7 +107,7 @@ def access_page(
             site.fault_exit(r, lay.allows(pte_wid(entry), bit))
         if ins is not None and (ins.dest is not None or ins.value is not None):
             ok = Rule()
-            data(ctx, c, ok, ins, entry, v)
+            data(ctx, c, ok, ins, entry)
             allowed = lay.allows(pte_wid(entry), bit)
             for f, e in ok.upd.items():
                 r.upd.set(f, ite(allowed, e, Field(f)))

@@ -183,7 +183,7 @@ def access(site: Site, ins: P.IAccess) -> None:
             exclusive_failure(ctx, c, fail, ins)
             release(ctx, c, fail, i)
             site.emit(fail, "access", f"{v}.xfail")
-        data(ctx, c, r, ins, entry, v)
+        data(ctx, c, r, ins, entry)
         release(ctx, c, r, i)
         site.emit(r, "access", f"{v}")
         r = site.rule(page=v, bit=bit, how="fault")
