@@ -132,12 +132,20 @@ def pte(site: Site, ins: P.IPte) -> None:
             r = Rule([*r0.guard, op("not", stores)], Upd(dict(r0.upd.exprs)), list(r0.checks),
                      dict(r0.info))  # fmt: skip
             site.emit(r, "cas-failed", f"{key}.casfail")
-    if held is not None:
-        r = site.rule()
-        r.guard.append(disj(op("lt", held, C(1)), op("gt", held, C(len(ins.wids)))))
-        what = f"{ctx.prog.cores[site.c].regs[ins.src.index]} holds no PTE value"
-        r.checks.append(Check("range", TRUE, True, (("what", what),)))
-        site.emit(r, "range", "nopte")  # a fatal check: the path ends, nothing is stored
+        if held is not None and ins.rmw:  # only where the atomic stores
+            no_value(site, ins, held, Rule([*r0.guard, stores]), f"{key}.nopte")
+    if held is not None and not ins.rmw:
+        no_value(site, ins, held, site.rule(), "nopte")
+
+
+def no_value(site: Site, ins: P.IPte, held: Expr, r: Rule, key: str) -> None:
+    """`pte V := r` with ``r`` holding no PTE value: a `range` problem (a fatal check: the
+    path ends, nothing is stored)."""
+    assert ins.src is not None
+    r.guard.append(disj(op("lt", held, C(1)), op("gt", held, C(len(ins.wids)))))
+    what = f"{site.ctx.prog.cores[site.c].regs[ins.src.index]} holds no PTE value"
+    r.checks.append(Check("range", TRUE, True, (("what", what),)))
+    site.emit(r, "range", key)
 
 
 def slot_store(site: Site, ins: P.ISlot) -> None:
