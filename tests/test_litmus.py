@@ -202,6 +202,9 @@ def answer_of(name: str) -> tuple[str, str, bool | None]:
         ("ha_mp_dsb.litmus", ("Forbidden", "Never", False)),
         ("hd_dbm_store.litmus", ("Forbidden", "Never", False)),
         ("ha_dbm_store.litmus", ("Allowed", "Always", True)),
+        # the dirty-state update waits for earlier branches; a skipped store updates nothing
+        ("hd_update_after_ctrl.litmus", ("Forbidden", "Never", False)),
+        ("hd_skipped_store.litmus", ("Forbidden", "Never", False)),
     ],
 )
 def test_verdicts(name: str, expected: tuple[str, str, bool]) -> None:

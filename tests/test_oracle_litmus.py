@@ -53,7 +53,10 @@ def test_generated_litmus_campaign() -> None:
     assert compared > 120 and not bad, bad
 
 
-FAST = ("pte_readback", "pte_copy_isb", "pte_copy_tlbi", "fault_type_both", "readonly_store")
+FAST = (
+    "pte_readback", "pte_copy_isb", "pte_copy_tlbi", "fault_type_both", "readonly_store",
+    "hd_skipped_store", "hd_dbm_store", "ha_dbm_store",
+)  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -62,7 +65,8 @@ FAST = ("pte_readback", "pte_copy_isb", "pte_copy_tlbi", "fault_type_both", "rea
         *FAST,
         *(
             pytest.param(n, marks=pytest.mark.slow)
-            for n in ("pte_corr", "db_stale", "map_flag_ctrl", "fault_type_after_tlbi")
+            for n in ("pte_corr", "db_stale", "map_flag_ctrl", "fault_type_after_tlbi",
+                      "hd_update_after_ctrl")  # fmt: skip
         ),
     ],
 )

@@ -14,9 +14,10 @@ import pytest
 
 from verifier.api import check_spec
 from verifier.lang.frontend import load_text
+from verifier.report.render_dot import render_dot
 from verifier.report.render_html import render_html
 from verifier.report.render_svg import render_svg
-from verifier.report.render_text import render_text
+from verifier.report.render_text import render_text, stale_fill
 from verifier.run.result import Trace
 from verifier.trace.schema import check_trace_json
 
@@ -67,6 +68,53 @@ def test_svg_picture_golden() -> None:
 def test_html_page_carries_both() -> None:
     page = render_html(_trace())
     assert "reach-of" in page and "box-wait" in page
+
+
+def test_dot_draws_the_reach_and_the_waits() -> None:
+    """The DOT graph: the tlbi reaches cpu1's lane (a node there), and the dsb waits for
+    the tlbi and for cpu1's write (link edges labelled "waits for")."""
+    t = _trace()
+    tlbi = next(s for s in t.steps if s.text == "tlbi is V")
+    dsb = next(s for s in t.steps if s.text == "dsb")
+    dot = render_dot(t)
+    assert f'"s{tlbi.index}" -> "s{tlbi.index}@cpu1" [label="reaches cpu1"' in dot
+    assert f'"s{tlbi.index}@cpu0"' not in dot  # its own lane has the box
+    for waited in dsb.links:
+        assert f'"s{waited}" -> "s{dsb.index}" [label="waits for"' in dot
+
+
+STALE = """\
+model arm
+frame A, B
+page V -> A rw
+core cpu0 {
+    pte V := invalid
+    dsb st
+    tlbi is V
+    complete V
+}
+core cpu1 {
+    read V
+}
+"""
+
+
+def test_the_translation_read_is_the_stale_fill() -> None:
+    """Under arm the walk that gave the racing access its translation is the stale fill:
+    highlighted in every picture, with the initial PTE it read and a "uses" edge."""
+    checked = load_text(STALE, "stale.tlb", [])
+    r = check_spec(checked, "arm", engine="explicit")
+    (t,) = [t for t in r.traces if t.kind == "stale-translation"]
+    fill = stale_fill(t)
+    race = t.steps[-1]
+    assert fill is not None and fill.action == "translate" and fill.span == race.span
+    assert "translated by:" in render_text(t)
+    dot = render_dot(t)
+    assert f'"initial" -> "s{fill.index}" [label="fills-from"' in dot
+    assert f'"s{fill.index}" -> "s{race.index}" [label="uses"' in dot
+    svg = render_svg(t)
+    group = re.search(rf'<g class="step" id="step-{fill.index}" .*?</g>', svg, re.S)
+    assert group is not None and 'class="box box-stale"' in group.group(0)
 
 
 def test_reach_survives_the_trace_file() -> None:

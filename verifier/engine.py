@@ -20,6 +20,9 @@ from verifier.search.symmetry import Canon, canon
 from verifier.search.symmetry_loops import program_order
 
 ENGINES = ("auto", "native", "explicit", "smt")
+# the search that rebuilds shortest traces skips commuting siblings' steps (`commute.py`);
+# off only to measure what that saves (benchmarks/bench_unsafe_cost.py)
+SLEEP = True
 Explore = Callable[..., Any]  # `explicit.explore`, or a search with its keywords
 BITSTATE_MB = 1024  # --bitstate's array at most, unless sized (2^33 bits)
 NATIVE_AFTER = 20_000  # `auto`: states the Python search may take before the native one runs
@@ -54,17 +57,21 @@ def explore_model(
     stop_when: frozenset[str] | None = None,
     compiled: Any = None,
     run: Explore = explore,
+    sleep: bool = False,
+    hangs: bool = True,
 ) -> Exploration | NativeExploration:
     """One search of ``m``: the native one (`search.native`), or the Python one; `auto`
     runs the Python search up to `NATIVE_AFTER` states (no compiling for a small space)
     and the native one when that is not enough.  Where the native search cannot run
     (no C compiler), the Python one does and ``notes`` says why.  ``por``: use ``red``.
     ``run``: the Python search, or one with its keywords (`ClusterSearch.explore`:
-    then that one runs, whatever the engine)."""
+    then that one runs, whatever the engine).  ``sleep``, ``hangs``: as `explicit.explore`
+    (the search that rebuilds shortest traces, `shortest`)."""
     ample = red.ample if por and red is not None and red.sites else None
     system = searched(m, sym)
 
     def python(b: Budget) -> Exploration:
+        more = {"sleep": sleep, "hangs": hangs} if run is explore else {}
         return run(
             system,
             progress=search.progress,
@@ -74,6 +81,7 @@ def explore_model(
             ample=ample,
             stop_when=stop_when,
             compiled=compiled,
+            **more,
         )
 
     engine = search.engine if run is explore else "explicit"
@@ -106,6 +114,8 @@ def explore_model(
                 progress=search.progress,
                 hash_compact=search.hash_compact,
                 bitstate=bitstate_bits(search.bitstate, budget),
+                sleep=sleep,
+                hangs=hangs,
             )
             return hashed(ex) if lossy else ex
         except NativeUnavailable as why:
@@ -197,6 +207,8 @@ def shortest(
             stop_when=None if "hang" in kinds else kinds,
             compiled=reduced.compiled,
             run=run,
+            sleep=SLEEP,
+            hangs="hang" in kinds,
         )
     except LimitReached as limit:
         notes.append(not_shortest(limit.reason))

@@ -1,4 +1,4 @@
-"""tlbcheck against SPIN on the same five shootdown protocols, N = 2, 3, ... in one run.
+"""tlbcheck against SPIN on the same nine shootdown protocols, N = 2, 3, ... in one run.
 
     python benchmarks/spin/run.py [--budget 120] [--memory 8192] [--max-n 16]
         [--only eager] [--spin-bfs] [--min-n 5] [--tools tlbcheck]
@@ -46,6 +46,8 @@ PROTOCOLS = [
     ("lazy_missing_fence", "pso", "unsafe"),
     ("eager_fenced_loop", "tso", "safe"),  # the IPIs sent by `for c in cpu[*]`
     ("eager_missing_fence_loop", "tso", "unsafe"),
+    ("invalidate_before_update_loop", "tso", "unsafe"),
+    ("lazy_publish_early", "pso", "unsafe"),
 ]
 
 WORKER = r"""
@@ -164,6 +166,19 @@ def run_tlbcheck(name: str, n: int, model: str, stop: bool, budget: float, mb: i
     return r
 
 
+def _conditions(args: argparse.Namespace) -> str:
+    """When and how loaded: CPU seconds do not depend on the load, wall time does."""
+    import datetime
+
+    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (
+        f"run of {when}: {os.cpu_count()} CPUs, load average {load} (1, 5, 15 min), "
+        f"nice {args.nice}; budget {args.budget:g} CPU s and {args.memory} MB per run, "
+        f"N = {args.min_n}..{args.max_n}"
+    )
+
+
 def _fmt(x: object, spec: str = "") -> str:
     return "-" if x is None else format(x, spec)
 
@@ -179,7 +194,11 @@ def main() -> None:
     ap.add_argument(
         "--tools", default="tlbcheck,spin", help="which to run (e.g. tlbcheck alone on a rerun)"
     )
+    ap.add_argument("--nice", type=int, default=10, help="niceness of this run and its children")
     args = ap.parse_args()
+    os.nice(args.nice)
+    print(_conditions(args))
+    print()
     tools = tuple(t for t in ("tlbcheck", "spin") if t in args.tools.split(","))
     if "spin" in tools:
         ensure_spin()
@@ -201,6 +220,7 @@ def main() -> None:
     ratios: list[str] = []
     largest: dict[tuple[str, str], int] = {}
     sizes: dict[tuple[str, str], list[int]] = {}
+    at: dict[tuple[str, str], tuple] = {}  # CPU s, states/s, bytes/state at the largest N
     for name, model, expected in PROTOCOLS:
         if args.only not in name:
             continue
@@ -219,11 +239,12 @@ def main() -> None:
                 got[tool] = r
                 ok = r["verdict"] in ("safe", "unsafe")
                 alive[tool] = ok and r.get("seconds", 0) <= args.budget
+                rate = r["states"] / r["seconds"] if r.get("states") and r.get("seconds") else None
+                per = r["mb"] * 2**20 / r["states"] if r.get("states") and r.get("mb") else None
                 if alive[tool]:
                     largest[(name, tool)] = n
                     sizes.setdefault((name, tool), []).append(r.get("states") or 0)
-                rate = r["states"] / r["seconds"] if r.get("states") and r.get("seconds") else None
-                per = r["mb"] * 2**20 / r["states"] if r.get("states") and r.get("mb") else None
+                    at[(name, tool)] = (r.get("seconds"), rate, per)
                 label = f"{tool} ({r['engine']})" if r.get("engine") else tool
                 print(
                     f"{name} ({model}) | {n} | {label} | {_fmt(r.get('states'), ',')} | "
@@ -240,20 +261,34 @@ def main() -> None:
                     f"peak MB {t['mb'] / s['mb']:.3g}x (tlbcheck/SPIN)"
                 )
     print()
-    print(f"largest N within {args.budget:g} CPU s, and states growth per responder there:")
-    for name, _, _ in PROTOCOLS:
+    print(f"largest N within {args.budget:g} CPU s, side by side (at that N: CPU s, states per")
+    print("CPU s, bytes per state at the peak RSS, and states growth per responder):")
+    print()
+    half = "N | CPU s | states/s | bytes/state | growth"
+    print(f"protocol | tlbcheck {half} | SPIN {half}")
+    print("--- | --- | --- | --- | --- | --- | --- | --- | --- | --- | ---")
+    for name, model, _ in PROTOCOLS:
         if args.only not in name:
             continue
         parts = []
         for tool in ("tlbcheck", "spin"):
             s = sizes.get((name, tool), [])
-            growth = f", x{s[-1] / s[-2]:.2g} per responder" if len(s) > 1 and s[-2] else ""
-            parts.append(f"{tool} {largest.get((name, tool), '-')}{growth}")
-        print(f"  {name}: " + "; ".join(parts))
+            growth = f"x{s[-1] / s[-2]:.2g}" if len(s) > 1 and s[-2] else "-"
+            secs, rate, per = at.get((name, tool), (None, None, None))
+            parts += [
+                str(largest.get((name, tool), "-")),
+                _fmt(secs, ".2f"),
+                _fmt(rate, ",.0f"),
+                _fmt(per, ",.0f"),
+                growth,
+            ]
+        print(f"{name} ({model}) | " + " | ".join(parts))
     print()
     print("ratios measured in this run:")
     for line in ratios:
         print("  " + line)
+    print()
+    print(_conditions(args).replace("run of", "ended", 1))
 
 
 if __name__ == "__main__":

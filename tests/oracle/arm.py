@@ -18,7 +18,10 @@ translation read (held until used) and then the access itself.  Readings:
       a switch is performed only at ``pc``).
   A3  Hardware flags (docs/arm64.md section 7): a PTE value's permissions carry `o` (`old`)
       and `d` (`dbm`); the walker's update is a pending item ("hu", core, pc) of memory,
-      done by a step of its own while the entry still holds the value read.
+      done by a step of its own while the entry still holds the value read, once no
+      branch between ``pc`` and the access is still to be taken (a branch is a control
+      dependency); until then a walk holds the updated value without caching it, and a
+      branch that skips the access drops its pending update.
   A4  `on fault` (docs/arm64.md §3): a fault of the body is recorded (the core's 4th arm
       field) and, once ``pc`` gets there, the core goes to the `on fault` code; loads of
       the body after the fault performed early are undone (a register only they write
@@ -42,7 +45,7 @@ from verifier.lang import ast
 from verifier.lang.checked import CheckedSpec
 
 from .code import Instr, const
-from .machine import Ctx, Fatal, Machine, Out, _walk
+from .machine import Ctx, Fatal, Machine, Out, _walk, grants
 from .state import Hand, State, Work
 
 LETTER = {"read": "r", "write": "w", "exec": "x"}
@@ -137,7 +140,7 @@ class ExtMachine(Machine):
         out = []
         for w, kinds, faulted in self.access(s, ctx, st.kind, page):
             entry = self.used_entry(w, s, ctx.i, page)
-            if entry is not None and LETTER[st.kind] in entry[3]:
+            if entry is not None and grants(entry[3], LETTER[st.kind], ctx.user):
                 self.move(w, ctx, st, entry[2])
             out.append((w, kinds, faulted))
         return out
@@ -356,7 +359,8 @@ class ArmMachine(ExtMachine):
             k, pte = h[0], h[1][0]
             st = self.code[i][k].node
             straight = k in self.window(s, i)  # a branch cannot skip it any more
-            bad = pte is None or LETTER[st.kind] not in pte[1] or "o" in pte[1]
+            bad = pte is None or not grants(pte[1], LETTER[st.kind], self.in_user(i, k))
+            bad = bad or "o" in pte[1]
             if straight and k < self.main_end[i] and bad:
                 out.append(k)
         return sorted(set(out))
@@ -438,7 +442,7 @@ class ArmMachine(ExtMachine):
         if self.fault_at[i] >= 0 and memory and isinstance(a, ast.Access) and visible:
             h = next((x for x in s.cores[i].arm[1] if x[0] == j), None)
             perms = "" if h is None or h[1][0] is None else h[1][0][1]
-            if LETTER[a.kind] not in perms or "o" in perms:
+            if not grants(perms, LETTER[a.kind], self.in_user(i, j)) or "o" in perms:
                 return True
         if isinstance(a, ast.Access) and j not in held:
             if _is(code[k], "isb"):
@@ -544,6 +548,8 @@ class ArmMachine(ExtMachine):
         held = tuple(h for h in c.arm[1] if h[0] not in gone)
         marks = frozenset(m for m in c.arm[2] if m[0] not in gone)
         w.set_core(i, arm=(c.arm[0], held, marks, c.arm[3]))
+        for j in gone:  # and the walker's updates left pending for them (A3)
+            w.mem.pop(("hu", i, j), None)
         return Out(o.label, w.freeze(), o.kinds, o.core, o.passed)
 
     def tr_start(self, i: int, k: int) -> int:
@@ -552,6 +558,11 @@ class ArmMachine(ExtMachine):
         while k > 0 and (code[k - 1].op in ("br", "jmp") or not _stop(code[k - 1])):
             k -= 1
         return k
+
+    def in_user(self, i: int, k: int) -> bool:
+        """Is instruction ``k`` of core ``i`` user-mode code (R16: its program, not its
+        `on fault` code)?"""
+        return self.user[i] and k < self.main_end[i]
 
     def ctx(self, s: State, i: int) -> Ctx:
         hand = s.cores[i].hand
@@ -596,7 +607,7 @@ class ArmMachine(ExtMachine):
         if ("bbm", sp, page) not in w.mem:
             first = dict(next(x for x in self.c.spaces if x.name == sp).entries).get(page)
             valid = isinstance(first, ast.Mapping) and not first.old
-            return ((first.frame, first.perms) if valid else None, False)  # type: ignore[union-attr]
+            return (_perms_of(first) if valid else None, False)
         return w.mem[("bbm", sp, page)]  # type: ignore[no-any-return]
 
     def break_before_make(self, w: Work, sp: str, page: str, value: Any) -> set[str]:
@@ -604,7 +615,7 @@ class ArmMachine(ExtMachine):
         if not isinstance(value, ast.Mapping) or value.old:  # never cached: a break
             w.mem[("bbm", sp, page)] = (last, False)
             return set()
-        new = (value.frame, value.perms)
+        new = _perms_of(value)
         w.mem[("bbm", sp, page)] = (new, False)
         return {"bbm"} if last is not None and last != new and not cleared else set()
 
@@ -647,12 +658,13 @@ class ArmMachine(ExtMachine):
                 choices.append(((pte, e[5]), e[4], cs.tlb, e[6], cs.psc, set()))
         loc, psc, kinds = self.walk_to_leaf(s, cs, sp, page)
         pte, wid = dict(s.mem)[loc] if loc is not None else (None, 0)
-        new = self.updated(i, pte, letter)
+        new = self.updated(i, pte, letter, self.in_user(i, k))
         if new is not None and ("hu", i, k) in dict(s.mem):
             return []  # its earlier update is still pending
         held = pte if new is None else new
         choices.append(((held, wid), sp, cs.tlb, loc, psc, kinds))  # a walk, not cached
-        if held is not None and "o" not in held[1]:  # an access-flag fault is never cached
+        speculated = new is not None and self.unresolved(s, i, k)  # not cached yet (A3)
+        if held is not None and "o" not in held[1] and not speculated:  # nor a fault
             e = ("G" if held[2] else tag, page, held[0], held[1], sp, wid, loc)
             choices.append(((held, wid), sp, cs.tlb | {e}, loc, psc, kinds))  # and it fills
         out = []
@@ -671,7 +683,7 @@ class ArmMachine(ExtMachine):
         """A write with HD does not use a writable-clean (`r dbm`) TLB entry: it walks."""
         return letter == "w" and self.mode[i] == "hardware" and "d" in perms and "w" not in perms
 
-    def updated(self, i: int, pte: Any, letter: str) -> Any:
+    def updated(self, i: int, pte: Any, letter: str, user: bool) -> Any:
         """The value the walker of core ``i`` writes back before the access may use ``pte``
         (the access flag set; with HD and a write, a `dbm` entry made writable), or None
         when it writes nothing (no management, nothing to change, or the access would
@@ -680,8 +692,8 @@ class ArmMachine(ExtMachine):
             return None
         perms = pte[1].replace("o", "")
         if letter == "w" and self.mode[i] == "hardware" and "d" in perms and "w" not in perms:
-            perms = "".join(x for x in "rwx" if x in perms or x == "w") + "d"
-        if perms == pte[1] or letter not in perms:
+            perms = "".join(x for x in "rwx" if x in perms or x == "w") + "d" + "u" * ("u" in perms)
+        if perms == pte[1] or not grants(perms, letter, user):
             return None
         return (pte[0], perms, pte[2])
 
@@ -726,7 +738,16 @@ class ArmMachine(ExtMachine):
         mine = {h[0] for h in held}
         pending = [j for j in range(pc_of(s.cores[i]), k) if j not in done]
         code = self.code_of(s, i)
+        if self.unresolved(s, i, k):
+            return False
         return all(j in mine for j in pending if isinstance(code[j].node, ast.Access))
+
+    def unresolved(self, s: State, i: int, k: int) -> bool:
+        """Is a branch between ``pc`` and statement ``k`` still to be taken (a translation
+        read for ``k`` was speculated past it, A5)?"""
+        code = self.code_of(s, i)
+        lo = max(pc_of(s.cores[i]), self.tr_start(i, k))
+        return any(code[j].op == "br" for j in range(lo, k))
 
     def walk_to_leaf(self, s: State, cs: Any, sp: str, page: str) -> tuple[Any, Any, set[str]]:
         """A walk's leaf location, the PSC after it and the problems it meets: a one-level
@@ -754,7 +775,7 @@ class ArmMachine(ExtMachine):
         """The access with its held translation read: it reaches the frame, or faults."""
         (pte, wid), page, src, where = h[1], h[2], h[3], h[4]
         letter = LETTER[st.kind]
-        ok = pte is not None and letter in pte[1] and "o" not in pte[1]
+        ok = pte is not None and grants(pte[1], letter, self.in_user(i, k)) and "o" not in pte[1]
         if any(self.holds(s, i, j, k, memory=ok) for j in pending):
             return []
         if not ok and self.fault_at[i] >= 0 and k < self.main_end[i]:
@@ -766,7 +787,7 @@ class ArmMachine(ExtMachine):
             if ok:
                 tag = "G" if pte[2] else self.asid[src]
                 e = (tag, page, pte[0], pte[1], src, wid, where)
-                kinds = self.races(w, e, letter)
+                kinds = self.races(w, e, letter, self.in_user(i, k))
                 if not pte[2] and src != s.cores[i].space:
                     kinds = kinds | {"asid-reuse"}
                 if st.dest is not None or st.value is not None:
@@ -855,3 +876,9 @@ def machine_for(checked: CheckedSpec, model: str) -> Machine:
     from .litmus import machine_for as composed  # PTE values, `.litmus` rules, RISC-V
 
     return composed(checked, model)
+
+
+def _perms_of(v: Any) -> tuple[str, str]:
+    """A valid value's frame and permissions for break-before-make (`user` is one: Linux's
+    pgattr_change_is_safe() does not let PTE_USER change on a live entry)."""
+    return (v.frame, v.perms + "u" * v.user)

@@ -1,7 +1,8 @@
 """A seeded generator of small specs with the Arm64 statements (docs/arm64.md): PTE
 stores, words, data through pages, every barrier, local and broadcast `tlbi`, fences,
 atomics, acquire/release accesses, `via` dependencies, `on fault` handlers,
-`complete`/`free`, `if`/`await`/`assert`.  Two or three cores, some with one
+`complete`/`free`, `if`/`await`/`assert`, user-mode code (`option mode = user for c1`,
+`user` entries; docs/arm64.md section 8).  Two or three cores, some with one
 IPI and its handler (gen_ipi.py; not with hardware flags: the oracle's reading A1), so
 that both the oracle and tlbcheck explore them in well under a second under `arm` (and
 sc/tso/pso).  Some specs (``spaces``) have two address spaces sharing one ASID, with
@@ -34,6 +35,8 @@ class GenArm:
         self.vr = random.Random(seed * 13 + 5)
         self.whole = self.vr.random() < 0.35
         self.ipi = IpiDraw(seed, ARM_HANDLER, allowed=not self.hw)
+        self.um = random.Random(seed * 17 + 7)  # user-mode code, drawn apart too
+        self.user = self.um.random() < 0.3
 
     def pick(self, *xs: str) -> str:
         return self.r.choice(xs)
@@ -85,6 +88,22 @@ class GenArm:
                 *self.levels(p),
                 *self.values(p),
                 *self.flags(p),
+                *[f"pte {p} := {self.pick('A', 'C')} {self.pick('rw', 'r')} user"] * self.user,
+            ]
+        )
+
+    def user_stmt(self, page: str) -> str:
+        """A statement user-mode code may run (no page tables, TLBs or interrupts)."""
+        reg, p = self.um.choice(self.regs), page
+        return self.um.choice(
+            [
+                f"{reg} := read {p}",
+                f"write {p} := {self.um.randint(1, 2)}",
+                self.um.choice(["read", "write", "exec"]) + f" {p}",
+                f"{reg} := read acquire {p}",
+                self.um.choice(["dmb", "dsb", "isb", "fence"]),
+                f"x := {self.um.randint(0, 2)}",
+                f"{reg} := x",
             ]
         )
 
@@ -122,9 +141,11 @@ class GenArm:
         value = f"{self.pick('A', 'B')} {self.pick('rw', 'r')} {self.pick('old', 'dbm', 'old dbm')}"
         return [f"pte {p} := {value}", f"{reg} := pte({p}).{self.pick('young', 'dirty')}"]
 
-    def body(self) -> list[str]:
+    def body(self, user: bool = False) -> list[str]:
         r = self.r
         out = [self.stmt(self.pick("V", "V", "W")) for _ in range(r.randint(2, 5))]
+        if user:  # the kernel's statements become user-mode ones
+            out = [s if _user_ok(s) else self.user_stmt(self.pick("V", "W")) for s in out]
         if r.random() < 0.2:
             out.insert(r.randint(0, len(out)), "await x == 1")
         if r.random() < 0.2:
@@ -132,7 +153,7 @@ class GenArm:
             out.insert(k, f"if r == 1 {{ {self.stmt('V')} }}")
         if r.random() < 0.3:
             out.append(f"assert {self.pick('r', 's')} != {r.randint(0, 2)}")
-        if self.spaces:  # a read before and after a switch: where asid-reuse shows
+        if self.spaces and not user:  # a read before and after a switch: asid-reuse shows
             k = r.randint(0, len(out))
             out[k:k] = ["read V", "switch Q", "read V"]
         return out
@@ -162,18 +183,28 @@ class GenArm:
                 if x.startswith("page"):
                     lines[k] = next((x.replace(a, b) for a, b in flag.items() if a in x), x)
             lines.insert(0, f"option ad = {self.ad}")
+        if self.user:  # c1 runs user-mode code; V is (sometimes) a user page
+            lines.insert(0, "option mode = user for c1")
+            lines = [x + " user" * self.um.choice([0, 1]) if x[:5] == "page " else x for x in lines]
         lines += self.ipi.declarations()
         n = r.randint(2, 3)
         for c in range(n):
             name = "u[1..2]" if family and c == n - 1 else f"c{c}"
             lines.append(f"core {name}{' in P' if self.spaces else ''} {{")
-            body = self.body()
+            body = self.body(user=self.user and c == 1 and name == "c1")
             lines += [f"    {s}" for s in (self.ipi.send(body) if c == 0 else body)]
             if r.random() < 0.3:  # a fault handler (docs/arm64.md §3)
                 lines.append("} on fault {")
                 lines += [f"    {self.stmt(self.pick('V', 'W'))}" for _ in range(r.randint(1, 2))]
             lines.append("}")
         return "\n".join(lines) + "\n"
+
+
+KERNEL_ONLY = ("pte ", "tlbi", "switch", "flush", "free", "dir ", "complete", "sfence")
+
+
+def _user_ok(s: str) -> bool:
+    return not s.startswith(KERNEL_ONLY) and "pte(" not in s and "dir(" not in s
 
 
 def gen_arm_checked(seed: int, family: bool = False) -> tuple[int, str, CheckedSpec]:

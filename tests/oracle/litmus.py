@@ -11,7 +11,8 @@ from the document: faults are fatal, and the final condition is judged on final 
 - The fault is recorded with its type: translation (the entry used is invalid) or
   permission (valid, without the permission).
 - A *final* state is one where every core has reached the end of its code (having
-  run it all, or stopped at a fault). There the condition's proposition is judged:
+  run it all, or stopped at a fault) and no walker update is still pending
+  (docs/arm64.md section 7: the updates are done before a final state). There the condition's proposition is judged:
   ``positive`` where it holds, ``negative`` where it does not, and the path ends.
 
 Readings:
@@ -75,7 +76,9 @@ class LitmusRules:
     def successors(self, s: State) -> list[Out]:
         out: list[Out] = super().successors(s)  # type: ignore[misc]
         lit_ = self.c.litmus  # type: ignore[attr-defined]
-        if lit_ is not None and all(c.pc >= len(self.code[i]) for i, c in enumerate(s.cores)):  # type: ignore[attr-defined]
+        ended = all(c.pc >= len(self.code[i]) for i, c in enumerate(s.cores))  # type: ignore[attr-defined]
+        updated = not any(k[0] == "hu" for k, _ in s.mem)  # the walkers' updates are done
+        if lit_ is not None and ended and updated:
             kind = "positive" if self.judge(s, lit_.final.prop) else "negative"
             out.append(Out("final", None, frozenset({kind}), 0))
         return out

@@ -59,6 +59,11 @@ Readings chosen where the reference is silent (listed in the report too):
   R11 `option flushes = serializing`: `invlpg`, `flush asid`, `flush all` and `switch`
       execute only with an empty store buffer (held IPIs and release markers included,
       as for `fence`).
+  R16 `option mode = user` (docs/arm64.md section 8): an access of a user-mode core's
+      program (not of its handlers nor its `on fault` code) is allowed by an entry only
+      when the entry also carries `user` (`u` in its permissions); otherwise it faults as
+      a permission fault. A stale-permission check asks the same of the latest value.
+      `pte(V).user` reads the bit.
 """
 
 from __future__ import annotations
@@ -102,6 +107,7 @@ class Ctx:
     hparams: tuple[str, ...]
     body_regs: set[str]
     kinds: set[str] = field(default_factory=set)  # races found while evaluating (R15)
+    user: bool = False  # user-mode code: its accesses need `u` too (R16)
 
 
 def _walk(stmts: tuple[ast.Stmt, ...]) -> list[ast.Stmt]:
@@ -120,7 +126,13 @@ def _pte(v: ast.PteValue | None) -> Any:
     for `dbm` (arm64 flags, docs/arm64.md section 7: ignored outside `arm`)."""
     if v is None or isinstance(v, ast.Invalid):
         return None
-    return (v.frame, v.perms + "o" * v.old + "d" * v.dbm, v.global_)
+    return (v.frame, v.perms + "o" * v.old + "d" * v.dbm + "u" * v.user, v.global_)
+
+
+def grants(perms: str, letter: str, user: bool) -> bool:
+    """An entry with ``perms`` allows an access ``letter`` (r, w, x) of user-mode code
+    (``user``) or kernel code (R16: user-mode code needs the entry's `u` too)."""
+    return letter in perms and (not user or "u" in perms)
 
 
 class Machine:
@@ -133,6 +145,7 @@ class Machine:
         self.fault_at = [n + 1 if c.fault is not None else -1 for n, c in
                          zip(self.main_end, checked.cores, strict=True)]  # fmt: skip
         self.handlers = {h.name: h for h in checked.handlers}
+        self.user = [checked.user_mode(c) for c in checked.cores]  # R16
         self.hcode = {
             (h.name, i): flatten(checked, h.body, n)
             for h in checked.handlers
@@ -249,6 +262,7 @@ class Machine:
             return out + self.execute(s, ctx, code[cs.hand.pc], loc)
         if cs.pc < len(self.code[i]) and self.code[i][cs.pc].op != "end":
             ctx = Ctx(i, self.names[i], {}, dict(cs.regs), (), self.core_regs[i])
+            ctx.user = self.user[i] and cs.pc < self.main_end[i]
             out += self.execute(s, ctx, self.code[i][cs.pc], ("main", cs.pc))
         return out
 
@@ -438,7 +452,7 @@ class Machine:
         pte = None if addr is None else self.view(w, ctx.i, addr)[0]
         if pte is None:
             return 0
-        letter = {"read": "r", "write": "w", "exec": "x"}.get(f)
+        letter = {"read": "r", "write": "w", "exec": "x", "user": "u"}.get(f)
         if letter is not None:
             return int(letter in pte[1])
         if f in ("young", "dirty") and self.model == "arm":  # docs/arm64.md section 7
@@ -580,18 +594,19 @@ class Machine:
         for e in hits:
             w = Work(s)
             reuse = e[0] != "G" and e[4] != sp
-            if letter not in e[3]:
+            if not grants(e[3], letter, ctx.user):
                 out.append((w, {"asid-reuse"} if reuse and ASID_REUSE_ON_FAULT else set(), True))
                 continue
             if self.ad and letter == "w" and not e[7]:  # R14: the locked re-walk
                 now = w.mem[e[6]][0]
-                if now is None or "w" not in now[1]:
+                if now is None or not grants(now[1], "w", ctx.user):
                     out.append((w, set(), True))  # the write faults
                     continue
                 w.mem[("ad", e[6])] = 3
                 cs2 = w.core(ctx.i)
                 w.set_core(ctx.i, tlb=(cs2.tlb - {e}) | {(*e[:7], 1)})
-            out.append((w, self.races(w, e, letter) | ({"asid-reuse"} if reuse else set()), False))
+            kinds = self.races(w, e, letter, ctx.user) | ({"asid-reuse"} if reuse else set())
+            out.append((w, kinds, False))
         if hits:
             return out
         w = Work(s)
@@ -612,14 +627,14 @@ class Machine:
         if pte is None:
             return [(w, set(), True)]  # a fault: nothing is filled
         frame, perms, glob = pte
-        dirty = int(letter == "w" and "w" in perms)
+        dirty = int(letter == "w" and grants(perms, "w", ctx.user))
         e = ("G" if glob else tag, page, frame, perms, sp, wid, src, dirty)
         self.walked(w, src, dirty)
         w.set_core(ctx.i, tlb=w.core(ctx.i).tlb | {e})
-        ok = letter in perms
-        return [(w, self.races(w, e, letter) if ok else set(), not ok)]
+        ok = grants(perms, letter, ctx.user)
+        return [(w, self.races(w, e, letter, ctx.user) if ok else set(), not ok)]
 
-    def races(self, w: Work, e: tuple[Any, ...], letter: str) -> set[str]:
+    def races(self, w: Work, e: tuple[Any, ...], letter: str, user: bool = False) -> set[str]:
         out = set()
         if e[2] in w.freed:
             out.add("use-after-free")
@@ -635,7 +650,7 @@ class Machine:
             now = rec[0]
             if now is None or now[0] != e[2]:
                 out.add("stale-translation")
-            elif letter not in now[1]:
+            elif not grants(now[1], letter, user):
                 out.add("stale-permission")
         return out
 

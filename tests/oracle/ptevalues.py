@@ -31,7 +31,7 @@ from .state import State, Work
 def lit(v: ast.Mapping | ast.Invalid) -> tuple[Any, ...]:
     """A PTE value written in the spec, as a register holds it."""
     if isinstance(v, ast.Invalid):
-        kept = None if v.kept is None else (v.kept.frame, v.kept.perms)
+        kept = None if v.kept is None else _kept(v.kept)
         return ("pte", None, kept)
     return ("pte", _pte(v), None)
 
@@ -67,7 +67,7 @@ class PteValues:
         for sp in self.c.spaces:  # type: ignore[attr-defined]
             for page, v in sp.entries:
                 if isinstance(v, ast.Invalid) and v.kept is not None:
-                    w.mem[("kept", ("p", sp.name, page), 0)] = (v.kept.frame, v.kept.perms)
+                    w.mem[("kept", ("p", sp.name, page), 0)] = _kept(v.kept)
         return w.freeze()
 
     def whole(self, w: Work, ctx: Ctx, ref: ast.PageRef) -> tuple[Any, ...]:
@@ -112,7 +112,7 @@ class PteValues:
             for w, *_ in out:
                 addr = self.entry_addr(w, ctx, self.pte_addr(w.core(ctx.i), ctx, st.page))  # type: ignore[attr-defined]
                 wid = w.last[addr][1]
-                w.mem[("kept", addr, wid)] = (value.kept.frame, value.kept.perms)
+                w.mem[("kept", addr, wid)] = _kept(value.kept)
         return out
 
     def effects(self, st: Any) -> dict[str, set[Any]]:
@@ -123,3 +123,8 @@ class PteValues:
             if isinstance(n, ast.PteRead):
                 out["reads"].add(("pte", n.page.page))
         return out
+
+
+def _kept(m: ast.Mapping) -> tuple[str, str]:
+    """What an invalid entry keeps: its frame and permissions (`u`: `user`)."""
+    return (m.frame, m.perms + "u" * m.user)

@@ -40,6 +40,7 @@ class _CoreLowerer:
     regs: list[str] = field(default_factory=list)
     hregs: list[str] = field(default_factory=list)
     in_handler: bool = False
+    user: bool = False  # lowering user-mode code (`option mode = user`; not handlers)
     bound: dict[str, int] = field(default_factory=dict)  # for-variables -> core index
     loops: list[P.ForLoop] = field(default_factory=list)  # `for` over a whole family
 
@@ -367,8 +368,9 @@ def lower(spec: CheckedSpec, check: Callable[[], None] | None = None) -> P.Progr
 
 def _lower_core(t: Tables, ci: int, inst: CoreInstance) -> P.Core:
     """A core's program, then every handler's code on that core, as one flat code list."""
-    lc = _CoreLowerer(t, ci, inst.index)
+    lc = _CoreLowerer(t, ci, inst.index, user=t.spec.user_mode(inst))
     lc.block(inst.body)
+    lc.user = False  # IPI and fault handlers run in kernel mode
     end = lc.emit(lambda a, b: P.IEnd(a, b), inst.span)
     lc.code[end] = P.IEnd(inst.span, "end of program")
     entries = []

@@ -19,12 +19,9 @@ def lower_access(lw: Any, s: ast.Access) -> None:
     dest = lw.reg(s.dest.name) if s.dest is not None else None
     val = lw.expr(s.value) if s.value is not None else None
     deps = tuple(lw.reg(n.name) for n in s.via)
-    lw.emit(
-        lambda a, b: P.IAccess(
-            a, b, s.kind, page, dest, val, s.order, deps, exclusive=s.exclusive
-        ),
-        s.span,
-    )
+    u, x = lw.user, s.exclusive
+    lw.emit(lambda a, b: P.IAccess(a, b, s.kind, page, dest, val, s.order, deps, u, exclusive=x),
+            s.span)  # fmt: skip
 
 
 def _op(s: ast.Atomic) -> str:
@@ -39,8 +36,9 @@ def lower_page_atomic(lw: Any, s: ast.Atomic) -> None:
     args = tuple(lw.expr(a) for a in s.args)
     deps = tuple(lw.reg(n.name) for n in s.via)
     order, op = s.order or DEFAULT_ORDER, _op(s)
+    u = lw.user
     lw.emit(
-        lambda a, b: P.IAccess(a, b, "write", page, dest, None, order, deps, op, args),
+        lambda a, b: P.IAccess(a, b, "write", page, dest, None, order, deps, u, op, args),
         s.span,
     )
 

@@ -21,6 +21,11 @@ def perm_bits(perms: str) -> int:
     return sum(PERM_BITS[c] for c in perms)
 
 
+def mapping_perms(m: ast.Mapping) -> int:
+    """The permission bits of a mapping: its letters, and USER for `user`."""
+    return perm_bits(m.perms) | P.USER * m.user
+
+
 @dataclass
 class Tables:
     """Index tables shared by every core."""
@@ -51,10 +56,10 @@ class Tables:
         if isinstance(value, ast.Invalid):
             kept, k = (-1, 0), value.kept
             if k is not None:
-                kept = (self.frames[k.frame], perm_bits(k.perms))
+                kept = (self.frames[k.frame], mapping_perms(k))
             flags = {"af": not k.old, "dbm": k.dbm} if k is not None else {}
             return P.PteValue(-1, 0, False, text, span, kept, **flags)
-        frame, perms = self.frames[value.frame], perm_bits(value.perms)
+        frame, perms = self.frames[value.frame], mapping_perms(value)
         return P.PteValue(frame, perms, value.global_, text, span, af=not value.old, dbm=value.dbm)
 
     def add_pte(self, v: P.PteValue) -> int:

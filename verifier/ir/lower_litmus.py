@@ -10,7 +10,7 @@ from dataclasses import replace
 from verifier.ir import final as F
 from verifier.ir import program as P
 from verifier.ir.flat import LowerError
-from verifier.ir.lower_decls import perm_bits
+from verifier.ir.lower_decls import mapping_perms
 from verifier.lang import ast
 from verifier.lang import final as L
 from verifier.lang.checked import CheckedSpec
@@ -69,7 +69,7 @@ def _pte_key(prog: P.Program, v: ast.Mapping | ast.Invalid) -> tuple[object, ...
         kept = _pte_key(prog, v.kept) if v.kept is not None else (-1, 0)
         flags = (not v.kept.old, v.kept.dbm) if v.kept is not None else (True, False)
         return (-1, 0, False, kept[:2], *flags)
-    frame, perms = prog.frames.index(v.frame), perm_bits(v.perms)
+    frame, perms = prog.frames.index(v.frame), mapping_perms(v)
     return (frame, perms, v.global_, (-1, 0), not v.old, v.dbm)  # PteValue.key
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from verifier.ir.final import PFinal
 from verifier.ir.loops import ForLoop
+from verifier.ir.program_decls import USER as USER
 from verifier.ir.program_decls import Dir as Dir
 from verifier.ir.program_decls import Handler as Handler
 from verifier.ir.program_decls import PteValue as PteValue
@@ -218,12 +219,18 @@ class IAccess(Instr):
     value: LExpr | None = None
     order: str = ""  # '' | acquire | acquire_pc | release | acq_rel | relaxed (atomics)
     via: tuple[LReg, ...] = ()  # the registers of the address (a dependency)
+    user: bool = False  # made by user-mode code: needs the `user` permission (arm64.md 8)
     # an atomic read-modify-write of the frame's data word (``kind`` write): 'fetch_add' |
     # 'swap' | 'cas' with ``args``; ``dest`` gets the old value (docs/arm64.md §1)
     rmw: str = ""
     args: tuple[LExpr, ...] = ()
     # load-exclusive (read) / store-exclusive (write: ``dest`` gets 0 stored, 1 failed)
     exclusive: bool = False
+
+    @property
+    def bit(self) -> int:
+        """The permission bits the access needs (every one): its kind's, and USER."""
+        return {"read": 1, "write": 2, "exec": 4}[self.kind] | USER * self.user
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,15 @@ class Space:
     entries: tuple[int, ...]  # per page: the wid of its initial PTE value
 
 
+USER = 8  # the permission bit of a user-mode access (`user`: arm64 AP[1], herd's el0; x86 U/S)
+
+
 @dataclass(frozen=True)
 class PteValue:
     """A PTE value a write or declaration stores (``frame`` -1: invalid)."""
 
     frame: int
-    perms: int  # bit 1 r, 2 w, 4 x
+    perms: int  # bit 1 r, 2 w, 4 x, 8 user (USER)
     global_: bool
     text: str
     span: Span | None

@@ -134,6 +134,7 @@ class Mapping(Node):
     global_: bool = False
     old: bool = False  # arm64: the access flag is clear (docs/arm64.md section 7)
     dbm: bool = False  # arm64: dirty-bit modifier set (writable-clean when not `w`)
+    user: bool = False  # user-mode code may access it (arm64 AP[1]/`el0`, x86 U/S)
 
 
 @dataclass(frozen=True)

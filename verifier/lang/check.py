@@ -12,6 +12,7 @@ from typing import Any
 from verifier.lang import ast, check_header, kinds
 from verifier.lang.check_body import check_body
 from verifier.lang.check_names import Ctx
+from verifier.lang.check_user import check_user_mode
 from verifier.lang.checked import (
     DEFAULT_RANGE,
     DEFAULT_SPACE,
@@ -65,6 +66,7 @@ class _Checker(Symbols):
         self.declare_handlers()
         self.kinds = kinds.infer(self.handlers)
         header = check_header.header(self)
+        check_user_mode(self, header)
         expects = check_header.check_expects(self)
         cores = self.check_cores()
         handlers = self.check_handlers()
@@ -80,7 +82,8 @@ class _Checker(Symbols):
             frames=tuple(self.frames), pages=tuple(self.pages), spaces=self.space_infos(),
             vars=self.var_infos(), families=families,
             cores=cores, handlers=handlers, expects=expects, flushes=str(header["flushes"]),
-            ad=str(header["ad"]), ad_cores=tuple(sorted(header.get("ad_cores", {}).items())),  # type: ignore[attr-defined]
+            ad=str(header["ad"]), ad_cores=_per_core(header, "ad"),
+            mode=str(header["mode"]), mode_cores=_per_core(header, "mode"),
             tables=tuple(self.tables), dirs=self.dir_infos(), refs=dict(self.refs),
             frame_data=self.frame_data(data),
         )  # fmt: skip
@@ -355,3 +358,8 @@ def _pte_key(v: ast.PteValue) -> tuple[object, ...]:
 
 def _position(d: Diagnostic) -> tuple[bool, str, int, int]:
     return (d.span != NOSPAN, d.span.file, d.span.line, d.span.col)
+
+
+def _per_core(header: dict[str, object], option: str) -> tuple[tuple[str, str], ...]:
+    """`option OPTION = V for CORE` lines, sorted by core."""
+    return tuple(sorted(header.get(f"{option}_cores", {}).items()))  # type: ignore[attr-defined]

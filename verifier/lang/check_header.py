@@ -18,9 +18,12 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "buffer": (),  # an integer
     "flushes": ("plain", "serializing"),
     "ad": ("none", "hardware", "access"),
+    "mode": ("kernel", "user"),
 }
+CORE_OPTIONS = ("ad", "mode")  # options that take a core list
 OPTION_DEFAULTS: dict[str, str | int] = {
     "walker": "speculative", "ipi": "unordered", "buffer": 0, "flushes": "plain", "ad": "none",
+    "mode": "kernel",
 }  # fmt: skip
 PROBLEM_KINDS = (
     "use-after-free", "stale-translation", "stale-permission", "asid-reuse", "freed-table",
@@ -52,15 +55,16 @@ def _core_option(
     self: Symbols, d: ast.OptionDecl, seen: dict[str, ast.Node], out: dict[str, object]
 ) -> None:
     """`option ad = access for p0, p1`: per-core hardware flag management (arm64 TTHM,
-    docs/arm64.md section 7); only `ad` takes a core list."""
-    if d.name != "ad":
-        self.err(d.span, f"option {d.name} takes no core list (only option ad does)")
+    docs/arm64.md section 7); `option mode = user for p0`: cores running user-mode code
+    (arm64 EL0, docs/arm64.md section 8). Only these two take a core list."""
+    if d.name not in CORE_OPTIONS:
+        self.err(d.span, f"option {d.name} takes no core list (only option ad and mode do)")
         return
-    cores: dict[str, str] = out.setdefault("ad_cores", {})  # type: ignore[assignment]
+    cores: dict[str, str] = out.setdefault(f"{d.name}_cores", {})  # type: ignore[assignment]
     for name in d.cores:
         if name not in self.cores:
             self.err(d.span, f"unknown core '{name}'" + did_you_mean(name, list(self.cores)))
-        elif self.declare(seen, f"ad for {name}", d, f"option ad for {name}"):
+        elif self.declare(seen, f"{d.name} for {name}", d, f"option {d.name} for {name}"):
             cores[name] = str(d.value)
     _option(self, d, {})
 

@@ -34,7 +34,7 @@ class Ctx:
 
 
 # `pte(V).FIELD` (docs/page-tables.md): each is 0 or 1
-PTE_FIELDS = ("present", "read", "write", "exec", "global", "young", "dirty")
+PTE_FIELDS = ("present", "read", "write", "exec", "user", "global", "young", "dirty")
 
 
 class Names:

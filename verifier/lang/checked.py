@@ -109,6 +109,13 @@ class CheckedSpec:
     flushes: str = "plain"  # 'plain' | 'serializing' (docs/page-tables.md)
     ad: str = "none"  # 'hardware': accessed/dirty bits (docs/page-tables.md)
     ad_cores: tuple[tuple[str, str], ...] = ()  # `option ad = V for CORE` (docs/arm64.md 7)
+    mode: str = "kernel"  # `option mode = user`: every core runs user-mode code (arm64.md 8)
+    mode_cores: tuple[tuple[str, str], ...] = ()  # `option mode = user for CORE`
+
+    def user_mode(self, core: CoreInstance) -> bool:
+        """Does ``core``'s program run in user mode (its handlers never do)?"""
+        return dict(self.mode_cores).get(core.family or core.name, self.mode) == "user"
+
     tables: tuple[str, ...] = ()  # the frames that are page-table pages
     dirs: tuple[DirInfo, ...] = ()
     # id(node) -> what it names, for every Name, PageRef, PageName and TargetName in a body

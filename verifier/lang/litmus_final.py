@@ -102,9 +102,11 @@ def _fault(
         raise err(p.span, f"the test has no thread P{p.proc}")
     page = None
     if p.loc is not None:
-        if p.loc.kind != "va":
-            raise err(p.loc.span, "a fault on a page-table entry is outside the litmus subset")
         page = p.loc.name
+        if p.loc.kind == "pte" and page in syms.kernel_pages:  # EL0 (docs/arm64.md section 8)
+            page = syms.kernel_pages[page]
+        elif p.loc.kind != "va":
+            raise err(p.loc.span, "a fault on a page-table entry is outside the litmus subset")
     if p.label is not None:
         if p.label not in th.labels:
             raise err(p.span, f"P{p.proc} has no instruction labelled {p.label}")

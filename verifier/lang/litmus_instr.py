@@ -47,17 +47,24 @@ class Symbols:
     af0: bool = False  # some descriptor has af:0 (an access-flag fault: a translation one here)
     reg_stores: bool = False  # an STR of a loaded PTE value to a page-table entry
     tthm: dict[int, str] = field(default_factory=dict)  # TTHM=: thread -> access | hardware
+    el0: frozenset[int] = frozenset()  # EL0=: the threads running at EL0 (user mode)
+    el0_bits: bool = False  # descriptors carry herd7's el0 field (EL0 threads or el0:)
+    kernel_pages: dict[str, str] = field(default_factory=dict)  # pte_x as an EL0 thread sees it
 
     def fault_types(self, page: str, kind: str, proc: int | None = None) -> set[str]:
         """The fault types (herd7's MMU:...) an access of ``kind`` to ``page`` can take, on
         thread ``proc`` (its hardware flag management, docs/arm64.md section 7)."""
         out = set()
         mode = self.tthm.get(proc, "none") if proc is not None else "none"
+        if page in self.kernel_pages.values():  # a page-table entry read from EL0
+            return {"MMU:Permission"}
         for d in self.descs.get(page, [None]):
             flag = {k: v.value for k, v in (d.fields if d else ()) if isinstance(v, L.Int)}
             dirty = mode == "hardware" and flag.get("dbm", 0)
             if not flag.get("valid", 1):
                 out.add("MMU:Translation")
+            elif proc in self.el0 and not flag.get("el0", 1):
+                out.add("MMU:Permission")
             elif not flag.get("af", 1) and mode == "none":
                 out.add("MMU:AccessFlag")
             elif not flag.get("db", 1) and kind == "write" and not dirty:
@@ -69,6 +76,14 @@ class Symbols:
             self.pages.append(name)
         self.frame(name)
         return name
+
+    def kernel_page(self, name: str) -> str:
+        """The page through which an EL0 thread's access to ``pte_name`` goes: mapped
+        without the `user` permission, so that the access is a permission fault (herd7:
+        page tables are not accessible from EL0)."""
+        if name not in self.kernel_pages:
+            self.kernel_pages[name] = self.page(f"pte_{name}")
+        return self.kernel_pages[name]
 
     def frame(self, name: str) -> str:
         f = "phy_" + name
@@ -87,24 +102,27 @@ def pte_of(d: L.Desc, page: str, syms: Symbols) -> ast.PteValue:
 
     def flag(key: str) -> int:
         v = d.get(key)
-        return v.value if isinstance(v, L.Int) else 0 if key == "dbm" else 1
+        return v.value if isinstance(v, L.Int) else 0 if key == "dbm" else 1  # el0: 1
 
     oa = d.get("oa")
     frame = syms.frame(oa.name) if isinstance(oa, L.Sym) else syms.frame(page)
     perms = "rw" if flag("db") else "r"
-    mapping = ast.Mapping(frame, perms, old=not flag("af"), dbm=bool(flag("dbm")), span=d.span)
+    user = syms.el0_bits and bool(flag("el0"))  # docs/arm64.md section 8
+    mapping = ast.Mapping(
+        frame, perms, old=not flag("af"), dbm=bool(flag("dbm")), user=user, span=d.span
+    )
     return mapping if flag("valid") else ast.Invalid(mapping, span=d.span)
 
 
 def check_desc(d: L.Desc, syms: Symbols, err: type[Exception]) -> None:
     """The fields of descriptor ``d`` are within the subset: ``oa`` a physical page,
-    ``valid``, ``af``, ``db``, ``dbm`` 0 or 1."""
+    ``valid``, ``af``, ``db``, ``dbm``, ``el0`` 0 or 1."""
     for key, v in d.fields:
         if key == "oa":
             if not (isinstance(v, L.Sym) and v.kind == "pa"):
                 raise err(v.span, "a descriptor's oa is a physical page (phy_x or PA(x))")
             syms.frame(v.name)
-        elif key in ("valid", "af", "db", "dbm"):
+        elif key in ("valid", "af", "db", "dbm", "el0"):
             if not isinstance(v, L.Int) or v.value not in (0, 1):
                 raise err(v.span, f"descriptor field {key} is 0 or 1")
         else:
@@ -122,6 +140,7 @@ class ThreadOut:
     accesses: list[tuple[Span, str, str]] = field(default_factory=list)  # span, page, kind
     ctrl: list[tuple[Span, tuple[str, ...]]] = field(default_factory=list)
     flags: tuple[ast.Expr, ast.Expr, bool] | None = None  # the last CMP's operands
+    user: bool = False  # an EL0 thread's code (its P.F handler runs at EL1)
 
     def fail(self, node: L.LNode, message: str) -> Exception:
         return self.err(node.span, message)
@@ -174,7 +193,7 @@ def lower_thread(
 ) -> ThreadOut:
     """Thread ``th`` lowered: its statements (``out``), its labels (span of the
     instruction, page it accesses), its accesses, its control dependencies."""
-    t = ThreadOut(th, env, syms, err)
+    t = ThreadOut(th, env, syms, err, user=setup and th.proc in syms.el0)
     for reg, s in sorted(env.regs.items(), key=lambda kv: int(kv[0][1:])) if setup else ():
         if s.kind == "int" and s.value != 0:
             t.out.append(
@@ -197,6 +216,11 @@ def _instr(t: ThreadOut, i: L.Instr, next_labels: tuple[str, ...]) -> None:
                 i, f"this load of a page-table entry is outside the litmus subset ({i.text})"
             )
         d = reg_name(dst)
+        if s.kind == "pte" and t.user:  # a permission fault (docs/arm64.md section 8)
+            t.env.regs[d] = Static("data")
+            page = t.syms.kernel_page(s.page)
+            t.emit(i, ast.Access("read", ast.PageRef(None, page, span=sp), span=sp), page)
+            return
         if s.kind == "pte":  # the whole entry as a PTE value (docs/arm64.md §1)
             t.syms.pte_loads = True
             t.env.regs[d] = Static("ptev")
@@ -269,6 +293,10 @@ def _store(t: ThreadOut, i: L.Instr) -> None:
     sp = i.span
     ref = ast.PageRef(None, s.page, span=sp)
     via = offset(t, i, m)
+    if s.kind == "pte" and t.user:  # a permission fault (docs/arm64.md section 8)
+        page = t.syms.kernel_page(s.page)
+        t.emit(i, ast.Access("write", ast.PageRef(None, page, span=sp), span=sp), page)
+        return
     if s.kind == "pte" and v.kind == "ptev" and not via and i.op == "STR":  # a PTE value loaded
         t.syms.reg_stores = True
         t.emit(i, ast.PteWrite(ref, ast.Name(reg_name(src), span=src.span), span=sp))

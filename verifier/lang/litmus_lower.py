@@ -62,7 +62,8 @@ def lower_litmus(t: L.LitmusTest) -> tuple[ast.Spec, Litmus]:
     for v in t.variants():
         if v.lower() not in VARIANTS:
             raise Unstated(t.span, f"Variant={v} is outside the litmus subset (docs/arm64.md §4)")
-    syms = Symbols(tthm=_tthm(t))
+    syms = Symbols(tthm=_tthm(t), el0=_el0(t))
+    syms.el0_bits = bool(syms.el0) or any(_has_el0(i.value) for i in t.init)
     envs = {th.proc: Env() for th in t.threads}
     ptes: dict[str, L.Desc] = {}
     data: dict[str, int] = {}
@@ -90,6 +91,9 @@ def lower_litmus(t: L.LitmusTest) -> tuple[ast.Spec, Litmus]:
     decls: list[ast.Decl] = [ast.SpecTitle(t.name, span=t.span), ast.ModelDecl("arm", span=t.span)]
     for proc, mode in sorted(syms.tthm.items()):
         decls.append(ast.OptionDecl("ad", mode, (f"P{proc}",), span=t.span))
+    if syms.el0:  # EL0 threads run user-mode code (docs/arm64.md section 8)
+        procs = tuple(f"P{p}" for p in sorted(syms.el0))
+        decls.append(ast.OptionDecl("mode", "user", procs, span=t.span))
     frames = tuple(ast.Ident(f, span=t.span) for f in syms.frames)
     values = tuple(ast.Num(data.get(f, 0), span=t.span) for f in syms.frames)
     decls.append(ast.FrameDecl(frames, values, span=t.span))
@@ -119,6 +123,22 @@ def _tthm(t: L.LitmusTest) -> dict[int, str]:
                 continue
             out[th.proc] = "hardware" if "HD" in keys else "access"
     return out
+
+
+def _el0(t: L.LitmusTest) -> frozenset[int]:
+    """herd7's `EL0=P0,P2` line: the threads that run at EL0 (lib/procsUser.ml)."""
+    out: set[int] = set()
+    for key, value in t.info:
+        if key.upper() == "EL0":
+            for w in value.replace(",", " ").split():
+                if not w.upper().startswith("P") or not w[1:].isdigit():
+                    raise Unstated(t.span, f"EL0={value}: expected thread names (P0,P1...)")
+                out.add(int(w[1:]))
+    return frozenset(out)
+
+
+def _has_el0(v: L.Value) -> bool:
+    return isinstance(v, L.Desc) and v.get("el0") is not None
 
 
 def _af0(v: L.Value) -> bool:
@@ -186,7 +206,8 @@ def _what(value: L.Value) -> str:
 def _pte_value(d: L.Desc | None, page: str, syms: Symbols, span: Span) -> ast.PteValue:
     """The initial entry of ``page``: as the test sets it, else valid and writable (herd7's
     default descriptor) -- located at the test's name."""
-    if d is None:
-        return ast.Mapping(syms.frame(page), "rw", span=span)
+    if d is None:  # a page-table entry seen from EL0 is mapped for the kernel only
+        user = syms.el0_bits and page not in syms.kernel_pages.values()
+        return ast.Mapping(syms.frame(page), "rw", user=user, span=span)
     check_desc(d, syms, Unstated)
     return pte_of(d, page, syms)

@@ -115,7 +115,7 @@ def _pte(v: ast.PteValue | ast.Name) -> str:
         return v.name
     if isinstance(v, ast.Invalid):
         return "invalid" if v.kept is None else f"invalid {_pte(v.kept)}"
-    flags = " global" * v.global_ + " old" * v.old + " dbm" * v.dbm
+    flags = " global" * v.global_ + " old" * v.old + " dbm" * v.dbm + " user" * v.user
     return f"{v.frame} {v.perms}{flags}"
 
 

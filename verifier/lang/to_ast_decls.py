@@ -82,7 +82,8 @@ class DeclRules(Spans):
         perms = canonical_perms(str(c[1]))
         words = {str(t) for t in c[2:]}
         glob, old, dbm = "global" in words, "old" in words, "dbm" in words
-        return ast.Mapping(str(c[0]), perms, glob, old, dbm, span=self._span(meta))
+        user = "user" in words
+        return ast.Mapping(str(c[0]), perms, glob, old, dbm, user, span=self._span(meta))
 
     def invalid(self, meta: Any, c: list[Any]) -> ast.Invalid:
         return ast.Invalid(span=self._span(meta))

@@ -215,7 +215,7 @@ class Ctx:
         return {(s, v) for v, s, _ in self.entries_of(c, ins.page, ins.space)}
 
 
-PERM_BIT = {"read": 1, "write": 2, "exec": 4}
+PERM_BIT = {"read": 1, "write": 2, "exec": 4, "user": P.USER}
 
 
 def pte_number(lay: Layout, c: int, addr: int) -> Expr:

@@ -231,8 +231,8 @@ class Layout:
     def is_global(self, wid: Expr) -> Expr:
         return self.table(lambda v: int(v.global_), wid)
 
-    def allows(self, wid: Expr, bit: int) -> Expr:  # under `arm` an `old` entry allows nothing
-        ok = lambda v: v.frame >= 0 and bool(v.perms & bit) and (v.af or self.model != "arm")  # noqa: E731
+    def allows(self, wid: Expr, bit: int) -> Expr:  # every bit (IAccess.bit); arm: not `old`
+        ok = lambda v: v.frame >= 0 and v.perms & bit == bit and (v.af or self.model != "arm")  # noqa: E731
         return self.table(lambda v: int(ok(v)), wid)
 
     def freed_at(self, frame: Expr) -> Expr:

@@ -35,8 +35,8 @@ def on_fill(
         return
     bits = Field(lay.ad[addr])
     cf = lay.cores[c]
-    if bit == WRITE:
-        dirty = lay.allows(pte_wid(pte), WRITE)
+    if bit is not None and bit & WRITE:
+        dirty = lay.allows(pte_wid(pte), bit)
         r.upd.set(lay.ad[addr], ite(dirty, C(3), young(bits)))
         r.upd.set(cf.td[key], ite(dirty, C(1), C(0)))
     else:
@@ -62,17 +62,17 @@ def hit(site: Site, build: Callable[[], Rule], bit: int, v: int, tag: int, key: 
     clean takes the locked re-walk (two more variants)."""
     lay = site.ctx.lay
     cf = lay.cores[site.c]
-    if not lay.ad or bit != WRITE:
+    if not lay.ad or not bit & WRITE:
         site.emit(build(), "access", key)
         return
     te, tw, td = Field(cf.te[(v, tag)]), Field(cf.tw[(v, tag)]), Field(cf.td[(v, tag)])
-    allowed = lay.allows(pte_wid(tw), WRITE)
+    allowed = lay.allows(pte_wid(tw), bit)
     r = build()
     r.guard.append(disj(eq(td, 1), op("not", allowed)))
     site.emit(r, "access", key)
     sources = entry_sources(site.ctx, v)
     ok = disj(
-        *(conj(eq(te, src), lay.allows(pte_wid(Field(lay.mem[a])), WRITE)) for src, a in sources)
+        *(conj(eq(te, src), lay.allows(pte_wid(Field(lay.mem[a])), bit)) for src, a in sources)
     )
     r = build()
     r.guard += [eq(td, 0), allowed, ok]

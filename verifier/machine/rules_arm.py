@@ -39,8 +39,6 @@ from verifier.machine.layout import C, pte_wid
 from verifier.machine.layout_arm import ArmCore
 from verifier.machine.window import Effects, Window
 
-ACCESS_BIT = {"read": 1, "write": 2, "exec": 4}
-
 
 @cache
 def window(prog: P.Program) -> Window:
@@ -130,7 +128,7 @@ def fault_taken(ctx: Ctx, c: int, free: Callable[[int], Expr]) -> Expr:
             continue
         start = window(ctx.prog).run_start(c, i)  # not a read a branch may still skip
         held = conj(ne(Field(a.ts[i]), 0), op("le", pc, C(i)), op("ge", pc, C(start)))
-        faults = op("not", ctx.lay.allows(pte_wid(Field(a.tr[i])), ACCESS_BIT[ins.kind]))
+        faults = op("not", ctx.lay.allows(pte_wid(Field(a.tr[i])), ins.bit))
         known = disj(eq(fault, i + 1), conj(held, faults))
         pending = [disj(op("gt", pc, C(k)), performed(ctx, c, k), free(k)) for k in range(i)]
         out.append(conj(known, *pending))
@@ -139,13 +137,15 @@ def fault_taken(ctx: Ctx, c: int, free: Callable[[int], Expr]) -> Expr:
 
 def skip_held(ctx: Ctx, c: int, r: Rule, lo: int, hi: int, when: Expr) -> None:
     """A branch or jump that skips the instructions in (``lo``, ``hi``) ``when``: the
-    translation reads held for them (speculated past the branch) go, with their marks."""
+    translation reads held for them (speculated past the branch) go, with their marks
+    and the walker's pending updates (docs/arm64.md section 7)."""
     if ctx.model not in WEAK_MODELS:
         return
     a = arm(ctx, c)
     for j in range(lo + 1, hi):
         if j in a.ts:
-            for f in (a.tr[j], a.ts[j], a.tv[j], *(f for (p, _), f in a.mark.items() if p == j)):
+            marks = (f for (p, _), f in a.mark.items() if p == j)
+            for f in (a.tr[j], a.ts[j], a.tv[j], *marks, *a.hu.get(j, ())):
                 r.upd.set(f, ite(when, C(0), Field(f)))
 
 
@@ -209,7 +209,7 @@ def tr_ok(ctx: Ctx, c: int, k: int) -> Expr:
     assert isinstance(ins, P.IAccess)
     a = arm(ctx, c)
     held = ne(Field(a.ts[k]), 0)
-    return conj(held, ctx.lay.allows(pte_wid(Field(a.tr[k])), ACCESS_BIT[ins.kind]))
+    return conj(held, ctx.lay.allows(pte_wid(Field(a.tr[k])), ins.bit))
 
 
 def advance(ctx: Ctx, c: int, r: Rule, nxt: int) -> None:

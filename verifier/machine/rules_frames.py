@@ -45,10 +45,14 @@ def lost_write(ctx: Ctx, r: Rule, frame: Expr, allowed: Expr, bit: int, info: tu
     lost = []
     for f, field in sorted(lay.contents.items()):
         state = Field(field)
-        gone = disj(eq(state, 1), op("ge", state, C(2 + n))) if bit != WRITE else op("ne", state, C(0))
+        gone = (
+            disj(eq(state, 1), op("ge", state, C(2 + n)))
+            if not bit & WRITE
+            else op("ne", state, C(0))
+        )
         lost.append(conj(eq(frame, f), gone))
     r.checks.append(Check("lost-write", conj(allowed, disj(*lost)), False, info))
-    if bit == WRITE:
+    if bit & WRITE:
         for src, dst in copy_pairs(ctx):
             hit = conj(allowed, eq(frame, dst), eq(Field(lay.contents[src]), 2 + dst))
             r.upd.modify(lay.contents[src], lambda old, h=hit, d=dst: ite(h, C(2 + n + d), old))

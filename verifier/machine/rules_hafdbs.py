@@ -10,8 +10,8 @@ step: HA sets the access flag, HD with a write also makes a `dbm` entry writable
 updated value is written to memory (keeping its race bits) and held; the TLB only ever
 caches entries with the access flag set.  Without HA an `old` entry allows nothing (an
 access-flag fault, never cached, like an invalid entry).  The update is a write: it
-waits for earlier control dependencies and for the translation reads of earlier
-accesses (herd7's ``dob``), and, when faults are fatal, until they cannot fault.
+waits for earlier control dependencies and branches and for the translation reads of
+earlier accesses (herd7's ``dob``), and, when faults are fatal, until they cannot fault.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from verifier.ir import program as P
 from verifier.ir.system import FALSE, TRUE, Expr, Field, Table, conj, disj, eq, ne, op
 from verifier.machine.context import Ctx, Rule
 from verifier.machine.layout import C, pte_wid
-from verifier.machine.rules_arm import ACCESS_BIT, arm, performed, tr_ok, window
+from verifier.machine.rules_arm import arm, performed, tr_ok, window
 
 WRITE = 2
 
@@ -50,7 +50,7 @@ def update(ctx: Ctx, c: int, wid: Expr, bit: int) -> tuple[Expr, Expr]:
     m = mode(ctx, c)
     if m == "none":
         return FALSE, wid
-    dirty = bit == WRITE and m == "hardware"
+    dirty = bool(bit & WRITE) and m == "hardware"
     table = tuple(updated_wid(ctx.prog, w, dirty) for w in range(len(ctx.prog.pte_values)))
     if all(t == w for w, t in enumerate(table)):
         return FALSE, wid
@@ -66,7 +66,7 @@ def with_wid(entry: Expr, wid: Expr) -> Expr:
 def must_walk(ctx: Ctx, c: int, entry: Expr, bit: int) -> Expr:
     """A write with HD that finds a writable-clean (`r dbm`) TLB entry re-walks memory
     (the update is done on the descriptor in memory)."""
-    if bit != WRITE or mode(ctx, c) != "hardware":
+    if not bit & WRITE or mode(ctx, c) != "hardware":
         return FALSE
     w = pte_wid(entry)
     clean = ctx.lay.table(lambda v: int(v.frame >= 0 and v.dbm and not v.perms & WRITE), w)
@@ -92,7 +92,7 @@ def updates(ctx: Ctx, c: int) -> None:
         ins = core.code[i]
         assert isinstance(ins, P.IAccess)
         read = op("sub", Field(val), C(1))
-        _, new = update(ctx, c, pte_wid(read), ACCESS_BIT[ins.kind])
+        _, new = update(ctx, c, pte_wid(read), ins.bit)
         for addr in entry_addrs(ctx, ins):
             now = Field(lay.mem[addr])
             r = Rule([ne(Field(val), 0), eq(Field(at), addr - lay.nwords + 1)])
@@ -100,6 +100,7 @@ def updates(ctx: Ctx, c: int) -> None:
                 desc_key(ctx, pte_wid(now)), desc_key(ctx, pte_wid(read))
             )  # still the value read
             r.guard += [same, *update_ready(ctx, c, i, win.run_start(c, i))]
+            r.guard += branches_resolved(ctx, c, i)
             r.upd.set(lay.mem[addr], with_wid(now, new))
             r.upd.set(val, 0)
             r.upd.set(at, 0)
@@ -142,6 +143,18 @@ def spontaneous(ctx: Ctx) -> None:
         r.upd.set(lay.mem[addr], with_wid(now, Table(table, pte_wid(now))))
         r.info.update(addr=addr, how="spontaneous")
         ctx.emit(0, None, r, "hw-update", f"af:{addr}", "hardware update", None)
+
+
+def branches_resolved(ctx: Ctx, c: int, i: int) -> list[Expr]:
+    """The branches a translation read for access ``i`` may be speculated past (its run
+    and the runs before it, docs/arm64.md section 3) are performed: ``pc`` is beyond each.
+    The update waits for them (a branch is a control dependency, herd7's ``ctrl; [HU]``),
+    and a walk holds an updated value in the TLB only then (a branch that skips the
+    access drops its pending update, `rules_arm.skip_held`)."""
+    code = ctx.prog.cores[c].code
+    pc = Field(ctx.lay.cores[c].pc)
+    start = window(ctx.prog).tr_start(c, i)
+    return [op("gt", pc, C(k)) for k in range(start, i) if isinstance(code[k], P.IBranch)]
 
 
 def update_ready(ctx: Ctx, c: int, i: int, start: int) -> list[Expr]:

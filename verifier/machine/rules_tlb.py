@@ -15,8 +15,6 @@ from verifier.machine.layout import C, pte_wid
 from verifier.machine.rules_data import data, exclusive_failure
 from verifier.machine.rules_race import asid_reuse, races
 
-ACCESS_BIT = {"read": 1, "write": 2, "exec": 4}
-
 
 def tlb_clear(ctx: Ctx, rule: Rule, c: int, v: int, t: int) -> None:
     cf = ctx.lay.cores[c]
@@ -82,7 +80,7 @@ def access(site: Site, ins: P.IAccess) -> None:
     if (ins.order == "release" or ins.rmw) and site.ctx.lay.buffered(site.c):
         site = _AfterBuffer(site.ctx, site.c, site.pc, site.nxt, site.ins)
     for v, s, guards in site.ctx.entries_of(site.c, ins.page, None, current=True):
-        access_page(site, ACCESS_BIT[ins.kind], v, s, guards, ins)
+        access_page(site, ins.bit, v, s, guards, ins)
     if ins.exclusive and ins.kind == "write":  # a store-exclusive may always fail
         r = site.rule(how="exclusive-failed")
         exclusive_failure(site.ctx, site.c, r, ins)

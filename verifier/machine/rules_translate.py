@@ -13,7 +13,6 @@ from verifier.machine.context import Ctx, Rule, Site, Upd, cacheable
 from verifier.machine.layout import C, pte_wid
 from verifier.machine.layout_arm import ArmCore
 from verifier.machine.rules_arm import (
-    ACCESS_BIT,
     InOrder,
     advance,
     arm,
@@ -54,7 +53,7 @@ def translation_reads(ctx: Ctx, c: int, i: int, ins: P.IAccess) -> None:
         r.info["at"] = i
         ctx.emit(c, None, r, "translate", f"{core.name}@{i}:tr.{variant}", ins.text, ins.span)
 
-    bit = ACCESS_BIT[ins.kind]
+    bit = ins.bit
     for v, s, guards in ctx.entries_of(c, ins.page, None, current=True):
         at = [*base, *guards]
         for tag, how, key in ((lay.gtag, "hit-global", "hg"), (lay.tag_of_space(s), "hit", "ht")):
@@ -113,6 +112,7 @@ def _walk_variants(
         yield r, leaf, f"w{glob}"
         if need != FALSE and pend is not None:
             r = _copy(r0, "walk-update-fill", need, g, eq(Field(pend[0]), 0))
+            r.guard += rules_hafdbs.branches_resolved(ctx, c, i)
             r.info["slot"] = cf.te[(v, tag)]
             rules_hafdbs.pending(ctx, r, pend, leaf, addr)
             r.upd.set(cf.te[(v, tag)], _src(ctx, s, addr))
@@ -164,7 +164,7 @@ def access(site: Site, ins: P.IAccess) -> None:
         translation_reads(ctx, c, i, ins)
         if a.fault is not None:
             stop(ctx, c, i, ins)
-    bit = ACCESS_BIT[ins.kind]
+    bit = ins.bit
     entry, ts, tv = Field(a.tr[i]), Field(a.ts[i]), Field(a.tv[i])
     ok = lay.allows(pte_wid(entry), bit)
     for v in window(ctx.prog).pages(ins.page):

@@ -14,6 +14,11 @@ was filled from it).  Edges, each with a ``kind`` attribute:
   walks-before   the walk that filled the stale entry -> the newer PTE write's
                  drain (or a "still buffered" node): the walker read memory
                  before that write reached it
+  reaches        a broadcast `tlbi` (arm) -> a node in each other core's lane it
+                 reached: the invalidation is performed there too
+
+An arm `dsb` that waited for tlbis or in-flight accesses has `link` edges from
+them, labelled "waits for".
 
 In DOT, edges between the same two steps are drawn as one, their labels joined
 (the most telling kind gives the style).  The DOT writer is our own (no pydot):
@@ -48,9 +53,18 @@ _EDGE_STYLE = {
     "reads-from": 'color="#059669", style=dashed',
     "uses": 'color="#dc2626", style=bold',
     "walks-before": 'color="#b45309", style=bold',
+    "reaches": 'color="#7c3aed", style=dotted',
 }
 # which kind styles a merged edge: the first of these present
-_PRECEDENCE = ("uses", "walks-before", "fills-from", "link", "reads-from", "program-order")
+_PRECEDENCE = (
+    "uses",
+    "walks-before",
+    "fills-from",
+    "link",
+    "reaches",
+    "reads-from",
+    "program-order",
+)
 PENDING = "pending"
 _READ = re.compile(r"(\S+ = -?\d+) from (?:memory|own store buffer)")
 
@@ -127,10 +141,32 @@ def happens_before(trace: Trace) -> nx.MultiDiGraph:
         g.add_edge(src, node_id(fill.index), kind="fills-from")
         if race is not None and race.index != fill.index:
             g.add_edge(node_id(fill.index), node_id(race.index), kind="uses")
+    _reaches(g, trace)
     walk = fill or (race if race is not None and "walker fills" in race.effect else None)
     if walk is not None:
         _walks_before(g, trace, walk)
     return g
+
+
+def _reaches(g: nx.MultiDiGraph, trace: Trace) -> None:
+    """A broadcast tlbi's reach: one node per other core it reached, in that core's lane."""
+    for step in trace.steps:
+        for core in getattr(step, "reach", ()) or ():
+            if core == step.core:
+                continue
+            node = f"{node_id(step.index)}@{core}"
+            g.add_node(
+                node,
+                core=core,
+                action="reach",
+                lane=core,
+                role="",
+                text=f"step {step.index}'s `{step.text}` performed here",
+                effect="",
+                location="",
+                in_handler=False,
+            )
+            g.add_edge(node_id(step.index), node, kind="reaches", label=f"reaches {core}")
 
 
 def _walks_before(g: nx.MultiDiGraph, trace: Trace, walk: Step) -> None:
@@ -215,7 +251,7 @@ def to_dot(g: nx.MultiDiGraph) -> str:
 
 
 def _node_attrs(node: str, data: dict[str, object]) -> str:
-    head = node[1:] + ". " if node not in (INITIAL, PENDING) else ""
+    head = node[1:] + ". " if node not in (INITIAL, PENDING) and "@" not in node else ""
     core = f"{data['core']}: " if data.get("core") else ""
     label = f"{head}{core}{data.get('text', '')}"
     if data.get("effect"):
@@ -230,6 +266,8 @@ def _node_attrs(node: str, data: dict[str, object]) -> str:
         attrs.append('fillcolor="#fee2e2", color="#dc2626", penwidth=2')
     elif role == "stale-fill":
         attrs.append('fillcolor="#fef3c7", color="#d97706", penwidth=2')
+    elif data.get("action") == "reach":
+        attrs.append('shape=note, fillcolor="#f5f3ff", color="#7c3aed"')
     elif data.get("action") == "fill":
         attrs.append('style="rounded,filled,dashed"')
     elif data.get("in_handler"):

@@ -55,7 +55,9 @@ def stale_fill(trace: Trace) -> Step | None:
     """The walker fill whose entry the racing access used, if the trace shows one.
 
     Preferred: the step the racing access links to (a `fill`, or an access
-    whose walk on a miss filled the entry).  Otherwise the latest
+    whose walk on a miss filled the entry).  Under arm and riscv, the translation
+    read of the racing instruction (a walk of memory), or on a TLB hit the latest
+    walk before it that cached an entry for the page.  Otherwise the latest
     fill on the racing core before it that names the accessed page (or, failing
     that, any latest fill on that core).  Races without a TLB entry (assertion,
     hang, range) have none.
@@ -69,6 +71,9 @@ def stale_fill(trace: Trace) -> Step | None:
         # an access that hit links to the step whose walk filled the entry
         if linked is not None and linked.action in ("fill", "access") and linked.core == race.core:
             return linked
+    read = _translation_read(trace, race)
+    if read is not None:
+        return read
     fills = [
         s
         for s in trace.steps
@@ -82,6 +87,23 @@ def stale_fill(trace: Trace) -> Step | None:
         if named:
             return named[-1]
     return fills[-1]
+
+
+def _translation_read(trace: Trace, race: Step) -> Step | None:
+    """Under arm/riscv: the walk that gave the racing instruction its translation."""
+    reads = [
+        s
+        for s in trace.steps
+        if s.action == "translate" and s.core == race.core and s.index < race.index
+    ]
+    own = [s for s in reads if s.span == race.span]
+    if not own:
+        return None
+    if "TLB hit" not in own[-1].effect:
+        return own[-1]
+    page = page_of(race.text)
+    cached = [s for s in reads if "entry cached" in s.effect and page and _mentions(s, page)]
+    return cached[-1] if cached else own[-1]
 
 
 def pte_write_step(trace: Trace, problem: Problem, before: int | None) -> Step | None:
@@ -203,7 +225,8 @@ def _problem_block(trace: Trace, race: Step | None, fill: Step | None) -> list[s
         src += f"  (step {writer.index})" if writer is not None else "  (initial page table)"
         facts.append(("stale entry filled from", src))
     if fill is not None:
-        facts.append(("filled by the walker", f"step {fill.index}: {fill.text}  {fill.effect}"))
+        how = "translated by" if fill.action == "translate" else "filled by the walker"
+        facts.append((how, f"step {fill.index}: {fill.text}  {fill.effect}"))
     if problem.now:
         facts.append(("the PTE now says", problem.now))
     if race is not None:

@@ -15,6 +15,7 @@ from dataclasses import replace
 from verifier.ir.system import System
 from verifier.run.budget import Budget, LimitReached
 from verifier.run.compile import Compiled, State, compact, compile_system
+from verifier.search.commute import Sleep, sleep_sets
 from verifier.search.exploration import Exploration, Found
 from verifier.search.hang import Hang, find_hang
 from verifier.search.por import AmpleFn
@@ -42,6 +43,8 @@ def explore(
     ample: AmpleFn | None = None,
     stop_when: frozenset[str] | None = None,
     compiled: Compiled | None = None,
+    sleep: bool = False,
+    hangs: bool = True,
 ) -> Exploration:
     """Explore every reachable state, or until a state, time or memory limit (those of
     ``budget`` when given, else ``max_states`` and ``timeout``).
@@ -56,13 +59,18 @@ def explore(
     higher, so no cycle is made of ample steps alone.  ``stop_when``: end once every
     one of these kinds is found (`hang` is never among them: it needs the complete
     graph).  ``compiled``: the commands of ``system`` compiled by an earlier search
-    (`Exploration.compiled`), reused."""
+    (`Exploration.compiled`), reused.  ``sleep``: sleep sets, skip commands whose step
+    is known to lead to a stored state (`commute.py`: the same states, found problems
+    and paths, fewer transitions; not with ``ample`` nor hang analysis).  ``hangs``: no
+    hang analysis (nor the edges it walks) when False."""
     start = time.monotonic()
     if budget is None:
         budget = Budget(max_states, timeout)
     limit = budget.max_states if budget.max_states is not None else max_states
     budget.enter("compiling")
-    search = _Search(system, budget, canon, edges or has_awaits(system), compiled)
+    search = _Search(system, budget, canon, edges or (hangs and has_awaits(system)), compiled)
+    if sleep and ample is None and not search.keep:
+        search.sleep = sleep_sets(system)
     budget.enter("search")
     complete, reason = search.run(limit, progress, ample, stop_at_first, stop_when)
     found = search.found
@@ -117,6 +125,8 @@ class _Search:
         self.found: dict[str, Found] = {}
         self.transitions = 0
         self.expanded = 0  # states 0 .. expanded-1 had their successors added
+        self.sleep: Sleep | None = None  # sleep sets (`commute.py`)
+        self.sleeps: dict[int, frozenset[int]] = {}  # of states not expanded yet
 
     def run(
         self,
@@ -133,6 +143,7 @@ class _Search:
         state_succ, kinds_of = self.compiled.state_succ, self.kinds_of
         add_all = store.add_all
         links = Links(parent, self.via, self.succ if self.keep else None)
+        sleep, sleeps = self.sleep, self.sleeps
         i = 0
         next_check = 1
         try:
@@ -146,12 +157,20 @@ class _Search:
                     raise RuntimeError(f"a state field left its declared range ({exc})") from exc
                 if ample is not None and len(out) > 1:
                     out = self.proviso(i, out, ample(s, out))
+                if sleep is not None:
+                    skip = sleeps.pop(i, frozenset())
+                    if skip:
+                        out = [x for x in out if x[0] not in skip]
+                    first = len(parent)
                 self.transitions += len(out)
                 for cid, h in hits:
                     kind = kinds_of[cid][h]
                     if kind not in found:
                         found[kind] = Found(kind, i, cid, h)
                 add_all(i, out, canon, links)  # ``out``: every successor; `store.find`: visited?
+                if sleep is not None:
+                    kids = sleep.children(skip, self.via[first:])
+                    sleeps.update(zip(range(first, len(parent)), kids, strict=True))
                 if self.keep:
                     self.succ_off.append(len(self.succ))
                 i += 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from verifier.ir import program as P
-from verifier.ir.program import Program, PteValue, page_of_arg
+from verifier.ir.program import USER, Program, PteValue, page_of_arg
 from verifier.ir.system import Command, Const, evaluate
 from verifier.machine.layout import Layout
 from verifier.trace import effects_arm
@@ -23,10 +23,11 @@ def pte_desc(pv: PteValue, prog: Program) -> str:
     if pv.frame < 0:
         if pv.kept[0] >= 0:
             perms = "".join(p for i, p in enumerate(PERMS) if pv.kept[1] & (1 << i))
-            return f"invalid {prog.frames[pv.kept[0]]} {perms}"
+            return f"invalid {prog.frames[pv.kept[0]]} {perms}" + " user" * bool(pv.kept[1] & USER)
         return "invalid"
     perms = "".join(p for i, p in enumerate(PERMS) if pv.perms & (1 << i))
     flags = " global" * pv.global_ + " old" * (not pv.af) + " dbm" * pv.dbm
+    flags += " user" * bool(pv.perms & USER)
     return f"{prog.frames[pv.frame]} {perms}{flags}"
 
 

@@ -152,6 +152,8 @@ def explore_native(
     hash_compact: bool = False,
     bitstate: int = 0,
     hashes: int = BITSTATE_HASHES,
+    sleep: bool = False,
+    hangs: bool = True,
 ) -> NativeExploration:
     """Explore every reachable state of ``system`` in the native search, within
     ``budget``'s limits (``max_states`` when it has none); ``canon``: symmetry reduction
@@ -166,7 +168,7 @@ def explore_native(
     (SPIN's supertrace) no state table at all, a bit array of that many bits, each
     state setting ``hashes`` of them; a state whose bits are all set already is taken
     as visited (omitted, if it was not), ``omission`` bounds the probability; no graph
-    is kept, so there is no hang analysis (``hangs_skipped``)."""
+    is kept, so no hang analysis (``hangs_skipped``); ``sleep``, ``hangs``: `explore`'s."""
     start = time.monotonic()
     if budget.max_states is not None:
         max_states = budget.max_states
@@ -175,8 +177,6 @@ def explore_native(
     why = fits(system)
     if why:
         raise NativeUnavailable(why)
-    use_por = por and reduction is not None and bool(reduction.conditions)
-    use_sym = symmetry and canon is not None and canon.fn is not None
     try:
         budget.enter("compiling")
         exe = binary(program(system, canon, reduction), budget)
@@ -188,14 +188,16 @@ def explore_native(
     kinds = kinds_of(system)
     args = [
         f"max_states={max_states}",
-        f"symmetry={int(use_sym)}",
-        f"por={int(use_por)}",
+        f"symmetry={int(symmetry and canon is not None and canon.fn is not None)}",
+        f"por={int(por and reduction is not None and bool(reduction.conditions))}",
         f"stop_first={int(stop_at_first)}",
         "progress=0.5",
         f"threads={threads or len(os.sched_getaffinity(0))}",
         f"hash_compact={int(hash_compact)}",
         f"bitstate={max(0, int(bitstate))}",
         f"hashes={hashes}",
+        f"sleep={int(sleep)}",
+        f"hangs={int(hangs)}",
     ]
     if stop_when is not None:
         args.append(

@@ -33,6 +33,7 @@ from verifier.ir.system import (
     Table,
     interval,
 )
+from verifier.search.commute import masks
 from verifier.search.native.canon_c import array as _array
 from verifier.search.native.canon_c import canon_source, pack_canon_source
 from verifier.search.por import Reduction, condition_source
@@ -131,7 +132,8 @@ def _command(g: CGen, cmd: Command, known: Expr | None) -> list[str]:
     the switch case it is in), its checks, its successor."""
     guard = [c for c in _conjuncts(cmd.guard) if c != known]
     alt = "sym_on && " if dict(cmd.info).get("swap") else ""  # symmetry_loops.alternatives
-    lines = [f"    if ({alt}{' && '.join(g.cond(c) for c in guard) or '1'}) {{"]
+    cond = " && ".join(g.cond(c) for c in guard) or "1"
+    lines = [f"    if (!SKIPPED({cmd.id}) && {alt}{cond}) {{"]
     fatal = any(ch.fatal for ch in cmd.checks)
     if fatal:
         lines.append("        int d = 0;")
@@ -292,6 +294,33 @@ def _uint(most: int) -> str:
     return next(f"uint{b}_t" for b in (8, 16, 32) if most < 1 << b)
 
 
+SLEEP_WORDS = 1 << 16  # read and write masks of at most this many 64-bit words in all
+
+
+def _sleep_source(system: System) -> list[str]:
+    """Each command's read and write fields as bit masks (`commute.masks`), for the
+    search that skips commuting siblings' commands; none for a System too large."""
+    fw = (len(system.fields) + 63) // 64
+    ncmd = len(system.commands)
+    if ncmd * fw > SLEEP_WORDS:
+        none = "static const uint64_t CMD_R[1][1], CMD_W[1][1];"
+        return ["#define HAS_SLEEP 0", "#define FW 1", none]
+    rd, wr = masks(system)
+
+    def rows(ms: list[int]) -> str:
+        return ",".join(
+            "{" + ",".join(f"{(m >> (64 * x)) & (2**64 - 1):#x}u" for x in range(fw)) + "}"
+            for m in ms
+        )
+
+    return [
+        "#define HAS_SLEEP 1",
+        f"#define FW {fw}",
+        f"static const uint64_t CMD_R[{ncmd}][FW] = {{{rows(rd)}}};",
+        f"static const uint64_t CMD_W[{ncmd}][FW] = {{{rows(wr)}}};",
+    ]
+
+
 def kinds_of(system: System) -> list[str]:
     """The check kinds of the System, numbered as the C program reports them."""
     return sorted({ch.kind for cmd in system.commands for ch in cmd.checks})
@@ -341,6 +370,7 @@ def source(
         _array("int", "CHECK_BASE", base),
         _array("int", "CHECK_KIND", flat),
         _array("int", "CORE_INH", [c.in_handler for c in system.cores]),
+        *_sleep_source(system),
     ]
     tail = [
         *_packing_source(system.fields, pk),

@@ -31,7 +31,9 @@ typedef struct Out {
     int32_t st[NCMD + 1][NF];
     int nh;
     int hc[MAXHITS + 1], hh[MAXHITS + 1];
+    const uint8_t *sleep;    /* commands not fired from this state (a bit each), or NULL */
 } Out;
+#define SKIPPED(c) (o->sleep && (o->sleep[(c) >> 3] >> ((c) & 7) & 1))
 
 static int range_error(int f);
 /* A computed value bound for field f: outside its declared range the program stops (the
@@ -125,7 +127,13 @@ static KIDS_T *kids; static size_t kids_cap, nkids;
 static VIA_T *via; static size_t via_cap;   /* the command that reached it */
 static uint32_t *table; static size_t table_cap;    /* state number + 1; 0: empty */
 static size_t nstates;
-static int sym_on, por_on, keep_edges;
+static int sym_on, por_on, keep_edges, sleep_on;
+/* sleep_on (the search that rebuilds shortest traces, verifier/search/commute.py): each
+ * state not expanded yet has its sleep set, the commands it need not fire, SB bytes from
+ * sleepq (state s_first first); indep holds, per command b, the commands that commute with b */
+#define SB ((NCMD + 7) / 8)
+static uint8_t *sleepq; static size_t sleepq_cap, s_first;
+static uint8_t *indep;
 static int queued; /* the frontier's concrete states are kept apart from the keys */
 /* With symmetry and exact keys, a frontier state is kept as the permutation that took it
  * to its canonical form (its key): PERM_BYTES bytes, not W (`uncanon` undoes it). */
@@ -265,6 +273,10 @@ static long add(const uint8_t *k, const uint8_t *c, long p, int v) {
     if (queued) memcpy(queue + (n - q_first) * QW, c, QW);
     if (p >= 0) kids[p]++;
     via[n] = (VIA_T)v;
+    if (sleep_on) {
+        if (!grow((void **)&sleepq, &sleepq_cap, (n + 1 - s_first) * SB, 1)) return -2;
+        memset(sleepq + (n - s_first) * SB, 0, SB);
+    }
     table[slot] = (uint32_t)(n + 1);
     nstates = n + 1;
     if (5 * nstates > 4 * table_cap && !grow_table()) return -2;  /* at most 4/5 full */
@@ -282,8 +294,12 @@ static void concrete(size_t i, int32_t *s) {
     unpack(queued ? queue + (i - q_first) * W : keys + i * W, s);
 }
 
-/* Forget the concrete states before number i (expanded). */
+/* Forget the concrete states (and sleep sets) before number i (expanded). */
 static void drop_expanded(size_t i) {
+    if (sleep_on && i - s_first >= (nstates - s_first) / 2 + 4096) {
+        memmove(sleepq, sleepq + (i - s_first) * SB, (nstates - i) * SB);
+        s_first = i;
+    }
     if (!queued || i - q_first < (nstates - q_first) / 2 + 4096) return;
     memmove(queue, queue + (i - q_first) * QW, (nstates - i) * QW);
     q_first = i;
@@ -546,6 +562,38 @@ static int ample(size_t i, const int32_t *s, const Out *o, int *sel) {
     return o->n;
 }
 
+/* The commands that commute with each command (sleep sets, verifier/search/commute.py):
+ * 0 when the table would be too large. */
+static int sleep_init(void) {
+    size_t bytes = (size_t)NCMD * SB;
+    if (!HAS_SLEEP || bytes > ((size_t)64 << 20)) return 0;
+    indep = calloc(bytes, 1);
+    if (!indep) return 0;
+    for (int b = 0; b < NCMD; b++)
+        for (int a = 0; a < NCMD; a++) {
+            int dep = 0;
+            for (int x = 0; x < FW && !dep; x++)
+                dep = (CMD_W[a][x] & (CMD_R[b][x] | CMD_W[b][x])) || (CMD_W[b][x] & CMD_R[a][x]);
+            if (!dep) indep[(size_t)b * SB + (a >> 3)] |= (uint8_t)(1 << (a & 7));
+        }
+    return 1;
+}
+
+/* The sleep sets of the children state i has just added (numbered first..nstates-1): a
+ * child reached by b sleeps on what i sleeps on, and on the commands of the children
+ * added before it, that commute with b. */
+static void sleep_children(size_t i, size_t first) {
+    uint8_t base[SB];
+    memcpy(base, sleepq + (i - s_first) * SB, SB);
+    for (size_t j = first; j < nstates; j++) {
+        int b = via[j];
+        uint8_t *to = sleepq + (j - s_first) * SB;
+        const uint8_t *ind = indep + (size_t)b * SB;
+        for (int x = 0; x < SB; x++) to[x] = base[x] & ind[x];
+        base[b >> 3] |= (uint8_t)(1 << (b & 7));
+    }
+}
+
 static void expand(size_t i, Out *o, Buf *b) {
     int32_t s[NF];
     uint8_t k[W + 16], c[W + 16];
@@ -553,6 +601,7 @@ static void expand(size_t i, Out *o, Buf *b) {
     concrete(i, s);
     o->n = 0;
     o->nh = 0;
+    o->sleep = sleep_on ? sleepq + (i - s_first) * SB : NULL;
     successors(s, o);
     for (int e = 0; e < o->n; e++) sel[e] = e;
     int nsel = por_on && o->n > 1 ? ample(i, s, o, sel) : o->n;
@@ -630,7 +679,7 @@ static int merge(size_t i, const uint8_t **p) {
         pos[v][i] = (POS_T)code;
         vflag[v][i] = (uint8_t)flags;
     }
-    size_t edges_before = nsucc;
+    size_t edges_before = nsucc, first = nstates;
     for (int x = 0; x < nsel; x++) {
         int cid = get_int(p), has = get_int(p);
         if (!has) continue;
@@ -656,6 +705,7 @@ static int merge(size_t i, const uint8_t **p) {
         if (nsucc >= 0xFFFFFFF0u) { stop_reason = "memory"; return 0; }
         ecnt[i] = (KIDS_T)(nsucc - edges_before);
     }
+    if (sleep_on) sleep_children(i, first);
     return 1;
 }
 
@@ -680,7 +730,7 @@ static const char *search(long max_states, int stop_first, const int *stop_when,
     int nt = nthreads < 1 ? 1 : nthreads > 64 ? 64 : nthreads;
     for (int x = 0; x < nt; x++) {
         memset(&ws[x], 0, sizeof ws[x]);
-        ws[x].o = x == 0 ? &out_buf : malloc(sizeof(Out));
+        ws[x].o = x == 0 ? &out_buf : calloc(1, sizeof(Out));
         if (!ws[x].o) { stop_reason = "memory"; return stop_reason; }
     }
     if (bs_on) {
@@ -765,7 +815,7 @@ static long path_of(long i, int32_t **cids) {
 static void replay(const int32_t *cids, long len, int32_t *s) {
     memcpy(s, INIT, sizeof(int32_t) * NF);
     for (long x = 0; x < len; x++) {
-        out_buf.n = 0; out_buf.nh = 0;
+        out_buf.n = 0; out_buf.nh = 0; out_buf.sleep = NULL; /* every command */
         successors(s, &out_buf);
         for (int e = 0; e < out_buf.n; e++)
             if (out_buf.cid[e] == cids[x] && out_buf.has[e]) { memcpy(s, out_buf.st[e], sizeof(int32_t) * NF); break; }
@@ -788,7 +838,7 @@ static void write_found(FILE *f, int kind, long state, int cid, int check, int c
 int main(int argc, char **argv) {
     if (argc < 2) { fprintf(stderr, "usage: search RESULT key=value...\n"); return 2; }
     long max_states = -1;
-    int stop_first = 0, nwhen = 0, when[NKINDS + 1];
+    int stop_first = 0, nwhen = 0, when[NKINDS + 1], hangs = 1, sleepy = 0;
     double timeout = -1, max_mb = -1;
     for (int a = 2; a < argc; a++) {
         char *eq = strchr(argv[a], '=');
@@ -801,6 +851,8 @@ int main(int argc, char **argv) {
         else if (!strcmp(key, "symmetry")) sym_on = atoi(val) && HAS_SYMMETRY;
         else if (!strcmp(key, "por")) por_on = atoi(val) && HAS_POR;
         else if (!strcmp(key, "edges")) keep_edges = atoi(val);
+        else if (!strcmp(key, "hangs")) hangs = atoi(val);
+        else if (!strcmp(key, "sleep")) sleepy = atoi(val);
         else if (!strcmp(key, "stop_first")) stop_first = atoi(val);
         else if (!strcmp(key, "progress")) progress_every = atof(val);
         else if (!strcmp(key, "threads")) nthreads = atoi(val);
@@ -827,7 +879,8 @@ int main(int argc, char **argv) {
     if (timeout >= 0) t_deadline = t_start + timeout;
     if (max_mb >= 0) mem_limit = (size_t)(max_mb * 1048576.0);
     for (int x = 0; x < NKINDS; x++) found[x].state = -1;
-    if (NVIEWS && !bs_on) keep_edges = 1; /* bitstate: no graph, so no hang analysis */
+    if (NVIEWS && !bs_on && hangs) keep_edges = 1; /* bitstate: no graph, so no hang analysis */
+    sleep_on = sleepy && !keep_edges && !por_on && !hc_on && !bs_on && sleep_init();
     const char *why = search(max_states, stop_first, when, nwhen);
     size_t at_end = mem_used, keys_at_end = keys_cap, table_at_end = table_cap * 4, queue_at_end = queue_cap;
     int complete = !*why;
