@@ -116,9 +116,7 @@ class IPte(Instr):
     wid: int  # index into Program.pte_writes
     src: LReg | None = None
     wids: tuple[int, ...] = ()  # every value it may store
-    # an atomic on the PTE (docs/arm64.md §1, atomics): 'swap' | 'cas' ('' a plain store);
-    # ``dest`` gets the old value's number; `cas` stores only when it equals ``expect``
-    rmw: str = ""
+    rmw: str = ""  # an atomic on the PTE: swap | cas (``expect``), old value to ``dest``
     dest: LReg | None = None
     expect: LExpr | None = None
     order: str = ""  # as IAccess.order
@@ -220,12 +218,9 @@ class IAccess(Instr):
     order: str = ""  # '' | acquire | acquire_pc | release | acq_rel | relaxed (atomics)
     via: tuple[LReg, ...] = ()  # the registers of the address (a dependency)
     user: bool = False  # made by user-mode code: needs the `user` permission (arm64.md 8)
-    # an atomic read-modify-write of the frame's data word (``kind`` write): 'fetch_add' |
-    # 'swap' | 'cas' with ``args``; ``dest`` gets the old value (docs/arm64.md §1)
-    rmw: str = ""
+    rmw: str = ""  # an atomic (kind write): fetch_add | swap | cas of ``args`` (arm64.md §1)
     args: tuple[LExpr, ...] = ()
-    # load-exclusive (read) / store-exclusive (write: ``dest`` gets 0 stored, 1 failed)
-    exclusive: bool = False
+    exclusive: bool = False  # load-/store-exclusive (a write's ``dest``: 0 stored, 1 failed)
 
     @property
     def bit(self) -> int:
