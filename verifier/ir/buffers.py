@@ -32,6 +32,8 @@ def weight(ins: P.Instr) -> int | None:
     buffer is empty."""
     if isinstance(ins, P.IAtomic) or (isinstance(ins, P.IFence) and ins.kind == "full"):
         return None
+    if isinstance(ins, P.IAccess | P.IPte) and ins.rmw:  # an atomic: waits for the buffer
+        return None
     if (isinstance(ins, P.IBarrier) and ins.kind != "isb") or isinstance(ins, P.ISfence):
         return None
     rv = buffered_kind(ins) if isinstance(ins, P.IRvFence) else None

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from verifier.ir import program as P
 from verifier.ir.flat import BINOPS, LowerError, fold, resolve_next, source_text
 from verifier.ir.limits import MAX_INSTRUCTIONS, too_big, unrolled_size
+from verifier.ir.lower_atomic import lower_access, lower_page_atomic, lower_pte_atomic
 from verifier.ir.lower_decls import (
     Tables,
     lower_spaces,
@@ -209,7 +210,7 @@ class _CoreLowerer:
             case ast.PteWrite(page=ref, value=v, order=o):
                 space, page = self.page(ref)
                 wid = self.t.pte_value(v, source_text(self.t.lines, sp), sp)
-                self.emit(lambda a, b: P.IPte(a, b, space, page, wid, None, (wid,), o), sp)
+                self.emit(lambda a, b: P.IPte(a, b, space, page, wid, None, (wid,), order=o), sp)
             case ast.SlotWrite():
                 lower_slot_write(self, s)
             case ast.Assign(target=tgt, value=v):
@@ -220,11 +221,15 @@ class _CoreLowerer:
                 else:
                     r = self.reg(tgt.name)
                     self.emit(lambda a, b: P.IAssign(a, b, r, val), sp)
-            case ast.Atomic(dest=d, op=o, target=tgt, args=args):
+            case ast.Atomic(target=ast.PteRead()):
+                lower_pte_atomic(self, s)
+            case ast.Atomic(target=ast.Name() as tgt) if self.ref(tgt).kind != "word":
+                lower_page_atomic(self, s)
+            case ast.Atomic(dest=d, op=o, target=tgt, args=args, order=order):
                 addr = self.lvalue_word(tgt)
                 largs = tuple(self.expr(a) for a in args)
                 dest = self.reg(d) if d is not None else None
-                self.emit(lambda a, b: P.IAtomic(a, b, dest, o, addr, largs), sp)
+                self.emit(lambda a, b: P.IAtomic(a, b, dest, o, addr, largs, order), sp)
             case ast.Fence(kind=fence_kind):
                 self.emit(lambda a, b: P.IFence(a, b, fence_kind), sp)
             case ast.Barrier(kind=k, which=w):
@@ -262,12 +267,8 @@ class _CoreLowerer:
                 self.emit(lambda a, b: P.IFlushAsid(a, b, asid), sp)
             case ast.FlushAll():
                 self.emit(lambda a, b: P.IFlushAll(a, b), sp)
-            case ast.Access(kind=access_kind, page=ref, dest=d, value=v, order=o, via=via):
-                _, page = self.page(ref)
-                dest = self.reg(d.name) if d is not None else None
-                val = self.expr(v) if v is not None else None
-                deps, u, k = tuple(self.reg(n.name) for n in via), self.user, access_kind
-                self.emit(lambda a, b: P.IAccess(a, b, k, page, dest, val, o, deps, u), sp)
+            case ast.Access():
+                lower_access(self, s)
             case ast.Tlbi(scope="page", broadcast=bc, page=ref, leaf=leaf, via=via) if ref:
                 space, page = self.page(ref)
                 deps = tuple(self.reg(n.name) for n in via)

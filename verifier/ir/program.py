@@ -116,7 +116,10 @@ class IPte(Instr):
     wid: int  # index into Program.pte_writes
     src: LReg | None = None
     wids: tuple[int, ...] = ()  # every value it may store
-    order: str = ""  # 'release': `pte release V := ...`
+    rmw: str = ""  # an atomic on the PTE: swap | cas (``expect``), old value to ``dest``
+    dest: LReg | None = None
+    expect: LExpr | None = None
+    order: str = ""  # as IAccess.order
 
 
 @dataclass(frozen=True)
@@ -172,6 +175,7 @@ class IAtomic(Instr):
     op: str  # 'fetch_add' | 'swap' | 'cas' | '+='
     addr: int
     args: tuple[LExpr, ...]
+    order: str = ""  # '' (acquire and release) | relaxed | acquire | release | acq_rel
 
 
 @dataclass(frozen=True)
@@ -211,9 +215,12 @@ class IAccess(Instr):
     page: PageOp
     dest: LReg | None = None
     value: LExpr | None = None
-    order: str = ""  # '' | acquire | acquire_pc | release
+    order: str = ""  # '' | acquire | acquire_pc | release | acq_rel | relaxed (atomics)
     via: tuple[LReg, ...] = ()  # the registers of the address (a dependency)
     user: bool = False  # made by user-mode code: needs the `user` permission (arm64.md 8)
+    rmw: str = ""  # an atomic (kind write): fetch_add | swap | cas of ``args`` (arm64.md §1)
+    args: tuple[LExpr, ...] = ()
+    exclusive: bool = False  # load-/store-exclusive (a write's ``dest``: 0 stored, 1 failed)
 
     @property
     def bit(self) -> int:

@@ -173,13 +173,19 @@ class Assign(Node):
 class Atomic(Node):
     """`r := fetch_add(x, e)`, `r := swap(x, e)`, `r := cas(x, old, new)`, `x += e`.
 
-    ``op`` is 'fetch_add', 'swap', 'cas' or '+=' (no destination register).
+    ``op`` is 'fetch_add', 'swap', 'cas' or '+=' (no destination register).  The target
+    is a shared word, a page (an atomic through translation on the data word of the
+    frame it maps) or `pte(V)` (on the PTE); ``order`` is '' (the default: a full
+    barrier, acquire and release), 'relaxed', 'acquire', 'release' or 'acq_rel'; ``via``
+    as for `read V via r` (docs/arm64.md §1, atomics).
     """
 
     dest: str | None
     op: str
-    target: Name | Index
+    target: Name | Index | PteRead
     args: tuple[Expr, ...]
+    order: str = ""
+    via: tuple[Name, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -218,6 +224,9 @@ class Access(Node):
     value: Expr | None = None  # `write V := e`
     order: str = ""  # '' | 'acquire' | 'acquire_pc' (`read`) | 'release' (`write`)
     via: tuple[Name, ...] = ()  # `via r, s`: registers the address is computed from
+    # `r := read exclusive V` (load-exclusive) / `s := write exclusive V := e` (store-
+    # exclusive: ``dest`` gets the status, 0 stored, 1 failed)
+    exclusive: bool = False
 
 
 @dataclass(frozen=True)

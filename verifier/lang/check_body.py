@@ -178,23 +178,37 @@ class _Body(Names):
         if len(s.args) != want:
             self.err(s, f"{op} takes {want + 1} arguments, got {len(s.args) + 1}")
         t = s.target
-        if isinstance(t, ast.Index):
+        words = 0  # shared words the statement loads besides its target
+        if isinstance(t, ast.PteRead):  # on a PTE (docs/arm64.md §1, atomics)
+            self.page(t.page)
+            if op not in ("swap", "cas"):
+                self.err(s, f"{op} on pte(V): only swap and cas act on a whole PTE value")
+        elif isinstance(t, ast.Index):
             self.index(t)
         elif t.name in c.vars:
             self.scalar_word(t)
+        elif self.names_page(t.name):  # through translation, on the frame's data word
+            kind = self.ctx.params.get(t.name)
+            c.resolve(t, Ref("reg", t.name) if kind is not None else Ref("page", t.name))
         else:
             what = "x += e" if op == "+=" else op
             self.err(
                 t,
-                f"{what} needs a shared word: '{t.name}' is not a var"
-                + did_you_mean(t.name, c.vars),
+                f"{what} needs a shared word, a page or pte(V): '{t.name}' is not a var or a page"
+                + did_you_mean(t.name, [*c.vars, *c.pages]),
             )
+        through = isinstance(t, ast.PteRead) or (isinstance(t, ast.Name) and self.names_page(t.name))
+        if s.via and not through:
+            self.err(s.via[0], "`via` names the registers of a page's address: not for a word")
+        for n in s.via:
+            self.via_register(n)
         if s.dest is not None and s.dest in c.vars:
             note = Note(c.vars[s.dest].span, f"'{s.dest}' declared here")
             self.err(s, f"'{s.dest}' is a shared word: the result of {op} goes to a register", note)
         elif s.dest is not None and s.dest in c.param_decls:
             self.err(s, f"cannot assign to param '{s.dest}'")
-        if sum(self.expr(a) for a in s.args) > 0:
+        words = sum(self.expr(a) for a in s.args)
+        if words > 0:
             self.err(
                 s, "more than one shared word in one statement (load it into a register first)"
             )

@@ -28,10 +28,15 @@ def pte_registers(stmts: list[ast.Stmt], is_register: Callable[[str], bool]) -> 
             and isinstance(s.target, ast.Name)
             and is_register(s.target.name)
             and _typed(s.value, out)
-        }
+        } | {s.dest for s in stmts if on_pte(s) and s.dest is not None}
         if more <= out:
             return out
         out |= more
+
+
+def on_pte(s: ast.Stmt) -> bool:
+    """An atomic on a PTE, `r := swap(pte(V), e)` / `cas(pte(V), old, new)`."""
+    return isinstance(s, ast.Atomic) and isinstance(s.target, ast.PteRead)
 
 
 def _typed(e: object, regs: set[str]) -> bool:
@@ -51,6 +56,13 @@ def check_pte_values(
             if s.value.name not in regs:
                 err(s.value, f"'{s.value.name}' holds no PTE value: `pte V := r` stores a "
                     "register set from pte(V), a PTE value or another such register")  # fmt: skip
+            continue
+        if on_pte(s):
+            assert isinstance(s, ast.Atomic)
+            for e in s.args:
+                if not _typed(e, regs):
+                    err(e, f"{s.op}(pte(V), ...) takes PTE values: a register set from "
+                        "pte(V), a PTE value or another such register")  # fmt: skip
             continue
         target = _target(s)
         if target in regs and not (isinstance(s, ast.Assign) and _typed(s.value, regs)):

@@ -22,6 +22,7 @@ from verifier.lang.litmus_arith import (
     offset,
     reg_name,
 )
+from verifier.lang.litmus_atomic import is_atomic, lower_atomic
 from verifier.lang.litmus_flow import lower_code
 from verifier.lang.litmus_vals import Vals, union, value_set
 from verifier.lang.span import Span
@@ -204,6 +205,9 @@ class ThreadOut:
         self.env.regs[name] = Static(kind, vals=vals, pick=pick)
         self.emit(i, ast.Assign(ast.Name(name, span=dst.span), expr, span=i.span))
 
+    def pte_of(self, d: L.Desc, page: str) -> ast.PteValue:
+        return pte_of(d, page, self.syms)
+
     def emit(self, i: L.Instr, stmt: ast.Stmt, page: str | None = None) -> None:
         """Add ``stmt`` for ``i``; ``page``: the page ``i`` accesses through translation."""
         self.out.append(stmt)
@@ -211,7 +215,7 @@ class ThreadOut:
             self.syms.store(value_set(stmt.value, self.env.vals) if stmt.value else None)
         elif not isinstance(stmt, QUIET):  # a statement that may store data of its own
             self.syms.store(None)
-        kind = stmt.kind if isinstance(stmt, ast.Access) else ""
+        kind = stmt.kind if isinstance(stmt, ast.Access) else "write" * isinstance(stmt, ast.Atomic)
         if page is not None:
             self.accesses.append((i.span, page, kind))
         for label in i.labels:
@@ -288,6 +292,8 @@ def _instr(t: ThreadOut, i: L.Instr, next_labels: tuple[str, ...]) -> None:
         _tlbi(t, i)
     elif op == "NOP":
         _label_only(t, i)
+    elif is_atomic(op):
+        lower_atomic(t, i)
     else:
         raise t.fail(i, _outside(op, i.text))
 

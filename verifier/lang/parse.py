@@ -225,7 +225,7 @@ def _hint(text: str, file: str, tok: Token, line: int, words: set[str | None]) -
                 f"this '{{' is not closed: a '}}' is missing before `{word}` at line {line}",
                 (Note(at, "the next declaration starts here"),),
             )
-    assignment = {"+=", ":=", "["}
+    assignment = {"+=", ":=", "[", "(", "relaxed", "acquire", "release", "acq_rel"}  # or an atomic
     if col > 1 and word not in _statement_words() and words and words <= assignment:
         best = closest(word, _statement_words())
         if best is not None:

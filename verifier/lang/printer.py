@@ -172,8 +172,10 @@ def simple_stmt(s: ast.Stmt) -> str:
             return f"{expr(t)} := {expr(v)}"
         case ast.Atomic(dest=d, op="+=", target=t, args=args):
             return f"{expr(t)} += {', '.join(expr(a) for a in args)}"
-        case ast.Atomic(dest=d, op=op, target=t, args=args):
-            return f"{d} := {op}({', '.join(expr(a) for a in (t, *args))})"
+        case ast.Atomic(dest=d, op=op, target=t, args=args, order=o, via=via):
+            call = f"{op}{' ' + o if o else ''}({', '.join(expr(a) for a in (t, *args))})"
+            call += " via " + ", ".join(n.name for n in via) if via else ""
+            return call if d is None else f"{d} := {call}"
         case ast.Fence(kind=k):
             return "fence" if k == "full" else f"fence {k}"
         case ast.Ipi(targets=ts, handler=h, args=args, has_parens=parens):
@@ -185,9 +187,11 @@ def simple_stmt(s: ast.Stmt) -> str:
             return f"flush asid {sp}"
         case ast.FlushAll():
             return "flush all"
-        case ast.Access(kind=k, page=p, dest=d, value=v, order=o, via=via):
-            where = (f"{o} " if o else "") + page_ref(p)
+        case ast.Access(kind=k, page=p, dest=d, value=v, order=o, via=via, exclusive=x):
+            where = (f"{o} " if o else "") + ("exclusive " if x else "") + page_ref(p)
             where += " via " + ", ".join(n.name for n in via) if via else ""
+            if d is not None and v is not None:
+                return f"{d.name} := write {where} := {expr(v)}"
             if d is not None:
                 return f"{d.name} := read {where}"
             if v is not None:

@@ -105,17 +105,28 @@ class StmtRules(Spans):
         return ast.Assign(c[0], c[1], span=self._span(meta))
 
     def atomic_call(self, meta: Any, c: list[Any]) -> ast.Atomic:
-        dest, fn, args = c[0], c[1], c[2:]
+        dest = None if isinstance(c[0], Token) else c[0]
+        rest = c[1:] if dest is not None else c
+        fn = rest[0]
+        order = next((x for x in rest[1:] if isinstance(x, str) and not isinstance(x, Token)), "")
+        via = next((x for x in rest[1:] if isinstance(x, tuple)), ())
+        args = [x for x in rest[1:] if not isinstance(x, str | tuple)]
         span = self._span(meta)
         if str(fn) not in ATOMIC_ARITY:
             raise Problem(
                 self._tok(fn), f"unknown operation '{fn}' (expected fetch_add, swap or cas)"
             )
-        if not isinstance(dest, ast.Name):
+        if dest is not None and not isinstance(dest, ast.Name):
             raise Problem(dest.span, f"the result of {fn} must go to a register")
-        if not args or not isinstance(args[0], ast.Name | ast.Index):
-            raise Problem(span, f"{fn} needs a shared word as its first argument")
-        return ast.Atomic(dest.name, str(fn), args[0], tuple(args[1:]), span=span)
+        if not args or not isinstance(args[0], ast.Name | ast.Index | ast.PteRead):
+            raise Problem(span, f"{fn} needs a shared word, a page or pte(V) as its first argument")
+        if isinstance(args[0], ast.PteRead) and args[0].field:
+            raise Problem(args[0].span, f"{fn} acts on a whole PTE: pte(V), not a field")
+        name = dest.name if dest is not None else None
+        return ast.Atomic(name, str(fn), args[0], tuple(args[1:]), order, via, span=span)
+
+    def atomic_order(self, meta: Any, c: list[Token]) -> str:
+        return str(c[0])
 
     def atomic_add(self, meta: Any, c: list[Any]) -> ast.Atomic:
         return ast.Atomic(None, "+=", c[0], (c[1],), span=self._span(meta))
@@ -180,10 +191,28 @@ class StmtRules(Spans):
         dest = c[0]
         if not isinstance(dest, ast.Name):
             raise Problem(dest.span, "the value of `read` must go to a register")
-        order = next((str(x) for x in c[2:] if isinstance(x, Token)), "")
+        words = [str(x) for x in c[2:] if isinstance(x, Token)]
+        order = next((w for w in words if w != "exclusive"), "")
         page = next(x for x in c[2:] if isinstance(x, ast.PageRef))
         via = next((x for x in c[2:] if isinstance(x, tuple)), ())
-        return ast.Access("read", page, dest=dest, order=order, via=via, span=self._span(meta))
+        return ast.Access(
+            "read", page, dest=dest, order=order, via=via, exclusive="exclusive" in words,
+            span=self._span(meta),
+        )  # fmt: skip
+
+    def excl_write(self, meta: Any, c: list[Any]) -> ast.Access:
+        """`s := write [release] exclusive V := e`: ``s`` gets the store's status."""
+        dest = c[0]
+        if not isinstance(dest, ast.Name):
+            raise Problem(dest.span, "the status of `write exclusive` must go to a register")
+        words = [str(x) for x in c[2:-1] if isinstance(x, Token)]
+        order = "release" if "release" in words else ""
+        page = next(x for x in c[2:-1] if isinstance(x, ast.PageRef))
+        via = next((x for x in c[2:-1] if isinstance(x, tuple)), ())
+        return ast.Access(
+            "write", page, dest=dest, value=c[-1], order=order, via=via, exclusive=True,
+            span=self._span(meta),
+        )  # fmt: skip
 
     def data_write(self, meta: Any, c: list[Any]) -> ast.Access:
         order = next((str(x) for x in c[1:-1] if isinstance(x, Token)), "")

@@ -218,6 +218,11 @@ class Ctx:
 PERM_BIT = {"read": 1, "write": 2, "exec": 4, "user": P.USER}
 
 
+def pte_number(lay: Layout, c: int, addr: int) -> Expr:
+    """The whole PTE value at ``addr`` as core ``c`` sees it, as a register holds it."""
+    return _pte_field(lay, c, "", addr)
+
+
 def _pte_field(lay: Layout, c: int, name: str, addr: int) -> Expr:
     """One field of the PTE entry at ``addr`` as core ``c`` sees it."""
     w = pte_wid(lay.load(c, addr))

@@ -30,9 +30,12 @@ class ArmLayout(list):  # type: ignore[type-arg]
         super().__init__()
         self.data: list[int] = []
         self.bbm: dict[tuple[int, int], tuple[int, int]] = {}
+        # per core with a load-exclusive: its reservation (frame + 1; 0 none)
+        self.res: dict[int, int] = {}
 
     def groups(self) -> list[tuple[int, ...]]:
         out: list[tuple[int, ...]] = [(f,) for f in self.data]
+        out += [(self.res[c],) for c in sorted(self.res)]
         for a in self:
             out += a.groups()
         return out + [f for _, f in sorted(self.bbm.items())]
@@ -78,6 +81,10 @@ def add_arm_fields(lay: Layout) -> None:
     lo, hi = min([0, *(f.lo for f in vals)]), max([15, *(f.hi for f in vals)])
     for f, init in enumerate(prog.frame_data):
         lay.arm.data.append(lay.add(f"data.{prog.frames[f]}", min(lo, init), max(hi, init), init))
+    for c, core in enumerate(prog.cores):
+        if any(isinstance(x, P.IAccess) and x.exclusive and x.kind == "read" for x in core.code):
+            n = core.name
+            lay.arm.res[c] = lay.add(f"{n}.reserved", 0, len(prog.frames), 0)  # frame + 1
     if lay.model not in WEAK_MODELS:
         return
     win = Window(prog)

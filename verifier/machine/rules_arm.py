@@ -373,26 +373,3 @@ def mark(
                 cover = TRUE if tag is None else covers(ctx, a, j, tag, v)
                 held = conj(ne(Field(a.ts[j]), 0), cover)
                 r.upd.set(f, ite(held, C(1), Field(f)))
-
-
-# ---------------------------------------------------------------- data
-
-
-def data(ctx: Ctx, c: int, r: Rule, ins: P.IAccess, entry: Expr) -> None:
-    """`r := read V` / `write V := e`: move the data word of the frame ``entry`` maps."""
-    lay = ctx.lay
-    if not lay.arm.data or (ins.dest is None and ins.value is None):
-        return
-    frame = lay.frame(pte_wid(entry))
-    if ins.dest is not None:
-        word: Expr = C(0)
-        for f, fld in enumerate(lay.arm.data):
-            word = ite(eq(frame, f), Field(fld), word)
-        reg = ctx.reg_field(c, ins.dest)
-        lo, hi = lay.fields[reg].lo, lay.fields[reg].hi
-        ctx.range_check(r, word, lo, hi, f"register value outside {lo}..{hi}")
-        r.upd.set(reg, word)
-    if ins.value is not None:
-        val = ctx.expr(c, ins.value, r)
-        for f, fld in enumerate(lay.arm.data):
-            r.upd.set(fld, ite(eq(frame, f), val, Field(fld)))

@@ -27,6 +27,7 @@ from verifier.machine import (
 from verifier.machine.context import Ctx, Site
 from verifier.machine.layout import C
 from verifier.machine.rules_buffer import buffer_append
+from verifier.machine.rules_data import rmw_value
 
 
 def store(site: Site, ins: P.IStore) -> None:
@@ -61,12 +62,7 @@ def atomic(site: Site, ins: P.IAtomic) -> None:
     r.guard.append(ctx.lay.buffer_empty(c))
     old = Field(ctx.lay.mem[ins.addr])
     xs = [ctx.expr(c, x, r) for x in ins.args]
-    new = {
-        "fetch_add": lambda: op("add", old, xs[0]),
-        "+=": lambda: op("add", old, xs[0]),
-        "swap": lambda: xs[0],
-        "cas": lambda: ite(eq(old, xs[0]), xs[1], old),
-    }[ins.op]()
+    new = rmw_value(ins.op, old, xs)
     w = ctx.prog.words[ins.addr]
     ctx.range_check(r, new, w.lo, w.hi, f"{w.name} value outside {w.lo}..{w.hi}")
     r.upd.set(ctx.lay.mem[ins.addr], new)

@@ -12,7 +12,7 @@ from itertools import chain
 
 from verifier.ir import program as P
 from verifier.ir.system import TRUE, Check, Expr, Field, conj, disj, eq, op
-from verifier.machine.context import Ctx, Rule, Site, Upd, apply_if
+from verifier.machine.context import Ctx, Rule, Site, Upd, apply_if, pte_number
 from verifier.machine.layout import C, CoreFields, fresh_pte, pte_clear_latest, pte_mark_stale
 from verifier.machine.rules_arm import bbm_store
 from verifier.machine.rules_buffer import AfterBuffer, buffer_append
@@ -112,27 +112,42 @@ def pte(site: Site, ins: P.IPte) -> None:
     """`pte V := value`; `pte V := r` is one command per PTE value r may hold (``wids``),
     and a `range` problem when it holds none (docs/arm64.md §1)."""
     ctx = site.ctx
-    action = "store-buffered" if ctx.lay.buffered(site.c) else "store"
+    action = "store-buffered" if ctx.lay.buffered(site.c) and not ins.rmw else "store"
     if ins.order == "release" and ctx.lay.buffered(site.c):
         site = AfterBuffer(ctx, site.c, site.pc, site.nxt, site.ins)
     held = Field(ctx.reg_field(site.c, ins.src)) if ins.src is not None else None
     for r0, v, s, a, copies, key in entry_choices(site, ins.page, ins.space, "pte"):
         copies = list(copies)
+        stores = rmw_read(site, ins, r0, a) if ins.rmw and a >= 0 else TRUE
         for k, wid in enumerate(ins.wids, start=1):
             r = Rule(list(r0.guard), Upd(dict(r0.upd.exprs)), list(r0.checks), dict(r0.info))
             if held is not None:
                 r.guard.append(eq(held, k))
+            if stores is not TRUE:
+                r.guard.append(stores)
             r.info["wid"] = wid
             if a >= 0:
-                write_entry(ctx, site.c, r, a, iter(copies), wid)
+                write_entry(ctx, site.c, r, a, iter(copies), wid, direct=bool(ins.rmw))
                 bbm_store(ctx, r, s, v, wid)
             site.emit(r, action, key if held is None else f"{key}.v{k}")
-    if held is not None:
-        r = site.rule()
-        r.guard.append(disj(op("lt", held, C(1)), op("gt", held, C(len(ins.wids)))))
-        what = f"{ctx.prog.cores[site.c].regs[ins.src.index]} holds no PTE value"
-        r.checks.append(Check("range", TRUE, True, (("what", what),)))
-        site.emit(r, "range", "nopte")  # a fatal check: the path ends, nothing is stored
+        if stores is not TRUE:  # a `cas` that finds another value: a read only
+            r = Rule([*r0.guard, op("not", stores)], Upd(dict(r0.upd.exprs)), list(r0.checks),
+                     dict(r0.info))  # fmt: skip
+            site.emit(r, "cas-failed", f"{key}.casfail")
+        if held is not None and ins.rmw:  # only where the atomic stores
+            no_value(site, ins, held, Rule([*r0.guard, stores]), f"{key}.nopte")
+    if held is not None and not ins.rmw:
+        no_value(site, ins, held, site.rule(), "nopte")
+
+
+def no_value(site: Site, ins: P.IPte, held: Expr, r: Rule, key: str) -> None:
+    """`pte V := r` with ``r`` holding no PTE value: a `range` problem (a fatal check: the
+    path ends, nothing is stored)."""
+    assert ins.src is not None
+    r.guard.append(disj(op("lt", held, C(1)), op("gt", held, C(len(ins.wids)))))
+    what = f"{site.ctx.prog.cores[site.c].regs[ins.src.index]} holds no PTE value"
+    r.checks.append(Check("range", TRUE, True, (("what", what),)))
+    site.emit(r, "range", key)
 
 
 def slot_store(site: Site, ins: P.ISlot) -> None:
@@ -145,13 +160,30 @@ def slot_store(site: Site, ins: P.ISlot) -> None:
     site.emit(r, action)
 
 
+def rmw_read(site: Site, ins: P.IPte, r0: Rule, a: int) -> Expr:
+    """An atomic on the PTE at ``a`` (docs/arm64.md §1): it waits for an empty store
+    buffer and reads the entry's value into its register.  The condition under which it
+    stores: TRUE, or for `cas` that the value read is the one expected."""
+    ctx, c = site.ctx, site.c
+    if ctx.lay.buffered(c):
+        r0.guard.append(ctx.lay.buffer_empty(c))
+    old = pte_number(ctx.lay, c, a)
+    if ins.dest is not None:
+        r0.upd.set(ctx.reg_field(c, ins.dest), old)
+    if ins.rmw == "cas":
+        assert ins.expect is not None
+        return eq(old, ctx.expr(c, ins.expect, r0))
+    return TRUE
+
+
 def write_entry(
-    ctx: Ctx, c: int, r: Rule, a: int, copies: Iterator[tuple[int, Expr]], wid: int
-) -> None:
+    ctx: Ctx, c: int, r: Rule, a: int, copies: Iterator[tuple[int, Expr]], wid: int,
+    direct: bool = False,
+) -> None:  # fmt: skip
     lay = ctx.lay
     on_copies(r, copies, pte_clear_latest)
     r.upd.set(lay.last[a - lay.nwords], wid)
-    if not lay.buffered(c):
+    if direct or not lay.buffered(c):
         r.upd.set(lay.mem[a], fresh_pte(wid))
         if a in lay.ad:  # a `pte` store clears the accessed and dirty bits
             r.upd.set(lay.ad[a], 0)

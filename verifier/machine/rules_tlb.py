@@ -12,7 +12,7 @@ from verifier.ir.system import TRUE, Check, Expr, Field, conj, eq, ite, ne, op
 from verifier.machine import rules_ad, rules_walk
 from verifier.machine.context import Ctx, Rule, Site, cacheable
 from verifier.machine.layout import C, pte_wid
-from verifier.machine.rules_arm import data
+from verifier.machine.rules_data import data, exclusive_failure
 from verifier.machine.rules_buffer import AfterBuffer
 from verifier.machine.rules_race import asid_reuse, races
 
@@ -68,10 +68,14 @@ def flush_all(site: Site, ins: P.IFlushAll) -> None:
 
 
 def access(site: Site, ins: P.IAccess) -> None:
-    if ins.order == "release" and site.ctx.lay.buffered(site.c):
+    if (ins.order == "release" or ins.rmw) and site.ctx.lay.buffered(site.c):
         site = AfterBuffer(site.ctx, site.c, site.pc, site.nxt, site.ins)
     for v, s, guards in site.ctx.entries_of(site.c, ins.page, None, current=True):
         access_page(site, ins.bit, v, s, guards, ins)
+    if ins.exclusive and ins.kind == "write":  # a store-exclusive may always fail
+        r = site.rule(how="exclusive-failed")
+        exclusive_failure(site.ctx, site.c, r, ins)
+        site.emit(r, "access", "xfail")
 
 
 def access_page(

@@ -16,12 +16,12 @@ from verifier.machine.rules_arm import (
     InOrder,
     advance,
     arm,
-    data,
     entry_relief,
     fault_taken,
     performed,
     window,
 )  # fmt: skip
+from verifier.machine.rules_data import data, exclusive_failure
 from verifier.machine.rules_race import asid_reuse, races
 
 
@@ -177,6 +177,12 @@ def access(site: Site, ins: P.IAccess) -> None:
         for s in range(len(ctx.prog.spaces)):
             here = conj(eq(Field(lay.cores[c].space), s), tagged)
             asid_reuse(ctx, r, s, bit, entry, ts, a.tr[i], here)
+        if ins.exclusive and ins.kind == "write":  # a store-exclusive may always fail
+            fail = site.rule(page=v, bit=bit, how="exclusive-failed", slot=a.ts[i])
+            fail.guard += r.guard[len(fail.guard) :]
+            exclusive_failure(ctx, c, fail, ins)
+            release(ctx, c, fail, i)
+            site.emit(fail, "access", f"{v}.xfail")
         data(ctx, c, r, ins, entry)
         release(ctx, c, r, i)
         site.emit(r, "access", f"{v}")

@@ -78,20 +78,44 @@ def address_regs(ins: P.IAccess) -> set[P.LReg]:
     return {*(ins.page,) * isinstance(ins.page, P.LReg), *ins.via}  # type: ignore[arg-type]
 
 
+def order_of(x: P.Instr) -> str:
+    """The ordering of an access or atomic: an atomic written without one (and every
+    word atomic under sc/tso/pso) is acquire and release (docs/arm64.md §1)."""
+    match x:
+        case P.IAccess(order=o):
+            return o
+        case P.IAtomic(order=o):
+            return o or "acq_rel"
+        case P.IPte(rmw=rmw, order=o) if rmw:
+            return o or "acq_rel"
+        case P.IPte(order=o):  # `pte release V := v`
+            return o
+    return ""
+
+
+def acquires(x: P.Instr, pc_too: bool = True) -> bool:
+    """An acquire read (`read acquire`, `read acquire_pc` when ``pc_too``, an atomic's
+    acquiring read)."""
+    return order_of(x) in (("acquire", "acq_rel", "acquire_pc") if pc_too else ("acquire", "acq_rel"))
+
+
+def releases(x: P.Instr) -> bool:
+    """A release write (`write release`, an atomic's releasing write)."""
+    return order_of(x) in ("release", "acq_rel")
+
+
 def acquire_release(k: P.Instr, ek: Effects, i: P.Instr, ei: Effects, located: bool) -> bool:
     """Ordering by acquire and release accesses (docs/arm64.md §2): an acquire read
     (either kind) before every later access and fault; a release write after every
     earlier access (a release write that faults is not held back: ``located`` False);
     a release write before a later `acquire` (not `acquire_pc`) read."""
-    if isinstance(k, P.IAccess) and k.order in ("acquire", "acquire_pc") and ei.memory:
+    if acquires(k) and ei.memory:
         return True
-    if isinstance(i, P.IPte) and i.order == "release" and ek.memory:  # `pte release`
-        return True
-    if not (isinstance(i, P.IAccess) and located):
+    if not located:
         return False
-    if i.order == "release" and ek.memory:
+    if releases(i) and ek.memory:
         return True
-    return i.order == "acquire" and isinstance(k, P.IAccess | P.IPte) and k.order == "release"
+    return acquires(i, pc_too=False) and releases(k)
 
 
 class Window:
@@ -157,17 +181,20 @@ class Window:
                 regs = set().union(*(expr_regs(x) for x in args))
                 loc = frozenset({("w", a, 0)})
                 return Effects(frozenset(regs), frozenset({d} if d else ()), loc, loc)
-            case P.IPte(space=s, page=page, src=src):
+            case P.IPte(space=s, page=page, src=src, rmw=rmw, dest=d, expect=x):
                 locs = self.pte_locs(s, page)
                 regs = expr_regs(page) if isinstance(page, P.LReg) else set()
-                regs |= {src} if src is not None else set()
-                return Effects(frozenset(regs), frozenset(), frozenset(), locs)
-            case P.IAccess(kind=k, page=page, dest=d, value=v):
+                regs |= ({src} if src is not None else set()) | expr_regs(x)
+                wregs = frozenset({d} if d else ())
+                return Effects(frozenset(regs), wregs, locs if rmw else frozenset(), locs)
+            case P.IAccess(kind=k, page=page, dest=d, value=v, rmw=rmw, args=args):
                 frames = frozenset(
                     ("f", f, 0) for p in self.pages(page) for f in self.page_frames[p]
                 )
-                rregs = expr_regs(v) | address_regs(ins)
+                rregs = expr_regs(v) | address_regs(ins) | set().union(*map(expr_regs, args))
                 wregs = frozenset({d} if d else ())
+                if rmw:  # an atomic: reads and writes the frame
+                    return Effects(frozenset(rregs), wregs, frames, frames)
                 if k == "write":
                     return Effects(frozenset(rregs), wregs, frozenset(), frames)
                 return Effects(frozenset(rregs), wregs, frames, frozenset())
@@ -266,7 +293,7 @@ class Window:
                 return bool((ei.reads and "r" in succ) or (ei.writes and "w" in succ))
             case P.ISfence():  # a later store (an acknowledgement) waits for the fence
                 return bool(ei.writes)
-            case P.IFence(kind="full") | P.IFence(kind="acquire") | P.IAtomic():
+            case P.IFence(kind="full") | P.IFence(kind="acquire"):
                 return mem
             case P.IFence(kind="release"):
                 return bool(ei.writes)
@@ -290,7 +317,7 @@ class Window:
                 return bool(ek.writes)
             case P.IBarrier(kind="dsb"):
                 return ek.memory or ek.invalidates
-            case P.IBarrier(kind="dmb") | P.IFence() | P.IAtomic():
+            case P.IBarrier(kind="dmb") | P.IFence():
                 return ek.memory
         return False
 

@@ -28,6 +28,10 @@ def weak_exclusions(model: str, prog: P.Program, fams: list[Any]) -> list[Any]:
     looping core's early-performed instructions are tied to positions of its unrolled
     loop). `riscv` is the same machinery (docs/riscv.md): its invalid TLB entries and
     local `sfence.vma` stay in the core's own fields, so the same two exclusions apply."""
+    excl = {c for c, core in enumerate(prog.cores) if any(
+        isinstance(x, P.IAccess) and x.exclusive for x in core.code)}  # fmt: skip
+    why = "it uses exclusives (its reservation lies outside its block)"
+    fams = [replace(f, reduced=False, why=f.why or why) if excl & set(f.cores) else f for f in fams]
     if model not in WEAK_MODELS:
         return fams
     issuers = set(broadcasters(prog))

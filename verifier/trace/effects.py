@@ -49,6 +49,7 @@ _FIXED = {
     "handler-returned": "handler returns, interrupted program resumes",
     "fault": "TLB miss; the PTE in memory is invalid: page fault",
     "flush": "TLB entries dropped",
+    "cas-failed": "the PTE holds another value than expected: nothing stored",
 }
 _FENCE = {
     "full": "store buffer is empty",

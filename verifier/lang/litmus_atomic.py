@@ -1,0 +1,118 @@
+"""Litmus atomics and exclusives -> `.tlb` statements (docs/arm64.md §1 and §4).
+
+`SWP`, `CAS`, `LDADD` and `STADD` (each with `A`, `L`, `AL`) on data through a page
+become `r := swap ORDER(x, e)` ...; `SWP` and `CAS` on a page-table entry become
+`r := swap ORDER(pte(x), value)`; `LDXR`/`LDAXR` and `STXR`/`STLXR` become `r := read
+[acquire] exclusive x` and `s := write [release] exclusive x := e`.  Atomics that set
+or clear bits (`LDSET`, `LDCLR`, `LDEOR`, their `ST` forms) cannot be stated.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from verifier.lang import ast
+from verifier.lang import litmus_ast as L
+from verifier.lang.litmus_arith import Static, data_of, offset, reg_name
+
+_RMW = re.compile(r"^(SWP|CAS|LDADD|STADD|LDSET|LDCLR|LDEOR|STSET|STCLR|STEOR)(A|L|AL)?$")
+_ORDER = {None: "relaxed", "A": "acquire", "L": "release", "AL": "acq_rel"}
+_OP = {"SWP": "swap", "CAS": "cas", "LDADD": "fetch_add", "STADD": "fetch_add"}
+EXCLUSIVES = {"LDXR": "", "LDAXR": "acquire", "STXR": "", "STLXR": "release"}
+
+
+def is_atomic(op: str) -> bool:
+    """Is ``op`` an atomic read-modify-write or an exclusive this module lowers?"""
+    m = _RMW.match(op)
+    return op in EXCLUSIVES or (m is not None and not (m.group(1).startswith("ST") and m.group(2) in ("A", "AL")))
+
+
+def _zero(r: L.Operand) -> bool:
+    return r.text.upper() in ("XZR", "WZR")
+
+
+def lower_atomic(t: Any, i: L.Instr) -> None:
+    """One atomic or exclusive instruction; ``t`` is the thread being lowered
+    (`litmus_instr.ThreadOut`)."""
+    if i.op in EXCLUSIVES:
+        _exclusive(t, i)
+        return
+    m = _RMW.match(i.op)
+    assert m is not None
+    base, order = m.group(1), _ORDER[m.group(2)]
+    if base not in _OP:
+        raise t.fail(i, f"atomics that set or clear bits ({i.text}) are outside the litmus subset")
+    if base == "STADD":
+        src, mem = t.args(i, "rm")
+        dst = None
+    else:
+        src, dst, mem = t.args(i, "rrm")
+    s = t.address(i, mem)
+    via = offset(t, i, mem)
+    sp = i.span
+    if base == "CAS":  # CAS Rs, Rt: compares with Rs, stores Rt, Rs gets the old value
+        args, dest = [src, dst], src
+    else:  # SWP/LDADD Rs, Rt: stores (adds) Rs, Rt gets the old value
+        args, dest = [src], dst
+    name = None if dest is None or _zero(dest) else reg_name(dest)
+    if s.kind == "pte":
+        if base not in ("SWP", "CAS") or via:
+            raise t.fail(i, f"this atomic on a page-table entry is outside the litmus subset ({i.text})")
+        target: ast.Expr = ast.PteRead(ast.PageRef(None, s.page, span=sp), "", span=sp)
+        values = [_pte_value(t, i, a, s.page) for a in args]
+        t.syms.pte_loads = True
+        t.syms.reg_stores = True
+        kind = "ptev"
+    else:
+        for a in args:
+            if t.env.get(reg_name(a)).kind not in ("int", "data"):
+                raise t.fail(i, f"{a.text} holds an address or a descriptor, stored as data ({i.text})")
+        target = ast.Name(s.page, span=sp)
+        values = [data_of(t, a) for a in args]
+        kind = "data"
+    if name is not None:
+        t.env.regs[name] = Static(kind)
+    stmt = ast.Atomic(name, _OP[base], target, tuple(values), order, via, span=sp)  # type: ignore[arg-type]
+    t.emit(i, stmt, s.page if s.kind != "pte" else None)
+
+
+def _pte_value(t: Any, i: L.Instr, r: L.Operand, page: str) -> ast.Expr:
+    """A register an atomic stores to (or compares with) a page-table entry: a loaded PTE
+    value, or a descriptor (its PTE value)."""
+    v = t.env.get(reg_name(r))
+    if v.kind == "ptev":
+        return ast.Name(reg_name(r), span=r.span)
+    if v.kind == "desc" and v.desc is not None:
+        t.syms.descs.setdefault(page, [None]).append(v.desc)
+        return ast.PteLit(t.pte_of(v.desc, page), span=r.span)
+    raise t.fail(i, f"{r.text} holds no descriptor for the page-table atomic ({i.text})")
+
+
+def _exclusive(t: Any, i: L.Instr) -> None:
+    sp = i.span
+    order = EXCLUSIVES[i.op]
+    if i.op.startswith("LD"):
+        dst, mem = t.args(i, "rm")
+        status, src = None, None
+    else:
+        status, src, mem = t.args(i, "rrm")
+    s = t.address(i, mem)
+    if s.kind == "pte":
+        raise t.fail(i, f"exclusives on a page-table entry are outside the litmus subset ({i.text})")
+    via = offset(t, i, mem)
+    ref = ast.PageRef(None, s.page, span=sp)
+    if status is None:
+        name = reg_name(dst)
+        t.env.regs[name] = Static("data")
+        stmt = ast.Access("read", ref, ast.Name(name, span=dst.span), order=order, via=via,
+                          exclusive=True, span=sp)  # fmt: skip
+    else:
+        if t.env.get(reg_name(src)).kind not in ("int", "data"):
+            raise t.fail(i, f"{src.text} holds an address or a descriptor, stored as data ({i.text})")
+        value = data_of(t, src)
+        name = reg_name(status)
+        t.env.regs[name] = Static("data")
+        stmt = ast.Access("write", ref, ast.Name(name, span=status.span), value, order, via,
+                          exclusive=True, span=sp)  # fmt: skip
+    t.emit(i, stmt, s.page)
