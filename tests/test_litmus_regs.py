@@ -93,3 +93,12 @@ def test_a_word_holding_an_address_that_is_read_is_located() -> None:
     with pytest.raises(SpecError) as e:
         load_litmus("t.litmus", text)
     assert "6:5: error: z holds the address y, and the test reads it" in str(e.value)
+
+
+def test_an_array_is_located() -> None:
+    """`int x[3]` declares words at offsets of one page (herd7's coRR-pte9-plus8): a
+    frame holds one data word here."""
+    text = "AArch64 t\n{ int x[3]={0,0,0}; 0:X1=x; }\nP0 ;\nLDR W2,[X1] ;\nexists (0:X2=0)\n"
+    with pytest.raises(SpecError) as e:
+        load_litmus("t.litmus", text)
+    assert "2:8: error: an array is outside the litmus subset" in str(e.value)

@@ -53,8 +53,6 @@ class GenArm:
                     f"{reg} := dir(D).present",
                 ]
             )
-        if s.startswith("tlbi") and " all" not in s and self.dep.random() < 0.5:
-            s += f" via {self.dep.choice(self.regs)}"  # an address dependency (drawn apart)
         if s.startswith("pte ") and "[" not in s and self.dep.random() < 0.3:
             s = "pte release " + s[4:]  # a release store of a PTE (drawn apart)
         return s
@@ -149,6 +147,10 @@ class GenArm:
     def body(self, user: bool = False) -> list[str]:
         r = self.r
         out = [self.stmt(self.pick("V", "V", "W")) for _ in range(r.randint(2, 5))]
+        for k, st in enumerate(out):  # `tlbi V via r` on a register set before (drawn apart)
+            regs = [x for x in self.regs if any(o.startswith(f"{x} :=") for o in out[:k])]
+            if st.startswith("tlbi") and " all" not in st and regs and self.dep.random() < 0.6:
+                out[k] = f"{st} via {self.dep.choice(regs)}"
         if user:  # the kernel's statements become user-mode ones
             out = [s if _user_ok(s) else self.user_stmt(self.pick("V", "W")) for s in out]
         if r.random() < 0.2:

@@ -1,5 +1,6 @@
 """A seeded generator of small AArch64 `.litmus` tests (docs/arm64.md §4): data loads
-and stores, loads of page-table entries and stores of descriptors or of loaded entries,
+and stores, loads of page-table entries and stores of descriptors or of loaded entries
+(some by STLR, a release store), register arithmetic on both (docs/arm64.md §4),
 barriers, broadcast TLBIs, labels, and a final condition over registers (numbers and
 descriptors), data and typed faults.  Two threads of two to four instructions, so that
 the oracle (with its `.litmus` rules, oracle/litmus.py) and tlbcheck both explore them
@@ -24,6 +25,11 @@ class GenLitmus:
         self.labels: list[tuple[int, str, str]] = []  # (thread, label, page)
         self.loaded: list[tuple[int, str]] = []  # (thread, register holding an entry)
         self.data: list[tuple[int, str]] = []
+        self.release = random.Random(seed * 7 + 3)  # STLR to an entry, drawn apart
+
+    def rel(self) -> str:
+        """STR, or STLR (`pte release`) for some page-table stores."""
+        return "STLR" if self.release.random() < 0.3 else "STR"
 
     def instr(self, t: int, k: int, has_lsr: bool) -> list[str]:
         r = self.r
@@ -33,7 +39,7 @@ class GenLitmus:
             ("load", f"LDR W{7 + k},[{preg}]"),
             ("store", f"STR W0,[{preg}]"),
             ("pteload", f"LDR X{10 + k},[{pte}]"),
-            ("ptestore", f"STR X{r.choice((5, 6))},[{pte}]"),
+            ("ptestore", f"{self.rel()} X{r.choice((5, 6))},[{pte}]"),
             ("barrier", r.choice(("DSB ISH", "DSB ST", "DSB LD", "ISB", "DMB SY", "DMB ST"))),
         ]
         if has_lsr:

@@ -83,6 +83,9 @@ def _init(src: Src, start: int, end: int) -> list[L.Init]:
         if t.peek() in TYPES and t.peek(1) is not None and t.peek(1) not in {"=", ":"}:
             ctype = t.take()[0]
         where = loc(t)
+        if t.peek() == "[":  # `int x[3]={0,0,0}`: words at offsets of one page
+            _, ea, eb = t.take()
+            raise src.error(ea, eb, "an array is outside the litmus subset (a frame holds one word)")
         if t.peek() is None:  # `int x;`: declared, 0
             out.append(L.Init(where, L.Int(0), ctype, span=src.span(t.toks[0][1], b)))
             continue
