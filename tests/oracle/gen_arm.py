@@ -37,6 +37,9 @@ class GenArm:
         self.ipi = IpiDraw(seed, ARM_HANDLER, allowed=not self.hw)
         self.um = random.Random(seed * 17 + 7)  # user-mode code, drawn apart too
         self.user = self.um.random() < 0.3
+        # atomics and exclusives (docs/arm64.md §1), drawn apart too
+        self.at = random.Random(seed * 19 + 11)
+        self.atomic = self.at.random() < 0.35
 
     def pick(self, *xs: str) -> str:
         return self.r.choice(xs)
@@ -89,6 +92,7 @@ class GenArm:
                 *self.values(p),
                 *self.flags(p),
                 *[f"pte {p} := {self.pick('A', 'C')} {self.pick('rw', 'r')} user"] * self.user,
+                *self.atomics(p),
             ]
         )
 
@@ -132,6 +136,28 @@ class GenArm:
             f"pte {p} := invalid {v.choice(('A', 'C'))} {v.choice(('rw', 'r'))}",
             f"assert {reg} != {lit}",
         ]
+
+    def atomics(self, p: str) -> list[str]:
+        """Atomics with an ordering on words, through pages and on PTEs (with whole PTE
+        values), exclusives."""
+        if not self.atomic:
+            return []
+        a = self.at
+        reg = a.choice(self.regs)
+        order = a.choice(("", " relaxed", " acquire", " release", " acq_rel"))
+        out = [
+            f"{reg} := swap{order}({p}, {a.randint(0, 2)})",
+            f"{reg} := fetch_add{order}({p}, 1)",
+            f"{reg} := cas{order}({p}, {a.randint(0, 2)}, {a.randint(0, 2)})",
+            f"fetch_add{order}({p}, 1)",
+            f"{reg} := swap{order}(x, {a.randint(0, 2)})",
+            f"{reg} := read{a.choice(('', ' acquire'))} exclusive {p}",
+            f"s := write{a.choice(('', ' release'))} exclusive {p} := {a.randint(0, 2)}",
+        ]
+        if self.whole:
+            lit = a.choice(("(A rw)", "(C r)", "(invalid)", "(B rw)"))
+            out += [f"q := swap{order}(pte({p}), {lit})", f"q := cas{order}(pte({p}), {lit}, q)"]
+        return out
 
     def flags(self, p: str) -> list[str]:
         """Hardware flag statements: `old`/`dbm` values, reads of the young and dirty bits."""
