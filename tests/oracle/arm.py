@@ -18,7 +18,8 @@ translation read (held until used) and then the access itself.  Readings:
       a switch is performed only at ``pc``).
   A3  Hardware flags (docs/arm64.md section 7): a PTE value's permissions carry `o` (`old`)
       and `d` (`dbm`); the walker's update is a pending item ("hu", core, pc) of memory,
-      done by a step of its own while the entry still holds the value read, once no
+      done by a step of its own while the entry still holds the value read, written by
+      the same write (a store of the same value in between cancels it), once no
       branch between ``pc`` and the access is still to be taken (a branch is a control
       dependency); until then a walk holds the updated value without caching it, and a
       branch that skips the access drops its pending update.
@@ -44,6 +45,7 @@ from typing import Any
 from verifier.lang import ast
 from verifier.lang.checked import CheckedSpec
 
+from .atomic_nodes import order_of, rmw
 from .code import Instr, const
 from .machine import Ctx, Fatal, Machine, Out, _walk, grants
 from .state import Hand, State, Work
@@ -101,7 +103,7 @@ class ExtMachine(Machine):
             w = Work(s)
             self.tlbi(w, ctx, st)
             return [(w, set(), pc + 1, None)]
-        if isinstance(st, ast.Access) and (st.dest is not None or st.value is not None):
+        if isinstance(st, ast.Access) and (st.dest is not None or st.value is not None or rmw(st)):
             if st.order == "release" and s.cores[ctx.i].buf:
                 return []  # a release write waits for the store buffer (tso/pso)
             out = self.data_access(s, ctx, st)
@@ -675,7 +677,7 @@ class ArmMachine(ExtMachine):
         for value, src, tlb, where, psc, found in choices:
             w = Work(s)
             if new is not None:  # the walker's update is left pending (`updates`)
-                w.mem[("hu", i, k)] = (where, pte, new)
+                w.mem[("hu", i, k)] = (where, (pte, wid), new)  # the entry as read (A3)
             c = w.core(i)
             held = (*c.arm[1], (k, value, page, src, where))
             arm = (c.arm[0], tuple(sorted(held, key=repr)), c.arm[2], c.arm[3])
@@ -711,7 +713,7 @@ class ArmMachine(ExtMachine):
             if key[:2] != ("hu", i):
                 continue
             where, read, new = item
-            if mem[where][0] != read or not self.update_ready(s, i, key[2]):
+            if mem[where] != read or not self.update_ready(s, i, key[2]):
                 continue
             w = Work(s)
             w.mem[where] = (new, mem[where][1])
@@ -794,7 +796,7 @@ class ArmMachine(ExtMachine):
                 kinds = self.races(w, e, letter, self.in_user(i, k))
                 if not pte[2] and src != s.cores[i].space:
                     kinds = kinds | {"asid-reuse"}
-                if st.dest is not None or st.value is not None:
+                if st.dest is not None or st.value is not None or rmw(st):
                     self.move(w, ctx, st, pte[0])
         except Fatal as f:
             return [Out(f"{self.names[i]} uses {k}", None, frozenset({f.kind}), i)]
@@ -830,19 +832,18 @@ def _is(ins: Instr, kind: str) -> bool:
 
 def _acquire_release(a: Any, ea: dict[str, set[Any]], b: Any, eb: dict[str, set[Any]],
                      memory: bool) -> bool:  # fmt: skip
-    """An acquire read before every later access or fault; a release write (not its
-    fault) after every earlier access; a release write before a later `acquire` read."""
-    acquire = isinstance(a, ast.Access) and a.order in ("acquire", "acquire_pc")
-    if acquire and (eb["reads"] or eb["writes"]):
+    """An acquire read (an atomic's, with `acquire` or `acq_rel`) before every later
+    access or fault; a release write (an atomic's, with `release` or `acq_rel`; not its
+    fault) after every earlier access; a release write before a later `acquire` read
+    (not `acquire_pc`)."""
+    oa, ob = order_of(a), order_of(b)
+    if oa in ("acquire", "acquire_pc", "acq_rel") and (eb["reads"] or eb["writes"]):
         return True
-    if isinstance(b, ast.PteWrite) and b.order == "release" and (ea["reads"] or ea["writes"]):
-        return True  # `pte release V := ...` after every earlier access
-    if not (memory and isinstance(b, ast.Access)):
+    if not memory:
         return False
-    if b.order == "release" and (ea["reads"] or ea["writes"]):
+    if ob in ("release", "acq_rel") and (ea["reads"] or ea["writes"]):
         return True
-    released = isinstance(a, ast.Access | ast.PteWrite) and a.order == "release"
-    return b.order == "acquire" and released
+    return ob in ("acquire", "acq_rel") and oa in ("release", "acq_rel")
 
 
 def _barrier_holds(a: Any, eb: dict[str, set[Any]]) -> bool:
@@ -857,7 +858,7 @@ def _barrier_holds(a: Any, eb: dict[str, set[Any]]) -> bool:
             return True
         case ast.Fence(kind="release"):
             return bool(eb["writes"])
-        case ast.Fence() | ast.Atomic():
+        case ast.Fence():
             return mem
     return False
 
@@ -874,7 +875,7 @@ def _barrier_waits(b: Any, ea: dict[str, set[Any]], a: Any) -> bool:
             return bool(ea["writes"])
         case ast.Barrier(kind="dsb"):
             return mem or bool(ea["tlbi"])
-        case ast.Barrier() | ast.Fence() | ast.Atomic():
+        case ast.Barrier() | ast.Fence():
             return mem
     return False
 

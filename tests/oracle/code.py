@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from verifier.lang import ast
 from verifier.lang.checked import CheckedSpec
 
+from .atomic_nodes import lowered
+
 
 @dataclass(frozen=True)
 class Instr:
@@ -131,4 +133,4 @@ def _emit(
                 for name in core_names(checked, t, me, env):
                     _emit(checked, inner, {**env, v: name}, me, out)
             case _:
-                out.append(Instr("stmt", s, frozen_env))
+                out.append(Instr("stmt", lowered(checked, s), frozen_env))

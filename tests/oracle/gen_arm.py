@@ -37,7 +37,10 @@ class GenArm:
         self.ipi = IpiDraw(seed, ARM_HANDLER, allowed=not self.hw)
         self.um = random.Random(seed * 17 + 7)  # user-mode code, drawn apart too
         self.user = self.um.random() < 0.3
-        self.dep = random.Random(seed * 19 + 11)  # `tlbi V via r`, drawn apart too
+        # atomics and exclusives (docs/arm64.md §1), drawn apart too
+        self.at = random.Random(seed * 19 + 11)
+        self.atomic = self.at.random() < 0.35
+        self.dep = random.Random(seed * 23 + 13)  # `tlbi V via r`, `pte release`, apart too
 
     def pick(self, *xs: str) -> str:
         return self.r.choice(xs)
@@ -92,6 +95,7 @@ class GenArm:
                 *self.values(p),
                 *self.flags(p),
                 *[f"pte {p} := {self.pick('A', 'C')} {self.pick('rw', 'r')} user"] * self.user,
+                *self.atomics(p),
             ]
         )
 
@@ -135,6 +139,28 @@ class GenArm:
             f"pte {p} := invalid {v.choice(('A', 'C'))} {v.choice(('rw', 'r'))}",
             f"assert {reg} != {lit}",
         ]
+
+    def atomics(self, p: str) -> list[str]:
+        """Atomics with an ordering on words, through pages and on PTEs (with whole PTE
+        values), exclusives."""
+        if not self.atomic:
+            return []
+        a = self.at
+        reg = a.choice(self.regs)
+        order = a.choice(("", " relaxed", " acquire", " release", " acq_rel"))
+        out = [
+            f"{reg} := swap{order}({p}, {a.randint(0, 2)})",
+            f"{reg} := fetch_add{order}({p}, 1)",
+            f"{reg} := cas{order}({p}, {a.randint(0, 2)}, {a.randint(0, 2)})",
+            f"fetch_add{order}({p}, 1)",
+            f"{reg} := swap{order}(x, {a.randint(0, 2)})",
+            f"{reg} := read{a.choice(('', ' acquire'))} exclusive {p}",
+            f"s := write{a.choice(('', ' release'))} exclusive {p} := {a.randint(0, 2)}",
+        ]
+        if self.whole:
+            lit = a.choice(("(A rw)", "(C r)", "(invalid)", "(B rw)"))
+            out += [f"q := swap{order}(pte({p}), {lit})", f"q := cas{order}(pte({p}), {lit}, q)"]
+        return out
 
     def flags(self, p: str) -> list[str]:
         """Hardware flag statements: `old`/`dbm` values, reads of the young and dirty bits."""

@@ -28,6 +28,7 @@ from typing import Any
 from verifier.lang import ast
 from verifier.lang import final as F
 
+from .atomics import Atomics
 from .code import Instr
 from .machine import Machine, Out
 from .ptevalues import PteValues, lit
@@ -221,15 +222,15 @@ def _early_pc(label: str) -> int | None:
     return None
 
 
-class OracleArm(LitmusRules, PteValues, RvArm):
+class OracleArm(Atomics, LitmusRules, PteValues, RvArm):
     """The `arm` model with whole PTE values and the `.litmus` rules."""
 
 
-class OracleExt(PteValues, RvExt):
+class OracleExt(Atomics, PteValues, RvExt):
     """sc, tso and pso with whole PTE values."""
 
 
-class OracleRiscv(PteValues, RiscvMachine):
+class OracleRiscv(Atomics, PteValues, RiscvMachine):
     """The `riscv` model with whole PTE values."""
 
 

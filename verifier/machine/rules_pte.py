@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from itertools import chain
 
 from verifier.ir import program as P
-from verifier.ir.system import TRUE, Check, Expr, Field, conj, disj, eq, op
+from verifier.ir.system import TRUE, Check, Expr, Field, conj, disj, eq, ite, op
 from verifier.machine.context import Ctx, Rule, Site, Upd, apply_if, pte_number
 from verifier.machine.layout import C, CoreFields, fresh_pte, pte_clear_latest, pte_mark_stale
 from verifier.machine.rules_arm import bbm_store
@@ -183,6 +183,9 @@ def write_entry(
     lay = ctx.lay
     on_copies(r, copies, pte_clear_latest)
     r.upd.set(lay.last[a - lay.nwords], wid)
+    for core in lay.arm if ctx.model == "arm" else ():  # a store cancels pending walker
+        for _, at in core.hu.values():  # updates of the entry (docs/arm64.md section 7)
+            r.upd.set(at, ite(eq(Field(at), a - lay.nwords + 1), C(0), Field(at)))
     if direct or not lay.buffered(c):
         r.upd.set(lay.mem[a], fresh_pte(wid))
         if a in lay.ad:  # a `pte` store clears the accessed and dirty bits

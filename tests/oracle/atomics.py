@@ -1,0 +1,171 @@
+"""The reference's atomics and exclusives (docs/arm64.md §1, "Atomics and exclusives"),
+written from the document: an atomic through a page is a write access that reads the
+frame's word and writes the new value at once; an atomic on `pte(V)` reads the entry
+and stores the new value at once (memory, never a store buffer); a load-exclusive sets
+the core's reservation to the frame it read, a store to that frame by another core
+clears it, and a store-exclusive stores only while the reservation is the frame it
+writes, else fails (status 1), and may fail anyway.
+
+Readings:
+  X1  Under sc/tso/pso a store-exclusive's failure "whatever the reservation" is a step
+      of its own that translates nothing; under `arm` it is the access step (it uses
+      the held translation read; a translation that does not allow the write faults).
+  X2  The reservation is kept in memory under ("res", core, "") (None: none).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from verifier.lang import ast
+
+from .atomic_nodes import PteRmw, RmwAccess, XFail, failing
+from .code import Instr
+from .machine import Ctx
+from .ptevalues import _nodes
+from .state import State, Work
+
+
+def _names(e: Any) -> set[str]:
+    match e:
+        case ast.Name(name=n):
+            return {n}
+        case ast.Unary(operand=a):
+            return _names(a)
+        case ast.Binary(left=a, right=b):
+            return _names(a) | _names(b)
+    return set()
+
+
+class Atomics:
+    """A mixin over the oracle's machines (before `PteValues` and the model's machine)."""
+
+    def _frames_of_pages(self) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = super()._frames_of_pages()  # type: ignore[misc]
+        bodies = [c.body for c in self.c.cores]  # type: ignore[attr-defined]
+        every = [n for b in bodies for n in _all(b)]
+        everything = {v.frame for n in every if isinstance(n, ast.Mapping) for v in (n,)}
+        for s in every:
+            if isinstance(s, ast.Atomic) and isinstance(s.target, ast.PteRead):
+                new = s.args[-1]
+                page = s.target.page.page
+                if isinstance(new, ast.PteLit) and isinstance(new.value, ast.Mapping):
+                    out[page].add(new.value.frame)
+                elif isinstance(new, ast.Name):  # any value a register may hold
+                    for p in out:
+                        out[p] |= everything
+        return out
+
+    def effects(self, st: Any) -> dict[str, set[Any]]:
+        out: dict[str, set[Any]] = super().effects(st)  # type: ignore[misc]
+        if isinstance(st, RmwAccess):
+            out["reads"] |= out["writes"]
+            for a in st.args:
+                out["rregs"] |= {n for n in _names(a) if n not in self.vars}  # type: ignore[attr-defined]
+        if isinstance(st, PteRmw):
+            out["reads"] |= out["writes"]
+            out["rregs"] |= _names(st.expect) - set(self.vars)  # type: ignore[attr-defined]
+            if st.dest is not None:
+                out["wregs"].add(st.dest)
+        return out
+
+    def step(self, s: State, ctx: Ctx, ins: Instr, loc: tuple[Any, ...]) -> list[Any]:
+        st = ins.node
+        pc = loc[-1]
+        if isinstance(st, XFail):  # X1: sc/tso/pso
+            w = Work(s)
+            self.xfail(w, ctx, st)
+            return [(w, set(), pc + 1, None)]
+        if isinstance(st, RmwAccess) and self.model not in ("arm", "riscv"):  # type: ignore[attr-defined]
+            if s.cores[ctx.i].buf:
+                return []  # an atomic waits for the store buffer
+            out = self.data_access(s, ctx, st)  # type: ignore[attr-defined]
+            return [(w, k, self.after_access(ctx.i, pc, f), None) for w, k, f in out]  # type: ignore[attr-defined]
+        if isinstance(st, PteRmw):
+            return self.pte_rmw(s, ctx, ins, loc)
+        return super().step(s, ctx, ins, loc)  # type: ignore[misc]
+
+    def pte_rmw(self, s: State, ctx: Ctx, ins: Instr, loc: tuple[Any, ...]) -> list[Any]:
+        st = ins.node
+        assert isinstance(st, PteRmw)
+        if s.cores[ctx.i].buf:
+            return []
+        w0 = Work(s)
+        old = self.whole(w0, ctx, st.page)  # type: ignore[attr-defined]
+        stores = st.op != "cas" or old == self.value(w0, ctx, st.expect)  # type: ignore[attr-defined, arg-type]
+        if stores:
+            plain = ast.PteWrite(st.page, st.value, span=st.span)
+            out = super().step(s, ctx, Instr(ins.op, plain, ins.env, ins.target), loc)  # type: ignore[misc]
+            for w, *_ in out:
+                c = w.core(ctx.i)
+                for e in c.buf:  # the store goes to memory at once
+                    self.to_memory(w, e[1], e[2])  # type: ignore[attr-defined]
+                w.set_core(ctx.i, buf=())
+        else:
+            out = [(w0, set(), loc[-1] + 1, None)]
+        if st.dest is not None:
+            ctx.regs[st.dest] = old
+        return out
+
+    def execute(self, s: State, ctx: Ctx, ins: Instr, loc: tuple[Any, ...]) -> list[Any]:
+        out: list[Any] = super().execute(s, ctx, ins, loc)  # type: ignore[misc]
+        st = ins.node
+        spurious = isinstance(st, ast.Access) and st.exclusive and st.kind == "write"
+        if spurious and not isinstance(st, XFail) and self.model not in ("arm", "riscv"):  # type: ignore[attr-defined]
+            fresh = Ctx(ctx.i, ctx.me, ctx.env, dict(s.cores[ctx.i].regs), ctx.hparams,
+                        ctx.body_regs)  # fmt: skip
+            out += super().execute(s, fresh, Instr(ins.op, failing(st), ins.env, ins.target), loc)  # type: ignore[misc]
+        return out
+
+    def use(self, s: State, i: int, k: int, st: ast.Access, h: Any, pending: list[int]) -> list[Any]:
+        out: list[Any] = super().use(s, i, k, st, h, pending)  # type: ignore[misc]
+        if st.exclusive and st.kind == "write" and not isinstance(st, XFail):
+            out += super().use(s, i, k, failing(st), h, pending)  # type: ignore[misc]
+        return out
+
+    def xfail(self, w: Work, ctx: Ctx, st: ast.Access) -> None:
+        assert st.dest is not None
+        ctx.regs[st.dest.name] = 1
+        w.mem[("res", str(ctx.i), "")] = None
+
+    def move(self, w: Work, ctx: Ctx, st: ast.Access, frame: str) -> None:
+        key = ("f", frame, "")
+        mine = ("res", str(ctx.i), "")
+        if isinstance(st, XFail):
+            self.xfail(w, ctx, st)
+            return
+        if st.exclusive and st.kind == "read":
+            super().move(w, ctx, st, frame)  # type: ignore[misc]
+            w.mem[mine] = frame
+            return
+        if st.exclusive:
+            assert st.dest is not None and st.value is not None
+            ok = w.mem.get(mine) == frame
+            if ok:
+                self._store(w, ctx.i, key, self.value(w, ctx, st.value))  # type: ignore[attr-defined]
+            ctx.regs[st.dest.name] = 0 if ok else 1
+            w.mem[mine] = None
+            return
+        if isinstance(st, RmwAccess):
+            old = int(w.mem[key])
+            xs = [self.value(w, ctx, a) for a in st.args]  # type: ignore[attr-defined]
+            new = {"fetch_add": lambda: old + xs[0], "swap": lambda: xs[0],
+                   "cas": lambda: xs[1] if old == xs[0] else old}[st.op]()  # fmt: skip
+            if st.dest is not None:
+                ctx.regs[st.dest.name] = self.reg_checked(old)  # type: ignore[attr-defined]
+            self._store(w, ctx.i, key, new)
+            return
+        super().move(w, ctx, st, frame)  # type: ignore[misc]
+        if st.value is not None:
+            self._store(w, ctx.i, key, w.mem[key])
+
+    def _store(self, w: Work, i: int, key: tuple[Any, ...], v: Any) -> None:
+        """The frame's word gets ``v``; other cores' reservations on the frame go."""
+        w.mem[key] = v
+        for j in range(len(w.cores)):
+            if j != i and w.mem.get(("res", str(j), "")) == key[1]:
+                w.mem[("res", str(j), "")] = None
+
+
+def _all(body: tuple[ast.Stmt, ...]) -> list[Any]:
+    return [n for s in body for n in _nodes(s)]
