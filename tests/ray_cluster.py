@@ -32,6 +32,11 @@ def main(out: str) -> None:
     parent = os.getppid()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     temp = tempfile.mkdtemp(prefix="tlbray", dir="/tmp")  # short: Ray's socket paths
+    # Ray's Cluster writes the head's address to <RAY_TMPDIR>/ray/ray_current_cluster without
+    # making that folder (on a machine that never ran Ray, /tmp/ray is missing and the head
+    # fails to start): keep it inside our own folder, made here
+    os.environ["RAY_TMPDIR"] = temp
+    os.makedirs(os.path.join(temp, "ray"), exist_ok=True)
     client = int(sys.argv[2]) if len(sys.argv) > 2 else None  # a Ray Client server's port
     head = {**NODE, "temp_dir": temp, **({"ray_client_server_port": client} if client else {})}
     cluster = Cluster(initialize_head=True, head_node_args=head)
