@@ -385,10 +385,10 @@ def _lower_core(t: Tables, ci: int, inst: CoreInstance) -> P.Core:
         ret = lc.emit(lambda a, b: P.IReturn(a, b), h.span)
         lc.code[ret] = P.IReturn(h.span, f"return from {h.name}")
     lc.in_handler = False
-    fault = (len(lc.code), *fault_code(lc, inst, end)) if inst.fault is not None else (-1, -1)
+    fault = (len(lc.code), *fault_code(lc, inst, end)) if inst.fault is not None else (-1, -1, ())
     code, nexts = resolve_next(lc.code)
     return P.Core(
         inst.name, t.spaces[inst.space], tuple(code), nexts, tuple(entries), end,
-        tuple(lc.regs), tuple(lc.hregs), DEFAULT_RANGE, *fault, tuple(lc.loops),
+        tuple(lc.regs), tuple(lc.hregs), DEFAULT_RANGE, *fault, loops=tuple(lc.loops),
     )  # fmt: skip
 
