@@ -1,7 +1,8 @@
 """A seeded generator of small AArch64 `.litmus` tests (docs/arm64.md §4): data loads
 and stores, loads of page-table entries and stores of descriptors or of loaded entries
 (some by STLR, a release store), register arithmetic on both (docs/arm64.md §4),
-barriers, broadcast TLBIs, labels, and a final condition over registers (numbers and
+barriers, broadcast TLBIs, labels, branches on loaded numbers (forward, or a spin loop),
+and a final condition over registers (numbers and
 descriptors), data and typed faults.  Two threads of two to four instructions, so that
 the oracle (with its `.litmus` rules, oracle/litmus.py) and tlbcheck both explore them
 in about a second."""
@@ -26,6 +27,7 @@ class GenLitmus:
         self.loaded: list[tuple[int, str]] = []  # (thread, register holding an entry)
         self.data: list[tuple[int, str]] = []
         self.release = random.Random(seed * 7 + 3)  # STLR to an entry, drawn apart
+        self.branches = random.Random(seed * 11 + 5)  # CBZ/CBNZ over the rest, apart too
 
     def rel(self) -> str:
         """STR, or STLR (`pte release`) for some page-table stores."""
@@ -89,7 +91,22 @@ class GenLitmus:
             out.append("LSR X9,X1,#12")
         for k in range(r.randint(1, 2)):
             out += self.instr(t, k, lsr)
-        return out
+        return self.branch(t, out)
+
+    def branch(self, t: int, out: list[str]) -> list[str]:
+        """Sometimes a `CBZ`/`CBNZ` on a loaded number right after its load: forward over
+        the rest of the thread, or back to the load (a spin loop); what follows may be
+        performed or fault before the branch is taken (docs/arm64.md §3)."""
+        b = self.branches
+        loads = [j for j, x in enumerate(out[:-1]) if ": LDR W" in x]
+        if not loads or b.random() < 0.55:
+            return out
+        j = loads[0]
+        label, reg = out[j].split(": LDR ")[0], out[j].split("LDR ")[1].split(",")[0]
+        op = b.choice(("CBZ", "CBNZ"))
+        if b.random() < 0.25:  # a spin loop on the load
+            return [*out[: j + 1], f"{op} {reg},{label}", *out[j + 1 :]]
+        return [*out[: j + 1], f"{op} {reg},E{t}", *out[j + 1 :], f"E{t}:"]
 
     def atom(self) -> str:
         r = self.r
