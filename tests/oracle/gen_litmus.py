@@ -2,8 +2,9 @@
 and stores, loads of page-table entries and stores of descriptors or of loaded entries
 (some by STLR, a release store), register arithmetic on both (docs/arm64.md §4),
 barriers, broadcast TLBIs, labels, branches on loaded numbers (forward, or a spin loop),
-and a final condition over registers (numbers and
-descriptors), data and typed faults.  Two threads of two to four instructions, so that
+and a final condition over registers (numbers and descriptors), data and typed faults;
+some tests retry faults (`Variant=Handled`, docs/arm64.md section 3).  Two threads of two
+to four instructions, so that
 the oracle (with its `.litmus` rules, oracle/litmus.py) and tlbcheck both explore them
 in about a second."""
 
@@ -27,7 +28,9 @@ class GenLitmus:
         self.loaded: list[tuple[int, str]] = []  # (thread, register holding an entry)
         self.data: list[tuple[int, str]] = []
         self.release = random.Random(seed * 7 + 3)  # STLR to an entry, drawn apart
-        self.branches = random.Random(seed * 11 + 5)  # CBZ/CBNZ over the rest, apart too
+        v = random.Random(seed * 11 + 5)  # Variant=Handled or imprecise (retried faults), apart
+        self.variant = [v.choice(("Variant=Handled", "Variant=imprecise"))] * (v.random() < 0.4)
+        self.branches = random.Random(seed * 13 + 7)  # CBZ/CBNZ over the rest, apart too
 
     def rel(self) -> str:
         """STR, or STLR (`pte release`) for some page-table stores."""
@@ -142,7 +145,7 @@ class GenLitmus:
             init.append(f"{t}:X5={r.choice(DESCS)}; {t}:X6={r.choice(DESCS)};")
         threads = [self.thread(0), self.thread(1)]
         rows = max(len(x) for x in threads)
-        lines = [f"AArch64 gen{seed}", "{", *init, "}", " P0 | P1 ;"]
+        lines = [f"AArch64 gen{seed}", *self.variant, "{", *init, "}", " P0 | P1 ;"]
         for k in range(rows):
             cells = [x[k] if k < len(x) else "" for x in threads]
             lines.append(" " + " | ".join(cells) + " ;")

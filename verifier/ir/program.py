@@ -124,8 +124,7 @@ class IPte(Instr):
 
 @dataclass(frozen=True)
 class ISlot(Instr):
-    """`pte T[i] := ...`: a store to slot ``slot`` of table ``table`` (an index into
-    Program.tables), linked or not."""
+    """`pte T[i] := ...`: a store to slot ``slot`` of table ``table`` (in Program.tables)."""
 
     table: int
     slot: int
@@ -358,7 +357,8 @@ class Core:
     hregs: tuple[str, ...]
     reg_range: tuple[int, int]
     fault_entry: int = -1  # where the `on fault` code starts, after the handlers' (-1: none)
-    fault_end: int = -1  # pc of its IEnd
+    fault_end: int = -1  # pc of its IEnd (-1 with `on fault resume`: blocks, ir/resume.py)
+    fault_blocks: tuple[tuple[int, int, int, int], ...] = ()
     loops: tuple[ForLoop, ...] = ()  # its `for` loops over a whole family (symmetry reads them)
 
 
@@ -385,7 +385,7 @@ class Program:
     walks: tuple[tuple[tuple[int, int] | None, ...], ...] = ()  # [space][page]: (dir, slot)
     leaves: tuple[tuple[int, ...], ...] = ()  # [table][slot]: wid of the initial value
     frame_data: tuple[int, ...] = ()  # per frame: initial data word; () when no data access
-    fatal: bool = False  # a fault stops its core (herd's `fatal`; `.litmus` input)
+    fatal: str = ""  # .litmus: a fault stops its core ("stop") or is retried once ("retry")
     ad: str = "none"  # 'hardware': the walker sets accessed/dirty bits
     ad_cores: tuple[str, ...] = ()  # under `arm`, per core: none | access | hardware
     final: PFinal | None = None  # a litmus test's final condition (ir/final.py)

@@ -89,6 +89,8 @@ class Paths:
         core = self.prog.cores[c]
         if not (win.fatal(c) and i < core.program_end and isinstance(core.code[i], P.IAccess)):
             return ()
+        if win.retries(c):  # a retried fault's exception entry waits for the branches
+            return ()
         out = []
         back = self.behind(c, i)
         for p in range(win.tr_start(c, i), win.run_start(c, i)):

@@ -124,6 +124,8 @@ def _use(fx: Effects, cmd: Command, pre: State, post: State) -> str:
         stops = f", the core {then}" if fx.lay.arm[cmd.core].fault is not None else ""
         if cmd.get("speculative"):  # when pc gets there
             stops = f", the core will {'go to its fault handler' if handler else 'stop'} there"
+        if cmd.get("how") == "retry":  # docs/arm64.md section 3, retried faults
+            stops = ", the core takes the exception and will run the access again"
         return f"{kind} fault on {page} (translation read: {pte_desc(pv, fx.prog)}){stops}"
     frame = fx.prog.frames[pv.frame]
     return f"{page} -> {frame}: access reaches frame {frame}" + data_text(fx, cmd, pre, post)
