@@ -314,7 +314,7 @@ def test_unstated_constructs_are_located(code: str, cond: str, message: str) -> 
 @pytest.mark.parametrize(
     ("name", "message"),
     [
-        ("bad_instruction", ":6:1: error: atomics that set or clear bits (LDSET W0,W2,[X1]) are"),
+        ("bad_instruction", ":6:1: error: atomics that set or clear bits of data (LDSET W0,W2,[X1]) are"),
         ("bad_syntax", ":4:6: error: expected '=', found '=='"),
     ],
 )
@@ -376,7 +376,7 @@ def test_cli_litmus(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Test remap-flag+dsb Forbidden  Observation Never  exists (1:X6=1 /\\ 1:X4=0): No" in out
     assert out.rstrip().endswith("Flag bbm")
     assert cli.main(["check", str(HERE / "bad_ldset.litmus")]) == cli.EXIT_BAD_INPUT
-    assert "bad_ldset.litmus:5:2: error: atomics that set or clear bits" in capsys.readouterr().err
+    assert "bad_ldset.litmus:5:2: error: atomics that set or clear bits of data" in capsys.readouterr().err
     assert cli.main(["check", "--model", "tso", str(HERE / "sb.litmus")]) == cli.EXIT_BAD_INPUT
     assert "a litmus test is checked under arm only" in capsys.readouterr().err
 
@@ -424,7 +424,7 @@ def test_herd_compare_harness(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert rows["a"] == ["2", "2", "1", "1", "1", "0"]
     assert rows["b"] == ["2", "1", "0", "1", "0", "1"]
     assert "[a] remap-flag+po: herd7 Never, tlbcheck Sometimes -- not analysed yet" in out
-    assert "1  cannot state: atomics that set or clear bits are outside the litmus subset" in out
+    assert "1  cannot state: atomics that set or clear bits of data are outside the litmus subset" in out
     assert "remap-flag+dsb: error: herd7 timed out after 60s; kinds.txt: Forbidden" in out
     assert "kinds.txt agrees with herd7's verdict on 1 of the 1 tests both give." in out
 

@@ -109,23 +109,23 @@ class Instr:
 
 @dataclass(frozen=True)
 class IPte(Instr):
-    """`pte V := value`; `pte V := r` (``src``) stores wids[k-1] if r holds PTE value k."""
+    """`pte V := value`; stores wids[k-1] if ``src`` (with ``fields``: the entry) holds k."""
 
     space: int | None  # None: the core's current space
     page: PageOp
     wid: int  # index into Program.pte_writes
     src: LReg | None = None
-    wids: tuple[int, ...] = ()  # every value it may store
-    rmw: str = ""  # an atomic on the PTE: swap | cas (``expect``), old value to ``dest``
-    dest: LReg | None = None
+    wids: tuple[int, ...] = ()  # every value it may store (-1: none; layout.stored)
+    rmw: str = ""  # an atomic on the PTE: swap | cas (``expect``) | fetch_set | fetch_clear
+    dest: LReg | None = None  # the old value
     expect: LExpr | None = None
     order: str = ""  # as IAccess.order
+    fields: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class ISlot(Instr):
-    """`pte T[i] := ...`: a store to slot ``slot`` of table ``table`` (an index into
-    Program.tables), linked or not."""
+    """`pte T[i] := ...`: a store to slot ``slot`` of table ``table`` (in Program.tables)."""
 
     table: int
     slot: int

@@ -171,14 +171,13 @@ class Assign(Node):
 
 @dataclass(frozen=True)
 class Atomic(Node):
-    """`r := fetch_add(x, e)`, `r := swap(x, e)`, `r := cas(x, old, new)`, `x += e`.
-
-    ``op`` is 'fetch_add', 'swap', 'cas' or '+=' (no destination register).  The target
-    is a shared word, a page (an atomic through translation on the data word of the
-    frame it maps) or `pte(V)` (on the PTE); ``order`` is '' (the default: a full
-    barrier, acquire and release), 'relaxed', 'acquire', 'release' or 'acq_rel'; ``via``
-    as for `read V via r` (docs/arm64.md §1, atomics).
-    """
+    """`r := fetch_add(x, e)`, `swap(x, e)`, `cas(x, old, new)`, `x += e`, `fetch_set`
+    / `fetch_clear(pte(V), F...)`: ``op`` names it ('+=': no destination register).  The
+    target is a shared word, a page (an atomic through translation on the data word of
+    the frame it maps) or `pte(V)` (on the PTE); ``order`` is '' (the default: acquire
+    and release), 'relaxed', 'acquire', 'release' or 'acq_rel'; ``via`` as for `read V
+    via r`; ``fields``: the PTE fields `fetch_set`/`fetch_clear` set or clear (``args``
+    then empty; docs/arm64.md §1, atomics)."""
 
     dest: str | None
     op: str
@@ -186,6 +185,7 @@ class Atomic(Node):
     args: tuple[Expr, ...]
     order: str = ""
     via: tuple[Name, ...] = ()
+    fields: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

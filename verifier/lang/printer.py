@@ -172,8 +172,8 @@ def simple_stmt(s: ast.Stmt) -> str:
             return f"{expr(t)} := {expr(v)}"
         case ast.Atomic(dest=d, op="+=", target=t, args=args):
             return f"{expr(t)} += {', '.join(expr(a) for a in args)}"
-        case ast.Atomic(dest=d, op=op, target=t, args=args, order=o, via=via):
-            call = f"{op}{' ' + o if o else ''}({', '.join(expr(a) for a in (t, *args))})"
+        case ast.Atomic(dest=d, op=op, target=t, args=args, order=o, via=via, fields=fs):
+            call = f"{op}{' ' + o if o else ''}({', '.join([*(expr(a) for a in (t, *args)), *fs])})"
             call += " via " + ", ".join(n.name for n in via) if via else ""
             return call if d is None else f"{d} := {call}"
         case ast.Fence(kind=k):

@@ -78,6 +78,12 @@ def address_regs(ins: P.IAccess) -> set[P.LReg]:
     return {*(ins.page,) * isinstance(ins.page, P.LReg), *ins.via}  # type: ignore[arg-type]
 
 
+def stored(ins: P.IPte) -> tuple[int, ...]:
+    """Every value a `pte` store or an atomic on a PTE may store (its wids but -1, the
+    `range` problem of `fetch_set(present)` of a plain `invalid`)."""
+    return tuple(w for w in ins.wids if w >= 0)
+
+
 def order_of(x: P.Instr) -> str:
     """The ordering of an access or atomic: an atomic written without one (and every
     word atomic under sc/tso/pso) is acquire and release (docs/arm64.md §1)."""
@@ -128,15 +134,19 @@ class Window:
     @cached_property
     def page_frames(self) -> dict[int, frozenset[int]]:
         out: dict[int, set[int]] = {v: set() for v in range(len(self.prog.pages))}
+        values = self.prog.pte_values
+        stores = [ins for core in self.prog.cores for ins in core.code if isinstance(ins, P.IPte)]
+        # `fetch_set(pte(V), present)` maps the frame an invalid value of V keeps; a
+        # `fetch_set`/`fetch_clear` changes no frame otherwise (docs/arm64.md §1)
+        revived = {v for ins in stores if ins.fields and ins.rmw == "fetch_set"
+                   and "present" in ins.fields for v in self.pages(ins.page)}  # fmt: skip
         for space in self.prog.spaces:
             for v, wid in enumerate(space.entries):
-                out[v].add(self.prog.pte_values[wid].frame)
-        for core in self.prog.cores:
-            for ins in core.code:
-                if isinstance(ins, P.IPte):
-                    for wid in ins.wids:
-                        for v in self.pages(ins.page):
-                            out[v].add(self.prog.pte_values[wid].frame)
+                out[v] |= {values[wid].frame, values[wid].kept[0] if v in revived else -1}
+        for ins in stores:
+            for wid in () if ins.fields else stored(ins):
+                for v in self.pages(ins.page):
+                    out[v] |= {values[wid].frame, values[wid].kept[0] if v in revived else -1}
         return {v: frozenset(f for f in fs if f >= 0) for v, fs in out.items()}
 
     def words(self, e: P.LExpr | None) -> frozenset[Loc]:
