@@ -21,7 +21,7 @@ from verifier.lang import ast
 
 from .atomic_nodes import PteRmw, RmwAccess, XFail, failing
 from .code import Instr
-from .machine import Ctx, Fatal
+from .machine import BITS, Ctx, Fatal, bits
 from .ptevalues import _nodes, as_node, changed
 from .state import State, Work
 
@@ -167,7 +167,8 @@ class Atomics:
             old = int(w.mem[key])
             xs = [self.value(w, ctx, a) for a in st.args]  # type: ignore[attr-defined]
             new = {"fetch_add": lambda: old + xs[0], "swap": lambda: xs[0],
-                   "cas": lambda: xs[1] if old == xs[0] else old}[st.op]()  # fmt: skip
+                   "cas": lambda: xs[1] if old == xs[0] else old,
+                   **{b: lambda b=b: bits(b, old, xs[0]) for b in BITS}}[st.op]()  # fmt: skip
             if st.dest is not None:
                 ctx.regs[st.dest.name] = self.reg_checked(old)  # type: ignore[attr-defined]
             self._store(w, ctx.i, key, new)

@@ -168,7 +168,8 @@ class GenArm:
 
     def set_clear(self, p: str) -> list[str]:
         """`fetch_set`/`fetch_clear` of PTE fields (the old value in a PTE register `q`),
-        invalid values that keep a frame for `present` to revive."""
+        invalid values that keep a frame for `present` to revive; `fetch_set`,
+        `fetch_clear`, `fetch_xor` of bits of data words."""
         if not self.fields:
             return []
         f = self.fb
@@ -177,6 +178,8 @@ class GenArm:
         op = f.choice(("fetch_set", "fetch_clear"))
         call = f"{op}{order}(pte({p}), {', '.join(names)})"
         lit = f.choice(("(A rw)", "(C r)", "(invalid A rw)", "(A rw old)", "(C r dbm)"))
+        bits = f.choice(("fetch_set", "fetch_clear", "fetch_xor")) + order
+        reg = f.choice(self.regs)
         return [
             f"q := {call}",
             f"q := {call}",
@@ -184,6 +187,8 @@ class GenArm:
             call,
             f"pte {p} := invalid {f.choice(('A', 'C'))} {f.choice(('rw', 'r'))}",
             f"assert q != {lit}",
+            f"{reg} := {bits}({p}, {f.randint(1, 3)})",  # bits of data words
+            f"{bits}({f.choice((p, 'x'))}, {f.choice(('1', '2', reg))})",
         ]
 
     def flags(self, p: str) -> list[str]:

@@ -18,6 +18,7 @@ from verifier.lang.symbols import Symbols
 
 MAX_REPEAT = 1024
 ATOMIC_ARGS = {"fetch_add": 1, "swap": 1, "cas": 2, "+=": 1, "fetch_set": 1, "fetch_clear": 1}
+ATOMIC_ARGS["fetch_xor"] = 1  # bits of a data word (docs/arm64.md §1)
 # the fields `fetch_set`/`fetch_clear` on pte(V) set or clear (docs/arm64.md §1, atomics)
 SET_FIELDS = ("present", "write", "exec", "user", "young", "dbm")
 
@@ -187,8 +188,6 @@ class _Body(Names):
             if op not in ("swap", "cas", "fetch_set", "fetch_clear"):
                 self.err(s, f"{op} on pte(V): only swap, cas, fetch_set and fetch_clear act on "
                          "a PTE")  # fmt: skip
-        elif op in ("fetch_set", "fetch_clear"):
-            self.err(s, f"{op} sets or clears fields of a PTE: its target is pte(V)")
         elif isinstance(t, ast.Index):
             self.index(t)
         elif t.name in c.vars:

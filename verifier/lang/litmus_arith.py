@@ -18,7 +18,7 @@ from verifier.lang.checked import DEFAULT_RANGE
 from verifier.lang.litmus_vals import Vals, capped, union, value_set
 from verifier.lang.span import NOSPAN, Span
 
-ARITH_OPS = {"EOR", "ADD", "SUB", "AND", "ORR", "CMP", "CSEL", "CSET"}
+ARITH_OPS = {"EOR", "ADD", "SUB", "AND", "ORR", "CMP", "CSEL", "CSET", "LSL"}
 BITWISE: dict[str, Callable[[int, int], int]] = {
     "EOR": lambda x, y: x ^ y,
     "AND": lambda x, y: x & y,
@@ -124,6 +124,9 @@ def data_of(t: Any, r: L.Operand) -> ast.Expr:
 def lower_arith(t: Any, i: L.Instr) -> None:
     """One arithmetic instruction: an assignment of its destination register (`CMP`
     sets no register: the flags it sets are the comparison, kept for `CSEL`/`CSET`)."""
+    if i.op == "LSL":
+        lower_lsl(t, i)
+        return
     if i.op == "ADD" and _address_add(t, i):
         return
     if i.op == "CMP":

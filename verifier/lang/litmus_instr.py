@@ -20,7 +20,6 @@ from verifier.lang.litmus_arith import (
     Static,
     data_of,
     lower_arith,
-    lower_lsl,
     offset,
     reg_name,
 )
@@ -34,8 +33,6 @@ BY_PAGE = {"VAE1", "VAAE1", "VALE1", "VAALE1"}
 ALL = {"VMALLE1", "ALLE1", "VMALLS12E1"}
 LOADS = {"LDR": "", "LDAR": "acquire", "LDAPR": "acquire_pc"}
 ACQ_REL = {"LDAR", "LDAPR", "STLR", "LDARB", "STLRB", "LDAXR", "STLXR"}
-ATOMICS = {"SWP", "SWPAL", "SWPL", "SWPA", "CAS", "CASAL", "CASA", "CASL", "LDADD", "LDSET"}
-ATOMICS |= {"LDCLR", "STCLR", "STADD", "STSET", "LDXR", "STXR", "LDADDAL"}
 ARITH = {"EOR", "ADD", "SUB", "AND", "ORR", "BIC", "CMP", "CSEL", "CSET", "ADR"}
 
 
@@ -284,8 +281,6 @@ def _instr(t: ThreadOut, i: L.Instr, next_labels: tuple[str, ...]) -> None:
         kind = "page" if s.kind == "va" else "nopage"
         t.env.regs[reg_name(d)] = Static(kind, s.page, deps=s.deps)
         _label_only(t, i)
-    elif op == "LSL":
-        lower_lsl(t, i)
     elif op in ("DMB", "DSB"):
         (opt,) = t.args(i, "n")
         which = _which(t, i, opt)
@@ -306,8 +301,6 @@ def _instr(t: ThreadOut, i: L.Instr, next_labels: tuple[str, ...]) -> None:
 def _outside(op: str, text: str) -> str:
     if op in ACQ_REL:
         what = "acquire/release accesses"
-    elif op in ATOMICS:
-        what = "atomic read-modify-writes"
     elif op in ARITH:
         what = "register arithmetic for dependencies"
     elif op == "B" or op.startswith("B."):
