@@ -25,17 +25,6 @@ from verifier.lang.frontend import load
 
 REGRESSIONS = Path(__file__).parent / "regressions" / "oracle"
 
-# Generated seeds on which tlbcheck is known to be wrong today (each defect is kept as a
-# regression in tests/regressions/oracle/); the slow campaign skips them.
-D4A = "issue 9: defect 4a, an await passed in a loop is reported as a hang"
-D4B = "issue 9: defect 4b, another core's failure hides a hang"
-D9 = "issue 9: defect 9, division by zero in a condition also reports assertion"
-KNOWN: dict[int, str] = {
-    1001: D4A, 1022: D4B, 1055: f"{D4B}; {D9}", 1102: D4A, 1112: D4A, 1124: D9, 1132: D4A,
-    1172: D4B, 1237: D4A, 1241: D4A, 1242: D4A, 1254: D4A, 1260: D4B, 1282: D4A, 1333: D4A,
-    1352: D4B,
-}  # fmt: skip
-
 
 def meets(e: ast.ExpectDecl | None, kinds: set[str]) -> bool:
     """The reference's reading of an `expect` line (written again here, not imported)."""
@@ -56,16 +45,7 @@ def models_of(checked: CheckedSpec) -> list[str]:
 # ---------------------------------------------------------------- generated specs
 
 
-def _slice(seeds: range) -> list[Any]:
-    out = []
-    for seed in seeds:
-        for m in MODELS:
-            marks = [pytest.mark.xfail(strict=True, reason=KNOWN[seed])] if seed in KNOWN else []
-            out.append(pytest.param(seed, m, marks=marks, id=f"seed{seed}-{m}"))
-    return out
-
-
-@pytest.mark.parametrize(("seed", "model"), _slice(range(8)))
+@pytest.mark.parametrize(("seed", "model"), [(s, m) for s in range(8) for m in MODELS])
 def test_tlbcheck_agrees_with_the_oracle(seed: int, model: str) -> None:
     p = compare(seed, model)
     assert p.agree, (p.ours, p.theirs, p.text)
@@ -75,8 +55,6 @@ def test_tlbcheck_agrees_with_the_oracle(seed: int, model: str) -> None:
 def test_tlbcheck_agrees_with_the_oracle_campaign() -> None:
     bad = []
     for seed in range(1000, 1400):
-        if seed in KNOWN:
-            continue
         for m in MODELS:
             p = compare(seed, m)
             if not p.agree:

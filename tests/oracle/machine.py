@@ -30,8 +30,8 @@ Readings chosen where the reference is silent (listed in the report too):
       drains and IPI deliveries are steps of their own.  The walker fills also while
       the core runs a handler, is blocked or has finished.
   R10 For hang, an awaiting core "passes" its await when that await's own command fires,
-      or when the core itself fails (assertion/range): only other cores' failures do
-      not count.
+      or when the core itself fails (assertion/range, or a race in reading the await's
+      condition while it waits): only other cores' failures do not count.
   R12 Two-level pages (docs/page-tables.md): `pte V`/`complete V` act on the leaf slot
       of the table V's dir points to in the core's own view (own buffer, else memory),
       an invalid dir there ends the path (`range`).  A miss walks: the cached pointer
@@ -377,7 +377,9 @@ class Machine:
                 w.mem[("c", f)] = ("zeroed",)
             case ast.Await(cond=e):
                 if not self.value(w, ctx, e):
-                    return []
+                    # a waiting core keeps reading its condition: a race in that read (a
+                    # freed table's slot) is reported there, and the core goes on waiting
+                    return [(w, set(), pc, (ctx.i, loc))] if ctx.kinds else []
                 return [(w, set(), pc + 1, (ctx.i, loc))]
             case ast.Assert(cond=e):
                 if not self.value(w, ctx, e):

@@ -21,6 +21,7 @@ from verifier.ir.lower_decls import (
 from verifier.ir.lower_hw import ad_settings
 from verifier.ir.lower_litmus import attach_litmus
 from verifier.ir.lower_riscv import lower_riscv
+from verifier.ir.resume import fault_code
 from verifier.ir.lower_tables import lower_slot_write, lower_table_read
 from verifier.lang import ast
 from verifier.lang.checked import DEFAULT_RANGE, CheckedSpec, CoreInstance, Ref
@@ -384,17 +385,10 @@ def _lower_core(t: Tables, ci: int, inst: CoreInstance) -> P.Core:
         ret = lc.emit(lambda a, b: P.IReturn(a, b), h.span)
         lc.code[ret] = P.IReturn(h.span, f"return from {h.name}")
     lc.in_handler = False
-    fault = (len(lc.code), *_fault_code(lc, inst)) if inst.fault is not None else (-1, -1)
+    fault = (len(lc.code), *fault_code(lc, inst, end)) if inst.fault is not None else (-1, -1, ())
     code, nexts = resolve_next(lc.code)
     return P.Core(
         inst.name, t.spaces[inst.space], tuple(code), nexts, tuple(entries), end,
-        tuple(lc.regs), tuple(lc.hregs), DEFAULT_RANGE, *fault, tuple(lc.loops),
+        tuple(lc.regs), tuple(lc.hregs), DEFAULT_RANGE, *fault, loops=tuple(lc.loops),
     )  # fmt: skip
 
-
-def _fault_code(lc: _CoreLowerer, inst: CoreInstance) -> tuple[int]:
-    """The `on fault` code after the program's end, ending in its own IEnd."""
-    lc.block(inst.fault or ())
-    end = lc.emit(lambda a, b: P.IEnd(a, b), inst.span)
-    lc.code[end] = P.IEnd(inst.span, "end of the fault handler")
-    return (end,)

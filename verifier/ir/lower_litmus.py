@@ -37,7 +37,10 @@ def _with_ctrl(core: P.Core, ctrl: dict) -> P.Core:  # type: ignore[type-arg]
                 P.LReg(core.regs.index(r), False) for r in ctrl[ins.span] if r in core.regs
             )
             code[pc] = P.ICtrl(ins.span, ins.text, regs)
-    return replace(core, code=tuple(code))
+    # registers hold every number the test moves into one (`MOV X11,#42`)
+    moved = [x.value.value for x in code if isinstance(x, P.IAssign) and isinstance(x.value, P.LConst)]
+    hi = max([core.reg_range[1], *moved])
+    return replace(core, code=tuple(code), reg_range=(core.reg_range[0], hi))
 
 
 def _core(prog: P.Program, name: str) -> int:

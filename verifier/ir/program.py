@@ -358,7 +358,8 @@ class Core:
     hregs: tuple[str, ...]
     reg_range: tuple[int, int]
     fault_entry: int = -1  # where the `on fault` code starts, after the handlers' (-1: none)
-    fault_end: int = -1  # pc of its IEnd
+    fault_end: int = -1  # pc of its IEnd (-1 with `on fault resume`: blocks, ir/resume.py)
+    fault_blocks: tuple[tuple[int, int, int, int], ...] = ()
     loops: tuple[ForLoop, ...] = ()  # its `for` loops over a whole family (symmetry reads them)
 
 

@@ -1,9 +1,8 @@
 """The typed syntax tree of a `.tlb` spec.
 
-Every node is a frozen dataclass whose children are tuples; the ``span`` field
-is keyword-only and does not take part in equality, so two parses of the same
-text compare equal whatever their layout (the parse -> print -> parse test
-relies on this).
+Every node is a frozen dataclass whose children are tuples; the ``span`` field is
+keyword-only and does not take part in equality, so two parses of the same text
+compare equal whatever their layout (the parse -> print -> parse test relies on it).
 """
 
 from __future__ import annotations
@@ -365,7 +364,8 @@ class CoreDecl(Node):
     hi: Expr | None
     space: str | None
     body: tuple[Stmt, ...]
-    fault: tuple[Stmt, ...] | None = None  # `on fault { ... }` (docs/arm64.md §3)
+    fault: tuple[Stmt, ...] | None = None  # `on fault [resume] { ... }` (docs/arm64.md §3)
+    resume: bool = False
 
 
 @dataclass(frozen=True)

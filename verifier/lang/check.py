@@ -326,12 +326,16 @@ class _Checker(Symbols):
             body = c.body + (c.fault or ())
             if c.lo is None:
                 check_body(self, body, Ctx("core", c.name))
-                out.append(CoreInstance(c.name, None, None, space, c.body, c.span, c.fault))
+                out.append(
+                    CoreInstance(c.name, None, None, space, c.body, c.span, c.fault, c.resume)
+                )
             elif c.name in self.families:
                 check_body(self, body, Ctx("family", c.name, family=c.name))
                 lo, hi = self.families[c.name]
                 out += [
-                    CoreInstance(f"{c.name}[{i}]", c.name, i, space, c.body, c.span, c.fault)
+                    CoreInstance(
+                        f"{c.name}[{i}]", c.name, i, space, c.body, c.span, c.fault, c.resume
+                    )
                     for i in range(lo, hi + 1)
                 ]
         return tuple(out)

@@ -76,6 +76,7 @@ class CoreInstance:
     body: tuple[ast.Stmt, ...]
     span: Span
     fault: tuple[ast.Stmt, ...] | None = None  # `on fault { ... }`
+    resume: bool = False  # `on fault resume`: back after the faulting access
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,9 @@ from verifier.lang.final import (
     FPteMem,
     FReg,
 )
-from verifier.lang.litmus_instr import Symbols, ThreadOut, check_desc, pte_of
+from verifier.lang.litmus_desc import check_desc, pte_of
+from verifier.lang.litmus_eret import label_number
+from verifier.lang.litmus_instr import Symbols, ThreadOut
 from verifier.lang.span import Span
 
 
@@ -57,6 +59,14 @@ def _eq(p: L.Eq, syms: Symbols, threads: dict[int, ThreadOut], err: type[Excepti
         return FCmp("!=" if p.negated else "==", FPteMem(loc.name), FPte(value))
     if isinstance(loc, L.Reg) and isinstance(p.value, L.Desc):
         return _desc_eq(p, loc, p.value, syms, threads, err)
+    if isinstance(loc, L.Reg) and loc.proc in threads:  # a label register (litmus_eret)
+        held = threads[loc.proc].env.get(loc.reg)
+        if isinstance(p.value, L.Sym) and p.value.kind == "label":
+            proc, _, label = p.value.name.partition(":")
+            n = label_number(int(proc.lstrip("P")), label, syms.labels)
+            return FCmp("!=" if p.negated else "==", FReg(f"P{loc.proc}", loc.reg), FNum(n))
+        if held.kind == "label" and isinstance(p.value, L.Int) and p.value.value != 0:
+            return FBool(p.negated)  # a label is no number (0: the handler never ran)
     if not isinstance(p.value, L.Int):
         raise err(
             p.value.span, "a condition on an address or a descriptor is outside the litmus subset"
@@ -100,6 +110,8 @@ def _fault(
     th = threads.get(p.proc)
     if th is None:
         raise err(p.span, f"the test has no thread P{p.proc}")
+    if th.resumes:  # its fault is not kept once the handler runs (docs/arm64.md §3)
+        raise err(p.span, f"a fault of P{p.proc}, whose handler returns, is outside the subset")
     page = None
     if p.loc is not None:
         page = p.loc.name

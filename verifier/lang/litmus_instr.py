@@ -24,6 +24,8 @@ from verifier.lang.litmus_arith import (
     reg_name,
 )
 from verifier.lang.litmus_atomic import is_atomic, lower_atomic
+from verifier.lang.litmus_desc import pte_of
+from verifier.lang.litmus_eret import ERET_OPS, lower_eret
 from verifier.lang.litmus_flow import lower_code
 from verifier.lang.litmus_vals import Vals, union, value_set
 from verifier.lang.span import Span
@@ -50,6 +52,7 @@ class Symbols:
     pointers: dict[str, L.Sym] = field(default_factory=dict)  # `[z]=y`: words holding addresses
     oas: set[str] = field(default_factory=set)  # the pages whose frames descriptors name
     stored: Vals = frozenset()  # the values the threads store to data words
+    labels: list[str] = field(default_factory=list)  # `P1:L0` held by ADR: 1, 2... (litmus_eret)
 
     def store(self, vals: Vals) -> None:
         self.stored = union(self.stored, vals)
@@ -99,44 +102,6 @@ class Symbols:
         return f
 
 
-def pte_of(d: L.Desc, page: str, syms: Symbols) -> ast.PteValue:
-    """A descriptor as a `.tlb` PTE value, field for field, so two descriptors are equal
-    exactly when herd7's are (oa, valid, af, db, dbm): invalid unless valid, keeping its
-    output address, permissions and flags (`invalid A rw old`); `old` when af is clear
-    (without hardware management an access-flag fault, never cached, docs/arm64.md §7);
-    writable when db is set; `dbm` as given; the output address defaults to the page's
-    own frame."""
-
-    def flag(key: str) -> int:
-        v = d.get(key)
-        return v.value if isinstance(v, L.Int) else 0 if key == "dbm" else 1  # el0: 1
-
-    oa = d.get("oa")
-    frame = syms.frame(oa.name) if isinstance(oa, L.Sym) else syms.frame(page)
-    perms = "rw" if flag("db") else "r"
-    user = syms.el0_bits and bool(flag("el0"))  # docs/arm64.md section 8
-    mapping = ast.Mapping(
-        frame, perms, old=not flag("af"), dbm=bool(flag("dbm")), user=user, span=d.span
-    )
-    return mapping if flag("valid") else ast.Invalid(mapping, span=d.span)
-
-
-def check_desc(d: L.Desc, syms: Symbols, err: type[Exception]) -> None:
-    """The fields of descriptor ``d`` are within the subset: ``oa`` a physical page,
-    ``valid``, ``af``, ``db``, ``dbm``, ``el0`` 0 or 1."""
-    for key, v in d.fields:
-        if key == "oa":
-            if not (isinstance(v, L.Sym) and v.kind == "pa"):
-                raise err(v.span, "a descriptor's oa is a physical page (phy_x or PA(x))")
-            syms.frame(v.name)
-            syms.oas.add(v.name)
-        elif key in ("valid", "af", "db", "dbm", "el0"):
-            if not isinstance(v, L.Int) or v.value not in (0, 1):
-                raise err(v.span, f"descriptor field {key} is 0 or 1")
-        else:
-            raise err(d.span, f"descriptor field '{key}' is outside the litmus subset")
-
-
 # statements that store no data word (any other may: the loads' values become unknown)
 QUIET = (ast.Assign, ast.Access, ast.PteWrite, ast.Barrier, ast.Tlbi, ast.Skip, ast.If, ast.While)
 
@@ -153,6 +118,9 @@ class ThreadOut:
     ctrl: list[tuple[Span, tuple[str, ...]]] = field(default_factory=list)
     flags: tuple[ast.Expr, ast.Expr] | None = None  # the last CMP's operands
     user: bool = False  # an EL0 thread's code (its P.F handler runs at EL1)
+    elr: str | None = None  # the label `MSR ELR_EL1` set (litmus_eret)
+    eret: str | None = None  # a handler's `ERET`: the label it returns to
+    resumes: bool = False  # a thread whose handler returns
 
     def fail(self, node: L.LNode, message: str) -> Exception:
         return self.err(node.span, message)
@@ -294,6 +262,8 @@ def _instr(t: ThreadOut, i: L.Instr, next_labels: tuple[str, ...]) -> None:
         _label_only(t, i)
     elif is_atomic(op):
         lower_atomic(t, i)
+    elif op in ERET_OPS:
+        lower_eret(t, i)
     else:
         raise t.fail(i, _outside(op, i.text))
 

@@ -28,10 +28,10 @@ from verifier.lang.litmus_instr import (
     Static,
     Symbols,
     ThreadOut,
-    check_desc,
     lower_thread,
-    pte_of,
 )
+from verifier.lang.litmus_desc import check_desc, pte_of
+from verifier.lang.litmus_eret import check_return
 from verifier.lang.litmus_parse import parse_litmus
 from verifier.lang.litmus_vals import Vals, union
 from verifier.lang.span import Span
@@ -115,7 +115,9 @@ def _lower_threads(t: L.LitmusTest, mem: Vals) -> tuple[
         out = lower_thread(th, envs[th.proc], syms, Unstated, setup=not th.handler)
         if th.handler:  # the `on fault` code of its thread's core (docs/arm64.md §4)
             k = next(j for j, d in enumerate(cores) if d.name == f"P{th.proc}")
-            cores[k] = replace(cores[k], fault=tuple(out.out))
+            if out.eret is not None:  # it returns: `on fault resume` (litmus_eret)
+                check_return(threads[th.proc], out, Unstated)
+            cores[k] = replace(cores[k], fault=tuple(out.out), resume=out.eret is not None)
             threads[th.proc].labels.update(out.labels)
             threads[th.proc].accesses += out.accesses
         else:

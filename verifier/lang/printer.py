@@ -75,12 +75,12 @@ def _decl(d: ast.Decl) -> list[str]:
             fam = f"[{f}]" if f is not None else ""
             rng = f" : {expr(lo)}..{expr(hi)}" if lo is not None and hi is not None else ""
             return [f"var {n}{fam}{rng} = {expr(init)}"]
-        case ast.CoreDecl(name=n, lo=lo, hi=hi, space=sp, body=body, fault=fault):
+        case ast.CoreDecl(name=n, lo=lo, hi=hi, space=sp, body=body, fault=fault, resume=res):
             rng = f"[{expr(lo)}..{expr(hi)}]" if lo is not None and hi is not None else ""
             where = f" in {sp}" if sp is not None else ""
             out = _block(f"core {n}{rng}{where}", body, 0)
             if fault is not None:
-                out[-1:] = _block("} on fault", fault, 0)
+                out[-1:] = _block("} on fault" + " resume" * res, fault, 0)
             return out
         case ast.HandlerDecl(name=n, params=params, body=body):
             ps = "(" + ", ".join(p.name for p in params) + ")" if params else ""

@@ -25,6 +25,7 @@ def canonical_perms(letters: str) -> str:
 @dataclass(frozen=True)
 class OnFault:
     body: tuple[ast.Stmt, ...]
+    resume: bool = False
 
 
 @v_args(meta=True)
@@ -109,17 +110,20 @@ class DeclRules(Spans):
 
     def core_decl(self, meta: Any, c: list[Any]) -> ast.CoreDecl:
         lo = hi = space = fault = None
+        resume = False
         if isinstance(c[-1], OnFault):
-            fault = c.pop().body
+            handler = c.pop()
+            fault, resume = handler.body, handler.resume
         for x in c[1:-1]:
             if isinstance(x, tuple):
                 lo, hi = x
             else:
                 space = x
-        return ast.CoreDecl(str(c[0]), lo, hi, space, c[-1], fault, span=self._span(meta))
+        core = ast.CoreDecl(str(c[0]), lo, hi, space, c[-1], fault, resume, span=self._span(meta))
+        return core
 
     def on_fault(self, meta: Any, c: list[Any]) -> OnFault:
-        return OnFault(c[0])
+        return OnFault(c[-1], len(c) == 2)  # `on fault resume { ... }`
 
     def core_range(self, meta: Any, c: list[Any]) -> tuple[ast.Expr, ast.Expr]:
         return (c[0], c[1])

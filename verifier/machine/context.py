@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from verifier.ir import program as P
+from verifier.ir.resume import fault_target
 from verifier.ir.system import (
     FALSE,
     TRUE,
@@ -274,16 +275,16 @@ class Site:
         """An access that faults unless ``allowed`` goes to the `on fault` code instead of
         ``nxt`` (sc/tso/pso; under arm `rules_translate` does it)."""
         core = self.ctx.prog.cores[self.c]
-        if core.fault_entry >= 0 and self.pc < core.program_end:
-            rule.upd.set(
-                self.ctx.lay.cores[self.c].pc, ite(allowed, C(self.nxt), C(core.fault_entry))
-            )
+        target = fault_target(core, self.pc)
+        if target >= 0:
+            rule.upd.set(self.ctx.lay.cores[self.c].pc, ite(allowed, C(self.nxt), C(target)))
 
     def emit(self, rule: Rule, action: str, variant: str = "") -> None:
         name = self.ctx.prog.cores[self.c].name
         core = self.ctx.prog.cores[self.c]
         weak = self.ctx.model in WEAK_MODELS  # there `rules_translate` goes to the handler
-        if action == "fault" and self.pc < core.program_end and core.fault_entry >= 0 and not weak:
-            rule.upd.set(self.ctx.lay.cores[self.c].pc, core.fault_entry)  # `on fault`
+        target = fault_target(core, self.pc)
+        if action == "fault" and target >= 0 and not weak:
+            rule.upd.set(self.ctx.lay.cores[self.c].pc, target)  # `on fault`
         key = f"{name}@{self.pc}" + (f":{variant}" if variant else "")
         self.ctx.emit(self.c, self.pc, rule, action, key, self.ins.text, self.ins.span)

@@ -77,6 +77,7 @@ class Early(Site):
         for k in range(start, i):
             free = relief(ctx, c, k, i, located)
             r.guard.append(disj(op("gt", pc, C(k)), performed(ctx, c, k), free))
+        r.guard += undo_apart(ctx, c, i)
         r.upd.set(a.done[i], 1)
         r.info.update(info)
         return r
@@ -105,9 +106,11 @@ class Handled(Early):
         def free(k: int) -> Expr:
             return conj(relief(ctx, c, k, h), entry_relief(ctx, c, k))
 
-        r.guard.append(fault_taken(ctx, c, free))
-        for k in range(core.fault_entry, h):
+        win = window(ctx.prog)
+        r.guard.append(fault_taken(ctx, c, free, win.fault_site(c, h)))
+        for k in range(win.fault_start(c, h), h):  # type: ignore[arg-type]
             r.guard.append(disj(performed(ctx, c, k), relief(ctx, c, k, h)))
+        r.guard += undo_apart(ctx, c, h)
         r.upd.set(a.done[h], 1)
         r.info.update(info)
         return r
@@ -116,15 +119,35 @@ class Handled(Early):
         super().emit(rule, action, "handled" + (f".{variant}" if variant else ""))
 
 
-def fault_taken(ctx: Ctx, c: int, free: Callable[[int], Expr]) -> Expr:
-    """Core ``c`` takes a fault at some access ``i`` (its fault performed, or its held
-    translation read faults: it will) and every instruction before ``i`` still pending
-    is ``free`` (does not hold back what comes after the exception entry)."""
+def undo_apart(ctx: Ctx, c: int, i: int) -> list[Expr]:
+    """A fault undoes the registers of the program's instructions performed early after
+    it (`stop_updates`): the `on fault` code performed early (``i`` in it) writes none
+    of those registers while such an instruction is done, and such an instruction (``i``
+    in the program) is not performed while `on fault` code writing its registers is."""
+    core = ctx.prog.cores[c]
+    if core.fault_entry < 0:
+        return []
+    win = window(ctx.prog)
+    mine = win.effects(core.code[i]).wregs
+    here = i < core.program_end
+    return [
+        eq(Field(f), 0)
+        for j, f in sorted(arm(ctx, c).done.items())
+        if (j >= core.fault_entry if here else j < core.program_end)
+        and win.effects(core.code[j]).wregs & mine
+    ]
+
+
+def fault_taken(ctx: Ctx, c: int, free: Callable[[int], Expr], site: int | None = None) -> Expr:
+    """Core ``c`` takes a fault at some access ``i`` (at ``site`` if given: the handler
+    block of that access) (its fault performed, or its held translation read faults: it
+    will) and every instruction before ``i`` still pending is ``free`` (does not hold
+    back what comes after the exception entry)."""
     a, core = arm(ctx, c), ctx.prog.cores[c]
     pc, fault = Field(ctx.lay.cores[c].pc), Field(a.fault)  # type: ignore[arg-type]
     out = []
     for i, ins in enumerate(core.code[: core.program_end]):
-        if not isinstance(ins, P.IAccess):
+        if not isinstance(ins, P.IAccess) or site not in (None, i):
             continue
         start = window(ctx.prog).run_start(c, i)  # not a read a branch may still skip
         held = conj(ne(Field(a.ts[i]), 0), op("le", pc, C(i)), op("ge", pc, C(start)))

@@ -110,10 +110,14 @@ def free(site: Site, ins: P.IFree) -> None:
 
 
 def await_(site: Site, ins: P.IAwait) -> None:
-    """Blocks until the condition holds (or evaluating it fails a check)."""
+    """Blocks until the condition holds.  Evaluating it may fail a check (a read of a freed
+    table's slot, a division by zero): a waiting core keeps evaluating it, so that fires
+    too and reports the problem, but the core passes the await only if the condition holds."""
     r = site.rule()
     cond = site.ctx.expr(site.c, ins.cond, r)
     r.guard.append(disj(cond, *(ch.cond for ch in r.checks)))
+    if r.checks:
+        r.upd.set(site.ctx.lay.cores[site.c].pc, ite(cond, C(site.nxt), C(site.pc)))
     site.emit(r, "await")
 
 

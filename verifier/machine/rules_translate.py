@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from verifier.ir import program as P
+from verifier.ir.resume import fault_block
 from verifier.ir.system import FALSE, Expr, Field, conj, disj, eq, ite, ne, op
 from verifier.machine import rules_hafdbs, rules_walk
 from verifier.machine.context import Ctx, Rule, Site, Upd, cacheable
@@ -39,7 +40,7 @@ def translation_reads(ctx: Ctx, c: int, i: int, ins: P.IAccess) -> None:
     base = [op("le", pc, C(i)), eq(Field(a.ts[i]), 0)]
     if i in a.done:
         base.append(eq(Field(a.done[i]), 0))
-    if 0 <= core.fault_entry <= i:  # `on fault` code (after the IPI handlers'): from the fault on
+    if win.fault_start(c, i) is not None:  # `on fault` code (after the handlers'): from the fault on
         base.append(handler_started(ctx, c, i, ins))
     else:
         base.append(op("ge", pc, C(start)))
@@ -144,8 +145,8 @@ def handler_started(ctx: Ctx, c: int, i: int, ins: P.IAccess) -> Expr:
     def free(k: int) -> Expr:
         return FALSE if win.tr_orders(core.code[k], ins) else entry_relief(ctx, c, k)
 
-    early = conj(op("lt", pc, C(core.fault_entry)), fault_taken(ctx, c, free))
-    return disj(op("ge", pc, C(core.fault_entry)), early)
+    early = conj(op("lt", pc, C(core.fault_entry)), fault_taken(ctx, c, free, win.fault_site(c, i)))
+    return disj(op("ge", pc, C(win.fault_start(c, i))), early)  # type: ignore[arg-type]
 
 
 def _tr_rule(a: ArmCore, i: int, guard: list[Expr], v: int, s: int, **info: object) -> Rule:
@@ -216,28 +217,38 @@ def release(ctx: Ctx, c: int, r: Rule, i: int) -> None:
 
 
 def stop_updates(ctx: Ctx, c: int, r: Rule, at: int) -> None:
-    """A fatal fault at ``at``: the core goes to its program's end, holding nothing. Loads
-    after ``at`` performed early never happened: a register only they write is back
-    at 0 (stores and `tlbi`s after a pending access wait until it cannot fault)."""
+    """A fatal fault at ``at``: the core goes to its program's end (or `on fault` code),
+    holding nothing of the code ``at`` is in (the program, or an `on fault resume` block).
+    Loads after ``at`` performed early never happened: a register only they write is
+    back at 0 (stores and `tlbi`s after a pending access wait until it cannot fault)."""
     a = arm(ctx, c)
     core = ctx.prog.cores[c]
     code = core.code
     win = window(ctx.prog)
+    lo, hi = next(((b[1], b[3]) for b in core.fault_blocks if b[1] <= at < b[3]), (0, core.program_end))
     before = {reg for ins in code[: at + 1] for reg in win.effects(ins).wregs}
-    main = [(j, f) for j, f in sorted(a.done.items()) if j < core.program_end]
+    main = [(j, f) for j, f in sorted(a.done.items()) if lo <= j < hi]
     for j, f in main:
         for reg in sorted(win.effects(code[j]).wregs - before, key=lambda x: x.index):
             if j > at:
                 fld = ctx.reg_field(c, reg)
                 r.upd.modify(fld, lambda old, f=f: ite(eq(Field(f), 1), C(0), old))
     r.upd.set(ctx.lay.cores[c].pc, core.program_end)
-    held = [j for j in a.tr if j < core.program_end]
+    held = [j for j in a.tr if lo <= j < hi]
     for f in (*(f for _, f in main), *(g[j] for g in (a.tr, a.ts, a.tv) for j in held)):
         r.upd.set(f, 0)
     for (j, _), f in a.mark.items():
-        if j < core.program_end:
+        if lo <= j < hi:
             r.upd.set(f, 0)
-    if core.fault_entry >= 0:  # into the `on fault` code, past what it performed already
+    if core.fault_blocks:  # `resume`: into this access's block, the fault forgotten
+        b = fault_block(core, at)
+        if b is not None:
+            r.upd.set(ctx.lay.cores[c].pc, C(b[1]))
+            advance(ctx, c, r, b[1])
+        r.upd.set(a.fault, 0)  # type: ignore[arg-type]
+        if a.ftype is not None:
+            r.upd.set(a.ftype, 0)
+    elif core.fault_entry >= 0:  # into the `on fault` code, past what it performed already
         r.upd.set(ctx.lay.cores[c].pc, C(core.fault_entry))
         advance(ctx, c, r, core.fault_entry)
 

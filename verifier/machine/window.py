@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 
 from verifier.ir import program as P
+from verifier.ir.resume import block_of
 
 STOPS = (P.IBranch, P.IJump, P.IAwait, P.IIpi, P.ISwitch, P.IIrq, P.IReturn, P.IEnd, P.IFail)
 IN_ORDER = (P.IComplete, P.IFree, P.IAssert)
@@ -243,17 +244,34 @@ class Window:
         """Is ``i`` in core ``c``'s `on fault` code, straight-line from its start, so that
         it may be performed once a fault is taken but before ``pc`` gets there?"""
         core = self.prog.cores[c]
-        if not core.fault_entry <= i < core.fault_end:
+        entry = self.fault_start(c, i)
+        if entry is None:
             return False
-        run = core.code[core.fault_entry : i + 1]
+        run = core.code[entry : i + 1]
         return not any(isinstance(x, STOPS + IN_ORDER) for x in run)
+
+    def fault_start(self, c: int, i: int) -> int | None:
+        """Where the fault handler code holding ``i`` starts (None: ``i`` is not in it):
+        the `on fault` code, or with `resume` the block of one access (`Core.fault_blocks`)."""
+        core = self.prog.cores[c]
+        if core.fault_blocks:
+            b = block_of(core, i)
+            return None if b is None else b[1]
+        return core.fault_entry if core.fault_entry <= i < core.fault_end else None
+
+    def fault_site(self, c: int, i: int) -> int | None:
+        """The access whose fault the handler code holding ``i`` follows (None: any)."""
+        b = block_of(self.prog.cores[c], i)
+        return None if b is None else b[0]
 
     def tr_start(self, c: int, i: int) -> int:
         """The first pc from which access ``i``'s translation read may be performed: its
-        run, extended back over branches and jumps (a walk may be speculative)."""
+        run, extended back over branches and jumps (a walk may be speculative), within the
+        `on fault resume` block holding it."""
         code = self.prog.cores[c].code
         p = i
-        while p > 0 and (
+        lo = self.fault_start(c, i) if self.prog.cores[c].fault_blocks else None
+        while p > (lo or 0) and (
             not isinstance(code[p - 1], STOPS) or isinstance(code[p - 1], P.IBranch | P.IJump)
         ):
             p -= 1

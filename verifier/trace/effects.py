@@ -226,7 +226,10 @@ class Effects:
         ins = self._instr(cmd)
         assert isinstance(ins, P.IAwait)
         why = self.values.operands(cmd.core, ins.cond, pre, reads_from)
-        return "condition holds" + (f": {', '.join(why)}" if why else "")
+        if self.values.value(cmd.core, ins.cond, pre):
+            return "condition holds" + (f": {', '.join(why)}" if why else "")
+        # fired only by a failing check (rules_instr.await_): the core keeps waiting
+        return "condition false" + (f" ({', '.join(why)})" if why else "") + ", still waiting"
 
     def _assert(self, cmd: Command, pre: State, post: State, reads_from: int | None) -> str:
         ins = self._instr(cmd)
