@@ -1,8 +1,7 @@
 """The lowered Program: all an engine ever sees of a spec.
 
-Names are resolved to indices, core families are expanded, `for` and `repeat` are
-unrolled, control flow is flat (branches and jumps with resolved targets), and every
-instruction carries its source span and the statement as written."""
+Names are resolved to indices, core families expanded, `for` and `repeat` unrolled, control
+flow flat (resolved jump targets); every instruction carries its span and its statement."""
 
 from __future__ import annotations
 
