@@ -339,8 +339,8 @@ def test_tlbi_of_a_pte_address_covers_no_page() -> None:
 
 
 def test_unstated_variants_handlers_and_fault_types() -> None:
-    assert lower_error("AArch64 t\nVariant=imprecise\n{ }\nP0 ;\nNOP ;\nexists (0:X0=0)\n") == (
-        "t.litmus:1:9: error: Variant=imprecise is outside the litmus subset (docs/arm64.md §4)"
+    assert lower_error("AArch64 t\nVariant=faultToNext\n{ }\nP0 ;\nNOP ;\nexists (0:X0=0)\n") == (
+        "t.litmus:1:9: error: Variant=faultToNext is outside the litmus subset (docs/arm64.md §4)"
     )
     handler = "AArch64 t\n{ }\nP0 | P1.F ;\nNOP | NOP ;\nexists (0:X0=0)\n"
     assert "a fault handler P1.F without a thread P1" in lower_error(handler)

@@ -2,7 +2,8 @@
 and stores, loads of page-table entries and stores of descriptors or of loaded entries
 (some by STLR, a release store), register arithmetic on both (docs/arm64.md §4),
 barriers, broadcast TLBIs, labels, and a final condition over registers (numbers and
-descriptors), data and typed faults.  Two threads of two to four instructions, so that
+descriptors), data and typed faults; some tests retry faults (`Variant=Handled`,
+docs/arm64.md section 3).  Two threads of two to four instructions, so that
 the oracle (with its `.litmus` rules, oracle/litmus.py) and tlbcheck both explore them
 in about a second."""
 
@@ -26,6 +27,8 @@ class GenLitmus:
         self.loaded: list[tuple[int, str]] = []  # (thread, register holding an entry)
         self.data: list[tuple[int, str]] = []
         self.release = random.Random(seed * 7 + 3)  # STLR to an entry, drawn apart
+        v = random.Random(seed * 11 + 5)  # Variant=Handled or imprecise (retried faults), apart
+        self.variant = [v.choice(("Variant=Handled", "Variant=imprecise"))] * (v.random() < 0.4)
 
     def rel(self) -> str:
         """STR, or STLR (`pte release`) for some page-table stores."""
@@ -125,7 +128,7 @@ class GenLitmus:
             init.append(f"{t}:X5={r.choice(DESCS)}; {t}:X6={r.choice(DESCS)};")
         threads = [self.thread(0), self.thread(1)]
         rows = max(len(x) for x in threads)
-        lines = [f"AArch64 gen{seed}", "{", *init, "}", " P0 | P1 ;"]
+        lines = [f"AArch64 gen{seed}", *self.variant, "{", *init, "}", " P0 | P1 ;"]
         for k in range(rows):
             cells = [x[k] if k < len(x) else "" for x in threads]
             lines.append(" " + " | ".join(cells) + " ;")

@@ -15,9 +15,18 @@ from the document: faults are fatal, and the final condition is judged on final 
   (docs/arm64.md section 7: the updates are done before a final state). There the condition's proposition is judged:
   ``positive`` where it holds, ``negative`` where it does not, and the path ends.
 
+- Retried faults (`Variant=imprecise`/`Handled`, ``litmus.retry``), for a core without
+  `on fault` code: the core's first fault does not stop it. It is taken when its access
+  holds a faulting translation read, no pending earlier statement holds the fault back,
+  no pending earlier statement is a `dsb` or a control dependency, and every pending
+  earlier access holds a translation read that allows it. Then the fault is recorded,
+  the access and everything after it is as if never started (loads performed early
+  undone, translation reads, marks and walker updates dropped) and the access runs
+  again. A second fault has no step: the core never ends, no final state.
+
 Readings:
   L1  Translation reads of accesses after a fault taken early are not made (the core
-      will stop before them).
+      will stop before them); with retried faults the fault is taken at once.
 """
 
 from __future__ import annotations
@@ -30,7 +39,7 @@ from verifier.lang import final as F
 
 from .atomics import Atomics
 from .code import Instr
-from .machine import Machine, Out
+from .machine import Machine, Out, grants
 from .ptevalues import PteValues, lit
 from .riscv import RiscvMachine, RvArm, RvExt
 from .state import State, Work
@@ -91,13 +100,14 @@ class LitmusRules:
         f = self.fault_of(s, i)
         if cs.pc >= len(self.code[i]):  # type: ignore[attr-defined]
             return []
-        if f is not None and f[0] == cs.pc:
+        if f is not None and f[0] == cs.pc and not self.retries(i):
             w = Work(s)
             self.stop(w, i, f[0])
             return [Out(f"{self.names[i]} stops", w.freeze(), frozenset(), i)]  # type: ignore[attr-defined]
         out = []
         for o in super().arm_steps(s, i):  # type: ignore[misc]
-            if f is not None and o.label.startswith(f"{self.names[i]} translates "):  # type: ignore[attr-defined]
+            translates = o.label.startswith(f"{self.names[i]} translates ")  # type: ignore[attr-defined]
+            if f is not None and not self.retries(i) and translates:  # noqa: SIM102
                 if int(o.label.rsplit(" ", 1)[1]) >= f[0]:
                     continue  # L1
             out.append(self.noted(s, o, i))
@@ -155,6 +165,8 @@ class LitmusRules:
             return super().use(s, i, k, st, h, pending)  # type: ignore[misc, no-any-return]
         if any(self.holds(s, i, j, k, memory=False) for j in pending):
             return []
+        if self.retries(i):
+            return self.retry(s, i, k, 1 if pte is None else 2, pending)
         w = Work(s)
         w.mem[("fault", self.names[i])] = (k, 1 if pte is None else 2)  # type: ignore[attr-defined]
         c = w.core(i)
@@ -166,19 +178,58 @@ class LitmusRules:
             w.set_core(i, arm=(c.arm[0], held, marks, *c.arm[3:]))
         return [Out(f"{self.names[i]} faults {k}", w.freeze(), frozenset(), i)]  # type: ignore[attr-defined]
 
+    def retries(self, i: int) -> bool:
+        lit_ = self.c.litmus  # type: ignore[attr-defined]
+        return lit_ is not None and lit_.retry and self.fault_at[i] < 0  # type: ignore[attr-defined]
+
+    def retry(self, s: State, i: int, k: int, ftype: int, pending: list[int]) -> list[Out]:
+        """Core ``i`` takes its first fault, at ``k``, and will run ``k`` again."""
+        if self.fault_of(s, i) is not None:
+            return []  # a second fault: the execution is dropped
+        held = {h[0]: h[1][0] for h in s.cores[i].arm[1]}
+        for j in pending:
+            st = self.code[i][j].node  # type: ignore[attr-defined]
+            if isinstance(st, CtrlDep) or (isinstance(st, ast.Barrier) and st.kind == "dsb"):
+                return []  # the exception entry waits for them, as an `isb` does
+            if isinstance(st, ast.Access):
+                pte = held.get(j)
+                letter = {"read": "r", "write": "w", "exec": "x"}[st.kind]
+                user = self.in_user(i, j)  # type: ignore[attr-defined]
+                if pte is None or not grants(pte[1], letter, user) or "o" in pte[1]:
+                    return []  # none held yet, or it faults first
+        w = Work(s)
+        w.mem[("fault", self.names[i])] = (k, ftype)  # type: ignore[attr-defined]
+        c = w.core(i)
+        regs = self.undone(w, i, k, keep=True)
+        for a in [a for a in w.mem if a[:2] == ("hu", i) and a[2] > k]:
+            w.mem.pop(a)
+        done = frozenset(j for j in c.arm[0] if j < k)
+        tr = tuple(h for h in c.arm[1] if h[0] < k)
+        marks = frozenset(m for m in c.arm[2] if m[0] < k)
+        w.set_core(i, regs=tuple(sorted(regs.items())), arm=(done, tr, marks, *c.arm[3:]))
+        return [Out(f"{self.names[i]} retries {k}", w.freeze(), frozenset(), i)]  # type: ignore[attr-defined]
+
     def stop(self, w: Work, i: int, at: int) -> None:
         """The core stops at the fault of ``at``: loads after it performed early never
         happened, nothing is held, and it is at the end of its code."""
-        c = w.core(i)
-        regs = dict(c.regs)
-        undo = w.mem.pop(("undo", self.names[i]), ())  # type: ignore[attr-defined]
-        for k, r, old in sorted(undo, key=lambda u: -u[0]):
-            if k > at:
-                regs[r] = old
+        regs = self.undone(w, i, at, keep=False)
         w.set_core(
             i, pc=len(self.code[i]), regs=tuple(sorted(regs.items())),  # type: ignore[attr-defined]
             arm=(frozenset(), (), frozenset(), None),
         )  # fmt: skip
+
+    def undone(self, w: Work, i: int, at: int, keep: bool) -> dict[str, Any]:
+        """Core ``i``'s registers with the loads after ``at`` performed early undone (their
+        earlier values back); ``keep``: the undo entries up to ``at`` stay."""
+        regs = dict(w.core(i).regs)
+        undo = w.mem.pop(("undo", self.names[i]), ())  # type: ignore[attr-defined]
+        for k, r, old in sorted(undo, key=lambda u: -u[0]):
+            if k > at:
+                regs[r] = old
+        kept = tuple(u for u in undo if u[0] <= at)
+        if keep and kept:
+            w.mem[("undo", self.names[i])] = kept  # type: ignore[attr-defined]
+        return regs
 
     def judge(self, s: State, p: Any) -> bool:
         mem = dict(s.mem)

@@ -385,7 +385,7 @@ class Program:
     walks: tuple[tuple[tuple[int, int] | None, ...], ...] = ()  # [space][page]: (dir, slot)
     leaves: tuple[tuple[int, ...], ...] = ()  # [table][slot]: wid of the initial value
     frame_data: tuple[int, ...] = ()  # per frame: initial data word; () when no data access
-    fatal: bool = False  # a fault stops its core (herd's `fatal`; `.litmus` input)
+    fatal: str = ""  # .litmus: a fault stops its core ("stop") or is retried once ("retry")
     ad: str = "none"  # 'hardware': the walker sets accessed/dirty bits
     ad_cores: tuple[str, ...] = ()  # under `arm`, per core: none | access | hardware
     final: PFinal | None = None  # a litmus test's final condition (ir/final.py)

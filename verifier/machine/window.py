@@ -240,6 +240,12 @@ class Window:
         """Does a fault stop core ``c`` (`.litmus` input, or an `on fault` block)?"""
         return self.prog.fatal or self.prog.cores[c].fault_entry >= 0
 
+    def retries(self, c: int) -> bool:
+        """Does core ``c`` retry its first fault instead of stopping (`Variant=Handled`,
+        docs/arm64.md section 3)? Not a core with `on fault` code: that code runs."""
+        core = self.prog.cores[c]
+        return self.prog.fatal == "retry" and core.fault_entry < 0 and not core.fault_blocks
+
     def handled(self, c: int, i: int) -> bool:
         """Is ``i`` in core ``c``'s `on fault` code, straight-line from its start, so that
         it may be performed once a fault is taken but before ``pc`` gets there?"""

@@ -120,6 +120,8 @@ def _use(fx: Effects, cmd: Command, pre: State, post: State) -> str:
     if cmd.action == "fault":
         kind = "translation" if pv.frame < 0 else "access-flag" if not pv.af else "permission"
         stops = f", the core {then}" if fx.lay.arm[cmd.core].fault is not None else ""
+        if cmd.get("how") == "retry":  # docs/arm64.md section 3, retried faults
+            stops = ", the core takes the exception and will run the access again"
         return f"{kind} fault on {page} (translation read: {pte_desc(pv, fx.prog)}){stops}"
     frame = fx.prog.frames[pv.frame]
     return f"{page} -> {frame}: access reaches frame {frame}" + data_text(fx, cmd, pre, post)
