@@ -168,3 +168,44 @@ def test_a_mask_reads_as_its_fields() -> None:
     text = format_spec(spec_ast)
     assert "fetch_clear release(pte(x), write)" in text
     assert "X0 := fetch_clear acquire(pte(x), present, young)" in text
+
+
+def test_orr_and_bic_of_a_loaded_entry() -> None:
+    """`ORR`/`BIC` of a loaded PTE value with a mask: `pte_set`/`pte_clear` (herd7's
+    field updates); the result is a PTE value a `STR` stores."""
+    from verifier.lang.litmus_lower import lower_litmus
+    from verifier.lang.litmus_parse import parse_litmus
+
+    code = " LDR X3,[X4] ;\n MOV X1,#1 ;\n LSL X1,X1,#10 ;\n BIC X5,X3,X1 ;\n STR X5,[X4] ;\n"
+    code += " MOV X6,#128 ;\n ORR X7,X3,X6 ;\n"
+    spec_ast, _ = lower_litmus(parse_litmus(LIT + code + "exists (0:X0=0)\n", "t.litmus"))
+    text = format_spec(spec_ast)
+    assert "X5 := pte_clear(X3, young)" in text and "pte x := X5" in text
+    assert "X7 := pte_clear(X3, write)" in text  # AP[2] set: read-only
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("q := pte_set(3, young)", "6:14: pte_set(v, ...) changes fields of a PTE value"),
+        ("q := pte(x)\nq := pte_clear(q, foo)", "7:6: pte_clear cannot change PTE field 'foo'"),
+        ("q := pte(x)\nr := pte_set(q, young) + 1", "7:6: a PTE value is only stored, copied"),
+    ],
+)
+def test_pte_set_errors(body: str, message: str) -> None:
+    assert any(e.startswith(message) for e in errors(body)), errors(body)
+
+
+@pytest.mark.parametrize("model", ["sc", "pso", "arm"])
+def test_pte_set_values(model: str) -> None:
+    body = (
+        "    q := pte(x)\n    q := pte_set(q, young, dbm)\n    q := pte_clear(q, write)\n"
+        "    pte x := q\n    r := pte_set(pte(y), present)\n"
+        "    assert r == (B r) && pte_clear(r, present) == (invalid B r)\n"
+        "    assert pte(x) == (A r dbm)\n    s := pte_set(pte(x), user)\n    pte x := s"
+    )
+    checked = load_text(spec(body), "t.tlb", [])
+    assert check_spec(checked, model).kinds == (("bbm",) if model == "arm" else ())
+    assert run_oracle(checked, model, max_states=50_000).kinds == (
+        frozenset({"bbm"}) if model == "arm" else frozenset()
+    )

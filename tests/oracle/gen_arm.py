@@ -187,6 +187,7 @@ class GenArm:
             call,
             f"pte {p} := invalid {f.choice(('A', 'C'))} {f.choice(('rw', 'r'))}",
             f"assert q != {lit}",
+            f"q := pte_{op[6:]}(q, {', '.join(names)})",  # of a PTE value in a register
             f"{reg} := {bits}({p}, {f.randint(1, 3)})",  # bits of data words
             f"{bits}({f.choice((p, 'x'))}, {f.choice(('1', '2', reg))})",
         ]

@@ -12,6 +12,8 @@ keeps ``(pte, wid)`` as before; what an invalid value keeps is noted beside it, 
 Readings:
   P1  A register holding no PTE value where one is stored (never loaded) is a `range`
       problem (the checker rejects every other mix of numbers and PTE values).
+  P3  `pte_set(v, F...)` of a register holding no PTE value, or `present` set on a plain
+      `invalid`, is no PTE value (0): a `range` problem only where it is stored.
   P2  The frames a page may map (which accesses may alias) are the frames of every
       mapping the spec writes anywhere (declarations, `pte` statements, literals) when
       some `pte V := r` stores a register.
@@ -86,6 +88,10 @@ class PteValues:
                 return self.whole(w, ctx, ref)
             case ast.PteLit(value=v):
                 return lit(v)
+            case ast.PteFields(value=v, op=o, fields=fs):  # `pte_set(v, F...)`
+                held = self.value(w, ctx, v)  # P3: no PTE value in, or none made: 0
+                new = changed(held, o, fs) if isinstance(held, tuple) else None
+                return 0 if new is None else new
         return super().value(w, ctx, e)  # type: ignore[misc]
 
     def reg_checked(self, v: Any) -> Any:

@@ -171,7 +171,7 @@ def pte_regs(t: Tables, cores: list[P.Core]) -> list[P.Core]:
         code = list(core.code)
         for pc, ins in enumerate(code):
             if isinstance(ins, P.IPte) and ins.fields:  # what it stores, per value held
-                news = [with_fields(_of_key(k, ins.text, ins.span), ins.rmw, ins.fields)
+                news = [_of_key(k, ins.text, ins.span).with_fields(ins.rmw, ins.fields)
                         for k in list(t.pte_keys)]  # fmt: skip
                 wids = tuple(-1 if v is None else t.add_pte(v) for v in news)
                 code[pc] = replace(ins, wids=wids)
@@ -187,37 +187,6 @@ def _of_key(k: tuple[object, ...], text: str, span: Span | None) -> P.PteValue:
     return P.PteValue(*k[:3], text, span, *k[3:])  # type: ignore[arg-type]
 
 
-_FIELD_BITS = {"write": PERM_BITS["w"], "exec": PERM_BITS["x"], "user": P.USER}
-
-
-def with_fields(v: P.PteValue, op: str, names: tuple[str, ...]) -> P.PteValue | None:
-    """PTE value ``v`` with fields ``names`` set (``op`` fetch_set) or cleared
-    (fetch_clear), as `fetch_set(pte(V), ...)` stores it (docs/arm64.md §1, atomics):
-    an invalid value keeps its frame, permissions and flags and becomes valid with them
-    (``present``; None when it keeps no frame: no valid value), a valid one made invalid
-    keeps them (not its global bit); a bare `invalid` keeps nothing and stays as it is."""
-    on = op == "fetch_set"
-    valid = v.frame >= 0
-    if not valid and v.kept[0] < 0:
-        return None if on and "present" in names else v
-    frame, perms = (v.frame, v.perms) if valid else v.kept
-    af, dbm = v.af, v.dbm
-    for name in names:
-        if name in _FIELD_BITS:
-            perms = perms | _FIELD_BITS[name] if on else perms & ~_FIELD_BITS[name]
-        elif name == "young":
-            af = on
-        elif name == "dbm":
-            dbm = on
-        else:  # present
-            valid = on
-    glob = v.global_ and valid
-    kept = (-1, 0) if valid else (frame, perms)
-    if not valid:
-        frame, perms = -1, 0
-    return replace(v, frame=frame, perms=perms, global_=glob, kept=kept, af=af, dbm=dbm)
-
-
 def hardware_values(t: Tables) -> None:
     """The values an arm64 walker's update can make of the spec's `old` and `dbm` values
     (the access flag set; a `dbm` entry also made writable), and those `fetch_set` and
@@ -227,7 +196,7 @@ def hardware_values(t: Tables) -> None:
         known = len(t.pte_keys)
         for v in list(t.pte_values):
             for op, names in sorted(t.updates):
-                new = with_fields(v, op, names)
+                new = v.with_fields(op, names)
                 if new is not None and new.key not in t.pte_keys:
                     t.add_pte(replace(new, text=f"{v.text}, after {op}({', '.join(names)})"))
             if v.frame < 0 or (v.af and not v.dbm):

@@ -12,6 +12,7 @@ from verifier.ir.loops import ForLoop
 from verifier.ir.program_decls import USER as USER
 from verifier.ir.program_decls import Dir as Dir
 from verifier.ir.program_decls import Handler as Handler
+from verifier.ir.program_decls import LFields as LFields
 from verifier.ir.program_decls import PteValue as PteValue
 from verifier.ir.program_decls import Space as Space
 from verifier.ir.program_decls import Word as Word
@@ -84,7 +85,7 @@ class LDir:
     field: str
 
 
-LExpr = LConst | LReg | LWord | LUn | LBin | LPte | LSlot | LDir
+LExpr = LConst | LReg | LWord | LUn | LBin | LPte | LSlot | LDir | LFields
 
 
 def page_arg(page: int, space: int | None, npages: int) -> int:
@@ -269,8 +270,7 @@ class ISfence(Instr):
 
 @dataclass(frozen=True)
 class ICtrl(Instr):
-    """A control dependency on ``regs`` that branches nowhere (a litmus `CBNZ` to the next
-    label): under `arm` it orders later stores, `tlbi`s and `isb`s after their loads."""
+    """A control dependency on ``regs`` branching nowhere (a litmus `CBNZ` to the next label)."""
 
     regs: tuple[LReg, ...]
 

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from verifier.lang import ast
-from verifier.lang.check_names import Ctx, Names
+from verifier.lang.check_names import SET_FIELDS, Ctx, Names
 from verifier.lang.check_ptevalues import check_pte_values, pte_registers
 from verifier.lang.checked import Ref
 from verifier.lang.diagnostics import Note
@@ -19,8 +19,6 @@ from verifier.lang.symbols import Symbols
 MAX_REPEAT = 1024
 ATOMIC_ARGS = {"fetch_add": 1, "swap": 1, "cas": 2, "+=": 1, "fetch_set": 1, "fetch_clear": 1}
 ATOMIC_ARGS["fetch_xor"] = 1  # bits of a data word (docs/arm64.md §1)
-# the fields `fetch_set`/`fetch_clear` on pte(V) set or clear (docs/arm64.md §1, atomics)
-SET_FIELDS = ("present", "write", "exec", "user", "young", "dbm")
 
 
 def check_body(checker: Symbols, body: tuple[ast.Stmt, ...], ctx: Ctx) -> None:

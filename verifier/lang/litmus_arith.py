@@ -15,10 +15,11 @@ from typing import Any
 from verifier.lang import ast
 from verifier.lang import litmus_ast as L
 from verifier.lang.checked import DEFAULT_RANGE
+from verifier.lang.litmus_desc import mask_fields
 from verifier.lang.litmus_vals import Vals, capped, union, value_set
 from verifier.lang.span import NOSPAN, Span
 
-ARITH_OPS = {"EOR", "ADD", "SUB", "AND", "ORR", "CMP", "CSEL", "CSET", "LSL"}
+ARITH_OPS = {"EOR", "ADD", "SUB", "AND", "ORR", "CMP", "CSEL", "CSET", "LSL", "BIC"}
 BITWISE: dict[str, Callable[[int, int], int]] = {
     "EOR": lambda x, y: x ^ y,
     "AND": lambda x, y: x & y,
@@ -143,9 +144,20 @@ def lower_arith(t: Any, i: L.Instr) -> None:
         vals = union(*(_vals(t, o) for o in picked)) if picked else value_set(expr, t.env.vals)
     else:
         dst, a, b = t.args(i, "rr" + _kind(i, 2))
+        if i.op in ("ORR", "BIC") and t.env.get(reg_name(a)).kind == "ptev" and b.kind == "reg":
+            _pte_bits(t, i, dst, a, b)
+            return
         expr = _binary(t, i, a, b)
         vals = _results(i.op, a, b, _vals(t, a), _vals(t, b))
     t.assign(i, dst, expr, pick=pick, vals=vals or value_set(expr, t.env.vals))
+
+
+def _pte_bits(t: Any, i: L.Instr, dst: L.Operand, a: L.Operand, b: L.Operand) -> None:
+    """`ORR Xd,Xn,Xm` / `BIC` of a loaded PTE value and a mask of descriptor bits (herd7
+    sets or clears the fields, lib/AArch64PteVal.ml): ``Xd := pte_set(Xn, F...)``."""
+    op, changes = mask_fields(t, i, b, i.op == "ORR")
+    value = ast.PteFields(ast.Name(reg_name(a), span=a.span), op, tuple(changes), span=i.span)
+    t.assign(i, dst, value, "ptev")
 
 
 def _results(op: str, a: L.Operand, b: L.Operand, va: Vals, vb: Vals) -> Vals:
@@ -209,6 +221,8 @@ def _value(t: Any, o: L.Operand) -> ast.Expr:
     if o.kind == "imm":
         return ast.Num(_imm(o), span=o.span)
     s = t.env.get(reg_name(o))
+    if s.kind == "mask":
+        raise t.fail(o, f"{o.text} holds a mask wider than a register, read as data")
     if s.kind not in ("int", "data", "ptev"):
         raise t.fail(o, f"{o.text} holds an address or a descriptor, not data")
     return data_of(t, o)

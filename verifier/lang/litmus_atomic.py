@@ -15,17 +15,12 @@ from typing import Any
 from verifier.lang import ast
 from verifier.lang import litmus_ast as L
 from verifier.lang.litmus_arith import Static, data_of, offset, reg_name
-from verifier.lang.span import NOSPAN
+from verifier.lang.litmus_desc import changed, mask_fields
 
 _RMW = re.compile(r"^(SWP|CAS|LDADD|STADD|LDSET|LDCLR|LDEOR|STSET|STCLR|STEOR)(A|L|AL)?$")
 _ORDER = {None: "relaxed", "A": "acquire", "L": "release", "AL": "acq_rel"}
 _OP = {"SWP": "swap", "CAS": "cas", "LDADD": "fetch_add", "STADD": "fetch_add"}
 _BIT_OPS = ("SET", "CLR", "EOR")
-# herd7's descriptor bits (lib/AArch64PteVal.ml): valid 0, el0 (AP[1]) 6, AP[2] 7 (set:
-# read-only, herd's db:0), af 10, dbm 51; bit -> (the field, True when setting the bit
-# sets the field)
-_DESC_BITS = {0: ("present", True), 6: ("user", True), 7: ("write", False),
-              10: ("young", True), 51: ("dbm", True)}  # fmt: skip
 EXCLUSIVES = {"LDXR": "", "LDAXR": "acquire", "STXR": "", "STLXR": "release"}
 
 
@@ -105,26 +100,13 @@ def _bits(t: Any, i: L.Instr, base: str, order: str) -> None:
                      "(herd7 rejects it)")  # fmt: skip
     if offset(t, i, mem):
         raise t.fail(i, f"this atomic on a page-table entry is outside the subset ({i.text})")
-    mask = t.env.get(reg_name(src)).known()
-    if mask is None:
-        raise t.fail(src, f"{src.text} holds no mask known when the test is read ({i.text})")
-    bits = [b for b in range(64) if mask >> b & 1]
-    unknown = [b for b in bits if b not in _DESC_BITS or (b == 6 and not t.syms.el0_bits)]
-    if mask < 0 or unknown:
-        what = f"bit {unknown[0]}" if unknown else "a negative mask"
-        raise t.fail(src, f"{what} of a descriptor is outside the litmus subset ({i.text})")
-    sets = base.endswith("SET")
-    changes = {_DESC_BITS[b][0]: _DESC_BITS[b][1] == sets for b in bits}
-    if len(set(changes.values())) > 1:
-        raise t.fail(src, f"a mask that sets some descriptor fields and clears others ({i.text})")
-    on = next(iter(changes.values()), True)
+    op, changes = mask_fields(t, i, src, base.endswith("SET"))
     sp = i.span
     target = ast.PteRead(ast.PageRef(None, s.page, span=sp), "", span=sp)
     name = None if dst is None or _zero(dst) else reg_name(dst)
     if name is not None:
         t.env.regs[name] = Static("ptev")
-    t.syms.descs.setdefault(s.page, [None]).extend(_changed(t.syms.descs[s.page], changes))
-    op = "fetch_set" if on else "fetch_clear"
+    t.syms.descs.setdefault(s.page, [None]).extend(changed(t.syms.descs[s.page], changes))
     stmt = ast.Atomic(name, op, target, (), order, (), tuple(changes), span=sp)
     t.emit(i, stmt)
 
@@ -144,22 +126,6 @@ def _data_bits(t: Any, i: L.Instr, base: str, order: str, src: L.Operand,
     target = ast.Name(s.page, span=sp)
     via = offset(t, i, mem)
     t.emit(i, ast.Atomic(name, op, target, (data_of(t, src),), order, via, span=sp), s.page)
-
-
-_HERD_FIELD = {"present": "valid", "user": "el0", "write": "db", "young": "af", "dbm": "dbm"}
-
-
-def _changed(descs: list[L.Desc | None], changes: dict[str, bool]) -> list[L.Desc | None]:
-    """The descriptors an entry holding one of ``descs`` (None: herd7's default) may hold
-    after the fields ``changes`` are set (True) or cleared (False)."""
-    out: list[L.Desc | None] = []
-    for d in descs:
-        fields = dict(d.fields) if d is not None else {}
-        span = d.span if d is not None else NOSPAN
-        for f, on in changes.items():
-            fields[_HERD_FIELD[f]] = L.Int(int(on), span=span)
-        out.append(L.Desc(tuple(fields.items()), span=span))
-    return out
 
 
 def _pte_value(t: Any, i: L.Instr, r: L.Operand, page: str) -> ast.Expr:

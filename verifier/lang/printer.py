@@ -268,6 +268,8 @@ def expr(e: ast.Expr | ast.Target, prec: int = 0) -> str:
             return f"pte({page_ref(p)})" + (f".{f}" if f else "")
         case ast.PteLit(value=v):
             return f"({_pte(v)})"
+        case ast.PteFields(value=v, op=o, fields=fs):
+            return f"pte_{o[6:]}({', '.join([expr(v), *fs])})"
         case ast.SlotRead(table=t, index=i, field=f):
             return f"pte({t}[{expr(i)}]).{f}"
         case ast.DirRead(dir=d, field=f):

@@ -226,7 +226,7 @@ def _has_load(e: P.LExpr) -> bool:
     match e:
         case P.LWord():
             return True
-        case P.LUn(arg=a):
+        case P.LUn(arg=a) | P.LFields(value=a):
             return _has_load(a)
         case P.LBin(left=a, right=b):
             return _has_load(a) or _has_load(b)

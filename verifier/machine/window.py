@@ -43,7 +43,7 @@ def expr_regs(e: P.LExpr | None) -> set[P.LReg]:
     match e:
         case P.LReg():
             return {e}
-        case P.LUn(arg=a):
+        case P.LUn(arg=a) | P.LFields(value=a):
             return expr_regs(a)
         case P.LBin(left=a, right=b):
             return expr_regs(a) | expr_regs(b)
@@ -55,7 +55,7 @@ def expr_ptes(e: P.LExpr | None) -> list[P.LPte | P.LSlot | P.LDir]:
     match e:
         case P.LPte() | P.LSlot() | P.LDir():
             return [e]
-        case P.LUn(arg=a):
+        case P.LUn(arg=a) | P.LFields(value=a):
             return expr_ptes(a)
         case P.LBin(left=a, right=b):
             return expr_ptes(a) + expr_ptes(b)
@@ -66,7 +66,7 @@ def expr_addrs(e: P.LExpr | None) -> set[int]:
     match e:
         case P.LWord(addr=a):
             return {a}
-        case P.LUn(arg=a):
+        case P.LUn(arg=a) | P.LFields(value=a):
             return expr_addrs(a)
         case P.LBin(left=a, right=b):
             return expr_addrs(a) | expr_addrs(b)
