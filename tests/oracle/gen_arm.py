@@ -41,6 +41,9 @@ class GenArm:
         self.at = random.Random(seed * 19 + 11)
         self.atomic = self.at.random() < 0.35
         self.dep = random.Random(seed * 23 + 13)  # `tlbi V via r`, `pte release`, apart too
+        # fetch_set / fetch_clear on PTEs (docs/arm64.md §1), drawn apart too
+        self.fb = random.Random(seed * 29 + 17)
+        self.fields = self.fb.random() < 0.3
 
     def pick(self, *xs: str) -> str:
         return self.r.choice(xs)
@@ -96,6 +99,7 @@ class GenArm:
                 *self.flags(p),
                 *[f"pte {p} := {self.pick('A', 'C')} {self.pick('rw', 'r')} user"] * self.user,
                 *self.atomics(p),
+                *self.set_clear(p),
             ]
         )
 
@@ -161,6 +165,32 @@ class GenArm:
             lit = a.choice(("(A rw)", "(C r)", "(invalid)", "(B rw)"))
             out += [f"q := swap{order}(pte({p}), {lit})", f"q := cas{order}(pte({p}), {lit}, q)"]
         return out
+
+    def set_clear(self, p: str) -> list[str]:
+        """`fetch_set`/`fetch_clear` of PTE fields (the old value in a PTE register `q`),
+        invalid values that keep a frame for `present` to revive; `fetch_set`,
+        `fetch_clear`, `fetch_xor` of bits of data words."""
+        if not self.fields:
+            return []
+        f = self.fb
+        names = f.sample(("present", "write", "young", "dbm", "user"), f.randint(1, 2))
+        order = f.choice(("", " relaxed", " acquire", " release", " acq_rel"))
+        op = f.choice(("fetch_set", "fetch_clear"))
+        call = f"{op}{order}(pte({p}), {', '.join(names)})"
+        lit = f.choice(("(A rw)", "(C r)", "(invalid A rw)", "(A rw old)", "(C r dbm)"))
+        bits = f.choice(("fetch_set", "fetch_clear", "fetch_xor")) + order
+        reg = f.choice(self.regs)
+        return [
+            f"q := {call}",
+            f"q := {call}",
+            call,
+            call,
+            f"pte {p} := invalid {f.choice(('A', 'C'))} {f.choice(('rw', 'r'))}",
+            f"assert q != {lit}",
+            f"q := pte_{op[6:]}(q, {', '.join(names)})",  # of a PTE value in a register
+            f"{reg} := {bits}({p}, {f.randint(1, 3)})",  # bits of data words
+            f"{bits}({f.choice((p, 'x'))}, {f.choice(('1', '2', reg))})",
+        ]
 
     def flags(self, p: str) -> list[str]:
         """Hardware flag statements: `old`/`dbm` values, reads of the young and dirty bits."""

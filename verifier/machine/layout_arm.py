@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from verifier.ir import program as P
 from verifier.lang.checked import WEAK_MODELS
 from verifier.machine.layout import Layout
-from verifier.machine.window import Window
+from verifier.machine.window import Window, stored
 
 
 class ArmLayout(list):  # type: ignore[type-arg]
@@ -137,7 +137,7 @@ def remapped(prog: P.Program) -> set[tuple[int, int]]:
     out = set()
     for core in prog.cores:
         for ins in core.code:
-            if isinstance(ins, P.IPte) and any(prog.pte_values[w].frame >= 0 for w in ins.wids):
+            if isinstance(ins, P.IPte) and any(prog.pte_values[w].frame >= 0 for w in stored(ins)):
                 spaces = range(len(prog.spaces)) if ins.space is None else (ins.space,)
                 pages = (ins.page,) if isinstance(ins.page, int) else range(len(prog.pages))
                 out |= {(s, v) for s in spaces for v in pages if prog.walk(s, v) is None}

@@ -62,7 +62,7 @@ def atomic(site: Site, ins: P.IAtomic) -> None:
     r.guard.append(ctx.lay.buffer_empty(c))
     old = Field(ctx.lay.mem[ins.addr])
     xs = [ctx.expr(c, x, r) for x in ins.args]
-    new = rmw_value(ins.op, old, xs)
+    new = rmw_value(ctx, r, ins.op, old, xs)
     w = ctx.prog.words[ins.addr]
     ctx.range_check(r, new, w.lo, w.hi, f"{w.name} value outside {w.lo}..{w.hi}")
     r.upd.set(ctx.lay.mem[ins.addr], new)
@@ -226,7 +226,7 @@ def _has_load(e: P.LExpr) -> bool:
     match e:
         case P.LWord():
             return True
-        case P.LUn(arg=a):
+        case P.LUn(arg=a) | P.LFields(value=a):
             return _has_load(a)
         case P.LBin(left=a, right=b):
             return _has_load(a) or _has_load(b)
