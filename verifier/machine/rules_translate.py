@@ -21,7 +21,6 @@ from verifier.machine.rules_arm import (
     entry_relief,
     fault_taken,
     performed,
-    tr_ok,
     window,
 )  # fmt: skip
 from verifier.machine.rules_data import data, exclusive_failure
@@ -47,8 +46,9 @@ def translation_reads(ctx: Ctx, c: int, i: int, ins: P.IAccess) -> None:
         base.append(handler_started(ctx, c, i, ins))
     else:
         base.append(op("ge", pc, C(start)))
-        if a.fault is not None and not win.retries(c):  # a fault taken early: nothing after
-            base.append(disj(eq(Field(a.fault), 0), op("gt", Field(a.fault), C(i + 1))))
+        if a.fault is not None:  # nothing after a fault taken early (retried: until the entry)
+            after = disj(eq(Field(a.fault), 0), op("gt", Field(a.fault), C(i + 1)))
+            base.append(after if a.entry is None else disj(after, eq(Field(a.entry), 0)))
     for k in range(start, i):
         if win.tr_orders(core.code[k], ins):
             base.append(disj(op("gt", pc, C(k)), performed(ctx, c, k)))
@@ -234,28 +234,24 @@ def record(ctx: Ctx, c: int, r: Rule, i: int, entry: Expr) -> None:
 
 
 def retried(site: Site, r: Rule, entry: Expr) -> None:
-    """Core ``c`` takes its first fault, at ``i``, and will run ``i`` again: the exception
-    entry (context synchronizing) waits for pending earlier `dsb`s and control
-    dependencies and for a held translation read that allows each pending earlier
-    access; the fault is recorded, the read and its marks go, every instruction after
-    ``i`` performed early is undone, and ``i`` is not performed (``pc`` stays). A
-    second fault has no step: that execution never reaches a final state."""
+    """Core ``c`` takes its first fault, at ``i`` (retried faults, docs/arm64.md section
+    3): the fault is recorded, the read and its marks go, ``i`` is not performed (``pc``
+    stays) and waits for the exception entry (`rules_retry`). A second fault has no
+    step: that execution never reaches a final state."""
     ctx, c, i = site.ctx, site.c, site.pc
     a = arm(ctx, c)
-    pc = Field(ctx.lay.cores[c].pc)
+    assert a.entry is not None
     r.guard.append(eq(Field(a.fault), 0))  # type: ignore[arg-type]
-    code = ctx.prog.cores[c].code
-    for k in range(window(ctx.prog).run_start(c, i), i):
-        kins = code[k]
-        free = tr_ok(ctx, c, k) if isinstance(kins, P.IAccess) else entry_relief(ctx, c, k)
-        r.guard.append(disj(op("gt", pc, C(k)), performed(ctx, c, k), free))
     record(ctx, c, r, i, entry)
     release(ctx, c, r, i)
-    undo_after(ctx, c, r, i, i, ctx.prog.cores[c].program_end)
-    for f in (f for j, fs in a.hu.items() if i < j < ctx.prog.cores[c].program_end for f in fs):
-        r.upd.set(f, 0)  # the walker's pending updates of later accesses
-    if isinstance(site, InOrder):
+    r.upd.set(a.entry, 1)
+    if isinstance(site, InOrder):  # `pc` stays, nothing after it moves it on
         r.upd.set(ctx.lay.cores[c].pc, C(i))
+        for j, f in a.done.items():
+            if j > i:
+                r.upd.set(f, Field(f))
+    elif i in a.done:
+        r.upd.set(a.done[i], 0)
     r.info["how"] = "retry"
 
 
@@ -299,7 +295,8 @@ def stop_updates(ctx: Ctx, c: int, r: Rule, at: int) -> None:
     `undo_after`)."""
     a = arm(ctx, c)
     core = ctx.prog.cores[c]
-    lo, hi = next(((b[1], b[3]) for b in core.fault_blocks if b[1] <= at < b[3]), (0, core.program_end))
+    blocks = ((b[1], b[3]) for b in core.fault_blocks if b[1] <= at < b[3])
+    lo, hi = next(blocks, (0, core.program_end))
     undo_after(ctx, c, r, at, lo, hi)
     r.upd.set(ctx.lay.cores[c].pc, core.program_end)
     if core.fault_blocks:  # `resume`: into this access's block, the fault forgotten

@@ -64,6 +64,8 @@ def describe(fx: Effects, cmd: Command, pre: State, post: State) -> str | None:
         return f"{who}: PTE {fx.lay.addr_name(addr)} := {value} (in memory)"
     if fx.lay.model in WEAK_MODELS and a in ("access", "fault", "stop"):
         return _use(fx, cmd, pre, post) + early
+    if a == "exception":  # retried faults (docs/arm64.md section 3)
+        return "exception entry (context synchronizing): the access that faulted runs again"
     if a == "skip" and isinstance(fx._instr(cmd), P.ICtrl):
         return "control dependency resolved" + early
     return None
@@ -125,7 +127,7 @@ def _use(fx: Effects, cmd: Command, pre: State, post: State) -> str:
         if cmd.get("speculative"):  # when pc gets there
             stops = f", the core will {'go to its fault handler' if handler else 'stop'} there"
         if cmd.get("how") == "retry":  # docs/arm64.md section 3, retried faults
-            stops = ", the core takes the exception and will run the access again"
+            stops = ", taken: the exception entry comes next"
         return f"{kind} fault on {page} (translation read: {pte_desc(pv, fx.prog)}){stops}"
     frame = fx.prog.frames[pv.frame]
     return f"{page} -> {frame}: access reaches frame {frame}" + data_text(fx, cmd, pre, post)
