@@ -31,13 +31,14 @@ def litmus_differ(seed: int) -> tuple[bool, object]:
     return True, (sorted(o.kinds), sorted(r.kinds), text)
 
 
-@pytest.mark.parametrize("seed", [26, 27, 41, 56])
+@pytest.mark.parametrize("seed", [26, 27, 41, 56, 10, 30])  # 10, 30: retried faults
 def test_generated_litmus_tests_agree(seed: int) -> None:
     compared, got = litmus_differ(seed)
     assert compared
     ours, theirs, text = got  # type: ignore[misc]
     assert ours == theirs, text
-    assert {"positive", "negative"} & set(ours)  # every test reaches a final state
+    # every test reaches a final state, but one whose every execution faults twice (30)
+    assert {"positive", "negative"} & set(ours) or (seed == 30 and "Variant=" in text)
 
 
 @pytest.mark.slow
@@ -55,7 +56,8 @@ def test_generated_litmus_campaign() -> None:
 
 FAST = (
     "pte_readback", "pte_copy_isb", "pte_copy_tlbi", "fault_type_both", "readonly_store",
-    "hd_skipped_store", "hd_dbm_store", "ha_dbm_store",
+    "hd_skipped_store", "hd_dbm_store", "ha_dbm_store", "fault_skipped_branch",
+    "fault_past_loop_isb",
 )  # fmt: skip
 
 
@@ -66,7 +68,7 @@ FAST = (
         *(
             pytest.param(n, marks=pytest.mark.slow)
             for n in ("pte_corr", "db_stale", "map_flag_ctrl", "fault_type_after_tlbi",
-                      "hd_update_after_ctrl")  # fmt: skip
+                      "hd_update_after_ctrl", "fault_past_loop")  # fmt: skip
         ),
     ],
 )

@@ -25,12 +25,15 @@ class XFail(ast.Access):
 
 @dataclass(frozen=True)
 class PteRmw(ast.PteWrite):
-    """`r := swap(pte(V), e)` / `cas(pte(V), old, e)`: ``value`` is what it stores."""
+    """`r := swap(pte(V), e)` / `cas(pte(V), old, e)`: ``value`` is what it stores;
+    `fetch_set(pte(V), F...)` / `fetch_clear`: ``fields`` (what it stores comes from the
+    entry's value when it runs)."""
 
     dest: str | None = None
     op: str = ""
     expect: ast.Expr | None = None
     order: str = ""
+    fields: tuple[str, ...] = ()
 
 
 def order_of(st: Any) -> str:
@@ -48,6 +51,9 @@ def lowered(checked: Any, s: ast.Stmt) -> ast.Stmt:
     if not isinstance(s, ast.Atomic):
         return s
     t = s.target
+    if isinstance(t, ast.PteRead) and s.fields:
+        return PteRmw(t.page, ast.Invalid(), dest=s.dest, op=s.op, order=s.order,
+                      fields=s.fields, span=s.span)  # fmt: skip
     if isinstance(t, ast.PteRead):
         new = s.args[-1]
         value = new.value if isinstance(new, ast.PteLit) else new

@@ -21,8 +21,8 @@ from verifier.lang import ast
 
 from .atomic_nodes import PteRmw, RmwAccess, XFail, failing
 from .code import Instr
-from .machine import Ctx
-from .ptevalues import _nodes
+from .machine import BITS, Ctx, Fatal, bits
+from .ptevalues import _nodes, as_node, changed
 from .state import State, Work
 
 
@@ -46,7 +46,18 @@ class Atomics:
         every = [n for b in bodies for n in _all(b)]
         everything = {v.frame for n in every if isinstance(n, ast.Mapping) for v in (n,)}
         for s in every:
-            if isinstance(s, ast.Atomic) and isinstance(s.target, ast.PteRead):
+            if isinstance(s, ast.Atomic) and s.op == "fetch_set" and "present" in s.fields:
+                # made valid: the frame an invalid value written to the page keeps
+                page = s.target.page.page  # type: ignore[union-attr]
+                written = [n.value for n in every if isinstance(n, ast.PteWrite)
+                           and n.page.page == page]  # fmt: skip
+                written += [v for sp in self.c.spaces for p, v in sp.entries if p == page]  # type: ignore[attr-defined]
+                written += [n.args[-1].value for n in every if isinstance(n, ast.Atomic)
+                            and n.args and isinstance(n.args[-1], ast.PteLit)
+                            and n.target.page.page == page]  # type: ignore[union-attr]  # fmt: skip
+                out[page] |= {v.kept.frame for v in written
+                              if isinstance(v, ast.Invalid) and v.kept is not None}  # fmt: skip
+            if isinstance(s, ast.Atomic) and isinstance(s.target, ast.PteRead) and s.args:
                 new = s.args[-1]
                 page = s.target.page.page
                 if isinstance(new, ast.PteLit) and isinstance(new.value, ast.Mapping):
@@ -93,8 +104,14 @@ class Atomics:
         w0 = Work(s)
         old = self.whole(w0, ctx, st.page)  # type: ignore[attr-defined]
         stores = st.op != "cas" or old == self.value(w0, ctx, st.expect)  # type: ignore[attr-defined, arg-type]
+        value = st.value
+        if st.fields:  # fetch_set / fetch_clear: from the value read
+            new = changed(old, st.op, st.fields)
+            if new is None:
+                raise Fatal("range")
+            value = as_node(new)
         if stores:
-            plain = ast.PteWrite(st.page, st.value, span=st.span)
+            plain = ast.PteWrite(st.page, value, span=st.span)
             out = super().step(s, ctx, Instr(ins.op, plain, ins.env, ins.target), loc)  # type: ignore[misc]
             for w, *_ in out:
                 c = w.core(ctx.i)
@@ -150,7 +167,8 @@ class Atomics:
             old = int(w.mem[key])
             xs = [self.value(w, ctx, a) for a in st.args]  # type: ignore[attr-defined]
             new = {"fetch_add": lambda: old + xs[0], "swap": lambda: xs[0],
-                   "cas": lambda: xs[1] if old == xs[0] else old}[st.op]()  # fmt: skip
+                   "cas": lambda: xs[1] if old == xs[0] else old,
+                   **{b: lambda b=b: bits(b, old, xs[0]) for b in BITS}}[st.op]()  # fmt: skip
             if st.dest is not None:
                 ctx.regs[st.dest.name] = self.reg_checked(old)  # type: ignore[attr-defined]
             self._store(w, ctx.i, key, new)

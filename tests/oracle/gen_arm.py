@@ -1,11 +1,11 @@
 """A seeded generator of small specs with the Arm64 statements (docs/arm64.md): PTE
 stores, words, data through pages, every barrier, local and broadcast `tlbi`, fences,
 atomics, acquire/release accesses, `via` dependencies (of accesses and `tlbi`),
-`on fault` handlers (half of them `resume`), `complete`/`free`, `if`/`await`/`assert`, user-mode code (`option mode = user for c1`,
-`user` entries; docs/arm64.md section 8).  Two or three cores, some with one
-IPI and its handler (gen_ipi.py; not with hardware flags: the oracle's reading A1), so
-that both the oracle and tlbcheck explore them in well under a second under `arm` (and
-sc/tso/pso).  Some specs (``spaces``) have two address spaces sharing one ASID, with
+`on fault` handlers (half of them `resume`), `complete`/`free`, `if`/`await`/`assert` (some `if`s over an access),
+user-mode code (`option mode = user for c1`, `user` entries; docs/arm64.md section 8).
+Two or three cores, some with one IPI and its handler (gen_ipi.py; not with hardware
+flags: the oracle's reading A1), so that both the oracle and tlbcheck explore them in
+well under a second under `arm` (and sc/tso/pso).  Some specs (``spaces``) have two address spaces sharing one ASID, with
 `switch` and `flush asid`, for `asid-reuse`."""
 
 from __future__ import annotations
@@ -42,6 +42,10 @@ class GenArm:
         self.at = random.Random(seed * 19 + 11)
         self.atomic = self.at.random() < 0.35
         self.dep = random.Random(seed * 23 + 13)  # `tlbi V via r`, `pte release`, apart too
+        # fetch_set / fetch_clear on PTEs (docs/arm64.md §1), drawn apart too
+        self.fb = random.Random(seed * 29 + 17)
+        self.fields = self.fb.random() < 0.3
+        self.br = random.Random(seed * 31 + 19)  # branches over accesses, apart too
 
     def pick(self, *xs: str) -> str:
         return self.r.choice(xs)
@@ -97,6 +101,7 @@ class GenArm:
                 *self.flags(p),
                 *[f"pte {p} := {self.pick('A', 'C')} {self.pick('rw', 'r')} user"] * self.user,
                 *self.atomics(p),
+                *self.set_clear(p),
             ]
         )
 
@@ -163,6 +168,32 @@ class GenArm:
             out += [f"q := swap{order}(pte({p}), {lit})", f"q := cas{order}(pte({p}), {lit}, q)"]
         return out
 
+    def set_clear(self, p: str) -> list[str]:
+        """`fetch_set`/`fetch_clear` of PTE fields (the old value in a PTE register `q`),
+        invalid values that keep a frame for `present` to revive; `fetch_set`,
+        `fetch_clear`, `fetch_xor` of bits of data words."""
+        if not self.fields:
+            return []
+        f = self.fb
+        names = f.sample(("present", "write", "young", "dbm", "user"), f.randint(1, 2))
+        order = f.choice(("", " relaxed", " acquire", " release", " acq_rel"))
+        op = f.choice(("fetch_set", "fetch_clear"))
+        call = f"{op}{order}(pte({p}), {', '.join(names)})"
+        lit = f.choice(("(A rw)", "(C r)", "(invalid A rw)", "(A rw old)", "(C r dbm)"))
+        bits = f.choice(("fetch_set", "fetch_clear", "fetch_xor")) + order
+        reg = f.choice(self.regs)
+        return [
+            f"q := {call}",
+            f"q := {call}",
+            call,
+            call,
+            f"pte {p} := invalid {f.choice(('A', 'C'))} {f.choice(('rw', 'r'))}",
+            f"assert q != {lit}",
+            f"q := pte_{op[6:]}(q, {', '.join(names)})",  # of a PTE value in a register
+            f"{reg} := {bits}({p}, {f.randint(1, 3)})",  # bits of data words
+            f"{bits}({f.choice((p, 'x'))}, {f.choice(('1', '2', reg))})",
+        ]
+
     def flags(self, p: str) -> list[str]:
         """Hardware flag statements: `old`/`dbm` values, reads of the young and dirty bits."""
         if not self.hw:
@@ -187,6 +218,11 @@ class GenArm:
             out.insert(k, f"if r == 1 {{ {self.stmt('V')} }}")
         if r.random() < 0.3:
             out.append(f"assert {self.pick('r', 's')} != {r.randint(0, 2)}")
+        if self.br.random() < 0.3 and not user:  # an access past a branch (docs/arm64.md §3)
+            b = self.br
+            reg, p = b.choice(self.regs), b.choice(("V", "W"))
+            acc = b.choice((f"{b.choice(self.regs)} := read {p}", f"write {p} := 1", f"read {p}"))
+            out.insert(b.randint(0, len(out)), f"if {reg} == {b.randint(0, 1)} {{ {acc} }}")
         if self.spaces and not user:  # a read before and after a switch: asid-reuse shows
             k = r.randint(0, len(out))
             out[k:k] = ["read V", "switch Q", "read V"]

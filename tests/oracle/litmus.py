@@ -15,11 +15,20 @@ from the document: faults are fatal, and the final condition is judged on final 
   (docs/arm64.md section 7: the updates are done before a final state). There the condition's proposition is judged:
   ``positive`` where it holds, ``negative`` where it does not, and the path ends.
 
+- Retried faults (`Variant=imprecise`/`Handled`, ``litmus.retry``), for a core without
+  `on fault` code: the core's first fault does not stop it. It is taken as a fatal one
+  is (recorded, its read and marks dropped) but the access stays unperformed. Then the
+  exception entry, once no pending earlier statement is a `dsb` or a control dependency
+  and every pending earlier access holds a translation read that allows it: the access
+  and everything after it is as if never started (loads performed early undone,
+  translation reads, marks and walker updates dropped) and the access runs again. A
+  second fault has no step: the core never ends, no final state.
+
 Readings:
   L1  Translation reads of accesses after a fault taken early are not made (the core
-      will stop before them).
+      will stop before them; with retried faults, until the exception entry).
   L2  A core whose `on fault` handler returns (`resume`, the oracle's R19) does not stop
-      at a fault: it runs its block (A4, A6), and it is at its end when it is at the end
+      at a fault: it runs its block (A4, A7), and it is at its end when it is at the end
       of its program.
 """
 
@@ -33,7 +42,7 @@ from verifier.lang import final as F
 
 from .atomics import Atomics
 from .code import Instr
-from .machine import Machine, Out
+from .machine import Machine, Out, grants
 from .ptevalues import PteValues, lit
 from .riscv import RiscvMachine, RvArm, RvExt
 from .state import State, Work
@@ -74,6 +83,24 @@ class LitmusRules:
                     "tlbi": set()}  # fmt: skip
         return super().effects(st)  # type: ignore[misc, no-any-return]
 
+    def fatal(self, i: int) -> bool:
+        lit_ = self.c.litmus  # type: ignore[attr-defined]
+        if lit_ is not None and self.retries(i):
+            return False  # a retried fault's exception entry waits for the branches (A6)
+        return lit_ is not None or super().fatal(i)  # type: ignore[misc, no-any-return]
+
+    def recorded_fault(self, s: State, i: int) -> int | None:
+        if self.c.litmus is None:  # type: ignore[attr-defined]
+            return super().recorded_fault(s, i)  # type: ignore[misc, no-any-return]
+        f = self.fault_of(s, i)
+        return None if f is None else f[0]
+
+    def forget_fault(self, w: Work, i: int) -> None:
+        if self.c.litmus is None:  # type: ignore[attr-defined]
+            super().forget_fault(w, i)  # type: ignore[misc]
+        else:
+            w.mem.pop(("fault", self.names[i]), None)  # type: ignore[attr-defined]
+
     def fault_of(self, s: State, i: int) -> tuple[int, int] | None:
         return dict(s.mem).get(("fault", self.names[i]))  # type: ignore[attr-defined, no-any-return]
 
@@ -94,13 +121,15 @@ class LitmusRules:
         f = self.fault_of(s, i)
         if self.ended(i, cs.pc):
             return []
-        if f is not None and f[0] == cs.pc:
+        if f is not None and f[0] == cs.pc and not self.retries(i):
             w = Work(s)
             self.stop(w, i, f[0])
             return [Out(f"{self.names[i]} stops", w.freeze(), frozenset(), i)]  # type: ignore[attr-defined]
-        out = []
+        entry = dict(s.mem).get(("entry", self.names[i]))
+        out = [] if entry is None else self.entry(s, i, entry)
         for o in super().arm_steps(s, i):  # type: ignore[misc]
-            if f is not None and o.label.startswith(f"{self.names[i]} translates "):  # type: ignore[attr-defined]
+            translates = o.label.startswith(f"{self.names[i]} translates ")  # type: ignore[attr-defined]
+            if f is not None and (entry is not None or not self.retries(i)) and translates:  # noqa: SIM102
                 if int(o.label.rsplit(" ", 1)[1]) >= f[0]:
                     continue  # L1
             out.append(self.noted(s, o, i))
@@ -166,6 +195,8 @@ class LitmusRules:
             return super().use(s, i, k, st, h, pending)  # type: ignore[misc, no-any-return]
         if any(self.holds(s, i, j, k, memory=False) for j in pending):
             return []
+        if self.retries(i):
+            return self.retry(s, i, k, 1 if pte is None else 2)
         w = Work(s)
         w.mem[("fault", self.names[i])] = (k, 1 if pte is None else 2)  # type: ignore[attr-defined]
         c = w.core(i)
@@ -177,19 +208,74 @@ class LitmusRules:
             w.set_core(i, arm=(c.arm[0], held, marks, *c.arm[3:]))
         return [Out(f"{self.names[i]} faults {k}", w.freeze(), frozenset(), i)]  # type: ignore[attr-defined]
 
+    def retries(self, i: int) -> bool:
+        lit_ = self.c.litmus  # type: ignore[attr-defined]
+        return lit_ is not None and lit_.retry and self.fault_at[i] < 0  # type: ignore[attr-defined]
+
+    def retry(self, s: State, i: int, k: int, ftype: int) -> list[Out]:
+        """Core ``i`` takes its first fault, at ``k``: recorded, the read and its marks
+        dropped; ``k`` waits for the exception entry (`entry`)."""
+        if self.fault_of(s, i) is not None:
+            return []  # a second fault: the execution is dropped
+        w = Work(s)
+        w.mem[("fault", self.names[i])] = (k, ftype)  # type: ignore[attr-defined]
+        w.mem[("entry", self.names[i])] = k  # type: ignore[attr-defined]
+        c = w.core(i)
+        tr = tuple(h for h in c.arm[1] if h[0] != k)
+        marks = frozenset(m for m in c.arm[2] if m[0] != k)
+        w.set_core(i, arm=(c.arm[0], tr, marks, *c.arm[3:]))
+        return [Out(f"{self.names[i]} faults {k}", w.freeze(), frozenset(), i)]  # type: ignore[attr-defined]
+
+    def entry(self, s: State, i: int, k: int) -> list[Out]:
+        """The exception entry after the fault at ``k``, once no pending earlier statement
+        is a `dsb` or a control dependency and every pending earlier access holds a read
+        that allows it: what the core did from ``k`` on is undone, ``k`` runs again."""
+        c = s.cores[i]
+        held = {h[0]: h[1][0] for h in c.arm[1]}
+        for j in range(c.pc, k):
+            st = self.code[i][j].node  # type: ignore[attr-defined]
+            if j in c.arm[0]:
+                continue
+            if isinstance(st, CtrlDep) or (isinstance(st, ast.Barrier) and st.kind == "dsb"):
+                return []  # the exception entry waits for them, as an `isb` does
+            if isinstance(st, ast.Access):
+                pte = held.get(j)
+                letter = {"read": "r", "write": "w", "exec": "x"}[st.kind]
+                user = self.in_user(i, j)  # type: ignore[attr-defined]
+                if pte is None or not grants(pte[1], letter, user) or "o" in pte[1]:
+                    return []  # none held yet, or it faults first
+        w = Work(s)
+        del w.mem[("entry", self.names[i])]  # type: ignore[attr-defined]
+        regs = self.undone(w, i, k, keep=True)
+        for a in [a for a in w.mem if a[:2] == ("hu", i) and a[2] > k]:
+            w.mem.pop(a)
+        done = frozenset(j for j in c.arm[0] if j < k)
+        tr = tuple(h for h in c.arm[1] if h[0] < k)
+        marks = frozenset(m for m in c.arm[2] if m[0] < k)
+        w.set_core(i, regs=tuple(sorted(regs.items())), arm=(done, tr, marks, *c.arm[3:]))
+        return [Out(f"{self.names[i]} enters the exception", w.freeze(), frozenset(), i)]  # type: ignore[attr-defined]
+
     def stop(self, w: Work, i: int, at: int) -> None:
         """The core stops at the fault of ``at``: loads after it performed early never
         happened, nothing is held, and it is at the end of its code."""
-        c = w.core(i)
-        regs = dict(c.regs)
-        undo = w.mem.pop(("undo", self.names[i]), ())  # type: ignore[attr-defined]
-        for k, r, old in sorted(undo, key=lambda u: -u[0]):
-            if k > at:
-                regs[r] = old
+        regs = self.undone(w, i, at, keep=False)
         w.set_core(
             i, pc=len(self.code[i]), regs=tuple(sorted(regs.items())),  # type: ignore[attr-defined]
             arm=(frozenset(), (), frozenset(), None),
         )  # fmt: skip
+
+    def undone(self, w: Work, i: int, at: int, keep: bool) -> dict[str, Any]:
+        """Core ``i``'s registers with the loads after ``at`` performed early undone (their
+        earlier values back); ``keep``: the undo entries up to ``at`` stay."""
+        regs = dict(w.core(i).regs)
+        undo = w.mem.pop(("undo", self.names[i]), ())  # type: ignore[attr-defined]
+        for k, r, old in sorted(undo, key=lambda u: -u[0]):
+            if k > at:
+                regs[r] = old
+        kept = tuple(u for u in undo if u[0] <= at)
+        if keep and kept:
+            w.mem[("undo", self.names[i])] = kept  # type: ignore[attr-defined]
+        return regs
 
     def judge(self, s: State, p: Any) -> bool:
         mem = dict(s.mem)

@@ -88,6 +88,17 @@ ASID_REUSE_ON_FAULT = False
 MAX_QUEUE = 4
 
 
+BITS = ("fetch_set", "fetch_clear", "fetch_xor")
+
+
+def bits(name: str, old: int, mask: int) -> int:
+    """`fetch_set` (or), `fetch_clear` (and not), `fetch_xor` of a data word's bits; a
+    negative operand is a `range` problem (docs/arm64.md §1)."""
+    if old < 0 or mask < 0:
+        raise Fatal("range")
+    return {"fetch_set": old | mask, "fetch_clear": old & ~mask, "fetch_xor": old ^ mask}[name]
+
+
 class Fatal(Exception):
     def __init__(self, kind: str) -> None:
         super().__init__(kind)
@@ -566,6 +577,8 @@ class Machine:
         new: int | None
         if st.op in ("fetch_add", "+="):
             new = old + args[0]
+        elif st.op in BITS:
+            new = bits(st.op, old, args[0])
         elif st.op == "swap":
             new = args[0]
         else:  # cas

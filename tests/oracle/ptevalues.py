@@ -12,6 +12,8 @@ keeps ``(pte, wid)`` as before; what an invalid value keeps is noted beside it, 
 Readings:
   P1  A register holding no PTE value where one is stored (never loaded) is a `range`
       problem (the checker rejects every other mix of numbers and PTE values).
+  P3  `pte_set(v, F...)` of a register holding no PTE value, or `present` set on a plain
+      `invalid`, is no PTE value (0): a `range` problem only where it is stored.
   P2  The frames a page may map (which accesses may alias) are the frames of every
       mapping the spec writes anywhere (declarations, `pte` statements, literals) when
       some `pte V := r` stores a register.
@@ -86,6 +88,10 @@ class PteValues:
                 return self.whole(w, ctx, ref)
             case ast.PteLit(value=v):
                 return lit(v)
+            case ast.PteFields(value=v, op=o, fields=fs):  # `pte_set(v, F...)`
+                held = self.value(w, ctx, v)  # P3: no PTE value in, or none made: 0
+                new = changed(held, o, fs) if isinstance(held, tuple) else None
+                return 0 if new is None else new
         return super().value(w, ctx, e)  # type: ignore[misc]
 
     def reg_checked(self, v: Any) -> Any:
@@ -100,11 +106,7 @@ class PteValues:
             held = ctx.regs.get(value.name, 0)
             if not isinstance(held, tuple):
                 raise Fatal("range")  # P1
-            _, pte, kept = held
-            if pte is None:
-                value = ast.Invalid(None if kept is None else ast.Mapping(kept[0], kept[1]))
-            else:
-                value = ast.Mapping(pte[0], pte[1], pte[2])
+            value = as_node(held)
             st = ast.PteWrite(st.page, value, st.order, span=st.span)
             ins = type(ins)(ins.op, st, ins.env, ins.target)
         out = super().step(s, ctx, ins, loc)  # type: ignore[misc]
@@ -126,5 +128,47 @@ class PteValues:
 
 
 def _kept(m: ast.Mapping) -> tuple[str, str]:
-    """What an invalid entry keeps: its frame and permissions (`u`: `user`)."""
-    return (m.frame, m.perms + "u" * m.user)
+    """What an invalid entry keeps: its frame, permissions and flags (as `_pte` writes
+    them: `o` old, `d` dbm, `u` user)."""
+    return (m.frame, m.perms + "o" * m.old + "d" * m.dbm + "u" * m.user)
+
+
+def mapping(frame: str, perms: str, glob: bool = False) -> ast.Mapping:
+    """A mapping from a frame and permissions as `_pte` writes them (flags as letters)."""
+    rwx = "".join(x for x in "rwx" if x in perms)
+    return ast.Mapping(frame, rwx, glob, "o" in perms, "d" in perms, "u" in perms)
+
+
+def as_node(held: tuple[Any, ...]) -> ast.Mapping | ast.Invalid:
+    """A PTE value as a register holds it, as the spec would write it."""
+    _, pte, kept = held
+    if pte is not None:
+        return mapping(*pte)
+    return ast.Invalid(None if kept is None else mapping(*kept))
+
+
+_LETTER = {"write": "w", "exec": "x", "user": "u", "dbm": "d"}
+
+
+def changed(held: tuple[Any, ...], op: str, names: tuple[str, ...]) -> tuple[Any, ...] | None:
+    """What `fetch_set(pte(V), names...)` (``op``; or `fetch_clear`) stores when the entry
+    holds ``held``: the fields set (cleared); `present` makes an invalid value valid with
+    what it keeps, or invalid keeping the frame, permissions and flags (not `global`); a
+    plain `invalid` keeps nothing and stays (None: made present, no frame to map)."""
+    _, pte, kept = held
+    on = op == "fetch_set"
+    if pte is None and kept is None:
+        return None if on and "present" in names else held
+    frame, perms, glob = pte if pte is not None else (*kept, False)
+    valid, letters = pte is not None, set(perms)
+    for name in names:
+        if name == "present":
+            valid = on
+            continue
+        letter = "o" if name == "young" else _LETTER[name]
+        if on != (name == "young"):  # set a field, or clear young (set `o`)
+            letters.add(letter)
+        else:
+            letters.discard(letter)
+    text = "".join(x for x in "rwxodu" if x in letters)
+    return ("pte", (frame, text, glob), None) if valid else ("pte", None, (frame, text))

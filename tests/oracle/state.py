@@ -128,7 +128,14 @@ def compact(s: State) -> State:
         return (v[0], rank[v[1]])
 
     def mapping(items: tuple[tuple[Addr, Any], ...]) -> tuple[tuple[Addr, Any], ...]:
-        return tuple((a, pv(v) if a[0] in PTE_ADDRS else v) for a, v in items)
+        out = []
+        for a, v in items:
+            if a[0] == "kept":  # what the invalid value of one write keeps (ptevalues.py)
+                if a[2] in rank:
+                    out.append((("kept", a[1], rank[a[2]]), v))
+                continue
+            out.append((a, pv(v) if a[0] in PTE_ADDRS else v))
+        return tuple(sorted(out))
 
     cores = []
     for c in s.cores:

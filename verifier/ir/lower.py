@@ -115,6 +115,10 @@ class _CoreLowerer:
             case ast.PteLit(value=v):
                 self.t.whole = True
                 return P.LConst(self.t.pte_number(v))
+            case ast.PteFields(value=v, op=o, fields=fs):  # its table once all values are known
+                self.t.whole = True
+                self.t.updates.add((o, fs))
+                return P.LFields(self.expr(v), o, fs)
             case ast.SlotRead() | ast.DirRead():
                 return lower_table_read(self, e)
             case ast.Unary(op=o, operand=a):

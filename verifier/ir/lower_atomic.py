@@ -45,15 +45,21 @@ def lower_page_atomic(lw: Any, s: ast.Atomic) -> None:
 
 def lower_pte_atomic(lw: Any, s: ast.Atomic) -> None:
     """`r := swap(pte(V), e)` / `r := cas(pte(V), old, e)`: a `pte` store of ``e`` (a
-    PTE register or value) that also reads the entry's old value into ``r``."""
+    PTE register or value) that also reads the entry's old value into ``r``;
+    `r := fetch_set(pte(V), F...)` / `fetch_clear`: a store of the old value with
+    fields F set or cleared."""
     assert isinstance(s.target, ast.PteRead)
     space, page = lw.page(s.target.page)
     dest = lw.reg(s.dest) if s.dest is not None else None
-    new = s.args[-1]
     expect = lw.expr(s.args[0]) if s.op == "cas" else None
     order = s.order or DEFAULT_ORDER
     lw.t.whole = True
     extra = {"rmw": s.op, "dest": dest, "expect": expect, "order": order}
+    if s.fields:  # its wids come once every PTE value is known (lower_decls.pte_regs)
+        lw.t.updates.add((s.op, s.fields))
+        lw.emit(lambda a, b: P.IPte(a, b, space, page, -1, fields=s.fields, **extra), s.span)
+        return
+    new = s.args[-1]
     if isinstance(new, ast.Name):  # its wids come once every PTE value is known
         src = lw.reg(new.name)
         lw.emit(lambda a, b: P.IPte(a, b, space, page, -1, src, **extra), s.span)

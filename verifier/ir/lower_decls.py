@@ -45,6 +45,7 @@ class Tables:
         False  # whole PTE values are read, written in expressions or stored from registers
     )
     dirs: dict[str, int] = field(default_factory=dict)
+    updates: set[tuple[str, tuple[str, ...]]] = field(default_factory=set)  # fetch_set...
     lines: list[str] = field(default_factory=list)  # the source's lines, split once
     emitted: int = 0  # instructions over all cores, bounded by MAX_INSTRUCTIONS
     check: Callable[[], None] | None = None  # the run's time and memory budget
@@ -169,24 +170,41 @@ def pte_regs(t: Tables, cores: list[P.Core]) -> list[P.Core]:
     for core in cores:
         code = list(core.code)
         for pc, ins in enumerate(code):
+            if isinstance(ins, P.IPte) and ins.fields:  # what it stores, per value held
+                news = [_of_key(k, ins.text, ins.span).with_fields(ins.rmw, ins.fields)
+                        for k in list(t.pte_keys)]  # fmt: skip
+                wids = tuple(-1 if v is None else t.add_pte(v) for v in news)
+                code[pc] = replace(ins, wids=wids)
             if isinstance(ins, P.IPte) and ins.src is not None:
-                wids = tuple(t.add_pte(P.PteValue(*k[:3], ins.text, ins.span, *k[3:]))  # type: ignore[arg-type]
-                             for k in list(t.pte_keys))  # fmt: skip
+                wids = tuple(t.add_pte(_of_key(k, ins.text, ins.span)) for k in list(t.pte_keys))
                 code[pc] = replace(ins, wid=wids[0], wids=wids)
         hi = max(core.reg_range[1], len(t.pte_keys))
         out.append(replace(core, code=tuple(code), reg_range=(core.reg_range[0], hi)))
     return out
 
 
+def _of_key(k: tuple[object, ...], text: str, span: Span | None) -> P.PteValue:
+    return P.PteValue(*k[:3], text, span, *k[3:])  # type: ignore[arg-type]
+
+
 def hardware_values(t: Tables) -> None:
     """The values an arm64 walker's update can make of the spec's `old` and `dbm` values
-    (the access flag set; a `dbm` entry also made writable), so that every value an
-    entry can hold has a number (docs/arm64.md section 7)."""
-    for v in list(t.pte_values):
-        if v.frame < 0 or (v.af and not v.dbm):
-            continue
-        if not v.af:
-            t.add_pte(replace(v, af=True, text=f"{v.text}, access flag set by the walker"))
-        if v.dbm and not v.perms & 2:
-            text = f"{v.text}, made dirty (writable) by the walker"
-            t.add_pte(replace(v, af=True, perms=v.perms | 2, text=text))
+    (the access flag set; a `dbm` entry also made writable), and those `fetch_set` and
+    `fetch_clear` make of every value (again and again, until no value is new), so that
+    every value an entry can hold has a number (docs/arm64.md sections 1 and 7)."""
+    while True:
+        known = len(t.pte_keys)
+        for v in list(t.pte_values):
+            for op, names in sorted(t.updates):
+                new = v.with_fields(op, names)
+                if new is not None and new.key not in t.pte_keys:
+                    t.add_pte(replace(new, text=f"{v.text}, after {op}({', '.join(names)})"))
+            if v.frame < 0 or (v.af and not v.dbm):
+                continue
+            if not v.af:
+                t.add_pte(replace(v, af=True, text=f"{v.text}, access flag set by the walker"))
+            if v.dbm and not v.perms & 2:
+                text = f"{v.text}, made dirty (writable) by the walker"
+                t.add_pte(replace(v, af=True, perms=v.perms | 2, text=text))
+        if not t.updates or len(t.pte_keys) == known:
+            return

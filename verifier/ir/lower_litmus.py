@@ -1,7 +1,7 @@
-"""What a `.litmus` test adds to its lowered Program (docs/arm64.md §4): faults are fatal,
-each control dependency (a statement `if r != 0 {}` standing for a `CBZ`/`CBNZ` to the
-next instruction) becomes an `ICtrl` on its registers, and the final condition's names
-become places of the Program (`ir/final.py`)."""
+"""What a `.litmus` test adds to its lowered Program (docs/arm64.md §4): faults are fatal
+or retried once, each control dependency (a statement `if r != 0 {}` standing for a
+`CBZ`/`CBNZ` to the next instruction) becomes an `ICtrl` on its registers, and the final
+condition's names become places of the Program (`ir/final.py`)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def attach_litmus(prog: P.Program, spec: CheckedSpec) -> P.Program:
     if lit is None:
         return prog
     cores = [_with_ctrl(c, dict(lit.ctrl)) for c in prog.cores]
-    prog = replace(prog, cores=tuple(cores), fatal=True)
+    prog = replace(prog, cores=tuple(cores), fatal="retry" if lit.retry else "stop")
     final = F.PFinal(lit.final.quant, _prop(prog, lit.final.prop), lit.final.text, lit.final.span)
     return replace(prog, final=final)
 

@@ -1,8 +1,7 @@
 """The lowered Program: all an engine ever sees of a spec.
 
-Names are resolved to indices, core families are expanded, `for` and `repeat` are
-unrolled, control flow is flat (branches and jumps with resolved targets), and every
-instruction carries its source span and the statement as written."""
+Names are resolved to indices, core families expanded, `for` and `repeat` unrolled, control
+flow flat (resolved jump targets); every instruction carries its span and its statement."""
 
 from __future__ import annotations
 
@@ -13,6 +12,7 @@ from verifier.ir.loops import ForLoop
 from verifier.ir.program_decls import USER as USER
 from verifier.ir.program_decls import Dir as Dir
 from verifier.ir.program_decls import Handler as Handler
+from verifier.ir.program_decls import LFields as LFields
 from verifier.ir.program_decls import PteValue as PteValue
 from verifier.ir.program_decls import Space as Space
 from verifier.ir.program_decls import Word as Word
@@ -85,7 +85,7 @@ class LDir:
     field: str
 
 
-LExpr = LConst | LReg | LWord | LUn | LBin | LPte | LSlot | LDir
+LExpr = LConst | LReg | LWord | LUn | LBin | LPte | LSlot | LDir | LFields
 
 
 def page_arg(page: int, space: int | None, npages: int) -> int:
@@ -109,17 +109,18 @@ class Instr:
 
 @dataclass(frozen=True)
 class IPte(Instr):
-    """`pte V := value`; `pte V := r` (``src``) stores wids[k-1] if r holds PTE value k."""
+    """`pte V := value`; stores wids[k-1] if ``src`` (with ``fields``: the entry) holds k."""
 
     space: int | None  # None: the core's current space
     page: PageOp
     wid: int  # index into Program.pte_writes
     src: LReg | None = None
-    wids: tuple[int, ...] = ()  # every value it may store
-    rmw: str = ""  # an atomic on the PTE: swap | cas (``expect``), old value to ``dest``
-    dest: LReg | None = None
+    wids: tuple[int, ...] = ()  # every value it may store (-1: none; layout.stored)
+    rmw: str = ""  # an atomic on the PTE: swap | cas (``expect``) | fetch_set | fetch_clear
+    dest: LReg | None = None  # the old value
     expect: LExpr | None = None
     order: str = ""  # as IAccess.order
+    fields: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -269,8 +270,7 @@ class ISfence(Instr):
 
 @dataclass(frozen=True)
 class ICtrl(Instr):
-    """A control dependency on ``regs`` that branches nowhere (a litmus `CBNZ` to the next
-    label): under `arm` it orders later stores, `tlbi`s and `isb`s after their loads."""
+    """A control dependency on ``regs`` branching nowhere (a litmus `CBNZ` to the next label)."""
 
     regs: tuple[LReg, ...]
 
@@ -385,7 +385,7 @@ class Program:
     walks: tuple[tuple[tuple[int, int] | None, ...], ...] = ()  # [space][page]: (dir, slot)
     leaves: tuple[tuple[int, ...], ...] = ()  # [table][slot]: wid of the initial value
     frame_data: tuple[int, ...] = ()  # per frame: initial data word; () when no data access
-    fatal: bool = False  # a fault stops its core (herd's `fatal`; `.litmus` input)
+    fatal: str = ""  # .litmus: a fault stops its core ("stop") or is retried once ("retry")
     ad: str = "none"  # 'hardware': the walker sets accessed/dirty bits
     ad_cores: tuple[str, ...] = ()  # under `arm`, per core: none | access | hardware
     final: PFinal | None = None  # a litmus test's final condition (ir/final.py)

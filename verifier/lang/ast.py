@@ -19,6 +19,7 @@ from verifier.lang.ast_memory import CopyFrame as CopyFrame
 from verifier.lang.ast_memory import DirDecl as DirDecl
 from verifier.lang.ast_memory import DirRead as DirRead
 from verifier.lang.ast_memory import DirWrite as DirWrite
+from verifier.lang.ast_memory import PteFields as PteFields
 from verifier.lang.ast_memory import PteLit as PteLit
 from verifier.lang.ast_memory import PteRead as PteRead
 from verifier.lang.ast_memory import SlotRead as SlotRead
@@ -79,7 +80,7 @@ class Binary(Node):
 
 Expr = (
     Num | Name | SelfRef | Index | PageName | PteRead | PteLit | SlotRead | DirRead | Unary
-    | Binary
+    | Binary | PteFields
 )  # fmt: skip
 
 
@@ -170,14 +171,11 @@ class Assign(Node):
 
 @dataclass(frozen=True)
 class Atomic(Node):
-    """`r := fetch_add(x, e)`, `r := swap(x, e)`, `r := cas(x, old, new)`, `x += e`.
-
-    ``op`` is 'fetch_add', 'swap', 'cas' or '+=' (no destination register).  The target
-    is a shared word, a page (an atomic through translation on the data word of the
-    frame it maps) or `pte(V)` (on the PTE); ``order`` is '' (the default: a full
-    barrier, acquire and release), 'relaxed', 'acquire', 'release' or 'acq_rel'; ``via``
-    as for `read V via r` (docs/arm64.md §1, atomics).
-    """
+    """`r := fetch_add(x, e)`, `swap`, `cas(x, old, new)`, `x += e`, `fetch_set(pte(V),
+    F...)`...: ``op`` names it ('+=': no destination).  The target is a shared word, a page
+    (the data word of the frame it maps) or `pte(V)`; ``order`` is '' (acquire and
+    release), 'relaxed', 'acquire', 'release' or 'acq_rel'; ``via`` as for `read V via
+    r`; ``fields``: the PTE fields `fetch_set`/`fetch_clear` set or clear (docs/arm64.md §1)."""
 
     dest: str | None
     op: str
@@ -185,6 +183,7 @@ class Atomic(Node):
     args: tuple[Expr, ...]
     order: str = ""
     via: tuple[Name, ...] = ()
+    fields: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from typing import Any
-
 from verifier.lang.ast_base import Ident, Node, PageRef
 
 
@@ -41,6 +39,17 @@ class PteRead(Node):
 
     page: PageRef
     field: str
+
+
+@dataclass(frozen=True)
+class PteFields(Node):
+    """`pte_set(r, young)` / `pte_clear(r, present, write)`: the PTE value ``value`` (a PTE
+    register, `pte(V)` or a literal) with ``fields`` set or cleared (``op`` fetch_set or
+    fetch_clear, as the atomics of the same name do it; docs/arm64.md §1)."""
+
+    value: Any  # ast.Expr
+    op: str
+    fields: tuple[str, ...]
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from verifier.lang import ast
-from verifier.lang.check_names import Ctx, Names
+from verifier.lang.check_names import SET_FIELDS, Ctx, Names
 from verifier.lang.check_ptevalues import check_pte_values, pte_registers
 from verifier.lang.checked import Ref
 from verifier.lang.diagnostics import Note
@@ -17,7 +17,8 @@ from verifier.lang.parse_hints import did_you_mean
 from verifier.lang.symbols import Symbols
 
 MAX_REPEAT = 1024
-ATOMIC_ARGS = {"fetch_add": 1, "swap": 1, "cas": 2, "+=": 1}
+ATOMIC_ARGS = {"fetch_add": 1, "swap": 1, "cas": 2, "+=": 1, "fetch_set": 1, "fetch_clear": 1}
+ATOMIC_ARGS["fetch_xor"] = 1  # bits of a data word (docs/arm64.md §1)
 
 
 def check_body(checker: Symbols, body: tuple[ast.Stmt, ...], ctx: Ctx) -> None:
@@ -175,14 +176,16 @@ class _Body(Names):
     def atomic(self, s: ast.Atomic) -> None:
         c, op = self.c, s.op
         want = ATOMIC_ARGS[op]
-        if len(s.args) != want:
-            self.err(s, f"{op} takes {want + 1} arguments, got {len(s.args) + 1}")
         t = s.target
-        words = 0  # shared words the statement loads besides its target
+        if isinstance(t, ast.PteRead) and op in ("fetch_set", "fetch_clear"):
+            self.pte_fields(s)
+        elif len(s.args) != want:
+            self.err(s, f"{op} takes {want + 1} arguments, got {len(s.args) + 1}")
         if isinstance(t, ast.PteRead):  # on a PTE (docs/arm64.md §1, atomics)
             self.page(t.page)
-            if op not in ("swap", "cas"):
-                self.err(s, f"{op} on pte(V): only swap and cas act on a whole PTE value")
+            if op not in ("swap", "cas", "fetch_set", "fetch_clear"):
+                self.err(s, f"{op} on pte(V): only swap, cas, fetch_set and fetch_clear act on "
+                         "a PTE")  # fmt: skip
         elif isinstance(t, ast.Index):
             self.index(t)
         elif t.name in c.vars:
@@ -212,6 +215,18 @@ class _Body(Names):
             self.err(
                 s, "more than one shared word in one statement (load it into a register first)"
             )
+
+    def pte_fields(self, s: ast.Atomic) -> None:
+        """`fetch_set(pte(V), F, ...)`: at least one field, each settable, once."""
+        if not s.fields:
+            self.err(s, f"{s.op}(pte(V), ...) names the fields it changes: "
+                     f"{', '.join(SET_FIELDS)}")  # fmt: skip
+        for k, f in enumerate(s.fields):
+            if f not in SET_FIELDS:
+                self.err(s, f"{s.op} cannot change PTE field '{f}' (expected "
+                         f"{', '.join(SET_FIELDS)})" + did_you_mean(f, SET_FIELDS))  # fmt: skip
+            elif f in s.fields[:k]:
+                self.err(s, f"{s.op} names field '{f}' twice")
 
     def ipi(self, s: ast.Ipi) -> None:
         for t in s.targets:

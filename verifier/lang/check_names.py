@@ -35,6 +35,8 @@ class Ctx:
 
 # `pte(V).FIELD` (docs/page-tables.md): each is 0 or 1
 PTE_FIELDS = ("present", "read", "write", "exec", "user", "global", "young", "dirty")
+# the fields `fetch_set`/`fetch_clear` on pte(V) and `pte_set`/`pte_clear` change (arm64.md §1)
+SET_FIELDS = ("present", "write", "exec", "user", "young", "dbm")
 
 
 class Names:
@@ -235,6 +237,13 @@ class Names:
                 return self.expr(a)
             case ast.Binary(left=a, right=b):
                 return self.expr(a) + self.expr(b)
+            case ast.PteFields(value=v, op=o, fields=fs):
+                for f in sorted(set(fs) - set(SET_FIELDS)):
+                    what = f"pte_{o[6:]} cannot change PTE field '{f}'"
+                    self.err(e, f"{what} (expected {', '.join(SET_FIELDS)})")
+                if len(set(fs)) < len(fs):
+                    self.err(e, f"pte_{o[6:]} names a field twice")
+                return self.expr(v)
         return 0  # pragma: no cover
 
     def pte_field(self, e: ast.Node, f: str) -> None:

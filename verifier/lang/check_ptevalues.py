@@ -13,7 +13,7 @@ from verifier.lang import ast
 
 EXPRS = (
     ast.Num, ast.Name, ast.SelfRef, ast.Index, ast.PageName, ast.PteRead, ast.PteLit,
-    ast.Unary, ast.Binary,
+    ast.Unary, ast.Binary, ast.PteFields,
 )  # fmt: skip
 
 
@@ -41,7 +41,7 @@ def on_pte(s: ast.Stmt) -> bool:
 
 def _typed(e: object, regs: set[str]) -> bool:
     return (
-        isinstance(e, ast.PteLit)
+        isinstance(e, ast.PteLit | ast.PteFields)
         or (isinstance(e, ast.PteRead) and e.field == "")
         or (isinstance(e, ast.Name) and e.name in regs)
     )
@@ -71,6 +71,8 @@ def check_pte_values(
         for e in _exprs(s):
             if e is not top:
                 _visit(e, regs, err)
+            elif isinstance(e, ast.PteFields):
+                _fields_of(e, regs, err)
 
 
 def _target(s: ast.Stmt) -> str | None:
@@ -94,7 +96,18 @@ def _exprs(s: ast.Stmt) -> Iterator[ast.Expr]:
                 yield x
 
 
+def _fields_of(e: ast.PteFields, regs: set[str], err: Callable[[ast.Node, str], None]) -> None:
+    """`pte_set(v, ...)`: ``v`` is a PTE value."""
+    if isinstance(e.value, ast.PteFields):
+        _fields_of(e.value, regs, err)
+    elif not _typed(e.value, regs):
+        err(e.value, f"pte_{e.op[6:]}(v, ...) changes fields of a PTE value: v is a register "
+            "set from pte(V), a PTE value or another such register")  # fmt: skip
+
+
 def _visit(e: ast.Expr, regs: set[str], err: Callable[[ast.Node, str], None]) -> None:
+    if isinstance(e, ast.PteFields):
+        _fields_of(e, regs, err)
     if _typed(e, regs):
         err(e, "a PTE value is only stored, copied or compared (==, !=) with another")
         return

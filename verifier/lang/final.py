@@ -100,8 +100,10 @@ class Litmus:
     """What a `.litmus` test adds to the spec it was lowered into: its name, the final
     condition, and the control dependencies (a `CBZ`/`CBNZ` to the next instruction),
     each as the span of the statement that stands for it and the registers it tests.
-    Faults are fatal (herd's `fatal` variant)."""
+    Faults are fatal (herd's `fatal` variant), or retried once (``retry``: herd's
+    `handled`, named `imprecise` or `Handled`; docs/arm64.md section 3)."""
 
     name: str
     final: Final
     ctrl: tuple[tuple[Span, tuple[str, ...]], ...] = ()
+    retry: bool = False

@@ -33,7 +33,7 @@ def nodes_in(e: ast.Expr | ast.Target) -> Iterator[ast.Expr | ast.Target]:
     match e:
         case ast.Index(index=i) | ast.TargetIndex(index=i):
             yield from nodes_in(i)
-        case ast.Unary(operand=a):
+        case ast.Unary(operand=a) | ast.PteFields(value=a):
             yield from nodes_in(a)
         case ast.Binary(left=a, right=b):
             yield from nodes_in(a)

@@ -8,16 +8,18 @@ which must be zero whatever the loads read (``Static.zero``, from the values
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from verifier.lang import ast
 from verifier.lang import litmus_ast as L
+from verifier.lang.checked import DEFAULT_RANGE
+from verifier.lang.litmus_desc import mask_fields
 from verifier.lang.litmus_vals import Vals, capped, union, value_set
 from verifier.lang.span import NOSPAN, Span
 
-ARITH_OPS = {"EOR", "ADD", "SUB", "AND", "ORR", "CMP", "CSEL", "CSET"}
+ARITH_OPS = {"EOR", "ADD", "SUB", "AND", "ORR", "CMP", "CSEL", "CSET", "LSL", "BIC"}
 BITWISE: dict[str, Callable[[int, int], int]] = {
     "EOR": lambda x, y: x ^ y,
     "AND": lambda x, y: x & y,
@@ -45,6 +47,7 @@ class Static:
     vals: Vals = None  # the values it may hold (kind 'int': its value; None: unknown)
     pick: bool = False  # its value is picked by a condition (`CSEL`, `CSET`), not computed
     deps: tuple[str, ...] = ()  # an address plus data that is 0: the data registers added
+    fixed: bool = False  # data set from immediates only (`MOV`, `LSL`): depends on no load
 
     def via(self) -> tuple[ast.Name, ...]:
         """The registers an access through this address depends on (herd's addr)."""
@@ -53,6 +56,15 @@ class Static:
     def __post_init__(self) -> None:
         if self.kind == "int":
             self.vals = frozenset({self.value})
+
+    def known(self) -> int | None:
+        """Its value when no load can change it: a number it starts with, a `MOV` of an
+        immediate (shifted by `LSL`), a mask too wide for a register ('mask')."""
+        if self.kind in ("int", "mask"):
+            return self.value
+        if self.kind == "data" and self.fixed and self.vals is not None and len(self.vals) == 1:
+            return next(iter(self.vals))
+        return None
 
     @property
     def zero(self) -> bool:
@@ -65,7 +77,8 @@ def join(a: Static, b: Static) -> Static:
     if a == b:
         return a
     if {a.kind, b.kind} <= {"int", "data"}:
-        return Static("data", vals=union(a.vals, b.vals), pick=a.pick or b.pick)
+        fixed = a.fixed and b.fixed
+        return Static("data", vals=union(a.vals, b.vals), pick=a.pick or b.pick, fixed=fixed)
     return Static("mixed")  # an address on one path, something else on the other
 
 
@@ -112,6 +125,9 @@ def data_of(t: Any, r: L.Operand) -> ast.Expr:
 def lower_arith(t: Any, i: L.Instr) -> None:
     """One arithmetic instruction: an assignment of its destination register (`CMP`
     sets no register: the flags it sets are the comparison, kept for `CSEL`/`CSET`)."""
+    if i.op == "LSL":
+        lower_lsl(t, i)
+        return
     if i.op == "ADD" and _address_add(t, i):
         return
     if i.op == "CMP":
@@ -128,9 +144,20 @@ def lower_arith(t: Any, i: L.Instr) -> None:
         vals = union(*(_vals(t, o) for o in picked)) if picked else value_set(expr, t.env.vals)
     else:
         dst, a, b = t.args(i, "rr" + _kind(i, 2))
+        if i.op in ("ORR", "BIC") and t.env.get(reg_name(a)).kind == "ptev" and b.kind == "reg":
+            _pte_bits(t, i, dst, a, b)
+            return
         expr = _binary(t, i, a, b)
         vals = _results(i.op, a, b, _vals(t, a), _vals(t, b))
     t.assign(i, dst, expr, pick=pick, vals=vals or value_set(expr, t.env.vals))
+
+
+def _pte_bits(t: Any, i: L.Instr, dst: L.Operand, a: L.Operand, b: L.Operand) -> None:
+    """`ORR Xd,Xn,Xm` / `BIC` of a loaded PTE value and a mask of descriptor bits (herd7
+    sets or clears the fields, lib/AArch64PteVal.ml): ``Xd := pte_set(Xn, F...)``."""
+    op, changes = mask_fields(t, i, b, i.op == "ORR")
+    value = ast.PteFields(ast.Name(reg_name(a), span=a.span), op, tuple(changes), span=i.span)
+    t.assign(i, dst, value, "ptev")
 
 
 def _results(op: str, a: L.Operand, b: L.Operand, va: Vals, vb: Vals) -> Vals:
@@ -163,6 +190,29 @@ def _address_add(t: Any, i: L.Instr) -> bool:
     return True
 
 
+def lower_lsl(t: Any, i: L.Instr) -> None:
+    """`LSL Xd,Xn,#k` of data: ``Xd := Xn * 2^k``.  Of a value no load can change (a
+    `MOV` of an immediate) whose result is wider than a register holds, as in the masks of
+    descriptor bits (`LSL X1,X1,#51`): a 'mask', known when the test is read and no
+    register of the spec, for an atomic on a page-table entry (litmus_atomic)."""
+    d, n, imm = t.args(i, "rri")
+    k = int(imm.text[1:], 0)
+    s = t.env.get(reg_name(n))
+    if s.kind not in ("int", "data", "mask") or not 0 <= k < 64:
+        raise t.fail(i, f"{i.op} of {n.text}, which holds no data ({i.text})")
+    known = s.known()
+    if known is not None and known << k > DEFAULT_RANGE[1]:  # wider than a register holds
+        t.env.regs[reg_name(d)] = Static("mask", value=known << k)
+        _label(t, i)
+        return
+    if s.kind == "mask":
+        raise t.fail(i, f"{i.op} of a mask wider than a register ({i.text})")
+    shift = ast.Num(1 << k, span=imm.span)
+    vals = None if s.vals is None else frozenset(v << k for v in s.vals)
+    t.assign(i, d, ast.Binary("*", data_of(t, n), shift, span=i.span), vals=vals,
+             fixed=s.fixed or s.kind == "int")  # fmt: skip
+
+
 def _kind(i: L.Instr, k: int) -> str:
     return "i" if len(i.args) > k and i.args[k].kind == "imm" else "r"
 
@@ -171,6 +221,8 @@ def _value(t: Any, o: L.Operand) -> ast.Expr:
     if o.kind == "imm":
         return ast.Num(_imm(o), span=o.span)
     s = t.env.get(reg_name(o))
+    if s.kind == "mask":
+        raise t.fail(o, f"{o.text} holds a mask wider than a register, read as data")
     if s.kind not in ("int", "data", "ptev"):
         raise t.fail(o, f"{o.text} holds an address or a descriptor, not data")
     return data_of(t, o)

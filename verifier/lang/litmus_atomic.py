@@ -15,10 +15,12 @@ from typing import Any
 from verifier.lang import ast
 from verifier.lang import litmus_ast as L
 from verifier.lang.litmus_arith import Static, data_of, offset, reg_name
+from verifier.lang.litmus_desc import changed, mask_fields
 
 _RMW = re.compile(r"^(SWP|CAS|LDADD|STADD|LDSET|LDCLR|LDEOR|STSET|STCLR|STEOR)(A|L|AL)?$")
 _ORDER = {None: "relaxed", "A": "acquire", "L": "release", "AL": "acq_rel"}
 _OP = {"SWP": "swap", "CAS": "cas", "LDADD": "fetch_add", "STADD": "fetch_add"}
+_BIT_OPS = ("SET", "CLR", "EOR")
 EXCLUSIVES = {"LDXR": "", "LDAXR": "acquire", "STXR": "", "STLXR": "release"}
 
 
@@ -41,8 +43,9 @@ def lower_atomic(t: Any, i: L.Instr) -> None:
     m = _RMW.match(i.op)
     assert m is not None
     base, order = m.group(1), _ORDER[m.group(2)]
-    if base not in _OP:
-        raise t.fail(i, f"atomics that set or clear bits ({i.text}) are outside the litmus subset")
+    if base[2:] in _BIT_OPS:
+        _bits(t, i, base, order)
+        return
     if base == "STADD":
         src, mem = t.args(i, "rm")
         dst = None
@@ -75,6 +78,54 @@ def lower_atomic(t: Any, i: L.Instr) -> None:
         t.env.regs[name] = Static(kind)
     stmt = ast.Atomic(name, _OP[base], target, tuple(values), order, via, span=sp)  # type: ignore[arg-type]
     t.emit(i, stmt, s.page if s.kind != "pte" else None)
+
+
+def _bits(t: Any, i: L.Instr, base: str, order: str) -> None:
+    """`LDSET Xs,Xt,[Xn]` / `LDCLR` / `STSET Xs,[Xn]` / `STCLR` (each with A, L, AL) on
+    a page-table entry, with a mask no load can change: `r := fetch_set ORDER(pte(x),
+    F...)` or `fetch_clear`, F the descriptor fields of the mask's bits (setting AP[2]
+    clears `write`).  herd7 sets and clears the fields of a descriptor this way (and
+    rejects an exclusive or of one); bits of a data word are outside the subset."""
+    if base.startswith("ST"):
+        src, mem = t.args(i, "rm")
+        dst = None
+    else:
+        src, dst, mem = t.args(i, "rrm")
+    s = t.address(i, mem)
+    if s.kind != "pte":
+        _data_bits(t, i, base, order, src, dst, mem)
+        return
+    if base.endswith("EOR"):
+        raise t.fail(i, f"an exclusive or of a descriptor ({i.text}) is outside the subset "
+                     "(herd7 rejects it)")  # fmt: skip
+    if offset(t, i, mem):
+        raise t.fail(i, f"this atomic on a page-table entry is outside the subset ({i.text})")
+    op, changes = mask_fields(t, i, src, base.endswith("SET"))
+    sp = i.span
+    target = ast.PteRead(ast.PageRef(None, s.page, span=sp), "", span=sp)
+    name = None if dst is None or _zero(dst) else reg_name(dst)
+    if name is not None:
+        t.env.regs[name] = Static("ptev")
+    t.syms.descs.setdefault(s.page, [None]).extend(changed(t.syms.descs[s.page], changes))
+    stmt = ast.Atomic(name, op, target, (), order, (), tuple(changes), span=sp)
+    t.emit(i, stmt)
+
+
+def _data_bits(t: Any, i: L.Instr, base: str, order: str, src: L.Operand,
+               dst: L.Operand | None, mem: L.Operand) -> None:  # fmt: skip
+    """`LDSET`, `LDCLR`, `LDEOR` (and `ST` forms) on data through a page: `r := fetch_set
+    ORDER(x, e)`, `fetch_clear`, `fetch_xor`."""
+    if t.env.get(reg_name(src)).kind not in ("int", "data"):
+        raise t.fail(i, f"{src.text} holds an address or a descriptor, stored as data ({i.text})")
+    s = t.address(i, mem)
+    sp = i.span
+    name = None if dst is None or _zero(dst) else reg_name(dst)
+    if name is not None:
+        t.env.regs[name] = Static("data")
+    op = {"SET": "fetch_set", "CLR": "fetch_clear", "EOR": "fetch_xor"}[base[2:]]
+    target = ast.Name(s.page, span=sp)
+    via = offset(t, i, mem)
+    t.emit(i, ast.Atomic(name, op, target, (data_of(t, src),), order, via, span=sp), s.page)
 
 
 def _pte_value(t: Any, i: L.Instr, r: L.Operand, page: str) -> ast.Expr:

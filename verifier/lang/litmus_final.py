@@ -75,6 +75,8 @@ def _eq(p: L.Eq, syms: Symbols, threads: dict[int, ThreadOut], err: type[Excepti
     if isinstance(loc, L.Reg):
         if loc.proc not in threads:
             raise err(loc.span, f"the test has no thread P{loc.proc}")
+        if threads[loc.proc].env.get(loc.reg).kind == "mask":  # no register of the spec
+            raise err(loc.span, f"P{loc.proc}:{loc.reg} holds a mask wider than a register")
         left = FReg(f"P{loc.proc}", loc.reg)
     else:
         left = FData(syms.frame(syms.page(loc.name)))

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from verifier.lang import ast
 from verifier.lang import litmus_ast as L
+from verifier.lang.check_ptevalues import on_pte
 from verifier.lang.litmus_arith import (
     ARITH_OPS,
     Env,
@@ -34,9 +35,7 @@ BY_PAGE = {"VAE1", "VAAE1", "VALE1", "VAALE1"}
 ALL = {"VMALLE1", "ALLE1", "VMALLS12E1"}
 LOADS = {"LDR": "", "LDAR": "acquire", "LDAPR": "acquire_pc"}
 ACQ_REL = {"LDAR", "LDAPR", "STLR", "LDARB", "STLRB", "LDAXR", "STLXR"}
-ATOMICS = {"SWP", "SWPAL", "SWPL", "SWPA", "CAS", "CASAL", "CASA", "CASL", "LDADD", "LDSET"}
-ATOMICS |= {"LDCLR", "STCLR", "STADD", "STSET", "LDXR", "STXR", "LDADDAL"}
-ARITH = {"EOR", "ADD", "SUB", "AND", "ORR", "BIC", "LSL", "CMP", "CSEL", "CSET", "ADR"}
+ARITH = {"EOR", "ADD", "SUB", "AND", "ORR", "BIC", "CMP", "CSEL", "CSET", "ADR"}
 
 
 @dataclass
@@ -164,13 +163,14 @@ class ThreadOut:
         kind: str = "data",
         pick: bool = False,
         vals: Vals = None,
+        fixed: bool = False,
     ) -> None:
         """``dst := expr`` for ``i``: ``dst`` now holds data (or a PTE value: ``kind``
         'ptev') with the values ``vals`` (default: those ``expr`` may take)."""
         name = reg_name(dst)
         if kind == "data" and vals is None:
             vals = value_set(expr, self.env.vals)
-        self.env.regs[name] = Static(kind, vals=vals, pick=pick)
+        self.env.regs[name] = Static(kind, vals=vals, pick=pick, fixed=fixed)
         self.emit(i, ast.Assign(ast.Name(name, span=dst.span), expr, span=i.span))
 
     def pte_of(self, d: L.Desc, page: str) -> ast.PteValue:
@@ -181,7 +181,7 @@ class ThreadOut:
         self.out.append(stmt)
         if isinstance(stmt, ast.Access) and stmt.kind == "write":
             self.syms.store(value_set(stmt.value, self.env.vals) if stmt.value else None)
-        elif not isinstance(stmt, QUIET):  # a statement that may store data of its own
+        elif not isinstance(stmt, QUIET) and not on_pte(stmt):  # may store data of its own
             self.syms.store(None)
         kind = stmt.kind if isinstance(stmt, ast.Access) else "write" * isinstance(stmt, ast.Atomic)
         if page is not None:
@@ -201,7 +201,7 @@ def lower_thread(
             t.out.append(
                 ast.Assign(ast.Name(reg, span=s.span), ast.Num(s.value, span=s.span), span=s.span)
             )
-            env.regs[reg] = Static("data", vals=s.vals)
+            env.regs[reg] = Static("data", vals=s.vals, fixed=True)
     lower_code(t, th.code, th.end_labels, _instr)
     return t
 
@@ -271,8 +271,6 @@ def _instr(t: ThreadOut, i: L.Instr, next_labels: tuple[str, ...]) -> None:
 def _outside(op: str, text: str) -> str:
     if op in ACQ_REL:
         what = "acquire/release accesses"
-    elif op in ATOMICS:
-        what = "atomic read-modify-writes"
     elif op in ARITH:
         what = "register arithmetic for dependencies"
     elif op == "B" or op.startswith("B."):
@@ -323,7 +321,7 @@ def _store(t: ThreadOut, i: L.Instr) -> None:
 def _mov(t: ThreadOut, i: L.Instr) -> None:
     if len(i.args) == 2 and i.args[1].kind == "imm":
         d, imm = i.args
-        t.assign(i, d, ast.Num(int(imm.text[1:], 0), span=imm.span))
+        t.assign(i, d, ast.Num(int(imm.text[1:], 0), span=imm.span), fixed=True)
         return
     d, s = t.args(i, "rr")
     src = t.env.get(reg_name(s))

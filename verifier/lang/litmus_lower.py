@@ -36,7 +36,8 @@ from verifier.lang.litmus_parse import parse_litmus
 from verifier.lang.litmus_vals import Vals, union
 from verifier.lang.span import Span
 
-VARIANTS = ("vmsa", "fatal", "precise")
+VARIANTS = ("vmsa", "fatal", "precise", "imprecise", "handled")
+RETRIED = ("imprecise", "handled")  # herd7's `handled` fault handling: a fault is retried once
 ROUNDS = 6  # lowerings to find the values loads may return, then: unknown
 
 
@@ -61,9 +62,12 @@ def load_litmus(path: str, text: str) -> CheckedSpec:
 
 
 def lower_litmus(t: L.LitmusTest) -> tuple[ast.Spec, Litmus]:
+    retry = False
     for v in t.variants():
         if v.lower() not in VARIANTS:
             raise Unstated(t.span, f"Variant={v} is outside the litmus subset (docs/arm64.md §4)")
+        if v.lower() != "vmsa":  # the last fault handling named wins, as in herd7
+            retry = v.lower() in RETRIED
     mem: Vals = frozenset({0})
     for _ in range(ROUNDS):  # the values loads may return: a fixed point (litmus_vals)
         syms, ptes, data, cores, threads, ctrl = _lower_threads(t, mem)
@@ -91,7 +95,8 @@ def lower_litmus(t: L.LitmusTest) -> tuple[ast.Spec, Litmus]:
     decls += cores
     text = t.source[_offset(t.source, t.condition.span) :].strip()
     final = _final(t, prop, text)
-    return ast.Spec(tuple(decls), file=t.file, span=t.span), Litmus(t.name, final, tuple(ctrl))
+    lit = Litmus(t.name, final, tuple(ctrl), retry)
+    return ast.Spec(tuple(decls), file=t.file, span=t.span), lit
 
 
 def _lower_threads(t: L.LitmusTest, mem: Vals) -> tuple[

@@ -172,8 +172,8 @@ def simple_stmt(s: ast.Stmt) -> str:
             return f"{expr(t)} := {expr(v)}"
         case ast.Atomic(dest=d, op="+=", target=t, args=args):
             return f"{expr(t)} += {', '.join(expr(a) for a in args)}"
-        case ast.Atomic(dest=d, op=op, target=t, args=args, order=o, via=via):
-            call = f"{op}{' ' + o if o else ''}({', '.join(expr(a) for a in (t, *args))})"
+        case ast.Atomic(dest=d, op=op, target=t, args=args, order=o, via=via, fields=fs):
+            call = f"{op}{' ' + o if o else ''}({', '.join([*(expr(a) for a in (t, *args)), *fs])})"
             call += " via " + ", ".join(n.name for n in via) if via else ""
             return call if d is None else f"{d} := {call}"
         case ast.Fence(kind=k):
@@ -268,6 +268,8 @@ def expr(e: ast.Expr | ast.Target, prec: int = 0) -> str:
             return f"pte({page_ref(p)})" + (f".{f}" if f else "")
         case ast.PteLit(value=v):
             return f"({_pte(v)})"
+        case ast.PteFields(value=v, op=o, fields=fs):
+            return f"pte_{o[6:]}({', '.join([expr(v), *fs])})"
         case ast.SlotRead(table=t, index=i, field=f):
             return f"pte({t}[{expr(i)}]).{f}"
         case ast.DirRead(dir=d, field=f):

@@ -70,6 +70,12 @@ class ExprRules(Spans):
     def pte_whole(self, meta: Any, c: list[Any]) -> ast.PteRead:
         return ast.PteRead(c[0], "", span=self._span(meta))
 
+    def pte_set(self, meta: Any, c: list[Any]) -> ast.PteFields:
+        return ast.PteFields(c[0], "fetch_set", tuple(map(str, c[1:])), span=self._span(meta))
+
+    def pte_clear(self, meta: Any, c: list[Any]) -> ast.PteFields:
+        return ast.PteFields(c[0], "fetch_clear", tuple(map(str, c[1:])), span=self._span(meta))
+
     def pte_lit(self, meta: Any, c: list[Any]) -> ast.PteLit:
         return ast.PteLit(c[0], span=self._span(meta))
 

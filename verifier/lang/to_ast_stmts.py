@@ -13,7 +13,8 @@ from verifier.lang.span import Span
 from verifier.lang.to_ast import Problem, Spans
 from verifier.lang.to_ast_exprs import index_node
 
-ATOMIC_ARITY = {"fetch_add": 1, "swap": 1, "cas": 2}
+ATOMIC_ARITY = {"fetch_add": 1, "swap": 1, "cas": 2, "fetch_set": 1, "fetch_clear": 1, "fetch_xor": 1}
+FIELD_OPS = ("fetch_set", "fetch_clear")  # on pte(V): the fields set or cleared, by name
 
 
 @dataclass
@@ -114,7 +115,9 @@ class StmtRules(Spans):
         span = self._span(meta)
         if str(fn) not in ATOMIC_ARITY:
             raise Problem(
-                self._tok(fn), f"unknown operation '{fn}' (expected fetch_add, swap or cas)"
+                self._tok(fn),
+                f"unknown operation '{fn}' "
+                "(expected fetch_add, swap, cas, fetch_set, fetch_clear or fetch_xor)",
             )
         if dest is not None and not isinstance(dest, ast.Name):
             raise Problem(dest.span, f"the result of {fn} must go to a register")
@@ -123,6 +126,12 @@ class StmtRules(Spans):
         if isinstance(args[0], ast.PteRead) and args[0].field:
             raise Problem(args[0].span, f"{fn} acts on a whole PTE: pte(V), not a field")
         name = dest.name if dest is not None else None
+        if str(fn) in FIELD_OPS and isinstance(args[0], ast.PteRead):
+            for a in args[1:]:
+                if not isinstance(a, ast.Name):
+                    raise Problem(a.span, f"{fn}(pte(V), ...) names PTE fields (present, young...)")
+            names = tuple(a.name for a in args[1:])
+            return ast.Atomic(name, str(fn), args[0], (), order, via, names, span=span)
         return ast.Atomic(name, str(fn), args[0], tuple(args[1:]), order, via, span=span)
 
     def atomic_order(self, meta: Any, c: list[Token]) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from verifier.ir import program as P
+from verifier.ir.program_decls import fields_table
 from verifier.ir.resume import fault_target
 from verifier.ir.system import (
     FALSE,
@@ -22,6 +23,7 @@ from verifier.ir.system import (
     Command,
     Expr,
     Field,
+    Table,
     conj,
     disj,
     eq,
@@ -130,6 +132,8 @@ class Ctx:
                 return _pte_field(self.lay, c, f, self.lay.leaf_addr(k, i))
             case P.LDir(dir=d):
                 return op("ne", self.lay.load(c, self.lay.dir_addr(d)), C(0))
+            case P.LFields(value=v, op=o, fields=fs):  # `pte_set(v, F...)`: by value number
+                return Table(fields_table(self.prog.pte_keys, o, fs), self.expr(c, v, rule))
             case P.LBin(op=o, left=a, right=b):
                 x, y = self.expr(c, a, rule), self.expr(c, b, rule)
                 if o in ("div", "mod"):

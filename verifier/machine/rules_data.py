@@ -12,19 +12,46 @@ also fail at any time (`exclusive_failure`).  Either way the reservation is clea
 from __future__ import annotations
 
 from verifier.ir import program as P
-from verifier.ir.system import Expr, Field, conj, eq, ite, op
+from verifier.ir.system import Check, Expr, Field, conj, eq, interval, ite, op
 from verifier.machine.context import Ctx, Rule
 from verifier.machine.layout import C, pte_wid
 
 
-def rmw_value(name: str, old: Expr, xs: list[Expr]) -> Expr:
+BITWISE = ("fetch_set", "fetch_clear", "fetch_xor")  # on data: or, and-not, xor of bits
+
+
+def rmw_value(ctx: Ctx, r: Rule, name: str, old: Expr, xs: list[Expr]) -> Expr:
     """The value an atomic read-modify-write stores, given the ``old`` value it read."""
+    if name in BITWISE:
+        return bitwise(ctx, r, name, old, xs[0])
     return {
         "fetch_add": lambda: op("add", old, xs[0]),
         "+=": lambda: op("add", old, xs[0]),
         "swap": lambda: xs[0],
         "cas": lambda: ite(eq(old, xs[0]), xs[1], old),
     }[name]()
+
+
+def bitwise(ctx: Ctx, r: Rule, name: str, a: Expr, b: Expr) -> Expr:
+    """``a | b``, ``a & ~b`` or ``a ^ b`` (docs/arm64.md §1): bit by bit, each bit taken
+    with `/` and `%`, as wide as the larger operand may be.  An operand that is negative
+    is a `range` problem (the bits of a non-negative number only)."""
+    bounds = [interval(x, ctx.lay.fields) for x in (a, b)]
+    width = max(max(0, hi).bit_length() for _, hi in bounds)
+    for x, (lo, _) in zip((a, b), bounds, strict=True):
+        if lo < 0:
+            r.checks.append(Check("range", op("lt", x, C(0)), True, (("what", f"{name} of a negative value"),)))
+    out: Expr = C(0)
+    for k in range(width):
+        x, y = (op("mod", op("div", v, C(1 << k)), C(2)) for v in (a, b))
+        both = op("mul", x, y)
+        bit = {
+            "fetch_set": lambda: op("sub", op("add", x, y), both),
+            "fetch_clear": lambda: op("sub", x, both),
+            "fetch_xor": lambda: op("mod", op("add", x, y), C(2)),
+        }[name]()
+        out = op("add", out, op("mul", bit, C(1 << k)))
+    return out
 
 
 def data(ctx: Ctx, c: int, r: Rule, ins: P.IAccess, entry: Expr) -> None:
@@ -48,7 +75,7 @@ def data(ctx: Ctx, c: int, r: Rule, ins: P.IAccess, entry: Expr) -> None:
     if ins.exclusive:
         r.upd.set(lay.arm.res[c], op("add", frame, C(1)))
     if ins.rmw:
-        new = rmw_value(ins.rmw, word, [ctx.expr(c, x, r) for x in ins.args])
+        new = rmw_value(ctx, r, ins.rmw, word, [ctx.expr(c, x, r) for x in ins.args])
         lo, hi = min(lay.fields[f].lo for f in lay.arm.data), max(lay.fields[f].hi for f in lay.arm.data)
         ctx.range_check(r, new, lo, hi, f"data value outside {lo}..{hi}")
         _store(ctx, c, r, frame, new, None)

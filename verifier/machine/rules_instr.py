@@ -23,6 +23,7 @@ from verifier.machine import (
     rules_tlb,
     rules_translate,
     rules_walk,
+    speculate,
 )
 from verifier.machine.context import Ctx, Site
 from verifier.machine.layout import C
@@ -62,7 +63,7 @@ def atomic(site: Site, ins: P.IAtomic) -> None:
     r.guard.append(ctx.lay.buffer_empty(c))
     old = Field(ctx.lay.mem[ins.addr])
     xs = [ctx.expr(c, x, r) for x in ins.args]
-    new = rmw_value(ins.op, old, xs)
+    new = rmw_value(ctx, r, ins.op, old, xs)
     w = ctx.prog.words[ins.addr]
     ctx.range_check(r, new, w.lo, w.hi, f"{w.name} value outside {w.lo}..{w.hi}")
     r.upd.set(ctx.lay.mem[ins.addr], new)
@@ -126,6 +127,8 @@ def branch(site: Site, ins: P.IBranch) -> None:
     cond = site.ctx.expr(site.c, ins.cond, r)
     r.upd.set(site.ctx.lay.cores[site.c].pc, ite(cond, C(site.nxt), C(ins.target)))
     rules_arm.skip_held(site.ctx, site.c, r, site.pc, ins.target, op("not", cond))
+    succ = [(cond, site.nxt), (op("not", cond), ins.target)]
+    speculate.drop_behind(site.ctx, site.c, r, site.pc, succ)
     site.emit(r, "branch")
 
 
@@ -133,6 +136,7 @@ def jump(site: Site, ins: P.IJump) -> None:
     r = site.rule()
     r.upd.set(site.ctx.lay.cores[site.c].pc, ins.target)
     rules_arm.skip_held(site.ctx, site.c, r, site.pc, ins.target, TRUE)
+    speculate.drop_behind(site.ctx, site.c, r, site.pc, [(TRUE, ins.target)])
     site.emit(r, "branch")
 
 
@@ -226,7 +230,7 @@ def _has_load(e: P.LExpr) -> bool:
     match e:
         case P.LWord():
             return True
-        case P.LUn(arg=a):
+        case P.LUn(arg=a) | P.LFields(value=a):
             return _has_load(a)
         case P.LBin(left=a, right=b):
             return _has_load(a) or _has_load(b)

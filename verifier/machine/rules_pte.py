@@ -118,13 +118,21 @@ def pte(site: Site, ins: P.IPte) -> None:
     held = Field(ctx.reg_field(site.c, ins.src)) if ins.src is not None else None
     for r0, v, s, a, copies, key in entry_choices(site, ins.page, ins.space, "pte"):
         copies = list(copies)
-        stores = rmw_read(site, ins, r0, a) if ins.rmw and a >= 0 else TRUE
+        stores, by = rmw_read(site, ins, r0, a) if ins.rmw and a >= 0 else (TRUE, held)
+        if ins.fields and a < 0:  # no entry (an invalid dir: a `range` problem)
+            site.emit(r0, action, key)
+            continue
         for k, wid in enumerate(ins.wids, start=1):
             r = Rule(list(r0.guard), Upd(dict(r0.upd.exprs)), list(r0.checks), dict(r0.info))
-            if held is not None:
-                r.guard.append(eq(held, k))
+            if by is not None:
+                r.guard.append(eq(by, k))
             if stores is not TRUE:
                 r.guard.append(stores)
+            if wid < 0:  # fetch_set(present) of an invalid value that keeps no frame
+                what = f"{ins.rmw}(present) of an invalid entry that keeps no frame"
+                r.checks.append(Check("range", TRUE, True, (("what", what),)))
+                site.emit(r, "range", f"{key}.v{k}")
+                continue
             r.info["wid"] = wid
             if a >= 0:
                 write_entry(ctx, site.c, r, a, iter(copies), wid, direct=bool(ins.rmw))
@@ -160,20 +168,23 @@ def slot_store(site: Site, ins: P.ISlot) -> None:
     site.emit(r, action)
 
 
-def rmw_read(site: Site, ins: P.IPte, r0: Rule, a: int) -> Expr:
+def rmw_read(site: Site, ins: P.IPte, r0: Rule, a: int) -> tuple[Expr, Expr | None]:
     """An atomic on the PTE at ``a`` (docs/arm64.md §1): it waits for an empty store
-    buffer and reads the entry's value into its register.  The condition under which it
-    stores: TRUE, or for `cas` that the value read is the one expected."""
+    buffer and reads the entry's value into its register.  Returns the condition under
+    which it stores (TRUE, or for `cas` that the value read is the one expected) and what
+    selects the value stored: the register stored from, or for `fetch_set`/`fetch_clear`
+    the number of the value read (``wids`` per number)."""
     ctx, c = site.ctx, site.c
     if ctx.lay.buffered(c):
         r0.guard.append(ctx.lay.buffer_empty(c))
     old = pte_number(ctx.lay, c, a)
     if ins.dest is not None:
         r0.upd.set(ctx.reg_field(c, ins.dest), old)
+    by = old if ins.fields else Field(ctx.reg_field(c, ins.src)) if ins.src is not None else None
     if ins.rmw == "cas":
         assert ins.expect is not None
-        return eq(old, ctx.expr(c, ins.expect, r0))
-    return TRUE
+        return eq(old, ctx.expr(c, ins.expect, r0)), by
+    return TRUE, by
 
 
 def write_entry(

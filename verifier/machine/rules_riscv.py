@@ -21,6 +21,7 @@ from verifier.machine import rules_walk
 from verifier.machine.context import Ctx, Rule, Site
 from verifier.machine.layout import pte_wid
 from verifier.machine.rules_tlb import accessed_pages, tlb_clear
+from verifier.machine.window import stored
 
 
 def sfence(site: Site, ins: P.ISfence) -> None:
@@ -92,5 +93,5 @@ def _may_be_invalid(ctx: Ctx, s: int, v: int) -> bool:
     for c, core in enumerate(ctx.prog.cores):
         for ins in core.code:
             if isinstance(ins, P.IPte) and (s, v) in ctx.pte_entries(c, ins):
-                wids.update(ins.wids)
+                wids.update(stored(ins))
     return any(ctx.prog.pte_values[w].frame < 0 for w in wids)

@@ -12,9 +12,10 @@ from verifier.ir.system import TRUE, Check, Expr, Field, conj, eq, ite, ne, op
 from verifier.machine import rules_ad, rules_walk
 from verifier.machine.context import Ctx, Rule, Site, cacheable
 from verifier.machine.layout import C, pte_wid
-from verifier.machine.rules_data import data, exclusive_failure
 from verifier.machine.rules_buffer import AfterBuffer
+from verifier.machine.rules_data import data, exclusive_failure
 from verifier.machine.rules_race import asid_reuse, races
+from verifier.machine.window import stored
 
 
 def tlb_clear(ctx: Ctx, rule: Rule, c: int, v: int, t: int) -> None:
@@ -194,5 +195,5 @@ def may_be_valid(ctx: Ctx, s: int, v: int) -> bool:
     for c, core in enumerate(ctx.prog.cores):
         for ins in core.code:
             if isinstance(ins, P.IPte) and (s, v) in ctx.pte_entries(c, ins):
-                wids.update(ins.wids)
+                wids.update(stored(ins))
     return any(ctx.prog.pte_values[w].frame >= 0 for w in wids)

@@ -1,6 +1,7 @@
 """Translation under `arm` (docs/arm64.md §3): an access through a page is a translation
 read (a TLB entry or a walk, held until used) and then the access itself, which uses it:
-it reaches the frame (race checks, data) or faults; a fatal fault stops the core."""
+it reaches the frame (race checks, data) or faults; a fatal fault stops the core, a
+retried one (`Variant=Handled`) undoes what came after and runs the access again."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from verifier.machine.rules_arm import (
 )  # fmt: skip
 from verifier.machine.rules_data import data, exclusive_failure
 from verifier.machine.rules_race import asid_reuse, races
+from verifier.machine.speculate import speculative
 
 
 def translation_reads(ctx: Ctx, c: int, i: int, ins: P.IAccess) -> None:
@@ -44,8 +46,9 @@ def translation_reads(ctx: Ctx, c: int, i: int, ins: P.IAccess) -> None:
         base.append(handler_started(ctx, c, i, ins))
     else:
         base.append(op("ge", pc, C(start)))
-        if a.fault is not None:  # a later access's fault taken early stops nothing before it
-            base.append(disj(eq(Field(a.fault), 0), op("gt", Field(a.fault), C(i + 1))))
+        if a.fault is not None:  # nothing after a fault taken early (retried: until the entry)
+            after = disj(eq(Field(a.fault), 0), op("gt", Field(a.fault), C(i + 1)))
+            base.append(after if a.entry is None else disj(after, eq(Field(a.entry), 0)))
     for k in range(start, i):
         if win.tr_orders(core.code[k], ins):
             base.append(disj(op("gt", pc, C(k)), performed(ctx, c, k)))
@@ -161,17 +164,21 @@ def access(site: Site, ins: P.IAccess) -> None:
     ctx, c, i = site.ctx, site.c, site.pc
     lay = ctx.lay
     a = arm(ctx, c)
+    retry = window(ctx.prog).retries(c)
     if isinstance(site, InOrder):
         translation_reads(ctx, c, i, ins)
-        if a.fault is not None:
+        if a.fault is not None and not retry:
             stop(ctx, c, i, ins)
+        spec = speculative(ctx, c, i, site.nxt, ins)
+        for v in window(ctx.prog).pages(ins.page) if spec is not None else ():
+            fault(spec, ins, v)  # taken past branches not yet taken
     bit = ins.bit
     entry, ts, tv = Field(a.tr[i]), Field(a.ts[i]), Field(a.tv[i])
     ok = lay.allows(pte_wid(entry), bit)
     for v in window(ctx.prog).pages(ins.page):
         r = site.rule(page=v, bit=bit, how="translated", slot=a.ts[i])
         r.guard += [ne(ts, 0), eq(tv, v + 1), ok]
-        if a.fault is not None:
+        if a.fault is not None and not retry:
             r.guard.append(ne(Field(a.fault), i + 1))
         races(ctx, r, v, bit, entry, ts, a.tr[i])
         tagged = op("not", lay.is_global(pte_wid(entry)))
@@ -187,22 +194,65 @@ def access(site: Site, ins: P.IAccess) -> None:
         data(ctx, c, r, ins, entry)
         release(ctx, c, r, i)
         site.emit(r, "access", f"{v}")
-        r = site.rule(page=v, bit=bit, how="fault")
-        r.guard += [ne(ts, 0), eq(tv, v + 1), op("not", ok)]
-        if a.fault is None:
-            release(ctx, c, r, i)
-        else:  # fatal: the core stops once every earlier instruction is performed
-            r.guard.append(ne(Field(a.fault), i + 1))
-            r.upd.set(a.fault, i + 1)
-            if a.ftype is not None:  # translation (invalid entry) or permission
-                r.upd.set(a.ftype, ite(lay.valid(pte_wid(entry)), C(2), C(1)))
-            for f in mark_fields(a, i):
-                r.upd.set(f, 0)
-            if isinstance(site, InOrder):
-                stop_updates(ctx, c, r, i)
-            else:  # not performed: `stop` ends the core when pc gets here
-                r.upd.set(a.done[i], Field(a.done[i]))
-        site.emit(r, "fault", f"{v}")
+        fault(site, ins, v)
+
+
+def fault(site: Site, ins: P.IAccess, v: int) -> None:
+    """The fault of the access through page ``v``: its held translation read lacks the
+    permission."""
+    ctx, c, i = site.ctx, site.c, site.pc
+    a = arm(ctx, c)
+    entry, ts, tv = Field(a.tr[i]), Field(a.ts[i]), Field(a.tv[i])
+    ok = ctx.lay.allows(pte_wid(entry), ins.bit)
+    r = site.rule(page=v, bit=ins.bit, how="fault")
+    r.guard += [ne(ts, 0), eq(tv, v + 1), op("not", ok)]
+    if a.fault is None:
+        release(ctx, c, r, i)
+    elif window(ctx.prog).retries(c):  # the first fault is taken, the access runs again
+        retried(site, r, entry)
+        site.emit(r, "fault", f"retry.{v}")
+        return
+    else:  # fatal: the core stops once every earlier instruction is performed
+        r.guard.append(ne(Field(a.fault), i + 1))
+        record(ctx, c, r, i, entry)
+        for f in mark_fields(a, i):
+            r.upd.set(f, 0)
+        if isinstance(site, InOrder):
+            stop_updates(ctx, c, r, i)
+        elif i in a.done:  # not performed: `stop` ends the core when pc gets here
+            r.upd.set(a.done[i], Field(a.done[i]))
+    site.emit(r, "fault", f"{v}")
+
+
+def record(ctx: Ctx, c: int, r: Rule, i: int, entry: Expr) -> None:
+    """The fault of access ``i`` with held translation read ``entry`` is recorded, with its
+    type: translation (an invalid entry) or permission."""
+    a = arm(ctx, c)
+    r.upd.set(a.fault, i + 1)  # type: ignore[arg-type]
+    if a.ftype is not None:
+        r.upd.set(a.ftype, ite(ctx.lay.valid(pte_wid(entry)), C(2), C(1)))
+
+
+def retried(site: Site, r: Rule, entry: Expr) -> None:
+    """Core ``c`` takes its first fault, at ``i`` (retried faults, docs/arm64.md section
+    3): the fault is recorded, the read and its marks go, ``i`` is not performed (``pc``
+    stays) and waits for the exception entry (`rules_retry`). A second fault has no
+    step: that execution never reaches a final state."""
+    ctx, c, i = site.ctx, site.c, site.pc
+    a = arm(ctx, c)
+    assert a.entry is not None
+    r.guard.append(eq(Field(a.fault), 0))  # type: ignore[arg-type]
+    record(ctx, c, r, i, entry)
+    release(ctx, c, r, i)
+    r.upd.set(a.entry, 1)
+    if isinstance(site, InOrder):  # `pc` stays, nothing after it moves it on
+        r.upd.set(ctx.lay.cores[c].pc, C(i))
+        for j, f in a.done.items():
+            if j > i:
+                r.upd.set(f, Field(f))
+    elif i in a.done:
+        r.upd.set(a.done[i], 0)
+    r.info["how"] = "retry"
 
 
 def mark_fields(a: ArmCore, i: int) -> list[int]:
@@ -216,16 +266,14 @@ def release(ctx: Ctx, c: int, r: Rule, i: int) -> None:
         r.upd.set(f, 0)
 
 
-def stop_updates(ctx: Ctx, c: int, r: Rule, at: int) -> None:
-    """A fatal fault at ``at``: the core goes to its program's end (or `on fault` code),
-    holding nothing of the code ``at`` is in (the program, or an `on fault resume` block).
-    Loads after ``at`` performed early never happened: a register only they write is
-    back at 0 (stores and `tlbi`s after a pending access wait until it cannot fault)."""
+def undo_after(ctx: Ctx, c: int, r: Rule, at: int, lo: int, hi: int) -> None:
+    """Instructions after a fault at ``at`` performed early never happened: a register
+    only they write is back at 0 (stores and `tlbi`s after a pending access wait until
+    it cannot fault). What the core holds of the code in [``lo``, ``hi``) goes:
+    performed marks and translation reads with their marks."""
     a = arm(ctx, c)
-    core = ctx.prog.cores[c]
-    code = core.code
+    code = ctx.prog.cores[c].code
     win = window(ctx.prog)
-    lo, hi = next(((b[1], b[3]) for b in core.fault_blocks if b[1] <= at < b[3]), (0, core.program_end))
     before = {reg for ins in code[: at + 1] for reg in win.effects(ins).wregs}
     main = [(j, f) for j, f in sorted(a.done.items()) if lo <= j < hi]
     for j, f in main:
@@ -233,13 +281,24 @@ def stop_updates(ctx: Ctx, c: int, r: Rule, at: int) -> None:
             if j > at:
                 fld = ctx.reg_field(c, reg)
                 r.upd.modify(fld, lambda old, f=f: ite(eq(Field(f), 1), C(0), old))
-    r.upd.set(ctx.lay.cores[c].pc, core.program_end)
     held = [j for j in a.tr if lo <= j < hi]
     for f in (*(f for _, f in main), *(g[j] for g in (a.tr, a.ts, a.tv) for j in held)):
         r.upd.set(f, 0)
     for (j, _), f in a.mark.items():
         if lo <= j < hi:
             r.upd.set(f, 0)
+
+
+def stop_updates(ctx: Ctx, c: int, r: Rule, at: int) -> None:
+    """A fatal fault at ``at``: the core goes to its program's end (or `on fault` code),
+    holding nothing of the code ``at`` is in (the program, or an `on fault resume` block;
+    `undo_after`)."""
+    a = arm(ctx, c)
+    core = ctx.prog.cores[c]
+    blocks = ((b[1], b[3]) for b in core.fault_blocks if b[1] <= at < b[3])
+    lo, hi = next(blocks, (0, core.program_end))
+    undo_after(ctx, c, r, at, lo, hi)
+    r.upd.set(ctx.lay.cores[c].pc, core.program_end)
     if core.fault_blocks:  # `resume`: into this access's block, the fault forgotten
         b = fault_block(core, at)
         if b is not None:

@@ -43,7 +43,7 @@ def expr_regs(e: P.LExpr | None) -> set[P.LReg]:
     match e:
         case P.LReg():
             return {e}
-        case P.LUn(arg=a):
+        case P.LUn(arg=a) | P.LFields(value=a):
             return expr_regs(a)
         case P.LBin(left=a, right=b):
             return expr_regs(a) | expr_regs(b)
@@ -55,7 +55,7 @@ def expr_ptes(e: P.LExpr | None) -> list[P.LPte | P.LSlot | P.LDir]:
     match e:
         case P.LPte() | P.LSlot() | P.LDir():
             return [e]
-        case P.LUn(arg=a):
+        case P.LUn(arg=a) | P.LFields(value=a):
             return expr_ptes(a)
         case P.LBin(left=a, right=b):
             return expr_ptes(a) + expr_ptes(b)
@@ -66,7 +66,7 @@ def expr_addrs(e: P.LExpr | None) -> set[int]:
     match e:
         case P.LWord(addr=a):
             return {a}
-        case P.LUn(arg=a):
+        case P.LUn(arg=a) | P.LFields(value=a):
             return expr_addrs(a)
         case P.LBin(left=a, right=b):
             return expr_addrs(a) | expr_addrs(b)
@@ -77,6 +77,12 @@ def address_regs(ins: P.IAccess) -> set[P.LReg]:
     """The registers access ``ins``'s address comes from: a register page operand and
     the registers after `via` (an address dependency)."""
     return {*(ins.page,) * isinstance(ins.page, P.LReg), *ins.via}  # type: ignore[arg-type]
+
+
+def stored(ins: P.IPte) -> tuple[int, ...]:
+    """Every value a `pte` store or an atomic on a PTE may store (its wids but -1, the
+    `range` problem of `fetch_set(present)` of a plain `invalid`)."""
+    return tuple(w for w in ins.wids if w >= 0)
 
 
 def order_of(x: P.Instr) -> str:
@@ -129,15 +135,19 @@ class Window:
     @cached_property
     def page_frames(self) -> dict[int, frozenset[int]]:
         out: dict[int, set[int]] = {v: set() for v in range(len(self.prog.pages))}
+        values = self.prog.pte_values
+        stores = [ins for core in self.prog.cores for ins in core.code if isinstance(ins, P.IPte)]
+        # `fetch_set(pte(V), present)` maps the frame an invalid value of V keeps; a
+        # `fetch_set`/`fetch_clear` changes no frame otherwise (docs/arm64.md §1)
+        revived = {v for ins in stores if ins.fields and ins.rmw == "fetch_set"
+                   and "present" in ins.fields for v in self.pages(ins.page)}  # fmt: skip
         for space in self.prog.spaces:
             for v, wid in enumerate(space.entries):
-                out[v].add(self.prog.pte_values[wid].frame)
-        for core in self.prog.cores:
-            for ins in core.code:
-                if isinstance(ins, P.IPte):
-                    for wid in ins.wids:
-                        for v in self.pages(ins.page):
-                            out[v].add(self.prog.pte_values[wid].frame)
+                out[v] |= {values[wid].frame, values[wid].kept[0] if v in revived else -1}
+        for ins in stores:
+            for wid in () if ins.fields else stored(ins):
+                for v in self.pages(ins.page):
+                    out[v] |= {values[wid].frame, values[wid].kept[0] if v in revived else -1}
         return {v: frozenset(f for f in fs if f >= 0) for v, fs in out.items()}
 
     def words(self, e: P.LExpr | None) -> frozenset[Loc]:
@@ -229,6 +239,12 @@ class Window:
     def fatal(self, c: int) -> bool:
         """Does a fault stop core ``c`` (`.litmus` input, or an `on fault` block)?"""
         return self.prog.fatal or self.prog.cores[c].fault_entry >= 0
+
+    def retries(self, c: int) -> bool:
+        """Does core ``c`` retry its first fault instead of stopping (`Variant=Handled`,
+        docs/arm64.md section 3)? Not a core with `on fault` code: that code runs."""
+        core = self.prog.cores[c]
+        return self.prog.fatal == "retry" and core.fault_entry < 0 and not core.fault_blocks
 
     def handled(self, c: int, i: int) -> bool:
         """Is ``i`` in core ``c``'s `on fault` code, straight-line from its start, so that

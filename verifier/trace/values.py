@@ -49,6 +49,8 @@ class Values:
                 return evaluate(self.lay.load(c, a), s)
             case P.LUn(op=o, arg=a):
                 return eval_op(o, [self.value(c, a, s)])
+            case P.LFields():
+                return evaluate(Ctx(self.prog, self.lay.model, self.lay).expr(c, e, Rule([])), s)
             case P.LBin(op=o, left=a, right=b):
                 return eval_op(o, [self.value(c, a, s), self.value(c, b, s)])
             case P.LPte():
@@ -87,7 +89,7 @@ class Values:
                 case P.LWord(addr=a):
                     seen.add(x)
                     out.append(self.read(c, a, s, reads_from, origin))
-                case P.LUn(arg=a):
+                case P.LUn(arg=a) | P.LFields(value=a):
                     walk(a)
                 case P.LBin(left=a, right=b):
                     walk(a)
