@@ -53,6 +53,9 @@ def test_syntax_round_trips() -> None:
         ("r := fetch_set(pte(x), 1)", "6:24: fetch_set(pte(V), ...) names PTE fields"),
         ("r := fetch_xor(pte(x), 1)", "6:1: fetch_xor on pte(V): only swap, cas, fetch_set"),
         ("r := fetch_set(x)", "6:1: fetch_set takes 2 arguments, got 1"),
+        ("q := load_exclusive release(pte(x))", "6:1: load_exclusive is relaxed or acquire"),
+        ("q := load_exclusive(x)", "6:1: load_exclusive acts on pte(V) (on data: `read"),
+        ("s := store_exclusive(pte(x), 1)", "6:30: store_exclusive(pte(V), ...) takes PTE"),
         ("r := fetch_set(pte(x), young)\ns := r + 1", "7:6: a PTE value is only stored, copied"),
         ("r := fetch_set(pte(z), young)", "6:20: unknown page 'z'"),
     ],
@@ -98,7 +101,7 @@ def test_bits_of_data_words(model: str) -> None:
     assert run_oracle(negative, model, max_states=50_000).kinds == frozenset({"range"})
 
 
-RULES = ["pte_fetch_set_values", "pte_fetch_set_revive_bbm"]
+RULES = ["pte_fetch_set_values", "pte_fetch_set_revive_bbm", "pte_exclusive_pair"]
 
 
 @pytest.mark.parametrize("name", RULES)
@@ -129,6 +132,10 @@ HERD = [
     ("ldclr_ldeor_data", "Always"),  # 7 & ~2 ^ 5 and 7 ^ 5 & ~2 are both 0
     ("bic_valid_tlbi", "Never"),  # BIC of the valid bit, stored, DSB; TLBI; DSB; flag
     ("orr_ro_po", "Sometimes"),  # ORR of AP[2], stored: the store may use the old entry
+    ("llsc_pte_ha", "Never"),  # the walker's access-flag update breaks the LDXR/STXR pair
+    ("llsc_pte_own", "Sometimes"),  # the core's own store between does not
+    ("llsc_pte_other", "Never"),  # another core's store does
+    ("llsc_pte_load", "Always"),  # LDAXR returns the descriptor
 ]
 
 
