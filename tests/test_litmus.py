@@ -204,6 +204,11 @@ def answer_of(name: str) -> tuple[str, str, bool | None]:
         # the dirty-state update waits for earlier branches; a skipped store updates nothing
         ("hd_update_after_ctrl.litmus", ("Forbidden", "Never", False)),
         ("hd_skipped_store.litmus", ("Forbidden", "Never", False)),
+        # faults past branches not yet taken (docs/arm64.md §3): herd7 gives the same
+        # answers on D15347-M-load-shoot+ctrl and +ctrlisb, the shapes of the first two
+        ("fault_past_loop.litmus", ("Allowed", "Sometimes", True)),
+        ("fault_past_loop_isb.litmus", ("Forbidden", "Never", False)),
+        ("fault_skipped_branch.litmus", ("Forbidden", "Never", False)),
     ],
 )
 def test_verdicts(name: str, expected: tuple[str, str, bool]) -> None:

@@ -30,6 +30,7 @@ def observe(text: str, path: str = "t.litmus") -> tuple[str, str]:
         ("retry_twice.litmus", "Never", "Always"),  # every execution faults twice: dropped
         ("retry_addr.litmus", "Never", "Sometimes"),  # the retry is ordered like the load
         ("retry_permission.litmus", "Sometimes", "Never"),  # the retried store happens
+        ("retry_ctrl.litmus", "Sometimes", "Never"),  # the fault need not wait for a ctrl
     ],
 )
 def test_retried_faults(name: str, expected: str, fatal: str) -> None:
@@ -68,4 +69,5 @@ def test_the_trace_names_the_retry() -> None:
     checked = load_litmus("t.litmus", (HERE / "retry_permission.litmus").read_text())
     r = check_spec(checked, "arm")
     texts = [s.effect for t in r.traces for s in t.steps]
-    assert any("the core takes the exception and will run the access again" in e for e in texts)
+    assert any(e.endswith("taken: the exception entry comes next") for e in texts)
+    assert "exception entry (context synchronizing): the access that faulted runs again" in texts

@@ -16,17 +16,17 @@ from the document: faults are fatal, and the final condition is judged on final 
   ``positive`` where it holds, ``negative`` where it does not, and the path ends.
 
 - Retried faults (`Variant=imprecise`/`Handled`, ``litmus.retry``), for a core without
-  `on fault` code: the core's first fault does not stop it. It is taken when its access
-  holds a faulting translation read, no pending earlier statement holds the fault back,
-  no pending earlier statement is a `dsb` or a control dependency, and every pending
-  earlier access holds a translation read that allows it. Then the fault is recorded,
-  the access and everything after it is as if never started (loads performed early
-  undone, translation reads, marks and walker updates dropped) and the access runs
-  again. A second fault has no step: the core never ends, no final state.
+  `on fault` code: the core's first fault does not stop it. It is taken as a fatal one
+  is (recorded, its read and marks dropped) but the access stays unperformed. Then the
+  exception entry, once no pending earlier statement is a `dsb` or a control dependency
+  and every pending earlier access holds a translation read that allows it: the access
+  and everything after it is as if never started (loads performed early undone,
+  translation reads, marks and walker updates dropped) and the access runs again. A
+  second fault has no step: the core never ends, no final state.
 
 Readings:
   L1  Translation reads of accesses after a fault taken early are not made (the core
-      will stop before them); with retried faults the fault is taken at once.
+      will stop before them; with retried faults, until the exception entry).
 """
 
 from __future__ import annotations
@@ -80,6 +80,24 @@ class LitmusRules:
                     "tlbi": set()}  # fmt: skip
         return super().effects(st)  # type: ignore[misc, no-any-return]
 
+    def fatal(self, i: int) -> bool:
+        lit_ = self.c.litmus  # type: ignore[attr-defined]
+        if lit_ is not None and self.retries(i):
+            return False  # a retried fault's exception entry waits for the branches (A6)
+        return lit_ is not None or super().fatal(i)  # type: ignore[misc, no-any-return]
+
+    def recorded_fault(self, s: State, i: int) -> int | None:
+        if self.c.litmus is None:  # type: ignore[attr-defined]
+            return super().recorded_fault(s, i)  # type: ignore[misc, no-any-return]
+        f = self.fault_of(s, i)
+        return None if f is None else f[0]
+
+    def forget_fault(self, w: Work, i: int) -> None:
+        if self.c.litmus is None:  # type: ignore[attr-defined]
+            super().forget_fault(w, i)  # type: ignore[misc]
+        else:
+            w.mem.pop(("fault", self.names[i]), None)  # type: ignore[attr-defined]
+
     def fault_of(self, s: State, i: int) -> tuple[int, int] | None:
         return dict(s.mem).get(("fault", self.names[i]))  # type: ignore[attr-defined, no-any-return]
 
@@ -104,10 +122,11 @@ class LitmusRules:
             w = Work(s)
             self.stop(w, i, f[0])
             return [Out(f"{self.names[i]} stops", w.freeze(), frozenset(), i)]  # type: ignore[attr-defined]
-        out = []
+        entry = dict(s.mem).get(("entry", self.names[i]))
+        out = [] if entry is None else self.entry(s, i, entry)
         for o in super().arm_steps(s, i):  # type: ignore[misc]
             translates = o.label.startswith(f"{self.names[i]} translates ")  # type: ignore[attr-defined]
-            if f is not None and not self.retries(i) and translates:  # noqa: SIM102
+            if f is not None and (entry is not None or not self.retries(i)) and translates:  # noqa: SIM102
                 if int(o.label.rsplit(" ", 1)[1]) >= f[0]:
                     continue  # L1
             out.append(self.noted(s, o, i))
@@ -166,7 +185,7 @@ class LitmusRules:
         if any(self.holds(s, i, j, k, memory=False) for j in pending):
             return []
         if self.retries(i):
-            return self.retry(s, i, k, 1 if pte is None else 2, pending)
+            return self.retry(s, i, k, 1 if pte is None else 2)
         w = Work(s)
         w.mem[("fault", self.names[i])] = (k, 1 if pte is None else 2)  # type: ignore[attr-defined]
         c = w.core(i)
@@ -182,13 +201,30 @@ class LitmusRules:
         lit_ = self.c.litmus  # type: ignore[attr-defined]
         return lit_ is not None and lit_.retry and self.fault_at[i] < 0  # type: ignore[attr-defined]
 
-    def retry(self, s: State, i: int, k: int, ftype: int, pending: list[int]) -> list[Out]:
-        """Core ``i`` takes its first fault, at ``k``, and will run ``k`` again."""
+    def retry(self, s: State, i: int, k: int, ftype: int) -> list[Out]:
+        """Core ``i`` takes its first fault, at ``k``: recorded, the read and its marks
+        dropped; ``k`` waits for the exception entry (`entry`)."""
         if self.fault_of(s, i) is not None:
             return []  # a second fault: the execution is dropped
-        held = {h[0]: h[1][0] for h in s.cores[i].arm[1]}
-        for j in pending:
+        w = Work(s)
+        w.mem[("fault", self.names[i])] = (k, ftype)  # type: ignore[attr-defined]
+        w.mem[("entry", self.names[i])] = k  # type: ignore[attr-defined]
+        c = w.core(i)
+        tr = tuple(h for h in c.arm[1] if h[0] != k)
+        marks = frozenset(m for m in c.arm[2] if m[0] != k)
+        w.set_core(i, arm=(c.arm[0], tr, marks, *c.arm[3:]))
+        return [Out(f"{self.names[i]} faults {k}", w.freeze(), frozenset(), i)]  # type: ignore[attr-defined]
+
+    def entry(self, s: State, i: int, k: int) -> list[Out]:
+        """The exception entry after the fault at ``k``, once no pending earlier statement
+        is a `dsb` or a control dependency and every pending earlier access holds a read
+        that allows it: what the core did from ``k`` on is undone, ``k`` runs again."""
+        c = s.cores[i]
+        held = {h[0]: h[1][0] for h in c.arm[1]}
+        for j in range(c.pc, k):
             st = self.code[i][j].node  # type: ignore[attr-defined]
+            if j in c.arm[0]:
+                continue
             if isinstance(st, CtrlDep) or (isinstance(st, ast.Barrier) and st.kind == "dsb"):
                 return []  # the exception entry waits for them, as an `isb` does
             if isinstance(st, ast.Access):
@@ -198,8 +234,7 @@ class LitmusRules:
                 if pte is None or not grants(pte[1], letter, user) or "o" in pte[1]:
                     return []  # none held yet, or it faults first
         w = Work(s)
-        w.mem[("fault", self.names[i])] = (k, ftype)  # type: ignore[attr-defined]
-        c = w.core(i)
+        del w.mem[("entry", self.names[i])]  # type: ignore[attr-defined]
         regs = self.undone(w, i, k, keep=True)
         for a in [a for a in w.mem if a[:2] == ("hu", i) and a[2] > k]:
             w.mem.pop(a)
@@ -207,7 +242,7 @@ class LitmusRules:
         tr = tuple(h for h in c.arm[1] if h[0] < k)
         marks = frozenset(m for m in c.arm[2] if m[0] < k)
         w.set_core(i, regs=tuple(sorted(regs.items())), arm=(done, tr, marks, *c.arm[3:]))
-        return [Out(f"{self.names[i]} retries {k}", w.freeze(), frozenset(), i)]  # type: ignore[attr-defined]
+        return [Out(f"{self.names[i]} enters the exception", w.freeze(), frozenset(), i)]  # type: ignore[attr-defined]
 
     def stop(self, w: Work, i: int, at: int) -> None:
         """The core stops at the fault of ``at``: loads after it performed early never

@@ -8,7 +8,9 @@
   translation read; the issuer's next full `dsb` waits until the access is performed;
 - ``fault``: pc + 1 of a fault that stops the core (``Program.fatal``), 0 none;
   ``ftype``, where the final condition asks for a fault's type: 1 translation (the
-  entry used is invalid), 2 permission (valid, without the permission).
+  entry used is invalid), 2 permission (valid, without the permission);
+- ``entry``: a core that retries its first fault (docs/arm64.md section 3): 1 while
+  that fault is taken and the exception not entered yet.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class ArmCore:
     mark: dict[tuple[int, int], int] = field(default_factory=dict)
     fault: int | None = None
     ftype: int | None = None  # the fault's type: 1 translation, 2 permission (`.litmus`)
+    entry: int | None = None  # retried faults: the exception entry is pending
     hu: dict[int, tuple[int, int]] = field(default_factory=dict)  # pending walker update
 
     def groups(self) -> list[tuple[int, ...]]:
@@ -59,6 +62,8 @@ class ArmCore:
             out.append((self.tr[pc], self.ts[pc], self.tv[pc], *marks))
         if self.fault is not None:
             out.append((self.fault,) if self.ftype is None else (self.fault, self.ftype))
+        if self.entry is not None:
+            out.append((self.entry,))
         out += [self.hu[pc] for pc in sorted(self.hu)]
         return out
 
@@ -113,6 +118,8 @@ def add_arm_fields(lay: Layout) -> None:
             a.fault = lay.add(f"{n}.fault", 0, len(core.code), 0)
             if prog.final is not None and prog.final.typed:
                 a.ftype = lay.add(f"{n}.fault_type", 0, 2, 0)
+            if win.retries(c):
+                a.entry = lay.add(f"{n}.exception_entry", 0, 1, 0)
         lay.arm.append(a)
     for s, v in sorted(remapped(prog) if lay.model == "arm" else ()):  # no bbm under riscv
         wid = prog.spaces[s].entries[v]

@@ -21,11 +21,11 @@ from verifier.machine.rules_arm import (
     entry_relief,
     fault_taken,
     performed,
-    tr_ok,
     window,
 )  # fmt: skip
 from verifier.machine.rules_data import data, exclusive_failure
 from verifier.machine.rules_race import asid_reuse, races
+from verifier.machine.speculate import speculative
 
 
 def translation_reads(ctx: Ctx, c: int, i: int, ins: P.IAccess) -> None:
@@ -46,8 +46,9 @@ def translation_reads(ctx: Ctx, c: int, i: int, ins: P.IAccess) -> None:
         base.append(handler_started(ctx, c, i, ins))
     else:
         base.append(op("ge", pc, C(start)))
-        if a.fault is not None and not win.retries(c):  # a fault taken early: nothing after
-            base.append(disj(eq(Field(a.fault), 0), op("gt", Field(a.fault), C(i + 1))))
+        if a.fault is not None:  # nothing after a fault taken early (retried: until the entry)
+            after = disj(eq(Field(a.fault), 0), op("gt", Field(a.fault), C(i + 1)))
+            base.append(after if a.entry is None else disj(after, eq(Field(a.entry), 0)))
     for k in range(start, i):
         if win.tr_orders(core.code[k], ins):
             base.append(disj(op("gt", pc, C(k)), performed(ctx, c, k)))
@@ -168,6 +169,9 @@ def access(site: Site, ins: P.IAccess) -> None:
         translation_reads(ctx, c, i, ins)
         if a.fault is not None and not retry:
             stop(ctx, c, i, ins)
+        spec = speculative(ctx, c, i, site.nxt, ins)
+        for v in window(ctx.prog).pages(ins.page) if spec is not None else ():
+            fault(spec, ins, v)  # taken past branches not yet taken
     bit = ins.bit
     entry, ts, tv = Field(a.tr[i]), Field(a.ts[i]), Field(a.tv[i])
     ok = lay.allows(pte_wid(entry), bit)
@@ -190,24 +194,34 @@ def access(site: Site, ins: P.IAccess) -> None:
         data(ctx, c, r, ins, entry)
         release(ctx, c, r, i)
         site.emit(r, "access", f"{v}")
-        r = site.rule(page=v, bit=bit, how="fault")
-        r.guard += [ne(ts, 0), eq(tv, v + 1), op("not", ok)]
-        if a.fault is None:
-            release(ctx, c, r, i)
-        elif retry:  # the first fault is taken, the access runs again (docs/arm64.md 3)
-            retried(site, r, entry)
-            site.emit(r, "fault", f"retry.{v}")
-            continue
-        else:  # fatal: the core stops once every earlier instruction is performed
-            r.guard.append(ne(Field(a.fault), i + 1))
-            record(ctx, c, r, i, entry)
-            for f in mark_fields(a, i):
-                r.upd.set(f, 0)
-            if isinstance(site, InOrder):
-                stop_updates(ctx, c, r, i)
-            else:  # not performed: `stop` ends the core when pc gets here
-                r.upd.set(a.done[i], Field(a.done[i]))
-        site.emit(r, "fault", f"{v}")
+        fault(site, ins, v)
+
+
+def fault(site: Site, ins: P.IAccess, v: int) -> None:
+    """The fault of the access through page ``v``: its held translation read lacks the
+    permission."""
+    ctx, c, i = site.ctx, site.c, site.pc
+    a = arm(ctx, c)
+    entry, ts, tv = Field(a.tr[i]), Field(a.ts[i]), Field(a.tv[i])
+    ok = ctx.lay.allows(pte_wid(entry), ins.bit)
+    r = site.rule(page=v, bit=ins.bit, how="fault")
+    r.guard += [ne(ts, 0), eq(tv, v + 1), op("not", ok)]
+    if a.fault is None:
+        release(ctx, c, r, i)
+    elif window(ctx.prog).retries(c):  # the first fault is taken, the access runs again
+        retried(site, r, entry)
+        site.emit(r, "fault", f"retry.{v}")
+        return
+    else:  # fatal: the core stops once every earlier instruction is performed
+        r.guard.append(ne(Field(a.fault), i + 1))
+        record(ctx, c, r, i, entry)
+        for f in mark_fields(a, i):
+            r.upd.set(f, 0)
+        if isinstance(site, InOrder):
+            stop_updates(ctx, c, r, i)
+        elif i in a.done:  # not performed: `stop` ends the core when pc gets here
+            r.upd.set(a.done[i], Field(a.done[i]))
+    site.emit(r, "fault", f"{v}")
 
 
 def record(ctx: Ctx, c: int, r: Rule, i: int, entry: Expr) -> None:
@@ -220,28 +234,24 @@ def record(ctx: Ctx, c: int, r: Rule, i: int, entry: Expr) -> None:
 
 
 def retried(site: Site, r: Rule, entry: Expr) -> None:
-    """Core ``c`` takes its first fault, at ``i``, and will run ``i`` again: the exception
-    entry (context synchronizing) waits for pending earlier `dsb`s and control
-    dependencies and for a held translation read that allows each pending earlier
-    access; the fault is recorded, the read and its marks go, every instruction after
-    ``i`` performed early is undone, and ``i`` is not performed (``pc`` stays). A
-    second fault has no step: that execution never reaches a final state."""
+    """Core ``c`` takes its first fault, at ``i`` (retried faults, docs/arm64.md section
+    3): the fault is recorded, the read and its marks go, ``i`` is not performed (``pc``
+    stays) and waits for the exception entry (`rules_retry`). A second fault has no
+    step: that execution never reaches a final state."""
     ctx, c, i = site.ctx, site.c, site.pc
     a = arm(ctx, c)
-    pc = Field(ctx.lay.cores[c].pc)
+    assert a.entry is not None
     r.guard.append(eq(Field(a.fault), 0))  # type: ignore[arg-type]
-    code = ctx.prog.cores[c].code
-    for k in range(window(ctx.prog).run_start(c, i), i):
-        kins = code[k]
-        free = tr_ok(ctx, c, k) if isinstance(kins, P.IAccess) else entry_relief(ctx, c, k)
-        r.guard.append(disj(op("gt", pc, C(k)), performed(ctx, c, k), free))
     record(ctx, c, r, i, entry)
     release(ctx, c, r, i)
-    undo_after(ctx, c, r, i, i, ctx.prog.cores[c].program_end)
-    for f in (f for j, fs in a.hu.items() if i < j < ctx.prog.cores[c].program_end for f in fs):
-        r.upd.set(f, 0)  # the walker's pending updates of later accesses
-    if isinstance(site, InOrder):
+    r.upd.set(a.entry, 1)
+    if isinstance(site, InOrder):  # `pc` stays, nothing after it moves it on
         r.upd.set(ctx.lay.cores[c].pc, C(i))
+        for j, f in a.done.items():
+            if j > i:
+                r.upd.set(f, Field(f))
+    elif i in a.done:
+        r.upd.set(a.done[i], 0)
     r.info["how"] = "retry"
 
 
@@ -285,7 +295,8 @@ def stop_updates(ctx: Ctx, c: int, r: Rule, at: int) -> None:
     `undo_after`)."""
     a = arm(ctx, c)
     core = ctx.prog.cores[c]
-    lo, hi = next(((b[1], b[3]) for b in core.fault_blocks if b[1] <= at < b[3]), (0, core.program_end))
+    blocks = ((b[1], b[3]) for b in core.fault_blocks if b[1] <= at < b[3])
+    lo, hi = next(blocks, (0, core.program_end))
     undo_after(ctx, c, r, at, lo, hi)
     r.upd.set(ctx.lay.cores[c].pc, core.program_end)
     if core.fault_blocks:  # `resume`: into this access's block, the fault forgotten

@@ -16,6 +16,7 @@ The rules themselves are grouped by what the machine does:
 | ``rules_tlb`` | TLB accesses, invalidations, walker fills |
 | ``rules_walk`` | two-level pages: walks, paging-structure caches, `dir` stores |
 | ``rules_race`` | the race checks of an access |
+| ``rules_retry`` | retried faults: the exception entry after a core's first fault |
 | ``rules_final`` | a litmus test's final condition, judged on final states |
 
 They share ``context.Ctx`` (program, model, layout, commands) and ``context.Rule``.
@@ -28,7 +29,7 @@ from collections.abc import Callable
 
 from verifier.ir import program as P
 from verifier.ir.system import CoreLayout, System
-from verifier.machine import rules_hafdbs
+from verifier.machine import rules_hafdbs, rules_retry
 from verifier.machine.context import Ctx
 from verifier.machine.rules_buffer import drains
 from verifier.machine.rules_final import final_rule
@@ -56,6 +57,7 @@ def build(prog: P.Program, model: str, check: Callable[[], None] | None = None) 
             invalid_fills(ctx, c)
         if model == "arm":
             rules_hafdbs.updates(ctx, c)
+            rules_retry.entries(ctx, c)
     rules_hafdbs.spontaneous(ctx)
     final_rule(ctx)
     return _system(ctx)

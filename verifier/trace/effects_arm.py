@@ -30,6 +30,8 @@ def describe(fx: Effects, cmd: Command, pre: State, post: State) -> str | None:
     """The effect text of an Arm64 step, or None for the describers of effects.py."""
     a = cmd.action
     early = " (early)" if cmd.site is None and cmd.get("at") is not None else ""
+    if cmd.get("speculative"):
+        early = " (speculated past a branch not yet taken: gone if the branch skips it)"
     if a == "fence" and cmd.get("kind") in ("dmb", "dsb", "isb"):
         text = BARRIER[(cmd.get("kind"), cmd.get("which"))]
         if fx.lay.model not in WEAK_MODELS and cmd.get("kind") != "isb":
@@ -62,6 +64,8 @@ def describe(fx: Effects, cmd: Command, pre: State, post: State) -> str | None:
         return f"{who}: PTE {fx.lay.addr_name(addr)} := {value} (in memory)"
     if fx.lay.model in WEAK_MODELS and a in ("access", "fault", "stop"):
         return _use(fx, cmd, pre, post) + early
+    if a == "exception":  # retried faults (docs/arm64.md section 3)
+        return "exception entry (context synchronizing): the access that faulted runs again"
     if a == "skip" and isinstance(fx._instr(cmd), P.ICtrl):
         return "control dependency resolved" + early
     return None
@@ -120,8 +124,10 @@ def _use(fx: Effects, cmd: Command, pre: State, post: State) -> str:
     if cmd.action == "fault":
         kind = "translation" if pv.frame < 0 else "access-flag" if not pv.af else "permission"
         stops = f", the core {then}" if fx.lay.arm[cmd.core].fault is not None else ""
+        if cmd.get("speculative"):  # when pc gets there
+            stops = f", the core will {'go to its fault handler' if handler else 'stop'} there"
         if cmd.get("how") == "retry":  # docs/arm64.md section 3, retried faults
-            stops = ", the core takes the exception and will run the access again"
+            stops = ", taken: the exception entry comes next"
         return f"{kind} fault on {page} (translation read: {pte_desc(pv, fx.prog)}){stops}"
     frame = fx.prog.frames[pv.frame]
     return f"{page} -> {frame}: access reaches frame {frame}" + data_text(fx, cmd, pre, post)
