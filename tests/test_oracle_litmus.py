@@ -56,7 +56,8 @@ def test_generated_litmus_campaign() -> None:
 
 FAST = (
     "pte_readback", "pte_copy_isb", "pte_copy_tlbi", "fault_type_both", "readonly_store",
-    "hd_skipped_store", "hd_dbm_store", "ha_dbm_store",
+    "hd_skipped_store", "hd_dbm_store", "ha_dbm_store", "fault_skipped_branch",
+    "fault_past_loop_isb",
 )  # fmt: skip
 
 
@@ -67,7 +68,7 @@ FAST = (
         *(
             pytest.param(n, marks=pytest.mark.slow)
             for n in ("pte_corr", "db_stale", "map_flag_ctrl", "fault_type_after_tlbi",
-                      "hd_update_after_ctrl")  # fmt: skip
+                      "hd_update_after_ctrl", "fault_past_loop")  # fmt: skip
         ),
     ],
 )

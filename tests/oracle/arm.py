@@ -35,7 +35,16 @@ translation read (held until used) and then the access itself.  Readings:
   A5  A translation read may be performed from any earlier ``pc`` reached through
       branches and jumps only (no other stop between), past pending statements that do
       not order it (an `isb`, the statements setting its `via` registers); a branch or
-      jump that skips the access drops the read it holds.
+      jump that skips the access, or after which it can no longer be reached, drops the
+      read it holds (its pending walker update goes only with a skip, A3).
+  A6  A core whose faults are fatal may take the fault of an access past a branch not
+      yet taken (from a ``pc`` as in A5, before the access's own straight-line run),
+      with its translation read held and faulting, no fault recorded at or before it,
+      and no statement on a path from ``pc`` to it holding the fault back (a statement
+      that may run again before it, on a cycle, holds it back even when performed).
+      A branch or jump after which the access can no longer be reached forgets the
+      fault. A fault so recorded lets the `on fault` code start early only once the
+      access is in ``pc``'s straight-line run.
 """
 
 from __future__ import annotations
@@ -46,6 +55,7 @@ from verifier.lang import ast
 from verifier.lang.checked import CheckedSpec
 
 from .atomic_nodes import order_of, rmw
+from . import paths
 from .code import Instr, const
 from .machine import Ctx, Fatal, Machine, Out, _walk, grants
 from .state import Hand, State, Work
@@ -309,6 +319,7 @@ class ArmMachine(ExtMachine):
                     for j in pending
                 ):
                     out += self.translation_reads(s, i, k, st)
+        out += self.speculated_faults(s, i)
         if cs.hand is None and pc < self.main_end[i] and self.fault_at[i] >= 0:
             for f in self.faults_known(s, i):
                 main = [j for j in range(pc, f) if j not in done]
@@ -316,6 +327,45 @@ class ArmMachine(ExtMachine):
                     if k not in done:
                         mine = [j for j in range(self.fault_at[i], k) if j not in done]
                         out += self.candidate(s, i, k, main + mine, set(main))
+        return out
+
+    def fatal(self, i: int) -> bool:
+        """Does a fault stop core ``i`` (its `on fault` code)?"""
+        return self.fault_at[i] >= 0
+
+    def recorded_fault(self, s: State, i: int) -> int | None:
+        return s.cores[i].arm[3]  # type: ignore[no-any-return]
+
+    def forget_fault(self, w: Work, i: int) -> None:
+        c = w.core(i)
+        w.set_core(i, arm=(*c.arm[:3], None))
+
+    def speculated_faults(self, s: State, i: int) -> list[Out]:
+        """(A6) The fault of an access of the body past a branch not yet taken: its
+        translation read is held and faults, no earlier fault is recorded, and no
+        statement that may run between ``pc`` and it holds it back (one that may run
+        again, on a cycle, counts even when performed)."""
+        cs = s.cores[i]
+        code, pc = self.code[i], cs.pc
+        if cs.hand is not None or not self.fatal(i) or pc >= self.main_end[i]:
+            return []
+        window, out = set(self.window(s, i)), []
+        for h in cs.arm[1]:
+            k, pte = h[0], h[1][0]
+            st = code[k].node
+            if k in window or not pc < k < self.main_end[i] or self.tr_start(i, k) > pc:
+                continue
+            ok = pte is not None and grants(pte[1], LETTER[st.kind], self.in_user(i, k))
+            if ok and "o" not in pte[1]:
+                continue
+            f = self.recorded_fault(s, i)
+            way = paths.between(code, pc, k)
+            if way is None or (f is not None and f <= k):
+                continue
+            if any(_stop(code[j]) and code[j].op not in ("br", "jmp") for j in way):
+                continue
+            pending = [j for j in sorted(way) if j not in cs.arm[0] or paths.on_cycle(code, j, way)]
+            out += self.use(s, i, k, st, h, pending)
         return out
 
     def candidate(self, s: State, i: int, k: int, pending: list[int], entry: set[int]) -> list[Out]:
@@ -358,7 +408,8 @@ class ArmMachine(ExtMachine):
         """Accesses of the body at which core ``i`` takes a fault: the recorded one, and
         every pending one holding a faulting translation read (it will fault)."""
         cs = s.cores[i]
-        out = [] if cs.arm[3] is None else [cs.arm[3]]
+        win = self.window(s, i)  # a fault taken past a branch still to be taken may go (A6)
+        out = [] if cs.arm[3] is None or cs.arm[3] not in win else [cs.arm[3]]
         for h in cs.arm[1]:
             k, pte = h[0], h[1][0]
             st = self.code[i][k].node
@@ -494,6 +545,9 @@ class ArmMachine(ExtMachine):
             case ast.Assert(cond=e):
                 out["rregs"] |= regs(e)
                 out["reads"] |= words(e) | self.table_reads(e)
+            case ast.Num() | ast.Name() | ast.Unary() | ast.Binary() | ast.PteRead():
+                out["rregs"] |= regs(st)  # a branch's condition (A6)
+                out["reads"] |= words(st) | self.table_reads(st)
             case ast.Tlbi(via=via):  # waits for the registers its page is computed from
                 out["rregs"] |= {n.name for n in via}
         out["tlbi"] = (
@@ -551,11 +605,16 @@ class ArmMachine(ExtMachine):
         w = Work(o.state)
         c = w.core(i)
         gone = range(k + 1, c.pc)
-        held = tuple(h for h in c.arm[1] if h[0] not in gone)
-        marks = frozenset(m for m in c.arm[2] if m[0] not in gone)
+        ahead = paths.reachable(self.code[i], c.pc)  # (A5, A6) what is no longer ahead
+        behind = {j for j in range(self.main_end[i]) if j not in ahead and k < self.main_end[i]}
+        held = tuple(h for h in c.arm[1] if h[0] not in gone and h[0] not in behind)
+        marks = frozenset(m for m in c.arm[2] if m[0] not in gone and m[0] not in behind)
         w.set_core(i, arm=(c.arm[0], held, marks, c.arm[3]))
         for j in gone:  # and the walker's updates left pending for them (A3)
             w.mem.pop(("hu", i, j), None)
+        f = self.recorded_fault(w.freeze(), i)
+        if f is not None and f in behind:
+            self.forget_fault(w, i)
         return Out(o.label, w.freeze(), o.kinds, o.core, o.passed)
 
     def tr_start(self, i: int, k: int) -> int:

@@ -1,11 +1,11 @@
 """A seeded generator of small specs with the Arm64 statements (docs/arm64.md): PTE
 stores, words, data through pages, every barrier, local and broadcast `tlbi`, fences,
 atomics, acquire/release accesses, `via` dependencies (of accesses and `tlbi`),
-`on fault` handlers, `complete`/`free`, `if`/`await`/`assert`, user-mode code (`option mode = user for c1`,
-`user` entries; docs/arm64.md section 8).  Two or three cores, some with one
-IPI and its handler (gen_ipi.py; not with hardware flags: the oracle's reading A1), so
-that both the oracle and tlbcheck explore them in well under a second under `arm` (and
-sc/tso/pso).  Some specs (``spaces``) have two address spaces sharing one ASID, with
+`on fault` handlers, `complete`/`free`, `if`/`await`/`assert` (some `if`s over an access),
+user-mode code (`option mode = user for c1`, `user` entries; docs/arm64.md section 8).
+Two or three cores, some with one IPI and its handler (gen_ipi.py; not with hardware
+flags: the oracle's reading A1), so that both the oracle and tlbcheck explore them in
+well under a second under `arm` (and sc/tso/pso).  Some specs (``spaces``) have two address spaces sharing one ASID, with
 `switch` and `flush asid`, for `asid-reuse`."""
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ class GenArm:
         # fetch_set / fetch_clear on PTEs (docs/arm64.md §1), drawn apart too
         self.fb = random.Random(seed * 29 + 17)
         self.fields = self.fb.random() < 0.3
+        self.br = random.Random(seed * 31 + 19)  # branches over accesses, apart too
 
     def pick(self, *xs: str) -> str:
         return self.r.choice(xs)
@@ -168,8 +169,8 @@ class GenArm:
 
     def set_clear(self, p: str) -> list[str]:
         """`fetch_set`/`fetch_clear` of PTE fields (the old value in a PTE register `q`),
-        invalid values that keep a frame for `present` to revive; `fetch_set`,
-        `fetch_clear`, `fetch_xor` of bits of data words."""
+        invalid values that keep a frame for `present` to revive, `pte_set`/`pte_clear`,
+        exclusives on a PTE; `fetch_set`, `fetch_clear`, `fetch_xor` of data words."""
         if not self.fields:
             return []
         f = self.fb
@@ -188,6 +189,8 @@ class GenArm:
             f"pte {p} := invalid {f.choice(('A', 'C'))} {f.choice(('rw', 'r'))}",
             f"assert q != {lit}",
             f"q := pte_{op[6:]}(q, {', '.join(names)})",  # of a PTE value in a register
+            f"q := load_exclusive{f.choice(('', ' acquire'))}(pte({p}))",  # exclusives
+            f"s := store_exclusive{f.choice(('', ' release'))}(pte({p}), {f.choice((lit, 'q'))})",
             f"{reg} := {bits}({p}, {f.randint(1, 3)})",  # bits of data words
             f"{bits}({f.choice((p, 'x'))}, {f.choice(('1', '2', reg))})",
         ]
@@ -216,6 +219,11 @@ class GenArm:
             out.insert(k, f"if r == 1 {{ {self.stmt('V')} }}")
         if r.random() < 0.3:
             out.append(f"assert {self.pick('r', 's')} != {r.randint(0, 2)}")
+        if self.br.random() < 0.3 and not user:  # an access past a branch (docs/arm64.md §3)
+            b = self.br
+            reg, p = b.choice(self.regs), b.choice(("V", "W"))
+            acc = b.choice((f"{b.choice(self.regs)} := read {p}", f"write {p} := 1", f"read {p}"))
+            out.insert(b.randint(0, len(out)), f"if {reg} == {b.randint(0, 1)} {{ {acc} }}")
         if self.spaces and not user:  # a read before and after a switch: asid-reuse shows
             k = r.randint(0, len(out))
             out[k:k] = ["read V", "switch Q", "read V"]

@@ -1,9 +1,10 @@
 """A seeded generator of small AArch64 `.litmus` tests (docs/arm64.md §4): data loads
 and stores, loads of page-table entries and stores of descriptors or of loaded entries
 (some by STLR, a release store), register arithmetic on both (docs/arm64.md §4),
-barriers, broadcast TLBIs, labels, and a final condition over registers (numbers and
-descriptors), data and typed faults; some tests retry faults (`Variant=Handled`,
-docs/arm64.md section 3).  Two threads of two to four instructions, so that
+barriers, broadcast TLBIs, labels, branches on loaded numbers (forward, or a spin loop),
+and a final condition over registers (numbers and descriptors), data and typed faults;
+some tests retry faults (`Variant=Handled`, docs/arm64.md section 3).  Two threads of two
+to four instructions, so that
 the oracle (with its `.litmus` rules, oracle/litmus.py) and tlbcheck both explore them
 in about a second."""
 
@@ -29,6 +30,7 @@ class GenLitmus:
         self.release = random.Random(seed * 7 + 3)  # STLR to an entry, drawn apart
         v = random.Random(seed * 11 + 5)  # Variant=Handled or imprecise (retried faults), apart
         self.variant = [v.choice(("Variant=Handled", "Variant=imprecise"))] * (v.random() < 0.4)
+        self.branches = random.Random(seed * 13 + 7)  # CBZ/CBNZ over the rest, apart too
 
     def rel(self) -> str:
         """STR, or STLR (`pte release`) for some page-table stores."""
@@ -92,7 +94,22 @@ class GenLitmus:
             out.append("LSR X9,X1,#12")
         for k in range(r.randint(1, 2)):
             out += self.instr(t, k, lsr)
-        return out
+        return self.branch(t, out)
+
+    def branch(self, t: int, out: list[str]) -> list[str]:
+        """Sometimes a `CBZ`/`CBNZ` on a loaded number right after its load: forward over
+        the rest of the thread, or back to the load (a spin loop); what follows may be
+        performed or fault before the branch is taken (docs/arm64.md §3)."""
+        b = self.branches
+        loads = [j for j, x in enumerate(out[:-1]) if ": LDR W" in x]
+        if not loads or b.random() < 0.55:
+            return out
+        j = loads[0]
+        label, reg = out[j].split(": LDR ")[0], out[j].split("LDR ")[1].split(",")[0]
+        op = b.choice(("CBZ", "CBNZ"))
+        if b.random() < 0.25:  # a spin loop on the load
+            return [*out[: j + 1], f"{op} {reg},{label}", *out[j + 1 :]]
+        return [*out[: j + 1], f"{op} {reg},E{t}", *out[j + 1 :], f"E{t}:"]
 
     def atom(self) -> str:
         r = self.r

@@ -80,6 +80,24 @@ class LitmusRules:
                     "tlbi": set()}  # fmt: skip
         return super().effects(st)  # type: ignore[misc, no-any-return]
 
+    def fatal(self, i: int) -> bool:
+        lit_ = self.c.litmus  # type: ignore[attr-defined]
+        if lit_ is not None and self.retries(i):
+            return False  # a retried fault's exception entry waits for the branches (A6)
+        return lit_ is not None or super().fatal(i)  # type: ignore[misc, no-any-return]
+
+    def recorded_fault(self, s: State, i: int) -> int | None:
+        if self.c.litmus is None:  # type: ignore[attr-defined]
+            return super().recorded_fault(s, i)  # type: ignore[misc, no-any-return]
+        f = self.fault_of(s, i)
+        return None if f is None else f[0]
+
+    def forget_fault(self, w: Work, i: int) -> None:
+        if self.c.litmus is None:  # type: ignore[attr-defined]
+            super().forget_fault(w, i)  # type: ignore[misc]
+        else:
+            w.mem.pop(("fault", self.names[i]), None)  # type: ignore[attr-defined]
+
     def fault_of(self, s: State, i: int) -> tuple[int, int] | None:
         return dict(s.mem).get(("fault", self.names[i]))  # type: ignore[attr-defined, no-any-return]
 

@@ -150,9 +150,9 @@ def fault_taken(ctx: Ctx, c: int, free: Callable[[int], Expr], site: int | None 
         if not isinstance(ins, P.IAccess) or site not in (None, i):
             continue
         start = window(ctx.prog).run_start(c, i)  # not a read a branch may still skip
-        held = conj(ne(Field(a.ts[i]), 0), op("le", pc, C(i)), op("ge", pc, C(start)))
+        run = conj(op("le", pc, C(i)), op("ge", pc, C(start)))  # a fault past a branch may go
         faults = op("not", ctx.lay.allows(pte_wid(Field(a.tr[i])), ins.bit))
-        known = disj(eq(fault, i + 1), conj(held, faults))
+        known = conj(run, disj(eq(fault, i + 1), conj(ne(Field(a.ts[i]), 0), faults)))
         pending = [disj(op("gt", pc, C(k)), performed(ctx, c, k), free(k)) for k in range(i)]
         out.append(conj(known, *pending))
     return disj(*out)

@@ -12,10 +12,9 @@ also fail at any time (`exclusive_failure`).  Either way the reservation is clea
 from __future__ import annotations
 
 from verifier.ir import program as P
-from verifier.ir.system import Check, Expr, Field, conj, eq, interval, ite, op
+from verifier.ir.system import Check, Expr, Field, conj, disj, eq, interval, ite, op
 from verifier.machine.context import Ctx, Rule
 from verifier.machine.layout import C, pte_wid
-
 
 BITWISE = ("fetch_set", "fetch_clear", "fetch_xor")  # on data: or, and-not, xor of bits
 
@@ -108,6 +107,22 @@ def armed(ctx: Ctx, c: int, frame: Expr) -> Expr:
     """Core ``c``'s reservation is set, to ``frame``."""
     res = ctx.lay.arm.res.get(c)
     return C(0) if res is None else eq(Field(res), op("add", frame, C(1)))
+
+
+def entry_code(ctx: Ctx, a: int) -> int:
+    """The reservation a load-exclusive of the PTE entry at address ``a`` sets (after the
+    frames' codes)."""
+    return len(ctx.prog.frames) + 1 + a - ctx.lay.nwords
+
+
+def unreserve(ctx: Ctx, r: Rule, hits: list[tuple[int, Expr]], keep: int | None) -> None:
+    """A write to PTE entries clears every reservation on them (but core ``keep``'s: its
+    own explicit store, docs/arm64.md §1): ``hits`` pairs an entry's address with the
+    condition that the rule writes it."""
+    for d, rf in sorted(ctx.lay.arm.res.items()):
+        if d != keep and hits:
+            gone = disj(*(conj(when, eq(Field(rf), entry_code(ctx, a))) for a, when in hits))
+            r.upd.set(rf, ite(gone, C(0), Field(rf)))
 
 
 def disarm(ctx: Ctx, c: int, r: Rule) -> None:

@@ -23,6 +23,7 @@ from verifier.machine import (
     rules_tlb,
     rules_translate,
     rules_walk,
+    speculate,
 )
 from verifier.machine.context import Ctx, Site
 from verifier.machine.layout import C
@@ -126,6 +127,8 @@ def branch(site: Site, ins: P.IBranch) -> None:
     cond = site.ctx.expr(site.c, ins.cond, r)
     r.upd.set(site.ctx.lay.cores[site.c].pc, ite(cond, C(site.nxt), C(ins.target)))
     rules_arm.skip_held(site.ctx, site.c, r, site.pc, ins.target, op("not", cond))
+    succ = [(cond, site.nxt), (op("not", cond), ins.target)]
+    speculate.drop_behind(site.ctx, site.c, r, site.pc, succ)
     site.emit(r, "branch")
 
 
@@ -133,6 +136,7 @@ def jump(site: Site, ins: P.IJump) -> None:
     r = site.rule()
     r.upd.set(site.ctx.lay.cores[site.c].pc, ins.target)
     rules_arm.skip_held(site.ctx, site.c, r, site.pc, ins.target, TRUE)
+    speculate.drop_behind(site.ctx, site.c, r, site.pc, [(TRUE, ins.target)])
     site.emit(r, "branch")
 
 

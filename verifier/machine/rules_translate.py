@@ -25,6 +25,7 @@ from verifier.machine.rules_arm import (
 )  # fmt: skip
 from verifier.machine.rules_data import data, exclusive_failure
 from verifier.machine.rules_race import asid_reuse, races
+from verifier.machine.speculate import speculative
 
 
 def translation_reads(ctx: Ctx, c: int, i: int, ins: P.IAccess) -> None:
@@ -168,6 +169,9 @@ def access(site: Site, ins: P.IAccess) -> None:
         translation_reads(ctx, c, i, ins)
         if a.fault is not None and not retry:
             stop(ctx, c, i, ins)
+        spec = speculative(ctx, c, i, site.nxt, ins)
+        for v in window(ctx.prog).pages(ins.page) if spec is not None else ():
+            fault(spec, ins, v)  # taken past branches not yet taken
     bit = ins.bit
     entry, ts, tv = Field(a.tr[i]), Field(a.ts[i]), Field(a.tv[i])
     ok = lay.allows(pte_wid(entry), bit)
@@ -190,24 +194,34 @@ def access(site: Site, ins: P.IAccess) -> None:
         data(ctx, c, r, ins, entry)
         release(ctx, c, r, i)
         site.emit(r, "access", f"{v}")
-        r = site.rule(page=v, bit=bit, how="fault")
-        r.guard += [ne(ts, 0), eq(tv, v + 1), op("not", ok)]
-        if a.fault is None:
-            release(ctx, c, r, i)
-        elif retry:  # the first fault is taken, the access runs again (docs/arm64.md 3)
-            retried(site, r, entry)
-            site.emit(r, "fault", f"retry.{v}")
-            continue
-        else:  # fatal: the core stops once every earlier instruction is performed
-            r.guard.append(ne(Field(a.fault), i + 1))
-            record(ctx, c, r, i, entry)
-            for f in mark_fields(a, i):
-                r.upd.set(f, 0)
-            if isinstance(site, InOrder):
-                stop_updates(ctx, c, r, i)
-            else:  # not performed: `stop` ends the core when pc gets here
-                r.upd.set(a.done[i], Field(a.done[i]))
-        site.emit(r, "fault", f"{v}")
+        fault(site, ins, v)
+
+
+def fault(site: Site, ins: P.IAccess, v: int) -> None:
+    """The fault of the access through page ``v``: its held translation read lacks the
+    permission."""
+    ctx, c, i = site.ctx, site.c, site.pc
+    a = arm(ctx, c)
+    entry, ts, tv = Field(a.tr[i]), Field(a.ts[i]), Field(a.tv[i])
+    ok = ctx.lay.allows(pte_wid(entry), ins.bit)
+    r = site.rule(page=v, bit=ins.bit, how="fault")
+    r.guard += [ne(ts, 0), eq(tv, v + 1), op("not", ok)]
+    if a.fault is None:
+        release(ctx, c, r, i)
+    elif window(ctx.prog).retries(c):  # the first fault is taken, the access runs again
+        retried(site, r, entry)
+        site.emit(r, "fault", f"retry.{v}")
+        return
+    else:  # fatal: the core stops once every earlier instruction is performed
+        r.guard.append(ne(Field(a.fault), i + 1))
+        record(ctx, c, r, i, entry)
+        for f in mark_fields(a, i):
+            r.upd.set(f, 0)
+        if isinstance(site, InOrder):
+            stop_updates(ctx, c, r, i)
+        elif i in a.done:  # not performed: `stop` ends the core when pc gets here
+            r.upd.set(a.done[i], Field(a.done[i]))
+    site.emit(r, "fault", f"{v}")
 
 
 def record(ctx: Ctx, c: int, r: Rule, i: int, entry: Expr) -> None:

@@ -30,6 +30,8 @@ def describe(fx: Effects, cmd: Command, pre: State, post: State) -> str | None:
     """The effect text of an Arm64 step, or None for the describers of effects.py."""
     a = cmd.action
     early = " (early)" if cmd.site is None and cmd.get("at") is not None else ""
+    if cmd.get("speculative"):
+        early = " (speculated past a branch not yet taken: gone if the branch skips it)"
     if a == "fence" and cmd.get("kind") in ("dmb", "dsb", "isb"):
         text = BARRIER[(cmd.get("kind"), cmd.get("which"))]
         if fx.lay.model not in WEAK_MODELS and cmd.get("kind") != "isb":
@@ -122,6 +124,8 @@ def _use(fx: Effects, cmd: Command, pre: State, post: State) -> str:
     if cmd.action == "fault":
         kind = "translation" if pv.frame < 0 else "access-flag" if not pv.af else "permission"
         stops = f", the core {then}" if fx.lay.arm[cmd.core].fault is not None else ""
+        if cmd.get("speculative"):  # when pc gets there
+            stops = f", the core will {'go to its fault handler' if handler else 'stop'} there"
         if cmd.get("how") == "retry":  # docs/arm64.md section 3, retried faults
             stops = ", taken: the exception entry comes next"
         return f"{kind} fault on {page} (translation read: {pte_desc(pv, fx.prog)}){stops}"
