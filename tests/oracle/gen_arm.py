@@ -170,8 +170,8 @@ class GenArm:
 
     def set_clear(self, p: str) -> list[str]:
         """`fetch_set`/`fetch_clear` of PTE fields (the old value in a PTE register `q`),
-        invalid values that keep a frame for `present` to revive; `fetch_set`,
-        `fetch_clear`, `fetch_xor` of bits of data words."""
+        invalid values that keep a frame for `present` to revive, `pte_set`/`pte_clear`,
+        exclusives on a PTE; `fetch_set`, `fetch_clear`, `fetch_xor` of data words."""
         if not self.fields:
             return []
         f = self.fb
@@ -190,6 +190,8 @@ class GenArm:
             f"pte {p} := invalid {f.choice(('A', 'C'))} {f.choice(('rw', 'r'))}",
             f"assert q != {lit}",
             f"q := pte_{op[6:]}(q, {', '.join(names)})",  # of a PTE value in a register
+            f"q := load_exclusive{f.choice(('', ' acquire'))}(pte({p}))",  # exclusives
+            f"s := store_exclusive{f.choice(('', ' release'))}(pte({p}), {f.choice((lit, 'q'))})",
             f"{reg} := {bits}({p}, {f.randint(1, 3)})",  # bits of data words
             f"{bits}({f.choice((p, 'x'))}, {f.choice(('1', '2', reg))})",
         ]

@@ -50,6 +50,8 @@ _FIXED = {
     "fault": "TLB miss; the PTE in memory is invalid: page fault",
     "flush": "TLB entries dropped",
     "cas-failed": "the PTE holds another value than expected: nothing stored",
+    "load-exclusive": "the PTE read, the core's reservation set to it",
+    "exclusive-failed": "store-exclusive fails: nothing stored, status 1",
 }
 _FENCE = {
     "full": "store buffer is empty",
