@@ -71,6 +71,8 @@ Readings chosen where the reference is silent (listed in the report too):
       repeated in a block, to the block of the access it repeats; of H itself, to the
       body's `end` (the core stops).  The fault is not kept once its block is entered.
       Statements repeated in a block are user-mode code when the body is.
+  R20 A `.litmus` test's registers range over every number one of its cores moves into a
+      register (`MOV X11,#42`: `r := 42`) as well as 0..15.
 """
 
 from __future__ import annotations
@@ -183,6 +185,9 @@ class Machine:
         modes = {checked.ad, *dict(checked.ad_cores).values()}
         self.ad = model != "arm" and bool(modes - {"none"})  # x86: every core manages both
         self.hregs = {h.name: self._regs_of(h.body) | set(h.params) for h in checked.handlers}
+        code = [s for c in checked.cores for s in _walk(c.body + (c.fault or ()))]
+        moved = [s.value.value for s in code if _moved(s)] if checked.litmus is not None else []
+        self.moved = max([0, *moved])  # R20
 
     def _code(self, core: Any) -> list[Instr]:
         main = flatten(self.c, core.body, core.name)
@@ -533,7 +538,7 @@ class Machine:
 
     def reg_checked(self, v: int) -> int:
         lo, hi = DEFAULT_RANGE
-        if not lo <= v <= hi:
+        if not lo <= v <= max(hi, self.moved):
             raise Fatal("range")
         return v
 
@@ -801,3 +806,8 @@ def _tidy(buf: tuple[tuple[Any, ...], ...]) -> tuple[tuple[Any, ...], ...]:
         seen_store = seen_store or e[0] == "st"
         out.append(e)
     return tuple(out)
+
+
+def _moved(s: ast.Stmt) -> bool:
+    """`r := N`: a number moved into a register (R20)."""
+    return isinstance(s, ast.Assign) and isinstance(s.value, ast.Num)

@@ -24,6 +24,11 @@ def attach_litmus(prog: P.Program, spec: CheckedSpec) -> P.Program:
     if lit is None:
         return prog
     cores = [_with_ctrl(c, dict(lit.ctrl)) for c in prog.cores]
+    # registers hold every number the test moves into one (`MOV X11,#42`), on any core:
+    # loads pass it on
+    moved = [x.value.value for c in cores for x in c.code
+             if isinstance(x, P.IAssign) and isinstance(x.value, P.LConst)]  # fmt: skip
+    cores = [replace(c, reg_range=(c.reg_range[0], max([c.reg_range[1], *moved]))) for c in cores]
     prog = replace(prog, cores=tuple(cores), fatal="retry" if lit.retry else "stop")
     final = F.PFinal(lit.final.quant, _prop(prog, lit.final.prop), lit.final.text, lit.final.span)
     return replace(prog, final=final)
@@ -37,10 +42,7 @@ def _with_ctrl(core: P.Core, ctrl: dict) -> P.Core:  # type: ignore[type-arg]
                 P.LReg(core.regs.index(r), False) for r in ctrl[ins.span] if r in core.regs
             )
             code[pc] = P.ICtrl(ins.span, ins.text, regs)
-    # registers hold every number the test moves into one (`MOV X11,#42`)
-    moved = [x.value.value for x in code if isinstance(x, P.IAssign) and isinstance(x.value, P.LConst)]
-    hi = max([core.reg_range[1], *moved])
-    return replace(core, code=tuple(code), reg_range=(core.reg_range[0], hi))
+    return replace(core, code=tuple(code))
 
 
 def _core(prog: P.Program, name: str) -> int:
