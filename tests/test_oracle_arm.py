@@ -46,6 +46,8 @@ FAST = (
     "v2i_dsb_tlbi_dsb_isb",
     "v2i_dsbld_tlbi",
     "mp_shoot_po",
+    "pos_reads_unwritten",
+    "pos_reads_written",
 )
 
 
