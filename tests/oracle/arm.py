@@ -68,7 +68,7 @@ def _names(e: ast.Expr | None) -> set[str]:
     match e:
         case ast.Name(name=n):
             return {n}
-        case ast.Unary(operand=a):
+        case ast.Unary(operand=a) | ast.PteFields(value=a):  # `pte_set(r, F...)` reads r
             return _names(a)
         case ast.Binary(left=a, right=b):
             return _names(a) | _names(b)
@@ -80,7 +80,7 @@ def _pte_reads(e: ast.Expr | None) -> set[tuple[str, str]]:
     match e:
         case ast.PteRead(page=p):
             return {("pte", p.page)}
-        case ast.Unary(operand=a):
+        case ast.Unary(operand=a) | ast.PteFields(value=a):
             return _pte_reads(a)
         case ast.Binary(left=a, right=b):
             return _pte_reads(a) | _pte_reads(b)

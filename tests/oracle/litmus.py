@@ -27,6 +27,8 @@ from the document: faults are fatal, and the final condition is judged on final 
 Readings:
   L1  Translation reads of accesses after a fault taken early are not made (the core
       will stop before them; with retried faults, until the exception entry).
+  L2  Registers range over 0..15 and every number the test moves into a register
+      (docs/arm64.md §4), on every core alike (tlbcheck: per core).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from verifier.lang import final as F
 
 from .atomics import Atomics
 from .code import Instr
-from .machine import Machine, Out, grants
+from .machine import Machine, Out, _walk, grants
 from .ptevalues import PteValues, lit
 from .riscv import RiscvMachine, RvArm, RvExt
 from .state import State, Work
@@ -68,6 +70,15 @@ class LitmusRules:
                 span = getattr(ins.node, "span", None)
                 if ins.op == "br" and ins.target == k + 1 and span in ctrl:
                     code[k] = Instr("stmt", CtrlDep(frozenset(ctrl[span])), ins.env)  # type: ignore[arg-type]
+        # L2: registers hold every number the test moves into one (`MOV X8,#1024`)
+        moved = [n.value.value for c in checked.cores for n in _walk(c.body + (c.fault or ()))
+                 if isinstance(n, ast.Assign) and isinstance(n.value, ast.Num)]  # fmt: skip
+        self.reg_hi = max([15, *moved]) if lit_ is not None else 15
+
+    def reg_checked(self, v: Any) -> Any:
+        if isinstance(v, int) and 15 < v <= self.reg_hi:
+            return v
+        return super().reg_checked(v)  # type: ignore[misc]
 
     def step(self, s: State, ctx: Any, ins: Any, loc: tuple[Any, ...]) -> list[Any]:
         if isinstance(ins.node, CtrlDep):
