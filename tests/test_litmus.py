@@ -261,9 +261,9 @@ HEAD = "AArch64 t\n{ 0:X1=a; 0:X2=pte_a; 0:X3=(oa:phy_b); 1:X1=a; }\nP0 | P1 ;\n
             "5:14: error: a descriptor in the condition names its output address",
         ),
         (
-            "LDAXR X0,[X2] | NOP",
+            "LDADD W4,W0,[X2] | NOP",
             "0:X0=0",
-            "4:1: error: exclusives on a page-table entry are outside",
+            "4:1: error: this atomic on a page-table entry is outside",
         ),
         (
             "LDR W5,[X1] | MOV W9,#1 ;\nSUB W0,W9,W5 | STR W9,[X1] ;\nEOR W4,W0,W5 | NOP",

@@ -51,6 +51,11 @@ def lowered(checked: Any, s: ast.Stmt) -> ast.Stmt:
     if not isinstance(s, ast.Atomic):
         return s
     t = s.target
+    if isinstance(t, ast.PteRead) and s.op in ("load_exclusive", "store_exclusive"):
+        value = s.args[0].value if s.args and isinstance(s.args[0], ast.PteLit) else (
+            s.args[0] if s.args else ast.Invalid())  # fmt: skip
+        return PteRmw(t.page, value, dest=s.dest, op=s.op, order=s.order or "relaxed",
+                      span=s.span)  # fmt: skip
     if isinstance(t, ast.PteRead) and s.fields:
         return PteRmw(t.page, ast.Invalid(), dest=s.dest, op=s.op, order=s.order,
                       fields=s.fields, span=s.span)  # fmt: skip

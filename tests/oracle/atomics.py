@@ -10,18 +10,26 @@ Readings:
   X1  Under sc/tso/pso a store-exclusive's failure "whatever the reservation" is a step
       of its own that translates nothing; under `arm` it is the access step (it uses
       the held translation read; a translation that does not allow the write faults).
-  X2  The reservation is kept in memory under ("res", core, "") (None: none).
+  X2  The reservation is kept in memory under ("res", core, "") (None: none): a frame's
+      name, or ("pte", entry address) for a load-exclusive of a PTE.
+  X3  `load_exclusive(pte(V))` / `store_exclusive(pte(V), v)`: as atomics on the entry
+      (they wait for the store buffer); the store's failure whatever the reservation is a
+      step of its own (under `arm` also when performed early).
+  X4  Every write to a PTE entry clears the other cores' reservations on it; the
+      walker's and the spontaneous updates of the access flag clear every core's (they
+      are no explicit store of any core, herd7's `atomic` axiom).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from verifier.lang import ast
 
 from .atomic_nodes import PteRmw, RmwAccess, XFail, failing
 from .code import Instr
-from .machine import BITS, Ctx, Fatal, bits
+from .machine import BITS, Ctx, Fatal, Out, bits
 from .ptevalues import _nodes, as_node, changed
 from .state import State, Work
 
@@ -30,7 +38,7 @@ def _names(e: Any) -> set[str]:
     match e:
         case ast.Name(name=n):
             return {n}
-        case ast.Unary(operand=a):
+        case ast.Unary(operand=a) | ast.PteFields(value=a):
             return _names(a)
         case ast.Binary(left=a, right=b):
             return _names(a) | _names(b)
@@ -75,6 +83,8 @@ class Atomics:
                 out["rregs"] |= {n for n in _names(a) if n not in self.vars}  # type: ignore[attr-defined]
         if isinstance(st, PteRmw):
             out["reads"] |= out["writes"]
+            if st.op == "load_exclusive":  # a load of the entry only
+                out["writes"] = set()
             out["rregs"] |= _names(st.expect) - set(self.vars)  # type: ignore[attr-defined]
             if st.dest is not None:
                 out["wregs"].add(st.dest)
@@ -104,6 +114,16 @@ class Atomics:
         w0 = Work(s)
         old = self.whole(w0, ctx, st.page)  # type: ignore[attr-defined]
         stores = st.op != "cas" or old == self.value(w0, ctx, st.expect)  # type: ignore[attr-defined, arg-type]
+        if st.op in ("load_exclusive", "store_exclusive", "xfail"):  # X3
+            cs = w0.core(ctx.i)
+            addr = self.entry_addr(w0, ctx, self.pte_addr(cs, ctx, st.page))  # type: ignore[attr-defined]
+            mine = ("res", str(ctx.i), "")
+            if st.op != "store_exclusive" or w0.mem.get(mine) != ("pte", addr):
+                w0.mem[mine] = ("pte", addr) if st.op == "load_exclusive" else None
+                assert st.dest is not None
+                ctx.regs[st.dest] = old if st.op == "load_exclusive" else 1
+                return [(w0, set(), loc[-1] + 1, None)]
+            stores, old = True, 0  # stores: status 0
         value = st.value
         if st.fields:  # fetch_set / fetch_clear: from the value read
             new = changed(old, st.op, st.fields)
@@ -118,6 +138,9 @@ class Atomics:
                 for e in c.buf:  # the store goes to memory at once
                     self.to_memory(w, e[1], e[2])  # type: ignore[attr-defined]
                 w.set_core(ctx.i, buf=())
+                self.unreserve(w, s, ctx.i)
+                if st.op == "store_exclusive":
+                    w.mem[("res", str(ctx.i), "")] = None
         else:
             out = [(w0, set(), loc[-1] + 1, None)]
         if st.dest is not None:
@@ -127,12 +150,73 @@ class Atomics:
     def execute(self, s: State, ctx: Ctx, ins: Instr, loc: tuple[Any, ...]) -> list[Any]:
         out: list[Any] = super().execute(s, ctx, ins, loc)  # type: ignore[misc]
         st = ins.node
+        if isinstance(st, PteRmw) and st.op == "store_exclusive":  # it may fail anyway
+            fresh = Ctx(ctx.i, ctx.me, ctx.env, dict(s.cores[ctx.i].regs), ctx.hparams,
+                        ctx.body_regs)  # fmt: skip
+            fail = Instr(ins.op, replace(st, op="xfail"), ins.env, ins.target)
+            out += super().execute(s, fresh, fail, loc)  # type: ignore[misc]
         spurious = isinstance(st, ast.Access) and st.exclusive and st.kind == "write"
         if spurious and not isinstance(st, XFail) and self.model not in ("arm", "riscv"):  # type: ignore[attr-defined]
             fresh = Ctx(ctx.i, ctx.me, ctx.env, dict(s.cores[ctx.i].regs), ctx.hparams,
                         ctx.body_regs)  # fmt: skip
             out += super().execute(s, fresh, Instr(ins.op, failing(st), ins.env, ins.target), loc)  # type: ignore[misc]
         return out
+
+    def perform(self, s: State, i: int, k: int) -> list[Any]:
+        """`arm`: a store-exclusive of a PTE performed early may fail anyway too."""
+        out: list[Any] = super().perform(s, i, k)  # type: ignore[misc]
+        st = self.code_of(s, i)[k].node  # type: ignore[attr-defined]
+        if not (isinstance(st, PteRmw) and st.op == "store_exclusive") or not out:
+            return out
+        if k == s.cores[i].pc:  # at pc: `execute` gave both
+            return out
+        ctx = self.ctx(s, i)  # type: ignore[attr-defined]
+        w = Work(s)
+        assert st.dest is not None
+        ctx.regs[st.dest] = 1
+        w.mem[("res", str(i), "")] = None
+        c = w.core(i)
+        self.set_regs(w, i, ctx.regs)  # type: ignore[attr-defined]
+        w.set_core(i, arm=(c.arm[0] | {k}, *c.arm[1:]))
+        return [*out, Out(f"{self.names[i]} early {k} fails", w.freeze(), frozenset(), i)]  # type: ignore[attr-defined]
+
+    def unreserve(self, w: Work, s: State, keep: int | None) -> None:
+        """X4: a write to a PTE entry clears the reservations on it (but core ``keep``'s,
+        whose explicit store it is): entries whose value differs from state ``s``."""
+        before = dict(s.mem)
+        for addr, v in list(w.mem.items()):
+            if addr[0] in ("p", "l") and before.get(addr) != v:
+                for j in range(len(w.cores)):
+                    if j != keep and w.mem.get(("res", str(j), "")) == ("pte", addr):
+                        w.mem[("res", str(j), "")] = None
+
+    def _unreserved(self, s: State, outs: list[Out], keep: int | None) -> list[Out]:
+        out = []
+        for o in outs:
+            if o.state is None:
+                out.append(o)
+                continue
+            w = Work(o.state)
+            self.unreserve(w, s, keep)
+            out.append(replace(o, state=w.freeze()))
+        return out
+
+    def drains(self, s: State, i: int) -> list[Out]:
+        return self._unreserved(s, super().drains(s, i), i)  # type: ignore[misc]
+
+    def updates(self, s: State, i: int) -> list[Out]:  # the walker's: no explicit store
+        return self._unreserved(s, super().updates(s, i), None)  # type: ignore[misc]
+
+    def spontaneous(self, s: State) -> list[Out]:
+        return self._unreserved(s, super().spontaneous(s), None)  # type: ignore[misc]
+
+    def store(self, w: Work, i: int, addr: tuple[Any, ...], v: Any) -> None:
+        old = w.mem.get(addr)
+        super().store(w, i, addr, v)  # type: ignore[misc]
+        if addr[0] in ("p", "l") and w.mem.get(addr) != old:  # written now (not buffered)
+            for j in range(len(w.cores)):
+                if j != i and w.mem.get(("res", str(j), "")) == ("pte", addr):
+                    w.mem[("res", str(j), "")] = None
 
     def use(self, s: State, i: int, k: int, st: ast.Access, h: Any, pending: list[int]) -> list[Any]:
         out: list[Any] = super().use(s, i, k, st, h, pending)  # type: ignore[misc]

@@ -1,7 +1,7 @@
 """A seeded generator of small specs with the Arm64 statements (docs/arm64.md): PTE
 stores, words, data through pages, every barrier, local and broadcast `tlbi`, fences,
 atomics, acquire/release accesses, `via` dependencies (of accesses and `tlbi`),
-`on fault` handlers, `complete`/`free`, `if`/`await`/`assert` (some `if`s over an access),
+`on fault` handlers (half of them `resume`), `complete`/`free`, `if`/`await`/`assert` (some `if`s over an access),
 user-mode code (`option mode = user for c1`, `user` entries; docs/arm64.md section 8).
 Two or three cores, some with one IPI and its handler (gen_ipi.py; not with hardware
 flags: the oracle's reading A1), so that both the oracle and tlbcheck explore them in
@@ -37,6 +37,7 @@ class GenArm:
         self.ipi = IpiDraw(seed, ARM_HANDLER, allowed=not self.hw)
         self.um = random.Random(seed * 17 + 7)  # user-mode code, drawn apart too
         self.user = self.um.random() < 0.3
+        self.fr = random.Random(seed * 19 + 11)  # handlers that return, drawn apart too
         # atomics and exclusives (docs/arm64.md §1), drawn apart too
         self.at = random.Random(seed * 19 + 11)
         self.atomic = self.at.random() < 0.35
@@ -169,8 +170,8 @@ class GenArm:
 
     def set_clear(self, p: str) -> list[str]:
         """`fetch_set`/`fetch_clear` of PTE fields (the old value in a PTE register `q`),
-        invalid values that keep a frame for `present` to revive; `fetch_set`,
-        `fetch_clear`, `fetch_xor` of bits of data words."""
+        invalid values that keep a frame for `present` to revive, `pte_set`/`pte_clear`,
+        exclusives on a PTE; `fetch_set`, `fetch_clear`, `fetch_xor` of data words."""
         if not self.fields:
             return []
         f = self.fb
@@ -189,6 +190,8 @@ class GenArm:
             f"pte {p} := invalid {f.choice(('A', 'C'))} {f.choice(('rw', 'r'))}",
             f"assert q != {lit}",
             f"q := pte_{op[6:]}(q, {', '.join(names)})",  # of a PTE value in a register
+            f"q := load_exclusive{f.choice(('', ' acquire'))}(pte({p}))",  # exclusives
+            f"s := store_exclusive{f.choice(('', ' release'))}(pte({p}), {f.choice((lit, 'q'))})",
             f"{reg} := {bits}({p}, {f.randint(1, 3)})",  # bits of data words
             f"{bits}({f.choice((p, 'x'))}, {f.choice(('1', '2', reg))})",
         ]
@@ -263,7 +266,7 @@ class GenArm:
             body = self.body(user=self.user and c == 1 and name == "c1")
             lines += [f"    {s}" for s in (self.ipi.send(body) if c == 0 else body)]
             if r.random() < 0.3:  # a fault handler (docs/arm64.md §3)
-                lines.append("} on fault {")
+                lines.append("} on fault resume {" if self.fr.random() < 0.5 else "} on fault {")
                 lines += [f"    {self.stmt(self.pick('V', 'W'))}" for _ in range(r.randint(1, 2))]
             lines.append("}")
         return "\n".join(lines) + "\n"

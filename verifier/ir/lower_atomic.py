@@ -52,11 +52,12 @@ def lower_pte_atomic(lw: Any, s: ast.Atomic) -> None:
     space, page = lw.page(s.target.page)
     dest = lw.reg(s.dest) if s.dest is not None else None
     expect = lw.expr(s.args[0]) if s.op == "cas" else None
-    order = s.order or DEFAULT_ORDER
+    exclusive = s.op in ("load_exclusive", "store_exclusive")  # relaxed unless written
+    order = s.order or ("relaxed" if exclusive else DEFAULT_ORDER)
     lw.t.whole = True
     extra = {"rmw": s.op, "dest": dest, "expect": expect, "order": order}
-    if s.fields:  # its wids come once every PTE value is known (lower_decls.pte_regs)
-        lw.t.updates.add((s.op, s.fields))
+    if s.fields or not s.args:  # fetch_set: its wids come once every PTE value is known
+        lw.t.updates |= {(s.op, s.fields)} if s.fields else set()  # (lower_decls.pte_regs)
         lw.emit(lambda a, b: P.IPte(a, b, space, page, -1, fields=s.fields, **extra), s.span)
         return
     new = s.args[-1]

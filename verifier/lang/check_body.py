@@ -18,7 +18,8 @@ from verifier.lang.symbols import Symbols
 
 MAX_REPEAT = 1024
 ATOMIC_ARGS = {"fetch_add": 1, "swap": 1, "cas": 2, "+=": 1, "fetch_set": 1, "fetch_clear": 1}
-ATOMIC_ARGS["fetch_xor"] = 1  # bits of a data word (docs/arm64.md §1)
+ON_PTE = ("swap", "cas", "fetch_set", "fetch_clear", "load_exclusive", "store_exclusive")
+ATOMIC_ARGS |= {"fetch_xor": 1, "load_exclusive": 0, "store_exclusive": 1}  # arm64.md §1
 
 
 def check_body(checker: Symbols, body: tuple[ast.Stmt, ...], ctx: Ctx) -> None:
@@ -183,9 +184,13 @@ class _Body(Names):
             self.err(s, f"{op} takes {want + 1} arguments, got {len(s.args) + 1}")
         if isinstance(t, ast.PteRead):  # on a PTE (docs/arm64.md §1, atomics)
             self.page(t.page)
-            if op not in ("swap", "cas", "fetch_set", "fetch_clear"):
-                self.err(s, f"{op} on pte(V): only swap, cas, fetch_set and fetch_clear act on "
-                         "a PTE")  # fmt: skip
+            if op not in ON_PTE:
+                self.err(s, f"{op} on pte(V): only {', '.join(ON_PTE)} act on a PTE")
+            exclusive = {"load_exclusive": "acquire", "store_exclusive": "release"}.get(op)
+            if exclusive and s.order not in ("", "relaxed", exclusive):
+                self.err(s, f"{op} is relaxed or {exclusive}")
+        elif op in ("load_exclusive", "store_exclusive"):
+            self.err(s, f"{op} acts on pte(V) (on data: `read exclusive V`, `write exclusive`)")
         elif isinstance(t, ast.Index):
             self.index(t)
         elif t.name in c.vars:

@@ -28,7 +28,8 @@ def pte_registers(stmts: list[ast.Stmt], is_register: Callable[[str], bool]) -> 
             and isinstance(s.target, ast.Name)
             and is_register(s.target.name)
             and _typed(s.value, out)
-        } | {s.dest for s in stmts if on_pte(s) and s.dest is not None}
+        } | {s.dest for s in stmts if on_pte(s) and s.dest is not None
+             and s.op != "store_exclusive"}  # fmt: skip
         if more <= out:
             return out
         out |= more

@@ -128,6 +128,22 @@ def _data_bits(t: Any, i: L.Instr, base: str, order: str, src: L.Operand,
     t.emit(i, ast.Atomic(name, op, target, (data_of(t, src),), order, via, span=sp), s.page)
 
 
+def _pte_exclusive(t: Any, i: L.Instr, order: str, page: str, dst: L.Operand,
+                   src: L.Operand | None, mem: L.Operand) -> None:  # fmt: skip
+    """`LDXR Xd,[Xn]` / `LDAXR` of a page-table entry: `Xd := load_exclusive
+    [acquire](pte(x))` (a PTE value); `STXR Ws,Xt,[Xn]` / `STLXR`: `Ws := store_exclusive
+    [release](pte(x), v)` of the descriptor or loaded value Xt holds (docs/arm64.md §1)."""
+    if offset(t, i, mem):
+        raise t.fail(i, f"this exclusive on a page-table entry is outside the subset ({i.text})")
+    sp = i.span
+    target = ast.PteRead(ast.PageRef(None, page, span=sp), "", span=sp)
+    name = reg_name(dst)
+    args = () if src is None else (_pte_value(t, i, src, page),)
+    t.env.regs[name] = Static("ptev" if src is None else "data")
+    op = "load_exclusive" if src is None else "store_exclusive"
+    t.emit(i, ast.Atomic(name, op, target, args, order or "relaxed", span=sp))
+
+
 def _pte_value(t: Any, i: L.Instr, r: L.Operand, page: str) -> ast.Expr:
     """A register an atomic stores to (or compares with) a page-table entry: a loaded PTE
     value, or a descriptor (its PTE value)."""
@@ -150,7 +166,8 @@ def _exclusive(t: Any, i: L.Instr) -> None:
         status, src, mem = t.args(i, "rrm")
     s = t.address(i, mem)
     if s.kind == "pte":
-        raise t.fail(i, f"exclusives on a page-table entry are outside the litmus subset ({i.text})")
+        _pte_exclusive(t, i, order, s.page, status if status is not None else dst, src, mem)
+        return
     via = offset(t, i, mem)
     ref = ast.PageRef(None, s.page, span=sp)
     if status is None:

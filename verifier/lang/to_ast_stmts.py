@@ -14,6 +14,7 @@ from verifier.lang.to_ast import Problem, Spans
 from verifier.lang.to_ast_exprs import index_node
 
 ATOMIC_ARITY = {"fetch_add": 1, "swap": 1, "cas": 2, "fetch_set": 1, "fetch_clear": 1, "fetch_xor": 1}
+ATOMIC_ARITY |= {"load_exclusive": 0, "store_exclusive": 1}  # on pte(V) (docs/arm64.md §1)
 FIELD_OPS = ("fetch_set", "fetch_clear")  # on pte(V): the fields set or cleared, by name
 
 
@@ -117,7 +118,7 @@ class StmtRules(Spans):
             raise Problem(
                 self._tok(fn),
                 f"unknown operation '{fn}' "
-                "(expected fetch_add, swap, cas, fetch_set, fetch_clear or fetch_xor)",
+                f"(expected {', '.join(ATOMIC_ARITY)})",
             )
         if dest is not None and not isinstance(dest, ast.Name):
             raise Problem(dest.span, f"the result of {fn} must go to a register")

@@ -12,6 +12,7 @@ from verifier.ir import program as P
 from verifier.ir.system import FALSE, TRUE, Expr, Field, conj, eq, ite, ne
 from verifier.machine.context import Ctx, Rule, Site, replace_if
 from verifier.machine.layout import C
+from verifier.machine.rules_data import unreserve
 
 
 class AfterBuffer(Site):
@@ -72,6 +73,8 @@ def drains(ctx: Ctx, c: int) -> None:
             r.upd.set(lay.mem[a], ite(eq(me, a + 1), Field(cf.sbv[i][0]), Field(lay.mem[a])))
             if a in lay.ad:  # a `pte` store clears the accessed and dirty bits
                 r.upd.set(lay.ad[a], ite(eq(me, a + 1), C(0), Field(lay.ad[a])))
+        hits = [(a, eq(me, a + 1)) for a in targets if lay.nwords <= a]  # PTE entries
+        unreserve(ctx, r, hits, c)  # other cores' load-exclusives of the entry
         shift_out(r, cf.sba, cf.sbv, i)
         r.info["slot"] = i
         ctx.emit(c, None, r, "drain", f"{core.name}:drain:{i}", "store reaches memory")

@@ -12,10 +12,9 @@ also fail at any time (`exclusive_failure`).  Either way the reservation is clea
 from __future__ import annotations
 
 from verifier.ir import program as P
-from verifier.ir.system import Check, Expr, Field, conj, eq, interval, ite, op
+from verifier.ir.system import Check, Expr, Field, conj, disj, eq, interval, ite, op
 from verifier.machine.context import Ctx, Rule
 from verifier.machine.layout import C, pte_wid
-
 
 BITWISE = ("fetch_set", "fetch_clear", "fetch_xor")  # on data: or, and-not, xor of bits
 
@@ -40,16 +39,18 @@ def bitwise(ctx: Ctx, r: Rule, name: str, a: Expr, b: Expr) -> Expr:
     width = max(max(0, hi).bit_length() for _, hi in bounds)
     for x, (lo, _) in zip((a, b), bounds, strict=True):
         if lo < 0:
-            r.checks.append(Check("range", op("lt", x, C(0)), True, (("what", f"{name} of a negative value"),)))
+            what = (("what", f"{name} of a negative value"),)
+            r.checks.append(Check("range", op("lt", x, C(0)), True, what))
     out: Expr = C(0)
     for k in range(width):
         x, y = (op("mod", op("div", v, C(1 << k)), C(2)) for v in (a, b))
         both = op("mul", x, y)
-        bit = {
-            "fetch_set": lambda: op("sub", op("add", x, y), both),
-            "fetch_clear": lambda: op("sub", x, both),
-            "fetch_xor": lambda: op("mod", op("add", x, y), C(2)),
-        }[name]()
+        if name == "fetch_set":
+            bit = op("sub", op("add", x, y), both)
+        elif name == "fetch_clear":
+            bit = op("sub", x, both)
+        else:  # fetch_xor
+            bit = op("mod", op("add", x, y), C(2))
         out = op("add", out, op("mul", bit, C(1 << k)))
     return out
 
@@ -108,6 +109,22 @@ def armed(ctx: Ctx, c: int, frame: Expr) -> Expr:
     """Core ``c``'s reservation is set, to ``frame``."""
     res = ctx.lay.arm.res.get(c)
     return C(0) if res is None else eq(Field(res), op("add", frame, C(1)))
+
+
+def entry_code(ctx: Ctx, a: int) -> int:
+    """The reservation a load-exclusive of the PTE entry at address ``a`` sets (after the
+    frames' codes)."""
+    return len(ctx.prog.frames) + 1 + a - ctx.lay.nwords
+
+
+def unreserve(ctx: Ctx, r: Rule, hits: list[tuple[int, Expr]], keep: int | None) -> None:
+    """A write to PTE entries clears every reservation on them (but core ``keep``'s: its
+    own explicit store, docs/arm64.md §1): ``hits`` pairs an entry's address with the
+    condition that the rule writes it."""
+    for d, rf in sorted(ctx.lay.arm.res.items()):
+        if d != keep and hits:
+            gone = disj(*(conj(when, eq(Field(rf), entry_code(ctx, a))) for a, when in hits))
+            r.upd.set(rf, ite(gone, C(0), Field(rf)))
 
 
 def disarm(ctx: Ctx, c: int, r: Rule) -> None:

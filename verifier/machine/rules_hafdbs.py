@@ -21,6 +21,7 @@ from verifier.ir.system import FALSE, TRUE, Expr, Field, Table, conj, disj, eq, 
 from verifier.machine.context import Ctx, Rule
 from verifier.machine.layout import C, pte_wid
 from verifier.machine.rules_arm import arm, performed, tr_ok, window
+from verifier.machine.rules_data import unreserve
 
 WRITE = 2
 
@@ -102,6 +103,7 @@ def updates(ctx: Ctx, c: int) -> None:
             r.guard += [same, *update_ready(ctx, c, i, win.run_start(c, i))]
             r.guard += branches_resolved(ctx, c, i)
             r.upd.set(lay.mem[addr], with_wid(now, new))
+            unreserve(ctx, r, [(addr, TRUE)], None)  # no explicit store: every reservation
             r.upd.set(val, 0)
             r.upd.set(at, 0)
             r.info.update(at=i, addr=addr, how="hw-update")
@@ -141,6 +143,7 @@ def spontaneous(ctx: Ctx) -> None:
         old = lay.table(lambda v: int(v.frame >= 0 and not v.af), pte_wid(now))
         r = Rule([eq(old, 1)])
         r.upd.set(lay.mem[addr], with_wid(now, Table(table, pte_wid(now))))
+        unreserve(ctx, r, [(addr, TRUE)], None)
         r.info.update(addr=addr, how="spontaneous")
         ctx.emit(0, None, r, "hw-update", f"af:{addr}", "hardware update", None)
 

@@ -11,11 +11,12 @@ from collections.abc import Callable, Iterator
 from itertools import chain
 
 from verifier.ir import program as P
-from verifier.ir.system import TRUE, Check, Expr, Field, conj, disj, eq, ite, op
+from verifier.ir.system import FALSE, TRUE, Check, Expr, Field, conj, disj, eq, ite, op
 from verifier.machine.context import Ctx, Rule, Site, Upd, apply_if, pte_number
 from verifier.machine.layout import C, CoreFields, fresh_pte, pte_clear_latest, pte_mark_stale
 from verifier.machine.rules_arm import bbm_store
 from verifier.machine.rules_buffer import AfterBuffer, buffer_append
+from verifier.machine.rules_data import disarm, entry_code, unreserve
 
 
 def entry_copies(
@@ -119,8 +120,8 @@ def pte(site: Site, ins: P.IPte) -> None:
     for r0, v, s, a, copies, key in entry_choices(site, ins.page, ins.space, "pte"):
         copies = list(copies)
         stores, by = rmw_read(site, ins, r0, a) if ins.rmw and a >= 0 else (TRUE, held)
-        if ins.fields and a < 0:  # no entry (an invalid dir: a `range` problem)
-            site.emit(r0, action, key)
+        if (ins.fields and a < 0) or ins.rmw == "load_exclusive":  # no entry, or no store
+            site.emit(r0, "load-exclusive" if a >= 0 and not ins.fields else action, key)
             continue
         for k, wid in enumerate(ins.wids, start=1):
             r = Rule(list(r0.guard), Upd(dict(r0.upd.exprs)), list(r0.checks), dict(r0.info))
@@ -138,10 +139,15 @@ def pte(site: Site, ins: P.IPte) -> None:
                 write_entry(ctx, site.c, r, a, iter(copies), wid, direct=bool(ins.rmw))
                 bbm_store(ctx, r, s, v, wid)
             site.emit(r, action, key if held is None else f"{key}.v{k}")
-        if stores is not TRUE:  # a `cas` that finds another value: a read only
+        if ins.rmw == "cas":  # a `cas` that finds another value: a read only
             r = Rule([*r0.guard, op("not", stores)], Upd(dict(r0.upd.exprs)), list(r0.checks),
                      dict(r0.info))  # fmt: skip
             site.emit(r, "cas-failed", f"{key}.casfail")
+        if ins.rmw == "store_exclusive" and a >= 0:  # it may fail whatever the reservation
+            r = Rule(list(r0.guard), Upd(dict(r0.upd.exprs)), list(r0.checks), dict(r0.info))
+            assert ins.dest is not None
+            r.upd.set(ctx.reg_field(site.c, ins.dest), 1)
+            site.emit(r, "exclusive-failed", f"{key}.xfail")
         if held is not None and ins.rmw:  # only where the atomic stores
             no_value(site, ins, held, Rule([*r0.guard, stores]), f"{key}.nopte")
     if held is not None and not ins.rmw:
@@ -178,6 +184,17 @@ def rmw_read(site: Site, ins: P.IPte, r0: Rule, a: int) -> tuple[Expr, Expr | No
     if ctx.lay.buffered(c):
         r0.guard.append(ctx.lay.buffer_empty(c))
     old = pte_number(ctx.lay, c, a)
+    if ins.rmw in ("load_exclusive", "store_exclusive"):  # docs/arm64.md §1, exclusives
+        res, code = ctx.lay.arm.res.get(c), entry_code(ctx, a)
+        if ins.rmw == "load_exclusive":
+            assert res is not None
+            r0.upd.set(res, code)
+        else:  # stores (status 0) only while reserved; the reservation goes either way
+            assert ins.dest is not None
+            r0.upd.set(ctx.reg_field(c, ins.dest), 0)
+            disarm(ctx, c, r0)
+            armed = FALSE if res is None else eq(Field(res), code)
+            return armed, Field(ctx.reg_field(c, ins.src)) if ins.src is not None else None
     if ins.dest is not None:
         r0.upd.set(ctx.reg_field(c, ins.dest), old)
     by = old if ins.fields else Field(ctx.reg_field(c, ins.src)) if ins.src is not None else None
@@ -199,6 +216,7 @@ def write_entry(
             r.upd.set(at, ite(eq(Field(at), a - lay.nwords + 1), C(0), Field(at)))
     if direct or not lay.buffered(c):
         r.upd.set(lay.mem[a], fresh_pte(wid))
+        unreserve(ctx, r, [(a, TRUE)], c)  # other cores' load-exclusives of the entry
         if a in lay.ad:  # a `pte` store clears the accessed and dirty bits
             r.upd.set(lay.ad[a], 0)
     else:

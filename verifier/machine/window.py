@@ -197,7 +197,8 @@ class Window:
                 regs = expr_regs(page) if isinstance(page, P.LReg) else set()
                 regs |= ({src} if src is not None else set()) | expr_regs(x)
                 wregs = frozenset({d} if d else ())
-                return Effects(frozenset(regs), wregs, locs if rmw else frozenset(), locs)
+                writes = frozenset() if rmw == "load_exclusive" else locs  # a load only
+                return Effects(frozenset(regs), wregs, locs if rmw else frozenset(), writes)
             case P.IAccess(kind=k, page=page, dest=d, value=v, rmw=rmw, args=args):
                 frames = frozenset(
                     ("f", f, 0) for p in self.pages(page) for f in self.page_frames[p]
