@@ -48,6 +48,7 @@ FAST = (
     "v2i_dsb_tlbi_dsb_isb",
     "v2i_dsbld_tlbi",
     "mp_shoot_po",
+    "ipi_during_fault_code",
 )
 
 
