@@ -22,9 +22,11 @@ def differ(seed: int, model: str) -> tuple[bool, object]:
 
 
 # 20: hardware flags (old/dbm, option ad), 26: two-level pages with leaf-only tlbi,
-# 14: one ipi and its handler
+# 14: one ipi and its handler, 21: `on fault resume`
 @pytest.mark.parametrize(
-    "seed, model", [(0, "arm"), (3, "arm"), (3, "pso"), (20, "arm"), (26, "arm"), (14, "arm")]
+    "seed, model",
+    [(0, "arm"), (3, "arm"), (3, "pso"), (20, "arm"), (26, "arm"), (14, "arm"), (21, "arm"),
+     (21, "pso")],
 )
 def test_generated_arm_specs_agree(seed: int, model: str) -> None:
     compared, got = differ(seed, model)

@@ -67,6 +67,7 @@ def test_the_quick_cases_of_the_benchmark_hold(inputs: Path) -> None:
 
 
 BIG = rel.HEAD.format(name="big") + "core c0 {\n" + "    read V\n" * 300_000 + "}\n"
+SOON = 20  # seconds: a run stopped at a 0.5 s limit ends well before this, even under load
 
 
 def test_the_watchdog_stops_a_phase_that_never_checks() -> None:
@@ -102,7 +103,9 @@ def test_parsing_is_under_the_time_limit(tmp_path: Path) -> None:
     (r,) = api.check_file(str(spec), None, timeout=0.5)
     assert r.verdict == "inconclusive"
     assert r.reason in ("timeout after 0.5 s (reading)", "timeout after 0.5 s (parsing)")
-    assert time.monotonic() - start < 3
+    # far below the unbounded parse of BIG; not a speed bound (benchmarks/reliability.py
+    # measures the overshoot), so a loaded machine does not fail it
+    assert time.monotonic() - start < SOON
 
 
 def test_suite_plans_within_the_limits(tmp_path: Path) -> None:
@@ -113,7 +116,7 @@ def test_suite_plans_within_the_limits(tmp_path: Path) -> None:
     (tmp_path / "big.tlb").write_text(BIG)
     start = time.monotonic()
     (planned,) = plan([tmp_path / "big.tlb"], limits=Limits(timeout=0.5))
-    assert time.monotonic() - start < 3
+    assert time.monotonic() - start < SOON
     assert planned.status == INCONCLUSIVE and planned.result is not None
     assert "timeout after 0.5 s (" in planned.result.reason
     assert planned.result.reason.endswith("while planning the suite")

@@ -45,6 +45,10 @@ translation read (held until used) and then the access itself.  Readings:
       A branch or jump after which the access can no longer be reached forgets the
       fault. A fault so recorded lets the `on fault` code start early only once the
       access is in ``pc``'s straight-line run.
+  A7  A fault undoes the registers of the body's statements done early after it (A4):
+      such a statement is not performed early while `on fault` code writing one of its
+      registers has been, and `on fault` code is not performed before the fault is taken
+      while such a statement writing one of its registers has been (R19 blocks too).
 """
 
 from __future__ import annotations
@@ -68,7 +72,7 @@ def _names(e: ast.Expr | None) -> set[str]:
     match e:
         case ast.Name(name=n):
             return {n}
-        case ast.Unary(operand=a):
+        case ast.Unary(operand=a) | ast.PteFields(value=a):  # `pte_set(r, F...)` reads r
             return _names(a)
         case ast.Binary(left=a, right=b):
             return _names(a) | _names(b)
@@ -80,7 +84,7 @@ def _pte_reads(e: ast.Expr | None) -> set[tuple[str, str]]:
     match e:
         case ast.PteRead(page=p):
             return {("pte", p.page)}
-        case ast.Unary(operand=a):
+        case ast.Unary(operand=a) | ast.PteFields(value=a):
             return _pte_reads(a)
         case ast.Binary(left=a, right=b):
             return _pte_reads(a) | _pte_reads(b)
@@ -297,12 +301,14 @@ class ArmMachine(ExtMachine):
             return [self.take_fault(s, i, fault)]
         out: list[Out] = []
         for k in self.window(s, i):
-            if fault is not None and fault < k < self.main_end[i]:
+            if fault is not None and fault < k < self.region(i, fault)[1]:
                 break  # cancelled by the fault (A4)
             if code[k].op == "end" or k in done:
                 continue
             if k != pc and (_stop(code[k]) or _in_order(code[k])):
                 continue
+            if k != pc and k < self.main_end[i] and self.clobbers(s, i, k, True):
+                continue  # (A7)
             out += self.candidate(s, i, k, [j for j in range(pc, k) if j not in done], set())
         window = set(self.window(s, i))
         for k in range(pc, self.main_end[i] if cs.hand is None else pc):  # (A5)
@@ -323,11 +329,30 @@ class ArmMachine(ExtMachine):
         if cs.hand is None and pc < self.main_end[i] and self.fault_at[i] >= 0:
             for f in self.faults_known(s, i):
                 main = [j for j in range(pc, f) if j not in done]
-                for k in self.handler_run(i):
-                    if k not in done:
-                        mine = [j for j in range(self.fault_at[i], k) if j not in done]
+                run = self.handler_run(i, f)
+                for k in run:
+                    if k not in done and not self.clobbers(s, i, k, False):
+                        mine = [j for j in range(run[0], k) if j not in done]
                         out += self.candidate(s, i, k, main + mine, set(main))
         return out
+
+    def region(self, i: int, k: int) -> tuple[int, int]:
+        """The code ``k`` is in: the program, or a `resume` block (R19)."""
+        for entry, _, end in self.blocks(i).values():
+            if entry <= k < end:
+                return entry, end
+        return (0, self.main_end[i]) if k < self.main_end[i] else (k, len(self.code[i]))
+
+    def clobbers(self, s: State, i: int, k: int, main: bool) -> bool:
+        """(A7) A fault undoes registers of the program's statements done early after it:
+        a statement of the program done early (``main``) never shares a register it
+        writes with `on fault` code done early, nor the other way round."""
+        mine = self.effects(self.code[i][k].node)["wregs"]
+        for j in s.cores[i].arm[0]:
+            other = j > self.main_end[i] if main else j < self.main_end[i]
+            if other and self.effects(self.code[i][j].node)["wregs"] & mine:
+                return True
+        return False
 
     def fatal(self, i: int) -> bool:
         """Does a fault stop core ``i`` (its `on fault` code)?"""
@@ -420,10 +445,10 @@ class ArmMachine(ExtMachine):
                 out.append(k)
         return sorted(set(out))
 
-    def handler_run(self, i: int) -> list[int]:
-        """The straight-line start of core ``i``'s `on fault` code."""
+    def handler_run(self, i: int, f: int) -> list[int]:
+        """The straight-line start of core ``i``'s `on fault` code (for a fault at ``f``)."""
         code, out = self.code[i], []
-        for k in range(self.fault_at[i], len(code)):
+        for k in range(self.handler_for(i, f), len(code)):
             if _stop(code[k]) or _in_order(code[k]):
                 break
             out.append(k)
@@ -447,21 +472,23 @@ class ArmMachine(ExtMachine):
         """``pc`` reached the recorded fault: on to the `on fault` code (A4)."""
         w = Work(s)
         c = w.core(i)
-        code, end = self.code[i], self.main_end[i]
+        code, (lo, end) = self.code[i], self.region(i, at)
         before: set[str] = set().union(*(self.effects(x.node)["wregs"] for x in code[: at + 1]))
         regs = dict(c.regs)
         for j in c.arm[0]:
             if at < j < end:
                 for r in self.effects(code[j].node)["wregs"] - before:
                     regs[r] = 0
-        done = {j for j in c.arm[0] if j > end}
-        held = tuple(h for h in c.arm[1] if h[0] > end)
-        marks = frozenset(m for m in c.arm[2] if m[0] > end)
-        pc = self.fault_at[i]
+        mine = lambda j: not lo <= j < end  # noqa: E731
+        done = {j for j in c.arm[0] if mine(j)}
+        held = tuple(h for h in c.arm[1] if mine(h[0]))
+        marks = frozenset(m for m in c.arm[2] if mine(m[0]))
+        pc = self.handler_for(i, at)
         while pc in done:
             done.discard(pc)
             pc += 1
-        arm = (frozenset(done), held, marks, at)
+        resumes = self.insts[self.names[i]].resume  # R19: the fault is not kept
+        arm = (frozenset(done), held, marks, None if resumes else at)
         w.set_core(i, pc=pc, regs=tuple(sorted(regs.items())), arm=arm)
         return Out(f"{self.names[i]} takes its fault", w.freeze(), frozenset(), i)
 
@@ -619,15 +646,19 @@ class ArmMachine(ExtMachine):
 
     def tr_start(self, i: int, k: int) -> int:
         """A translation read may be speculated back past branches and jumps (A5)."""
-        code = self.code[i]
-        while k > 0 and (code[k - 1].op in ("br", "jmp") or not _stop(code[k - 1])):
+        code, lo = self.code[i], self.region(i, k)[0] if self.blocks(i) else 0
+        while k > lo and (code[k - 1].op in ("br", "jmp") or not _stop(code[k - 1])):
             k -= 1
         return k
 
     def in_user(self, i: int, k: int) -> bool:
         """Is instruction ``k`` of core ``i`` user-mode code (R16: its program, not its
         `on fault` code)?"""
-        return self.user[i] and k < self.main_end[i]
+        return self.user[i] and (k < self.main_end[i] or self.copied(i, k))
+
+    def copied(self, i: int, k: int) -> bool:
+        """Is ``k`` a statement of the program repeated after a `resume` return (R19)?"""
+        return any(ret < k < end - 1 for _, ret, end in self.blocks(i).values())
 
     def ctx(self, s: State, i: int) -> Ctx:
         hand = s.cores[i].hand
@@ -843,7 +874,7 @@ class ArmMachine(ExtMachine):
         ok = pte is not None and grants(pte[1], letter, self.in_user(i, k)) and "o" not in pte[1]
         if any(self.holds(s, i, j, k, memory=ok) for j in pending):
             return []
-        if not ok and self.fault_at[i] >= 0 and k < self.main_end[i]:
+        if not ok and self.fault_at[i] >= 0 and (k < self.main_end[i] or self.blocks(i)):
             return self.record_fault(s, i, k)
         w = Work(s)
         ctx = self.ctx(s, i)

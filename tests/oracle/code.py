@@ -9,6 +9,7 @@ bindings: names are looked up at run time by the interpreter (`machine.py`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from verifier.lang import ast
 from verifier.lang.checked import CheckedSpec
@@ -134,3 +135,31 @@ def _emit(
                     _emit(checked, inner, {**env, v: name}, me, out)
             case _:
                 out.append(Instr("stmt", lowered(checked, s), frozen_env))
+
+
+def resume_code(
+    checked: CheckedSpec, core: Any, main: list[Instr]
+) -> tuple[list[Instr], dict[int, tuple[int, int, int]]]:
+    """`on fault resume` (docs/arm64.md §3, the oracle's R19): the main code, its end,
+    then per access statement of the main code a block: the handler (its jumps moved),
+    an `isb` (the return), the main statements after the access up to the first branch,
+    jump or statement that ends a straight run, and a jump back to that one."""
+    out = [*main, Instr("end", None, ())]
+    blocks = {}
+    for k, ins in enumerate(main):
+        if not (ins.op == "stmt" and isinstance(ins.node, ast.Access)):
+            continue
+        entry = len(out)
+        for h in flatten(checked, core.fault, core.name):
+            out.append(Instr(h.op, h.node, h.env, h.target + entry if h.op != "stmt" else -1))
+        ret = len(out)
+        out.append(Instr("stmt", ast.Barrier("isb"), ()))
+        stop = k + 1
+        while stop < len(main) and main[stop].op == "stmt" and not isinstance(
+            main[stop].node, ast.Await | ast.Ipi | ast.Switch | ast.Irq
+        ):
+            stop += 1
+        out += main[k + 1 : stop]
+        out.append(Instr("jmp", None, (), stop))
+        blocks[k] = (entry, ret, len(out))
+    return out, blocks

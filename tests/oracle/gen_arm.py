@@ -1,7 +1,7 @@
 """A seeded generator of small specs with the Arm64 statements (docs/arm64.md): PTE
 stores, words, data through pages, every barrier, local and broadcast `tlbi`, fences,
 atomics, acquire/release accesses, `via` dependencies (of accesses and `tlbi`),
-`on fault` handlers, `complete`/`free`, `if`/`await`/`assert` (some `if`s over an access),
+`on fault` handlers (half of them `resume`), `complete`/`free`, `if`/`await`/`assert` (some `if`s over an access),
 user-mode code (`option mode = user for c1`, `user` entries; docs/arm64.md section 8).
 Two or three cores, some with one IPI and its handler (gen_ipi.py; not with hardware
 flags: the oracle's reading A1), so that both the oracle and tlbcheck explore them in
@@ -37,6 +37,7 @@ class GenArm:
         self.ipi = IpiDraw(seed, ARM_HANDLER, allowed=not self.hw)
         self.um = random.Random(seed * 17 + 7)  # user-mode code, drawn apart too
         self.user = self.um.random() < 0.3
+        self.fr = random.Random(seed * 19 + 11)  # handlers that return, drawn apart too
         # atomics and exclusives (docs/arm64.md §1), drawn apart too
         self.at = random.Random(seed * 19 + 11)
         self.atomic = self.at.random() < 0.35
@@ -265,7 +266,7 @@ class GenArm:
             body = self.body(user=self.user and c == 1 and name == "c1")
             lines += [f"    {s}" for s in (self.ipi.send(body) if c == 0 else body)]
             if r.random() < 0.3:  # a fault handler (docs/arm64.md §3)
-                lines.append("} on fault {")
+                lines.append("} on fault resume {" if self.fr.random() < 0.5 else "} on fault {")
                 lines += [f"    {self.stmt(self.pick('V', 'W'))}" for _ in range(r.randint(1, 2))]
             lines.append("}")
         return "\n".join(lines) + "\n"

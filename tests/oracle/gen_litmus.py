@@ -3,7 +3,8 @@ and stores, loads of page-table entries and stores of descriptors or of loaded e
 (some by STLR, a release store), register arithmetic on both (docs/arm64.md §4),
 barriers, broadcast TLBIs, labels, branches on loaded numbers (forward, or a spin loop),
 and a final condition over registers (numbers and descriptors), data and typed faults;
-some tests retry faults (`Variant=Handled`, docs/arm64.md section 3).  Two threads of two
+some tests retry faults (`Variant=Handled`, docs/arm64.md section 3), some have a
+fault handler of P1 that returns to its end (ADR, MSR ELR_EL1, ERET: `on fault resume`).  Two threads of two
 to four instructions, so that
 the oracle (with its `.litmus` rules, oracle/litmus.py) and tlbcheck both explore them
 in about a second."""
@@ -28,9 +29,11 @@ class GenLitmus:
         self.loaded: list[tuple[int, str]] = []  # (thread, register holding an entry)
         self.data: list[tuple[int, str]] = []
         self.release = random.Random(seed * 7 + 3)  # STLR to an entry, drawn apart
+        self.eret = random.Random(seed * 23 + 13)  # a P1.F handler that returns, apart too
         v = random.Random(seed * 11 + 5)  # Variant=Handled or imprecise (retried faults), apart
         self.variant = [v.choice(("Variant=Handled", "Variant=imprecise"))] * (v.random() < 0.4)
         self.branches = random.Random(seed * 13 + 7)  # CBZ/CBNZ over the rest, apart too
+        self.bits = random.Random(seed * 17 + 9)  # set/clear descriptor bits, exclusives, apart
 
     def rel(self) -> str:
         """STR, or STLR (`pte release`) for some page-table stores."""
@@ -53,6 +56,8 @@ class GenLitmus:
         if mine:
             choices.append(("copy", f"STR {r.choice(mine)},[{r.choice(('X3', 'X4'))}]"))
         kind, text = r.choice(choices)
+        if self.bits.random() < 0.3:
+            return self.bit_instr(t, k, pte)
         if kind in ("load", "store"):
             self.labels.append((t, label, page))
             text = f"{label}: {text}"
@@ -61,6 +66,27 @@ class GenLitmus:
         if kind == "pteload":
             self.loaded.append((t, f"X{10 + k}"))
         return [text, *self.regs(t, k, kind, f"X{7 + k}" if kind == "load" else "", preg)]
+
+    def bit_instr(self, t: int, k: int, pte: str) -> list[str]:
+        """An atomic that sets or clears descriptor bits (its mask from `MOV`/`LSL`), an
+        `ORR`/`BIC` of a loaded entry, or an exclusive pair on an entry (docs/arm64.md §4)."""
+        b = self.bits
+        bit = b.choice((0, 7, 10))
+        mask = [f"MOV X8,#{1 << bit}"] if b.random() < 0.5 else ["MOV X8,#1", f"LSL X8,X8,#{bit}"]
+        dst = f"X{10 + k}"
+        kind = b.choice(("ld", "st", "orr", "llsc"))
+        if kind == "ld":
+            self.loaded.append((t, dst))
+            op = b.choice(("LDSET", "LDCLR")) + b.choice(("", "A", "L", "AL"))
+            return [*mask, f"{op} X8,{dst},[{pte}]"]
+        if kind == "st":
+            return [*mask, f"{b.choice(('STSET', 'STCLR'))}{b.choice(('', 'L'))} X8,[{pte}]"]
+        if kind == "orr":
+            return [f"LDR {dst},[{pte}]", *mask, f"{b.choice(('ORR', 'BIC'))} X13,{dst},X8",
+                    f"STR X13,[{pte}]"]  # fmt: skip
+        self.loaded.append((t, dst))
+        self.data.append((t, "X15"))
+        return [f"LDXR {dst},[{pte}]", f"STXR W15,X{b.choice((5, 6))},[{pte}]"]
 
     def regs(self, t: int, k: int, kind: str, data: str, preg: str) -> list[str]:
         """Register arithmetic after a load (docs/arm64.md §4): a loaded entry compared
@@ -144,12 +170,21 @@ class GenLitmus:
             init.append(f"{t}:X1=a; {t}:X2=b; {t}:X3=pte_a; {t}:X4=pte_b;")
             init.append(f"{t}:X5={r.choice(DESCS)}; {t}:X6={r.choice(DESCS)};")
         threads = [self.thread(0), self.thread(1)]
+        head = " P0 | P1 ;"
+        returns = self.eret.random() < 0.3 and not self.variant  # docs/arm64.md §4: `on fault resume`
+        if returns:
+            body = ["LDR W20,[X2]"] if self.eret.random() < 0.5 else []
+            threads += [["ADR X21,LR", "MSR ELR_EL1,X21", *body, "ERET"]]
+            threads[1].append("LR:")
+            head = " P0 | P1 | P1.F ;"
         rows = max(len(x) for x in threads)
-        lines = [f"AArch64 gen{seed}", *self.variant, "{", *init, "}", " P0 | P1 ;"]
+        lines = [f"AArch64 gen{seed}", *self.variant, "{", *init, "}", head]
         for k in range(rows):
             cells = [x[k] if k < len(x) else "" for x in threads]
             lines.append(" " + " | ".join(cells) + " ;")
         atoms = [self.atom() for _ in range(r.randint(1, 2))]
+        if returns:
+            atoms.append(self.eret.choice(('1:X21=label:"P1:LR"', "1:X21=0", "1:X20=0")))
         quant = r.choice(("exists", "exists", "~exists", "forall"))
         lines.append(f"{quant} ({AND.join(atoms)})")
         return "\n".join(lines) + "\n"

@@ -29,6 +29,11 @@ from the document: faults are fatal, and the final condition is judged on final 
 Readings:
   L1  Translation reads of accesses after a fault taken early are not made (the core
       will stop before them; with retried faults, until the exception entry).
+  L2  A core whose `on fault` handler returns (`resume`, the oracle's R19) does not stop
+      at a fault: it runs its block (A4, A7), and it is at its end when it is at the end
+      of its program.
+  L3  Registers range over 0..15 and every number the test moves into a register
+      (docs/arm64.md §4), on every core alike (tlbcheck: per core).
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ from verifier.lang import final as F
 
 from .atomics import Atomics
 from .code import Instr
-from .machine import Machine, Out, grants
+from .machine import Machine, Out, _walk, grants
 from .ptevalues import PteValues, lit
 from .riscv import RiscvMachine, RvArm, RvExt
 from .state import State, Work
@@ -70,6 +75,15 @@ class LitmusRules:
                 span = getattr(ins.node, "span", None)
                 if ins.op == "br" and ins.target == k + 1 and span in ctrl:
                     code[k] = Instr("stmt", CtrlDep(frozenset(ctrl[span])), ins.env)  # type: ignore[arg-type]
+        # L3: registers hold every number the test moves into one (`MOV X8,#1024`)
+        moved = [n.value.value for c in checked.cores for n in _walk(c.body + (c.fault or ()))
+                 if isinstance(n, ast.Assign) and isinstance(n.value, ast.Num)]  # fmt: skip
+        self.reg_hi = max([15, *moved]) if lit_ is not None else 15
+
+    def reg_checked(self, v: Any) -> Any:
+        if isinstance(v, int) and 15 < v <= self.reg_hi:
+            return v
+        return super().reg_checked(v)  # type: ignore[misc]
 
     def step(self, s: State, ctx: Any, ins: Any, loc: tuple[Any, ...]) -> list[Any]:
         if isinstance(ins.node, CtrlDep):
@@ -106,7 +120,7 @@ class LitmusRules:
     def successors(self, s: State) -> list[Out]:
         out: list[Out] = super().successors(s)  # type: ignore[misc]
         lit_ = self.c.litmus  # type: ignore[attr-defined]
-        ended = all(c.pc >= len(self.code[i]) for i, c in enumerate(s.cores))  # type: ignore[attr-defined]
+        ended = all(self.ended(i, c.pc) for i, c in enumerate(s.cores))
         updated = not any(k[0] == "hu" for k, _ in s.mem)  # the walkers' updates are done
         if lit_ is not None and ended and updated:
             kind = "positive" if self.judge(s, lit_.final.prop) else "negative"
@@ -118,7 +132,7 @@ class LitmusRules:
             return super().arm_steps(s, i)  # type: ignore[misc, no-any-return]
         cs = s.cores[i]
         f = self.fault_of(s, i)
-        if cs.pc >= len(self.code[i]):  # type: ignore[attr-defined]
+        if self.ended(i, cs.pc):
             return []
         if f is not None and f[0] == cs.pc and not self.retries(i):
             w = Work(s)
@@ -133,6 +147,13 @@ class LitmusRules:
                     continue  # L1
             out.append(self.noted(s, o, i))
         return out
+
+    def ended(self, i: int, pc: int) -> bool:
+        """Is core ``i`` at the end of its code (L2: with a handler that returns, the end
+        of its program, which every block's jump leads back to)?"""
+        if self.insts[self.names[i]].resume:  # type: ignore[attr-defined]
+            return pc == self.main_end[i]  # type: ignore[attr-defined, no-any-return]
+        return pc >= len(self.code[i])  # type: ignore[attr-defined]
 
     def noted(self, s: State, o: Out, i: int) -> Out:
         """Registers an instruction performed early changed: their earlier values, kept
@@ -189,7 +210,8 @@ class LitmusRules:
     def use(self, s: State, i: int, k: int, st: Any, h: Any, pending: list[int]) -> list[Out]:
         pte = h[1][0]
         ok = self.allows(pte, st.kind, i, k)
-        if ok or self.c.litmus is None:  # type: ignore[attr-defined]
+        resumes = self.insts[self.names[i]].resume  # type: ignore[attr-defined]
+        if ok or self.c.litmus is None or resumes:
             return super().use(s, i, k, st, h, pending)  # type: ignore[misc, no-any-return]
         if any(self.holds(s, i, j, k, memory=False) for j in pending):
             return []

@@ -64,6 +64,13 @@ Readings chosen where the reference is silent (listed in the report too):
       when the entry also carries `user` (`u` in its permissions); otherwise it faults as
       a permission fault. A stale-permission check asks the same of the latest value.
       `pte(V).user` reads the bit.
+  R19 `on fault resume { H }` (docs/arm64.md §3): after the body's `end`, one block per
+      access statement of the body: H, an `isb` (the exception return), the body's
+      statements after the access up to the first statement ending a straight run, and
+      a jump to that one.  A fault of the access goes to its block; of a statement
+      repeated in a block, to the block of the access it repeats; of H itself, to the
+      body's `end` (the core stops).  The fault is not kept once its block is entered.
+      Statements repeated in a block are user-mode code when the body is.
 """
 
 from __future__ import annotations
@@ -74,7 +81,7 @@ from typing import Any
 from verifier.lang import ast
 from verifier.lang.checked import DEFAULT_RANGE, CheckedSpec
 
-from .code import Instr, arith, const, core_names, flatten
+from .code import Instr, arith, const, core_names, flatten, resume_code
 from .state import CoreSt, Hand, State, Work
 
 ASID_REUSE_ON_FAULT = False
@@ -151,6 +158,7 @@ class Machine:
         self.c, self.model = checked, model
         self.names = [c.name for c in checked.cores]
         self.insts = {c.name: c for c in checked.cores}
+        self.resume: dict[str, dict[int, tuple[int, int, int]]] = {}  # R19
         self.code = [self._code(c) for c in checked.cores]
         self.main_end = [len(flatten(checked, c.body, c.name)) for c in checked.cores]
         self.fault_at = [n + 1 if c.fault is not None else -1 for n, c in
@@ -180,12 +188,33 @@ class Machine:
         main = flatten(self.c, core.body, core.name)
         if core.fault is None:
             return main
+        if core.resume:
+            code, self.resume[core.name] = resume_code(self.c, core, main)
+            return code
         return [*main, Instr("end", None, ()), *flatten(self.c, core.fault, core.name)]
 
+    def handler_for(self, i: int, k: int) -> int:
+        """Where a fault at ``k`` sends core ``i`` (R19): its `on fault` code (with `resume`
+        the block of that access, or of the access a copy repeats), the end of its program
+        (a fault of the `resume` handler itself), or -1 (no handler)."""
+        if not self.insts[self.names[i]].resume:
+            return self.fault_at[i] if self.fault_at[i] >= 0 and k < self.main_end[i] else -1
+        for at, (entry, ret, end) in self.blocks(i).items():
+            if k == at:
+                return entry
+            if ret < k < end:
+                return self.handler_for(i, at + k - ret)
+        return self.main_end[i]
+
+    def blocks(self, i: int) -> dict[int, tuple[int, int, int]]:
+        """`resume` (R19): access pc -> (first pc of its block, pc of the return's `isb`,
+        the block's end, past its jump back)."""
+        return self.resume.get(self.names[i], {})
+
     def after_access(self, i: int, pc: int, faulted: bool) -> int:
-        """Where the core goes after the access at ``pc`` (R15)."""
-        if faulted and self.fault_at[i] >= 0 and pc < self.main_end[i]:
-            return self.fault_at[i]
+        """Where the core goes after the access at ``pc`` (R15, R19)."""
+        if faulted and self.handler_for(i, pc) >= 0:
+            return self.handler_for(i, pc)
         return pc + 1
 
     def _regs_of(self, body: tuple[ast.Stmt, ...]) -> set[str]:

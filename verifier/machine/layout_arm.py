@@ -87,8 +87,8 @@ def add_arm_fields(lay: Layout) -> None:
     for f, init in enumerate(prog.frame_data):
         lay.arm.data.append(lay.add(f"data.{prog.frames[f]}", min(lo, init), max(hi, init), init))
     for c, core in enumerate(prog.cores):
-        if any(isinstance(x, P.IAccess) and x.exclusive and x.kind == "read"
-               or isinstance(x, P.IPte) and x.rmw == "load_exclusive" for x in core.code):
+        if any((isinstance(x, P.IAccess) and x.exclusive and x.kind == "read")
+               or (isinstance(x, P.IPte) and x.rmw == "load_exclusive") for x in core.code):
             n = core.name  # frame + 1, or after the frames an entry (rules_data.entry_code)
             lay.arm.res[c] = lay.add(f"{n}.reserved", 0, len(prog.frames) + len(lay.mem), 0)
     if lay.model not in WEAK_MODELS:

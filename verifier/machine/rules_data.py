@@ -39,16 +39,18 @@ def bitwise(ctx: Ctx, r: Rule, name: str, a: Expr, b: Expr) -> Expr:
     width = max(max(0, hi).bit_length() for _, hi in bounds)
     for x, (lo, _) in zip((a, b), bounds, strict=True):
         if lo < 0:
-            r.checks.append(Check("range", op("lt", x, C(0)), True, (("what", f"{name} of a negative value"),)))
+            what = (("what", f"{name} of a negative value"),)
+            r.checks.append(Check("range", op("lt", x, C(0)), True, what))
     out: Expr = C(0)
     for k in range(width):
         x, y = (op("mod", op("div", v, C(1 << k)), C(2)) for v in (a, b))
         both = op("mul", x, y)
-        bit = {
-            "fetch_set": lambda: op("sub", op("add", x, y), both),
-            "fetch_clear": lambda: op("sub", x, both),
-            "fetch_xor": lambda: op("mod", op("add", x, y), C(2)),
-        }[name]()
+        if name == "fetch_set":
+            bit = op("sub", op("add", x, y), both)
+        elif name == "fetch_clear":
+            bit = op("sub", x, both)
+        else:  # fetch_xor
+            bit = op("mod", op("add", x, y), C(2))
         out = op("add", out, op("mul", bit, C(1 << k)))
     return out
 

@@ -293,6 +293,8 @@ class Effects:
         if cmd.get("how") == "miss-fill":
             what = self._fill(cmd, pre, post)
             return f"TLB miss; {what}; " + self._access_outcome(cmd, post)
+        if cmd.get("slot") is None:  # a store-exclusive failing whatever the reservation
+            return "store-exclusive fails: nothing translated, nothing stored"
         pv = self.wid_of(pre[self.value_field[cmd.get("slot")]])
         page = self.prog.pages[cmd.get("page")]
         dirty = (
