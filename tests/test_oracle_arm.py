@@ -50,6 +50,7 @@ FAST = (
     "mp_shoot_po",
     "pos_reads_unwritten",
     "pos_reads_written",
+    "ipi_during_fault_code",
 )
 
 

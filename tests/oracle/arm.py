@@ -306,8 +306,8 @@ class ArmMachine(ExtMachine):
             return [self.take_fault(s, i, fault)]
         out: list[Out] = []
         for k in self.window(s, i):
-            if fault is not None and fault < k < self.region(i, fault)[1]:
-                break  # cancelled by the fault (A4)
+            if cs.hand is None and fault is not None and fault < k < self.region(i, fault)[1]:
+                break  # cancelled by the fault (A4); an IPI handler's code numbers apart
             if code[k].op == "end" or k in done:
                 continue
             if k != pc and (_stop(code[k]) or _in_order(code[k])):
