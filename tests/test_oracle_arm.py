@@ -48,6 +48,9 @@ FAST = (
     "v2i_dsb_tlbi_dsb_isb",
     "v2i_dsbld_tlbi",
     "mp_shoot_po",
+    "pos_reads_unwritten",
+    "pos_reads_written",
+    "ipi_during_fault_code",
 )
 
 

@@ -217,3 +217,13 @@ def test_pte_set_values(model: str) -> None:
     assert run_oracle(checked, model, max_states=50_000).kinds == (
         frozenset({"bbm"}) if model == "arm" else frozenset()
     )
+
+
+def test_a_literal_only_value_is_numbered_with_its_changes() -> None:
+    """A value written only as a literal (`(B r old)`) has a number, and so has what
+    `pte_set` makes of it (the table covers every number)."""
+    body = "    q := pte(x)\n    q := pte_set(q, young)\n    assert q != (B r old)"
+    checked = load_text(spec(body), "t.tlb", [])
+    assert check_spec(checked, "arm").kinds == ()
+    keys = lower(checked).pte_keys
+    assert (1, 1, False, (-1, 0), True, False) in keys  # B r: (B r old) made young

@@ -37,6 +37,11 @@ translation read (held until used) and then the access itself.  Readings:
       not order it (an `isb`, the statements setting its `via` registers); a branch or
       jump that skips the access, or after which it can no longer be reached, drops the
       read it holds (its pending walker update goes only with a skip, A3).
+  A7  Two loads of one word are not ordered when no statement of the spec writes it
+      (it keeps its first value: herd7's PosRR orders nothing, and coherence has
+      nothing to order); nor two loads of one frame no statement writes, when no
+      statement writes a PTE, dir or slot and no core manages hardware flags (every
+      translation then stays as it was). An atomic writes.
   A6  A core whose faults are fatal may take the fault of an access past a branch not
       yet taken (from a ``pc`` as in A5, before the access's own straight-line run),
       with its translation read held and faulting, no fault recorded at or before it,
@@ -72,7 +77,7 @@ def _names(e: ast.Expr | None) -> set[str]:
     match e:
         case ast.Name(name=n):
             return {n}
-        case ast.Unary(operand=a):
+        case ast.Unary(operand=a) | ast.PteFields(value=a):  # `pte_set(r, F...)` reads r
             return _names(a)
         case ast.Binary(left=a, right=b):
             return _names(a) | _names(b)
@@ -84,7 +89,7 @@ def _pte_reads(e: ast.Expr | None) -> set[tuple[str, str]]:
     match e:
         case ast.PteRead(page=p):
             return {("pte", p.page)}
-        case ast.Unary(operand=a):
+        case ast.Unary(operand=a) | ast.PteFields(value=a):
             return _pte_reads(a)
         case ast.Binary(left=a, right=b):
             return _pte_reads(a) | _pte_reads(b)
@@ -301,8 +306,8 @@ class ArmMachine(ExtMachine):
             return [self.take_fault(s, i, fault)]
         out: list[Out] = []
         for k in self.window(s, i):
-            if fault is not None and fault < k < self.region(i, fault)[1]:
-                break  # cancelled by the fault (A4)
+            if cs.hand is None and fault is not None and fault < k < self.region(i, fault)[1]:
+                break  # cancelled by the fault (A4); an IPI handler's code numbers apart
             if code[k].op == "end" or k in done:
                 continue
             if k != pc and (_stop(code[k]) or _in_order(code[k])):
@@ -510,8 +515,10 @@ class ArmMachine(ExtMachine):
                   "writes": ev if b.kind == "write" else set()}  # fmt: skip
         if ea["wregs"] & (b_reads | eb["wregs"]) or ea["rregs"] & eb["wregs"]:
             return True
-        mem_a, mem_b = ea["reads"] | ea["writes"], eb["reads"] | eb["writes"]
-        if memory and mem_a & mem_b:
+        mem_b = eb["reads"] | eb["writes"]
+        same = ea["writes"] & mem_b | ea["reads"] & eb["writes"]
+        same |= {x for x in ea["reads"] & eb["reads"] if self.changes(x)}  # (A7)
+        if memory and same:
             return True
         if _acquire_release(a, ea, b, eb, memory):
             return True
@@ -524,7 +531,7 @@ class ArmMachine(ExtMachine):
         if self.fault_at[i] >= 0 and memory and isinstance(a, ast.Access) and visible:
             h = next((x for x in s.cores[i].arm[1] if x[0] == j), None)
             perms = "" if h is None or h[1][0] is None else h[1][0][1]
-            if not grants(perms, LETTER[a.kind], self.in_user(i, j)) or "o" in perms:
+            if not grants(perms, LETTER[a.kind], self.in_user(i, j, s)) or "o" in perms:
                 return True
         if isinstance(a, ast.Access) and j not in held:
             if _is(code[k], "isb"):
@@ -532,6 +539,23 @@ class ArmMachine(ExtMachine):
             if isinstance(b, ast.PteWrite) and self.same_page(a.page.page, b.page.page):
                 return True  # no translation read takes a later store of its own core
         return False
+
+    def changes(self, loc: Any) -> bool:
+        """(A7) May a word or frame hold another value than its first: some statement of
+        some core (body, `on fault` code, handler) writes it, or copies or zeroes frames?
+        Page-table entries and dirs always may (the walker's flag updates)."""
+        if loc[0] not in ("w", "f"):
+            return True
+        if not hasattr(self, "_written"):
+            code = [x for c in [*self.code, *self.hcode.values()] for x in c]
+            stmts = [x.node for x in code if x.op == "stmt"]
+            self._written = set().union(*(self.effects(x)["writes"] for x in stmts))
+            if any(isinstance(x, ast.CopyFrame | ast.ZeroFrame) for x in stmts):
+                self._written |= {("f", f) for f in self.c.frames}
+            tables = any(x[0] not in ("w", "f") for x in self._written)
+            if tables or any(m != "none" for m in self.mode):  # a translation may change
+                self._written |= {("f", f) for f in self.c.frames}
+        return loc in self._written
 
     def same_page(self, a: str, b: str) -> bool:
         return a == b or bool({a, b} & self.page_params)
@@ -651,9 +675,11 @@ class ArmMachine(ExtMachine):
             k -= 1
         return k
 
-    def in_user(self, i: int, k: int) -> bool:
+    def in_user(self, i: int, k: int, s: State | None = None) -> bool:
         """Is instruction ``k`` of core ``i`` user-mode code (R16: its program, not its
-        `on fault` code)?"""
+        `on fault` code, nor an IPI handler it runs in state ``s``)?"""
+        if s is not None and s.cores[i].hand is not None:
+            return False
         return self.user[i] and (k < self.main_end[i] or self.copied(i, k))
 
     def copied(self, i: int, k: int) -> bool:
@@ -754,7 +780,7 @@ class ArmMachine(ExtMachine):
                 choices.append(((pte, e[5]), e[4], cs.tlb, e[6], cs.psc, set()))
         loc, psc, kinds = self.walk_to_leaf(s, cs, sp, page)
         pte, wid = dict(s.mem)[loc] if loc is not None else (None, 0)
-        new = self.updated(i, pte, letter, self.in_user(i, k))
+        new = self.updated(i, pte, letter, self.in_user(i, k, s))
         if new is not None and ("hu", i, k) in dict(s.mem):
             return []  # its earlier update is still pending
         held = pte if new is None else new
@@ -871,7 +897,7 @@ class ArmMachine(ExtMachine):
         """The access with its held translation read: it reaches the frame, or faults."""
         (pte, wid), page, src, where = h[1], h[2], h[3], h[4]
         letter = LETTER[st.kind]
-        ok = pte is not None and grants(pte[1], letter, self.in_user(i, k)) and "o" not in pte[1]
+        ok = pte is not None and grants(pte[1], letter, self.in_user(i, k, s)) and "o" not in pte[1]
         if any(self.holds(s, i, j, k, memory=ok) for j in pending):
             return []
         if not ok and self.fault_at[i] >= 0 and (k < self.main_end[i] or self.blocks(i)):
@@ -883,7 +909,7 @@ class ArmMachine(ExtMachine):
             if ok:
                 tag = "G" if pte[2] else self.asid[src]
                 e = (tag, page, pte[0], pte[1], src, wid, where)
-                kinds = self.races(w, e, letter, self.in_user(i, k))
+                kinds = self.races(w, e, letter, self.in_user(i, k, s))
                 if not pte[2] and src != s.cores[i].space:
                     kinds = kinds | {"asid-reuse"}
                 if st.dest is not None or st.value is not None or rmw(st):

@@ -38,7 +38,7 @@ def _names(e: Any) -> set[str]:
     match e:
         case ast.Name(name=n):
             return {n}
-        case ast.Unary(operand=a):
+        case ast.Unary(operand=a) | ast.PteFields(value=a):
             return _names(a)
         case ast.Binary(left=a, right=b):
             return _names(a) | _names(b)

@@ -33,6 +33,7 @@ class GenLitmus:
         v = random.Random(seed * 11 + 5)  # Variant=Handled or imprecise (retried faults), apart
         self.variant = [v.choice(("Variant=Handled", "Variant=imprecise"))] * (v.random() < 0.4)
         self.branches = random.Random(seed * 13 + 7)  # CBZ/CBNZ over the rest, apart too
+        self.bits = random.Random(seed * 17 + 9)  # set/clear descriptor bits, exclusives, apart
 
     def rel(self) -> str:
         """STR, or STLR (`pte release`) for some page-table stores."""
@@ -55,6 +56,8 @@ class GenLitmus:
         if mine:
             choices.append(("copy", f"STR {r.choice(mine)},[{r.choice(('X3', 'X4'))}]"))
         kind, text = r.choice(choices)
+        if self.bits.random() < 0.3:
+            return self.bit_instr(t, k, pte)
         if kind in ("load", "store"):
             self.labels.append((t, label, page))
             text = f"{label}: {text}"
@@ -63,6 +66,27 @@ class GenLitmus:
         if kind == "pteload":
             self.loaded.append((t, f"X{10 + k}"))
         return [text, *self.regs(t, k, kind, f"X{7 + k}" if kind == "load" else "", preg)]
+
+    def bit_instr(self, t: int, k: int, pte: str) -> list[str]:
+        """An atomic that sets or clears descriptor bits (its mask from `MOV`/`LSL`), an
+        `ORR`/`BIC` of a loaded entry, or an exclusive pair on an entry (docs/arm64.md §4)."""
+        b = self.bits
+        bit = b.choice((0, 7, 10))
+        mask = [f"MOV X8,#{1 << bit}"] if b.random() < 0.5 else ["MOV X8,#1", f"LSL X8,X8,#{bit}"]
+        dst = f"X{10 + k}"
+        kind = b.choice(("ld", "st", "orr", "llsc"))
+        if kind == "ld":
+            self.loaded.append((t, dst))
+            op = b.choice(("LDSET", "LDCLR")) + b.choice(("", "A", "L", "AL"))
+            return [*mask, f"{op} X8,{dst},[{pte}]"]
+        if kind == "st":
+            return [*mask, f"{b.choice(('STSET', 'STCLR'))}{b.choice(('', 'L'))} X8,[{pte}]"]
+        if kind == "orr":
+            return [f"LDR {dst},[{pte}]", *mask, f"{b.choice(('ORR', 'BIC'))} X13,{dst},X8",
+                    f"STR X13,[{pte}]"]  # fmt: skip
+        self.loaded.append((t, dst))
+        self.data.append((t, "X15"))
+        return [f"LDXR {dst},[{pte}]", f"STXR W15,X{b.choice((5, 6))},[{pte}]"]
 
     def regs(self, t: int, k: int, kind: str, data: str, preg: str) -> list[str]:
         """Register arithmetic after a load (docs/arm64.md §4): a loaded entry compared

@@ -8,6 +8,8 @@ from the document: faults are fatal, and the final condition is judged on final 
   fault needs no earlier access to be performed first: it may be taken before them
   (the core then goes on with the earlier ones and stops when it reaches the fault;
   an earlier access that faults stops it first).
+- An access faults when its held value is invalid, lacks the permission (user-mode
+  code: the `user` permission too) or is `old` (access flag clear, no HA).
 - The fault is recorded with its type: translation (the entry used is invalid) or
   permission (valid, without the permission).
 - A *final* state is one where every core has reached the end of its code (having
@@ -30,6 +32,8 @@ Readings:
   L2  A core whose `on fault` handler returns (`resume`, the oracle's R19) does not stop
       at a fault: it runs its block (A4, A7), and it is at its end when it is at the end
       of its program.
+  L3  Registers range over 0..15 and every number the test moves into a register
+      (docs/arm64.md §4), on every core alike (tlbcheck: per core).
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from verifier.lang import final as F
 
 from .atomics import Atomics
 from .code import Instr
-from .machine import Machine, Out, grants
+from .machine import Machine, Out, _walk, grants
 from .ptevalues import PteValues, lit
 from .riscv import RiscvMachine, RvArm, RvExt
 from .state import State, Work
@@ -71,6 +75,15 @@ class LitmusRules:
                 span = getattr(ins.node, "span", None)
                 if ins.op == "br" and ins.target == k + 1 and span in ctrl:
                     code[k] = Instr("stmt", CtrlDep(frozenset(ctrl[span])), ins.env)  # type: ignore[arg-type]
+        # L3: registers hold every number the test moves into one (`MOV X8,#1024`)
+        moved = [n.value.value for c in checked.cores for n in _walk(c.body + (c.fault or ()))
+                 if isinstance(n, ast.Assign) and isinstance(n.value, ast.Num)]  # fmt: skip
+        self.reg_hi = max([15, *moved]) if lit_ is not None else 15
+
+    def reg_checked(self, v: Any) -> Any:
+        if isinstance(v, int) and 15 < v <= self.reg_hi:
+            return v
+        return super().reg_checked(v)  # type: ignore[misc]
 
     def step(self, s: State, ctx: Any, ins: Any, loc: tuple[Any, ...]) -> list[Any]:
         if isinstance(ins.node, CtrlDep):
@@ -184,12 +197,19 @@ class LitmusRules:
         held = {h[0]: h for h in s.cores[i].arm[1]}
         if j not in held:
             return True
-        pte = held[j][1][0]
-        return pte is None or {"read": "r", "write": "w", "exec": "x"}[code[j].node.kind] not in pte[1]
+        return not self.allows(held[j][1][0], code[j].node.kind, i, j)
+
+    def allows(self, pte: Any, kind: str, i: int, k: int) -> bool:
+        """Does held value ``pte`` allow access ``k`` of core ``i`` (of ``kind``)? Not when
+        invalid, without the permission (user-mode code: without `u` too), or `old`
+        (access flag clear: a walk with HA holds the updated value)."""
+        letter = {"read": "r", "write": "w", "exec": "x"}[kind]
+        user = self.in_user(i, k)  # type: ignore[attr-defined]
+        return pte is not None and grants(pte[1], letter, user) and "o" not in pte[1]
 
     def use(self, s: State, i: int, k: int, st: Any, h: Any, pending: list[int]) -> list[Out]:
         pte = h[1][0]
-        ok = pte is not None and {"read": "r", "write": "w", "exec": "x"}[st.kind] in pte[1]
+        ok = self.allows(pte, st.kind, i, k)
         resumes = self.insts[self.names[i]].resume  # type: ignore[attr-defined]
         if ok or self.c.litmus is None or resumes:
             return super().use(s, i, k, st, h, pending)  # type: ignore[misc, no-any-return]
@@ -238,12 +258,10 @@ class LitmusRules:
                 continue
             if isinstance(st, CtrlDep) or (isinstance(st, ast.Barrier) and st.kind == "dsb"):
                 return []  # the exception entry waits for them, as an `isb` does
-            if isinstance(st, ast.Access):
-                pte = held.get(j)
-                letter = {"read": "r", "write": "w", "exec": "x"}[st.kind]
-                user = self.in_user(i, j)  # type: ignore[attr-defined]
-                if pte is None or not grants(pte[1], letter, user) or "o" in pte[1]:
-                    return []  # none held yet, or it faults first
+            if isinstance(st, ast.Access) and not (
+                j in held and self.allows(held[j], st.kind, i, j)
+            ):
+                return []  # none held yet, or it faults first
         w = Work(s)
         del w.mem[("entry", self.names[i])]  # type: ignore[attr-defined]
         regs = self.undone(w, i, k, keep=True)

@@ -194,11 +194,12 @@ def hardware_values(t: Tables) -> None:
     every value an entry can hold has a number (docs/arm64.md sections 1 and 7)."""
     while True:
         known = len(t.pte_keys)
-        for v in list(t.pte_values):
+        for k in list(t.pte_keys) if t.updates else ():  # literals' values are numbered too
             for op, names in sorted(t.updates):
-                new = v.with_fields(op, names)
+                new = _of_key(k, "", None).with_fields(op, names)
                 if new is not None and new.key not in t.pte_keys:
-                    t.add_pte(replace(new, text=f"{v.text}, after {op}({', '.join(names)})"))
+                    t.add_pte(replace(new, text=f"a value after {op}({', '.join(names)})"))
+        for v in list(t.pte_values):
             if v.frame < 0 or (v.af and not v.dbm):
                 continue
             if not v.af:

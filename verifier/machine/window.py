@@ -227,6 +227,31 @@ class Window:
                                frozenset())  # fmt: skip
         return Effects(frozenset(), frozenset(), frozenset(), frozenset())
 
+    @cached_property
+    def written(self) -> frozenset[Loc]:
+        """The words and frames some instruction of the program may write (every frame if
+        one is copied or zeroed)."""
+        out = {x for core in self.prog.cores for ins in core.code for x in self.effects(ins).writes}
+        if any(isinstance(x, P.ICopy | P.IZero) for core in self.prog.cores for x in core.code):
+            out |= {("f", f, 0) for f in range(len(self.prog.frames))}
+        return frozenset(out)
+
+    def changes(self, loc: Loc) -> bool:
+        """Must two loads of ``loc`` stay in order? Not for a word no instruction writes,
+        nor for a frame no instruction writes when no translation changes either (no
+        store to a PTE, dir or table slot, no hardware flag management): herd7's PosRR
+        orders nothing, and coherence has nothing to order there. A PTE or dir: always."""
+        if loc[0] == "f":
+            return loc in self.written or self.remaps
+        return loc[0] != "w" or loc in self.written
+
+    @cached_property
+    def remaps(self) -> bool:
+        """May a translation change: a store to a PTE, dir or slot, or a core whose walker
+        manages the access flag or dirty state (docs/arm64.md §7)?"""
+        pt = any(x[0] in ("pte", "dir") for x in self.written)
+        return pt or any(m != "none" for m in self.prog.ad_cores)
+
     # -- runs
     def run_start(self, c: int, i: int) -> int:
         """The first pc of the straight-line run that ends at ``i``: ``pc`` may be
@@ -302,7 +327,8 @@ class Window:
                          writes=fault if i.kind == "write" else frozenset())  # fmt: skip
         if ek.wregs & (rregs | ei.wregs) or ek.rregs & ei.wregs:
             return True
-        same = (ek.reads | ek.writes) & (ei.reads | ei.writes)
+        same = ek.writes & (ei.reads | ei.writes) | ek.reads & ei.writes
+        same |= {x for x in ek.reads & ei.reads if self.changes(x)}
         if located and ek.memory and ei.memory and same:
             return True
         if acquire_release(k, ek, i, ei, located):
