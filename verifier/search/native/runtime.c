@@ -32,6 +32,11 @@ typedef struct Out {
     int nh;
     int hc[MAXHITS + 1], hh[MAXHITS + 1];
     const uint8_t *sleep;    /* commands not fired from this state (a bit each), or NULL */
+    /* the keys `ample` computed (the proviso looks its candidates up), reused by `expand`:
+     * kdone[e], then entry e's key, its permutation and the table's answer */
+    uint8_t kdone[NCMD + 1];
+    long kj[NCMD + 1];
+    uint8_t kk[NCMD + 1][W + 16], kc[NCMD + 1][W + 16];
 } Out;
 #define SKIPPED(c) (o->sleep && (o->sleep[(c) >> 3] >> ((c) & 7) & 1))
 
@@ -125,7 +130,12 @@ static size_t q_first;                              /* the state number queue[0]
  * the number of children each merged state added (`path_of` recovers the parents). */
 static KIDS_T *kids; static size_t kids_cap, nkids;
 static VIA_T *via; static size_t via_cap;   /* the command that reached it */
-static uint32_t *table; static size_t table_cap;    /* state number + 1; 0: empty */
+/* Each slot: 0 (empty), or the state's number + 1 in its low `num_bits` bits (enough for
+ * any number the table may hold: fewer than table_cap) and, above them, the same bits of
+ * the key's hash: a probe compares a stored key only when those bits match, so a lookup
+ * loads about one key however long the probe (no extra memory: the bits were unused). */
+static uint32_t *table; static size_t table_cap;
+static uint32_t num_mask;   /* (1 << num_bits) - 1 */
 static size_t nstates;
 static int sym_on, por_on, keep_edges, sleep_on;
 /* sleep_on (the search that rebuilds shortest traces, verifier/search/commute.py): each
@@ -205,15 +215,25 @@ static void bs_mark(const uint8_t *k) {
 static size_t slot_of(uint64_t h) { return (size_t)(((unsigned __int128)h * table_cap) >> 64); }
 static size_t next_slot(size_t slot) { return slot + 1 == table_cap ? 0 : slot + 1; }
 
-static long find(const uint8_t *k) {
-    if (bs_on) return bs_seen(k) ? 0 : -1; /* seen: taken as expanded already (conservative) */
-    size_t slot = slot_of(hash_key(k));
+static uint32_t tag_of(uint64_t h) { return (uint32_t)h & ~num_mask; }
+
+/* The slot holding key k (hash h, tag its tag_of), or the empty slot where it would go. */
+static size_t probe(const uint8_t *k, uint64_t h) {
+    uint32_t tag = tag_of(h);
+    size_t slot = slot_of(h);
     for (;;) {
         uint32_t j = table[slot];
-        if (!j) return -1;
-        if (!memcmp(keys + (size_t)(j - 1) * KW, k, KW)) return j - 1;
+        if (!j) return slot;
+        if ((j & ~num_mask) == tag && !memcmp(keys + (size_t)((j & num_mask) - 1) * KW, k, KW))
+            return slot;
         slot = next_slot(slot);
     }
+}
+
+static long find(const uint8_t *k) {
+    if (bs_on) return bs_seen(k) ? 0 : -1; /* seen: taken as expanded already (conservative) */
+    uint32_t j = table[probe(k, hash_key(k))];
+    return j ? (long)(j & num_mask) - 1 : -1;
 }
 
 static int grow_table(void) {
@@ -227,10 +247,14 @@ static int grow_table(void) {
     free(table);
     table = t;
     table_cap = size;
+    int bits = 1;
+    while (bits < 32 && ((size_t)1 << bits) <= size) bits++;
+    num_mask = bits >= 32 ? 0xFFFFFFFFu : ((uint32_t)1 << bits) - 1;
     for (size_t j = 0; j < nstates; j++) {
-        size_t slot = slot_of(hash_key(keys + j * KW));
+        uint64_t h = hash_key(keys + j * KW);
+        size_t slot = slot_of(h);
         while (t[slot]) slot = next_slot(slot);
-        t[slot] = (uint32_t)(j + 1);
+        t[slot] = tag_of(h) | (uint32_t)(j + 1);
     }
     return 1;
 }
@@ -257,13 +281,9 @@ static long add_bits(const uint8_t *k, const uint8_t *c, long p, int v) {
  * reached from p by command v if there is none; -2 when a limit stops the search. */
 static long add(const uint8_t *k, const uint8_t *c, long p, int v) {
     if (bs_on) return add_bits(k, c, p, v);
-    size_t slot = slot_of(hash_key(k));
-    for (;;) {
-        uint32_t j = table[slot];
-        if (!j) break;
-        if (!memcmp(keys + (size_t)(j - 1) * KW, k, KW)) return j - 1;
-        slot = next_slot(slot);
-    }
+    uint64_t h = hash_key(k);
+    size_t slot = probe(k, h);
+    if (table[slot]) return (long)(table[slot] & num_mask) - 1;
     size_t n = nstates;
     if (n >= 0xFFFFFFF0u) { stop_reason = "states"; return -2; }
     if (!grow((void **)&keys, &keys_cap, (n + 1) * KW, 1)) return -2;
@@ -277,7 +297,7 @@ static long add(const uint8_t *k, const uint8_t *c, long p, int v) {
         if (!grow((void **)&sleepq, &sleepq_cap, (n + 1 - s_first) * SB, 1)) return -2;
         memset(sleepq + (n - s_first) * SB, 0, SB);
     }
-    table[slot] = (uint32_t)(n + 1);
+    table[slot] = tag_of(h) | (uint32_t)(n + 1);
     nstates = n + 1;
     if (5 * nstates > 4 * table_cap && !grow_table()) return -2;  /* at most 4/5 full */
     return (long)n;
@@ -540,8 +560,7 @@ static int32_t get_int(const uint8_t **p) {
 
 /* The ample subset (partial-order reduction) of o's entries in sel, with the cycle proviso
  * (an ample step must not lead to a state numbered <= i); returns its size. */
-static int ample(size_t i, const int32_t *s, const Out *o, int *sel) {
-    uint8_t k[W + 16];
+static int ample(size_t i, const int32_t *s, Out *o, int *sel) {
     for (int cc = 0; cc < NCORES; cc++) {
         if (!por_ok(cc, s)) continue;
         int m = 0, mine[NCMD + 1];
@@ -551,8 +570,9 @@ static int ample(size_t i, const int32_t *s, const Out *o, int *sel) {
             for (int x = 0; x < m; x++) {
                 int e = mine[x];
                 if (!o->has[e]) return o->n;
-                key_of(o->st[e], k, NULL);
-                long j = find(k);
+                key_of(o->st[e], o->kk[e], o->kc[e]);
+                long j = o->kj[e] = find(o->kk[e]);
+                o->kdone[e] = 1;
                 if (j >= 0 && (size_t)j <= i) return o->n;
             }
             memcpy(sel, mine, sizeof(int) * m);
@@ -603,7 +623,7 @@ static void expand(size_t i, Out *o, Buf *b) {
     o->nh = 0;
     o->sleep = sleep_on ? sleepq + (i - s_first) * SB : NULL;
     successors(s, o);
-    for (int e = 0; e < o->n; e++) sel[e] = e;
+    for (int e = 0; e < o->n; e++) { sel[e] = e; o->kdone[e] = 0; }
     int nsel = por_on && o->n > 1 ? ample(i, s, o, sel) : o->n;
     /* Hang analysis keeps only the edges that stay at an await of some view whose source
      * cannot leave it otherwise (`inner`: from a state that can, every edge is moot); an
@@ -644,13 +664,15 @@ static void expand(size_t i, Out *o, Buf *b) {
         if (!o->has[e]) continue;
         /* the table is only read while chunks expand: a state it has is passed on by
          * number; a new one (to `add` in order) with its key and concrete form */
-        key_of(o->st[e], k, c);
-        long j = find(k);
+        const uint8_t *kp = o->kk[e], *cp = o->kc[e];
+        long j;
+        if (o->kdone[e]) j = o->kj[e];
+        else { key_of(o->st[e], k, c); j = find(k); kp = k; cp = c; }
         if (bs_on && j >= 0) j = SEEN;
         put(b, &j, sizeof j);
         if (j != -1) continue;
-        put(b, k, KW);
-        if (permq) put(b, c, QW);
+        put(b, kp, KW);
+        if (permq) put(b, cp, QW);
         else if (queued) { pack(o->st[e], c); put(b, c, W); }
     }
 }
