@@ -38,6 +38,7 @@ from verifier.search.symmetry import Canon
 
 ProgressFn = Callable[[int, int, int], None]  # (states, frontier, transitions)
 BITSTATE_HASHES = 3  # bits set per state with --bitstate (SPIN's default -k3)
+COLLAPSE_WIDEN = 1 << 16  # distinct blocks of a family after which indices take 4 bytes
 MAX_COMMANDS = 20_000  # a bigger System runs in the Python search (its C takes minutes)
 
 
@@ -95,6 +96,7 @@ class NativeExploration:
     paths: dict[int, list[int]] = field(default_factory=dict)
     peak_bytes: int = 0  # the C search's largest allocation total
     width: int = 0  # bytes of a packed state
+    key_bytes: int = 0  # bytes of a stored key (collapsed keys: fewer than ``width``)
     omission: float = 0.0  # hash compaction, bitstate: the probability that some state was omitted
     bitstate: tuple[int, int, int] | None = None  # (bits, hash functions, bits set)
     hangs_skipped: bool = False  # bitstate keeps no graph: awaits were not analysed
@@ -154,6 +156,7 @@ def explore_native(
     hashes: int = BITSTATE_HASHES,
     sleep: bool = False,
     hangs: bool = True,
+    collapse: int = COLLAPSE_WIDEN,
 ) -> NativeExploration:
     """Explore every reachable state of ``system`` in the native search, within
     ``budget``'s limits (``max_states`` when it has none); ``canon``: symmetry reduction
@@ -168,7 +171,10 @@ def explore_native(
     (SPIN's supertrace) no state table at all, a bit array of that many bits, each
     state setting ``hashes`` of them; a state whose bits are all set already is taken
     as visited (omitted, if it was not), ``omission`` bounds the probability; no graph
-    is kept, so no hang analysis (``hangs_skipped``); ``sleep``, ``hangs``: `explore`'s."""
+    is kept, so no hang analysis (``hangs_skipped``); ``sleep``, ``hangs``: `explore`'s.
+    ``collapse``: with symmetry, store a state as its other fields and an index per
+    family position into a table of distinct blocks (collapse_c.py; the same search),
+    2 bytes each until a family has this many distinct blocks, then 4; 0: off."""
     start = time.monotonic()
     if budget.max_states is not None:
         max_states = budget.max_states
@@ -186,19 +192,15 @@ def explore_native(
     except LimitReached as limit:
         return NativeExploration(system, KnownStates(0, {}), {}, 0, False, limit.reason)
     kinds = kinds_of(system)
-    args = [
-        f"max_states={max_states}",
-        f"symmetry={int(symmetry and canon is not None and canon.fn is not None)}",
-        f"por={int(por and reduction is not None and bool(reduction.conditions))}",
-        f"stop_first={int(stop_at_first)}",
-        "progress=0.5",
-        f"threads={threads or len(os.sched_getaffinity(0))}",
-        f"hash_compact={int(hash_compact)}",
-        f"bitstate={max(0, int(bitstate))}",
-        f"hashes={hashes}",
-        f"sleep={int(sleep)}",
-        f"hangs={int(hangs)}",
-    ]
+    on = {
+        "symmetry": symmetry and canon is not None and canon.fn is not None,
+        "por": por and reduction is not None and bool(reduction.conditions),
+        "stop_first": stop_at_first, "hash_compact": hash_compact, "sleep": sleep,
+        "hangs": hangs, "bitstate": max(0, int(bitstate)), "collapse": max(0, int(collapse)),
+    }  # fmt: skip
+    args = [f"max_states={max_states}", "progress=0.5", f"hashes={hashes}"]
+    args += [f"threads={threads or len(os.sched_getaffinity(0))}"]
+    args += [f"{k}={int(v)}" for k, v in on.items()]
     if stop_when is not None:
         args.append(
             "stop_when=" + ",".join(str(kinds.index(k)) for k in sorted(stop_when) if k in kinds)
@@ -312,6 +314,7 @@ def _parse(
         paths=paths,
         peak_bytes=int(head["bytes"]),
         width=int(head["width"]),
+        key_bytes=int(head.get("key", "0")),
         omission=float(head.get("omission", "0")),
         bitstate=bits,
         hangs_skipped=no_hangs,

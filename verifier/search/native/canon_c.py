@@ -261,15 +261,8 @@ def pack_canon_source(
     src: dict[int, str] = {}
     at = 0
     for f, blocks in enumerate(plans):
-        ranges, _ = _ranges(blocks, fields)
-        bits = [(hi - lo).bit_length() for lo, hi in ranges]
-        lp = loops[f] if f < len(loops) else None
-        names = (f"key{f}", f"ord{f}", f"mv{f}")
-        lines += [x[4:] for x in _sort(f, blocks, ranges, bits, names, lp)]
-        lines.append(f"    (void)mv{f};")
-        m = len(blocks)
-        lines.append(f"    if (perm) for (int k = 0; k < {m}; k++) perm[{at} + k] = ord{f}[k];")
-        at += m
+        lines += sorted_family(f, blocks, fields, loops, at)
+        at += len(blocks)
         renames = any(b.table is not None for b in blocks)
         for k, b in enumerate(blocks):
             ka, kb = b.kinds
@@ -287,6 +280,26 @@ def pack_canon_source(
             v = src.get(i, f"s[{i}]")
             lines.append(f"    w[{word}] |= (uint64_t)({v} - ({fi.lo})) << {shift};")
     return [*lines, "    memcpy(out, w, W);", "}"]
+
+
+def sorted_family(
+    f: int,
+    blocks: Sequence[Block],
+    fields: Sequence[FieldInfo],
+    loops: Sequence[LoopPlan | None],
+    at: int,
+) -> list[str]:
+    """Family ``f``'s instances' keys (``key{f}``) and their sorted order (``ord{f}``),
+    written to ``perm[at...]`` when asked: the start of `pack_canon` and `prekey`."""
+    ranges, _ = _ranges(blocks, fields)
+    bits = [(hi - lo).bit_length() for lo, hi in ranges]
+    lp = loops[f] if f < len(loops) else None
+    names = (f"key{f}", f"ord{f}", f"mv{f}")
+    lines = [x[4:] for x in _sort(f, blocks, ranges, bits, names, lp)]
+    lines.append(f"    (void)mv{f};")
+    m = len(blocks)
+    lines.append(f"    if (perm) for (int k = 0; k < {m}; k++) perm[{at} + k] = ord{f}[k];")
+    return lines
 
 
 def _direct(blocks: Sequence[Block], fields: Sequence[FieldInfo]) -> bool:

@@ -18,7 +18,6 @@ bits (`ir/system.FieldInfo` bounds), fields never straddling a 64-bit word.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from verifier.ir.system import (
@@ -36,6 +35,13 @@ from verifier.ir.system import (
 from verifier.search.commute import masks
 from verifier.search.native.canon_c import array as _array
 from verifier.search.native.canon_c import canon_source, pack_canon_source
+from verifier.search.native.collapse_c import (
+    Packing,
+    collapse_defines,
+    collapse_source,
+    packers,
+    packing,
+)
 from verifier.search.por import Reduction, condition_source
 from verifier.search.symmetry import Block
 
@@ -185,28 +191,6 @@ def _successors(system: System, g: CGen) -> list[str]:
     return lines
 
 
-@dataclass(frozen=True)
-class Packing:
-    """Where each field lives in the packed state: (word, shift, bits) per field."""
-
-    places: tuple[tuple[int, int, int], ...]
-    words: int
-    width: int  # bytes actually stored
-
-
-def packing(fields: Sequence[FieldInfo]) -> Packing:
-    places = []
-    word, used = 0, 0
-    for f in fields:
-        bits = (f.hi - f.lo).bit_length()
-        if used + bits > 64:
-            word, used = word + 1, 0
-        places.append((word, used, bits))
-        used += bits
-    width = 8 * word + (used + 7) // 8
-    return Packing(tuple(places), word + 1, max(width, 1))
-
-
 def _packing_source(fields: Sequence[FieldInfo], pk: Packing) -> list[str]:
     """pack/unpack; pack trusts the ranges (checked where a value is computed, `ranged`,
     and for the initial state by `in_range`)."""
@@ -214,27 +198,7 @@ def _packing_source(fields: Sequence[FieldInfo], pk: Packing) -> list[str]:
     for i, f in enumerate(fields):
         lines.append(f"    if (s[{i}] < {f.lo} || s[{i}] > {f.hi}) return {i + 1};")
     lines += ["    return 0;", "}"]
-    lines += [
-        "static void pack(const int32_t *s, uint8_t *out) {",
-        f"    uint64_t w[{pk.words}] = {{0}};",
-    ]
-    for i, (f, (word, shift, bits)) in enumerate(zip(fields, pk.places, strict=True)):
-        if bits:
-            lines.append(f"    w[{word}] |= (uint64_t)(s[{i}] - ({f.lo})) << {shift};")
-    lines += ["    memcpy(out, w, W);", "}"]
-    lines += [
-        "static void unpack(const uint8_t *in, int32_t *s) {",
-        f"    uint64_t w[{pk.words}] = {{0}};",
-    ]
-    lines.append("    memcpy(w, in, W);")
-    for i, (f, (word, shift, bits)) in enumerate(zip(fields, pk.places, strict=True)):
-        if bits:
-            mask = (1 << bits) - 1
-            lines.append(f"    s[{i}] = (int32_t)((w[{word}] >> {shift}) & {mask}u) + ({f.lo});")
-        else:
-            lines.append(f"    s[{i}] = {f.lo};")
-    lines.append("}")
-    return lines
+    return lines + packers(("pack", "unpack"), fields, range(len(fields)), pk, "W")
 
 
 def _por_source(system: System, red: Reduction | None) -> list[str]:
@@ -358,6 +322,7 @@ def source(
         f"#define NKINDS {len(kinds)}",
         f"#define MAXHITS {max(len(flat), 1)}",
         f"#define W {pk.width}",
+        *collapse_defines(plans, system.fields),
         f"#define HAS_SYMMETRY {int(bool(plans))}",
         f"#define HAS_POR {int(red is not None and bool(red.conditions))}",
         f"#define POS_T {_uint(max((len(v) for v in awaits), default=0))}",
@@ -376,6 +341,7 @@ def source(
         *_packing_source(system.fields, pk),
         *canon_source(plans, system.fields, loops),
         *pack_canon_source(plans, system.fields, pk.places, pk.words, loops),
+        *collapse_source(plans, system.fields, loops),
         *_por_source(system, red),
     ]
     head, marker, rest = runtime.partition("/* @@ generated @@ */")

@@ -24,6 +24,8 @@
 #include <string.h>
 #include <time.h>
 
+/* bytes of a key buffer: a packed state, a pre-key (collapse_c.py) or hashes */
+#define KB ((W > PKW ? W : PKW) + 16)
 typedef struct Out {
     int n;                   /* entries */
     int cid[NCMD + 1];
@@ -36,7 +38,7 @@ typedef struct Out {
      * kdone[e], then entry e's key, its permutation and the table's answer */
     uint8_t kdone[NCMD + 1];
     long kj[NCMD + 1];
-    uint8_t kk[NCMD + 1][W + 16], kc[NCMD + 1][W + 16];
+    uint8_t kk[NCMD + 1][KB], kc[NCMD + 1][KB];
 } Out;
 #define SKIPPED(c) (o->sleep && (o->sleep[(c) >> 3] >> ((c) & 7) & 1))
 
@@ -303,11 +305,15 @@ static long add(const uint8_t *k, const uint8_t *c, long p, int v) {
     return (long)n;
 }
 
+static int collapse_on;                   /* keys collapsed (below: collapsed keys) */
+static void decode(const uint8_t *k, int32_t *t);
+
 /* The concrete state number i (not expanded yet when symmetry is on), unpacked. */
 static void concrete(size_t i, int32_t *s) {
     if (permq) {
         int32_t t[NF];
-        unpack(keys + i * W, t);
+        if (collapse_on) decode(keys + i * KW, t);
+        else unpack(keys + i * W, t);
         uncanon(t, queue + (i - q_first) * QW, s);
         return;
     }
@@ -504,11 +510,150 @@ static int range_error(int f) {
     exit(4);
 }
 
+/* ------------------------------------------------------------ collapsed keys (SPIN's COLLAPSE)
+ * With symmetry (and integer sort keys), a state is stored as its fields outside the
+ * families, packed, and per position of each family the index of that position's sort
+ * key in the family's table of the distinct keys seen so far (collapse_c.py says why
+ * that is one-to-one): IW bytes each, 2 until a family has 65,536 distinct blocks, then
+ * every stored key is widened to 4.  Indices are given in `merge`, in state order, so
+ * they do not depend on the threads; `expand` only reads the tables (a block never seen
+ * means a new state). */
+typedef unsigned __int128 u128;
+static size_t IW = 2;
+static size_t widen_at = 0x10000; /* distinct blocks in a family that widen IW (tests: fewer) */
+static u128 *ckeys[NFAM]; static size_t ckeys_cap[NFAM], ncomps[NFAM];
+static uint32_t *ctab[NFAM]; static size_t ctab_cap[NFAM];   /* index + 1; 0: empty */
+static size_t EW = W;   /* bytes of a key in an expansion's buffer (a pre-key when collapsed) */
+
+static uint64_t hash128(u128 v) {
+    uint8_t b[16];
+    memcpy(b, &v, 16);
+    return hash_bytes(b, 16, 0x2545F4914F6CDD1Dull);
+}
+
+static size_t comp_slot(int f, u128 v) {
+    size_t slot = (size_t)(((unsigned __int128)hash128(v) * ctab_cap[f]) >> 64);
+    for (;;) {
+        uint32_t j = ctab[f][slot];
+        if (!j || ckeys[f][j - 1] == v) return slot;
+        slot = slot + 1 == ctab_cap[f] ? 0 : slot + 1;
+    }
+}
+
+static long comp_find(int f, u128 v) {
+    if (!ctab_cap[f]) return -1;
+    uint32_t j = ctab[f][comp_slot(f, v)];
+    return j ? (long)j - 1 : -1;
+}
+
+static int widen(void);
+
+/* The index of sort key v in family f's table, added if new; -2 when a limit stops. */
+static long comp_add(int f, u128 v) {
+    long j = comp_find(f, v);
+    if (j >= 0) return j;
+    size_t n = ncomps[f];
+    if (n >= 0xFFFFFFF0u) { stop_reason = "states"; return -2; }
+    if (!grow((void **)&ckeys[f], &ckeys_cap[f], n + 1, sizeof(u128))) return -2;
+    ckeys[f][n] = v;
+    ncomps[f] = n + 1;
+    if (2 * ncomps[f] > ctab_cap[f]) {
+        size_t cap = ctab_cap[f] ? 2 * ctab_cap[f] : 1024;
+        if (mem_used + (cap - ctab_cap[f]) * 4 > mem_limit) { stop_reason = "memory"; return -2; }
+        uint32_t *t = calloc(cap, 4);
+        if (!t) { stop_reason = "memory"; return -2; }
+        mem_used += (cap - ctab_cap[f]) * 4;
+        if (mem_used > mem_peak) mem_peak = mem_used;
+        free(ctab[f]);
+        ctab[f] = t;
+        ctab_cap[f] = cap;
+        for (size_t x = 0; x < ncomps[f]; x++) ctab[f][comp_slot(f, ckeys[f][x])] = (uint32_t)(x + 1);
+    } else ctab[f][comp_slot(f, v)] = (uint32_t)(n + 1);
+    if (IW == 2 && n + 1 >= widen_at && !widen()) return -2;
+    return (long)n;
+}
+
+static void put_index(uint8_t *at, size_t j) {
+    for (size_t b = 0; b < IW; b++) at[b] = (uint8_t)(j >> (8 * b));
+}
+
+static size_t get_index(const uint8_t *at) {
+    size_t j = 0;
+    for (size_t b = 0; b < IW; b++) j |= (size_t)at[b] << (8 * b);
+    return j;
+}
+
+/* The collapsed key of pre-key pk, into k: 0; -1 when a block was never seen (so the
+ * state is new; only when not interning); -2 when a limit stops. */
+static int collapse_key(const uint8_t *pk, uint8_t *k, int intern) {
+    size_t iw = IW;
+    memcpy(k, pk, RW);
+    for (int p = 0; p < NCOMP; p++) {
+        u128 v;
+        memcpy(&v, pk + RW + 16 * (size_t)p, 16);
+        long j = intern ? comp_add(CF[p], v) : comp_find(CF[p], v);
+        if (j < 0) return (int)(j == -2 ? -2 : -1);
+        put_index(k + RW + IW * (size_t)p, (size_t)j);
+    }
+    return IW == iw ? 0 : collapse_key(pk, k, intern); /* widened meanwhile: again */
+}
+
+/* The canonical state (ints) of collapsed key k. */
+static void decode(const uint8_t *k, int32_t *t) {
+    u128 kv[NCOMP];
+    unpack_rest(k, t);
+    for (int p = 0; p < NCOMP; p++) kv[p] = ckeys[CF[p]][get_index(k + RW + IW * (size_t)p)];
+    unkeys(kv, t);
+}
+
+/* The number of the state with pre-key pk (`key_of`), or -1. */
+static long lookup(const uint8_t *pk) {
+    if (!collapse_on) return find(pk);
+    uint8_t k[KB];
+    return collapse_key(pk, k, 0) < 0 ? -1 : find(k);
+}
+
+/* add() of a pre-key. */
+static long add_pre(const uint8_t *pk, const uint8_t *c, long p, int v) {
+    if (!collapse_on) return add(pk, c, p, v);
+    uint8_t k[KB];
+    return collapse_key(pk, k, 1) < 0 ? -2 : add(k, c, p, v);
+}
+
+/* Every stored key's indices from 2 bytes to 4 (a family has 65,536 distinct blocks). */
+static int widen(void) {
+    size_t kw = RW + 4 * NCOMP, cap = nstates * kw;
+    if (mem_used + cap > mem_limit) { stop_reason = "memory"; return 0; }
+    uint8_t *nk = malloc(cap ? cap : 1);
+    if (!nk) { stop_reason = "memory"; return 0; }
+    for (size_t i = 0; i < nstates; i++) {
+        const uint8_t *o = keys + i * KW;
+        uint8_t *n = nk + i * kw;
+        memcpy(n, o, RW);
+        for (int p = 0; p < NCOMP; p++) {
+            IW = 2;
+            size_t j = get_index(o + RW + 2 * (size_t)p);
+            IW = 4;
+            put_index(n + RW + 4 * (size_t)p, j);
+        }
+    }
+    IW = 4;
+    mem_used += cap;
+    release((void **)&keys, &keys_cap, 1);
+    keys = nk;
+    keys_cap = cap;
+    KW = kw;
+    if (mem_used > mem_peak) mem_peak = mem_used;
+    return grow_table();  /* rehashed with the new keys */
+}
+
 /* The key of s: its canonical form packed (or its hash, hash compaction or bitstate). */
 static void key_of(const int32_t *s, uint8_t *k, uint8_t *perm) {
     uint8_t full[W + 8];
     uint8_t *into = hc_on || bs_on ? full : k;
-    if (sym_on) {
+    if (collapse_on) {
+        prekey(s, into, perm);  /* collapsed by `lookup` and `add_pre` */
+    } else if (sym_on) {
         pack_canon(s, into, perm);
     } else {
         pack(s, into);
@@ -571,7 +716,7 @@ static int ample(size_t i, const int32_t *s, Out *o, int *sel) {
                 int e = mine[x];
                 if (!o->has[e]) return o->n;
                 key_of(o->st[e], o->kk[e], o->kc[e]);
-                long j = o->kj[e] = find(o->kk[e]);
+                long j = o->kj[e] = lookup(o->kk[e]);
                 o->kdone[e] = 1;
                 if (j >= 0 && (size_t)j <= i) return o->n;
             }
@@ -616,7 +761,7 @@ static void sleep_children(size_t i, size_t first) {
 
 static void expand(size_t i, Out *o, Buf *b) {
     int32_t s[NF];
-    uint8_t k[W + 16], c[W + 16];
+    uint8_t k[KB], c[KB];
     int sel[NCMD + 1];
     concrete(i, s);
     o->n = 0;
@@ -667,11 +812,11 @@ static void expand(size_t i, Out *o, Buf *b) {
         const uint8_t *kp = o->kk[e], *cp = o->kc[e];
         long j;
         if (o->kdone[e]) j = o->kj[e];
-        else { key_of(o->st[e], k, c); j = find(k); kp = k; cp = c; }
+        else { key_of(o->st[e], k, c); j = lookup(k); kp = k; cp = c; }
         if (bs_on && j >= 0) j = SEEN;
         put(b, &j, sizeof j);
         if (j != -1) continue;
-        put(b, kp, KW);
+        put(b, kp, EW);
         if (permq) put(b, cp, QW);
         else if (queued) { pack(o->st[e], c); put(b, c, W); }
     }
@@ -712,9 +857,9 @@ static int merge(size_t i, const uint8_t **p) {
         if (j == -1) {
             const uint8_t *k = *p, *c = k;
             size_t before = nstates;
-            *p += KW;
+            *p += EW;
             if (queued) { c = *p; *p += QW; }
-            j = add(k, c, (long)i, cid);
+            j = add_pre(k, c, (long)i, cid);
             if (j == -2) return 0;
             fresh = j >= 0 && (size_t)j == before;
         }
@@ -747,7 +892,7 @@ static void *work(void *arg) {
  * expanded in chunks (in parallel when nthreads > 1: the table is only read meanwhile)
  * and merged in state order, so the numbering is that of a one-state-at-a-time search. */
 static const char *search(long max_states, int stop_first, const int *stop_when, int nwhen) {
-    static uint8_t k[W + 16], c[W + 16];
+    static uint8_t k[KB], c[KB];
     Work ws[64];
     int nt = nthreads < 1 ? 1 : nthreads > 64 ? 64 : nthreads;
     for (int x = 0; x < nt; x++) {
@@ -769,7 +914,7 @@ static const char *search(long max_states, int stop_first, const int *stop_when,
     if (bad) range_error(bad);
     key_of(INIT, k, c);
     if (!permq) pack(INIT, c);
-    if (add(k, c, -1, -1) < 0) return stop_reason;
+    if (add_pre(k, c, -1, -1) < 0) return stop_reason;
     double next_look = now();
     size_t i = 0;
     while (i < nstates) {
@@ -860,7 +1005,7 @@ static void write_found(FILE *f, int kind, long state, int cid, int check, int c
 int main(int argc, char **argv) {
     if (argc < 2) { fprintf(stderr, "usage: search RESULT key=value...\n"); return 2; }
     long max_states = -1;
-    int stop_first = 0, nwhen = 0, when[NKINDS + 1], hangs = 1, sleepy = 0;
+    int stop_first = 0, nwhen = 0, when[NKINDS + 1], hangs = 1, sleepy = 0, collapse = 1;
     double timeout = -1, max_mb = -1;
     for (int a = 2; a < argc; a++) {
         char *eq = strchr(argv[a], '=');
@@ -875,6 +1020,10 @@ int main(int argc, char **argv) {
         else if (!strcmp(key, "edges")) keep_edges = atoi(val);
         else if (!strcmp(key, "hangs")) hangs = atoi(val);
         else if (!strcmp(key, "sleep")) sleepy = atoi(val);
+        else if (!strcmp(key, "collapse")) {
+            collapse = atol(val) > 0;
+            if (collapse && (size_t)atol(val) < widen_at) widen_at = (size_t)atol(val);
+        }
         else if (!strcmp(key, "stop_first")) stop_first = atoi(val);
         else if (!strcmp(key, "progress")) progress_every = atof(val);
         else if (!strcmp(key, "threads")) nthreads = atoi(val);
@@ -894,9 +1043,12 @@ int main(int argc, char **argv) {
     if (bs_on) hc_on = 0;
     if (hc_on) KW = 8;
     if (bs_on) KW = 16;
+    EW = KW;
     queued = sym_on || hc_on || bs_on;
     permq = sym_on && !hc_on && !bs_on && PERM_BYTES > 0;
     if (permq) QW = PERM_BYTES;
+    collapse_on = COLLAPSE && permq && collapse;
+    if (collapse_on) { KW = RW + IW * NCOMP; EW = PKW; }
     t_start = now();
     if (timeout >= 0) t_deadline = t_start + timeout;
     if (max_mb >= 0) mem_limit = (size_t)(max_mb * 1048576.0);
@@ -904,6 +1056,8 @@ int main(int argc, char **argv) {
     if (NVIEWS && !bs_on && hangs) keep_edges = 1; /* bitstate: no graph, so no hang analysis */
     sleep_on = sleepy && !keep_edges && !por_on && !hc_on && !bs_on && sleep_init();
     const char *why = search(max_states, stop_first, when, nwhen);
+    size_t blocks_at_end = 0;
+    for (int x = 0; x < NFAM; x++) blocks_at_end += ckeys_cap[x] * sizeof(u128) + ctab_cap[x] * 4;
     size_t at_end = mem_used, keys_at_end = keys_cap, table_at_end = table_cap * 4, queue_at_end = queue_cap;
     int complete = !*why;
     Hang h = {-1, -1, -1, 0};
@@ -912,6 +1066,10 @@ int main(int argc, char **argv) {
         release((void **)&table, &table_cap, sizeof(uint32_t)); /* no more lookups */
         release((void **)&queue, &queue_cap, 1);
         release((void **)&keys, &keys_cap, 1); /* nor keys: paths come from kids and via */
+        for (int x = 0; x < NFAM; x++) {
+            release((void **)&ckeys[x], &ckeys_cap[x], sizeof(u128));
+            release((void **)&ctab[x], &ctab_cap[x], 4);
+        }
         hang = build_offsets() ? find_hang(&h) : -1;
         if (hang < 0) { complete = 0; why = stop_reason; hang = 0; }
     }
@@ -929,15 +1087,15 @@ int main(int argc, char **argv) {
     double omission = hc_on ? (double)nstates * ((double)nstates - 1) / 2 / 18446744073709551616.0 : 0;
     if (bs_on) omission = bs_expected < 1 ? bs_expected : 1;
     fprintf(f, "omission %.3g\n", omission);
-    fprintf(f, "memory keys=%zu table=%zu queue=%zu kids=%zu via=%zu edges=%zu offsets=%zu "
-            "at_end=%zu peak=%zu\n", keys_at_end, table_at_end, queue_at_end,
+    fprintf(f, "memory keys=%zu blocks=%zu table=%zu queue=%zu kids=%zu via=%zu edges=%zu "
+            "offsets=%zu at_end=%zu peak=%zu\n", keys_at_end, blocks_at_end, table_at_end, queue_at_end,
             kids_cap * sizeof(KIDS_T), via_cap * sizeof(VIA_T), nsucc * 4, succ_off_cap * 4,
             at_end, mem_peak);
     if (bs_on)
         fprintf(f, "bitstate %llu %d %llu %d\n", (unsigned long long)bs_nbits, bs_k,
                 (unsigned long long)bs_set, NVIEWS > 0);
-    fprintf(f, "depth %ld\nbytes %zu\nwidth %d\nper_state %zu\nseconds %.6f\n", depth, mem_peak, W,
-            per_state, now() - t_start);
+    fprintf(f, "depth %ld\nbytes %zu\nwidth %d\nkey %zu\nper_state %zu\nseconds %.6f\n", depth,
+            mem_peak, W, KW, per_state, now() - t_start);
     for (int x = 0; x < NKINDS; x++)
         if (found[x].state >= 0) write_found(f, x, found[x].state, found[x].cid, found[x].check, -1, -1, 0);
     if (hang) write_found(f, NKINDS, h.state, -1, -1, h.core, h.pc, h.stuck);

@@ -1,0 +1,166 @@
+"""C source of collapsed keys (SPIN's COLLAPSE): the canonical state stored as the fields
+outside every reduced family, bit-packed, then one small index per position of each
+family, into a table of the distinct blocks that family's instances have shown.
+
+A position's block is what the canonical form puts there: the sort key of the instance
+sorted into it (its block with kind codes renamed to instance 0's, then the words it
+owns), renamed back with the position's own table.  That is a function of the sort key
+alone, one-to-one, so two canonical states are equal exactly when their other fields
+and their sort keys position by position are, and a key interned once per family (the
+instances' keys are all in instance 0's codes) can stand for it.  Generated here from
+the same blocks, positions and ranges as the canonical form (`canon_c`):
+
+- ``prekey(s, out, perm)``: the other fields packed (``RW`` bytes), then each position's
+  sort key as 16 bytes (`CF[pos]` names its family): what `runtime.c` interns;
+- ``unkeys(kv, t)``: given each position's sort key, write its block and words into the
+  canonical state ``t`` (the inverse of the above);
+- ``pack_rest``/``unpack_rest``: the other fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from verifier.ir.system import FieldInfo
+from verifier.search.native.canon_c import _direct, _positions, _ranges, array, sorted_family
+from verifier.search.symmetry import Block
+from verifier.search.symmetry_loops import LoopPlan
+
+
+@dataclass(frozen=True)
+class Packing:
+    """Where each field lives in the packed state: (word, shift, bits) per field."""
+
+    places: tuple[tuple[int, int, int], ...]
+    words: int
+    width: int  # bytes actually stored
+
+
+def packing(fields: Sequence[FieldInfo]) -> Packing:
+    places = []
+    word, used = 0, 0
+    for f in fields:
+        bits = (f.hi - f.lo).bit_length()
+        if used + bits > 64:
+            word, used = word + 1, 0
+        places.append((word, used, bits))
+        used += bits
+    width = 8 * word + (used + 7) // 8
+    return Packing(tuple(places), word + 1, max(width, 1))
+
+
+def _collapses(plans: Sequence[Sequence[Block]], fields: Sequence[FieldInfo]) -> bool:
+    return bool(plans) and all(_direct(blocks, fields) for blocks in plans)
+
+
+def _rest(plans: Sequence[Sequence[Block]], fields: Sequence[FieldInfo]) -> list[int]:
+    """The fields outside every family's blocks and words."""
+    owned = {fld for blocks in plans for b in blocks for fld, _ in _positions(b)}
+    return [i for i in range(len(fields)) if i not in owned]
+
+
+def collapse_defines(plans: Sequence[Sequence[Block]], fields: Sequence[FieldInfo]) -> list[str]:
+    """COLLAPSE (whether keys may be collapsed), NCOMP positions, NFAM families, RW bytes
+    of the other fields, PKW bytes of a `prekey`."""
+    if not _collapses(plans, fields):
+        return ["#define COLLAPSE 0", "#define NCOMP 1", "#define NFAM 1", "#define RW 0",
+                "#define PKW 0"]  # fmt: skip
+    rw = packing([fields[i] for i in _rest(plans, fields)]).width
+    ncomp = sum(len(blocks) for blocks in plans)
+    return ["#define COLLAPSE 1", f"#define NCOMP {ncomp}", f"#define NFAM {len(plans)}",
+            f"#define RW {rw}", f"#define PKW ({rw} + 16 * NCOMP)"]  # fmt: skip
+
+
+def collapse_source(
+    plans: Sequence[Sequence[Block]],
+    fields: Sequence[FieldInfo],
+    loops: Sequence[LoopPlan | None] = (),
+) -> list[str]:
+    """The functions above when every family's canonical form
+    is packed straight from the state (integer keys); else stubs."""
+    if not _collapses(plans, fields):
+        return [
+            "static const int CF[1] = {0};",
+            "static void prekey(const int32_t *s, uint8_t *out, uint8_t *perm) {}",
+            "static void unkeys(const unsigned __int128 *kv, int32_t *t) {}",
+            "static void pack_rest(const int32_t *s, uint8_t *out) {}",
+            "static void unpack_rest(const uint8_t *in, int32_t *t) {}",
+        ]
+    rest = _rest(plans, fields)
+    pk = packing([fields[i] for i in rest])
+    lines = [array("int", "CF", [f for f, blocks in enumerate(plans) for _ in blocks])]
+    lines += packers(("pack_rest", "unpack_rest"), fields, rest, pk, "RW")
+    lines += _prekey_source(plans, fields, loops)
+    lines += _unkeys_source(plans, fields)
+    return lines
+
+
+def packers(
+    names: tuple[str, str],
+    fields: Sequence[FieldInfo],
+    which: Sequence[int],
+    pk: Packing,
+    width: str,
+) -> list[str]:
+    """C functions ``names`` = (pack, unpack) of the fields ``which`` of a state, placed
+    by ``pk`` into ``width`` bytes (pack trusts the ranges: `cgen` checks them where a
+    value is computed)."""
+    lines = [
+        f"static void {names[0]}(const int32_t *s, uint8_t *out) {{",
+        f"    uint64_t w[{pk.words}] = {{0}};",
+    ]
+    for i, (word, shift, bits) in zip(which, pk.places, strict=True):
+        if bits:
+            lines.append(f"    w[{word}] |= (uint64_t)(s[{i}] - ({fields[i].lo})) << {shift};")
+    lines += [f"    memcpy(out, w, {width});", "}"]
+    lines += [
+        f"static void {names[1]}(const uint8_t *in, int32_t *s) {{",
+        f"    uint64_t w[{pk.words}] = {{0}};",
+        f"    memcpy(w, in, {width});",
+    ]
+    for i, (word, shift, bits) in zip(which, pk.places, strict=True):
+        mask = (1 << bits) - 1
+        v = f"(int32_t)((w[{word}] >> {shift}) & {mask}u) + " if bits else ""
+        lines.append(f"    s[{i}] = {v}({fields[i].lo});")
+    return [*lines, "}"]
+
+
+def _prekey_source(
+    plans: Sequence[Sequence[Block]],
+    fields: Sequence[FieldInfo],
+    loops: Sequence[LoopPlan | None],
+) -> list[str]:
+    """``prekey``: the sorts of `pack_canon` (the same generated lines), then the other
+    fields and each position's key in sorted order."""
+    lines = ["static void prekey(const int32_t *s, uint8_t *out, uint8_t *perm) {"]
+    at, pos = 0, 0
+    for f, blocks in enumerate(plans):
+        lines += sorted_family(f, blocks, fields, loops, at)
+        at += len(blocks)
+        for k in range(len(blocks)):
+            lines.append(f"    {{ unsigned __int128 v = key{f}[ord{f}[{k}]];")
+            lines.append(f"      memcpy(out + RW + 16 * {pos}, &v, 16); }}")
+            pos += 1
+    lines.append("    pack_rest(s, out);")
+    return [*lines, "}"]
+
+
+def _unkeys_source(plans: Sequence[Sequence[Block]], fields: Sequence[FieldInfo]) -> list[str]:
+    """``unkeys``: each position's block and words from its sort key (renamed back with
+    the position's table, as `pack_canon` writes them)."""
+    lines = ["static void unkeys(const unsigned __int128 *kv, int32_t *t) {"]
+    pos = 0
+    for f, blocks in enumerate(plans):
+        ranges, _ = _ranges(blocks, fields)
+        bits = [(hi - lo).bit_length() for lo, hi in ranges]
+        for k, b in enumerate(blocks):
+            lines.append(f"    {{ unsigned __int128 v = kv[{pos}];")
+            shift = sum(bits)
+            for (fld, renamed), (lo, _), nb in zip(_positions(b), ranges, bits, strict=True):
+                shift -= nb
+                v = f"(int32_t)((v >> {shift}) & {(1 << nb) - 1}u) + ({lo})" if nb else f"({lo})"
+                lines.append(f"      t[{fld}] = {f'BK{f}_{k}[{v}]' if renamed else v};")
+            lines.append("    }")
+            pos += 1
+    return [*lines, "}"]
