@@ -39,6 +39,7 @@ typedef struct Out {
     uint8_t kdone[NCMD + 1];
     long kj[NCMD + 1];
     uint8_t kk[NCMD + 1][KB], kc[NCMD + 1][KB];
+    uint8_t lk[NCMD + 1][KB];  /* `expand`: the collapsed key looked up */
 } Out;
 #define SKIPPED(c) (o->sleep && (o->sleep[(c) >> 3] >> ((c) & 7) & 1))
 
@@ -761,7 +762,7 @@ static void sleep_children(size_t i, size_t first) {
 
 static void expand(size_t i, Out *o, Buf *b) {
     int32_t s[NF];
-    uint8_t k[KB], c[KB];
+    uint8_t c[KB];
     int sel[NCMD + 1];
     concrete(i, s);
     o->n = 0;
@@ -802,6 +803,23 @@ static void expand(size_t i, Out *o, Buf *b) {
         put_int(b, await_code(v, ps[v]));
         put_int(b, (lv[v] ? LEAVES : 0) | (s[CORE_INH[VIEW_CORE[v]]] ? IN_HANDLER : 0));
     }
+    /* the successors' keys first, their table slots prefetched, then the lookups: the
+     * table's cache misses overlap */
+    uint64_t lh[NCMD + 1];
+    for (int x = 0; x < nsel; x++) {
+        int e = sel[x];
+        if (!o->has[e] || o->kdone[e]) continue;
+        key_of(o->st[e], o->kk[e], o->kc[e]);
+        o->kdone[e] = 2;  /* key known, not looked up */
+        if (bs_on) continue;
+        if (collapse_on && collapse_key(o->kk[e], o->lk[e], 0) < 0) {
+            o->kdone[e] = 1;  /* a block never seen: a new state */
+            o->kj[e] = -1;
+            continue;
+        }
+        lh[e] = hash_key(collapse_on ? o->lk[e] : o->kk[e]);
+        __builtin_prefetch(&table[slot_of(lh[e])]);
+    }
     for (int x = 0; x < nsel; x++) {
         int e = sel[x];
         put_int(b, o->cid[e]);
@@ -811,8 +829,13 @@ static void expand(size_t i, Out *o, Buf *b) {
          * number; a new one (to `add` in order) with its key and concrete form */
         const uint8_t *kp = o->kk[e], *cp = o->kc[e];
         long j;
-        if (o->kdone[e]) j = o->kj[e];
-        else { key_of(o->st[e], k, c); j = lookup(k); kp = k; cp = c; }
+        if (o->kdone[e] == 1) j = o->kj[e];
+        else if (bs_on) j = find(kp);
+        else {
+            const uint8_t *lk = collapse_on ? o->lk[e] : kp;
+            uint32_t t = table[probe(lk, lh[e])];
+            j = t ? (long)(t & num_mask) - 1 : -1;
+        }
         if (bs_on && j >= 0) j = SEEN;
         put(b, &j, sizeof j);
         if (j != -1) continue;
