@@ -114,9 +114,9 @@ class NativeExploration:
         return self.depth
 
 
-def _reason(code: str, phase: str, budget: Budget, max_states: int) -> str:
+def _reason(code: str, phase: str, budget: Budget) -> str:
     if code == "states":
-        return f"state limit of {max_states} reached"
+        return budget.states_reached(native=True)
     if code == "time":
         return f"timeout after {budget.timeout:g} s ({phase})"
     if code == "memory":
@@ -147,7 +147,6 @@ def explore_native(
     stop_at_first: bool = False,
     stop_when: frozenset[str] | None = None,
     progress: ProgressFn | None = None,
-    max_states: int = 1_000_000,
     threads: int | None = None,
     hash_compact: bool = False,
     bitstate: int = 0,
@@ -156,10 +155,10 @@ def explore_native(
     hangs: bool = True,
 ) -> NativeExploration:
     """Explore every reachable state of ``system`` in the native search, within
-    ``budget``'s limits (``max_states`` when it has none); ``canon``: symmetry reduction
-    (`symmetry.canon`), ``reduction``: partial-order reduction (`por.reduction`), used
-    when ``symmetry``/``por`` (one program carries both, used or not);
-    ``stop_at_first``/``stop_when`` as `explicit.explore`.  Raises `NativeUnavailable`
+    ``budget``'s limits (the native search's state limit, `Budget.states`); ``canon``:
+    symmetry reduction (`symmetry.canon`), ``reduction``: partial-order reduction
+    (`por.reduction`), used when ``symmetry``/``por`` (one program carries both, used
+    or not); ``stop_at_first``/``stop_when`` as `explicit.explore`.  Raises `NativeUnavailable`
     when it cannot run here (the caller runs the Python search).  ``threads``: how many
     expand states at once (default: one per CPU this process may use); the result is
     the same whatever the number.  ``hash_compact``: keep each state as a 64-bit hash of
@@ -170,8 +169,6 @@ def explore_native(
     as visited (omitted, if it was not), ``omission`` bounds the probability; no graph
     is kept, so no hang analysis (``hangs_skipped``); ``sleep``, ``hangs``: `explore`'s."""
     start = time.monotonic()
-    if budget.max_states is not None:
-        max_states = budget.max_states
     if len(system.commands) > MAX_COMMANDS:
         raise NativeUnavailable(f"more than {MAX_COMMANDS} commands")
     why = fits(system)
@@ -187,7 +184,7 @@ def explore_native(
         return NativeExploration(system, KnownStates(0, {}), {}, 0, False, limit.reason)
     kinds = kinds_of(system)
     args = [
-        f"max_states={max_states}",
+        f"max_states={budget.states(native=True)}",
         f"symmetry={int(symmetry and canon is not None and canon.fn is not None)}",
         f"por={int(por and reduction is not None and bool(reduction.conditions))}",
         f"stop_first={int(stop_at_first)}",
@@ -213,7 +210,7 @@ def explore_native(
         if err:
             raise err
         lines = _read_result(result)
-    ex = _parse(system, lines, kinds, budget, max_states, stop_at_first, stop_when)
+    ex = _parse(system, lines, kinds, budget, stop_at_first, stop_when)
     ex.seconds = time.monotonic() - start
     return ex
 
@@ -261,7 +258,6 @@ def _parse(
     lines: list[str],
     kinds: list[str],
     budget: Budget,
-    max_states: int,
     stop_at_first: bool,
     stop_when: frozenset[str] | None,
 ) -> NativeExploration:
@@ -305,7 +301,7 @@ def _parse(
         found,
         int(head["transitions"]),
         complete,
-        _reason(code, phase, budget, max_states),
+        _reason(code, phase, budget),
         stopped=stopped,
         expanded=int(head["expanded"]),
         depth=int(head["depth"]),
