@@ -28,7 +28,6 @@ from verifier.search.por import Reduction, reduction
 from verifier.search.symmetry import Canon, canon
 from verifier.trace.builder import TraceBuilder
 
-DEFAULT_MAX_STATES = 2_000_000
 SMT_COVERAGE = (
     "the smt engine enumerates no states, so it reports no unreached statements and no "
     "vacuous verdicts (the explicit engine does)"
@@ -68,7 +67,7 @@ def check_spec(
     checked: CheckedSpec,
     model: str,
     *,
-    max_states: int = DEFAULT_MAX_STATES,
+    max_states: int | None = None,
     timeout: float | None = None,
     engine: str = "auto",
     progress: ProgressFn | None = None,
@@ -86,7 +85,8 @@ def check_spec(
     bitstate: float | None = None,
 ) -> Result:
     """One spec under one model.  Limits (states, seconds, MB) end the run as
-    `inconclusive`, in whichever phase they are reached; the clock starts at
+    `inconclusive`, in whichever phase they are reached (``max_states`` None: the
+    default of the search that runs, `Budget.states`); the clock starts at
     ``started`` (a `time.monotonic()` taken before the spec was read) or now.
     ``progress`` hears from the explicit search, ``phase`` is told which phase of
     the smt engine runs.  ``symmetry``: store one state per orbit of each symmetric
@@ -163,7 +163,7 @@ def _check_smt(
             depth=depth,
             prove=prove,
             timeout=budget.remaining(),
-            max_states=budget.max_states,
+            max_states=budget.states(),  # the proof's searches are Python ones
             phase=tell,
             limit=budget.timeout,
             max_memory=budget.max_memory,

@@ -63,7 +63,9 @@ def explore_model(
     """One search of ``m``: the native one (`search.native`), or the Python one; `auto`
     runs the Python search up to `NATIVE_AFTER` states (no compiling for a small space)
     and the native one when that is not enough.  Where the native search cannot run
-    (no C compiler), the Python one does and ``notes`` says why.  ``por``: use ``red``.
+    (no C compiler), the Python one does and ``notes`` says why.  Each search takes
+    its state limit from ``budget`` (`Budget.states`: the one given, else the default
+    of the search that runs, so a native search may go further).  ``por``: use ``red``.
     ``run``: the Python search, or one with its keywords (`ClusterSearch.explore`:
     then that one runs, whatever the engine).  ``sleep``, ``hangs``: as `explicit.explore`
     (the search that rebuilds shortest traces, `shortest`)."""

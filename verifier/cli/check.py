@@ -10,7 +10,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from verifier.api import (
-    DEFAULT_MAX_STATES,
     check_spec,
     expected_models,
     load_within,
@@ -50,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     cli.add_define_option(p)
     p.add_argument("--json", action="store_true", help="print one JSON list of results")
-    cli.add_limit_options(p, DEFAULT_MAX_STATES)
+    cli.add_limit_options(p)
     p.add_argument(
         "--out", metavar="DIR", help="write each trace as DIR/<spec>.<model>.<kind>.json and .txt"
     )

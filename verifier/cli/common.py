@@ -100,17 +100,18 @@ def add_cluster_option(p: argparse.ArgumentParser, what: str) -> None:
     )
 
 
-def add_limit_options(p: argparse.ArgumentParser, max_states_default: int | None) -> None:
+def add_limit_options(p: argparse.ArgumentParser) -> None:
     """--max-states, --timeout and --max-memory, validated the same for every command."""
-    from verifier.run.budget import default_max_memory_mb
+    from verifier.run.budget import NATIVE_MAX_STATES, PYTHON_MAX_STATES, default_max_memory_mb
 
-    default = f" (default {max_states_default})" if max_states_default else ""
     p.add_argument(
         "--max-states",
         type=count,
-        default=max_states_default,
+        default=None,
         metavar="N",
-        help=f"stop with `inconclusive` after N states{default}",
+        help=f"stop with `inconclusive` after N states, whatever the search (default: "
+        f"{NATIVE_MAX_STATES:,} for the native search, {PYTHON_MAX_STATES:,} for the "
+        "Python one: --engine explicit, --cluster, the smt engine's proof, or no C compiler)",
     )
     p.add_argument(
         "--timeout",

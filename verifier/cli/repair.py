@@ -13,7 +13,7 @@ import difflib
 import json
 import sys
 
-from verifier.api import DEFAULT_MAX_STATES, expected_models
+from verifier.api import expected_models
 from verifier.cli import common as cli
 from verifier.lang.checked import MODELS
 from verifier.lang.frontend import load
@@ -79,7 +79,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("--apply", action="store_true", help="write the best fix over SPEC")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
-    cli.add_limit_options(p, DEFAULT_MAX_STATES)
+    cli.add_limit_options(p)
     p.add_argument(
         "--max-checks",
         type=cli.count,

@@ -52,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         action="store_true",
         help="rewrite counterexamples/ from this run and delete stale traces",
     )
-    cli.add_limit_options(p, None)
+    cli.add_limit_options(p)
     cli.add_input_option(p)
     cli.add_reduction_options(p)
     p.add_argument(

@@ -49,7 +49,7 @@ FOLLOW = 40  # candidates checked after the first fix, looking for cheaper ones
 class Limits:
     """The usual limits of each check, and the search's own."""
 
-    max_states: int = api.DEFAULT_MAX_STATES
+    max_states: int | None = None  # None: the default of the search that runs
     timeout: float | None = None  # seconds per check (candidate and model)
     max_memory: float | None = None
     max_checks: int = DEFAULT_MAX_CHECKS  # candidates checked

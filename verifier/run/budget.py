@@ -38,6 +38,11 @@ DEFAULT_MEMORY_FRACTION = 0.5  # of the machine's physical memory
 FALLBACK_MEMORY_MB = 4096  # when the machine's memory cannot be read
 WATCH_EVERY = 0.1  # seconds between two looks of the watchdog timer
 WATCH_SLACK = 0.3  # seconds a limit may stay unnoticed by the phase before the watchdog acts
+# the state limit when none is given, by the search that runs (`Budget.states`): the
+# Python one (explicit, cluster, the smt engine's proof) takes about 2 minutes and 1 GB
+# for 2 M states; the native one stores about 100 bytes a state, ten times faster
+PYTHON_MAX_STATES = 2_000_000
+NATIVE_MAX_STATES = 50_000_000
 _IMPORTED = time.monotonic()
 
 
@@ -111,7 +116,8 @@ def _no_raise_here(frame: Any) -> bool:
 
 @dataclass
 class Budget:
-    """Limits of one run.  ``timeout`` in seconds and ``max_memory`` in MB; None: no limit."""
+    """Limits of one run.  ``timeout`` in seconds and ``max_memory`` in MB; None: no limit.
+    ``max_states`` None: the default of the search that runs (`states`)."""
 
     max_states: int | None = None
     timeout: float | None = None
@@ -196,9 +202,22 @@ class Budget:
             signal.setitimer(signal.ITIMER_REAL, *timer)
             signal.signal(signal.SIGALRM, old)
 
-    def check_states(self, n: int) -> None:
-        if self.max_states is not None and n > self.max_states:
-            raise LimitReached(f"state limit of {self.max_states} reached")
+    def states(self, native: bool = False) -> int:
+        """The state limit of a search: ``max_states`` when given, else the default of
+        the search that runs (``native``: `NATIVE_MAX_STATES`, else `PYTHON_MAX_STATES`).
+        Every search asks here, so its second, unreduced search and its hang analysis
+        keep the same limit."""
+        if self.max_states is not None:
+            return self.max_states
+        return NATIVE_MAX_STATES if native else PYTHON_MAX_STATES
+
+    def states_reached(self, native: bool = False) -> str:
+        """Why a search ended at its state limit: the number, and whether it is a default."""
+        n = self.states(native)
+        if self.max_states is not None:
+            return f"state limit of {n} reached"
+        which = "native" if native else "Python"
+        return f"state limit of {n} reached (the {which} search's default)"
 
     def stride(self, done: int) -> int:
         """Check now, and say after how many more items (of ``done`` so far) to check

@@ -47,7 +47,8 @@ def explore(
     hangs: bool = True,
 ) -> Exploration:
     """Explore every reachable state, or until a state, time or memory limit (those of
-    ``budget`` when given, else ``max_states`` and ``timeout``).
+    ``budget`` when given, its state limit `Budget.states`; else ``max_states`` and
+    ``timeout``).
 
     ``canon``: states are looked up by ``canon(state)`` (symmetry reduction; see
     `symmetry.py`); it needs bytes states.  ``edges``: keep the successor lists even
@@ -66,7 +67,7 @@ def explore(
     start = time.monotonic()
     if budget is None:
         budget = Budget(max_states, timeout)
-    limit = budget.max_states if budget.max_states is not None else max_states
+    limit = budget.states()
     budget.enter("compiling")
     search = _Search(system, budget, canon, edges or (hangs and has_awaits(system)), compiled)
     if sleep and ample is None and not search.keep:
@@ -184,7 +185,7 @@ class _Search:
                     if progress is not None:
                         progress(len(parent), len(parent) - i, self.transitions, self.depth(i - 1))
                 if len(parent) > max_states:
-                    return False, f"state limit of {max_states} reached"
+                    return False, budget.states_reached()
         except LimitReached as limit:  # a budget stride, or compiling the code at a new pc
             return False, limit.reason
         return True, ""

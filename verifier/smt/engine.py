@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 
 from verifier.lang import ast
-from verifier.run.budget import LimitReached
+from verifier.run.budget import PYTHON_MAX_STATES, LimitReached
 from verifier.run.model import Model, expect_text, meets
 from verifier.run.result import Result, Trace
 from verifier.smt.bmc import Induction, Search, SmtReplayError
@@ -33,7 +33,6 @@ __all__ = ["DEFAULT_DEPTH", "PROOF_BUDGET", "SmtReplayError", "check_smt"]
 
 DEFAULT_DEPTH = 30
 PROOF_BUDGET = 120.0  # seconds for the invariant when no --timeout is given
-DEFAULT_MAX_STATES = 2_000_000
 
 
 def check_smt(
@@ -43,7 +42,7 @@ def check_smt(
     depth: int | None = None,
     prove: bool = False,
     timeout: float | None = None,
-    max_states: int = DEFAULT_MAX_STATES,
+    max_states: int = PYTHON_MAX_STATES,
     phase: PhaseFn | None = None,
     int_sort: bool = False,
     limit: float | None = None,

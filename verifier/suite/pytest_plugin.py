@@ -35,7 +35,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="state limit per spec and model (beyond it the test fails)",
+        help="state limit per spec and model (beyond it the test fails; default: "
+        "that of the search that runs, as for `tlbcheck check`)",
     )
     group.addoption(
         "--tlbcheck-timeout",

@@ -75,7 +75,6 @@ class ClusterSearch:
             self.key,
             ample=ample is not None,
             budget=budget,
-            max_states=budget.max_states if budget.max_states is not None else 1_000_000,
             stop_at_first=stop_at_first,
             stop_when=stop_when,
             progress=progress,

@@ -129,7 +129,6 @@ def explore_cluster(
     *,
     ample: bool,
     budget: Budget,
-    max_states: int,
     stop_at_first: bool = False,
     stop_when: frozenset[str] | None = None,
     progress: ProgressFn | None = None,
@@ -143,7 +142,7 @@ def explore_cluster(
     ex = ClusterExploration(parts, ray, {}, 0, True, "", range(1), 0, held)
     ex.system = system  # what its paths are paths of (traces rename a loop's back)
     try:
-        _search(ex, system, key, ample, budget, max_states, stop_at_first, stop_when, progress)
+        _search(ex, system, key, ample, budget, stop_at_first, stop_when, progress)
         if ex.complete and any(await_views(c) for c in system.cores):
             budget.enter("hang analysis")
             _hang(ex, system, budget)
@@ -195,7 +194,6 @@ def _search(
     key: Callable[[bytes], bytes],
     ample: bool,
     budget: Budget,
-    max_states: int,
     stop_at_first: bool,
     stop_when: frozenset[str] | None,
     progress: ProgressFn | None,
@@ -244,8 +242,8 @@ def _search(
         layer += 1
         if progress is not None:
             progress(total, size, ex.transitions, layer)  # layer: the depth searched
-        if total > max_states:
-            ex.complete, ex.reason = False, f"state limit of {max_states} reached"
+        if total > budget.states():
+            ex.complete, ex.reason = False, budget.states_reached()
             return
     _call(ex, numbered, layer)
     ex.expanded = total

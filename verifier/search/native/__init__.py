@@ -116,9 +116,9 @@ class NativeExploration:
         return self.depth
 
 
-def _reason(code: str, phase: str, budget: Budget, max_states: int) -> str:
+def _reason(code: str, phase: str, budget: Budget) -> str:
     if code == "states":
-        return f"state limit of {max_states} reached"
+        return budget.states_reached(native=True)
     if code == "time":
         return f"timeout after {budget.timeout:g} s ({phase})"
     if code == "memory":
@@ -149,7 +149,6 @@ def explore_native(
     stop_at_first: bool = False,
     stop_when: frozenset[str] | None = None,
     progress: ProgressFn | None = None,
-    max_states: int = 1_000_000,
     threads: int | None = None,
     hash_compact: bool = False,
     bitstate: int = 0,
@@ -159,10 +158,10 @@ def explore_native(
     collapse: int = COLLAPSE_WIDEN,
 ) -> NativeExploration:
     """Explore every reachable state of ``system`` in the native search, within
-    ``budget``'s limits (``max_states`` when it has none); ``canon``: symmetry reduction
-    (`symmetry.canon`), ``reduction``: partial-order reduction (`por.reduction`), used
-    when ``symmetry``/``por`` (one program carries both, used or not);
-    ``stop_at_first``/``stop_when`` as `explicit.explore`.  Raises `NativeUnavailable`
+    ``budget``'s limits (the native search's state limit, `Budget.states`); ``canon``:
+    symmetry reduction (`symmetry.canon`), ``reduction``: partial-order reduction
+    (`por.reduction`), used when ``symmetry``/``por`` (one program carries both, used
+    or not); ``stop_at_first``/``stop_when`` as `explicit.explore`.  Raises `NativeUnavailable`
     when it cannot run here (the caller runs the Python search).  ``threads``: how many
     expand states at once (default: one per CPU this process may use); the result is
     the same whatever the number.  ``hash_compact``: keep each state as a 64-bit hash of
@@ -176,8 +175,6 @@ def explore_native(
     family position into a table of distinct blocks (collapse_c.py; the same search),
     2 bytes each until a family has this many distinct blocks, then 4; 0: off."""
     start = time.monotonic()
-    if budget.max_states is not None:
-        max_states = budget.max_states
     if len(system.commands) > MAX_COMMANDS:
         raise NativeUnavailable(f"more than {MAX_COMMANDS} commands")
     why = fits(system)
@@ -198,7 +195,7 @@ def explore_native(
         "stop_first": stop_at_first, "hash_compact": hash_compact, "sleep": sleep,
         "hangs": hangs, "bitstate": max(0, int(bitstate)), "collapse": max(0, int(collapse)),
     }  # fmt: skip
-    args = [f"max_states={max_states}", "progress=0.5", f"hashes={hashes}"]
+    args = [f"max_states={budget.states(native=True)}", "progress=0.5", f"hashes={hashes}"]
     args += [f"threads={threads or len(os.sched_getaffinity(0))}"]
     args += [f"{k}={int(v)}" for k, v in on.items()]
     if stop_when is not None:
@@ -215,7 +212,7 @@ def explore_native(
         if err:
             raise err
         lines = _read_result(result)
-    ex = _parse(system, lines, kinds, budget, max_states, stop_at_first, stop_when)
+    ex = _parse(system, lines, kinds, budget, stop_at_first, stop_when)
     ex.seconds = time.monotonic() - start
     return ex
 
@@ -263,7 +260,6 @@ def _parse(
     lines: list[str],
     kinds: list[str],
     budget: Budget,
-    max_states: int,
     stop_at_first: bool,
     stop_when: frozenset[str] | None,
 ) -> NativeExploration:
@@ -307,7 +303,7 @@ def _parse(
         found,
         int(head["transitions"]),
         complete,
-        _reason(code, phase, budget, max_states),
+        _reason(code, phase, budget),
         stopped=stopped,
         expanded=int(head["expanded"]),
         depth=int(head["depth"]),
