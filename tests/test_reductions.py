@@ -228,6 +228,24 @@ def test_por_removes_interleavings_of_core_local_steps() -> None:
     assert not any("partial-order" in x for x in off.reductions)
 
 
+def test_the_search_for_shortest_traces_says_what_it_stored() -> None:
+    """An unsafe spec with POR is searched again without it for shortest traces: the
+    result (and the verdict line) says how many states that search stored; no second
+    search, no note (a safe spec, or --no-por)."""
+    from verifier.cli.check import verdict_line
+    from verifier.engine import RETRACED
+
+    checked = load_text(LOCAL, "t.tlb", [])
+    on = check_spec(checked, "tso", symmetry=False, engine="explicit")
+    off = check_spec(checked, "tso", symmetry=False, por=False, engine="explicit")
+    again = [x for x in on.reductions if x.startswith(RETRACED)]
+    assert len(again) == 1 and int(again[0].removeprefix(RETRACED).split()[0]) > 0
+    assert "[por; shortest traces: " in verdict_line(on, color=False)
+    assert not any(x.startswith(RETRACED) for x in off.reductions)
+    safe = check_spec(load(str(EXAMPLES / "eager_fenced.tlb"), []), "tso")
+    assert not any(x.startswith(RETRACED) for x in safe.reductions)
+
+
 @pytest.mark.parametrize("path", tlb_files(EXAMPLES), ids=lambda p: p.stem)
 def test_no_await_site_is_ample(path: Path) -> None:
     m = Model.of(load(str(path), []), "pso")

@@ -218,7 +218,11 @@ def shortest(
     if not kinds <= full.found.keys():
         notes.append(not_shortest(full.reason))
         return reduced
+    notes.append(f"{RETRACED}{len(full.states)} states searched again without it")
     return full
+
+
+RETRACED = "shortest traces: "  # the note saying what the search for them stored
 
 
 def not_shortest(why: str, what: str = "ended") -> str:

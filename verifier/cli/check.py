@@ -18,7 +18,7 @@ from verifier.api import (
 )
 from verifier.cli import common as cli
 from verifier.cli.cost import cost_line
-from verifier.engine import ENGINES
+from verifier.engine import ENGINES, RETRACED
 from verifier.lang.checked import ALL_MODELS, MODELS, CheckedSpec
 from verifier.lang.diagnostics import SpecError
 from verifier.report import files
@@ -142,7 +142,8 @@ def verdict_line(r: Result, color: bool) -> str:
     if reduced:
         extra += f"  [symmetry: {', '.join(reduced)}]"
     if any(x.startswith("partial-order") for x in r.reductions):
-        extra += "  [por]"
+        again = [x.removeprefix(RETRACED) for x in r.reductions if x.startswith(RETRACED)]
+        extra += f"  [por; shortest traces: {again[0]}]" if again else "  [por]"
     if r.is_vacuous:
         kinds_vacuous = ", ".join(v.split(":")[0] for v in r.vacuous)
         extra += "  " + paint(f"[vacuous: {kinds_vacuous}]", "inconclusive", color)
