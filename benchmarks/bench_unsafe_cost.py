@@ -100,7 +100,9 @@ def main() -> None:
         name = f"{path.split('/')[-1]} ({model}, N={n or '-'})"
         if rows[True][0][2] is None:
             per_one = 1e6 * red_s / states
-            print(f"{name} | {states:,} | {red_s:.2f} | - | - | {per_one:.2f} | {per_one:.2f} | safe")
+            print(
+                f"{name} | {states:,} | {red_s:.2f} | - | - | {per_one:.2f} | {per_one:.2f} | safe"
+            )
             continue
         old = statistics.median(r[2] for r in rows[False])
         new = statistics.median(r[2] for r in rows[True])
