@@ -3,13 +3,13 @@
 
 Per family, each instance's sort key is its block (kind codes renamed to instance 0's),
 then the words it owns, compared value by value as the Python form compares bytes.
-Where a key's values fit in 128 bits, the key is one integer: every position packed at a
-fixed offset and width, the first position in the highest bits, so that integer order
-is the order of the values, position by position; sorting the family's instances is then
-an insertion sort of at most a few dozen integers.  The state is rewritten only when
-the order changed: position k takes the block of the k-th instance in sorted order (its
-kinds renamed back with position k's own table).  A key too wide for 128 bits is
-compared as an array of values (`sort_keys` in runtime.c).  Either way the
+The key is packed into 64-bit words (`key_layout`): every position at a fixed word,
+offset and width (over the range its values take in any instance), the first position
+in the highest bits of the first word, none straddling two words, so that comparing
+the words in order is comparing the values position by position; sorting the family's
+instances is then an insertion sort of at most a few dozen such keys.  The state is
+rewritten only when the order changed: position k takes the block of the k-th
+instance in sorted order (its kinds renamed back with position k's own table).  The
 representative chosen is the Python form's.
 """
 
@@ -100,10 +100,7 @@ def canon_source(
         bits = [(hi - lo).bit_length() for lo, hi in ranges]
         lines.append("    {")
         lp = loops[f] if f < len(loops) else None
-        if sum(bits) <= 128:
-            lines += _packed_family(f, blocks, ranges, bits, lp)
-        else:
-            lines += _array_family(f, blocks, lp)
+        lines += _packed_family(f, blocks, ranges, bits, lp)
         if not same:
             lines.append("        int bad = in_range(s);")
             lines.append("        if (bad) range_error(bad);")
@@ -120,7 +117,7 @@ def _packed_family(
     bits: list[int],
     lp: LoopPlan | None,
 ) -> list[str]:
-    """One family's sort with each key one integer (64 or 128 bits)."""
+    """One family's sort (keys as words, `_sort`) and the state rewritten in that order."""
     lines = _sort(f, blocks, ranges, bits, ("key", "ord", "moved"), lp)
     lines += [
         "        if (moved) {",
@@ -131,6 +128,19 @@ def _packed_family(
     return lines
 
 
+def key_layout(bits: Sequence[int]) -> tuple[int, list[tuple[int, int]]]:
+    """A sort key's 64-bit words and, per position of ``bits`` bits, its (word, shift):
+    the first position in the highest bits of word 0, none straddling two words, so the
+    words compared in order compare the values position by position."""
+    word, left, places = 0, 64, []
+    for nb in bits:
+        if nb > left:
+            word, left = word + 1, 64
+        left -= nb
+        places.append((word, left))
+    return word + 1, places
+
+
 def _sort(
     f: int,
     blocks: Sequence[Block],
@@ -139,32 +149,35 @@ def _sort(
     names: tuple[str, str, str],
     lp: LoopPlan | None,
 ) -> list[str]:
-    """Each instance's key as one integer, and ``ord_``: the instances in key order
-    (stable, as Python's sort); ``moved``: whether that order is not 0, 1, ...  With a
-    loop ``lp``, the positions before `LoopPlan.start` stay where they are."""
+    """Each instance's key as ``NW`` 64-bit words (`key_layout`), and ``ord_``: the
+    instances in key order (stable, as Python's sort); ``moved``: whether that order is
+    not 0, 1, ...  With a loop ``lp``, the positions before `LoopPlan.start` stay where
+    they are."""
     key, ord_, moved = names
-    kt = "uint64_t" if sum(bits) <= 64 else "unsigned __int128"
+    nw, places = key_layout(bits)
     m = len(blocks)
-    lines = [f"        {kt} {key}[{m}]; int {ord_}[{m}], {moved} = 0;"]
+    lines = [f"        uint64_t {key}[{m}][{nw}] = {{{{0}}}}; int {ord_}[{m}], {moved} = 0;"]
     pre, st = "0", "0"
     if lp is not None:
         pre, st = f"pre{f}", f"st{f}"
         lines += c_start(f, lp, m, st, pre)
     for k, b in enumerate(blocks):
-        parts, shift = [], sum(bits)
-        for (fld, renamed), (lo, _), nb in zip(_positions(b), ranges, bits, strict=True):
-            shift -= nb
-            if not nb:
-                continue
-            v = f"RN{f}_{k}[s[{fld}]]" if renamed else f"s[{fld}]"
-            parts.append(f"(({kt})({v} - ({lo})) << {shift})")
-        lines.append(f"        {key}[{k}] = {' | '.join(parts) or '0'};")
+        parts: list[list[str]] = [[] for _ in range(nw)]
+        for (fld, renamed), (lo, _), nb, (w, shift) in zip(
+            _positions(b), ranges, bits, places, strict=True
+        ):
+            if nb:
+                v = f"RN{f}_{k}[s[{fld}]]" if renamed else f"s[{fld}]"
+                parts[w].append(f"((uint64_t)({v} - ({lo})) << {shift})")
+        for w in range(nw):
+            if parts[w]:
+                lines.append(f"        {key}[{k}][{w}] = {' | '.join(parts[w])};")
     lines.append(f"        for (int a = 0; a < {m}; a++) {ord_}[a] = a;")
     for lo, hi in ((st, str(m)), ("0", pre))[: 1 + (lp is not None)]:  # each sorted range
         lines += [
             f"        for (int a = {lo} + 1; a < {hi}; a++) {{",
-            f"            int x = {ord_}[a], b = a; {kt} kx = {key}[x];",
-            f"            while (b > {lo} && {key}[{ord_}[b - 1]] > kx)",
+            f"            int x = {ord_}[a], b = a;",
+            f"            while (b > {lo} && key_gt({key}[{ord_}[b - 1]], {key}[x], {nw}))",
             f"                {{ {ord_}[b] = {ord_}[b - 1]; b--; {moved} = 1; }}",
             f"            {ord_}[b] = x;",
             "        }",
@@ -192,44 +205,6 @@ def _write_back(f: int, blocks: Sequence[Block]) -> list[str]:
             lines.append(f"            for (int x = {ka}; x < {kb}; x++) t[x] = {back};")
         for j, w in enumerate(b.words):
             lines.append(f"            t[{w}] = old[ord[{k}]][{size + j}];")
-    return lines
-
-
-def _array_family(f: int, blocks: Sequence[Block], lp: LoopPlan | None) -> list[str]:
-    """One family's sort with keys compared as arrays of values (wide keys)."""
-    size = blocks[0].hi - blocks[0].lo
-    klen = size + len(blocks[0].words)
-    m = len(blocks)
-    lines = [f"        int32_t key[{m}][{klen}]; int ord[{m}];"]
-    for k, b in enumerate(blocks):
-        ka, kb = b.kinds
-        lines.append(f"        for (int x = 0; x < {size}; x++) key[{k}][x] = s[{b.lo} + x];")
-        if b.table is not None:
-            lines.append(f"        for (int x = {ka - b.lo}; x < {kb - b.lo}; x++)")
-            lines.append(f"            key[{k}][x] = RN{f}_{k}[key[{k}][x]];")
-        for j, w in enumerate(b.words):
-            lines.append(f"        key[{k}][{size + j}] = s[{w}];")
-    if lp is None:
-        lines.append(f"        int moved = sort_keys(&key[0][0], {m}, {klen}, ord);")
-    else:
-        lines += c_start(f, lp, m, "st", "pre")
-        lines.append("        for (int x = 0; x < st; x++) ord[x] = x;")
-        lines.append(
-            f"        int moved = st < {m} ? sort_keys(key[st], {m} - st, {klen}, ord + st) : 0;"
-        )
-        lines.append(f"        for (int x = st; x < {m}; x++) ord[x] += st;")
-        lines.append("        if (pre > 1) moved |= sort_keys(key[0], pre, " + f"{klen}, ord);")
-    lines.append("        if (moved) {")
-    lines.append("            if (s != t) { memcpy(t, s, sizeof(int32_t) * NF); s = t; }")
-    for k, b in enumerate(blocks):
-        ka, kb = b.kinds
-        lines.append(f"            for (int x = 0; x < {size}; x++)")
-        lines.append(f"                t[{b.lo} + x] = key[ord[{k}]][x];")
-        if b.table is not None:
-            lines.append(f"            for (int x = {ka}; x < {kb}; x++) t[x] = BK{f}_{k}[t[x]];")
-        for j, w in enumerate(b.words):
-            lines.append(f"            t[{w}] = key[ord[{k}]][{size + j}];")
-    lines.append("        }")
     return lines
 
 
@@ -307,7 +282,7 @@ def _direct(blocks: Sequence[Block], fields: Sequence[FieldInfo]) -> bool:
     the same range in every instance's field at a position, and kind codes renamed from
     any instance to any position staying within it?"""
     ranges, same = _ranges(blocks, fields)
-    if not same or sum((hi - lo).bit_length() for lo, hi in ranges) > 128:
+    if not same:
         return False
     ident = bytes(range(256))
     for b in blocks:

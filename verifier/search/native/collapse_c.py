@@ -11,7 +11,7 @@ instances' keys are all in instance 0's codes) can stand for it.  Generated here
 the same blocks, positions and ranges as the canonical form (`canon_c`):
 
 - ``prekey(s, out, perm)``: the other fields packed (``RW`` bytes), then each position's
-  sort key as 16 bytes (`CF[pos]` names its family): what `runtime.c` interns;
+  sort key as CKW 64-bit words (`CF[pos]` names its family): what `runtime.c` interns;
 - ``unkeys(kv, t)``: given each position's sort key, write its block and words into the
   canonical state ``t`` (the inverse of the above);
 - ``pack_rest``/``unpack_rest``: the other fields.
@@ -23,7 +23,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from verifier.ir.system import FieldInfo
-from verifier.search.native.canon_c import _direct, _positions, _ranges, array, sorted_family
+from verifier.search.native.canon_c import (
+    _direct,
+    _positions,
+    _ranges,
+    array,
+    key_layout,
+    sorted_family,
+)
 from verifier.search.symmetry import Block
 from verifier.search.symmetry_loops import LoopPlan
 
@@ -65,11 +72,18 @@ def collapse_defines(plans: Sequence[Sequence[Block]], fields: Sequence[FieldInf
     of the other fields, PKW bytes of a `prekey`."""
     if not _collapses(plans, fields):
         return ["#define COLLAPSE 0", "#define NCOMP 1", "#define NFAM 1", "#define RW 0",
-                "#define PKW 0"]  # fmt: skip
+                "#define CKW 1", "#define PKW 0"]  # fmt: skip
     rw = packing([fields[i] for i in _rest(plans, fields)]).width
     ncomp = sum(len(blocks) for blocks in plans)
+    ckw = max(_words(blocks, fields) for blocks in plans)
     return ["#define COLLAPSE 1", f"#define NCOMP {ncomp}", f"#define NFAM {len(plans)}",
-            f"#define RW {rw}", f"#define PKW ({rw} + 16 * NCOMP)"]  # fmt: skip
+            f"#define RW {rw}", f"#define CKW {ckw}",
+            f"#define PKW ({rw} + 8 * CKW * NCOMP)"]  # fmt: skip
+
+
+def _words(blocks: Sequence[Block], fields: Sequence[FieldInfo]) -> int:
+    """64-bit words of the family's sort keys."""
+    return key_layout([(hi - lo).bit_length() for lo, hi in _ranges(blocks, fields)[0]])[0]
 
 
 def collapse_source(
@@ -83,7 +97,7 @@ def collapse_source(
         return [
             "static const int CF[1] = {0};",
             "static void prekey(const int32_t *s, uint8_t *out, uint8_t *perm) {}",
-            "static void unkeys(const unsigned __int128 *kv, int32_t *t) {}",
+            "static void unkeys(const uint64_t (*kv)[CKW], int32_t *t) {}",
             "static void pack_rest(const int32_t *s, uint8_t *out) {}",
             "static void unpack_rest(const uint8_t *in, int32_t *t) {}",
         ]
@@ -138,9 +152,11 @@ def _prekey_source(
     for f, blocks in enumerate(plans):
         lines += sorted_family(f, blocks, fields, loops, at)
         at += len(blocks)
+        nw = _words(blocks, fields)
         for k in range(len(blocks)):
-            lines.append(f"    {{ unsigned __int128 v = key{f}[ord{f}[{k}]];")
-            lines.append(f"      memcpy(out + RW + 16 * {pos}, &v, 16); }}")
+            at_k = f"out + RW + 8 * CKW * {pos}"
+            lines.append(f"    memcpy({at_k}, key{f}[ord{f}[{k}]], {8 * nw});")
+            lines.append(f"    memset({at_k} + {8 * nw}, 0, 8 * CKW - {8 * nw});")
             pos += 1
     lines.append("    pack_rest(s, out);")
     return [*lines, "}"]
@@ -149,18 +165,18 @@ def _prekey_source(
 def _unkeys_source(plans: Sequence[Sequence[Block]], fields: Sequence[FieldInfo]) -> list[str]:
     """``unkeys``: each position's block and words from its sort key (renamed back with
     the position's table, as `pack_canon` writes them)."""
-    lines = ["static void unkeys(const unsigned __int128 *kv, int32_t *t) {"]
+    lines = ["static void unkeys(const uint64_t (*kv)[CKW], int32_t *t) {"]
     pos = 0
     for f, blocks in enumerate(plans):
         ranges, _ = _ranges(blocks, fields)
         bits = [(hi - lo).bit_length() for lo, hi in ranges]
+        _, places = key_layout(bits)
         for k, b in enumerate(blocks):
-            lines.append(f"    {{ unsigned __int128 v = kv[{pos}];")
-            shift = sum(bits)
-            for (fld, renamed), (lo, _), nb in zip(_positions(b), ranges, bits, strict=True):
-                shift -= nb
-                v = f"(int32_t)((v >> {shift}) & {(1 << nb) - 1}u) + ({lo})" if nb else f"({lo})"
-                lines.append(f"      t[{fld}] = {f'BK{f}_{k}[{v}]' if renamed else v};")
-            lines.append("    }")
+            for (fld, renamed), (lo, _), nb, (w, shift) in zip(
+                _positions(b), ranges, bits, places, strict=True
+            ):
+                mask = (1 << nb) - 1
+                v = f"(int32_t)((kv[{pos}][{w}] >> {shift}) & {mask}u) + ({lo})" if nb else f"({lo})"
+                lines.append(f"    t[{fld}] = {f'BK{f}_{k}[{v}]' if renamed else v};")
             pos += 1
     return [*lines, "}"]

@@ -59,26 +59,10 @@ static int64_t tab(const int64_t *t, int64_t len, int64_t i) { return i >= 0 && 
 #define END(c) do { o->cid[o->n] = (c); o->has[o->n] = 0; o->n++; } while (0)
 #define NEXT(c) (o->cid[o->n] = (c), o->has[o->n] = 1, memcpy(o->st[o->n], s, sizeof(int32_t) * NF), o->st[o->n++])
 
-static int keycmp(const int32_t *a, const int32_t *b, int n) {
-    for (int x = 0; x < n; x++) if (a[x] != b[x]) return a[x] < b[x] ? -1 : 1;
+/* Whether sort key a (nw 64-bit words, the first the most significant) is above b. */
+static inline int key_gt(const uint64_t *a, const uint64_t *b, int nw) {
+    for (int x = 0; x < nw; x++) if (a[x] != b[x]) return a[x] > b[x];
     return 0;
-}
-
-/* ord := the instance numbers 0..m-1 sorted by their keys (m rows of klen values, compared
- * as `bytes` compare); whether that order differs from 0..m-1. */
-static int sort_keys(const int32_t *key, int m, int klen, int *ord) {
-    int moved = 0;
-    for (int a = 0; a < m; a++) ord[a] = a;
-    for (int a = 1; a < m; a++) {
-        int x = ord[a], b = a;
-        while (b > 0 && keycmp(key + ord[b - 1] * klen, key + x * klen, klen) > 0) {
-            ord[b] = ord[b - 1];
-            b--;
-            moved = 1;
-        }
-        ord[b] = x;
-    }
-    return moved;
 }
 
 static int sym_on;  /* symmetry reduction on (the arguments below); a loop's alternatives need it */
@@ -519,29 +503,24 @@ static int range_error(int f) {
  * every stored key is widened to 4.  Indices are given in `merge`, in state order, so
  * they do not depend on the threads; `expand` only reads the tables (a block never seen
  * means a new state). */
-typedef unsigned __int128 u128;
+#define CKB (8 * CKW)  /* bytes of a sort key in the block tables */
 static size_t IW = 2;
 static size_t widen_at = 0x10000; /* distinct blocks in a family that widen IW (tests: fewer) */
-static u128 *ckeys[NFAM]; static size_t ckeys_cap[NFAM], ncomps[NFAM];
+static uint64_t *ckeys[NFAM]; static size_t ckeys_cap[NFAM], ncomps[NFAM];  /* CKW words each */
 static uint32_t *ctab[NFAM]; static size_t ctab_cap[NFAM];   /* index + 1; 0: empty */
 static size_t EW = W;   /* bytes of a key in an expansion's buffer (a pre-key when collapsed) */
 
-static uint64_t hash128(u128 v) {
-    uint8_t b[16];
-    memcpy(b, &v, 16);
-    return hash_bytes(b, 16, 0x2545F4914F6CDD1Dull);
-}
-
-static size_t comp_slot(int f, u128 v) {
-    size_t slot = (size_t)(((unsigned __int128)hash128(v) * ctab_cap[f]) >> 64);
+static size_t comp_slot(int f, const uint64_t *v) {
+    uint64_t h = hash_bytes((const uint8_t *)v, CKB, 0x2545F4914F6CDD1Dull);
+    size_t slot = (size_t)(((unsigned __int128)h * ctab_cap[f]) >> 64);
     for (;;) {
         uint32_t j = ctab[f][slot];
-        if (!j || ckeys[f][j - 1] == v) return slot;
+        if (!j || !memcmp(ckeys[f] + (size_t)(j - 1) * CKW, v, CKB)) return slot;
         slot = slot + 1 == ctab_cap[f] ? 0 : slot + 1;
     }
 }
 
-static long comp_find(int f, u128 v) {
+static long comp_find(int f, const uint64_t *v) {
     if (!ctab_cap[f]) return -1;
     uint32_t j = ctab[f][comp_slot(f, v)];
     return j ? (long)j - 1 : -1;
@@ -550,13 +529,13 @@ static long comp_find(int f, u128 v) {
 static int widen(void);
 
 /* The index of sort key v in family f's table, added if new; -2 when a limit stops. */
-static long comp_add(int f, u128 v) {
+static long comp_add(int f, const uint64_t *v) {
     long j = comp_find(f, v);
     if (j >= 0) return j;
     size_t n = ncomps[f];
     if (n >= 0xFFFFFFF0u) { stop_reason = "states"; return -2; }
-    if (!grow((void **)&ckeys[f], &ckeys_cap[f], n + 1, sizeof(u128))) return -2;
-    ckeys[f][n] = v;
+    if (!grow((void **)&ckeys[f], &ckeys_cap[f], (n + 1) * CKW, 8)) return -2;
+    memcpy(ckeys[f] + n * CKW, v, CKB);
     ncomps[f] = n + 1;
     if (2 * ncomps[f] > ctab_cap[f]) {
         size_t cap = ctab_cap[f] ? 2 * ctab_cap[f] : 1024;
@@ -568,7 +547,8 @@ static long comp_add(int f, u128 v) {
         free(ctab[f]);
         ctab[f] = t;
         ctab_cap[f] = cap;
-        for (size_t x = 0; x < ncomps[f]; x++) ctab[f][comp_slot(f, ckeys[f][x])] = (uint32_t)(x + 1);
+        for (size_t x = 0; x < ncomps[f]; x++)
+            ctab[f][comp_slot(f, ckeys[f] + x * CKW)] = (uint32_t)(x + 1);
     } else ctab[f][comp_slot(f, v)] = (uint32_t)(n + 1);
     if (IW == 2 && n + 1 >= widen_at && !widen()) return -2;
     return (long)n;
@@ -590,8 +570,8 @@ static int collapse_key(const uint8_t *pk, uint8_t *k, int intern) {
     size_t iw = IW;
     memcpy(k, pk, RW);
     for (int p = 0; p < NCOMP; p++) {
-        u128 v;
-        memcpy(&v, pk + RW + 16 * (size_t)p, 16);
+        uint64_t v[CKW];
+        memcpy(v, pk + RW + CKB * (size_t)p, CKB);
         long j = intern ? comp_add(CF[p], v) : comp_find(CF[p], v);
         if (j < 0) return (int)(j == -2 ? -2 : -1);
         put_index(k + RW + IW * (size_t)p, (size_t)j);
@@ -601,9 +581,10 @@ static int collapse_key(const uint8_t *pk, uint8_t *k, int intern) {
 
 /* The canonical state (ints) of collapsed key k. */
 static void decode(const uint8_t *k, int32_t *t) {
-    u128 kv[NCOMP];
+    uint64_t kv[NCOMP][CKW];
     unpack_rest(k, t);
-    for (int p = 0; p < NCOMP; p++) kv[p] = ckeys[CF[p]][get_index(k + RW + IW * (size_t)p)];
+    for (int p = 0; p < NCOMP; p++)
+        memcpy(kv[p], ckeys[CF[p]] + get_index(k + RW + IW * (size_t)p) * CKW, CKB);
     unkeys(kv, t);
 }
 
@@ -1080,7 +1061,7 @@ int main(int argc, char **argv) {
     sleep_on = sleepy && !keep_edges && !por_on && !hc_on && !bs_on && sleep_init();
     const char *why = search(max_states, stop_first, when, nwhen);
     size_t blocks_at_end = 0;
-    for (int x = 0; x < NFAM; x++) blocks_at_end += ckeys_cap[x] * sizeof(u128) + ctab_cap[x] * 4;
+    for (int x = 0; x < NFAM; x++) blocks_at_end += ckeys_cap[x] * 8 + ctab_cap[x] * 4;
     size_t at_end = mem_used, keys_at_end = keys_cap, table_at_end = table_cap * 4, queue_at_end = queue_cap;
     int complete = !*why;
     Hang h = {-1, -1, -1, 0};
@@ -1090,7 +1071,7 @@ int main(int argc, char **argv) {
         release((void **)&queue, &queue_cap, 1);
         release((void **)&keys, &keys_cap, 1); /* nor keys: paths come from kids and via */
         for (int x = 0; x < NFAM; x++) {
-            release((void **)&ckeys[x], &ckeys_cap[x], sizeof(u128));
+            release((void **)&ckeys[x], &ckeys_cap[x], 8);
             release((void **)&ctab[x], &ctab_cap[x], 4);
         }
         hang = build_offsets() ? find_hang(&h) : -1;
