@@ -108,6 +108,31 @@ def test_campaign_generated_loops() -> None:
         _compare(_model(checked, checked.model), [(True, True), (True, False)])
 
 
+WIDE = "\n".join(
+    [
+        'spec "wide blocks"',
+        "param N = 2",
+        "frame A, B",
+        "page V -> A rw",
+        "core init {\n    pte V := B rw\n    fence\n    invlpg V\n    complete V\n}",
+        "core cpu[1..N] {",
+        *(f"    r{i} := {i % 15 + 1}" for i in range(1, 40)),
+        "    read V\n}",
+        "expect race stale-translation",
+    ]
+)
+
+
+def test_sort_keys_of_several_words_agree() -> None:
+    """A family whose sort key takes four 64-bit words (39 registers a core): the words
+    compare as the Python form's values do, and its keys collapse (same search)."""
+    m = _model(load_text(WIDE, "wide.tlb", []), "tso")
+    assert _compare(m) > 20_000
+    sym = canon(m.system, m.program)
+    nat = explore_native(m.system, budget=Budget(STATES), canon=sym, reduction=reduction(m.system))
+    assert nat.key_bytes < nat.width
+
+
 @pytest.mark.parametrize(
     ("spec", "model", "params"),
     [

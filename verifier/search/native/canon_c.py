@@ -281,7 +281,7 @@ def _direct(blocks: Sequence[Block], fields: Sequence[FieldInfo]) -> bool:
     """Can the family's canonical form be packed straight from the state: integer keys,
     the same range in every instance's field at a position, and kind codes renamed from
     any instance to any position staying within it?"""
-    ranges, same = _ranges(blocks, fields)
+    _, same = _ranges(blocks, fields)
     if not same:
         return False
     ident = bytes(range(256))

@@ -176,7 +176,11 @@ def _unkeys_source(plans: Sequence[Sequence[Block]], fields: Sequence[FieldInfo]
                 _positions(b), ranges, bits, places, strict=True
             ):
                 mask = (1 << nb) - 1
-                v = f"(int32_t)((kv[{pos}][{w}] >> {shift}) & {mask}u) + ({lo})" if nb else f"({lo})"
+                v = (
+                    f"(int32_t)((kv[{pos}][{w}] >> {shift}) & {mask}u) + ({lo})"
+                    if nb
+                    else f"({lo})"
+                )
                 lines.append(f"    t[{fld}] = {f'BK{f}_{k}[{v}]' if renamed else v};")
             pos += 1
     return [*lines, "}"]
