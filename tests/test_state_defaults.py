@@ -139,3 +139,20 @@ def test_help_states_the_default_of_each_search(
             cli.main([command, "--help"])
         text = " ".join(capsys.readouterr().out.split())
         assert f"(default: {NATIVE:,} for the native search, {PYTHON:,} for the Python" in text
+
+
+def test_suite_workers_share_the_default_memory_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`suite --jobs N` without --max-memory gives each worker 1/N of the default (half
+    the machine), so N workers at their limit fit together; a given limit is each one's."""
+    from verifier.suite import command
+
+    seen = []
+    monkeypatch.setattr(command, "main", lambda opts: seen.append(opts) or 0)
+    whole = float(budget_module.default_max_memory_mb())
+    for argv, want in (
+        (["suite", "specs/", "--jobs", "4"], whole / 4),
+        (["suite", "specs/"], whole),
+        (["suite", "specs/", "--jobs", "4", "--max-memory", "900"], 900.0),
+    ):
+        assert cli.main(argv) == 0
+        assert seen.pop().limits.max_memory == want

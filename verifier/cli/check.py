@@ -233,7 +233,7 @@ def _check_one(
             phase=progress.phase,
             depth=args.depth,
             prove=args.prove,
-            max_memory=args.max_memory,
+            max_memory=cli.max_memory(args),
             started=started,
             symmetry=not args.no_symmetry,
             por=not args.no_por,
@@ -306,7 +306,7 @@ def _run(args: argparse.Namespace) -> int:
     out = files.ensure_dir(args.out) if args.out else None  # a bad place fails before any run
     svg = files.ensure_dir(args.svg) if args.svg else None
     names = files.trace_names(args.files)
-    limits = {"timeout": args.timeout, "max_memory": args.max_memory}
+    limits = {"timeout": args.timeout, "max_memory": cli.max_memory(args)}
     for n, f in enumerate(args.files):
         # reading counts against the first model; the first file's clock starts with the
         # process when tlbcheck is the program (not a call of `main` in a longer one)

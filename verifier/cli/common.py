@@ -123,8 +123,19 @@ def add_limit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--max-memory",
         type=amount,
-        default=float(default_max_memory_mb()),
+        default=None,
         metavar="MB",
         help="stop with `inconclusive` when the process uses more than MB megabytes "
-        "(default: half of this machine's memory)",
+        f"(default: half of this machine's memory, {default_max_memory_mb():,} MB here; "
+        "`suite --jobs N` shares it among its N workers)",
     )
+
+
+def max_memory(args: argparse.Namespace, workers: int = 1) -> float:
+    """The memory limit of one process: --max-memory as given, else its default (half
+    the machine) shared among ``workers`` processes running at once."""
+    from verifier.run.budget import default_max_memory_mb
+
+    if args.max_memory is not None:
+        return float(args.max_memory)
+    return float(default_max_memory_mb()) / max(1, workers)

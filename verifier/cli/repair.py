@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     limits = Limits(
         max_states=args.max_states,
         timeout=args.timeout,
-        max_memory=args.max_memory,
+        max_memory=cli.max_memory(args),
         max_checks=args.max_checks,
         seconds=args.search_time,
     )

@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         limits=suite.Limits(
             args.max_states,
             args.timeout,
-            args.max_memory,
+            cli.max_memory(args, args.jobs),
             symmetry=not args.no_symmetry,
             por=not args.no_por,
             strict=args.strict,
