@@ -8,6 +8,9 @@
  *   pack(s, w) / unpack(w, s)   a state <-> its bit-packed form (pack: 0, or 1 + the field
  *                      index of a value outside its declared range),
  *   canon(s)           the canonical form under the reduced families (in place),
+ *   pack_canon(s, w, perm)  the canonical form packed straight from s (perm: the order),
+ *   COLLAPSE, NCOMP, NFAM, RW, CKW, PKW, CF[]  and prekey(s, k, perm), unkeys(kv, t),
+ *   pack_rest / unpack_rest   collapsed keys (`collapse_c.py`),
  *   por_ok(c, s)       the ample condition of core c's current site (0: none),
  *   VIEW_CORE[], view_pos(v, s), view_await(v, p)  where each core's awaits block,
  *   CORE_INH[]         each core's in-handler flag field.
