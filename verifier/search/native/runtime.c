@@ -518,7 +518,11 @@ static size_t comp_slot(int f, const uint64_t *v) {
     size_t slot = (size_t)(((unsigned __int128)h * ctab_cap[f]) >> 64);
     for (;;) {
         uint32_t j = ctab[f][slot];
-        if (!j || !memcmp(ckeys[f] + (size_t)(j - 1) * CKW, v, CKB)) return slot;
+        if (!j) return slot;
+        const uint64_t *k = ckeys[f] + (size_t)(j - 1) * CKW;
+        int same = 1;
+        for (int x = 0; x < CKW && same; x++) same = k[x] == v[x];  /* inlined, unlike memcmp */
+        if (same) return slot;
         slot = slot + 1 == ctab_cap[f] ? 0 : slot + 1;
     }
 }
