@@ -206,7 +206,8 @@ static void bs_mark(const uint8_t *k) {
 
 /* The table has any size (grown by half at 4/5 full: 5-7.5 bytes per state); a hash is
  * mapped onto it by a multiply, probing runs linearly and wraps. */
-static size_t slot_of(uint64_t h) { return (size_t)(((unsigned __int128)h * table_cap) >> 64); }
+static size_t scaled(uint64_t h, size_t cap) { return (size_t)(((unsigned __int128)h * cap) >> 64); }
+static size_t slot_of(uint64_t h) { return scaled(h, table_cap); }
 static size_t next_slot(size_t slot) { return slot + 1 == table_cap ? 0 : slot + 1; }
 
 static uint32_t tag_of(uint64_t h) { return (uint32_t)h & ~num_mask; }
@@ -224,10 +225,15 @@ static size_t probe(const uint8_t *k, uint64_t h) {
     }
 }
 
+/* The number of the state with key k whose hash is h, or -1. */
+static long find_h(const uint8_t *k, uint64_t h) {
+    uint32_t j = table[probe(k, h)];
+    return j ? (long)(j & num_mask) - 1 : -1;
+}
+
 static long find(const uint8_t *k) {
     if (bs_on) return bs_seen(k) ? 0 : -1; /* seen: taken as expanded already (conservative) */
-    uint32_t j = table[probe(k, hash_key(k))];
-    return j ? (long)(j & num_mask) - 1 : -1;
+    return find_h(k, hash_key(k));
 }
 
 static int grow_table(void) {
@@ -519,7 +525,7 @@ static size_t EW = W;   /* bytes of a key in an expansion's buffer (a pre-key wh
 
 static size_t comp_slot(int f, const uint64_t *v) {
     uint64_t h = hash_bytes((const uint8_t *)v, CKB, 0x2545F4914F6CDD1Dull);
-    size_t slot = (size_t)(((unsigned __int128)h * ctab_cap[f]) >> 64);
+    size_t slot = scaled(h, ctab_cap[f]);
     for (;;) {
         uint32_t j = ctab[f][slot];
         if (!j) return slot;
@@ -565,13 +571,14 @@ static long comp_add(int f, const uint64_t *v) {
     return (long)n;
 }
 
-static void put_index(uint8_t *at, size_t j) {
-    for (size_t b = 0; b < IW; b++) at[b] = (uint8_t)(j >> (8 * b));
+/* A block index as w bytes, little end first. */
+static void put_index(uint8_t *at, size_t j, size_t w) {
+    for (size_t b = 0; b < w; b++) at[b] = (uint8_t)(j >> (8 * b));
 }
 
-static size_t get_index(const uint8_t *at) {
+static size_t get_index(const uint8_t *at, size_t w) {
     size_t j = 0;
-    for (size_t b = 0; b < IW; b++) j |= (size_t)at[b] << (8 * b);
+    for (size_t b = 0; b < w; b++) j |= (size_t)at[b] << (8 * b);
     return j;
 }
 
@@ -585,7 +592,7 @@ static int collapse_key(const uint8_t *pk, uint8_t *k, int intern) {
         memcpy(v, pk + RW + CKB * (size_t)p, CKB);
         long j = intern ? comp_add(CF[p], v) : comp_find(CF[p], v);
         if (j < 0) return (int)(j == -2 ? -2 : -1);
-        put_index(k + RW + IW * (size_t)p, (size_t)j);
+        put_index(k + RW + IW * (size_t)p, (size_t)j, IW);
     }
     return IW == iw ? 0 : collapse_key(pk, k, intern); /* widened meanwhile: again */
 }
@@ -595,7 +602,7 @@ static void decode(const uint8_t *k, int32_t *t) {
     uint64_t kv[NCOMP][CKW];
     unpack_rest(k, t);
     for (int p = 0; p < NCOMP; p++)
-        memcpy(kv[p], ckeys[CF[p]] + get_index(k + RW + IW * (size_t)p) * CKW, CKB);
+        memcpy(kv[p], ckeys[CF[p]] + get_index(k + RW + IW * (size_t)p, IW) * CKW, CKB);
     unkeys(kv, t);
 }
 
@@ -623,12 +630,8 @@ static int widen(void) {
         const uint8_t *o = keys + i * KW;
         uint8_t *n = nk + i * kw;
         memcpy(n, o, RW);
-        for (int p = 0; p < NCOMP; p++) {
-            IW = 2;
-            size_t j = get_index(o + RW + 2 * (size_t)p);
-            IW = 4;
-            put_index(n + RW + 4 * (size_t)p, j);
-        }
+        for (int p = 0; p < NCOMP; p++)
+            put_index(n + RW + 4 * (size_t)p, get_index(o + RW + 2 * (size_t)p, 2), 4);
     }
     IW = 4;
     mem_used += cap;
@@ -824,9 +827,7 @@ static void expand(size_t i, Out *o, Buf *b) {
         if (o->kdone[e] == 1) j = o->kj[e];
         else if (bs_on) j = find(kp);
         else {
-            const uint8_t *lk = collapse_on ? o->lk[e] : kp;
-            uint32_t t = table[probe(lk, lh[e])];
-            j = t ? (long)(t & num_mask) - 1 : -1;
+            j = find_h(collapse_on ? o->lk[e] : kp, lh[e]);
         }
         if (bs_on && j >= 0) j = SEEN;
         put(b, &j, sizeof j);
