@@ -39,7 +39,7 @@ def _same(checked: CheckedSpec, model: str, states: int = STATES, native: bool =
     sym = canon(m.system, m.program)
     system = sym.system if sym.system is not None else m.system
     runs = [
-        explore(system, budget=Budget(states), canon=sym.fn, sleep=s, hangs=False)
+        explore(system, budget=Budget(states), canon=sym.fn, twins=sym.twins, sleep=s, hangs=False)
         for s in (False, True)
     ]
     off, on = runs

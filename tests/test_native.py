@@ -49,7 +49,13 @@ def _compare(m: Model, modes: list[tuple[bool, bool]] = MODES) -> int:
         system = sym.system if use_sym and sym.system is not None else m.system
         red = reduction(system)
         ample = red.ample if use_por and red.sites else None
-        py = explore(system, budget=Budget(STATES), canon=sym.fn if use_sym else None, ample=ample)
+        py = explore(
+            system,
+            budget=Budget(STATES),
+            canon=sym.fn if use_sym else None,
+            twins=sym.twins if use_sym else None,
+            ample=ample,
+        )
         nat = explore_native(
             system,
             budget=Budget(STATES),

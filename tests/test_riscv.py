@@ -190,7 +190,7 @@ def test_native_symmetric_search_is_the_python_one() -> None:
     assert sym.fn is not None  # the cpu family is reduced
     red = reduction(sym.system or m.system)
     system = sym.system or m.system
-    py = explore(system, budget=Budget(300_000), canon=sym.fn, ample=red.ample)
+    py = explore(system, budget=Budget(300_000), canon=sym.fn, twins=sym.twins, ample=red.ample)
     nat = explore_native(system, budget=Budget(300_000), canon=sym, reduction=red,
                          symmetry=True, por=True)  # fmt: skip
     assert (nat.complete, len(nat.states), nat.transitions, nat.found) == (

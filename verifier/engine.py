@@ -79,6 +79,7 @@ def explore_model(
             progress=search.progress,
             budget=b,
             canon=sym.fn if sym is not None else None,
+            twins=sym.twins if sym is not None else None,
             stop_at_first=search.stop_at_first,
             ample=ample,
             stop_when=stop_when,

@@ -20,6 +20,7 @@ from verifier.search.exploration import Exploration, Found
 from verifier.search.hang import Hang, find_hang
 from verifier.search.por import AmpleFn
 from verifier.search.store import FlatStates, Links, ListStates, Store
+from verifier.search.symmetry import TwinsFn, skipping
 
 # (states, frontier, transitions[, depth]): a search that knows its breadth-first depth
 # passes it too
@@ -45,6 +46,7 @@ def explore(
     compiled: Compiled | None = None,
     sleep: bool = False,
     hangs: bool = True,
+    twins: TwinsFn | None = None,
 ) -> Exploration:
     """Explore every reachable state, or until a state, time or memory limit (those of
     ``budget`` when given, its state limit `Budget.states`; else ``max_states`` and
@@ -63,13 +65,17 @@ def explore(
     (`Exploration.compiled`), reused.  ``sleep``: sleep sets, skip commands whose step
     is known to lead to a stored state (`commute.py`: the same states, found problems
     and paths, fewer transitions; not with ``ample`` nor hang analysis).  ``hangs``: no
-    hang analysis (nor the edges it walks) when False."""
+    hang analysis (nor the edges it walks) when False.  ``twins``: with ``canon``, skip
+    the steps of a family's instance that has a twin earlier in the state (`symmetry.
+    skipping`: the same states, found problems and paths, fewer transitions)."""
     start = time.monotonic()
     if budget is None:
         budget = Budget(max_states, timeout)
     limit = budget.states()
     budget.enter("compiling")
     search = _Search(system, budget, canon, edges or (hangs and has_awaits(system)), compiled)
+    if twins is not None and canon is not None:
+        search.state_succ = skipping(search.compiled.state_succ, twins, system)
     if sleep and ample is None and not search.keep:
         search.sleep = sleep_sets(system)
     budget.enter("search")
@@ -114,6 +120,7 @@ class _Search:
             raise ValueError("symmetry reduction needs states that fit in bytes")
         self.budget, self.canon, self.keep = budget, canon, keep
         self.compiled = compiled or compile_system(system, packed=packed, budget=budget)
+        self.state_succ = self.compiled.state_succ
         self.kinds_of = [tuple(ch.kind for ch in cmd.checks) for cmd in system.commands]
         init: State = bytes(system.init) if packed else system.init
         keyed = canon is not None
@@ -141,7 +148,7 @@ class _Search:
         to stop; returns (complete, reason)."""
         store, parent, found, canon = self.store, self.parent, self.found, self.canon
         budget = self.budget
-        state_succ, kinds_of = self.compiled.state_succ, self.kinds_of
+        state_succ, kinds_of = self.state_succ, self.kinds_of
         add_all = store.add_all
         links = Links(parent, self.via, self.succ if self.keep else None)
         sleep, sleeps = self.sleep, self.sleeps

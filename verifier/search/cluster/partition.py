@@ -39,7 +39,7 @@ from verifier.run.model import Model, release_frozen
 from verifier.search.hang import await_views, passes
 from verifier.search.por import reduction
 from verifier.search.store import FlatStates
-from verifier.search.symmetry import canon
+from verifier.search.symmetry import canon, skipping
 
 POS_BITS = 20  # a successor's position in its parent's list: below 2**20
 Batch = tuple[bytes, bytes, bytes, bytes, bytes]  # keys, states, parents, positions, commands+srcs
@@ -78,6 +78,9 @@ class Partition:
         red = reduction(system) if por else None
         self.ample_fn = red.ample if red is not None and red.sites else None
         self.compiled: Compiled = compile_system(system, packed=True)
+        self.succ = self.compiled.state_succ  # without twins' steps (`symmetry.skipping`)
+        if sym is not None and sym.twins is not None:
+            self.succ = skipping(self.succ, sym.twins, system)
         self.kinds_of = [tuple(ch.kind for ch in cmd.checks) for cmd in system.commands]
         self.width = len(system.init)
         self.awaits = any(await_views(core) for core in system.cores)
@@ -131,7 +134,7 @@ class Partition:
     def expand(self) -> tuple[Asks | str, ...]:
         """Successors of every frontier state, kept for `send`; the proviso questions
         for the owners (one `Asks` per partition), then a limit reached ('' if none)."""
-        store, succ, ample, key = self.store, self.compiled.state_succ, self.ample, self.key
+        store, succ, ample, key = self.store, self.succ, self.ample, self.key
         asks_k = [bytearray() for _ in range(self.workers)]
         asks_g = [array("q") for _ in range(self.workers)]
         self.pending = []
@@ -197,7 +200,7 @@ class Partition:
         poss = [array("i") for _ in range(workers)]
         meta = [array("i") for _ in range(workers)]  # command, source local number
         transitions = 0
-        succ = self.compiled.state_succ
+        succ = self.succ
         store = self.store
         for local, out, sel in self.pending:
             g = self.gid[local]

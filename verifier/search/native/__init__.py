@@ -156,6 +156,7 @@ def explore_native(
     sleep: bool = False,
     hangs: bool = True,
     collapse: int = COLLAPSE_WIDEN,
+    twins: bool = True,
 ) -> NativeExploration:
     """Explore every reachable state of ``system`` in the native search, within
     ``budget``'s limits (the native search's state limit, `Budget.states`); ``canon``:
@@ -173,7 +174,9 @@ def explore_native(
     is kept, so no hang analysis (``hangs_skipped``); ``sleep``, ``hangs``: `explore`'s.
     ``collapse``: with symmetry, store a state as its other fields and an index per
     family position into a table of distinct blocks (collapse_c.py; the same search),
-    2 bytes each until a family has this many distinct blocks, then 4; 0: off."""
+    2 bytes each until a family has this many distinct blocks, then 4; 0: off.
+    ``twins``: with symmetry, skip the steps of an instance with a twin earlier in the
+    state (`symmetry.skipping`, as `explicit.explore` with ``twins``)."""
     start = time.monotonic()
     if len(system.commands) > MAX_COMMANDS:
         raise NativeUnavailable(f"more than {MAX_COMMANDS} commands")
@@ -194,6 +197,7 @@ def explore_native(
         "por": por and reduction is not None and bool(reduction.conditions),
         "stop_first": stop_at_first, "hash_compact": hash_compact, "sleep": sleep,
         "hangs": hangs, "bitstate": max(0, int(bitstate)), "collapse": max(0, int(collapse)),
+        "twins": twins,
     }  # fmt: skip
     args = [f"max_states={budget.states(native=True)}", "progress=0.5", f"hashes={hashes}"]
     args += [f"threads={threads or len(os.sched_getaffinity(0))}"]

@@ -154,13 +154,40 @@ def _sort(
     not 0, 1, ...  With a loop ``lp``, the positions before `LoopPlan.start` stay where
     they are."""
     key, ord_, moved = names
-    nw, places = key_layout(bits)
+    nw, _ = key_layout(bits)
     m = len(blocks)
-    lines = [f"        uint64_t {key}[{m}][{nw}] = {{{{0}}}}; int {ord_}[{m}], {moved} = 0;"]
-    pre, st = "0", "0"
-    if lp is not None:
-        pre, st = f"pre{f}", f"st{f}"
-        lines += c_start(f, lp, m, st, pre)
+    lines = [f"        int {ord_}[{m}], {moved} = 0;"]
+    lines += _keys(f, blocks, ranges, bits, key)
+    start, sorted_ranges = _sorted_ranges(f, lp, m)
+    lines += start
+    lines.append(f"        for (int a = 0; a < {m}; a++) {ord_}[a] = a;")
+    for lo, hi in sorted_ranges:
+        lines += [
+            f"        for (int a = {lo} + 1; a < {hi}; a++) {{",
+            f"            int x = {ord_}[a], b = a;",
+            f"            while (b > {lo} && key_gt({key}[{ord_}[b - 1]], {key}[x], {nw}))",
+            f"                {{ {ord_}[b] = {ord_}[b - 1]; b--; {moved} = 1; }}",
+            f"            {ord_}[b] = x;",
+            "        }",
+        ]
+    return lines
+
+
+def _sorted_ranges(f: int, lp: LoopPlan | None, m: int) -> tuple[list[str], list[tuple[str, str]]]:
+    """C lines declaring a loop's `LoopPlan.ranges` of ``s`` (none without ``lp``), and
+    the ranges of positions sorted among themselves, as C expressions (lo, hi)."""
+    if lp is None:
+        return [], [("0", str(m))]
+    pre, st = f"pre{f}", f"st{f}"
+    return c_start(f, lp, m, st, pre), [(st, str(m)), ("0", pre)]
+
+
+def _keys(
+    f: int, blocks: Sequence[Block], ranges: list[tuple[int, int]], bits: list[int], key: str
+) -> list[str]:
+    """C lines declaring ``key``: each instance's sort key as 64-bit words (`key_layout`)."""
+    nw, places = key_layout(bits)
+    lines = [f"        uint64_t {key}[{len(blocks)}][{nw}] = {{{{0}}}};"]
     for k, b in enumerate(blocks):
         parts: list[list[str]] = [[] for _ in range(nw)]
         for (fld, renamed), (lo, _), nb, (w, shift) in zip(
@@ -172,17 +199,38 @@ def _sort(
         for w in range(nw):
             if parts[w]:
                 lines.append(f"        {key}[{k}][{w}] = {' | '.join(parts[w])};")
-    lines.append(f"        for (int a = 0; a < {m}; a++) {ord_}[a] = a;")
-    for lo, hi in ((st, str(m)), ("0", pre))[: 1 + (lp is not None)]:  # each sorted range
-        lines += [
-            f"        for (int a = {lo} + 1; a < {hi}; a++) {{",
-            f"            int x = {ord_}[a], b = a;",
-            f"            while (b > {lo} && key_gt({key}[{ord_}[b - 1]], {key}[x], {nw}))",
-            f"                {{ {ord_}[b] = {ord_}[b - 1]; b--; {moved} = 1; }}",
-            f"            {ord_}[b] = x;",
-            "        }",
-        ]
     return lines
+
+
+def twins_source(
+    plans: Sequence[Sequence[Block]],
+    fields: Sequence[FieldInfo],
+    loops: Sequence[LoopPlan | None] = (),
+) -> list[str]:
+    """The C function ``twins(s, skip)``: sets ``skip[c]`` for the core ``c`` of each
+    instance whose sort key equals an earlier instance's in the same sorted range (the
+    Python `symmetry.twins`), 0 for every other core."""
+    lines = [array("int", f"TC{f}", [b.core for b in blocks]) for f, blocks in enumerate(plans)]
+    lines.append("static void twins(const int32_t *s, uint8_t *skip) {")
+    lines.append("    memset(skip, 0, NCORES);")
+    for f, blocks in enumerate(plans):
+        ranges, _ = _ranges(blocks, fields)
+        bits = [(hi - lo).bit_length() for lo, hi in ranges]
+        nw, _ = key_layout(bits)
+        m = len(blocks)
+        lines.append("    {")
+        lines += _keys(f, blocks, ranges, bits, "key")
+        start, sorted_ranges = _sorted_ranges(f, loops[f] if f < len(loops) else None, m)
+        lines += start
+        for lo, hi in sorted_ranges:
+            lines += [
+                f"        for (int a = {lo} + 1; a < {hi}; a++)",
+                f"            for (int b = {lo}; b < a; b++)",
+                f"                if (!memcmp(key[a], key[b], {8 * nw}))",
+                f"                    {{ skip[TC{f}[a]] = 1; break; }}",
+            ]
+        lines.append("    }")
+    return [*lines, "}"]
 
 
 def _write_back(f: int, blocks: Sequence[Block]) -> list[str]:

@@ -34,7 +34,7 @@ from verifier.ir.system import (
 )
 from verifier.search.commute import masks
 from verifier.search.native.canon_c import array as _array
-from verifier.search.native.canon_c import canon_source, pack_canon_source
+from verifier.search.native.canon_c import canon_source, pack_canon_source, twins_source
 from verifier.search.native.collapse_c import (
     Packing,
     collapse_defines,
@@ -164,7 +164,9 @@ def _command(g: CGen, cmd: Command, known: Expr | None) -> list[str]:
     return lines
 
 
-def _successors(system: System, g: CGen) -> list[str]:
+def _successors(system: System, g: CGen, members: set[int]) -> list[str]:
+    """``successors(s, o)``; the steps of a core of ``members`` (the reduced families')
+    only when ``o->skip`` does not name it (`canon_c.twins_source`)."""
     ncores = len(system.cores)
     sites: list[dict[int, list[Command]]] = [{} for _ in range(ncores)]
     machine: list[list[Command]] = [[] for _ in range(ncores)]
@@ -175,6 +177,8 @@ def _successors(system: System, g: CGen) -> list[str]:
             sites[cmd.core].setdefault(cmd.site, []).append(cmd)
     lines = ["static void successors(const int32_t *s, Out *o) {"]
     for c, core in enumerate(system.cores):
+        if c in members and (sites[c] or machine[c]):
+            lines.append(f"    if (!o->skip || !o->skip[{c}]) {{")
         if sites[c]:
             lines.append(f"    switch (s[{core.pc}]) {{")
             for pc in sorted(sites[c]):
@@ -187,6 +191,8 @@ def _successors(system: System, g: CGen) -> list[str]:
             lines.append("    }")
         for cmd in machine[c]:
             lines += _command(g, cmd, None)
+        if c in members and (sites[c] or machine[c]):
+            lines.append("    }")
     lines.append("}")
     return lines
 
@@ -303,7 +309,7 @@ def source(
     g = CGen(system.fields)
     kinds = kinds_of(system)
     kind_no = {k: i for i, k in enumerate(kinds)}
-    body = _successors(system, g)
+    body = _successors(system, g, {b.core for blocks in plans for b in blocks})
     pk = packing(system.fields)
     nf, ncmd = len(system.fields), len(system.commands)
     base, flat = [], []
@@ -340,6 +346,7 @@ def source(
     tail = [
         *_packing_source(system.fields, pk),
         *canon_source(plans, system.fields, loops),
+        *twins_source(plans, system.fields, loops),
         *pack_canon_source(plans, system.fields, pk.places, pk.words, loops),
         *collapse_source(plans, system.fields, loops),
         *_por_source(system, red),

@@ -37,6 +37,7 @@ typedef struct Out {
     int nh;
     int hc[MAXHITS + 1], hh[MAXHITS + 1];
     const uint8_t *sleep;    /* commands not fired from this state (a bit each), or NULL */
+    const uint8_t *skip;     /* per core: 1 when its steps are skipped (`twins`), or NULL */
     /* the keys `ample` computed (the proviso looks its candidates up), reused by `expand`:
      * kdone[e], then entry e's key, its permutation and the table's answer */
     uint8_t kdone[NCMD + 1];
@@ -132,6 +133,7 @@ static uint32_t *table; static size_t table_cap;
 static uint32_t num_mask;   /* (1 << num_bits) - 1 */
 static size_t nstates;
 static int sym_on, por_on, keep_edges, sleep_on;
+static int twins_on = 1;  /* skip the steps of an instance with an earlier twin (`twins`) */
 /* sleep_on (the search that rebuilds shortest traces, verifier/search/commute.py): each
  * state not expanded yet has its sleep set, the commands it need not fire, SB bytes from
  * sleepq (state s_first first); indep holds, per command b, the commands that commute with b */
@@ -763,6 +765,9 @@ static void expand(size_t i, Out *o, Buf *b) {
     o->n = 0;
     o->nh = 0;
     o->sleep = sleep_on ? sleepq + (i - s_first) * SB : NULL;
+    uint8_t skip[NCORES];
+    o->skip = NULL;
+    if (sym_on && twins_on) { twins(s, skip); o->skip = skip; }
     successors(s, o);
     for (int e = 0; e < o->n; e++) { sel[e] = e; o->kdone[e] = 0; }
     int nsel = por_on && o->n > 1 ? ample(i, s, o, sel) : o->n;
@@ -998,7 +1003,7 @@ static long path_of(long i, int32_t **cids) {
 static void replay(const int32_t *cids, long len, int32_t *s) {
     memcpy(s, INIT, sizeof(int32_t) * NF);
     for (long x = 0; x < len; x++) {
-        out_buf.n = 0; out_buf.nh = 0; out_buf.sleep = NULL; /* every command */
+        out_buf.n = 0; out_buf.nh = 0; out_buf.sleep = NULL; out_buf.skip = NULL; /* every command */
         successors(s, &out_buf);
         for (int e = 0; e < out_buf.n; e++)
             if (out_buf.cid[e] == cids[x] && out_buf.has[e]) { memcpy(s, out_buf.st[e], sizeof(int32_t) * NF); break; }
@@ -1036,6 +1041,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(key, "edges")) keep_edges = atoi(val);
         else if (!strcmp(key, "hangs")) hangs = atoi(val);
         else if (!strcmp(key, "sleep")) sleepy = atoi(val);
+        else if (!strcmp(key, "twins")) twins_on = atoi(val);
         else if (!strcmp(key, "collapse")) {
             collapse = atol(val) > 0;
             if (collapse && (size_t)atol(val) < widen_at) widen_at = (size_t)atol(val);
