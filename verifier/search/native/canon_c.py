@@ -15,7 +15,7 @@ representative chosen is the Python form's.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from verifier.ir.system import FieldInfo
 from verifier.search.symmetry import Block
@@ -162,15 +162,23 @@ def _sort(
     lines += start
     lines.append(f"        for (int a = 0; a < {m}; a++) {ord_}[a] = a;")
     for lo, hi in sorted_ranges:
-        lines += [
-            f"        for (int a = {lo} + 1; a < {hi}; a++) {{",
-            f"            int x = {ord_}[a], b = a;",
-            f"            while (b > {lo} && key_gt({key}[{ord_}[b - 1]], {key}[x], {nw}))",
-            f"                {{ {ord_}[b] = {ord_}[b - 1]; b--; {moved} = 1; }}",
-            f"            {ord_}[b] = x;",
-            "        }",
-        ]
+        lines += insertion_sort(lo, hi, ord_, lambda x: f"{key}[{x}]", nw, f" {moved} = 1;")
     return lines
+
+
+def insertion_sort(
+    lo: str, hi: str, ord_: str, key: Callable[[str], str], nw: int, moved: str = ""
+) -> list[str]:
+    """C lines sorting ``ord_[lo..hi-1]`` (instances) by their keys (``key(x)``: the
+    ``nw`` words of instance x's), stably; ``moved`` runs when an instance moves."""
+    return [
+        f"        for (int a = {lo} + 1; a < {hi}; a++) {{",
+        f"            int x = {ord_}[a], b = a;",
+        f"            while (b > {lo} && key_gt({key(f'{ord_}[b - 1]')}, {key('x')}, {nw}))",
+        f"                {{ {ord_}[b] = {ord_}[b - 1]; b--;{moved} }}",
+        f"            {ord_}[b] = x;",
+        "        }",
+    ]
 
 
 def _sorted_ranges(f: int, lp: LoopPlan | None, m: int) -> tuple[list[str], list[tuple[str, str]]]:
@@ -186,20 +194,29 @@ def _keys(
     f: int, blocks: Sequence[Block], ranges: list[tuple[int, int]], bits: list[int], key: str
 ) -> list[str]:
     """C lines declaring ``key``: each instance's sort key as 64-bit words (`key_layout`)."""
-    nw, places = key_layout(bits)
+    nw, _ = key_layout(bits)
     lines = [f"        uint64_t {key}[{len(blocks)}][{nw}] = {{{{0}}}};"]
     for k, b in enumerate(blocks):
-        parts: list[list[str]] = [[] for _ in range(nw)]
-        for (fld, renamed), (lo, _), nb, (w, shift) in zip(
-            _positions(b), ranges, bits, places, strict=True
-        ):
-            if nb:
-                v = f"RN{f}_{k}[s[{fld}]]" if renamed else f"s[{fld}]"
-                parts[w].append(f"((uint64_t)({v} - ({lo})) << {shift})")
-        for w in range(nw):
-            if parts[w]:
-                lines.append(f"        {key}[{k}][{w}] = {' | '.join(parts[w])};")
+        for w, expr in enumerate(key_words(f, k, b, ranges, bits)):
+            if expr != "0":
+                lines.append(f"        {key}[{k}][{w}] = {expr};")
     return lines
+
+
+def key_words(
+    f: int, k: int, b: Block, ranges: list[tuple[int, int]], bits: list[int]
+) -> list[str]:
+    """C expressions of the 64-bit words of instance ``k``'s sort key in ``s`` ("0" for
+    a word no position fills)."""
+    nw, places = key_layout(bits)
+    parts: list[list[str]] = [[] for _ in range(nw)]
+    for (fld, renamed), (lo, _), nb, (w, shift) in zip(
+        _positions(b), ranges, bits, places, strict=True
+    ):
+        if nb:
+            v = f"RN{f}_{k}[s[{fld}]]" if renamed else f"s[{fld}]"
+            parts[w].append(f"((uint64_t)({v} - ({lo})) << {shift})")
+    return [" | ".join(ws) or "0" for ws in parts]
 
 
 def twins_source(

@@ -348,7 +348,9 @@ def source(
         *canon_source(plans, system.fields, loops),
         *twins_source(plans, system.fields, loops),
         *pack_canon_source(plans, system.fields, pk.places, pk.words, loops),
-        *collapse_source(plans, system.fields, loops),
+        *collapse_source(
+            plans, system.fields, loops, [[f for f, _ in c.updates] for c in system.commands]
+        ),
         *_por_source(system, red),
     ]
     head, marker, rest = runtime.partition("/* @@ generated @@ */")

@@ -27,8 +27,11 @@ from verifier.search.native.canon_c import (
     _direct,
     _positions,
     _ranges,
+    _sorted_ranges,
     array,
+    insertion_sort,
     key_layout,
+    key_words,
     sorted_family,
 )
 from verifier.search.symmetry import Block
@@ -90,11 +93,14 @@ def collapse_source(
     plans: Sequence[Sequence[Block]],
     fields: Sequence[FieldInfo],
     loops: Sequence[LoopPlan | None] = (),
+    writes: Sequence[Sequence[int]] = (),
 ) -> list[str]:
-    """The functions above when every family's canonical form
-    is packed straight from the state (integer keys); else stubs."""
+    """The functions above (and `_incremental_source`'s; ``writes``: the fields each
+    command writes) when every family's canonical form is packed straight from the
+    state (integer keys); else stubs."""
     if not _collapses(plans, fields):
         return [
+            "#define INCREMENTAL 0",
             "static const int CF[1] = {0};",
             "static void prekey(const int32_t *s, uint8_t *out, uint8_t *perm) {}",
             "static void unkeys(const uint64_t (*kv)[CKW], int32_t *t) {}",
@@ -107,6 +113,7 @@ def collapse_source(
     lines += packers(("pack_rest", "unpack_rest"), fields, rest, pk, "RW")
     lines += _prekey_source(plans, fields, loops)
     lines += _unkeys_source(plans, fields)
+    lines += _incremental_source(plans, fields, loops, writes)
     return lines
 
 
@@ -183,4 +190,63 @@ def _unkeys_source(plans: Sequence[Sequence[Block]], fields: Sequence[FieldInfo]
                 )
                 lines.append(f"    t[{fld}] = {f'BK{f}_{k}[{v}]' if renamed else v};")
             pos += 1
+    return [*lines, "}"]
+
+
+def _incremental_source(
+    plans: Sequence[Sequence[Block]],
+    fields: Sequence[FieldInfo],
+    loops: Sequence[LoopPlan | None],
+    writes: Sequence[Sequence[int]],
+) -> list[str]:
+    """What `runtime.c`'s ``fast_key`` needs to build a successor's collapsed key from
+    its parent's sort keys and block indices, recomputing only the instances the step
+    wrote (a key is a function of its instance's block and words alone):
+
+    - ``DIRTY[DIRTY_OFF[c] .. DIRTY_OFF[c + 1]]``: the positions (instances, numbered
+      across the families as `CF` numbers them) whose key fields command c writes;
+    - ``member_key(s, p, k)``: the sort key of position p's instance in ``s``, as the
+      CKW words `prekey` gives it (zeros past the family's own words);
+    - ``key_order(s, key, ord)``: the instances in canonical order, ``ord[p]`` being
+      the instance whose key `prekey` puts at position p (the same sorted ranges);
+      ``ord[p] - CBASE[p]`` is `prekey`'s permutation byte (instances within a family)."""
+    owner: dict[int, int] = {}
+    pos = 0
+    for blocks in plans:
+        for b in blocks:
+            for fld, _ in _positions(b):
+                owner[fld] = pos
+            pos += 1
+    offs, dirty = [0], []
+    for ws in writes:
+        dirty += sorted({owner[f] for f in ws if f in owner})
+        offs.append(len(dirty))
+    lines = ["#define INCREMENTAL 1", array("int", "DIRTY_OFF", offs), array("int", "DIRTY", dirty)]
+    bases = [sum(len(b) for b in plans[:f]) for f, blocks in enumerate(plans) for _ in blocks]
+    lines.append(array("int", "CBASE", bases))
+    lines += ["static void member_key(const int32_t *s, int p, uint64_t *k) {", "    switch (p) {"]
+    pos = 0
+    for f, blocks in enumerate(plans):
+        ranges, _ = _ranges(blocks, fields)
+        bits = [(hi - lo).bit_length() for lo, hi in ranges]
+        for k, b in enumerate(blocks):
+            words = key_words(f, k, b, ranges, bits)
+            body = " ".join(f"k[{w}] = {e};" for w, e in enumerate(words))
+            pad = f" memset(k + {len(words)}, 0, 8 * (CKW - {len(words)}));"
+            lines.append(f"    case {pos}: {body}{pad if len(words) else ''} return;")
+            pos += 1
+    lines += ["    default: return;", "    }", "}"]
+    lines.append("static void key_order(const int32_t *s, const uint64_t (*key)[CKW], int *ord) {")
+    base = 0
+    for f, blocks in enumerate(plans):
+        m = len(blocks)
+        nw = _words(blocks, fields)
+        start, sorted_ranges = _sorted_ranges(f, loops[f] if f < len(loops) else None, m)
+        lines += ["    {", f"        int o[{m}];", *start]
+        lines.append(f"        for (int a = 0; a < {m}; a++) o[a] = a;")
+        for lo, hi in sorted_ranges:
+            lines += insertion_sort(lo, hi, "o", lambda x, at=base: f"key[{at} + {x}]", nw)
+        lines.append(f"        for (int a = 0; a < {m}; a++) ord[{base} + a] = {base} + o[a];")
+        lines.append("    }")
+        base += m
     return [*lines, "}"]

@@ -608,6 +608,34 @@ static void decode(const uint8_t *k, int32_t *t) {
     unkeys(kv, t);
 }
 
+#define COLLAPSED (-4)  /* `expand`: a new state's collapsed key follows (not its pre-key) */
+#if INCREMENTAL
+/* The collapsed key of t, reached from a state whose instances' sort keys are pk and
+ * block indices pi by command cid, into k (as collapse_key(prekey(t)) gives it): only
+ * the instances the command writes are keyed again; -1 when one of their blocks was
+ * never seen (t is new). */
+static int fast_key(const int32_t *t, const uint64_t (*pk)[CKW], const long *pi, int cid,
+                    uint8_t *k, uint8_t *perm) {
+    uint64_t key[NCOMP][CKW];
+    long idx[NCOMP];
+    int ord[NCOMP];
+    memcpy(key, pk, sizeof key);
+    memcpy(idx, pi, sizeof idx);
+    for (int d = DIRTY_OFF[cid]; d < DIRTY_OFF[cid + 1]; d++) {
+        int p = DIRTY[d];
+        member_key(t, p, key[p]);
+        if ((idx[p] = comp_find(CF[p], key[p])) < 0) return -1;
+    }
+    key_order(t, (const uint64_t (*)[CKW])key, ord);
+    pack_rest(t, k);
+    for (int p = 0; p < NCOMP; p++) {
+        put_index(k + RW + IW * (size_t)p, (size_t)idx[ord[p]], IW);
+        perm[p] = (uint8_t)(ord[p] - CBASE[p]);  /* as `prekey` gives it */
+    }
+    return 0;
+}
+#endif
+
 /* The number of the state with pre-key pk (`key_of`), or -1. */
 static long lookup(const uint8_t *pk) {
     if (!collapse_on) return find(pk);
@@ -804,11 +832,36 @@ static void expand(size_t i, Out *o, Buf *b) {
         put_int(b, (lv[v] ? LEAVES : 0) | (s[CORE_INH[VIEW_CORE[v]]] ? IN_HANDLER : 0));
     }
     /* the successors' keys first, their table slots prefetched, then the lookups: the
-     * table's cache misses overlap */
+     * table's cache misses overlap.  Collapsed, a successor's key is built from this
+     * state's sort keys and block indices (`fast_key`); its pre-key only when it is new */
     uint64_t lh[NCMD + 1];
+#if INCREMENTAL
+    uint64_t pk[NCOMP][CKW];
+    long pi[NCOMP];
+    int fast = collapse_on;
+    for (int p = 0; fast && p < NCOMP; p++) {
+        member_key(s, p, pk[p]);
+        if ((pi[p] = comp_find(CF[p], pk[p])) < 0) fast = 0;
+    }
+#endif
     for (int x = 0; x < nsel; x++) {
         int e = sel[x];
         if (!o->has[e] || o->kdone[e]) continue;
+#if INCREMENTAL
+        if (fast) {
+            o->kdone[e] = 3;  /* collapsed key known, not looked up; no pre-key yet */
+            const uint64_t (*keys_here)[CKW] = (const uint64_t (*)[CKW])pk;
+            if (fast_key(o->st[e], keys_here, pi, o->cid[e], o->lk[e], o->kc[e]) < 0) {
+                key_of(o->st[e], o->kk[e], o->kc[e]);
+                o->kdone[e] = 1;  /* a block never seen: a new state */
+                o->kj[e] = -1;
+                continue;
+            }
+            lh[e] = hash_key(o->lk[e]);
+            __builtin_prefetch(&table[slot_of(lh[e])]);
+            continue;
+        }
+#endif
         key_of(o->st[e], o->kk[e], o->kc[e]);
         o->kdone[e] = 2;  /* key known, not looked up */
         if (bs_on) continue;
@@ -835,6 +888,14 @@ static void expand(size_t i, Out *o, Buf *b) {
             j = find_h(collapse_on ? o->lk[e] : kp, lh[e]);
         }
         if (bs_on && j >= 0) j = SEEN;
+        if (j == -1 && o->kdone[e] == 3) {  /* new here: its collapsed key, width, perm */
+            j = COLLAPSED;
+            put(b, &j, sizeof j);
+            put_int(b, (int32_t)IW);
+            put(b, o->lk[e], RW + IW * NCOMP);
+            put(b, cp, QW);
+            continue;
+        }
         put(b, &j, sizeof j);
         if (j != -1) continue;
         put(b, kp, EW);
@@ -875,12 +936,26 @@ static int merge(size_t i, const uint8_t **p) {
         memcpy(&j, *p, sizeof j);
         *p += sizeof j;
         int fresh = 0; /* a tree edge, to a state this one adds: not stored (see build_offsets) */
-        if (j == -1) {
-            const uint8_t *k = *p, *c = k;
+        if (j == -1 || j == COLLAPSED) {
             size_t before = nstates;
-            *p += EW;
-            if (queued) { c = *p; *p += QW; }
-            j = add_pre(k, c, (long)i, cid);
+            if (j == COLLAPSED) {  /* a collapsed key (`expand`), its indices iw bytes each */
+                size_t iw = (size_t)get_int(p);
+                const uint8_t *k = *p, *c = k + RW + iw * NCOMP;
+                uint8_t wide[KB];
+                *p = c + QW;
+                if (iw != IW) {  /* widened since it was expanded */
+                    memcpy(wide, k, RW);
+                    for (int x = 0; x < NCOMP; x++)
+                        put_index(wide + RW + IW * (size_t)x, get_index(k + RW + iw * (size_t)x, iw), IW);
+                    k = wide;
+                }
+                j = add(k, c, (long)i, cid);
+            } else {
+                const uint8_t *k = *p, *c = k;
+                *p += EW;
+                if (queued) { c = *p; *p += QW; }
+                j = add_pre(k, c, (long)i, cid);
+            }
             if (j == -2) return 0;
             fresh = j >= 0 && (size_t)j == before;
         }
