@@ -70,16 +70,15 @@ def explore_model(
     then that one runs, whatever the engine).  ``sleep``, ``hangs``: as `explicit.explore`
     (the search that rebuilds shortest traces, `shortest`)."""
     ample = red.ample if por and red is not None and red.sites else None
-    system = searched(m, sym)
+    system, twins = searched(m, sym), sym.twins if sym is not None else None
 
-    def python(b: Budget) -> Exploration:
-        more = {"sleep": sleep, "hangs": hangs} if run is explore else {}
+    def python(b: Budget) -> Exploration:  # (the cluster's partitions skip twins themselves)
+        more = {"sleep": sleep, "hangs": hangs, "twins": twins} if run is explore else {}
         return run(
             system,
             progress=search.progress,
             budget=b,
             canon=sym.fn if sym is not None else None,
-            twins=sym.twins if sym is not None else None,
             stop_at_first=search.stop_at_first,
             ample=ample,
             stop_when=stop_when,

@@ -20,7 +20,7 @@ from verifier.search.exploration import Exploration, Found
 from verifier.search.hang import Hang, find_hang
 from verifier.search.por import AmpleFn
 from verifier.search.store import FlatStates, Links, ListStates, Store
-from verifier.search.symmetry import TwinsFn, skipping
+from verifier.search.twins import TwinsFn, skipping
 
 # (states, frontier, transitions[, depth]): a search that knows its breadth-first depth
 # passes it too

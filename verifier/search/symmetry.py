@@ -22,14 +22,7 @@ two orbit representatives may rename the family's cores.
 A core looping over the family (`for c in cpu[*]`) names each instance in turn:
 `symmetry_loops.py` explores that loop in any order and keeps the family reduced.
 
-Twins: where two instances of a family have equal sort keys and lie in one sorted
-range, swapping them (their blocks, words and kinds) maps the state onto itself, so each
-step of the later one leads to the orbit the same step of the earlier one leads to, with
-the same check hits.  Commands are ordered core by core, so the earlier one's step always
-comes first: a search that skips the later one's steps (`twins`, `skipping`) stores the
-same states from the same parents by the same commands, and finds the same problems;
-only its count of transitions is smaller.  Partial-order reduction picks its ample set
-among the steps left, which are, up to the orbits they reach, the same.
+Twins (instances alike in a state, whose steps a search skips): `twins.py`.
 
 Weak models: `symmetry_arm.py` (under `arm`, each instance's own fields go with it)."""
 
@@ -43,12 +36,11 @@ from itertools import pairwise
 from verifier.ir import program as P
 from verifier.ir.system import Command, System
 from verifier.machine.layout import Layout
-from verifier.run.compile import State, SuccFn
 from verifier.search import symmetry_loops as L
 from verifier.search.symmetry_arm import arm_fields, weak_exclusions
+from verifier.search.twins import TwinsFn, keys_source, twins_source
 
 CanonFn = Callable[[bytes], bytes]
-TwinsFn = Callable[[bytes], frozenset[int]]  # a state -> the cores whose steps it may skip
 
 _INSTANCE = re.compile(r"^(\w+)\[(\d+)\]$")
 
@@ -312,53 +304,12 @@ def plan(lay: Layout, fam: Family) -> tuple[Block, ...]:
     return tuple(out)
 
 
-def _keys_source(blocks: tuple[Block, ...], f: int, ns: dict[str, object]) -> str:
-    """The source line setting ``k`` to the sort keys of one family's instances in ``s``."""
-    keys = []
-    for k, b in enumerate(blocks):
-        (lo, hi), (ka, kb) = (b.lo, b.hi), b.kinds
-        if b.table is None:
-            key = f"s[{lo}:{hi}]"
-        else:
-            ns[f"_T{f}_{k}"] = b.table
-            key = f"s[{lo}:{ka}] + s[{ka}:{kb}].translate(_T{f}_{k}) + s[{kb}:{hi}]"
-        if b.words:
-            key += " + bytes((" + ", ".join(f"s[{w}]" for w in b.words) + ",))"
-        keys.append(key)
-    return f"    k = [{', '.join(keys)}]"
-
-
-def _twins_source(
-    blocks: tuple[Block, ...], f: int, ns: dict[str, object], loop: L.LoopPlan | None
-) -> list[str]:
-    """Source lines adding to ``skip`` the core of each instance of one family whose
-    sort key equals that of an earlier instance in the same sorted range (`twins`)."""
-    n = len(blocks)
-    ns[f"_C{f}"] = tuple(b.core for b in blocks)
-    lines = [_keys_source(blocks, f, ns)]
-    if loop is None:
-        lines.append("    a, b = 0, 0")
-    else:
-        ns[f"_L{f}"] = loop
-        lines.append(f"    a, b = _L{f}.ranges(s, {n})")
-    lines += [
-        f"    for lo, hi in ((0, a), (b, {n})):",
-        "        seen = set()",
-        "        for p in range(lo, hi):",
-        "            if k[p] in seen:",
-        f"                skip.append(_C{f}[p])",
-        "            else:",
-        "                seen.add(k[p])",
-    ]
-    return lines
-
-
 def _family_source(
     blocks: tuple[Block, ...], f: int, ns: dict[str, object], loop: L.LoopPlan | None
 ) -> list[str]:
     """Source lines that sort one family's blocks of ``s`` into ``s`` (a bytes value);
     with a ``loop``, only the positions it has not pinned."""
-    lines = [_keys_source(blocks, f, ns)]
+    lines = [keys_source(blocks, f, ns)]
     size = blocks[0].hi - blocks[0].lo
     if loop is None:
         lines.append("    o = sorted(k)")
@@ -412,11 +363,7 @@ def canon(system: System, prog: P.Program) -> Canon:
     for f, blocks in enumerate(plans):
         lines += _family_source(blocks, f, ns, loops[f])
     lines.append("    return s")
-    lines.append("def twins(s):")
-    lines.append("    skip = []")
-    for f, blocks in enumerate(plans):
-        lines += _twins_source(blocks, f, ns, loops[f])
-    lines.append("    return frozenset(skip)")
+    lines += twins_source(plans, ns, loops)
     exec(compile("\n".join(lines), "<tlbcheck-symmetry>", "exec"), ns)
     ext = system
     if extra:
@@ -424,27 +371,6 @@ def canon(system: System, prog: P.Program) -> Canon:
         ext = replace(system, commands=system.commands + tuple(extra), meta=meta)
     fn, tw = ns["canon"], ns["twins"]
     return Canon(fn, tuple(fams), plans, loops, ext, tw)  # type: ignore[arg-type]
-
-
-def skipping(succ: SuccFn, twins: TwinsFn, system: System) -> SuccFn:
-    """``succ`` without the steps (successors and check hits) of the cores ``twins``
-    names in the state (`twins`: each has a twin earlier in its family)."""
-    core_of = [cmd.core for cmd in system.commands]
-
-    def skip_twins(
-        s: State, out: list[tuple[int, State | None]], hits: list[tuple[int, int]]
-    ) -> None:
-        skip = twins(s)  # type: ignore[arg-type]
-        if not skip:
-            succ(s, out, hits)
-            return
-        every: list[tuple[int, State | None]] = []
-        checks: list[tuple[int, int]] = []
-        succ(s, every, checks)
-        out += [x for x in every if core_of[x[0]] not in skip]
-        hits += [x for x in checks if core_of[x[0]] not in skip]
-
-    return skip_twins
 
 
 def _alternatives(

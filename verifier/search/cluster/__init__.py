@@ -59,15 +59,13 @@ class ClusterSearch:
         progress: ProgressFn | None = None,
         budget: Budget,
         canon: Any = None,
-        twins: Any = None,
         stop_at_first: bool = False,
         ample: Any = None,
         stop_when: frozenset[str] | None = None,
         compiled: Any = None,
     ) -> ClusterExploration:
-        """`explicit.explore` over the partitions (``canon`` and ``twins``: whether
-        symmetry is on is fixed when the partitions start; ``compiled``: each partition
-        compiles its own)."""
+        """`explicit.explore` over the partitions (``canon``: whether symmetry is on is
+        fixed when the partitions start; ``compiled``: each partition compiles its own)."""
         self.generation[0] += 1
         ex = explore_cluster(
             self.ray,

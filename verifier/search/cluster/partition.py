@@ -39,7 +39,8 @@ from verifier.run.model import Model, release_frozen
 from verifier.search.hang import await_views, passes
 from verifier.search.por import reduction
 from verifier.search.store import FlatStates
-from verifier.search.symmetry import canon, skipping
+from verifier.search.symmetry import canon
+from verifier.search.twins import skipping
 
 POS_BITS = 20  # a successor's position in its parent's list: below 2**20
 Batch = tuple[bytes, bytes, bytes, bytes, bytes]  # keys, states, parents, positions, commands+srcs

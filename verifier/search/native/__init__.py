@@ -195,9 +195,8 @@ def explore_native(
     on = {
         "symmetry": symmetry and canon is not None and canon.fn is not None,
         "por": por and reduction is not None and bool(reduction.conditions),
-        "stop_first": stop_at_first, "hash_compact": hash_compact, "sleep": sleep,
+        "stop_first": stop_at_first, "hash_compact": hash_compact, "sleep": sleep, "twins": twins,
         "hangs": hangs, "bitstate": max(0, int(bitstate)), "collapse": max(0, int(collapse)),
-        "twins": twins,
     }  # fmt: skip
     args = [f"max_states={budget.states(native=True)}", "progress=0.5", f"hashes={hashes}"]
     args += [f"threads={threads or len(os.sched_getaffinity(0))}"]

@@ -34,7 +34,7 @@ from verifier.ir.system import (
 )
 from verifier.search.commute import masks
 from verifier.search.native.canon_c import array as _array
-from verifier.search.native.canon_c import canon_source, pack_canon_source, twins_source
+from verifier.search.native.canon_c import canon_source, pack_canon_source
 from verifier.search.native.collapse_c import (
     Packing,
     collapse_defines,
@@ -42,6 +42,7 @@ from verifier.search.native.collapse_c import (
     packers,
     packing,
 )
+from verifier.search.native.twins_c import twins_source
 from verifier.search.por import Reduction, condition_source
 from verifier.search.symmetry import Block
 
