@@ -584,6 +584,13 @@ static size_t get_index(const uint8_t *at, size_t w) {
     return j;
 }
 
+/* Collapsed key `from` (indices fw bytes each) as `to` (tw bytes each). */
+static void rewiden(uint8_t *to, const uint8_t *from, size_t fw, size_t tw) {
+    memcpy(to, from, RW);
+    for (int p = 0; p < NCOMP; p++)
+        put_index(to + RW + tw * (size_t)p, get_index(from + RW + fw * (size_t)p, fw), tw);
+}
+
 /* The collapsed key of pre-key pk, into k: 0; -1 when a block was never seen (so the
  * state is new; only when not interning); -2 when a limit stops. */
 static int collapse_key(const uint8_t *pk, uint8_t *k, int intern) {
@@ -657,11 +664,7 @@ static int widen(void) {
     uint8_t *nk = malloc(cap ? cap : 1);
     if (!nk) { stop_reason = "memory"; return 0; }
     for (size_t i = 0; i < nstates; i++) {
-        const uint8_t *o = keys + i * KW;
-        uint8_t *n = nk + i * kw;
-        memcpy(n, o, RW);
-        for (int p = 0; p < NCOMP; p++)
-            put_index(n + RW + 4 * (size_t)p, get_index(o + RW + 2 * (size_t)p, 2), 4);
+        rewiden(nk + i * kw, keys + i * KW, 2, 4);
     }
     IW = 4;
     mem_used += cap;
@@ -944,9 +947,7 @@ static int merge(size_t i, const uint8_t **p) {
                 uint8_t wide[KB];
                 *p = c + QW;
                 if (iw != IW) {  /* widened since it was expanded */
-                    memcpy(wide, k, RW);
-                    for (int x = 0; x < NCOMP; x++)
-                        put_index(wide + RW + IW * (size_t)x, get_index(k + RW + iw * (size_t)x, iw), IW);
+                    rewiden(wide, k, iw, IW);
                     k = wide;
                 }
                 j = add(k, c, (long)i, cid);
