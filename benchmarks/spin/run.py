@@ -1,7 +1,7 @@
 """tlbcheck against SPIN on the same nine shootdown protocols, N = 2, 3, ... in one run.
 
     python benchmarks/spin/run.py [--budget 120] [--memory 8192] [--max-n 16]
-        [--only eager] [--spin-bfs] [--min-n 5] [--tools tlbcheck]
+        [--only eager] [--spin-bfs] [--min-n 5] [--tools tlbcheck] [--cpus 1]
 
 Each protocol has a Promela model (`*.pml`, written by us) beside the repository's
 example of the same name (`examples/*.tlb`), equal to it as far as the language
@@ -16,7 +16,8 @@ SPIN: `spin -DN=n -a`, `gcc -O2 -DSAFETY -DMEMLIM=...`, `./pan -c1 -m1000000`
 its trail is not a shortest one unless `--spin-bfs`).  tlbcheck: `check_spec` with
 its default reductions; on an unsafe protocol with `stop_at_first` (as `pan -c1`),
 its trace is a shortest one.  Neither tool's compiling is timed (tlbcheck's native
-search is compiled and cached first; `--compile-timed` counts it).  Seconds are CPU
+search is compiled and cached first; `--compile-timed` counts it).  tlbcheck runs on one
+CPU as pan does (`--cpus 2`: its native search's two threads).  Seconds are CPU
 seconds of the child process (the
 machine may be shared); peak MB is pan's "total actual memory usage" and
 tlbcheck's peak RSS.  `spin` is installed with apt-get when absent.  Not part of CI.
@@ -89,12 +90,15 @@ def _cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def _limits(budget: float, mb: int) -> None:
+def _limits(budget: float, mb: int, cpus: int | None = None) -> None:
     """CPU seconds and address space of a child: a shared, busy machine slows wall
-    time, not CPU time."""
+    time, not CPU time; with ``cpus``, the first that many CPUs it may use (the native
+    search runs one thread per CPU it may use)."""
     cpu = int(budget) + 1
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
     resource.setrlimit(resource.RLIMIT_AS, (mb << 20, mb << 20))
+    if cpus is not None:
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:cpus])
 
 
 def _over(returncode: int, budget: float) -> str | None:
@@ -153,7 +157,14 @@ def run_spin(name: str, n: int, budget: float, mb: int, bfs: bool) -> dict:
 
 
 def run_tlbcheck(
-    name: str, n: int, model: str, stop: bool, budget: float, mb: int, compile_timed: bool
+    name: str,
+    n: int,
+    model: str,
+    stop: bool,
+    budget: float,
+    mb: int,
+    compile_timed: bool,
+    cpus: int = 1,
 ) -> dict:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     spec = HERE / f"{name}.tlb"  # a variant of this directory, else the example
@@ -167,7 +178,7 @@ def run_tlbcheck(
         env=env,
         capture_output=True,
         text=True,
-        preexec_fn=lambda: _limits(budget, mb),
+        preexec_fn=lambda: _limits(budget, mb, cpus),
     )
     secs = _cpu() - before
     over = _over(p.returncode, budget) or (f"over {budget:g} CPU s" if secs > budget else None)
@@ -191,7 +202,7 @@ def _conditions(args: argparse.Namespace) -> str:
     return (
         f"run of {when}: {os.cpu_count()} CPUs, load average {load} (1, 5, 15 min), "
         f"nice {args.nice}; budget {args.budget:g} CPU s and {args.memory} MB per run, "
-        f"N = {args.min_n}..{args.max_n}; compiling "
+        f"N = {args.min_n}..{args.max_n}; tlbcheck on {args.cpus} CPU(s), pan on one; compiling "
         + ("timed" if args.compile_timed else "not timed (tlbcheck's native search, SPIN's pan.c)")
     )
 
@@ -206,12 +217,19 @@ def main() -> None:
     ap.add_argument("--memory", type=int, default=8192, help="MB per run")
     ap.add_argument("--min-n", type=int, default=2)
     ap.add_argument("--max-n", type=int, default=16)
-    ap.add_argument("--only", default="", help="substring of protocol names")
+    ap.add_argument("--only", default="", help="protocols whose name this regex matches")
     ap.add_argument("--spin-bfs", action="store_true", help="breadth-first pan (shortest trails)")
     ap.add_argument(
         "--tools", default="tlbcheck,spin", help="which to run (e.g. tlbcheck alone on a rerun)"
     )
     ap.add_argument("--nice", type=int, default=10, help="niceness of this run and its children")
+    ap.add_argument(
+        "--cpus",
+        type=int,
+        default=1,
+        help="CPUs tlbcheck may use, one native-search thread each (default 1, as pan; "
+        "seconds are CPU seconds of every thread)",
+    )
     ap.add_argument(
         "--compile-timed",
         action="store_true",
@@ -245,7 +263,7 @@ def main() -> None:
     sizes: dict[tuple[str, str], list[int]] = {}
     at: dict[tuple[str, str], tuple] = {}  # CPU s, states/s, bytes/state at the largest N
     for name, model, expected in PROTOCOLS:
-        if args.only not in name:
+        if not re.search(args.only, name):
             continue
         alive = {t: t in tools for t in ("tlbcheck", "spin")}
         for n in range(args.min_n, args.max_n + 1):
@@ -266,6 +284,7 @@ def main() -> None:
                         args.budget,
                         args.memory,
                         args.compile_timed,
+                        args.cpus,
                     )
                 got[tool] = r
                 ok = r["verdict"] in ("safe", "unsafe")
@@ -299,7 +318,7 @@ def main() -> None:
     print(f"protocol | tlbcheck {half} | SPIN {half}")
     print("--- | --- | --- | --- | --- | --- | --- | --- | --- | --- | ---")
     for name, model, _ in PROTOCOLS:
-        if args.only not in name:
+        if not re.search(args.only, name):
             continue
         parts = []
         for tool in ("tlbcheck", "spin"):
