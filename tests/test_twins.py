@@ -1,4 +1,4 @@
-"""Twins (search/symmetry.py `twins`, `skipping`): in a state where two instances of a
+"""Twins (search/twins.py): in a state where two instances of a
 reduced family have equal sort keys in the same sorted range, the later one's steps
 lead to the orbits the earlier one's lead to, so a search skips them.  Skipping them
 must change nothing but the count of transitions: the same states in the same order,

@@ -66,7 +66,7 @@ def explore(
     is known to lead to a stored state (`commute.py`: the same states, found problems
     and paths, fewer transitions; not with ``ample`` nor hang analysis).  ``hangs``: no
     hang analysis (nor the edges it walks) when False.  ``twins``: with ``canon``, skip
-    the steps of a family's instance that has a twin earlier in the state (`symmetry.
+    the steps of a family's instance that has a twin earlier in the state (`twins.
     skipping`: the same states, found problems and paths, fewer transitions)."""
     start = time.monotonic()
     if budget is None:

@@ -79,7 +79,7 @@ class Partition:
         red = reduction(system) if por else None
         self.ample_fn = red.ample if red is not None and red.sites else None
         self.compiled: Compiled = compile_system(system, packed=True)
-        self.succ = self.compiled.state_succ  # without twins' steps (`symmetry.skipping`)
+        self.succ = self.compiled.state_succ  # without twins' steps (`twins.skipping`)
         if sym is not None and sym.twins is not None:
             self.succ = skipping(self.succ, sym.twins, system)
         self.kinds_of = [tuple(ch.kind for ch in cmd.checks) for cmd in system.commands]

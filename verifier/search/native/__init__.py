@@ -176,7 +176,7 @@ def explore_native(
     family position into a table of distinct blocks (collapse_c.py; the same search),
     2 bytes each until a family has this many distinct blocks, then 4; 0: off.
     ``twins``: with symmetry, skip the steps of an instance with a twin earlier in the
-    state (`symmetry.skipping`, as `explicit.explore` with ``twins``)."""
+    state (`twins.skipping`, as `explicit.explore` with ``twins``)."""
     start = time.monotonic()
     if len(system.commands) > MAX_COMMANDS:
         raise NativeUnavailable(f"more than {MAX_COMMANDS} commands")

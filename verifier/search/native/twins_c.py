@@ -19,7 +19,7 @@ def twins_source(
 ) -> list[str]:
     """The C function ``twins(s, skip)``: sets ``skip[c]`` for the core ``c`` of each
     instance whose sort key equals an earlier instance's in the same sorted range (the
-    Python `symmetry.twins`), 0 for every other core."""
+    Python `twins.twins_source`), 0 for every other core."""
     lines = [array("int", f"TC{f}", [b.core for b in blocks]) for f, blocks in enumerate(plans)]
     lines.append("static void twins(const int32_t *s, uint8_t *skip) {")
     lines.append("    memset(skip, 0, NCORES);")
