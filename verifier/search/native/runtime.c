@@ -252,11 +252,20 @@ static int grow_table(void) {
     int bits = 1;
     while (bits < 32 && ((size_t)1 << bits) <= size) bits++;
     num_mask = bits >= 32 ? 0xFFFFFFFFu : ((uint32_t)1 << bits) - 1;
-    for (size_t j = 0; j < nstates; j++) {
-        uint64_t h = hash_key(keys + j * KW);
-        size_t slot = slot_of(h);
-        while (t[slot]) slot = next_slot(slot);
-        t[slot] = tag_of(h) | (uint32_t)(j + 1);
+    /* in batches: the slots of a batch are fetched while their hashes are computed */
+    enum { BATCH = 32 };
+    uint64_t hs[BATCH];
+    for (size_t j0 = 0; j0 < nstates; j0 += BATCH) {
+        size_t m = nstates - j0 < BATCH ? nstates - j0 : BATCH;
+        for (size_t x = 0; x < m; x++) {
+            hs[x] = hash_key(keys + (j0 + x) * KW);
+            __builtin_prefetch(t + slot_of(hs[x]), 1);
+        }
+        for (size_t x = 0; x < m; x++) {
+            size_t slot = slot_of(hs[x]);
+            while (t[slot]) slot = next_slot(slot);
+            t[slot] = tag_of(hs[x]) | (uint32_t)(j0 + x + 1);
+        }
     }
     return 1;
 }
