@@ -76,6 +76,7 @@ def check_spec(
     max_memory: float | None = None,
     started: float | None = None,
     phase: Callable[[str], None] | None = None,
+    stage: Callable[[str], None] | None = None,
     symmetry: bool = True,
     por: bool = True,
     stop_at_first: bool = False,
@@ -89,11 +90,13 @@ def check_spec(
     default of the search that runs, `Budget.states`); the clock starts at
     ``started`` (a `time.monotonic()` taken before the spec was read) or now.
     ``progress`` hears from the explicit search, ``phase`` is told which phase of
-    the smt engine runs.  ``symmetry``: store one state per orbit of each symmetric
-    core family (verdicts and traces are those of the unreduced search).  ``por``:
-    partial-order reduction (the same verdicts; the traces of what it found are
-    rebuilt by a search without it, so they stay shortest).  ``stop_at_first``: end
-    the search at the first problem (verdict `unsafe` with a shortest trace to it).
+    the smt engine runs, ``stage`` when the search that rebuilds shortest traces
+    begins (``progress`` then counts that search's states, from zero).  ``symmetry``:
+    store one state per orbit of each symmetric core family (verdicts and traces are
+    those of the unreduced search).  ``por``: partial-order reduction (the same
+    verdicts; the traces of what it found are rebuilt by a search without it, so they
+    stay shortest).  ``stop_at_first``: end the search at the first problem (verdict
+    `unsafe` with a shortest trace to it).
     ``cluster``: a Ray address (`search/cluster`): the state table partitioned over
     ``workers`` actors there; the same verdict, states and traces."""
     start = time.monotonic() if started is None else started
@@ -114,6 +117,7 @@ def check_spec(
                 workers,
                 hash_compact,
                 bitstate,
+                stage,
             )
             if cluster is not None:
                 return _check_cluster(m, budget, start, s)

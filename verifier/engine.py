@@ -43,6 +43,8 @@ class Search:
     workers: int | None = None  # partitions on the cluster (default: one per CPU)
     hash_compact: bool = False  # native: states kept as 64-bit hashes (see `hashed`)
     bitstate: float | None = None  # native: MB of SPIN's bit array, no state table (0: auto)
+    # told when a second search begins, whose counts start again (`shortest`)
+    stage: Callable[[str], None] | None = None
 
 
 def explore_model(
@@ -195,6 +197,8 @@ def shortest(
     if not reduced.complete:  # that search would reach the same limit, later
         notes.append(not_shortest(reduced.reason, "was not run"))
         return reduced
+    if search.stage is not None:
+        search.stage(STAGE)
     try:
         # the same search as ``reduced`` (a native one reuses its compiled program)
         native = isinstance(reduced, NativeExploration)
@@ -223,6 +227,7 @@ def shortest(
 
 
 RETRACED = "shortest traces: "  # the note saying what the search for them stored
+STAGE = "shortest traces"  # what `Search.stage` is told that search is for
 
 
 def not_shortest(why: str, what: str = "ended") -> str:

@@ -231,6 +231,7 @@ def _check_one(
             engine=args.engine,
             progress=progress.update,
             phase=progress.phase,
+            stage=progress.stage,
             depth=args.depth,
             prove=args.prove,
             max_memory=cli.max_memory(args),

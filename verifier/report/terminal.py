@@ -124,6 +124,7 @@ class Progress:
         self._next = self.start + self.DELAY
         self._drawn = False
         self._phase = ""
+        self._stage, self._stage_start = "", self.start  # see `stage`
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
@@ -140,6 +141,12 @@ class Progress:
         self.stream.write(CLEAR_LINE + self.line(states, frontier, transitions, now, depth))
         self.stream.flush()
         self._drawn = True
+
+    def stage(self, text: str) -> None:
+        """A second search, whose counts start from zero, begins (``text``: what it is
+        for, e.g. the one that rebuilds shortest traces): the line and `so_far` name
+        it, and its rate counts from now."""
+        self._stage, self._stage_start = text, self.clock()
 
     def phase(self, text: str) -> None:
         """Show which phase of a run is under way (the smt engine's phases).  A phase
@@ -169,9 +176,11 @@ class Progress:
         self, states: int, frontier: int, transitions: int, now: float, depth: int = -1
     ) -> str:
         elapsed = max(now - self.start, 1e-9)
+        rate = states / max(now - self._stage_start, 1e-9)
         at = f"depth {depth}  " if depth >= 0 else ""
         text = (
-            f"{_thousands(states)} states  {_thousands(states / elapsed)}/s  {at}"
+            f"{self._stage + ': ' if self._stage else ''}"
+            f"{_thousands(states)} states  {_thousands(rate)}/s  {at}"
             f"frontier {_thousands(frontier)}  {_thousands(transitions)} transitions  "
             f"{_elapsed(elapsed)}"
         )
@@ -183,7 +192,10 @@ class Progress:
         states, _, transitions, depth = self.counts
         at = f", breadth-first depth {depth}" if depth >= 0 else ""
         elapsed = _elapsed(max(self.clock() - self.start, 1e-9))
-        return f"{_thousands(states)} states, {_thousands(transitions)} transitions{at}, {elapsed}"
+        of = f" in the search for {self._stage}" if self._stage else ""
+        return (
+            f"{_thousands(states)} states, {_thousands(transitions)} transitions{at}, {elapsed}{of}"
+        )
 
     def done(self) -> None:
         if self._ticker is not None:
