@@ -96,9 +96,9 @@ def check_spec(
     those of the unreduced search).  ``por``: partial-order reduction (the same
     verdicts; the traces of what it found are rebuilt by a search without it, so they
     stay shortest).  ``stop_at_first``: end the search at the first problem (verdict
-    `unsafe` with a shortest trace to it).
-    ``cluster``: a Ray address (`search/cluster`): the state table partitioned over
-    ``workers`` actors there; the same verdict, states and traces."""
+    `unsafe` with a shortest trace to it).  ``cluster``: a Ray address
+    (`search/cluster`): the state table partitioned over ``workers`` actors there; the
+    same verdict, states and traces."""
     start = time.monotonic() if started is None else started
     budget = Budget(max_states, timeout, max_memory, started=start)
     expect = checked.expect_for(model)
@@ -107,18 +107,8 @@ def check_spec(
             m = Model.of(checked, model, budget)
             if engine == "smt":
                 return _check_smt(m, budget, start, depth=depth, prove=prove, phase=phase)
-            s = Search(
-                symmetry,
-                por,
-                stop_at_first,
-                progress,
-                engine,
-                cluster,
-                workers,
-                hash_compact,
-                bitstate,
-                stage,
-            )
+            s = Search(symmetry, por, stop_at_first, progress, engine, cluster, workers)
+            s = replace(s, hash_compact=hash_compact, bitstate=bitstate, stage=stage)
             if cluster is not None:
                 return _check_cluster(m, budget, start, s)
             return _check_explicit(m, budget, start, s)
