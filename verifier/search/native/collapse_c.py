@@ -207,9 +207,7 @@ def _incremental_source(
       across the families as `CF` numbers them) whose key fields command c writes;
     - ``member_key(s, p, k)``: the sort key of position p's instance in ``s``, as the
       CKW words `prekey` gives it (zeros past the family's own words);
-    - ``key_order(s, key, ord)``: the instances in canonical order, ``ord[p]`` being
-      the instance whose key `prekey` puts at position p (the same sorted ranges);
-      ``ord[p] - CBASE[p]`` is `prekey`'s permutation byte (instances within a family)."""
+    - ``key_order``: the instances in canonical order (`_key_order_source`)."""
     owner: dict[int, int] = {}
     pos = 0
     for blocks in plans:
@@ -236,17 +234,58 @@ def _incremental_source(
             lines.append(f"    case {pos}: {body}{pad if len(words) else ''} return;")
             pos += 1
     lines += ["    default: return;", "    }", "}"]
-    lines.append("static void key_order(const int32_t *s, const uint64_t (*key)[CKW], int *ord) {")
-    base = 0
+    return lines + _key_order_source(plans, fields, loops, offs, dirty)
+
+
+def _key_order_source(
+    plans: Sequence[Sequence[Block]],
+    fields: Sequence[FieldInfo],
+    loops: Sequence[LoopPlan | None],
+    offs: Sequence[int],
+    dirty: Sequence[int],
+) -> list[str]:
+    """``key_order(s, key, ord, from, at, c)``: the instances in canonical order,
+    ``ord[p]`` being the instance whose key `prekey` puts at position p (the same
+    sorted ranges: by key, equal keys by instance); ``ord[p] - CBASE[p]`` is
+    `prekey`'s permutation byte.  ``from`` (or NULL): the parent's order, ``at`` its
+    inverse, ``c`` the command that led here.  In a family without a loop whose
+    instances command c does not write, the order is the parent's; where it writes
+    one, that one is moved to where its new key goes (`reposition`); otherwise, and in
+    a family with a loop (whose sorted ranges depend on the state), it is sorted."""
+    nfam = len(plans)
+    bases = [sum(len(b) for b in plans[:f]) for f in range(nfam + 1)]
+    nd, one = [], []
+    for c in range(len(offs) - 1):
+        for f in range(nfam):
+            mine = [p for p in dirty[offs[c] : offs[c + 1]] if bases[f] <= p < bases[f + 1]]
+            nd.append(len(mine))
+            one.append(mine[0] if len(mine) == 1 else -1)
+    loopless = any((loops[f] if f < len(loops) else None) is None for f in range(nfam))
+    lines = [
+        f"#define ORDER_FROM_PARENT {int(loopless)}  /* some family has no loop */",
+        array("uint8_t", "NDIRTY", [min(n, 2) for n in nd]),
+        array("int", "ONE_DIRTY", one),
+        "static void key_order(const int32_t *s, const uint64_t (*key)[CKW], int *ord, "
+        "const int *from, const int *at, int c) {",
+    ]
     for f, blocks in enumerate(plans):
-        m = len(blocks)
+        m, base = len(blocks), bases[f]
         nw = _words(blocks, fields)
-        start, sorted_ranges = _sorted_ranges(f, loops[f] if f < len(loops) else None, m)
+        lp = loops[f] if f < len(loops) else None
+        start, sorted_ranges = _sorted_ranges(f, lp, m)
+        if lp is None:
+            lines += [
+                f"    if (from && NDIRTY[c * {nfam} + {f}] == 0)",
+                f"        memcpy(ord + {base}, from + {base}, {m} * sizeof(int));",
+                f"    else if (from && NDIRTY[c * {nfam} + {f}] == 1)",
+                f"        reposition(ord + {base}, from + {base}, {m}, ONE_DIRTY[c * {nfam} + {f}],"
+                f" at[ONE_DIRTY[c * {nfam} + {f}]] - {base}, key, {nw});",
+                "    else",
+            ]
         lines += ["    {", f"        int o[{m}];", *start]
         lines.append(f"        for (int a = 0; a < {m}; a++) o[a] = a;")
         for lo, hi in sorted_ranges:
             lines += insertion_sort(lo, hi, "o", lambda x, at=base: f"key[{at} + {x}]", nw)
         lines.append(f"        for (int a = 0; a < {m}; a++) ord[{base} + a] = {base} + o[a];")
         lines.append("    }")
-        base += m
     return [*lines, "}"]

@@ -73,6 +73,31 @@ static inline int key_gt(const uint64_t *a, const uint64_t *b, int nw) {
     return 0;
 }
 
+/* Whether (key a, instance ia) sorts after (b, ib): by key, then by instance. */
+static inline int key_after(const uint64_t *a, const uint64_t *b, int ia, int ib, int nw) {
+    for (int x = 0; x < nw; x++) if (a[x] != b[x]) return a[x] > b[x];
+    return ia > ib;
+}
+
+/* A family's order (its m positions: instances, as `key_order` numbers them) after one
+ * instance x, at position px of the parent's order `from` (sorted by key, then by
+ * instance), has a new key: `from` without it, x inserted where its key goes, found by
+ * binary search (the same order a sort gives). */
+static void reposition(int *ord, const int *from, int m, int x, int px, const void *keys, int nw) {
+    const uint64_t (*key)[CKW] = keys;
+    int lo = 0, hi = m - 1;  /* in `from` without px: the first that sorts after x */
+    while (lo < hi) {
+        int mid = (lo + hi) / 2, y = from[mid < px ? mid : mid + 1];
+        if (key_after(key[y], key[x], y, x, nw)) hi = mid;
+        else lo = mid + 1;
+    }
+    for (int a = 0, j = 0; a < m; a++) {
+        if (a == lo) { ord[a] = x; continue; }
+        if (j == px) j++;
+        ord[a] = from[j++];
+    }
+}
+
 static int sym_on;  /* symmetry reduction on (the arguments below); a loop's alternatives need it */
 
 /* @@ generated @@ */
@@ -630,8 +655,8 @@ static void decode(const uint8_t *k, int32_t *t) {
  * block indices pi by command cid, into k (as collapse_key(prekey(t)) gives it): only
  * the instances the command writes are keyed again; -1 when one of their blocks was
  * never seen (t is new). */
-static int fast_key(const int32_t *t, const uint64_t (*pk)[CKW], const long *pi, int cid,
-                    uint8_t *k, uint8_t *perm) {
+static int fast_key(const int32_t *t, const uint64_t (*pk)[CKW], const long *pi,
+                    const int *pord, const int *pat, int cid, uint8_t *k, uint8_t *perm) {
     uint64_t key[NCOMP][CKW];
     long idx[NCOMP];
     int ord[NCOMP];
@@ -642,7 +667,7 @@ static int fast_key(const int32_t *t, const uint64_t (*pk)[CKW], const long *pi,
         member_key(t, p, key[p]);
         if ((idx[p] = comp_find(CF[p], key[p])) < 0) return -1;
     }
-    key_order(t, (const uint64_t (*)[CKW])key, ord);
+    key_order(t, (const uint64_t (*)[CKW])key, ord, pord, pat, cid);
     pack_rest(t, k);
     for (int p = 0; p < NCOMP; p++) {
         put_index(k + RW + IW * (size_t)p, (size_t)idx[ord[p]], IW);
@@ -850,10 +875,15 @@ static void expand(size_t i, Out *o, Buf *b) {
 #if INCREMENTAL
     uint64_t pk[NCOMP][CKW];
     long pi[NCOMP];
+    int pord[NCOMP], pat[NCOMP];  /* this state's order, and where each instance is in it */
     int fast = collapse_on;
     for (int p = 0; fast && p < NCOMP; p++) {
         member_key(s, p, pk[p]);
         if ((pi[p] = comp_find(CF[p], pk[p])) < 0) fast = 0;
+    }
+    if (fast && ORDER_FROM_PARENT) {
+        key_order(s, (const uint64_t (*)[CKW])pk, pord, NULL, NULL, 0);
+        for (int p = 0; p < NCOMP; p++) pat[pord[p]] = p;
     }
 #endif
     for (int x = 0; x < nsel; x++) {
@@ -863,7 +893,7 @@ static void expand(size_t i, Out *o, Buf *b) {
         if (fast) {
             o->kdone[e] = 3;  /* collapsed key known, not looked up; no pre-key yet */
             const uint64_t (*keys_here)[CKW] = (const uint64_t (*)[CKW])pk;
-            if (fast_key(o->st[e], keys_here, pi, o->cid[e], o->lk[e], o->kc[e]) < 0) {
+            if (fast_key(o->st[e], keys_here, pi, pord, pat, o->cid[e], o->lk[e], o->kc[e]) < 0) {
                 key_of(o->st[e], o->kk[e], o->kc[e]);
                 o->kdone[e] = 1;  /* a block never seen: a new state */
                 o->kj[e] = -1;
