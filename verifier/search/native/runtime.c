@@ -608,13 +608,17 @@ static long comp_add(int f, const uint64_t *v) {
 }
 
 /* A block index as w bytes, little end first. */
-static void put_index(uint8_t *at, size_t j, size_t w) {
-    for (size_t b = 0; b < w; b++) at[b] = (uint8_t)(j >> (8 * b));
+static inline void put_index(uint8_t *at, size_t j, size_t w) {
+    at[0] = (uint8_t)j;
+    at[1] = (uint8_t)(j >> 8);
+    if (w == 2) return;  /* the common width, unrolled */
+    for (size_t b = 2; b < w; b++) at[b] = (uint8_t)(j >> (8 * b));
 }
 
-static size_t get_index(const uint8_t *at, size_t w) {
-    size_t j = 0;
-    for (size_t b = 0; b < w; b++) j |= (size_t)at[b] << (8 * b);
+static inline size_t get_index(const uint8_t *at, size_t w) {
+    size_t j = (size_t)at[0] | (size_t)at[1] << 8;
+    if (w == 2) return j;
+    for (size_t b = 2; b < w; b++) j |= (size_t)at[b] << (8 * b);
     return j;
 }
 
