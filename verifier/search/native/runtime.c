@@ -67,24 +67,27 @@ static int64_t tab(const int64_t *t, int64_t len, int64_t i) { return i >= 0 && 
 static void *(*volatile copy_state)(void *, const void *, size_t) = memcpy;
 #define NEXT(c) (o->cid[o->n] = (c), o->has[o->n] = 1, copy_state(o->st[o->n], s, sizeof(int32_t) * NF), o->st[o->n++])
 
-/* Whether sort key a (nw 64-bit words, the first the most significant) is above b. */
-static inline int key_gt(const uint64_t *a, const uint64_t *b, int nw) {
-    for (int x = 0; x < nw; x++) if (a[x] != b[x]) return a[x] > b[x];
+/* Sort key a against b (nw 64-bit words, the first the most significant): 1 above,
+ * -1 below, 0 equal. */
+static inline int key_cmp(const uint64_t *a, const uint64_t *b, int nw) {
+    for (int x = 0; x < nw; x++) if (a[x] != b[x]) return a[x] > b[x] ? 1 : -1;
     return 0;
 }
 
+static inline int key_gt(const uint64_t *a, const uint64_t *b, int nw) { return key_cmp(a, b, nw) > 0; }
+
 /* Whether (key a, instance ia) sorts after (b, ib): by key, then by instance. */
 static inline int key_after(const uint64_t *a, const uint64_t *b, int ia, int ib, int nw) {
-    for (int x = 0; x < nw; x++) if (a[x] != b[x]) return a[x] > b[x];
-    return ia > ib;
+    int c = key_cmp(a, b, nw);
+    return c ? c > 0 : ia > ib;
 }
 
 /* A family's order (its m positions: instances, as `key_order` numbers them) after one
  * instance x, at position px of the parent's order `from` (sorted by key, then by
  * instance), has a new key: `from` without it, x inserted where its key goes, found by
  * binary search (the same order a sort gives). */
-static void reposition(int *ord, const int *from, int m, int x, int px, const void *keys, int nw) {
-    const uint64_t (*key)[CKW] = keys;
+static void reposition(int *ord, const int *from, int m, int x, int px,
+                       const uint64_t (*key)[CKW], int nw) {
     int lo = 0, hi = m - 1;  /* in `from` without px: the first that sorts after x */
     while (lo < hi) {
         int mid = (lo + hi) / 2, y = from[mid < px ? mid : mid + 1];
