@@ -14,7 +14,7 @@ from the same parents by the same commands, and finds the same problems; only it
 count of transitions is smaller.  Partial-order reduction picks its ample set among
 the steps left: the first core whose ample condition holds, and twins' conditions are
 the same condition on swapped fields.  The argument and measurements: docs/engines.md
-("Twins"); the C form: `native/canon_c.twins_source`.
+("Twins"); the C form: `native/twins_c.twins_source`.
 """
 
 from __future__ import annotations

@@ -167,7 +167,7 @@ def _command(g: CGen, cmd: Command, known: Expr | None) -> list[str]:
 
 def _successors(system: System, g: CGen, members: set[int]) -> list[str]:
     """``successors(s, o)``; the steps of a core of ``members`` (the reduced families')
-    only when ``o->skip`` does not name it (`canon_c.twins_source`)."""
+    only when ``o->skip`` does not name it (`twins_c.twins_source`)."""
     ncores = len(system.cores)
     sites: list[dict[int, list[Command]]] = [{} for _ in range(ncores)]
     machine: list[list[Command]] = [[] for _ in range(ncores)]
