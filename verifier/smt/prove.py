@@ -37,7 +37,15 @@ from verifier.search.exploration import Exploration, Found
 from verifier.smt.bmc import SmtReplayError
 from verifier.smt.encode import Cond, Encoding, State, Subst, Unknown
 from verifier.smt.invariants import Diagram, OutOfTime, Relations, TooLarge
-from verifier.smt.solve import Deadline, model_state, new_solver, one_of, satisfiable
+from verifier.smt.param import ParamProof, prove_param
+from verifier.smt.solve import (
+    Deadline,
+    diagram_cond,
+    model_state,
+    new_solver,
+    one_of,
+    satisfiable,
+)
 
 PhaseFn = Callable[[str], None]
 
@@ -82,8 +90,34 @@ class Prover:
         self.budget -= len(ex.states)
         return ex
 
+    def _limits(self, states: int) -> Budget:
+        d = self.deadline
+        return Budget(min(states, self.budget), d.left(), d.max_memory, limit=d.limit)
+
     def run(self, kinds: list[str]) -> Proof:
-        """Try to prove each of ``kinds`` unreachable (and to decide hang)."""
+        """Try to prove each of ``kinds`` unreachable (and to decide hang): first by a
+        parameterised invariant (`param.py`, where it applies), then for what is left
+        by the exact or the relational invariant."""
+        try:
+            par = prove_param(self.m, self.enc, self.deadline, kinds, self.phase, self._limits)
+        except Unknown as err:
+            par = ParamProof(failed=f"parameterised invariant: z3: {err}")
+        if par is None:
+            return self._run(kinds)
+        rest = [k for k in kinds if k not in par.unreachable]
+        if not rest and (par.hang_decided or not self._awaits()):
+            return Proof(par.unreachable, hang_decided=par.hang_decided, note=par.note)
+        proof = self._run(rest)
+        proof.unreachable = [*par.unreachable, *proof.unreachable]
+        proof.note = "; ".join(n for n in (par.note, proof.note) if n)
+        proof.failed = [par.failed, *proof.failed] if par.failed else proof.failed
+        proof.hang_decided = proof.hang_decided or par.hang_decided
+        return proof
+
+    def _awaits(self) -> bool:
+        return any(c.program_awaits or c.handler_awaits for c in self.m.system.cores)
+
+    def _run(self, kinds: list[str]) -> Proof:
         proof = Proof()
         seed = self._explore(self.m.system.init, SAMPLE, "smt proof: exploring seed states")
         try:
@@ -165,14 +199,7 @@ class Prover:
         return model_state(solver, x) if satisfiable(solver, self.deadline) else None
 
     def _diagram(self, d: Diagram, s: State) -> Cond:
-        k = self.enc.sort.const
-        terms: list[Cond] = [z3.BoolVal(True)]
-        for node in d.nodes[1:]:
-            v = s[d.order[node.level]]
-            terms.append(
-                z3.Or(*[z3.And(_among(v, vals, k), terms[child]) for child, vals in node.edges])
-            )
-        return z3.And(*[s[f] == k(val) for f, val in d.fixed], terms[d.root])
+        return diagram_cond(d, s, self.enc.sort.const)
 
     # ------------------------------------------------------------ relational
 
@@ -249,10 +276,3 @@ class Prover:
             if rel.size() > self.MAX_SIZE:
                 return f"more than {self.MAX_SIZE:,} value tuples"
         return f"not inductive after {self.MAX_ROUNDS} rounds"
-
-
-def _among(v: Cond, vals: tuple[int, ...], k: Callable[[int], Cond]) -> Cond:
-    """``v`` is one of ``vals`` (ascending): a range test when they are consecutive."""
-    if len(vals) > 2 and vals[-1] - vals[0] == len(vals) - 1:
-        return z3.And(v >= k(vals[0]), v <= k(vals[-1]))
-    return z3.Or(*[v == k(a) for a in vals])

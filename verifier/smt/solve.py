@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import z3
 
 from verifier.run.budget import rss_mb
 from verifier.smt.encode import Cond, Poll, Sort, State, Term, Unknown, no_poll
+from verifier.smt.invariants import Diagram
 
 
 class Deadline:
@@ -107,3 +108,22 @@ def one_of(s: State, idx: Sequence[int], allowed: Iterable[tuple[int, ...]], sor
     return z3.Or(
         *[z3.And(*[s[i] == k(v) for i, v in zip(idx, vals, strict=True)]) for vals in allowed]
     )
+
+
+def diagram_cond(d: Diagram, terms: Sequence[Term], const: Callable[[int], Term]) -> Cond:
+    """The terms (one per field of the states ``d`` was built from) take the values of
+    one of ``d``'s states."""
+    conds: list[Cond] = [z3.BoolVal(True)]
+    for node in d.nodes[1:]:
+        v = terms[d.order[node.level]]
+        conds.append(
+            z3.Or(*[z3.And(among(v, vals, const), conds[child]) for child, vals in node.edges])
+        )
+    return z3.And(*[terms[f] == const(val) for f, val in d.fixed], conds[d.root])
+
+
+def among(v: Term, vals: tuple[int, ...], const: Callable[[int], Term]) -> Cond:
+    """``v`` is one of ``vals`` (ascending): a range test when they are consecutive."""
+    if len(vals) > 2 and vals[-1] - vals[0] == len(vals) - 1:
+        return z3.And(v >= const(vals[0]), v <= const(vals[-1]))
+    return z3.Or(*[v == const(a) for a in vals])

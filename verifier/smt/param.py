@@ -1,0 +1,242 @@
+"""Parameterised proofs: z3 checks, at the spec's own N, a candidate inferred at small N.
+
+Exact search cannot reach a family of 16 responders (about 10^10 orbits for the
+eager shootdown), but the protocol's invariant does not depend on N: what one
+responder, or two, can be doing relative to the rest of the machine is the same
+at N=3 as at N=16, and the counters count instances.  `param_seed` infers that
+candidate from complete explorations at N=2 and N=3; here z3 checks it on the
+System at the spec's own N, with the same encoding every other proof uses:
+
+1. the initial state satisfies it;
+2. no continuing transition leaves it.  The candidate and the System are both
+   symmetric in the family's instances, so a step of any instance is a renamed
+   step of the first one: only the commands of the cores outside the family and
+   of the first instance are tried;
+3. no state satisfying it has an enabled check of a kind (each kind on its own);
+4. for each await a core can block at (hang): in every state satisfying it where
+   the core waits there and the await's command is not enabled, the fitted
+   ranking is at least 0 and some continuing transition leaves the await's
+   position or lowers the ranking.  The ranking takes integer values, so from
+   every reachable waiting state some path passes the await: no hang.
+
+A proof is only what z3 confirms; when a check fails, the kinds and hang stay
+undecided for the other proofs and the bounded search, with the reason given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import z3
+
+from verifier.run.budget import Budget
+from verifier.run.model import Model
+from verifier.smt.encode import Cond, Encoding, State, Term
+from verifier.smt.invariants import Diagram
+from verifier.smt.param_seed import (
+    SEEDS,
+    AwaitKey,
+    Candidate,
+    Shape,
+    Weights,
+    infer,
+    seeds_of,
+    shape_of,
+)
+from verifier.smt.solve import Deadline, diagram_cond, new_solver, satisfiable
+
+WIDE = 32  # bits of the sums of weights (counters, rankings): no wrap-around at any N here
+
+
+@dataclass
+class ParamProof:
+    unreachable: list[str] = field(default_factory=list)
+    hang_decided: bool = False
+    note: str = ""
+    failed: str = ""  # why the proof (or a part of it) was not found
+
+
+def prove_param(
+    m: Model,
+    enc: Encoding,
+    deadline: Deadline,
+    kinds: Sequence[str],
+    phase: Callable[[str], None],
+    budget: Callable[[int], Budget],
+) -> ParamProof | None:
+    """The kinds of ``kinds`` a parameterised invariant proves unreachable, and whether
+    it decides hang; None when the spec is not of the shape it needs or its N is no
+    larger than the seeds (the exact proof is stronger there)."""
+    shape = shape_of(m)
+    if isinstance(shape, str) or len(shape.loc) <= max(SEEDS):
+        return None
+    out = ParamProof()
+    sizes = " and ".join(map(str, SEEDS))
+    phase(f"smt proof: exploring {shape.family} at sizes {sizes}")
+    seeds = seeds_of(m, shape, budget)
+    cand = seeds if isinstance(seeds, str) else infer(seeds, deadline.expired)
+    if isinstance(cand, str):
+        out.failed = f"parameterised invariant: {cand}"
+        return out
+    check = _Check(m, enc, shape, cand, deadline)
+    why = check.inductive(phase)
+    if why:
+        out.failed = f"parameterised invariant: {why}"
+        return out
+    for k in kinds:
+        phase(f"smt proof: z3 checks {k} is excluded at {shape.family} size {len(shape.loc)}")
+        if not satisfiable(check.solver, deadline, enc.bad(check.x, [k])):
+            out.unreachable.append(k)
+    n = len(shape.loc)
+    out.note = (
+        f"an invariant over {shape.family}'s instances one and two at a time and "
+        f"{len(cand.counters)} counter(s), inferred at sizes {sizes} "
+        f"({len(cand.one) + len(cand.two):,} value tuples), checked inductive at size {n} by z3"
+    )
+    stuck = [key for key in sorted(cand.ranks) if not check.progresses(key, phase)]
+    if cand.unranked or stuck:
+        why = cand.unranked or "no ranking shows an await is always passed"
+        out.failed = f"parameterised invariant: hang not decided ({why})"
+    else:
+        out.hang_decided = True
+        if cand.ranks:
+            out.note += f"; no hang: a ranking of the waits fitted at sizes {sizes}, checked by z3"
+    return out
+
+
+class _Check:
+    """The candidate over the encoding's template state ``x``, and the checks on it."""
+
+    def __init__(
+        self, m: Model, enc: Encoding, shape: Shape, cand: Candidate, deadline: Deadline
+    ) -> None:
+        self.m, self.enc, self.shape, self.cand, self.deadline = m, enc, shape, cand, deadline
+        self.k = enc.sort.const
+        self.diagrams = [Diagram.of(list(t)) for t in (cand.glob, cand.one, cand.two)]
+        self.x: State = list(enc.x)
+        self.inv = self.invariant(self.x)
+        self.solver = new_solver(enc.sort)
+        self.solver.add(self.inv)
+
+    # ------------------------------------------------------------ the candidate
+
+    def _h(self, s: State) -> list[Term]:
+        return [s[self.shape.glob[k]] for k in self.cand.hpos]
+
+    def _blocks(self, s: State) -> list[list[Term]]:
+        return [[s[f] for f in b] for b in self.shape.loc]
+
+    def invariant(self, s: State) -> Cond:
+        h, blocks = self._h(s), self._blocks(s)
+        dg, d1, d2 = self.diagrams
+        parts = [diagram_cond(dg, h, self.k)]
+        parts += [diagram_cond(d1, h + b, self.k) for b in blocks]
+        n = len(blocks)
+        parts += [
+            diagram_cond(d2, h + blocks[i] + blocks[j], self.k)
+            for i in range(n)
+            for j in range(i + 1, n)
+        ]
+        for pos, weights in self.cand.counters:
+            parts.append(self._wide(s[self.shape.glob[pos]]) == self.total(s, weights))
+        return z3.And(*parts)
+
+    def _wide(self, t: Term) -> Term:
+        if z3.is_bv(t):
+            return z3.SignExt(WIDE - t.size(), t)
+        return t
+
+    def _num(self, v: int) -> Term:
+        return z3.BitVecVal(v, WIDE) if self.enc.sort.width else z3.IntVal(v)
+
+    def _is(self, terms: Sequence[Term], values: Sequence[int]) -> Cond:
+        return z3.And(*[t == self.k(v) for t, v in zip(terms, values, strict=True)])
+
+    def weight(self, h: list[Term], block: list[Term], weights: Weights) -> Term:
+        """``w(h, block)``: 0 where no seed state had the pair."""
+        t = self._num(0)
+        for (hv, bv), w in weights[0].items():
+            if w:
+                t = z3.If(z3.And(self._is(h, hv), self._is(block, bv)), self._num(w), t)
+        return t
+
+    def base(self, h: list[Term], weights: Weights) -> Term:
+        t = self._num(0)
+        for hv, c in weights[1].items():
+            if c:
+                t = z3.If(self._is(h, hv), self._num(c), t)
+        return t
+
+    def total(self, s: State, weights: Weights) -> Term:
+        """``c(h) + sum over instances of w(h, block)``."""
+        h = self._h(s)
+        return z3.Sum(self.base(h, weights), *[self.weight(h, b, weights) for b in self._blocks(s)])
+
+    # ------------------------------------------------------------ the checks
+
+    def inductive(self, phase: Callable[[str], None]) -> str:
+        """ "" when the candidate holds initially and is closed; else why not."""
+        init = self.enc.init_state()
+        first = z3.Solver()
+        first.add(z3.Not(z3.substitute(self.inv, *zip(self.x, init, strict=True))))
+        if satisfiable(first, self.deadline):
+            return "the initial state is outside it"
+        size = f"{self.shape.family} size {len(self.shape.loc)}"
+        phase(f"smt proof: z3 checks the parameterised invariant is inductive at {size}")
+        others = set(self.shape.cores[1:])
+        reps = [c.id for c in self.m.system.commands if c.core not in others]
+        sel = self.enc.sort.var("psel")
+        nxt, cs = self.enc.step(self.x, sel, "p1")
+        solver = new_solver(self.enc.sort)
+        solver.add(self.inv, *cs, z3.Or(*[sel == self.k(i) for i in reps]))
+        if satisfiable(solver, self.deadline, z3.Not(self.invariant(nxt))):
+            return f"not inductive at {size}"
+        return ""
+
+    def progresses(self, key: AwaitKey, phase: Callable[[str], None]) -> bool:
+        """Check 4 for one await (see the module's docstring)."""
+        c, view, p = key
+        core = self.m.system.cores[c]
+        phase(f"smt proof: z3 checks {core.name} always passes its await (pc {p})")
+        tr, x, k = self.enc.tr, self.x, self.k
+
+        def where(s: State) -> Term:
+            if view == 0:
+                return z3.If(s[core.in_handler] != k(0), s[core.saved_pc], s[core.pc])
+            return z3.If(s[core.in_handler] != k(0), s[core.pc], k(-1))
+
+        weights = self.cand.ranks[key]
+        h = self._h(x)
+        blocks = self._blocks(x)
+        hset = {self.shape.glob[i] for i in self.cand.hpos}
+        rank = self.total(x, weights)
+        helpful = []
+        for cmd in self.m.system.commands:
+            enabled = z3.And(
+                tr.cond(cmd.guard), *[z3.Not(tr.cond(ch.cond)) for ch in cmd.checks if ch.fatal]
+            )
+            nxt = list(x)
+            for f, e in cmd.updates:
+                nxt[f] = tr.value(e)
+            written = {f for f, _ in cmd.updates}
+            if written & hset:
+                lower = self.total(nxt, weights) < rank
+            else:
+                touched = [i for i, b in enumerate(self.shape.loc) if written & set(b)]
+                after = self._blocks(nxt)
+                delta = z3.Sum(
+                    self._num(0),
+                    *[
+                        self.weight(h, after[i], weights) - self.weight(h, blocks[i], weights)
+                        for i in touched
+                    ],
+                )
+                lower = delta < self._num(0)
+            helpful.append(z3.And(enabled, z3.Or(where(nxt) != k(p), lower)))
+        mine = [cmd for cmd in self.m.system.commands if cmd.core == c and cmd.site == p]
+        fires = z3.Or(*[tr.cond(cmd.guard) for cmd in mine])
+        goes = z3.And(rank >= self._num(0), z3.Or(*helpful))
+        return not satisfiable(
+            self.solver, self.deadline, where(x) == k(p), z3.Not(fires), z3.Not(goes)
+        )
