@@ -13,9 +13,10 @@ from conftest import EXAMPLES
 from verifier.api import Model, check_spec
 from verifier.lang.frontend import load, load_text
 from verifier.run.budget import Budget
+from verifier.smt.bmc import Search
 from verifier.smt.encode import Encoding, Sort, bv_width
 from verifier.smt.param import ParamProof, _Check, prove_param
-from verifier.smt.param_seed import infer, resized, seeds_of, shape_of
+from verifier.smt.param_seed import infer, resized, seeds_of, shape_of, size_param
 from verifier.smt.solve import Deadline
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,21 +54,16 @@ def _spec(fence: bool = True, acks: str = "0..N", wait: str = "N") -> str:
     return text.replace("0..N", acks).replace("acks == N", f"acks == {wait}")
 
 
-def _param(text: str, n: int, model: str) -> ParamProof | None:
-    m = Model.of(load_text(text, "p.tlb", [f"N={n}"]), model)
+def _param(text: str, n: int, model: str, size: str = "N") -> ParamProof | None:
+    """The parameterised proof of every kind a check of the spec can reach."""
+    m = Model.of(load_text(text, "p.tlb", [f"{size}={n}"]), model)
     enc = Encoding(m.system, Sort(bv_width(m.system)))
-    return prove_param(
-        m,
-        enc,
-        Deadline(120),
-        ["use-after-free", "stale-translation", "range"],
-        lambda _: None,
-        lambda n: Budget(n, 120),
-    )
+    kinds = Search(m, enc, Deadline(120)).wanted
+    return prove_param(m, enc, Deadline(120), kinds, lambda _: None, lambda n: Budget(n, 120))
 
 
-def _explicit(text: str, n: int, model: str) -> set[str]:
-    r = check_spec(load_text(text, "p.tlb", [f"N={n}"]), model)
+def _explicit(text: str, n: int, model: str, size: str = "N") -> set[str]:
+    r = check_spec(load_text(text, "p.tlb", [f"{size}={n}"]), model)
     assert r.verdict != "inconclusive", r.reason
     return set(r.kinds)
 
@@ -179,3 +175,38 @@ def test_eager_fenced_pso_sixteen_responders() -> None:
     spec = load(str(ROOT / "specs" / "eager" / "eager_fenced_any_n.tlb"), ["N=16"])
     r = check_spec(spec, "pso", engine="smt", prove=True)
     assert r.verdict == "safe" and r.expectation_met, r.reason
+
+
+def _applicable() -> list[tuple[str, str, str]]:
+    """(spec file, model) of every spec and example the parameterised proof applies to
+    at N=4 (one symmetric family sized by a param)."""
+    out = []
+    for path in sorted([*(ROOT / "specs").rglob("*.tlb"), *EXAMPLES.glob("*.tlb")]):
+        checked = load(str(path), [])
+        if not checked.families:
+            continue
+        for model in ("sc", "tso", "pso"):
+            m = Model.of(checked, model)
+            shape = shape_of(m)
+            size = None if isinstance(shape, str) else size_param(checked, shape.family)
+            if size is not None:
+                out.append((str(path.relative_to(ROOT)), model, size))
+    return out
+
+
+@pytest.mark.slow
+def test_campaign_every_applicable_spec() -> None:
+    """Every spec and example the proof applies to, under every model, at N=4: its
+    claims against the explicit search's complete verdict (the differential)."""
+    pairs = _applicable()
+    assert len(pairs) >= 10, pairs
+    wrong = []
+    for path, model, size in pairs:
+        text = (ROOT / path).read_text()
+        par = _param(text, 4, model, size)
+        assert par is not None, path
+        found = _explicit(text, 4, model, size)
+        if set(par.unreachable) & found or (par.hang_decided and "hang" in found):
+            wrong.append((path, model, par.unreachable, par.hang_decided, found))
+        print(path, model, "proved", par.unreachable, "hang", par.hang_decided, "found", found)
+    assert not wrong, wrong

@@ -90,24 +90,39 @@ def names(m: Model, shape: Shape) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 def resized(checked: CheckedSpec, family: str, size: int) -> CheckedSpec | None:
-    """The spec with the param that sets ``family``'s size set to ``size`` (None when no
-    single param does, or the spec rejects the value)."""
-    width = {name: hi - lo + 1 for name, lo, hi in checked.families}.get(family)
-    if width is None:
-        return None
+    """The spec with the param that sets ``family``'s size (`size_param`) set to
+    ``size`` (None when no single param does, or the spec rejects the value)."""
+    name = size_param(checked, family, size)
+    return None if name is None else _load(checked, name, size)
+
+
+def size_param(checked: CheckedSpec, family: str, size: int = 2) -> str | None:
+    """The one param whose value is ``family``'s size and which, set to ``size`` and
+    to ``size + 1``, gives the family as many instances (None when none or several)."""
+    width = _width(checked, family)
     found = None
     for name, value in checked.params:
-        defines = [f"{p}={size if p == name else v}" for p, v in checked.params]
-        try:
-            other = load_text(checked.source, checked.file, defines)
-        except SpecError:
+        if value != width:
             continue
-        got = {n: hi - lo + 1 for n, lo, hi in other.families}.get(family)
-        if got == size and got != width and value == width:
+        sizes = (size, size + 1)
+        got = [_load(checked, name, v) for v in sizes]
+        if all(g is not None and _width(g, family) == v for g, v in zip(got, sizes, strict=True)):
             if found is not None:
                 return None
-            found = other
+            found = name
     return found
+
+
+def _load(checked: CheckedSpec, param: str, value: int) -> CheckedSpec | None:
+    defines = [f"{p}={value if p == param else v}" for p, v in checked.params]
+    try:
+        return load_text(checked.source, checked.file, defines)
+    except SpecError:
+        return None
+
+
+def _width(checked: CheckedSpec, family: str) -> int | None:
+    return {n: hi - lo + 1 for n, lo, hi in checked.families}.get(family)
 
 
 @dataclass
