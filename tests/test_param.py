@@ -76,24 +76,20 @@ def test_eager_proved_safe_past_the_seeds() -> None:
     assert "inferred at sizes 2 and 3" in r.reason and "no hang: a ranking" in r.reason
 
 
+RACES = {"use-after-free", "stale-translation", "stale-permission"}
 CASES = {  # name: (spec, model, what the proof must decide, what it must leave open)
-    "fenced": (_spec(), "tso", {"use-after-free", "stale-translation", "range", "hang"}, set()),
+    "fenced": (_spec(), "tso", RACES | {"range", "hang"}, set()),
     # the PTE store can still be buffered when the IPI arrives: a race
     "no-fence": (
         _spec(fence=False),
         "tso",
-        {"range", "hang"},
+        {"stale-permission", "range", "hang"},
         {"use-after-free", "stale-translation"},
     ),
     # at N=4 the fourth acknowledgement leaves the range 0..3
-    "narrow": (_spec(acks="0..3"), "sc", {"use-after-free", "stale-translation"}, {"range"}),
+    "narrow": (_spec(acks="0..3"), "sc", RACES, {"range"}),
     # waits for one acknowledgement too many: a hang
-    "hangs": (
-        _spec(wait="N + 1"),
-        "sc",
-        {"use-after-free", "stale-translation", "range"},
-        {"hang"},
-    ),
+    "hangs": (_spec(wait="N + 1"), "sc", RACES | {"range"}, {"hang"}),
 }
 
 

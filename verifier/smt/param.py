@@ -207,6 +207,8 @@ class _Check:
             return z3.If(s[core.in_handler] != k(0), s[core.pc], k(-1))
 
         weights = self.cand.ranks[key]
+        if _largest(weights, len(self.shape.loc)) >= 2 ** (WIDE - 2):
+            return False  # a sum could wrap: the step-wise comparison below would not hold
         h = self._h(x)
         blocks = self._blocks(x)
         hset = {self.shape.glob[i] for i in self.cand.hpos}
@@ -240,3 +242,9 @@ class _Check:
         return not satisfiable(
             self.solver, self.deadline, where(x) == k(p), z3.Not(fires), z3.Not(goes)
         )
+
+
+def _largest(weights: Weights, n: int) -> int:
+    """A bound on the magnitude of ``c(h) + sum of w(h, block)`` over n instances."""
+    w = max((abs(v) for v in weights[0].values()), default=0)
+    return max((abs(v) for v in weights[1].values()), default=0) + n * w
