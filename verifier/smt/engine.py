@@ -223,8 +223,8 @@ class _Run:
         parts.append(f"not decided: {', '.join(undecided)}")
         if "hang" in undecided:
             parts.append(
-                "hang is decided only with --prove when every reachable state fits in "
-                "the state limit"
+                "hang is decided only with --prove, when every reachable state fits in "
+                "the state limit or a parameterised invariant's ranking is checked"
             )
         return "; ".join(parts)
 
