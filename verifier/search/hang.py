@@ -25,17 +25,28 @@ class Graph(Protocol):
     def states(self) -> Sequence[State]: ...
 
 
-def await_views(core: CoreLayout) -> list[tuple[frozenset[int], Position]]:
-    """Where a core's awaits can block: its program (the pc, or the pc saved while a
-    handler runs) and its handler code (the pc while in a handler, else -1)."""
-    views: list[tuple[frozenset[int], Position]] = []
+def await_fields(core: CoreLayout) -> list[tuple[frozenset[int], int, int, int | None]]:
+    """Where a core's awaits can block, as fields: per view, its awaits' pcs, the
+    in-handler flag, the field holding the position while in a handler, and the one
+    holding it otherwise (None: -1, not waiting).  Its program: the pc saved while a
+    handler runs, else the pc; its handler code: the pc while in a handler."""
+    views: list[tuple[frozenset[int], int, int, int | None]] = []
     if core.program_awaits:
-        views.append(
-            (core.program_awaits, lambda s: s[core.saved_pc] if s[core.in_handler] else s[core.pc])
-        )
+        views.append((core.program_awaits, core.in_handler, core.saved_pc, core.pc))
     if core.handler_awaits:
-        views.append((core.handler_awaits, lambda s: s[core.pc] if s[core.in_handler] else -1))
+        views.append((core.handler_awaits, core.in_handler, core.pc, None))
     return views
+
+
+def await_views(core: CoreLayout) -> list[tuple[frozenset[int], Position]]:
+    """`await_fields` as position functions of a state."""
+    return [(awaits, _position(*fields)) for awaits, *fields in await_fields(core)]
+
+
+def _position(flag: int, inside: int, outside: int | None) -> Position:
+    if outside is None:
+        return lambda s: s[inside] if s[flag] else -1
+    return lambda s: s[inside] if s[flag] else s[outside]
 
 
 @dataclass(frozen=True)

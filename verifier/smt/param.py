@@ -32,6 +32,7 @@ import z3
 
 from verifier.run.budget import Budget
 from verifier.run.model import Model
+from verifier.search.hang import await_fields
 from verifier.smt.encode import Cond, Encoding, State, Term
 from verifier.smt.invariants import Diagram
 from verifier.smt.param_seed import (
@@ -201,10 +202,10 @@ class _Check:
         phase(f"smt proof: z3 checks {core.name} always passes its await (pc {p})")
         tr, x, k = self.enc.tr, self.x, self.k
 
-        def where(s: State) -> Term:
-            if view == 0:
-                return z3.If(s[core.in_handler] != k(0), s[core.saved_pc], s[core.pc])
-            return z3.If(s[core.in_handler] != k(0), s[core.pc], k(-1))
+        _, flag, inside, outside = await_fields(core)[view]
+
+        def where(s: State) -> Term:  # the position `await_views` reads, as a term
+            return z3.If(s[flag] != k(0), s[inside], k(-1) if outside is None else s[outside])
 
         weights = self.cand.ranks[key]
         if _largest(weights, len(self.shape.loc)) >= 2 ** (WIDE - 2):

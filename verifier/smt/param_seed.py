@@ -47,7 +47,7 @@ SEED_STATES = 2_000_000  # a seed exploration larger than this: no candidate
 
 Row = tuple[tuple[int, ...], tuple[tuple[int, ...], ...], int]  # h, sorted blocks, value
 Weights = tuple[dict[tuple[tuple[int, ...], tuple[int, ...]], int], dict[tuple[int, ...], int]]
-AwaitKey = tuple[int, int, int]  # (core, view: 0 program / 1 handler, pc)
+AwaitKey = tuple[int, int, int]  # (core, view: index in `hang.await_fields`, pc)
 
 
 @dataclass(frozen=True)
