@@ -10,6 +10,40 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 SPECS = ROOT / "specs"
 
+# an eager shootdown whose ack counter's range grows with N (the example's is 0..15)
+EAGER = """
+param N = 2
+frame A, B
+page V -> A rw
+var acks : 0..N = 0
+core init {
+    pte V := B rw
+    FENCE
+    ipi cpu[*] flush(V)
+    invlpg V
+    await acks == N
+    complete V
+    free A
+}
+core cpu[1..N] {
+    loop {
+        read V
+        write V
+    }
+}
+handler flush(p) {
+    invlpg p
+    acks += 1
+}
+"""
+
+
+def eager_spec(fence: bool = True, acks: str = "0..N", wait: str = "N") -> str:
+    """The eager shootdown, fenced or not, its counter ranged ``acks`` and awaited to
+    reach ``wait``."""
+    text = EAGER.replace("FENCE", "fence" if fence else "")
+    return text.replace("0..N", acks).replace("acks == N", f"acks == {wait}")
+
 
 def tlb_files(folder: Path, pattern: str = "*.tlb") -> list[Path]:
     """The files of ``folder`` matching ``pattern``, sorted; none is an error, so a test

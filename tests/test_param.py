@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import EXAMPLES
+from conftest import eager_spec as _spec
 
 from verifier.api import Model, check_spec
 from verifier.lang.frontend import load, load_text
@@ -20,38 +21,6 @@ from verifier.smt.param_seed import infer, resized, seeds_of, shape_of, size_par
 from verifier.smt.solve import Deadline
 
 ROOT = Path(__file__).resolve().parent.parent
-
-# an eager shootdown whose ack counter's range grows with N (the example's is 0..15)
-_EAGER = """
-param N = 2
-frame A, B
-page V -> A rw
-var acks : 0..N = 0
-core init {
-    pte V := B rw
-    FENCE
-    ipi cpu[*] flush(V)
-    invlpg V
-    await acks == N
-    complete V
-    free A
-}
-core cpu[1..N] {
-    loop {
-        read V
-        write V
-    }
-}
-handler flush(p) {
-    invlpg p
-    acks += 1
-}
-"""
-
-
-def _spec(fence: bool = True, acks: str = "0..N", wait: str = "N") -> str:
-    text = _EAGER.replace("FENCE", "fence" if fence else "")
-    return text.replace("0..N", acks).replace("acks == N", f"acks == {wait}")
 
 
 def _param(text: str, n: int, model: str, size: str = "N") -> ParamProof | None:

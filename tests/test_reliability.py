@@ -126,8 +126,13 @@ def test_prove_names_the_real_timeout(tmp_path: Path) -> None:
     spec = tmp_path / "ipi.tlb"
     spec.write_text(rel.ipi_storm(12))
     (r,) = api.check_file(str(spec), None, timeout=1.0, engine="smt", prove=True)
-    assert r.verdict == "inconclusive"
     assert "timeout after 1 s" in r.reason, r.reason
+    # twelve cores sending at once overflow a responder's pending IPIs: random walks
+    # find it in the time left, unless the deadline passes first
+    if r.verdict == "unsafe":
+        assert r.kinds == ("range",) and "found by random walks" in r.reason, r.reason
+    else:
+        assert r.verdict == "inconclusive", r.verdict
 
 
 # ---------------------------------------------------------------- inputs

@@ -154,22 +154,20 @@ class Search:
         return new
 
     def traces(self) -> list[Trace]:
-        out = []
-        for kind in sorted(self.found):
-            hit = self.found[kind]
-            cmd = self.system.commands[hit.command]
-            final = self.tb.problem(kind, cmd, hit.check, hit.pre)
-            out.append(
-                self.tb.trace(
-                    kind,
-                    [*hit.path, hit.command],
-                    final,
-                    self.m.checked.title,
-                    self.m.model,
-                    engine="smt",
-                )
-            )
-        return out
+        return [self.trace(self.found[kind]) for kind in sorted(self.found)]
+
+    def trace(self, hit: Hit) -> Trace:
+        """The trace of ``hit``: its path, then its problem command."""
+        cmd = self.system.commands[hit.command]
+        final = self.tb.problem(hit.kind, cmd, hit.check, hit.pre)
+        return self.tb.trace(
+            hit.kind,
+            [*hit.path, hit.command],
+            final,
+            self.m.checked.title,
+            self.m.model,
+            engine="smt",
+        )
 
 
 class Induction:

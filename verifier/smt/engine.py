@@ -23,7 +23,8 @@ from verifier.lang import ast
 from verifier.run.budget import PYTHON_MAX_STATES, LimitReached
 from verifier.run.model import Model, expect_text, meets
 from verifier.run.result import Result, Trace
-from verifier.smt.bmc import Induction, Search, SmtReplayError
+from verifier.search.walk import walk
+from verifier.smt.bmc import Hit, Induction, Search, SmtReplayError
 from verifier.smt.encode import INT, Encoding, Poll, Sort, Unknown, Z3Error, bv_width, no_poll
 from verifier.smt.prove import PhaseFn, Proof, Prover
 from verifier.smt.solve import Deadline
@@ -71,6 +72,7 @@ def check_smt(
         if prove:
             budget = deadline.within(PROOF_BUDGET if timeout is None else timeout / 2)
             run.prove(Prover(m, run.search.enc, budget, max_states, tell))
+            run.walk()
         run.search_to(depth, prove)
     except (Unknown, Z3Error) as err:
         run.notes.append(_why_stopped(err, deadline))
@@ -103,6 +105,8 @@ class _Run:
         self.proof = Proof()
         self.notes: list[str] = []
         self.reached = -1  # deepest bound fully searched
+        self.walked: dict[str, Hit] = {}  # kinds random walks met (`walk`), shortened
+        self.beyond = DEFAULT_DEPTH + 1  # steps the bounded search looks for them at most
         self.awaits = any(c.program_awaits or c.handler_awaits for c in m.system.cores)
 
     def prove(self, prover: Prover) -> None:
@@ -116,6 +120,17 @@ class _Run:
         if self.proof.layers is not None:
             self.search.assume(self.proof.layers)
 
+    def walk(self) -> None:
+        """Random walks for the kinds the proof left open, unless it explored every
+        state (then the bounded search knows where each reachable kind lies)."""
+        open_ = self.search.remaining()
+        if not open_ or self.proof.depth is not None:
+            return
+        self.tell(f"smt: random walks for {', '.join(open_)}")
+        met = walk(self.m.system, self.search.tb.compiled, open_, stop=self.deadline.expired)
+        for kind, w in sorted(met.items()):
+            self.walked[kind] = Hit(kind, list(w.path), w.command, w.check, w.pre)
+
     def search_to(self, depth: int | None, prove: bool) -> None:
         """Bounded search (and k-induction, with ``prove``) for the kinds still open."""
         search = self.search
@@ -127,7 +142,13 @@ class _Run:
         at = self.proof.depths
         induction: Induction | None = None
         searched = True  # every bound up to the limit, unless time runs out
+        # a kind walks met beyond the limit is not looked for: the search could only
+        # find a shorter trace, and could not show the walk's is shortest
+        self.beyond = limit + 1
+        far = {k for k, hit in self.walked.items() if len(hit.path) > limit}
+        search.wanted = [w for w in search.wanted if w not in far]
         for k in range(limit + 1):
+            self._adopt(k)
             if not search.remaining():
                 break
             if k:
@@ -142,7 +163,7 @@ class _Run:
             if broken is not None:
                 self.notes.append(f"cannot prove: {broken} at depth {k}")
                 induct = False
-            rem = search.remaining()
+            rem = [r for r in search.remaining() if r not in self.walked]
             if induct and rem:
                 self.tell(f"smt: k-induction at depth {k}")
                 if induction is None or induction.kinds != rem:
@@ -164,10 +185,21 @@ class _Run:
                 f"within {exact + 1} steps, z3 finds no such path"
             )
 
+    def _adopt(self, k: int) -> None:
+        """At bound ``k``: a walk's trace of ``k`` steps before its problem is a shortest
+        one when no bound below found its kind."""
+        for kind, hit in self.walked.items():
+            if len(hit.path) == k and kind not in self.search.found:
+                self.search.found[kind] = hit
+
+    def unproved(self) -> list[Hit]:
+        """The walks' traces the bounded search did not show shortest."""
+        return [h for k, h in sorted(self.walked.items()) if self.search.found.get(k) is not h]
+
     # ------------------------------------------------------------ the verdict
 
     def traces(self) -> list[Trace]:
-        out = self.search.traces()
+        out = self.search.traces() + [self.search.trace(h) for h in self.unproved()]
         hang, ex = self.proof.hang, self.proof.exploration
         if hang is not None and ex is not None:
             tb = TraceBuilder.of(self.m)
@@ -186,7 +218,8 @@ class _Run:
 
     def undecided(self) -> list[str]:
         """Kinds neither found nor proved unreachable (hang included when it may occur)."""
-        open_ = [k for k in self.kinds if k not in self.search.found and k not in self.unreachable]
+        found = self.search.found.keys() | self.walked.keys()
+        open_ = [k for k in self.kinds if k not in found and k not in self.unreachable]
         if self.awaits and not self.proof.hang_decided:
             open_.append("hang")
         return sorted(open_)
@@ -196,6 +229,18 @@ class _Run:
         kinds = tuple(t.kind for t in traces)
         undecided = self.undecided()
         verdict, met = _verdict(expect, kinds, undecided)
+        for hit in self.unproved():
+            steps = len(hit.path) + 1
+            if steps > self.beyond:
+                why = f"the bounded search looks for at most {self.beyond} steps (--depth)"
+            elif self.reached >= 0:
+                why = f"the bounded search ended with none of at most {self.reached + 1} steps"
+            else:
+                why = "the bounded search ended before its first bound"
+            self.notes.append(
+                f"{hit.kind}: a trace of {steps} steps found by random walks and shortened; "
+                f"{why}, so it may not be shortest"
+            )
         self.notes.insert(0, self._summary(kinds, undecided))
         m = self.m
         return Result(
