@@ -14,10 +14,12 @@ from conftest import eager_spec as _spec
 from verifier.api import Model, check_spec
 from verifier.lang.frontend import load, load_text
 from verifier.run.budget import Budget
+from verifier.run.result import Result
 from verifier.smt.bmc import Search
 from verifier.smt.encode import Encoding, Sort, bv_width
 from verifier.smt.param import ParamProof, _Check, prove_param
 from verifier.smt.param_seed import infer, resized, seeds_of, shape_of, size_param
+from verifier.smt.prove import Proof, Prover
 from verifier.smt.solve import Deadline
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,19 +48,22 @@ def test_eager_proved_safe_past_the_seeds() -> None:
 
 
 RACES = {"use-after-free", "stale-translation", "stale-permission"}
-CASES = {  # name: (spec, model, what the proof must decide, what it must leave open)
-    "fenced": (_spec(), "tso", RACES | {"range", "hang"}, set()),
+CASES = {  # name: (spec, model, what the proof must decide, what it must leave open,
+    # the awaits it shows are never passed: (core, view, pc))
+    "fenced": (_spec(), "tso", RACES | {"range", "hang"}, set(), []),
     # the PTE store can still be buffered when the IPI arrives: a race
     "no-fence": (
         _spec(fence=False),
         "tso",
         {"stale-permission", "range", "hang"},
         {"use-after-free", "stale-translation"},
+        [],
     ),
-    # at N=4 the fourth acknowledgement leaves the range 0..3
-    "narrow": (_spec(acks="0..3"), "sc", RACES, {"range"}),
-    # waits for one acknowledgement too many: a hang
-    "hangs": (_spec(wait="N + 1"), "sc", RACES | {"range"}, {"hang"}),
+    # at N=4 the fourth acknowledgement leaves the range 0..3; the wait for 4 is never
+    # passed, but the trap check reads the field's range (0..15), not the declared one
+    "narrow": (_spec(acks="0..3"), "sc", RACES, {"range"}, []),
+    # waits for one acknowledgement too many: a hang, the initiator's wait never passed
+    "hangs": (_spec(wait="N + 1"), "sc", RACES | {"range"}, {"hang"}, [(0, 0, 4)]),
 }
 
 
@@ -71,7 +76,7 @@ def test_claims_agree_with_the_explicit_search(case: str) -> None:
     proof excludes is found there, and a hang is found only where it is undecided.
     What each case decides is fixed too, so that a proof that silently proves less
     (or more) fails."""
-    spec, model, decided, open_ = CASES[case]
+    spec, model, decided, open_, traps = CASES[case]
     par = _param(spec, 4, model)
     assert par is not None
     found = _explicit(spec, 4, model)
@@ -81,8 +86,68 @@ def test_claims_agree_with_the_explicit_search(case: str) -> None:
     proved = set(par.unreachable) | ({"hang"} if par.hang_decided else set())
     assert proved == decided, (proved, par.failed)
     assert open_ <= found, found
+    assert par.traps == traps, par.traps
+    if par.traps:
+        assert "hang" in found
     if case == "hangs":
         assert "hangs at cpu size 2" in par.failed
+
+
+# the initiator waits for one acknowledgement more than there are responders
+_TRAPPED = """
+param N = 2
+var acks = 0
+core init {
+    ipi cpu[*] bump()
+    await acks == N + 1
+}
+core cpu[1..N] {
+    r := 1
+}
+handler bump() {
+    acks += 1
+}
+"""
+
+
+def _lengths(r: Result) -> dict[str, int]:
+    return {t.kind: len(t.steps) for t in r.traces}
+
+
+def test_a_wait_never_passed_is_a_hang_where_it_is_first_reached(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The proof shows init's wait is never passed (`traps`); the engine then finds the
+    shortest path to it, which ends the explicit search's hang trace too.  The proof's
+    other phases take long to give up at this size, so the engine is handed the
+    parameterised proof's result alone."""
+    par = _param(_TRAPPED, 4, "sc")
+    assert par is not None and not par.hang_decided
+    assert [(c, view) for c, view, _ in par.traps] == [(0, 0)]
+    monkeypatch.setattr(
+        Prover, "run", lambda self, kinds: Proof(list(par.unreachable), traps=par.traps)
+    )
+    checked = load_text(_TRAPPED, "p.tlb", ["N=4"])
+    r = check_spec(checked, "sc", engine="smt", prove=True)
+    assert r.verdict == "unsafe" and r.kinds == ("hang",), r.reason
+    explicit = check_spec(checked, "sc", engine="explicit")
+    assert explicit.kinds == ("hang",)
+    assert _lengths(r) == _lengths(explicit) == {"hang": 1}
+    # without the traps hang stays open
+    monkeypatch.setattr(Prover, "run", lambda self, kinds: Proof(list(par.unreachable)))
+    open_ = check_spec(checked, "sc", engine="smt", prove=True, depth=3)
+    assert open_.verdict == "inconclusive" and "not decided: hang" in open_.reason
+
+
+@pytest.mark.slow
+def test_a_wait_never_passed_end_to_end() -> None:
+    """The same through every phase: a state limit keeps the exact proof from deciding
+    hang from the whole state graph (4,112 states)."""
+    checked = load_text(_TRAPPED, "p.tlb", ["N=4"])
+    r = check_spec(checked, "sc", engine="smt", prove=True, max_states=1000)
+    assert r.verdict == "unsafe" and r.kinds == ("hang",), r.reason
+    assert "an await its core never passes once there" in r.reason
+    assert _lengths(r) == {"hang": 1}
 
 
 def test_a_candidate_missing_a_reachable_pair_is_rejected() -> None:
@@ -171,7 +236,11 @@ def test_campaign_every_applicable_spec() -> None:
         par = _param(text, 4, model, size)
         assert par is not None, path
         found = _explicit(text, 4, model, size)
-        if set(par.unreachable) & found or (par.hang_decided and "hang" in found):
+        if (
+            set(par.unreachable) & found
+            or (par.hang_decided and "hang" in found)
+            or (par.traps and "hang" not in found)
+        ):
             wrong.append((path, model, par.unreachable, par.hang_decided, found))
-        print(path, model, "proved", par.unreachable, "hang", par.hang_decided, "found", found)
+        print(path, model, "proved", par.unreachable, par.hang_decided, par.traps, "found", found)
     assert not wrong, wrong

@@ -119,6 +119,14 @@ class Search:
                 raise SmtReplayError(self._describe(path, "keeps every field in range"))
         return None
 
+    def reach(self, cond: Callable[[State], Cond]) -> list[int] | None:
+        """A path of ``depth`` steps to a state where ``cond`` holds, if there is one."""
+        lit = self.fresh()
+        self.solver.add(z3.Implies(lit, cond(self.states[-1])))
+        if not satisfiable(self.solver, self.deadline, lit):
+            return None
+        return self._path(self.solver.model())
+
     def _path(self, model: z3.ModelRef) -> list[int]:
         return [model.eval(sel, model_completion=True).as_long() for sel in self.sels]
 

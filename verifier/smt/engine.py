@@ -7,9 +7,14 @@ exact set of reachable states, decides `hang` and tells the bounded search how
 deep the reachable kinds lie; then the bounded search (`smt_bmc`) for the kinds
 not proved unreachable, with k-induction for those still open.
 
-A verdict is decided only when every kind is: found (with a trace z3 produced and
-the explicit step functions replayed), or proved unreachable; and `hang` too, when
-the spec has an `await`.  Otherwise the result is `inconclusive`, with the kinds
+Under ``prove``, when the proof did not enumerate every state, seeded random walks
+(`search/walk.py`) look for the kinds it left open first; the bounded search shows a
+walks' trace shortest when it reaches its length.  A wait the parameterised proof
+shows is never passed (its traps) is a hang at the first bound that reaches it.
+
+A verdict is decided only when every kind is: found (with a trace z3 produced or the
+walks met, replayed by the explicit step functions), or proved unreachable; and
+`hang` too, when the spec has an `await`.  Otherwise the result is `inconclusive`, with the kinds
 found and the reason, unless the kinds found already contradict the expectation.
 ``Result.states`` is the deepest bound searched; ``Result.transitions`` is 0 (z3
 does not enumerate transitions).
@@ -19,13 +24,18 @@ from __future__ import annotations
 
 import time
 
+import z3
+
 from verifier.lang import ast
 from verifier.run.budget import PYTHON_MAX_STATES, LimitReached
 from verifier.run.model import Model, expect_text, meets
 from verifier.run.result import Result, Trace
+from verifier.search.hang import await_views
 from verifier.search.walk import walk
 from verifier.smt.bmc import Hit, Induction, Search, SmtReplayError
 from verifier.smt.encode import INT, Encoding, Poll, Sort, Unknown, Z3Error, bv_width, no_poll
+from verifier.smt.param import where
+from verifier.smt.param_seed import await_keys
 from verifier.smt.prove import PhaseFn, Proof, Prover
 from verifier.smt.solve import Deadline
 from verifier.trace.builder import TraceBuilder
@@ -107,6 +117,7 @@ class _Run:
         self.reached = -1  # deepest bound fully searched
         self.walked: dict[str, Hit] = {}  # kinds random walks met (`walk`), shortened
         self.beyond = DEFAULT_DEPTH + 1  # steps the bounded search looks for them at most
+        self.trapped: tuple[list[int], int, int, tuple[int, ...]] | None = None  # `_trap`
         self.awaits = any(c.program_awaits or c.handler_awaits for c in m.system.cores)
 
     def prove(self, prover: Prover) -> None:
@@ -149,10 +160,11 @@ class _Run:
         search.wanted = [w for w in search.wanted if w not in far]
         for k in range(limit + 1):
             self._adopt(k)
-            if not search.remaining():
+            if not search.remaining() and not self._trap_open():
                 break
             if k:
                 search.deepen()
+            self._trap(k)
             wanted = search.remaining() if at is None else [w for w, d in at.items() if d == k]
             if not wanted:  # (exact) no reachable kind has its shortest trace here
                 self.reached = k
@@ -174,7 +186,6 @@ class _Run:
                     self.unreachable += rem
                     self.notes.append(f"{', '.join(rem)} unreachable: {k + 1}-induction")
                     search.wanted = [w for w in search.wanted if w not in rem]
-                    break
             if self.deadline.expired():
                 self.notes.append(f"timeout after {self.deadline.limit:g} s")
                 searched = False
@@ -184,6 +195,33 @@ class _Run:
                 f"smt engine: the explicit engine reaches {', '.join(search.remaining())} "
                 f"within {exact + 1} steps, z3 finds no such path"
             )
+
+    def _trap_open(self) -> bool:
+        return bool(self.proof.traps) and self.trapped is None
+
+    def _trap(self, k: int) -> None:
+        """At bound ``k``: a state where a core waits at an await it never passes (the
+        parameterised proof's traps) is a hang; the first bound that reaches one ends
+        a shortest path to it."""
+        if not self._trap_open():
+            return
+        self.tell(f"smt: bounded search at depth {k} for a wait never passed")
+        system, const = self.m.system, self.search.enc.sort.const
+        path = self.search.reach(
+            lambda s: z3.Or(
+                *[where(system, key, const)(s) == const(key[2]) for key in self.proof.traps]
+            )
+        )
+        if path is None:
+            return
+        end = self.search.tb.run(path)[-1]
+        for c, view, p in self.proof.traps:
+            if await_views(system.cores[c])[view][1](end) == p:
+                self.trapped = (path, c, p, end)
+                return
+        raise SmtReplayError(
+            f"smt engine: the path z3 found to a wait {self.proof.traps} misses it"
+        )
 
     def _adopt(self, k: int) -> None:
         """At bound ``k``: a walk's trace of ``k`` steps before its problem is a shortest
@@ -200,6 +238,14 @@ class _Run:
 
     def traces(self) -> list[Trace]:
         out = self.search.traces() + [self.search.trace(h) for h in self.unproved()]
+        if self.trapped is not None:
+            path, core, pc, end = self.trapped
+            tb = self.search.tb
+            # never leaving the position, a core waiting in a handler never returns
+            final = tb.hang_problem(
+                core, pc, end, stuck=bool(end[self.m.system.cores[core].in_handler])
+            )
+            out.append(tb.trace("hang", path, final, self.m.checked.title, self.m.model, "smt"))
         hang, ex = self.proof.hang, self.proof.exploration
         if hang is not None and ex is not None:
             tb = TraceBuilder.of(self.m)
@@ -220,7 +266,7 @@ class _Run:
         """Kinds neither found nor proved unreachable (hang included when it may occur)."""
         found = self.search.found.keys() | self.walked.keys()
         open_ = [k for k in self.kinds if k not in found and k not in self.unreachable]
-        if self.awaits and not self.proof.hang_decided:
+        if self.awaits and not self.proof.hang_decided and self.trapped is None:
             open_.append("hang")
         return sorted(open_)
 
@@ -240,6 +286,11 @@ class _Run:
             self.notes.append(
                 f"{hit.kind}: a trace of {steps} steps found by random walks and shortened; "
                 f"{why}, so it may not be shortest"
+            )
+        if self.trapped is not None and len(self.proof.traps) < len(await_keys(self.m.system)):
+            self.notes.append(
+                f"hang: a shortest path to a wait never passed ({len(self.trapped[0])} steps); "
+                "other waits were not decided, so a shorter hang may exist"
             )
         self.notes.insert(0, self._summary(kinds, undecided))
         m = self.m

@@ -18,6 +18,12 @@ System at the spec's own N, with the same encoding every other proof uses:
    ranking is at least 0 and some continuing transition leaves the await's
    position or lowers the ranking.  The ranking takes integer values, so from
    every reachable waiting state some path passes the await: no hang.
+5. where no ranking decides hang: the declared field ranges hold initially and
+   are kept by every continuing transition from the candidate (`ranged`), and,
+   per await, no state of the candidate within the ranges where the core waits
+   there fires the await, fails a fatal check of the core or moves it off the
+   position (`trapped`).  A core that reaches such an await never leaves it: the
+   engine's bounded search looks for the first state where one waits, a hang.
 
 A proof is only what z3 confirms; when a check fails, the kinds and hang stay
 undecided for the other proofs and the bounded search, with the reason given.
@@ -30,6 +36,7 @@ from dataclasses import dataclass, field
 
 import z3
 
+from verifier.ir.system import Command, System
 from verifier.run.budget import Budget
 from verifier.run.model import Model
 from verifier.search.hang import await_fields
@@ -41,6 +48,7 @@ from verifier.smt.param_seed import (
     Candidate,
     Shape,
     Weights,
+    await_keys,
     infer,
     seeds_of,
     shape_of,
@@ -54,6 +62,7 @@ WIDE = 32  # bits of the sums of weights (counters, rankings): no wrap-around at
 class ParamProof:
     unreachable: list[str] = field(default_factory=list)
     hang_decided: bool = False
+    traps: list[AwaitKey] = field(default_factory=list)  # awaits never passed (check 5)
     note: str = ""
     failed: str = ""  # why the proof (or a part of it) was not found
 
@@ -99,6 +108,10 @@ def prove_param(
     if cand.unranked or stuck:
         why = cand.unranked or "no ranking shows an await is always passed"
         out.failed = f"parameterised invariant: hang not decided ({why})"
+        if await_keys(m.system) and check.ranged(phase):
+            out.traps = [key for key in await_keys(m.system) if check.trapped(key, phase)]
+        if out.traps:
+            out.note += "; an await its core never passes once there (checked by z3)"
     else:
         out.hang_decided = True
         if cand.ranks:
@@ -185,28 +198,21 @@ class _Check:
             return "the initial state is outside it"
         size = f"{self.shape.family} size {len(self.shape.loc)}"
         phase(f"smt proof: z3 checks the parameterised invariant is inductive at {size}")
-        others = set(self.shape.cores[1:])
-        reps = [c.id for c in self.m.system.commands if c.core not in others]
         sel = self.enc.sort.var("psel")
         nxt, cs = self.enc.step(self.x, sel, "p1")
         solver = new_solver(self.enc.sort)
-        solver.add(self.inv, *cs, z3.Or(*[sel == self.k(i) for i in reps]))
+        solver.add(self.inv, *cs, self._reps(sel))
         if satisfiable(solver, self.deadline, z3.Not(self.invariant(nxt))):
             return f"not inductive at {size}"
         return ""
 
     def progresses(self, key: AwaitKey, phase: Callable[[str], None]) -> bool:
         """Check 4 for one await (see the module's docstring)."""
-        c, view, p = key
+        c, _, p = key
         core = self.m.system.cores[c]
         phase(f"smt proof: z3 checks {core.name} always passes its await (pc {p})")
         tr, x, k = self.enc.tr, self.x, self.k
-
-        _, flag, inside, outside = await_fields(core)[view]
-
-        def where(s: State) -> Term:  # the position `await_views` reads, as a term
-            return z3.If(s[flag] != k(0), s[inside], k(-1) if outside is None else s[outside])
-
+        where = self._where(key)
         weights = self.cand.ranks[key]
         if _largest(weights, len(self.shape.loc)) >= 2 ** (WIDE - 2):
             return False  # a sum could wrap: the step-wise comparison below would not hold
@@ -216,12 +222,7 @@ class _Check:
         rank = self.total(x, weights)
         helpful = []
         for cmd in self.m.system.commands:
-            enabled = z3.And(
-                tr.cond(cmd.guard), *[z3.Not(tr.cond(ch.cond)) for ch in cmd.checks if ch.fatal]
-            )
-            nxt = list(x)
-            for f, e in cmd.updates:
-                nxt[f] = tr.value(e)
+            enabled, nxt = self._after(cmd)
             written = {f for f, _ in cmd.updates}
             if written & hset:
                 lower = self.total(nxt, weights) < rank
@@ -243,6 +244,84 @@ class _Check:
         return not satisfiable(
             self.solver, self.deadline, where(x) == k(p), z3.Not(fires), z3.Not(goes)
         )
+
+    def _reps(self, sel: Term) -> Cond:
+        """``sel`` picks a command of a core outside the family or of its first instance
+        (by symmetry, the others' steps are renamed steps of the first's)."""
+        others = set(self.shape.cores[1:])
+        reps = [c.id for c in self.m.system.commands if c.core not in others]
+        return z3.Or(*[sel == self.k(i) for i in reps])
+
+    def _where(self, key: AwaitKey) -> Callable[[State], Term]:
+        return where(self.m.system, key, self.k)
+
+    def _after(self, cmd: Command) -> tuple[Cond, State]:
+        """When ``cmd`` is a continuing step from ``x`` (its guard holds, no fatal check
+        does), and the state after it."""
+        tr = self.enc.tr
+        enabled = z3.And(
+            tr.cond(cmd.guard), *[z3.Not(tr.cond(ch.cond)) for ch in cmd.checks if ch.fatal]
+        )
+        nxt = list(self.x)
+        for f, e in cmd.updates:
+            nxt[f] = tr.value(e)
+        return enabled, nxt
+
+    def ranged(self, phase: Callable[[str], None]) -> bool:
+        """Check 5's premise: the declared ranges hold initially and no continuing step
+        of the commands `inductive` tries leaves them from a state of the candidate."""
+        enc = self.enc
+        phase(f"smt proof: z3 checks every field keeps its range at size {len(self.shape.loc)}")
+        init = z3.Solver()
+        init.add(z3.Not(enc.in_range(enc.init_state())))
+        if satisfiable(init, self.deadline):
+            return False
+        sel = enc.sort.var("rsel")
+        nxt, cs = enc.step(self.x, sel, "r1")
+        return not satisfiable(
+            self.solver,
+            self.deadline,
+            enc.in_range(self.x),
+            *cs,
+            self._reps(sel),
+            z3.Not(enc.in_range(nxt)),
+        )
+
+    def trapped(self, key: AwaitKey, phase: Callable[[str], None]) -> bool:
+        """Check 5 for one await: in no state of the candidate within the ranges where
+        the core waits there does its await fire, a fatal check of one of its commands
+        hold, or a continuing step move it off the position."""
+        c, _, p = key
+        cmds = self.m.system.commands
+        phase(f"smt proof: z3 checks whether {self.m.system.cores[c].name} can pass pc {p}")
+        tr, k, where = self.enc.tr, self.k, self._where(key)
+        leave = [tr.cond(cmd.guard) for cmd in cmds if cmd.core == c and cmd.site == p]
+        leave += [
+            z3.And(tr.cond(cmd.guard), tr.cond(ch.cond))
+            for cmd in cmds
+            if cmd.core == c
+            for ch in cmd.checks
+            if ch.fatal
+        ]
+        fields = set(await_fields(self.m.system.cores[c])[key[1]][1:]) - {None}
+        for cmd in cmds:
+            if fields & {f for f, _ in cmd.updates}:
+                enabled, nxt = self._after(cmd)
+                leave.append(z3.And(enabled, where(nxt) != k(p)))
+        return not satisfiable(
+            self.solver,
+            self.deadline,
+            self.enc.in_range(self.x),
+            where(self.x) == k(p),
+            z3.Or(*leave),
+        )
+
+
+def where(system: System, key: AwaitKey, k: Callable[[int], Term]) -> Callable[[State], Term]:
+    """The position `hang.await_views` reads for ``key``'s view, as a term."""
+    c, view, _ = key
+    _, flag, inside, outside = await_fields(system.cores[c])[view]
+    return lambda s: z3.If(s[flag] != k(0), s[inside], k(-1) if outside is None else s[outside])
 
 
 def _largest(weights: Weights, n: int) -> int:

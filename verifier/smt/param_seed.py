@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 import z3
 
+from verifier.ir.system import System
 from verifier.lang.checked import CheckedSpec
 from verifier.lang.diagnostics import SpecError
 from verifier.lang.frontend import load_text
@@ -271,6 +272,16 @@ def distances(sd: Seed) -> dict[AwaitKey, dict[int, int] | None]:
                 fires = passes(system, ex.compiled, c, p)  # type: ignore[arg-type]
                 out[(c, view, p)] = _distance(ex, pos, p, fires)
     return out
+
+
+def await_keys(system: System) -> list[AwaitKey]:
+    """Every await a core can block at, as (core, view, pc)."""
+    return [
+        (c, view, p)
+        for c, core in enumerate(system.cores)
+        for view, (awaits, _) in enumerate(await_views(core))
+        for p in sorted(awaits)
+    ]
 
 
 def _distance(

@@ -61,6 +61,8 @@ class Proof:
     depth: int | None = None  # (exact) the deepest of them
     hang_decided: bool = False
     hang: Found | None = None  # with hang_decided: where a hang starts, if anywhere
+    # (parameterised) awaits never passed once reached: reaching one is a hang
+    traps: list[tuple[int, int, int]] = field(default_factory=list)
     exploration: Exploration | None = None  # the exact state graph (for the hang trace)
     # (exact) where the state after k steps of a shortest trace lies, as a formula
     layers: Callable[[int, State], Cond] | None = None
@@ -108,6 +110,7 @@ class Prover:
         if not rest and (par.hang_decided or not self._awaits()):
             return Proof(par.unreachable, hang_decided=par.hang_decided, note=par.note)
         proof = self._run(rest)
+        proof.traps = [] if proof.hang_decided else par.traps
         proof.unreachable = [*par.unreachable, *proof.unreachable]
         proof.note = "; ".join(n for n in (par.note, proof.note) if n)
         proof.failed = [par.failed, *proof.failed] if par.failed else proof.failed
