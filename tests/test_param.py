@@ -59,9 +59,9 @@ CASES = {  # name: (spec, model, what the proof must decide, what it must leave 
         {"use-after-free", "stale-translation"},
         [],
     ),
-    # at N=4 the fourth acknowledgement leaves the range 0..3; the wait for 4 is never
-    # passed, but the trap check reads the field's range (0..15), not the declared one
-    "narrow": (_spec(acks="0..3"), "sc", RACES, {"range"}, []),
+    # at N=4 the fourth acknowledgement leaves the range 0..3, and the wait for 4 is
+    # never passed (the word's declared range is kept, not only its field's 0..15)
+    "narrow": (_spec(acks="0..3"), "sc", RACES, {"range", "hang"}, [(0, 0, 4)]),
     # waits for one acknowledgement too many: a hang, the initiator's wait never passed
     "hangs": (_spec(wait="N + 1"), "sc", RACES | {"range"}, {"hang"}, [(0, 0, 4)]),
 }

@@ -143,6 +143,21 @@ def test_smt_prove_reports_what_walks_find_and_whether_it_is_shortest() -> None:
     assert bounded.verdict == "inconclusive" and bounded.kinds == ()
 
 
+def test_without_a_timeout_showing_the_walks_trace_shortest_has_a_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """All the bounded search still looks for is a trace shorter than the walks': it
+    gets `SHORTEN_BUDGET` seconds (no --timeout), then the walks' trace is shown."""
+    from verifier.smt import engine
+
+    monkeypatch.setattr(engine, "SHORTEN_BUDGET", 0.001)
+    checked = load_text(_COUNTER, "counter.tlb", ["N=3"])
+    r = check_spec(checked, "pso", engine="smt", prove=True, max_states=20)
+    assert r.verdict == "unsafe" and r.kinds == ("range",)
+    assert {t.kind: len(t.steps) for t in r.traces} == {"range": 7}
+    assert "given 0.001 s for a shorter one" in r.reason, r.reason
+
+
 @pytest.mark.slow
 def test_eager_fenced_with_16_responders_overflows_its_counter() -> None:
     checked = load(str(EXAMPLES / "eager_fenced.tlb"), ["N=16"])

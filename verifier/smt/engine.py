@@ -44,6 +44,9 @@ __all__ = ["DEFAULT_DEPTH", "PROOF_BUDGET", "SmtReplayError", "check_smt"]
 
 DEFAULT_DEPTH = 30
 PROOF_BUDGET = 120.0  # seconds for the invariant when no --timeout is given
+# seconds the bounded search spends, without --timeout, when all it still looks for
+# is a trace shorter than the random walks' (it then shows theirs, saying so)
+SHORTEN_BUDGET = 60.0
 
 
 def check_smt(
@@ -118,6 +121,7 @@ class _Run:
         self.walked: dict[str, Hit] = {}  # kinds random walks met (`walk`), shortened
         self.beyond = DEFAULT_DEPTH + 1  # steps the bounded search looks for them at most
         self.trapped: tuple[list[int], int, int, tuple[int, ...]] | None = None  # `_trap`
+        self.shorten: float | None = None  # `_shortening`'s budget, once it began
         self.awaits = any(c.program_awaits or c.handler_awaits for c in m.system.cores)
 
     def prove(self, prover: Prover) -> None:
@@ -170,7 +174,13 @@ class _Run:
                 self.reached = k
                 continue
             self.tell(f"smt: bounded search at depth {k} for {', '.join(wanted)}")
-            broken = search.search_bound(wanted, ranges=induct)
+            self._shortening()
+            try:
+                broken = search.search_bound(wanted, ranges=induct)
+            except Unknown:
+                if search.deadline is self.deadline or not search.deadline.expired():
+                    raise
+                break
             self.reached = k
             if broken is not None:
                 self.notes.append(f"cannot prove: {broken} at depth {k}")
@@ -190,11 +200,24 @@ class _Run:
                 self.notes.append(f"timeout after {self.deadline.limit:g} s")
                 searched = False
                 break
+            if search.deadline.expired():
+                break
         if exact is not None and depth is None and searched and search.remaining():
             raise SmtReplayError(
                 f"smt engine: the explicit engine reaches {', '.join(search.remaining())} "
                 f"within {exact + 1} steps, z3 finds no such path"
             )
+
+    def _shortening(self) -> None:
+        """Without --timeout, once all the bounded search still looks for is a trace
+        shorter than the walks', it gets `SHORTEN_BUDGET` seconds for it."""
+        search = self.search
+        if search.deadline is not self.deadline or self.deadline.timeout is not None:
+            return
+        if self._trap_open() or any(w not in self.walked for w in search.remaining()):
+            return
+        search.deadline = self.deadline.within(SHORTEN_BUDGET)
+        self.shorten = SHORTEN_BUDGET
 
     def _trap_open(self) -> bool:
         return bool(self.proof.traps) and self.trapped is None
@@ -279,6 +302,11 @@ class _Run:
             steps = len(hit.path) + 1
             if steps > self.beyond:
                 why = f"the bounded search looks for at most {self.beyond} steps (--depth)"
+            elif self.shorten is not None:
+                why = (
+                    f"the bounded search, given {self.shorten:g} s for a shorter one, found "
+                    f"none of at most {self.reached + 1} steps"
+                )
             elif self.reached >= 0:
                 why = f"the bounded search ended with none of at most {self.reached + 1} steps"
             else:

@@ -132,6 +132,7 @@ class _Check:
         self.inv = self.invariant(self.x)
         self.solver = new_solver(enc.sort)
         self.solver.add(self.inv)
+        self.in_range: Callable[[State], Cond] = enc.in_range  # the ranges `ranged` shows kept
 
     # ------------------------------------------------------------ the candidate
 
@@ -268,24 +269,39 @@ class _Check:
         return enabled, nxt
 
     def ranged(self, phase: Callable[[str], None]) -> bool:
-        """Check 5's premise: the declared ranges hold initially and no continuing step
-        of the commands `inductive` tries leaves them from a state of the candidate."""
+        """Check 5's premise: ranges that hold initially and that no continuing step of
+        the commands `inductive` tries leaves from a state of the candidate within them.
+        First each word's declared range (narrower than its field's, which holds every
+        value memory may), then the fields' alone; `in_range` keeps the one that holds."""
         enc = self.enc
         phase(f"smt proof: z3 checks every field keeps its range at size {len(self.shape.loc)}")
-        init = z3.Solver()
-        init.add(z3.Not(enc.in_range(enc.init_state())))
-        if satisfiable(init, self.deadline):
-            return False
+        lay = self.m.system.meta["layout"]
+        words = [(lay.mem[i], w.lo, w.hi) for i, w in enumerate(lay.prog.words)]
         sel = enc.sort.var("rsel")
         nxt, cs = enc.step(self.x, sel, "r1")
-        return not satisfiable(
-            self.solver,
-            self.deadline,
-            enc.in_range(self.x),
-            *cs,
-            self._reps(sel),
-            z3.Not(enc.in_range(nxt)),
-        )
+        for tight in (words, []):
+
+            def within(s: State, tight: list[tuple[int, int, int]] = tight) -> Cond:
+                k = self.k
+                return z3.And(
+                    enc.in_range(s), *[z3.And(k(lo) <= s[f], s[f] <= k(hi)) for f, lo, hi in tight]
+                )
+
+            init = z3.Solver()
+            init.add(z3.Not(within(enc.init_state())))
+            if satisfiable(init, self.deadline):
+                continue
+            if not satisfiable(
+                self.solver,
+                self.deadline,
+                within(self.x),
+                *cs,
+                self._reps(sel),
+                z3.Not(within(nxt)),
+            ):
+                self.in_range = within
+                return True
+        return False
 
     def trapped(self, key: AwaitKey, phase: Callable[[str], None]) -> bool:
         """Check 5 for one await: in no state of the candidate within the ranges where
@@ -311,7 +327,7 @@ class _Check:
         return not satisfiable(
             self.solver,
             self.deadline,
-            self.enc.in_range(self.x),
+            self.in_range(self.x),
             where(self.x) == k(p),
             z3.Or(*leave),
         )
