@@ -14,8 +14,9 @@ shows is never passed (its traps) is a hang at the first bound that reaches it.
 
 A verdict is decided only when every kind is: found (with a trace z3 produced or the
 walks met, replayed by the explicit step functions), or proved unreachable; and
-`hang` too, when the spec has an `await`.  Otherwise the result is `inconclusive`, with the kinds
-found and the reason, unless the kinds found already contradict the expectation.
+`hang` too, when the spec has an `await`.  Otherwise the result is `inconclusive`,
+with the kinds found and the reason, unless the kinds found already contradict the
+expectation.
 ``Result.states`` is the deepest bound searched; ``Result.transitions`` is 0 (z3
 does not enumerate transitions).
 """
