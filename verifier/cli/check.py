@@ -73,7 +73,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument(
         "--prove",
         action="store_true",
-        help="smt engine: decide every kind at every depth (inductive invariants, k-induction)",
+        help=(
+            "smt engine: decide every kind at every depth (inductive invariants, "
+            "k-induction; random walks for problems deeper than the bounded search)"
+        ),
     )
     p.add_argument(
         "--cost", action="store_true", help="print a timed run's cost beside each verdict"
