@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from verifier.ir.system import CoreLayout, System
+from verifier.ir.system import Command, CoreLayout, System
 from verifier.run.budget import Budget
 from verifier.run.compile import Compiled, State
 
@@ -86,10 +86,16 @@ def find_hang(ex: Graph, compiled: Compiled, budget: Budget | None = None) -> Ha
     return Hang(best.state, best.core, best.pc, stuck_in_handler(ex, best.state, best.core))
 
 
+def await_commands(system: System, c: int, p: int) -> list[Command]:
+    """The commands whose firing passes core ``c``'s await at ``p``: its own at that pc
+    (every engine's notion of passing an await, `passes` and the parameterised proof's)."""
+    return [cmd for cmd in system.commands if cmd.core == c and cmd.site == p]
+
+
 def passes(system: System, compiled: Compiled, c: int, p: int) -> Callable[[State], bool]:
     """In a state, does core ``c`` fire its await at ``p``, or end the path by a failure
     of its own (a fatal check of one of its commands)?"""
-    mine = {cmd.id for cmd in system.commands if cmd.core == c and cmd.site == p}
+    mine = {cmd.id for cmd in await_commands(system, c, p)}
     pc, sites, machine = system.cores[c].pc, compiled.site_succ[c], compiled.machine_succ[c]
 
     def fires(s: State) -> bool:

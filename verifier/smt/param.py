@@ -39,7 +39,7 @@ import z3
 from verifier.ir.system import Command, System
 from verifier.run.budget import Budget
 from verifier.run.model import Model
-from verifier.search.hang import await_fields
+from verifier.search.hang import await_commands, await_fields
 from verifier.smt.encode import Cond, Encoding, State, Term
 from verifier.smt.invariants import Diagram
 from verifier.smt.param_seed import (
@@ -239,7 +239,7 @@ class _Check:
                 )
                 lower = delta < self._num(0)
             helpful.append(z3.And(enabled, z3.Or(where(nxt) != k(p), lower)))
-        mine = [cmd for cmd in self.m.system.commands if cmd.core == c and cmd.site == p]
+        mine = await_commands(self.m.system, c, p)
         fires = z3.Or(*[tr.cond(cmd.guard) for cmd in mine])
         goes = z3.And(rank >= self._num(0), z3.Or(*helpful))
         return not satisfiable(
@@ -311,7 +311,7 @@ class _Check:
         cmds = self.m.system.commands
         phase(f"smt proof: z3 checks whether {self.m.system.cores[c].name} can pass pc {p}")
         tr, k, where = self.enc.tr, self.k, self._where(key)
-        leave = [tr.cond(cmd.guard) for cmd in cmds if cmd.core == c and cmd.site == p]
+        leave = [tr.cond(cmd.guard) for cmd in await_commands(self.m.system, c, p)]
         leave += [
             z3.And(tr.cond(cmd.guard), tr.cond(ch.cond))
             for cmd in cmds
