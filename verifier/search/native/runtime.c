@@ -318,9 +318,15 @@ static long add_bits(const uint8_t *k, const uint8_t *c, long p, int v) {
 
 /* The number of the state with key k, storing it (concrete form c, packed) as a new one
  * reached from p by command v if there is none; -2 when a limit stops the search. */
+static long add_h(const uint8_t *k, uint64_t h, const uint8_t *c, long p, int v);
 static long add(const uint8_t *k, const uint8_t *c, long p, int v) {
     if (bs_on) return add_bits(k, c, p, v);
-    uint64_t h = hash_key(k);
+    return add_h(k, hash_key(k), c, p, v);
+}
+
+/* add() of a key whose hash_key is h (not with bitstate). */
+static long add_h(const uint8_t *k, uint64_t h, const uint8_t *c, long p, int v) {
+    if (bs_on) return add_bits(k, c, p, v);
     size_t slot = probe(k, h);
     if (table[slot]) return (long)(table[slot] & num_mask) - 1;
     size_t n = nstates;
@@ -941,6 +947,7 @@ static void expand(size_t i, Out *o, Buf *b) {
             j = COLLAPSED;
             put(b, &j, sizeof j);
             put_int(b, (int32_t)IW);
+            put(b, &lh[e], sizeof lh[e]);
             put(b, o->lk[e], RW + IW * NCOMP);
             put(b, cp, QW);
             continue;
@@ -989,14 +996,17 @@ static int merge(size_t i, const uint8_t **p) {
             size_t before = nstates;
             if (j == COLLAPSED) {  /* a collapsed key (`expand`), its indices iw bytes each */
                 size_t iw = (size_t)get_int(p);
-                const uint8_t *k = *p, *c = k + RW + iw * NCOMP;
+                uint64_t h;  /* the key's hash, when the width is unchanged */
+                memcpy(&h, *p, sizeof h);
+                const uint8_t *k = *p + sizeof h, *c = k + RW + iw * NCOMP;
                 uint8_t wide[KB];
                 *p = c + QW;
                 if (iw != IW) {  /* widened since it was expanded */
                     rewiden(wide, k, iw, IW);
                     k = wide;
+                    h = hash_key(k);
                 }
-                j = add(k, c, (long)i, cid);
+                j = add_h(k, h, c, (long)i, cid);
             } else {
                 const uint8_t *k = *p, *c = k;
                 *p += EW;
@@ -1020,7 +1030,11 @@ static int merge(size_t i, const uint8_t **p) {
 }
 
 /* Threads: each expands a contiguous run of the chunk's states into its own buffer. */
+/* States expanded before they are merged: enough to share among threads; alone, few, so
+ * that the table slots `expand` prefetched are still cached when `merge` adds the new
+ * states (one thread: 1,024 states, about 5% faster than 8,192). */
 #define CHUNK 8192
+#define CHUNK_ALONE 1024
 static int nthreads = 1;
 typedef struct { size_t a, b; Out *o; Buf buf; } Work;
 
@@ -1061,7 +1075,8 @@ static const char *search(long max_states, int stop_first, const int *stop_when,
     double next_look = now();
     size_t i = 0;
     while (i < nstates) {
-        size_t end = nstates - i > CHUNK ? i + CHUNK : nstates;
+        size_t chunk = nt == 1 ? CHUNK_ALONE : CHUNK;
+        size_t end = nstates - i > chunk ? i + chunk : nstates;
         int used = end - i >= 64 * (size_t)nt ? nt : 1;
         size_t per = (end - i + used - 1) / used;
         pthread_t tid[64];
