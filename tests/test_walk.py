@@ -31,7 +31,7 @@ def _walk(m: Model, kinds: list[str]) -> dict[str, W.Walked]:
 
 def _reaches(m: Model, path: list[int], kind: str) -> bool:
     comp = compile_system(m.system)
-    end = W._replay(comp, m.system, m.system.init, path)
+    end = W._replay(comp, m.system.init, path)
     return W._problem(comp, m.system, end, kind) is not None
 
 
@@ -57,6 +57,18 @@ def test_no_single_step_can_go_from_a_shortened_path() -> None:
         assert not _reaches(m, path[:i] + path[i + 1 :], "range"), i
 
 
+def test_a_path_ends_at_a_fatal_check() -> None:
+    # the overflow's range check is fatal: the step it guards builds no next state, so
+    # no path goes through it (a walk, its shortening and the smt engine's replay)
+    m = _model(3)
+    comp = compile_system(m.system)
+    met = _walk(m, ["range"])["range"]
+    pre = W._replay(comp, m.system.init, list(met.path))
+    assert pre == met.pre and comp.ends(met.command, pre)
+    assert comp.step[met.command](pre) is not None  # the bare step would go on
+    assert W._replay(comp, pre, [met.command]) is None
+
+
 def test_walks_are_the_same_on_every_run() -> None:
     m = _model(4)
     assert _walk(m, ["range"]) == _walk(m, ["range"])
@@ -77,7 +89,7 @@ def test_tidy_keeps_the_execution_and_groups_cores() -> None:
         groups.setdefault(core[c], []).append(c)
     scrambled = head + [c for k in sorted(groups, reverse=True) for c in groups[k]]
     assert scrambled != list(met.path)
-    end = W._replay(comp, m.system, m.system.init, scrambled)
+    end = W._replay(comp, m.system.init, scrambled)
     assert end == met.pre
     assert W.tidy(m.system, comp, scrambled) == list(met.path)
 

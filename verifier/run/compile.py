@@ -140,6 +140,14 @@ class Compiled:
     site_succ: tuple[Mapping[int, SuccFn | None], ...]  # per core: pc -> successors at pc
     machine_succ: Mapping[int, SuccFn]  # per core: successors of drains, deliveries, fills
     make_state_succ: Callable[[], SuccFn]
+    fatal: tuple[tuple[bool, ...], ...]  # by command id, then check: does it end a path?
+
+    def ends(self, cid: int, s: tuple[int, ...]) -> bool:
+        """Does a fatal check of command ``cid`` hold in ``s``?  A path through that
+        step ends there (the successor functions build no next state), whatever
+        ``step`` gives."""
+        checks = self.checks[cid]
+        return checks is not None and any(self.fatal[cid][h] for h in checks(s))
 
     @functools.cached_property
     def state_succ(self) -> SuccFn:
@@ -342,4 +350,5 @@ def compile_system(
         site_succ,
         machine_succ,  # type: ignore[arg-type]
         state_succ,
+        tuple(tuple(ch.fatal for ch in cmd.checks) for cmd in cmds),
     )

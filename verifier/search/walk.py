@@ -96,14 +96,14 @@ def walk(
 def shorten(system: System, compiled: Compiled, met: Walked) -> Walked:
     """``met`` with a path no loop and no single step can be taken out of."""
     path = _unloop(system, compiled, met.path)
-    end = _problem(compiled, system, _replay(compiled, system, system.init, path), met.kind)
+    end = _problem(compiled, system, _replay(compiled, system.init, path), met.kind)
     assert end is not None, "a loop's removal keeps the last state"
     while True:
         states = _states(compiled, system, path)
         removed = False
         for i in range(len(path) - 1, -1, -1):
             cand = path[:i] + path[i + 1 :]
-            last = _replay(compiled, system, states[i], cand[i:])
+            last = _replay(compiled, states[i], cand[i:])
             hit = _problem(compiled, system, last, met.kind) if last is not None else None
             if hit is not None:
                 path, end, removed = cand, hit, True
@@ -129,8 +129,8 @@ def tidy(system: System, compiled: Compiled, path: Sequence[int]) -> list[int]:
             a, b = path[i], path[i + 1]
             if core[b] >= core[a]:
                 continue
-            mid = _replay(compiled, system, states[i], [b])
-            if mid is not None and _replay(compiled, system, mid, [a]) == states[i + 2]:
+            mid = _replay(compiled, states[i], [b])
+            if mid is not None and _replay(compiled, mid, [a]) == states[i + 2]:
                 path[i], path[i + 1], states[i + 1] = b, a, mid
                 swapped = True
     return path
@@ -166,16 +166,11 @@ def _states(compiled: Compiled, system: System, path: Sequence[int]) -> list[Sta
     return states
 
 
-def _replay(compiled: Compiled, system: System, s: State, path: Sequence[int]) -> State | None:
+def _replay(compiled: Compiled, s: State, path: Sequence[int]) -> State | None:
     """The state ``path`` leads to from ``s``; None when a command is not enabled or a
     fatal check ends the path before its end."""
     for cid in path:
-        checks = compiled.checks[cid]
-        if checks is not None:
-            cmd = system.commands[cid]
-            if any(cmd.checks[h].fatal for h in checks(s)):
-                return None
-        nxt = compiled.step[cid](s)
+        nxt = None if compiled.ends(cid, s) else compiled.step[cid](s)
         if nxt is None:
             return None
         s = nxt

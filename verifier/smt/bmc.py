@@ -57,7 +57,6 @@ class Search:
         self.solver = new_solver(enc.sort)
         self.states = [enc.init_state()]
         self.sels: list[Term] = []
-        self.fatal = [tuple(ch.fatal for ch in c.checks) for c in m.system.commands]
         self._lit = 0
         self.invariant: Callable[[int, State], Cond] | None = None
 
@@ -140,8 +139,7 @@ class Search:
         except ReplayError as err:
             raise SmtReplayError(self._describe(path, f"fails: {err}")) from None
         for i, cid in enumerate(path):
-            hits = self.tb.compiled.checks[cid]
-            if hits and any(self.fatal[cid][h] for h in hits(states[i])):
+            if self.tb.compiled.ends(cid, states[i]):
                 raise SmtReplayError(self._describe(path, f"ends at step {i + 1} (fatal check)"))
         return states
 
