@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from conftest import EXAMPLES, SPECS, eager_spec
 
-from verifier.api import Model, check_spec
+from verifier.api import Model, check_spec, replay_trace
 from verifier.lang.frontend import load, load_text
 from verifier.run.compile import compile_system
 from verifier.search import walk as W
@@ -206,3 +206,38 @@ def test_campaign_walks_against_the_explicit_search() -> None:
     print(f"{pairs} pairs, {met} kinds met by walks")
     assert pairs >= 100 and met >= 50
     assert not wrong, wrong
+
+
+# ------------------------------------------------------------ past a search's limit
+
+
+@pytest.mark.parametrize("engine", ["explicit", "native"])
+def test_walks_past_a_state_limit_find_the_race_and_say_so(engine: str) -> None:
+    path = str(EXAMPLES / "eager_missing_fence.tlb")
+    checked = load(path, ["N=4"])
+    full = check_spec(checked, "tso")  # shortest traces
+    shortest = {t.kind: len(t.steps) for t in full.traces}
+    r = check_spec(checked, "tso", engine=engine, max_states=2_000)
+    assert r.verdict == "inconclusive" and r.states < 10_000  # the run stays undecided
+    assert r.kinds == full.kinds == ("stale-translation", "use-after-free")
+    assert [t.kind for t in r.traces] == list(r.kinds)
+    for t in r.traces:  # real executions, never shorter than the shortest
+        assert len(t.steps) >= shortest[t.kind]
+        assert replay_trace(t, path, ["N=4"]).reproduced
+    assert "past the state limit, random walks found stale-translation (" in r.reason
+    assert "not shown shortest" in r.reason
+
+
+def test_no_walks_after_a_timeout_or_on_a_complete_search() -> None:
+    checked = load(str(EXAMPLES / "eager_missing_fence.tlb"), ["N=9"])
+    r = check_spec(checked, "tso", engine="explicit", timeout=0.5)
+    assert r.verdict == "inconclusive" and "timeout" in r.reason
+    assert "random walks" not in r.reason and not r.traces
+    done = check_spec(load(str(EXAMPLES / "eager_fenced.tlb"), ["N=2"]), "tso")
+    assert done.verdict == "safe" and "random walks" not in done.reason
+
+
+def test_walks_past_a_limit_that_meet_nothing_say_what_they_looked_for() -> None:
+    r = check_spec(load(str(EXAMPLES / "eager_fenced.tlb"), ["N=4"]), "tso", max_states=300)
+    assert r.verdict == "inconclusive" and r.kinds == () and not r.traces
+    assert "random walks past the state limit met none of" in r.reason

@@ -11,7 +11,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from verifier.engine import Explore, Search, depth_done, explore_model, searched, shortest, unloop
+from verifier.engine import (
+    Explore,
+    Search,
+    beyond,
+    depth_done,
+    explore_model,
+    reductions,
+    searched,
+    shortest,
+    unloop,
+)
 from verifier.lang.ast import ExpectDecl
 from verifier.lang.checked import ALL_MODELS, MODELS, CheckedSpec
 from verifier.lang.frontend import load
@@ -195,8 +205,10 @@ def _check_explicit(
     traces = _traces_within(
         m, ex, sym, red, budget, search, notes, reduced=ample is not None, run=run
     )
+    walked, said = beyond(m, ex, budget)  # what the search stopped before, found further
     release_frozen()
     verdict, met, reason = _verdict(m, ex, por=ample is not None)
+    reason = f"{reason}; {said}" if said else reason
     cov, cov_note = _coverage(m, ex, sym, verdict)
     r = Result(
         m.checked.title,
@@ -204,8 +216,8 @@ def _check_explicit(
         m.model,
         m.checked.params,
         verdict,
-        tuple(sorted(ex.found)),
-        tuple(traces),
+        tuple(sorted(ex.found.keys() | {t.kind for t in walked})),
+        tuple(sorted(traces + walked, key=lambda t: t.kind)),
         len(ex.states),
         ex.transitions,
         time.monotonic() - start,
@@ -279,29 +291,6 @@ def _verdict(m: Model, ex: Exploration, *, por: bool) -> tuple[str, bool, str]:
         return verdict, met, ex.reason
     # a reduced graph's depth bounds no execution
     return verdict, met, _what_next(ex, kinds, m.checked.params, por=por)
-
-
-def reductions(
-    sym: Canon | None, red: Reduction | None = None, stop_at_first: bool = False
-) -> tuple[str, ...]:
-    """What the output says about the reductions: each family reduced by symmetry, or
-    why not; where partial-order reduction applies, or why it did not run."""
-    out: list[str] = []
-    if sym is not None:
-        out += [
-            f"symmetry over {f.name}" if f.reduced else f"no symmetry over {f.name}: {f.why}"
-            for f in sym.families
-            if len(f.cores) > 1
-        ]
-    if red is not None:
-        out.append(
-            f"partial-order reduction at {red.sites} of {red.of} code positions"
-            if red.sites
-            else "no partial-order reduction: no code position has an ample set"
-        )
-    elif stop_at_first:
-        out.append("no partial-order reduction: --stop-at-first wants a shortest trace")
-    return tuple(out)
 
 
 def _stopped(

@@ -1,6 +1,7 @@
 """Which search explores a Model: the native one, the Python one, or `auto` (the Python
-search for a small state space, the native one beyond it); and the unreduced search
-that rebuilds shortest traces after a partial-order-reduced one (the same engine)."""
+search for a small state space, the native one beyond it); the unreduced search that
+rebuilds shortest traces after a partial-order-reduced one (the same engine); and,
+after a search a state or memory limit ended, random walks past it (`beyond`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from verifier.ir.system import System
 from verifier.run.budget import Budget, LimitReached
 from verifier.run.model import Model
+from verifier.run.result import Trace
 from verifier.search.explicit import ProgressFn, explore
 from verifier.search.exploration import Exploration
 from verifier.search.native import NativeExploration, NativeUnavailable, explore_native
@@ -18,6 +20,8 @@ from verifier.search.native import available as native_available
 from verifier.search.por import Reduction, reduction
 from verifier.search.symmetry import Canon, canon
 from verifier.search.symmetry_loops import program_order
+from verifier.search.walk import walk
+from verifier.trace.builder import TraceBuilder
 
 ENGINES = ("auto", "native", "explicit", "smt")
 # the search that rebuilds shortest traces skips commuting siblings' steps (`commute.py`);
@@ -243,3 +247,75 @@ def depth_done(ex: Exploration | NativeExploration) -> int:
     if first >= len(ex.states):
         return len(ex.path(len(ex.states) - 1)) + 1
     return len(ex.path(first))
+
+
+def reductions(
+    sym: Canon | None, red: Reduction | None = None, stop_at_first: bool = False
+) -> tuple[str, ...]:
+    """What the output says about the reductions: each family reduced by symmetry, or
+    why not; where partial-order reduction applies, or why it did not run."""
+    out: list[str] = []
+    if sym is not None:
+        out += [
+            f"symmetry over {f.name}" if f.reduced else f"no symmetry over {f.name}: {f.why}"
+            for f in sym.families
+            if len(f.cores) > 1
+        ]
+    if red is not None:
+        out.append(
+            f"partial-order reduction at {red.sites} of {red.of} code positions"
+            if red.sites
+            else "no partial-order reduction: no code position has an ample set"
+        )
+    elif stop_at_first:
+        out.append("no partial-order reduction: --stop-at-first wants a shortest trace")
+    return tuple(out)
+
+
+# the limits after which random walks look for what the search did not reach: not a
+# timeout (the user's time is up), and not after --stop-at-first (it found what it wanted)
+WALK_AFTER = ("state limit", "memory limit")
+
+
+def beyond(
+    m: Model, ex: Exploration | NativeExploration, budget: Budget
+) -> tuple[list[Trace], str]:
+    """After a search a state or memory limit ended: seeded random walks (`search/walk.py`,
+    within the time left) for the kinds it did not find, `hang` aside.  A kind they meet
+    is reachable: its trace (shortened; maybe not shortest) and the words the reason
+    adds.  The run stays inconclusive: the kinds not met are not decided."""
+    stopped_by = [w for w in WALK_AFTER if w in ex.reason]
+    if ex.complete or ex.stopped or not stopped_by or "timeout" in ex.reason:
+        return [], ""
+    want = sorted({ch.kind for c in m.system.commands for ch in c.checks} - ex.found.keys())
+    if not want:
+        return [], ""
+    late: list[str] = []
+
+    def stop() -> bool:  # at the timeout itself: walks take no grace past it
+        if budget.timeout is not None and budget.elapsed() >= budget.timeout:
+            late.append(f"timeout after {budget.limit:g} s")
+        else:
+            try:
+                budget.check()
+            except LimitReached as limit:
+                late.append(limit.reason)
+        return bool(late)
+
+    budget.phase = "random walks"
+    out = []
+    try:
+        tb = TraceBuilder.of(m, budget)
+        for kind, w in sorted(walk(m.system, tb.compiled, want, stop=stop).items()):
+            final = tb.problem(kind, m.system.commands[w.command], w.check, w.pre)
+            out.append(tb.trace(kind, [*w.path, w.command], final, m.checked.title, m.model))
+    except LimitReached as limit:  # the watchdog, while a trace was built
+        late.append(limit.reason)
+    cut = f" (cut short: {late[0]})" if late else ""
+    if not out:
+        return [], f"random walks past the {stopped_by[0]} met none of {', '.join(want)}{cut}"
+    said = ", ".join(f"{t.kind} ({len(t.steps)} steps)" for t in out)
+    return out, (
+        f"past the {stopped_by[0]}, random walks found {said}{cut}: real executions, "
+        "shortened, not shown shortest"
+    )
