@@ -328,6 +328,8 @@ def test_por_traces_not_rebuilt_within_the_limit_say_so() -> None:
     assert (r.verdict, r.kinds, r.states) == ("unsafe", ("hang",), on.states)
     assert any(x.startswith("traces may not be shortest") for x in r.reductions)
     assert api.replay_trace(r.traces[0], path).reproduced
+    assert not r.traces[0].shortest and r.to_json()["shortest"] == {"hang": False}
+    assert on.traces[0].shortest and off.traces[0].shortest
 
 
 def test_por_trace_of_the_reduced_search_saves_replays_and_renders(

@@ -12,7 +12,10 @@ from conftest import EXAMPLES, SPECS, eager_spec
 
 from verifier.api import Model, check_spec, replay_trace
 from verifier.lang.frontend import load, load_text
+from verifier.report.render_svg import render_svg
+from verifier.report.render_text import render_text
 from verifier.run.compile import compile_system
+from verifier.run.result import Trace
 from verifier.search import walk as W
 from verifier.trace.builder import TraceBuilder
 
@@ -144,12 +147,14 @@ def test_smt_prove_reports_what_walks_find_and_whether_it_is_shortest() -> None:
     shown = check_spec(checked, "pso", engine="smt", prove=True, max_states=20)
     assert shown.verdict == "unsafe" and shown.kinds == ("range",)
     assert {t.kind: len(t.steps) for t in shown.traces} == {"range": 7}
-    assert "random walks" not in shown.reason
+    assert "random walks" not in shown.reason and shown.traces[0].shortest
+    assert shown.to_json()["shortest"] == {"range": True}
     cut = check_spec(checked, "pso", engine="smt", prove=True, max_states=20, depth=3)
     assert cut.verdict == "unsafe" and cut.kinds == ("range",)
     assert {t.kind: len(t.steps) for t in cut.traces} == {"range": 7}
     assert "range: a trace of 7 steps found by random walks and shortened" in cut.reason
     assert "looks for at most 4 steps (--depth), so it may not be shortest" in cut.reason
+    assert not cut.traces[0].shortest and cut.to_json()["shortest"] == {"range": False}
     # without the walks the bounded search alone stops short of the overflow
     bounded = check_spec(checked, "pso", engine="smt", depth=3)
     assert bounded.verdict == "inconclusive" and bounded.kinds == ()
@@ -179,6 +184,7 @@ def test_eager_fenced_with_16_responders_overflows_its_counter() -> None:
     # it reaches it (the explicit search's hang at N=3..6 on a counter too narrow is 5
     # steps as well)
     assert {t.kind: len(t.steps) for t in r.traces} == {"hang": 5, "range": 52}
+    assert {t.kind: t.shortest for t in r.traces} == {"hang": True, "range": False}
     assert "stale-translation" in r.reason and "unreachable" in r.reason
     assert "every other kind proved unreachable" in r.reason
 
@@ -226,6 +232,16 @@ def test_walks_past_a_state_limit_find_the_race_and_say_so(engine: str) -> None:
         assert replay_trace(t, path, ["N=4"]).reproduced
     assert "past the state limit, random walks found stale-translation (" in r.reason
     assert "not shown shortest" in r.reason
+    # the traces say so themselves: in JSON, saved, and read back, and in the text
+    assert r.to_json()["shortest"] == dict.fromkeys(r.kinds, False)
+    assert full.to_json()["shortest"] == dict.fromkeys(r.kinds, True)
+    saved = r.traces[0].to_json()
+    assert saved["shortest"] is False and "shortest" not in full.traces[0].to_json()
+    assert Trace.from_json(saved) == r.traces[0]
+    assert Trace.from_json(full.traces[0].to_json()).shortest
+    assert render_text(r.traces[0]).startswith("  (a real execution, not shown shortest)\n")
+    assert "not shown shortest" not in render_text(full.traces[0])
+    assert "steps, not shown shortest" in render_svg(r.traces[0])
 
 
 def test_no_walks_after_a_timeout_or_on_a_complete_search() -> None:

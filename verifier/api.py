@@ -269,7 +269,9 @@ def _traces_within(
         of = shortest(m, ex, sym, red, budget, search, notes, run) if reduced and ex.found else ex
         budget.phase = "building traces"
         budget.grace(TRACE_GRACE)  # what a search stopped by a limit found still gets traces
-        return traces_of(m, of, budget, kinds=sorted(ex.found))
+        out = traces_of(m, of, budget, kinds=sorted(ex.found))
+        # the reduced search's own traces, when the unreduced one could not finish
+        return [replace(t, shortest=False) for t in out] if reduced and of is ex else out
     except LimitReached as limit:
         ex.reason = f"{ex.reason}; {limit.reason}" if ex.stopped else ex.reason or limit.reason
         ex.complete, ex.stopped = False, False

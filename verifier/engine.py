@@ -308,7 +308,8 @@ def beyond(
         tb = TraceBuilder.of(m, budget)
         for kind, w in sorted(walk(m.system, tb.compiled, want, stop=stop).items()):
             final = tb.problem(kind, m.system.commands[w.command], w.check, w.pre)
-            out.append(tb.trace(kind, [*w.path, w.command], final, m.checked.title, m.model))
+            t = tb.trace(kind, [*w.path, w.command], final, m.checked.title, m.model)
+            out.append(replace(t, shortest=False))
     except LimitReached as limit:  # the watchdog, while a trace was built
         late.append(limit.reason)
     cut = f" (cut short: {late[0]})" if late else ""

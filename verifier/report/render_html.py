@@ -17,6 +17,7 @@ from verifier.report.render_svg import esc, render_svg
 from verifier.report.render_text import (
     describe,
     kinds_at,
+    length_text,
     params_text,
     race_step,
     render_text,
@@ -248,7 +249,7 @@ def render_html(trace: Trace, source: str | None = None) -> str:
     sub = [f"model {trace.model}"]
     if trace.params:
         sub.append(params_text(trace))
-    sub += [f"{len(trace.steps)} steps", f"engine {trace.engine}", trace.file]
+    sub += [length_text(trace), f"engine {trace.engine}", trace.file]
     title = f"{trace.kind} \u2014 {trace.spec}"
     subtitle = "  \u00b7  ".join(sub)
     return f"""<!DOCTYPE html>

@@ -21,6 +21,7 @@ from verifier.report.render_text import (
     MEMORY,
     describe,
     lane_of,
+    length_text,
     params_text,
     race_step,
     stale_fill,
@@ -182,7 +183,7 @@ def _header(trace: Trace, width: float, top: float, height: float, title: bool) 
     sub = [f"model {trace.model}"]
     if trace.params:
         sub.append(params_text(trace))
-    sub += [f"{len(trace.steps)} steps", f"engine {trace.engine}", trace.file]
+    sub += [length_text(trace), f"engine {trace.engine}", trace.file]
     sep = "  \u00b7  "
     out.append(f'<text class="subtitle" x="{MARGIN}" y="{MARGIN + 36}">{esc(sep.join(sub))}</text>')
     return out

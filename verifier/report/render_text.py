@@ -170,6 +170,11 @@ def params_text(trace: Trace) -> str:
 # --------------------------------------------------------------------------- text
 
 
+def length_text(trace: Trace) -> str:
+    """``12 steps``, and when the trace is not shown shortest, that it is not."""
+    return f"{len(trace.steps)} steps" + ("" if trace.shortest else ", not shown shortest")
+
+
 def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "~"
 
@@ -200,7 +205,7 @@ def render_text(trace: Trace) -> str:
     core_w = max((len(r[1]) for r in rows), default=0)
     text_w = min(max((len(r[2]) for r in rows), default=0), _TEXT_CAP)
     loc_w = min(max((len(r[3]) for r in rows), default=0), _LOC_CAP)
-    lines = []
+    lines = [] if trace.shortest else ["  (a real execution, not shown shortest)"]
     for num, core, text, loc, effect in rows:
         line = f"  {num:>{num_w}}  {core:<{core_w}}  {text:<{text_w}}  {loc:<{loc_w}}  {effect}"
         lines.append(line.rstrip())

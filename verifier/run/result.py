@@ -165,7 +165,9 @@ class Step:
 
 @dataclass(frozen=True)
 class Trace:
-    """A shortest execution from the initial state to a problem of ``kind``."""
+    """An execution from the initial state to a problem of ``kind``: a shortest one
+    unless ``shortest`` is False (a random walk's, shortened; a partial-order-reduced
+    search's when the unreduced one could not finish)."""
 
     spec: str
     file: str
@@ -177,6 +179,7 @@ class Trace:
     problem: Problem
     engine: str = "explicit"
     source: str | None = None  # the spec text the trace was made from
+    shortest: bool = True  # shown shortest (no shorter trace reaches the kind)
 
     def to_json(self) -> dict[str, Any]:
         extra = (
@@ -195,6 +198,7 @@ class Trace:
             "params": dict(self.params),
             "kind": self.kind,
             "engine": self.engine,
+            **({} if self.shortest else {"shortest": False}),  # absent: shortest
             "cores": list(self.cores),
             "problem": self.problem.to_json(),
             "steps": [s.to_json() for s in self.steps],
@@ -213,6 +217,7 @@ class Trace:
             Problem.from_json(d["problem"]),
             d.get("engine", "explicit"),
             d.get("source"),
+            bool(d.get("shortest", True)),
         )
 
 
@@ -259,6 +264,7 @@ class Result:
             "seconds": round(self.seconds, 3),
             "reason": self.reason,
             "traces": {t.kind: [s.to_json() for s in t.steps] for t in self.traces},
+            "shortest": {t.kind: t.shortest for t in self.traces},
             "diagnostics": list(self.diagnostics),
             **({"reductions": list(self.reductions)} if self.reductions else {}),
             "unreached": [u.to_json() for u in self.unreached],

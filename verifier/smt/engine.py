@@ -24,6 +24,7 @@ does not enumerate transitions).
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import z3
 
@@ -261,7 +262,8 @@ class _Run:
     # ------------------------------------------------------------ the verdict
 
     def traces(self) -> list[Trace]:
-        out = self.search.traces() + [self.search.trace(h) for h in self.unproved()]
+        out = self.search.traces()
+        out += [replace(self.search.trace(h), shortest=False) for h in self.unproved()]
         if self.trapped is not None:
             path, core, pc, end = self.trapped
             tb = self.search.tb
@@ -269,7 +271,8 @@ class _Run:
             final = tb.hang_problem(
                 core, pc, end, stuck=bool(end[self.m.system.cores[core].in_handler])
             )
-            out.append(tb.trace("hang", path, final, self.m.checked.title, self.m.model, "smt"))
+            t = tb.trace("hang", path, final, self.m.checked.title, self.m.model, "smt")
+            out.append(replace(t, shortest=not self._untrapped()))
         hang, ex = self.proof.hang, self.proof.exploration
         if hang is not None and ex is not None:
             tb = TraceBuilder.of(self.m)
@@ -285,6 +288,11 @@ class _Run:
                 )
             )
         return sorted(out, key=lambda t: t.kind)
+
+    def _untrapped(self) -> bool:
+        """Some await of the spec is not among the proof's traps (a shorter hang may be
+        at one of those)."""
+        return len(self.proof.traps) < len(await_keys(self.m.system))
 
     def undecided(self) -> list[str]:
         """Kinds neither found nor proved unreachable (hang included when it may occur)."""
@@ -316,7 +324,7 @@ class _Run:
                 f"{hit.kind}: a trace of {steps} steps found by random walks and shortened; "
                 f"{why}, so it may not be shortest"
             )
-        if self.trapped is not None and len(self.proof.traps) < len(await_keys(self.m.system)):
+        if self.trapped is not None and self._untrapped():
             self.notes.append(
                 f"hang: a shortest path to a wait never passed ({len(self.trapped[0])} steps); "
                 "other waits were not decided, so a shorter hang may exist"
