@@ -229,8 +229,9 @@ def limit_cases(timeout: float) -> list[Case]:
                     f"{what} ({engine})",
                     ["check", spec, "-q", *limited, *flags],
                     (3,),
-                    # whichever limit is reached first, named with its phase
-                    rf"\((timeout after {timeout:g} s|memory limit of 1000 MB reached) \(\w",
+                    # whichever limit is reached first, named with its phase (the smt
+                    # engine names it after what it did decide: `(not decided: ...; `)
+                    rf"(\(|; )(timeout after {timeout:g} s|memory limit of 1000 MB reached) \(\w",
                     timeout,
                     1000,
                 )
