@@ -153,6 +153,29 @@ def test_timeout_bounds_every_phase() -> None:
     assert "not decided" in r.reason or "timeout after 6 s (smt encoding" in r.reason
 
 
+def test_the_exact_proof_gets_its_own_time_without_a_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Once every reachable state is enumerated, the exact proof's z3 checks are what
+    decides: without --timeout they get EXACT_BUDGET (not what the proof had left of
+    PROOF_BUDGET); with one, the proof's half of it as before."""
+    from verifier.smt import engine
+
+    left: list[float] = []
+    real = Prover._exact
+
+    def spy(self: Prover, *args: object) -> None:
+        left.append(self.deadline.left() or float("inf"))
+        real(self, *args)
+
+    monkeypatch.setattr(Prover, "_exact", spy)
+    monkeypatch.setattr(engine, "PROOF_BUDGET", 30.0)
+    checked = load_text(_LOOP_FREE, "loop_free.tlb", [])
+    assert check_spec(checked, "tso", engine="smt", prove=True).verdict == "safe"
+    assert check_spec(checked, "tso", engine="smt", prove=True, timeout=40).verdict == "safe"
+    assert left[0] > 500 and left[1] <= 20, left
+
+
 def test_phases_are_reported() -> None:
     checked = load(str(EXAMPLES / "eager_missing_fence.tlb"), ["N=1"])
     said: list[str] = []

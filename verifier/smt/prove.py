@@ -72,11 +72,20 @@ class Proof:
 
 class Prover:
     def __init__(
-        self, m: Model, enc: Encoding, deadline: Deadline, max_states: int, phase: PhaseFn
+        self,
+        m: Model,
+        enc: Encoding,
+        deadline: Deadline,
+        max_states: int,
+        phase: PhaseFn,
+        exact: Callable[[], Deadline] | None = None,
     ) -> None:
+        """``exact``: the deadline of the exact proof's z3 checks, from when they start
+        (default: ``deadline``)."""
         self.m = m
         self.enc = enc
         self.deadline = deadline
+        self.exact = exact
         self.budget = max_states  # explicit states the proof may still explore
         self.phase = phase
 
@@ -125,6 +134,8 @@ class Prover:
         seed = self._explore(self.m.system.init, SAMPLE, "smt proof: exploring seed states")
         try:
             if seed.complete:
+                if self.exact is not None:
+                    self.deadline = self.exact()
                 self._exact(seed, kinds, proof)
             else:
                 why = "out of time" if self.deadline.expired() else seed.reason
