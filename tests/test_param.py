@@ -188,6 +188,39 @@ def test_not_applied_where_it_does_not_fit() -> None:
     assert isinstance(shape_of(m), str)
 
 
+def test_the_exact_proof_is_not_tried_where_the_seeds_grow_past_a_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The seeds' state counts, grown to the spec's size by their last ratio, guess how
+    many states the exact proof would have to enumerate; past EXPECTED_MAX it is not
+    tried (only the relational invariant's seed is explored) and the result says so."""
+    from verifier.smt import prove
+
+    text = _spec(acks="0..N - 1")  # the guess is refuted: everything is left to the rest
+    par = _param(text, 4, "pso")
+    assert par is not None and len(par.seed_states) == 2
+    a, b = par.seed_states
+    assert a < b and par.expected == pytest.approx(b * b / a)
+    asked: list[int] = []
+    real = Prover._explore
+
+    def spy(self: Prover, init: tuple[int, ...], limit: int, what: str) -> object:
+        if what == "smt proof: exploring seed states":
+            asked.append(limit)
+        return real(self, init, limit, what)
+
+    monkeypatch.setattr(Prover, "_explore", spy)
+    monkeypatch.setattr(Prover, "_relational", lambda *_: None)  # not what is tested here
+    checked = load_text(text, "p.tlb", ["N=4"])
+    run = {"engine": "smt", "prove": True, "max_states": 30_000, "depth": 1}  # seeds fit
+    r = check_spec(checked, "pso", **run)
+    assert asked == [prove.SAMPLE] and "exact invariant not tried" not in r.reason
+    monkeypatch.setattr(prove, "EXPECTED_MAX", par.expected / 2)
+    r = check_spec(checked, "pso", **run)
+    assert asked == [prove.SAMPLE, Prover.RELATIONAL_SEED], asked
+    assert f"exact invariant not tried: about {par.expected:.1g} states expected" in r.reason
+
+
 @pytest.mark.slow
 def test_example_at_sixteen_leaves_range_undecided() -> None:
     """examples/eager_fenced.tlb keeps `acks` in the default range 0..15, so at N=16 the

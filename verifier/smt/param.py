@@ -65,6 +65,10 @@ class ParamProof:
     traps: list[AwaitKey] = field(default_factory=list)  # awaits never passed (check 5)
     note: str = ""
     failed: str = ""  # why the proof (or a part of it) was not found
+    # how many states the spec has at sizes SEEDS (explored completely), and at its own
+    # size by the growth between the last two: the exact proof is not tried past a limit
+    seed_states: tuple[int, ...] = ()
+    expected: float = 0.0
 
 
 def prove_param(
@@ -85,6 +89,10 @@ def prove_param(
     sizes = " and ".join(map(str, SEEDS))
     phase(f"smt proof: exploring {shape.family} at sizes {sizes}")
     seeds = seeds_of(m, shape, budget)
+    if not isinstance(seeds, str):
+        out.seed_states = tuple(len(s.ex.states) for s in seeds)
+        a, b = out.seed_states[-2:]
+        out.expected = b * (b / max(a, 1)) ** (len(shape.loc) - SEEDS[-1])
     cand = seeds if isinstance(seeds, str) else infer(seeds, deadline.expired)
     if isinstance(cand, str):
         out.failed = f"parameterised invariant: {cand}"
