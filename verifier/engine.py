@@ -287,7 +287,7 @@ def beyond(
     stopped_by = [w for w in WALK_AFTER if w in ex.reason]
     if ex.complete or ex.stopped or not stopped_by or "timeout" in ex.reason:
         return [], ""
-    want = sorted({ch.kind for c in m.system.commands for ch in c.checks} - ex.found.keys())
+    want = [k for k in m.system.check_kinds() if k not in ex.found]
     if not want:
         return [], ""
     late: list[str] = []

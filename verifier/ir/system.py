@@ -378,3 +378,7 @@ class System:
     groups: tuple[tuple[int, ...], ...] = ()  # fields describing one machine object each
     meta: dict[str, Any] = field(default_factory=dict, compare=False)
     buffers: BufferBound = field(default_factory=lambda: BufferBound("none", 0))
+
+    def check_kinds(self) -> list[str]:
+        """Every problem kind some command's check reports, sorted (`hang` is not one)."""
+        return sorted({ch.kind for cmd in self.commands for ch in cmd.checks})

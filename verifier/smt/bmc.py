@@ -52,7 +52,7 @@ class Search:
         self.enc = enc
         self.tb: TraceBuilder = TraceBuilder.of(m)
         self.deadline = deadline
-        self.wanted = sorted({ch.kind for c in m.system.commands for ch in c.checks})
+        self.wanted = m.system.check_kinds()
         self.found: dict[str, Hit] = {}
         self.solver = new_solver(enc.sort)
         self.states = [enc.init_state()]

@@ -294,7 +294,7 @@ def _sleep_source(system: System) -> list[str]:
 
 def kinds_of(system: System) -> list[str]:
     """The check kinds of the System, numbered as the C program reports them."""
-    return sorted({ch.kind for cmd in system.commands for ch in cmd.checks})
+    return system.check_kinds()
 
 
 def source(
