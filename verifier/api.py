@@ -64,12 +64,12 @@ def traces_of(
     for kind in sorted(ex.found if kinds is None else kinds):
         f = ex.found[kind]
         path, last = unloop(ex, m)(ex.path(f.state), None if kind == "hang" else f.command)
+        title, model = m.checked.title, m.model
         if last is None:
             final = tb.hang_problem(f.core, f.await_pc, ex.state(f.state), f.stuck)
+            out.append(tb.trace(kind, path, final, title, model))
         else:
-            path.append(last)
-            final = tb.problem(kind, m.system.commands[last], f.check, ex.state(f.state))
-        out.append(tb.trace(kind, path, final, m.checked.title, m.model))
+            out.append(tb.check_trace(kind, path, last, f.check, ex.state(f.state), title, model))
     return out
 
 

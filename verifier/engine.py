@@ -307,8 +307,7 @@ def beyond(
     try:
         tb = TraceBuilder.of(m, budget)
         for kind, w in sorted(walk(m.system, tb.compiled, want, stop=stop).items()):
-            final = tb.problem(kind, m.system.commands[w.command], w.check, w.pre)
-            t = tb.trace(kind, [*w.path, w.command], final, m.checked.title, m.model)
+            t = tb.check_trace(kind, w.path, w.command, w.check, w.pre, m.checked.title, m.model)
             out.append(replace(t, shortest=False))
     except LimitReached as limit:  # the watchdog, while a trace was built
         late.append(limit.reason)

@@ -164,15 +164,9 @@ class Search:
 
     def trace(self, hit: Hit) -> Trace:
         """The trace of ``hit``: its path, then its problem command."""
-        cmd = self.system.commands[hit.command]
-        final = self.tb.problem(hit.kind, cmd, hit.check, hit.pre)
-        return self.tb.trace(
-            hit.kind,
-            [*hit.path, hit.command],
-            final,
-            self.m.checked.title,
-            self.m.model,
-            engine="smt",
+        title, model = self.m.checked.title, self.m.model
+        return self.tb.check_trace(
+            hit.kind, hit.path, hit.command, hit.check, hit.pre, title, model, "smt"
         )
 
 

@@ -9,6 +9,7 @@ by ``trace.problems``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from verifier.ir.program import Program
@@ -103,6 +104,22 @@ class TraceBuilder:
 
     def problem(self, kind: str, cmd: Command, check: int, pre: tuple[int, ...]) -> Problem:
         return check_problem(self.prog, self.lay, kind, cmd, check, pre)
+
+    def check_trace(
+        self,
+        kind: str,
+        path: Sequence[int],
+        command: int,
+        check: int,
+        pre: tuple[int, ...],
+        title: str,
+        model: str,
+        engine: str = "explicit",
+    ) -> Trace:
+        """The trace of ``path`` then ``command``, whose check ``check`` finds ``kind``
+        in ``pre`` (the state ``path`` leads to)."""
+        final = self.problem(kind, self.sys.commands[command], check, pre)
+        return self.trace(kind, [*path, command], final, title, model, engine)
 
     def hang_problem(
         self, core: int, pc: int, state: tuple[int, ...] | None = None, stuck: bool = False
